@@ -196,45 +196,23 @@ const MAX_LIST: usize = 200;
 
 impl ApplicationForm {
     /// Every problem with the form at once, so a person can fix them in one go.
-    pub fn check(
-        &self,
-        completeness: Completeness,
-        known_industry: &dyn Fn(&str) -> bool,
-    ) -> Result<(), DomainError> {
+    pub fn check(&self, completeness: Completeness, known_industry: &dyn Fn(&str) -> bool) -> Result<(), DomainError> {
         let mut e = Vec::new();
         let submit = completeness == Completeness::Submission;
         let mut text = |field: &str, value: &str, max: usize, required: bool| {
             let n = value.trim().chars().count();
             if required && n == 0 {
-                e.push(FieldError::new(
-                    field,
-                    "required",
-                    format!("{field} is required"),
-                ));
+                e.push(FieldError::new(field, "required", format!("{field} is required")));
             } else if n > max {
-                e.push(FieldError::new(
-                    field,
-                    "too_long",
-                    format!("{field} must be at most {max} characters"),
-                ));
+                e.push(FieldError::new(field, "too_long", format!("{field} must be at most {max} characters")));
             }
         };
         text("product_name", &self.product_name, MAX_SHORT, true);
         text("summary", &self.summary, 2_000, submit);
-        text(
-            "legality_statement",
-            &self.legality_statement,
-            MAX_LONG,
-            submit,
-        );
+        text("legality_statement", &self.legality_statement, MAX_LONG, submit);
         text("processing", &self.processing, MAX_LONG, submit);
         text("format", &self.format, MAX_SHORT, submit);
-        text(
-            "secrecy.measures",
-            &self.secrecy.measures,
-            MAX_LONG,
-            submit && self.secrecy.non_public,
-        );
+        text("secrecy.measures", &self.secrecy.measures, MAX_LONG, submit && self.secrecy.non_public);
         text("contact.name", &self.contact.name, MAX_SHORT, submit);
         text("contact.phone", &self.contact.phone, 40, false);
         text("contact.email", &self.contact.email, MAX_SHORT, false);
@@ -245,30 +223,17 @@ impl ApplicationForm {
             text(&format!("samples[{i}]"), s, 4_000, true);
         }
         for (i, s) in self.sources.iter().enumerate() {
-            text(
-                &format!("sources[{i}].description"),
-                &s.description,
-                MAX_LONG,
-                submit,
-            );
+            text(&format!("sources[{i}].description"), &s.description, MAX_LONG, submit);
         }
         for (i, f) in self.structure.iter().enumerate() {
             text(&format!("structure[{i}].name"), &f.name, MAX_SHORT, true);
         }
         if self.object_type.is_none() {
-            e.push(FieldError::new(
-                "object_type",
-                "required",
-                "object_type is required",
-            ));
+            e.push(FieldError::new("object_type", "required", "object_type is required"));
         }
         if self.industry.trim().is_empty() {
             if submit {
-                e.push(FieldError::new(
-                    "industry",
-                    "required",
-                    "industry is required",
-                ));
+                e.push(FieldError::new("industry", "required", "industry is required"));
             }
         } else if !known_industry(self.industry.trim()) {
             e.push(FieldError::new(
@@ -286,34 +251,18 @@ impl ApplicationForm {
         ];
         for (field, n) in lists {
             if n > MAX_LIST {
-                e.push(FieldError::new(
-                    field,
-                    "too_many",
-                    format!("{field} may hold at most {MAX_LIST} entries"),
-                ));
+                e.push(FieldError::new(field, "too_many", format!("{field} may hold at most {MAX_LIST} entries")));
             }
         }
         if self.samples.len() > MAX_SAMPLES {
-            e.push(FieldError::new(
-                "samples",
-                "too_many",
-                format!("at most {MAX_SAMPLES} sample rows"),
-            ));
+            e.push(FieldError::new("samples", "too_many", format!("at most {MAX_SAMPLES} sample rows")));
         }
         if submit {
             if self.scenarios.is_empty() {
-                e.push(FieldError::new(
-                    "scenarios",
-                    "required",
-                    "name at least one application scenario",
-                ));
+                e.push(FieldError::new("scenarios", "required", "name at least one application scenario"));
             }
             if self.sources.is_empty() {
-                e.push(FieldError::new(
-                    "sources",
-                    "required",
-                    "declare at least one data source",
-                ));
+                e.push(FieldError::new("sources", "required", "declare at least one data source"));
             }
             if !self.no_infringement_commitment {
                 e.push(FieldError::new(
@@ -323,44 +272,22 @@ impl ApplicationForm {
                 ));
             }
             if self.structure.is_empty() && self.object_type != Some(ObjectType::DataAlgorithm) {
-                e.push(FieldError::new(
-                    "structure",
-                    "required",
-                    "describe the structure (field list)",
-                ));
+                e.push(FieldError::new("structure", "required", "describe the structure (field list)"));
             }
             if self.update_frequency.is_none() {
-                e.push(FieldError::new(
-                    "update_frequency",
-                    "required",
-                    "update_frequency is required",
-                ));
+                e.push(FieldError::new("update_frequency", "required", "update_frequency is required"));
             }
             if self.samples.is_empty() {
-                e.push(FieldError::new(
-                    "samples",
-                    "required",
-                    "give at least one desensitised sample",
-                ));
+                e.push(FieldError::new("samples", "required", "give at least one desensitised sample"));
             }
         }
         for (i, s) in self.sources.iter().enumerate() {
-            if s.kind == SourceKind::Licensed
-                && submit
-                && s.counterparty.as_deref().unwrap_or("").trim().is_empty()
-            {
-                e.push(FieldError::new(
-                    format!("sources[{i}].counterparty"),
-                    "required",
-                    "name the licensor",
-                ));
+            if s.kind == SourceKind::Licensed && submit && s.counterparty.as_deref().unwrap_or("").trim().is_empty() {
+                e.push(FieldError::new(format!("sources[{i}].counterparty"), "required", "name the licensor"));
             }
         }
         for (i, a) in self.attachments.iter().enumerate() {
-            let ok = a.sha256.len() == 64
-                && a.sha256
-                    .bytes()
-                    .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b));
+            let ok = a.sha256.len() == 64 && a.sha256.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b));
             if !ok {
                 e.push(FieldError::new(
                     format!("attachments[{i}].sha256"),
@@ -369,20 +296,12 @@ impl ApplicationForm {
                 ));
             }
             if a.name.trim().is_empty() {
-                e.push(FieldError::new(
-                    format!("attachments[{i}].name"),
-                    "required",
-                    "attachment name is required",
-                ));
+                e.push(FieldError::new(format!("attachments[{i}].name"), "required", "attachment name is required"));
             }
         }
         if let Some(tc) = &self.time_coverage {
             if tc.to.is_some_and(|to| to < tc.from) {
-                e.push(FieldError::new(
-                    "time_coverage.to",
-                    "ends_before_start",
-                    "coverage ends before it starts",
-                ));
+                e.push(FieldError::new("time_coverage.to", "ends_before_start", "coverage ends before it starts"));
             }
         }
         if e.is_empty() {
@@ -411,10 +330,7 @@ impl ApplicationForm {
 }
 
 pub fn product_key(name: &str) -> String {
-    name.split_whitespace()
-        .collect::<Vec<_>>()
-        .join(" ")
-        .to_lowercase()
+    name.split_whitespace().collect::<Vec<_>>().join(" ").to_lowercase()
 }
 
 /// Lifecycle states (see DOMAIN.md and ARCHITECTURE.md for the diagram).
@@ -475,22 +391,12 @@ impl State {
 
     /// No further lifecycle step applies (post-registration operations are a separate matter).
     pub fn is_final(self) -> bool {
-        matches!(
-            self,
-            Self::Rejected
-                | Self::Refused
-                | Self::Registered
-                | Self::Withdrawn
-                | Self::DeemedWithdrawn
-        )
+        matches!(self, Self::Rejected | Self::Refused | Self::Registered | Self::Withdrawn | Self::DeemedWithdrawn)
     }
 
     /// Waiting for an examiner.
     pub fn in_review_queue(self) -> bool {
-        matches!(
-            self,
-            Self::Submitted | Self::FormalReview | Self::SubstantiveReview | Self::ObjectionPending
-        )
+        matches!(self, Self::Submitted | Self::FormalReview | Self::SubstantiveReview | Self::ObjectionPending)
     }
 }
 
@@ -507,12 +413,7 @@ pub struct PartyRef {
 
 impl From<&Party> for PartyRef {
     fn from(p: &Party) -> Self {
-        Self {
-            id: p.id,
-            kind: p.kind,
-            name: p.name.clone(),
-            id_number: p.identifier.as_str().to_string(),
-        }
+        Self { id: p.id, kind: p.kind, name: p.name.clone(), id_number: p.identifier.as_str().to_string() }
     }
 }
 
@@ -677,9 +578,6 @@ impl Application {
     }
 
     pub fn pending_objections(&self) -> usize {
-        self.objections
-            .iter()
-            .filter(|o| o.decision.is_none())
-            .count()
+        self.objections.iter().filter(|o| o.decision.is_none()).count()
     }
 }

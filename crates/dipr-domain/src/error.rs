@@ -13,11 +13,7 @@ pub struct FieldError {
 
 impl FieldError {
     pub fn new(field: impl Into<String>, code: &str, message: impl Into<String>) -> Self {
-        Self {
-            field: field.into(),
-            code: code.to_string(),
-            message: message.into(),
-        }
+        Self { field: field.into(), code: code.to_string(), message: message.into() }
     }
 }
 
@@ -37,19 +33,13 @@ pub enum DomainError {
     #[error("the form has {} problem(s)", .0.len())]
     Validation(Vec<FieldError>),
     #[error("cannot {action} an application in state {state}")]
-    IllegalTransition {
-        action: &'static str,
-        state: &'static str,
-    },
+    IllegalTransition { action: &'static str, state: &'static str },
     #[error("{0}")]
     Forbidden(String),
     #[error("an examiner may not decide on a filing they made or are party to")]
     ConflictOfInterest,
     #[error("the same product was withdrawn on {withdrawn_on}; it may be filed again from {barred_until}")]
-    RefilingBarred {
-        withdrawn_on: String,
-        barred_until: String,
-    },
+    RefilingBarred { withdrawn_on: String, barred_until: String },
     #[error("the public notice period ended at {0}; objections are closed")]
     NoticePeriodOver(String),
     #[error("the deadline has not passed yet ({0})")]

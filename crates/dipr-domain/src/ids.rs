@@ -15,15 +15,10 @@ use crate::error::DomainError;
 /// Characters allowed in a credit code, in the order that gives each its value (GB 32100-2015, table 1).
 const CREDIT_CHARSET: &[u8; 31] = b"0123456789ABCDEFGHJKLMNPQRTUWXY";
 /// Weights 3^i mod 31 for the first 17 positions.
-const CREDIT_WEIGHTS: [u32; 17] = [
-    1, 3, 9, 27, 19, 26, 16, 17, 20, 29, 25, 13, 8, 24, 10, 30, 28,
-];
+const CREDIT_WEIGHTS: [u32; 17] = [1, 3, 9, 27, 19, 26, 16, 17, 20, 29, 25, 13, 8, 24, 10, 30, 28];
 
 fn credit_value(c: u8) -> Option<u32> {
-    CREDIT_CHARSET
-        .iter()
-        .position(|&x| x == c)
-        .map(|p| p as u32)
+    CREDIT_CHARSET.iter().position(|&x| x == c).map(|p| p as u32)
 }
 
 /// Check character of the first 17 characters of a credit code.
@@ -49,11 +44,7 @@ pub fn mod11_2_check(digits: &[u8]) -> Option<u8> {
         sum = (sum + u32::from(c - b'0')) * 2 % 11;
     }
     let check = (12 - sum % 11) % 11;
-    Some(if check == 10 {
-        b'X'
-    } else {
-        b'0' + check as u8
-    })
+    Some(if check == 10 { b'X' } else { b'0' + check as u8 })
 }
 
 /// ISO 7064 MOD 11,10 check digit over decimal digits (always a digit).
@@ -118,10 +109,7 @@ impl CreditCode {
         }
         let b = s.as_bytes();
         if let Some(bad) = b.iter().find(|c| credit_value(**c).is_none()) {
-            return Err(invalid(&format!(
-                "character {:?} is not allowed",
-                *bad as char
-            )));
+            return Err(invalid(&format!("character {:?} is not allowed", *bad as char)));
         }
         let expected = credit_code_check(&b[..17]).expect("charset checked above");
         if b[17] != expected {
@@ -159,9 +147,7 @@ impl ResidentId {
         }
         let birth = &s[6..14];
         if NaiveDate::parse_from_str(birth, "%Y%m%d").is_err() {
-            return Err(invalid(
-                "the birth date (characters 7-14) is not a real date",
-            ));
+            return Err(invalid("the birth date (characters 7-14) is not a real date"));
         }
         if Some(b[17]) != mod11_2_check(&b[..17]) {
             return Err(invalid("check character does not match"));
@@ -182,20 +168,9 @@ pub struct RegistrationNumber(String);
 string_newtype!(RegistrationNumber);
 
 impl RegistrationNumber {
-    pub fn new(
-        year: i32,
-        source_code: u8,
-        registrant_code: u8,
-        sequence: u64,
-    ) -> Result<Self, DomainError> {
-        if !(2000..=9999).contains(&year)
-            || source_code > 9
-            || registrant_code > 9
-            || sequence > 999_999_999
-        {
-            return Err(DomainError::Invariant(
-                "registration number component out of range".into(),
-            ));
+    pub fn new(year: i32, source_code: u8, registrant_code: u8, sequence: u64) -> Result<Self, DomainError> {
+        if !(2000..=9999).contains(&year) || source_code > 9 || registrant_code > 9 || sequence > 999_999_999 {
+            return Err(DomainError::Invariant("registration number component out of range".into()));
         }
         let body = format!("{year:04}{source_code}{registrant_code}{sequence:09}");
         let check = mod11_2_check(body.as_bytes()).expect("digits");
@@ -205,9 +180,7 @@ impl RegistrationNumber {
     pub fn parse(input: &str) -> Result<Self, DomainError> {
         let s = input.trim().to_ascii_uppercase();
         let b = s.as_bytes();
-        let ok = b.len() == 16
-            && b[..15].iter().all(u8::is_ascii_digit)
-            && Some(b[15]) == mod11_2_check(&b[..15]);
+        let ok = b.len() == 16 && b[..15].iter().all(u8::is_ascii_digit) && Some(b[15]) == mod11_2_check(&b[..15]);
         if ok {
             Ok(Self(s))
         } else {
@@ -224,14 +197,8 @@ string_newtype!(CertificateNumber);
 
 impl CertificateNumber {
     pub fn new(year: i32, month: u32, registrar: u16, serial: u64) -> Result<Self, DomainError> {
-        if !(2000..=9999).contains(&year)
-            || !(1..=12).contains(&month)
-            || registrar > 9999
-            || serial > 999_999
-        {
-            return Err(DomainError::Invariant(
-                "certificate number component out of range".into(),
-            ));
+        if !(2000..=9999).contains(&year) || !(1..=12).contains(&month) || registrar > 9999 || serial > 999_999 {
+            return Err(DomainError::Invariant("certificate number component out of range".into()));
         }
         let body = format!("{year:04}{month:02}{registrar:04}{serial:06}");
         let check = mod11_10_check(body.as_bytes()).expect("digits");
@@ -287,13 +254,8 @@ mod tests {
         // 31 February is no birth date, even with a correct check character.
         let body = "11010519490231002";
         let id = format!("{body}{}", mod11_2_check(body.as_bytes()).unwrap() as char);
-        assert!(
-            matches!(ResidentId::parse(&id), Err(DomainError::InvalidResidentId(m)) if m.contains("birth"))
-        );
-        assert_eq!(
-            ResidentId::parse("11010519491231002x").unwrap().masked(),
-            "1101**********002X"
-        );
+        assert!(matches!(ResidentId::parse(&id), Err(DomainError::InvalidResidentId(m)) if m.contains("birth")));
+        assert_eq!(ResidentId::parse("11010519491231002x").unwrap().masked(), "1101**********002X");
     }
 
     #[test]

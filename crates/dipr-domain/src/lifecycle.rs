@@ -9,8 +9,8 @@ use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 use crate::application::{
-    Application, ApplicationForm, CorrectionRequest, Decision, NewObjection, Notice, Objection,
-    ObjectionDecision, ObjectionOutcome, Registration, SourceKind, State,
+    Application, ApplicationForm, CorrectionRequest, Decision, NewObjection, Notice, Objection, ObjectionDecision,
+    ObjectionOutcome, Registration, SourceKind, State,
 };
 use crate::error::{DomainError, FieldError};
 use crate::ids::{CertificateNumber, RegistrationNumber};
@@ -44,17 +44,9 @@ impl Role {
         }
     }
     pub fn parse(s: &str) -> Option<Self> {
-        [
-            Self::Applicant,
-            Self::Agent,
-            Self::Examiner,
-            Self::Admin,
-            Self::Bank,
-            Self::System,
-            Self::Public,
-        ]
-        .into_iter()
-        .find(|r| r.as_str() == s)
+        [Self::Applicant, Self::Agent, Self::Examiner, Self::Admin, Self::Bank, Self::System, Self::Public]
+            .into_iter()
+            .find(|r| r.as_str() == s)
     }
 }
 
@@ -69,32 +61,20 @@ pub struct Actor {
 
 impl Actor {
     pub fn system() -> Self {
-        Self {
-            user_id: None,
-            name: "dipr timer".into(),
-            role: Role::System,
-            party_id: None,
-        }
+        Self { user_id: None, name: "dipr timer".into(), role: Role::System, party_id: None }
     }
     pub fn public(name: &str) -> Self {
-        Self {
-            user_id: None,
-            name: name.into(),
-            role: Role::Public,
-            party_id: None,
-        }
+        Self { user_id: None, name: name.into(), role: Role::Public, party_id: None }
     }
 
     /// The applicant or the account that filed for it.
     pub fn owns(&self, app: &Application) -> bool {
-        self.user_id == Some(app.filed_by)
-            || (self.party_id.is_some() && self.party_id == Some(app.applicant.id))
+        self.user_id == Some(app.filed_by) || (self.party_id.is_some() && self.party_id == Some(app.applicant.id))
     }
 
     /// Party to the filing in any way: as applicant, filer or agent.
     fn is_party_to(&self, app: &Application) -> bool {
-        self.owns(app)
-            || (self.party_id.is_some() && self.party_id == app.agent.as_ref().map(|a| a.id))
+        self.owns(app) || (self.party_id.is_some() && self.party_id == app.agent.as_ref().map(|a| a.id))
     }
 }
 
@@ -135,42 +115,17 @@ pub struct Context<'a> {
 #[derive(Debug, Clone)]
 pub enum Command {
     Submit,
-    Resubmit {
-        response: String,
-    },
-    Withdraw {
-        reason: String,
-    },
+    Resubmit { response: String },
+    Withdraw { reason: String },
     AcceptForReview,
-    RequestCorrection {
-        items: Vec<String>,
-        reasons: String,
-    },
-    Reject {
-        reasons: String,
-    },
-    PassFormalReview {
-        reasons: String,
-    },
-    Refuse {
-        reasons: String,
-    },
-    Approve {
-        reasons: String,
-    },
-    FileObjection {
-        objection: NewObjection,
-        id: Uuid,
-    },
-    RespondToObjection {
-        objection_id: Uuid,
-        response: String,
-    },
-    DecideObjection {
-        objection_id: Uuid,
-        outcome: ObjectionOutcome,
-        reasons: String,
-    },
+    RequestCorrection { items: Vec<String>, reasons: String },
+    Reject { reasons: String },
+    PassFormalReview { reasons: String },
+    Refuse { reasons: String },
+    Approve { reasons: String },
+    FileObjection { objection: NewObjection, id: Uuid },
+    RespondToObjection { objection_id: Uuid, response: String },
+    DecideObjection { objection_id: Uuid, outcome: ObjectionOutcome, reasons: String },
     ExpireCorrection,
     EndNotice,
 }
@@ -190,14 +145,8 @@ impl Command {
             Self::Approve { .. } => "notice_published",
             Self::FileObjection { .. } => "objection_filed",
             Self::RespondToObjection { .. } => "objection_answered",
-            Self::DecideObjection {
-                outcome: ObjectionOutcome::Upheld,
-                ..
-            } => "objection_upheld",
-            Self::DecideObjection {
-                outcome: ObjectionOutcome::Dismissed,
-                ..
-            } => "objection_dismissed",
+            Self::DecideObjection { outcome: ObjectionOutcome::Upheld, .. } => "objection_upheld",
+            Self::DecideObjection { outcome: ObjectionOutcome::Dismissed, .. } => "objection_dismissed",
             Self::ExpireCorrection => "deemed_withdrawn",
             Self::EndNotice => "notice_ended",
         }
@@ -239,11 +188,7 @@ fn reasons_required(r: &str) -> Result<String, DomainError> {
     if r.is_empty() {
         Err(DomainError::ReasonsRequired)
     } else if r.chars().count() > 20_000 {
-        Err(DomainError::Validation(vec![FieldError::new(
-            "reasons",
-            "too_long",
-            "at most 20000 characters",
-        )]))
+        Err(DomainError::Validation(vec![FieldError::new("reasons", "too_long", "at most 20000 characters")]))
     } else {
         Ok(r.to_string())
     }
@@ -253,9 +198,7 @@ fn require_owner(actor: &Actor, app: &Application) -> Result<(), DomainError> {
     if actor.owns(app) {
         Ok(())
     } else {
-        Err(DomainError::Forbidden(
-            "only the applicant or its filing agent may do this".into(),
-        ))
+        Err(DomainError::Forbidden("only the applicant or its filing agent may do this".into()))
     }
 }
 
@@ -270,12 +213,7 @@ fn require_examiner(actor: &Actor, app: &Application) -> Result<(), DomainError>
 }
 
 /// Apply `cmd` to `app`. On error `app` is unchanged.
-pub fn apply(
-    app: &mut Application,
-    cmd: Command,
-    actor: &Actor,
-    ctx: &Context,
-) -> Result<Transition, DomainError> {
+pub fn apply(app: &mut Application, cmd: Command, actor: &Actor, ctx: &Context) -> Result<Transition, DomainError> {
     let mut next = app.clone();
     let transition = step(&mut next, cmd, actor, ctx)?;
     next.version += 1;
@@ -284,19 +222,11 @@ pub fn apply(
     Ok(transition)
 }
 
-fn step(
-    app: &mut Application,
-    cmd: Command,
-    actor: &Actor,
-    ctx: &Context,
-) -> Result<Transition, DomainError> {
+fn step(app: &mut Application, cmd: Command, actor: &Actor, ctx: &Context) -> Result<Transition, DomainError> {
     use State::*;
     let from = app.state;
     let kind = cmd.event_kind();
-    let illegal = DomainError::IllegalTransition {
-        action: cmd.verb(),
-        state: from.as_str(),
-    };
+    let illegal = DomainError::IllegalTransition { action: cmd.verb(), state: from.as_str() };
     let now = ctx.now;
     let mut needs_registration = false;
     let decision = |app: &mut Application, reasons: &str| {
@@ -323,10 +253,7 @@ fn step(
             if from != CorrectionRequested {
                 return Err(illegal);
             }
-            let c = app
-                .correction
-                .as_mut()
-                .ok_or_else(|| DomainError::Invariant("no correction request".into()))?;
+            let c = app.correction.as_mut().ok_or_else(|| DomainError::Invariant("no correction request".into()))?;
             if now >= c.due {
                 return Err(DomainError::IllegalTransition {
                     action: "resubmit after the deadline",
@@ -359,13 +286,8 @@ fn step(
             }
             let reasons = reasons_required(&reasons)?;
             let due = ctx.calendar.deadline(now, ctx.rules.correction_period);
-            app.correction = Some(CorrectionRequest {
-                items,
-                reasons: reasons.clone(),
-                requested_at: now,
-                due,
-                response: None,
-            });
+            app.correction =
+                Some(CorrectionRequest { items, reasons: reasons.clone(), requested_at: now, due, response: None });
             decision(app, &reasons);
             (CorrectionRequested, reasons)
         }
@@ -403,46 +325,28 @@ fn step(
             }
             let reasons = reasons_required(&reasons)?;
             decision(app, &reasons);
-            app.notice = Some(Notice {
-                started_at: now,
-                ends_at: ctx.calendar.deadline(now, ctx.rules.notice_period),
-            });
+            app.notice = Some(Notice { started_at: now, ends_at: ctx.calendar.deadline(now, ctx.rules.notice_period) });
             (PublicNotice, reasons)
         }
         Command::FileObjection { objection, id } => {
             if !matches!(from, PublicNotice | ObjectionPending) {
                 return Err(illegal);
             }
-            let notice = app
-                .notice
-                .as_ref()
-                .ok_or_else(|| DomainError::Invariant("no notice".into()))?;
+            let notice = app.notice.as_ref().ok_or_else(|| DomainError::Invariant("no notice".into()))?;
             if now >= notice.ends_at {
                 return Err(DomainError::NoticePeriodOver(notice.ends_at.to_rfc3339()));
             }
             if actor.is_party_to(app) {
-                return Err(DomainError::Forbidden(
-                    "the applicant cannot object to its own filing".into(),
-                ));
+                return Err(DomainError::Forbidden("the applicant cannot object to its own filing".into()));
             }
             let mut errors = Vec::new();
             if objection.objector_name.trim().is_empty() {
-                errors.push(FieldError::new(
-                    "objector_name",
-                    "required",
-                    "objector_name is required",
-                ));
+                errors.push(FieldError::new("objector_name", "required", "objector_name is required"));
             }
             if objection.grounds.trim().is_empty() {
-                errors.push(FieldError::new(
-                    "grounds",
-                    "required",
-                    "grounds are required",
-                ));
+                errors.push(FieldError::new("grounds", "required", "grounds are required"));
             }
-            if objection.grounds.chars().count() > 20_000
-                || objection.objector_name.chars().count() > 200
-            {
+            if objection.grounds.chars().count() > 20_000 || objection.objector_name.chars().count() > 200 {
                 errors.push(FieldError::new(
                     "grounds",
                     "too_long",
@@ -460,19 +364,14 @@ fn step(
                 objector_contact: objection.objector_contact.trim().to_string(),
                 grounds: objection.grounds.trim().to_string(),
                 evidence: objection.evidence,
-                decide_by: ctx
-                    .calendar
-                    .deadline(now, ctx.rules.objection_decision_period),
+                decide_by: ctx.calendar.deadline(now, ctx.rules.objection_decision_period),
                 response: None,
                 responded_at: None,
                 decision: None,
             });
             (ObjectionPending, String::new())
         }
-        Command::RespondToObjection {
-            objection_id,
-            response,
-        } => {
+        Command::RespondToObjection { objection_id, response } => {
             require_owner(actor, app)?;
             if from != ObjectionPending {
                 return Err(illegal);
@@ -483,9 +382,7 @@ fn step(
                 .find(|o| o.id == objection_id)
                 .ok_or_else(|| DomainError::ObjectionNotFound(objection_id.to_string()))?;
             if o.decision.is_some() {
-                return Err(DomainError::ObjectionAlreadyDecided(
-                    objection_id.to_string(),
-                ));
+                return Err(DomainError::ObjectionAlreadyDecided(objection_id.to_string()));
             }
             let response = response.trim();
             if response.is_empty() {
@@ -499,11 +396,7 @@ fn step(
             o.responded_at = Some(now);
             (ObjectionPending, String::new())
         }
-        Command::DecideObjection {
-            objection_id,
-            outcome,
-            reasons,
-        } => {
+        Command::DecideObjection { objection_id, outcome, reasons } => {
             require_examiner(actor, app)?;
             if from != ObjectionPending {
                 return Err(illegal);
@@ -515,9 +408,7 @@ fn step(
                 .find(|o| o.id == objection_id)
                 .ok_or_else(|| DomainError::ObjectionNotFound(objection_id.to_string()))?;
             if o.decision.is_some() {
-                return Err(DomainError::ObjectionAlreadyDecided(
-                    objection_id.to_string(),
-                ));
+                return Err(DomainError::ObjectionAlreadyDecided(objection_id.to_string()));
             }
             if o.filed_by.is_some() && o.filed_by == actor.user_id {
                 return Err(DomainError::ConflictOfInterest);
@@ -542,59 +433,37 @@ fn step(
         }
         Command::ExpireCorrection => {
             if actor.role != Role::System {
-                return Err(DomainError::Forbidden(
-                    "only the registry's timer deems filings withdrawn".into(),
-                ));
+                return Err(DomainError::Forbidden("only the registry's timer deems filings withdrawn".into()));
             }
             if from != CorrectionRequested {
                 return Err(illegal);
             }
-            let due = app
-                .correction
-                .as_ref()
-                .map(|c| c.due)
-                .ok_or_else(|| DomainError::Invariant("no correction".into()))?;
+            let due =
+                app.correction.as_ref().map(|c| c.due).ok_or_else(|| DomainError::Invariant("no correction".into()))?;
             if now < due {
                 return Err(DomainError::DeadlineNotReached(due.to_rfc3339()));
             }
             app.withdrawn_at = Some(now);
-            (
-                DeemedWithdrawn,
-                format!("no correction was received by {}", due.to_rfc3339()),
-            )
+            (DeemedWithdrawn, format!("no correction was received by {}", due.to_rfc3339()))
         }
         Command::EndNotice => {
             if actor.role != Role::System {
-                return Err(DomainError::Forbidden(
-                    "only the registry's timer ends a notice".into(),
-                ));
+                return Err(DomainError::Forbidden("only the registry's timer ends a notice".into()));
             }
             if from != PublicNotice {
                 return Err(illegal);
             }
-            let ends = app
-                .notice
-                .as_ref()
-                .map(|n| n.ends_at)
-                .ok_or_else(|| DomainError::Invariant("no notice".into()))?;
+            let ends =
+                app.notice.as_ref().map(|n| n.ends_at).ok_or_else(|| DomainError::Invariant("no notice".into()))?;
             if now < ends {
                 return Err(DomainError::DeadlineNotReached(ends.to_rfc3339()));
             }
             needs_registration = true;
-            (
-                Registered,
-                "the notice period ended without a pending objection".into(),
-            )
+            (Registered, "the notice period ended without a pending objection".into())
         }
     };
     app.state = to;
-    Ok(Transition {
-        kind,
-        from,
-        to,
-        reasons,
-        needs_registration,
-    })
+    Ok(Transition { kind, from, to, reasons, needs_registration })
 }
 
 /// Check the re-filing bar: a product the same applicant withdrew may not be filed again for a while.
@@ -608,10 +477,7 @@ pub fn check_refiling_bar(
     };
     let until = WorkingCalendar::add_exact(at, rules.refiling_bar);
     if now < until {
-        return Err(DomainError::RefilingBarred {
-            withdrawn_on: at.to_rfc3339(),
-            barred_until: until.to_rfc3339(),
-        });
+        return Err(DomainError::RefilingBarred { withdrawn_on: at.to_rfc3339(), barred_until: until.to_rfc3339() });
     }
     Ok(())
 }
@@ -628,9 +494,7 @@ pub fn register(
     rules: &Rules,
 ) -> Result<(), DomainError> {
     if app.state != State::Registered || app.registration.is_some() {
-        return Err(DomainError::Invariant(
-            "register() on an application that is not newly registered".into(),
-        ));
+        return Err(DomainError::Invariant("register() on an application that is not newly registered".into()));
     }
     let filed = app.submitted_at.unwrap_or(app.created_at);
     let local_filed = filed.with_timezone(&crate::time::local_offset());
@@ -642,31 +506,17 @@ pub fn register(
         app.applicant.kind.registrant_code(),
         registration_sequence,
     )?;
-    let certificate_number = CertificateNumber::new(
-        local_now.year(),
-        local_now.month(),
-        rules.registrar_code,
-        certificate_serial,
-    )?;
+    let certificate_number =
+        CertificateNumber::new(local_now.year(), local_now.month(), rules.registrar_code, certificate_serial)?;
     let valid_from = app.notice.as_ref().map_or(now, |n| n.started_at);
     let mut valid_until = WorkingCalendar::add_exact(valid_from, rules.validity);
-    let licence_end = app
-        .form
-        .sources
-        .iter()
-        .filter(|s| s.kind == SourceKind::Licensed)
-        .filter_map(|s| s.licence_end)
-        .min();
+    let licence_end =
+        app.form.sources.iter().filter(|s| s.kind == SourceKind::Licensed).filter_map(|s| s.licence_end).min();
     if let Some(end) = licence_end {
         valid_until = valid_until.min(start_of_local_day(end.succ_opt().unwrap_or(end)));
     }
-    app.registration = Some(Registration {
-        registration_number,
-        certificate_number,
-        registered_at: now,
-        valid_from,
-        valid_until,
-    });
+    app.registration =
+        Some(Registration { registration_number, certificate_number, registered_at: now, valid_from, valid_until });
     Ok(())
 }
 
@@ -679,10 +529,7 @@ pub fn edit(
 ) -> Result<(), DomainError> {
     require_owner(actor, app)?;
     if !matches!(app.state, State::Draft | State::CorrectionRequested) {
-        return Err(DomainError::IllegalTransition {
-            action: "edit",
-            state: app.state.as_str(),
-        });
+        return Err(DomainError::IllegalTransition { action: "edit", state: app.state.as_str() });
     }
     app.form = form;
     app.version += 1;

@@ -124,16 +124,10 @@ impl NewParty {
         if name.is_empty() {
             errors.push(FieldError::new("name", "required", "name is required"));
         } else if name.chars().count() > 200 {
-            errors.push(FieldError::new(
-                "name",
-                "too_long",
-                "name must be at most 200 characters",
-            ));
+            errors.push(FieldError::new("name", "too_long", "name must be at most 200 characters"));
         }
         let identifier = match self.kind {
-            PartyKind::NaturalPerson => {
-                ResidentId::parse(&self.id_number).map(PartyIdentifier::ResidentId)
-            }
+            PartyKind::NaturalPerson => ResidentId::parse(&self.id_number).map(PartyIdentifier::ResidentId),
             _ => CreditCode::parse(&self.id_number).map(PartyIdentifier::CreditCode),
         };
         let identifier = match identifier {
@@ -148,11 +142,7 @@ impl NewParty {
         if !errors.is_empty() {
             return Err(DomainError::Validation(errors));
         }
-        let attributes = if self.kind == PartyKind::NaturalPerson {
-            OrgAttributes::default()
-        } else {
-            self.attributes
-        };
+        let attributes = if self.kind == PartyKind::NaturalPerson { OrgAttributes::default() } else { self.attributes };
         Ok(Party {
             id,
             kind: self.kind,

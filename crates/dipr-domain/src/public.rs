@@ -5,9 +5,7 @@ use chrono::{DateTime, Utc};
 use serde::Serialize;
 use uuid::Uuid;
 
-use crate::application::{
-    Application, ObjectType, ObjectionOutcome, Registration, SourceKind, State, UpdateFrequency,
-};
+use crate::application::{Application, ObjectType, ObjectionOutcome, Registration, SourceKind, State, UpdateFrequency};
 use crate::ids::ResidentId;
 use crate::party::PartyKind;
 
@@ -56,9 +54,9 @@ impl PublicRecord {
             return None;
         }
         let id_number = match app.applicant.kind {
-            PartyKind::NaturalPerson => ResidentId::parse(&app.applicant.id_number)
-                .map(|r| r.masked())
-                .unwrap_or_else(|_| "******".into()),
+            PartyKind::NaturalPerson => {
+                ResidentId::parse(&app.applicant.id_number).map(|r| r.masked()).unwrap_or_else(|_| "******".into())
+            }
             _ => app.applicant.id_number.clone(),
         };
         let mut source_kinds: Vec<SourceKind> = app.form.sources.iter().map(|s| s.kind).collect();
@@ -73,11 +71,7 @@ impl PublicRecord {
             summary: app.form.summary.clone(),
             source_kinds,
             update_frequency: app.form.update_frequency,
-            holder: PublicHolder {
-                kind: app.applicant.kind,
-                name: app.applicant.name.clone(),
-                id_number,
-            },
+            holder: PublicHolder { kind: app.applicant.kind, name: app.applicant.name.clone(), id_number },
             notice_started_at: app.notice.as_ref().map(|n| n.started_at),
             notice_ends_at: app.notice.as_ref().map(|n| n.ends_at),
             registration: app.registration.clone(),

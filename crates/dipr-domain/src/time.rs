@@ -53,8 +53,7 @@ pub struct AdjustableClock {
 
 impl AdjustableClock {
     pub fn advance(&self, by: chrono::Duration) {
-        self.offset_ms
-            .fetch_add(by.num_milliseconds().max(0), Ordering::SeqCst);
+        self.offset_ms.fetch_add(by.num_milliseconds().max(0), Ordering::SeqCst);
     }
     pub fn offset(&self) -> chrono::Duration {
         chrono::Duration::milliseconds(self.offset_ms.load(Ordering::SeqCst))
@@ -147,9 +146,7 @@ pub struct WorkingCalendar {
 
 impl WorkingCalendar {
     pub fn new(days: impl IntoIterator<Item = CalendarDay>) -> Self {
-        Self {
-            overrides: days.into_iter().map(|d| (d.date, d.kind)).collect(),
-        }
+        Self { overrides: days.into_iter().map(|d| (d.date, d.kind)).collect() }
     }
 
     pub fn is_working_day(&self, d: NaiveDate) -> bool {
@@ -179,12 +176,8 @@ impl WorkingCalendar {
                 d
             }
             Period::Days(n) => day + Days::new(u64::from(n)),
-            Period::Months(n) => day
-                .checked_add_months(Months::new(n))
-                .expect("date in range"),
-            Period::Years(n) => day
-                .checked_add_months(Months::new(n * 12))
-                .expect("date in range"),
+            Period::Months(n) => day.checked_add_months(Months::new(n)).expect("date in range"),
+            Period::Years(n) => day.checked_add_months(Months::new(n * 12)).expect("date in range"),
         };
         start_of_local_day(last_day.succ_opt().expect("date in range"))
     }
@@ -192,15 +185,9 @@ impl WorkingCalendar {
     /// The same instant shifted by a calendar period (no end-of-day rounding), e.g. validity terms.
     pub fn add_exact(start: DateTime<Utc>, period: Period) -> DateTime<Utc> {
         match period {
-            Period::WorkingDays(n) | Period::Days(n) => {
-                start + chrono::Duration::days(i64::from(n))
-            }
-            Period::Months(n) => start
-                .checked_add_months(Months::new(n))
-                .expect("date in range"),
-            Period::Years(n) => start
-                .checked_add_months(Months::new(n * 12))
-                .expect("date in range"),
+            Period::WorkingDays(n) | Period::Days(n) => start + chrono::Duration::days(i64::from(n)),
+            Period::Months(n) => start.checked_add_months(Months::new(n)).expect("date in range"),
+            Period::Years(n) => start.checked_add_months(Months::new(n * 12)).expect("date in range"),
         }
     }
 }
@@ -267,11 +254,7 @@ pub fn default_calendar_days() -> Vec<CalendarDay> {
             note: note.to_string(),
         }
     };
-    holidays
-        .iter()
-        .map(mk(DayKind::Holiday))
-        .chain(workdays.iter().map(mk(DayKind::Workday)))
-        .collect()
+    holidays.iter().map(mk(DayKind::Holiday)).chain(workdays.iter().map(mk(DayKind::Workday))).collect()
 }
 
 #[cfg(test)]
@@ -308,10 +291,7 @@ mod tests {
     fn holidays_and_makeup_workdays_count_correctly() {
         let cal = WorkingCalendar::new(default_calendar_days());
         assert!(!cal.is_working_day(date("2026-10-01")));
-        assert!(
-            cal.is_working_day(date("2026-10-10")),
-            "Saturday 10 October 2026 is a 调休 working day"
-        );
+        assert!(cal.is_working_day(date("2026-10-10")), "Saturday 10 October 2026 is a 调休 working day");
         // From Wednesday 30 Sep 2026: 1 Oct–7 Oct off (8 Oct Thursday works), Sat 10 Oct works.
         // Working days after 30 Sep: 8, 9, 10, 12, 13 Oct → the fifth ends on 13 Oct.
         let end = cal.deadline(at_local("2026-09-30", 15), Period::WorkingDays(5));

@@ -35,18 +35,11 @@ fn form() -> ApplicationForm {
         legality_statement: "合法取得".into(),
         no_infringement_commitment: true,
         processing: "去重、清洗、标注".into(),
-        structure: vec![FieldSpec {
-            name: "text".into(),
-            field_type: "string".into(),
-            description: String::new(),
-        }],
+        structure: vec![FieldSpec { name: "text".into(), field_type: "string".into(), description: String::new() }],
         format: "jsonl".into(),
         update_frequency: Some(UpdateFrequency::Monthly),
         samples: vec!["{\"text\": \"示例\"}".into()],
-        contact: Contact {
-            name: "张三".into(),
-            ..Default::default()
-        },
+        contact: Contact { name: "张三".into(), ..Default::default() },
         ..Default::default()
     }
 }
@@ -67,12 +60,7 @@ impl World {
         let now = Utc.with_ymd_and_hms(2027, 3, 1, 2, 0, 0).unwrap(); // Monday 10:00 in Shanghai
         Self {
             app: Application::new_draft(Uuid::now_v7(), &p, user, None, form(), now),
-            owner: Actor {
-                user_id: Some(user),
-                name: "applicant".into(),
-                role: Role::Applicant,
-                party_id: Some(p.id),
-            },
+            owner: Actor { user_id: Some(user), name: "applicant".into(), role: Role::Applicant, party_id: Some(p.id) },
             examiner: Actor {
                 user_id: Some(Uuid::now_v7()),
                 name: "审查员".into(),
@@ -85,31 +73,15 @@ impl World {
         }
     }
     fn run(&mut self, cmd: Command, actor: &Actor) -> Result<Transition, DomainError> {
-        let ctx = Context {
-            now: self.now,
-            calendar: &self.cal,
-            rules: &self.rules,
-        };
+        let ctx = Context { now: self.now, calendar: &self.cal, rules: &self.rules };
         apply(&mut self.app, cmd, actor, &ctx)
     }
     fn to_notice(&mut self) {
         let (o, e) = (self.owner.clone(), self.examiner.clone());
         self.run(Command::Submit, &o).unwrap();
         self.run(Command::AcceptForReview, &e).unwrap();
-        self.run(
-            Command::PassFormalReview {
-                reasons: "材料齐全".into(),
-            },
-            &e,
-        )
-        .unwrap();
-        self.run(
-            Command::Approve {
-                reasons: "符合条件".into(),
-            },
-            &e,
-        )
-        .unwrap();
+        self.run(Command::PassFormalReview { reasons: "材料齐全".into() }, &e).unwrap();
+        self.run(Command::Approve { reasons: "符合条件".into() }, &e).unwrap();
     }
 }
 
@@ -120,24 +92,14 @@ fn happy_path_registers_with_numbers_and_capped_validity() {
     assert_eq!(w.app.state, State::PublicNotice);
     let ends = w.app.notice.as_ref().unwrap().ends_at;
     w.now = ends - Duration::seconds(1);
-    assert!(matches!(
-        w.run(Command::EndNotice, &Actor::system()),
-        Err(DomainError::DeadlineNotReached(_))
-    ));
+    assert!(matches!(w.run(Command::EndNotice, &Actor::system()), Err(DomainError::DeadlineNotReached(_))));
     w.now = ends;
     let t = w.run(Command::EndNotice, &Actor::system()).unwrap();
     assert!(t.needs_registration);
     register(&mut w.app, 42, 7, w.now, &w.rules).unwrap();
     let reg = w.app.registration.as_ref().unwrap();
-    assert_eq!(
-        &reg.registration_number.as_str()[..6],
-        "202721",
-        "year 2027, licensed source, legal person"
-    );
-    assert!(reg
-        .certificate_number
-        .as_str()
-        .starts_with("2027033100000007"));
+    assert_eq!(&reg.registration_number.as_str()[..6], "202721", "year 2027, licensed source, legal person");
+    assert!(reg.certificate_number.as_str().starts_with("2027033100000007"));
     // Three years from 2027-03-01 would be 2030; the licence ends 2028-06-30 and caps it.
     assert_eq!(
         reg.valid_until,
@@ -150,19 +112,8 @@ fn errors_leave_the_record_untouched() {
     let mut w = World::new();
     let before = w.app.clone();
     let e = w.examiner.clone();
-    assert!(matches!(
-        w.run(
-            Command::Approve {
-                reasons: "x".into()
-            },
-            &e
-        ),
-        Err(DomainError::IllegalTransition { .. })
-    ));
-    assert!(matches!(
-        w.run(Command::EndNotice, &Actor::system()),
-        Err(DomainError::IllegalTransition { .. })
-    ));
+    assert!(matches!(w.run(Command::Approve { reasons: "x".into() }, &e), Err(DomainError::IllegalTransition { .. })));
+    assert!(matches!(w.run(Command::EndNotice, &Actor::system()), Err(DomainError::IllegalTransition { .. })));
     assert_eq!(w.app, before);
 }
 
@@ -172,34 +123,17 @@ fn examiner_conflicts_and_role_checks() {
     let o = w.owner.clone();
     w.run(Command::Submit, &o).unwrap();
     // The applicant's own account, even with the examiner role, cannot decide.
-    let self_examiner = Actor {
-        role: Role::Examiner,
-        ..o.clone()
-    };
-    assert_eq!(
-        w.run(Command::AcceptForReview, &self_examiner),
-        Err(DomainError::ConflictOfInterest)
-    );
+    let self_examiner = Actor { role: Role::Examiner, ..o.clone() };
+    assert_eq!(w.run(Command::AcceptForReview, &self_examiner), Err(DomainError::ConflictOfInterest));
     // An applicant cannot accept; a stranger cannot withdraw.
-    assert!(matches!(
-        w.run(Command::AcceptForReview, &o),
-        Err(DomainError::Forbidden(_))
-    ));
+    assert!(matches!(w.run(Command::AcceptForReview, &o), Err(DomainError::Forbidden(_))));
     let stranger = Actor {
         user_id: Some(Uuid::now_v7()),
         name: "x".into(),
         role: Role::Applicant,
         party_id: Some(Uuid::now_v7()),
     };
-    assert!(matches!(
-        w.run(
-            Command::Withdraw {
-                reason: String::new()
-            },
-            &stranger
-        ),
-        Err(DomainError::Forbidden(_))
-    ));
+    assert!(matches!(w.run(Command::Withdraw { reason: String::new() }, &stranger), Err(DomainError::Forbidden(_))));
 }
 
 #[test]
@@ -208,22 +142,8 @@ fn decisions_need_reasons() {
     let (o, e) = (w.owner.clone(), w.examiner.clone());
     w.run(Command::Submit, &o).unwrap();
     w.run(Command::AcceptForReview, &e).unwrap();
-    assert_eq!(
-        w.run(
-            Command::Reject {
-                reasons: "  ".into()
-            },
-            &e
-        ),
-        Err(DomainError::ReasonsRequired)
-    );
-    w.run(
-        Command::Reject {
-            reasons: "材料不全".into(),
-        },
-        &e,
-    )
-    .unwrap();
+    assert_eq!(w.run(Command::Reject { reasons: "  ".into() }, &e), Err(DomainError::ReasonsRequired));
+    w.run(Command::Reject { reasons: "材料不全".into() }, &e).unwrap();
     assert_eq!(w.app.decisions.last().unwrap().examiner_name, "审查员");
 }
 
@@ -233,25 +153,11 @@ fn correction_then_timeout() {
     let (o, e) = (w.owner.clone(), w.examiner.clone());
     w.run(Command::Submit, &o).unwrap();
     w.run(Command::AcceptForReview, &e).unwrap();
-    w.run(
-        Command::RequestCorrection {
-            items: vec!["samples".into()],
-            reasons: "样例不足".into(),
-        },
-        &e,
-    )
-    .unwrap();
+    w.run(Command::RequestCorrection { items: vec!["samples".into()], reasons: "样例不足".into() }, &e).unwrap();
     let due = w.app.correction.as_ref().unwrap().due;
     assert_eq!(w.app.next_deadline(), Some(due));
     w.now = due;
-    assert!(w
-        .run(
-            Command::Resubmit {
-                response: "补正".into()
-            },
-            &o
-        )
-        .is_err());
+    assert!(w.run(Command::Resubmit { response: "补正".into() }, &o).is_err());
     w.run(Command::ExpireCorrection, &Actor::system()).unwrap();
     assert_eq!(w.app.state, State::DeemedWithdrawn);
     // Idempotent: a second timer run is refused without change.
@@ -273,24 +179,17 @@ fn objections_dismissed_before_and_after_notice_end() {
             grounds: "数据来源于我方".into(),
             evidence: vec![],
         };
-        w.run(Command::FileObjection { objection: obj, id }, &public)
-            .unwrap();
+        w.run(Command::FileObjection { objection: obj, id }, &public).unwrap();
     }
     assert_eq!(w.app.state, State::ObjectionPending);
     w.run(
         Command::DecideObjection {
-            objection_id: a,
-            outcome: ObjectionOutcome::Dismissed,
-            reasons: "证据不足".into(),
+            objection_id: a, outcome: ObjectionOutcome::Dismissed, reasons: "证据不足".into()
         },
         &e,
     )
     .unwrap();
-    assert_eq!(
-        w.app.state,
-        State::ObjectionPending,
-        "one objection still pending"
-    );
+    assert_eq!(w.app.state, State::ObjectionPending, "one objection still pending");
     w.now = ends + Duration::days(1);
     let t = w
         .run(
@@ -318,19 +217,10 @@ fn objection_upheld_refuses_and_late_objection_is_refused() {
         evidence: vec![],
     };
     let id = Uuid::now_v7();
-    w.run(
-        Command::FileObjection {
-            objection: obj(),
-            id,
-        },
-        &Actor::public("王五"),
-    )
-    .unwrap();
+    w.run(Command::FileObjection { objection: obj(), id }, &Actor::public("王五")).unwrap();
     w.run(
         Command::DecideObjection {
-            objection_id: id,
-            outcome: ObjectionOutcome::Upheld,
-            reasons: "来源不合法".into(),
+            objection_id: id, outcome: ObjectionOutcome::Upheld, reasons: "来源不合法".into()
         },
         &e,
     )
@@ -340,13 +230,7 @@ fn objection_upheld_refuses_and_late_objection_is_refused() {
     let mut w = World::new();
     w.to_notice();
     w.now = w.app.notice.as_ref().unwrap().ends_at;
-    let r = w.run(
-        Command::FileObjection {
-            objection: obj(),
-            id: Uuid::now_v7(),
-        },
-        &Actor::public("王五"),
-    );
+    let r = w.run(Command::FileObjection { objection: obj(), id: Uuid::now_v7() }, &Actor::public("王五"));
     assert!(matches!(r, Err(DomainError::NoticePeriodOver(_))));
 }
 
@@ -358,37 +242,16 @@ fn refiling_bar_lasts_three_months() {
         check_refiling_bar(Some(at), at + Duration::days(80), &rules),
         Err(DomainError::RefilingBarred { .. })
     ));
-    assert!(check_refiling_bar(
-        Some(at),
-        Utc.with_ymd_and_hms(2027, 4, 15, 0, 0, 0).unwrap(),
-        &rules
-    )
-    .is_ok());
+    assert!(check_refiling_bar(Some(at), Utc.with_ymd_and_hms(2027, 4, 15, 0, 0, 0).unwrap(), &rules).is_ok());
 }
 
 #[test]
 fn submission_completeness_lists_every_problem() {
-    let f = ApplicationForm {
-        product_name: "x".into(),
-        industry: "nope".into(),
-        ..Default::default()
-    };
-    let Err(DomainError::Validation(errs)) = f.check(Completeness::Submission, &|c| c == "ai")
-    else {
-        panic!()
-    };
+    let f = ApplicationForm { product_name: "x".into(), industry: "nope".into(), ..Default::default() };
+    let Err(DomainError::Validation(errs)) = f.check(Completeness::Submission, &|c| c == "ai") else { panic!() };
     let fields: Vec<&str> = errs.iter().map(|e| e.field.as_str()).collect();
-    for f in [
-        "object_type",
-        "industry",
-        "sources",
-        "legality_statement",
-        "no_infringement_commitment",
-        "samples",
-    ] {
+    for f in ["object_type", "industry", "sources", "legality_statement", "no_infringement_commitment", "samples"] {
         assert!(fields.contains(&f), "{f} missing from {fields:?}");
     }
-    assert!(form()
-        .check(Completeness::Submission, &|c| c == "ai")
-        .is_ok());
+    assert!(form().check(Completeness::Submission, &|c| c == "ai").is_ok());
 }

@@ -1,1 +1,126 @@
+//! Storage for dipr: the [`Store`] trait and its two implementations, SQLite (the default, embedded)
+//! and PostgreSQL (for several server processes on one database).
+//!
+//! Writes happen only inside a [`Tx`]. A transaction that changed anything must also append at least one
+//! event, or [`Tx::commit`] refuses: there is no state change without its audit record. Nothing is
+//! ever deleted.
 
+mod backends;
+mod model;
+
+pub use backends::{PgStore, SqliteStore};
+pub use model::*;
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use dipr_domain::application::Application;
+use dipr_domain::party::Party;
+use dipr_domain::time::CalendarDay;
+use uuid::Uuid;
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// A unique constraint refused the write (the constraint or column is named).
+    #[error("already exists: {0}")]
+    Duplicate(String),
+    /// Someone else changed the record since it was read.
+    #[error("the record was changed concurrently: {0}")]
+    Conflict(String),
+    #[error("a transaction changed data without logging an event")]
+    UnloggedWrite,
+    #[error("stored data could not be decoded: {0}")]
+    Corrupt(String),
+    #[error("database error: {0}")]
+    Database(#[source] sqlx::Error),
+    #[error("migration failed: {0}")]
+    Migrate(#[from] sqlx::migrate::MigrateError),
+    #[error("invalid database URL or options: {0}")]
+    Config(String),
+}
+
+impl From<sqlx::Error> for StoreError {
+    fn from(e: sqlx::Error) -> Self {
+        if let sqlx::Error::Database(db) = &e {
+            if db.is_unique_violation() {
+                return StoreError::Duplicate(
+                    db.constraint().map(str::to_string).unwrap_or_else(|| db.message().to_string()),
+                );
+            }
+        }
+        StoreError::Database(e)
+    }
+}
+
+pub type Result<T, E = StoreError> = std::result::Result<T, E>;
+
+/// Read access, and the way into a write transaction.
+#[async_trait]
+pub trait Store: Send + Sync + 'static {
+    /// `"sqlite"` or `"postgres"`.
+    fn backend(&self) -> &'static str;
+    async fn ping(&self) -> Result<()>;
+    async fn begin(&self) -> Result<Box<dyn Tx>>;
+
+    async fn application(&self, id: Uuid) -> Result<Option<Application>>;
+    async fn applications(&self, filter: &ApplicationFilter, page: Page) -> Result<Paged<Application>>;
+    /// Applications whose timer deadline is at or before `now`, oldest deadline first.
+    async fn due_applications(&self, now: DateTime<Utc>, limit: u32) -> Result<Vec<Uuid>>;
+    /// The latest voluntary withdrawal of the same product by the same applicant.
+    async fn last_withdrawal(&self, applicant_id: Uuid, product_key: &str) -> Result<Option<DateTime<Utc>>>;
+
+    async fn events(&self, subject_type: &str, subject_id: &str) -> Result<Vec<EventRecord>>;
+
+    async fn party(&self, id: Uuid) -> Result<Option<Party>>;
+    async fn party_by_id_number(&self, id_number: &str) -> Result<Option<Party>>;
+
+    async fn user(&self, id: Uuid) -> Result<Option<UserRecord>>;
+    async fn user_by_username(&self, username: &str) -> Result<Option<UserRecord>>;
+    async fn users(&self, page: Page) -> Result<Paged<UserRecord>>;
+    async fn count_admins(&self) -> Result<i64>;
+    /// The live (unexpired, unrevoked) token with this hash, and its active user.
+    async fn authenticate(&self, token_hash: &str, now: DateTime<Utc>) -> Result<Option<(UserRecord, TokenRecord)>>;
+    async fn tokens_of(&self, user_id: Uuid) -> Result<Vec<TokenRecord>>;
+
+    async fn industries(&self) -> Result<Vec<Industry>>;
+    async fn calendar(&self) -> Result<Vec<CalendarDay>>;
+    async fn setting(&self, name: &str) -> Result<Option<String>>;
+}
+
+/// One write transaction. Dropping it without [`Tx::commit`] rolls everything back.
+#[async_trait]
+pub trait Tx: Send {
+    /// Read an application and lock it against concurrent writers until commit.
+    async fn application_for_update(&mut self, id: Uuid) -> Result<Option<Application>>;
+    async fn insert_application(&mut self, app: &Application) -> Result<()>;
+    /// Store `app`, which must be exactly one version ahead of the stored row.
+    async fn update_application(&mut self, app: &Application) -> Result<()>;
+    /// The next value (from 1) of a named counter, e.g. registration numbers per year.
+    async fn next_sequence(&mut self, name: &str) -> Result<i64>;
+
+    async fn insert_party(&mut self, party: &Party, now: DateTime<Utc>) -> Result<()>;
+    async fn insert_user(&mut self, user: &UserRecord) -> Result<()>;
+    async fn set_user_disabled(&mut self, id: Uuid, disabled: bool) -> Result<bool>;
+    async fn insert_token(&mut self, token: &TokenRecord) -> Result<()>;
+    /// Revoke a token of `user_id`; false if there was none live.
+    async fn revoke_token(&mut self, id: Uuid, user_id: Uuid, now: DateTime<Utc>) -> Result<bool>;
+    async fn revoke_all_tokens(&mut self, user_id: Uuid, now: DateTime<Utc>) -> Result<u64>;
+
+    async fn upsert_industry(&mut self, industry: &Industry) -> Result<()>;
+    async fn upsert_calendar_day(&mut self, day: &CalendarDay) -> Result<()>;
+    async fn set_setting(&mut self, name: &str, value: &str) -> Result<()>;
+
+    /// Append to the audit history; returns the event's id.
+    async fn append_event(&mut self, event: &NewEvent) -> Result<i64>;
+    async fn commit(self: Box<Self>) -> Result<()>;
+}
+
+/// Open the store named by a URL: `sqlite://PATH` or `postgres://…`.
+pub async fn open(url: &str) -> Result<std::sync::Arc<dyn Store>> {
+    if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+        Ok(std::sync::Arc::new(PgStore::connect(url).await?))
+    } else if let Some(path) = url.strip_prefix("sqlite://") {
+        Ok(std::sync::Arc::new(SqliteStore::open(std::path::Path::new(path)).await?))
+    } else {
+        Err(StoreError::Config(format!("unsupported database URL {url:?}: use sqlite://PATH or postgres://…")))
+    }
+}

@@ -1,0 +1,714 @@
+//! The SQLite and PostgreSQL stores.
+//!
+//! Both run the same SQL (`$n` placeholders, `ON CONFLICT`, `RETURNING` work on both), so the
+//! implementation is written once in [`impl_store!`] and instantiated per backend; only connection
+//! set-up, row locking and migrations differ. Column types are kept portable: TEXT, BIGINT, BOOLEAN.
+
+use std::path::Path;
+use std::str::FromStr;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use chrono::{DateTime, TimeZone, Utc};
+use dipr_domain::application::{Application, State};
+use dipr_domain::lifecycle::Role;
+use dipr_domain::party::Party;
+use dipr_domain::time::{CalendarDay, DayKind};
+use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous};
+use sqlx::{Connection, Row};
+use uuid::Uuid;
+
+use crate::{
+    ApplicationFilter, EventRecord, Industry, NewEvent, Order, Page, Paged, Result, Store, StoreError, TokenKind,
+    TokenRecord, Tx, UserRecord,
+};
+
+fn ms(t: DateTime<Utc>) -> i64 {
+    t.timestamp_millis()
+}
+
+fn from_ms(v: i64) -> Result<DateTime<Utc>> {
+    Utc.timestamp_millis_opt(v).single().ok_or_else(|| StoreError::Corrupt(format!("timestamp {v}")))
+}
+
+fn uuid(s: &str) -> Result<Uuid> {
+    Uuid::parse_str(s).map_err(|e| StoreError::Corrupt(format!("uuid {s:?}: {e}")))
+}
+
+fn json<T: serde::de::DeserializeOwned>(s: &str) -> Result<T> {
+    serde_json::from_str(s).map_err(|e| StoreError::Corrupt(e.to_string()))
+}
+
+fn to_json<T: serde::Serialize>(v: &T) -> String {
+    serde_json::to_string(v).expect("domain types serialise")
+}
+
+fn like_pattern(s: &str) -> String {
+    let escaped = s.trim().to_lowercase().replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_");
+    format!("%{escaped}%")
+}
+
+/// Lower-cased text the public search matches against.
+fn search_text(app: &Application) -> String {
+    let reg = app.registration.as_ref().map(|r| r.registration_number.to_string()).unwrap_or_default();
+    format!("{}\u{1f}{}\u{1f}{}", app.form.product_name, app.applicant.name, reg).to_lowercase()
+}
+
+/// A bind value for dynamically built queries.
+enum Bind {
+    Text(String),
+    Int(i64),
+    Bool(bool),
+}
+
+/// Build the WHERE clause for an application filter; placeholders start at `$1`.
+fn application_where(f: &ApplicationFilter) -> (String, Vec<Bind>) {
+    let mut clauses = Vec::new();
+    let mut binds = Vec::new();
+    let next = |b: Bind, binds: &mut Vec<Bind>| {
+        binds.push(b);
+        format!("${}", binds.len())
+    };
+    if f.public_only {
+        clauses.push(format!("is_public = {}", next(Bind::Bool(true), &mut binds)));
+    }
+    if let Some((user, party)) = f.owned_by {
+        let u = next(Bind::Text(user.to_string()), &mut binds);
+        match party {
+            Some(p) => {
+                let p = next(Bind::Text(p.to_string()), &mut binds);
+                clauses.push(format!("(filed_by = {u} OR applicant_id = {p})"));
+            }
+            None => clauses.push(format!("filed_by = {u}")),
+        }
+    }
+    if !f.states.is_empty() {
+        let list: Vec<String> = f.states.iter().map(|s| next(Bind::Text(s.as_str().into()), &mut binds)).collect();
+        clauses.push(format!("state IN ({})", list.join(", ")));
+    }
+    if let Some(t) = f.text.as_deref().filter(|t| !t.trim().is_empty()) {
+        clauses.push(format!("search_text LIKE {} ESCAPE '\\'", next(Bind::Text(like_pattern(t)), &mut binds)));
+    }
+    if let Some(h) = f.holder.as_deref().filter(|t| !t.trim().is_empty()) {
+        clauses.push(format!("lower(holder_name) LIKE {} ESCAPE '\\'", next(Bind::Text(like_pattern(h)), &mut binds)));
+    }
+    if let Some(t) = f.object_type {
+        clauses.push(format!("object_type = {}", next(Bind::Text(t.as_str().into()), &mut binds)));
+    }
+    if let Some(i) = f.industry.as_deref().filter(|t| !t.is_empty()) {
+        clauses.push(format!("industry = {}", next(Bind::Text(i.into()), &mut binds)));
+    }
+    let sql = if clauses.is_empty() { String::new() } else { format!(" WHERE {}", clauses.join(" AND ")) };
+    (sql, binds)
+}
+
+fn role(s: &str) -> Result<Role> {
+    Role::parse(s).ok_or_else(|| StoreError::Corrupt(format!("role {s:?}")))
+}
+
+macro_rules! bind_all {
+    ($q:expr, $binds:expr) => {{
+        let mut q = $q;
+        for b in $binds {
+            q = match b {
+                Bind::Text(s) => q.bind(s),
+                Bind::Int(i) => q.bind(i),
+                Bind::Bool(v) => q.bind(v),
+            };
+        }
+        q
+    }};
+}
+
+macro_rules! user_from_row {
+    ($row:expr) => {{
+        let row = $row;
+        UserRecord {
+            id: uuid(row.try_get("id")?)?,
+            username: row.try_get("username")?,
+            display_name: row.try_get("display_name")?,
+            password_hash: row.try_get("password_hash")?,
+            role: role(row.try_get("role")?)?,
+            party_id: row.try_get::<Option<String>, _>("party_id")?.as_deref().map(uuid).transpose()?,
+            disabled: row.try_get("disabled")?,
+            created_at: from_ms(row.try_get("created_at")?)?,
+        }
+    }};
+}
+
+macro_rules! token_from_row {
+    ($row:expr) => {{
+        let row = $row;
+        TokenRecord {
+            id: uuid(row.try_get("t_id")?)?,
+            user_id: uuid(row.try_get("user_id")?)?,
+            token_hash: row.try_get("token_hash")?,
+            kind: match row.try_get::<String, _>("kind")?.as_str() {
+                "session" => TokenKind::Session,
+                "api" => TokenKind::Api,
+                other => return Err(StoreError::Corrupt(format!("token kind {other:?}"))),
+            },
+            name: row.try_get("name")?,
+            created_at: from_ms(row.try_get("t_created_at")?)?,
+            expires_at: row.try_get::<Option<i64>, _>("expires_at")?.map(from_ms).transpose()?,
+            revoked_at: row.try_get::<Option<i64>, _>("revoked_at")?.map(from_ms).transpose()?,
+        }
+    }};
+}
+
+const USER_COLS: &str = "id, username, display_name, password_hash, role, party_id, disabled, created_at";
+const TOKEN_COLS: &str =
+    "tokens.id AS t_id, user_id, token_hash, kind, name, tokens.created_at AS t_created_at, expires_at, revoked_at";
+const APP_INSERT: &str =
+    "INSERT INTO applications (id, version, state, applicant_id, filed_by, agent_id, product_name, \
+     product_key, holder_name, search_text, object_type, industry, is_public, deadline_at, registration_number, \
+     created_at, updated_at, withdrawn_at, doc) \
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19)";
+const APP_UPDATE: &str = "UPDATE applications SET version = $2, state = $3, applicant_id = $4, filed_by = $5, \
+     agent_id = $6, product_name = $7, product_key = $8, holder_name = $9, search_text = $10, object_type = $11, \
+     industry = $12, is_public = $13, deadline_at = $14, registration_number = $15, created_at = $16, \
+     updated_at = $17, withdrawn_at = $18, doc = $19 WHERE id = $1 AND version = $20";
+
+/// Bind the columns of an application row, in the order of [`APP_INSERT`].
+macro_rules! bind_app {
+    ($q:expr, $app:expr) => {{
+        let app: &Application = $app;
+        $q.bind(app.id.to_string())
+            .bind(app.version)
+            .bind(app.state.as_str())
+            .bind(app.applicant.id.to_string())
+            .bind(app.filed_by.to_string())
+            .bind(app.agent.as_ref().map(|a| a.id.to_string()))
+            .bind(app.form.product_name.trim().to_string())
+            .bind(app.form.product_key())
+            .bind(app.applicant.name.clone())
+            .bind(search_text(app))
+            .bind(app.form.object_type.map(|t| t.as_str().to_string()))
+            .bind(app.form.industry.trim().to_string())
+            .bind(app.is_public())
+            .bind(app.next_deadline().map(ms))
+            .bind(app.registration.as_ref().map(|r| r.registration_number.to_string()))
+            .bind(ms(app.created_at))
+            .bind(ms(app.updated_at))
+            .bind(app.withdrawn_at.map(ms))
+            .bind(to_json(app))
+    }};
+}
+
+macro_rules! impl_store {
+    ($store:ident, $tx:ident, $db:ty, $backend:literal, $for_update:literal) => {
+        pub struct $tx {
+            tx: sqlx::Transaction<'static, $db>,
+            writes: u32,
+            events: u32,
+        }
+
+        impl $tx {
+            fn wrote(&mut self, rows: u64) {
+                if rows > 0 {
+                    self.writes += 1;
+                }
+            }
+        }
+
+        #[async_trait]
+        impl Tx for $tx {
+            async fn application_for_update(&mut self, id: Uuid) -> Result<Option<Application>> {
+                let sql = concat!("SELECT doc FROM applications WHERE id = $1", $for_update);
+                let row = sqlx::query(sql).bind(id.to_string()).fetch_optional(&mut *self.tx).await?;
+                row.map(|r| json(r.try_get::<&str, _>("doc")?)).transpose()
+            }
+
+            async fn insert_application(&mut self, app: &Application) -> Result<()> {
+                let r = bind_app!(sqlx::query(APP_INSERT), app).execute(&mut *self.tx).await?;
+                self.wrote(r.rows_affected());
+                Ok(())
+            }
+
+            async fn update_application(&mut self, app: &Application) -> Result<()> {
+                let r = bind_app!(sqlx::query(APP_UPDATE), app).bind(app.version - 1).execute(&mut *self.tx).await?;
+                if r.rows_affected() != 1 {
+                    return Err(StoreError::Conflict(format!("application {} is not at version {}", app.id, app.version - 1)));
+                }
+                self.wrote(1);
+                Ok(())
+            }
+
+            async fn next_sequence(&mut self, name: &str) -> Result<i64> {
+                let v: i64 = sqlx::query_scalar(
+                    "INSERT INTO sequences (name, value) VALUES ($1, 1) \
+                     ON CONFLICT (name) DO UPDATE SET value = sequences.value + 1 RETURNING value",
+                )
+                .bind(name)
+                .fetch_one(&mut *self.tx)
+                .await?;
+                self.wrote(1);
+                Ok(v)
+            }
+
+            async fn insert_party(&mut self, p: &Party, now: DateTime<Utc>) -> Result<()> {
+                let r = sqlx::query(
+                    "INSERT INTO parties (id, kind, name, id_number, doc, created_at) VALUES ($1, $2, $3, $4, $5, $6)",
+                )
+                .bind(p.id.to_string())
+                .bind(p.kind.as_str())
+                .bind(&p.name)
+                .bind(p.identifier.as_str())
+                .bind(to_json(p))
+                .bind(ms(now))
+                .execute(&mut *self.tx)
+                .await?;
+                self.wrote(r.rows_affected());
+                Ok(())
+            }
+
+            async fn insert_user(&mut self, u: &UserRecord) -> Result<()> {
+                let r = sqlx::query(
+                    "INSERT INTO users (id, username, display_name, password_hash, role, party_id, disabled, created_at) \
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+                )
+                .bind(u.id.to_string())
+                .bind(&u.username)
+                .bind(&u.display_name)
+                .bind(&u.password_hash)
+                .bind(u.role.as_str())
+                .bind(u.party_id.map(|p| p.to_string()))
+                .bind(u.disabled)
+                .bind(ms(u.created_at))
+                .execute(&mut *self.tx)
+                .await?;
+                self.wrote(r.rows_affected());
+                Ok(())
+            }
+
+            async fn set_user_disabled(&mut self, id: Uuid, disabled: bool) -> Result<bool> {
+                let r = sqlx::query("UPDATE users SET disabled = $2 WHERE id = $1")
+                    .bind(id.to_string())
+                    .bind(disabled)
+                    .execute(&mut *self.tx)
+                    .await?;
+                self.wrote(r.rows_affected());
+                Ok(r.rows_affected() == 1)
+            }
+
+            async fn insert_token(&mut self, t: &TokenRecord) -> Result<()> {
+                let r = sqlx::query(
+                    "INSERT INTO tokens (id, user_id, token_hash, kind, name, created_at, expires_at, revoked_at) \
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+                )
+                .bind(t.id.to_string())
+                .bind(t.user_id.to_string())
+                .bind(&t.token_hash)
+                .bind(t.kind.as_str())
+                .bind(&t.name)
+                .bind(ms(t.created_at))
+                .bind(t.expires_at.map(ms))
+                .bind(t.revoked_at.map(ms))
+                .execute(&mut *self.tx)
+                .await?;
+                self.wrote(r.rows_affected());
+                Ok(())
+            }
+
+            async fn revoke_token(&mut self, id: Uuid, user_id: Uuid, now: DateTime<Utc>) -> Result<bool> {
+                let r = sqlx::query(
+                    "UPDATE tokens SET revoked_at = $3 WHERE id = $1 AND user_id = $2 AND revoked_at IS NULL",
+                )
+                .bind(id.to_string())
+                .bind(user_id.to_string())
+                .bind(ms(now))
+                .execute(&mut *self.tx)
+                .await?;
+                self.wrote(r.rows_affected());
+                Ok(r.rows_affected() == 1)
+            }
+
+            async fn revoke_all_tokens(&mut self, user_id: Uuid, now: DateTime<Utc>) -> Result<u64> {
+                let r = sqlx::query("UPDATE tokens SET revoked_at = $2 WHERE user_id = $1 AND revoked_at IS NULL")
+                    .bind(user_id.to_string())
+                    .bind(ms(now))
+                    .execute(&mut *self.tx)
+                    .await?;
+                self.wrote(r.rows_affected());
+                Ok(r.rows_affected())
+            }
+
+            async fn upsert_industry(&mut self, i: &Industry) -> Result<()> {
+                let r = sqlx::query(
+                    "INSERT INTO industries (code, name_zh, name_en, active, position) VALUES ($1, $2, $3, $4, $5) \
+                     ON CONFLICT (code) DO UPDATE SET name_zh = $2, name_en = $3, active = $4, position = $5",
+                )
+                .bind(&i.code)
+                .bind(&i.name_zh)
+                .bind(&i.name_en)
+                .bind(i.active)
+                .bind(i.position)
+                .execute(&mut *self.tx)
+                .await?;
+                self.wrote(r.rows_affected());
+                Ok(())
+            }
+
+            async fn upsert_calendar_day(&mut self, d: &CalendarDay) -> Result<()> {
+                let kind = match d.kind {
+                    DayKind::Holiday => "holiday",
+                    DayKind::Workday => "workday",
+                };
+                let r = sqlx::query(
+                    "INSERT INTO calendar_days (day, kind, note) VALUES ($1, $2, $3) \
+                     ON CONFLICT (day) DO UPDATE SET kind = $2, note = $3",
+                )
+                .bind(d.date.format("%Y-%m-%d").to_string())
+                .bind(kind)
+                .bind(&d.note)
+                .execute(&mut *self.tx)
+                .await?;
+                self.wrote(r.rows_affected());
+                Ok(())
+            }
+
+            async fn set_setting(&mut self, name: &str, value: &str) -> Result<()> {
+                let r = sqlx::query(
+                    "INSERT INTO settings (name, value) VALUES ($1, $2) ON CONFLICT (name) DO UPDATE SET value = $2",
+                )
+                .bind(name)
+                .bind(value)
+                .execute(&mut *self.tx)
+                .await?;
+                self.wrote(r.rows_affected());
+                Ok(())
+            }
+
+            async fn append_event(&mut self, e: &NewEvent) -> Result<i64> {
+                let id: i64 = sqlx::query_scalar(
+                    "INSERT INTO events (at, actor_id, actor_name, actor_role, subject_type, subject_id, kind, \
+                     from_state, to_state, reasons, payload) \
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) RETURNING id",
+                )
+                .bind(ms(e.at))
+                .bind(e.actor_id.map(|u| u.to_string()))
+                .bind(&e.actor_name)
+                .bind(e.actor_role.as_str())
+                .bind(&e.subject_type)
+                .bind(&e.subject_id)
+                .bind(&e.kind)
+                .bind(&e.from_state)
+                .bind(&e.to_state)
+                .bind(&e.reasons)
+                .bind(e.payload.to_string())
+                .fetch_one(&mut *self.tx)
+                .await?;
+                self.events += 1;
+                Ok(id)
+            }
+
+            async fn commit(self: Box<Self>) -> Result<()> {
+                if self.writes > 0 && self.events == 0 {
+                    return Err(StoreError::UnloggedWrite);
+                }
+                self.tx.commit().await?;
+                Ok(())
+            }
+        }
+
+        #[async_trait]
+        impl Store for $store {
+            fn backend(&self) -> &'static str {
+                $backend
+            }
+
+            async fn ping(&self) -> Result<()> {
+                sqlx::query("SELECT 1").execute(&self.read).await?;
+                Ok(())
+            }
+
+            async fn begin(&self) -> Result<Box<dyn Tx>> {
+                let tx = self.write.begin().await?;
+                Ok(Box::new($tx { tx, writes: 0, events: 0 }))
+            }
+
+            async fn application(&self, id: Uuid) -> Result<Option<Application>> {
+                let row = sqlx::query("SELECT doc FROM applications WHERE id = $1")
+                    .bind(id.to_string())
+                    .fetch_optional(&self.read)
+                    .await?;
+                row.map(|r| json(r.try_get::<&str, _>("doc")?)).transpose()
+            }
+
+            async fn applications(&self, f: &ApplicationFilter, page: Page) -> Result<Paged<Application>> {
+                let (cond, binds) = application_where(f);
+                let order = match f.order {
+                    Order::NewestFirst => "updated_at DESC, id DESC",
+                    Order::OldestFirst => "updated_at ASC, id ASC",
+                };
+                let n = binds.len();
+                let count_sql = format!("SELECT COUNT(*) AS n FROM applications{cond}");
+                let total: i64 = bind_all!(sqlx::query(&count_sql), application_where(f).1)
+                    .fetch_one(&self.read)
+                    .await?
+                    .try_get("n")?;
+                let sql = format!(
+                    "SELECT doc FROM applications{cond} ORDER BY {order} LIMIT ${} OFFSET ${}",
+                    n + 1,
+                    n + 2
+                );
+                let mut binds = binds;
+                binds.push(Bind::Int(i64::from(page.per_page)));
+                binds.push(Bind::Int(page.offset()));
+                let rows = bind_all!(sqlx::query(&sql), binds).fetch_all(&self.read).await?;
+                let items = rows.iter().map(|r| json(r.try_get::<&str, _>("doc")?)).collect::<Result<Vec<_>>>()?;
+                Ok(Paged { items, page: page.page, per_page: page.per_page, total })
+            }
+
+            async fn due_applications(&self, now: DateTime<Utc>, limit: u32) -> Result<Vec<Uuid>> {
+                let rows = sqlx::query(
+                    "SELECT id FROM applications WHERE deadline_at IS NOT NULL AND deadline_at <= $1 \
+                     ORDER BY deadline_at LIMIT $2",
+                )
+                .bind(ms(now))
+                .bind(i64::from(limit))
+                .fetch_all(&self.read)
+                .await?;
+                rows.iter().map(|r| uuid(r.try_get("id")?)).collect()
+            }
+
+            async fn last_withdrawal(&self, applicant_id: Uuid, product_key: &str) -> Result<Option<DateTime<Utc>>> {
+                let v: Option<i64> = sqlx::query_scalar(
+                    "SELECT MAX(withdrawn_at) FROM applications WHERE applicant_id = $1 AND product_key = $2 \
+                     AND state = $3",
+                )
+                .bind(applicant_id.to_string())
+                .bind(product_key)
+                .bind(State::Withdrawn.as_str())
+                .fetch_one(&self.read)
+                .await?;
+                v.map(from_ms).transpose()
+            }
+
+            async fn events(&self, subject_type: &str, subject_id: &str) -> Result<Vec<EventRecord>> {
+                let rows = sqlx::query(
+                    "SELECT id, at, actor_id, actor_name, actor_role, subject_type, subject_id, kind, from_state, \
+                     to_state, reasons, payload FROM events WHERE subject_type = $1 AND subject_id = $2 ORDER BY id",
+                )
+                .bind(subject_type)
+                .bind(subject_id)
+                .fetch_all(&self.read)
+                .await?;
+                rows.iter()
+                    .map(|r| {
+                        Ok(EventRecord {
+                            id: r.try_get("id")?,
+                            at: from_ms(r.try_get("at")?)?,
+                            actor_id: r.try_get::<Option<String>, _>("actor_id")?.as_deref().map(uuid).transpose()?,
+                            actor_name: r.try_get("actor_name")?,
+                            actor_role: r.try_get("actor_role")?,
+                            subject_type: r.try_get("subject_type")?,
+                            subject_id: r.try_get("subject_id")?,
+                            kind: r.try_get("kind")?,
+                            from_state: r.try_get("from_state")?,
+                            to_state: r.try_get("to_state")?,
+                            reasons: r.try_get("reasons")?,
+                            payload: json(r.try_get::<&str, _>("payload")?)?,
+                        })
+                    })
+                    .collect()
+            }
+
+            async fn party(&self, id: Uuid) -> Result<Option<Party>> {
+                let row = sqlx::query("SELECT doc FROM parties WHERE id = $1")
+                    .bind(id.to_string())
+                    .fetch_optional(&self.read)
+                    .await?;
+                row.map(|r| json(r.try_get::<&str, _>("doc")?)).transpose()
+            }
+
+            async fn party_by_id_number(&self, id_number: &str) -> Result<Option<Party>> {
+                let row = sqlx::query("SELECT doc FROM parties WHERE id_number = $1")
+                    .bind(id_number)
+                    .fetch_optional(&self.read)
+                    .await?;
+                row.map(|r| json(r.try_get::<&str, _>("doc")?)).transpose()
+            }
+
+            async fn user(&self, id: Uuid) -> Result<Option<UserRecord>> {
+                let sql = format!("SELECT {USER_COLS} FROM users WHERE id = $1");
+                let row = sqlx::query(&sql).bind(id.to_string()).fetch_optional(&self.read).await?;
+                Ok(match row {
+                    Some(r) => Some(user_from_row!(&r)),
+                    None => None,
+                })
+            }
+
+            async fn user_by_username(&self, username: &str) -> Result<Option<UserRecord>> {
+                let sql = format!("SELECT {USER_COLS} FROM users WHERE username = $1");
+                let row = sqlx::query(&sql).bind(username).fetch_optional(&self.read).await?;
+                Ok(match row {
+                    Some(r) => Some(user_from_row!(&r)),
+                    None => None,
+                })
+            }
+
+            async fn users(&self, page: Page) -> Result<Paged<UserRecord>> {
+                let total: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM users").fetch_one(&self.read).await?;
+                let sql = format!("SELECT {USER_COLS} FROM users ORDER BY created_at, id LIMIT $1 OFFSET $2");
+                let rows = sqlx::query(&sql)
+                    .bind(i64::from(page.per_page))
+                    .bind(page.offset())
+                    .fetch_all(&self.read)
+                    .await?;
+                let mut items = Vec::with_capacity(rows.len());
+                for r in &rows {
+                    items.push(user_from_row!(r));
+                }
+                Ok(Paged { items, page: page.page, per_page: page.per_page, total })
+            }
+
+            async fn count_admins(&self) -> Result<i64> {
+                Ok(sqlx::query_scalar("SELECT COUNT(*) FROM users WHERE role = $1 AND disabled = $2")
+                    .bind(Role::Admin.as_str())
+                    .bind(false)
+                    .fetch_one(&self.read)
+                    .await?)
+            }
+
+            async fn authenticate(
+                &self,
+                token_hash: &str,
+                now: DateTime<Utc>,
+            ) -> Result<Option<(UserRecord, TokenRecord)>> {
+                let sql = format!(
+                    "SELECT users.{}, {TOKEN_COLS} FROM tokens JOIN users ON users.id = tokens.user_id \
+                     WHERE token_hash = $1 AND revoked_at IS NULL AND (expires_at IS NULL OR expires_at > $2) \
+                     AND users.disabled = $3",
+                    USER_COLS.replace(", ", ", users.")
+                );
+                let row = sqlx::query(&sql)
+                    .bind(token_hash)
+                    .bind(ms(now))
+                    .bind(false)
+                    .fetch_optional(&self.read)
+                    .await?;
+                Ok(match row {
+                    Some(r) => Some((user_from_row!(&r), token_from_row!(&r))),
+                    None => None,
+                })
+            }
+
+            async fn tokens_of(&self, user_id: Uuid) -> Result<Vec<TokenRecord>> {
+                let sql = format!("SELECT {TOKEN_COLS} FROM tokens WHERE user_id = $1 ORDER BY tokens.created_at");
+                let rows = sqlx::query(&sql).bind(user_id.to_string()).fetch_all(&self.read).await?;
+                let mut out = Vec::with_capacity(rows.len());
+                for r in &rows {
+                    out.push(token_from_row!(r));
+                }
+                Ok(out)
+            }
+
+            async fn industries(&self) -> Result<Vec<Industry>> {
+                let rows = sqlx::query("SELECT code, name_zh, name_en, active, position FROM industries ORDER BY position, code")
+                    .fetch_all(&self.read)
+                    .await?;
+                rows.iter()
+                    .map(|r| {
+                        Ok(Industry {
+                            code: r.try_get("code")?,
+                            name_zh: r.try_get("name_zh")?,
+                            name_en: r.try_get("name_en")?,
+                            active: r.try_get("active")?,
+                            position: r.try_get("position")?,
+                        })
+                    })
+                    .collect()
+            }
+
+            async fn calendar(&self) -> Result<Vec<CalendarDay>> {
+                let rows = sqlx::query("SELECT day, kind, note FROM calendar_days ORDER BY day")
+                    .fetch_all(&self.read)
+                    .await?;
+                rows.iter()
+                    .map(|r| {
+                        let day: String = r.try_get("day")?;
+                        Ok(CalendarDay {
+                            date: chrono::NaiveDate::parse_from_str(&day, "%Y-%m-%d")
+                                .map_err(|e| StoreError::Corrupt(format!("calendar day {day:?}: {e}")))?,
+                            kind: match r.try_get::<&str, _>("kind")? {
+                                "holiday" => DayKind::Holiday,
+                                "workday" => DayKind::Workday,
+                                other => return Err(StoreError::Corrupt(format!("day kind {other:?}"))),
+                            },
+                            note: r.try_get("note")?,
+                        })
+                    })
+                    .collect()
+            }
+
+            async fn setting(&self, name: &str) -> Result<Option<String>> {
+                Ok(sqlx::query_scalar("SELECT value FROM settings WHERE name = $1")
+                    .bind(name)
+                    .fetch_optional(&self.read)
+                    .await?)
+            }
+        }
+    };
+}
+
+/// SQLite in WAL mode. All writes go through a one-connection pool, so write transactions are
+/// serialised in-process and never meet `SQLITE_BUSY`; reads use their own pool and run concurrently.
+pub struct SqliteStore {
+    write: SqlitePool,
+    read: SqlitePool,
+}
+
+impl SqliteStore {
+    /// Open (creating and migrating if needed) the database file at `path`.
+    pub async fn open(path: &Path) -> Result<Self> {
+        let opts = SqliteConnectOptions::new()
+            .filename(path)
+            .create_if_missing(true)
+            .journal_mode(SqliteJournalMode::Wal)
+            .synchronous(SqliteSynchronous::Normal)
+            .busy_timeout(Duration::from_secs(10))
+            .foreign_keys(true);
+        let write = SqlitePoolOptions::new().max_connections(1).connect_with(opts.clone()).await?;
+        sqlx::migrate!("./migrations/sqlite").run(&write).await?;
+        let read = SqlitePoolOptions::new().max_connections(4).connect_with(opts.read_only(true)).await?;
+        Ok(Self { write, read })
+    }
+}
+
+/// PostgreSQL. Rows being changed are locked with `SELECT … FOR UPDATE`, and every update checks the
+/// version it read, so several server processes can share one database.
+pub struct PgStore {
+    write: PgPool,
+    read: PgPool,
+}
+
+impl PgStore {
+    pub async fn connect(url: &str) -> Result<Self> {
+        let opts = PgConnectOptions::from_str(url).map_err(|e| StoreError::Config(e.to_string()))?;
+        Self::connect_with(opts).await
+    }
+
+    /// Connect with every table in `schema` (created if missing): isolated test databases.
+    pub async fn connect_in_schema(url: &str, schema: &str) -> Result<Self> {
+        if !schema.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_') {
+            return Err(StoreError::Config(format!("schema name {schema:?}")));
+        }
+        let opts = PgConnectOptions::from_str(url).map_err(|e| StoreError::Config(e.to_string()))?;
+        let mut conn = sqlx::PgConnection::connect_with(&opts).await?;
+        sqlx::query(&format!("CREATE SCHEMA IF NOT EXISTS {schema}")).execute(&mut conn).await?;
+        conn.close().await?;
+        Self::connect_with(opts.options([("search_path", schema)])).await
+    }
+
+    async fn connect_with(opts: PgConnectOptions) -> Result<Self> {
+        let pool =
+            PgPoolOptions::new().max_connections(8).acquire_timeout(Duration::from_secs(10)).connect_with(opts).await?;
+        sqlx::migrate!("./migrations/postgres").run(&pool).await?;
+        Ok(Self { write: pool.clone(), read: pool })
+    }
+}
+
+impl_store!(SqliteStore, SqliteTx, sqlx::Sqlite, "sqlite", "");
+impl_store!(PgStore, PgTx, sqlx::Postgres, "postgres", " FOR UPDATE");

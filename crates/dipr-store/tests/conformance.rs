@@ -1,0 +1,397 @@
+//! One conformance suite, run against every backend: SQLite always, PostgreSQL when
+//! `DIPR_TEST_POSTGRES_URL` is set (and then a connection failure fails the tests, never skips them).
+
+use std::sync::Arc;
+
+use chrono::{Duration, TimeZone, Utc};
+use dipr_domain::application::*;
+use dipr_domain::lifecycle::Role;
+use dipr_domain::party::*;
+use dipr_domain::time::{CalendarDay, DayKind};
+use dipr_store::*;
+use uuid::Uuid;
+
+async fn sqlite() -> Arc<dyn Store> {
+    let dir = std::env::temp_dir().join(format!("dipr-store-test-{}", Uuid::now_v7()));
+    std::fs::create_dir_all(&dir).unwrap();
+    Arc::new(SqliteStore::open(&dir.join("dipr.db")).await.unwrap())
+}
+
+fn pg_url() -> Option<String> {
+    std::env::var("DIPR_TEST_POSTGRES_URL").ok().filter(|s| !s.is_empty())
+}
+
+async fn postgres() -> Option<Arc<dyn Store>> {
+    let url = pg_url()?;
+    let schema = format!("t_{}", Uuid::now_v7().simple());
+    Some(Arc::new(
+        PgStore::connect_in_schema(&url, &schema).await.expect("DIPR_TEST_POSTGRES_URL is set but unreachable"),
+    ))
+}
+
+macro_rules! conformance {
+    ($($name:ident),* $(,)?) => {
+        mod sqlite_backend {
+            $(#[tokio::test] async fn $name() { super::$name(super::sqlite().await).await })*
+        }
+        mod postgres_backend {
+            $(#[tokio::test] async fn $name() {
+                match super::postgres().await {
+                    Some(s) => super::$name(s).await,
+                    None => eprintln!("DIPR_TEST_POSTGRES_URL not set: PostgreSQL not tested here"),
+                }
+            })*
+        }
+    };
+}
+
+conformance!(
+    users_tokens_and_authentication,
+    unlogged_writes_are_refused_and_rolled_back,
+    dropped_transaction_rolls_back,
+    optimistic_concurrency,
+    search_and_filters,
+    sequences_are_gapless_per_name,
+    deadlines_and_withdrawals,
+    calendar_industries_settings,
+);
+
+fn now() -> chrono::DateTime<Utc> {
+    Utc.with_ymd_and_hms(2027, 5, 10, 2, 0, 0).unwrap()
+}
+
+fn event(subject: &str, id: &str, kind: &str) -> NewEvent {
+    NewEvent {
+        at: now(),
+        actor_id: None,
+        actor_name: "test".into(),
+        actor_role: Role::System,
+        subject_type: subject.into(),
+        subject_id: id.into(),
+        kind: kind.into(),
+        from_state: None,
+        to_state: None,
+        reasons: String::new(),
+        payload: serde_json::json!({"k": "v"}),
+    }
+}
+
+fn party(name: &str) -> Party {
+    // A valid credit code with a random body, so parallel tests never collide.
+    let body: String = Uuid::now_v7()
+        .simple()
+        .to_string()
+        .to_uppercase()
+        .chars()
+        .rev()
+        .take(17)
+        .map(|c| if "IOSVZ".contains(c) { '1' } else { c })
+        .collect();
+    let check = dipr_domain::ids::credit_code_check(body.as_bytes()).unwrap() as char;
+    NewParty {
+        kind: PartyKind::LegalPerson,
+        name: name.into(),
+        id_number: format!("{body}{check}"),
+        address: String::new(),
+        attributes: Default::default(),
+    }
+    .parse(Uuid::now_v7())
+    .unwrap()
+}
+
+fn user(name: &str, role: Role, party: Option<Uuid>) -> UserRecord {
+    UserRecord {
+        id: Uuid::now_v7(),
+        username: format!("{name}-{}", Uuid::now_v7().simple()),
+        display_name: name.into(),
+        password_hash: "$argon2id$fake".into(),
+        role,
+        party_id: party,
+        disabled: false,
+        created_at: now(),
+    }
+}
+
+/// A party, its user and a draft application, committed.
+async fn seed(store: &Arc<dyn Store>, product: &str, holder: &str) -> (Party, UserRecord, Application) {
+    let p = party(holder);
+    let u = user("applicant", Role::Applicant, Some(p.id));
+    let form = ApplicationForm {
+        product_name: product.into(),
+        object_type: Some(ObjectType::DataCollection),
+        industry: "ai".into(),
+        ..Default::default()
+    };
+    let app = Application::new_draft(Uuid::now_v7(), &p, u.id, None, form, now());
+    let mut tx = store.begin().await.unwrap();
+    tx.insert_party(&p, now()).await.unwrap();
+    tx.insert_user(&u).await.unwrap();
+    tx.insert_application(&app).await.unwrap();
+    tx.append_event(&event("application", &app.id.to_string(), "created")).await.unwrap();
+    tx.commit().await.unwrap();
+    (p, u, app)
+}
+
+async fn users_tokens_and_authentication(store: Arc<dyn Store>) {
+    let (p, u, _) = seed(&store, "x", "甲公司").await;
+    assert_eq!(store.user_by_username(&u.username).await.unwrap().unwrap(), u);
+    assert_eq!(store.party(p.id).await.unwrap().unwrap(), p);
+    assert_eq!(store.party_by_id_number(p.identifier.as_str()).await.unwrap().unwrap().id, p.id);
+
+    // Same username again: a Duplicate error, and nothing of that transaction stays.
+    let mut dup = user("again", Role::Applicant, None);
+    dup.username = u.username.clone();
+    let mut tx = store.begin().await.unwrap();
+    assert!(matches!(tx.insert_user(&dup).await, Err(StoreError::Duplicate(_))));
+    drop(tx);
+    assert!(store.user(dup.id).await.unwrap().is_none());
+
+    let tok = |name: &str, expires| TokenRecord {
+        id: Uuid::now_v7(),
+        user_id: u.id,
+        token_hash: format!("hash-{name}-{}", Uuid::now_v7()),
+        kind: TokenKind::Api,
+        name: name.into(),
+        created_at: now(),
+        expires_at: expires,
+        revoked_at: None,
+    };
+    let live = tok("live", None);
+    let expiring = tok("expiring", Some(now() + Duration::hours(1)));
+    let mut tx = store.begin().await.unwrap();
+    tx.insert_token(&live).await.unwrap();
+    tx.insert_token(&expiring).await.unwrap();
+    tx.append_event(&event("token", &live.id.to_string(), "created")).await.unwrap();
+    tx.commit().await.unwrap();
+
+    let (who, t) = store.authenticate(&live.token_hash, now()).await.unwrap().unwrap();
+    assert_eq!((who.id, t.id), (u.id, live.id));
+    assert!(store.authenticate(&expiring.token_hash, now()).await.unwrap().is_some());
+    assert!(store.authenticate(&expiring.token_hash, now() + Duration::hours(2)).await.unwrap().is_none(), "expired");
+    assert!(store.authenticate("no-such-hash", now()).await.unwrap().is_none());
+
+    let mut tx = store.begin().await.unwrap();
+    assert!(tx.revoke_token(live.id, u.id, now()).await.unwrap());
+    assert!(!tx.revoke_token(live.id, u.id, now()).await.unwrap(), "already revoked");
+    assert!(!tx.revoke_token(expiring.id, Uuid::now_v7(), now()).await.unwrap(), "someone else's token");
+    tx.append_event(&event("token", &live.id.to_string(), "revoked")).await.unwrap();
+    tx.commit().await.unwrap();
+    assert!(store.authenticate(&live.token_hash, now()).await.unwrap().is_none(), "revoked");
+    assert_eq!(store.tokens_of(u.id).await.unwrap().len(), 2);
+
+    let mut tx = store.begin().await.unwrap();
+    assert!(tx.set_user_disabled(u.id, true).await.unwrap());
+    tx.append_event(&event("user", &u.id.to_string(), "disabled")).await.unwrap();
+    tx.commit().await.unwrap();
+    assert!(store.authenticate(&expiring.token_hash, now()).await.unwrap().is_none(), "disabled user");
+    let events = store.events("token", &live.id.to_string()).await.unwrap();
+    assert_eq!(events.iter().map(|e| e.kind.as_str()).collect::<Vec<_>>(), ["created", "revoked"]);
+    assert_eq!(events[0].payload, serde_json::json!({"k": "v"}));
+}
+
+async fn unlogged_writes_are_refused_and_rolled_back(store: Arc<dyn Store>) {
+    let p = party("乙公司");
+    let mut tx = store.begin().await.unwrap();
+    tx.insert_party(&p, now()).await.unwrap();
+    assert!(matches!(tx.commit().await, Err(StoreError::UnloggedWrite)));
+    assert!(store.party(p.id).await.unwrap().is_none());
+}
+
+async fn dropped_transaction_rolls_back(store: Arc<dyn Store>) {
+    let p = party("丙公司");
+    {
+        let mut tx = store.begin().await.unwrap();
+        tx.insert_party(&p, now()).await.unwrap();
+        tx.append_event(&event("party", &p.id.to_string(), "created")).await.unwrap();
+    }
+    assert!(store.party(p.id).await.unwrap().is_none());
+    assert!(store.events("party", &p.id.to_string()).await.unwrap().is_empty());
+}
+
+async fn optimistic_concurrency(store: Arc<dyn Store>) {
+    let (_, _, app) = seed(&store, "并发测试", "丁公司").await;
+    let mut tx = store.begin().await.unwrap();
+    let mut a = tx.application_for_update(app.id).await.unwrap().unwrap();
+    assert_eq!(a, app);
+    a.version += 1;
+    a.state = State::Submitted;
+    tx.update_application(&a).await.unwrap();
+    tx.append_event(&event("application", &a.id.to_string(), "submitted")).await.unwrap();
+    tx.commit().await.unwrap();
+
+    // A writer holding the old version loses.
+    let mut stale = app.clone();
+    stale.version += 1;
+    let mut tx = store.begin().await.unwrap();
+    assert!(matches!(tx.update_application(&stale).await, Err(StoreError::Conflict(_))));
+    drop(tx);
+    assert_eq!(store.application(app.id).await.unwrap().unwrap().state, State::Submitted);
+}
+
+async fn search_and_filters(store: Arc<dyn Store>) {
+    let tag = Uuid::now_v7().simple().to_string();
+    let (p1, u1, a1) = seed(&store, &format!("模型语料库{tag}"), "上海语料科技有限公司").await;
+    let (_, _, a2) = seed(&store, &format!("交通指数{tag}"), "交通数据公司").await;
+    let (_, _, a3) = seed(&store, &format!("Credit_Index{tag}"), "Bank Data 100%").await;
+    // Publish a1 and a3 (a notice makes a record public).
+    for app in [&a1, &a3] {
+        let mut tx = store.begin().await.unwrap();
+        let mut a = tx.application_for_update(app.id).await.unwrap().unwrap();
+        a.version += 1;
+        a.state = State::PublicNotice;
+        a.notice = Some(Notice { started_at: now(), ends_at: now() + Duration::days(14) });
+        tx.update_application(&a).await.unwrap();
+        tx.append_event(&event("application", &a.id.to_string(), "notice_published")).await.unwrap();
+        tx.commit().await.unwrap();
+    }
+    let page = Page::default();
+    let search =
+        |text: &str, public_only| ApplicationFilter { text: Some(text.into()), public_only, ..Default::default() };
+    let ids = |p: Paged<Application>| p.items.into_iter().map(|a| a.id).collect::<Vec<_>>();
+
+    assert_eq!(ids(store.applications(&search(&format!("语料库{tag}"), true), page).await.unwrap()), [a1.id]);
+    assert_eq!(ids(store.applications(&search("语料", true), page).await.unwrap()), [a1.id], "Chinese substring");
+    assert!(
+        ids(store.applications(&search(&format!("交通指数{tag}"), true), page).await.unwrap()).is_empty(),
+        "drafts are not public"
+    );
+    assert_eq!(ids(store.applications(&search(&format!("交通指数{tag}"), false), page).await.unwrap()), [a2.id]);
+    // Case-insensitive, and LIKE wildcards in the query are literal.
+    assert_eq!(ids(store.applications(&search(&format!("credit_INDEX{tag}"), true), page).await.unwrap()), [a3.id]);
+    assert!(ids(store.applications(&search(&format!("credit%{tag}"), true), page).await.unwrap()).is_empty());
+
+    let holder = ApplicationFilter { holder: Some("语料科技".into()), public_only: true, ..Default::default() };
+    assert!(ids(store.applications(&holder, page).await.unwrap()).contains(&a1.id));
+    let owned = ApplicationFilter { owned_by: Some((u1.id, Some(p1.id))), ..Default::default() };
+    assert_eq!(ids(store.applications(&owned, page).await.unwrap()), [a1.id]);
+    let by_state = ApplicationFilter { states: vec![State::Draft], text: Some(tag.clone()), ..Default::default() };
+    assert_eq!(ids(store.applications(&by_state, page).await.unwrap()), [a2.id]);
+    let typed = ApplicationFilter {
+        text: Some(tag.clone()),
+        object_type: Some(ObjectType::DataAlgorithm),
+        ..Default::default()
+    };
+    assert!(ids(store.applications(&typed, page).await.unwrap()).is_empty());
+
+    let all = ApplicationFilter { text: Some(tag.clone()), order: Order::OldestFirst, ..Default::default() };
+    let p = store.applications(&all, Page::new(2, 2)).await.unwrap();
+    assert_eq!((p.total, p.items.len()), (3, 1));
+    assert_eq!(p.items[0].id, a3.id);
+}
+
+async fn sequences_are_gapless_per_name(store: Arc<dyn Store>) {
+    let name = format!("reg-{}", Uuid::now_v7());
+    let mut handles = Vec::new();
+    for _ in 0..8 {
+        let store = store.clone();
+        let name = name.clone();
+        handles.push(tokio::spawn(async move {
+            let mut tx = store.begin().await.unwrap();
+            let v = tx.next_sequence(&name).await.unwrap();
+            tx.append_event(&event("sequence", &name, "allocated")).await.unwrap();
+            tx.commit().await.unwrap();
+            v
+        }));
+    }
+    let mut got = Vec::new();
+    for h in handles {
+        got.push(h.await.unwrap());
+    }
+    got.sort();
+    assert_eq!(got, (1..=8).collect::<Vec<i64>>());
+    let mut tx = store.begin().await.unwrap();
+    assert_eq!(tx.next_sequence(&format!("{name}-other")).await.unwrap(), 1);
+}
+
+async fn deadlines_and_withdrawals(store: Arc<dyn Store>) {
+    let (p, _, app) = seed(&store, "  到期 测试 ", "戊公司").await;
+    let due = now() - Duration::minutes(1);
+    let mut tx = store.begin().await.unwrap();
+    let mut a = tx.application_for_update(app.id).await.unwrap().unwrap();
+    a.version += 1;
+    a.state = State::CorrectionRequested;
+    a.correction =
+        Some(CorrectionRequest { items: vec![], reasons: "r".into(), requested_at: due, due, response: None });
+    tx.update_application(&a).await.unwrap();
+    tx.append_event(&event("application", &a.id.to_string(), "correction_requested")).await.unwrap();
+    tx.commit().await.unwrap();
+    assert!(store.due_applications(now(), 10_000).await.unwrap().contains(&app.id));
+    assert!(!store.due_applications(due - Duration::seconds(1), 10_000).await.unwrap().contains(&app.id));
+
+    assert_eq!(store.last_withdrawal(p.id, "到期 测试").await.unwrap(), None);
+    let mut tx = store.begin().await.unwrap();
+    let mut a = tx.application_for_update(app.id).await.unwrap().unwrap();
+    a.version += 1;
+    a.state = State::Withdrawn;
+    a.withdrawn_at = Some(now());
+    tx.update_application(&a).await.unwrap();
+    tx.append_event(&event("application", &a.id.to_string(), "withdrawn")).await.unwrap();
+    tx.commit().await.unwrap();
+    assert_eq!(store.last_withdrawal(p.id, &product_key("到期   测试")).await.unwrap(), Some(now()));
+    assert!(!store.due_applications(now(), 10_000).await.unwrap().contains(&app.id), "withdrawn has no deadline");
+}
+
+async fn calendar_industries_settings(store: Arc<dyn Store>) {
+    let day = CalendarDay {
+        date: chrono::NaiveDate::from_ymd_opt(2031, 10, 1).unwrap(),
+        kind: DayKind::Holiday,
+        note: "国庆节".into(),
+    };
+    let ind = Industry {
+        code: format!("x{}", Uuid::now_v7().simple()),
+        name_zh: "测试".into(),
+        name_en: "Test".into(),
+        active: true,
+        position: 1,
+    };
+    let mut tx = store.begin().await.unwrap();
+    tx.upsert_calendar_day(&day).await.unwrap();
+    tx.upsert_calendar_day(&CalendarDay { kind: DayKind::Workday, ..day.clone() }).await.unwrap();
+    tx.upsert_industry(&ind).await.unwrap();
+    tx.set_setting("demo", "1").await.unwrap();
+    tx.append_event(&event("calendar", "2031-10-01", "changed")).await.unwrap();
+    tx.commit().await.unwrap();
+    let cal = store.calendar().await.unwrap();
+    assert_eq!(cal.iter().find(|d| d.date == day.date).unwrap().kind, DayKind::Workday);
+    assert!(store.industries().await.unwrap().contains(&ind));
+    assert_eq!(store.setting("demo").await.unwrap().as_deref(), Some("1"));
+    store.ping().await.unwrap();
+}
+
+/// Both migration sets create the same tables with the same columns.
+#[tokio::test]
+async fn sqlite_and_postgres_schemas_match() {
+    let Some(url) = pg_url() else {
+        eprintln!("DIPR_TEST_POSTGRES_URL not set: schema parity not checked");
+        return;
+    };
+    use sqlx::Row;
+    let dir = std::env::temp_dir().join(format!("dipr-schema-{}", Uuid::now_v7()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join("s.db");
+    SqliteStore::open(&path).await.unwrap();
+    let lite = sqlx::SqlitePool::connect(&format!("sqlite://{}", path.display())).await.unwrap();
+    let rows = sqlx::query(
+        "SELECT m.name AS t, p.name AS c FROM sqlite_master m JOIN pragma_table_info(m.name) p \
+         WHERE m.type = 'table' AND m.name NOT LIKE 'sqlite_%' AND m.name NOT LIKE '_sqlx%' ORDER BY 1, 2",
+    )
+    .fetch_all(&lite)
+    .await
+    .unwrap();
+    let lite_cols: Vec<(String, String)> = rows.iter().map(|r| (r.get("t"), r.get("c"))).collect();
+
+    let schema = format!("s_{}", Uuid::now_v7().simple());
+    PgStore::connect_in_schema(&url, &schema).await.unwrap();
+    let pg = sqlx::PgPool::connect(&url).await.unwrap();
+    let rows = sqlx::query(
+        "SELECT table_name::text AS t, column_name::text AS c FROM information_schema.columns \
+         WHERE table_schema = $1 AND table_name NOT LIKE '_sqlx%' ORDER BY 1, 2",
+    )
+    .bind(&schema)
+    .fetch_all(&pg)
+    .await
+    .unwrap();
+    let pg_cols: Vec<(String, String)> = rows.iter().map(|r| (r.get("t"), r.get("c"))).collect();
+    assert!(!lite_cols.is_empty());
+    assert_eq!(lite_cols, pg_cols);
+}
