@@ -1,1 +1,223 @@
-fn main() {}
+//! `dipr`: run the registry server, administer it, and script against it as an applicant or examiner.
+
+mod bench;
+mod client;
+
+use std::io::Read;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use anyhow::{bail, Context, Result};
+use clap::{Parser, Subcommand};
+use dipr_domain::lifecycle::{Actor, Role};
+use dipr_server::{AppState, Config};
+
+#[derive(Parser)]
+#[command(name = "dipr", version, about = "Registry for intellectual property in data products")]
+struct Cli {
+    #[command(subcommand)]
+    command: Cmd,
+}
+
+#[derive(clap::Args, Clone)]
+struct StoreArgs {
+    /// Where the SQLite database and keys live (created on first start).
+    #[arg(long, env = "DIPR_DATA_DIR", default_value = "data")]
+    data_dir: PathBuf,
+    /// Use this database instead of the embedded SQLite file, e.g. postgres://user@host/db.
+    #[arg(long, env = "DIPR_DATABASE_URL", hide_env_values = true)]
+    database_url: Option<String>,
+    /// TOML configuration file (default: DATA_DIR/dipr.toml when it exists).
+    #[arg(long, env = "DIPR_CONFIG")]
+    config: Option<PathBuf>,
+}
+
+#[derive(Subcommand)]
+enum Cmd {
+    /// Run the registry server.
+    Serve {
+        #[command(flatten)]
+        store: StoreArgs,
+        #[arg(long, env = "DIPR_LISTEN", default_value = "127.0.0.1:8080")]
+        listen: SocketAddr,
+        /// Seed a living demo registry (accounts, filings in every state) and allow moving the clock.
+        #[arg(long)]
+        demo: bool,
+        /// Let administrators move the clock forward (test and demo servers only).
+        #[arg(long)]
+        adjustable_clock: bool,
+    },
+    /// Administer the registry directly on its database (no server needed).
+    Admin {
+        #[command(flatten)]
+        store: StoreArgs,
+        #[command(subcommand)]
+        command: AdminCmd,
+    },
+    /// Talk to a running server as an applicant, agent or examiner.
+    Client(client::ClientArgs),
+    /// Load generator for benchmarks (run it in a second process against a server).
+    Bench(bench::BenchArgs),
+}
+
+#[derive(Subcommand)]
+enum AdminCmd {
+    /// Create an account; use it to bootstrap the first administrator.
+    CreateUser {
+        #[arg(long)]
+        username: String,
+        #[arg(long, default_value = "admin")]
+        role: String,
+        #[arg(long)]
+        display_name: Option<String>,
+        /// Read the password from standard input instead of the DIPR_PASSWORD variable.
+        #[arg(long)]
+        password_stdin: bool,
+    },
+    /// Seed the demo registry into the database.
+    SeedDemo,
+    /// Run the deadline timers once.
+    RunTimers,
+}
+
+fn load_config(args: &StoreArgs, adjustable_clock: bool) -> Result<Config> {
+    let path = args.config.clone().or_else(|| Some(args.data_dir.join("dipr.toml")).filter(|p| p.exists()));
+    let mut config: Config = match &path {
+        Some(p) => {
+            let text = std::fs::read_to_string(p).with_context(|| format!("reading {}", p.display()))?;
+            toml::from_str(&text).with_context(|| format!("in configuration file {}", p.display()))?
+        }
+        None => Config::default(),
+    };
+    config.adjustable_clock |= adjustable_clock;
+    Ok(config)
+}
+
+async fn open_state(args: &StoreArgs, config: Config) -> Result<Arc<AppState>> {
+    let url = match &args.database_url {
+        Some(url) => url.clone(),
+        None => {
+            create_private_dir(&args.data_dir)?;
+            format!("sqlite://{}", args.data_dir.join("dipr.db").display())
+        }
+    };
+    let store = dipr_store::open(&url).await.with_context(|| format!("opening the database ({})", redact(&url)))?;
+    AppState::new(store, config).await
+}
+
+/// Create the data directory readable by its owner only (it will hold keys).
+fn create_private_dir(dir: &Path) -> Result<()> {
+    std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700))?;
+    }
+    Ok(())
+}
+
+/// A database URL with any password removed, for messages and logs.
+fn redact(url: &str) -> String {
+    match (url.find("://"), url.rfind('@')) {
+        (Some(s), Some(at)) if at > s => {
+            let creds = &url[s + 3..at];
+            let user = creds.split(':').next().unwrap_or("");
+            format!("{}{}:***{}", &url[..s + 3], user, &url[at..])
+        }
+        _ => url.to_string(),
+    }
+}
+
+fn main() -> Result<()> {
+    let cli = Cli::parse();
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_env("DIPR_LOG")
+                .unwrap_or_else(|_| "info,sqlx=warn,tower_http=warn".into()),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    match cli.command {
+        Cmd::Serve { store, listen, demo, adjustable_clock } => {
+            runtime()?.block_on(serve(store, listen, demo, adjustable_clock))
+        }
+        Cmd::Admin { store, command } => runtime()?.block_on(admin(store, command)),
+        Cmd::Client(args) => client::run(args),
+        Cmd::Bench(args) => bench::run(args),
+    }
+}
+
+fn runtime() -> Result<tokio::runtime::Runtime> {
+    Ok(tokio::runtime::Builder::new_multi_thread().enable_all().build()?)
+}
+
+async fn serve(store: StoreArgs, listen: SocketAddr, demo: bool, adjustable_clock: bool) -> Result<()> {
+    let config = load_config(&store, adjustable_clock || demo)?;
+    let state = open_state(&store, config).await?;
+    if demo {
+        let summary = dipr_server::demo::seed(&state).await?;
+        if !summary.already_seeded {
+            tracing::info!(accounts = summary.accounts, applications = summary.applications, "demo data seeded");
+        }
+        eprintln!(
+            "demo registry: sign in as admin, examiner1, examiner2, bank1, user01…user27 or agent1/agent2 \
+             with the password {:?}",
+            dipr_server::demo::DEMO_PASSWORD
+        );
+    }
+    let listener = tokio::net::TcpListener::bind(listen).await.with_context(|| format!("binding {listen}"))?;
+    eprintln!("dipr listening on http://{} ({} database)", listener.local_addr()?, state.store.backend());
+    dipr_server::serve(listener, state, async {
+        let _ = tokio::signal::ctrl_c().await;
+    })
+    .await
+}
+
+async fn admin(store: StoreArgs, command: AdminCmd) -> Result<()> {
+    let config = load_config(&store, false)?;
+    let state = open_state(&store, config).await?;
+    match command {
+        AdminCmd::CreateUser { username, role, display_name, password_stdin } => {
+            let role = Role::parse(&role).filter(|r| matches!(r, Role::Admin | Role::Examiner | Role::Bank));
+            let Some(role) = role else { bail!("--role must be admin, examiner or bank") };
+            let password = if password_stdin {
+                let mut s = String::new();
+                std::io::stdin().read_to_string(&mut s)?;
+                s.trim_end_matches(['\n', '\r']).to_string()
+            } else {
+                std::env::var("DIPR_PASSWORD").context("give the password in DIPR_PASSWORD or with --password-stdin")?
+            };
+            let req = dipr_server::service::NewAccount {
+                display_name: display_name.unwrap_or_else(|| username.clone()),
+                username,
+                password,
+                role,
+                party: None,
+            };
+            let (user, _) = dipr_server::service::create_account(&state, req, &Actor::public("dipr admin"), false)
+                .await
+                .map_err(|e| anyhow::anyhow!("{}: {}", e.code, e.message))?;
+            println!("created {} {} ({})", user.role.as_str(), user.username, user.id);
+        }
+        AdminCmd::SeedDemo => {
+            let s = dipr_server::demo::seed(&state).await?;
+            println!("{}", serde_json::to_string_pretty(&s)?);
+        }
+        AdminCmd::RunTimers => {
+            let r = dipr_server::timers::run_once(&state).await?;
+            println!("{}", serde_json::to_string_pretty(&r)?);
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn database_passwords_are_redacted() {
+        assert_eq!(super::redact("postgres://u:secret@h/db"), "postgres://u:***@h/db");
+        assert_eq!(super::redact("postgres://h/db"), "postgres://h/db");
+        assert_eq!(super::redact("sqlite://data/dipr.db"), "sqlite://data/dipr.db");
+    }
+}

@@ -497,9 +497,7 @@ pub struct Decision {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Registration {
-    #[cfg_attr(feature = "openapi", schema(value_type = String))]
     pub registration_number: RegistrationNumber,
-    #[cfg_attr(feature = "openapi", schema(value_type = String))]
     pub certificate_number: CertificateNumber,
     pub registered_at: DateTime<Utc>,
     pub valid_from: DateTime<Utc>,

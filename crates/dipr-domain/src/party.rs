@@ -85,6 +85,7 @@ pub struct NewParty {
 
 /// The identifier of a party, typed by kind.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(tag = "scheme", content = "value", rename_all = "snake_case")]
 pub enum PartyIdentifier {
     CreditCode(CreditCode),
@@ -108,6 +109,7 @@ impl PartyIdentifier {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Party {
     pub id: Uuid,
     pub kind: PartyKind,

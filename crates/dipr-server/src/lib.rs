@@ -1,1 +1,104 @@
+//! The dipr server: HTTP API, authentication and authorisation, the background timer task, and the
+//! services that join the domain's rules to the store.
+//!
+//! [`serve`] takes its listener and a shutdown future, so tests bind port 0 and stop it cleanly; tests
+//! that need no socket call [`router`] and drive it in-process.
 
+pub mod api;
+pub mod auth;
+pub mod demo;
+pub mod error;
+pub mod service;
+pub mod timers;
+
+use std::future::Future;
+use std::sync::{Arc, RwLock};
+use std::time::Duration;
+
+use dipr_domain::lifecycle::Rules;
+use dipr_domain::time::{AdjustableClock, Clock, SystemClock, WorkingCalendar};
+use dipr_store::Store;
+use serde::Deserialize;
+
+/// Server settings; the CLI layers defaults, a TOML file and environment variables into this.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Config {
+    /// Lifecycle periods and the registrar code.
+    pub rules: Rules,
+    /// Largest accepted request body, in bytes.
+    pub body_limit: usize,
+    /// Lifetime of a sign-in session, in hours.
+    pub session_hours: i64,
+    /// How often the timer task looks for passed deadlines, in seconds.
+    pub timer_interval_secs: u64,
+    /// Let administrators move the clock forward (demo and test deployments only).
+    pub adjustable_clock: bool,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Self {
+            rules: Rules::default(),
+            body_limit: 1024 * 1024,
+            session_hours: 12,
+            timer_interval_secs: 30,
+            adjustable_clock: false,
+        }
+    }
+}
+
+/// Everything a request handler can reach.
+pub struct AppState {
+    pub store: Arc<dyn Store>,
+    pub clock: Arc<dyn Clock>,
+    /// Set only when the clock may be moved (`adjustable_clock`).
+    pub adjustable: Option<Arc<AdjustableClock>>,
+    pub config: Config,
+    calendar: RwLock<Arc<WorkingCalendar>>,
+}
+
+impl AppState {
+    /// Build the state, seeding defaults (industries, holiday calendar) into a new database.
+    pub async fn new(store: Arc<dyn Store>, config: Config) -> anyhow::Result<Arc<Self>> {
+        let (clock, adjustable): (Arc<dyn Clock>, _) = if config.adjustable_clock {
+            let c = Arc::new(AdjustableClock::default());
+            (c.clone(), Some(c))
+        } else {
+            (Arc::new(SystemClock), None)
+        };
+        let state = Arc::new(Self { store, clock, adjustable, config, calendar: RwLock::new(Arc::default()) });
+        service::seed_defaults(&state).await?;
+        state.reload_calendar().await?;
+        Ok(state)
+    }
+
+    pub fn calendar(&self) -> Arc<WorkingCalendar> {
+        self.calendar.read().expect("calendar lock").clone()
+    }
+
+    pub async fn reload_calendar(&self) -> dipr_store::Result<()> {
+        let cal = WorkingCalendar::new(self.store.calendar().await?);
+        *self.calendar.write().expect("calendar lock") = Arc::new(cal);
+        Ok(())
+    }
+}
+
+pub fn router(state: Arc<AppState>) -> axum::Router {
+    api::router(state)
+}
+
+/// Serve until `shutdown` resolves, running the timer task alongside.
+pub async fn serve(
+    listener: tokio::net::TcpListener,
+    state: Arc<AppState>,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> anyhow::Result<()> {
+    let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+    let timer =
+        tokio::spawn(timers::run(state.clone(), Duration::from_secs(state.config.timer_interval_secs), stop_rx));
+    axum::serve(listener, router(state)).with_graceful_shutdown(shutdown).await?;
+    let _ = stop_tx.send(true);
+    timer.await?;
+    Ok(())
+}

@@ -1,0 +1,285 @@
+//! `dipr client …`: scriptable access to a running server. Output is JSON on stdout; errors go to stderr
+//! as `code: message` with field details, and the exit status is non-zero.
+
+use std::io::Read;
+use std::path::PathBuf;
+
+use anyhow::{bail, Context, Result};
+use clap::{Args, Subcommand};
+use serde_json::{json, Value};
+
+#[derive(Args)]
+pub struct ClientArgs {
+    /// Base URL of the server.
+    #[arg(long, env = "DIPR_SERVER", default_value = "http://127.0.0.1:8080")]
+    server: String,
+    /// Bearer token (from `dipr client login` or an API token).
+    #[arg(long, env = "DIPR_TOKEN", hide_env_values = true)]
+    token: Option<String>,
+    #[command(subcommand)]
+    command: ClientCmd,
+}
+
+#[derive(Subcommand)]
+enum ClientCmd {
+    /// Sign in; prints a session token (password from DIPR_PASSWORD or standard input).
+    Login {
+        #[arg(long)]
+        username: String,
+    },
+    /// Create an API token for scripts.
+    Token {
+        #[arg(long)]
+        name: String,
+        #[arg(long)]
+        expires_in_days: Option<u32>,
+    },
+    /// File a draft from a TOML or JSON file: either a bare form, or `{applicant, form}` for agents.
+    File { path: PathBuf },
+    /// Replace a draft's form from a TOML or JSON file.
+    Edit { id: String, path: PathBuf },
+    /// Submit a draft.
+    Submit { id: String },
+    /// Resubmit after a correction request.
+    Resubmit {
+        id: String,
+        #[arg(long, default_value = "")]
+        text: String,
+    },
+    /// Withdraw a filing.
+    Withdraw {
+        id: String,
+        #[arg(long, default_value = "")]
+        reason: String,
+    },
+    /// Answer an objection.
+    Respond {
+        id: String,
+        objection: String,
+        #[arg(long)]
+        text: String,
+    },
+    /// A filing's state, deadlines and decisions.
+    Status { id: String },
+    /// A filing's full event history.
+    History { id: String },
+    /// Your filings.
+    List {
+        #[arg(long)]
+        state: Option<String>,
+    },
+    /// The examiners' review queue.
+    Queue {
+        #[arg(long)]
+        state: Option<String>,
+    },
+    /// Decide on a filing: accept, request_correction, reject, pass_formal_review, refuse, approve.
+    Decide {
+        id: String,
+        action: String,
+        #[arg(long, default_value = "")]
+        reasons: String,
+        /// Items to correct (request_correction); repeatable.
+        #[arg(long = "item")]
+        items: Vec<String>,
+    },
+    /// Decide an objection: upheld or dismissed.
+    DecideObjection {
+        id: String,
+        objection: String,
+        outcome: String,
+        #[arg(long)]
+        reasons: String,
+    },
+    /// Search published records.
+    Search {
+        #[arg(default_value = "")]
+        q: String,
+        #[arg(long)]
+        status: Option<String>,
+    },
+    /// File an objection against a record on public notice.
+    Object {
+        id: String,
+        #[arg(long)]
+        name: String,
+        #[arg(long, default_value = "")]
+        contact: String,
+        #[arg(long)]
+        grounds: String,
+    },
+}
+
+pub struct Client {
+    base: String,
+    token: Option<String>,
+    agent: ureq::Agent,
+}
+
+impl Client {
+    pub fn new(base: &str, token: Option<String>) -> Self {
+        Self { base: base.trim_end_matches('/').to_string(), token, agent: ureq::AgentBuilder::new().build() }
+    }
+
+    pub fn call(&self, method: &str, path: &str, body: Option<Value>) -> Result<Value> {
+        let mut req = self.agent.request(method, &format!("{}{path}", self.base));
+        if let Some(t) = &self.token {
+            req = req.set("Authorization", &format!("Bearer {t}"));
+        }
+        let resp = match body {
+            Some(b) => req.send_json(b),
+            None => req.call(),
+        };
+        match resp {
+            Ok(r) if r.status() == 204 => Ok(Value::Null),
+            Ok(r) => Ok(r.into_json()?),
+            Err(ureq::Error::Status(status, r)) => {
+                let body: Value = r.into_json().unwrap_or(Value::Null);
+                let e = &body["error"];
+                let mut msg = format!(
+                    "{} ({status}): {}",
+                    e["code"].as_str().unwrap_or("error"),
+                    e["message"].as_str().unwrap_or("")
+                );
+                for d in e["details"].as_array().into_iter().flatten() {
+                    msg.push_str(&format!(
+                        "\n  {}: {} ({})",
+                        d["field"].as_str().unwrap_or(""),
+                        d["message"].as_str().unwrap_or(""),
+                        d["code"].as_str().unwrap_or("")
+                    ));
+                }
+                bail!(msg)
+            }
+            Err(e) => Err(anyhow::Error::new(e).context(format!("cannot reach {}", self.base))),
+        }
+    }
+}
+
+fn read_document(path: &PathBuf) -> Result<Value> {
+    let text = std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
+    let is_toml = path.extension().is_some_and(|e| e == "toml");
+    if is_toml {
+        let v: toml::Value = toml::from_str(&text).with_context(|| format!("parsing {}", path.display()))?;
+        Ok(serde_json::to_value(v)?)
+    } else {
+        serde_json::from_str(&text).with_context(|| format!("parsing {}", path.display()))
+    }
+}
+
+fn password() -> Result<String> {
+    if let Ok(p) = std::env::var("DIPR_PASSWORD") {
+        return Ok(p);
+    }
+    let mut s = String::new();
+    std::io::stdin().read_to_string(&mut s)?;
+    Ok(s.trim_end_matches(['\n', '\r']).to_string())
+}
+
+fn query(pairs: &[(&str, Option<&str>)]) -> String {
+    let parts: Vec<String> =
+        pairs.iter().filter_map(|(k, v)| v.filter(|v| !v.is_empty()).map(|v| format!("{k}={}", encode(v)))).collect();
+    if parts.is_empty() {
+        String::new()
+    } else {
+        format!("?{}", parts.join("&"))
+    }
+}
+
+fn encode(s: &str) -> String {
+    s.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' | b',' => (b as char).to_string(),
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}
+
+pub fn run(args: ClientArgs) -> Result<()> {
+    let c = Client::new(&args.server, args.token);
+    let out = match args.command {
+        ClientCmd::Login { username } => {
+            let r =
+                c.call("POST", "/api/v1/auth/signin", Some(json!({"username": username, "password": password()?})))?;
+            println!("{}", r["token"].as_str().unwrap_or_default());
+            return Ok(());
+        }
+        ClientCmd::Token { name, expires_in_days } => {
+            c.call("POST", "/api/v1/me/tokens", Some(json!({"name": name, "expires_in_days": expires_in_days})))?
+        }
+        ClientCmd::File { path } => {
+            let doc = read_document(&path)?;
+            let body = if doc.get("form").is_some() { doc } else { json!({"form": doc}) };
+            c.call("POST", "/api/v1/applications", Some(body))?
+        }
+        ClientCmd::Edit { id, path } => {
+            let doc = read_document(&path)?;
+            let form = doc.get("form").cloned().unwrap_or(doc);
+            c.call("PUT", &format!("/api/v1/applications/{id}"), Some(json!({"form": form})))?
+        }
+        ClientCmd::Submit { id } => c.call("POST", &format!("/api/v1/applications/{id}/submit"), None)?,
+        ClientCmd::Resubmit { id, text } => {
+            c.call("POST", &format!("/api/v1/applications/{id}/resubmit"), Some(json!({"text": text})))?
+        }
+        ClientCmd::Withdraw { id, reason } => {
+            c.call("POST", &format!("/api/v1/applications/{id}/withdraw"), Some(json!({"text": reason})))?
+        }
+        ClientCmd::Respond { id, objection, text } => c.call(
+            "POST",
+            &format!("/api/v1/applications/{id}/objections/{objection}/response"),
+            Some(json!({"text": text})),
+        )?,
+        ClientCmd::Status { id } => {
+            let a = c.call("GET", &format!("/api/v1/applications/{id}"), None)?;
+            json!({
+                "id": a["id"],
+                "state": a["state"],
+                "product_name": a["form"]["product_name"],
+                "correction": a["correction"],
+                "notice": a["notice"],
+                "objections": a["objections"],
+                "decisions": a["decisions"],
+                "registration": a["registration"],
+            })
+        }
+        ClientCmd::History { id } => c.call("GET", &format!("/api/v1/applications/{id}/history"), None)?,
+        ClientCmd::List { state } => {
+            c.call("GET", &format!("/api/v1/applications{}", query(&[("state", state.as_deref())])), None)?
+        }
+        ClientCmd::Queue { state } => {
+            c.call("GET", &format!("/api/v1/review/queue{}", query(&[("state", state.as_deref())])), None)?
+        }
+        ClientCmd::Decide { id, action, reasons, items } => c.call(
+            "POST",
+            &format!("/api/v1/review/applications/{id}/decision"),
+            Some(json!({"action": action, "reasons": reasons, "items": items})),
+        )?,
+        ClientCmd::DecideObjection { id, objection, outcome, reasons } => c.call(
+            "POST",
+            &format!("/api/v1/review/applications/{id}/objections/{objection}/decision"),
+            Some(json!({"outcome": outcome, "reasons": reasons})),
+        )?,
+        ClientCmd::Search { q, status } => c.call(
+            "GET",
+            &format!("/api/v1/public/records{}", query(&[("q", Some(&q)), ("status", status.as_deref())])),
+            None,
+        )?,
+        ClientCmd::Object { id, name, contact, grounds } => c.call(
+            "POST",
+            &format!("/api/v1/public/records/{id}/objections"),
+            Some(json!({"objector_name": name, "objector_contact": contact, "grounds": grounds})),
+        )?,
+    };
+    println!("{}", serde_json::to_string_pretty(&out)?);
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn query_strings_are_percent_encoded() {
+        assert_eq!(super::query(&[("q", Some("语料 库")), ("status", None)]), "?q=%E8%AF%AD%E6%96%99%20%E5%BA%93");
+        assert_eq!(super::query(&[("state", Some("draft,submitted"))]), "?state=draft,submitted");
+        assert_eq!(super::query(&[("q", Some(""))]), "");
+    }
+}

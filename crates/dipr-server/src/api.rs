@@ -1,0 +1,817 @@
+//! REST + JSON under `/api/v1`, the OpenAPI document, and `/healthz`. All routes are wired in
+//! [`router`]; handlers stay thin and call [`crate::service`].
+
+use std::sync::Arc;
+
+use axum::extract::{DefaultBodyLimit, State as AxState};
+use axum::http::StatusCode;
+use axum::response::IntoResponse;
+use axum::routing::{get, post, put};
+use axum::Router;
+use chrono::{DateTime, NaiveDate, Utc};
+use dipr_domain::application::{Application, ApplicationForm, NewObjection, ObjectType, ObjectionOutcome, State};
+use dipr_domain::lifecycle::{Command, Role};
+use dipr_domain::party::{NewParty, Party};
+use dipr_domain::public::PublicRecord;
+use dipr_domain::time::{CalendarDay, DayKind};
+use dipr_store::{ApplicationFilter, EventRecord, Industry, Order, Page, Paged, TokenRecord, UserRecord};
+use serde::{Deserialize, Serialize};
+use tower_http::trace::TraceLayer;
+use utoipa::{IntoParams, OpenApi, ToSchema};
+use uuid::Uuid;
+
+use crate::auth::{actor_of, Caller};
+use crate::error::{ApiError, ApiResult, ErrorEnvelope, Json, Path, Query, ERROR_CODES};
+use crate::service::{self, NewAccount};
+use crate::timers::{self, TimerReport};
+use crate::AppState;
+
+type S = AxState<Arc<AppState>>;
+
+pub fn router(state: Arc<AppState>) -> Router {
+    let limit = state.config.body_limit;
+    let v1 = Router::new()
+        .route("/auth/signup", post(signup))
+        .route("/auth/signin", post(signin))
+        .route("/auth/signout", post(signout))
+        .route("/me", get(me))
+        .route("/me/tokens", get(list_tokens).post(create_token))
+        .route("/me/tokens/{id}", axum::routing::delete(revoke_token))
+        .route("/applications", get(my_applications).post(create_application))
+        .route("/applications/{id}", get(get_application).put(edit_application))
+        .route("/applications/{id}/history", get(application_history))
+        .route("/applications/{id}/submit", post(submit))
+        .route("/applications/{id}/resubmit", post(resubmit))
+        .route("/applications/{id}/withdraw", post(withdraw))
+        .route("/applications/{id}/objections/{oid}/response", post(respond_to_objection))
+        .route("/review/queue", get(review_queue))
+        .route("/review/applications/{id}/decision", post(decide))
+        .route("/review/applications/{id}/objections/{oid}/decision", post(decide_objection))
+        .route("/public/records", get(search_records))
+        .route("/public/records/{id}", get(public_record))
+        .route("/public/records/{id}/objections", post(file_objection))
+        .route("/public/notices", get(notices))
+        .route("/industries", get(industries))
+        .route("/calendar", get(calendar))
+        .route("/errors", get(error_codes))
+        .route("/admin/users", get(list_users).post(create_user))
+        .route("/admin/users/{id}/disable", post(disable_user))
+        .route("/admin/users/{id}/enable", post(enable_user))
+        .route("/admin/industries/{code}", put(save_industry))
+        .route("/admin/calendar/{date}", put(save_calendar_day))
+        .route("/admin/clock", get(clock).post(advance_clock))
+        .route("/admin/timers/run", post(run_timers))
+        .fallback(|| async { ApiError::not_found("endpoint") });
+    Router::new()
+        .nest("/api/v1", v1)
+        .route("/api/openapi.json", get(openapi_json))
+        .route("/healthz", get(healthz))
+        .layer(DefaultBodyLimit::max(limit))
+        .layer(TraceLayer::new_for_http())
+        .with_state(state)
+}
+
+// ---------------------------------------------------------------------------------------------------
+// Shared request and response shapes
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+pub struct PageParams {
+    /// 1-based page number (default 1).
+    pub page: Option<u32>,
+    /// Items per page, 1–100 (default 20).
+    pub per_page: Option<u32>,
+}
+
+fn page_of(page: Option<u32>, per_page: Option<u32>) -> ApiResult<Page> {
+    let (p, n) = (page.unwrap_or(1), per_page.unwrap_or(20));
+    if p == 0 || p > 1_000_000 || n == 0 || n > Page::MAX_PER_PAGE {
+        return Err(ApiError::new("bad_request", "page must be ≥ 1 and per_page between 1 and 100"));
+    }
+    Ok(Page::new(p, n))
+}
+
+fn parse_states(s: Option<&str>) -> ApiResult<Vec<State>> {
+    let Some(s) = s.filter(|s| !s.is_empty()) else { return Ok(Vec::new()) };
+    let mut out = Vec::new();
+    for part in s.split(',') {
+        match part.trim() {
+            "notice" => out.extend([State::PublicNotice, State::ObjectionPending]),
+            other => out.push(
+                State::parse(other).ok_or_else(|| ApiError::new("bad_request", format!("unknown state {other:?}")))?,
+            ),
+        }
+    }
+    Ok(out)
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct AccountResponse {
+    pub user: UserRecord,
+    pub party: Option<Party>,
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SigninRequest {
+    pub username: String,
+    pub password: String,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct SigninResponse {
+    /// Send as `Authorization: Bearer <token>`.
+    pub token: String,
+    pub expires_at: Option<DateTime<Utc>>,
+    pub user: UserRecord,
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NewTokenRequest {
+    pub name: String,
+    /// Omit for a token that lives until revoked.
+    pub expires_in_days: Option<u32>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct NewTokenResponse {
+    /// Shown once; only its hash is stored.
+    pub token: String,
+    pub record: TokenRecord,
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CreateApplicationRequest {
+    /// Agents only: the party they file for (found by identifier, or registered).
+    pub applicant: Option<NewParty>,
+    pub form: ApplicationForm,
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct EditApplicationRequest {
+    pub form: ApplicationForm,
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct TextRequest {
+    /// The applicant's answer, or the withdrawal reason.
+    #[serde(default)]
+    pub text: String,
+}
+
+#[derive(Debug, Clone, Copy, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum DecisionAction {
+    /// Take a submitted filing into formal review.
+    Accept,
+    RequestCorrection,
+    Reject,
+    PassFormalReview,
+    Refuse,
+    /// Approve for public notice.
+    Approve,
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct DecisionRequest {
+    pub action: DecisionAction,
+    #[serde(default)]
+    pub reasons: String,
+    /// For `request_correction`: the items to correct.
+    #[serde(default)]
+    pub items: Vec<String>,
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ObjectionDecisionRequest {
+    pub outcome: ObjectionOutcome,
+    pub reasons: String,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ObjectionFiled {
+    pub id: Uuid,
+    pub decide_by: DateTime<Utc>,
+    pub record: PublicRecord,
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+pub struct QueueParams {
+    /// Comma-separated states; default: everything waiting for an examiner.
+    pub state: Option<String>,
+    pub page: Option<u32>,
+    pub per_page: Option<u32>,
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+pub struct SearchParams {
+    /// Words in the product name, holder name or registration number (Chinese substrings work).
+    pub q: Option<String>,
+    /// Part of the holder's name.
+    pub holder: Option<String>,
+    pub object_type: Option<ObjectType>,
+    /// Industry code.
+    pub industry: Option<String>,
+    /// `notice`, `registered`, `refused`, … (comma-separated states).
+    pub status: Option<String>,
+    pub page: Option<u32>,
+    pub per_page: Option<u32>,
+}
+
+/// One line of a record's public history.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct PublicEvent {
+    pub id: i64,
+    pub at: DateTime<Utc>,
+    pub kind: String,
+    pub from_state: Option<String>,
+    pub to_state: Option<String>,
+    pub reasons: String,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct PublicRecordDetail {
+    pub record: PublicRecord,
+    pub history: Vec<PublicEvent>,
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct IndustryRequest {
+    pub name_zh: String,
+    pub name_en: String,
+    #[serde(default = "yes")]
+    pub active: bool,
+    #[serde(default)]
+    pub position: i64,
+}
+
+fn yes() -> bool {
+    true
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CalendarDayRequest {
+    pub kind: DayKind,
+    #[serde(default)]
+    pub note: String,
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct AdvanceClockRequest {
+    #[serde(default)]
+    pub days: u32,
+    #[serde(default)]
+    pub hours: u32,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ClockResponse {
+    pub now: DateTime<Utc>,
+    pub adjustable: bool,
+    pub offset_seconds: i64,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ErrorCodeInfo {
+    pub code: &'static str,
+    pub status: u16,
+    pub meaning: &'static str,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Health {
+    pub status: &'static str,
+    pub database: &'static str,
+    pub now: DateTime<Utc>,
+}
+
+// ---------------------------------------------------------------------------------------------------
+// Accounts and tokens
+
+/// Create an applicant or agent account with its party.
+#[utoipa::path(post, path = "/api/v1/auth/signup", request_body = NewAccount, tag = "accounts",
+    responses((status = 201, body = AccountResponse), (status = "4XX", body = ErrorEnvelope)))]
+async fn signup(AxState(st): S, Json(req): Json<NewAccount>) -> ApiResult<impl IntoResponse> {
+    let (user, party) =
+        service::create_account(&st, req, &dipr_domain::lifecycle::Actor::public("sign-up"), true).await?;
+    Ok((StatusCode::CREATED, Json(AccountResponse { user, party })))
+}
+
+/// Exchange a username and password for a session token.
+#[utoipa::path(post, path = "/api/v1/auth/signin", request_body = SigninRequest, tag = "accounts",
+    responses((status = 200, body = SigninResponse), (status = 401, body = ErrorEnvelope)))]
+async fn signin(AxState(st): S, Json(req): Json<SigninRequest>) -> ApiResult<Json<SigninResponse>> {
+    let (token, record, user) = service::sign_in(&st, &req.username, req.password).await?;
+    Ok(Json(SigninResponse { token, expires_at: record.expires_at, user }))
+}
+
+/// Revoke the token this request was made with.
+#[utoipa::path(post, path = "/api/v1/auth/signout", tag = "accounts", security(("bearer" = [])),
+    responses((status = 204), (status = 401, body = ErrorEnvelope)))]
+async fn signout(AxState(st): S, caller: Caller) -> ApiResult<StatusCode> {
+    let user = caller.user()?;
+    let token = caller.token.as_ref().ok_or_else(ApiError::unauthenticated)?;
+    service::revoke_token(&st, user, token.id).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// The signed-in account and its party.
+#[utoipa::path(get, path = "/api/v1/me", tag = "accounts", security(("bearer" = [])),
+    responses((status = 200, body = AccountResponse), (status = 401, body = ErrorEnvelope)))]
+async fn me(AxState(st): S, caller: Caller) -> ApiResult<Json<AccountResponse>> {
+    let user = caller.user()?.clone();
+    let party = match user.party_id {
+        Some(id) => st.store.party(id).await?,
+        None => None,
+    };
+    Ok(Json(AccountResponse { user, party }))
+}
+
+#[utoipa::path(get, path = "/api/v1/me/tokens", tag = "accounts", security(("bearer" = [])),
+    responses((status = 200, body = Vec<TokenRecord>), (status = 401, body = ErrorEnvelope)))]
+async fn list_tokens(AxState(st): S, caller: Caller) -> ApiResult<Json<Vec<TokenRecord>>> {
+    Ok(Json(st.store.tokens_of(caller.user()?.id).await?))
+}
+
+/// Create an API token for scripts and the CLI.
+#[utoipa::path(post, path = "/api/v1/me/tokens", request_body = NewTokenRequest, tag = "accounts", security(("bearer" = [])),
+    responses((status = 201, body = NewTokenResponse), (status = "4XX", body = ErrorEnvelope)))]
+async fn create_token(
+    AxState(st): S,
+    caller: Caller,
+    Json(req): Json<NewTokenRequest>,
+) -> ApiResult<impl IntoResponse> {
+    let (token, record) = service::create_api_token(&st, caller.user()?, &req.name, req.expires_in_days).await?;
+    Ok((StatusCode::CREATED, Json(NewTokenResponse { token, record })))
+}
+
+/// Revoke one of your tokens. It stops working at once.
+#[utoipa::path(delete, path = "/api/v1/me/tokens/{id}", tag = "accounts", security(("bearer" = [])),
+    params(("id" = Uuid, Path)), responses((status = 204), (status = "4XX", body = ErrorEnvelope)))]
+async fn revoke_token(AxState(st): S, caller: Caller, Path(id): Path<Uuid>) -> ApiResult<StatusCode> {
+    service::revoke_token(&st, caller.user()?, id).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+// ---------------------------------------------------------------------------------------------------
+// Applicant side
+
+/// Your filings (as applicant, or filed by you as agent).
+#[utoipa::path(get, path = "/api/v1/applications", tag = "applications", security(("bearer" = [])),
+    params(QueueParams), responses((status = 200, body = Paged<Application>), (status = "4XX", body = ErrorEnvelope)))]
+async fn my_applications(
+    AxState(st): S,
+    caller: Caller,
+    Query(q): Query<QueueParams>,
+) -> ApiResult<Json<Paged<Application>>> {
+    let user = caller.user()?;
+    let filter = ApplicationFilter {
+        owned_by: Some((user.id, user.party_id)),
+        states: parse_states(q.state.as_deref())?,
+        ..Default::default()
+    };
+    Ok(Json(st.store.applications(&filter, page_of(q.page, q.per_page)?).await?))
+}
+
+/// Start a draft application.
+#[utoipa::path(post, path = "/api/v1/applications", request_body = CreateApplicationRequest, tag = "applications", security(("bearer" = [])),
+    responses((status = 201, body = Application), (status = "4XX", body = ErrorEnvelope)))]
+async fn create_application(
+    AxState(st): S,
+    caller: Caller,
+    Json(req): Json<CreateApplicationRequest>,
+) -> ApiResult<impl IntoResponse> {
+    let user = caller.require(&[Role::Applicant, Role::Agent, Role::Examiner, Role::Admin, Role::Bank])?;
+    let app = service::create_application(&st, user, req.applicant, req.form).await?;
+    Ok((StatusCode::CREATED, Json(app)))
+}
+
+fn visible(caller: &Caller, app: Option<Application>) -> ApiResult<Application> {
+    app.filter(|a| service::can_read_full(&caller.actor(), a)).ok_or_else(|| ApiError::not_found("application"))
+}
+
+/// A filing in full: its applicant, filer, examiners and administrators only.
+#[utoipa::path(get, path = "/api/v1/applications/{id}", tag = "applications", security(("bearer" = [])),
+    params(("id" = Uuid, Path)), responses((status = 200, body = Application), (status = "4XX", body = ErrorEnvelope)))]
+async fn get_application(AxState(st): S, caller: Caller, Path(id): Path<Uuid>) -> ApiResult<Json<Application>> {
+    caller.user()?;
+    Ok(Json(visible(&caller, st.store.application(id).await?)?))
+}
+
+/// Replace the form of a draft, or of a filing sent back for correction.
+#[utoipa::path(put, path = "/api/v1/applications/{id}", request_body = EditApplicationRequest, tag = "applications", security(("bearer" = [])),
+    params(("id" = Uuid, Path)), responses((status = 200, body = Application), (status = "4XX", body = ErrorEnvelope)))]
+async fn edit_application(
+    AxState(st): S,
+    caller: Caller,
+    Path(id): Path<Uuid>,
+    Json(req): Json<EditApplicationRequest>,
+) -> ApiResult<Json<Application>> {
+    Ok(Json(service::edit_application(&st, caller.user()?, id, req.form).await?))
+}
+
+/// Every event of a filing, with actors and reasons.
+#[utoipa::path(get, path = "/api/v1/applications/{id}/history", tag = "applications", security(("bearer" = [])),
+    params(("id" = Uuid, Path)), responses((status = 200, body = Vec<EventRecord>), (status = "4XX", body = ErrorEnvelope)))]
+async fn application_history(
+    AxState(st): S,
+    caller: Caller,
+    Path(id): Path<Uuid>,
+) -> ApiResult<Json<Vec<EventRecord>>> {
+    caller.user()?;
+    visible(&caller, st.store.application(id).await?)?;
+    Ok(Json(st.store.events("application", &id.to_string()).await?))
+}
+
+async fn run(st: &AppState, caller: &Caller, id: Uuid, cmd: Command) -> ApiResult<Json<Application>> {
+    let user = caller.user()?;
+    Ok(Json(service::execute(st, id, cmd, &actor_of(user)).await?))
+}
+
+/// Submit a complete draft for examination.
+#[utoipa::path(post, path = "/api/v1/applications/{id}/submit", tag = "applications", security(("bearer" = [])),
+    params(("id" = Uuid, Path)), responses((status = 200, body = Application), (status = "4XX", body = ErrorEnvelope)))]
+async fn submit(AxState(st): S, caller: Caller, Path(id): Path<Uuid>) -> ApiResult<Json<Application>> {
+    run(&st, &caller, id, Command::Submit).await
+}
+
+/// Send the corrected filing back before the correction deadline.
+#[utoipa::path(post, path = "/api/v1/applications/{id}/resubmit", request_body = TextRequest, tag = "applications", security(("bearer" = [])),
+    params(("id" = Uuid, Path)), responses((status = 200, body = Application), (status = "4XX", body = ErrorEnvelope)))]
+async fn resubmit(
+    AxState(st): S,
+    caller: Caller,
+    Path(id): Path<Uuid>,
+    Json(req): Json<TextRequest>,
+) -> ApiResult<Json<Application>> {
+    run(&st, &caller, id, Command::Resubmit { response: req.text }).await
+}
+
+/// Withdraw a filing before registration (the same product may not be filed again for the bar period).
+#[utoipa::path(post, path = "/api/v1/applications/{id}/withdraw", request_body = TextRequest, tag = "applications", security(("bearer" = [])),
+    params(("id" = Uuid, Path)), responses((status = 200, body = Application), (status = "4XX", body = ErrorEnvelope)))]
+async fn withdraw(
+    AxState(st): S,
+    caller: Caller,
+    Path(id): Path<Uuid>,
+    Json(req): Json<TextRequest>,
+) -> ApiResult<Json<Application>> {
+    run(&st, &caller, id, Command::Withdraw { reason: req.text }).await
+}
+
+/// Answer an objection.
+#[utoipa::path(post, path = "/api/v1/applications/{id}/objections/{oid}/response", request_body = TextRequest, tag = "applications",
+    security(("bearer" = [])), params(("id" = Uuid, Path), ("oid" = Uuid, Path)),
+    responses((status = 200, body = Application), (status = "4XX", body = ErrorEnvelope)))]
+async fn respond_to_objection(
+    AxState(st): S,
+    caller: Caller,
+    Path((id, oid)): Path<(Uuid, Uuid)>,
+    Json(req): Json<TextRequest>,
+) -> ApiResult<Json<Application>> {
+    run(&st, &caller, id, Command::RespondToObjection { objection_id: oid, response: req.text }).await
+}
+
+// ---------------------------------------------------------------------------------------------------
+// Examiner side
+
+/// Filings waiting for an examiner, oldest first.
+#[utoipa::path(get, path = "/api/v1/review/queue", tag = "review", security(("bearer" = [])),
+    params(QueueParams), responses((status = 200, body = Paged<Application>), (status = "4XX", body = ErrorEnvelope)))]
+async fn review_queue(
+    AxState(st): S,
+    caller: Caller,
+    Query(q): Query<QueueParams>,
+) -> ApiResult<Json<Paged<Application>>> {
+    caller.require(&[Role::Examiner, Role::Admin])?;
+    let mut states = parse_states(q.state.as_deref())?;
+    if states.is_empty() {
+        states = State::ALL.into_iter().filter(|s| s.in_review_queue()).collect();
+    }
+    let filter = ApplicationFilter { states, order: Order::OldestFirst, ..Default::default() };
+    Ok(Json(st.store.applications(&filter, page_of(q.page, q.per_page)?).await?))
+}
+
+/// Decide on a filing: accept, request correction, reject, pass formal review, refuse or approve.
+#[utoipa::path(post, path = "/api/v1/review/applications/{id}/decision", request_body = DecisionRequest, tag = "review",
+    security(("bearer" = [])), params(("id" = Uuid, Path)),
+    responses((status = 200, body = Application), (status = "4XX", body = ErrorEnvelope)))]
+async fn decide(
+    AxState(st): S,
+    caller: Caller,
+    Path(id): Path<Uuid>,
+    Json(req): Json<DecisionRequest>,
+) -> ApiResult<Json<Application>> {
+    caller.require(&[Role::Examiner])?;
+    let reasons = req.reasons;
+    let cmd = match req.action {
+        DecisionAction::Accept => Command::AcceptForReview,
+        DecisionAction::RequestCorrection => Command::RequestCorrection { items: req.items, reasons },
+        DecisionAction::Reject => Command::Reject { reasons },
+        DecisionAction::PassFormalReview => Command::PassFormalReview { reasons },
+        DecisionAction::Refuse => Command::Refuse { reasons },
+        DecisionAction::Approve => Command::Approve { reasons },
+    };
+    run(&st, &caller, id, cmd).await
+}
+
+/// Decide an objection: upheld (the filing is refused) or dismissed.
+#[utoipa::path(post, path = "/api/v1/review/applications/{id}/objections/{oid}/decision", request_body = ObjectionDecisionRequest,
+    tag = "review", security(("bearer" = [])), params(("id" = Uuid, Path), ("oid" = Uuid, Path)),
+    responses((status = 200, body = Application), (status = "4XX", body = ErrorEnvelope)))]
+async fn decide_objection(
+    AxState(st): S,
+    caller: Caller,
+    Path((id, oid)): Path<(Uuid, Uuid)>,
+    Json(req): Json<ObjectionDecisionRequest>,
+) -> ApiResult<Json<Application>> {
+    caller.require(&[Role::Examiner])?;
+    run(&st, &caller, id, Command::DecideObjection { objection_id: oid, outcome: req.outcome, reasons: req.reasons })
+        .await
+}
+
+// ---------------------------------------------------------------------------------------------------
+// Public side
+
+/// Search published records (notices and registrations).
+#[utoipa::path(get, path = "/api/v1/public/records", tag = "public", params(SearchParams),
+    responses((status = 200, body = Paged<PublicRecord>), (status = "4XX", body = ErrorEnvelope)))]
+async fn search_records(AxState(st): S, Query(q): Query<SearchParams>) -> ApiResult<Json<Paged<PublicRecord>>> {
+    if q.q.as_deref().is_some_and(|s| s.chars().count() > 200) {
+        return Err(ApiError::new("bad_request", "q must be at most 200 characters"));
+    }
+    let filter = ApplicationFilter {
+        public_only: true,
+        text: q.q,
+        holder: q.holder,
+        object_type: q.object_type,
+        industry: q.industry,
+        states: parse_states(q.status.as_deref())?,
+        ..Default::default()
+    };
+    let page = st.store.applications(&filter, page_of(q.page, q.per_page)?).await?;
+    Ok(Json(page.map(|a| PublicRecord::of(&a).expect("filtered to public records"))))
+}
+
+/// Records in their public notice period, open to objections.
+#[utoipa::path(get, path = "/api/v1/public/notices", tag = "public", params(PageParams),
+    responses((status = 200, body = Paged<PublicRecord>), (status = "4XX", body = ErrorEnvelope)))]
+async fn notices(AxState(st): S, Query(q): Query<PageParams>) -> ApiResult<Json<Paged<PublicRecord>>> {
+    let filter = ApplicationFilter {
+        public_only: true,
+        states: vec![State::PublicNotice, State::ObjectionPending],
+        order: Order::OldestFirst,
+        ..Default::default()
+    };
+    let page = st.store.applications(&filter, page_of(q.page, q.per_page)?).await?;
+    Ok(Json(page.map(|a| PublicRecord::of(&a).expect("filtered to public records"))))
+}
+
+/// A published record with its public history.
+#[utoipa::path(get, path = "/api/v1/public/records/{id}", tag = "public", params(("id" = Uuid, Path)),
+    responses((status = 200, body = PublicRecordDetail), (status = 404, body = ErrorEnvelope)))]
+async fn public_record(AxState(st): S, Path(id): Path<Uuid>) -> ApiResult<Json<PublicRecordDetail>> {
+    let app = st.store.application(id).await?;
+    let record = app.as_ref().and_then(PublicRecord::of).ok_or_else(|| ApiError::not_found("record"))?;
+    let started = record.notice_started_at;
+    let history = st
+        .store
+        .events("application", &id.to_string())
+        .await?
+        .into_iter()
+        // The public history starts with the notice: what happened in examination before it is private.
+        .filter(|e| started.is_some_and(|s| e.at >= s) && e.kind != "edited")
+        .map(|e| PublicEvent {
+            id: e.id,
+            at: e.at,
+            kind: e.kind,
+            from_state: e.from_state,
+            to_state: e.to_state,
+            reasons: e.reasons,
+        })
+        .collect();
+    Ok(Json(PublicRecordDetail { record, history }))
+}
+
+/// File an objection during the notice period. Anyone may; signing in is optional.
+#[utoipa::path(post, path = "/api/v1/public/records/{id}/objections", request_body = NewObjection, tag = "public",
+    params(("id" = Uuid, Path)), responses((status = 201, body = ObjectionFiled), (status = "4XX", body = ErrorEnvelope)))]
+async fn file_objection(
+    AxState(st): S,
+    caller: Caller,
+    Path(id): Path<Uuid>,
+    Json(req): Json<NewObjection>,
+) -> ApiResult<impl IntoResponse> {
+    let mut actor = caller.actor();
+    if caller.user.is_none() {
+        actor.name = req.objector_name.trim().to_string();
+    }
+    let oid = Uuid::now_v7();
+    let app = service::execute(&st, id, Command::FileObjection { objection: req, id: oid }, &actor).await?;
+    let decide_by = app.objections.iter().find(|o| o.id == oid).map(|o| o.decide_by).expect("just filed");
+    let record = PublicRecord::of(&app).expect("objections are only filed on published records");
+    Ok((StatusCode::CREATED, Json(ObjectionFiled { id: oid, decide_by, record })))
+}
+
+/// The industry code list.
+#[utoipa::path(get, path = "/api/v1/industries", tag = "public", responses((status = 200, body = Vec<Industry>)))]
+async fn industries(AxState(st): S) -> ApiResult<Json<Vec<Industry>>> {
+    Ok(Json(st.store.industries().await?))
+}
+
+/// Public holidays and 调休 working days that deadlines are counted with.
+#[utoipa::path(get, path = "/api/v1/calendar", tag = "public", responses((status = 200, body = Vec<CalendarDay>)))]
+async fn calendar(AxState(st): S) -> ApiResult<Json<Vec<CalendarDay>>> {
+    Ok(Json(st.store.calendar().await?))
+}
+
+/// The table of error codes: code → HTTP status → meaning.
+#[utoipa::path(get, path = "/api/v1/errors", tag = "meta", responses((status = 200, body = Vec<ErrorCodeInfo>)))]
+async fn error_codes() -> Json<Vec<ErrorCodeInfo>> {
+    Json(ERROR_CODES.iter().map(|(code, status, meaning)| ErrorCodeInfo { code, status: *status, meaning }).collect())
+}
+
+// ---------------------------------------------------------------------------------------------------
+// Administration
+
+#[utoipa::path(get, path = "/api/v1/admin/users", tag = "admin", security(("bearer" = [])), params(PageParams),
+    responses((status = 200, body = Paged<UserRecord>), (status = "4XX", body = ErrorEnvelope)))]
+async fn list_users(AxState(st): S, caller: Caller, Query(q): Query<PageParams>) -> ApiResult<Json<Paged<UserRecord>>> {
+    caller.require(&[Role::Admin])?;
+    Ok(Json(st.store.users(page_of(q.page, q.per_page)?).await?))
+}
+
+/// Create an account of any role (examiners, banks, administrators).
+#[utoipa::path(post, path = "/api/v1/admin/users", request_body = NewAccount, tag = "admin", security(("bearer" = [])),
+    responses((status = 201, body = AccountResponse), (status = "4XX", body = ErrorEnvelope)))]
+async fn create_user(AxState(st): S, caller: Caller, Json(req): Json<NewAccount>) -> ApiResult<impl IntoResponse> {
+    let admin = caller.require(&[Role::Admin])?;
+    let (user, party) = service::create_account(&st, req, &actor_of(admin), false).await?;
+    Ok((StatusCode::CREATED, Json(AccountResponse { user, party })))
+}
+
+/// Disable an account and revoke all its tokens.
+#[utoipa::path(post, path = "/api/v1/admin/users/{id}/disable", tag = "admin", security(("bearer" = [])),
+    params(("id" = Uuid, Path)), responses((status = 200, body = UserRecord), (status = "4XX", body = ErrorEnvelope)))]
+async fn disable_user(AxState(st): S, caller: Caller, Path(id): Path<Uuid>) -> ApiResult<Json<UserRecord>> {
+    let admin = caller.require(&[Role::Admin])?;
+    Ok(Json(service::set_user_disabled(&st, &actor_of(admin), id, true).await?))
+}
+
+#[utoipa::path(post, path = "/api/v1/admin/users/{id}/enable", tag = "admin", security(("bearer" = [])),
+    params(("id" = Uuid, Path)), responses((status = 200, body = UserRecord), (status = "4XX", body = ErrorEnvelope)))]
+async fn enable_user(AxState(st): S, caller: Caller, Path(id): Path<Uuid>) -> ApiResult<Json<UserRecord>> {
+    let admin = caller.require(&[Role::Admin])?;
+    Ok(Json(service::set_user_disabled(&st, &actor_of(admin), id, false).await?))
+}
+
+/// Add or change an industry code (deactivate instead of deleting).
+#[utoipa::path(put, path = "/api/v1/admin/industries/{code}", request_body = IndustryRequest, tag = "admin", security(("bearer" = [])),
+    params(("code" = String, Path)), responses((status = 200, body = Industry), (status = "4XX", body = ErrorEnvelope)))]
+async fn save_industry(
+    AxState(st): S,
+    caller: Caller,
+    Path(code): Path<String>,
+    Json(req): Json<IndustryRequest>,
+) -> ApiResult<Json<Industry>> {
+    let admin = caller.require(&[Role::Admin])?;
+    let ind = Industry {
+        code,
+        name_zh: req.name_zh.trim().into(),
+        name_en: req.name_en.trim().into(),
+        active: req.active,
+        position: req.position,
+    };
+    Ok(Json(service::upsert_industry(&st, &actor_of(admin), ind).await?))
+}
+
+/// Declare a date a holiday, or a weekend day a working day (调休).
+#[utoipa::path(put, path = "/api/v1/admin/calendar/{date}", request_body = CalendarDayRequest, tag = "admin", security(("bearer" = [])),
+    params(("date" = String, Path, description = "YYYY-MM-DD")), responses((status = 200, body = CalendarDay), (status = "4XX", body = ErrorEnvelope)))]
+async fn save_calendar_day(
+    AxState(st): S,
+    caller: Caller,
+    Path(date): Path<String>,
+    Json(req): Json<CalendarDayRequest>,
+) -> ApiResult<Json<CalendarDay>> {
+    let admin = caller.require(&[Role::Admin])?;
+    let date = NaiveDate::parse_from_str(&date, "%Y-%m-%d")
+        .map_err(|_| ApiError::new("bad_request", format!("{date:?} is not a YYYY-MM-DD date")))?;
+    let day = CalendarDay { date, kind: req.kind, note: req.note.trim().into() };
+    Ok(Json(service::upsert_calendar_day(&st, &actor_of(admin), day).await?))
+}
+
+fn clock_response(st: &AppState) -> ClockResponse {
+    ClockResponse {
+        now: st.clock.now(),
+        adjustable: st.adjustable.is_some(),
+        offset_seconds: st.adjustable.as_ref().map_or(0, |c| c.offset().num_seconds()),
+    }
+}
+
+/// The registry's current time.
+#[utoipa::path(get, path = "/api/v1/admin/clock", tag = "admin", security(("bearer" = [])),
+    responses((status = 200, body = ClockResponse), (status = "4XX", body = ErrorEnvelope)))]
+async fn clock(AxState(st): S, caller: Caller) -> ApiResult<Json<ClockResponse>> {
+    caller.require(&[Role::Admin])?;
+    Ok(Json(clock_response(&st)))
+}
+
+/// Move the clock forward (demo and test servers only), then run the timers.
+#[utoipa::path(post, path = "/api/v1/admin/clock", request_body = AdvanceClockRequest, tag = "admin", security(("bearer" = [])),
+    responses((status = 200, body = ClockResponse), (status = "4XX", body = ErrorEnvelope)))]
+async fn advance_clock(
+    AxState(st): S,
+    caller: Caller,
+    Json(req): Json<AdvanceClockRequest>,
+) -> ApiResult<Json<ClockResponse>> {
+    let admin = caller.require(&[Role::Admin])?;
+    let clock = st
+        .adjustable
+        .as_ref()
+        .ok_or_else(|| ApiError::new("clock_not_adjustable", "this server runs on the real clock"))?;
+    if req.days > 3650 || req.hours > 24 * 3650 {
+        return Err(ApiError::new("bad_request", "advance by at most 3650 days"));
+    }
+    let by = chrono::Duration::days(i64::from(req.days)) + chrono::Duration::hours(i64::from(req.hours));
+    let now = st.clock.now();
+    let mut tx = st.store.begin().await?;
+    let mut e = service::event(&actor_of(admin), now, "setting", "clock", "clock_advanced");
+    e.payload = serde_json::json!({"seconds": by.num_seconds()});
+    tx.append_event(&e).await?;
+    tx.commit().await?;
+    clock.advance(by);
+    timers::run_once(&st).await?;
+    Ok(Json(clock_response(&st)))
+}
+
+/// Run the deadline timers now instead of waiting for the next interval.
+#[utoipa::path(post, path = "/api/v1/admin/timers/run", tag = "admin", security(("bearer" = [])),
+    responses((status = 200, body = TimerReport), (status = "4XX", body = ErrorEnvelope)))]
+async fn run_timers(AxState(st): S, caller: Caller) -> ApiResult<Json<TimerReport>> {
+    caller.require(&[Role::Admin])?;
+    Ok(Json(timers::run_once(&st).await?))
+}
+
+// ---------------------------------------------------------------------------------------------------
+// Meta
+
+/// Liveness and database reachability.
+#[utoipa::path(get, path = "/healthz", tag = "meta", responses((status = 200, body = Health), (status = 503, body = Health)))]
+async fn healthz(AxState(st): S) -> impl IntoResponse {
+    let ok = st.store.ping().await.is_ok();
+    let body = Health { status: if ok { "ok" } else { "degraded" }, database: st.store.backend(), now: st.clock.now() };
+    (if ok { StatusCode::OK } else { StatusCode::SERVICE_UNAVAILABLE }, axum::Json(body))
+}
+
+async fn openapi_json() -> impl IntoResponse {
+    axum::Json(ApiDoc::openapi())
+}
+
+struct BearerAuth;
+
+impl utoipa::Modify for BearerAuth {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "bearer",
+            SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).build()),
+        );
+    }
+}
+
+#[derive(OpenApi)]
+#[openapi(
+    info(title = "dipr", description = "Registry for intellectual property in data products. Errors: see /api/v1/errors."),
+    modifiers(&BearerAuth),
+    paths(
+        signup, signin, signout, me, list_tokens, create_token, revoke_token,
+        my_applications, create_application, get_application, edit_application, application_history,
+        submit, resubmit, withdraw, respond_to_objection,
+        review_queue, decide, decide_objection,
+        search_records, notices, public_record, file_objection, industries, calendar, error_codes,
+        list_users, create_user, disable_user, enable_user, save_industry, save_calendar_day, clock, advance_clock, run_timers,
+        healthz,
+    ),
+    tags(
+        (name = "accounts", description = "Sign-up, sign-in, tokens"),
+        (name = "applications", description = "Applicant and agent side of a filing"),
+        (name = "review", description = "Examiner decisions"),
+        (name = "public", description = "Search, notices, objections (no sign-in needed)"),
+        (name = "admin", description = "Users, code lists, calendar, clock"),
+        (name = "meta", description = "Health and error codes"),
+    )
+)]
+pub struct ApiDoc;

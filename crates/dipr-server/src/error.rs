@@ -1,0 +1,173 @@
+//! The API's one error type. Every error leaves as `{"error": {"code", "message", "details"?}}` with a
+//! stable `code`; the table in [`ERROR_CODES`] (served at `/api/v1/errors` and copied in docs/ERRORS.md)
+//! is the contract clients and the UI translate from.
+
+use axum::extract::rejection::{JsonRejection, PathRejection, QueryRejection};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use dipr_domain::{DomainError, FieldError};
+use dipr_store::StoreError;
+use serde::Serialize;
+
+/// code → HTTP status → meaning.
+pub const ERROR_CODES: &[(&str, u16, &str)] = &[
+    ("bad_request", 400, "The request is malformed (query string or path parameter)."),
+    ("invalid_json", 400, "The body is not valid JSON or does not match the expected shape."),
+    ("unsupported_media_type", 415, "Send the body as application/json."),
+    ("payload_too_large", 413, "The body exceeds the configured size limit."),
+    ("unauthenticated", 401, "Sign in, or send a valid bearer token."),
+    ("invalid_credentials", 401, "Wrong username or password."),
+    ("forbidden", 403, "Your role or relation to this record does not allow this."),
+    ("conflict_of_interest", 403, "An examiner may not decide on a filing they made or are party to."),
+    ("not_found", 404, "No such record, or it is not visible to you."),
+    ("clock_not_adjustable", 404, "This server runs on the real clock; start it with --demo or --adjustable-clock."),
+    ("validation_failed", 422, "One or more fields are invalid; see details."),
+    ("invalid_credit_code", 422, "Not a valid unified social credit code (GB 32100-2015)."),
+    ("invalid_resident_id", 422, "Not a valid resident identity number (GB 11643-1999)."),
+    ("invalid_registration_number", 422, "Not a valid registration number."),
+    ("invalid_certificate_number", 422, "Not a valid certificate number."),
+    ("invalid_period", 422, "Not a valid period (10wd, 30d, 3m, 3y)."),
+    ("reasons_required", 422, "This decision must state its reasons."),
+    ("weak_password", 422, "Passwords need at least 10 characters."),
+    ("illegal_transition", 409, "The application's current state does not allow this action."),
+    ("refiling_barred", 409, "The same product was withdrawn recently and may not be filed again yet."),
+    ("notice_period_over", 409, "The public notice period has ended; objections are closed."),
+    ("deadline_not_reached", 409, "The deadline has not passed yet."),
+    ("objection_not_found", 404, "No such objection on this application."),
+    ("objection_already_decided", 409, "The objection has already been decided."),
+    ("username_taken", 409, "That username is already registered."),
+    ("party_exists", 409, "A party with this credit code or ID number is already registered."),
+    ("party_mismatch", 409, "The identifier belongs to a registered party with a different name."),
+    ("concurrent_modification", 409, "The record changed while you were acting on it; reload and retry."),
+    ("internal", 500, "An internal error; it has been logged."),
+];
+
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct ErrorBody {
+    pub code: &'static str,
+    pub message: String,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub details: Vec<FieldError>,
+}
+
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct ErrorEnvelope {
+    pub error: ErrorBody,
+}
+
+#[derive(Debug, thiserror::Error)]
+#[error("{code}: {message}")]
+pub struct ApiError {
+    pub code: &'static str,
+    pub message: String,
+    pub details: Vec<FieldError>,
+}
+
+pub type ApiResult<T> = Result<T, ApiError>;
+
+impl ApiError {
+    pub fn new(code: &'static str, message: impl Into<String>) -> Self {
+        debug_assert!(ERROR_CODES.iter().any(|(c, _, _)| *c == code), "undocumented error code {code}");
+        Self { code, message: message.into(), details: Vec::new() }
+    }
+    pub fn not_found(what: &str) -> Self {
+        Self::new("not_found", format!("{what} not found"))
+    }
+    pub fn unauthenticated() -> Self {
+        Self::new("unauthenticated", "sign in or send a valid bearer token")
+    }
+    pub fn forbidden(why: impl Into<String>) -> Self {
+        Self::new("forbidden", why)
+    }
+    pub fn validation(details: Vec<FieldError>) -> Self {
+        Self {
+            code: "validation_failed",
+            message: format!("the request has {} invalid field(s)", details.len()),
+            details,
+        }
+    }
+    pub fn internal(e: impl std::fmt::Display) -> Self {
+        tracing::error!(error = %e, "internal error");
+        Self::new("internal", "internal error")
+    }
+    pub fn status(&self) -> StatusCode {
+        let code = ERROR_CODES.iter().find(|(c, _, _)| *c == self.code).map_or(500, |(_, s, _)| *s);
+        StatusCode::from_u16(code).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR)
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let status = self.status();
+        let body = ErrorEnvelope { error: ErrorBody { code: self.code, message: self.message, details: self.details } };
+        (status, axum::Json(body)).into_response()
+    }
+}
+
+impl From<DomainError> for ApiError {
+    fn from(e: DomainError) -> Self {
+        match e {
+            DomainError::Validation(details) => Self::validation(details),
+            DomainError::Invariant(m) => Self::internal(m),
+            other => Self::new(other.code(), other.to_string()),
+        }
+    }
+}
+
+impl From<StoreError> for ApiError {
+    fn from(e: StoreError) -> Self {
+        match e {
+            StoreError::Conflict(m) => Self::new("concurrent_modification", m),
+            StoreError::Duplicate(what) if what.contains("username") => {
+                Self::new("username_taken", "that username is already registered")
+            }
+            StoreError::Duplicate(what) if what.contains("id_number") => {
+                Self::new("party_exists", "a party with this identifier is already registered")
+            }
+            other => Self::internal(other),
+        }
+    }
+}
+
+impl From<JsonRejection> for ApiError {
+    fn from(r: JsonRejection) -> Self {
+        match r.status() {
+            StatusCode::PAYLOAD_TOO_LARGE => Self::new("payload_too_large", r.body_text()),
+            StatusCode::UNSUPPORTED_MEDIA_TYPE => Self::new("unsupported_media_type", r.body_text()),
+            _ => Self::new("invalid_json", r.body_text()),
+        }
+    }
+}
+
+impl From<QueryRejection> for ApiError {
+    fn from(r: QueryRejection) -> Self {
+        Self::new("bad_request", r.body_text())
+    }
+}
+
+impl From<PathRejection> for ApiError {
+    fn from(r: PathRejection) -> Self {
+        Self::new("bad_request", r.body_text())
+    }
+}
+
+/// `Json` whose rejections are [`ApiError`]s.
+#[derive(axum::extract::FromRequest)]
+#[from_request(via(axum::Json), rejection(ApiError))]
+pub struct Json<T>(pub T);
+
+impl<T: Serialize> IntoResponse for Json<T> {
+    fn into_response(self) -> Response {
+        axum::Json(self.0).into_response()
+    }
+}
+
+/// `Query` whose rejections are [`ApiError`]s.
+#[derive(axum::extract::FromRequestParts)]
+#[from_request(via(axum::extract::Query), rejection(ApiError))]
+pub struct Query<T>(pub T);
+
+/// `Path` whose rejections are [`ApiError`]s.
+#[derive(axum::extract::FromRequestParts)]
+#[from_request(via(axum::extract::Path), rejection(ApiError))]
+pub struct Path<T>(pub T);
