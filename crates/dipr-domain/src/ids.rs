@@ -145,7 +145,7 @@ string_newtype!(ResidentId);
 impl ResidentId {
     pub fn parse(input: &str) -> Result<Self, DomainError> {
         let s = input.trim().to_ascii_uppercase();
-        let invalid = |why: &str| DomainError::InvalidResidentId(format!("{why}"));
+        let invalid = |why: &str| DomainError::InvalidResidentId(why.to_string());
         if s.len() != 18 {
             return Err(invalid("must be 18 characters"));
         }

@@ -76,7 +76,7 @@ impl World {
         let ctx = Context { now: self.now, calendar: &self.cal, rules: &self.rules };
         apply(&mut self.app, cmd, actor, &ctx)
     }
-    fn to_notice(&mut self) {
+    fn publish_notice(&mut self) {
         let (o, e) = (self.owner.clone(), self.examiner.clone());
         self.run(Command::Submit, &o).unwrap();
         self.run(Command::AcceptForReview, &e).unwrap();
@@ -88,7 +88,7 @@ impl World {
 #[test]
 fn happy_path_registers_with_numbers_and_capped_validity() {
     let mut w = World::new();
-    w.to_notice();
+    w.publish_notice();
     assert_eq!(w.app.state, State::PublicNotice);
     let ends = w.app.notice.as_ref().unwrap().ends_at;
     w.now = ends - Duration::seconds(1);
@@ -167,7 +167,7 @@ fn correction_then_timeout() {
 #[test]
 fn objections_dismissed_before_and_after_notice_end() {
     let mut w = World::new();
-    w.to_notice();
+    w.publish_notice();
     let e = w.examiner.clone();
     let public = Actor::public("李四");
     let ends = w.app.notice.as_ref().unwrap().ends_at;
@@ -208,7 +208,7 @@ fn objections_dismissed_before_and_after_notice_end() {
 #[test]
 fn objection_upheld_refuses_and_late_objection_is_refused() {
     let mut w = World::new();
-    w.to_notice();
+    w.publish_notice();
     let e = w.examiner.clone();
     let obj = || NewObjection {
         objector_name: "王五".into(),
@@ -228,7 +228,7 @@ fn objection_upheld_refuses_and_late_objection_is_refused() {
     assert_eq!(w.app.state, State::Refused);
 
     let mut w = World::new();
-    w.to_notice();
+    w.publish_notice();
     w.now = w.app.notice.as_ref().unwrap().ends_at;
     let r = w.run(Command::FileObjection { objection: obj(), id: Uuid::now_v7() }, &Actor::public("王五"));
     assert!(matches!(r, Err(DomainError::NoticePeriodOver(_))));

@@ -584,14 +584,13 @@ async fn notices(AxState(st): S, Query(q): Query<PageParams>) -> ApiResult<Json<
 async fn public_record(AxState(st): S, Path(id): Path<Uuid>) -> ApiResult<Json<PublicRecordDetail>> {
     let app = st.store.application(id).await?;
     let record = app.as_ref().and_then(PublicRecord::of).ok_or_else(|| ApiError::not_found("record"))?;
-    let started = record.notice_started_at;
     let history = st
         .store
         .events("application", &id.to_string())
         .await?
         .into_iter()
         // The public history starts with the notice: what happened in examination before it is private.
-        .filter(|e| started.is_some_and(|s| e.at >= s) && e.kind != "edited")
+        .skip_while(|e| e.kind != "notice_published")
         .map(|e| PublicEvent {
             id: e.id,
             at: e.at,

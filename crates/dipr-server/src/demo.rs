@@ -287,7 +287,7 @@ pub async fn seed(state: &AppState) -> ApiResult<DemoSummary> {
     if state.store.setting("demo_seeded").await?.is_some() {
         return Ok(DemoSummary { already_seeded: true, ..Default::default() });
     }
-    let mut rng = StdRng::seed_from_u64(2024_12);
+    let mut rng = StdRng::seed_from_u64(202_412);
     let now = state.clock.now();
     let hash = auth::hash_password(DEMO_PASSWORD.into()).await?;
     let system = Actor::system();

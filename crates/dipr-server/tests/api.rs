@@ -1,0 +1,988 @@
+//! End-to-end tests over HTTP through the real router, on a real SQLite database (and PostgreSQL for
+//! the multi-process timer test when `DIPR_TEST_POSTGRES_URL` is set).
+
+use std::sync::Arc;
+
+use axum::body::Body;
+use axum::http::{Request, StatusCode};
+use dipr_domain::lifecycle::{Actor, Role};
+use dipr_server::service::{self, NewAccount};
+use dipr_server::{AppState, Config};
+use serde_json::{json, Value};
+use tower::ServiceExt;
+use uuid::Uuid;
+
+struct App {
+    state: Arc<AppState>,
+    router: axum::Router,
+    db_path: Option<std::path::PathBuf>,
+}
+
+fn config() -> Config {
+    Config { adjustable_clock: true, body_limit: 64 * 1024, ..Config::default() }
+}
+
+fn temp_db() -> std::path::PathBuf {
+    let dir = std::env::temp_dir().join(format!("dipr-api-test-{}", Uuid::now_v7()));
+    std::fs::create_dir_all(&dir).unwrap();
+    dir.join("dipr.db")
+}
+
+fn credit_code() -> String {
+    let digits: String = Uuid::now_v7().as_u128().to_string().chars().rev().take(9).collect();
+    let body = format!("91310000{digits}");
+    let check = dipr_domain::ids::credit_code_check(body.as_bytes()).unwrap() as char;
+    format!("{body}{check}")
+}
+
+fn resident_id() -> String {
+    let seq = Uuid::now_v7().as_u128() % 1000;
+    let body = format!("31010419850612{seq:03}");
+    let check = dipr_domain::ids::mod11_2_check(body.as_bytes()).unwrap() as char;
+    format!("{body}{check}")
+}
+
+fn full_form(name: &str) -> Value {
+    json!({
+        "product_name": name,
+        "object_type": "data_collection",
+        "industry": "model_corpus",
+        "scenarios": ["大模型训练"],
+        "summary": "经清洗与标注的中文语料",
+        "sources": [{"kind": "self_collected", "description": "自有平台采集"}],
+        "legality_statement": "数据来源合法",
+        "no_infringement_commitment": true,
+        "processing": "去重、清洗、脱敏、标注",
+        "structure": [{"name": "text", "type": "string"}],
+        "scale": {"records": 1000000},
+        "format": "jsonl",
+        "update_frequency": "monthly",
+        "secrecy": {"non_public": true, "measures": "访问控制"},
+        "samples": ["{\"text\": \"示例\"}"],
+        "contact": {"name": "张三", "phone": "021-1234", "email": "a@example.cn"}
+    })
+}
+
+impl App {
+    async fn new() -> Self {
+        let path = temp_db();
+        let store = Arc::new(dipr_store::SqliteStore::open(&path).await.unwrap());
+        let state = AppState::new(store, config()).await.unwrap();
+        Self { router: dipr_server::router(state.clone()), state, db_path: Some(path) }
+    }
+
+    async fn call(&self, method: &str, path: &str, token: Option<&str>, body: Option<Value>) -> (StatusCode, Value) {
+        let bytes = body.map(|b| b.to_string().into_bytes());
+        self.raw(method, path, token, bytes, "application/json").await
+    }
+
+    async fn raw(
+        &self,
+        method: &str,
+        path: &str,
+        token: Option<&str>,
+        body: Option<Vec<u8>>,
+        content_type: &str,
+    ) -> (StatusCode, Value) {
+        let mut req = Request::builder().method(method).uri(path);
+        if let Some(t) = token {
+            req = req.header("authorization", format!("Bearer {t}"));
+        }
+        let req = match body {
+            Some(b) => req.header("content-type", content_type).body(Body::from(b)).unwrap(),
+            None => req.body(Body::empty()).unwrap(),
+        };
+        let resp = self.router.clone().oneshot(req).await.unwrap();
+        let status = resp.status();
+        let bytes = axum::body::to_bytes(resp.into_body(), usize::MAX).await.unwrap();
+        let value = if bytes.is_empty() {
+            Value::Null
+        } else {
+            serde_json::from_slice(&bytes).unwrap_or(Value::String(String::from_utf8_lossy(&bytes).into()))
+        };
+        (status, value)
+    }
+
+    async fn ok(&self, method: &str, path: &str, token: Option<&str>, body: Option<Value>) -> Value {
+        let (s, v) = self.call(method, path, token, body).await;
+        assert!(s.is_success(), "{method} {path} → {s}: {v}");
+        v
+    }
+
+    /// Expect an error with this status and code.
+    async fn err(
+        &self,
+        method: &str,
+        path: &str,
+        token: Option<&str>,
+        body: Option<Value>,
+        status: u16,
+        code: &str,
+    ) -> Value {
+        let (s, v) = self.call(method, path, token, body).await;
+        assert_eq!((s.as_u16(), v["error"]["code"].as_str().unwrap_or("")), (status, code), "{method} {path}: {v}");
+        v
+    }
+
+    async fn sign_up(&self, name: &str) -> String {
+        let username = format!("u-{}", Uuid::now_v7().simple());
+        let party = json!({"kind": "legal_person", "name": format!("{name}数据有限公司"), "id_number": credit_code()});
+        self.ok("POST", "/api/v1/auth/signup", None, Some(json!({"username": username, "password": "long enough pw", "display_name": name, "role": "applicant", "party": party}))).await;
+        self.sign_in(&username).await
+    }
+
+    /// A session token (expires after the configured session hours).
+    async fn session(&self, username: &str) -> String {
+        let v = self
+            .ok("POST", "/api/v1/auth/signin", None, Some(json!({"username": username, "password": "long enough pw"})))
+            .await;
+        v["token"].as_str().unwrap().to_string()
+    }
+
+    /// A non-expiring API token, so scenarios can move the clock by months.
+    async fn sign_in(&self, username: &str) -> String {
+        let session = self.session(username).await;
+        let v = self.ok("POST", "/api/v1/me/tokens", Some(&session), Some(json!({"name": "test"}))).await;
+        v["token"].as_str().unwrap().to_string()
+    }
+
+    /// An account created the way `dipr admin create-user` does, signed in.
+    async fn staff(&self, role: Role) -> String {
+        let username = format!("{}-{}", role.as_str(), Uuid::now_v7().simple());
+        let req = NewAccount {
+            username: username.clone(),
+            password: "long enough pw".into(),
+            display_name: format!("{}员", role.as_str()),
+            role,
+            party: None,
+        };
+        service::create_account(&self.state, req, &Actor::public("test"), false).await.unwrap();
+        self.sign_in(&username).await
+    }
+
+    async fn draft(&self, token: &str, name: &str) -> String {
+        let v = self.ok("POST", "/api/v1/applications", Some(token), Some(json!({"form": full_form(name)}))).await;
+        assert_eq!(v["state"], "draft");
+        v["id"].as_str().unwrap().to_string()
+    }
+
+    async fn decide(&self, examiner: &str, id: &str, action: &str) -> Value {
+        self.ok(
+            "POST",
+            &format!("/api/v1/review/applications/{id}/decision"),
+            Some(examiner),
+            Some(json!({"action": action, "reasons": format!("理由：{action}")})),
+        )
+        .await
+    }
+
+    /// Draft → submitted → formal review → substantive review → public notice.
+    async fn publish_notice(&self, applicant: &str, examiner: &str, name: &str) -> String {
+        let id = self.draft(applicant, name).await;
+        self.ok("POST", &format!("/api/v1/applications/{id}/submit"), Some(applicant), None).await;
+        self.decide(examiner, &id, "accept").await;
+        self.decide(examiner, &id, "pass_formal_review").await;
+        let v = self.decide(examiner, &id, "approve").await;
+        assert_eq!(v["state"], "public_notice");
+        id
+    }
+
+    async fn advance(&self, admin: &str, days: u32) {
+        self.ok("POST", "/api/v1/admin/clock", Some(admin), Some(json!({"days": days}))).await;
+    }
+
+    async fn state_of(&self, token: &str, id: &str) -> String {
+        self.ok("GET", &format!("/api/v1/applications/{id}"), Some(token), None).await["state"]
+            .as_str()
+            .unwrap()
+            .to_string()
+    }
+
+    /// Row counts of every table, to prove a refused request wrote nothing.
+    async fn row_counts(&self) -> Vec<(String, i64)> {
+        use sqlx::Row;
+        let path = self.db_path.as_ref().unwrap();
+        let pool = sqlx::SqlitePool::connect(&format!("sqlite://{}", path.display())).await.unwrap();
+        let mut out = Vec::new();
+        for t in [
+            "parties",
+            "users",
+            "tokens",
+            "applications",
+            "events",
+            "sequences",
+            "industries",
+            "calendar_days",
+            "settings",
+        ] {
+            let n: i64 =
+                sqlx::query(&format!("SELECT COUNT(*) AS n FROM {t}")).fetch_one(&pool).await.unwrap().get("n");
+            out.push((t.to_string(), n));
+        }
+        pool.close().await;
+        out
+    }
+}
+
+async fn actors(app: &App) -> (String, String, String) {
+    (app.sign_up("甲").await, app.staff(Role::Examiner).await, app.staff(Role::Admin).await)
+}
+
+// ---------------------------------------------------------------------------------------------------
+// Every path of the lifecycle
+
+#[tokio::test]
+async fn correction_and_resubmission_then_registration_after_notice() {
+    let app = App::new().await;
+    let (a, e, admin) = actors(&app).await;
+    let id = app.draft(&a, "中文模型语料库").await;
+    app.ok("POST", &format!("/api/v1/applications/{id}/submit"), Some(&a), None).await;
+    app.decide(&e, &id, "accept").await;
+    let v = app
+        .ok(
+            "POST",
+            &format!("/api/v1/review/applications/{id}/decision"),
+            Some(&e),
+            Some(json!({"action": "request_correction", "reasons": "样例不足", "items": ["samples"]})),
+        )
+        .await;
+    assert_eq!(v["state"], "correction_requested");
+    assert!(v["correction"]["due"].is_string());
+    // The applicant edits and resubmits.
+    let mut form = full_form("中文模型语料库");
+    form["samples"] = json!(["{\"text\": \"样例一\"}", "{\"text\": \"样例二\"}"]);
+    app.ok("PUT", &format!("/api/v1/applications/{id}"), Some(&a), Some(json!({"form": form}))).await;
+    let v = app
+        .ok("POST", &format!("/api/v1/applications/{id}/resubmit"), Some(&a), Some(json!({"text": "已补充样例"})))
+        .await;
+    assert_eq!(v["state"], "formal_review");
+    app.decide(&e, &id, "pass_formal_review").await;
+    let v = app.decide(&e, &id, "approve").await;
+    assert_eq!(v["state"], "public_notice");
+
+    // During the notice the record is public; after 10 working days it is registered.
+    app.ok("GET", &format!("/api/v1/public/records/{id}"), None, None).await;
+    app.advance(&admin, 5).await;
+    assert_eq!(app.state_of(&a, &id).await, "public_notice");
+    app.advance(&admin, 12).await;
+    let v = app.ok("GET", &format!("/api/v1/applications/{id}"), Some(&a), None).await;
+    assert_eq!(v["state"], "registered");
+    let reg = &v["registration"];
+    dipr_domain::ids::RegistrationNumber::parse(reg["registration_number"].as_str().unwrap()).unwrap();
+    dipr_domain::ids::CertificateNumber::parse(reg["certificate_number"].as_str().unwrap()).unwrap();
+
+    // The history names every step, the examiner, and the reasons.
+    let h = app.ok("GET", &format!("/api/v1/applications/{id}/history"), Some(&a), None).await;
+    let kinds: Vec<&str> = h.as_array().unwrap().iter().map(|e| e["kind"].as_str().unwrap()).collect();
+    assert_eq!(
+        kinds,
+        [
+            "draft_created",
+            "submitted",
+            "accepted_for_review",
+            "correction_requested",
+            "edited",
+            "resubmitted",
+            "formal_review_passed",
+            "notice_published",
+            "notice_ended"
+        ]
+    );
+    let corr = &h[3];
+    assert_eq!((corr["reasons"].as_str(), corr["actor_role"].as_str()), (Some("样例不足"), Some("examiner")));
+    let public = app.ok("GET", &format!("/api/v1/public/records/{id}"), None, None).await;
+    let public_kinds: Vec<&str> =
+        public["history"].as_array().unwrap().iter().map(|e| e["kind"].as_str().unwrap()).collect();
+    assert_eq!(public_kinds, ["notice_published", "notice_ended"], "examination before the notice stays private");
+}
+
+#[tokio::test]
+async fn correction_timeout_deems_withdrawn() {
+    let app = App::new().await;
+    let (a, e, admin) = actors(&app).await;
+    let id = app.draft(&a, "交通指数").await;
+    app.ok("POST", &format!("/api/v1/applications/{id}/submit"), Some(&a), None).await;
+    app.decide(&e, &id, "accept").await;
+    app.decide(&e, &id, "request_correction").await;
+    app.advance(&admin, 29).await;
+    assert_eq!(app.state_of(&a, &id).await, "correction_requested");
+    app.advance(&admin, 2).await;
+    assert_eq!(app.state_of(&a, &id).await, "deemed_withdrawn");
+    app.err(
+        "POST",
+        &format!("/api/v1/applications/{id}/resubmit"),
+        Some(&a),
+        Some(json!({"text": "迟到"})),
+        409,
+        "illegal_transition",
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn rejection_and_refusal() {
+    let app = App::new().await;
+    let (a, e, _) = actors(&app).await;
+    let id = app.draft(&a, "被驳回的数据").await;
+    app.ok("POST", &format!("/api/v1/applications/{id}/submit"), Some(&a), None).await;
+    app.decide(&e, &id, "accept").await;
+    app.err(
+        "POST",
+        &format!("/api/v1/review/applications/{id}/decision"),
+        Some(&e),
+        Some(json!({"action": "reject"})),
+        422,
+        "reasons_required",
+    )
+    .await;
+    assert_eq!(app.decide(&e, &id, "reject").await["state"], "rejected");
+
+    let id = app.draft(&a, "不予登记的数据").await;
+    app.ok("POST", &format!("/api/v1/applications/{id}/submit"), Some(&a), None).await;
+    app.decide(&e, &id, "accept").await;
+    app.decide(&e, &id, "pass_formal_review").await;
+    let v = app.decide(&e, &id, "refuse").await;
+    assert_eq!(v["state"], "refused");
+    assert_eq!(v["decisions"].as_array().unwrap().last().unwrap()["examiner_name"], "examiner员");
+}
+
+#[tokio::test]
+async fn objection_upheld_refuses() {
+    let app = App::new().await;
+    let (a, e, _) = actors(&app).await;
+    let id = app.publish_notice(&a, &e, "有争议的语料").await;
+    let v = app
+        .ok(
+            "POST",
+            &format!("/api/v1/public/records/{id}/objections"),
+            None,
+            Some(json!({"objector_name": "某公司", "objector_contact": "x@example.cn", "grounds": "数据来自我方"})),
+        )
+        .await;
+    let oid = v["id"].as_str().unwrap().to_string();
+    assert_eq!(v["record"]["state"], "objection_pending");
+    assert!(v["record"].get("objector_contact").is_none());
+    app.ok(
+        "POST",
+        &format!("/api/v1/applications/{id}/objections/{oid}/response"),
+        Some(&a),
+        Some(json!({"text": "自行采集"})),
+    )
+    .await;
+    let v = app
+        .ok(
+            "POST",
+            &format!("/api/v1/review/applications/{id}/objections/{oid}/decision"),
+            Some(&e),
+            Some(json!({"outcome": "upheld", "reasons": "来源不合法"})),
+        )
+        .await;
+    assert_eq!(v["state"], "refused");
+    assert_eq!(v["objections"][0]["response"], "自行采集");
+    app.err(
+        "POST",
+        &format!("/api/v1/review/applications/{id}/objections/{oid}/decision"),
+        Some(&e),
+        Some(json!({"outcome": "dismissed", "reasons": "再议"})),
+        409,
+        "illegal_transition",
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn objection_dismissed_registers_after_the_notice() {
+    let app = App::new().await;
+    let (a, e, admin) = actors(&app).await;
+    let id = app.publish_notice(&a, &e, "异议驳回的语料").await;
+    let v = app
+        .ok(
+            "POST",
+            &format!("/api/v1/public/records/{id}/objections"),
+            None,
+            Some(json!({"objector_name": "路人", "grounds": "疑似重复登记"})),
+        )
+        .await;
+    let oid = v["id"].as_str().unwrap().to_string();
+    // Dismissed during the notice: back to notice, then registered when it ends.
+    let v = app
+        .ok(
+            "POST",
+            &format!("/api/v1/review/applications/{id}/objections/{oid}/decision"),
+            Some(&e),
+            Some(json!({"outcome": "dismissed", "reasons": "证据不足"})),
+        )
+        .await;
+    assert_eq!(v["state"], "public_notice");
+    app.advance(&admin, 20).await;
+    assert_eq!(app.state_of(&a, &id).await, "registered");
+    // Objections after the notice are refused.
+    app.err(
+        "POST",
+        &format!("/api/v1/public/records/{id}/objections"),
+        None,
+        Some(json!({"objector_name": "迟到者", "grounds": "太晚"})),
+        409,
+        "illegal_transition",
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn withdrawal_bars_refiling_for_three_months() {
+    let app = App::new().await;
+    let (a, _, admin) = actors(&app).await;
+    let id = app.draft(&a, "撤回的产品").await;
+    app.ok("POST", &format!("/api/v1/applications/{id}/submit"), Some(&a), None).await;
+    assert_eq!(
+        app.ok("POST", &format!("/api/v1/applications/{id}/withdraw"), Some(&a), Some(json!({"text": "调整"}))).await
+            ["state"],
+        "withdrawn"
+    );
+    app.err(
+        "POST",
+        &format!("/api/v1/applications/{id}/withdraw"),
+        Some(&a),
+        Some(json!({})),
+        409,
+        "illegal_transition",
+    )
+    .await;
+    // The same product (name compared without case or spacing) cannot be submitted again yet.
+    let again = app.draft(&a, "  撤回的产品 ").await;
+    let v =
+        app.err("POST", &format!("/api/v1/applications/{again}/submit"), Some(&a), None, 409, "refiling_barred").await;
+    assert!(v["error"]["message"].as_str().unwrap().contains("may be filed again"));
+    assert_eq!(app.state_of(&a, &again).await, "draft");
+    // A different product is fine, and after three months the same one is too.
+    let other = app.draft(&a, "另一个产品").await;
+    app.ok("POST", &format!("/api/v1/applications/{other}/submit"), Some(&a), None).await;
+    app.advance(&admin, 93).await;
+    app.ok("POST", &format!("/api/v1/applications/{again}/submit"), Some(&a), None).await;
+}
+
+#[tokio::test]
+async fn agent_files_for_an_applicant() {
+    let app = App::new().await;
+    let username = format!("agent-{}", Uuid::now_v7().simple());
+    app.ok(
+        "POST",
+        "/api/v1/auth/signup",
+        None,
+        Some(json!({"username": username, "password": "long enough pw", "display_name": "代理",
+        "role": "agent", "party": {"kind": "legal_person", "name": "知信代理有限公司", "id_number": credit_code()}})),
+    )
+    .await;
+    let agent = app.sign_in(&username).await;
+    let person = json!({"kind": "natural_person", "name": "王芳", "id_number": resident_id()});
+    let v = app
+        .ok(
+            "POST",
+            "/api/v1/applications",
+            Some(&agent),
+            Some(json!({"applicant": person, "form": full_form("个人数据集")})),
+        )
+        .await;
+    assert_eq!(
+        (v["applicant"]["name"].as_str(), v["agent"]["name"].as_str()),
+        (Some("王芳"), Some("知信代理有限公司"))
+    );
+    // A second filing for the same person reuses the party; a different name for the same ID is refused.
+    let v2 = app
+        .ok(
+            "POST",
+            "/api/v1/applications",
+            Some(&agent),
+            Some(json!({"applicant": person, "form": full_form("另一个")})),
+        )
+        .await;
+    assert_eq!(v["applicant"]["id"], v2["applicant"]["id"]);
+    let mut wrong = person.clone();
+    wrong["name"] = json!("李四");
+    app.err(
+        "POST",
+        "/api/v1/applications",
+        Some(&agent),
+        Some(json!({"applicant": wrong, "form": full_form("x")})),
+        409,
+        "party_mismatch",
+    )
+    .await;
+    // The published record masks the person's ID number.
+    let e = app.staff(Role::Examiner).await;
+    let id = v["id"].as_str().unwrap();
+    app.ok("POST", &format!("/api/v1/applications/{id}/submit"), Some(&agent), None).await;
+    app.decide(&e, id, "accept").await;
+    app.decide(&e, id, "pass_formal_review").await;
+    app.decide(&e, id, "approve").await;
+    let public = app.ok("GET", &format!("/api/v1/public/records/{id}"), None, None).await;
+    assert!(public["record"]["holder"]["id_number"].as_str().unwrap().contains("**********"));
+}
+
+// ---------------------------------------------------------------------------------------------------
+// Authorisation
+
+#[tokio::test]
+async fn applicants_see_and_act_only_on_their_own_filings() {
+    let app = App::new().await;
+    let (a, _, _) = actors(&app).await;
+    let b = app.sign_up("乙").await;
+    let id = app.draft(&a, "甲的产品").await;
+    app.err("GET", &format!("/api/v1/applications/{id}"), Some(&b), None, 404, "not_found").await;
+    app.err("GET", &format!("/api/v1/applications/{id}/history"), Some(&b), None, 404, "not_found").await;
+    app.err("POST", &format!("/api/v1/applications/{id}/submit"), Some(&b), None, 404, "not_found").await;
+    app.err(
+        "PUT",
+        &format!("/api/v1/applications/{id}"),
+        Some(&b),
+        Some(json!({"form": full_form("篡改")})),
+        404,
+        "not_found",
+    )
+    .await;
+    app.err("POST", &format!("/api/v1/applications/{id}/withdraw"), Some(&b), Some(json!({})), 404, "not_found").await;
+    let mine = app.ok("GET", "/api/v1/applications", Some(&b), None).await;
+    assert_eq!(mine["total"], 0);
+    assert_eq!(app.ok("GET", "/api/v1/applications", Some(&a), None).await["total"], 1);
+    // Applicants are not examiners or administrators.
+    app.err("GET", "/api/v1/review/queue", Some(&a), None, 403, "forbidden").await;
+    app.err(
+        "POST",
+        &format!("/api/v1/review/applications/{id}/decision"),
+        Some(&a),
+        Some(json!({"action": "accept"})),
+        403,
+        "forbidden",
+    )
+    .await;
+    app.err("GET", "/api/v1/admin/users", Some(&a), None, 403, "forbidden").await;
+    app.err("POST", "/api/v1/admin/clock", Some(&a), Some(json!({"days": 1})), 403, "forbidden").await;
+}
+
+#[tokio::test]
+async fn the_public_never_sees_drafts_or_private_fields() {
+    let app = App::new().await;
+    let (a, e, _) = actors(&app).await;
+    let draft = app.draft(&a, "秘密草稿语料").await;
+    app.err("GET", &format!("/api/v1/public/records/{draft}"), None, None, 404, "not_found").await;
+    app.err("GET", &format!("/api/v1/applications/{draft}"), None, None, 401, "unauthenticated").await;
+    let found = app.ok("GET", "/api/v1/public/records?q=%E7%A7%98%E5%AF%86", None, None).await;
+    assert_eq!(found["total"], 0, "drafts are not searchable");
+    let id = app.publish_notice(&a, &e, "公示中的语料").await;
+    let rec = app.ok("GET", &format!("/api/v1/public/records/{id}"), None, None).await;
+    let text = rec.to_string();
+    for private in ["张三", "021-1234", "a@example.cn", "访问控制", "示例"] {
+        assert!(!text.contains(private), "public record leaks {private:?}: {text}");
+    }
+}
+
+#[tokio::test]
+async fn examiners_cannot_decide_their_own_filings() {
+    let app = App::new().await;
+    let admin = app.staff(Role::Admin).await;
+    // An examiner who is also a party (an individual) files for themself.
+    let username = format!("ex-{}", Uuid::now_v7().simple());
+    app.ok(
+        "POST",
+        "/api/v1/admin/users",
+        Some(&admin),
+        Some(json!({"username": username, "password": "long enough pw", "display_name": "赵审查",
+        "role": "examiner", "party": {"kind": "natural_person", "name": "赵审查", "id_number": resident_id()}})),
+    )
+    .await;
+    let ex = app.sign_in(&username).await;
+    let id = app.draft(&ex, "审查员自己的数据").await;
+    app.ok("POST", &format!("/api/v1/applications/{id}/submit"), Some(&ex), None).await;
+    app.err(
+        "POST",
+        &format!("/api/v1/review/applications/{id}/decision"),
+        Some(&ex),
+        Some(json!({"action": "accept"})),
+        403,
+        "conflict_of_interest",
+    )
+    .await;
+    let other = app.staff(Role::Examiner).await;
+    app.decide(&other, &id, "accept").await;
+    app.err(
+        "POST",
+        &format!("/api/v1/review/applications/{id}/decision"),
+        Some(&ex),
+        Some(json!({"action": "reject", "reasons": "x"})),
+        403,
+        "conflict_of_interest",
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn revoked_tokens_stop_working() {
+    let app = App::new().await;
+    let a = app.sign_up("丙").await;
+    let v = app.ok("POST", "/api/v1/me/tokens", Some(&a), Some(json!({"name": "脚本"}))).await;
+    let api_token = v["token"].as_str().unwrap().to_string();
+    let token_id = v["record"]["id"].as_str().unwrap().to_string();
+    assert!(v["record"].get("token_hash").is_none(), "the hash is never served");
+    app.ok("GET", "/api/v1/me", Some(&api_token), None).await;
+    app.ok("DELETE", &format!("/api/v1/me/tokens/{token_id}"), Some(&a), None).await;
+    app.err("GET", "/api/v1/me", Some(&api_token), None, 401, "unauthenticated").await;
+    app.err("DELETE", &format!("/api/v1/me/tokens/{token_id}"), Some(&a), None, 404, "not_found").await;
+    // Signing out revokes the session (or token) it is sent with.
+    let me = app.ok("GET", "/api/v1/me", Some(&a), None).await;
+    let session = app.session(me["user"]["username"].as_str().unwrap()).await;
+    app.ok("POST", "/api/v1/auth/signout", Some(&session), None).await;
+    app.err("GET", "/api/v1/me", Some(&session), None, 401, "unauthenticated").await;
+    app.ok("GET", "/api/v1/me", Some(&a), None).await;
+    // Garbage credentials are an error, not anonymous access.
+    let anywhere = format!("/api/v1/public/records/{}/objections", Uuid::now_v7());
+    app.err(
+        "POST",
+        &anywhere,
+        Some("dipr_not-a-real-token"),
+        Some(json!({"objector_name": "x", "grounds": "y"})),
+        401,
+        "unauthenticated",
+    )
+    .await;
+    app.err(
+        "POST",
+        &anywhere,
+        Some("not even a dipr token"),
+        Some(json!({"objector_name": "x", "grounds": "y"})),
+        401,
+        "unauthenticated",
+    )
+    .await;
+    app.err(
+        "POST",
+        "/api/v1/auth/signin",
+        None,
+        Some(json!({"username": "nobody", "password": "whatever-123"})),
+        401,
+        "invalid_credentials",
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn disabled_accounts_lose_access_and_sessions_expire() {
+    let app = App::new().await;
+    let admin = app.staff(Role::Admin).await;
+    let a = app.sign_up("丁").await;
+    let me = app.ok("GET", "/api/v1/me", Some(&a), None).await;
+    let uid = me["user"]["id"].as_str().unwrap();
+    app.ok("POST", &format!("/api/v1/admin/users/{uid}/disable"), Some(&admin), None).await;
+    app.err("GET", "/api/v1/me", Some(&a), None, 401, "unauthenticated").await;
+    // Sessions expire (12 hours by default); API tokens live until revoked.
+    let b = app.sign_up("戊").await;
+    let me = app.ok("GET", "/api/v1/me", Some(&b), None).await;
+    let session = app.session(me["user"]["username"].as_str().unwrap()).await;
+    app.ok("GET", "/api/v1/me", Some(&session), None).await;
+    app.advance(&admin, 1).await;
+    app.err("GET", "/api/v1/me", Some(&session), None, 401, "unauthenticated").await;
+    app.ok("GET", "/api/v1/me", Some(&b), None).await;
+}
+
+// ---------------------------------------------------------------------------------------------------
+// Bad input: specific errors, nothing written
+
+#[tokio::test]
+async fn bad_input_gets_specific_errors_and_writes_nothing() {
+    let app = App::new().await;
+    let (a, e, _) = actors(&app).await;
+    let draft = app.draft(&a, "草稿").await;
+    let before = app.row_counts().await;
+
+    let (s, v) =
+        app.raw("POST", "/api/v1/applications", Some(&a), Some(b"{\"form\": {".to_vec()), "application/json").await;
+    assert_eq!((s.as_u16(), v["error"]["code"].as_str()), (400, Some("invalid_json")));
+    let (s, v) = app.raw("POST", "/api/v1/applications", Some(&a), Some(b"{}".to_vec()), "text/plain").await;
+    assert_eq!((s.as_u16(), v["error"]["code"].as_str()), (415, Some("unsupported_media_type")));
+    let big = format!("{{\"form\": {{\"summary\": \"{}\"}}}}", "x".repeat(70 * 1024));
+    let (s, v) = app.raw("POST", "/api/v1/applications", Some(&a), Some(big.into_bytes()), "application/json").await;
+    assert_eq!((s.as_u16(), v["error"]["code"].as_str()), (413, Some("payload_too_large")));
+    app.err(
+        "POST",
+        "/api/v1/applications",
+        Some(&a),
+        Some(json!({"form": {"product_name": "x", "bogus": 1}})),
+        400,
+        "invalid_json",
+    )
+    .await;
+    app.err(
+        "POST",
+        "/api/v1/applications",
+        Some(&a),
+        Some(json!({"form": {"product_name": "x", "object_type": "spaceship"}})),
+        400,
+        "invalid_json",
+    )
+    .await;
+    let v = app
+        .err(
+            "POST",
+            "/api/v1/applications",
+            Some(&a),
+            Some(json!({"form": {"industry": "no_such"}})),
+            422,
+            "validation_failed",
+        )
+        .await;
+    let fields: Vec<&str> =
+        v["error"]["details"].as_array().unwrap().iter().map(|d| d["field"].as_str().unwrap()).collect();
+    assert_eq!(fields, ["product_name", "object_type", "industry"]);
+
+    let bad_party = |id: &str, kind: &str| {
+        json!({"username": format!("u{}", Uuid::now_v7().simple()), "password": "long enough pw",
+        "display_name": "x", "role": "applicant", "party": {"kind": kind, "name": "某", "id_number": id}})
+    };
+    app.err(
+        "POST",
+        "/api/v1/auth/signup",
+        None,
+        Some(bad_party("91350100M000100Y44", "legal_person")),
+        422,
+        "invalid_credit_code",
+    )
+    .await;
+    app.err(
+        "POST",
+        "/api/v1/auth/signup",
+        None,
+        Some(bad_party("110105194912310021", "natural_person")),
+        422,
+        "invalid_resident_id",
+    )
+    .await;
+    app.err(
+        "POST",
+        "/api/v1/auth/signup",
+        None,
+        Some(json!({"username": "x y", "password": "long enough pw", "display_name": "x", "role": "applicant"})),
+        422,
+        "validation_failed",
+    )
+    .await;
+    app.err(
+        "POST",
+        "/api/v1/auth/signup",
+        None,
+        Some(json!({"username": "short-pw", "password": "short", "display_name": "x", "role": "applicant"})),
+        422,
+        "weak_password",
+    )
+    .await;
+    app.err(
+        "POST",
+        "/api/v1/auth/signup",
+        None,
+        Some(json!({"username": "sneaky", "password": "long enough pw", "display_name": "x", "role": "examiner"})),
+        403,
+        "forbidden",
+    )
+    .await;
+
+    // Illegal transitions.
+    app.err(
+        "POST",
+        &format!("/api/v1/review/applications/{draft}/decision"),
+        Some(&e),
+        Some(json!({"action": "approve", "reasons": "x"})),
+        409,
+        "illegal_transition",
+    )
+    .await;
+    app.err(
+        "POST",
+        &format!("/api/v1/applications/{draft}/resubmit"),
+        Some(&a),
+        Some(json!({"text": "x"})),
+        409,
+        "illegal_transition",
+    )
+    .await;
+    app.err(
+        "POST",
+        &format!("/api/v1/public/records/{draft}/objections"),
+        None,
+        Some(json!({"objector_name": "x", "grounds": "y"})),
+        404,
+        "not_found",
+    )
+    .await;
+
+    // Malformed paths and queries.
+    app.err("GET", "/api/v1/applications/not-a-uuid", Some(&a), None, 400, "bad_request").await;
+    app.err("GET", "/api/v1/public/records?per_page=1000", None, None, 400, "bad_request").await;
+    app.err("GET", "/api/v1/public/records?status=flying", None, None, 400, "bad_request").await;
+    app.err("GET", "/api/v1/public/records?unknown=1", None, None, 400, "bad_request").await;
+    app.err("GET", "/api/v1/nowhere", None, None, 404, "not_found").await;
+
+    assert_eq!(app.row_counts().await, before, "refused requests wrote nothing");
+}
+
+#[tokio::test]
+async fn incomplete_submission_lists_missing_fields() {
+    let app = App::new().await;
+    let a = app.sign_up("己").await;
+    let v = app
+        .ok(
+            "POST",
+            "/api/v1/applications",
+            Some(&a),
+            Some(json!({"form": {"product_name": "半成品", "object_type": "data_product"}})),
+        )
+        .await;
+    let id = v["id"].as_str().unwrap();
+    let before = app.row_counts().await;
+    let v =
+        app.err("POST", &format!("/api/v1/applications/{id}/submit"), Some(&a), None, 422, "validation_failed").await;
+    let fields: Vec<&str> =
+        v["error"]["details"].as_array().unwrap().iter().map(|d| d["field"].as_str().unwrap()).collect();
+    for f in
+        ["summary", "legality_statement", "processing", "industry", "sources", "no_infringement_commitment", "samples"]
+    {
+        assert!(fields.contains(&f), "{f} not reported: {fields:?}");
+    }
+    assert_eq!(app.state_of(&a, id).await, "draft");
+    assert_eq!(app.row_counts().await, before);
+}
+
+// ---------------------------------------------------------------------------------------------------
+// Public search, API document, error table
+
+#[tokio::test]
+async fn chinese_search_and_filters() {
+    let app = App::new().await;
+    let (a, e, _) = actors(&app).await;
+    let id = app.publish_notice(&a, &e, "模型语料库").await;
+    app.publish_notice(&a, &e, "城市交通指数").await;
+    let v = app.ok("GET", "/api/v1/public/records?q=%E8%AF%AD%E6%96%99", None, None).await;
+    assert_eq!(v["total"], 1);
+    assert_eq!(v["items"][0]["id"].as_str(), Some(id.as_str()));
+    let v = app
+        .ok(
+            "GET",
+            "/api/v1/public/records?holder=%E7%94%B2&status=notice&object_type=data_collection&industry=model_corpus",
+            None,
+            None,
+        )
+        .await;
+    assert_eq!(v["total"], 2);
+    let v = app.ok("GET", "/api/v1/public/records?status=registered", None, None).await;
+    assert_eq!(v["total"], 0);
+    let v = app.ok("GET", "/api/v1/public/notices", None, None).await;
+    assert_eq!(v["total"], 2);
+    let q = app.ok("GET", "/api/v1/review/queue?state=public_notice", Some(&e), None).await;
+    assert_eq!(q["total"], 2);
+}
+
+#[tokio::test]
+async fn openapi_document_and_error_table() {
+    let app = App::new().await;
+    let doc = app.ok("GET", "/api/openapi.json", None, None).await;
+    assert_eq!(doc["openapi"].as_str().map(|v| v.starts_with("3.")), Some(true));
+    for path in [
+        "/api/v1/applications/{id}/submit",
+        "/api/v1/public/records",
+        "/api/v1/review/applications/{id}/decision",
+        "/healthz",
+    ] {
+        assert!(doc["paths"].get(path).is_some(), "{path} missing from the OpenAPI document");
+    }
+    assert!(doc["components"]["schemas"].get("Application").is_some());
+    let health = app.ok("GET", "/healthz", None, None).await;
+    assert_eq!((health["status"].as_str(), health["database"].as_str()), (Some("ok"), Some("sqlite")));
+
+    // docs/ERRORS.md documents exactly the codes the server can send.
+    let table = app.ok("GET", "/api/v1/errors", None, None).await;
+    let doc = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../../docs/ERRORS.md")).unwrap();
+    for row in table.as_array().unwrap() {
+        let line = format!("| `{}` | {} |", row["code"].as_str().unwrap(), row["status"]);
+        assert!(doc.contains(&line), "docs/ERRORS.md lacks the row {line}");
+    }
+    let documented = doc.lines().filter(|l| l.starts_with("| `")).count();
+    assert_eq!(documented, table.as_array().unwrap().len(), "docs/ERRORS.md has codes the server never sends");
+}
+
+// ---------------------------------------------------------------------------------------------------
+// Timers: idempotent, correct after a restart, never double-firing across processes
+
+#[tokio::test]
+async fn timers_fire_after_a_restart() {
+    let path = temp_db();
+    let (a, e, id);
+    {
+        let store = Arc::new(dipr_store::SqliteStore::open(&path).await.unwrap());
+        let state = AppState::new(store, config()).await.unwrap();
+        let app = App { router: dipr_server::router(state.clone()), state, db_path: Some(path.clone()) };
+        (a, e) = (app.sign_up("庚").await, app.staff(Role::Examiner).await);
+        id = app.publish_notice(&a, &e, "重启测试语料").await;
+    }
+    // A new process, three weeks later (the adjustable clock starts from the wall clock, so move it).
+    let store = Arc::new(dipr_store::SqliteStore::open(&path).await.unwrap());
+    let state = AppState::new(store, config()).await.unwrap();
+    state.adjustable.as_ref().unwrap().advance(chrono::Duration::days(21));
+    let report = dipr_server::timers::run_once(&state).await.unwrap();
+    assert_eq!(report.registered, 1);
+    let again = dipr_server::timers::run_once(&state).await.unwrap();
+    assert_eq!(again, Default::default(), "a second pass does nothing");
+    let app = state.store.application(id.parse().unwrap()).await.unwrap().unwrap();
+    assert_eq!(app.state, dipr_domain::application::State::Registered);
+}
+
+#[tokio::test]
+async fn timers_in_two_processes_on_postgres_fire_once() {
+    let Ok(url) = std::env::var("DIPR_TEST_POSTGRES_URL") else {
+        eprintln!("DIPR_TEST_POSTGRES_URL not set: multi-process timers not tested here");
+        return;
+    };
+    let schema = format!("timers_{}", Uuid::now_v7().simple());
+    let open = || async {
+        let store = Arc::new(dipr_store::PgStore::connect_in_schema(&url, &schema).await.unwrap());
+        AppState::new(store, config()).await.unwrap()
+    };
+    let first = open().await;
+    let app = App { router: dipr_server::router(first.clone()), state: first.clone(), db_path: None };
+    let (a, e) = (app.sign_up("辛").await, app.staff(Role::Examiner).await);
+    let mut ids = Vec::new();
+    for i in 0..12 {
+        ids.push(app.publish_notice(&a, &e, &format!("并发公示{i}")).await);
+    }
+    let second = open().await;
+    for s in [&first, &second] {
+        s.adjustable.as_ref().unwrap().advance(chrono::Duration::days(21));
+    }
+    let (r1, r2) = tokio::join!(dipr_server::timers::run_once(&first), dipr_server::timers::run_once(&second));
+    let (r1, r2) = (r1.unwrap(), r2.unwrap());
+    assert_eq!(r1.registered + r2.registered, 12, "{r1:?} {r2:?}");
+    let mut numbers = std::collections::HashSet::new();
+    for id in ids {
+        let events = first.store.events("application", &id).await.unwrap();
+        assert_eq!(events.iter().filter(|e| e.kind == "notice_ended").count(), 1, "fired exactly once");
+        let app = first.store.application(id.parse().unwrap()).await.unwrap().unwrap();
+        assert!(numbers.insert(app.registration.unwrap().registration_number), "registration numbers are unique");
+    }
+}
+
+#[tokio::test]
+async fn demo_data_covers_every_state() {
+    let app = App::new().await;
+    let summary = dipr_server::demo::seed(&app.state).await.unwrap();
+    assert!(summary.applications >= 60 && summary.accounts >= 30, "{summary:?}");
+    let all = app.state.store.applications(&Default::default(), dipr_store::Page::new(1, 100)).await.unwrap();
+    let states: std::collections::HashSet<_> = all.items.iter().map(|a| a.state).collect();
+    for s in dipr_domain::application::State::ALL {
+        assert!(states.contains(&s), "no demo filing in state {s:?}");
+    }
+    assert!(dipr_server::demo::seed(&app.state).await.unwrap().already_seeded);
+    // Demo accounts sign in with the documented password.
+    app.ok(
+        "POST",
+        "/api/v1/auth/signin",
+        None,
+        Some(json!({"username": "examiner1", "password": dipr_server::demo::DEMO_PASSWORD})),
+    )
+    .await;
+}
