@@ -161,9 +161,22 @@ fn read_document(path: &PathBuf) -> Result<Value> {
     let is_toml = path.extension().is_some_and(|e| e == "toml");
     if is_toml {
         let v: toml::Value = toml::from_str(&text).with_context(|| format!("parsing {}", path.display()))?;
-        Ok(serde_json::to_value(v)?)
+        Ok(toml_to_json(v))
     } else {
         serde_json::from_str(&text).with_context(|| format!("parsing {}", path.display()))
+    }
+}
+
+/// TOML to JSON; TOML dates become `YYYY-MM-DD` strings, as the API expects.
+fn toml_to_json(v: toml::Value) -> Value {
+    match v {
+        toml::Value::String(s) => Value::String(s),
+        toml::Value::Integer(i) => json!(i),
+        toml::Value::Float(f) => json!(f),
+        toml::Value::Boolean(b) => Value::Bool(b),
+        toml::Value::Datetime(d) => Value::String(d.to_string()),
+        toml::Value::Array(a) => Value::Array(a.into_iter().map(toml_to_json).collect()),
+        toml::Value::Table(t) => Value::Object(t.into_iter().map(|(k, v)| (k, toml_to_json(v))).collect()),
     }
 }
 
@@ -276,6 +289,15 @@ pub fn run(args: ClientArgs) -> Result<()> {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn the_example_application_reads_as_json() {
+        let path = std::path::PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../../examples/application.toml"));
+        let v = super::read_document(&path).unwrap();
+        assert_eq!(v["sources"][0]["licence_end"], "2029-12-31");
+        let form: dipr_domain::application::ApplicationForm = serde_json::from_value(v).unwrap();
+        form.check(dipr_domain::application::Completeness::Submission, &|c| c == "transport").unwrap();
+    }
+
     #[test]
     fn query_strings_are_percent_encoded() {
         assert_eq!(super::query(&[("q", Some("语料 库")), ("status", None)]), "?q=%E8%AF%AD%E6%96%99%20%E5%BA%93");
