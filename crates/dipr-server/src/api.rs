@@ -16,6 +16,7 @@ use dipr_domain::public::PublicRecord;
 use dipr_domain::time::{CalendarDay, DayKind};
 use dipr_store::{ApplicationFilter, EventRecord, Industry, Order, Page, Paged, TokenRecord, UserRecord};
 use serde::{Deserialize, Serialize};
+use serde_json::value::RawValue;
 use tower_http::trace::TraceLayer;
 use utoipa::{IntoParams, OpenApi, ToSchema};
 use uuid::Uuid;
@@ -547,7 +548,7 @@ async fn decide_objection(
 /// Search published records (notices and registrations).
 #[utoipa::path(get, path = "/api/v1/public/records", tag = "public", params(SearchParams),
     responses((status = 200, body = Paged<PublicRecord>), (status = "4XX", body = ErrorEnvelope)))]
-async fn search_records(AxState(st): S, Query(q): Query<SearchParams>) -> ApiResult<Json<Paged<PublicRecord>>> {
+async fn search_records(AxState(st): S, Query(q): Query<SearchParams>) -> ApiResult<Json<Paged<Box<RawValue>>>> {
     if q.q.as_deref().is_some_and(|s| s.chars().count() > 200) {
         return Err(ApiError::new("bad_request", "q must be at most 200 characters"));
     }
@@ -560,22 +561,20 @@ async fn search_records(AxState(st): S, Query(q): Query<SearchParams>) -> ApiRes
         states: parse_states(q.status.as_deref())?,
         ..Default::default()
     };
-    let page = st.store.applications(&filter, page_of(q.page, q.per_page)?).await?;
-    Ok(Json(page.map(|a| PublicRecord::of(&a).expect("filtered to public records"))))
+    Ok(Json(st.store.public_records(&filter, page_of(q.page, q.per_page)?).await?))
 }
 
 /// Records in their public notice period, open to objections.
 #[utoipa::path(get, path = "/api/v1/public/notices", tag = "public", params(PageParams),
     responses((status = 200, body = Paged<PublicRecord>), (status = "4XX", body = ErrorEnvelope)))]
-async fn notices(AxState(st): S, Query(q): Query<PageParams>) -> ApiResult<Json<Paged<PublicRecord>>> {
+async fn notices(AxState(st): S, Query(q): Query<PageParams>) -> ApiResult<Json<Paged<Box<RawValue>>>> {
     let filter = ApplicationFilter {
         public_only: true,
         states: vec![State::PublicNotice, State::ObjectionPending],
         order: Order::OldestFirst,
         ..Default::default()
     };
-    let page = st.store.applications(&filter, page_of(q.page, q.per_page)?).await?;
-    Ok(Json(page.map(|a| PublicRecord::of(&a).expect("filtered to public records"))))
+    Ok(Json(st.store.public_records(&filter, page_of(q.page, q.per_page)?).await?))
 }
 
 /// A published record with its public history.

@@ -13,7 +13,9 @@ use chrono::{DateTime, TimeZone, Utc};
 use dipr_domain::application::{Application, State};
 use dipr_domain::lifecycle::Role;
 use dipr_domain::party::Party;
+use dipr_domain::public::PublicRecord;
 use dipr_domain::time::{CalendarDay, DayKind};
+use serde_json::value::RawValue;
 use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous};
 use sqlx::{Connection, Row};
@@ -163,12 +165,12 @@ const TOKEN_COLS: &str =
 const APP_INSERT: &str =
     "INSERT INTO applications (id, version, state, applicant_id, filed_by, agent_id, product_name, \
      product_key, holder_name, search_text, object_type, industry, is_public, deadline_at, registration_number, \
-     created_at, updated_at, withdrawn_at, doc) \
-     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19)";
+     created_at, updated_at, withdrawn_at, doc, public_doc) \
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20)";
 const APP_UPDATE: &str = "UPDATE applications SET version = $2, state = $3, applicant_id = $4, filed_by = $5, \
      agent_id = $6, product_name = $7, product_key = $8, holder_name = $9, search_text = $10, object_type = $11, \
      industry = $12, is_public = $13, deadline_at = $14, registration_number = $15, created_at = $16, \
-     updated_at = $17, withdrawn_at = $18, doc = $19 WHERE id = $1 AND version = $20";
+     updated_at = $17, withdrawn_at = $18, doc = $19, public_doc = $20 WHERE id = $1 AND version = $21";
 
 /// Bind the columns of an application row, in the order of [`APP_INSERT`].
 macro_rules! bind_app {
@@ -193,6 +195,7 @@ macro_rules! bind_app {
             .bind(ms(app.updated_at))
             .bind(app.withdrawn_at.map(ms))
             .bind(to_json(app))
+            .bind(PublicRecord::of(app).map(|r| to_json(&r)))
     }};
 }
 
@@ -458,6 +461,38 @@ macro_rules! impl_store {
                 binds.push(Bind::Int(page.offset()));
                 let rows = bind_all!(sqlx::query(&sql), binds).fetch_all(&self.read).await?;
                 let items = rows.iter().map(|r| json(r.try_get::<&str, _>("doc")?)).collect::<Result<Vec<_>>>()?;
+                Ok(Paged { items, page: page.page, per_page: page.per_page, total })
+            }
+
+            async fn public_records(&self, f: &ApplicationFilter, page: Page) -> Result<Paged<Box<RawValue>>> {
+                let f = ApplicationFilter { public_only: true, ..f.clone() };
+                let (cond, binds) = application_where(&f);
+                let n = binds.len();
+                let order = match f.order {
+                    Order::NewestFirst => "updated_at DESC, id DESC",
+                    Order::OldestFirst => "updated_at ASC, id ASC",
+                };
+                let count_sql = format!("SELECT COUNT(*) AS n FROM applications{cond}");
+                let total: i64 = bind_all!(sqlx::query(&count_sql), application_where(&f).1)
+                    .fetch_one(&self.read)
+                    .await?
+                    .try_get("n")?;
+                let sql = format!(
+                    "SELECT public_doc FROM applications{cond} ORDER BY {order} LIMIT ${} OFFSET ${}",
+                    n + 1,
+                    n + 2
+                );
+                let mut binds = binds;
+                binds.push(Bind::Int(i64::from(page.per_page)));
+                binds.push(Bind::Int(page.offset()));
+                let rows = bind_all!(sqlx::query(&sql), binds).fetch_all(&self.read).await?;
+                let items = rows
+                    .iter()
+                    .map(|r| {
+                        let doc: String = r.try_get("public_doc")?;
+                        RawValue::from_string(doc).map_err(|e| StoreError::Corrupt(e.to_string()))
+                    })
+                    .collect::<Result<Vec<_>>>()?;
                 Ok(Paged { items, page: page.page, per_page: page.per_page, total })
             }
 

@@ -63,6 +63,12 @@ pub trait Store: Send + Sync + 'static {
 
     async fn application(&self, id: Uuid) -> Result<Option<Application>>;
     async fn applications(&self, filter: &ApplicationFilter, page: Page) -> Result<Paged<Application>>;
+    /// Published records as stored `PublicRecord` JSON (filter's `public_only` is implied).
+    async fn public_records(
+        &self,
+        filter: &ApplicationFilter,
+        page: Page,
+    ) -> Result<Paged<Box<serde_json::value::RawValue>>>;
     /// Applications whose timer deadline is at or before `now`, oldest deadline first.
     async fn due_applications(&self, now: DateTime<Utc>, limit: u32) -> Result<Vec<Uuid>>;
     /// The latest voluntary withdrawal of the same product by the same applicant.

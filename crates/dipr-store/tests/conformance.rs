@@ -273,6 +273,17 @@ async fn search_and_filters(store: Arc<dyn Store>) {
     };
     assert!(ids(store.applications(&typed, page).await.unwrap()).is_empty());
 
+    // The stored public projection is what PublicRecord::of gives, and only for published filings.
+    let public = store.public_records(&search(&tag, false), page).await.unwrap();
+    assert_eq!(public.total, 2);
+    for raw in &public.items {
+        let v: serde_json::Value = serde_json::from_str(raw.get()).unwrap();
+        let id: Uuid = v["id"].as_str().unwrap().parse().unwrap();
+        let app = store.application(id).await.unwrap().unwrap();
+        let expected = serde_json::to_value(dipr_domain::public::PublicRecord::of(&app).unwrap()).unwrap();
+        assert_eq!(v, expected);
+    }
+
     let all = ApplicationFilter { text: Some(tag.clone()), order: Order::OldestFirst, ..Default::default() };
     let p = store.applications(&all, Page::new(2, 2)).await.unwrap();
     assert_eq!((p.total, p.items.len()), (3, 1));
