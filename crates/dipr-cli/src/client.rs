@@ -22,6 +22,24 @@ pub struct ClientArgs {
 
 #[derive(Subcommand)]
 enum ClientCmd {
+    /// Create an applicant or agent account with its party (password from DIPR_PASSWORD or standard input).
+    Signup {
+        #[arg(long)]
+        username: String,
+        #[arg(long)]
+        display_name: String,
+        /// applicant or agent
+        #[arg(long, default_value = "applicant")]
+        role: String,
+        /// natural_person, legal_person or unincorporated_organisation
+        #[arg(long)]
+        party_kind: String,
+        #[arg(long)]
+        party_name: String,
+        /// Unified social credit code, or resident ID number for natural persons.
+        #[arg(long)]
+        id_number: String,
+    },
     /// Sign in; prints a session token (password from DIPR_PASSWORD or standard input).
     Login {
         #[arg(long)]
@@ -211,6 +229,14 @@ fn encode(s: &str) -> String {
 pub fn run(args: ClientArgs) -> Result<()> {
     let c = Client::new(&args.server, args.token);
     let out = match args.command {
+        ClientCmd::Signup { username, display_name, role, party_kind, party_name, id_number } => c.call(
+            "POST",
+            "/api/v1/auth/signup",
+            Some(json!({
+                "username": username, "password": password()?, "display_name": display_name, "role": role,
+                "party": {"kind": party_kind, "name": party_name, "id_number": id_number},
+            })),
+        )?,
         ClientCmd::Login { username } => {
             let r =
                 c.call("POST", "/api/v1/auth/signin", Some(json!({"username": username, "password": password()?})))?;

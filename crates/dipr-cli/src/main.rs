@@ -195,7 +195,9 @@ async fn admin(store: StoreArgs, command: AdminCmd) -> Result<()> {
                 role,
                 party: None,
             };
-            let (user, _) = dipr_server::service::create_account(&state, req, &Actor::public("dipr admin"), false)
+            let by =
+                Actor { user_id: None, name: "dipr admin (command line)".into(), role: Role::System, party_id: None };
+            let (user, _) = dipr_server::service::create_account(&state, req, &by, false)
                 .await
                 .map_err(|e| anyhow::anyhow!("{}: {}", e.code, e.message))?;
             println!("created {} {} ({})", user.role.as_str(), user.username, user.id);

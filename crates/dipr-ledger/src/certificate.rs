@@ -1,0 +1,329 @@
+//! Log entries and certificates, and the offline verification of a certificate.
+//!
+//! A certificate is JSON: the canonical *statement* (what was registered, to whom, for how long), the
+//! registry's Ed25519 signature over it, the *log entry* that recorded the registration (it names the
+//! statement's SHA-256), a `c2sp.org/tlog-proof@v1` for that entry, and the registry's verifier key.
+//! [`verify`] checks every link without any network access.
+
+use base64::engine::general_purpose::STANDARD as B64;
+use base64::Engine;
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+
+use crate::canonical;
+use crate::merkle::leaf_hash;
+use crate::note::{NoteSigner, NoteVerifier};
+use crate::proof::TlogProof;
+
+pub const ENTRY_VERSION: &str = "dipr-log/v1";
+pub const STATEMENT_VERSION: &str = "dipr-certificate-statement/v1";
+pub const CERTIFICATE_FORMAT: &str = "dipr-certificate/v1";
+/// Domain separation for statement signatures.
+const STATEMENT_TAG: &[u8] = b"dipr-certificate-statement/v1\n";
+
+/// One registry event as it is logged. Its canonical JSON bytes are the Merkle leaf's entry.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LogEntry {
+    pub v: String,
+    /// The registry's audit event id this entry records.
+    pub event_id: i64,
+    /// RFC 3339 time of the event.
+    pub at: String,
+    pub kind: String,
+    /// The application (data product) the event is about.
+    pub subject: String,
+    pub from_state: Option<String>,
+    pub to_state: Option<String>,
+    /// Public facts of the event: numbers, the statement digest, outcome, SHA-256 of reasons.
+    pub data: serde_json::Value,
+}
+
+impl LogEntry {
+    pub fn to_bytes(&self) -> Vec<u8> {
+        canonical::to_bytes(self).expect("log entries hold no floats")
+    }
+
+    pub fn parse(bytes: &[u8]) -> Result<Self, String> {
+        let e: Self = serde_json::from_slice(bytes).map_err(|e| e.to_string())?;
+        if e.v != ENTRY_VERSION {
+            return Err(format!("unknown entry version {:?}", e.v));
+        }
+        if e.to_bytes() != bytes {
+            return Err("entry is not in canonical form".into());
+        }
+        Ok(e)
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Holder {
+    pub kind: String,
+    pub name: String,
+    /// Credit code, or a masked resident ID number.
+    pub id_number: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Product {
+    pub name: String,
+    pub object_type: String,
+    pub industry: String,
+}
+
+/// What the certificate attests.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Statement {
+    pub v: String,
+    /// The log's origin, naming the registry.
+    pub registry: String,
+    pub registration_number: String,
+    pub certificate_number: String,
+    pub holder: Holder,
+    pub product: Product,
+    /// Kinds of data source, e.g. `self_collected`.
+    pub data_sources: Vec<String>,
+    /// The applicant's fingerprint commitment, when one was filed.
+    pub content_commitment: Option<serde_json::Value>,
+    pub registered_at: String,
+    pub valid_from: String,
+    pub valid_until: String,
+    /// The public record page (the QR code's target).
+    pub record_url: String,
+}
+
+impl Statement {
+    pub fn to_bytes(&self) -> Vec<u8> {
+        canonical::to_bytes(self).expect("statements hold no floats")
+    }
+
+    pub fn sha256_hex(&self) -> String {
+        hex_encode(&Sha256::digest(self.to_bytes()))
+    }
+
+    fn signed_message(&self) -> Vec<u8> {
+        let mut m = STATEMENT_TAG.to_vec();
+        m.extend(self.to_bytes());
+        m
+    }
+
+    pub fn sign(&self, signer: &NoteSigner) -> String {
+        B64.encode(signer.sign_bytes(&self.signed_message()))
+    }
+}
+
+fn hex_encode(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Certificate {
+    pub format: String,
+    pub statement: Statement,
+    /// Base64 Ed25519 signature over the tagged canonical statement.
+    pub signature: String,
+    /// Base64 of the log entry's canonical bytes.
+    pub log_entry: String,
+    /// `c2sp.org/tlog-proof@v1` text.
+    pub proof: String,
+    /// The registry's verifier key (`name+id+key`); pin it with `--trusted-key`.
+    pub registry_key: String,
+}
+
+impl Certificate {
+    /// Parse strictly: unknown fields, a wrong format or trailing data are errors.
+    pub fn parse(bytes: &[u8]) -> Result<Self, String> {
+        let c: Self = serde_json::from_slice(bytes).map_err(|e| format!("not a dipr certificate: {e}"))?;
+        if c.format != CERTIFICATE_FORMAT {
+            return Err(format!("unknown certificate format {:?}", c.format));
+        }
+        Ok(c)
+    }
+}
+
+/// One line of a verification report.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Check {
+    /// Stable identifier, e.g. `statement_signature`.
+    pub id: &'static str,
+    pub ok: bool,
+    pub zh: String,
+    pub en: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Report {
+    pub ok: bool,
+    pub registration_number: String,
+    pub certificate_number: String,
+    pub log_index: Option<u64>,
+    pub checkpoint_size: Option<u64>,
+    pub key_pinned: bool,
+    pub checks: Vec<Check>,
+}
+
+/// Verify a certificate offline. With `trusted_key`, the registry key must be that key; without it the
+/// certificate's own key is used and the report says the key was not pinned.
+pub fn verify(cert: &Certificate, trusted_key: Option<&NoteVerifier>) -> Report {
+    let mut checks = Vec::new();
+    let mut check = |id, ok: bool, zh: String, en: String| {
+        checks.push(Check { id, ok, zh, en });
+        ok
+    };
+    let mut report = Report {
+        ok: false,
+        registration_number: cert.statement.registration_number.clone(),
+        certificate_number: cert.statement.certificate_number.clone(),
+        log_index: None,
+        checkpoint_size: None,
+        key_pinned: trusted_key.is_some(),
+        checks: Vec::new(),
+    };
+
+    // 1. The key.
+    let key = match NoteVerifier::parse(&cert.registry_key) {
+        Ok(k) => k,
+        Err(e) => {
+            check(
+                "registry_key",
+                false,
+                format!("登记机构公钥格式错误：{e}"),
+                format!("the registry key is malformed: {e}"),
+            );
+            report.checks = checks;
+            return report;
+        }
+    };
+    let key = match trusted_key {
+        Some(t) if *t != key => {
+            check(
+                "registry_key",
+                false,
+                "证书中的公钥与信任的登记机构公钥不一致".into(),
+                "the certificate's key is not the trusted registry key".into(),
+            );
+            report.checks = checks;
+            return report;
+        }
+        Some(t) => {
+            check(
+                "registry_key",
+                true,
+                format!("登记机构公钥与信任公钥一致（{}）", t.name()),
+                format!("registry key matches the trusted key ({})", t.name()),
+            );
+            t.clone()
+        }
+        None => {
+            check(
+                "registry_key",
+                true,
+                format!("使用证书自带公钥 {}（未指定信任公钥）", key.name()),
+                format!("using the certificate's own key {} (no trusted key pinned)", key.name()),
+            );
+            key
+        }
+    };
+
+    // 2. The statement signature.
+    let sig_ok = B64.decode(&cert.signature).is_ok_and(|s| key.verify_bytes(&cert.statement.signed_message(), &s));
+    check(
+        "statement_signature",
+        sig_ok,
+        if sig_ok {
+            "登记机构对证书内容的签名有效"
+        } else {
+            "证书内容签名无效（内容可能被篡改）"
+        }
+        .into(),
+        if sig_ok {
+            "the registry's signature over the statement is valid"
+        } else {
+            "the statement signature is invalid (the content may have been altered)"
+        }
+        .into(),
+    );
+    let version_ok = cert.statement.v == STATEMENT_VERSION && cert.statement.registry == key.name();
+    check(
+        "statement_version",
+        version_ok,
+        "证书版本与登记机构名称".into(),
+        "statement version and registry name".into(),
+    );
+
+    // 3. The log entry names this statement.
+    let entry_bytes = B64.decode(&cert.log_entry).unwrap_or_default();
+    let entry = LogEntry::parse(&entry_bytes);
+    let entry_ok = match &entry {
+        Ok(e) => e.kind == "notice_ended" || e.kind == "objection_dismissed" || e.kind == "registered",
+        Err(_) => false,
+    } && entry.as_ref().is_ok_and(|e| {
+        e.data.get("statement_sha256").and_then(|v| v.as_str()) == Some(cert.statement.sha256_hex().as_str())
+            && e.data.get("registration_number").and_then(|v| v.as_str())
+                == Some(cert.statement.registration_number.as_str())
+    });
+    check(
+        "log_entry",
+        entry_ok,
+        if entry_ok { "账本条目记载了本证书内容的摘要" } else { "账本条目与证书内容不符" }.into(),
+        if entry_ok {
+            "the log entry records this statement's digest"
+        } else {
+            "the log entry does not match the statement"
+        }
+        .into(),
+    );
+
+    // 4. Inclusion in a signed checkpoint.
+    let proof = TlogProof::parse(&cert.proof);
+    let included = match &proof {
+        Ok(p) => {
+            report.log_index = Some(p.index);
+            match p.verify(&leaf_hash(&entry_bytes), &key, key.name()) {
+                Ok((cp, _)) => {
+                    report.checkpoint_size = Some(cp.size);
+                    check("inclusion", true, format!("条目位于公开账本第 {} 号，账本签名检查点（共 {} 条）有效", p.index, cp.size),
+                        format!("the entry is at index {} of the public log, under a validly signed checkpoint of {} entries", p.index, cp.size))
+                }
+                Err(e) => check(
+                    "inclusion",
+                    false,
+                    format!("账本包含证明或检查点签名无效：{e}"),
+                    format!("the inclusion proof or checkpoint signature is invalid: {e}"),
+                ),
+            }
+        }
+        Err(e) => check(
+            "inclusion",
+            false,
+            format!("包含证明格式错误：{e}"),
+            format!("the inclusion proof is malformed: {e}"),
+        ),
+    };
+    report.ok = sig_ok && version_ok && entry_ok && included;
+    report.checks = checks;
+    report
+}
+
+/// A report as text a judge can read: Chinese with English alongside.
+pub fn render_report(r: &Report) -> String {
+    let mut out = String::new();
+    out.push_str(&format!("数据知识产权登记证书核验 / Certificate verification\n登记号 Registration no.: {}\n证书号 Certificate no.: {}\n\n",
+        r.registration_number, r.certificate_number));
+    for c in &r.checks {
+        out.push_str(&format!("[{}] {}\n      {}\n", if c.ok { "通过 PASS" } else { "失败 FAIL" }, c.zh, c.en));
+    }
+    out.push_str(if r.ok {
+        "\n结论：证书有效，内容未被篡改，且已记入登记机构的公开账本。\nResult: VALID — signed by the registry, unaltered, and recorded in its public log.\n"
+    } else {
+        "\n结论：证书无效。\nResult: INVALID.\n"
+    });
+    if !r.key_pinned {
+        out.push_str("注意：未用 --trusted-key 指定登记机构公钥，只证明证书自洽。\nNote: no --trusted-key given; this proves self-consistency only.\n");
+    }
+    out
+}

@@ -1,0 +1,107 @@
+//! A certificate built the way the registry builds one verifies offline, and no changed byte does.
+
+use base64::Engine;
+use dipr_ledger::certificate::*;
+use dipr_ledger::checkpoint::Checkpoint;
+use dipr_ledger::merkle::{inclusion_proof, MemoryTree};
+use dipr_ledger::note::NoteSigner;
+use dipr_ledger::proof::TlogProof;
+use serde_json::json;
+
+fn issue(signer: &NoteSigner) -> Certificate {
+    let statement = Statement {
+        v: STATEMENT_VERSION.into(),
+        registry: signer.name().into(),
+        registration_number: "2026110000000017".into(),
+        certificate_number: "20261131000000018".into(),
+        holder: Holder {
+            kind: "legal_person".into(),
+            name: "上海示例数据科技有限公司".into(),
+            id_number: "91350100M000100Y43".into(),
+        },
+        product: Product {
+            name: "中文大模型语料库".into(),
+            object_type: "data_collection".into(),
+            industry: "model_corpus".into(),
+        },
+        data_sources: vec!["self_collected".into()],
+        content_commitment: None,
+        registered_at: "2026-11-20T16:00:00Z".into(),
+        valid_from: "2026-11-05T02:00:00Z".into(),
+        valid_until: "2029-11-05T02:00:00Z".into(),
+        record_url: "http://127.0.0.1:8080/records/x".into(),
+    };
+    let entry = LogEntry {
+        v: ENTRY_VERSION.into(),
+        event_id: 99,
+        at: "2026-11-20T16:00:00Z".into(),
+        kind: "notice_ended".into(),
+        subject: "x".into(),
+        from_state: Some("public_notice".into()),
+        to_state: Some("registered".into()),
+        data: json!({"registration_number": statement.registration_number, "statement_sha256": statement.sha256_hex()}),
+    };
+    let mut tree = MemoryTree::new();
+    for i in 0..37 {
+        tree.push(format!("other entry {i}").as_bytes());
+    }
+    let index = tree.push(&entry.to_bytes());
+    tree.push(b"a later entry");
+    let cp = Checkpoint { origin: signer.name().into(), size: tree.size(), root: tree.root() };
+    let proof = TlogProof {
+        extra: None,
+        index,
+        hashes: inclusion_proof(&tree, index, tree.size()).unwrap(),
+        checkpoint: cp.sign(signer),
+    };
+    Certificate {
+        format: CERTIFICATE_FORMAT.into(),
+        signature: statement.sign(signer),
+        statement,
+        log_entry: base64::engine::general_purpose::STANDARD.encode(entry.to_bytes()),
+        proof: proof.to_text(),
+        registry_key: signer.verifier().to_string(),
+    }
+}
+
+#[test]
+fn a_genuine_certificate_verifies() {
+    let signer = NoteSigner::generate("dipr.example.cn/log").unwrap();
+    let cert = issue(&signer);
+    let bytes = serde_json::to_vec_pretty(&cert).unwrap();
+    let parsed = Certificate::parse(&bytes).unwrap();
+    let r = verify(&parsed, Some(&signer.verifier()));
+    assert!(r.ok, "{}", render_report(&r));
+    assert_eq!((r.log_index, r.checkpoint_size), (Some(37), Some(39)));
+    assert!(render_report(&r).contains("VALID"));
+    // Without a pinned key it still checks, and says so.
+    let r = verify(&parsed, None);
+    assert!(r.ok && !r.key_pinned);
+    assert!(render_report(&r).contains("self-consistency"));
+}
+
+#[test]
+fn another_registrys_key_is_refused() {
+    let signer = NoteSigner::generate("dipr.example.cn/log").unwrap();
+    let impostor = NoteSigner::generate("dipr.example.cn/log").unwrap();
+    let r = verify(&issue(&impostor), Some(&signer.verifier()));
+    assert!(!r.ok);
+    assert_eq!(r.checks[0].id, "registry_key");
+}
+
+#[test]
+fn every_changed_byte_fails() {
+    let signer = NoteSigner::generate("dipr.example.cn/log").unwrap();
+    let bytes = serde_json::to_vec(&issue(&signer)).unwrap();
+    for i in 0..bytes.len() {
+        let mut b = bytes.clone();
+        b[i] ^= 0x01;
+        if let Ok(c) = Certificate::parse(&b) {
+            assert!(
+                !verify(&c, Some(&signer.verifier())).ok,
+                "flipping byte {i} ({:?}) went unnoticed",
+                bytes[i] as char
+            );
+        }
+    }
+}
