@@ -63,7 +63,7 @@ pub fn subtree_root<S: HashSource>(src: &S, lo: u64, hi: u64) -> Result<Hash, S:
     if n == 0 {
         return Ok(empty_root());
     }
-    if n.is_power_of_two() && lo % n == 0 {
+    if n.is_power_of_two() && lo.is_multiple_of(n) {
         return src.node(n.trailing_zeros() as u8, lo >> n.trailing_zeros());
     }
     let k = split(n);
