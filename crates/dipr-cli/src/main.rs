@@ -95,15 +95,14 @@ fn load_config(args: &StoreArgs, adjustable_clock: bool) -> Result<Config> {
 }
 
 async fn open_state(args: &StoreArgs, config: Config) -> Result<Arc<AppState>> {
+    create_private_dir(&args.data_dir)?;
     let url = match &args.database_url {
         Some(url) => url.clone(),
-        None => {
-            create_private_dir(&args.data_dir)?;
-            format!("sqlite://{}", args.data_dir.join("dipr.db").display())
-        }
+        None => format!("sqlite://{}", args.data_dir.join("dipr.db").display()),
     };
+    let signer = dipr_server::ledger::load_or_create_signer(&args.data_dir, &config.log_origin)?;
     let store = dipr_store::open(&url).await.with_context(|| format!("opening the database ({})", redact(&url)))?;
-    AppState::new(store, config).await
+    AppState::new(store, config, signer).await
 }
 
 /// Create the data directory readable by its owner only (it will hold keys).

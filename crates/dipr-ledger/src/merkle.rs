@@ -221,6 +221,43 @@ pub fn verify_consistency(old: u64, new: u64, old_root: &Hash, new_root: &Hash, 
     &fr == old_root && &sr == new_root && s == 0
 }
 
+/// Which stored hashes a computation reads. Proof and root algorithms never branch on hash values,
+/// so one dry run with a recording source names every node a real run needs: a database can then fetch
+/// them in one query and run again over a [`MapSource`].
+pub fn nodes_needed<T>(run: impl FnOnce(&Recorder) -> T) -> Vec<(u8, u64)> {
+    let rec = Recorder::default();
+    let _ = run(&rec);
+    let mut keys = rec.seen.into_inner();
+    keys.sort_unstable();
+    keys.dedup();
+    keys
+}
+
+/// A [`HashSource`] that records what is asked of it (see [`nodes_needed`]).
+#[derive(Default)]
+pub struct Recorder {
+    seen: std::cell::RefCell<Vec<(u8, u64)>>,
+}
+
+impl HashSource for Recorder {
+    type Error = std::convert::Infallible;
+    fn node(&self, level: u8, index: u64) -> Result<Hash, Self::Error> {
+        self.seen.borrow_mut().push((level, index));
+        Ok([0; 32])
+    }
+}
+
+/// Stored hashes fetched into a map.
+#[derive(Debug, Default, Clone)]
+pub struct MapSource(pub std::collections::HashMap<(u8, u64), Hash>);
+
+impl HashSource for MapSource {
+    type Error = MissingHash;
+    fn node(&self, level: u8, index: u64) -> Result<Hash, MissingHash> {
+        self.0.get(&(level, index)).copied().ok_or(MissingHash(level, index))
+    }
+}
+
 /// An in-memory tree with stored hashes: tests, benchmarks and offline tools.
 #[derive(Debug, Default, Clone)]
 pub struct MemoryTree {
@@ -333,6 +370,19 @@ mod tests {
             t.push(leaf);
             assert_eq!(hex::encode(t.root()), root, "root of {} leaves", t.size());
         }
+    }
+
+    #[test]
+    fn recorded_nodes_are_enough() {
+        let (t, _) = tree(1000);
+        let fetch = |keys: Vec<(u8, u64)>| MapSource(keys.into_iter().map(|k| (k, t.node(k.0, k.1).unwrap())).collect());
+        let keys = nodes_needed(|r| inclusion_proof(r, 345, 999).map(|_| ()));
+        assert!(keys.len() < 40, "{}", keys.len());
+        assert_eq!(inclusion_proof(&fetch(keys), 345, 999).unwrap(), inclusion_proof(&t, 345, 999).unwrap());
+        let keys = nodes_needed(|r| consistency_proof(r, 17, 1000).map(|_| ()));
+        assert_eq!(consistency_proof(&fetch(keys), 17, 1000).unwrap(), consistency_proof(&t, 17, 1000).unwrap());
+        let keys = nodes_needed(|r| hashes_to_store(r, 1000, [1; 32]));
+        assert_eq!(hashes_to_store(&fetch(keys), 1000, [1; 32]).unwrap(), hashes_to_store(&t, 1000, [1; 32]).unwrap());
     }
 
     #[test]

@@ -8,6 +8,7 @@ pub mod api;
 pub mod auth;
 pub mod demo;
 pub mod error;
+pub mod ledger;
 pub mod service;
 pub mod timers;
 
@@ -34,6 +35,10 @@ pub struct Config {
     pub timer_interval_secs: u64,
     /// Let administrators move the clock forward (demo and test deployments only).
     pub adjustable_clock: bool,
+    /// The log's origin (C2SP), also the name of the registry's key, e.g. `dipr.example.cn/log`.
+    pub log_origin: String,
+    /// Base URL of the public site, for record links in certificates and QR codes.
+    pub public_url: String,
 }
 
 impl Default for Config {
@@ -44,6 +49,8 @@ impl Default for Config {
             session_hours: 12,
             timer_interval_secs: 30,
             adjustable_clock: false,
+            log_origin: "dipr.localhost/log".into(),
+            public_url: "http://127.0.0.1:8080".into(),
         }
     }
 }
@@ -55,19 +62,24 @@ pub struct AppState {
     /// Set only when the clock may be moved (`adjustable_clock`).
     pub adjustable: Option<Arc<AdjustableClock>>,
     pub config: Config,
+    /// The registry's key: signs checkpoints and certificate statements.
+    pub signer: dipr_ledger::note::NoteSigner,
     calendar: RwLock<Arc<WorkingCalendar>>,
 }
 
 impl AppState {
     /// Build the state, seeding defaults (industries, holiday calendar) into a new database.
-    pub async fn new(store: Arc<dyn Store>, config: Config) -> anyhow::Result<Arc<Self>> {
+    pub async fn new(store: Arc<dyn Store>, config: Config, signer: dipr_ledger::note::NoteSigner) -> anyhow::Result<Arc<Self>> {
+        if signer.name() != config.log_origin {
+            anyhow::bail!("the signing key is for {:?} but the log origin is {:?}", signer.name(), config.log_origin);
+        }
         let (clock, adjustable): (Arc<dyn Clock>, _) = if config.adjustable_clock {
             let c = Arc::new(AdjustableClock::default());
             (c.clone(), Some(c))
         } else {
             (Arc::new(SystemClock), None)
         };
-        let state = Arc::new(Self { store, clock, adjustable, config, calendar: RwLock::new(Arc::default()) });
+        let state = Arc::new(Self { store, clock, adjustable, config, signer, calendar: RwLock::new(Arc::default()) });
         service::seed_defaults(&state).await?;
         state.reload_calendar().await?;
         Ok(state)

@@ -467,7 +467,8 @@ pub async fn execute_at(
     e.to_state = Some(t.to.as_str().into());
     e.reasons = t.reasons;
     e.payload = payload;
-    tx.append_event(&e).await?;
+    let event_id = tx.append_event(&e).await?;
+    crate::ledger::record(state, &mut tx, &app, event_id, &e).await?;
     tx.commit().await?;
     Ok(app)
 }

@@ -22,6 +22,10 @@ fn config() -> Config {
     Config { adjustable_clock: true, body_limit: 64 * 1024, ..Config::default() }
 }
 
+fn signer() -> dipr_ledger::note::NoteSigner {
+    dipr_ledger::note::NoteSigner::generate(&config().log_origin).unwrap()
+}
+
 fn temp_db() -> std::path::PathBuf {
     let dir = std::env::temp_dir().join(format!("dipr-api-test-{}", Uuid::now_v7()));
     std::fs::create_dir_all(&dir).unwrap();
@@ -67,7 +71,7 @@ impl App {
     async fn new() -> Self {
         let path = temp_db();
         let store = Arc::new(dipr_store::SqliteStore::open(&path).await.unwrap());
-        let state = AppState::new(store, config()).await.unwrap();
+        let state = AppState::new(store, config(), signer()).await.unwrap();
         Self { router: dipr_server::router(state.clone()), state, db_path: Some(path) }
     }
 
@@ -915,14 +919,14 @@ async fn timers_fire_after_a_restart() {
     let (a, e, id);
     {
         let store = Arc::new(dipr_store::SqliteStore::open(&path).await.unwrap());
-        let state = AppState::new(store, config()).await.unwrap();
+        let state = AppState::new(store, config(), signer()).await.unwrap();
         let app = App { router: dipr_server::router(state.clone()), state, db_path: Some(path.clone()) };
         (a, e) = (app.sign_up("庚").await, app.staff(Role::Examiner).await);
         id = app.publish_notice(&a, &e, "重启测试语料").await;
     }
     // A new process, three weeks later (the adjustable clock starts from the wall clock, so move it).
     let store = Arc::new(dipr_store::SqliteStore::open(&path).await.unwrap());
-    let state = AppState::new(store, config()).await.unwrap();
+    let state = AppState::new(store, config(), signer()).await.unwrap();
     state.adjustable.as_ref().unwrap().advance(chrono::Duration::days(21));
     let report = dipr_server::timers::run_once(&state).await.unwrap();
     assert_eq!(report.registered, 1);
@@ -941,7 +945,7 @@ async fn timers_in_two_processes_on_postgres_fire_once() {
     let schema = format!("timers_{}", Uuid::now_v7().simple());
     let open = || async {
         let store = Arc::new(dipr_store::PgStore::connect_in_schema(&url, &schema).await.unwrap());
-        AppState::new(store, config()).await.unwrap()
+        AppState::new(store, config(), signer()).await.unwrap()
     };
     let first = open().await;
     let app = App { router: dipr_server::router(first.clone()), state: first.clone(), db_path: None };

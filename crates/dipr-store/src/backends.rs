@@ -105,6 +105,24 @@ fn application_where(f: &ApplicationFilter) -> (String, Vec<Bind>) {
     (sql, binds)
 }
 
+fn to_hash(v: Vec<u8>) -> Result<dipr_ledger::Hash> {
+    v.try_into().map_err(|_| StoreError::Corrupt("stored log hash is not 32 bytes".into()))
+}
+
+/// `(level = $1 AND idx = $2) OR …` for a set of stored-hash keys.
+fn node_keys_sql(keys: &[(u8, u64)]) -> (String, Vec<Bind>) {
+    let mut binds = Vec::new();
+    let clauses: Vec<String> = keys
+        .iter()
+        .map(|(l, i)| {
+            binds.push(Bind::Int(i64::from(*l)));
+            binds.push(Bind::Int(*i as i64));
+            format!("(level = ${} AND idx = ${})", binds.len() - 1, binds.len())
+        })
+        .collect();
+    (format!("SELECT level, idx, hash FROM log_hashes WHERE {}", clauses.join(" OR ")), binds)
+}
+
 fn role(s: &str) -> Result<Role> {
     Role::parse(s).ok_or_else(|| StoreError::Corrupt(format!("role {s:?}")))
 }
@@ -383,6 +401,71 @@ macro_rules! impl_store {
                 Ok(())
             }
 
+            async fn log_append(&mut self, event_id: i64, entry: &[u8]) -> Result<u64> {
+                // The log counter row is locked until commit: appends are serialised and gapless.
+                let index = (self.next_sequence("log").await? - 1) as u64;
+                let leaf = dipr_ledger::merkle::leaf_hash(entry);
+                let keys = dipr_ledger::merkle::nodes_needed(|r| dipr_ledger::merkle::hashes_to_store(r, index, leaf));
+                let nodes = dipr_ledger::merkle::MapSource(Tx::log_nodes(self, &keys).await?);
+                let hashes = dipr_ledger::merkle::hashes_to_store(&nodes, index, leaf)
+                    .map_err(|e| StoreError::Corrupt(format!("log hashes: {e}")))?;
+                sqlx::query("INSERT INTO log_entries (idx, event_id, entry) VALUES ($1, $2, $3)")
+                    .bind(index as i64)
+                    .bind(event_id)
+                    .bind(entry)
+                    .execute(&mut *self.tx)
+                    .await?;
+                for (level, idx, hash) in hashes {
+                    sqlx::query("INSERT INTO log_hashes (level, idx, hash) VALUES ($1, $2, $3)")
+                        .bind(i64::from(level))
+                        .bind(idx as i64)
+                        .bind(hash.to_vec())
+                        .execute(&mut *self.tx)
+                        .await?;
+                }
+                self.wrote(1);
+                Ok(index)
+            }
+
+            async fn log_nodes(&mut self, keys: &[(u8, u64)]) -> Result<std::collections::HashMap<(u8, u64), dipr_ledger::Hash>> {
+                let mut out = std::collections::HashMap::new();
+                for chunk in keys.chunks(200) {
+                    let (sql, binds) = node_keys_sql(chunk);
+                    for r in bind_all!(sqlx::query(&sql), binds).fetch_all(&mut *self.tx).await? {
+                        let (l, i): (i64, i64) = (r.try_get("level")?, r.try_get("idx")?);
+                        out.insert((l as u8, i as u64), to_hash(r.try_get("hash")?)?);
+                    }
+                }
+                Ok(out)
+            }
+
+            async fn insert_checkpoint(&mut self, size: u64, note: &str, now: DateTime<Utc>) -> Result<()> {
+                let r = sqlx::query("INSERT INTO log_checkpoints (size, note, created_at) VALUES ($1, $2, $3)")
+                    .bind(size as i64)
+                    .bind(note)
+                    .bind(ms(now))
+                    .execute(&mut *self.tx)
+                    .await?;
+                self.wrote(r.rows_affected());
+                Ok(())
+            }
+
+            async fn insert_certificate(&mut self, application_id: Uuid, registration_number: &str, log_index: u64, doc: &str, now: DateTime<Utc>) -> Result<()> {
+                let r = sqlx::query(
+                    "INSERT INTO certificates (application_id, registration_number, log_index, doc, created_at) \
+                     VALUES ($1, $2, $3, $4, $5)",
+                )
+                .bind(application_id.to_string())
+                .bind(registration_number)
+                .bind(log_index as i64)
+                .bind(doc)
+                .bind(ms(now))
+                .execute(&mut *self.tx)
+                .await?;
+                self.wrote(r.rows_affected());
+                Ok(())
+            }
+
             async fn append_event(&mut self, e: &NewEvent) -> Result<i64> {
                 let id: i64 = sqlx::query_scalar(
                     "INSERT INTO events (at, actor_id, actor_name, actor_role, subject_type, subject_id, kind, \
@@ -638,6 +721,57 @@ macro_rules! impl_store {
                     out.push(token_from_row!(r));
                 }
                 Ok(out)
+            }
+
+            async fn log_size(&self) -> Result<u64> {
+                let v: Option<i64> = sqlx::query_scalar("SELECT value FROM sequences WHERE name = 'log'")
+                    .fetch_optional(&self.read)
+                    .await?;
+                Ok(v.unwrap_or(0) as u64)
+            }
+
+            async fn log_nodes(&self, keys: &[(u8, u64)]) -> Result<std::collections::HashMap<(u8, u64), dipr_ledger::Hash>> {
+                let mut out = std::collections::HashMap::new();
+                for chunk in keys.chunks(200) {
+                    let (sql, binds) = node_keys_sql(chunk);
+                    for r in bind_all!(sqlx::query(&sql), binds).fetch_all(&self.read).await? {
+                        let (l, i): (i64, i64) = (r.try_get("level")?, r.try_get("idx")?);
+                        out.insert((l as u8, i as u64), to_hash(r.try_get("hash")?)?);
+                    }
+                }
+                Ok(out)
+            }
+
+            async fn log_entries(&self, from: u64, to: u64) -> Result<Vec<Vec<u8>>> {
+                let rows = sqlx::query("SELECT entry FROM log_entries WHERE idx >= $1 AND idx < $2 ORDER BY idx")
+                    .bind(from as i64)
+                    .bind(to as i64)
+                    .fetch_all(&self.read)
+                    .await?;
+                rows.iter().map(|r| Ok(r.try_get::<Vec<u8>, _>("entry")?)).collect()
+            }
+
+            async fn checkpoint(&self, size: Option<u64>) -> Result<Option<(u64, String)>> {
+                let row = match size {
+                    Some(s) => sqlx::query("SELECT size, note FROM log_checkpoints WHERE size = $1").bind(s as i64).fetch_optional(&self.read).await?,
+                    None => sqlx::query("SELECT size, note FROM log_checkpoints ORDER BY size DESC LIMIT 1").fetch_optional(&self.read).await?,
+                };
+                Ok(match row {
+                    Some(r) => Some((r.try_get::<i64, _>("size")? as u64, r.try_get("note")?)),
+                    None => None,
+                })
+            }
+
+            async fn checkpoint_sizes(&self) -> Result<Vec<u64>> {
+                let v: Vec<i64> = sqlx::query_scalar("SELECT size FROM log_checkpoints ORDER BY size").fetch_all(&self.read).await?;
+                Ok(v.into_iter().map(|s| s as u64).collect())
+            }
+
+            async fn certificate(&self, application_id: Uuid) -> Result<Option<String>> {
+                Ok(sqlx::query_scalar("SELECT doc FROM certificates WHERE application_id = $1")
+                    .bind(application_id.to_string())
+                    .fetch_optional(&self.read)
+                    .await?)
             }
 
             async fn industries(&self) -> Result<Vec<Industry>> {

@@ -87,6 +87,19 @@ pub trait Store: Send + Sync + 'static {
     async fn authenticate(&self, token_hash: &str, now: DateTime<Utc>) -> Result<Option<(UserRecord, TokenRecord)>>;
     async fn tokens_of(&self, user_id: Uuid) -> Result<Vec<TokenRecord>>;
 
+    /// Number of entries in the public log.
+    async fn log_size(&self) -> Result<u64>;
+    /// Stored subtree hashes of the log (missing keys are simply absent).
+    async fn log_nodes(&self, keys: &[(u8, u64)]) -> Result<std::collections::HashMap<(u8, u64), dipr_ledger::Hash>>;
+    /// Entries `[from, to)` of the log, in order.
+    async fn log_entries(&self, from: u64, to: u64) -> Result<Vec<Vec<u8>>>;
+    /// The newest signed checkpoint note, or a given size's.
+    async fn checkpoint(&self, size: Option<u64>) -> Result<Option<(u64, String)>>;
+    /// Every checkpoint size, ascending (the ledger check walks them).
+    async fn checkpoint_sizes(&self) -> Result<Vec<u64>>;
+    /// The certificate issued to an application, as JSON.
+    async fn certificate(&self, application_id: Uuid) -> Result<Option<String>>;
+
     async fn industries(&self) -> Result<Vec<Industry>>;
     async fn calendar(&self) -> Result<Vec<CalendarDay>>;
     async fn setting(&self, name: &str) -> Result<Option<String>>;
@@ -114,6 +127,14 @@ pub trait Tx: Send {
     async fn upsert_industry(&mut self, industry: &Industry) -> Result<()>;
     async fn upsert_calendar_day(&mut self, day: &CalendarDay) -> Result<()>;
     async fn set_setting(&mut self, name: &str, value: &str) -> Result<()>;
+
+    /// Append an entry to the public log for an event of this transaction; returns its index. Appends
+    /// are serialised (the log row is locked until commit) and gapless.
+    async fn log_append(&mut self, event_id: i64, entry: &[u8]) -> Result<u64>;
+    /// Stored subtree hashes, as seen inside this transaction.
+    async fn log_nodes(&mut self, keys: &[(u8, u64)]) -> Result<std::collections::HashMap<(u8, u64), dipr_ledger::Hash>>;
+    async fn insert_checkpoint(&mut self, size: u64, note: &str, now: DateTime<Utc>) -> Result<()>;
+    async fn insert_certificate(&mut self, application_id: Uuid, registration_number: &str, log_index: u64, doc: &str, now: DateTime<Utc>) -> Result<()>;
 
     /// Append to the audit history; returns the event's id.
     async fn append_event(&mut self, event: &NewEvent) -> Result<i64>;

@@ -1,0 +1,170 @@
+//! Joins the registry to its public log: public events become log entries in the same transaction as
+//! the state change, every append is followed by a signed checkpoint, and registration issues the
+//! certificate with its inclusion proof.
+
+use std::path::Path;
+
+use base64::Engine;
+use chrono::{DateTime, SecondsFormat, Utc};
+use dipr_domain::application::{Application, State};
+use dipr_domain::public::PublicRecord;
+use dipr_ledger::certificate::{Certificate, Holder, LogEntry, Product, Statement, CERTIFICATE_FORMAT, ENTRY_VERSION, STATEMENT_VERSION};
+use dipr_ledger::checkpoint::Checkpoint;
+use dipr_ledger::merkle::{consistency_proof, inclusion_proof, nodes_needed, tree_root, MapSource};
+use dipr_ledger::note::NoteSigner;
+use dipr_ledger::proof::TlogProof;
+use dipr_store::{NewEvent, Store, Tx};
+use serde_json::{json, Value};
+use sha2::{Digest, Sha256};
+
+use crate::error::{ApiError, ApiResult};
+use crate::AppState;
+
+fn rfc3339(t: DateTime<Utc>) -> String {
+    t.to_rfc3339_opts(SecondsFormat::Millis, true)
+}
+
+/// Load the registry's signing key from `DATA_DIR/registry.key`, creating it (mode 0600) on first start.
+/// A key file readable by anyone but its owner is refused.
+pub fn load_or_create_signer(data_dir: &Path, origin: &str) -> anyhow::Result<NoteSigner> {
+    use anyhow::Context;
+    let path = data_dir.join("registry.key");
+    if path.exists() {
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            let mode = std::fs::metadata(&path)?.permissions().mode() & 0o777;
+            if mode & 0o077 != 0 {
+                anyhow::bail!("{} has mode {mode:o}; it holds the registry's private key: chmod 600 it", path.display());
+            }
+        }
+        let text = std::fs::read_to_string(&path).with_context(|| format!("reading {}", path.display()))?;
+        let signer = NoteSigner::from_private_string(&text).map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
+        if signer.name() != origin {
+            anyhow::bail!("{} is the key of log {:?}, but the configured origin is {origin:?}", path.display(), signer.name());
+        }
+        return Ok(signer);
+    }
+    let signer = NoteSigner::generate(origin).map_err(|e| anyhow::anyhow!("log origin {origin:?}: {e}"))?;
+    std::fs::create_dir_all(data_dir)?;
+    let mut opts = std::fs::OpenOptions::new();
+    opts.write(true).create_new(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        opts.mode(0o600);
+    }
+    use std::io::Write;
+    let mut f = opts.open(&path).with_context(|| format!("creating {}", path.display()))?;
+    writeln!(f, "{}", signer.to_private_string())?;
+    tracing::info!(path = %path.display(), key = %signer.verifier(), "created the registry's signing key");
+    Ok(signer)
+}
+
+/// Event kinds that enter the public log: everything that happens to a published record.
+fn is_logged(app: &Application) -> bool {
+    app.is_public()
+}
+
+/// The certificate statement for a newly registered application.
+pub fn statement(state: &AppState, app: &Application) -> ApiResult<Statement> {
+    let reg = app.registration.as_ref().ok_or_else(|| ApiError::internal("statement of an unregistered application"))?;
+    let public = PublicRecord::of(app).ok_or_else(|| ApiError::internal("registered application is not public"))?;
+    Ok(Statement {
+        v: STATEMENT_VERSION.into(),
+        registry: state.signer.name().into(),
+        registration_number: reg.registration_number.to_string(),
+        certificate_number: reg.certificate_number.to_string(),
+        holder: Holder { kind: app.applicant.kind.as_str().into(), name: public.holder.name, id_number: public.holder.id_number },
+        product: Product {
+            name: app.form.product_name.clone(),
+            object_type: app.form.object_type.map(|t| t.as_str().to_string()).unwrap_or_default(),
+            industry: app.form.industry.clone(),
+        },
+        data_sources: public.source_kinds.iter().map(|k| serde_json::to_value(k).ok().and_then(|v| v.as_str().map(String::from)).unwrap_or_default()).collect(),
+        content_commitment: app.form.content_commitment.as_ref().map(|c| serde_json::to_value(c).unwrap_or(Value::Null)),
+        registered_at: rfc3339(reg.registered_at),
+        valid_from: rfc3339(reg.valid_from),
+        valid_until: rfc3339(reg.valid_until),
+        record_url: format!("{}/records/{}", state.config.public_url.trim_end_matches('/'), app.id),
+    })
+}
+
+async fn nodes(tx: &mut Box<dyn Tx>, keys: Vec<(u8, u64)>) -> ApiResult<MapSource> {
+    Ok(MapSource(tx.log_nodes(&keys).await?))
+}
+
+/// Log the event `event_id` of `app` if the record is public, sign the new checkpoint, and issue the
+/// certificate when the application has just been registered. Runs inside the caller's transaction.
+pub async fn record(state: &AppState, tx: &mut Box<dyn Tx>, app: &Application, event_id: i64, event: &NewEvent) -> ApiResult<()> {
+    if !is_logged(app) {
+        return Ok(());
+    }
+    let mut data = json!({});
+    if !event.reasons.is_empty() {
+        data["reasons_sha256"] = json!(hex::encode(Sha256::digest(event.reasons.as_bytes())));
+    }
+    if let Some(o) = event.payload.get("objection_id") {
+        data["objection_id"] = o.clone();
+    }
+    let newly_registered = app.state == State::Registered && event.to_state.as_deref() == Some(State::Registered.as_str());
+    let statement = if newly_registered { Some(statement(state, app)?) } else { None };
+    if let Some(s) = &statement {
+        data["registration_number"] = json!(s.registration_number);
+        data["certificate_number"] = json!(s.certificate_number);
+        data["statement_sha256"] = json!(s.sha256_hex());
+    }
+    let entry = LogEntry {
+        v: ENTRY_VERSION.into(),
+        event_id,
+        at: rfc3339(event.at),
+        kind: event.kind.clone(),
+        subject: app.id.to_string(),
+        from_state: event.from_state.clone(),
+        to_state: event.to_state.clone(),
+        data,
+    }
+    .to_bytes();
+    let index = tx.log_append(event_id, &entry).await?;
+    let size = index + 1;
+    let root_nodes = nodes(tx, nodes_needed(|r| tree_root(r, size))).await?;
+    let root = tree_root(&root_nodes, size).map_err(ApiError::internal)?;
+    let note = Checkpoint { origin: state.signer.name().into(), size, root }.sign(&state.signer);
+    tx.insert_checkpoint(size, &note, event.at).await?;
+
+    if let Some(statement) = statement {
+        let proof_nodes = nodes(tx, nodes_needed(|r| inclusion_proof(r, index, size).map(|_| ()))).await?;
+        let hashes = inclusion_proof(&proof_nodes, index, size).map_err(ApiError::internal)?;
+        let cert = Certificate {
+            format: CERTIFICATE_FORMAT.into(),
+            signature: statement.sign(&state.signer),
+            log_entry: base64::engine::general_purpose::STANDARD.encode(&entry),
+            proof: TlogProof { extra: None, index, hashes, checkpoint: note }.to_text(),
+            registry_key: state.signer.verifier().to_string(),
+            statement,
+        };
+        let doc = serde_json::to_string_pretty(&cert).map_err(ApiError::internal)?;
+        tx.insert_certificate(app.id, &cert.statement.registration_number, index, &doc, event.at).await?;
+    }
+    Ok(())
+}
+
+/// An inclusion proof from the store (outside any transaction).
+pub async fn prove_inclusion(store: &dyn Store, index: u64, size: u64) -> ApiResult<Vec<dipr_ledger::Hash>> {
+    if index >= size || size > store.log_size().await? {
+        return Err(ApiError::new("bad_request", format!("no entry {index} in a tree of {size} (the log has {})", store.log_size().await?)));
+    }
+    let keys = nodes_needed(|r| inclusion_proof(r, index, size).map(|_| ()));
+    let src = MapSource(store.log_nodes(&keys).await?);
+    inclusion_proof(&src, index, size).map_err(ApiError::internal)
+}
+
+/// A consistency proof from the store.
+pub async fn prove_consistency(store: &dyn Store, old: u64, new: u64) -> ApiResult<Vec<dipr_ledger::Hash>> {
+    if old > new || new > store.log_size().await? {
+        return Err(ApiError::new("bad_request", format!("no consistency proof from {old} to {new} (the log has {})", store.log_size().await?)));
+    }
+    let keys = nodes_needed(|r| consistency_proof(r, old, new).map(|_| ()));
+    let src = MapSource(store.log_nodes(&keys).await?);
+    consistency_proof(&src, old, new).map_err(ApiError::internal)
+}
