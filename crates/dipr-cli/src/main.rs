@@ -59,6 +59,43 @@ enum Cmd {
     Client(client::ClientArgs),
     /// Load generator for benchmarks (run it in a second process against a server).
     Bench(bench::BenchArgs),
+    /// The registry's signing key.
+    Key {
+        #[command(flatten)]
+        store: StoreArgs,
+        #[command(subcommand)]
+        command: KeyCmd,
+    },
+    /// Check the public log against its signed checkpoints.
+    Ledger {
+        #[command(flatten)]
+        store: StoreArgs,
+        #[command(subcommand)]
+        command: LedgerCmd,
+    },
+    /// Verify a certificate offline: signature, log entry, inclusion proof, checkpoint. Exit 0 only if valid.
+    Verify {
+        /// The certificate (JSON file).
+        cert: PathBuf,
+        /// The registry's verifier key (`name+id+key`), or a file holding it. Strongly recommended.
+        #[arg(long)]
+        trusted_key: Option<String>,
+        /// Print the report as JSON.
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+#[derive(Subcommand)]
+enum KeyCmd {
+    /// Print the verifier key that checks the registry's checkpoints and certificates.
+    Show,
+}
+
+#[derive(Subcommand)]
+enum LedgerCmd {
+    /// Recompute the tree from stored entries; name the first entry that differs. Exit 1 on any problem.
+    Check,
 }
 
 #[derive(Subcommand)]
@@ -144,6 +181,14 @@ fn main() -> Result<()> {
         Cmd::Admin { store, command } => runtime()?.block_on(admin(store, command)),
         Cmd::Client(args) => client::run(args),
         Cmd::Bench(args) => bench::run(args),
+        Cmd::Key { store, command: KeyCmd::Show } => {
+            let config = load_config(&store, false)?;
+            let signer = dipr_server::ledger::load_signer(&store.data_dir, &config.log_origin)?;
+            println!("{}", signer.verifier());
+            Ok(())
+        }
+        Cmd::Ledger { store, command: LedgerCmd::Check } => runtime()?.block_on(ledger_check(store)),
+        Cmd::Verify { cert, trusted_key, json } => verify(&cert, trusted_key.as_deref(), json),
     }
 }
 
@@ -209,6 +254,49 @@ async fn admin(store: StoreArgs, command: AdminCmd) -> Result<()> {
             let r = dipr_server::timers::run_once(&state).await?;
             println!("{}", serde_json::to_string_pretty(&r)?);
         }
+    }
+    Ok(())
+}
+
+async fn ledger_check(store: StoreArgs) -> Result<()> {
+    let config = load_config(&store, false)?;
+    let state = open_state(&store, config).await?;
+    let report = dipr_server::ledger::check(state.store.as_ref(), &state.signer.verifier())
+        .await
+        .map_err(|e| anyhow::anyhow!("{}: {}", e.code, e.message))?;
+    println!("{}", serde_json::to_string_pretty(&report)?);
+    if !report.ok {
+        std::process::exit(1);
+    }
+    Ok(())
+}
+
+fn verify(path: &Path, trusted_key: Option<&str>, json: bool) -> Result<()> {
+    use dipr_ledger::certificate::{render_report, verify, Certificate};
+    use dipr_ledger::note::NoteVerifier;
+    let bytes = std::fs::read(path).with_context(|| format!("reading {}", path.display()))?;
+    let trusted = match trusted_key {
+        Some(k) => {
+            let text = if Path::new(k).is_file() { std::fs::read_to_string(k)? } else { k.to_string() };
+            Some(NoteVerifier::parse(text.trim()).map_err(|e| anyhow::anyhow!("--trusted-key: {e}"))?)
+        }
+        None => None,
+    };
+    let cert = match Certificate::parse(&bytes) {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("证书无法解析 / the certificate cannot be parsed: {e}");
+            std::process::exit(1);
+        }
+    };
+    let report = verify(&cert, trusted.as_ref());
+    if json {
+        println!("{}", serde_json::to_string_pretty(&report)?);
+    } else {
+        print!("{}", render_report(&report));
+    }
+    if !report.ok {
+        std::process::exit(1);
     }
     Ok(())
 }

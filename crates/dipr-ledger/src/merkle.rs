@@ -375,7 +375,8 @@ mod tests {
     #[test]
     fn recorded_nodes_are_enough() {
         let (t, _) = tree(1000);
-        let fetch = |keys: Vec<(u8, u64)>| MapSource(keys.into_iter().map(|k| (k, t.node(k.0, k.1).unwrap())).collect());
+        let fetch =
+            |keys: Vec<(u8, u64)>| MapSource(keys.into_iter().map(|k| (k, t.node(k.0, k.1).unwrap())).collect());
         let keys = nodes_needed(|r| inclusion_proof(r, 345, 999).map(|_| ()));
         assert!(keys.len() < 40, "{}", keys.len());
         assert_eq!(inclusion_proof(&fetch(keys), 345, 999).unwrap(), inclusion_proof(&t, 345, 999).unwrap());

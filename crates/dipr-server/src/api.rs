@@ -52,6 +52,9 @@ pub fn router(state: Arc<AppState>) -> Router {
         .route("/public/records/{id}", get(public_record))
         .route("/public/records/{id}/objections", post(file_objection))
         .route("/public/notices", get(notices))
+        .route("/public/records/{id}/certificate", get(certificate))
+        .route("/log/proofs/inclusion", get(inclusion_proof))
+        .route("/log/proofs/consistency", get(consistency_proof))
         .route("/industries", get(industries))
         .route("/calendar", get(calendar))
         .route("/errors", get(error_codes))
@@ -66,6 +69,8 @@ pub fn router(state: Arc<AppState>) -> Router {
     Router::new()
         .nest("/api/v1", v1)
         .route("/api/openapi.json", get(openapi_json))
+        .route("/log/checkpoint", get(log_checkpoint))
+        .route("/log/tile/{*path}", get(log_tile))
         .route("/healthz", get(healthz))
         .layer(DefaultBodyLimit::max(limit))
         .layer(TraceLayer::new_for_http())
@@ -640,6 +645,141 @@ async fn error_codes() -> Json<Vec<ErrorCodeInfo>> {
     Json(ERROR_CODES.iter().map(|(code, status, meaning)| ErrorCodeInfo { code, status: *status, meaning }).collect())
 }
 
+/// The certificate issued on registration (JSON, verifiable offline with `dipr verify`).
+#[utoipa::path(get, path = "/api/v1/public/records/{id}/certificate", tag = "ledger", params(("id" = Uuid, Path)),
+    responses((status = 200, description = "dipr-certificate/v1 JSON", content_type = "application/json"), (status = 404, body = ErrorEnvelope)))]
+async fn certificate(AxState(st): S, Path(id): Path<Uuid>) -> ApiResult<impl IntoResponse> {
+    let doc = st.store.certificate(id).await?.ok_or_else(|| ApiError::not_found("certificate"))?;
+    let name = st
+        .store
+        .application(id)
+        .await?
+        .and_then(|a| a.registration)
+        .map(|r| r.certificate_number.to_string())
+        .unwrap_or_default();
+    Ok((
+        [
+            (axum::http::header::CONTENT_TYPE, "application/json".to_string()),
+            (axum::http::header::CONTENT_DISPOSITION, format!("attachment; filename=\"dipr-certificate-{name}.json\"")),
+        ],
+        doc,
+    ))
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+pub struct InclusionParams {
+    pub index: u64,
+    /// Tree size of the checkpoint to prove against (default: the latest).
+    pub size: Option<u64>,
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+pub struct ConsistencyParams {
+    pub old: u64,
+    /// Default: the latest checkpoint's size.
+    pub new: Option<u64>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ProofResponse {
+    pub index: Option<u64>,
+    pub old_size: Option<u64>,
+    pub size: u64,
+    /// Base64 SHA-256 hashes, RFC 9162 order.
+    pub hashes: Vec<String>,
+    /// The signed checkpoint of `size`.
+    pub checkpoint: String,
+}
+
+fn b64_hashes(h: Vec<dipr_ledger::Hash>) -> Vec<String> {
+    use base64::Engine;
+    h.iter().map(|h| base64::engine::general_purpose::STANDARD.encode(h)).collect()
+}
+
+async fn checkpoint_note(st: &AppState, size: Option<u64>) -> ApiResult<(u64, String)> {
+    st.store.checkpoint(size).await?.ok_or_else(|| match size {
+        Some(s) => ApiError::new("bad_request", format!("no checkpoint of size {s}")),
+        None => ApiError::not_found("checkpoint (the log is empty)"),
+    })
+}
+
+/// Inclusion proof of a log entry in a signed checkpoint.
+#[utoipa::path(get, path = "/api/v1/log/proofs/inclusion", tag = "ledger", params(InclusionParams),
+    responses((status = 200, body = ProofResponse), (status = "4XX", body = ErrorEnvelope)))]
+async fn inclusion_proof(AxState(st): S, Query(q): Query<InclusionParams>) -> ApiResult<Json<ProofResponse>> {
+    let (size, checkpoint) = checkpoint_note(&st, q.size).await?;
+    let hashes = crate::ledger::prove_inclusion(st.store.as_ref(), q.index, size).await?;
+    Ok(Json(ProofResponse { index: Some(q.index), old_size: None, size, hashes: b64_hashes(hashes), checkpoint }))
+}
+
+/// Consistency proof between two checkpoints.
+#[utoipa::path(get, path = "/api/v1/log/proofs/consistency", tag = "ledger", params(ConsistencyParams),
+    responses((status = 200, body = ProofResponse), (status = "4XX", body = ErrorEnvelope)))]
+async fn consistency_proof(AxState(st): S, Query(q): Query<ConsistencyParams>) -> ApiResult<Json<ProofResponse>> {
+    let (size, checkpoint) = checkpoint_note(&st, q.new).await?;
+    let hashes = crate::ledger::prove_consistency(st.store.as_ref(), q.old, size).await?;
+    Ok(Json(ProofResponse { index: None, old_size: Some(q.old), size, hashes: b64_hashes(hashes), checkpoint }))
+}
+
+/// The latest signed checkpoint (C2SP tlog-checkpoint), as text.
+async fn log_checkpoint(AxState(st): S) -> ApiResult<impl IntoResponse> {
+    let (_, note) = checkpoint_note(&st, None).await?;
+    Ok((
+        [
+            (axum::http::header::CONTENT_TYPE, "text/plain; charset=utf-8"),
+            (axum::http::header::CACHE_CONTROL, "no-store"),
+        ],
+        note,
+    ))
+}
+
+/// C2SP tlog-tiles: hash tiles `tile/<L>/<N>[.p/<W>]` and entry bundles `tile/entries/<N>[.p/<W>]`.
+async fn log_tile(
+    AxState(st): S,
+    axum::extract::Path(path): axum::extract::Path<String>,
+) -> ApiResult<impl IntoResponse> {
+    use dipr_ledger::tile::{TileRequest, TILE_HEIGHT, TILE_WIDTH};
+    let req = TileRequest::parse(&path).ok_or_else(|| ApiError::not_found("tile"))?;
+    let size = st.store.log_size().await?;
+    // Hashes available at this tile's level of the tree.
+    let level_shift = req.level.map_or(0, |l| u32::from(l) * u32::from(TILE_HEIGHT));
+    let available = size >> level_shift;
+    let start = req.index.checked_mul(TILE_WIDTH).ok_or_else(|| ApiError::not_found("tile"))?;
+    let width = req.partial.unwrap_or(TILE_WIDTH);
+    if start + width > available {
+        return Err(ApiError::not_found("tile"));
+    }
+    let body = match req.level {
+        Some(_) => {
+            let keys: Vec<(u8, u64)> = (start..start + width).map(|i| (level_shift as u8, i)).collect();
+            let nodes = st.store.log_nodes(&keys).await?;
+            let mut out = Vec::with_capacity(keys.len() * 32);
+            for k in &keys {
+                out.extend_from_slice(
+                    nodes.get(k).ok_or_else(|| ApiError::internal(format!("missing log hash {k:?}")))?,
+                );
+            }
+            out
+        }
+        None => {
+            let mut out = Vec::new();
+            for e in st.store.log_entries(start, start + width).await? {
+                out.extend_from_slice(&(e.len() as u16).to_be_bytes());
+                out.extend_from_slice(&e);
+            }
+            out
+        }
+    };
+    // Full tiles never change; partial ones are replaced by wider ones.
+    let cache = if req.partial.is_none() { "public, max-age=31536000, immutable" } else { "public, max-age=60" };
+    Ok((
+        [(axum::http::header::CONTENT_TYPE, "application/octet-stream"), (axum::http::header::CACHE_CONTROL, cache)],
+        body,
+    ))
+}
+
 // ---------------------------------------------------------------------------------------------------
 // Administration
 
@@ -800,6 +940,7 @@ impl utoipa::Modify for BearerAuth {
         submit, resubmit, withdraw, respond_to_objection,
         review_queue, decide, decide_objection,
         search_records, notices, public_record, file_objection, industries, calendar, error_codes,
+        certificate, inclusion_proof, consistency_proof,
         list_users, create_user, disable_user, enable_user, save_industry, save_calendar_day, clock, advance_clock, run_timers,
         healthz,
     ),
@@ -808,6 +949,7 @@ impl utoipa::Modify for BearerAuth {
         (name = "applications", description = "Applicant and agent side of a filing"),
         (name = "review", description = "Examiner decisions"),
         (name = "public", description = "Search, notices, objections (no sign-in needed)"),
+        (name = "ledger", description = "Certificates and proofs from the public log (tiles: /log/checkpoint, /log/tile/…)"),
         (name = "admin", description = "Users, code lists, calendar, clock"),
         (name = "meta", description = "Health and error codes"),
     )

@@ -8,7 +8,9 @@ use base64::Engine;
 use chrono::{DateTime, SecondsFormat, Utc};
 use dipr_domain::application::{Application, State};
 use dipr_domain::public::PublicRecord;
-use dipr_ledger::certificate::{Certificate, Holder, LogEntry, Product, Statement, CERTIFICATE_FORMAT, ENTRY_VERSION, STATEMENT_VERSION};
+use dipr_ledger::certificate::{
+    Certificate, Holder, LogEntry, Product, Statement, CERTIFICATE_FORMAT, ENTRY_VERSION, STATEMENT_VERSION,
+};
 use dipr_ledger::checkpoint::Checkpoint;
 use dipr_ledger::merkle::{consistency_proof, inclusion_proof, nodes_needed, tree_root, MapSource};
 use dipr_ledger::note::NoteSigner;
@@ -35,13 +37,20 @@ pub fn load_or_create_signer(data_dir: &Path, origin: &str) -> anyhow::Result<No
             use std::os::unix::fs::PermissionsExt;
             let mode = std::fs::metadata(&path)?.permissions().mode() & 0o777;
             if mode & 0o077 != 0 {
-                anyhow::bail!("{} has mode {mode:o}; it holds the registry's private key: chmod 600 it", path.display());
+                anyhow::bail!(
+                    "{} has mode {mode:o}; it holds the registry's private key: chmod 600 it",
+                    path.display()
+                );
             }
         }
         let text = std::fs::read_to_string(&path).with_context(|| format!("reading {}", path.display()))?;
         let signer = NoteSigner::from_private_string(&text).map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
         if signer.name() != origin {
-            anyhow::bail!("{} is the key of log {:?}, but the configured origin is {origin:?}", path.display(), signer.name());
+            anyhow::bail!(
+                "{} is the key of log {:?}, but the configured origin is {origin:?}",
+                path.display(),
+                signer.name()
+            );
         }
         return Ok(signer);
     }
@@ -68,21 +77,34 @@ fn is_logged(app: &Application) -> bool {
 
 /// The certificate statement for a newly registered application.
 pub fn statement(state: &AppState, app: &Application) -> ApiResult<Statement> {
-    let reg = app.registration.as_ref().ok_or_else(|| ApiError::internal("statement of an unregistered application"))?;
+    let reg =
+        app.registration.as_ref().ok_or_else(|| ApiError::internal("statement of an unregistered application"))?;
     let public = PublicRecord::of(app).ok_or_else(|| ApiError::internal("registered application is not public"))?;
     Ok(Statement {
         v: STATEMENT_VERSION.into(),
         registry: state.signer.name().into(),
         registration_number: reg.registration_number.to_string(),
         certificate_number: reg.certificate_number.to_string(),
-        holder: Holder { kind: app.applicant.kind.as_str().into(), name: public.holder.name, id_number: public.holder.id_number },
+        holder: Holder {
+            kind: app.applicant.kind.as_str().into(),
+            name: public.holder.name,
+            id_number: public.holder.id_number,
+        },
         product: Product {
             name: app.form.product_name.clone(),
             object_type: app.form.object_type.map(|t| t.as_str().to_string()).unwrap_or_default(),
             industry: app.form.industry.clone(),
         },
-        data_sources: public.source_kinds.iter().map(|k| serde_json::to_value(k).ok().and_then(|v| v.as_str().map(String::from)).unwrap_or_default()).collect(),
-        content_commitment: app.form.content_commitment.as_ref().map(|c| serde_json::to_value(c).unwrap_or(Value::Null)),
+        data_sources: public
+            .source_kinds
+            .iter()
+            .map(|k| serde_json::to_value(k).ok().and_then(|v| v.as_str().map(String::from)).unwrap_or_default())
+            .collect(),
+        content_commitment: app
+            .form
+            .content_commitment
+            .as_ref()
+            .map(|c| serde_json::to_value(c).unwrap_or(Value::Null)),
         registered_at: rfc3339(reg.registered_at),
         valid_from: rfc3339(reg.valid_from),
         valid_until: rfc3339(reg.valid_until),
@@ -96,7 +118,13 @@ async fn nodes(tx: &mut Box<dyn Tx>, keys: Vec<(u8, u64)>) -> ApiResult<MapSourc
 
 /// Log the event `event_id` of `app` if the record is public, sign the new checkpoint, and issue the
 /// certificate when the application has just been registered. Runs inside the caller's transaction.
-pub async fn record(state: &AppState, tx: &mut Box<dyn Tx>, app: &Application, event_id: i64, event: &NewEvent) -> ApiResult<()> {
+pub async fn record(
+    state: &AppState,
+    tx: &mut Box<dyn Tx>,
+    app: &Application,
+    event_id: i64,
+    event: &NewEvent,
+) -> ApiResult<()> {
     if !is_logged(app) {
         return Ok(());
     }
@@ -107,7 +135,8 @@ pub async fn record(state: &AppState, tx: &mut Box<dyn Tx>, app: &Application, e
     if let Some(o) = event.payload.get("objection_id") {
         data["objection_id"] = o.clone();
     }
-    let newly_registered = app.state == State::Registered && event.to_state.as_deref() == Some(State::Registered.as_str());
+    let newly_registered =
+        app.state == State::Registered && event.to_state.as_deref() == Some(State::Registered.as_str());
     let statement = if newly_registered { Some(statement(state, app)?) } else { None };
     if let Some(s) = &statement {
         data["registration_number"] = json!(s.registration_number);
@@ -125,6 +154,9 @@ pub async fn record(state: &AppState, tx: &mut Box<dyn Tx>, app: &Application, e
         data,
     }
     .to_bytes();
+    if entry.len() > usize::from(u16::MAX) {
+        return Err(ApiError::internal(format!("log entry of {} bytes exceeds 65535", entry.len())));
+    }
     let index = tx.log_append(event_id, &entry).await?;
     let size = index + 1;
     let root_nodes = nodes(tx, nodes_needed(|r| tree_root(r, size))).await?;
@@ -152,7 +184,10 @@ pub async fn record(state: &AppState, tx: &mut Box<dyn Tx>, app: &Application, e
 /// An inclusion proof from the store (outside any transaction).
 pub async fn prove_inclusion(store: &dyn Store, index: u64, size: u64) -> ApiResult<Vec<dipr_ledger::Hash>> {
     if index >= size || size > store.log_size().await? {
-        return Err(ApiError::new("bad_request", format!("no entry {index} in a tree of {size} (the log has {})", store.log_size().await?)));
+        return Err(ApiError::new(
+            "bad_request",
+            format!("no entry {index} in a tree of {size} (the log has {})", store.log_size().await?),
+        ));
     }
     let keys = nodes_needed(|r| inclusion_proof(r, index, size).map(|_| ()));
     let src = MapSource(store.log_nodes(&keys).await?);
@@ -162,9 +197,125 @@ pub async fn prove_inclusion(store: &dyn Store, index: u64, size: u64) -> ApiRes
 /// A consistency proof from the store.
 pub async fn prove_consistency(store: &dyn Store, old: u64, new: u64) -> ApiResult<Vec<dipr_ledger::Hash>> {
     if old > new || new > store.log_size().await? {
-        return Err(ApiError::new("bad_request", format!("no consistency proof from {old} to {new} (the log has {})", store.log_size().await?)));
+        return Err(ApiError::new(
+            "bad_request",
+            format!("no consistency proof from {old} to {new} (the log has {})", store.log_size().await?),
+        ));
     }
     let keys = nodes_needed(|r| consistency_proof(r, old, new).map(|_| ()));
     let src = MapSource(store.log_nodes(&keys).await?);
     consistency_proof(&src, old, new).map_err(ApiError::internal)
+}
+
+/// Read the registry's key without creating one (`dipr key show`).
+pub fn load_signer(data_dir: &Path, origin: &str) -> anyhow::Result<NoteSigner> {
+    if !data_dir.join("registry.key").exists() {
+        anyhow::bail!("no registry key in {} yet: start `dipr serve` with this --data-dir once", data_dir.display());
+    }
+    load_or_create_signer(data_dir, origin)
+}
+
+/// What `dipr ledger check` found.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct LedgerReport {
+    pub ok: bool,
+    pub entries: u64,
+    pub checkpoint_size: u64,
+    /// The first entry that is missing, edited, or no longer matches the signed history.
+    pub first_bad_entry: Option<u64>,
+    pub problems: Vec<String>,
+}
+
+fn flag(first_bad: &mut Option<u64>, problems: &mut Vec<String>, entry: u64, msg: String) {
+    *first_bad = Some(first_bad.map_or(entry, |f| f.min(entry)));
+    problems.push(msg);
+}
+
+/// Recompute the log from its stored entries and check it against the signed checkpoints: an edited,
+/// deleted or inserted row is found and the first affected entry named.
+pub async fn check(store: &dyn Store, key: &dipr_ledger::note::NoteVerifier) -> ApiResult<LedgerReport> {
+    use dipr_ledger::merkle::{leaf_hash, MemoryTree};
+    let mut problems = Vec::new();
+    let mut first_bad: Option<u64> = None;
+    let Some((size, note)) = store.checkpoint(None).await? else {
+        return Ok(LedgerReport { ok: true, entries: 0, checkpoint_size: 0, first_bad_entry: None, problems });
+    };
+    let latest = match Checkpoint::open(note.as_bytes(), key, key.name()) {
+        Ok((cp, _)) => Some(cp),
+        Err(e) => {
+            problems.push(format!("the latest checkpoint does not verify with the registry key: {e}"));
+            None
+        }
+    };
+    let counter = store.log_size().await?;
+    if counter != size {
+        problems.push(format!("the log counter says {counter} entries but the latest checkpoint has {size}"));
+    }
+    // Rebuild the tree from the entries, comparing each leaf with its stored hash.
+    let mut tree = MemoryTree::new();
+    let batch = 10_000u64;
+    let mut start = 0u64;
+    while start < size {
+        let end = (start + batch).min(size);
+        let entries = store.log_entries(start, end).await?;
+        let keys: Vec<(u8, u64)> = (start..end).map(|i| (0u8, i)).collect();
+        let stored = store.log_nodes(&keys).await?;
+        if entries.len() as u64 != end - start {
+            flag(
+                &mut first_bad,
+                &mut problems,
+                start,
+                format!("entries {start}..{end}: {} of {} rows present (rows deleted?)", entries.len(), end - start),
+            );
+        }
+        for (offset, e) in entries.iter().enumerate() {
+            let i = start + offset as u64;
+            let leaf = leaf_hash(e);
+            if stored.get(&(0, i)) != Some(&leaf) {
+                flag(
+                    &mut first_bad,
+                    &mut problems,
+                    i,
+                    format!("entry {i} does not match its stored leaf hash (the entry row was edited)"),
+                );
+            }
+            tree.push_leaf(leaf);
+        }
+        start = end;
+    }
+    // Every signed checkpoint must be the root of the rebuilt tree at its size.
+    if first_bad.is_none() {
+        for s in store.checkpoint_sizes().await? {
+            if s > tree.size() {
+                break;
+            }
+            let Some((_, n)) = store.checkpoint(Some(s)).await? else { continue };
+            let ok = Checkpoint::open(n.as_bytes(), key, key.name())
+                .is_ok_and(|(cp, _)| cp.root == tree_root(&tree, s).expect("in memory"));
+            if !ok {
+                flag(
+                    &mut first_bad,
+                    &mut problems,
+                    s - 1,
+                    format!(
+                        "the signed checkpoint of size {s} does not match the entries (first affected entry {})",
+                        s - 1
+                    ),
+                );
+                break;
+            }
+        }
+    }
+    if let Some(cp) = &latest {
+        if tree.size() >= cp.size && tree_root(&tree, cp.size).expect("in memory") != cp.root && first_bad.is_none() {
+            problems.push("the entries do not hash to the latest checkpoint's root".into());
+        }
+    }
+    Ok(LedgerReport {
+        ok: problems.is_empty(),
+        entries: tree.size(),
+        checkpoint_size: size,
+        first_bad_entry: first_bad,
+        problems,
+    })
 }

@@ -69,7 +69,11 @@ pub struct AppState {
 
 impl AppState {
     /// Build the state, seeding defaults (industries, holiday calendar) into a new database.
-    pub async fn new(store: Arc<dyn Store>, config: Config, signer: dipr_ledger::note::NoteSigner) -> anyhow::Result<Arc<Self>> {
+    pub async fn new(
+        store: Arc<dyn Store>,
+        config: Config,
+        signer: dipr_ledger::note::NoteSigner,
+    ) -> anyhow::Result<Arc<Self>> {
         if signer.name() != config.log_origin {
             anyhow::bail!("the signing key is for {:?} but the log origin is {:?}", signer.name(), config.log_origin);
         }

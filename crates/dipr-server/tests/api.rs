@@ -990,3 +990,141 @@ async fn demo_data_covers_every_state() {
     )
     .await;
 }
+
+// ---------------------------------------------------------------------------------------------------
+// The public ledger
+
+async fn registered(app: &App) -> (String, String) {
+    let (a, e, admin) = actors(app).await;
+    let id = app.publish_notice(&a, &e, "账本测试语料").await;
+    app.advance(&admin, 20).await;
+    assert_eq!(app.state_of(&a, &id).await, "registered");
+    (id, a)
+}
+
+#[tokio::test]
+async fn registration_issues_a_certificate_that_verifies_offline() {
+    use dipr_ledger::certificate::{verify, Certificate};
+    let app = App::new().await;
+    let (id, _) = registered(&app).await;
+    let (s, cert) = app.call("GET", &format!("/api/v1/public/records/{id}/certificate"), None, None).await;
+    assert_eq!(s, StatusCode::OK);
+    let bytes = serde_json::to_vec(&cert).unwrap();
+    let c = Certificate::parse(&bytes).unwrap();
+    let key = app.state.signer.verifier();
+    let report = verify(&c, Some(&key));
+    assert!(report.ok, "{}", dipr_ledger::certificate::render_report(&report));
+    let rec = app.ok("GET", &format!("/api/v1/public/records/{id}"), None, None).await;
+    assert_eq!(c.statement.registration_number, rec["record"]["registration"]["registration_number"].as_str().unwrap());
+    assert!(c.statement.record_url.ends_with(&format!("/records/{id}")));
+    // A changed holder name breaks it.
+    let mut forged = c.clone();
+    forged.statement.holder.name = "别人的公司".into();
+    assert!(!verify(&forged, Some(&key)).ok);
+    // Drafts and pending filings have no certificate.
+    let a = app.sign_up("壬").await;
+    let draft = app.draft(&a, "没有证书").await;
+    app.err("GET", &format!("/api/v1/public/records/{draft}/certificate"), None, None, 404, "not_found").await;
+}
+
+#[tokio::test]
+async fn the_log_serves_checkpoints_tiles_and_proofs() {
+    use base64::Engine;
+    use dipr_ledger::checkpoint::Checkpoint;
+    use dipr_ledger::merkle::{leaf_hash, verify_consistency, verify_inclusion};
+    let app = App::new().await;
+    let (a, e, _) = actors(&app).await;
+    app.publish_notice(&a, &e, "第一件").await;
+    let (_, first_note) = app.state.store.checkpoint(None).await.unwrap().unwrap();
+    for i in 0..3 {
+        app.publish_notice(&a, &e, &format!("其他{i}")).await;
+    }
+    let key = app.state.signer.verifier();
+    let origin = app.state.config.log_origin.clone();
+    let req = Request::builder().uri("/log/checkpoint").body(Body::empty()).unwrap();
+    let resp = app.router.clone().oneshot(req).await.unwrap();
+    let note = axum::body::to_bytes(resp.into_body(), usize::MAX).await.unwrap();
+    let (cp, _) = Checkpoint::open(&note, &key, &origin).unwrap();
+    assert_eq!(cp.size, 4, "one notice_published entry per published filing");
+
+    let get = |uri: String| {
+        let router = app.router.clone();
+        async move {
+            let resp = router.oneshot(Request::builder().uri(uri).body(Body::empty()).unwrap()).await.unwrap();
+            (resp.status(), axum::body::to_bytes(resp.into_body(), usize::MAX).await.unwrap().to_vec())
+        }
+    };
+    let (s, tile) = get("/log/tile/0/000.p/4".into()).await;
+    assert_eq!((s, tile.len()), (StatusCode::OK, 4 * 32));
+    let (_, bundle) = get("/log/tile/entries/000.p/4".into()).await;
+    let mut entries = Vec::new();
+    let mut rest = &bundle[..];
+    while !rest.is_empty() {
+        let n = u16::from_be_bytes([rest[0], rest[1]]) as usize;
+        entries.push(rest[2..2 + n].to_vec());
+        rest = &rest[2 + n..];
+    }
+    assert_eq!(entries.len(), 4);
+    for (i, e) in entries.iter().enumerate() {
+        assert_eq!(&tile[i * 32..(i + 1) * 32], leaf_hash(e).as_slice(), "tile hash {i} is the entry's leaf hash");
+    }
+    assert_eq!(get("/log/tile/0/000.p/5".into()).await.0, StatusCode::NOT_FOUND, "beyond the tree");
+    assert_eq!(get("/log/tile/0/000".into()).await.0, StatusCode::NOT_FOUND, "full tile not complete yet");
+
+    let p = app.ok("GET", "/api/v1/log/proofs/inclusion?index=2", None, None).await;
+    let hashes: Vec<[u8; 32]> = p["hashes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|h| base64::engine::general_purpose::STANDARD.decode(h.as_str().unwrap()).unwrap().try_into().unwrap())
+        .collect();
+    assert!(verify_inclusion(&leaf_hash(&entries[2]), 2, 4, &hashes, &cp.root));
+    let c = app.ok("GET", "/api/v1/log/proofs/consistency?old=1", None, None).await;
+    let hashes: Vec<[u8; 32]> = c["hashes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|h| base64::engine::general_purpose::STANDARD.decode(h.as_str().unwrap()).unwrap().try_into().unwrap())
+        .collect();
+    let (old, _) = Checkpoint::open(first_note.as_bytes(), &key, &origin).unwrap();
+    assert!(verify_consistency(1, 4, &old.root, &cp.root, &hashes));
+    app.err("GET", "/api/v1/log/proofs/inclusion?index=9", None, None, 400, "bad_request").await;
+    app.err("GET", "/api/v1/log/proofs/consistency?old=5", None, None, 400, "bad_request").await;
+}
+
+#[tokio::test]
+async fn ledger_check_finds_an_edited_or_deleted_entry() {
+    let app = App::new().await;
+    registered(&app).await;
+    let (a, e) = (app.sign_up("癸").await, app.staff(Role::Examiner).await);
+    app.publish_notice(&a, &e, "再来一件").await;
+    let key = app.state.signer.verifier();
+    let report = dipr_server::ledger::check(app.state.store.as_ref(), &key).await.unwrap();
+    assert!(report.ok, "{report:?}");
+    assert_eq!(report.entries, 3);
+
+    let path = app.db_path.as_ref().unwrap();
+    let pool = sqlx::SqlitePool::connect(&format!("sqlite://{}", path.display())).await.unwrap();
+    // Someone with database access rewrites entry 1.
+    sqlx::query("UPDATE log_entries SET entry = CAST(replace(CAST(entry AS TEXT), 'notice_ended', 'notice_endeD') AS BLOB) WHERE idx = 1")
+        .execute(&pool).await.unwrap();
+    let report = dipr_server::ledger::check(app.state.store.as_ref(), &key).await.unwrap();
+    assert!(!report.ok);
+    assert_eq!(report.first_bad_entry, Some(1), "{report:?}");
+
+    // Rewriting the stored hashes to match does not help: the signed checkpoints disagree.
+    let edited: Vec<u8> =
+        sqlx::query_scalar("SELECT entry FROM log_entries WHERE idx = 1").fetch_one(&pool).await.unwrap();
+    sqlx::query("UPDATE log_hashes SET hash = $1 WHERE level = 0 AND idx = 1")
+        .bind(dipr_ledger::merkle::leaf_hash(&edited).to_vec())
+        .execute(&pool)
+        .await
+        .unwrap();
+    let report = dipr_server::ledger::check(app.state.store.as_ref(), &key).await.unwrap();
+    assert_eq!((report.ok, report.first_bad_entry), (false, Some(1)), "{report:?}");
+
+    // A deleted row is found too.
+    sqlx::query("DELETE FROM log_entries WHERE idx = 2").execute(&pool).await.unwrap();
+    let report = dipr_server::ledger::check(app.state.store.as_ref(), &key).await.unwrap();
+    assert!(!report.ok && report.problems.iter().any(|p| p.contains("deleted")), "{report:?}");
+}

@@ -132,9 +132,19 @@ pub trait Tx: Send {
     /// are serialised (the log row is locked until commit) and gapless.
     async fn log_append(&mut self, event_id: i64, entry: &[u8]) -> Result<u64>;
     /// Stored subtree hashes, as seen inside this transaction.
-    async fn log_nodes(&mut self, keys: &[(u8, u64)]) -> Result<std::collections::HashMap<(u8, u64), dipr_ledger::Hash>>;
+    async fn log_nodes(
+        &mut self,
+        keys: &[(u8, u64)],
+    ) -> Result<std::collections::HashMap<(u8, u64), dipr_ledger::Hash>>;
     async fn insert_checkpoint(&mut self, size: u64, note: &str, now: DateTime<Utc>) -> Result<()>;
-    async fn insert_certificate(&mut self, application_id: Uuid, registration_number: &str, log_index: u64, doc: &str, now: DateTime<Utc>) -> Result<()>;
+    async fn insert_certificate(
+        &mut self,
+        application_id: Uuid,
+        registration_number: &str,
+        log_index: u64,
+        doc: &str,
+        now: DateTime<Utc>,
+    ) -> Result<()>;
 
     /// Append to the audit history; returns the event's id.
     async fn append_event(&mut self, event: &NewEvent) -> Result<i64>;
