@@ -289,7 +289,7 @@ fn verify(path: &Path, trusted_key: Option<&str>, json: bool) -> Result<()> {
             std::process::exit(1);
         }
     };
-    let report = verify(&cert, trusted.as_ref());
+    let report = verify(&cert, trusted.as_ref(), None);
     if json {
         println!("{}", serde_json::to_string_pretty(&report)?);
     } else {

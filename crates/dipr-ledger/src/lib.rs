@@ -10,5 +10,6 @@ pub mod merkle;
 pub mod note;
 pub mod proof;
 pub mod tile;
+pub mod witness;
 
 pub use merkle::Hash;

@@ -105,7 +105,12 @@ impl NoteSigner {
     }
 
     pub fn verifier(&self) -> NoteVerifier {
-        NoteVerifier { name: self.name.clone(), key: self.key.verifying_key() }
+        NoteVerifier { name: self.name.clone(), alg: ALG_ED25519, key: self.key.verifying_key() }
+    }
+
+    /// The same key as a witness (`cosignature/v1`) verifier.
+    pub fn cosigner_verifier(&self) -> NoteVerifier {
+        NoteVerifier { name: self.name.clone(), alg: ALG_COSIGNATURE_V1, key: self.key.verifying_key() }
     }
 
     /// A bare Ed25519 signature (certificate statements are signed with the log's key this way).
@@ -143,6 +148,8 @@ fn cosigned_message(checkpoint_text: &[u8], timestamp: u64) -> Vec<u8> {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct NoteVerifier {
     name: String,
+    /// [`ALG_ED25519`] for log keys, [`ALG_COSIGNATURE_V1`] for witness keys.
+    alg: u8,
     key: VerifyingKey,
 }
 
@@ -157,12 +164,12 @@ impl NoteVerifier {
             return Err(NoteError::BadKey("invalid key name"));
         }
         let raw = B64.decode(b64).map_err(|_| NoteError::BadKey("key is not base64"))?;
-        if raw.len() != 33 || raw[0] != ALG_ED25519 {
-            return Err(NoteError::BadKey("not an Ed25519 verifier key"));
+        if raw.len() != 33 || !(raw[0] == ALG_ED25519 || raw[0] == ALG_COSIGNATURE_V1) {
+            return Err(NoteError::BadKey("not an Ed25519 or cosignature/v1 verifier key"));
         }
         let public: [u8; 32] = raw[1..].try_into().expect("length checked");
         let key = VerifyingKey::from_bytes(&public).map_err(|_| NoteError::BadKey("not a valid Ed25519 point"))?;
-        let v = Self { name: name.to_string(), key };
+        let v = Self { name: name.to_string(), alg: raw[0], key };
         if format!("{:08x}", v.id()) != id {
             return Err(NoteError::BadKey("key id does not match the key"));
         }
@@ -174,11 +181,12 @@ impl NoteVerifier {
     }
 
     pub fn id(&self) -> u32 {
-        key_id(&self.name, ALG_ED25519, self.key.as_bytes())
+        key_id(&self.name, self.alg, self.key.as_bytes())
     }
 
-    pub fn cosignature_id(&self) -> u32 {
-        key_id(&self.name, ALG_COSIGNATURE_V1, self.key.as_bytes())
+    /// A witness key (checks `cosignature/v1`), rather than a log key.
+    pub fn is_cosigner(&self) -> bool {
+        self.alg == ALG_COSIGNATURE_V1
     }
 
     pub fn key(&self) -> &VerifyingKey {
@@ -187,11 +195,15 @@ impl NoteVerifier {
 
     /// Check a bare Ed25519 signature made with [`NoteSigner::sign_bytes`].
     pub fn verify_bytes(&self, msg: &[u8], signature: &[u8]) -> bool {
-        Signature::from_slice(signature).is_ok_and(|s| self.key.verify_strict(msg, &s).is_ok())
+        self.alg == ALG_ED25519
+            && Signature::from_slice(signature).is_ok_and(|s| self.key.verify_strict(msg, &s).is_ok())
     }
 
     /// Check that `note` carries a valid signature by this key.
     pub fn verify(&self, note: &Note) -> Result<(), NoteError> {
+        if self.alg != ALG_ED25519 {
+            return Err(NoteError::Unverified(self.name.clone()));
+        }
         for s in note.signatures.iter().filter(|s| s.name == self.name && s.key_id == self.id()) {
             if let Ok(sig) = Signature::from_slice(&s.bytes) {
                 if self.key.verify_strict(note.text.as_bytes(), &sig).is_ok() {
@@ -204,7 +216,10 @@ impl NoteVerifier {
 
     /// Check a `cosignature/v1` by this key; returns the cosignature's timestamp.
     pub fn verify_cosignature(&self, note: &Note) -> Result<u64, NoteError> {
-        for s in note.signatures.iter().filter(|s| s.name == self.name && s.key_id == self.cosignature_id()) {
+        if self.alg != ALG_COSIGNATURE_V1 {
+            return Err(NoteError::Unverified(self.name.clone()));
+        }
+        for s in note.signatures.iter().filter(|s| s.name == self.name && s.key_id == self.id()) {
             if s.bytes.len() != 72 {
                 continue;
             }
@@ -220,7 +235,7 @@ impl NoteVerifier {
 
 impl std::fmt::Display for NoteVerifier {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        let mut raw = vec![ALG_ED25519];
+        let mut raw = vec![self.alg];
         raw.extend_from_slice(self.key.as_bytes());
         write!(f, "{}+{:08x}+{}", self.name, self.id(), B64.encode(raw))
     }
@@ -348,8 +363,11 @@ mod tests {
         let text = "example.com/log\n3\nAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=\n";
         let note = format!("{text}\n{}", witness.cosign_line(text.as_bytes(), 1_764_000_000));
         let parsed = Note::parse(note.as_bytes()).unwrap();
-        assert_eq!(witness.verifier().verify_cosignature(&parsed).unwrap(), 1_764_000_000);
+        let wkey = NoteVerifier::parse(&witness.cosigner_verifier().to_string()).unwrap();
+        assert!(wkey.is_cosigner());
+        assert_eq!(wkey.verify_cosignature(&parsed).unwrap(), 1_764_000_000);
         assert!(witness.verifier().verify(&parsed).is_err(), "a cosignature is not a plain signature");
+        assert!(witness.verifier().verify_cosignature(&parsed).is_err(), "a log key does not check cosignatures");
     }
 
     #[test]

@@ -70,12 +70,12 @@ fn a_genuine_certificate_verifies() {
     let cert = issue(&signer);
     let bytes = serde_json::to_vec_pretty(&cert).unwrap();
     let parsed = Certificate::parse(&bytes).unwrap();
-    let r = verify(&parsed, Some(&signer.verifier()));
+    let r = verify(&parsed, Some(&signer.verifier()), None);
     assert!(r.ok, "{}", render_report(&r));
     assert_eq!((r.log_index, r.checkpoint_size), (Some(37), Some(39)));
     assert!(render_report(&r).contains("VALID"));
     // Without a pinned key it still checks, and says so.
-    let r = verify(&parsed, None);
+    let r = verify(&parsed, None, None);
     assert!(r.ok && !r.key_pinned);
     assert!(render_report(&r).contains("self-consistency"));
 }
@@ -84,7 +84,7 @@ fn a_genuine_certificate_verifies() {
 fn another_registrys_key_is_refused() {
     let signer = NoteSigner::generate("dipr.example.cn/log").unwrap();
     let impostor = NoteSigner::generate("dipr.example.cn/log").unwrap();
-    let r = verify(&issue(&impostor), Some(&signer.verifier()));
+    let r = verify(&issue(&impostor), Some(&signer.verifier()), None);
     assert!(!r.ok);
     assert_eq!(r.checks[0].id, "registry_key");
 }
@@ -98,10 +98,39 @@ fn every_changed_byte_fails() {
         b[i] ^= 0x01;
         if let Ok(c) = Certificate::parse(&b) {
             assert!(
-                !verify(&c, Some(&signer.verifier())).ok,
+                !verify(&c, Some(&signer.verifier()), None).ok,
                 "flipping byte {i} ({:?}) went unnoticed",
                 bytes[i] as char
             );
         }
     }
+}
+
+#[test]
+fn witness_quorum_and_earliest_time() {
+    use dipr_ledger::note::NoteSigner;
+    use dipr_ledger::proof::TlogProof;
+    use dipr_ledger::witness::WitnessPolicy;
+    let signer = NoteSigner::generate("dipr.example.cn/log").unwrap();
+    let (w1, w2) = (NoteSigner::generate("w1.example").unwrap(), NoteSigner::generate("w2.example").unwrap());
+    let policy = WitnessPolicy::parse(&format!(
+        "witness {}\nwitness {}\nquorum 2\n",
+        w1.cosigner_verifier(),
+        w2.cosigner_verifier()
+    ))
+    .unwrap();
+    let mut cert = issue(&signer);
+    assert!(!verify(&cert, Some(&signer.verifier()), Some(&policy)).ok, "no cosignatures yet");
+    let mut proof = TlogProof::parse(&cert.proof).unwrap();
+    let text = dipr_ledger::note::Note::parse(proof.checkpoint.as_bytes()).unwrap().text;
+    proof.checkpoint.push_str(&w1.cosign_line(text.as_bytes(), 1_800_000_100));
+    cert.proof = proof.to_text();
+    let r = verify(&cert, Some(&signer.verifier()), Some(&policy));
+    assert!(!r.ok, "one of two");
+    proof.checkpoint.push_str(&w2.cosign_line(text.as_bytes(), 1_800_000_000));
+    cert.proof = proof.to_text();
+    let r = verify(&cert, Some(&signer.verifier()), Some(&policy));
+    assert!(r.ok, "{}", render_report(&r));
+    assert_eq!(r.earliest_cosignature_unix, Some(1_800_000_000));
+    assert!(render_report(&r).contains("2027-01-15 08:00:00 UTC"));
 }

@@ -1012,7 +1012,7 @@ async fn registration_issues_a_certificate_that_verifies_offline() {
     let bytes = serde_json::to_vec(&cert).unwrap();
     let c = Certificate::parse(&bytes).unwrap();
     let key = app.state.signer.verifier();
-    let report = verify(&c, Some(&key));
+    let report = verify(&c, Some(&key), None);
     assert!(report.ok, "{}", dipr_ledger::certificate::render_report(&report));
     let rec = app.ok("GET", &format!("/api/v1/public/records/{id}"), None, None).await;
     assert_eq!(c.statement.registration_number, rec["record"]["registration"]["registration_number"].as_str().unwrap());
@@ -1020,7 +1020,7 @@ async fn registration_issues_a_certificate_that_verifies_offline() {
     // A changed holder name breaks it.
     let mut forged = c.clone();
     forged.statement.holder.name = "别人的公司".into();
-    assert!(!verify(&forged, Some(&key)).ok);
+    assert!(!verify(&forged, Some(&key), None).ok);
     // Drafts and pending filings have no certificate.
     let a = app.sign_up("壬").await;
     let draft = app.draft(&a, "没有证书").await;
