@@ -73,6 +73,23 @@ enum Cmd {
         #[command(subcommand)]
         command: LedgerCmd,
     },
+    /// Run a witness (C2SP tlog-witness): cosigns checkpoints of the logs it trusts, refuses forks.
+    Witness {
+        #[arg(long, env = "DIPR_WITNESS_LISTEN", default_value = "127.0.0.1:8090")]
+        listen: SocketAddr,
+        /// Where the witness keeps its key (witness.key, 0600) and state.
+        #[arg(long, env = "DIPR_WITNESS_DATA_DIR", default_value = "witness-data")]
+        data_dir: PathBuf,
+        /// The witness's key name, e.g. witness.court.example.
+        #[arg(long)]
+        name: String,
+        /// A log to witness, by its verifier key (`dipr key show`); repeatable.
+        #[arg(long = "log")]
+        logs: Vec<String>,
+        /// Print the witness's verifier key and exit.
+        #[arg(long)]
+        show_key: bool,
+    },
     /// Verify a certificate offline: signature, log entry, inclusion proof, checkpoint. Exit 0 only if valid.
     Verify {
         /// The certificate (JSON file).
@@ -80,6 +97,9 @@ enum Cmd {
         /// The registry's verifier key (`name+id+key`), or a file holding it. Strongly recommended.
         #[arg(long)]
         trusted_key: Option<String>,
+        /// Witness policy: `witness <key>` lines and `quorum <n>`.
+        #[arg(long)]
+        witness_policy: Option<PathBuf>,
         /// Print the report as JSON.
         #[arg(long)]
         json: bool,
@@ -188,7 +208,12 @@ fn main() -> Result<()> {
             Ok(())
         }
         Cmd::Ledger { store, command: LedgerCmd::Check } => runtime()?.block_on(ledger_check(store)),
-        Cmd::Verify { cert, trusted_key, json } => verify(&cert, trusted_key.as_deref(), json),
+        Cmd::Verify { cert, trusted_key, witness_policy, json } => {
+            verify(&cert, trusted_key.as_deref(), witness_policy.as_deref(), json)
+        }
+        Cmd::Witness { listen, data_dir, name, logs, show_key } => {
+            runtime()?.block_on(witness(listen, data_dir, name, logs, show_key))
+        }
     }
 }
 
@@ -271,7 +296,29 @@ async fn ledger_check(store: StoreArgs) -> Result<()> {
     Ok(())
 }
 
-fn verify(path: &Path, trusted_key: Option<&str>, json: bool) -> Result<()> {
+async fn witness(listen: SocketAddr, data_dir: PathBuf, name: String, logs: Vec<String>, show_key: bool) -> Result<()> {
+    let logs = logs
+        .iter()
+        .map(|k| dipr_ledger::note::NoteVerifier::parse(k).map_err(|e| anyhow::anyhow!("--log {k}: {e}")))
+        .collect::<Result<Vec<_>>>()?;
+    create_private_dir(&data_dir)?;
+    let w = Arc::new(dipr_server::witness::Witness::open(&data_dir, &name, logs.clone())?);
+    if show_key {
+        println!("{}", w.verifier());
+        return Ok(());
+    }
+    if logs.is_empty() {
+        bail!("name at least one log to witness with --log <verifier key>");
+    }
+    let listener = tokio::net::TcpListener::bind(listen).await.with_context(|| format!("binding {listen}"))?;
+    eprintln!("dipr witness {} listening on http://{}; key {}", name, listener.local_addr()?, w.verifier());
+    dipr_server::witness::serve_witness(listener, w, async {
+        let _ = tokio::signal::ctrl_c().await;
+    })
+    .await
+}
+
+fn verify(path: &Path, trusted_key: Option<&str>, witness_policy: Option<&Path>, json: bool) -> Result<()> {
     use dipr_ledger::certificate::{render_report, verify, Certificate};
     use dipr_ledger::note::NoteVerifier;
     let bytes = std::fs::read(path).with_context(|| format!("reading {}", path.display()))?;
@@ -282,6 +329,16 @@ fn verify(path: &Path, trusted_key: Option<&str>, json: bool) -> Result<()> {
         }
         None => None,
     };
+    let policy = match witness_policy {
+        Some(p) => {
+            let text = std::fs::read_to_string(p).with_context(|| format!("reading {}", p.display()))?;
+            Some(
+                dipr_ledger::witness::WitnessPolicy::parse(&text)
+                    .map_err(|e| anyhow::anyhow!("{}: {e}", p.display()))?,
+            )
+        }
+        None => None,
+    };
     let cert = match Certificate::parse(&bytes) {
         Ok(c) => c,
         Err(e) => {
@@ -289,7 +346,7 @@ fn verify(path: &Path, trusted_key: Option<&str>, json: bool) -> Result<()> {
             std::process::exit(1);
         }
     };
-    let report = verify(&cert, trusted.as_ref(), None);
+    let report = verify(&cert, trusted.as_ref(), policy.as_ref());
     if json {
         println!("{}", serde_json::to_string_pretty(&report)?);
     } else {

@@ -65,6 +65,7 @@ pub fn router(state: Arc<AppState>) -> Router {
         .route("/admin/calendar/{date}", put(save_calendar_day))
         .route("/admin/clock", get(clock).post(advance_clock))
         .route("/admin/timers/run", post(run_timers))
+        .route("/admin/witnesses/run", post(run_witnesses))
         .fallback(|| async { ApiError::not_found("endpoint") });
     Router::new()
         .nest("/api/v1", v1)
@@ -650,6 +651,7 @@ async fn error_codes() -> Json<Vec<ErrorCodeInfo>> {
     responses((status = 200, description = "dipr-certificate/v1 JSON", content_type = "application/json"), (status = 404, body = ErrorEnvelope)))]
 async fn certificate(AxState(st): S, Path(id): Path<Uuid>) -> ApiResult<impl IntoResponse> {
     let doc = st.store.certificate(id).await?.ok_or_else(|| ApiError::not_found("certificate"))?;
+    let doc = crate::witness::with_cosignatures(&st, doc).await?;
     let name = st
         .store
         .application(id)
@@ -902,6 +904,14 @@ async fn run_timers(AxState(st): S, caller: Caller) -> ApiResult<Json<TimerRepor
     Ok(Json(timers::run_once(&st).await?))
 }
 
+/// Send the latest checkpoint to the configured witnesses now.
+#[utoipa::path(post, path = "/api/v1/admin/witnesses/run", tag = "admin", security(("bearer" = [])),
+    responses((status = 200, body = Vec<crate::witness::WitnessOutcome>), (status = "4XX", body = ErrorEnvelope)))]
+async fn run_witnesses(AxState(st): S, caller: Caller) -> ApiResult<Json<Vec<crate::witness::WitnessOutcome>>> {
+    caller.require(&[Role::Admin])?;
+    Ok(Json(crate::witness::collect_once(&st).await?))
+}
+
 // ---------------------------------------------------------------------------------------------------
 // Meta
 
@@ -941,7 +951,7 @@ impl utoipa::Modify for BearerAuth {
         review_queue, decide, decide_objection,
         search_records, notices, public_record, file_objection, industries, calendar, error_codes,
         certificate, inclusion_proof, consistency_proof,
-        list_users, create_user, disable_user, enable_user, save_industry, save_calendar_day, clock, advance_clock, run_timers,
+        list_users, create_user, disable_user, enable_user, save_industry, save_calendar_day, clock, advance_clock, run_timers, run_witnesses,
         healthz,
     ),
     tags(

@@ -27,35 +27,34 @@ fn rfc3339(t: DateTime<Utc>) -> String {
 }
 
 /// Load the registry's signing key from `DATA_DIR/registry.key`, creating it (mode 0600) on first start.
-/// A key file readable by anyone but its owner is refused.
 pub fn load_or_create_signer(data_dir: &Path, origin: &str) -> anyhow::Result<NoteSigner> {
+    load_or_create_key(&data_dir.join("registry.key"), origin)
+}
+
+/// Load a note signing key from `path`, creating it (mode 0600) when missing. A key file readable by
+/// anyone but its owner is refused, and so is a key with another name.
+pub fn load_or_create_key(path: &Path, name: &str) -> anyhow::Result<NoteSigner> {
     use anyhow::Context;
-    let path = data_dir.join("registry.key");
     if path.exists() {
         #[cfg(unix)]
         {
             use std::os::unix::fs::PermissionsExt;
-            let mode = std::fs::metadata(&path)?.permissions().mode() & 0o777;
+            let mode = std::fs::metadata(path)?.permissions().mode() & 0o777;
             if mode & 0o077 != 0 {
-                anyhow::bail!(
-                    "{} has mode {mode:o}; it holds the registry's private key: chmod 600 it",
-                    path.display()
-                );
+                anyhow::bail!("{} has mode {mode:o}; it holds a private key: chmod 600 it", path.display());
             }
         }
-        let text = std::fs::read_to_string(&path).with_context(|| format!("reading {}", path.display()))?;
+        let text = std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
         let signer = NoteSigner::from_private_string(&text).map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
-        if signer.name() != origin {
-            anyhow::bail!(
-                "{} is the key of log {:?}, but the configured origin is {origin:?}",
-                path.display(),
-                signer.name()
-            );
+        if signer.name() != name {
+            anyhow::bail!("{} is the key of {:?}, but the configured name is {name:?}", path.display(), signer.name());
         }
         return Ok(signer);
     }
-    let signer = NoteSigner::generate(origin).map_err(|e| anyhow::anyhow!("log origin {origin:?}: {e}"))?;
-    std::fs::create_dir_all(data_dir)?;
+    let signer = NoteSigner::generate(name).map_err(|e| anyhow::anyhow!("key name {name:?}: {e}"))?;
+    if let Some(dir) = path.parent() {
+        std::fs::create_dir_all(dir)?;
+    }
     let mut opts = std::fs::OpenOptions::new();
     opts.write(true).create_new(true);
     #[cfg(unix)]
@@ -64,9 +63,10 @@ pub fn load_or_create_signer(data_dir: &Path, origin: &str) -> anyhow::Result<No
         opts.mode(0o600);
     }
     use std::io::Write;
-    let mut f = opts.open(&path).with_context(|| format!("creating {}", path.display()))?;
+    let mut f = opts.open(path).with_context(|| format!("creating {}", path.display()))?;
     writeln!(f, "{}", signer.to_private_string())?;
-    tracing::info!(path = %path.display(), key = %signer.verifier(), "created the registry's signing key");
+    f.sync_all()?;
+    tracing::info!(path = %path.display(), key = %signer.verifier(), "created a signing key");
     Ok(signer)
 }
 

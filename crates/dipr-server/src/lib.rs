@@ -11,6 +11,7 @@ pub mod error;
 pub mod ledger;
 pub mod service;
 pub mod timers;
+pub mod witness;
 
 use std::future::Future;
 use std::sync::{Arc, RwLock};
@@ -39,6 +40,12 @@ pub struct Config {
     pub log_origin: String,
     /// Base URL of the public site, for record links in certificates and QR codes.
     pub public_url: String,
+    /// Witnesses that cosign the log's checkpoints.
+    pub witnesses: Vec<witness::WitnessEndpoint>,
+    /// Cosignatures a checkpoint needs before certificates are served with it (0: serve unwitnessed).
+    pub witness_quorum: usize,
+    /// How often new checkpoints are sent to the witnesses, in seconds.
+    pub witness_interval_secs: u64,
 }
 
 impl Default for Config {
@@ -51,6 +58,9 @@ impl Default for Config {
             adjustable_clock: false,
             log_origin: "dipr.localhost/log".into(),
             public_url: "http://127.0.0.1:8080".into(),
+            witnesses: Vec::new(),
+            witness_quorum: 0,
+            witness_interval_secs: 5,
         }
     }
 }
@@ -83,6 +93,20 @@ impl AppState {
         } else {
             (Arc::new(SystemClock), None)
         };
+        if config.witness_quorum > config.witnesses.len() {
+            anyhow::bail!(
+                "witness_quorum {} exceeds the {} configured witnesses",
+                config.witness_quorum,
+                config.witnesses.len()
+            );
+        }
+        for w in &config.witnesses {
+            let key = dipr_ledger::note::NoteVerifier::parse(&w.key)
+                .map_err(|e| anyhow::anyhow!("witness {}: {e}", w.url))?;
+            if !key.is_cosigner() {
+                anyhow::bail!("witness {}: {} is not a cosignature/v1 key", w.url, key.name());
+            }
+        }
         let state = Arc::new(Self { store, clock, adjustable, config, signer, calendar: RwLock::new(Arc::default()) });
         service::seed_defaults(&state).await?;
         state.reload_calendar().await?;

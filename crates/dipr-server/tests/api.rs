@@ -69,9 +69,13 @@ fn full_form(name: &str) -> Value {
 
 impl App {
     async fn new() -> Self {
+        Self::with(config(), signer()).await
+    }
+
+    async fn with(config: Config, signer: dipr_ledger::note::NoteSigner) -> Self {
         let path = temp_db();
         let store = Arc::new(dipr_store::SqliteStore::open(&path).await.unwrap());
-        let state = AppState::new(store, config(), signer()).await.unwrap();
+        let state = AppState::new(store, config, signer).await.unwrap();
         Self { router: dipr_server::router(state.clone()), state, db_path: Some(path) }
     }
 
@@ -1127,4 +1131,63 @@ async fn ledger_check_finds_an_edited_or_deleted_entry() {
     sqlx::query("DELETE FROM log_entries WHERE idx = 2").execute(&pool).await.unwrap();
     let report = dipr_server::ledger::check(app.state.store.as_ref(), &key).await.unwrap();
     assert!(!report.ok && report.problems.iter().any(|p| p.contains("deleted")), "{report:?}");
+}
+
+/// A witness on a loopback port, trusting `log`.
+async fn start_witness(name: &str, log: dipr_ledger::note::NoteVerifier) -> dipr_server::witness::WitnessEndpoint {
+    let dir = temp_db().parent().unwrap().to_path_buf();
+    let w = Arc::new(dipr_server::witness::Witness::open(&dir, name, vec![log]).unwrap());
+    let key = w.verifier().to_string();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    tokio::spawn(dipr_server::witness::serve_witness(listener, w, std::future::pending()));
+    dipr_server::witness::WitnessEndpoint { url, key }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_witnesses_cosign_and_refuse_a_forked_log() {
+    use dipr_ledger::certificate::{verify, Certificate};
+    use dipr_ledger::witness::WitnessPolicy;
+    let key = signer();
+    let (w1, w2) =
+        (start_witness("w1.example", key.verifier()).await, start_witness("w2.example", key.verifier()).await);
+    let cfg = Config { witnesses: vec![w1.clone(), w2.clone()], witness_quorum: 2, ..config() };
+    let app = App::with(cfg.clone(), key.clone()).await;
+    let admin = app.staff(Role::Admin).await;
+    let (id, _) = registered(&app).await;
+    let policy = WitnessPolicy::parse(&format!("witness {}\nwitness {}\nquorum 2\n", w1.key, w2.key)).unwrap();
+
+    // Before the witnesses have seen it, the certificate is valid but unwitnessed.
+    let cert = app.ok("GET", &format!("/api/v1/public/records/{id}/certificate"), None, None).await;
+    let c = Certificate::parse(&serde_json::to_vec(&cert).unwrap()).unwrap();
+    assert!(verify(&c, Some(&key.verifier()), None).ok);
+    assert!(!verify(&c, Some(&key.verifier()), Some(&policy)).ok);
+
+    let out = app.ok("POST", "/api/v1/admin/witnesses/run", Some(&admin), None).await;
+    assert!(out.as_array().unwrap().iter().all(|o| o["cosigned"] == 2), "{out}");
+    let cert = app.ok("GET", &format!("/api/v1/public/records/{id}/certificate"), None, None).await;
+    let c = Certificate::parse(&serde_json::to_vec(&cert).unwrap()).unwrap();
+    let r = verify(&c, Some(&key.verifier()), Some(&policy));
+    assert!(r.ok, "{}", dipr_ledger::certificate::render_report(&r));
+    assert_eq!(r.cosignatures.len(), 2);
+    assert!(r.earliest_cosignature_unix.is_some());
+
+    // The log grows; the witnesses follow with consistency proofs.
+    let (a, e) = (app.sign_up("子").await, app.staff(Role::Examiner).await);
+    app.publish_notice(&a, &e, "后来的").await;
+    let out = app.ok("POST", "/api/v1/admin/witnesses/run", Some(&admin), None).await;
+    assert!(out.as_array().unwrap().iter().all(|o| o["cosigned"] == 3), "{out}");
+
+    // Another database under the same key shows the witnesses a different history: refused.
+    let fork = App::with(cfg, key.clone()).await;
+    let (a, e) = (fork.sign_up("丑").await, fork.staff(Role::Examiner).await);
+    for i in 0..4 {
+        fork.publish_notice(&a, &e, &format!("分叉{i}")).await;
+    }
+    let outcomes = dipr_server::witness::collect_once(&fork.state).await.unwrap();
+    assert_eq!(outcomes.len(), 2);
+    for o in &outcomes {
+        assert!(o.cosigned.is_none() && o.error.as_deref().unwrap_or("").contains("422"), "{o:?}");
+    }
+    assert!(fork.state.store.cosignatures(4).await.unwrap().is_empty());
 }

@@ -450,6 +450,21 @@ macro_rules! impl_store {
                 Ok(())
             }
 
+            async fn insert_cosignature(&mut self, size: u64, witness: &str, line: &str, now: DateTime<Utc>) -> Result<()> {
+                let r = sqlx::query(
+                    "INSERT INTO log_cosignatures (size, witness, line, cosigned_at) VALUES ($1, $2, $3, $4) \
+                     ON CONFLICT (size, witness) DO NOTHING",
+                )
+                .bind(size as i64)
+                .bind(witness)
+                .bind(line)
+                .bind(ms(now))
+                .execute(&mut *self.tx)
+                .await?;
+                self.wrote(r.rows_affected());
+                Ok(())
+            }
+
             async fn insert_certificate(&mut self, application_id: Uuid, registration_number: &str, log_index: u64, doc: &str, now: DateTime<Utc>) -> Result<()> {
                 let r = sqlx::query(
                     "INSERT INTO certificates (application_id, registration_number, log_index, doc, created_at) \
@@ -765,6 +780,31 @@ macro_rules! impl_store {
             async fn checkpoint_sizes(&self) -> Result<Vec<u64>> {
                 let v: Vec<i64> = sqlx::query_scalar("SELECT size FROM log_checkpoints ORDER BY size").fetch_all(&self.read).await?;
                 Ok(v.into_iter().map(|s| s as u64).collect())
+            }
+
+            async fn cosignatures(&self, size: u64) -> Result<Vec<String>> {
+                Ok(sqlx::query_scalar("SELECT line FROM log_cosignatures WHERE size = $1 ORDER BY witness")
+                    .bind(size as i64)
+                    .fetch_all(&self.read)
+                    .await?)
+            }
+
+            async fn latest_cosigned_size(&self, witness: &str) -> Result<Option<u64>> {
+                let v: Option<i64> = sqlx::query_scalar("SELECT MAX(size) FROM log_cosignatures WHERE witness = $1")
+                    .bind(witness)
+                    .fetch_one(&self.read)
+                    .await?;
+                Ok(v.map(|v| v as u64))
+            }
+
+            async fn latest_quorum_size(&self, quorum: usize) -> Result<Option<u64>> {
+                let v: Option<i64> = sqlx::query_scalar(
+                    "SELECT size FROM log_cosignatures GROUP BY size HAVING COUNT(*) >= $1 ORDER BY size DESC LIMIT 1",
+                )
+                .bind(quorum as i64)
+                .fetch_optional(&self.read)
+                .await?;
+                Ok(v.map(|v| v as u64))
             }
 
             async fn certificate(&self, application_id: Uuid) -> Result<Option<String>> {

@@ -97,6 +97,12 @@ pub trait Store: Send + Sync + 'static {
     async fn checkpoint(&self, size: Option<u64>) -> Result<Option<(u64, String)>>;
     /// Every checkpoint size, ascending (the ledger check walks them).
     async fn checkpoint_sizes(&self) -> Result<Vec<u64>>;
+    /// Cosignature lines collected for the checkpoint of `size`.
+    async fn cosignatures(&self, size: u64) -> Result<Vec<String>>;
+    /// The largest checkpoint size this witness has cosigned.
+    async fn latest_cosigned_size(&self, witness: &str) -> Result<Option<u64>>;
+    /// The largest checkpoint size cosigned by at least `quorum` witnesses.
+    async fn latest_quorum_size(&self, quorum: usize) -> Result<Option<u64>>;
     /// The certificate issued to an application, as JSON.
     async fn certificate(&self, application_id: Uuid) -> Result<Option<String>>;
 
@@ -137,6 +143,7 @@ pub trait Tx: Send {
         keys: &[(u8, u64)],
     ) -> Result<std::collections::HashMap<(u8, u64), dipr_ledger::Hash>>;
     async fn insert_checkpoint(&mut self, size: u64, note: &str, now: DateTime<Utc>) -> Result<()>;
+    async fn insert_cosignature(&mut self, size: u64, witness: &str, line: &str, now: DateTime<Utc>) -> Result<()>;
     async fn insert_certificate(
         &mut self,
         application_id: Uuid,
