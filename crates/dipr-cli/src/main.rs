@@ -23,13 +23,13 @@ struct Cli {
 #[derive(clap::Args, Clone)]
 struct StoreArgs {
     /// Where the SQLite database and keys live (created on first start).
-    #[arg(long, env = "DIPR_DATA_DIR", default_value = "data")]
+    #[arg(long, env = "DIPR_DATA_DIR", default_value = "data", global = true)]
     data_dir: PathBuf,
     /// Use this database instead of the embedded SQLite file, e.g. postgres://user@host/db.
-    #[arg(long, env = "DIPR_DATABASE_URL", hide_env_values = true)]
+    #[arg(long, env = "DIPR_DATABASE_URL", hide_env_values = true, global = true)]
     database_url: Option<String>,
     /// TOML configuration file (default: DATA_DIR/dipr.toml when it exists).
-    #[arg(long, env = "DIPR_CONFIG")]
+    #[arg(long, env = "DIPR_CONFIG", global = true)]
     config: Option<PathBuf>,
 }
 
@@ -100,6 +100,12 @@ enum Cmd {
         /// Witness policy: `witness <key>` lines and `quorum <n>`.
         #[arg(long)]
         witness_policy: Option<PathBuf>,
+        /// A newer checkpoint with its consistency proof (JSON from /api/v1/log/proofs/consistency?old=N).
+        #[arg(long)]
+        newer_checkpoint: Option<PathBuf>,
+        /// Also ask this registry for the record's current status (the only step that uses the network).
+        #[arg(long)]
+        online: Option<String>,
         /// Print the report as JSON.
         #[arg(long)]
         json: bool,
@@ -208,8 +214,8 @@ fn main() -> Result<()> {
             Ok(())
         }
         Cmd::Ledger { store, command: LedgerCmd::Check } => runtime()?.block_on(ledger_check(store)),
-        Cmd::Verify { cert, trusted_key, witness_policy, json } => {
-            verify(&cert, trusted_key.as_deref(), witness_policy.as_deref(), json)
+        Cmd::Verify { cert, trusted_key, witness_policy, newer_checkpoint, online, json } => {
+            verify(&cert, &VerifyOptions { trusted_key, witness_policy, newer_checkpoint, online, json })
         }
         Cmd::Witness { listen, data_dir, name, logs, show_key } => {
             runtime()?.block_on(witness(listen, data_dir, name, logs, show_key))
@@ -318,18 +324,26 @@ async fn witness(listen: SocketAddr, data_dir: PathBuf, name: String, logs: Vec<
     .await
 }
 
-fn verify(path: &Path, trusted_key: Option<&str>, witness_policy: Option<&Path>, json: bool) -> Result<()> {
-    use dipr_ledger::certificate::{render_report, verify, Certificate};
+struct VerifyOptions {
+    trusted_key: Option<String>,
+    witness_policy: Option<PathBuf>,
+    newer_checkpoint: Option<PathBuf>,
+    online: Option<String>,
+    json: bool,
+}
+
+fn verify(path: &Path, opts: &VerifyOptions) -> Result<()> {
+    use dipr_ledger::certificate::{render_report, verify, verify_newer, Certificate, Check, ConsistencyBundle};
     use dipr_ledger::note::NoteVerifier;
     let bytes = std::fs::read(path).with_context(|| format!("reading {}", path.display()))?;
-    let trusted = match trusted_key {
+    let trusted = match &opts.trusted_key {
         Some(k) => {
             let text = if Path::new(k).is_file() { std::fs::read_to_string(k)? } else { k.to_string() };
             Some(NoteVerifier::parse(text.trim()).map_err(|e| anyhow::anyhow!("--trusted-key: {e}"))?)
         }
         None => None,
     };
-    let policy = match witness_policy {
+    let policy = match &opts.witness_policy {
         Some(p) => {
             let text = std::fs::read_to_string(p).with_context(|| format!("reading {}", p.display()))?;
             Some(
@@ -346,8 +360,32 @@ fn verify(path: &Path, trusted_key: Option<&str>, witness_policy: Option<&Path>,
             std::process::exit(1);
         }
     };
-    let report = verify(&cert, trusted.as_ref(), policy.as_ref());
-    if json {
+    let mut report = verify(&cert, trusted.as_ref(), policy.as_ref());
+    if let Some(p) = &opts.newer_checkpoint {
+        let newer: ConsistencyBundle =
+            serde_json::from_slice(&std::fs::read(p).with_context(|| format!("reading {}", p.display()))?)
+                .with_context(|| format!("{}: expected the JSON of /api/v1/log/proofs/consistency", p.display()))?;
+        let key = match &trusted {
+            Some(k) => k.clone(),
+            None => NoteVerifier::parse(&cert.registry_key).map_err(|e| anyhow::anyhow!("registry key: {e}"))?,
+        };
+        verify_newer(&cert, &key, &newer, &mut report);
+    }
+    if let Some(server) = &opts.online {
+        let id = cert.statement.record_url.rsplit('/').next().unwrap_or_default();
+        let c = client::Client::new(server, None);
+        let (ok, zh, en) = match c.call("GET", &format!("/api/v1/public/records/{id}"), None) {
+            Ok(v) => {
+                let state = v["record"]["state"].as_str().unwrap_or("unknown").to_string();
+                let ok = state == "registered";
+                (ok, format!("登记机构当前记录状态：{state}"), format!("current status at the registry: {state}"))
+            }
+            Err(e) => (false, format!("无法查询登记机构：{e}"), format!("cannot query the registry: {e}")),
+        };
+        report.checks.push(Check { id: "online_status", ok, zh, en });
+        report.ok &= ok;
+    }
+    if opts.json {
         println!("{}", serde_json::to_string_pretty(&report)?);
     } else {
         print!("{}", render_report(&report));

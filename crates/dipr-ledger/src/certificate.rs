@@ -382,3 +382,53 @@ pub fn render_report(r: &Report) -> String {
     }
     out
 }
+
+/// A newer checkpoint and the consistency proof from the certificate's checkpoint to it, as served by
+/// `GET /api/v1/log/proofs/consistency?old=<size>`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ConsistencyBundle {
+    pub old_size: Option<u64>,
+    pub size: u64,
+    /// Base64 hashes.
+    pub hashes: Vec<String>,
+    /// The newer signed checkpoint.
+    pub checkpoint: String,
+    #[serde(default)]
+    pub index: Option<u64>,
+}
+
+/// Check that the log's newer checkpoint extends the certificate's: the log has not rewritten history
+/// since the certificate was issued. Adds one check to `report`.
+pub fn verify_newer(cert: &Certificate, key: &NoteVerifier, newer: &ConsistencyBundle, report: &mut Report) {
+    use crate::checkpoint::Checkpoint;
+    let result = (|| -> Result<(u64, u64), String> {
+        let proof = TlogProof::parse(&cert.proof).map_err(|e| e.to_string())?;
+        let (old, _) = Checkpoint::open(proof.checkpoint.as_bytes(), key, key.name()).map_err(|e| e.to_string())?;
+        let (new, _) = Checkpoint::open(newer.checkpoint.as_bytes(), key, key.name()).map_err(|e| e.to_string())?;
+        if newer.old_size.is_some_and(|s| s != old.size) || new.size != newer.size {
+            return Err("the consistency proof is for other tree sizes".into());
+        }
+        let hashes = newer
+            .hashes
+            .iter()
+            .map(|h| B64.decode(h).ok().and_then(|b| b.try_into().ok()).ok_or_else(|| "bad proof hash".to_string()))
+            .collect::<Result<Vec<crate::Hash>, _>>()?;
+        if crate::merkle::verify_consistency(old.size, new.size, &old.root, &new.root, &hashes) {
+            Ok((old.size, new.size))
+        } else {
+            Err("the consistency proof fails: the log's history differs".into())
+        }
+    })();
+    let ok = result.is_ok();
+    let (zh, en) = match &result {
+        Ok((o, n)) => (
+            format!("较新的检查点（{n} 条）与证书中的检查点（{o} 条）一致，账本未被改写"),
+            format!(
+                "the newer checkpoint ({n} entries) extends the certificate's ({o} entries): history was not rewritten"
+            ),
+        ),
+        Err(e) => (format!("一致性证明失败：{e}"), format!("consistency check failed: {e}")),
+    };
+    report.checks.push(Check { id: "consistency", ok, zh, en });
+    report.ok &= ok;
+}

@@ -135,10 +135,19 @@ pub async fn serve(
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> anyhow::Result<()> {
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
-    let timer =
-        tokio::spawn(timers::run(state.clone(), Duration::from_secs(state.config.timer_interval_secs), stop_rx));
+    let timer = tokio::spawn(timers::run(
+        state.clone(),
+        Duration::from_secs(state.config.timer_interval_secs),
+        stop_rx.clone(),
+    ));
+    let witnessing = (!state.config.witnesses.is_empty()).then(|| {
+        tokio::spawn(witness::run(state.clone(), Duration::from_secs(state.config.witness_interval_secs), stop_rx))
+    });
     axum::serve(listener, router(state)).with_graceful_shutdown(shutdown).await?;
     let _ = stop_tx.send(true);
     timer.await?;
+    if let Some(w) = witnessing {
+        w.await?;
+    }
     Ok(())
 }

@@ -1,0 +1,164 @@
+//! The `dipr` binary end to end, as separate processes on loopback: a registry with two witness
+//! processes, a certificate downloaded and verified offline, tampering detected, the ledger checked.
+
+use std::io::{BufRead, BufReader};
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+const BIN: &str = env!("CARGO_BIN_EXE_dipr");
+
+struct Proc(Child);
+
+impl Drop for Proc {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn temp_dir(name: &str) -> std::path::PathBuf {
+    let d = std::env::temp_dir().join(format!(
+        "dipr-cli-{name}-{}-{}",
+        std::process::id(),
+        Instant::now().elapsed().as_nanos()
+    ));
+    let _ = std::fs::remove_dir_all(&d);
+    std::fs::create_dir_all(&d).unwrap();
+    d
+}
+
+fn run(args: &[&str]) -> (i32, String, String) {
+    let out = Command::new(BIN).args(args).output().unwrap();
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into(),
+        String::from_utf8_lossy(&out.stderr).into(),
+    )
+}
+
+/// Start a long-running subcommand and wait for its "listening on http://ADDR" line.
+fn start(args: &[&str]) -> (Proc, String) {
+    let mut child = Command::new(BIN).args(args).stderr(Stdio::piped()).stdout(Stdio::null()).spawn().unwrap();
+    let stderr = child.stderr.take().unwrap();
+    let mut lines = BufReader::new(stderr).lines();
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while Instant::now() < deadline {
+        let Some(Ok(line)) = lines.next() else { break };
+        if let Some(rest) = line.split("listening on http://").nth(1) {
+            let addr = rest.split([' ', ';']).next().unwrap().to_string();
+            // Keep draining stderr so the child never blocks on a full pipe.
+            std::thread::spawn(move || for _ in lines {});
+            return (Proc(child), format!("http://{addr}"));
+        }
+    }
+    panic!("{args:?} did not start");
+}
+
+fn get(url: &str) -> serde_json::Value {
+    ureq::get(url).call().unwrap().into_json().unwrap()
+}
+
+#[test]
+fn registry_witnesses_certificate_and_ledger_check() {
+    let data = temp_dir("registry");
+    let d = data.to_str().unwrap();
+    // Create the registry (database, key, demo data) and read its verifier key.
+    let (code, _, err) = run(&["admin", "seed-demo", "--data-dir", d]);
+    assert_eq!(code, 0, "{err}");
+    let mode = std::fs::metadata(data.join("registry.key")).unwrap();
+    assert_eq!(std::os::unix::fs::PermissionsExt::mode(&mode.permissions()) & 0o777, 0o600);
+    let (code, log_key, _) = run(&["key", "show", "--data-dir", d]);
+    assert_eq!(code, 0);
+    let log_key = log_key.trim().to_string();
+
+    // Two witness processes.
+    let mut witnesses = Vec::new();
+    let mut policy = String::from("quorum 2\n");
+    for name in ["w1.example", "w2.example"] {
+        let wdir = temp_dir(name);
+        let wd = wdir.to_str().unwrap();
+        let (_, wkey, _) = run(&["witness", "--name", name, "--data-dir", wd, "--show-key"]);
+        let (p, url) =
+            start(&["witness", "--name", name, "--data-dir", wd, "--listen", "127.0.0.1:0", "--log", &log_key]);
+        policy.push_str(&format!("witness {}\n", wkey.trim()));
+        witnesses.push((p, url, wkey.trim().to_string()));
+    }
+    let mut toml = String::from("witness_quorum = 2\nwitness_interval_secs = 1\n");
+    for (_, url, key) in &witnesses {
+        toml.push_str(&format!("[[witnesses]]\nurl = \"{url}\"\nkey = \"{key}\"\n"));
+    }
+    std::fs::write(data.join("dipr.toml"), toml).unwrap();
+    let policy_path = data.join("policy.txt");
+    std::fs::write(&policy_path, policy).unwrap();
+
+    let (_server, base) = start(&["serve", "--data-dir", d, "--listen", "127.0.0.1:0"]);
+    let found = get(&format!("{base}/api/v1/public/records?status=registered&per_page=1"));
+    let id = found["items"][0]["id"].as_str().unwrap().to_string();
+
+    // Wait for the witnesses to cosign, then download the certificate.
+    let cert_path = data.join("cert.json");
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        let cert =
+            ureq::get(&format!("{base}/api/v1/public/records/{id}/certificate")).call().unwrap().into_string().unwrap();
+        std::fs::write(&cert_path, &cert).unwrap();
+        let (code, out, _) = run(&[
+            "verify",
+            cert_path.to_str().unwrap(),
+            "--trusted-key",
+            &log_key,
+            "--witness-policy",
+            policy_path.to_str().unwrap(),
+        ]);
+        if code == 0 {
+            assert!(out.contains("VALID") && out.contains("w1.example") && out.contains("w2.example"), "{out}");
+            break;
+        }
+        assert!(Instant::now() < deadline, "never witnessed: {out}");
+        std::thread::sleep(Duration::from_millis(500));
+    }
+
+    // A newer checkpoint is consistent with the certificate's.
+    let cert: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&cert_path).unwrap()).unwrap();
+    let proof = cert["proof"].as_str().unwrap();
+    let size: u64 = proof.split("\n\n").nth(1).unwrap().lines().nth(1).unwrap().parse().unwrap();
+    let newer =
+        ureq::get(&format!("{base}/api/v1/log/proofs/consistency?old={size}")).call().unwrap().into_string().unwrap();
+    let newer_path = data.join("newer.json");
+    std::fs::write(&newer_path, newer).unwrap();
+    let (code, out, _) = run(&[
+        "verify",
+        cert_path.to_str().unwrap(),
+        "--trusted-key",
+        &log_key,
+        "--newer-checkpoint",
+        newer_path.to_str().unwrap(),
+        "--online",
+        &base,
+        "--json",
+    ]);
+    assert_eq!(code, 0, "{out}");
+    let report: serde_json::Value = serde_json::from_str(&out).unwrap();
+    let ids: Vec<&str> = report["checks"].as_array().unwrap().iter().map(|c| c["id"].as_str().unwrap()).collect();
+    assert!(ids.contains(&"consistency") && ids.contains(&"online_status"), "{ids:?}");
+
+    // One changed byte and the verdict flips; a wrong pinned key fails too.
+    let mut bytes = std::fs::read(&cert_path).unwrap();
+    let pos = bytes.windows(6).position(|w| w == b"holder").unwrap() + 30;
+    bytes[pos] ^= 0x01;
+    let tampered = data.join("tampered.json");
+    std::fs::write(&tampered, bytes).unwrap();
+    let (code, _, _) = run(&["verify", tampered.to_str().unwrap(), "--trusted-key", &log_key]);
+    assert_eq!(code, 1);
+    let other = witnesses[0].2.clone();
+    let (code, _, err) = run(&["verify", cert_path.to_str().unwrap(), "--trusted-key", &other]);
+    assert_eq!(code, 1, "{err}");
+
+    // The ledger is intact.
+    let (code, out, err) = run(&["ledger", "check", "--data-dir", d]);
+    assert_eq!(code, 0, "{out}{err}");
+    assert!(out.contains("\"ok\": true"));
+    drop(witnesses);
+    assert!(Path::new(&data.join("dipr.db")).exists());
+}
