@@ -39,8 +39,8 @@ fn run(args: &[&str]) -> (i32, String, String) {
 
 /// Start a long-running subcommand and wait for its "listening on http://ADDR" line.
 fn start(args: &[&str]) -> (Proc, String) {
-    let mut child = Command::new(BIN).args(args).stderr(Stdio::piped()).stdout(Stdio::null()).spawn().unwrap();
-    let stderr = child.stderr.take().unwrap();
+    let mut child = Proc(Command::new(BIN).args(args).stderr(Stdio::piped()).stdout(Stdio::null()).spawn().unwrap());
+    let stderr = child.0.stderr.take().unwrap();
     let mut lines = BufReader::new(stderr).lines();
     let deadline = Instant::now() + Duration::from_secs(60);
     while Instant::now() < deadline {
@@ -49,7 +49,7 @@ fn start(args: &[&str]) -> (Proc, String) {
             let addr = rest.split([' ', ';']).next().unwrap().to_string();
             // Keep draining stderr so the child never blocks on a full pipe.
             std::thread::spawn(move || for _ in lines {});
-            return (Proc(child), format!("http://{addr}"));
+            return (child, format!("http://{addr}"));
         }
     }
     panic!("{args:?} did not start");
