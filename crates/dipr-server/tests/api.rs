@@ -947,9 +947,10 @@ async fn timers_in_two_processes_on_postgres_fire_once() {
         return;
     };
     let schema = format!("timers_{}", Uuid::now_v7().simple());
+    let key = signer();
     let open = || async {
         let store = Arc::new(dipr_store::PgStore::connect_in_schema(&url, &schema).await.unwrap());
-        AppState::new(store, config(), signer()).await.unwrap()
+        AppState::new(store, config(), key.clone()).await.unwrap()
     };
     let first = open().await;
     let app = App { router: dipr_server::router(first.clone()), state: first.clone(), db_path: None };
@@ -971,6 +972,17 @@ async fn timers_in_two_processes_on_postgres_fire_once() {
         assert_eq!(events.iter().filter(|e| e.kind == "notice_ended").count(), 1, "fired exactly once");
         let app = first.store.application(id.parse().unwrap()).await.unwrap().unwrap();
         assert!(numbers.insert(app.registration.unwrap().registration_number), "registration numbers are unique");
+    }
+    // Both processes appended to one log: gapless, and consistent with every signed checkpoint.
+    let report = dipr_server::ledger::check(first.store.as_ref(), &key.verifier()).await.unwrap();
+    assert!(report.ok, "{report:?}");
+    assert_eq!(report.entries, 24, "12 notices published, 12 registrations");
+    let registered = dipr_store::ApplicationFilter {
+        states: vec![dipr_domain::application::State::Registered],
+        ..Default::default()
+    };
+    for app in first.store.applications(&registered, dipr_store::Page::default()).await.unwrap().items {
+        assert!(first.store.certificate(app.id).await.unwrap().is_some(), "every registration has its certificate");
     }
 }
 
