@@ -12,6 +12,15 @@ use serde_json::json;
 
 use crate::client::Client;
 
+#[derive(clap::Subcommand)]
+pub enum BenchCmd {
+    /// HTTP load against a running server: drafts, submissions, public search.
+    Http(BenchArgs),
+    /// The ledger: in-memory appends, proofs at 1M and 10M leaves, certificate verification, and
+    /// durable batched appends on SQLite (and PostgreSQL with --postgres-url).
+    Ledger(crate::bench_ledger::LedgerBenchArgs),
+}
+
 #[derive(Args)]
 pub struct BenchArgs {
     #[arg(long, env = "DIPR_SERVER", default_value = "http://127.0.0.1:8080")]
@@ -103,7 +112,14 @@ fn credit_code(seed: u64) -> String {
     format!("{body}{check}")
 }
 
-pub fn run(args: BenchArgs) -> Result<()> {
+pub fn run(cmd: BenchCmd) -> Result<()> {
+    match cmd {
+        BenchCmd::Http(args) => run_http(args),
+        BenchCmd::Ledger(args) => crate::bench_ledger::run(args),
+    }
+}
+
+fn run_http(args: BenchArgs) -> Result<()> {
     let workers = args.concurrency.max(1);
     let anon = Client::new(&args.server, None);
     anon.call("GET", "/healthz", None).context("is the server running?")?;

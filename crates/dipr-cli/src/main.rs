@@ -1,6 +1,7 @@
 //! `dipr`: run the registry server, administer it, and script against it as an applicant or examiner.
 
 mod bench;
+mod bench_ledger;
 mod client;
 
 use std::io::Read;
@@ -57,8 +58,9 @@ enum Cmd {
     },
     /// Talk to a running server as an applicant, agent or examiner.
     Client(client::ClientArgs),
-    /// Load generator for benchmarks (run it in a second process against a server).
-    Bench(bench::BenchArgs),
+    /// Benchmarks: HTTP load (run in a second process against a server) and the ledger.
+    #[command(subcommand)]
+    Bench(bench::BenchCmd),
     /// The registry's signing key.
     Key {
         #[command(flatten)]
@@ -206,7 +208,7 @@ fn main() -> Result<()> {
         }
         Cmd::Admin { store, command } => runtime()?.block_on(admin(store, command)),
         Cmd::Client(args) => client::run(args),
-        Cmd::Bench(args) => bench::run(args),
+        Cmd::Bench(cmd) => bench::run(cmd),
         Cmd::Key { store, command: KeyCmd::Show } => {
             let config = load_config(&store, false)?;
             let signer = dipr_server::ledger::load_signer(&store.data_dir, &config.log_origin)?;

@@ -57,6 +57,12 @@ pub fn hashes_to_store<S: HashSource>(src: &S, index: u64, leaf: Hash) -> Result
     Ok(out)
 }
 
+/// The stored hashes a tree of `size` leaves needs to grow: the roots of the perfect subtrees that
+/// make it up, largest first. Appending any number of leaves reads nothing else that already exists.
+pub fn frontier(size: u64) -> Vec<(u8, u64)> {
+    (0..64u8).rev().filter(|l| size >> l & 1 == 1).map(|l| (l, (size >> l) - 1)).collect()
+}
+
 /// MTH of leaves `[lo, hi)`.
 pub fn subtree_root<S: HashSource>(src: &S, lo: u64, hi: u64) -> Result<Hash, S::Error> {
     let n = hi - lo;
@@ -369,6 +375,20 @@ mod tests {
         for (leaf, root) in leaves.iter().zip(roots) {
             t.push(leaf);
             assert_eq!(hex::encode(t.root()), root, "root of {} leaves", t.size());
+        }
+    }
+
+    #[test]
+    fn the_frontier_is_all_appends_read() {
+        let (t, _) = tree(1000);
+        for size in [0u64, 1, 2, 3, 6, 255, 256, 999] {
+            let keys = frontier(size);
+            let mut src = MapSource(keys.iter().map(|k| (*k, t.node(k.0, k.1).unwrap())).collect());
+            for i in size..size + 40 {
+                for (l, idx, h) in hashes_to_store(&src, i, leaf_hash(&i.to_le_bytes())).unwrap() {
+                    src.0.insert((l, idx), h);
+                }
+            }
         }
     }
 

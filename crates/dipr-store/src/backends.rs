@@ -401,30 +401,54 @@ macro_rules! impl_store {
                 Ok(())
             }
 
-            async fn log_append(&mut self, event_id: i64, entry: &[u8]) -> Result<u64> {
+            async fn log_append_batch(&mut self, entries: &[(i64, Vec<u8>)]) -> Result<u64> {
+                use dipr_ledger::merkle::{frontier, hashes_to_store, leaf_hash, MapSource};
+                if entries.is_empty() {
+                    return Err(StoreError::Config("empty log batch".into()));
+                }
+                let n = entries.len() as i64;
                 // The log counter row is locked until commit: appends are serialised and gapless.
-                let index = (self.next_sequence("log").await? - 1) as u64;
-                let leaf = dipr_ledger::merkle::leaf_hash(entry);
-                let keys = dipr_ledger::merkle::nodes_needed(|r| dipr_ledger::merkle::hashes_to_store(r, index, leaf));
-                let nodes = dipr_ledger::merkle::MapSource(Tx::log_nodes(self, &keys).await?);
-                let hashes = dipr_ledger::merkle::hashes_to_store(&nodes, index, leaf)
-                    .map_err(|e| StoreError::Corrupt(format!("log hashes: {e}")))?;
-                sqlx::query("INSERT INTO log_entries (idx, event_id, entry) VALUES ($1, $2, $3)")
-                    .bind(index as i64)
-                    .bind(event_id)
-                    .bind(entry)
-                    .execute(&mut *self.tx)
-                    .await?;
-                for (level, idx, hash) in hashes {
-                    sqlx::query("INSERT INTO log_hashes (level, idx, hash) VALUES ($1, $2, $3)")
-                        .bind(i64::from(level))
-                        .bind(idx as i64)
-                        .bind(hash.to_vec())
-                        .execute(&mut *self.tx)
-                        .await?;
+                let last: i64 = sqlx::query_scalar(
+                    "INSERT INTO sequences (name, value) VALUES ('log', $1) \
+                     ON CONFLICT (name) DO UPDATE SET value = sequences.value + $1 RETURNING value",
+                )
+                .bind(n)
+                .fetch_one(&mut *self.tx)
+                .await?;
+                let first = (last - n) as u64;
+                let mut nodes = MapSource(Tx::log_nodes(self, &frontier(first)).await?);
+                let mut hashes = Vec::with_capacity(entries.len() * 2);
+                for (i, (_, entry)) in entries.iter().enumerate() {
+                    let stored = hashes_to_store(&nodes, first + i as u64, leaf_hash(entry))
+                        .map_err(|e| StoreError::Corrupt(format!("log hashes: {e}")))?;
+                    for (level, idx, h) in stored {
+                        nodes.0.insert((level, idx), h);
+                        hashes.push((level, idx, h));
+                    }
+                }
+                // Bulk inserts, in chunks well under both databases' parameter limits.
+                for (c, chunk) in entries.chunks(300).enumerate() {
+                    let values: Vec<String> =
+                        (0..chunk.len()).map(|k| format!("(${}, ${}, ${})", 3 * k + 1, 3 * k + 2, 3 * k + 3)).collect();
+                    let sql = format!("INSERT INTO log_entries (idx, event_id, entry) VALUES {}", values.join(", "));
+                    let mut q = sqlx::query(&sql);
+                    for (k, (event_id, entry)) in chunk.iter().enumerate() {
+                        q = q.bind((first + (c * 300 + k) as u64) as i64).bind(*event_id).bind(entry.as_slice());
+                    }
+                    q.execute(&mut *self.tx).await?;
+                }
+                for chunk in hashes.chunks(300) {
+                    let values: Vec<String> =
+                        (0..chunk.len()).map(|k| format!("(${}, ${}, ${})", 3 * k + 1, 3 * k + 2, 3 * k + 3)).collect();
+                    let sql = format!("INSERT INTO log_hashes (level, idx, hash) VALUES {}", values.join(", "));
+                    let mut q = sqlx::query(&sql);
+                    for (level, idx, h) in chunk {
+                        q = q.bind(i64::from(*level)).bind(*idx as i64).bind(h.to_vec());
+                    }
+                    q.execute(&mut *self.tx).await?;
                 }
                 self.wrote(1);
-                Ok(index)
+                Ok(first)
             }
 
             async fn log_nodes(&mut self, keys: &[(u8, u64)]) -> Result<std::collections::HashMap<(u8, u64), dipr_ledger::Hash>> {

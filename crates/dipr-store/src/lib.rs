@@ -136,7 +136,12 @@ pub trait Tx: Send {
 
     /// Append an entry to the public log for an event of this transaction; returns its index. Appends
     /// are serialised (the log row is locked until commit) and gapless.
-    async fn log_append(&mut self, event_id: i64, entry: &[u8]) -> Result<u64>;
+    async fn log_append(&mut self, event_id: i64, entry: &[u8]) -> Result<u64> {
+        self.log_append_batch(&[(event_id, entry.to_vec())]).await
+    }
+    /// Append several entries (event id, entry bytes) in order; returns the index of the first. One
+    /// counter update, one read of the tree's frontier and bulk inserts, however many entries.
+    async fn log_append_batch(&mut self, entries: &[(i64, Vec<u8>)]) -> Result<u64>;
     /// Stored subtree hashes, as seen inside this transaction.
     async fn log_nodes(
         &mut self,

@@ -54,6 +54,7 @@ conformance!(
     sequences_are_gapless_per_name,
     deadlines_and_withdrawals,
     calendar_industries_settings,
+    log_appends_single_and_batched,
 );
 
 fn now() -> chrono::DateTime<Utc> {
@@ -405,4 +406,46 @@ async fn sqlite_and_postgres_schemas_match() {
     let pg_cols: Vec<(String, String)> = rows.iter().map(|r| (r.get("t"), r.get("c"))).collect();
     assert!(!lite_cols.is_empty());
     assert_eq!(lite_cols, pg_cols);
+}
+
+async fn log_appends_single_and_batched(store: Arc<dyn Store>) {
+    use dipr_ledger::merkle::{inclusion_proof, nodes_needed, tree_root, MapSource, MemoryTree};
+    let mut reference = MemoryTree::new();
+    let mut next_entry = 0u32;
+    let mut entry = || {
+        next_entry += 1;
+        format!("entry {next_entry}").into_bytes()
+    };
+    for batch in [1usize, 1, 1, 301, 7, 1, 64] {
+        let mut tx = store.begin().await.unwrap();
+        let mut items = Vec::new();
+        for _ in 0..batch {
+            let id = tx.append_event(&event("log", "x", "appended")).await.unwrap();
+            let e = entry();
+            reference.push(&e);
+            items.push((id, e));
+        }
+        let first = if batch == 1 {
+            tx.log_append(items[0].0, &items[0].1).await.unwrap()
+        } else {
+            tx.log_append_batch(&items).await.unwrap()
+        };
+        assert_eq!(first + batch as u64, reference.size());
+        tx.commit().await.unwrap();
+    }
+    let size = store.log_size().await.unwrap();
+    assert_eq!(size, reference.size());
+    let src = MapSource(store.log_nodes(&nodes_needed(|r| tree_root(r, size))).await.unwrap());
+    assert_eq!(tree_root(&src, size).unwrap(), reference.root());
+    let keys = nodes_needed(|r| inclusion_proof(r, 200, size).map(|_| ()));
+    let src = MapSource(store.log_nodes(&keys).await.unwrap());
+    assert_eq!(inclusion_proof(&src, 200, size).unwrap(), inclusion_proof(&reference, 200, size).unwrap());
+    assert_eq!(store.log_entries(3, 5).await.unwrap(), vec![b"entry 4".to_vec(), b"entry 5".to_vec()]);
+    // A rolled-back append leaves no gap.
+    {
+        let mut tx = store.begin().await.unwrap();
+        let id = tx.append_event(&event("log", "x", "appended")).await.unwrap();
+        tx.log_append(id, b"rolled back").await.unwrap();
+    }
+    assert_eq!(store.log_size().await.unwrap(), size);
 }
