@@ -53,6 +53,7 @@ pub fn router(state: Arc<AppState>) -> Router {
         .route("/public/records/{id}/objections", post(file_objection))
         .route("/public/notices", get(notices))
         .route("/public/records/{id}/certificate", get(certificate))
+        .route("/public/records/{id}/certificate.pdf", get(certificate_pdf))
         .route("/log/proofs/inclusion", get(inclusion_proof))
         .route("/log/proofs/consistency", get(consistency_proof))
         .route("/industries", get(industries))
@@ -668,6 +669,37 @@ async fn certificate(AxState(st): S, Path(id): Path<Uuid>) -> ApiResult<impl Int
     ))
 }
 
+/// The certificate as a PDF (Chinese with English alongside, QR code to the public record).
+#[utoipa::path(get, path = "/api/v1/public/records/{id}/certificate.pdf", tag = "ledger", params(("id" = Uuid, Path)),
+    responses((status = 200, description = "PDF", content_type = "application/pdf"), (status = 404, body = ErrorEnvelope)))]
+async fn certificate_pdf(AxState(st): S, Path(id): Path<Uuid>) -> ApiResult<impl IntoResponse> {
+    let doc = st.store.certificate(id).await?.ok_or_else(|| ApiError::not_found("certificate"))?;
+    let doc = crate::witness::with_cosignatures(&st, doc).await?;
+    let cert = dipr_ledger::certificate::Certificate::parse(doc.as_bytes()).map_err(ApiError::internal)?;
+    let industry = st
+        .store
+        .industries()
+        .await?
+        .into_iter()
+        .find(|i| i.code == cert.statement.product.industry)
+        .map(|i| (i.name_zh, i.name_en));
+    let number = cert.statement.certificate_number.clone();
+    let pdf = tokio::task::spawn_blocking(move || dipr_pdf::render(&cert, &dipr_pdf::Names { industry }))
+        .await
+        .map_err(ApiError::internal)?
+        .map_err(ApiError::internal)?;
+    Ok((
+        [
+            (axum::http::header::CONTENT_TYPE, "application/pdf".to_string()),
+            (
+                axum::http::header::CONTENT_DISPOSITION,
+                format!("attachment; filename=\"dipr-certificate-{number}.pdf\""),
+            ),
+        ],
+        pdf,
+    ))
+}
+
 #[derive(Debug, Deserialize, IntoParams)]
 #[serde(deny_unknown_fields)]
 pub struct InclusionParams {
@@ -950,7 +982,7 @@ impl utoipa::Modify for BearerAuth {
         submit, resubmit, withdraw, respond_to_objection,
         review_queue, decide, decide_objection,
         search_records, notices, public_record, file_objection, industries, calendar, error_codes,
-        certificate, inclusion_proof, consistency_proof,
+        certificate, certificate_pdf, inclusion_proof, consistency_proof,
         list_users, create_user, disable_user, enable_user, save_industry, save_calendar_day, clock, advance_clock, run_timers, run_witnesses,
         healthz,
     ),

@@ -1037,6 +1037,19 @@ async fn registration_issues_a_certificate_that_verifies_offline() {
     let mut forged = c.clone();
     forged.statement.holder.name = "别人的公司".into();
     assert!(!verify(&forged, Some(&key), None).ok);
+    // The PDF rendering of the same certificate.
+    let resp = app
+        .router
+        .clone()
+        .oneshot(
+            Request::builder().uri(format!("/api/v1/public/records/{id}/certificate.pdf")).body(Body::empty()).unwrap(),
+        )
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), StatusCode::OK);
+    assert_eq!(resp.headers()["content-type"], "application/pdf");
+    let pdf = axum::body::to_bytes(resp.into_body(), usize::MAX).await.unwrap();
+    assert!(pdf.starts_with(b"%PDF-") && pdf.len() > 10_000, "{} bytes", pdf.len());
     // Drafts and pending filings have no certificate.
     let a = app.sign_up("壬").await;
     let draft = app.draft(&a, "没有证书").await;
