@@ -156,6 +156,19 @@ fn subproof<S: HashSource>(
 
 /// Check an inclusion proof (RFC 9162 §2.1.3.2).
 pub fn verify_inclusion(leaf: &Hash, index: u64, size: u64, proof: &[Hash], root: &Hash) -> bool {
+    verify_inclusion_with(node_hash, leaf, index, size, proof, root)
+}
+
+/// [`verify_inclusion`] for a tree of the same shape with another node hash (the fingerprint
+/// commitment uses BLAKE3).
+pub fn verify_inclusion_with(
+    node_hash: impl Fn(&Hash, &Hash) -> Hash,
+    leaf: &Hash,
+    index: u64,
+    size: u64,
+    proof: &[Hash],
+    root: &Hash,
+) -> bool {
     if index >= size {
         return false;
     }

@@ -1,0 +1,350 @@
+//! `canon/1`: the frozen canonical form of a record (see docs/CANONICALISATION.md). Two serialisations
+//! of the same data — reordered columns, `12,345` for `12345`, trailing zeros, padding, CRLF — give the
+//! same bytes. Changing anything here changes every fingerprint: make a `canon/2` instead.
+
+use serde::{Deserialize, Serialize};
+use unicode_normalization::UnicodeNormalization;
+
+pub const CANON_VERSION: &str = "canon/1";
+/// Separates a column name from its value inside a record.
+pub const UNIT_SEP: u8 = 0x1F;
+/// Separates the columns of a record.
+pub const RECORD_SEP: u8 = 0x1E;
+
+/// How a column's values are normalised; decided per column, never cell by cell.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ColumnType {
+    Text,
+    Number,
+    Date,
+    DateTime,
+    Bool,
+}
+
+/// Column names: trimmed, inner whitespace collapsed, lower-cased, NFC.
+pub fn name(s: &str) -> String {
+    text(s).to_lowercase().nfc().collect()
+}
+
+/// Text values: trimmed, inner whitespace collapsed to one space, NFC.
+pub fn text(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for word in s.split_whitespace() {
+        if !out.is_empty() {
+            out.push(' ');
+        }
+        out.push_str(word);
+    }
+    if out.is_ascii() {
+        out
+    } else {
+        out.nfc().collect()
+    }
+}
+
+/// Whether a raw value means "no value".
+pub fn is_null(s: &str) -> bool {
+    let t = s.trim();
+    t.is_empty() || ["null", "na", "n/a", "none", "nan", "\\n", "nil"].iter().any(|n| t.eq_ignore_ascii_case(n))
+}
+
+/// A number in canonical decimal: no exponent, no leading or trailing zeros, `-0` → `0`; optionally
+/// rounded half away from zero to `round` decimals. Accepts thousands separators (`12,345`), a leading
+/// `+`, a currency sign (`¥ $ € £`) and exponents (`1.2e3`).
+pub fn number(s: &str, round: Option<u32>) -> Option<String> {
+    let mut t = s.trim();
+    let mut negative = false;
+    if let Some(r) = t.strip_prefix('-') {
+        negative = true;
+        t = r;
+    } else if let Some(r) = t.strip_prefix('+') {
+        t = r;
+    }
+    for c in ['¥', '$', '€', '£', '￥'] {
+        if let Some(r) = t.strip_prefix(c) {
+            t = r.trim_start();
+        }
+    }
+    let (mantissa, exp) = match t.find(['e', 'E']) {
+        Some(i) => (&t[..i], t[i + 1..].parse::<i32>().ok()?),
+        None => (t, 0),
+    };
+    let (int, frac) = mantissa.split_once('.').unwrap_or((mantissa, ""));
+    if int.is_empty() && frac.is_empty() {
+        return None;
+    }
+    // Thousands separators only in well-formed groups of three.
+    let int_digits: String = if int.contains(',') {
+        let groups: Vec<&str> = int.split(',').collect();
+        let ok = !groups[0].is_empty() && groups[0].len() <= 3 && groups[1..].iter().all(|g| g.len() == 3);
+        if !ok {
+            return None;
+        }
+        groups.concat()
+    } else {
+        int.to_string()
+    };
+    if !int_digits.bytes().all(|b| b.is_ascii_digit()) || !frac.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    // digits × 10^(point) where point counts digits after the decimal point.
+    let mut digits: Vec<u8> = int_digits.bytes().chain(frac.bytes()).map(|b| b - b'0').collect();
+    let mut scale = frac.len() as i64 - i64::from(exp); // value = digits / 10^scale
+    if let Some(r) = round {
+        let r = i64::from(r);
+        if scale > r {
+            let drop = (scale - r) as usize;
+            if drop > digits.len() {
+                digits = vec![0];
+            } else {
+                let cut = digits.len() - drop;
+                let round_up = digits[cut] >= 5;
+                digits.truncate(cut);
+                if round_up {
+                    let mut i = digits.len();
+                    loop {
+                        if i == 0 {
+                            digits.insert(0, 1);
+                            break;
+                        }
+                        i -= 1;
+                        if digits[i] == 9 {
+                            digits[i] = 0;
+                        } else {
+                            digits[i] += 1;
+                            break;
+                        }
+                    }
+                }
+                if digits.is_empty() {
+                    digits.push(0);
+                }
+            }
+            scale = r;
+        }
+    }
+    // Trailing zeros of the fraction go; a negative scale becomes zeros.
+    while scale > 0 && digits.last() == Some(&0) && digits.len() > 1 {
+        digits.pop();
+        scale -= 1;
+    }
+    if scale < 0 {
+        digits.extend(std::iter::repeat_n(0, (-scale) as usize));
+        scale = 0;
+    }
+    let scale = scale as usize;
+    if digits.len() <= scale {
+        let mut padded = vec![0; scale + 1 - digits.len()];
+        padded.extend(digits);
+        digits = padded;
+    }
+    let split = digits.len() - scale;
+    let int_part: String = digits[..split].iter().map(|d| (b'0' + d) as char).collect::<String>();
+    let int_part = int_part.trim_start_matches('0');
+    let int_part = if int_part.is_empty() { "0" } else { int_part };
+    let frac_part: String = digits[split..].iter().map(|d| (b'0' + d) as char).collect();
+    let zero = int_part == "0" && frac_part.bytes().all(|b| b == b'0');
+    let mut out = String::new();
+    if negative && !zero {
+        out.push('-');
+    }
+    out.push_str(int_part);
+    if !frac_part.is_empty() && !zero {
+        out.push('.');
+        out.push_str(&frac_part);
+    }
+    Some(out)
+}
+
+fn two(s: &str) -> Option<u32> {
+    (s.len() <= 2 && !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit())).then(|| s.parse().ok()).flatten()
+}
+
+/// A date as `YYYY-MM-DD`; accepts `-`, `/` or `.` separators and `2024年1月5日`.
+pub fn date(s: &str) -> Option<String> {
+    let t = s.trim();
+    let t = t.replace(['年', '月'], "-").replace('日', "");
+    let parts: Vec<&str> = t.split(['-', '/', '.']).collect();
+    if parts.len() != 3 || parts[0].len() != 4 || !parts[0].bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    let (y, m, d) = (parts[0].parse::<i32>().ok()?, two(parts[1])?, two(parts[2])?);
+    chrono::NaiveDate::from_ymd_opt(y, m, d).map(|d| d.format("%Y-%m-%d").to_string())
+}
+
+/// A date-time: with an offset → UTC `YYYY-MM-DDTHH:MM:SS[.f]Z`; without → the same, unzoned.
+pub fn datetime(s: &str) -> Option<String> {
+    let t = s.trim();
+    if let Ok(dt) = chrono::DateTime::parse_from_rfc3339(t) {
+        return Some(dt.with_timezone(&chrono::Utc).format("%Y-%m-%dT%H:%M:%S%.fZ").to_string());
+    }
+    let t = t.replacen(' ', "T", 1).replace('/', "-");
+    for f in ["%Y-%m-%dT%H:%M:%S%.f%:z", "%Y-%m-%dT%H:%M:%S%:z", "%Y-%m-%dT%H:%M%:z"] {
+        if let Ok(dt) = chrono::DateTime::parse_from_str(&t, f) {
+            return Some(dt.with_timezone(&chrono::Utc).format("%Y-%m-%dT%H:%M:%S%.fZ").to_string());
+        }
+    }
+    for f in ["%Y-%m-%dT%H:%M:%S%.f", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%dT%H:%M"] {
+        if let Ok(dt) = chrono::NaiveDateTime::parse_from_str(&t, f) {
+            return Some(dt.format("%Y-%m-%dT%H:%M:%S%.f").to_string());
+        }
+    }
+    None
+}
+
+pub fn boolean(s: &str) -> Option<&'static str> {
+    match s.trim().to_ascii_lowercase().as_str() {
+        "true" | "t" | "yes" | "y" => Some("true"),
+        "false" | "f" | "no" | "n" => Some("false"),
+        _ => match s.trim() {
+            "是" => Some("true"),
+            "否" => Some("false"),
+            _ => None,
+        },
+    }
+}
+
+/// The canonical value of one cell of a column of type `ty`; `None` for null. A value that does not
+/// fit the column's type is kept as canonical text.
+pub fn value(raw: &str, ty: ColumnType, round: Option<u32>) -> Option<String> {
+    if is_null(raw) {
+        return None;
+    }
+    let v = match ty {
+        ColumnType::Number => number(raw, round),
+        ColumnType::Date => date(raw),
+        ColumnType::DateTime => datetime(raw),
+        ColumnType::Bool => boolean(raw).map(str::to_string),
+        ColumnType::Text => None,
+    };
+    Some(v.unwrap_or_else(|| text(raw)))
+}
+
+/// Infer a column's type from its (non-null) values; identifiers with leading zeros stay text.
+pub fn infer<'a>(values: impl IntoIterator<Item = &'a str>) -> ColumnType {
+    let mut seen = 0usize;
+    let (mut num, mut date_ok, mut dt_ok, mut bool_ok) = (true, true, true, true);
+    for v in values {
+        if is_null(v) {
+            continue;
+        }
+        seen += 1;
+        let t = v.trim();
+        let leading_zero = {
+            let d = t.trim_start_matches(['-', '+']);
+            d.len() > 1 && d.starts_with('0') && !d.starts_with("0.")
+        };
+        num &= !leading_zero && number(t, None).is_some();
+        date_ok &= date(t).is_some();
+        dt_ok &= datetime(t).is_some();
+        bool_ok &= boolean(t).is_some() && t != "0" && t != "1";
+        if !(num || date_ok || dt_ok || bool_ok) {
+            return ColumnType::Text;
+        }
+    }
+    if seen == 0 {
+        ColumnType::Text
+    } else if bool_ok {
+        ColumnType::Bool
+    } else if num {
+        ColumnType::Number
+    } else if date_ok {
+        ColumnType::Date
+    } else if dt_ok {
+        ColumnType::DateTime
+    } else {
+        ColumnType::Text
+    }
+}
+
+/// Append one column to a record's canonical bytes.
+pub fn push_column(out: &mut Vec<u8>, name: &str, value: Option<&str>) {
+    if !out.is_empty() {
+        out.push(RECORD_SEP);
+    }
+    out.extend_from_slice(name.as_bytes());
+    out.push(UNIT_SEP);
+    if let Some(v) = value {
+        out.extend_from_slice(v.as_bytes());
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    #[test]
+    fn numbers() {
+        for (raw, want) in [
+            ("12,345", "12345"),
+            ("12345.00", "12345"),
+            ("+0012345.50", "12345.5"),
+            ("-0", "0"),
+            ("-0.000", "0"),
+            ("1.2e3", "1200"),
+            ("1.25E-2", "0.0125"),
+            ("¥1,234.5", "1234.5"),
+            (" 7 ", "7"),
+            (".5", "0.5"),
+            ("-3.10", "-3.1"),
+        ] {
+            assert_eq!(number(raw, None).as_deref(), Some(want), "{raw}");
+        }
+        for bad in ["1,23", "12,3456", "abc", "1.2.3", "", "-", "1e", "0x10"] {
+            assert_eq!(number(bad, None), None, "{bad}");
+        }
+        assert_eq!(number("2.345", Some(2)).as_deref(), Some("2.35"));
+        assert_eq!(number("9.996", Some(2)).as_deref(), Some("10"));
+        assert_eq!(number("-0.004", Some(2)).as_deref(), Some("0"));
+        assert_eq!(number("1234.5", Some(0)).as_deref(), Some("1235"));
+    }
+
+    #[test]
+    fn dates_texts_and_inference() {
+        assert_eq!(date("2024/1/5").as_deref(), Some("2024-01-05"));
+        assert_eq!(date("2024年1月5日").as_deref(), Some("2024-01-05"));
+        assert_eq!(date("2024-02-30"), None);
+        assert_eq!(datetime("2024-01-05 10:00:00+08:00").as_deref(), Some("2024-01-05T02:00:00Z"));
+        assert_eq!(datetime("2024-01-05T10:00").as_deref(), Some("2024-01-05T10:00:00"));
+        assert_eq!(text("  上海   浦东 \t新区 "), "上海 浦东 新区");
+        assert_eq!(name(" Price  USD "), "price usd");
+        assert_eq!(infer(["007", "012"]), ColumnType::Text, "leading zeros are identifiers");
+        assert_eq!(infer(["12,345", "7.50", ""]), ColumnType::Number);
+        assert_eq!(infer(["2024-01-05", "2024/2/1"]), ColumnType::Date);
+        assert_eq!(infer(["yes", "no"]), ColumnType::Bool);
+        assert_eq!(infer(["1", "0"]), ColumnType::Number);
+        assert_eq!(value("N/A", ColumnType::Number, None), None);
+        assert_eq!(value("n.a.", ColumnType::Number, None).as_deref(), Some("n.a."));
+    }
+
+    proptest! {
+        #[test]
+        fn canonical_numbers_are_fixed_points(int in 0u64..10_000_000_000, frac in 0u32..1_000_000, neg in any::<bool>(), zeros in 0usize..4) {
+            let raw = format!("{}{int}.{frac:06}{}", if neg { "-" } else { "" }, "0".repeat(zeros));
+            let c = number(&raw, None).unwrap();
+            prop_assert_eq!(number(&c, None).unwrap(), c.clone(), "idempotent");
+            // The same number with thousands separators, padding and an exponent maps to the same form.
+            let grouped = {
+                let s = int.to_string();
+                let mut out = String::new();
+                for (i, ch) in s.chars().enumerate() {
+                    if i > 0 && (s.len() - i) % 3 == 0 { out.push(','); }
+                    out.push(ch);
+                }
+                format!("  {}{out}.{frac:06}  ", if neg { "-" } else { "" })
+            };
+            prop_assert_eq!(number(&grouped, None).unwrap(), c.clone());
+            let scientific = format!("{}{int}{frac:06}e-6", if neg { "-" } else { "" });
+            prop_assert_eq!(number(&scientific, None).unwrap(), c);
+        }
+
+        #[test]
+        fn canonical_text_is_idempotent(s in "\\PC{0,40}") {
+            let once = text(&s);
+            prop_assert_eq!(text(&once), once.clone());
+            prop_assert_eq!(text(&format!("  {}\t ", s.replace(' ', "   "))), once);
+        }
+    }
+}

@@ -1,0 +1,787 @@
+//! Data fingerprints, computed by the data owner on their own machine; the data never leaves it.
+//!
+//! For each record and each declared *view* (the full row, or a projection with rounded measures):
+//! a keyed fingerprint `fp = BLAKE3_keyed(K, view ‖ 0x00 ‖ canon(r))[..8]`; a FracMinHash sketch keeps
+//! every `fp < 2^64 / s`. Over the full rows, a salted Merkle commitment: leaves
+//! `BLAKE3(0x00 ‖ salt ‖ canon(r))`, `salt = BLAKE3_keyed(K₂, canon(r))[..16]`, sorted and deduplicated,
+//! nodes `BLAKE3(0x01 ‖ L ‖ R)` in the RFC 9162 tree shape. A signed manifest carries the schema,
+//! counts, sketches and root; the keys stay in a local secrets file.
+
+pub mod canon;
+pub mod reader;
+
+use std::collections::{BTreeMap, HashSet};
+use std::io::Read;
+
+use base64::Engine;
+use serde::{Deserialize, Serialize};
+
+use canon::ColumnType;
+use dipr_ledger::note::{NoteSigner, NoteVerifier};
+pub use reader::Format;
+
+pub const MANIFEST_VERSION: &str = "dipr-fingerprint-manifest/v1";
+pub const PROOF_VERSION: &str = "dipr-record-proof/v1";
+/// Records read before the column types are fixed.
+pub const INFER_ROWS: usize = 10_000;
+
+#[derive(Debug, thiserror::Error)]
+pub enum FingerprintError {
+    #[error("line {line}: {message}")]
+    Parse { line: u64, message: String },
+    #[error("{0}")]
+    Invalid(String),
+    #[error(transparent)]
+    Io(#[from] std::io::Error),
+}
+
+type Hash = [u8; 32];
+
+fn hex(b: &[u8]) -> String {
+    b.iter().map(|x| format!("{x:02x}")).collect()
+}
+
+fn unhex<const N: usize>(s: &str) -> Result<[u8; N], FingerprintError> {
+    let bad = || FingerprintError::Invalid(format!("expected {} hex digits, got {s:?}", 2 * N));
+    if s.len() != 2 * N {
+        return Err(bad());
+    }
+    let mut out = [0u8; N];
+    for (i, o) in out.iter_mut().enumerate() {
+        *o = u8::from_str_radix(&s[2 * i..2 * i + 2], 16).map_err(|_| bad())?;
+    }
+    Ok(out)
+}
+
+/// The owner's secrets: never sent anywhere, stored with mode 0600.
+#[derive(Clone)]
+pub struct Secrets {
+    pub sampling_key: Hash,
+    pub salt_key: Hash,
+    pub signer: NoteSigner,
+}
+
+#[derive(Serialize, Deserialize)]
+struct SecretsFile {
+    v: String,
+    sampling_key: String,
+    salt_key: String,
+    signing_key: String,
+}
+
+impl Secrets {
+    pub fn generate(owner: &str) -> Result<Self, FingerprintError> {
+        let mut k = [0u8; 64];
+        getrandom(&mut k)?;
+        let signer = NoteSigner::generate(owner).map_err(|e| FingerprintError::Invalid(e.to_string()))?;
+        Ok(Self { sampling_key: k[..32].try_into().expect("32"), salt_key: k[32..].try_into().expect("32"), signer })
+    }
+
+    pub fn to_json(&self) -> String {
+        serde_json::to_string_pretty(&SecretsFile {
+            v: "dipr-fingerprint-secrets/v1".into(),
+            sampling_key: hex(&self.sampling_key),
+            salt_key: hex(&self.salt_key),
+            signing_key: self.signer.to_private_string(),
+        })
+        .expect("serialises")
+    }
+
+    pub fn from_json(s: &str) -> Result<Self, FingerprintError> {
+        let f: SecretsFile =
+            serde_json::from_str(s).map_err(|e| FingerprintError::Invalid(format!("secrets file: {e}")))?;
+        Ok(Self {
+            sampling_key: unhex(&f.sampling_key)?,
+            salt_key: unhex(&f.salt_key)?,
+            signer: NoteSigner::from_private_string(&f.signing_key)
+                .map_err(|e| FingerprintError::Invalid(e.to_string()))?,
+        })
+    }
+
+    /// Names the sampling key without revealing it.
+    pub fn key_id(&self) -> String {
+        hex(&blake3::hash(&self.sampling_key).as_bytes()[..8])
+    }
+}
+
+fn getrandom(buf: &mut [u8]) -> std::io::Result<()> {
+    use rand_core::RngCore;
+    rand_core::OsRng.try_fill_bytes(buf).map_err(|e| std::io::Error::other(e.to_string()))
+}
+
+/// A declared view: a projection of columns, some rounded.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ViewSpec {
+    pub name: String,
+    /// Columns in the view (canonical names); all columns when absent.
+    #[serde(default)]
+    pub columns: Option<Vec<String>>,
+    /// Decimals to round numeric columns to.
+    #[serde(default)]
+    pub round: BTreeMap<String, u32>,
+}
+
+impl ViewSpec {
+    pub fn full() -> Self {
+        Self { name: "full".into(), columns: None, round: BTreeMap::new() }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SchemaColumn {
+    pub name: String,
+    #[serde(rename = "type")]
+    pub ty: ColumnType,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ViewManifest {
+    pub name: String,
+    pub columns: Vec<String>,
+    pub round: BTreeMap<String, u32>,
+    /// Sorted sketch values (hex u64).
+    pub sketch: Vec<String>,
+    /// Distinct records of the view, estimated from the sketch (exact when fingerprints were kept).
+    pub distinct_records: u64,
+    pub sketch_digest: String,
+}
+
+/// What the owner files: enough to recognise the data, nothing to rebuild it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Manifest {
+    pub v: String,
+    pub canon: String,
+    pub product: String,
+    pub version: u32,
+    pub created_at: String,
+    pub format: Format,
+    pub schema: Vec<SchemaColumn>,
+    pub schema_digest: String,
+    pub records_read: u64,
+    /// Distinct full records: the commitment's leaf count.
+    pub distinct_records: u64,
+    /// Hex BLAKE3 root of the salted commitment.
+    pub root: String,
+    /// FracMinHash scale `s`: a value is kept when `fp < 2^64 / s`.
+    pub scale: u64,
+    pub sampling_key_id: String,
+    pub views: Vec<ViewManifest>,
+    /// The owner's verifier key.
+    pub signer: String,
+    /// Base64 Ed25519 signature over the canonical manifest without this field.
+    #[serde(default)]
+    pub signature: String,
+}
+
+impl Manifest {
+    fn signed_bytes(&self) -> Vec<u8> {
+        let mut unsigned = self.clone();
+        unsigned.signature = String::new();
+        let mut m = b"dipr-fingerprint-manifest/v1\n".to_vec();
+        m.extend(dipr_ledger::canonical::to_bytes(&unsigned).expect("no floats"));
+        m
+    }
+
+    /// SHA-256 of the signed, canonical manifest: what the certificate commits to.
+    pub fn digest(&self) -> String {
+        use sha2::Digest;
+        hex(&sha2::Sha256::digest(dipr_ledger::canonical::to_bytes(self).expect("no floats")))
+    }
+
+    /// Check the manifest's own signature and internal consistency.
+    pub fn verify(&self) -> Result<(), FingerprintError> {
+        if self.v != MANIFEST_VERSION || self.canon != canon::CANON_VERSION {
+            return Err(FingerprintError::Invalid(format!("unsupported manifest {} / {}", self.v, self.canon)));
+        }
+        let key = NoteVerifier::parse(&self.signer).map_err(|e| FingerprintError::Invalid(format!("signer: {e}")))?;
+        let sig = base64::engine::general_purpose::STANDARD.decode(&self.signature).unwrap_or_default();
+        if !key.verify_bytes(&self.signed_bytes(), &sig) {
+            return Err(FingerprintError::Invalid("the manifest's signature does not verify".into()));
+        }
+        if self.schema_digest != schema_digest(&self.schema) {
+            return Err(FingerprintError::Invalid("schema digest does not match the schema".into()));
+        }
+        for v in &self.views {
+            if v.sketch_digest != sketch_digest(&v.sketch) {
+                return Err(FingerprintError::Invalid(format!("sketch digest of view {} does not match", v.name)));
+            }
+        }
+        Ok(())
+    }
+
+    pub fn sketch_values(&self, view: &str) -> Option<HashSet<u64>> {
+        let v = self.views.iter().find(|v| v.name == view)?;
+        Some(v.sketch.iter().filter_map(|h| u64::from_str_radix(h, 16).ok()).collect())
+    }
+}
+
+fn schema_digest(schema: &[SchemaColumn]) -> String {
+    hex(blake3::hash(&dipr_ledger::canonical::to_bytes(&schema).expect("no floats")).as_bytes())
+}
+
+fn sketch_digest(sketch: &[String]) -> String {
+    hex(blake3::hash(sketch.join("\n").as_bytes()).as_bytes())
+}
+
+/// A compiled view: which schema columns, with what rounding.
+struct View {
+    name: String,
+    columns: Vec<usize>,
+    round: Vec<Option<u32>>,
+    is_full: bool,
+}
+
+fn compile_views(schema: &[SchemaColumn], specs: &[ViewSpec]) -> Result<Vec<View>, FingerprintError> {
+    let mut names = HashSet::new();
+    specs
+        .iter()
+        .map(|s| {
+            if !names.insert(s.name.clone()) || s.name.is_empty() || s.name.contains('\0') {
+                return Err(FingerprintError::Invalid(format!("view name {:?} is empty or repeated", s.name)));
+            }
+            let columns: Vec<usize> = match &s.columns {
+                None => (0..schema.len()).collect(),
+                Some(cols) => cols
+                    .iter()
+                    .map(|c| {
+                        let c = canon::name(c);
+                        schema
+                            .iter()
+                            .position(|k| k.name == c)
+                            .ok_or_else(|| FingerprintError::Invalid(format!("view {}: no column {c:?}", s.name)))
+                    })
+                    .collect::<Result<_, _>>()?,
+            };
+            let mut columns = columns;
+            columns.sort_unstable();
+            columns.dedup();
+            for r in s.round.keys() {
+                let r = canon::name(r);
+                if !columns.iter().any(|&i| schema[i].name == r && schema[i].ty == ColumnType::Number) {
+                    return Err(FingerprintError::Invalid(format!(
+                        "view {}: {r:?} is not a numeric column of the view",
+                        s.name
+                    )));
+                }
+            }
+            let round: Vec<Option<u32>> = columns
+                .iter()
+                .map(|&i| s.round.iter().find(|(k, _)| canon::name(k) == schema[i].name).map(|(_, d)| *d))
+                .collect();
+            let is_full = columns.len() == schema.len() && round.iter().all(Option::is_none);
+            Ok(View { name: s.name.clone(), columns, round, is_full })
+        })
+        .collect()
+}
+
+/// Canonical record bytes of `values` (per schema column, raw) for one view.
+fn view_bytes(schema: &[SchemaColumn], values: &[Option<&str>], view: &View, out: &mut Vec<u8>) {
+    out.clear();
+    for (k, &i) in view.columns.iter().enumerate() {
+        let v = values[i].and_then(|raw| canon::value(raw, schema[i].ty, view.round[k]));
+        canon::push_column(out, &schema[i].name, v.as_deref());
+    }
+}
+
+fn fingerprint_of(key: &Hash, view: &str, bytes: &[u8]) -> u64 {
+    let mut h = blake3::Hasher::new_keyed(key);
+    h.update(view.as_bytes());
+    h.update(&[0]);
+    h.update(bytes);
+    u64::from_be_bytes(h.finalize().as_bytes()[..8].try_into().expect("8 bytes"))
+}
+
+fn leaf_of(salt_key: &Hash, bytes: &[u8]) -> (Hash, [u8; 16]) {
+    let salt: [u8; 16] = blake3::keyed_hash(salt_key, bytes).as_bytes()[..16].try_into().expect("16");
+    (leaf_hash(&salt, bytes), salt)
+}
+
+fn leaf_hash(salt: &[u8; 16], bytes: &[u8]) -> Hash {
+    let mut h = blake3::Hasher::new();
+    h.update(&[0]);
+    h.update(salt);
+    h.update(bytes);
+    *h.finalize().as_bytes()
+}
+
+fn node(l: &Hash, r: &Hash) -> Hash {
+    let mut h = blake3::Hasher::new();
+    h.update(&[1]);
+    h.update(l);
+    h.update(r);
+    *h.finalize().as_bytes()
+}
+
+/// Commitment tree over sorted, deduplicated leaves (RFC 9162 shape, BLAKE3 nodes).
+pub mod commitment {
+    use super::{node, Hash};
+
+    fn split(n: usize) -> usize {
+        1 << (usize::BITS - 1 - (n - 1).leading_zeros())
+    }
+
+    pub fn root(leaves: &[Hash]) -> Hash {
+        match leaves.len() {
+            0 => *blake3::hash(b"").as_bytes(),
+            1 => leaves[0],
+            n => {
+                let k = split(n);
+                node(&root(&leaves[..k]), &root(&leaves[k..]))
+            }
+        }
+    }
+
+    pub fn path(leaves: &[Hash], index: usize) -> Vec<Hash> {
+        let mut out = Vec::new();
+        fn go(leaves: &[Hash], m: usize, out: &mut Vec<Hash>) {
+            let n = leaves.len();
+            if n <= 1 {
+                return;
+            }
+            let k = split(n);
+            if m < k {
+                go(&leaves[..k], m, out);
+                out.push(root(&leaves[k..]));
+            } else {
+                go(&leaves[k..], m - k, out);
+                out.push(root(&leaves[..k]));
+            }
+        }
+        go(leaves, index, &mut out);
+        out
+    }
+
+    pub fn verify(leaf: &Hash, index: u64, size: u64, path: &[Hash], root: &Hash) -> bool {
+        dipr_ledger::merkle::verify_inclusion_with(node, leaf, index, size, path, root)
+    }
+}
+
+/// Everything `fingerprint` computes.
+pub struct Fingerprints {
+    pub manifest: Manifest,
+    /// Sorted, deduplicated fingerprints per view, when asked to keep them.
+    pub kept: Option<BTreeMap<String, Vec<u64>>>,
+}
+
+pub struct Options {
+    pub format: Format,
+    pub product: String,
+    pub version: u32,
+    pub views: Vec<ViewSpec>,
+    pub scale: u64,
+    pub keep_fingerprints: bool,
+}
+
+fn threshold(scale: u64) -> u64 {
+    u64::MAX / scale.max(1)
+}
+
+/// Map raw headers to schema positions; two raw names with one canonical name is an error.
+fn positions(raw: &[(String, String)], schema: &[SchemaColumn]) -> Result<Vec<Option<usize>>, FingerprintError> {
+    let mut seen = HashSet::new();
+    raw.iter()
+        .map(|(k, _)| {
+            let c = canon::name(k);
+            if !seen.insert(c.clone()) {
+                return Err(FingerprintError::Invalid(format!("two columns are both named {c:?} once canonicalised")));
+            }
+            Ok(schema.iter().position(|s| s.name == c))
+        })
+        .collect()
+}
+
+/// Fingerprint a dataset read from `input`. `progress` is called with the records read so far.
+pub fn fingerprint<R: Read>(
+    input: R,
+    opts: &Options,
+    secrets: &Secrets,
+    progress: &mut dyn FnMut(u64),
+) -> Result<Fingerprints, FingerprintError> {
+    let mut records = reader::Records::new(input, opts.format)?;
+    // Fix the schema from the first records.
+    let mut sample = Vec::new();
+    while sample.len() < INFER_ROWS {
+        match records.next_record()? {
+            Some(r) => sample.push(r),
+            None => break,
+        }
+    }
+    if sample.is_empty() {
+        return Err(FingerprintError::Invalid("the data has no records".into()));
+    }
+    let mut columns: BTreeMap<String, Vec<String>> = BTreeMap::new();
+    for (_, rec) in &sample {
+        let mut seen = HashSet::new();
+        for (k, v) in rec {
+            let c = canon::name(k);
+            if !seen.insert(c.clone()) {
+                return Err(FingerprintError::Invalid(format!("two columns are both named {c:?} once canonicalised")));
+            }
+            columns.entry(c).or_default().push(v.clone());
+        }
+    }
+    let schema: Vec<SchemaColumn> = columns
+        .iter()
+        .map(|(name, values)| SchemaColumn { name: name.clone(), ty: canon::infer(values.iter().map(String::as_str)) })
+        .collect();
+    drop(columns);
+    let specs = if opts.views.iter().any(|v| v.name == "full") {
+        opts.views.clone()
+    } else {
+        [vec![ViewSpec::full()], opts.views.clone()].concat()
+    };
+    let views = compile_views(&schema, &specs)?;
+    let limit = threshold(opts.scale);
+
+    let mut sketches: Vec<HashSet<u64>> = vec![HashSet::new(); views.len()];
+    let mut kept: Vec<Vec<u64>> = vec![Vec::new(); views.len()];
+    let mut leaves: Vec<Hash> = Vec::new();
+    let mut full = Vec::with_capacity(256);
+    let mut buf = Vec::with_capacity(256);
+    let mut read = 0u64;
+    let mut pos_cache: Option<(Vec<String>, Vec<Option<usize>>)> = None;
+
+    let mut handle = |rec: &[(String, String)]| -> Result<(), FingerprintError> {
+        // Delimited files repeat the same headers: map them once.
+        let names: Vec<&str> = rec.iter().map(|(k, _)| k.as_str()).collect();
+        let fresh =
+            pos_cache.as_ref().is_none_or(|(n, _)| n.len() != names.len() || n.iter().zip(&names).any(|(a, b)| a != b));
+        if fresh {
+            pos_cache = Some((names.iter().map(|s| s.to_string()).collect(), positions(rec, &schema)?));
+        }
+        let pos = &pos_cache.as_ref().expect("set").1;
+        let mut values: Vec<Option<&str>> = vec![None; schema.len()];
+        for ((_, v), p) in rec.iter().zip(pos) {
+            if let Some(i) = p {
+                values[*i] = Some(v.as_str());
+            }
+        }
+        view_bytes(&schema, &values, &views[0], &mut full);
+        for (vi, view) in views.iter().enumerate() {
+            let bytes: &[u8] = if view.is_full {
+                &full
+            } else {
+                view_bytes(&schema, &values, view, &mut buf);
+                &buf
+            };
+            let fp = fingerprint_of(&secrets.sampling_key, &view.name, bytes);
+            if fp < limit {
+                sketches[vi].insert(fp);
+            }
+            if opts.keep_fingerprints {
+                kept[vi].push(fp);
+            }
+        }
+        leaves.push(leaf_of(&secrets.salt_key, &full).0);
+        Ok(())
+    };
+    for (_, rec) in &sample {
+        handle(rec)?;
+        read += 1;
+    }
+    drop(sample);
+    while let Some((_, rec)) = records.next_record()? {
+        handle(&rec)?;
+        read += 1;
+        if read.is_multiple_of(65_536) {
+            progress(read);
+        }
+    }
+    progress(read);
+    leaves.sort_unstable();
+    leaves.dedup();
+    let root = commitment::root(&leaves);
+
+    let view_manifests: Vec<ViewManifest> = views
+        .iter()
+        .zip(sketches)
+        .zip(kept.iter_mut())
+        .map(|((v, sketch), kept)| {
+            let mut values: Vec<u64> = sketch.into_iter().collect();
+            values.sort_unstable();
+            let distinct = if opts.keep_fingerprints {
+                kept.sort_unstable();
+                kept.dedup();
+                kept.len() as u64
+            } else {
+                values.len() as u64 * opts.scale.max(1)
+            };
+            let sketch: Vec<String> = values.iter().map(|h| format!("{h:016x}")).collect();
+            ViewManifest {
+                name: v.name.clone(),
+                columns: v.columns.iter().map(|&i| schema[i].name.clone()).collect(),
+                round: v
+                    .columns
+                    .iter()
+                    .zip(&v.round)
+                    .filter_map(|(&i, r)| r.map(|r| (schema[i].name.clone(), r)))
+                    .collect(),
+                sketch_digest: sketch_digest(&sketch),
+                sketch,
+                distinct_records: distinct,
+            }
+        })
+        .collect();
+    let mut manifest = Manifest {
+        v: MANIFEST_VERSION.into(),
+        canon: canon::CANON_VERSION.into(),
+        product: opts.product.clone(),
+        version: opts.version,
+        created_at: chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+        format: opts.format,
+        schema_digest: schema_digest(&schema),
+        schema,
+        records_read: read,
+        distinct_records: leaves.len() as u64,
+        root: hex(&root),
+        scale: opts.scale.max(1),
+        sampling_key_id: secrets.key_id(),
+        views: view_manifests,
+        signer: secrets.signer.verifier().to_string(),
+        signature: String::new(),
+    };
+    manifest.signature =
+        base64::engine::general_purpose::STANDARD.encode(secrets.signer.sign_bytes(&manifest.signed_bytes()));
+    let kept = opts.keep_fingerprints.then(|| views.iter().map(|v| v.name.clone()).zip(kept).collect());
+    Ok(Fingerprints { manifest, kept })
+}
+
+/// The share of the owner's records found in a suspect dataset, for one view.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ViewContainment {
+    pub view: String,
+    /// `exact` (the owner kept every fingerprint) or `sketch` (FracMinHash sample).
+    pub mode: &'static str,
+    /// Owner records considered: all distinct fingerprints (exact) or the sketch's sample.
+    pub owner_sample: u64,
+    /// Of those, found in the suspect.
+    pub matched: u64,
+    pub estimate: f64,
+    /// 95% Wilson score interval (equal to the estimate in exact mode).
+    pub low: f64,
+    pub high: f64,
+    /// Estimated number of the owner's distinct records present in the suspect.
+    pub records_found: u64,
+    /// Owner columns this view needs that the suspect lacks (the view cannot match then).
+    pub missing_columns: Vec<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ContainmentReport {
+    pub product: String,
+    pub root: String,
+    pub suspect_records: u64,
+    pub views: Vec<ViewContainment>,
+}
+
+/// Wilson score interval for `k` successes in `n` trials at 95%.
+pub fn wilson(k: u64, n: u64) -> (f64, f64) {
+    if n == 0 {
+        return (0.0, 1.0);
+    }
+    let (k, n, z) = (k as f64, n as f64, 1.959_963_984_540_054_f64);
+    let p = k / n;
+    let denom = 1.0 + z * z / n;
+    let center = (p + z * z / (2.0 * n)) / denom;
+    let half = z / denom * (p * (1.0 - p) / n + z * z / (4.0 * n * n)).sqrt();
+    ((center - half).max(0.0), (center + half).min(1.0))
+}
+
+/// How much of the owner's registered data is in `suspect`: per view, from the sketch, or exactly when
+/// `kept` holds the owner's full fingerprint lists.
+pub fn contain<R: Read>(
+    manifest: &Manifest,
+    secrets: &Secrets,
+    suspect: R,
+    format: Format,
+    kept: Option<&BTreeMap<String, Vec<u64>>>,
+    progress: &mut dyn FnMut(u64),
+) -> Result<ContainmentReport, FingerprintError> {
+    if manifest.sampling_key_id != secrets.key_id() {
+        return Err(FingerprintError::Invalid("these secrets are not the ones this manifest was made with".into()));
+    }
+    let schema = &manifest.schema;
+    let specs: Vec<ViewSpec> = manifest
+        .views
+        .iter()
+        .map(|v| ViewSpec { name: v.name.clone(), columns: Some(v.columns.clone()), round: v.round.clone() })
+        .collect();
+    let views = compile_views(schema, &specs)?;
+    let limit = threshold(manifest.scale);
+    let owner: Vec<HashSet<u64>> = views
+        .iter()
+        .map(|v| match kept.and_then(|k| k.get(&v.name)) {
+            Some(all) => all.iter().copied().collect(),
+            None => manifest.sketch_values(&v.name).unwrap_or_default(),
+        })
+        .collect();
+    let mut found: Vec<HashSet<u64>> = vec![HashSet::new(); views.len()];
+    let mut records = reader::Records::new(suspect, format)?;
+    let mut present = vec![false; schema.len()];
+    let mut buf = Vec::new();
+    let mut read = 0u64;
+    while let Some((_, rec)) = records.next_record()? {
+        let pos = positions(&rec, schema)?;
+        let mut values: Vec<Option<&str>> = vec![None; schema.len()];
+        for ((_, v), p) in rec.iter().zip(&pos) {
+            if let Some(i) = p {
+                values[*i] = Some(v.as_str());
+                present[*i] = true;
+            }
+        }
+        for (vi, view) in views.iter().enumerate() {
+            view_bytes(schema, &values, view, &mut buf);
+            let fp = fingerprint_of(&secrets.sampling_key, &view.name, &buf);
+            let exact = kept.is_some_and(|k| k.contains_key(&view.name));
+            if (exact || fp < limit) && owner[vi].contains(&fp) {
+                found[vi].insert(fp);
+            }
+        }
+        read += 1;
+        if read.is_multiple_of(65_536) {
+            progress(read);
+        }
+    }
+    progress(read);
+    let report_views = views
+        .iter()
+        .enumerate()
+        .map(|(vi, view)| {
+            let exact = kept.is_some_and(|k| k.contains_key(&view.name));
+            let n = owner[vi].len() as u64;
+            let k = found[vi].len() as u64;
+            let estimate = if n == 0 { 0.0 } else { k as f64 / n as f64 };
+            let (low, high) = if exact { (estimate, estimate) } else { wilson(k, n) };
+            let distinct = manifest.views[vi].distinct_records;
+            ViewContainment {
+                view: view.name.clone(),
+                mode: if exact { "exact" } else { "sketch" },
+                owner_sample: n,
+                matched: k,
+                estimate,
+                low,
+                high,
+                records_found: if exact { k } else { (estimate * distinct as f64).round() as u64 },
+                missing_columns: view
+                    .columns
+                    .iter()
+                    .filter(|&&i| read > 0 && !present[i])
+                    .map(|&i| schema[i].name.clone())
+                    .collect(),
+            }
+        })
+        .collect();
+    Ok(ContainmentReport {
+        product: manifest.product.clone(),
+        root: manifest.root.clone(),
+        suspect_records: read,
+        views: report_views,
+    })
+}
+
+/// A record in canonical form: column → value (`None` for null).
+pub type CanonicalRecord = BTreeMap<String, Option<String>>;
+
+/// A proof that one record was in the committed data.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RecordProof {
+    pub v: String,
+    /// The record in canonical form: column → value (`null` for none), every schema column.
+    pub record: CanonicalRecord,
+    pub salt: String,
+    pub index: u64,
+    pub leaves: u64,
+    pub path: Vec<String>,
+    /// The commitment root (hex) the path leads to.
+    pub root: String,
+}
+
+impl RecordProof {
+    fn canonical_bytes(&self) -> Vec<u8> {
+        let mut out = Vec::new();
+        for (k, v) in &self.record {
+            canon::push_column(&mut out, k, v.as_deref());
+        }
+        out
+    }
+
+    /// Recompute the leaf from the record and its salt and follow the path to the root.
+    pub fn verify(&self) -> Result<(), FingerprintError> {
+        if self.v != PROOF_VERSION {
+            return Err(FingerprintError::Invalid(format!("unsupported proof {}", self.v)));
+        }
+        let salt: [u8; 16] = unhex(&self.salt)?;
+        let leaf = leaf_hash(&salt, &self.canonical_bytes());
+        let path = self.path.iter().map(|h| unhex::<32>(h)).collect::<Result<Vec<_>, _>>()?;
+        let root: Hash = unhex(&self.root)?;
+        if commitment::verify(&leaf, self.index, self.leaves, &path, &root) {
+            Ok(())
+        } else {
+            Err(FingerprintError::Invalid(
+                "the record is not in the committed data (the path does not lead to the root)".into(),
+            ))
+        }
+    }
+}
+
+/// Prove that record number `line_record` (1-based, in file order) of `data` is in the commitment.
+/// Re-reads the data to rebuild the sorted leaves; the result names the manifest's root.
+pub fn prove_record<R: Read>(
+    manifest: &Manifest,
+    secrets: &Secrets,
+    data: R,
+    record_number: u64,
+) -> Result<RecordProof, FingerprintError> {
+    let schema = &manifest.schema;
+    let full = compile_views(schema, &[ViewSpec::full()])?.remove(0);
+    let mut records = reader::Records::new(data, manifest.format)?;
+    let mut leaves = Vec::new();
+    let mut bytes = Vec::new();
+    let mut chosen: Option<(Hash, [u8; 16], CanonicalRecord)> = None;
+    let mut n = 0u64;
+    while let Some((_, rec)) = records.next_record()? {
+        n += 1;
+        let pos = positions(&rec, schema)?;
+        let mut values: Vec<Option<&str>> = vec![None; schema.len()];
+        for ((_, v), p) in rec.iter().zip(&pos) {
+            if let Some(i) = p {
+                values[*i] = Some(v.as_str());
+            }
+        }
+        view_bytes(schema, &values, &full, &mut bytes);
+        let (leaf, salt) = leaf_of(&secrets.salt_key, &bytes);
+        leaves.push(leaf);
+        if n == record_number {
+            let record = schema
+                .iter()
+                .zip(&values)
+                .map(|(c, v)| (c.name.clone(), v.and_then(|raw| canon::value(raw, c.ty, None))))
+                .collect();
+            chosen = Some((leaf, salt, record));
+        }
+    }
+    let (leaf, salt, record) = chosen.ok_or_else(|| {
+        FingerprintError::Invalid(format!("the data has {n} records; there is no record {record_number}"))
+    })?;
+    leaves.sort_unstable();
+    leaves.dedup();
+    let root = commitment::root(&leaves);
+    if hex(&root) != manifest.root {
+        return Err(FingerprintError::Invalid(
+            "this data does not produce the manifest's root: it is not the registered version".into(),
+        ));
+    }
+    let index = leaves.binary_search(&leaf).expect("the leaf is among the leaves");
+    Ok(RecordProof {
+        v: PROOF_VERSION.into(),
+        record,
+        salt: hex(&salt),
+        index: index as u64,
+        leaves: leaves.len() as u64,
+        path: commitment::path(&leaves, index).iter().map(|h| hex(h)).collect(),
+        root: hex(&root),
+    })
+}

@@ -1,0 +1,262 @@
+//! Simulated scraping: a suspect holds 5%, 30% or 90% of the owner's records, re-serialised
+//! (reordered columns, "12,345.50" numbers, trailing zeros, padding, CRLF), mixed into ten times as
+//! many foreign rows. The estimate must be within ±2 points of the truth; a declared view still finds
+//! rows whose other columns were altered; record proofs verify and any changed bit fails.
+
+use std::collections::BTreeMap;
+
+use dipr_fingerprint::*;
+use dipr_ledger::note::NoteSigner;
+use proptest::prelude::*;
+
+const OWNER: usize = 60_000;
+const SCALE: u64 = 16;
+
+fn secrets() -> Secrets {
+    // Fixed keys: the test is deterministic.
+    let signer = NoteSigner::new("owner.example", ed25519_dalek::SigningKey::from_bytes(&[3; 32])).unwrap();
+    Secrets { sampling_key: [7; 32], salt_key: [9; 32], signer }
+}
+
+/// A deterministic pseudo-random stream.
+struct Lcg(u64);
+impl Lcg {
+    fn next(&mut self) -> u64 {
+        self.0 = self.0.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+        self.0 >> 17
+    }
+}
+
+struct Row {
+    id: String,
+    name: String,
+    city: String,
+    price_cents: u64,
+    qty: u64,
+    day: u32,
+}
+
+fn rows(n: usize, seed: u64, prefix: &str) -> Vec<Row> {
+    let mut r = Lcg(seed);
+    let cities = ["上海", "北京", "深圳", "杭州", "成都"];
+    (0..n)
+        .map(|i| Row {
+            id: format!("{prefix}{i:07}"),
+            name: format!("商品{}号", r.next() % 100_000),
+            city: cities[(r.next() % 5) as usize].to_string(),
+            price_cents: r.next() % 10_000_000,
+            qty: r.next() % 5000,
+            day: 1 + (r.next() % 28) as u32,
+        })
+        .collect()
+}
+
+fn owner_csv(rows: &[Row]) -> String {
+    let mut s = String::from("id,name,city,price,qty,date\n");
+    for r in rows {
+        s.push_str(&format!(
+            "{},{},{},{}.{:02},{},2025-03-{:02}\n",
+            r.id,
+            r.name,
+            r.city,
+            r.price_cents / 100,
+            r.price_cents % 100,
+            r.qty,
+            r.day
+        ));
+    }
+    s
+}
+
+/// How a scraper re-serialises: other column order, grouped numbers with trailing zeros, padding,
+/// slashes in dates, CRLF; `alter` changes the price of every row.
+fn scraped_csv(rows: &[&Row], alter: bool) -> String {
+    let mut s = String::from(" Date ,QTY,Price, City ,Name,ID\r\n");
+    for r in rows {
+        let cents = if alter { r.price_cents + 1 } else { r.price_cents };
+        let int = cents / 100;
+        let grouped = {
+            let t = int.to_string();
+            let mut out = String::new();
+            for (i, ch) in t.chars().enumerate() {
+                if i > 0 && (t.len() - i) % 3 == 0 {
+                    out.push(',');
+                }
+                out.push(ch);
+            }
+            out
+        };
+        s.push_str(&format!(
+            "2025/3/{} , {} ,\"{grouped}.{:02}000\",  {} ,{},{}\r\n",
+            r.day,
+            r.qty,
+            cents % 100,
+            r.city,
+            r.name,
+            r.id
+        ));
+    }
+    s
+}
+
+fn options(views: Vec<ViewSpec>) -> Options {
+    Options {
+        format: Format::Csv,
+        product: "测试数据".into(),
+        version: 1,
+        views,
+        scale: SCALE,
+        keep_fingerprints: false,
+    }
+}
+
+fn key_view() -> ViewSpec {
+    ViewSpec {
+        name: "key".into(),
+        columns: Some(vec!["id".into(), "name".into(), "city".into()]),
+        round: BTreeMap::new(),
+    }
+}
+
+#[test]
+fn containment_within_two_points_on_reserialised_scrapes() {
+    let owner = rows(OWNER, 1, "A");
+    let s = secrets();
+    let fp = fingerprint(owner_csv(&owner).as_bytes(), &options(vec![key_view()]), &s, &mut |_| {}).unwrap();
+    fp.manifest.verify().unwrap();
+    assert_eq!(fp.manifest.distinct_records, OWNER as u64);
+    let id_type = fp.manifest.schema.iter().find(|c| c.name == "id").unwrap().ty;
+    assert_eq!(id_type, canon::ColumnType::Text, "identifiers stay text");
+
+    for (share, seed) in [(0.05, 11u64), (0.30, 12), (0.90, 13)] {
+        let mut r = Lcg(seed);
+        let taken: Vec<&Row> = owner.iter().filter(|_| (r.next() % 10_000) as f64 / 10_000.0 < share).collect();
+        let truth = taken.len() as f64 / OWNER as f64;
+        let foreign = rows(taken.len() * 10, seed + 100, "B");
+        let mut all: Vec<&Row> = taken.iter().copied().chain(foreign.iter()).collect();
+        all.sort_by_key(|row| row.name.clone()); // interleave
+        let report =
+            contain(&fp.manifest, &s, scraped_csv(&all, false).as_bytes(), Format::Csv, None, &mut |_| {}).unwrap();
+        let full = &report.views[0];
+        assert!((full.estimate - truth).abs() <= 0.02, "share {share}: estimate {} vs truth {truth}", full.estimate);
+        assert!(
+            full.low <= truth && truth <= full.high,
+            "share {share}: {truth} outside [{}, {}]",
+            full.low,
+            full.high
+        );
+        assert!(full.missing_columns.is_empty());
+
+        // The same rows with the price altered: the full row no longer matches, the key view does.
+        let altered =
+            contain(&fp.manifest, &s, scraped_csv(&taken, true).as_bytes(), Format::Csv, None, &mut |_| {}).unwrap();
+        assert!(altered.views[0].estimate < 0.005, "altered rows must not match on the full view");
+        let key = altered.views.iter().find(|v| v.view == "key").unwrap();
+        assert!((key.estimate - truth).abs() <= 0.02, "key view: {} vs {truth}", key.estimate);
+    }
+}
+
+#[test]
+fn exact_mode_counts_every_record() {
+    let owner = rows(5_000, 2, "C");
+    let s = secrets();
+    let mut opts = options(vec![]);
+    opts.keep_fingerprints = true;
+    let fp = fingerprint(owner_csv(&owner).as_bytes(), &opts, &s, &mut |_| {}).unwrap();
+    let taken: Vec<&Row> = owner.iter().step_by(4).collect();
+    let report =
+        contain(&fp.manifest, &s, scraped_csv(&taken, false).as_bytes(), Format::Csv, fp.kept.as_ref(), &mut |_| {})
+            .unwrap();
+    let v = &report.views[0];
+    assert_eq!((v.mode, v.matched, v.records_found), ("exact", 1250, 1250));
+    assert_eq!(v.estimate, 0.25);
+}
+
+#[test]
+fn jsonl_and_csv_of_the_same_data_agree() {
+    let owner = rows(2_000, 3, "D");
+    let s = secrets();
+    let fp = fingerprint(owner_csv(&owner).as_bytes(), &options(vec![]), &s, &mut |_| {}).unwrap();
+    let mut jsonl = String::new();
+    for r in &owner {
+        jsonl.push_str(&serde_json::json!({"ID": r.id, "Name": r.name, "City": r.city, "Price": format!("{}.{:02}", r.price_cents / 100, r.price_cents % 100), "qty": r.qty, "date": format!("2025-03-{:02}", r.day)}).to_string());
+        jsonl.push('\n');
+    }
+    let mut jopts = options(vec![]);
+    jopts.format = Format::Jsonl;
+    let fj = fingerprint(jsonl.as_bytes(), &jopts, &s, &mut |_| {}).unwrap();
+    assert_eq!(fj.manifest.root, fp.manifest.root, "same records, same commitment");
+    assert_eq!(fj.manifest.views[0].sketch, fp.manifest.views[0].sketch);
+}
+
+#[test]
+fn malformed_input_names_the_line() {
+    let s = secrets();
+    let bad = "a,b\n1,2\n3,4,5\n";
+    let e = fingerprint(bad.as_bytes(), &options(vec![]), &s, &mut |_| {}).err().unwrap();
+    assert!(e.to_string().contains("line 3"), "{e}");
+    let mut jopts = options(vec![]);
+    jopts.format = Format::Jsonl;
+    let e = fingerprint("{\"a\": 1}\n{\"a\": \n".as_bytes(), &jopts, &s, &mut |_| {}).err().unwrap();
+    assert!(e.to_string().contains("line 2"), "{e}");
+    let e = fingerprint("A,a\n1,2\n".as_bytes(), &options(vec![]), &s, &mut |_| {}).err().unwrap();
+    assert!(e.to_string().contains("\"a\""), "{e}");
+    let view = ViewSpec { name: "v".into(), columns: Some(vec!["nope".into()]), round: BTreeMap::new() };
+    assert!(fingerprint("a\n1\n".as_bytes(), &options(vec![view]), &s, &mut |_| {}).is_err());
+}
+
+#[test]
+fn a_tampered_manifest_fails_its_signature() {
+    let s = secrets();
+    let fp = fingerprint(owner_csv(&rows(100, 4, "E")).as_bytes(), &options(vec![]), &s, &mut |_| {}).unwrap();
+    let mut m = fp.manifest.clone();
+    m.distinct_records += 1;
+    assert!(m.verify().is_err());
+    let mut m = fp.manifest.clone();
+    m.views[0].sketch.pop();
+    assert!(m.verify().is_err());
+}
+
+fn proof_for(n: usize, pick: u64) -> RecordProof {
+    let owner = rows(n, 5, "F");
+    let s = secrets();
+    let csv = owner_csv(&owner);
+    let fp = fingerprint(csv.as_bytes(), &options(vec![]), &s, &mut |_| {}).unwrap();
+    prove_record(&fp.manifest, &s, csv.as_bytes(), 1 + pick % n as u64).unwrap()
+}
+
+#[test]
+fn record_proofs_verify_and_reveal_one_record() {
+    let p = proof_for(1000, 417);
+    p.verify().unwrap();
+    assert_eq!(p.record.len(), 6);
+    assert_eq!(p.path.len(), 10, "⌈log2 1000⌉ sibling hashes");
+    // Another record's content with this path fails.
+    let mut other = p.clone();
+    other.record.insert("qty".into(), Some("999999".into()));
+    assert!(other.verify().is_err());
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(48))]
+    #[test]
+    fn any_flipped_bit_of_a_record_proof_fails(pick in 0u64..300, part in 0usize..3, which in any::<prop::sample::Index>(), bit in 0usize..4) {
+        let p = proof_for(300, pick);
+        prop_assert!(p.verify().is_ok());
+        let mut bad = p.clone();
+        let flip = |s: &mut String, i: usize| {
+            let mut b = s.clone().into_bytes();
+            let i = i % b.len();
+            let c = b[i] as char;
+            let v = c.to_digit(16).unwrap();
+            b[i] = std::char::from_digit(v ^ (1 << bit), 16).unwrap() as u8;
+            *s = String::from_utf8(b).unwrap();
+        };
+        match part {
+            0 => flip(&mut bad.salt, which.index(32)),
+            1 => { let i = which.index(bad.path.len()); flip(&mut bad.path[i], bit * 7) }
+            _ => flip(&mut bad.root, which.index(64)),
+        }
+        prop_assert!(bad.verify().is_err());
+    }
+}
