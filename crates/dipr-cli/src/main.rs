@@ -3,6 +3,7 @@
 mod bench;
 mod bench_ledger;
 mod client;
+mod fingerprint;
 
 use std::io::Read;
 use std::net::SocketAddr;
@@ -75,6 +76,14 @@ enum Cmd {
         #[command(subcommand)]
         command: LedgerCmd,
     },
+    /// Fingerprint a dataset locally (CSV, TSV, JSON Lines); writes a signed manifest to file.
+    Fingerprint(fingerprint::FingerprintArgs),
+    /// Measure how much of your registered data is in a suspect dataset (locally).
+    Contain(fingerprint::ContainArgs),
+    /// Prove that one record was in the registered data (reveals that record only).
+    ProveRecord(fingerprint::ProveRecordArgs),
+    /// Check a record proof, offline, against a manifest or a certificate.
+    VerifyRecord(fingerprint::VerifyRecordArgs),
     /// Run a witness (C2SP tlog-witness): cosigns checkpoints of the logs it trusts, refuses forks.
     Witness {
         #[arg(long, env = "DIPR_WITNESS_LISTEN", default_value = "127.0.0.1:8090")]
@@ -209,6 +218,10 @@ fn main() -> Result<()> {
         Cmd::Admin { store, command } => runtime()?.block_on(admin(store, command)),
         Cmd::Client(args) => client::run(args),
         Cmd::Bench(cmd) => bench::run(cmd),
+        Cmd::Fingerprint(a) => fingerprint::fingerprint(a),
+        Cmd::Contain(a) => fingerprint::contain(a),
+        Cmd::ProveRecord(a) => fingerprint::prove_record(a),
+        Cmd::VerifyRecord(a) => fingerprint::verify_record(a),
         Cmd::Key { store, command: KeyCmd::Show } => {
             let config = load_config(&store, false)?;
             let signer = dipr_server::ledger::load_signer(&store.data_dir, &config.log_origin)?;

@@ -1,0 +1,354 @@
+//! `dipr fingerprint`, `dipr contain`, `dipr prove-record`, `dipr verify-record`: the data owner's
+//! side, run locally. The data never leaves the machine; the secrets file never leaves its owner.
+
+use std::collections::BTreeMap;
+use std::io::{BufReader, Read, Write};
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+use anyhow::{bail, Context, Result};
+use clap::Args;
+use dipr_fingerprint::{Format, Manifest, RecordProof, Secrets, ViewSpec};
+
+#[derive(Args)]
+pub struct FingerprintArgs {
+    /// The dataset: CSV, TSV or JSON Lines.
+    data: PathBuf,
+    /// Where to write the manifest (JSON) that is filed with the application.
+    #[arg(long)]
+    out: PathBuf,
+    /// csv, tsv or jsonl (default: from the file name).
+    #[arg(long)]
+    format: Option<String>,
+    /// Product name recorded in the manifest.
+    #[arg(long, default_value = "")]
+    product: String,
+    /// Data version (1 for the first registration, then 2, 3, … for updates).
+    #[arg(long, default_value_t = 1)]
+    version: u32,
+    /// TOML file declaring views: `[[views]] name = "key"  columns = ["id", "name"]  round = { price = 0 }`.
+    #[arg(long)]
+    views: Option<PathBuf>,
+    /// Secrets file (keys; created with mode 0600 if missing). Default: next to the manifest.
+    #[arg(long)]
+    secrets: Option<PathBuf>,
+    /// FracMinHash scale s: one fingerprint in s is kept in the sketch.
+    #[arg(long, default_value_t = 256)]
+    scale: u64,
+    /// Also keep every fingerprint (MANIFEST.fps) for exact containment later.
+    #[arg(long)]
+    keep_fingerprints: bool,
+}
+
+#[derive(Args)]
+pub struct ContainArgs {
+    #[arg(long)]
+    manifest: PathBuf,
+    /// The suspect dataset.
+    #[arg(long)]
+    suspect: PathBuf,
+    #[arg(long)]
+    format: Option<String>,
+    #[arg(long)]
+    secrets: Option<PathBuf>,
+    #[arg(long)]
+    json: bool,
+}
+
+#[derive(Args)]
+pub struct ProveRecordArgs {
+    #[arg(long)]
+    manifest: PathBuf,
+    /// The registered dataset (the same file that was fingerprinted).
+    #[arg(long)]
+    data: PathBuf,
+    /// Which record, 1-based, in file order.
+    #[arg(long)]
+    record: u64,
+    #[arg(long)]
+    secrets: Option<PathBuf>,
+    #[arg(long)]
+    out: PathBuf,
+}
+
+#[derive(Args)]
+pub struct VerifyRecordArgs {
+    /// The record proof (from `dipr prove-record`).
+    proof: PathBuf,
+    /// Check the proof's root against this manifest…
+    #[arg(long)]
+    manifest: Option<PathBuf>,
+    /// …or against this certificate's content commitment (also verified offline).
+    #[arg(long)]
+    certificate: Option<PathBuf>,
+    #[arg(long)]
+    trusted_key: Option<String>,
+}
+
+fn secrets_path(manifest: &Path, explicit: Option<&PathBuf>) -> PathBuf {
+    explicit.cloned().unwrap_or_else(|| manifest.with_extension("secrets.json"))
+}
+
+fn format_of(path: &Path, explicit: Option<&str>) -> Result<Format> {
+    match explicit {
+        Some(f) => Format::parse(f).with_context(|| format!("--format {f:?}: use csv, tsv or jsonl")),
+        None => Format::from_path(path)
+            .with_context(|| format!("cannot tell the format of {}: pass --format", path.display())),
+    }
+}
+
+fn open(path: &Path) -> Result<BufReader<std::fs::File>> {
+    Ok(BufReader::with_capacity(
+        1 << 20,
+        std::fs::File::open(path).with_context(|| format!("opening {}", path.display()))?,
+    ))
+}
+
+fn write_private(path: &Path, text: &str) -> Result<()> {
+    let mut opts = std::fs::OpenOptions::new();
+    opts.write(true).create_new(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        opts.mode(0o600);
+    }
+    let mut f = opts.open(path).with_context(|| format!("creating {}", path.display()))?;
+    f.write_all(text.as_bytes())?;
+    f.sync_all()?;
+    Ok(())
+}
+
+fn load_secrets(path: &Path) -> Result<Secrets> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(path).with_context(|| format!("reading {}", path.display()))?.permissions().mode()
+            & 0o777;
+        if mode & 0o077 != 0 {
+            bail!("{} has mode {mode:o}; it holds your fingerprint keys: chmod 600 it", path.display());
+        }
+    }
+    Ok(Secrets::from_json(&std::fs::read_to_string(path)?)?)
+}
+
+fn load_manifest(path: &Path) -> Result<Manifest> {
+    let m: Manifest =
+        serde_json::from_slice(&std::fs::read(path).with_context(|| format!("reading {}", path.display()))?)
+            .with_context(|| format!("{} is not a dipr fingerprint manifest", path.display()))?;
+    m.verify().with_context(|| format!("{}", path.display()))?;
+    Ok(m)
+}
+
+/// A progress line on stderr: records and throughput.
+fn progress(label: &'static str) -> impl FnMut(u64) {
+    let start = Instant::now();
+    move |n| {
+        let rate = n as f64 / start.elapsed().as_secs_f64().max(1e-9);
+        eprint!("\r{label}: {n} records, {:.2} M records/s   ", rate / 1e6);
+    }
+}
+
+fn fps_path(manifest: &Path) -> PathBuf {
+    manifest.with_extension("fps")
+}
+
+/// Kept fingerprints: per view, `u16 name length, name, u64 count, count × u64`, big-endian.
+fn write_fps(path: &Path, kept: &BTreeMap<String, Vec<u64>>) -> Result<()> {
+    let mut out = Vec::new();
+    for (name, fps) in kept {
+        out.extend((name.len() as u16).to_be_bytes());
+        out.extend(name.as_bytes());
+        out.extend((fps.len() as u64).to_be_bytes());
+        for f in fps {
+            out.extend(f.to_be_bytes());
+        }
+    }
+    write_private(path, "")?;
+    std::fs::write(path, out)?;
+    Ok(())
+}
+
+fn read_fps(path: &Path) -> Result<BTreeMap<String, Vec<u64>>> {
+    let mut bytes = Vec::new();
+    std::fs::File::open(path)?.read_to_end(&mut bytes)?;
+    let mut out = BTreeMap::new();
+    let mut rest = &bytes[..];
+    let take = |rest: &mut &[u8], n: usize| -> Result<Vec<u8>> {
+        if rest.len() < n {
+            bail!("{} is truncated", path.display());
+        }
+        let (a, b) = rest.split_at(n);
+        *rest = b;
+        Ok(a.to_vec())
+    };
+    while !rest.is_empty() {
+        let len = u16::from_be_bytes(take(&mut rest, 2)?.try_into().expect("2")) as usize;
+        let name = String::from_utf8(take(&mut rest, len)?)?;
+        let count = u64::from_be_bytes(take(&mut rest, 8)?.try_into().expect("8")) as usize;
+        let raw = take(&mut rest, count * 8)?;
+        out.insert(name, raw.chunks(8).map(|c| u64::from_be_bytes(c.try_into().expect("8"))).collect());
+    }
+    Ok(out)
+}
+
+pub fn fingerprint(a: FingerprintArgs) -> Result<()> {
+    let format = format_of(&a.data, a.format.as_deref())?;
+    let views: Vec<ViewSpec> = match &a.views {
+        Some(p) => {
+            #[derive(serde::Deserialize)]
+            #[serde(deny_unknown_fields)]
+            struct ViewsFile {
+                views: Vec<ViewSpec>,
+            }
+            let text = std::fs::read_to_string(p).with_context(|| format!("reading {}", p.display()))?;
+            toml::from_str::<ViewsFile>(&text).with_context(|| format!("in {}", p.display()))?.views
+        }
+        None => Vec::new(),
+    };
+    if a.out.exists() {
+        bail!("{} exists; choose another --out (manifests are never overwritten)", a.out.display());
+    }
+    let secrets_file = secrets_path(&a.out, a.secrets.as_ref());
+    let secrets = if secrets_file.exists() {
+        load_secrets(&secrets_file)?
+    } else {
+        let s = Secrets::generate("dipr-data-owner")?;
+        write_private(&secrets_file, &s.to_json())?;
+        eprintln!("created secrets {} (mode 0600): keep it, back it up, never share it", secrets_file.display());
+        s
+    };
+    let opts = dipr_fingerprint::Options {
+        format,
+        product: a.product,
+        version: a.version,
+        views,
+        scale: a.scale,
+        keep_fingerprints: a.keep_fingerprints,
+    };
+    let start = Instant::now();
+    let fp = dipr_fingerprint::fingerprint(open(&a.data)?, &opts, &secrets, &mut progress("fingerprinting"))?;
+    eprintln!();
+    let m = &fp.manifest;
+    std::fs::write(&a.out, serde_json::to_string_pretty(m)?)?;
+    if let Some(kept) = &fp.kept {
+        write_fps(&fps_path(&a.out), kept)?;
+    }
+    let secs = start.elapsed().as_secs_f64();
+    eprintln!(
+        "{} records ({} distinct) in {secs:.2} s ({:.2} M records/s); root {}; manifest {}",
+        m.records_read,
+        m.distinct_records,
+        m.records_read as f64 / secs / 1e6,
+        m.root,
+        a.out.display()
+    );
+    println!("{}", m.digest());
+    Ok(())
+}
+
+pub fn contain(a: ContainArgs) -> Result<()> {
+    let manifest = load_manifest(&a.manifest)?;
+    let secrets = load_secrets(&secrets_path(&a.manifest, a.secrets.as_ref()))?;
+    let format = format_of(&a.suspect, a.format.as_deref())?;
+    let kept = fps_path(&a.manifest);
+    let kept = if kept.exists() { Some(read_fps(&kept)?) } else { None };
+    let report = dipr_fingerprint::contain(
+        &manifest,
+        &secrets,
+        open(&a.suspect)?,
+        format,
+        kept.as_ref(),
+        &mut progress("reading suspect"),
+    )?;
+    eprintln!();
+    if a.json {
+        println!("{}", serde_json::to_string_pretty(&report)?);
+        return Ok(());
+    }
+    println!("包含度报告 / Containment report — {} (root {})", report.product, &report.root[..16]);
+    println!("可疑数据 suspect: {} records\n", report.suspect_records);
+    for v in &report.views {
+        println!(
+            "视图 view {:<10} {:>6.2}%  (95% 区间 interval {:.2}%–{:.2}%)  ≈ {} of my records  [{}: {} of {} matched]",
+            v.view,
+            v.estimate * 100.0,
+            v.low * 100.0,
+            v.high * 100.0,
+            v.records_found,
+            v.mode,
+            v.matched,
+            v.owner_sample
+        );
+        if !v.missing_columns.is_empty() {
+            println!("    the suspect lacks columns {:?}: this view cannot match", v.missing_columns);
+        }
+    }
+    Ok(())
+}
+
+pub fn prove_record(a: ProveRecordArgs) -> Result<()> {
+    let manifest = load_manifest(&a.manifest)?;
+    let secrets = load_secrets(&secrets_path(&a.manifest, a.secrets.as_ref()))?;
+    let proof = dipr_fingerprint::prove_record(&manifest, &secrets, open(&a.data)?, a.record)?;
+    std::fs::write(&a.out, serde_json::to_string_pretty(&proof)?)?;
+    eprintln!(
+        "record {} proven against root {} ({} sibling hashes): {}",
+        a.record,
+        proof.root,
+        proof.path.len(),
+        a.out.display()
+    );
+    Ok(())
+}
+
+pub fn verify_record(a: VerifyRecordArgs) -> Result<()> {
+    let proof: RecordProof =
+        serde_json::from_slice(&std::fs::read(&a.proof).with_context(|| format!("reading {}", a.proof.display()))?)
+            .with_context(|| format!("{} is not a record proof", a.proof.display()))?;
+    let mut ok = true;
+    let mut say = |good: bool, zh: String, en: String| {
+        ok &= good;
+        println!("[{}] {zh}\n      {en}", if good { "通过 PASS" } else { "失败 FAIL" });
+    };
+    match proof.verify() {
+        Ok(()) => say(
+            true,
+            format!("该记录在承诺根 {} 之下", &proof.root[..16]),
+            format!("the record is under commitment root {}", &proof.root[..16]),
+        ),
+        Err(e) => say(false, format!("记录证明无效：{e}"), format!("the record proof is invalid: {e}")),
+    }
+    if let Some(m) = &a.manifest {
+        let manifest = load_manifest(m)?;
+        say(manifest.root == proof.root, "根与清单一致".into(), "the root matches the manifest".into());
+    }
+    if let Some(c) = &a.certificate {
+        use dipr_ledger::certificate::{render_report, verify, Certificate};
+        let cert = Certificate::parse(&std::fs::read(c)?).map_err(|e| anyhow::anyhow!("{}: {e}", c.display()))?;
+        let trusted = a
+            .trusted_key
+            .as_deref()
+            .map(dipr_ledger::note::NoteVerifier::parse)
+            .transpose()
+            .map_err(|e| anyhow::anyhow!("--trusted-key: {e}"))?;
+        let report = verify(&cert, trusted.as_ref(), None);
+        print!("{}", render_report(&report));
+        let committed = cert
+            .statement
+            .content_commitment
+            .as_ref()
+            .and_then(|c| c.get("root"))
+            .and_then(|r| r.as_str())
+            .unwrap_or("");
+        say(report.ok, "证书有效".into(), "the certificate is valid".into());
+        say(
+            committed == proof.root,
+            "证书登记的内容承诺即此根".into(),
+            "the certificate's registered content commitment is this root".into(),
+        );
+    }
+    if !ok {
+        std::process::exit(1);
+    }
+    Ok(())
+}
