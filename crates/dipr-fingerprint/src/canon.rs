@@ -2,6 +2,8 @@
 //! of the same data — reordered columns, `12,345` for `12345`, trailing zeros, padding, CRLF — give the
 //! same bytes. Changing anything here changes every fingerprint: make a `canon/2` instead.
 
+use std::borrow::Cow;
+
 use serde::{Deserialize, Serialize};
 use unicode_normalization::UnicodeNormalization;
 
@@ -29,6 +31,37 @@ pub fn name(s: &str) -> String {
 
 /// Text values: trimmed, inner whitespace collapsed to one space, NFC.
 pub fn text(s: &str) -> String {
+    text_cow(s).into_owned()
+}
+
+/// [`text`] without allocating when the value is already canonical (the common case).
+pub fn text_cow(s: &str) -> Cow<'_, str> {
+    let clean = {
+        let b = s.as_bytes();
+        let mut prev_space = true; // a leading space is not clean
+        let mut ok = true;
+        for &c in b {
+            let space = c == b' ';
+            if (space && prev_space) || c == b'\t' || c == b'\n' || c == b'\r' || c == 0x0B || c == 0x0C {
+                ok = false;
+                break;
+            }
+            prev_space = space;
+        }
+        ok && !prev_space || b.is_empty()
+    };
+    let ascii = s.is_ascii();
+    if clean
+        && (ascii
+            || (unicode_normalization::is_nfc_quick(s.chars()) == unicode_normalization::IsNormalized::Yes
+                && !s.chars().any(|c| !c.is_ascii() && c.is_whitespace())))
+    {
+        return Cow::Borrowed(s);
+    }
+    Cow::Owned(text_slow(s))
+}
+
+fn text_slow(s: &str) -> String {
     let mut out = String::with_capacity(s.len());
     for word in s.split_whitespace() {
         if !out.is_empty() {
@@ -173,6 +206,21 @@ pub fn date(s: &str) -> Option<String> {
     chrono::NaiveDate::from_ymd_opt(y, m, d).map(|d| d.format("%Y-%m-%d").to_string())
 }
 
+/// Already `YYYY-MM-DD` and a real date.
+fn iso_date(s: &str) -> bool {
+    let b = s.as_bytes();
+    b.len() == 10
+        && b[4] == b'-'
+        && b[7] == b'-'
+        && b.iter().enumerate().all(|(i, c)| i == 4 || i == 7 || c.is_ascii_digit())
+        && chrono::NaiveDate::from_ymd_opt(
+            s[..4].parse().unwrap_or(0),
+            s[5..7].parse().unwrap_or(0),
+            s[8..].parse().unwrap_or(0),
+        )
+        .is_some()
+}
+
 /// A date-time: with an offset → UTC `YYYY-MM-DDTHH:MM:SS[.f]Z`; without → the same, unzoned.
 pub fn datetime(s: &str) -> Option<String> {
     let t = s.trim();
@@ -205,20 +253,64 @@ pub fn boolean(s: &str) -> Option<&'static str> {
     }
 }
 
+/// Plain decimals (`-12.50`, `7`) in canonical form without allocating: `None` when the value needs
+/// the full parser (separators, exponents, signs, padding, leading zeros).
+fn plain_number(raw: &str) -> Option<Cow<'_, str>> {
+    let b = raw.as_bytes();
+    let digits = b.strip_prefix(b"-").unwrap_or(b);
+    if digits.is_empty() || !digits[0].is_ascii_digit() || (digits[0] == b'0' && digits.len() > 1 && digits[1] != b'.')
+    {
+        return None;
+    }
+    let mut dot = None;
+    for (i, &c) in digits.iter().enumerate() {
+        match c {
+            b'0'..=b'9' => {}
+            b'.' if dot.is_none() && i + 1 < digits.len() => dot = Some(i),
+            _ => return None,
+        }
+    }
+    let mut end = raw.len();
+    if dot.is_some() {
+        while raw.as_bytes()[end - 1] == b'0' {
+            end -= 1;
+        }
+        if raw.as_bytes()[end - 1] == b'.' {
+            end -= 1;
+        }
+    }
+    let v = &raw[..end];
+    if v.trim_start_matches('-').bytes().all(|c| c == b'0') {
+        return Some(Cow::Borrowed("0"));
+    }
+    Some(Cow::Borrowed(v))
+}
+
 /// The canonical value of one cell of a column of type `ty`; `None` for null. A value that does not
 /// fit the column's type is kept as canonical text.
 pub fn value(raw: &str, ty: ColumnType, round: Option<u32>) -> Option<String> {
+    value_cow(raw, ty, round).map(Cow::into_owned)
+}
+
+/// [`value`], borrowing from `raw` whenever the canonical form is a slice of it.
+pub fn value_cow(raw: &str, ty: ColumnType, round: Option<u32>) -> Option<Cow<'_, str>> {
     if is_null(raw) {
         return None;
     }
     let v = match ty {
-        ColumnType::Number => number(raw, round),
-        ColumnType::Date => date(raw),
-        ColumnType::DateTime => datetime(raw),
-        ColumnType::Bool => boolean(raw).map(str::to_string),
+        ColumnType::Number => match (round, plain_number(raw)) {
+            (None, Some(v)) => Some(v),
+            _ => number(raw, round).map(Cow::Owned),
+        },
+        ColumnType::Date => match iso_date(raw) {
+            true => Some(Cow::Borrowed(raw)),
+            false => date(raw).map(Cow::Owned),
+        },
+        ColumnType::DateTime => datetime(raw).map(Cow::Owned),
+        ColumnType::Bool => boolean(raw).map(Cow::Borrowed),
         ColumnType::Text => None,
     };
-    Some(v.unwrap_or_else(|| text(raw)))
+    Some(v.unwrap_or_else(|| text_cow(raw)))
 }
 
 /// Infer a column's type from its (non-null) values; identifiers with leading zeros stay text.
@@ -338,6 +430,18 @@ mod tests {
             prop_assert_eq!(number(&grouped, None).unwrap(), c.clone());
             let scientific = format!("{}{int}{frac:06}e-6", if neg { "-" } else { "" });
             prop_assert_eq!(number(&scientific, None).unwrap(), c);
+        }
+
+        #[test]
+        fn the_fast_number_path_agrees_with_the_parser(s in "-?[0-9]{1,12}(\\.[0-9]{1,8})?") {
+            if let Some(fast) = plain_number(&s) {
+                prop_assert_eq!(Some(fast.into_owned()), number(&s, None));
+            }
+        }
+
+        #[test]
+        fn the_fast_text_path_agrees_with_the_slow_one(s in "\\PC{0,40}") {
+            prop_assert_eq!(text_cow(&s).into_owned(), text_slow(&s));
         }
 
         #[test]

@@ -280,7 +280,7 @@ fn compile_views(schema: &[SchemaColumn], specs: &[ViewSpec]) -> Result<Vec<View
 fn view_bytes(schema: &[SchemaColumn], values: &[Option<&str>], view: &View, out: &mut Vec<u8>) {
     out.clear();
     for (k, &i) in view.columns.iter().enumerate() {
-        let v = values[i].and_then(|raw| canon::value(raw, schema[i].ty, view.round[k]));
+        let v = values[i].and_then(|raw| canon::value_cow(raw, schema[i].ty, view.round[k]));
         canon::push_column(out, &schema[i].name, v.as_deref());
     }
 }
@@ -379,10 +379,11 @@ fn threshold(scale: u64) -> u64 {
 }
 
 /// Map raw headers to schema positions; two raw names with one canonical name is an error.
-fn positions(raw: &[(String, String)], schema: &[SchemaColumn]) -> Result<Vec<Option<usize>>, FingerprintError> {
+fn positions(names: &[String], schema: &[SchemaColumn]) -> Result<Vec<Option<usize>>, FingerprintError> {
     let mut seen = HashSet::new();
-    raw.iter()
-        .map(|(k, _)| {
+    names
+        .iter()
+        .map(|k| {
             let c = canon::name(k);
             if !seen.insert(c.clone()) {
                 return Err(FingerprintError::Invalid(format!("two columns are both named {c:?} once canonicalised")));
@@ -401,30 +402,30 @@ pub fn fingerprint<R: Read>(
 ) -> Result<Fingerprints, FingerprintError> {
     let mut records = reader::Records::new(input, opts.format)?;
     // Fix the schema from the first records.
-    let mut sample = Vec::new();
+    let mut sample: Vec<(Vec<String>, Vec<String>)> = Vec::new();
     while sample.len() < INFER_ROWS {
         match records.next_record()? {
-            Some(r) => sample.push(r),
+            Some(r) => sample.push(r.to_owned_pairs()),
             None => break,
         }
     }
     if sample.is_empty() {
         return Err(FingerprintError::Invalid("the data has no records".into()));
     }
-    let mut columns: BTreeMap<String, Vec<String>> = BTreeMap::new();
-    for (_, rec) in &sample {
+    let mut columns: BTreeMap<String, Vec<&str>> = BTreeMap::new();
+    for (names, values) in &sample {
         let mut seen = HashSet::new();
-        for (k, v) in rec {
+        for (k, v) in names.iter().zip(values) {
             let c = canon::name(k);
             if !seen.insert(c.clone()) {
                 return Err(FingerprintError::Invalid(format!("two columns are both named {c:?} once canonicalised")));
             }
-            columns.entry(c).or_default().push(v.clone());
+            columns.entry(c).or_default().push(v);
         }
     }
     let schema: Vec<SchemaColumn> = columns
         .iter()
-        .map(|(name, values)| SchemaColumn { name: name.clone(), ty: canon::infer(values.iter().map(String::as_str)) })
+        .map(|(name, values)| SchemaColumn { name: name.clone(), ty: canon::infer(values.iter().copied()) })
         .collect();
     drop(columns);
     let specs = if opts.views.iter().any(|v| v.name == "full") {
@@ -443,19 +444,16 @@ pub fn fingerprint<R: Read>(
     let mut read = 0u64;
     let mut pos_cache: Option<(Vec<String>, Vec<Option<usize>>)> = None;
 
-    let mut handle = |rec: &[(String, String)]| -> Result<(), FingerprintError> {
+    let mut handle = |names: &[String], vals: &[&str]| -> Result<(), FingerprintError> {
         // Delimited files repeat the same headers: map them once.
-        let names: Vec<&str> = rec.iter().map(|(k, _)| k.as_str()).collect();
-        let fresh =
-            pos_cache.as_ref().is_none_or(|(n, _)| n.len() != names.len() || n.iter().zip(&names).any(|(a, b)| a != b));
-        if fresh {
-            pos_cache = Some((names.iter().map(|s| s.to_string()).collect(), positions(rec, &schema)?));
+        if pos_cache.as_ref().is_none_or(|(n, _)| n.as_slice() != names) {
+            pos_cache = Some((names.to_vec(), positions(names, &schema)?));
         }
         let pos = &pos_cache.as_ref().expect("set").1;
         let mut values: Vec<Option<&str>> = vec![None; schema.len()];
-        for ((_, v), p) in rec.iter().zip(pos) {
+        for (v, p) in vals.iter().zip(pos) {
             if let Some(i) = p {
-                values[*i] = Some(v.as_str());
+                values[*i] = Some(v);
             }
         }
         view_bytes(&schema, &values, &views[0], &mut full);
@@ -477,13 +475,14 @@ pub fn fingerprint<R: Read>(
         leaves.push(leaf_of(&secrets.salt_key, &full).0);
         Ok(())
     };
-    for (_, rec) in &sample {
-        handle(rec)?;
+    for (names, values) in &sample {
+        let vals: Vec<&str> = values.iter().map(String::as_str).collect();
+        handle(names, &vals)?;
         read += 1;
     }
     drop(sample);
-    while let Some((_, rec)) = records.next_record()? {
-        handle(&rec)?;
+    while let Some(rec) = records.next_record()? {
+        handle(rec.names, &rec.values)?;
         read += 1;
         if read.is_multiple_of(65_536) {
             progress(read);
@@ -622,12 +621,16 @@ pub fn contain<R: Read>(
     let mut present = vec![false; schema.len()];
     let mut buf = Vec::new();
     let mut read = 0u64;
-    while let Some((_, rec)) = records.next_record()? {
-        let pos = positions(&rec, schema)?;
+    let mut pos_cache: Option<(Vec<String>, Vec<Option<usize>>)> = None;
+    while let Some(rec) = records.next_record()? {
+        if pos_cache.as_ref().is_none_or(|(n, _)| n.as_slice() != rec.names) {
+            pos_cache = Some((rec.names.to_vec(), positions(rec.names, schema)?));
+        }
+        let pos = &pos_cache.as_ref().expect("set").1;
         let mut values: Vec<Option<&str>> = vec![None; schema.len()];
-        for ((_, v), p) in rec.iter().zip(&pos) {
+        for (v, p) in rec.values.iter().zip(pos) {
             if let Some(i) = p {
-                values[*i] = Some(v.as_str());
+                values[*i] = Some(v);
                 present[*i] = true;
             }
         }
@@ -742,13 +745,13 @@ pub fn prove_record<R: Read>(
     let mut bytes = Vec::new();
     let mut chosen: Option<(Hash, [u8; 16], CanonicalRecord)> = None;
     let mut n = 0u64;
-    while let Some((_, rec)) = records.next_record()? {
+    while let Some(rec) = records.next_record()? {
         n += 1;
-        let pos = positions(&rec, schema)?;
+        let pos = positions(rec.names, schema)?;
         let mut values: Vec<Option<&str>> = vec![None; schema.len()];
-        for ((_, v), p) in rec.iter().zip(&pos) {
+        for (v, p) in rec.values.iter().zip(&pos) {
             if let Some(i) = p {
-                values[*i] = Some(v.as_str());
+                values[*i] = Some(v);
             }
         }
         view_bytes(schema, &values, &full, &mut bytes);

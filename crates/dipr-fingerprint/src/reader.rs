@@ -36,13 +36,27 @@ impl Format {
     }
 }
 
-/// One record: raw cell values by raw column name.
-pub type RawRecord = Vec<(String, String)>;
+/// One record, borrowed from the reader until the next one is read: raw column names and values.
+pub struct Record<'a> {
+    pub line: u64,
+    pub names: &'a [String],
+    pub values: Vec<&'a str>,
+}
 
-/// A source of records with their line numbers.
+impl Record<'_> {
+    pub fn iter(&self) -> impl Iterator<Item = (&str, &str)> {
+        self.names.iter().map(String::as_str).zip(self.values.iter().copied())
+    }
+
+    pub fn to_owned_pairs(&self) -> (Vec<String>, Vec<String>) {
+        (self.names.to_vec(), self.values.iter().map(|v| v.to_string()).collect())
+    }
+}
+
+/// A streaming source of records.
 pub enum Records<R: Read> {
     Delimited { reader: csv::Reader<R>, headers: Vec<String>, record: csv::StringRecord },
-    Jsonl { lines: std::io::Lines<std::io::BufReader<R>>, line: u64 },
+    Jsonl { lines: std::io::Lines<std::io::BufReader<R>>, line: u64, names: Vec<String>, values: Vec<String> },
 }
 
 impl<R: Read> Records<R> {
@@ -52,6 +66,7 @@ impl<R: Read> Records<R> {
                 let mut reader = csv::ReaderBuilder::new()
                     .delimiter(if format == Format::Tsv { b'\t' } else { b',' })
                     .flexible(false)
+                    .buffer_capacity(1 << 20)
                     .from_reader(input);
                 let headers: Vec<String> = reader
                     .headers()
@@ -64,14 +79,17 @@ impl<R: Read> Records<R> {
                 }
                 Ok(Self::Delimited { reader, headers, record: csv::StringRecord::new() })
             }
-            Format::Jsonl => {
-                Ok(Self::Jsonl { lines: std::io::BufReader::with_capacity(1 << 20, input).lines(), line: 0 })
-            }
+            Format::Jsonl => Ok(Self::Jsonl {
+                lines: std::io::BufReader::with_capacity(1 << 20, input).lines(),
+                line: 0,
+                names: Vec::new(),
+                values: Vec::new(),
+            }),
         }
     }
 
-    /// The next record and its line number, or `None` at the end.
-    pub fn next_record(&mut self) -> Result<Option<(u64, RawRecord)>, FingerprintError> {
+    /// The next record, or `None` at the end.
+    pub fn next_record(&mut self) -> Result<Option<Record<'_>>, FingerprintError> {
         match self {
             Self::Delimited { reader, headers, record } => {
                 let ok = reader.read_record(record).map_err(|e| {
@@ -82,9 +100,9 @@ impl<R: Read> Records<R> {
                     return Ok(None);
                 }
                 let line = record.position().map_or(0, |p| p.line());
-                Ok(Some((line, headers.iter().cloned().zip(record.iter().map(str::to_string)).collect())))
+                Ok(Some(Record { line, names: headers, values: record.iter().collect() }))
             }
-            Self::Jsonl { lines, line } => loop {
+            Self::Jsonl { lines, line, names, values } => loop {
                 let Some(l) = lines.next() else { return Ok(None) };
                 *line += 1;
                 let l = l.map_err(|e| FingerprintError::Parse { line: *line, message: e.to_string() })?;
@@ -103,7 +121,13 @@ impl<R: Read> Records<R> {
                 };
                 let mut flat = BTreeMap::new();
                 flatten("", &serde_json::Value::Object(map), &mut flat);
-                return Ok(Some((*line, flat.into_iter().collect())));
+                names.clear();
+                values.clear();
+                for (k, v) in flat {
+                    names.push(k);
+                    values.push(v);
+                }
+                return Ok(Some(Record { line: *line, names, values: values.iter().map(String::as_str).collect() }));
             },
         }
     }
