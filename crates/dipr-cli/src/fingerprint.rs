@@ -38,6 +38,48 @@ pub struct FingerprintArgs {
     /// Also keep every fingerprint (MANIFEST.fps) for exact containment later.
     #[arg(long)]
     keep_fingerprints: bool,
+    /// The registry's discovery key (hex, from `dipr client discovery-key`): needed to file the manifest.
+    #[arg(long, env = "DIPR_DISCOVERY_KEY", hide_env_values = true)]
+    discovery_key: Option<String>,
+}
+
+#[derive(Args)]
+pub struct DiscoverArgs {
+    /// The suspect dataset.
+    suspect: PathBuf,
+    #[arg(long)]
+    format: Option<String>,
+    #[arg(long, env = "DIPR_SERVER", default_value = "http://127.0.0.1:8080")]
+    server: String,
+    #[arg(long, env = "DIPR_TOKEN", hide_env_values = true)]
+    token: String,
+}
+
+fn parse_key(hex: &str) -> Result<[u8; 32]> {
+    let h = hex.trim();
+    if h.len() != 64 {
+        bail!("a discovery key is 64 hex digits");
+    }
+    let mut k = [0u8; 32];
+    for (i, b) in k.iter_mut().enumerate() {
+        *b = u8::from_str_radix(&h[2 * i..2 * i + 2], 16).context("a discovery key is 64 hex digits")?;
+    }
+    Ok(k)
+}
+
+/// Ask the registry which registered products a suspect dataset contains.
+pub fn discover(a: DiscoverArgs) -> Result<()> {
+    let c = crate::client::Client::new(&a.server, Some(a.token));
+    let info = c.call("GET", "/api/v1/fingerprint/discovery-key", None)?;
+    let key = parse_key(info["key"].as_str().unwrap_or_default())?;
+    let scale = info["scale"].as_u64().unwrap_or(256);
+    let format = format_of(&a.suspect, a.format.as_deref())?;
+    let sketch =
+        dipr_fingerprint::discovery_sketch(open(&a.suspect)?, format, &key, scale, &mut progress("sketching suspect"))?;
+    eprintln!();
+    let out = c.call("POST", "/api/v1/discover", Some(serde_json::to_value(&sketch)?))?;
+    println!("{}", serde_json::to_string_pretty(&out)?);
+    Ok(())
 }
 
 #[derive(Args)]

@@ -80,6 +80,8 @@ enum Cmd {
     Fingerprint(fingerprint::FingerprintArgs),
     /// Measure how much of your registered data is in a suspect dataset (locally).
     Contain(fingerprint::ContainArgs),
+    /// Ask the registry which registered products a suspect dataset contains (sends only a sketch).
+    Discover(fingerprint::DiscoverArgs),
     /// Prove that one record was in the registered data (reveals that record only).
     ProveRecord(fingerprint::ProveRecordArgs),
     /// Check a record proof, offline, against a manifest or a certificate.
@@ -220,6 +222,7 @@ fn main() -> Result<()> {
         Cmd::Bench(cmd) => bench::run(cmd),
         Cmd::Fingerprint(a) => fingerprint::fingerprint(a),
         Cmd::Contain(a) => fingerprint::contain(a),
+        Cmd::Discover(a) => fingerprint::discover(a),
         Cmd::ProveRecord(a) => fingerprint::prove_record(a),
         Cmd::VerifyRecord(a) => fingerprint::verify_record(a),
         Cmd::Key { store, command: KeyCmd::Show } => {

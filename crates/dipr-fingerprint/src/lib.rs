@@ -109,6 +109,32 @@ fn getrandom(buf: &mut [u8]) -> std::io::Result<()> {
     rand_core::OsRng.try_fill_bytes(buf).map_err(|e| std::io::Error::other(e.to_string()))
 }
 
+/// The registry-wide discovery key, derived from registry secret material. Sketches made with it can be
+/// compared across products (double registration, "which registered products does this contain");
+/// sketches made with the owner's own key resist a reseller who knows the discovery key.
+pub fn derive_discovery_key(registry_secret: &[u8]) -> Hash {
+    blake3::derive_key("dipr 2026 registry discovery sketch key v1", registry_secret)
+}
+
+pub fn discovery_key_id(key: &Hash) -> String {
+    hex(&blake3::hash(key).as_bytes()[..8])
+}
+
+/// The `full`-view sketch made with the registry's discovery key.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DiscoverySketch {
+    pub key_id: String,
+    pub scale: u64,
+    pub sketch: Vec<String>,
+}
+
+impl DiscoverySketch {
+    pub fn values(&self) -> Vec<u64> {
+        self.sketch.iter().filter_map(|h| u64::from_str_radix(h, 16).ok()).collect()
+    }
+}
+
 /// A declared view: a projection of columns, some rounded.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -168,6 +194,9 @@ pub struct Manifest {
     pub scale: u64,
     pub sampling_key_id: String,
     pub views: Vec<ViewManifest>,
+    /// For filing: the `full` sketch under the registry's discovery key.
+    #[serde(default)]
+    pub discovery: Option<DiscoverySketch>,
     /// The owner's verifier key.
     pub signer: String,
     /// Base64 Ed25519 signature over the canonical manifest without this field.
@@ -202,6 +231,9 @@ impl Manifest {
         }
         if self.schema_digest != schema_digest(&self.schema) {
             return Err(FingerprintError::Invalid("schema digest does not match the schema".into()));
+        }
+        if !self.views.iter().any(|v| v.name == "full") {
+            return Err(FingerprintError::Invalid("the manifest has no full view".into()));
         }
         for v in &self.views {
             if v.sketch_digest != sketch_digest(&v.sketch) {
@@ -372,6 +404,8 @@ pub struct Options {
     pub views: Vec<ViewSpec>,
     pub scale: u64,
     pub keep_fingerprints: bool,
+    /// Also sketch the full records under the registry's discovery key (needed to file the manifest).
+    pub discovery_key: Option<Hash>,
 }
 
 fn threshold(scale: u64) -> u64 {
@@ -437,6 +471,7 @@ pub fn fingerprint<R: Read>(
     let limit = threshold(opts.scale);
 
     let mut sketches: Vec<HashSet<u64>> = vec![HashSet::new(); views.len()];
+    let mut discovery: HashSet<u64> = HashSet::new();
     let mut kept: Vec<Vec<u64>> = vec![Vec::new(); views.len()];
     let mut leaves: Vec<Hash> = Vec::new();
     let mut full = Vec::with_capacity(256);
@@ -470,6 +505,12 @@ pub fn fingerprint<R: Read>(
             }
             if opts.keep_fingerprints {
                 kept[vi].push(fp);
+            }
+        }
+        if let Some(k) = &opts.discovery_key {
+            let fp = fingerprint_of(k, "full", &full);
+            if fp < limit {
+                discovery.insert(fp);
             }
         }
         leaves.push(leaf_of(&secrets.salt_key, &full).0);
@@ -538,6 +579,15 @@ pub fn fingerprint<R: Read>(
         scale: opts.scale.max(1),
         sampling_key_id: secrets.key_id(),
         views: view_manifests,
+        discovery: opts.discovery_key.map(|k| {
+            let mut values: Vec<u64> = discovery.into_iter().collect();
+            values.sort_unstable();
+            DiscoverySketch {
+                key_id: discovery_key_id(&k),
+                scale: opts.scale.max(1),
+                sketch: values.iter().map(|h| format!("{h:016x}")).collect(),
+            }
+        }),
         signer: secrets.signer.verifier().to_string(),
         signature: String::new(),
     };
@@ -686,6 +736,33 @@ pub fn contain<R: Read>(
 
 /// A record in canonical form: column → value (`None` for null).
 pub type CanonicalRecord = BTreeMap<String, Option<String>>;
+
+/// The discovery sketch of a suspect dataset's full rows (its own schema), to ask the registry which
+/// registered products it contains.
+pub fn discovery_sketch<R: Read>(
+    input: R,
+    format: Format,
+    key: &Hash,
+    scale: u64,
+    progress: &mut dyn FnMut(u64),
+) -> Result<DiscoverySketch, FingerprintError> {
+    let secrets = Secrets {
+        sampling_key: *key,
+        salt_key: *key,
+        signer: NoteSigner::generate("suspect").map_err(|e| FingerprintError::Invalid(e.to_string()))?,
+    };
+    let opts = Options {
+        format,
+        product: String::new(),
+        version: 0,
+        views: Vec::new(),
+        scale,
+        keep_fingerprints: false,
+        discovery_key: Some(*key),
+    };
+    let fp = fingerprint(input, &opts, &secrets, progress)?;
+    Ok(fp.manifest.discovery.expect("requested"))
+}
 
 /// A proof that one record was in the committed data.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

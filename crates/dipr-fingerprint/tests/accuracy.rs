@@ -107,6 +107,7 @@ fn options(views: Vec<ViewSpec>) -> Options {
         views,
         scale: SCALE,
         keep_fingerprints: false,
+        discovery_key: None,
     }
 }
 
@@ -259,4 +260,28 @@ proptest! {
         }
         prop_assert!(bad.verify().is_err());
     }
+}
+
+#[test]
+fn discovery_sketches_match_across_owners() {
+    // Two owners (different secrets) fingerprint overlapping data under the registry's discovery key:
+    // their discovery sketches are comparable, their own sketches are not.
+    let key = derive_discovery_key(b"registry secret");
+    let data = rows(20_000, 6, "G");
+    let half: Vec<&Row> = data.iter().take(10_000).collect();
+    let mut opts = options(vec![]);
+    opts.discovery_key = Some(key);
+    let a = fingerprint(owner_csv(&data).as_bytes(), &opts, &secrets(), &mut |_| {}).unwrap().manifest;
+    let other = Secrets { sampling_key: [1; 32], salt_key: [2; 32], signer: NoteSigner::generate("b").unwrap() };
+    let b = fingerprint(scraped_csv(&half, false).as_bytes(), &opts, &other, &mut |_| {}).unwrap().manifest;
+    a.verify().unwrap();
+    let (da, db) = (a.discovery.unwrap(), b.discovery.unwrap());
+    assert_eq!(da.key_id, discovery_key_id(&key));
+    let sa: std::collections::HashSet<u64> = da.values().into_iter().collect();
+    let shared = db.values().iter().filter(|v| sa.contains(v)).count();
+    assert_eq!(shared, db.sketch.len(), "all of B's data is in A");
+    let c = shared as f64 / da.sketch.len() as f64;
+    assert!((c - 0.5).abs() < 0.05, "half of A is in B: {c}");
+    let own_shared = b.views[0].sketch.iter().filter(|v| a.views[0].sketch.contains(v)).count();
+    assert!(own_shared < 5, "owner-keyed sketches are not comparable across owners");
 }
