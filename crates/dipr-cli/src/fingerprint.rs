@@ -259,6 +259,10 @@ pub fn fingerprint(a: FingerprintArgs) -> Result<()> {
         eprintln!("created secrets {} (mode 0600): keep it, back it up, never share it", secrets_file.display());
         s
     };
+    let discovery_key = match &a.discovery_key {
+        Some(k) => Some(parse_key(k)?),
+        None => None,
+    };
     let opts = dipr_fingerprint::Options {
         format,
         product: a.product,
@@ -266,6 +270,7 @@ pub fn fingerprint(a: FingerprintArgs) -> Result<()> {
         views,
         scale: a.scale,
         keep_fingerprints: a.keep_fingerprints,
+        discovery_key,
     };
     let start = Instant::now();
     let fp = dipr_fingerprint::fingerprint(open(&a.data)?, &opts, &secrets, &mut progress("fingerprinting"))?;
