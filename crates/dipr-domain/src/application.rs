@@ -145,6 +145,11 @@ pub struct ContentCommitment {
     pub root: String,
     #[serde(default)]
     pub record_count: Option<u64>,
+    /// SHA-256 of the filed fingerprint manifest (`dipr-fingerprint/1`).
+    #[serde(default)]
+    pub manifest_sha256: Option<String>,
+    #[serde(default)]
+    pub schema_digest: Option<String>,
 }
 
 /// Everything the applicant fills in. Every field may be absent in a draft; [`ApplicationForm::check`]

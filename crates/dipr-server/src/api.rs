@@ -41,6 +41,13 @@ pub fn router(state: Arc<AppState>) -> Router {
         .route("/applications", get(my_applications).post(create_application))
         .route("/applications/{id}", get(get_application).put(edit_application))
         .route("/applications/{id}/history", get(application_history))
+        .route(
+            "/applications/{id}/manifest",
+            get(get_manifest).put(attach_manifest).layer(DefaultBodyLimit::max(32 * 1024 * 1024)),
+        )
+        .route("/fingerprint/discovery-key", get(discovery_key))
+        .route("/discover", post(discover).layer(DefaultBodyLimit::max(64 * 1024 * 1024)))
+        .route("/review/applications/{id}/overlaps", get(overlaps))
         .route("/applications/{id}/submit", post(submit))
         .route("/applications/{id}/resubmit", post(resubmit))
         .route("/applications/{id}/withdraw", post(withdraw))
@@ -489,6 +496,74 @@ async fn respond_to_objection(
     Json(req): Json<TextRequest>,
 ) -> ApiResult<Json<Application>> {
     run(&st, &caller, id, Command::RespondToObjection { objection_id: oid, response: req.text }).await
+}
+
+/// File the fingerprint manifest (from `dipr fingerprint --discovery-key …`): it becomes the content
+/// commitment. Drafts and filings sent back for correction only.
+#[utoipa::path(put, path = "/api/v1/applications/{id}/manifest", tag = "fingerprints", security(("bearer" = [])),
+    params(("id" = Uuid, Path)), request_body(content = Object, description = "dipr-fingerprint-manifest/v1"),
+    responses((status = 200, body = Application), (status = "4XX", body = ErrorEnvelope)))]
+async fn attach_manifest(
+    AxState(st): S,
+    caller: Caller,
+    Path(id): Path<Uuid>,
+    Json(m): Json<dipr_fingerprint::Manifest>,
+) -> ApiResult<Json<Application>> {
+    Ok(Json(crate::fingerprints::attach(&st, caller.user()?, id, m).await?))
+}
+
+/// The manifest a filing names (applicant, examiners and administrators).
+#[utoipa::path(get, path = "/api/v1/applications/{id}/manifest", tag = "fingerprints", security(("bearer" = [])),
+    params(("id" = Uuid, Path)), responses((status = 200, description = "dipr-fingerprint-manifest/v1", body = Object), (status = "4XX", body = ErrorEnvelope)))]
+async fn get_manifest(
+    AxState(st): S,
+    caller: Caller,
+    Path(id): Path<Uuid>,
+) -> ApiResult<Json<dipr_fingerprint::Manifest>> {
+    caller.user()?;
+    let app = visible(&caller, st.store.application(id).await?)?;
+    Ok(Json(crate::fingerprints::current_manifest(&st, &app).await?))
+}
+
+/// The registry's discovery key, for fingerprinting data to file or to look up.
+#[utoipa::path(get, path = "/api/v1/fingerprint/discovery-key", tag = "fingerprints", security(("bearer" = [])),
+    responses((status = 200, body = crate::fingerprints::DiscoveryKey), (status = 401, body = ErrorEnvelope)))]
+async fn discovery_key(AxState(st): S, caller: Caller) -> ApiResult<Json<crate::fingerprints::DiscoveryKey>> {
+    caller.user()?;
+    Ok(Json(crate::fingerprints::discovery_key(&st)))
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+pub struct DiscoverParams {
+    /// At most this many products (default 20).
+    pub limit: Option<usize>,
+}
+
+/// Which registered products does a suspect dataset contain? Send its discovery sketch (`dipr discover`).
+#[utoipa::path(post, path = "/api/v1/discover", tag = "fingerprints", security(("bearer" = [])), params(DiscoverParams),
+    request_body(content = Object, description = "{key_id, scale, sketch: [hex]}"),
+    responses((status = 200, body = Vec<crate::fingerprints::Discovery>), (status = "4XX", body = ErrorEnvelope)))]
+async fn discover(
+    AxState(st): S,
+    caller: Caller,
+    Query(q): Query<DiscoverParams>,
+    Json(sketch): Json<dipr_fingerprint::DiscoverySketch>,
+) -> ApiResult<Json<Vec<crate::fingerprints::Discovery>>> {
+    caller.user()?;
+    Ok(Json(crate::fingerprints::discover(&st, &sketch, q.limit.unwrap_or(20).clamp(1, 100)).await?))
+}
+
+/// For examiners: other filings that already contain much of this filing's data.
+#[utoipa::path(get, path = "/api/v1/review/applications/{id}/overlaps", tag = "review", security(("bearer" = [])),
+    params(("id" = Uuid, Path)), responses((status = 200, body = Vec<crate::fingerprints::Overlap>), (status = "4XX", body = ErrorEnvelope)))]
+async fn overlaps(
+    AxState(st): S,
+    caller: Caller,
+    Path(id): Path<Uuid>,
+) -> ApiResult<Json<Vec<crate::fingerprints::Overlap>>> {
+    caller.require(&[Role::Examiner, Role::Admin])?;
+    Ok(Json(crate::fingerprints::overlaps(&st, id).await?))
 }
 
 // ---------------------------------------------------------------------------------------------------
@@ -979,7 +1054,7 @@ impl utoipa::Modify for BearerAuth {
     paths(
         signup, signin, signout, me, list_tokens, create_token, revoke_token,
         my_applications, create_application, get_application, edit_application, application_history,
-        submit, resubmit, withdraw, respond_to_objection,
+        submit, resubmit, withdraw, respond_to_objection, attach_manifest, get_manifest, discovery_key, discover, overlaps,
         review_queue, decide, decide_objection,
         search_records, notices, public_record, file_objection, industries, calendar, error_codes,
         certificate, certificate_pdf, inclusion_proof, consistency_proof,
@@ -991,6 +1066,7 @@ impl utoipa::Modify for BearerAuth {
         (name = "applications", description = "Applicant and agent side of a filing"),
         (name = "review", description = "Examiner decisions"),
         (name = "public", description = "Search, notices, objections (no sign-in needed)"),
+        (name = "fingerprints", description = "Fingerprint manifests, overlap warnings, discovery"),
         (name = "ledger", description = "Certificates and proofs from the public log (tiles: /log/checkpoint, /log/tile/…)"),
         (name = "admin", description = "Users, code lists, calendar, clock"),
         (name = "meta", description = "Health and error codes"),

@@ -29,6 +29,13 @@ pub const ERROR_CODES: &[(&str, u16, &str)] = &[
     ("invalid_period", 422, "Not a valid period (10wd, 30d, 3m, 3y)."),
     ("reasons_required", 422, "This decision must state its reasons."),
     ("weak_password", 422, "Passwords need at least 10 characters."),
+    ("invalid_manifest", 422, "The fingerprint manifest is malformed, unsigned, or inconsistent."),
+    (
+        "discovery_key_mismatch",
+        422,
+        "The manifest was not made with this registry's discovery key (dipr fingerprint --discovery-key).",
+    ),
+    ("no_manifest", 409, "The application has no fingerprint manifest."),
     ("illegal_transition", 409, "The application's current state does not allow this action."),
     ("refiling_barred", 409, "The same product was withdrawn recently and may not be filed again yet."),
     ("notice_period_over", 409, "The public notice period has ended; objections are closed."),

@@ -8,6 +8,7 @@ pub mod api;
 pub mod auth;
 pub mod demo;
 pub mod error;
+pub mod fingerprints;
 pub mod ledger;
 pub mod service;
 pub mod timers;
@@ -74,6 +75,8 @@ pub struct AppState {
     pub config: Config,
     /// The registry's key: signs checkpoints and certificate statements.
     pub signer: dipr_ledger::note::NoteSigner,
+    /// Derived from the registry key: keys the discovery sketches that make products comparable.
+    pub discovery_key: [u8; 32],
     calendar: RwLock<Arc<WorkingCalendar>>,
 }
 
@@ -107,7 +110,16 @@ impl AppState {
                 anyhow::bail!("witness {}: {} is not a cosignature/v1 key", w.url, key.name());
             }
         }
-        let state = Arc::new(Self { store, clock, adjustable, config, signer, calendar: RwLock::new(Arc::default()) });
+        let discovery_key = dipr_fingerprint::derive_discovery_key(signer.to_private_string().as_bytes());
+        let state = Arc::new(Self {
+            store,
+            clock,
+            adjustable,
+            config,
+            signer,
+            discovery_key,
+            calendar: RwLock::new(Arc::default()),
+        });
         service::seed_defaults(&state).await?;
         state.reload_calendar().await?;
         Ok(state)

@@ -1216,3 +1216,98 @@ async fn two_witnesses_cosign_and_refuse_a_forked_log() {
     }
     assert!(fork.state.store.cosignatures(4).await.unwrap().is_empty());
 }
+
+// ---------------------------------------------------------------------------------------------------
+// Fingerprints on the registry side
+
+fn dataset(from: usize, to: usize) -> String {
+    let mut s = String::from("id,name,price\n");
+    for i in from..to {
+        s.push_str(&format!("{i:07},记录{i},{}.{:02}\n", i * 7 % 10_000, i % 100));
+    }
+    s
+}
+
+fn manifest_for(app: &App, csv: &str, owner: &str) -> serde_json::Value {
+    let secrets = dipr_fingerprint::Secrets::generate(owner).unwrap();
+    let opts = dipr_fingerprint::Options {
+        format: dipr_fingerprint::Format::Csv,
+        product: owner.into(),
+        version: 1,
+        views: vec![],
+        scale: 256,
+        keep_fingerprints: false,
+        discovery_key: Some(app.state.discovery_key),
+    };
+    let fp = dipr_fingerprint::fingerprint(csv.as_bytes(), &opts, &secrets, &mut |_| {}).unwrap();
+    serde_json::to_value(&fp.manifest).unwrap()
+}
+
+#[tokio::test]
+async fn manifests_commit_content_warn_examiners_and_drive_discovery() {
+    let app = App::new().await;
+    let (a, e, admin) = actors(&app).await;
+    let b = app.sign_up("乙").await;
+    // A registers 60k records; B later files a product made of 40k of them.
+    let key = app.ok("GET", "/api/v1/fingerprint/discovery-key", Some(&a), None).await;
+    assert_eq!(key["key"].as_str().unwrap().len(), 64);
+    app.err("GET", "/api/v1/fingerprint/discovery-key", None, None, 401, "unauthenticated").await;
+
+    let id_a = app.draft(&a, "甲的数据集").await;
+    let ma = manifest_for(&app, &dataset(0, 60_000), "a");
+    let v = app.ok("PUT", &format!("/api/v1/applications/{id_a}/manifest"), Some(&a), Some(ma.clone())).await;
+    assert_eq!(v["form"]["content_commitment"]["root"], ma["root"]);
+    assert_eq!(v["form"]["content_commitment"]["record_count"], 60_000);
+    app.ok("POST", &format!("/api/v1/applications/{id_a}/submit"), Some(&a), None).await;
+    app.decide(&e, &id_a, "accept").await;
+    app.decide(&e, &id_a, "pass_formal_review").await;
+    app.decide(&e, &id_a, "approve").await;
+    app.advance(&admin, 20).await;
+    assert_eq!(app.state_of(&a, &id_a).await, "registered");
+    // The certificate commits to the manifest's root.
+    let cert = app.ok("GET", &format!("/api/v1/public/records/{id_a}/certificate"), None, None).await;
+    assert_eq!(cert["statement"]["content_commitment"]["root"], ma["root"]);
+
+    let id_b = app.draft(&b, "乙的衍生数据").await;
+    let mb = manifest_for(&app, &dataset(20_000, 60_000), "b");
+    // Someone else's manifest cannot be filed on A's draft; a tampered one is refused.
+    app.err("PUT", &format!("/api/v1/applications/{id_a}/manifest"), Some(&b), Some(mb.clone()), 404, "not_found")
+        .await;
+    let mut forged = mb.clone();
+    forged["distinct_records"] = serde_json::json!(1);
+    app.err("PUT", &format!("/api/v1/applications/{id_b}/manifest"), Some(&b), Some(forged), 422, "invalid_manifest")
+        .await;
+    let mut foreign = mb.clone();
+    foreign["discovery"]["key_id"] = serde_json::json!("0000000000000000");
+    app.err("PUT", &format!("/api/v1/applications/{id_b}/manifest"), Some(&b), Some(foreign), 422, "invalid_manifest")
+        .await;
+    app.ok("PUT", &format!("/api/v1/applications/{id_b}/manifest"), Some(&b), Some(mb)).await;
+    app.ok("POST", &format!("/api/v1/applications/{id_b}/submit"), Some(&b), None).await;
+
+    // The examiner sees that B's data is (almost) all in A's registered product.
+    let overlaps = app.ok("GET", &format!("/api/v1/review/applications/{id_b}/overlaps"), Some(&e), None).await;
+    let first = &overlaps[0];
+    assert_eq!(first["application_id"].as_str(), Some(id_a.as_str()));
+    let c = first["containment"].as_f64().unwrap();
+    assert!(c > 0.9, "{overlaps}");
+    app.err("GET", &format!("/api/v1/review/applications/{id_b}/overlaps"), Some(&b), None, 403, "forbidden").await;
+
+    // Discovery: a suspect holding a third of A's records finds A at about 33%.
+    let suspect = dipr_fingerprint::discovery_sketch(
+        dataset(0, 20_000).as_bytes(),
+        dipr_fingerprint::Format::Csv,
+        &app.state.discovery_key,
+        256,
+        &mut |_| {},
+    )
+    .unwrap();
+    let found = app.ok("POST", "/api/v1/discover", Some(&b), Some(serde_json::to_value(&suspect).unwrap())).await;
+    let top = &found[0];
+    assert_eq!(top["application_id"].as_str(), Some(id_a.as_str()));
+    let c = top["containment"].as_f64().unwrap();
+    assert!((c - 1.0 / 3.0).abs() < 0.08, "{found}");
+    assert!(
+        found.as_array().unwrap().iter().all(|f| f["application_id"].as_str() != Some(id_b.as_str())),
+        "only registered products"
+    );
+}

@@ -22,8 +22,8 @@ use sqlx::{Connection, Row};
 use uuid::Uuid;
 
 use crate::{
-    ApplicationFilter, EventRecord, Industry, NewEvent, Order, Page, Paged, Result, Store, StoreError, TokenKind,
-    TokenRecord, Tx, UserRecord,
+    ApplicationFilter, EventRecord, Industry, NewEvent, Order, Page, Paged, Result, SketchMatch, Store, StoreError,
+    TokenKind, TokenRecord, Tx, UserRecord,
 };
 
 fn ms(t: DateTime<Utc>) -> i64 {
@@ -474,6 +474,39 @@ macro_rules! impl_store {
                 Ok(())
             }
 
+            async fn insert_manifest(&mut self, application_id: Uuid, manifest_sha256: &str, doc: &str, sketch: &[u64], now: DateTime<Utc>) -> Result<()> {
+                let r = sqlx::query(
+                    "INSERT INTO manifests (application_id, manifest_sha256, doc, sketch_size, created_at) \
+                     VALUES ($1, $2, $3, $4, $5) ON CONFLICT (application_id, manifest_sha256) DO NOTHING",
+                )
+                .bind(application_id.to_string())
+                .bind(manifest_sha256)
+                .bind(doc)
+                .bind(sketch.len() as i64)
+                .bind(ms(now))
+                .execute(&mut *self.tx)
+                .await?;
+                if r.rows_affected() == 0 {
+                    return Ok(());
+                }
+                self.wrote(1);
+                for chunk in sketch.chunks(300) {
+                    let values: Vec<String> =
+                        (0..chunk.len()).map(|k| format!("(${}, ${}, ${})", 3 * k + 1, 3 * k + 2, 3 * k + 3)).collect();
+                    let sql = format!(
+                        "INSERT INTO sketch_index (hash, application_id, manifest_sha256) VALUES {} ON CONFLICT DO NOTHING",
+                        values.join(", ")
+                    );
+                    let mut q = sqlx::query(&sql);
+                    for h in chunk {
+                        // u64 values are stored bit for bit in a signed BIGINT.
+                        q = q.bind(*h as i64).bind(application_id.to_string()).bind(manifest_sha256);
+                    }
+                    q.execute(&mut *self.tx).await?;
+                }
+                Ok(())
+            }
+
             async fn insert_cosignature(&mut self, size: u64, witness: &str, line: &str, now: DateTime<Utc>) -> Result<()> {
                 let r = sqlx::query(
                     "INSERT INTO log_cosignatures (size, witness, line, cosigned_at) VALUES ($1, $2, $3, $4) \
@@ -829,6 +862,40 @@ macro_rules! impl_store {
                 .fetch_optional(&self.read)
                 .await?;
                 Ok(v.map(|v| v as u64))
+            }
+
+            async fn manifest(&self, application_id: Uuid, manifest_sha256: &str) -> Result<Option<String>> {
+                Ok(sqlx::query_scalar("SELECT doc FROM manifests WHERE application_id = $1 AND manifest_sha256 = $2")
+                    .bind(application_id.to_string())
+                    .bind(manifest_sha256)
+                    .fetch_optional(&self.read)
+                    .await?)
+            }
+
+            async fn sketch_matches(&self, hashes: &[u64]) -> Result<Vec<SketchMatch>> {
+                let mut totals: std::collections::HashMap<(String, String), (u64, u64)> = std::collections::HashMap::new();
+                for chunk in hashes.chunks(500) {
+                    let list: Vec<String> = (1..=chunk.len()).map(|i| format!("${i}")).collect();
+                    let sql = format!(
+                        "SELECT s.application_id, s.manifest_sha256, COUNT(*) AS n, m.sketch_size FROM sketch_index s \
+                         JOIN manifests m ON m.application_id = s.application_id AND m.manifest_sha256 = s.manifest_sha256 \
+                         WHERE s.hash IN ({}) GROUP BY s.application_id, s.manifest_sha256, m.sketch_size",
+                        list.join(", ")
+                    );
+                    let mut q = sqlx::query(&sql);
+                    for h in chunk {
+                        q = q.bind(*h as i64);
+                    }
+                    for r in q.fetch_all(&self.read).await? {
+                        let key = (r.try_get::<String, _>("application_id")?, r.try_get::<String, _>("manifest_sha256")?);
+                        let e = totals.entry(key).or_insert((0, r.try_get::<i64, _>("sketch_size")? as u64));
+                        e.0 += r.try_get::<i64, _>("n")? as u64;
+                    }
+                }
+                totals
+                    .into_iter()
+                    .map(|((app, sha), (matched, size))| Ok(SketchMatch { application_id: uuid(&app)?, manifest_sha256: sha, matched, sketch_size: size }))
+                    .collect()
             }
 
             async fn certificate(&self, application_id: Uuid) -> Result<Option<String>> {

@@ -103,6 +103,11 @@ pub trait Store: Send + Sync + 'static {
     async fn latest_cosigned_size(&self, witness: &str) -> Result<Option<u64>>;
     /// The largest checkpoint size cosigned by at least `quorum` witnesses.
     async fn latest_quorum_size(&self, quorum: usize) -> Result<Option<u64>>;
+    /// A filed fingerprint manifest (JSON).
+    async fn manifest(&self, application_id: Uuid, manifest_sha256: &str) -> Result<Option<String>>;
+    /// For each (application, manifest) whose discovery sketch shares values with `hashes`: how many,
+    /// and the size of that sketch.
+    async fn sketch_matches(&self, hashes: &[u64]) -> Result<Vec<SketchMatch>>;
     /// The certificate issued to an application, as JSON.
     async fn certificate(&self, application_id: Uuid) -> Result<Option<String>>;
 
@@ -148,6 +153,15 @@ pub trait Tx: Send {
         keys: &[(u8, u64)],
     ) -> Result<std::collections::HashMap<(u8, u64), dipr_ledger::Hash>>;
     async fn insert_checkpoint(&mut self, size: u64, note: &str, now: DateTime<Utc>) -> Result<()>;
+    /// Store a manifest and index its discovery sketch (a repeated manifest is a no-op).
+    async fn insert_manifest(
+        &mut self,
+        application_id: Uuid,
+        manifest_sha256: &str,
+        doc: &str,
+        sketch: &[u64],
+        now: DateTime<Utc>,
+    ) -> Result<()>;
     async fn insert_cosignature(&mut self, size: u64, witness: &str, line: &str, now: DateTime<Utc>) -> Result<()>;
     async fn insert_certificate(
         &mut self,

@@ -166,3 +166,12 @@ pub struct ApplicationFilter {
     pub industry: Option<String>,
     pub order: Order,
 }
+
+/// Shared discovery-sketch values between a query and one filed manifest.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SketchMatch {
+    pub application_id: Uuid,
+    pub manifest_sha256: String,
+    pub matched: u64,
+    pub sketch_size: u64,
+}

@@ -1,0 +1,212 @@
+//! Fingerprint manifests on the registry side: filing one with an application (it becomes the content
+//! commitment), warning examiners when a filing's data is largely contained in another filing, and
+//! ranking registered products by how much of them a suspect's sketch contains. No raw data arrives
+//! here: only signed manifests and sketches.
+
+use dipr_domain::application::{Application, ContentCommitment, State};
+use dipr_domain::lifecycle;
+use dipr_fingerprint::{discovery_key_id, wilson, DiscoverySketch, Manifest};
+use dipr_store::UserRecord;
+use serde::Serialize;
+use serde_json::json;
+use uuid::Uuid;
+
+use crate::auth;
+use crate::error::{ApiError, ApiResult};
+use crate::service::{can_read_full, event};
+use crate::AppState;
+
+/// Default FracMinHash scale for discovery sketches.
+pub const DISCOVERY_SCALE: u64 = 256;
+
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct DiscoveryKey {
+    /// Hex key for `dipr fingerprint --discovery-key`.
+    pub key: String,
+    pub key_id: String,
+    pub scale: u64,
+}
+
+pub fn discovery_key(state: &AppState) -> DiscoveryKey {
+    DiscoveryKey {
+        key: state.discovery_key.iter().map(|b| format!("{b:02x}")).collect(),
+        key_id: discovery_key_id(&state.discovery_key),
+        scale: DISCOVERY_SCALE,
+    }
+}
+
+fn invalid(e: impl std::fmt::Display) -> ApiError {
+    ApiError::new("invalid_manifest", e.to_string())
+}
+
+/// File a manifest with a draft (or a filing sent back for correction): it becomes the content
+/// commitment, and its discovery sketch enters the index.
+pub async fn attach(state: &AppState, user: &UserRecord, id: Uuid, manifest: Manifest) -> ApiResult<Application> {
+    manifest.verify().map_err(invalid)?;
+    let discovery = manifest
+        .discovery
+        .as_ref()
+        .ok_or_else(|| ApiError::new("discovery_key_mismatch", "the manifest has no discovery sketch"))?;
+    if discovery.key_id != discovery_key_id(&state.discovery_key) {
+        return Err(ApiError::new("discovery_key_mismatch", "the discovery sketch was made with another key"));
+    }
+    let sketch = discovery.values();
+    if sketch.len() != discovery.sketch.len() {
+        return Err(invalid("discovery sketch values must be 16 hex digits"));
+    }
+    let sha = manifest.digest();
+    let doc = serde_json::to_string(&manifest).map_err(ApiError::internal)?;
+    let actor = auth::actor_of(user);
+    let now = state.clock.now();
+    let mut tx = state.store.begin().await?;
+    let mut app = tx
+        .application_for_update(id)
+        .await?
+        .filter(|a| can_read_full(&actor, a))
+        .ok_or_else(|| ApiError::not_found("application"))?;
+    let mut form = app.form.clone();
+    form.content_commitment = Some(ContentCommitment {
+        algorithm: "dipr-fingerprint/1".into(),
+        root: manifest.root.clone(),
+        record_count: Some(manifest.distinct_records),
+        manifest_sha256: Some(sha.clone()),
+        schema_digest: Some(manifest.schema_digest.clone()),
+    });
+    lifecycle::edit(&mut app, form, &actor, now)?;
+    tx.insert_manifest(id, &sha, &doc, &sketch, now).await?;
+    tx.update_application(&app).await?;
+    let mut e = event(&actor, now, "application", id, "manifest_attached");
+    e.from_state = Some(app.state.as_str().into());
+    e.to_state = e.from_state.clone();
+    e.payload = json!({"manifest_sha256": sha, "root": manifest.root, "records": manifest.distinct_records, "sketch_size": sketch.len()});
+    tx.append_event(&e).await?;
+    tx.commit().await?;
+    Ok(app)
+}
+
+/// The manifest an application currently names.
+pub async fn current_manifest(state: &AppState, app: &Application) -> ApiResult<Manifest> {
+    let sha = app
+        .form
+        .content_commitment
+        .as_ref()
+        .and_then(|c| c.manifest_sha256.clone())
+        .ok_or_else(|| ApiError::new("no_manifest", "the application has no fingerprint manifest"))?;
+    let doc =
+        state.store.manifest(app.id, &sha).await?.ok_or_else(|| ApiError::internal("named manifest is missing"))?;
+    serde_json::from_str(&doc).map_err(ApiError::internal)
+}
+
+/// Another filing that shares data with the one asked about.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct Overlap {
+    pub application_id: Uuid,
+    pub product_name: String,
+    pub holder: String,
+    pub state: State,
+    pub registration_number: Option<String>,
+    /// Share of *this* filing's records found in the other (sketch estimate) and its 95% interval.
+    pub containment: f64,
+    pub low: f64,
+    pub high: f64,
+    pub matched: u64,
+    pub sketch_size: u64,
+}
+
+async fn matching_apps(state: &AppState, values: &[u64]) -> ApiResult<Vec<(Application, dipr_store::SketchMatch)>> {
+    let mut out = Vec::new();
+    for m in state.store.sketch_matches(values).await? {
+        let Some(app) = state.store.application(m.application_id).await? else { continue };
+        // Only the manifest the application names now counts.
+        let current = app.form.content_commitment.as_ref().and_then(|c| c.manifest_sha256.as_deref())
+            == Some(m.manifest_sha256.as_str());
+        if current {
+            out.push((app, m));
+        }
+    }
+    Ok(out)
+}
+
+/// For examiners: filings whose data contains a large share of this filing's data.
+pub async fn overlaps(state: &AppState, id: Uuid) -> ApiResult<Vec<Overlap>> {
+    let app = state.store.application(id).await?.ok_or_else(|| ApiError::not_found("application"))?;
+    let manifest = current_manifest(state, &app).await?;
+    let values = manifest.discovery.map(|d| d.values()).unwrap_or_default();
+    let n = values.len() as u64;
+    let mut out: Vec<Overlap> = matching_apps(state, &values)
+        .await?
+        .into_iter()
+        .filter(|(other, _)| other.id != id && !matches!(other.state, State::Withdrawn | State::DeemedWithdrawn))
+        .map(|(other, m)| {
+            let (low, high) = wilson(m.matched, n);
+            Overlap {
+                application_id: other.id,
+                product_name: other.form.product_name.clone(),
+                holder: other.applicant.name.clone(),
+                state: other.state,
+                registration_number: other.registration.as_ref().map(|r| r.registration_number.to_string()),
+                containment: if n == 0 { 0.0 } else { m.matched as f64 / n as f64 },
+                low,
+                high,
+                matched: m.matched,
+                sketch_size: m.sketch_size,
+            }
+        })
+        .collect();
+    out.sort_by(|a, b| b.containment.total_cmp(&a.containment));
+    Ok(out)
+}
+
+/// A registered product found in a suspect's sketch.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct Discovery {
+    pub application_id: Uuid,
+    pub product_name: String,
+    pub holder: String,
+    pub registration_number: Option<String>,
+    /// Share of the *registered product's* records found in the suspect, with its 95% interval.
+    pub containment: f64,
+    pub low: f64,
+    pub high: f64,
+    pub matched: u64,
+    pub sketch_size: u64,
+}
+
+/// Rank registered products by how much of each a suspect's discovery sketch contains.
+pub async fn discover(state: &AppState, sketch: &DiscoverySketch, limit: usize) -> ApiResult<Vec<Discovery>> {
+    if sketch.key_id != discovery_key_id(&state.discovery_key) {
+        return Err(ApiError::new("discovery_key_mismatch", "the sketch was made with another key"));
+    }
+    if sketch.scale != DISCOVERY_SCALE {
+        return Err(ApiError::new("bad_request", format!("sketches are compared at scale {DISCOVERY_SCALE}")));
+    }
+    if sketch.sketch.len() > 2_000_000 {
+        return Err(ApiError::new("bad_request", "the sketch is too large"));
+    }
+    let values = sketch.values();
+    if values.len() != sketch.sketch.len() {
+        return Err(ApiError::new("bad_request", "sketch values must be 16 hex digits"));
+    }
+    let mut out: Vec<Discovery> = matching_apps(state, &values)
+        .await?
+        .into_iter()
+        .filter(|(app, _)| app.state == State::Registered)
+        .map(|(app, m)| {
+            let (low, high) = wilson(m.matched, m.sketch_size);
+            Discovery {
+                application_id: app.id,
+                product_name: app.form.product_name.clone(),
+                holder: app.applicant.name.clone(),
+                registration_number: app.registration.as_ref().map(|r| r.registration_number.to_string()),
+                containment: if m.sketch_size == 0 { 0.0 } else { m.matched as f64 / m.sketch_size as f64 },
+                low,
+                high,
+                matched: m.matched,
+                sketch_size: m.sketch_size,
+            }
+        })
+        .collect();
+    out.sort_by(|a, b| b.containment.total_cmp(&a.containment));
+    out.truncate(limit);
+    Ok(out)
+}
