@@ -56,6 +56,10 @@ enum ClientCmd {
     File { path: PathBuf },
     /// Replace a draft's form from a TOML or JSON file.
     Edit { id: String, path: PathBuf },
+    /// File a fingerprint manifest (from `dipr fingerprint --discovery-key …`) with a draft.
+    Manifest { id: String, path: PathBuf },
+    /// Print the registry's discovery key (for `dipr fingerprint --discovery-key`).
+    DiscoveryKey,
     /// Submit a draft.
     Submit { id: String },
     /// Resubmit after a correction request.
@@ -255,6 +259,17 @@ pub fn run(args: ClientArgs) -> Result<()> {
             let doc = read_document(&path)?;
             let form = doc.get("form").cloned().unwrap_or(doc);
             c.call("PUT", &format!("/api/v1/applications/{id}"), Some(json!({"form": form})))?
+        }
+        ClientCmd::Manifest { id, path } => {
+            let doc: Value =
+                serde_json::from_slice(&std::fs::read(&path).with_context(|| format!("reading {}", path.display()))?)
+                    .with_context(|| format!("{} is not JSON", path.display()))?;
+            c.call("PUT", &format!("/api/v1/applications/{id}/manifest"), Some(doc))?
+        }
+        ClientCmd::DiscoveryKey => {
+            let v = c.call("GET", "/api/v1/fingerprint/discovery-key", None)?;
+            println!("{}", v["key"].as_str().unwrap_or_default());
+            return Ok(());
         }
         ClientCmd::Submit { id } => c.call("POST", &format!("/api/v1/applications/{id}/submit"), None)?,
         ClientCmd::Resubmit { id, text } => {

@@ -114,6 +114,32 @@ pub struct ProveRecordArgs {
 }
 
 #[derive(Args)]
+pub struct EvidenceArgs {
+    /// The certificate (JSON) of the registered product.
+    #[arg(long)]
+    certificate: PathBuf,
+    /// The manifest filed for it.
+    #[arg(long)]
+    manifest: PathBuf,
+    /// The registered dataset itself (stays local; used to prove matching records).
+    #[arg(long)]
+    data: PathBuf,
+    /// The suspect dataset.
+    #[arg(long)]
+    suspect: PathBuf,
+    #[arg(long)]
+    suspect_format: Option<String>,
+    #[arg(long)]
+    secrets: Option<PathBuf>,
+    /// How many matching records to prove.
+    #[arg(long, default_value_t = 5)]
+    records: usize,
+    /// Directory for bundle.json and report.html.
+    #[arg(long)]
+    out: PathBuf,
+}
+
+#[derive(Args)]
 pub struct VerifyRecordArgs {
     /// The record proof (from `dipr prove-record`).
     proof: PathBuf,
@@ -395,6 +421,67 @@ pub fn verify_record(a: VerifyRecordArgs) -> Result<()> {
         );
     }
     if !ok {
+        std::process::exit(1);
+    }
+    Ok(())
+}
+
+pub fn evidence(a: EvidenceArgs) -> Result<()> {
+    use dipr_fingerprint::evidence::{render_html, verify, EvidenceBundle, SuspectInfo};
+    let manifest = load_manifest(&a.manifest)?;
+    let secrets = load_secrets(&secrets_path(&a.manifest, a.secrets.as_ref()))?;
+    let cert = dipr_ledger::certificate::Certificate::parse(
+        &std::fs::read(&a.certificate).with_context(|| format!("reading {}", a.certificate.display()))?,
+    )
+    .map_err(|e| anyhow::anyhow!("{}: {e}", a.certificate.display()))?;
+    let format = format_of(&a.suspect, a.suspect_format.as_deref())?;
+    let kept = fps_path(&a.manifest);
+    let kept = if kept.exists() { Some(read_fps(&kept)?) } else { None };
+    let report = dipr_fingerprint::contain(
+        &manifest,
+        &secrets,
+        open(&a.suspect)?,
+        format,
+        kept.as_ref(),
+        &mut progress("reading suspect"),
+    )?;
+    eprintln!();
+    let targets: std::collections::HashSet<u64> = report
+        .views
+        .iter()
+        .find(|v| v.view == "full")
+        .map(|v| v.matched_fingerprints.iter().copied().collect())
+        .unwrap_or_default();
+    let numbers =
+        dipr_fingerprint::records_with_fingerprints(&manifest, &secrets, open(&a.data)?, &targets, a.records)?;
+    let proofs = if numbers.is_empty() {
+        Vec::new()
+    } else {
+        dipr_fingerprint::prove_records(&manifest, &secrets, open(&a.data)?, &numbers)?
+    };
+    let suspect_bytes = std::fs::read(&a.suspect)?;
+    let suspect = SuspectInfo {
+        file_name: a.suspect.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default(),
+        sha256: {
+            use sha2::Digest;
+            sha2::Sha256::digest(&suspect_bytes).iter().map(|b| format!("{b:02x}")).collect()
+        },
+        bytes: suspect_bytes.len() as u64,
+        records: report.suspect_records,
+    };
+    let bundle = EvidenceBundle::new(cert, manifest, suspect, &report, proofs, &secrets.signer);
+    let check = verify(&bundle, None, None);
+    std::fs::create_dir_all(&a.out)?;
+    std::fs::write(a.out.join("bundle.json"), serde_json::to_string_pretty(&bundle)?)?;
+    std::fs::write(a.out.join("report.html"), render_html(&bundle, &check))?;
+    eprintln!(
+        "evidence: {} record proofs; bundle {} and report {} ({})",
+        bundle.record_proofs.len(),
+        a.out.join("bundle.json").display(),
+        a.out.join("report.html").display(),
+        if check.ok { "self-check passed" } else { "self-check FAILED" }
+    );
+    if !check.ok {
         std::process::exit(1);
     }
     Ok(())

@@ -84,6 +84,8 @@ enum Cmd {
     Discover(fingerprint::DiscoverArgs),
     /// Prove that one record was in the registered data (reveals that record only).
     ProveRecord(fingerprint::ProveRecordArgs),
+    /// Build a court-ready evidence bundle (certificate, manifest, containment, record proofs, HTML report).
+    Evidence(fingerprint::EvidenceArgs),
     /// Check a record proof, offline, against a manifest or a certificate.
     VerifyRecord(fingerprint::VerifyRecordArgs),
     /// Run a witness (C2SP tlog-witness): cosigns checkpoints of the logs it trusts, refuses forks.
@@ -103,9 +105,10 @@ enum Cmd {
         #[arg(long)]
         show_key: bool,
     },
-    /// Verify a certificate offline: signature, log entry, inclusion proof, checkpoint. Exit 0 only if valid.
+    /// Verify a certificate or an evidence bundle offline: signatures, log entry, inclusion proof,
+    /// checkpoint, witnesses; for bundles also the manifest and every record proof. Exit 0 only if valid.
     Verify {
-        /// The certificate (JSON file).
+        /// The certificate or evidence bundle (JSON file).
         cert: PathBuf,
         /// The registry's verifier key (`name+id+key`), or a file holding it. Strongly recommended.
         #[arg(long)]
@@ -225,6 +228,7 @@ fn main() -> Result<()> {
         Cmd::Discover(a) => fingerprint::discover(a),
         Cmd::ProveRecord(a) => fingerprint::prove_record(a),
         Cmd::VerifyRecord(a) => fingerprint::verify_record(a),
+        Cmd::Evidence(a) => fingerprint::evidence(a),
         Cmd::Key { store, command: KeyCmd::Show } => {
             let config = load_config(&store, false)?;
             let signer = dipr_server::ledger::load_signer(&store.data_dir, &config.log_origin)?;
@@ -371,14 +375,29 @@ fn verify(path: &Path, opts: &VerifyOptions) -> Result<()> {
         }
         None => None,
     };
-    let cert = match Certificate::parse(&bytes) {
-        Ok(c) => c,
-        Err(e) => {
-            eprintln!("证书无法解析 / the certificate cannot be parsed: {e}");
-            std::process::exit(1);
-        }
+    let is_bundle = serde_json::from_slice::<serde_json::Value>(&bytes)
+        .is_ok_and(|v| v["v"] == dipr_fingerprint::evidence::EVIDENCE_VERSION);
+    let (cert, mut report) = if is_bundle {
+        let bundle = match dipr_fingerprint::evidence::EvidenceBundle::parse(&bytes) {
+            Ok(b) => b,
+            Err(e) => {
+                eprintln!("证据包无法解析 / the evidence bundle cannot be parsed: {e}");
+                std::process::exit(1);
+            }
+        };
+        let report = dipr_fingerprint::evidence::verify(&bundle, trusted.as_ref(), policy.as_ref());
+        (bundle.certificate, report)
+    } else {
+        let cert = match Certificate::parse(&bytes) {
+            Ok(c) => c,
+            Err(e) => {
+                eprintln!("证书无法解析 / the certificate cannot be parsed: {e}");
+                std::process::exit(1);
+            }
+        };
+        let report = verify(&cert, trusted.as_ref(), policy.as_ref());
+        (cert, report)
     };
-    let mut report = verify(&cert, trusted.as_ref(), policy.as_ref());
     if let Some(p) = &opts.newer_checkpoint {
         let newer: ConsistencyBundle =
             serde_json::from_slice(&std::fs::read(p).with_context(|| format!("reading {}", p.display()))?)

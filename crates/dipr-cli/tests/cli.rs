@@ -162,3 +162,191 @@ fn registry_witnesses_certificate_and_ledger_check() {
     drop(witnesses);
     assert!(Path::new(&data.join("dipr.db")).exists());
 }
+
+fn run_env(args: &[&str], env: &[(&str, &str)]) -> (i32, String, String) {
+    let out = Command::new(BIN).args(args).envs(env.iter().copied()).output().unwrap();
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into(),
+        String::from_utf8_lossy(&out.stderr).into(),
+    )
+}
+
+fn ok(args: &[&str], env: &[(&str, &str)]) -> String {
+    let (code, out, err) = run_env(args, env);
+    assert_eq!(code, 0, "{args:?}\n{out}\n{err}");
+    out
+}
+
+#[test]
+fn fingerprint_file_register_and_build_evidence() {
+    let dir = temp_dir("fingerprint");
+    let data = dir.join("registry");
+    let r = data.to_str().unwrap();
+    // Data: 3,000 owner rows; a suspect re-serialises 1,000 of them among 2,000 foreign rows.
+    let mut owner = String::from("id,name,price\n");
+    let mut suspect = String::from("Price , ID,NAME\r\n");
+    for i in 0..3000 {
+        owner.push_str(&format!("{i:06},数据{i},{}.50\n", i * 3));
+        if i % 3 == 0 {
+            suspect.push_str(&format!("\"{}.500\",{i:06}, 数据{i} \r\n", i * 3));
+        }
+    }
+    for i in 0..2000 {
+        suspect.push_str(&format!("{i},X{i},别的{i}\r\n"));
+    }
+    std::fs::write(dir.join("owner.csv"), &owner).unwrap();
+    std::fs::write(dir.join("suspect.csv"), &suspect).unwrap();
+
+    ok(
+        &["admin", "create-user", "--data-dir", r, "--username", "root", "--role", "admin"],
+        &[("DIPR_PASSWORD", "a long admin password")],
+    );
+    ok(
+        &["admin", "create-user", "--data-dir", r, "--username", "exam", "--role", "examiner"],
+        &[("DIPR_PASSWORD", "a long examiner password")],
+    );
+    let (_server, base) = start(&["serve", "--data-dir", r, "--listen", "127.0.0.1:0", "--adjustable-clock"]);
+    let srv = [("DIPR_SERVER", base.as_str())];
+    ok(
+        &[
+            "client",
+            "signup",
+            "--username",
+            "owner",
+            "--display-name",
+            "权利人",
+            "--party-kind",
+            "legal_person",
+            "--party-name",
+            "某数据公司",
+            "--id-number",
+            "91350100M000100Y43",
+        ],
+        &[("DIPR_SERVER", &base), ("DIPR_PASSWORD", "owner password 123")],
+    );
+    let login = |u: &str, p: &str| {
+        ok(&["client", "login", "--username", u], &[("DIPR_SERVER", &base), ("DIPR_PASSWORD", p)]).trim().to_string()
+    };
+    let (owner_t, exam_t, admin_t) = (
+        login("owner", "owner password 123"),
+        login("exam", "a long examiner password"),
+        login("root", "a long admin password"),
+    );
+    let as_owner = [srv[0], ("DIPR_TOKEN", owner_t.as_str())];
+    let as_exam = [srv[0], ("DIPR_TOKEN", exam_t.as_str())];
+
+    let key = ok(&["client", "discovery-key"], &as_owner).trim().to_string();
+    let manifest = dir.join("owner.manifest.json");
+    ok(
+        &[
+            "fingerprint",
+            dir.join("owner.csv").to_str().unwrap(),
+            "--out",
+            manifest.to_str().unwrap(),
+            "--discovery-key",
+            &key,
+            "--keep-fingerprints",
+        ],
+        &[],
+    );
+    let form = dir.join("form.json");
+    std::fs::write(&form, serde_json::to_string(&serde_json::json!({
+        "product_name": "某数据集", "object_type": "data_collection", "industry": "finance", "scenarios": ["风控"],
+        "summary": "数据集", "sources": [{"kind": "self_collected", "description": "自采"}], "legality_statement": "合法",
+        "no_infringement_commitment": true, "processing": "清洗", "structure": [{"name": "id"}], "format": "csv",
+        "update_frequency": "monthly", "samples": ["id=000001"], "contact": {"name": "王"}
+    })).unwrap()).unwrap();
+    let draft: serde_json::Value =
+        serde_json::from_str(&ok(&["client", "file", form.to_str().unwrap()], &as_owner)).unwrap();
+    let id = draft["id"].as_str().unwrap().to_string();
+    ok(&["client", "manifest", &id, manifest.to_str().unwrap()], &as_owner);
+    ok(&["client", "submit", &id], &as_owner);
+    for action in ["accept", "pass_formal_review", "approve"] {
+        ok(&["client", "decide", &id, action, "--reasons", "理由"], &as_exam);
+    }
+    ureq::post(&format!("{base}/api/v1/admin/clock"))
+        .set("Authorization", &format!("Bearer {admin_t}"))
+        .send_json(serde_json::json!({"days": 20}))
+        .unwrap();
+    let cert =
+        ureq::get(&format!("{base}/api/v1/public/records/{id}/certificate")).call().unwrap().into_string().unwrap();
+    let cert_path = dir.join("cert.json");
+    std::fs::write(&cert_path, cert).unwrap();
+
+    // Containment, exact (fingerprints were kept): 1,000 of 3,000.
+    let out = ok(
+        &[
+            "contain",
+            "--manifest",
+            manifest.to_str().unwrap(),
+            "--suspect",
+            dir.join("suspect.csv").to_str().unwrap(),
+            "--json",
+        ],
+        &[],
+    );
+    let report: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(report["views"][0]["mode"], "exact");
+    assert_eq!(report["views"][0]["matched"], 1000);
+
+    // The evidence bundle verifies offline, with the registry key pinned; a changed record fails.
+    let registry_key = ok(&["key", "show", "--data-dir", r], &[]).trim().to_string();
+    let ev = dir.join("evidence");
+    ok(
+        &[
+            "evidence",
+            "--certificate",
+            cert_path.to_str().unwrap(),
+            "--manifest",
+            manifest.to_str().unwrap(),
+            "--data",
+            dir.join("owner.csv").to_str().unwrap(),
+            "--suspect",
+            dir.join("suspect.csv").to_str().unwrap(),
+            "--records",
+            "3",
+            "--out",
+            ev.to_str().unwrap(),
+        ],
+        &[],
+    );
+    let bundle_path = ev.join("bundle.json");
+    let out = ok(&["verify", bundle_path.to_str().unwrap(), "--trusted-key", &registry_key], &[]);
+    assert!(out.contains("VALID") && out.contains("matched record 3 belongs to"), "{out}");
+    assert!(std::fs::read_to_string(ev.join("report.html")).unwrap().contains("证据包全部核验通过"));
+    let mut bundle: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&bundle_path).unwrap()).unwrap();
+    bundle["record_proofs"][0]["record"]["price"] = serde_json::json!("1.5");
+    let forged = dir.join("forged.json");
+    std::fs::write(&forged, serde_json::to_string(&bundle).unwrap()).unwrap();
+    let (code, _, _) = run_env(&["verify", forged.to_str().unwrap(), "--trusted-key", &registry_key], &[]);
+    assert_eq!(code, 1);
+
+    // A single record proof against the certificate.
+    let proof = dir.join("proof.json");
+    ok(
+        &[
+            "prove-record",
+            "--manifest",
+            manifest.to_str().unwrap(),
+            "--data",
+            dir.join("owner.csv").to_str().unwrap(),
+            "--record",
+            "42",
+            "--out",
+            proof.to_str().unwrap(),
+        ],
+        &[],
+    );
+    ok(
+        &[
+            "verify-record",
+            proof.to_str().unwrap(),
+            "--certificate",
+            cert_path.to_str().unwrap(),
+            "--trusted-key",
+            &registry_key,
+        ],
+        &[],
+    );
+}

@@ -8,6 +8,7 @@
 //! counts, sketches and root; the keys stay in a local secrets file.
 
 pub mod canon;
+pub mod evidence;
 pub mod reader;
 
 use std::collections::{BTreeMap, HashSet};
@@ -615,6 +616,9 @@ pub struct ViewContainment {
     pub records_found: u64,
     /// Owner columns this view needs that the suspect lacks (the view cannot match then).
     pub missing_columns: Vec<String>,
+    /// The matching fingerprints themselves (for choosing records to prove); not reported.
+    #[serde(skip)]
+    pub matched_fingerprints: Vec<u64>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -723,6 +727,11 @@ pub fn contain<R: Read>(
                     .filter(|&&i| read > 0 && !present[i])
                     .map(|&i| schema[i].name.clone())
                     .collect(),
+                matched_fingerprints: {
+                    let mut v: Vec<u64> = found[vi].iter().copied().collect();
+                    v.sort_unstable();
+                    v
+                },
             }
         })
         .collect();
@@ -807,20 +816,68 @@ impl RecordProof {
     }
 }
 
-/// Prove that record number `line_record` (1-based, in file order) of `data` is in the commitment.
-/// Re-reads the data to rebuild the sorted leaves; the result names the manifest's root.
+/// Record numbers (1-based, file order) of the owner's records whose `full` fingerprint is in
+/// `targets`, at most `limit` of them.
+pub fn records_with_fingerprints<R: Read>(
+    manifest: &Manifest,
+    secrets: &Secrets,
+    data: R,
+    targets: &HashSet<u64>,
+    limit: usize,
+) -> Result<Vec<u64>, FingerprintError> {
+    let schema = &manifest.schema;
+    let full = compile_views(schema, &[ViewSpec::full()])?.remove(0);
+    let mut records = reader::Records::new(data, manifest.format)?;
+    let mut bytes = Vec::new();
+    let mut out = Vec::new();
+    let mut seen = HashSet::new();
+    let mut n = 0u64;
+    while let Some(rec) = records.next_record()? {
+        n += 1;
+        let pos = positions(rec.names, schema)?;
+        let mut values: Vec<Option<&str>> = vec![None; schema.len()];
+        for (v, p) in rec.values.iter().zip(&pos) {
+            if let Some(i) = p {
+                values[*i] = Some(v);
+            }
+        }
+        view_bytes(schema, &values, &full, &mut bytes);
+        let fp = fingerprint_of(&secrets.sampling_key, "full", &bytes);
+        if targets.contains(&fp) && seen.insert(fp) {
+            out.push(n);
+            if out.len() >= limit {
+                break;
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// Prove that record number `record_number` (1-based, in file order) of `data` is in the commitment.
 pub fn prove_record<R: Read>(
     manifest: &Manifest,
     secrets: &Secrets,
     data: R,
     record_number: u64,
 ) -> Result<RecordProof, FingerprintError> {
+    Ok(prove_records(manifest, secrets, data, &[record_number])?.remove(0))
+}
+
+/// Prove several records in one pass over the data. Re-reads the data to rebuild the sorted leaves;
+/// the data must produce the manifest's root.
+pub fn prove_records<R: Read>(
+    manifest: &Manifest,
+    secrets: &Secrets,
+    data: R,
+    record_numbers: &[u64],
+) -> Result<Vec<RecordProof>, FingerprintError> {
     let schema = &manifest.schema;
     let full = compile_views(schema, &[ViewSpec::full()])?.remove(0);
     let mut records = reader::Records::new(data, manifest.format)?;
     let mut leaves = Vec::new();
     let mut bytes = Vec::new();
-    let mut chosen: Option<(Hash, [u8; 16], CanonicalRecord)> = None;
+    let wanted: HashSet<u64> = record_numbers.iter().copied().collect();
+    let mut chosen: BTreeMap<u64, (Hash, [u8; 16], CanonicalRecord)> = BTreeMap::new();
     let mut n = 0u64;
     while let Some(rec) = records.next_record()? {
         n += 1;
@@ -834,18 +891,18 @@ pub fn prove_record<R: Read>(
         view_bytes(schema, &values, &full, &mut bytes);
         let (leaf, salt) = leaf_of(&secrets.salt_key, &bytes);
         leaves.push(leaf);
-        if n == record_number {
+        if wanted.contains(&n) {
             let record = schema
                 .iter()
                 .zip(&values)
                 .map(|(c, v)| (c.name.clone(), v.and_then(|raw| canon::value(raw, c.ty, None))))
                 .collect();
-            chosen = Some((leaf, salt, record));
+            chosen.insert(n, (leaf, salt, record));
         }
     }
-    let (leaf, salt, record) = chosen.ok_or_else(|| {
-        FingerprintError::Invalid(format!("the data has {n} records; there is no record {record_number}"))
-    })?;
+    if let Some(missing) = record_numbers.iter().find(|r| !chosen.contains_key(r)) {
+        return Err(FingerprintError::Invalid(format!("the data has {n} records; there is no record {missing}")));
+    }
     leaves.sort_unstable();
     leaves.dedup();
     let root = commitment::root(&leaves);
@@ -854,14 +911,20 @@ pub fn prove_record<R: Read>(
             "this data does not produce the manifest's root: it is not the registered version".into(),
         ));
     }
-    let index = leaves.binary_search(&leaf).expect("the leaf is among the leaves");
-    Ok(RecordProof {
-        v: PROOF_VERSION.into(),
-        record,
-        salt: hex(&salt),
-        index: index as u64,
-        leaves: leaves.len() as u64,
-        path: commitment::path(&leaves, index).iter().map(|h| hex(h)).collect(),
-        root: hex(&root),
-    })
+    Ok(record_numbers
+        .iter()
+        .map(|r| {
+            let (leaf, salt, record) = chosen[r].clone();
+            let index = leaves.binary_search(&leaf).expect("the leaf is among the leaves");
+            RecordProof {
+                v: PROOF_VERSION.into(),
+                record,
+                salt: hex(&salt),
+                index: index as u64,
+                leaves: leaves.len() as u64,
+                path: commitment::path(&leaves, index).iter().map(|h| hex(h)).collect(),
+                root: hex(&root),
+            }
+        })
+        .collect())
 }
