@@ -10,6 +10,7 @@
 pub mod canon;
 pub mod evidence;
 pub mod reader;
+pub mod sorter;
 
 use std::collections::{BTreeMap, HashSet};
 use std::io::Read;
@@ -474,7 +475,7 @@ pub fn fingerprint<R: Read>(
     let mut sketches: Vec<HashSet<u64>> = vec![HashSet::new(); views.len()];
     let mut discovery: HashSet<u64> = HashSet::new();
     let mut kept: Vec<Vec<u64>> = vec![Vec::new(); views.len()];
-    let mut leaves: Vec<Hash> = Vec::new();
+    let mut leaves = sorter::LeafSorter::default();
     let mut full = Vec::with_capacity(256);
     let mut buf = Vec::with_capacity(256);
     let mut read = 0u64;
@@ -514,7 +515,7 @@ pub fn fingerprint<R: Read>(
                 discovery.insert(fp);
             }
         }
-        leaves.push(leaf_of(&secrets.salt_key, &full).0);
+        leaves.push(leaf_of(&secrets.salt_key, &full).0)?;
         Ok(())
     };
     for (names, values) in &sample {
@@ -531,9 +532,7 @@ pub fn fingerprint<R: Read>(
         }
     }
     progress(read);
-    leaves.sort_unstable();
-    leaves.dedup();
-    let root = commitment::root(&leaves);
+    let (distinct, root) = leaves.finish()?;
 
     let view_manifests: Vec<ViewManifest> = views
         .iter()
@@ -575,7 +574,7 @@ pub fn fingerprint<R: Read>(
         schema_digest: schema_digest(&schema),
         schema,
         records_read: read,
-        distinct_records: leaves.len() as u64,
+        distinct_records: distinct,
         root: hex(&root),
         scale: opts.scale.max(1),
         sampling_key_id: secrets.key_id(),
