@@ -19,6 +19,8 @@ pub enum BenchCmd {
     /// The ledger: in-memory appends, proofs at 1M and 10M leaves, certificate verification, and
     /// durable batched appends on SQLite (and PostgreSQL with --postgres-url).
     Ledger(crate::bench_ledger::LedgerBenchArgs),
+    /// Discovery over an index of registered products (SQLite).
+    Discovery(crate::bench_discovery::DiscoveryBenchArgs),
 }
 
 #[derive(Args)]
@@ -116,6 +118,7 @@ pub fn run(cmd: BenchCmd) -> Result<()> {
     match cmd {
         BenchCmd::Http(args) => run_http(args),
         BenchCmd::Ledger(args) => crate::bench_ledger::run(args),
+        BenchCmd::Discovery(args) => crate::bench_discovery::run(args),
     }
 }
 

@@ -1,6 +1,7 @@
 //! `dipr`: run the registry server, administer it, and script against it as an applicant or examiner.
 
 mod bench;
+mod bench_discovery;
 mod bench_ledger;
 mod client;
 mod fingerprint;
