@@ -319,21 +319,33 @@ pub fn fingerprint(a: FingerprintArgs) -> Result<()> {
     Ok(())
 }
 
-pub fn contain(a: ContainArgs) -> Result<()> {
-    let manifest = load_manifest(&a.manifest)?;
-    let secrets = load_secrets(&secrets_path(&a.manifest, a.secrets.as_ref()))?;
-    let format = format_of(&a.suspect, a.format.as_deref())?;
-    let kept = fps_path(&a.manifest);
+/// Containment of the registered data in `suspect`, exact when the fingerprints were kept.
+fn measure(
+    manifest_path: &Path,
+    manifest: &Manifest,
+    secrets: &Secrets,
+    suspect: &Path,
+    format: Option<&str>,
+) -> Result<dipr_fingerprint::ContainmentReport> {
+    let format = format_of(suspect, format)?;
+    let kept = fps_path(manifest_path);
     let kept = if kept.exists() { Some(read_fps(&kept)?) } else { None };
     let report = dipr_fingerprint::contain(
-        &manifest,
-        &secrets,
-        open(&a.suspect)?,
+        manifest,
+        secrets,
+        open(suspect)?,
         format,
         kept.as_ref(),
         &mut progress("reading suspect"),
     )?;
     eprintln!();
+    Ok(report)
+}
+
+pub fn contain(a: ContainArgs) -> Result<()> {
+    let manifest = load_manifest(&a.manifest)?;
+    let secrets = load_secrets(&secrets_path(&a.manifest, a.secrets.as_ref()))?;
+    let report = measure(&a.manifest, &manifest, &secrets, &a.suspect, a.format.as_deref())?;
     if a.json {
         println!("{}", serde_json::to_string_pretty(&report)?);
         return Ok(());
@@ -434,18 +446,7 @@ pub fn evidence(a: EvidenceArgs) -> Result<()> {
         &std::fs::read(&a.certificate).with_context(|| format!("reading {}", a.certificate.display()))?,
     )
     .map_err(|e| anyhow::anyhow!("{}: {e}", a.certificate.display()))?;
-    let format = format_of(&a.suspect, a.suspect_format.as_deref())?;
-    let kept = fps_path(&a.manifest);
-    let kept = if kept.exists() { Some(read_fps(&kept)?) } else { None };
-    let report = dipr_fingerprint::contain(
-        &manifest,
-        &secrets,
-        open(&a.suspect)?,
-        format,
-        kept.as_ref(),
-        &mut progress("reading suspect"),
-    )?;
-    eprintln!();
+    let report = measure(&a.manifest, &manifest, &secrets, &a.suspect, a.suspect_format.as_deref())?;
     let targets: std::collections::HashSet<u64> = report
         .views
         .iter()

@@ -414,6 +414,33 @@ fn threshold(scale: u64) -> u64 {
     u64::MAX / scale.max(1)
 }
 
+/// Places a record's raw cells at their schema positions, remembering the header mapping while the
+/// headers stay the same (delimited files: always).
+struct Mapper<'s> {
+    schema: &'s [SchemaColumn],
+    cache: Option<(Vec<String>, Vec<Option<usize>>)>,
+}
+
+impl<'s> Mapper<'s> {
+    fn new(schema: &'s [SchemaColumn]) -> Self {
+        Self { schema, cache: None }
+    }
+
+    fn values<'r>(&mut self, names: &[String], vals: &[&'r str]) -> Result<Vec<Option<&'r str>>, FingerprintError> {
+        if self.cache.as_ref().is_none_or(|(n, _)| n.as_slice() != names) {
+            self.cache = Some((names.to_vec(), positions(names, self.schema)?));
+        }
+        let pos = &self.cache.as_ref().expect("set").1;
+        let mut values = vec![None; self.schema.len()];
+        for (v, p) in vals.iter().zip(pos) {
+            if let Some(i) = p {
+                values[*i] = Some(*v);
+            }
+        }
+        Ok(values)
+    }
+}
+
 /// Map raw headers to schema positions; two raw names with one canonical name is an error.
 fn positions(names: &[String], schema: &[SchemaColumn]) -> Result<Vec<Option<usize>>, FingerprintError> {
     let mut seen = HashSet::new();
@@ -479,20 +506,10 @@ pub fn fingerprint<R: Read>(
     let mut full = Vec::with_capacity(256);
     let mut buf = Vec::with_capacity(256);
     let mut read = 0u64;
-    let mut pos_cache: Option<(Vec<String>, Vec<Option<usize>>)> = None;
+    let mut mapper = Mapper::new(&schema);
 
     let mut handle = |names: &[String], vals: &[&str]| -> Result<(), FingerprintError> {
-        // Delimited files repeat the same headers: map them once.
-        if pos_cache.as_ref().is_none_or(|(n, _)| n.as_slice() != names) {
-            pos_cache = Some((names.to_vec(), positions(names, &schema)?));
-        }
-        let pos = &pos_cache.as_ref().expect("set").1;
-        let mut values: Vec<Option<&str>> = vec![None; schema.len()];
-        for (v, p) in vals.iter().zip(pos) {
-            if let Some(i) = p {
-                values[*i] = Some(v);
-            }
-        }
+        let values = mapper.values(names, vals)?;
         view_bytes(&schema, &values, &views[0], &mut full);
         for (vi, view) in views.iter().enumerate() {
             let bytes: &[u8] = if view.is_full {
@@ -674,18 +691,11 @@ pub fn contain<R: Read>(
     let mut present = vec![false; schema.len()];
     let mut buf = Vec::new();
     let mut read = 0u64;
-    let mut pos_cache: Option<(Vec<String>, Vec<Option<usize>>)> = None;
+    let mut mapper = Mapper::new(schema);
     while let Some(rec) = records.next_record()? {
-        if pos_cache.as_ref().is_none_or(|(n, _)| n.as_slice() != rec.names) {
-            pos_cache = Some((rec.names.to_vec(), positions(rec.names, schema)?));
-        }
-        let pos = &pos_cache.as_ref().expect("set").1;
-        let mut values: Vec<Option<&str>> = vec![None; schema.len()];
-        for (v, p) in rec.values.iter().zip(pos) {
-            if let Some(i) = p {
-                values[*i] = Some(v);
-                present[*i] = true;
-            }
+        let values = mapper.values(rec.names, &rec.values)?;
+        for (p, v) in present.iter_mut().zip(&values) {
+            *p |= v.is_some();
         }
         for (vi, view) in views.iter().enumerate() {
             view_bytes(schema, &values, view, &mut buf);
@@ -831,15 +841,10 @@ pub fn records_with_fingerprints<R: Read>(
     let mut out = Vec::new();
     let mut seen = HashSet::new();
     let mut n = 0u64;
+    let mut mapper = Mapper::new(schema);
     while let Some(rec) = records.next_record()? {
         n += 1;
-        let pos = positions(rec.names, schema)?;
-        let mut values: Vec<Option<&str>> = vec![None; schema.len()];
-        for (v, p) in rec.values.iter().zip(&pos) {
-            if let Some(i) = p {
-                values[*i] = Some(v);
-            }
-        }
+        let values = mapper.values(rec.names, &rec.values)?;
         view_bytes(schema, &values, &full, &mut bytes);
         let fp = fingerprint_of(&secrets.sampling_key, "full", &bytes);
         if targets.contains(&fp) && seen.insert(fp) {
@@ -878,15 +883,10 @@ pub fn prove_records<R: Read>(
     let wanted: HashSet<u64> = record_numbers.iter().copied().collect();
     let mut chosen: BTreeMap<u64, (Hash, [u8; 16], CanonicalRecord)> = BTreeMap::new();
     let mut n = 0u64;
+    let mut mapper = Mapper::new(schema);
     while let Some(rec) = records.next_record()? {
         n += 1;
-        let pos = positions(rec.names, schema)?;
-        let mut values: Vec<Option<&str>> = vec![None; schema.len()];
-        for (v, p) in rec.values.iter().zip(&pos) {
-            if let Some(i) = p {
-                values[*i] = Some(v);
-            }
-        }
+        let values = mapper.values(rec.names, &rec.values)?;
         view_bytes(schema, &values, &full, &mut bytes);
         let (leaf, salt) = leaf_of(&secrets.salt_key, &bytes);
         leaves.push(leaf);
