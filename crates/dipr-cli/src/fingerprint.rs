@@ -12,12 +12,12 @@ use dipr_fingerprint::{Format, Manifest, RecordProof, Secrets, ViewSpec};
 
 #[derive(Args)]
 pub struct FingerprintArgs {
-    /// The dataset: CSV, TSV or JSON Lines.
+    /// The dataset: CSV, TSV, JSON Lines or Parquet.
     data: PathBuf,
     /// Where to write the manifest (JSON) that is filed with the application.
     #[arg(long)]
     out: PathBuf,
-    /// csv, tsv or jsonl (default: from the file name).
+    /// csv, tsv, jsonl or parquet (default: from the file name).
     #[arg(long)]
     format: Option<String>,
     /// Product name recorded in the manifest.
@@ -74,8 +74,13 @@ pub fn discover(a: DiscoverArgs) -> Result<()> {
     let key = parse_key(info["key"].as_str().unwrap_or_default())?;
     let scale = info["scale"].as_u64().unwrap_or(256);
     let format = format_of(&a.suspect, a.format.as_deref())?;
-    let sketch =
-        dipr_fingerprint::discovery_sketch(open(&a.suspect)?, format, &key, scale, &mut progress("sketching suspect"))?;
+    let sketch = dipr_fingerprint::discovery_sketch(
+        open(&a.suspect, format)?,
+        format,
+        &key,
+        scale,
+        &mut progress("sketching suspect"),
+    )?;
     eprintln!();
     let out = c.call("POST", "/api/v1/discover", Some(serde_json::to_value(&sketch)?))?;
     println!("{}", serde_json::to_string_pretty(&out)?);
@@ -159,17 +164,19 @@ fn secrets_path(manifest: &Path, explicit: Option<&PathBuf>) -> PathBuf {
 
 fn format_of(path: &Path, explicit: Option<&str>) -> Result<Format> {
     match explicit {
-        Some(f) => Format::parse(f).with_context(|| format!("--format {f:?}: use csv, tsv or jsonl")),
+        Some(f) => Format::parse(f).with_context(|| format!("--format {f:?}: use csv, tsv, jsonl or parquet")),
         None => Format::from_path(path)
             .with_context(|| format!("cannot tell the format of {}: pass --format", path.display())),
     }
 }
 
-fn open(path: &Path) -> Result<BufReader<std::fs::File>> {
-    Ok(BufReader::with_capacity(
-        1 << 20,
-        std::fs::File::open(path).with_context(|| format!("opening {}", path.display()))?,
-    ))
+/// The records of `path`: streamed for CSV, TSV and JSON Lines; Parquet is opened as a file.
+fn open(path: &Path, format: Format) -> Result<dipr_fingerprint::Input<BufReader<std::fs::File>>> {
+    let file = std::fs::File::open(path).with_context(|| format!("opening {}", path.display()))?;
+    Ok(match format {
+        Format::Parquet => dipr_fingerprint::Input::ParquetFile(file),
+        _ => dipr_fingerprint::Input::Stream(BufReader::with_capacity(1 << 20, file)),
+    })
 }
 
 fn write_private(path: &Path, text: &str) -> Result<()> {
@@ -299,7 +306,7 @@ pub fn fingerprint(a: FingerprintArgs) -> Result<()> {
         discovery_key,
     };
     let start = Instant::now();
-    let fp = dipr_fingerprint::fingerprint(open(&a.data)?, &opts, &secrets, &mut progress("fingerprinting"))?;
+    let fp = dipr_fingerprint::fingerprint(open(&a.data, format)?, &opts, &secrets, &mut progress("fingerprinting"))?;
     eprintln!();
     let m = &fp.manifest;
     std::fs::write(&a.out, serde_json::to_string_pretty(m)?)?;
@@ -333,7 +340,7 @@ fn measure(
     let report = dipr_fingerprint::contain(
         manifest,
         secrets,
-        open(suspect)?,
+        open(suspect, format)?,
         format,
         kept.as_ref(),
         &mut progress("reading suspect"),
@@ -374,7 +381,7 @@ pub fn contain(a: ContainArgs) -> Result<()> {
 pub fn prove_record(a: ProveRecordArgs) -> Result<()> {
     let manifest = load_manifest(&a.manifest)?;
     let secrets = load_secrets(&secrets_path(&a.manifest, a.secrets.as_ref()))?;
-    let proof = dipr_fingerprint::prove_record(&manifest, &secrets, open(&a.data)?, a.record)?;
+    let proof = dipr_fingerprint::prove_record(&manifest, &secrets, open(&a.data, manifest.format)?, a.record)?;
     std::fs::write(&a.out, serde_json::to_string_pretty(&proof)?)?;
     eprintln!(
         "record {} proven against root {} ({} sibling hashes): {}",
@@ -453,21 +460,28 @@ pub fn evidence(a: EvidenceArgs) -> Result<()> {
         .find(|v| v.view == "full")
         .map(|v| v.matched_fingerprints.iter().copied().collect())
         .unwrap_or_default();
-    let numbers =
-        dipr_fingerprint::records_with_fingerprints(&manifest, &secrets, open(&a.data)?, &targets, a.records)?;
+    let numbers = dipr_fingerprint::records_with_fingerprints(
+        &manifest,
+        &secrets,
+        open(&a.data, manifest.format)?,
+        &targets,
+        a.records,
+    )?;
     let proofs = if numbers.is_empty() {
         Vec::new()
     } else {
-        dipr_fingerprint::prove_records(&manifest, &secrets, open(&a.data)?, &numbers)?
+        dipr_fingerprint::prove_records(&manifest, &secrets, open(&a.data, manifest.format)?, &numbers)?
     };
-    let suspect_bytes = std::fs::read(&a.suspect)?;
+    let (sha256, bytes) = {
+        use sha2::Digest;
+        let mut h = sha2::Sha256::new();
+        let bytes = std::io::copy(&mut std::fs::File::open(&a.suspect)?, &mut h)?;
+        (h.finalize().iter().map(|b| format!("{b:02x}")).collect(), bytes)
+    };
     let suspect = SuspectInfo {
         file_name: a.suspect.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default(),
-        sha256: {
-            use sha2::Digest;
-            sha2::Sha256::digest(&suspect_bytes).iter().map(|b| format!("{b:02x}")).collect()
-        },
-        bytes: suspect_bytes.len() as u64,
+        sha256,
+        bytes,
         records: report.suspect_records,
     };
     let bundle = EvidenceBundle::new(cert, manifest, suspect, &report, proofs, &secrets.signer);

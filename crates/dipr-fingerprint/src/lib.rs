@@ -20,7 +20,7 @@ use serde::{Deserialize, Serialize};
 
 use canon::ColumnType;
 use dipr_ledger::note::{NoteSigner, NoteVerifier};
-pub use reader::Format;
+pub use reader::{Format, Input};
 
 pub const MANIFEST_VERSION: &str = "dipr-fingerprint-manifest/v1";
 pub const PROOF_VERSION: &str = "dipr-record-proof/v1";
@@ -458,12 +458,12 @@ fn positions(names: &[String], schema: &[SchemaColumn]) -> Result<Vec<Option<usi
 
 /// Fingerprint a dataset read from `input`. `progress` is called with the records read so far.
 pub fn fingerprint<R: Read>(
-    input: R,
+    input: impl Into<Input<R>>,
     opts: &Options,
     secrets: &Secrets,
     progress: &mut dyn FnMut(u64),
 ) -> Result<Fingerprints, FingerprintError> {
-    let mut records = reader::Records::new(input, opts.format)?;
+    let mut records = reader::Records::new(input.into(), opts.format)?;
     // Fix the schema from the first records.
     let mut sample: Vec<(Vec<String>, Vec<String>)> = Vec::new();
     while sample.len() < INFER_ROWS {
@@ -663,7 +663,7 @@ pub fn wilson(k: u64, n: u64) -> (f64, f64) {
 pub fn contain<R: Read>(
     manifest: &Manifest,
     secrets: &Secrets,
-    suspect: R,
+    suspect: impl Into<Input<R>>,
     format: Format,
     kept: Option<&BTreeMap<String, Vec<u64>>>,
     progress: &mut dyn FnMut(u64),
@@ -687,7 +687,7 @@ pub fn contain<R: Read>(
         })
         .collect();
     let mut found: Vec<HashSet<u64>> = vec![HashSet::new(); views.len()];
-    let mut records = reader::Records::new(suspect, format)?;
+    let mut records = reader::Records::new(suspect.into(), format)?;
     let mut present = vec![false; schema.len()];
     let mut buf = Vec::new();
     let mut read = 0u64;
@@ -758,7 +758,7 @@ pub type CanonicalRecord = BTreeMap<String, Option<String>>;
 /// The discovery sketch of a suspect dataset's full rows (its own schema), to ask the registry which
 /// registered products it contains.
 pub fn discovery_sketch<R: Read>(
-    input: R,
+    input: impl Into<Input<R>>,
     format: Format,
     key: &Hash,
     scale: u64,
@@ -830,13 +830,13 @@ impl RecordProof {
 pub fn records_with_fingerprints<R: Read>(
     manifest: &Manifest,
     secrets: &Secrets,
-    data: R,
+    data: impl Into<Input<R>>,
     targets: &HashSet<u64>,
     limit: usize,
 ) -> Result<Vec<u64>, FingerprintError> {
     let schema = &manifest.schema;
     let full = compile_views(schema, &[ViewSpec::full()])?.remove(0);
-    let mut records = reader::Records::new(data, manifest.format)?;
+    let mut records = reader::Records::new(data.into(), manifest.format)?;
     let mut bytes = Vec::new();
     let mut out = Vec::new();
     let mut seen = HashSet::new();
@@ -861,7 +861,7 @@ pub fn records_with_fingerprints<R: Read>(
 pub fn prove_record<R: Read>(
     manifest: &Manifest,
     secrets: &Secrets,
-    data: R,
+    data: impl Into<Input<R>>,
     record_number: u64,
 ) -> Result<RecordProof, FingerprintError> {
     Ok(prove_records(manifest, secrets, data, &[record_number])?.remove(0))
@@ -872,12 +872,12 @@ pub fn prove_record<R: Read>(
 pub fn prove_records<R: Read>(
     manifest: &Manifest,
     secrets: &Secrets,
-    data: R,
+    data: impl Into<Input<R>>,
     record_numbers: &[u64],
 ) -> Result<Vec<RecordProof>, FingerprintError> {
     let schema = &manifest.schema;
     let full = compile_views(schema, &[ViewSpec::full()])?.remove(0);
-    let mut records = reader::Records::new(data, manifest.format)?;
+    let mut records = reader::Records::new(data.into(), manifest.format)?;
     let mut leaves = Vec::new();
     let mut bytes = Vec::new();
     let wanted: HashSet<u64> = record_numbers.iter().copied().collect();

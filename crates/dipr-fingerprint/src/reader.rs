@@ -13,6 +13,7 @@ pub enum Format {
     Csv,
     Tsv,
     Jsonl,
+    Parquet,
 }
 
 impl Format {
@@ -22,6 +23,7 @@ impl Format {
             "csv" => Some(Self::Csv),
             "tsv" | "tab" => Some(Self::Tsv),
             "jsonl" | "ndjson" => Some(Self::Jsonl),
+            "parquet" | "pq" => Some(Self::Parquet),
             _ => None,
         }
     }
@@ -31,6 +33,7 @@ impl Format {
             "csv" => Some(Self::Csv),
             "tsv" => Some(Self::Tsv),
             "jsonl" => Some(Self::Jsonl),
+            "parquet" => Some(Self::Parquet),
             _ => None,
         }
     }
@@ -53,14 +56,42 @@ impl Record<'_> {
     }
 }
 
+/// Where records come from: a byte stream (CSV, TSV, JSON Lines), or a Parquet file (which needs
+/// random access to its footer).
+pub enum Input<R> {
+    Stream(R),
+    ParquetFile(std::fs::File),
+}
+
+impl<R: Read> From<R> for Input<R> {
+    fn from(r: R) -> Self {
+        Input::Stream(r)
+    }
+}
+
 /// A streaming source of records.
 pub enum Records<R: Read> {
     Delimited { reader: csv::Reader<R>, headers: Vec<String>, record: csv::StringRecord },
     Jsonl { lines: std::io::Lines<std::io::BufReader<R>>, line: u64, names: Vec<String>, values: Vec<String> },
+    Parquet { rows: parquet::record::reader::RowIter<'static>, line: u64, names: Vec<String>, values: Vec<String> },
 }
 
 impl<R: Read> Records<R> {
-    pub fn new(input: R, format: Format) -> Result<Self, FingerprintError> {
+    pub fn new(input: Input<R>, format: Format) -> Result<Self, FingerprintError> {
+        let input = match (input, format) {
+            (Input::ParquetFile(file), Format::Parquet) => {
+                use parquet::file::reader::SerializedFileReader;
+                let reader = SerializedFileReader::new(file)
+                    .map_err(|e| FingerprintError::Parse { line: 0, message: format!("Parquet: {e}") })?;
+                return Ok(Self::Parquet { rows: reader.into_iter(), line: 0, names: Vec::new(), values: Vec::new() });
+            }
+            (Input::Stream(r), f) if f != Format::Parquet => r,
+            _ => {
+                return Err(FingerprintError::Invalid(
+                    "Parquet is read from a file; CSV, TSV and JSON Lines from a stream".into(),
+                ))
+            }
+        };
         match format {
             Format::Csv | Format::Tsv => {
                 let mut reader = csv::ReaderBuilder::new()
@@ -85,6 +116,7 @@ impl<R: Read> Records<R> {
                 names: Vec::new(),
                 values: Vec::new(),
             }),
+            Format::Parquet => unreachable!("handled above"),
         }
     }
 
@@ -129,8 +161,98 @@ impl<R: Read> Records<R> {
                 }
                 return Ok(Some(Record { line: *line, names, values: values.iter().map(String::as_str).collect() }));
             },
+            Self::Parquet { rows, line, names, values } => {
+                let Some(row) = rows.next() else { return Ok(None) };
+                *line += 1;
+                let row = row.map_err(|e| FingerprintError::Parse {
+                    line: *line,
+                    message: format!("Parquet row {line}: {e}"),
+                })?;
+                let mut flat = BTreeMap::new();
+                for (name, field) in row.get_column_iter() {
+                    flatten_parquet(name, field, &mut flat);
+                }
+                names.clear();
+                values.clear();
+                for (k, v) in flat {
+                    names.push(k);
+                    values.push(v);
+                }
+                Ok(Some(Record { line: *line, names, values: values.iter().map(String::as_str).collect() }))
+            }
         }
     }
+}
+
+/// Parquet values as text the canonicaliser reads: numbers in decimal, dates `YYYY-MM-DD`, timestamps
+/// RFC 3339 UTC; groups, lists and maps flatten to dotted paths like JSON.
+fn flatten_parquet(prefix: &str, f: &parquet::record::Field, out: &mut BTreeMap<String, String>) {
+    use parquet::record::Field;
+    let key = |k: &str| if prefix.is_empty() { k.to_string() } else { format!("{prefix}.{k}") };
+    let ts = |micros: i64| {
+        chrono::DateTime::from_timestamp_micros(micros)
+            .map(|t| t.to_rfc3339_opts(chrono::SecondsFormat::AutoSi, true))
+            .unwrap_or_default()
+    };
+    let text = match f {
+        Field::Null => String::new(),
+        Field::Bool(b) => b.to_string(),
+        Field::Byte(v) => v.to_string(),
+        Field::Short(v) => v.to_string(),
+        Field::Int(v) => v.to_string(),
+        Field::Long(v) => v.to_string(),
+        Field::UByte(v) => v.to_string(),
+        Field::UShort(v) => v.to_string(),
+        Field::UInt(v) => v.to_string(),
+        Field::ULong(v) => v.to_string(),
+        Field::Float16(v) => v.to_string(),
+        Field::Float(v) => v.to_string(),
+        Field::Double(v) => v.to_string(),
+        Field::Str(s) => s.clone(),
+        Field::Bytes(b) => match std::str::from_utf8(b.data()) {
+            Ok(s) => s.to_string(),
+            Err(_) => b.data().iter().map(|x| format!("{x:02x}")).collect(),
+        },
+        Field::Date(days) => chrono::NaiveDate::from_ymd_opt(1970, 1, 1)
+            .and_then(|d| d.checked_add_signed(chrono::Duration::days(i64::from(*days))))
+            .map(|d| d.format("%Y-%m-%d").to_string())
+            .unwrap_or_default(),
+        Field::TimeMillis(ms) => {
+            format!("{:02}:{:02}:{:02}.{:03}", ms / 3_600_000, ms / 60_000 % 60, ms / 1000 % 60, ms % 1000)
+        }
+        Field::TimeMicros(us) => format!(
+            "{:02}:{:02}:{:02}.{:06}",
+            us / 3_600_000_000,
+            us / 60_000_000 % 60,
+            us / 1_000_000 % 60,
+            us % 1_000_000
+        ),
+        Field::TimestampMillis(ms) => ts(ms * 1000),
+        Field::TimestampMicros(us) => ts(*us),
+        Field::Group(row) => {
+            for (k, v) in row.get_column_iter() {
+                flatten_parquet(&key(k), v, out);
+            }
+            return;
+        }
+        Field::ListInternal(list) => {
+            for (i, v) in list.elements().iter().enumerate() {
+                flatten_parquet(&key(&i.to_string()), v, out);
+            }
+            return;
+        }
+        Field::MapInternal(map) => {
+            for (k, v) in map.entries() {
+                let mut inner = BTreeMap::new();
+                flatten_parquet("", k, &mut inner);
+                let name = inner.into_values().next().unwrap_or_default();
+                flatten_parquet(&key(&name), v, out);
+            }
+            return;
+        }
+        other => other.to_string(),
+    };
+    out.insert(prefix.to_string(), text);
 }
 
 /// Nested objects become dotted paths, arrays indexed paths; scalars become their text.

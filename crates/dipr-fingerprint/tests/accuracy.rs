@@ -285,3 +285,65 @@ fn discovery_sketches_match_across_owners() {
     let own_shared = b.views[0].sketch.iter().filter(|v| a.views[0].sketch.contains(v)).count();
     assert!(own_shared < 5, "owner-keyed sketches are not comparable across owners");
 }
+
+#[test]
+fn parquet_and_csv_of_the_same_data_agree() {
+    use parquet::data_type::{ByteArray, ByteArrayType, DoubleType, Int32Type, Int64Type};
+    use parquet::file::properties::WriterProperties;
+    use parquet::file::writer::SerializedFileWriter;
+    use std::sync::Arc;
+
+    let data = rows(3_000, 7, "P");
+    let path = std::env::temp_dir().join(format!("dipr-test-{}.parquet", std::process::id()));
+    let schema = Arc::new(
+        parquet::schema::parser::parse_message_type(
+            "message m { REQUIRED BYTE_ARRAY id (UTF8); REQUIRED BYTE_ARRAY name (UTF8); REQUIRED BYTE_ARRAY city (UTF8); \
+             REQUIRED DOUBLE price; REQUIRED INT64 qty; REQUIRED INT32 date (DATE); }",
+        )
+        .unwrap(),
+    );
+    let props = Arc::new(WriterProperties::builder().set_compression(parquet::basic::Compression::SNAPPY).build());
+    let mut writer = SerializedFileWriter::new(std::fs::File::create(&path).unwrap(), schema, props).unwrap();
+    let mut group = writer.next_row_group().unwrap();
+    let texts = |f: &dyn Fn(&Row) -> String| data.iter().map(|r| ByteArray::from(f(r).as_str())).collect::<Vec<_>>();
+    let mut i = 0;
+    while let Some(mut col) = group.next_column().unwrap() {
+        match i {
+            0 => col.typed::<ByteArrayType>().write_batch(&texts(&|r| r.id.clone()), None, None).unwrap(),
+            1 => col.typed::<ByteArrayType>().write_batch(&texts(&|r| r.name.clone()), None, None).unwrap(),
+            2 => col.typed::<ByteArrayType>().write_batch(&texts(&|r| r.city.clone()), None, None).unwrap(),
+            3 => col
+                .typed::<DoubleType>()
+                .write_batch(&data.iter().map(|r| r.price_cents as f64 / 100.0).collect::<Vec<_>>(), None, None)
+                .unwrap(),
+            4 => col
+                .typed::<Int64Type>()
+                .write_batch(&data.iter().map(|r| r.qty as i64).collect::<Vec<_>>(), None, None)
+                .unwrap(),
+            _ => {
+                // Days since 1970-01-01 for 2025-03-dd.
+                let base = 20_148; // 2025-03-01
+                col.typed::<Int32Type>()
+                    .write_batch(&data.iter().map(|r| base + r.day as i32 - 1).collect::<Vec<_>>(), None, None)
+                    .unwrap()
+            }
+        };
+        col.close().unwrap();
+        i += 1;
+    }
+    group.close().unwrap();
+    writer.close().unwrap();
+
+    let s = secrets();
+    let csv = fingerprint(owner_csv(&data).as_bytes(), &options(vec![]), &s, &mut |_| {}).unwrap().manifest;
+    let mut popts = options(vec![]);
+    popts.format = Format::Parquet;
+    let pq =
+        fingerprint(Input::<std::io::Empty>::ParquetFile(std::fs::File::open(&path).unwrap()), &popts, &s, &mut |_| {})
+            .unwrap()
+            .manifest;
+    assert_eq!(pq.records_read, 3_000);
+    assert_eq!(pq.root, csv.root, "typed Parquet values canonicalise like their CSV text");
+    assert_eq!(pq.views[0].sketch, csv.views[0].sketch);
+    std::fs::remove_file(&path).unwrap();
+}
