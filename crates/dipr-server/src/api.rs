@@ -78,6 +78,7 @@ pub fn router(state: Arc<AppState>) -> Router {
     Router::new()
         .nest("/api/v1", v1)
         .route("/api/openapi.json", get(openapi_json))
+        .route("/records/{id}", get(crate::pages::record))
         .route("/log/checkpoint", get(log_checkpoint))
         .route("/log/tile/{*path}", get(log_tile))
         .route("/healthz", get(healthz))
@@ -245,6 +246,8 @@ pub struct SearchParams {
 #[derive(Debug, Serialize, ToSchema)]
 pub struct PublicEvent {
     pub id: i64,
+    /// Position of the event in the public log.
+    pub log_index: Option<u64>,
     pub at: DateTime<Utc>,
     pub kind: String,
     pub from_state: Option<String>,
@@ -663,17 +666,28 @@ async fn notices(AxState(st): S, Query(q): Query<PageParams>) -> ApiResult<Json<
 #[utoipa::path(get, path = "/api/v1/public/records/{id}", tag = "public", params(("id" = Uuid, Path)),
     responses((status = 200, body = PublicRecordDetail), (status = 404, body = ErrorEnvelope)))]
 async fn public_record(AxState(st): S, Path(id): Path<Uuid>) -> ApiResult<Json<PublicRecordDetail>> {
+    Ok(Json(public_detail(&st, id).await?))
+}
+
+/// A published record and its public history, each event with its position in the public log.
+pub async fn public_detail(st: &AppState, id: Uuid) -> ApiResult<PublicRecordDetail> {
     let app = st.store.application(id).await?;
     let record = app.as_ref().and_then(PublicRecord::of).ok_or_else(|| ApiError::not_found("record"))?;
-    let history = st
+    let events: Vec<EventRecord> = st
         .store
         .events("application", &id.to_string())
         .await?
         .into_iter()
         // The public history starts with the notice: what happened in examination before it is private.
         .skip_while(|e| e.kind != "notice_published")
+        .collect();
+    let ids: Vec<i64> = events.iter().map(|e| e.id).collect();
+    let indexes = st.store.log_indexes(&ids).await?;
+    let history = events
+        .into_iter()
         .map(|e| PublicEvent {
             id: e.id,
+            log_index: indexes.get(&e.id).copied(),
             at: e.at,
             kind: e.kind,
             from_state: e.from_state,
@@ -681,7 +695,7 @@ async fn public_record(AxState(st): S, Path(id): Path<Uuid>) -> ApiResult<Json<P
             reasons: e.reasons,
         })
         .collect();
-    Ok(Json(PublicRecordDetail { record, history }))
+    Ok(PublicRecordDetail { record, history })
 }
 
 /// File an objection during the notice period. Anyone may; signing in is optional.

@@ -1050,6 +1050,24 @@ async fn registration_issues_a_certificate_that_verifies_offline() {
     assert_eq!(resp.headers()["content-type"], "application/pdf");
     let pdf = axum::body::to_bytes(resp.into_body(), usize::MAX).await.unwrap();
     assert!(pdf.starts_with(b"%PDF-") && pdf.len() > 10_000, "{} bytes", pdf.len());
+    // The page the QR code opens, in Chinese and English, with log indexes in the history.
+    let page = |uri: String| {
+        let router = app.router.clone();
+        async move {
+            let resp = router.oneshot(Request::builder().uri(uri).body(Body::empty()).unwrap()).await.unwrap();
+            (
+                resp.status(),
+                String::from_utf8(axum::body::to_bytes(resp.into_body(), usize::MAX).await.unwrap().to_vec()).unwrap(),
+            )
+        }
+    };
+    let (s, html) = page(format!("/records/{id}")).await;
+    assert_eq!(s, StatusCode::OK);
+    assert!(html.contains("账本测试语料") && html.contains("已登记") && html.contains("certificate.pdf"), "{html}");
+    assert!(rec["history"].as_array().unwrap().iter().all(|e| e["log_index"].is_u64()), "{rec}");
+    let (_, html_en) = page(format!("/records/{id}?lang=en")).await;
+    assert!(html_en.contains("Registered") && html_en.contains("Public history"));
+    assert_eq!(page(format!("/records/{}", Uuid::now_v7())).await.0, StatusCode::NOT_FOUND);
     // Drafts and pending filings have no certificate.
     let a = app.sign_up("壬").await;
     let draft = app.draft(&a, "没有证书").await;

@@ -795,6 +795,22 @@ macro_rules! impl_store {
                 Ok(out)
             }
 
+            async fn log_indexes(&self, event_ids: &[i64]) -> Result<std::collections::HashMap<i64, u64>> {
+                let mut out = std::collections::HashMap::new();
+                for chunk in event_ids.chunks(500) {
+                    let list: Vec<String> = (1..=chunk.len()).map(|i| format!("${i}")).collect();
+                    let sql = format!("SELECT event_id, idx FROM log_entries WHERE event_id IN ({})", list.join(", "));
+                    let mut q = sqlx::query(&sql);
+                    for id in chunk {
+                        q = q.bind(*id);
+                    }
+                    for r in q.fetch_all(&self.read).await? {
+                        out.insert(r.try_get::<i64, _>("event_id")?, r.try_get::<i64, _>("idx")? as u64);
+                    }
+                }
+                Ok(out)
+            }
+
             async fn log_size(&self) -> Result<u64> {
                 let v: Option<i64> = sqlx::query_scalar("SELECT value FROM sequences WHERE name = 'log'")
                     .fetch_optional(&self.read)

@@ -87,6 +87,8 @@ pub trait Store: Send + Sync + 'static {
     async fn authenticate(&self, token_hash: &str, now: DateTime<Utc>) -> Result<Option<(UserRecord, TokenRecord)>>;
     async fn tokens_of(&self, user_id: Uuid) -> Result<Vec<TokenRecord>>;
 
+    /// Log indexes of the given audit events, where they were logged.
+    async fn log_indexes(&self, event_ids: &[i64]) -> Result<std::collections::HashMap<i64, u64>>;
     /// Number of entries in the public log.
     async fn log_size(&self) -> Result<u64>;
     /// Stored subtree hashes of the log (missing keys are simply absent).
