@@ -4,6 +4,7 @@
 //! system; time comes in through [`time::Clock`] or as an argument.
 
 pub mod application;
+pub mod encumbrance;
 pub mod error;
 pub mod ids;
 pub mod lifecycle;
