@@ -90,6 +90,8 @@ enum ClientCmd {
         #[arg(long)]
         state: Option<String>,
     },
+    /// For examiners: other filings that already contain much of this filing's data.
+    Overlaps { id: String },
     /// The examiners' review queue.
     Queue {
         #[arg(long)]
@@ -300,6 +302,7 @@ pub fn run(args: ClientArgs) -> Result<()> {
         ClientCmd::List { state } => {
             c.call("GET", &format!("/api/v1/applications{}", query(&[("state", state.as_deref())])), None)?
         }
+        ClientCmd::Overlaps { id } => c.call("GET", &format!("/api/v1/review/applications/{id}/overlaps"), None)?,
         ClientCmd::Queue { state } => {
             c.call("GET", &format!("/api/v1/review/queue{}", query(&[("state", state.as_deref())])), None)?
         }
