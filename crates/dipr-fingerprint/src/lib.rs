@@ -426,8 +426,13 @@ impl<'s> Mapper<'s> {
         Self { schema, cache: None }
     }
 
-    fn values<'r>(&mut self, names: &[String], vals: &[&'r str]) -> Result<Vec<Option<&'r str>>, FingerprintError> {
-        if self.cache.as_ref().is_none_or(|(n, _)| n.as_slice() != names) {
+    fn values<'r>(
+        &mut self,
+        names: &[String],
+        same_names: bool,
+        vals: &[&'r str],
+    ) -> Result<Vec<Option<&'r str>>, FingerprintError> {
+        if !(same_names && self.cache.is_some()) && self.cache.as_ref().is_none_or(|(n, _)| n.as_slice() != names) {
             self.cache = Some((names.to_vec(), positions(names, self.schema)?));
         }
         let pos = &self.cache.as_ref().expect("set").1;
@@ -508,8 +513,8 @@ pub fn fingerprint<R: Read>(
     let mut read = 0u64;
     let mut mapper = Mapper::new(&schema);
 
-    let mut handle = |names: &[String], vals: &[&str]| -> Result<(), FingerprintError> {
-        let values = mapper.values(names, vals)?;
+    let mut handle = |names: &[String], same_names: bool, vals: &[&str]| -> Result<(), FingerprintError> {
+        let values = mapper.values(names, same_names, vals)?;
         view_bytes(&schema, &values, &views[0], &mut full);
         for (vi, view) in views.iter().enumerate() {
             let bytes: &[u8] = if view.is_full {
@@ -537,12 +542,12 @@ pub fn fingerprint<R: Read>(
     };
     for (names, values) in &sample {
         let vals: Vec<&str> = values.iter().map(String::as_str).collect();
-        handle(names, &vals)?;
+        handle(names, false, &vals)?;
         read += 1;
     }
     drop(sample);
     while let Some(rec) = records.next_record()? {
-        handle(rec.names, &rec.values)?;
+        handle(rec.names, rec.same_names, &rec.values)?;
         read += 1;
         if read.is_multiple_of(65_536) {
             progress(read);
@@ -693,7 +698,7 @@ pub fn contain<R: Read>(
     let mut read = 0u64;
     let mut mapper = Mapper::new(schema);
     while let Some(rec) = records.next_record()? {
-        let values = mapper.values(rec.names, &rec.values)?;
+        let values = mapper.values(rec.names, rec.same_names, &rec.values)?;
         for (p, v) in present.iter_mut().zip(&values) {
             *p |= v.is_some();
         }
@@ -844,7 +849,7 @@ pub fn records_with_fingerprints<R: Read>(
     let mut mapper = Mapper::new(schema);
     while let Some(rec) = records.next_record()? {
         n += 1;
-        let values = mapper.values(rec.names, &rec.values)?;
+        let values = mapper.values(rec.names, rec.same_names, &rec.values)?;
         view_bytes(schema, &values, &full, &mut bytes);
         let fp = fingerprint_of(&secrets.sampling_key, "full", &bytes);
         if targets.contains(&fp) && seen.insert(fp) {
@@ -886,7 +891,7 @@ pub fn prove_records<R: Read>(
     let mut mapper = Mapper::new(schema);
     while let Some(rec) = records.next_record()? {
         n += 1;
-        let values = mapper.values(rec.names, &rec.values)?;
+        let values = mapper.values(rec.names, rec.same_names, &rec.values)?;
         view_bytes(schema, &values, &full, &mut bytes);
         let (leaf, salt) = leaf_of(&secrets.salt_key, &bytes);
         leaves.push(leaf);

@@ -43,6 +43,8 @@ impl Format {
 pub struct Record<'a> {
     pub line: u64,
     pub names: &'a [String],
+    /// The names are the same as the previous record's (delimited files: always after the first).
+    pub same_names: bool,
     pub values: Vec<&'a str>,
 }
 
@@ -132,7 +134,7 @@ impl<R: Read> Records<R> {
                     return Ok(None);
                 }
                 let line = record.position().map_or(0, |p| p.line());
-                Ok(Some(Record { line, names: headers, values: record.iter().collect() }))
+                Ok(Some(Record { line, names: headers, same_names: true, values: record.iter().collect() }))
             }
             Self::Jsonl { lines, line, names, values } => loop {
                 let Some(l) = lines.next() else { return Ok(None) };
@@ -159,7 +161,12 @@ impl<R: Read> Records<R> {
                     names.push(k);
                     values.push(v);
                 }
-                return Ok(Some(Record { line: *line, names, values: values.iter().map(String::as_str).collect() }));
+                return Ok(Some(Record {
+                    line: *line,
+                    names,
+                    same_names: false,
+                    values: values.iter().map(String::as_str).collect(),
+                }));
             },
             Self::Parquet { rows, line, names, values } => {
                 let Some(row) = rows.next() else { return Ok(None) };
@@ -178,7 +185,12 @@ impl<R: Read> Records<R> {
                     names.push(k);
                     values.push(v);
                 }
-                Ok(Some(Record { line: *line, names, values: values.iter().map(String::as_str).collect() }))
+                Ok(Some(Record {
+                    line: *line,
+                    names,
+                    same_names: false,
+                    values: values.iter().map(String::as_str).collect(),
+                }))
             }
         }
     }
