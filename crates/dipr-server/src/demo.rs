@@ -374,6 +374,7 @@ pub async fn seed(state: &AppState) -> ApiResult<DemoSummary> {
     let targets: Vec<Target> = PLAN.iter().flat_map(|(t, n)| std::iter::repeat_n(*t, *n)).collect();
     let historic = targets.iter().filter(|t| !t.is_live()).count() as i64;
     let (mut h, mut l) = (0i64, 0i64);
+    let mut overlap_seeded = false;
     for (i, target) in targets.iter().enumerate() {
         let (industry, object_type, base_name) = PRODUCTS[i % PRODUCTS.len()];
         let name = if i < PRODUCTS.len() {
@@ -407,6 +408,20 @@ pub async fn seed(state: &AppState) -> ApiResult<DemoSummary> {
         } else {
             service::create_application_at(state, user, None, form, start).await?
         };
+        // Two filings carry data fingerprints: a registered corpus, and a later filing built largely
+        // from it, so examiners see an overlap warning.
+        let fingerprinted = if i == 0 {
+            Some(0..60_000)
+        } else if *target == Target::SubstantiveReview && !overlap_seeded {
+            overlap_seeded = true;
+            Some(12_000..66_000)
+        } else {
+            None
+        };
+        if let Some(rows) = fingerprinted {
+            let filer_user = if by_agent { &agents[i % agents.len()] } else { user };
+            attach_demo_manifest(state, filer_user, app.id, rows, &name, start).await?;
+        }
         let filer = if by_agent { actor_of(&agents[i % agents.len()]) } else { actor_of(user) };
         let examiner = actor_of(&examiners[i % examiners.len()]);
         play(state, app.id, *target, &filer, &examiner, start, &mut rng).await?;
@@ -418,6 +433,35 @@ pub async fn seed(state: &AppState) -> ApiResult<DemoSummary> {
     tx.append_event(&service::event(&system, now, "setting", "demo", "demo_seeded")).await?;
     tx.commit().await?;
     Ok(summary)
+}
+
+/// Fingerprint synthetic rows `rows` of a corpus and file the manifest with the draft.
+async fn attach_demo_manifest(
+    state: &AppState,
+    user: &UserRecord,
+    id: Uuid,
+    rows: std::ops::Range<u32>,
+    product: &str,
+    at: DateTime<Utc>,
+) -> ApiResult<()> {
+    let mut csv = String::from("id,text,label\n");
+    for i in rows {
+        csv.push_str(&format!("{i:07},语料样本第{i}条,{}\n", ["新闻", "百科", "法律", "医学"][(i % 4) as usize]));
+    }
+    let secrets = dipr_fingerprint::Secrets::generate("demo-owner").map_err(crate::error::ApiError::internal)?;
+    let opts = dipr_fingerprint::Options {
+        format: dipr_fingerprint::Format::Csv,
+        product: product.into(),
+        version: 1,
+        views: Vec::new(),
+        scale: crate::fingerprints::DISCOVERY_SCALE,
+        keep_fingerprints: false,
+        discovery_key: Some(state.discovery_key),
+    };
+    let fp = dipr_fingerprint::fingerprint(csv.as_bytes(), &opts, &secrets, &mut |_| {})
+        .map_err(crate::error::ApiError::internal)?;
+    crate::fingerprints::attach_at(state, user, id, fp.manifest, at + Duration::minutes(30)).await?;
+    Ok(())
 }
 
 /// Walk one filing through its story, each step a little after the last.

@@ -42,6 +42,17 @@ fn invalid(e: impl std::fmt::Display) -> ApiError {
 /// File a manifest with a draft (or a filing sent back for correction): it becomes the content
 /// commitment, and its discovery sketch enters the index.
 pub async fn attach(state: &AppState, user: &UserRecord, id: Uuid, manifest: Manifest) -> ApiResult<Application> {
+    attach_at(state, user, id, manifest, state.clock.now()).await
+}
+
+/// [`attach`] as of `now` (the demo seeder replays history).
+pub(crate) async fn attach_at(
+    state: &AppState,
+    user: &UserRecord,
+    id: Uuid,
+    manifest: Manifest,
+    now: chrono::DateTime<chrono::Utc>,
+) -> ApiResult<Application> {
     manifest.verify().map_err(invalid)?;
     let discovery = manifest
         .discovery
@@ -50,6 +61,11 @@ pub async fn attach(state: &AppState, user: &UserRecord, id: Uuid, manifest: Man
     if discovery.key_id != discovery_key_id(&state.discovery_key) {
         return Err(ApiError::new("discovery_key_mismatch", "the discovery sketch was made with another key"));
     }
+    if discovery.scale != DISCOVERY_SCALE {
+        return Err(invalid(format!(
+            "discovery sketches are made at scale {DISCOVERY_SCALE} (dipr fingerprint --scale {DISCOVERY_SCALE})"
+        )));
+    }
     let sketch = discovery.values();
     if sketch.len() != discovery.sketch.len() {
         return Err(invalid("discovery sketch values must be 16 hex digits"));
@@ -57,7 +73,6 @@ pub async fn attach(state: &AppState, user: &UserRecord, id: Uuid, manifest: Man
     let sha = manifest.digest();
     let doc = serde_json::to_string(&manifest).map_err(ApiError::internal)?;
     let actor = auth::actor_of(user);
-    let now = state.clock.now();
     let mut tx = state.store.begin().await?;
     let mut app = tx
         .application_for_update(id)

@@ -997,6 +997,16 @@ async fn demo_data_covers_every_state() {
         assert!(states.contains(&s), "no demo filing in state {s:?}");
     }
     assert!(dipr_server::demo::seed(&app.state).await.unwrap().already_seeded);
+    // A pending demo filing overlaps a registered fingerprinted corpus.
+    let e = app.staff(Role::Examiner).await;
+    let pending = all
+        .items
+        .iter()
+        .find(|a| a.state == dipr_domain::application::State::SubstantiveReview && a.form.content_commitment.is_some())
+        .unwrap();
+    let overlaps = app.ok("GET", &format!("/api/v1/review/applications/{}/overlaps", pending.id), Some(&e), None).await;
+    assert!(overlaps[0]["containment"].as_f64().unwrap() > 0.7, "{overlaps}");
+    assert_eq!(overlaps[0]["state"], "registered");
     // Demo accounts sign in with the documented password.
     app.ok(
         "POST",
