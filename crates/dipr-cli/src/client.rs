@@ -74,6 +74,12 @@ enum ClientCmd {
         #[arg(long, default_value = "")]
         reason: String,
     },
+    /// Cancel a registration you hold.
+    Cancel {
+        id: String,
+        #[arg(long, default_value = "")]
+        reason: String,
+    },
     /// Answer an objection.
     Respond {
         id: String,
@@ -97,7 +103,7 @@ enum ClientCmd {
         #[arg(long)]
         state: Option<String>,
     },
-    /// Decide on a filing: accept, request_correction, reject, pass_formal_review, refuse, approve.
+    /// Decide on a filing: accept, request_correction, reject, pass_formal_review, refuse, approve, revoke.
     Decide {
         id: String,
         action: String,
@@ -279,6 +285,9 @@ pub fn run(args: ClientArgs) -> Result<()> {
         }
         ClientCmd::Withdraw { id, reason } => {
             c.call("POST", &format!("/api/v1/applications/{id}/withdraw"), Some(json!({"text": reason})))?
+        }
+        ClientCmd::Cancel { id, reason } => {
+            c.call("POST", &format!("/api/v1/applications/{id}/cancel"), Some(json!({"text": reason})))?
         }
         ClientCmd::Respond { id, objection, text } => c.call(
             "POST",

@@ -355,10 +355,16 @@ pub enum State {
     Registered,
     Withdrawn,
     DeemedWithdrawn,
+    /// Cancelled at the holder's request after registration.
+    Cancelled,
+    /// Revoked by the registry after registration (fraud, unlawful source, court ruling).
+    Revoked,
+    /// The registration's validity ended.
+    Expired,
 }
 
 impl State {
-    pub const ALL: [State; 12] = [
+    pub const ALL: [State; 15] = [
         Self::Draft,
         Self::Submitted,
         Self::FormalReview,
@@ -371,6 +377,9 @@ impl State {
         Self::Registered,
         Self::Withdrawn,
         Self::DeemedWithdrawn,
+        Self::Cancelled,
+        Self::Revoked,
+        Self::Expired,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -387,6 +396,9 @@ impl State {
             Self::Registered => "registered",
             Self::Withdrawn => "withdrawn",
             Self::DeemedWithdrawn => "deemed_withdrawn",
+            Self::Cancelled => "cancelled",
+            Self::Revoked => "revoked",
+            Self::Expired => "expired",
         }
     }
 
@@ -394,9 +406,19 @@ impl State {
         Self::ALL.into_iter().find(|t| t.as_str() == s)
     }
 
-    /// No further lifecycle step applies (post-registration operations are a separate matter).
+    /// Examination is over: no step of the filing lifecycle applies (a registration may still end).
     pub fn is_final(self) -> bool {
-        matches!(self, Self::Rejected | Self::Refused | Self::Registered | Self::Withdrawn | Self::DeemedWithdrawn)
+        matches!(
+            self,
+            Self::Rejected
+                | Self::Refused
+                | Self::Registered
+                | Self::Withdrawn
+                | Self::DeemedWithdrawn
+                | Self::Cancelled
+                | Self::Revoked
+                | Self::Expired
+        )
     }
 
     /// Waiting for an examiner.
@@ -571,6 +593,7 @@ impl Application {
         match self.state {
             State::CorrectionRequested => self.correction.as_ref().map(|c| c.due),
             State::PublicNotice => self.notice.as_ref().map(|n| n.ends_at),
+            State::Registered => self.registration.as_ref().map(|r| r.valid_until),
             _ => None,
         }
     }

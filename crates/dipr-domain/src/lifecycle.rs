@@ -115,19 +115,54 @@ pub struct Context<'a> {
 #[derive(Debug, Clone)]
 pub enum Command {
     Submit,
-    Resubmit { response: String },
-    Withdraw { reason: String },
+    Resubmit {
+        response: String,
+    },
+    Withdraw {
+        reason: String,
+    },
     AcceptForReview,
-    RequestCorrection { items: Vec<String>, reasons: String },
-    Reject { reasons: String },
-    PassFormalReview { reasons: String },
-    Refuse { reasons: String },
-    Approve { reasons: String },
-    FileObjection { objection: NewObjection, id: Uuid },
-    RespondToObjection { objection_id: Uuid, response: String },
-    DecideObjection { objection_id: Uuid, outcome: ObjectionOutcome, reasons: String },
+    RequestCorrection {
+        items: Vec<String>,
+        reasons: String,
+    },
+    Reject {
+        reasons: String,
+    },
+    PassFormalReview {
+        reasons: String,
+    },
+    Refuse {
+        reasons: String,
+    },
+    Approve {
+        reasons: String,
+    },
+    FileObjection {
+        objection: NewObjection,
+        id: Uuid,
+    },
+    RespondToObjection {
+        objection_id: Uuid,
+        response: String,
+    },
+    DecideObjection {
+        objection_id: Uuid,
+        outcome: ObjectionOutcome,
+        reasons: String,
+    },
     ExpireCorrection,
     EndNotice,
+    /// The holder gives up the registration.
+    Cancel {
+        reason: String,
+    },
+    /// The registry withdraws the registration when a ground for refusal is found later.
+    Revoke {
+        reasons: String,
+    },
+    /// The validity period has ended (the timer).
+    Expire,
 }
 
 impl Command {
@@ -149,6 +184,9 @@ impl Command {
             Self::DecideObjection { outcome: ObjectionOutcome::Dismissed, .. } => "objection_dismissed",
             Self::ExpireCorrection => "deemed_withdrawn",
             Self::EndNotice => "notice_ended",
+            Self::Cancel { .. } => "cancelled",
+            Self::Revoke { .. } => "revoked",
+            Self::Expire => "expired",
         }
     }
 
@@ -168,6 +206,9 @@ impl Command {
             Self::DecideObjection { .. } => "decide an objection to",
             Self::ExpireCorrection => "deem withdrawn",
             Self::EndNotice => "end the notice of",
+            Self::Cancel { .. } => "cancel",
+            Self::Revoke { .. } => "revoke",
+            Self::Expire => "expire",
         }
     }
 }
@@ -460,6 +501,39 @@ fn step(app: &mut Application, cmd: Command, actor: &Actor, ctx: &Context) -> Re
             }
             needs_registration = true;
             (Registered, "the notice period ended without a pending objection".into())
+        }
+        Command::Cancel { reason } => {
+            require_owner(actor, app)?;
+            if from != Registered {
+                return Err(illegal);
+            }
+            (Cancelled, reason.trim().to_string())
+        }
+        Command::Revoke { reasons } => {
+            require_examiner(actor, app)?;
+            if from != Registered {
+                return Err(illegal);
+            }
+            let reasons = reasons_required(&reasons)?;
+            decision(app, &reasons);
+            (Revoked, reasons)
+        }
+        Command::Expire => {
+            if actor.role != Role::System {
+                return Err(DomainError::Forbidden("only the registry's timer expires registrations".into()));
+            }
+            if from != Registered {
+                return Err(illegal);
+            }
+            let until = app
+                .registration
+                .as_ref()
+                .map(|r| r.valid_until)
+                .ok_or_else(|| DomainError::Invariant("no registration".into()))?;
+            if now < until {
+                return Err(DomainError::DeadlineNotReached(until.to_rfc3339()));
+            }
+            (Expired, format!("the validity ended at {}", until.to_rfc3339()))
         }
     };
     app.state = to;

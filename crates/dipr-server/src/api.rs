@@ -51,6 +51,7 @@ pub fn router(state: Arc<AppState>) -> Router {
         .route("/applications/{id}/submit", post(submit))
         .route("/applications/{id}/resubmit", post(resubmit))
         .route("/applications/{id}/withdraw", post(withdraw))
+        .route("/applications/{id}/cancel", post(cancel))
         .route("/applications/{id}/objections/{oid}/response", post(respond_to_objection))
         .route("/review/queue", get(review_queue))
         .route("/review/applications/{id}/decision", post(decide))
@@ -190,6 +191,8 @@ pub enum DecisionAction {
     Refuse,
     /// Approve for public notice.
     Approve,
+    /// Revoke a registration (a ground for refusal found later).
+    Revoke,
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -488,6 +491,18 @@ async fn withdraw(
     run(&st, &caller, id, Command::Withdraw { reason: req.text }).await
 }
 
+/// Cancel a registration (the holder gives it up). Logged in the public ledger.
+#[utoipa::path(post, path = "/api/v1/applications/{id}/cancel", request_body = TextRequest, tag = "applications", security(("bearer" = [])),
+    params(("id" = Uuid, Path)), responses((status = 200, body = Application), (status = "4XX", body = ErrorEnvelope)))]
+async fn cancel(
+    AxState(st): S,
+    caller: Caller,
+    Path(id): Path<Uuid>,
+    Json(req): Json<TextRequest>,
+) -> ApiResult<Json<Application>> {
+    run(&st, &caller, id, Command::Cancel { reason: req.text }).await
+}
+
 /// Answer an objection.
 #[utoipa::path(post, path = "/api/v1/applications/{id}/objections/{oid}/response", request_body = TextRequest, tag = "applications",
     security(("bearer" = [])), params(("id" = Uuid, Path), ("oid" = Uuid, Path)),
@@ -608,6 +623,7 @@ async fn decide(
         DecisionAction::PassFormalReview => Command::PassFormalReview { reasons },
         DecisionAction::Refuse => Command::Refuse { reasons },
         DecisionAction::Approve => Command::Approve { reasons },
+        DecisionAction::Revoke => Command::Revoke { reasons },
     };
     run(&st, &caller, id, cmd).await
 }
@@ -1068,7 +1084,7 @@ impl utoipa::Modify for BearerAuth {
     paths(
         signup, signin, signout, me, list_tokens, create_token, revoke_token,
         my_applications, create_application, get_application, edit_application, application_history,
-        submit, resubmit, withdraw, respond_to_objection, attach_manifest, get_manifest, discovery_key, discover, overlaps,
+        submit, resubmit, withdraw, cancel, respond_to_objection, attach_manifest, get_manifest, discovery_key, discover, overlaps,
         review_queue, decide, decide_objection,
         search_records, notices, public_record, file_objection, industries, calendar, error_codes,
         certificate, certificate_pdf, inclusion_proof, consistency_proof,

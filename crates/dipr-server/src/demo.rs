@@ -153,6 +153,9 @@ enum Target {
     ObjectionDismissed,
     Registered,
     Withdrawn,
+    Cancelled,
+    Revoked,
+    Expired,
 }
 
 impl Target {
@@ -182,6 +185,9 @@ const PLAN: &[(Target, usize)] = &[
     (Target::Correction, 3),
     (Target::DeemedWithdrawn, 2),
     (Target::Withdrawn, 2),
+    (Target::Cancelled, 1),
+    (Target::Revoked, 1),
+    (Target::Expired, 1),
     (Target::SubstantiveReview, 3),
     (Target::FormalReview, 3),
     (Target::Submitted, 3),
@@ -391,7 +397,18 @@ pub async fn seed(state: &AppState) -> ApiResult<DemoSummary> {
             h += 1;
             now - Duration::days(365) + Duration::days(h * 300 / historic.max(1))
         };
-        let form = form_for(&mut rng, industry, object_type, &name, &user.display_name);
+        let mut form = form_for(&mut rng, industry, object_type, &name, &user.display_name);
+        if *target == Target::Expired {
+            // Registered on a short data licence: the registration ends with it.
+            let end = (start + Duration::days(45)).date_naive();
+            form.sources = vec![DataSource {
+                kind: SourceKind::Licensed,
+                description: "短期授权的交易数据".into(),
+                counterparty: Some("某数据交易所".into()),
+                contract_ref: Some("SHORT-2025".into()),
+                licence_end: Some(end),
+            }];
+        }
         // Individuals and a few others file through an agent.
         let by_agent = user.party_id.is_some() && i % 5 == 4;
         let app = if by_agent {
@@ -579,8 +596,22 @@ async fn play(
         ex!(Command::DecideObjection { objection_id: oid, outcome, reasons: reasons.into() }, examiner, at);
         return Ok(());
     }
-    if target == Registered {
-        ex!(Command::EndNotice, &Actor::system(), ends);
+    if matches!(target, Registered | Cancelled | Revoked | Expired) {
+        let app = ex!(Command::EndNotice, &Actor::system(), ends);
+        let after = ends + Duration::days(30);
+        match target {
+            Cancelled => {
+                ex!(Command::Cancel { reason: "产品停止运营，申请注销登记。".into() }, filer, after);
+            }
+            Revoked => {
+                ex!(Command::Revoke { reasons: "经查数据来源授权已被撤销，依法撤销登记。".into() }, examiner, after);
+            }
+            Expired => {
+                let until = app.registration.expect("registered").valid_until;
+                ex!(Command::Expire, &Actor::system(), until);
+            }
+            _ => {}
+        }
     }
     Ok(())
 }

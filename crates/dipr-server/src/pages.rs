@@ -36,6 +36,9 @@ fn state_label(s: AppStateKind, en: bool) -> &'static str {
         (Registered, false) => "已登记",
         (Withdrawn, false) => "已撤回",
         (DeemedWithdrawn, false) => "视为撤回",
+        (Cancelled, false) => "已注销",
+        (Revoked, false) => "已撤销",
+        (Expired, false) => "已届满",
         (Draft, true) => "Draft",
         (Submitted, true) => "Submitted",
         (FormalReview, true) => "In formal review",
@@ -48,6 +51,9 @@ fn state_label(s: AppStateKind, en: bool) -> &'static str {
         (Registered, true) => "Registered",
         (Withdrawn, true) => "Withdrawn",
         (DeemedWithdrawn, true) => "Deemed withdrawn",
+        (Cancelled, true) => "Cancelled by the holder",
+        (Revoked, true) => "Revoked by the registry",
+        (Expired, true) => "Expired",
     }
 }
 
@@ -60,6 +66,9 @@ fn event_label(kind: &str, en: bool) -> String {
         "objection_dismissed" => ("异议不成立", "Objection dismissed"),
         "notice_ended" => ("公示期满，予以登记", "Notice ended; registered"),
         "withdrawn" => ("申请人撤回", "Withdrawn by the applicant"),
+        "cancelled" => ("权利人申请注销", "Cancelled by the holder"),
+        "revoked" => ("登记机构撤销登记", "Revoked by the registry"),
+        "expired" => ("有效期届满", "Validity ended"),
         other => (other, other),
     };
     (if en { e } else { zh }).to_string()

@@ -19,6 +19,8 @@ use crate::{service, AppState};
 pub struct TimerReport {
     pub registered: u32,
     pub deemed_withdrawn: u32,
+    /// Registrations whose validity ended.
+    pub expired: u32,
     /// Deadlines another process (or an examiner) handled first.
     pub skipped: u32,
 }
@@ -37,10 +39,12 @@ pub async fn run_once(state: &AppState) -> ApiResult<TimerReport> {
             let cmd = match app.state {
                 State::PublicNotice => Command::EndNotice,
                 State::CorrectionRequested => Command::ExpireCorrection,
+                State::Registered => Command::Expire,
                 _ => continue,
             };
             match service::execute_at(state, id, cmd, &Actor::system(), now).await {
                 Ok(a) if a.state == State::Registered => report.registered += 1,
+                Ok(a) if a.state == State::Expired => report.expired += 1,
                 Ok(_) => report.deemed_withdrawn += 1,
                 Err(e)
                     if matches!(e.code, "illegal_transition" | "deadline_not_reached" | "concurrent_modification") =>
@@ -51,7 +55,8 @@ pub async fn run_once(state: &AppState) -> ApiResult<TimerReport> {
             }
         }
         // Stop when the batch was the last, or when nothing moved (what is left is someone else's).
-        if batch < 200 || report.registered + report.deemed_withdrawn == before.registered + before.deemed_withdrawn {
+        let moved = |r: &TimerReport| r.registered + r.deemed_withdrawn + r.expired;
+        if batch < 200 || moved(&report) == moved(&before) {
             return Ok(report);
         }
     }

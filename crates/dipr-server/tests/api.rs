@@ -1339,3 +1339,81 @@ async fn manifests_commit_content_warn_examiners_and_drive_discovery() {
         "only registered products"
     );
 }
+
+#[tokio::test]
+async fn registrations_end_by_cancellation_revocation_or_expiry() {
+    use dipr_ledger::certificate::{verify, Certificate};
+    let app = App::new().await;
+    let (a, e, admin) = actors(&app).await;
+    let b = app.sign_up("丙").await;
+    let mut ids = Vec::new();
+    for name in ["注销的产品", "撤销的产品", "届满的产品"] {
+        ids.push(app.publish_notice(&a, &e, name).await);
+    }
+    app.advance(&admin, 20).await;
+    let (cancel, revoke, expire) = (&ids[0], &ids[1], &ids[2]);
+
+    // Only the holder cancels; only an examiner revokes, with reasons.
+    app.err(
+        "POST",
+        &format!("/api/v1/applications/{cancel}/cancel"),
+        Some(&b),
+        Some(json!({"text": "x"})),
+        404,
+        "not_found",
+    )
+    .await;
+    assert_eq!(
+        app.ok("POST", &format!("/api/v1/applications/{cancel}/cancel"), Some(&a), Some(json!({"text": "停止运营"})))
+            .await["state"],
+        "cancelled"
+    );
+    app.err(
+        "POST",
+        &format!("/api/v1/applications/{cancel}/cancel"),
+        Some(&a),
+        Some(json!({})),
+        409,
+        "illegal_transition",
+    )
+    .await;
+    app.err(
+        "POST",
+        &format!("/api/v1/review/applications/{revoke}/decision"),
+        Some(&a),
+        Some(json!({"action": "revoke", "reasons": "x"})),
+        403,
+        "forbidden",
+    )
+    .await;
+    app.err(
+        "POST",
+        &format!("/api/v1/review/applications/{revoke}/decision"),
+        Some(&e),
+        Some(json!({"action": "revoke"})),
+        422,
+        "reasons_required",
+    )
+    .await;
+    assert_eq!(app.decide(&e, revoke, "revoke").await["state"], "revoked");
+
+    // The third expires with its validity (three years), through the timer.
+    app.advance(&admin, 365 * 3 - 40).await;
+    assert_eq!(app.state_of(&a, expire).await, "registered");
+    app.advance(&admin, 60).await;
+    assert_eq!(app.state_of(&a, expire).await, "expired");
+
+    // Each end is public, logged, and shown on the record; the certificate still verifies as issued.
+    for (id, kind) in [(cancel, "cancelled"), (revoke, "revoked"), (expire, "expired")] {
+        let rec = app.ok("GET", &format!("/api/v1/public/records/{id}"), None, None).await;
+        assert_eq!(rec["record"]["state"], kind);
+        let last = rec["history"].as_array().unwrap().last().unwrap().clone();
+        assert_eq!(last["kind"], kind);
+        assert!(last["log_index"].is_u64(), "{rec}");
+        let cert = app.ok("GET", &format!("/api/v1/public/records/{id}/certificate"), None, None).await;
+        let c = Certificate::parse(&serde_json::to_vec(&cert).unwrap()).unwrap();
+        assert!(verify(&c, Some(&app.state.signer.verifier()), None).ok);
+    }
+    let report = dipr_server::ledger::check(app.state.store.as_ref(), &app.state.signer.verifier()).await.unwrap();
+    assert!(report.ok, "{report:?}");
+}
