@@ -125,16 +125,6 @@ impl CreditCode {
         }
         Ok(Self(s))
     }
-
-    /// Registration-authority code (first character), e.g. `9` for market regulation.
-    pub fn authority(&self) -> char {
-        self.0.as_bytes()[0] as char
-    }
-
-    /// Organisation category (second character), e.g. `1` enterprise, `2` individual business.
-    pub fn category(&self) -> char {
-        self.0.as_bytes()[1] as char
-    }
 }
 
 /// Resident identity number (公民身份号码), GB 11643-1999.

@@ -49,10 +49,6 @@ pub struct Record<'a> {
 }
 
 impl Record<'_> {
-    pub fn iter(&self) -> impl Iterator<Item = (&str, &str)> {
-        self.names.iter().map(String::as_str).zip(self.values.iter().copied())
-    }
-
     pub fn to_owned_pairs(&self) -> (Vec<String>, Vec<String>) {
         (self.names.to_vec(), self.values.iter().map(|v| v.to_string()).collect())
     }

@@ -141,6 +141,21 @@ macro_rules! bind_all {
     }};
 }
 
+/// Stored log hashes for `keys`, read through `$exec` (a pool or the open transaction).
+macro_rules! fetch_nodes {
+    ($keys:expr, $exec:expr) => {{
+        let mut out = std::collections::HashMap::new();
+        for chunk in $keys.chunks(200) {
+            let (sql, binds) = node_keys_sql(chunk);
+            for r in bind_all!(sqlx::query(&sql), binds).fetch_all($exec).await? {
+                let (l, i): (i64, i64) = (r.try_get("level")?, r.try_get("idx")?);
+                out.insert((l as u8, i as u64), to_hash(r.try_get("hash")?)?);
+            }
+        }
+        Ok(out)
+    }};
+}
+
 macro_rules! user_from_row {
     ($row:expr) => {{
         let row = $row;
@@ -452,15 +467,7 @@ macro_rules! impl_store {
             }
 
             async fn log_nodes(&mut self, keys: &[(u8, u64)]) -> Result<std::collections::HashMap<(u8, u64), dipr_ledger::Hash>> {
-                let mut out = std::collections::HashMap::new();
-                for chunk in keys.chunks(200) {
-                    let (sql, binds) = node_keys_sql(chunk);
-                    for r in bind_all!(sqlx::query(&sql), binds).fetch_all(&mut *self.tx).await? {
-                        let (l, i): (i64, i64) = (r.try_get("level")?, r.try_get("idx")?);
-                        out.insert((l as u8, i as u64), to_hash(r.try_get("hash")?)?);
-                    }
-                }
-                Ok(out)
+                fetch_nodes!(keys, &mut *self.tx)
             }
 
             async fn insert_checkpoint(&mut self, size: u64, note: &str, now: DateTime<Utc>) -> Result<()> {
@@ -754,14 +761,6 @@ macro_rules! impl_store {
                 Ok(Paged { items, page: page.page, per_page: page.per_page, total })
             }
 
-            async fn count_admins(&self) -> Result<i64> {
-                Ok(sqlx::query_scalar("SELECT COUNT(*) FROM users WHERE role = $1 AND disabled = $2")
-                    .bind(Role::Admin.as_str())
-                    .bind(false)
-                    .fetch_one(&self.read)
-                    .await?)
-            }
-
             async fn authenticate(
                 &self,
                 token_hash: &str,
@@ -819,15 +818,7 @@ macro_rules! impl_store {
             }
 
             async fn log_nodes(&self, keys: &[(u8, u64)]) -> Result<std::collections::HashMap<(u8, u64), dipr_ledger::Hash>> {
-                let mut out = std::collections::HashMap::new();
-                for chunk in keys.chunks(200) {
-                    let (sql, binds) = node_keys_sql(chunk);
-                    for r in bind_all!(sqlx::query(&sql), binds).fetch_all(&self.read).await? {
-                        let (l, i): (i64, i64) = (r.try_get("level")?, r.try_get("idx")?);
-                        out.insert((l as u8, i as u64), to_hash(r.try_get("hash")?)?);
-                    }
-                }
-                Ok(out)
+                fetch_nodes!(keys, &self.read)
             }
 
             async fn log_entries(&self, from: u64, to: u64) -> Result<Vec<Vec<u8>>> {

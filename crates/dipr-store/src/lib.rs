@@ -82,7 +82,6 @@ pub trait Store: Send + Sync + 'static {
     async fn user(&self, id: Uuid) -> Result<Option<UserRecord>>;
     async fn user_by_username(&self, username: &str) -> Result<Option<UserRecord>>;
     async fn users(&self, page: Page) -> Result<Paged<UserRecord>>;
-    async fn count_admins(&self) -> Result<i64>;
     /// The live (unexpired, unrevoked) token with this hash, and its active user.
     async fn authenticate(&self, token_hash: &str, now: DateTime<Utc>) -> Result<Option<(UserRecord, TokenRecord)>>;
     async fn tokens_of(&self, user_id: Uuid) -> Result<Vec<TokenRecord>>;

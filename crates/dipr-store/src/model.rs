@@ -131,17 +131,6 @@ pub struct Paged<T> {
     pub total: i64,
 }
 
-impl<T> Paged<T> {
-    pub fn map<U>(self, f: impl FnMut(T) -> U) -> Paged<U> {
-        Paged {
-            items: self.items.into_iter().map(f).collect(),
-            page: self.page,
-            per_page: self.per_page,
-            total: self.total,
-        }
-    }
-}
-
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum Order {
     #[default]
