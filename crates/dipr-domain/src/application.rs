@@ -6,7 +6,8 @@ use uuid::Uuid;
 
 use crate::error::{DomainError, FieldError};
 use crate::ids::{CertificateNumber, RegistrationNumber};
-use crate::party::{Party, PartyKind};
+use crate::holding::Holding;
+use crate::party::{OrgAttributes, Party, PartyKind};
 
 /// The three kinds of object that can be registered.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -181,8 +182,22 @@ pub struct ApplicationForm {
     pub samples: Vec<String>,
     pub content_commitment: Option<ContentCommitment>,
     pub attachments: Vec<Attachment>,
+    /// Other registrations of the same family (not derivations).
     pub related_registrations: Vec<RegistrationNumber>,
+    /// The registered products this one was made from, with the licence that allows it.
+    pub derived_from: Vec<Upstream>,
     pub contact: Contact,
+}
+
+/// A registered product this one derives from. When another party holds it, `licence_id` names the
+/// licence to the applicant that allows the derivation.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct Upstream {
+    pub registration_number: RegistrationNumber,
+    #[serde(default)]
+    pub licence_id: Option<Uuid>,
 }
 
 /// How strictly to check a form.
@@ -253,6 +268,7 @@ impl ApplicationForm {
             ("structure", self.structure.len()),
             ("attachments", self.attachments.len()),
             ("related_registrations", self.related_registrations.len()),
+            ("derived_from", self.derived_from.len()),
         ];
         for (field, n) in lists {
             if n > MAX_LIST {
@@ -436,11 +452,32 @@ pub struct PartyRef {
     pub name: String,
     /// Credit code, or the resident ID number (masked in every public view).
     pub id_number: String,
+    /// The organisation's attributes when it filed (for the statistics).
+    #[serde(default)]
+    pub attributes: OrgAttributes,
 }
 
 impl From<&Party> for PartyRef {
     fn from(p: &Party) -> Self {
-        Self { id: p.id, kind: p.kind, name: p.name.clone(), id_number: p.identifier.as_str().to_string() }
+        Self {
+            id: p.id,
+            kind: p.kind,
+            name: p.name.clone(),
+            id_number: p.identifier.as_str().to_string(),
+            attributes: p.attributes.clone(),
+        }
+    }
+}
+
+impl PartyRef {
+    /// The identifier as the public may see it: resident ID numbers masked.
+    pub fn public_id_number(&self) -> String {
+        match self.kind {
+            PartyKind::NaturalPerson => {
+                crate::ids::ResidentId::parse(&self.id_number).map(|r| r.masked()).unwrap_or_else(|_| "******".into())
+            }
+            _ => self.id_number.clone(),
+        }
     }
 }
 
@@ -556,6 +593,29 @@ pub struct Application {
     pub decisions: Vec<Decision>,
     pub registration: Option<Registration>,
     pub withdrawn_at: Option<DateTime<Utc>>,
+    /// The registered product's current holder, encumbrances, data versions and disputes.
+    #[serde(default)]
+    pub holding: Option<Holding>,
+}
+
+/// How examination ended, for the statistics.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Outcome {
+    Registered,
+    Rejected,
+    Refused,
+    Withdrawn,
+}
+
+impl Outcome {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Registered => "registered",
+            Self::Rejected => "rejected",
+            Self::Refused => "refused",
+            Self::Withdrawn => "withdrawn",
+        }
+    }
 }
 
 impl Application {
@@ -585,6 +645,7 @@ impl Application {
             decisions: Vec::new(),
             registration: None,
             withdrawn_at: None,
+            holding: None,
         }
     }
 
@@ -601,6 +662,27 @@ impl Application {
     /// Published records: everything that ever went on public notice.
     pub fn is_public(&self) -> bool {
         self.notice.is_some()
+    }
+
+    /// Who holds the product now: the applicant until a transfer.
+    pub fn holder(&self) -> &PartyRef {
+        self.holding.as_ref().map_or(&self.applicant, |h| &h.holder)
+    }
+
+    /// How examination ended and when, if it has.
+    pub fn outcome(&self) -> Option<(Outcome, DateTime<Utc>)> {
+        if let Some(r) = &self.registration {
+            return Some((Outcome::Registered, r.registered_at));
+        }
+        let last_decision = || self.decisions.last().map(|d| d.decided_at).unwrap_or(self.updated_at);
+        match self.state {
+            State::Rejected => Some((Outcome::Rejected, last_decision())),
+            State::Refused => Some((Outcome::Refused, last_decision())),
+            State::Withdrawn | State::DeemedWithdrawn => {
+                Some((Outcome::Withdrawn, self.withdrawn_at.unwrap_or(self.updated_at)))
+            }
+            _ => None,
+        }
     }
 
     pub fn pending_objections(&self) -> usize {

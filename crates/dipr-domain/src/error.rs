@@ -50,11 +50,18 @@ pub enum DomainError {
     ObjectionAlreadyDecided(String),
     #[error("reasons are required for this decision")]
     ReasonsRequired,
+    /// A rule of the register refuses the operation; `code` names the rule (e.g. `licence_conflict`).
+    #[error("{message}")]
+    Refused { code: &'static str, message: String },
     #[error("internal invariant broken: {0}")]
     Invariant(String),
 }
 
 impl DomainError {
+    pub fn refused(code: &'static str, message: impl Into<String>) -> Self {
+        Self::Refused { code, message: message.into() }
+    }
+
     /// Stable, documented error code.
     pub fn code(&self) -> &'static str {
         match self {
@@ -73,6 +80,7 @@ impl DomainError {
             Self::ObjectionNotFound(_) => "objection_not_found",
             Self::ObjectionAlreadyDecided(_) => "objection_already_decided",
             Self::ReasonsRequired => "reasons_required",
+            Self::Refused { code, .. } => code,
             Self::Invariant(_) => "internal",
         }
     }

@@ -6,6 +6,7 @@
 pub mod application;
 pub mod encumbrance;
 pub mod error;
+pub mod holding;
 pub mod ids;
 pub mod lifecycle;
 pub mod party;

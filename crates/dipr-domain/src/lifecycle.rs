@@ -87,6 +87,8 @@ pub struct Rules {
     pub objection_decision_period: Period,
     pub validity: Period,
     pub refiling_bar: Period,
+    /// How long before the validity ends a registration may be renewed.
+    pub renewal_window: Period,
     /// Four-digit registrar code in certificate numbers.
     pub registrar_code: u16,
 }
@@ -99,6 +101,7 @@ impl Default for Rules {
             objection_decision_period: Period::Days(60),
             validity: Period::Years(3),
             refiling_bar: Period::Months(3),
+            renewal_window: Period::Months(6),
             registrar_code: 3100,
         }
     }
@@ -224,7 +227,7 @@ pub struct Transition {
     pub needs_registration: bool,
 }
 
-fn reasons_required(r: &str) -> Result<String, DomainError> {
+pub(crate) fn reasons_required(r: &str) -> Result<String, DomainError> {
     let r = r.trim();
     if r.is_empty() {
         Err(DomainError::ReasonsRequired)
@@ -243,7 +246,7 @@ fn require_owner(actor: &Actor, app: &Application) -> Result<(), DomainError> {
     }
 }
 
-fn require_examiner(actor: &Actor, app: &Application) -> Result<(), DomainError> {
+pub(crate) fn require_examiner(actor: &Actor, app: &Application) -> Result<(), DomainError> {
     if actor.role != Role::Examiner {
         return Err(DomainError::Forbidden("only an examiner may decide".into()));
     }
@@ -503,9 +506,12 @@ fn step(app: &mut Application, cmd: Command, actor: &Actor, ctx: &Context) -> Re
             (Registered, "the notice period ended without a pending objection".into())
         }
         Command::Cancel { reason } => {
-            require_owner(actor, app)?;
+            crate::holding::require_holder(actor, app)?;
             if from != Registered {
                 return Err(illegal);
+            }
+            if let Some(h) = app.holding.as_mut() {
+                h.encumbrances.use_consents(crate::encumbrance::ConsentPurpose::Cancellation, None, now)?;
             }
             (Cancelled, reason.trim().to_string())
         }
@@ -591,6 +597,7 @@ pub fn register(
     }
     app.registration =
         Some(Registration { registration_number, certificate_number, registered_at: now, valid_from, valid_until });
+    app.holding = Some(crate::holding::Holding::new(app, now));
     Ok(())
 }
 

@@ -5,8 +5,11 @@ use chrono::{DateTime, Utc};
 use serde::Serialize;
 use uuid::Uuid;
 
-use crate::application::{Application, ObjectType, ObjectionOutcome, Registration, SourceKind, State, UpdateFrequency};
-use crate::ids::ResidentId;
+use crate::application::{
+    Application, ObjectType, ObjectionOutcome, PartyRef, Registration, SourceKind, State, UpdateFrequency, Upstream,
+};
+use crate::encumbrance::{Licence, Pledge};
+use crate::holding::DataVersion;
 use crate::party::PartyKind;
 
 #[derive(Debug, Clone, Serialize)]
@@ -45,6 +48,23 @@ pub struct PublicRecord {
     pub notice_ends_at: Option<DateTime<Utc>>,
     pub registration: Option<Registration>,
     pub objections: Vec<PublicObjection>,
+    /// Flags of a registered product: under a pledge, licensed, disputed.
+    pub pledged: bool,
+    pub licensed: bool,
+    pub disputed: bool,
+    /// Every licence, with its public terms (ended ones too).
+    pub licences: Vec<Licence>,
+    /// Every pledge filed, with its rank and status.
+    pub pledges: Vec<Pledge>,
+    pub versions: Vec<DataVersion>,
+    /// Objections after grant.
+    pub disputes: Vec<PublicObjection>,
+    /// The registered products this one was made from.
+    pub derived_from: Vec<Upstream>,
+}
+
+fn public_party(p: &PartyRef) -> PartyRef {
+    PartyRef { id_number: p.public_id_number(), ..p.clone() }
 }
 
 impl PublicRecord {
@@ -53,12 +73,10 @@ impl PublicRecord {
         if !app.is_public() {
             return None;
         }
-        let id_number = match app.applicant.kind {
-            PartyKind::NaturalPerson => {
-                ResidentId::parse(&app.applicant.id_number).map(|r| r.masked()).unwrap_or_else(|_| "******".into())
-            }
-            _ => app.applicant.id_number.clone(),
-        };
+        let holder = app.holder();
+        let holding = app.holding.as_ref();
+        let licences = holding.map(|h| h.encumbrances.licences.clone()).unwrap_or_default();
+        let pledges = holding.map(|h| h.encumbrances.pledges.clone()).unwrap_or_default();
         let mut source_kinds: Vec<SourceKind> = app.form.sources.iter().map(|s| s.kind).collect();
         source_kinds.dedup();
         Some(Self {
@@ -71,7 +89,7 @@ impl PublicRecord {
             summary: app.form.summary.clone(),
             source_kinds,
             update_frequency: app.form.update_frequency,
-            holder: PublicHolder { kind: app.applicant.kind, name: app.applicant.name.clone(), id_number },
+            holder: PublicHolder { kind: holder.kind, name: holder.name.clone(), id_number: holder.public_id_number() },
             notice_started_at: app.notice.as_ref().map(|n| n.started_at),
             notice_ends_at: app.notice.as_ref().map(|n| n.ends_at),
             registration: app.registration.clone(),
@@ -86,6 +104,33 @@ impl PublicRecord {
                     decided_at: o.decision.as_ref().map(|d| d.decided_at),
                 })
                 .collect(),
+            pledged: holding.is_some_and(|h| h.is_pledged()),
+            licensed: holding.is_some_and(|h| h.encumbrances.active_licences().next().is_some()),
+            disputed: holding.is_some_and(|h| h.is_disputed()),
+            licences: licences
+                .into_iter()
+                .map(|l| Licence { licensee: public_party(&l.licensee), ..l })
+                .collect(),
+            pledges: pledges
+                .into_iter()
+                .map(|p| Pledge { pledgee: public_party(&p.pledgee), debtor: public_party(&p.debtor), ..p })
+                .collect(),
+            versions: holding.map(|h| h.versions.clone()).unwrap_or_default(),
+            disputes: holding
+                .map(|h| {
+                    h.disputes
+                        .iter()
+                        .map(|d| PublicObjection {
+                            id: d.id,
+                            filed_at: d.filed_at,
+                            outcome: d.decision.as_ref().map(|x| x.outcome),
+                            reasons: d.decision.as_ref().map(|x| x.reasons.clone()),
+                            decided_at: d.decision.as_ref().map(|x| x.decided_at),
+                        })
+                        .collect()
+                })
+                .unwrap_or_default(),
+            derived_from: app.form.derived_from.clone(),
         })
     }
 }
