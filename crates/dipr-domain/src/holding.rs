@@ -589,3 +589,42 @@ pub fn new_pledge(
         closed_at: None,
     }
 }
+
+/// May `app` name `parent` (the application registered under `upstream.registration_number`, if any)
+/// as a source? The parent must be registered; when another party holds it, `upstream.licence_id`
+/// must name an active licence from it to the applicant.
+pub fn check_upstream(
+    app: &Application,
+    upstream: &crate::application::Upstream,
+    parent: Option<&Application>,
+) -> Result<(), DomainError> {
+    let number = upstream.registration_number.to_string();
+    let parent = parent.ok_or_else(|| {
+        DomainError::refused("upstream_not_found", format!("no registration {number} to derive from"))
+    })?;
+    if parent.state != State::Registered {
+        return Err(DomainError::refused(
+            "upstream_not_registered",
+            format!("registration {number} is {}, not registered", parent.state.as_str()),
+        ));
+    }
+    if parent.holder().id == app.applicant.id {
+        return Ok(());
+    }
+    let Some(licence_id) = upstream.licence_id else {
+        return Err(DomainError::refused(
+            "upstream_licence_required",
+            format!("{number} belongs to {}: name the licence that allows the derivation", parent.holder().name),
+        ));
+    };
+    let licensed = parent.holding.as_ref().is_some_and(|h| {
+        h.encumbrances.active_licences().any(|l| l.id == licence_id && l.licensee.id == app.applicant.id)
+    });
+    if !licensed {
+        return Err(DomainError::refused(
+            "upstream_licence_invalid",
+            format!("licence {licence_id} is not an active licence of {number} to the applicant"),
+        ));
+    }
+    Ok(())
+}

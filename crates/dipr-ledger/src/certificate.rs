@@ -19,6 +19,19 @@ use crate::witness::WitnessPolicy;
 pub const ENTRY_VERSION: &str = "dipr-log/v1";
 pub const STATEMENT_VERSION: &str = "dipr-certificate-statement/v1";
 pub const CERTIFICATE_FORMAT: &str = "dipr-certificate/v1";
+/// Log events that issue a certificate: registration, and the operations that change what a
+/// certificate states (holder, data version, validity).
+pub const ISSUING_KINDS: &[&str] = &[
+    "notice_ended",
+    "objection_dismissed",
+    "registered",
+    "holder_details_changed",
+    "transferred",
+    "succeeded",
+    "pledge_enforced",
+    "version_added",
+    "renewed",
+];
 /// Domain separation for statement signatures.
 const STATEMENT_TAG: &[u8] = b"dipr-certificate-statement/v1\n";
 
@@ -267,7 +280,7 @@ pub fn verify(cert: &Certificate, trusted_key: Option<&NoteVerifier>, policy: Op
     let entry_bytes = B64.decode(&cert.log_entry).unwrap_or_default();
     let entry = LogEntry::parse(&entry_bytes);
     let entry_ok = match &entry {
-        Ok(e) => e.kind == "notice_ended" || e.kind == "objection_dismissed" || e.kind == "registered",
+        Ok(e) => ISSUING_KINDS.contains(&e.kind.as_str()),
         Err(_) => false,
     } && entry.as_ref().is_ok_and(|e| {
         e.data.get("statement_sha256").and_then(|v| v.as_str()) == Some(cert.statement.sha256_hex().as_str())

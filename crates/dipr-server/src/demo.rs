@@ -284,6 +284,7 @@ fn form_for(rng: &mut StdRng, industry: &str, object_type: ObjectType, name: &st
             kind: "licence".into(),
         }],
         related_registrations: vec![],
+        derived_from: vec![],
         contact: Contact { name: contact.into(), phone: "021-5555-0100".into(), email: "ip@example.cn".into() },
     }
 }

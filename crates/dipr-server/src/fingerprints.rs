@@ -39,20 +39,17 @@ fn invalid(e: impl std::fmt::Display) -> ApiError {
     ApiError::new("invalid_manifest", e.to_string())
 }
 
-/// File a manifest with a draft (or a filing sent back for correction): it becomes the content
-/// commitment, and its discovery sketch enters the index.
-pub async fn attach(state: &AppState, user: &UserRecord, id: Uuid, manifest: Manifest) -> ApiResult<Application> {
-    attach_at(state, user, id, manifest, state.clock.now()).await
+/// A manifest that passed every check, ready to store.
+pub(crate) struct CheckedManifest {
+    pub commitment: ContentCommitment,
+    pub sha: String,
+    pub doc: String,
+    pub sketch: Vec<u64>,
 }
 
-/// [`attach`] as of `now` (the demo seeder replays history).
-pub(crate) async fn attach_at(
-    state: &AppState,
-    user: &UserRecord,
-    id: Uuid,
-    manifest: Manifest,
-    now: chrono::DateTime<chrono::Utc>,
-) -> ApiResult<Application> {
+/// Check a manifest's signature and that its discovery sketch was made with this registry's key and
+/// scale.
+pub(crate) fn check_manifest(state: &AppState, manifest: &Manifest) -> ApiResult<CheckedManifest> {
     manifest.verify().map_err(invalid)?;
     let discovery = manifest
         .discovery
@@ -71,7 +68,35 @@ pub(crate) async fn attach_at(
         return Err(invalid("discovery sketch values must be 16 hex digits"));
     }
     let sha = manifest.digest();
-    let doc = serde_json::to_string(&manifest).map_err(ApiError::internal)?;
+    Ok(CheckedManifest {
+        commitment: ContentCommitment {
+            algorithm: "dipr-fingerprint/1".into(),
+            root: manifest.root.clone(),
+            record_count: Some(manifest.distinct_records),
+            manifest_sha256: Some(sha.clone()),
+            schema_digest: Some(manifest.schema_digest.clone()),
+        },
+        sha,
+        doc: serde_json::to_string(manifest).map_err(ApiError::internal)?,
+        sketch,
+    })
+}
+
+/// File a manifest with a draft (or a filing sent back for correction): it becomes the content
+/// commitment, and its discovery sketch enters the index.
+pub async fn attach(state: &AppState, user: &UserRecord, id: Uuid, manifest: Manifest) -> ApiResult<Application> {
+    attach_at(state, user, id, manifest, state.clock.now()).await
+}
+
+/// [`attach`] as of `now` (the demo seeder replays history).
+pub(crate) async fn attach_at(
+    state: &AppState,
+    user: &UserRecord,
+    id: Uuid,
+    manifest: Manifest,
+    now: chrono::DateTime<chrono::Utc>,
+) -> ApiResult<Application> {
+    let checked = check_manifest(state, &manifest)?;
     let actor = auth::actor_of(user);
     let mut tx = state.store.begin().await?;
     let mut app = tx
@@ -80,20 +105,15 @@ pub(crate) async fn attach_at(
         .filter(|a| can_read_full(&actor, a))
         .ok_or_else(|| ApiError::not_found("application"))?;
     let mut form = app.form.clone();
-    form.content_commitment = Some(ContentCommitment {
-        algorithm: "dipr-fingerprint/1".into(),
-        root: manifest.root.clone(),
-        record_count: Some(manifest.distinct_records),
-        manifest_sha256: Some(sha.clone()),
-        schema_digest: Some(manifest.schema_digest.clone()),
-    });
+    form.content_commitment = Some(checked.commitment.clone());
     lifecycle::edit(&mut app, form, &actor, now)?;
+    let CheckedManifest { sha, doc, sketch, .. } = checked;
     tx.insert_manifest(id, &sha, &doc, &sketch, now).await?;
     tx.update_application(&app).await?;
     let mut e = event(&actor, now, "application", id, "manifest_attached");
     e.from_state = Some(app.state.as_str().into());
     e.to_state = e.from_state.clone();
-    e.payload = json!({"manifest_sha256": sha, "root": manifest.root, "records": manifest.distinct_records, "sketch_size": sketch.len()});
+    e.payload = json!({"manifest_sha256": sha, "root": manifest.root, "records": manifest.distinct_records});
     tx.append_event(&e).await?;
     tx.commit().await?;
     Ok(app)
@@ -101,10 +121,9 @@ pub(crate) async fn attach_at(
 
 /// The manifest an application currently names.
 pub async fn current_manifest(state: &AppState, app: &Application) -> ApiResult<Manifest> {
-    let sha = app
-        .form
-        .content_commitment
-        .as_ref()
+    let current = app.holding.as_ref().and_then(|h| h.current_version()).and_then(|v| v.commitment.as_ref());
+    let sha = current
+        .or(app.form.content_commitment.as_ref())
         .and_then(|c| c.manifest_sha256.clone())
         .ok_or_else(|| ApiError::new("no_manifest", "the application has no fingerprint manifest"))?;
     let doc =

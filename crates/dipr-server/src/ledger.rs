@@ -86,7 +86,7 @@ pub fn statement(state: &AppState, app: &Application) -> ApiResult<Statement> {
         registration_number: reg.registration_number.to_string(),
         certificate_number: reg.certificate_number.to_string(),
         holder: Holder {
-            kind: app.applicant.kind.as_str().into(),
+            kind: app.holder().kind.as_str().into(),
             name: public.holder.name,
             id_number: public.holder.id_number,
         },
@@ -100,10 +100,12 @@ pub fn statement(state: &AppState, app: &Application) -> ApiResult<Statement> {
             .iter()
             .map(|k| serde_json::to_value(k).ok().and_then(|v| v.as_str().map(String::from)).unwrap_or_default())
             .collect(),
+        // The current data version's commitment (the filed one until the holder attests a new version).
         content_commitment: app
-            .form
-            .content_commitment
+            .holding
             .as_ref()
+            .and_then(|h| h.current_version())
+            .map_or(app.form.content_commitment.as_ref(), |v| v.commitment.as_ref())
             .map(|c| serde_json::to_value(c).unwrap_or(Value::Null)),
         registered_at: rfc3339(reg.registered_at),
         valid_from: rfc3339(reg.valid_from),
@@ -135,9 +137,17 @@ pub async fn record(
     if let Some(o) = event.payload.get("objection_id") {
         data["objection_id"] = o.clone();
     }
-    let newly_registered =
-        app.state == State::Registered && event.to_state.as_deref() == Some(State::Registered.as_str());
-    let statement = if newly_registered { Some(statement(state, app)?) } else { None };
+    // Public facts of an operation after registration (parties, ranks, terms, amounts).
+    if let Some(Value::Object(facts)) = event.payload.get("public") {
+        for (k, v) in facts {
+            data[k] = v.clone();
+        }
+    }
+    let newly_registered = app.state == State::Registered
+        && event.from_state.as_deref() != Some(State::Registered.as_str())
+        && event.to_state.as_deref() == Some(State::Registered.as_str());
+    let reissue = event.payload.get("reissue_certificate") == Some(&Value::Bool(true));
+    let statement = if newly_registered || reissue { Some(statement(state, app)?) } else { None };
     if let Some(s) = &statement {
         data["registration_number"] = json!(s.registration_number);
         data["certificate_number"] = json!(s.certificate_number);

@@ -10,6 +10,7 @@ pub mod demo;
 pub mod error;
 pub mod fingerprints;
 pub mod ledger;
+pub mod operations;
 pub mod pages;
 pub mod service;
 pub mod timers;

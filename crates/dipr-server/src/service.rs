@@ -430,6 +430,7 @@ pub async fn execute_at(
     }
     if checks_form && actor.owns(&app) {
         app.form.check(Completeness::Submission, &|c| industries.contains(c))?;
+        crate::operations::check_upstreams(state, &app).await?;
     }
     if matches!(cmd, Command::Submit) && actor.owns(&app) {
         let last = state.store.last_withdrawal(app.applicant.id, &app.form.product_key()).await?;

@@ -12,7 +12,7 @@ use async_trait::async_trait;
 use chrono::{DateTime, TimeZone, Utc};
 use dipr_domain::application::{Application, State};
 use dipr_domain::lifecycle::Role;
-use dipr_domain::party::Party;
+use dipr_domain::party::{Party, PartyKind};
 use dipr_domain::public::PublicRecord;
 use dipr_domain::time::{CalendarDay, DayKind};
 use serde_json::value::RawValue;
@@ -22,9 +22,12 @@ use sqlx::{Connection, Row};
 use uuid::Uuid;
 
 use crate::{
-    ApplicationFilter, EventRecord, Industry, NewEvent, Order, Page, Paged, Result, SketchMatch, Store, StoreError,
-    TokenKind, TokenRecord, Tx, UserRecord,
+    Applicants, ApplicationFilter, Count, DecisionTimes, EconomicValue, EventRecord, Industry, MonthRow, NewEvent,
+    Order, Page, Paged, PledgeFinancing, Result, SketchMatch, Statistics, StatsFilter, Store, StoreError, TokenKind,
+    TokenRecord, Tx, UserRecord, ValueByKind,
 };
+use dipr_domain::encumbrance::Money;
+use dipr_domain::holding::{Transaction, TransactionKind};
 
 fn ms(t: DateTime<Utc>) -> i64 {
     t.timestamp_millis()
@@ -51,10 +54,92 @@ fn like_pattern(s: &str) -> String {
     format!("%{escaped}%")
 }
 
-/// Lower-cased text the public search matches against.
+/// Lower-cased text the public search matches against: product, applicant and holder names, the
+/// registration number, and the holder's credit code (never a resident ID number).
 fn search_text(app: &Application) -> String {
     let reg = app.registration.as_ref().map(|r| r.registration_number.to_string()).unwrap_or_default();
-    format!("{}\u{1f}{}\u{1f}{}", app.form.product_name, app.applicant.name, reg).to_lowercase()
+    let holder = app.holder();
+    let code = if holder.kind == PartyKind::NaturalPerson { "" } else { holder.id_number.as_str() };
+    format!("{}\u{1f}{}\u{1f}{}\u{1f}{}\u{1f}{}", app.form.product_name, app.applicant.name, holder.name, reg, code)
+        .to_lowercase()
+}
+
+/// The version of the derived columns (holder, statistics) this code writes; rows below it are
+/// rewritten when the store opens.
+const DERIVED_V: i64 = 1;
+
+fn local_month(t: DateTime<Utc>) -> String {
+    t.with_timezone(&dipr_domain::time::local_offset()).format("%Y-%m").to_string()
+}
+
+fn ownership_str(app: &Application) -> Option<String> {
+    app.applicant.attributes.ownership.and_then(|o| serde_json::to_value(o).ok()).and_then(|v| v.as_str().map(String::from))
+}
+
+/// Milliseconds at the start of a local day.
+fn day_start_ms(d: chrono::NaiveDate) -> i64 {
+    ms(dipr_domain::time::start_of_local_day(d))
+}
+
+/// Which column dates a statistic.
+enum DateCol {
+    /// Milliseconds since the epoch.
+    Ms(&'static str),
+    /// `YYYY-MM-DD` text.
+    Day(&'static str),
+}
+
+/// WHERE conditions for a statistics filter over a table whose party-kind column is `kind_col`.
+/// Returns conditions joined by AND (at least `TRUE`) and their binds, placeholders from `$1`.
+fn stats_where(f: &StatsFilter, date: Option<DateCol>, kind_col: &str) -> (String, Vec<Bind>) {
+    let mut clauses = vec!["1 = 1".to_string()];
+    let mut binds = Vec::new();
+    let mut push = |clause: String, b: Bind, binds: &mut Vec<Bind>| {
+        binds.push(b);
+        clauses.push(clause.replace('?', &format!("${}", binds.len())));
+    };
+    match date {
+        Some(DateCol::Ms(c)) => {
+            if let Some(from) = f.from {
+                push(format!("{c} >= ?"), Bind::Int(day_start_ms(from)), &mut binds);
+            }
+            if let Some(to) = f.to.and_then(|d| d.succ_opt()) {
+                push(format!("{c} < ?"), Bind::Int(day_start_ms(to)), &mut binds);
+            }
+        }
+        Some(DateCol::Day(c)) => {
+            if let Some(from) = f.from {
+                push(format!("{c} >= ?"), Bind::Text(from.to_string()), &mut binds);
+            }
+            if let Some(to) = f.to {
+                push(format!("{c} <= ?"), Bind::Text(to.to_string()), &mut binds);
+            }
+        }
+        None => {}
+    }
+    if let Some(t) = f.object_type {
+        push("object_type = ?".into(), Bind::Text(t.as_str().into()), &mut binds);
+    }
+    if let Some(i) = f.industry.as_deref().filter(|i| !i.is_empty()) {
+        push("industry = ?".into(), Bind::Text(i.into()), &mut binds);
+    }
+    if let Some(k) = f.applicant_kind.as_deref().filter(|k| !k.is_empty()) {
+        push(format!("{kind_col} = ?"), Bind::Text(k.into()), &mut binds);
+    }
+    (clauses.join(" AND "), binds)
+}
+
+fn percentile(sorted: &[f64], p: f64) -> Option<f64> {
+    if sorted.is_empty() {
+        return None;
+    }
+    let rank = p * (sorted.len() - 1) as f64;
+    let (lo, hi) = (rank.floor() as usize, rank.ceil() as usize);
+    Some(sorted[lo] + (sorted[hi] - sorted[lo]) * (rank - lo as f64))
+}
+
+fn counts(rows: &[(Option<String>, i64)]) -> Vec<Count> {
+    rows.iter().map(|(k, n)| Count { key: k.clone().unwrap_or_default(), count: *n }).collect()
 }
 
 /// A bind value for dynamically built queries.
@@ -198,12 +283,17 @@ const TOKEN_COLS: &str =
 const APP_INSERT: &str =
     "INSERT INTO applications (id, version, state, applicant_id, filed_by, agent_id, product_name, \
      product_key, holder_name, search_text, object_type, industry, is_public, deadline_at, registration_number, \
-     created_at, updated_at, withdrawn_at, doc, public_doc) \
-     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20)";
+     created_at, updated_at, withdrawn_at, doc, public_doc, holder_id, applicant_kind, ownership, high_tech, \
+     specialised, university, submitted_at, submitted_month, outcome, decided_at, decided_month, derived_v) \
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, \
+     $21, $22, $23, $24, $25, $26, $27, $28, $29, $30, $31, $32)";
 const APP_UPDATE: &str = "UPDATE applications SET version = $2, state = $3, applicant_id = $4, filed_by = $5, \
      agent_id = $6, product_name = $7, product_key = $8, holder_name = $9, search_text = $10, object_type = $11, \
      industry = $12, is_public = $13, deadline_at = $14, registration_number = $15, created_at = $16, \
-     updated_at = $17, withdrawn_at = $18, doc = $19, public_doc = $20 WHERE id = $1 AND version = $21";
+     updated_at = $17, withdrawn_at = $18, doc = $19, public_doc = $20, holder_id = $21, applicant_kind = $22, \
+     ownership = $23, high_tech = $24, specialised = $25, university = $26, submitted_at = $27, \
+     submitted_month = $28, outcome = $29, decided_at = $30, decided_month = $31, derived_v = $32 \
+     WHERE id = $1 AND version = $33";
 
 /// Bind the columns of an application row, in the order of [`APP_INSERT`].
 macro_rules! bind_app {
@@ -217,7 +307,7 @@ macro_rules! bind_app {
             .bind(app.agent.as_ref().map(|a| a.id.to_string()))
             .bind(app.form.product_name.trim().to_string())
             .bind(app.form.product_key())
-            .bind(app.applicant.name.clone())
+            .bind(app.holder().name.clone())
             .bind(search_text(app))
             .bind(app.form.object_type.map(|t| t.as_str().to_string()))
             .bind(app.form.industry.trim().to_string())
@@ -229,6 +319,62 @@ macro_rules! bind_app {
             .bind(app.withdrawn_at.map(ms))
             .bind(to_json(app))
             .bind(PublicRecord::of(app).map(|r| to_json(&r)))
+            .bind(app.holder().id.to_string())
+            .bind(app.applicant.kind.as_str())
+            .bind(ownership_str(app))
+            .bind(app.applicant.attributes.high_tech)
+            .bind(app.applicant.attributes.specialised_innovative)
+            .bind(app.applicant.attributes.university_or_institute)
+            .bind(app.submitted_at.map(ms))
+            .bind(app.submitted_at.map(local_month))
+            .bind(app.outcome().map(|(o, _)| o.as_str()))
+            .bind(app.outcome().map(|(_, t)| ms(t)))
+            .bind(app.outcome().map(|(_, t)| local_month(t)))
+            .bind(DERIVED_V)
+    }};
+}
+
+/// Keep the projections of an application's document in step: its pledges, and the derivations a
+/// published filing names.
+macro_rules! sync_projections {
+    ($conn:expr, $app:expr) => {{
+        let app: &Application = $app;
+        if let Some(h) = &app.holding {
+            for p in &h.encumbrances.pledges {
+                sqlx::query(
+                    "INSERT INTO pledges (id, application_id, pledgee_id, debtor_id, status, secured_fen, registered_at, \
+                     closed_at, object_type, industry, holder_kind) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) \
+                     ON CONFLICT (id) DO UPDATE SET status = excluded.status, registered_at = excluded.registered_at, \
+                     closed_at = excluded.closed_at",
+                )
+                .bind(p.id.to_string())
+                .bind(app.id.to_string())
+                .bind(p.pledgee.id.to_string())
+                .bind(p.debtor.id.to_string())
+                .bind(serde_json::to_value(p.status).ok().and_then(|v| v.as_str().map(String::from)))
+                .bind(p.secured.fen())
+                .bind(p.registered_at.map(ms))
+                .bind(p.closed_at.map(ms))
+                .bind(app.form.object_type.map(|t| t.as_str().to_string()))
+                .bind(app.form.industry.trim().to_string())
+                .bind(h.holder.kind.as_str())
+                .execute($conn)
+                .await?;
+            }
+        }
+        if app.is_public() {
+            for u in &app.form.derived_from {
+                sqlx::query(
+                    "INSERT INTO lineage (parent_number, child_id, licence_id) VALUES ($1, $2, $3) \
+                     ON CONFLICT (parent_number, child_id) DO NOTHING",
+                )
+                .bind(u.registration_number.to_string())
+                .bind(app.id.to_string())
+                .bind(u.licence_id.map(|l| l.to_string()))
+                .execute($conn)
+                .await?;
+            }
+        }
     }};
 }
 
@@ -259,6 +405,7 @@ macro_rules! impl_store {
             async fn insert_application(&mut self, app: &Application) -> Result<()> {
                 let r = bind_app!(sqlx::query(APP_INSERT), app).execute(&mut *self.tx).await?;
                 self.wrote(r.rows_affected());
+                sync_projections!(&mut *self.tx, app);
                 Ok(())
             }
 
@@ -268,6 +415,32 @@ macro_rules! impl_store {
                     return Err(StoreError::Conflict(format!("application {} is not at version {}", app.id, app.version - 1)));
                 }
                 self.wrote(1);
+                sync_projections!(&mut *self.tx, app);
+                Ok(())
+            }
+
+            async fn insert_transaction(&mut self, t: &Transaction, app: &Application, event_id: i64) -> Result<()> {
+                let r = sqlx::query(
+                    "INSERT INTO transactions (id, application_id, kind, amount_fen, occurred_on, counterparty, licence_id, \
+                     note, object_type, industry, holder_kind, event_id, recorded_at) \
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)",
+                )
+                .bind(t.id.to_string())
+                .bind(t.application_id.to_string())
+                .bind(t.kind.as_str())
+                .bind(t.amount.fen())
+                .bind(t.occurred_on.to_string())
+                .bind(&t.counterparty)
+                .bind(t.licence_id.map(|l| l.to_string()))
+                .bind(&t.note)
+                .bind(app.form.object_type.map(|t| t.as_str().to_string()))
+                .bind(app.form.industry.trim().to_string())
+                .bind(app.holder().kind.as_str())
+                .bind(event_id)
+                .bind(ms(t.recorded_at))
+                .execute(&mut *self.tx)
+                .await?;
+                self.wrote(r.rows_affected());
                 Ok(())
             }
 
@@ -531,8 +704,8 @@ macro_rules! impl_store {
 
             async fn insert_certificate(&mut self, application_id: Uuid, registration_number: &str, log_index: u64, doc: &str, now: DateTime<Utc>) -> Result<()> {
                 let r = sqlx::query(
-                    "INSERT INTO certificates (application_id, registration_number, log_index, doc, created_at) \
-                     VALUES ($1, $2, $3, $4, $5)",
+                    "INSERT INTO certificate_revisions (application_id, revision, registration_number, log_index, doc, created_at) \
+                     SELECT $1, COALESCE(MAX(revision), 0) + 1, $2, $3, $4, $5 FROM certificate_revisions WHERE application_id = $1",
                 )
                 .bind(application_id.to_string())
                 .bind(registration_number)
@@ -906,10 +1079,234 @@ macro_rules! impl_store {
             }
 
             async fn certificate(&self, application_id: Uuid) -> Result<Option<String>> {
-                Ok(sqlx::query_scalar("SELECT doc FROM certificates WHERE application_id = $1")
+                Ok(sqlx::query_scalar(
+                    "SELECT doc FROM certificate_revisions WHERE application_id = $1 ORDER BY revision DESC LIMIT 1",
+                )
                     .bind(application_id.to_string())
                     .fetch_optional(&self.read)
                     .await?)
+            }
+
+            async fn certificate_revisions(&self, application_id: Uuid) -> Result<Vec<String>> {
+                Ok(sqlx::query_scalar("SELECT doc FROM certificate_revisions WHERE application_id = $1 ORDER BY revision")
+                    .bind(application_id.to_string())
+                    .fetch_all(&self.read)
+                    .await?)
+            }
+
+            async fn application_by_registration_number(&self, number: &str) -> Result<Option<Application>> {
+                let row = sqlx::query("SELECT doc FROM applications WHERE registration_number = $1")
+                    .bind(number)
+                    .fetch_optional(&self.read)
+                    .await?;
+                row.map(|r| json(r.try_get::<&str, _>("doc")?)).transpose()
+            }
+
+            async fn derived_products(&self, registration_number: &str) -> Result<Vec<(Box<RawValue>, Option<Uuid>)>> {
+                let rows = sqlx::query(
+                    "SELECT a.public_doc, l.licence_id FROM lineage l JOIN applications a ON a.id = l.child_id \
+                     WHERE l.parent_number = $1 AND a.is_public = $2 ORDER BY a.created_at",
+                )
+                .bind(registration_number)
+                .bind(true)
+                .fetch_all(&self.read)
+                .await?;
+                rows.iter()
+                    .map(|r| {
+                        let doc: String = r.try_get("public_doc")?;
+                        let licence: Option<String> = r.try_get("licence_id")?;
+                        Ok((
+                            RawValue::from_string(doc).map_err(|e| StoreError::Corrupt(e.to_string()))?,
+                            licence.as_deref().map(uuid).transpose()?,
+                        ))
+                    })
+                    .collect()
+            }
+
+            async fn transactions(&self, application_id: Uuid, page: Page) -> Result<Paged<Transaction>> {
+                let total: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM transactions WHERE application_id = $1")
+                    .bind(application_id.to_string())
+                    .fetch_one(&self.read)
+                    .await?;
+                let rows = sqlx::query(
+                    "SELECT id, kind, amount_fen, occurred_on, counterparty, licence_id, note, recorded_at \
+                     FROM transactions WHERE application_id = $1 ORDER BY occurred_on DESC, recorded_at DESC LIMIT $2 OFFSET $3",
+                )
+                .bind(application_id.to_string())
+                .bind(i64::from(page.per_page))
+                .bind(page.offset())
+                .fetch_all(&self.read)
+                .await?;
+                let items = rows
+                    .iter()
+                    .map(|r| {
+                        let kind: String = r.try_get("kind")?;
+                        let day: String = r.try_get("occurred_on")?;
+                        let licence: Option<String> = r.try_get("licence_id")?;
+                        Ok(Transaction {
+                            id: uuid(r.try_get("id")?)?,
+                            application_id,
+                            kind: TransactionKind::parse(&kind).ok_or_else(|| StoreError::Corrupt(format!("transaction kind {kind:?}")))?,
+                            amount: Money::from_fen(r.try_get("amount_fen")?).map_err(|e| StoreError::Corrupt(e.to_string()))?,
+                            occurred_on: chrono::NaiveDate::parse_from_str(&day, "%Y-%m-%d").map_err(|e| StoreError::Corrupt(e.to_string()))?,
+                            counterparty: r.try_get("counterparty")?,
+                            licence_id: licence.as_deref().map(uuid).transpose()?,
+                            note: r.try_get("note")?,
+                            recorded_at: from_ms(r.try_get("recorded_at")?)?,
+                        })
+                    })
+                    .collect::<Result<Vec<_>>>()?;
+                Ok(Paged { items, page: page.page, per_page: page.per_page, total })
+            }
+
+            async fn product_value(&self, application_id: Uuid) -> Result<Vec<ValueByKind>> {
+                let rows: Vec<(String, i64, Option<i64>)> = sqlx::query_as(
+                    "SELECT kind, COUNT(*), CAST(SUM(amount_fen) AS BIGINT) FROM transactions WHERE application_id = $1 \
+                     GROUP BY kind ORDER BY kind",
+                )
+                .bind(application_id.to_string())
+                .fetch_all(&self.read)
+                .await?;
+                Ok(rows
+                    .into_iter()
+                    .map(|(kind, n, sum)| ValueByKind { kind, transactions: n, amount_fen: sum.unwrap_or(0), products: 1 })
+                    .collect())
+            }
+
+            async fn statistics(&self, f: &StatsFilter) -> Result<Statistics> {
+                // Filings, by submission date.
+                let (w, b) = stats_where(f, Some(DateCol::Ms("submitted_at")), "applicant_kind");
+                let sql = format!("SELECT COUNT(*) FROM applications WHERE submitted_at IS NOT NULL AND {w}");
+                let applications: i64 = bind_all!(sqlx::query_scalar(&sql), b).fetch_one(&self.read).await?;
+
+                // Outcomes, by decision date.
+                let (w, b) = stats_where(f, Some(DateCol::Ms("decided_at")), "applicant_kind");
+                let sql = format!("SELECT outcome, COUNT(*) FROM applications WHERE outcome IS NOT NULL AND {w} GROUP BY outcome");
+                let outcomes: Vec<(Option<String>, i64)> = bind_all!(sqlx::query_as(&sql), b).fetch_all(&self.read).await?;
+                let outcome = |o: &str| outcomes.iter().find(|(k, _)| k.as_deref() == Some(o)).map_or(0, |(_, n)| *n);
+
+                let (w, b) = stats_where(f, Some(DateCol::Ms("decided_at")), "applicant_kind");
+                let sql = format!(
+                    "SELECT decided_at - submitted_at FROM applications WHERE outcome IN ('registered', 'rejected', 'refused') \
+                     AND submitted_at IS NOT NULL AND {w}"
+                );
+                let spans: Vec<i64> = bind_all!(sqlx::query_scalar(&sql), b).fetch_all(&self.read).await?;
+                let mut days: Vec<f64> = spans.iter().map(|ms| *ms as f64 / 86_400_000.0).collect();
+                days.sort_by(f64::total_cmp);
+                let decision_times = DecisionTimes {
+                    decided: days.len() as i64,
+                    mean_days: (!days.is_empty()).then(|| days.iter().sum::<f64>() / days.len() as f64),
+                    median_days: percentile(&days, 0.5),
+                    p90_days: percentile(&days, 0.9),
+                };
+
+                // Applicants with a filing submitted in the period, each counted once.
+                let (w, b) = stats_where(f, Some(DateCol::Ms("submitted_at")), "applicant_kind");
+                let sql = format!(
+                    "SELECT DISTINCT applicant_id, applicant_kind, ownership, high_tech, specialised, university \
+                     FROM applications WHERE submitted_at IS NOT NULL AND {w}"
+                );
+                let rows: Vec<(String, Option<String>, Option<String>, bool, bool, bool)> =
+                    bind_all!(sqlx::query_as(&sql), b).fetch_all(&self.read).await?;
+                let mut seen = std::collections::HashSet::new();
+                let mut by_kind: std::collections::BTreeMap<String, i64> = Default::default();
+                let mut by_ownership: std::collections::BTreeMap<String, i64> = Default::default();
+                let (mut high_tech, mut specialised, mut university) = (0, 0, 0);
+                for (id, kind, ownership, ht, sp, un) in rows {
+                    if !seen.insert(id) {
+                        continue;
+                    }
+                    *by_kind.entry(kind.unwrap_or_default()).or_default() += 1;
+                    if let Some(o) = ownership {
+                        *by_ownership.entry(o).or_default() += 1;
+                    }
+                    high_tech += i64::from(ht);
+                    specialised += i64::from(sp);
+                    university += i64::from(un);
+                }
+                let to_counts = |m: std::collections::BTreeMap<String, i64>| m.into_iter().map(|(key, count)| Count { key, count }).collect();
+                let applicants = Applicants {
+                    total: seen.len() as i64,
+                    by_kind: to_counts(by_kind),
+                    by_ownership: to_counts(by_ownership),
+                    high_tech,
+                    specialised_innovative: specialised,
+                    university_or_institute: university,
+                };
+
+                // Certificates by object type and industry.
+                let (w, b) = stats_where(f, Some(DateCol::Ms("decided_at")), "applicant_kind");
+                let sql = format!("SELECT object_type, COUNT(*) FROM applications WHERE outcome = 'registered' AND {w} GROUP BY object_type ORDER BY 2 DESC, 1");
+                let by_type: Vec<(Option<String>, i64)> = bind_all!(sqlx::query_as(&sql), b).fetch_all(&self.read).await?;
+                let (w, b) = stats_where(f, Some(DateCol::Ms("decided_at")), "applicant_kind");
+                let sql = format!("SELECT industry, COUNT(*) FROM applications WHERE outcome = 'registered' AND {w} GROUP BY industry ORDER BY 2 DESC, 1");
+                let by_industry: Vec<(Option<String>, i64)> = bind_all!(sqlx::query_as(&sql), b).fetch_all(&self.read).await?;
+
+                // Economic value: transactions by their date.
+                let (w, b) = stats_where(f, Some(DateCol::Day("occurred_on")), "holder_kind");
+                let sql = format!(
+                    "SELECT kind, COUNT(*), CAST(SUM(amount_fen) AS BIGINT), COUNT(DISTINCT application_id) \
+                     FROM transactions WHERE {w} GROUP BY kind ORDER BY kind"
+                );
+                let value_rows: Vec<(String, i64, Option<i64>, i64)> = bind_all!(sqlx::query_as(&sql), b).fetch_all(&self.read).await?;
+                let (w, b) = stats_where(f, Some(DateCol::Day("occurred_on")), "holder_kind");
+                let sql = format!("SELECT COUNT(DISTINCT application_id) FROM transactions WHERE {w}");
+                let value_products: i64 = bind_all!(sqlx::query_scalar(&sql), b).fetch_one(&self.read).await?;
+                let by_kind: Vec<ValueByKind> = value_rows
+                    .into_iter()
+                    .map(|(kind, n, sum, products)| ValueByKind { kind, transactions: n, amount_fen: sum.unwrap_or(0), products })
+                    .collect();
+                let economic_value = EconomicValue {
+                    transactions: by_kind.iter().map(|k| k.transactions).sum(),
+                    amount_fen: by_kind.iter().map(|k| k.amount_fen).sum(),
+                    products: value_products,
+                    by_kind,
+                };
+
+                // Pledge financing, by registration date.
+                let (w, b) = stats_where(f, Some(DateCol::Ms("registered_at")), "holder_kind");
+                let sql = format!(
+                    "SELECT COUNT(DISTINCT debtor_id), COUNT(*), CAST(SUM(secured_fen) AS BIGINT) FROM pledges \
+                     WHERE registered_at IS NOT NULL AND {w}"
+                );
+                let (enterprises, loans, amount): (i64, i64, Option<i64>) = bind_all!(sqlx::query_as(&sql), b).fetch_one(&self.read).await?;
+                let (w, b) = stats_where(f, None, "holder_kind");
+                let sql = format!("SELECT COUNT(*) FROM pledges WHERE status = 'active' AND {w}");
+                let active_now: i64 = bind_all!(sqlx::query_scalar(&sql), b).fetch_one(&self.read).await?;
+
+                // By month.
+                let mut months: std::collections::BTreeMap<String, MonthRow> = Default::default();
+                let row = |m: &str| MonthRow { month: m.to_string(), applications: 0, certificates: 0, value_fen: 0 };
+                let (w, b) = stats_where(f, Some(DateCol::Ms("submitted_at")), "applicant_kind");
+                let sql = format!("SELECT submitted_month, COUNT(*) FROM applications WHERE submitted_at IS NOT NULL AND {w} GROUP BY submitted_month");
+                for (m, n) in bind_all!(sqlx::query_as::<_, (String, i64)>(&sql), b).fetch_all(&self.read).await? {
+                    months.entry(m.clone()).or_insert_with(|| row(&m)).applications = n;
+                }
+                let (w, b) = stats_where(f, Some(DateCol::Ms("decided_at")), "applicant_kind");
+                let sql = format!("SELECT decided_month, COUNT(*) FROM applications WHERE outcome = 'registered' AND {w} GROUP BY decided_month");
+                for (m, n) in bind_all!(sqlx::query_as::<_, (String, i64)>(&sql), b).fetch_all(&self.read).await? {
+                    months.entry(m.clone()).or_insert_with(|| row(&m)).certificates = n;
+                }
+                let (w, b) = stats_where(f, Some(DateCol::Day("occurred_on")), "holder_kind");
+                let sql = format!("SELECT SUBSTR(occurred_on, 1, 7), CAST(SUM(amount_fen) AS BIGINT) FROM transactions WHERE {w} GROUP BY SUBSTR(occurred_on, 1, 7)");
+                for (m, v) in bind_all!(sqlx::query_as::<_, (String, Option<i64>)>(&sql), b).fetch_all(&self.read).await? {
+                    months.entry(m.clone()).or_insert_with(|| row(&m)).value_fen = v.unwrap_or(0);
+                }
+
+                Ok(Statistics {
+                    applications,
+                    certificates: outcome("registered"),
+                    rejected: outcome("rejected"),
+                    refused: outcome("refused"),
+                    withdrawn: outcome("withdrawn"),
+                    decision_times,
+                    applicants,
+                    products_by_object_type: counts(&by_type),
+                    products_by_industry: counts(&by_industry),
+                    economic_value,
+                    pledge_financing: PledgeFinancing { enterprises, loans, amount_fen: amount.unwrap_or(0), active_now },
+                    monthly: months.into_values().collect(),
+                })
             }
 
             async fn industries(&self) -> Result<Vec<Industry>> {
@@ -960,6 +1357,24 @@ macro_rules! impl_store {
     };
 }
 
+/// Rewrite the derived columns and projections of rows written by an older version of this code.
+macro_rules! refresh_derived {
+    ($pool:expr) => {{
+        let rows: Vec<String> = sqlx::query_scalar("SELECT doc FROM applications WHERE derived_v < $1")
+            .bind(DERIVED_V)
+            .fetch_all($pool)
+            .await?;
+        for doc in rows {
+            let app: Application = json(&doc)?;
+            let mut tx = $pool.begin().await?;
+            bind_app!(sqlx::query(APP_UPDATE), &app).bind(app.version).execute(&mut *tx).await?;
+            sync_projections!(&mut *tx, &app);
+            tx.commit().await?;
+        }
+        Ok::<(), StoreError>(())
+    }};
+}
+
 /// SQLite in WAL mode. All writes go through a one-connection pool, so write transactions are
 /// serialised in-process and never meet `SQLITE_BUSY`; reads use their own pool and run concurrently.
 pub struct SqliteStore {
@@ -979,6 +1394,7 @@ impl SqliteStore {
             .foreign_keys(true);
         let write = SqlitePoolOptions::new().max_connections(1).connect_with(opts.clone()).await?;
         sqlx::migrate!("./migrations/sqlite").run(&write).await?;
+        refresh_derived!(&write)?;
         let read = SqlitePoolOptions::new().max_connections(4).connect_with(opts.read_only(true)).await?;
         Ok(Self { write, read })
     }
@@ -1013,6 +1429,7 @@ impl PgStore {
         let pool =
             PgPoolOptions::new().max_connections(8).acquire_timeout(Duration::from_secs(10)).connect_with(opts).await?;
         sqlx::migrate!("./migrations/postgres").run(&pool).await?;
+        refresh_derived!(&pool)?;
         Ok(Self { write: pool.clone(), read: pool })
     }
 }

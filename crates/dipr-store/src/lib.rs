@@ -14,6 +14,7 @@ pub use model::*;
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use dipr_domain::application::Application;
+use dipr_domain::holding::Transaction;
 use dipr_domain::party::Party;
 use dipr_domain::time::CalendarDay;
 use uuid::Uuid;
@@ -109,8 +110,19 @@ pub trait Store: Send + Sync + 'static {
     /// For each (application, manifest) whose discovery sketch shares values with `hashes`: how many,
     /// and the size of that sketch.
     async fn sketch_matches(&self, hashes: &[u64]) -> Result<Vec<SketchMatch>>;
-    /// The certificate issued to an application, as JSON.
+    /// The current certificate of an application (its latest revision), as JSON.
     async fn certificate(&self, application_id: Uuid) -> Result<Option<String>>;
+    /// Every certificate issued to an application, oldest first.
+    async fn certificate_revisions(&self, application_id: Uuid) -> Result<Vec<String>>;
+    async fn application_by_registration_number(&self, number: &str) -> Result<Option<Application>>;
+    /// Published products whose filing names this registration as a source, with the licence named.
+    async fn derived_products(&self, registration_number: &str) -> Result<Vec<(Box<serde_json::value::RawValue>, Option<Uuid>)>>;
+    /// Transactions booked against a product, newest first.
+    async fn transactions(&self, application_id: Uuid, page: Page) -> Result<Paged<Transaction>>;
+    /// A product's transactions summed by kind.
+    async fn product_value(&self, application_id: Uuid) -> Result<Vec<ValueByKind>>;
+    /// Every published statistic for a filter.
+    async fn statistics(&self, filter: &StatsFilter) -> Result<Statistics>;
 
     async fn industries(&self) -> Result<Vec<Industry>>;
     async fn calendar(&self) -> Result<Vec<CalendarDay>>;
@@ -172,6 +184,9 @@ pub trait Tx: Send {
         doc: &str,
         now: DateTime<Utc>,
     ) -> Result<()>;
+
+    /// Book a transaction against `app`, recorded by the audit event `event_id`.
+    async fn insert_transaction(&mut self, t: &Transaction, app: &Application, event_id: i64) -> Result<()>;
 
     /// Append to the audit history; returns the event's id.
     async fn append_event(&mut self, event: &NewEvent) -> Result<i64>;

@@ -164,3 +164,123 @@ pub struct SketchMatch {
     pub matched: u64,
     pub sketch_size: u64,
 }
+
+/// Which slice of the register the statistics cover. Each figure is dated by its own event: filings
+/// by submission, certificates and refusals by decision, transactions by their date, pledges by
+/// registration. Empty fields do not filter.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct StatsFilter {
+    /// First day included (local time).
+    pub from: Option<chrono::NaiveDate>,
+    /// Last day included (local time).
+    pub to: Option<chrono::NaiveDate>,
+    pub object_type: Option<ObjectType>,
+    pub industry: Option<String>,
+    /// `legal_person`, `natural_person` or `unincorporated_organisation`.
+    pub applicant_kind: Option<String>,
+}
+
+/// A count under a label (an object type, an industry code, a month, an ownership class …).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct Count {
+    pub key: String,
+    pub count: i64,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct DecisionTimes {
+    /// Filings decided (registered, rejected or refused) in the period.
+    pub decided: i64,
+    /// Calendar days from submission to decision.
+    pub mean_days: Option<f64>,
+    pub median_days: Option<f64>,
+    pub p90_days: Option<f64>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct Applicants {
+    /// Distinct applicants with a filing submitted in the period.
+    pub total: i64,
+    pub by_kind: Vec<Count>,
+    pub by_ownership: Vec<Count>,
+    pub high_tech: i64,
+    pub specialised_innovative: i64,
+    pub university_or_institute: i64,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct ValueByKind {
+    /// `licence_fee`, `trade` or `service_fee`.
+    pub kind: String,
+    pub transactions: i64,
+    /// Exact sum, in fen (0.01 yuan).
+    pub amount_fen: i64,
+    /// Distinct products that earned it.
+    pub products: i64,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct EconomicValue {
+    pub transactions: i64,
+    pub amount_fen: i64,
+    pub products: i64,
+    pub by_kind: Vec<ValueByKind>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct PledgeFinancing {
+    /// Distinct debtors whose loans are secured by registered products.
+    pub enterprises: i64,
+    /// Pledges registered in the period.
+    pub loans: i64,
+    pub amount_fen: i64,
+    /// Pledges active now (whenever registered, within the other filters).
+    pub active_now: i64,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct MonthRow {
+    /// `YYYY-MM`, local time.
+    pub month: String,
+    pub applications: i64,
+    pub certificates: i64,
+    pub value_fen: i64,
+}
+
+/// Every figure of the administration's statistics for one filter.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct Statistics {
+    /// Filings submitted.
+    pub applications: i64,
+    /// Certificates issued (registrations).
+    pub certificates: i64,
+    /// Rejected at formal review.
+    pub rejected: i64,
+    /// Refused at substantive review or on objection.
+    pub refused: i64,
+    /// Withdrawn, or deemed withdrawn.
+    pub withdrawn: i64,
+    pub decision_times: DecisionTimes,
+    pub applicants: Applicants,
+    /// Certificates by object type and by industry code.
+    pub products_by_object_type: Vec<Count>,
+    pub products_by_industry: Vec<Count>,
+    pub economic_value: EconomicValue,
+    pub pledge_financing: PledgeFinancing,
+    pub monthly: Vec<MonthRow>,
+}
+
+/// Transactions of one product, summed by kind.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct ProductValue {
+    pub by_kind: Vec<ValueByKind>,
+}
