@@ -75,6 +75,7 @@ pub fn router(state: Arc<AppState>) -> Router {
         .route("/admin/clock", get(clock).post(advance_clock))
         .route("/admin/timers/run", post(run_timers))
         .route("/admin/witnesses/run", post(run_witnesses))
+        .merge(crate::api_holdings::routes())
         .fallback(|| async { ApiError::not_found("endpoint") });
     Router::new()
         .nest("/api/v1", v1)
@@ -256,12 +257,51 @@ pub struct PublicEvent {
     pub from_state: Option<String>,
     pub to_state: Option<String>,
     pub reasons: String,
+    /// Public facts of an operation after registration (parties, terms, ranks, amounts).
+    #[schema(value_type = Object)]
+    pub facts: serde_json::Value,
+}
+
+/// A product at the other end of a derivation.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct LineageLink {
+    pub registration_number: Option<String>,
+    /// The record, when it is published here.
+    pub id: Option<Uuid>,
+    pub product_name: Option<String>,
+    pub holder: Option<String>,
+    pub state: Option<String>,
+    /// The licence that allows the derivation.
+    pub licence_id: Option<Uuid>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Lineage {
+    /// Products this one was made from.
+    pub upstream: Vec<LineageLink>,
+    /// Published products made from this one.
+    pub downstream: Vec<LineageLink>,
 }
 
 #[derive(Debug, Serialize, ToSchema)]
 pub struct PublicRecordDetail {
     pub record: PublicRecord,
+    pub lineage: Lineage,
+    /// Transactions booked against the product, summed by kind.
+    pub economic_value: Vec<dipr_store::ValueByKind>,
     pub history: Vec<PublicEvent>,
+}
+
+fn link_from_public(doc: &serde_json::Value, licence_id: Option<Uuid>) -> LineageLink {
+    let text = |v: &serde_json::Value| v.as_str().map(String::from);
+    LineageLink {
+        registration_number: text(&doc["registration"]["registration_number"]),
+        id: doc["id"].as_str().and_then(|s| Uuid::parse_str(s).ok()),
+        product_name: text(&doc["product_name"]),
+        holder: text(&doc["holder"]["name"]),
+        state: text(&doc["state"]),
+        licence_id,
+    }
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -709,9 +749,35 @@ pub async fn public_detail(st: &AppState, id: Uuid) -> ApiResult<PublicRecordDet
             from_state: e.from_state,
             to_state: e.to_state,
             reasons: e.reasons,
+            facts: e.payload.get("public").cloned().unwrap_or(serde_json::Value::Null),
         })
         .collect();
-    Ok(PublicRecordDetail { record, history })
+    let mut upstream = Vec::new();
+    for u in &record.derived_from {
+        let number = u.registration_number.to_string();
+        let parent = st.store.application_by_registration_number(&number).await?;
+        let link = match parent.as_ref().and_then(PublicRecord::of) {
+            Some(p) => link_from_public(&serde_json::to_value(&p).map_err(ApiError::internal)?, u.licence_id),
+            None => LineageLink {
+                registration_number: Some(number),
+                id: None,
+                product_name: None,
+                holder: None,
+                state: None,
+                licence_id: u.licence_id,
+            },
+        };
+        upstream.push(link);
+    }
+    let mut downstream = Vec::new();
+    if let Some(reg) = &record.registration {
+        for (doc, licence) in st.store.derived_products(&reg.registration_number.to_string()).await? {
+            let v: serde_json::Value = serde_json::from_str(doc.get()).map_err(ApiError::internal)?;
+            downstream.push(link_from_public(&v, licence));
+        }
+    }
+    let economic_value = st.store.product_value(id).await?;
+    Ok(PublicRecordDetail { record, lineage: Lineage { upstream, downstream }, economic_value, history })
 }
 
 /// File an objection during the notice period. Anyone may; signing in is optional.
@@ -1090,6 +1156,13 @@ impl utoipa::Modify for BearerAuth {
         certificate, certificate_pdf, inclusion_proof, consistency_proof,
         list_users, create_user, disable_user, enable_user, save_industry, save_calendar_day, clock, advance_clock, run_timers, run_witnesses,
         healthz,
+        crate::api_holdings::change_holder_details, crate::api_holdings::transfer, crate::api_holdings::succession,
+        crate::api_holdings::grant_licence, crate::api_holdings::terminate_licence, crate::api_holdings::book_transaction,
+        crate::api_holdings::list_transactions, crate::api_holdings::file_pledge, crate::api_holdings::consent_to_pledge,
+        crate::api_holdings::release_pledge, crate::api_holdings::enforce_pledge, crate::api_holdings::give_consent,
+        crate::api_holdings::add_version, crate::api_holdings::renew, crate::api_holdings::file_dispute,
+        crate::api_holdings::decide_dispute, crate::api_holdings::encumbrance_search, crate::api_holdings::statistics,
+        crate::api_holdings::statistics_csv, crate::api_holdings::notifications,
     ),
     tags(
         (name = "accounts", description = "Sign-up, sign-in, tokens"),
@@ -1098,6 +1171,8 @@ impl utoipa::Modify for BearerAuth {
         (name = "public", description = "Search, notices, objections (no sign-in needed)"),
         (name = "fingerprints", description = "Fingerprint manifests, overlap warnings, discovery"),
         (name = "ledger", description = "Certificates and proofs from the public log (tiles: /log/checkpoint, /log/tile/…)"),
+        (name = "registered", description = "Registered products: holder changes, transfers, licences, transactions, pledges, versions, disputes; encumbrance search"),
+        (name = "statistics", description = "The administration's statistics (JSON and CSV)"),
         (name = "admin", description = "Users, code lists, calendar, clock"),
         (name = "meta", description = "Health and error codes"),
     )

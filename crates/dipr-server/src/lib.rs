@@ -5,6 +5,7 @@
 //! that need no socket call [`router`] and drive it in-process.
 
 pub mod api;
+pub mod api_holdings;
 pub mod auth;
 pub mod demo;
 pub mod error;
