@@ -316,11 +316,22 @@ pub async fn seed(state: &AppState) -> ApiResult<DemoSummary> {
         attributes: OrgAttributes { ownership: Some(Ownership::StateOwned), ..Default::default() },
     };
     plain.push(account("bank1".into(), "浦江银行授信部", Role::Bank, Some(bank_party)));
+    let bank_party2 = NewParty {
+        kind: PartyKind::LegalPerson,
+        name: "上海申城农村商业银行股份有限公司".into(),
+        id_number: credit_code(&mut rng, "91"),
+        address: "上海市浦东新区".into(),
+        attributes: OrgAttributes { ownership: Some(Ownership::Mixed), ..Default::default() },
+    };
+    plain.push(account("bank2".into(), "申城农商行普惠金融部", Role::Bank, Some(bank_party2)));
     let mut examiners = Vec::new();
+    let mut banks = Vec::new();
     for (req, h) in plain {
         let (u, _) = service::create_account_hashed(state, req, h, &system, false, now - Duration::days(400)).await?;
-        if u.role == Role::Examiner {
-            examiners.push(u);
+        match u.role {
+            Role::Examiner => examiners.push(u),
+            Role::Bank => banks.push(u),
+            _ => {}
         }
         summary.accounts += 1;
     }
@@ -382,6 +393,7 @@ pub async fn seed(state: &AppState) -> ApiResult<DemoSummary> {
     let historic = targets.iter().filter(|t| !t.is_live()).count() as i64;
     let (mut h, mut l) = (0i64, 0i64);
     let mut overlap_seeded = false;
+    let mut registered = Vec::new();
     for (i, target) in targets.iter().enumerate() {
         let (industry, object_type, base_name) = PRODUCTS[i % PRODUCTS.len()];
         let name = if i < PRODUCTS.len() {
@@ -443,14 +455,141 @@ pub async fn seed(state: &AppState) -> ApiResult<DemoSummary> {
         let filer = if by_agent { actor_of(&agents[i % agents.len()]) } else { actor_of(user) };
         let examiner = actor_of(&examiners[i % examiners.len()]);
         play(state, app.id, *target, &filer, &examiner, start, &mut rng).await?;
+        if *target == Target::Registered {
+            registered.push((app.id, filer, user.clone()));
+        }
         summary.applications += 1;
     }
+    after_registration(state, &registered, &applicants, &banks, &examiners, &mut rng, now).await?;
+    summary.applications += 1;
 
     let mut tx = state.store.begin().await?;
     tx.set_setting("demo_seeded", &now.to_rfc3339()).await?;
     tx.append_event(&service::event(&system, now, "setting", "demo", "demo_seeded")).await?;
     tx.commit().await?;
     Ok(summary)
+}
+
+/// A year of life after registration, shaped like Shanghai's published figures: licences and the fees,
+/// trades and service fees they earn; bank pledges (one product with two ranked pledges, one released);
+/// a data update; a pending dispute; and a product derived from a registered one under licence.
+async fn after_registration(
+    state: &AppState,
+    registered: &[(Uuid, Actor, UserRecord)],
+    applicants: &[UserRecord],
+    banks: &[UserRecord],
+    examiners: &[UserRecord],
+    rng: &mut StdRng,
+    now: DateTime<Utc>,
+) -> ApiResult<()> {
+    use crate::operations::{book_transaction_at, operate_at};
+    use dipr_domain::encumbrance::{Licence, LicenceKind, Money, Reach, Term};
+    use dipr_domain::holding::{new_pledge, NewTransaction, Operation, TransactionKind};
+    let party_of = |u: &UserRecord| u.party_id.expect("demo accounts have parties");
+    let party_ref = |id: Uuid| async move {
+        let p = state.store.party(id).await?.expect("seeded party");
+        ApiResult::Ok(PartyRef::from(&p))
+    };
+    let local = |t: DateTime<Utc>| t.with_timezone(&dipr_domain::time::local_offset()).date_naive();
+    for (k, (id, holder, holder_user)) in registered.iter().enumerate() {
+        let app = state.store.application(*id).await?.expect("registered");
+        let reg = app.registration.clone().expect("registered");
+        let since = reg.registered_at + Duration::days(2);
+        if since >= now {
+            continue;
+        }
+        let span = (now - since).num_hours().max(2);
+        let at = |h: i64| since + Duration::hours(h.min(span - 1));
+        let licensee_user = &applicants[(k * 5 + 3) % applicants.len()];
+        if party_of(licensee_user) == party_of(holder_user) {
+            continue;
+        }
+        let licensee = party_ref(party_of(licensee_user)).await?;
+        let start = local(at(1));
+        let licence = Licence {
+            id: Uuid::now_v7(),
+            licensee: licensee.clone(),
+            kind: if k % 4 == 0 { LicenceKind::Exclusive } else { LicenceKind::NonExclusive },
+            term: Term::new(start, start + chrono::Days::new(365))?,
+            reach: Reach { territories: vec!["中国大陆".into()], scopes: vec!["模型训练".into()] },
+            fee: Some(Money::from_fen(rng.gen_range(20..200) * 10_000_00)?),
+            granted_at: at(1),
+            terminated_at: None,
+        };
+        let licence_id = licence.id;
+        operate_at(state, *id, Operation::GrantLicence { licence }, holder, at(1), None).await?;
+        // Fees, trades and service fees through the year: tens of thousands to millions of yuan.
+        for n in 0..rng.gen_range(4..14) {
+            let when = at(24 * (3 + n * 20) + rng.gen_range(0..20));
+            let kind = [TransactionKind::LicenceFee, TransactionKind::Trade, TransactionKind::ServiceFee][rng.gen_range(0..3)];
+            let t = NewTransaction {
+                kind,
+                amount: Money::from_fen(rng.gen_range(5_000_000i64..900_000_000))?,
+                occurred_on: local(when),
+                counterparty: licensee.name.clone(),
+                licence_id: (kind == TransactionKind::LicenceFee).then_some(licence_id),
+                note: String::new(),
+            };
+            book_transaction_at(state, *id, t, holder, when).await?;
+        }
+        // Every third product secures a loan; the first carries two ranked pledges, one later released.
+        if k % 3 == 0 {
+            let ranks = if k == 0 { 2 } else { 1 };
+            for r in 0..ranks {
+                let bank_user = &banks[r % banks.len()];
+                let bank = actor_of(bank_user);
+                let when = at(24 * (40 + 30 * r as i64));
+                let secured = Money::from_fen(rng.gen_range(500..4_000) * 1_000_000)?;
+                let term = Term::new(local(when), local(when) + chrono::Days::new(730))?;
+                let pledge = new_pledge(party_ref(party_of(bank_user)).await?, app.applicant.clone(), secured, term, r as u32 + 1, when);
+                let pid = pledge.id;
+                operate_at(state, *id, Operation::FilePledge { pledge }, &bank, when, None).await?;
+                operate_at(state, *id, Operation::ConsentToPledge { pledge_id: pid }, holder, when + Duration::hours(20), None).await?;
+                if k == 0 && r == 0 {
+                    operate_at(state, *id, Operation::ReleasePledge { pledge_id: pid }, &bank, at(24 * 200), None).await?;
+                }
+            }
+        }
+        if k == 1 {
+            let dispute = holding_dispute(at(24 * 90));
+            operate_at(state, *id, Operation::FileDispute { dispute }, &Actor::public("上海某数据科技公司"), at(24 * 90), None).await?;
+        }
+    }
+    // A product derived under licence from the first registered one, now on public notice.
+    if let Some((parent_id, _, _)) = registered.first() {
+        let parent = state.store.application(*parent_id).await?.expect("registered");
+        let licence = parent.holding.as_ref().and_then(|h| h.encumbrances.licences.first()).cloned();
+        let child_user = licence.as_ref().and_then(|l| applicants.iter().find(|u| u.party_id == Some(l.licensee.id)));
+        if let (Some(l), Some(child_user)) = (licence, child_user) {
+            let at = now - Duration::hours(30);
+            let mut form = form_for(rng, &parent.form.industry, ObjectType::DataProduct, "语料质量评测指数", &child_user.display_name);
+            form.derived_from = vec![Upstream {
+                registration_number: parent.registration.as_ref().expect("registered").registration_number.clone(),
+                licence_id: Some(l.id),
+            }];
+            let child = service::create_application_at(state, child_user, None, form, at).await?;
+            let (filer, examiner) = (actor_of(child_user), actor_of(&examiners[0]));
+            service::execute_at(state, child.id, Command::Submit, &filer, at + Duration::hours(1)).await?;
+            service::execute_at(state, child.id, Command::AcceptForReview, &examiner, at + Duration::hours(3)).await?;
+            let pass = Command::PassFormalReview { reasons: "形式审查合格。".into() };
+            service::execute_at(state, child.id, pass, &examiner, at + Duration::hours(5)).await?;
+            let approve = Command::Approve { reasons: "衍生关系与许可清楚，予以公示。".into() };
+            service::execute_at(state, child.id, approve, &examiner, at + Duration::hours(8)).await?;
+        }
+    }
+    Ok(())
+}
+
+fn holding_dispute(at: DateTime<Utc>) -> dipr_domain::holding::Dispute {
+    dipr_domain::holding::Dispute {
+        id: Uuid::now_v7(),
+        filed_at: at,
+        filed_by: None,
+        objector_name: "上海某数据科技公司".into(),
+        objector_contact: "legal@example.cn".into(),
+        grounds: "登记数据中含有我方授权期满后的数据。".into(),
+        decision: None,
+    }
 }
 
 /// Fingerprint synthetic rows `rows` of a corpus and file the manifest with the draft.

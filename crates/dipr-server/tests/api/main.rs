@@ -1417,3 +1417,5 @@ async fn registrations_end_by_cancellation_revocation_or_expiry() {
     let report = dipr_server::ledger::check(app.state.store.as_ref(), &app.state.signer.verifier()).await.unwrap();
     assert!(report.ok, "{report:?}");
 }
+
+mod registered;
