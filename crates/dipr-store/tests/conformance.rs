@@ -55,6 +55,7 @@ conformance!(
     deadlines_and_withdrawals,
     calendar_industries_settings,
     log_appends_single_and_batched,
+    statistics_projections_and_certificate_revisions,
 );
 
 fn now() -> chrono::DateTime<Utc> {
@@ -448,4 +449,78 @@ async fn log_appends_single_and_batched(store: Arc<dyn Store>) {
         tx.log_append(id, b"rolled back").await.unwrap();
     }
     assert_eq!(store.log_size().await.unwrap(), size);
+}
+
+/// Take a seeded draft to `registered` (submitted a week before `now()`), with one active pledge.
+fn registered(mut app: Application) -> Application {
+    use dipr_domain::encumbrance::{Money, Term};
+    app.state = State::Registered;
+    app.submitted_at = Some(now() - Duration::days(7));
+    app.notice = Some(Notice { started_at: now() - Duration::days(2), ends_at: now() });
+    dipr_domain::lifecycle::register(&mut app, 1, 1, now(), &Default::default()).unwrap();
+    let bank = party("bank");
+    let term = Term::new(now().date_naive(), now().date_naive() + chrono::Days::new(30)).unwrap();
+    let mut pledge = dipr_domain::holding::new_pledge((&bank).into(), app.applicant.clone(), Money::parse("1000.50").unwrap(), term, 1, now());
+    pledge.status = dipr_domain::encumbrance::PledgeStatus::Active;
+    pledge.rank = Some(1);
+    pledge.registered_at = Some(now());
+    app.holding.as_mut().unwrap().encumbrances.pledges.push(pledge);
+    app.version += 1;
+    app
+}
+
+async fn statistics_projections_and_certificate_revisions(store: Arc<dyn Store>) {
+    use dipr_domain::encumbrance::Money;
+    use dipr_domain::holding::{Transaction, TransactionKind};
+    let (_, _, a) = seed(&store, "统计甲", "甲").await;
+    let (_, _, b) = seed(&store, "统计乙", "乙").await;
+    let a = registered(a);
+    let mut b = b;
+    b.state = State::Rejected;
+    b.submitted_at = Some(now() - Duration::days(3));
+    b.version += 1;
+    let mut tx = store.begin().await.unwrap();
+    tx.update_application(&a).await.unwrap();
+    tx.update_application(&b).await.unwrap();
+    let ev = tx.append_event(&event("application", &a.id.to_string(), "registered")).await.unwrap();
+    for (i, (kind, amount)) in [(TransactionKind::LicenceFee, "0.10"), (TransactionKind::LicenceFee, "0.20"), (TransactionKind::Trade, "99999999.70")].into_iter().enumerate() {
+        let t = Transaction {
+            id: Uuid::now_v7(),
+            application_id: a.id,
+            kind,
+            amount: Money::parse(amount).unwrap(),
+            occurred_on: now().date_naive() - chrono::Days::new(i as u64),
+            counterparty: "某公司".into(),
+            licence_id: None,
+            note: String::new(),
+            recorded_at: now(),
+        };
+        tx.insert_transaction(&t, &a, ev).await.unwrap();
+    }
+    tx.insert_certificate(a.id, "R1", 0, "{\"rev\":1}", now()).await.unwrap();
+    tx.insert_certificate(a.id, "R1", 1, "{\"rev\":2}", now()).await.unwrap();
+    tx.commit().await.unwrap();
+
+    let number = a.registration.as_ref().unwrap().registration_number.to_string();
+    assert_eq!(store.application_by_registration_number(&number).await.unwrap().unwrap().id, a.id);
+    assert_eq!(store.certificate(a.id).await.unwrap().as_deref(), Some("{\"rev\":2}"));
+    assert_eq!(store.certificate_revisions(a.id).await.unwrap().len(), 2);
+    let page = store.transactions(a.id, Page::new(1, 2)).await.unwrap();
+    assert_eq!((page.total, page.items.len()), (3, 2));
+    let value = store.product_value(a.id).await.unwrap();
+    assert_eq!(value.iter().map(|v| v.amount_fen).sum::<i64>(), 10_000_000_000);
+
+    // Other tests share the database: compare against a period no other test writes in.
+    let day = now().date_naive();
+    let f = StatsFilter { from: Some(day - chrono::Days::new(8)), to: Some(day), industry: Some("ai".into()), ..Default::default() };
+    let s = store.statistics(&f).await.unwrap();
+    assert!(s.applications >= 2 && s.certificates >= 1 && s.rejected >= 1, "{s:?}");
+    let fee = s.economic_value.by_kind.iter().find(|k| k.kind == "licence_fee").unwrap();
+    assert!(fee.amount_fen >= 30 && fee.amount_fen % 10 == 0, "exact sums: {fee:?}");
+    assert!(s.pledge_financing.loans >= 1 && s.pledge_financing.amount_fen >= 100_050);
+    assert!(s.decision_times.decided >= 1 && s.decision_times.median_days.unwrap() > 0.0);
+    // A period before everything is empty.
+    let empty = StatsFilter { to: Some(chrono::NaiveDate::from_ymd_opt(2001, 1, 1).unwrap()), ..Default::default() };
+    let s = store.statistics(&empty).await.unwrap();
+    assert_eq!((s.applications, s.certificates, s.economic_value.amount_fen, s.pledge_financing.loans), (0, 0, 0, 0));
 }
