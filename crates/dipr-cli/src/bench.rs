@@ -21,6 +21,8 @@ pub enum BenchCmd {
     Ledger(crate::bench_ledger::LedgerBenchArgs),
     /// Discovery over an index of registered products (SQLite).
     Discovery(crate::bench_discovery::DiscoveryBenchArgs),
+    /// The statistics dashboard's queries over a large register (SQLite, and PostgreSQL if given).
+    Stats(crate::bench_stats::StatsBenchArgs),
 }
 
 #[derive(Args)]
@@ -119,6 +121,7 @@ pub fn run(cmd: BenchCmd) -> Result<()> {
         BenchCmd::Http(args) => run_http(args),
         BenchCmd::Ledger(args) => crate::bench_ledger::run(args),
         BenchCmd::Discovery(args) => crate::bench_discovery::run(args),
+        BenchCmd::Stats(args) => crate::bench_stats::run(args),
     }
 }
 

@@ -64,10 +64,6 @@ fn search_text(app: &Application) -> String {
         .to_lowercase()
 }
 
-/// The version of the derived columns (holder, statistics) this code writes; rows below it are
-/// rewritten when the store opens.
-const DERIVED_V: i64 = 1;
-
 fn local_month(t: DateTime<Utc>) -> String {
     t.with_timezone(&dipr_domain::time::local_offset()).format("%Y-%m").to_string()
 }
@@ -89,9 +85,9 @@ enum DateCol {
     Day(&'static str),
 }
 
-/// WHERE conditions for a statistics filter over a table whose party-kind column is `kind_col`.
-/// Returns conditions joined by AND (at least `TRUE`) and their binds, placeholders from `$1`.
-fn stats_where(f: &StatsFilter, date: Option<DateCol>, kind_col: &str) -> (String, Vec<Bind>) {
+/// WHERE conditions for a statistics filter (over `filings`, `value_daily` or `pledges`, which share
+/// the breakdown columns). Returns conditions joined by AND and their binds, placeholders from `$1`.
+fn stats_where(f: &StatsFilter, date: Option<DateCol>) -> (String, Vec<Bind>) {
     let mut clauses = vec!["1 = 1".to_string()];
     let mut binds = Vec::new();
     let mut push = |clause: String, b: Bind, binds: &mut Vec<Bind>| {
@@ -124,9 +120,18 @@ fn stats_where(f: &StatsFilter, date: Option<DateCol>, kind_col: &str) -> (Strin
         push("industry = ?".into(), Bind::Text(i.into()), &mut binds);
     }
     if let Some(k) = f.applicant_kind.as_deref().filter(|k| !k.is_empty()) {
-        push(format!("{kind_col} = ?"), Bind::Text(k.into()), &mut binds);
+        push("applicant_kind = ?".into(), Bind::Text(k.into()), &mut binds);
     }
     (clauses.join(" AND "), binds)
+}
+
+fn month_row<'a>(months: &'a mut std::collections::BTreeMap<String, MonthRow>, m: &str) -> &'a mut MonthRow {
+    months.entry(m.to_string()).or_insert_with(|| MonthRow {
+        month: m.to_string(),
+        applications: 0,
+        certificates: 0,
+        value_fen: 0,
+    })
 }
 
 fn percentile(sorted: &[f64], p: f64) -> Option<f64> {
@@ -138,9 +143,7 @@ fn percentile(sorted: &[f64], p: f64) -> Option<f64> {
     Some(sorted[lo] + (sorted[hi] - sorted[lo]) * (rank - lo as f64))
 }
 
-fn counts(rows: &[(Option<String>, i64)]) -> Vec<Count> {
-    rows.iter().map(|(k, n)| Count { key: k.clone().unwrap_or_default(), count: *n }).collect()
-}
+
 
 /// A bind value for dynamically built queries.
 enum Bind {
@@ -283,17 +286,12 @@ const TOKEN_COLS: &str =
 const APP_INSERT: &str =
     "INSERT INTO applications (id, version, state, applicant_id, filed_by, agent_id, product_name, \
      product_key, holder_name, search_text, object_type, industry, is_public, deadline_at, registration_number, \
-     created_at, updated_at, withdrawn_at, doc, public_doc, holder_id, applicant_kind, ownership, high_tech, \
-     specialised, university, submitted_at, submitted_month, outcome, decided_at, decided_month, derived_v) \
-     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, \
-     $21, $22, $23, $24, $25, $26, $27, $28, $29, $30, $31, $32)";
+     created_at, updated_at, withdrawn_at, doc, public_doc) \
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20)";
 const APP_UPDATE: &str = "UPDATE applications SET version = $2, state = $3, applicant_id = $4, filed_by = $5, \
      agent_id = $6, product_name = $7, product_key = $8, holder_name = $9, search_text = $10, object_type = $11, \
      industry = $12, is_public = $13, deadline_at = $14, registration_number = $15, created_at = $16, \
-     updated_at = $17, withdrawn_at = $18, doc = $19, public_doc = $20, holder_id = $21, applicant_kind = $22, \
-     ownership = $23, high_tech = $24, specialised = $25, university = $26, submitted_at = $27, \
-     submitted_month = $28, outcome = $29, decided_at = $30, decided_month = $31, derived_v = $32 \
-     WHERE id = $1 AND version = $33";
+     updated_at = $17, withdrawn_at = $18, doc = $19, public_doc = $20 WHERE id = $1 AND version = $21";
 
 /// Bind the columns of an application row, in the order of [`APP_INSERT`].
 macro_rules! bind_app {
@@ -319,18 +317,6 @@ macro_rules! bind_app {
             .bind(app.withdrawn_at.map(ms))
             .bind(to_json(app))
             .bind(PublicRecord::of(app).map(|r| to_json(&r)))
-            .bind(app.holder().id.to_string())
-            .bind(app.applicant.kind.as_str())
-            .bind(ownership_str(app))
-            .bind(app.applicant.attributes.high_tech)
-            .bind(app.applicant.attributes.specialised_innovative)
-            .bind(app.applicant.attributes.university_or_institute)
-            .bind(app.submitted_at.map(ms))
-            .bind(app.submitted_at.map(local_month))
-            .bind(app.outcome().map(|(o, _)| o.as_str()))
-            .bind(app.outcome().map(|(_, t)| ms(t)))
-            .bind(app.outcome().map(|(_, t)| local_month(t)))
-            .bind(DERIVED_V)
     }};
 }
 
@@ -339,11 +325,39 @@ macro_rules! bind_app {
 macro_rules! sync_projections {
     ($conn:expr, $app:expr) => {{
         let app: &Application = $app;
+        let outcome = app.outcome();
+        sqlx::query(
+            "INSERT INTO filings (application_id, applicant_id, applicant_kind, ownership, high_tech, specialised, \
+             university, object_type, industry, submitted_at, submitted_month, outcome, decided_at, decided_month) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14) \
+             ON CONFLICT (application_id) DO UPDATE SET applicant_id = excluded.applicant_id, \
+             applicant_kind = excluded.applicant_kind, ownership = excluded.ownership, high_tech = excluded.high_tech, \
+             specialised = excluded.specialised, university = excluded.university, object_type = excluded.object_type, \
+             industry = excluded.industry, submitted_at = excluded.submitted_at, \
+             submitted_month = excluded.submitted_month, outcome = excluded.outcome, decided_at = excluded.decided_at, \
+             decided_month = excluded.decided_month",
+        )
+        .bind(app.id.to_string())
+        .bind(app.applicant.id.to_string())
+        .bind(app.applicant.kind.as_str())
+        .bind(ownership_str(app))
+        .bind(app.applicant.attributes.high_tech)
+        .bind(app.applicant.attributes.specialised_innovative)
+        .bind(app.applicant.attributes.university_or_institute)
+        .bind(app.form.object_type.map(|t| t.as_str().to_string()))
+        .bind(app.form.industry.trim().to_string())
+        .bind(app.submitted_at.map(ms))
+        .bind(app.submitted_at.map(local_month))
+        .bind(outcome.map(|(o, _)| o.as_str()))
+        .bind(outcome.map(|(_, t)| ms(t)))
+        .bind(outcome.map(|(_, t)| local_month(t)))
+        .execute(&mut *$conn)
+        .await?;
         if let Some(h) = &app.holding {
             for p in &h.encumbrances.pledges {
                 sqlx::query(
                     "INSERT INTO pledges (id, application_id, pledgee_id, debtor_id, status, secured_fen, registered_at, \
-                     closed_at, object_type, industry, holder_kind) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) \
+                     closed_at, object_type, industry, applicant_kind) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) \
                      ON CONFLICT (id) DO UPDATE SET status = excluded.status, registered_at = excluded.registered_at, \
                      closed_at = excluded.closed_at",
                 )
@@ -357,8 +371,8 @@ macro_rules! sync_projections {
                 .bind(p.closed_at.map(ms))
                 .bind(app.form.object_type.map(|t| t.as_str().to_string()))
                 .bind(app.form.industry.trim().to_string())
-                .bind(h.holder.kind.as_str())
-                .execute($conn)
+                .bind(app.applicant.kind.as_str())
+                .execute(&mut *$conn)
                 .await?;
             }
         }
@@ -371,7 +385,7 @@ macro_rules! sync_projections {
                 .bind(u.registration_number.to_string())
                 .bind(app.id.to_string())
                 .bind(u.licence_id.map(|l| l.to_string()))
-                .execute($conn)
+                .execute(&mut *$conn)
                 .await?;
             }
         }
@@ -405,7 +419,7 @@ macro_rules! impl_store {
             async fn insert_application(&mut self, app: &Application) -> Result<()> {
                 let r = bind_app!(sqlx::query(APP_INSERT), app).execute(&mut *self.tx).await?;
                 self.wrote(r.rows_affected());
-                sync_projections!(&mut *self.tx, app);
+                sync_projections!(self.tx, app);
                 Ok(())
             }
 
@@ -415,15 +429,14 @@ macro_rules! impl_store {
                     return Err(StoreError::Conflict(format!("application {} is not at version {}", app.id, app.version - 1)));
                 }
                 self.wrote(1);
-                sync_projections!(&mut *self.tx, app);
+                sync_projections!(self.tx, app);
                 Ok(())
             }
 
             async fn insert_transaction(&mut self, t: &Transaction, app: &Application, event_id: i64) -> Result<()> {
                 let r = sqlx::query(
                     "INSERT INTO transactions (id, application_id, kind, amount_fen, occurred_on, counterparty, licence_id, \
-                     note, object_type, industry, holder_kind, event_id, recorded_at) \
-                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)",
+                     note, event_id, recorded_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
                 )
                 .bind(t.id.to_string())
                 .bind(t.application_id.to_string())
@@ -433,11 +446,22 @@ macro_rules! impl_store {
                 .bind(&t.counterparty)
                 .bind(t.licence_id.map(|l| l.to_string()))
                 .bind(&t.note)
-                .bind(app.form.object_type.map(|t| t.as_str().to_string()))
-                .bind(app.form.industry.trim().to_string())
-                .bind(app.holder().kind.as_str())
                 .bind(event_id)
                 .bind(ms(t.recorded_at))
+                .execute(&mut *self.tx)
+                .await?;
+                sqlx::query(
+                    "INSERT INTO value_daily (day, kind, object_type, industry, applicant_kind, transactions, amount_fen) \
+                     VALUES ($1, $2, $3, $4, $5, 1, $6) ON CONFLICT (day, kind, object_type, industry, applicant_kind) \
+                     DO UPDATE SET transactions = value_daily.transactions + 1, \
+                     amount_fen = value_daily.amount_fen + excluded.amount_fen",
+                )
+                .bind(t.occurred_on.to_string())
+                .bind(t.kind.as_str())
+                .bind(app.form.object_type.map_or("", |t| t.as_str()))
+                .bind(app.form.industry.trim().to_string())
+                .bind(app.applicant.kind.as_str())
+                .bind(t.amount.fen())
                 .execute(&mut *self.tx)
                 .await?;
                 self.wrote(r.rows_affected());
@@ -1174,136 +1198,180 @@ macro_rules! impl_store {
             }
 
             async fn statistics(&self, f: &StatsFilter) -> Result<Statistics> {
-                // Filings, by submission date.
-                let (w, b) = stats_where(f, Some(DateCol::Ms("submitted_at")), "applicant_kind");
-                let sql = format!("SELECT COUNT(*) FROM applications WHERE submitted_at IS NOT NULL AND {w}");
-                let applications: i64 = bind_all!(sqlx::query_scalar(&sql), b).fetch_one(&self.read).await?;
-
-                // Outcomes, by decision date.
-                let (w, b) = stats_where(f, Some(DateCol::Ms("decided_at")), "applicant_kind");
-                let sql = format!("SELECT outcome, COUNT(*) FROM applications WHERE outcome IS NOT NULL AND {w} GROUP BY outcome");
-                let outcomes: Vec<(Option<String>, i64)> = bind_all!(sqlx::query_as(&sql), b).fetch_all(&self.read).await?;
-                let outcome = |o: &str| outcomes.iter().find(|(k, _)| k.as_deref() == Some(o)).map_or(0, |(_, n)| *n);
-
-                let (w, b) = stats_where(f, Some(DateCol::Ms("decided_at")), "applicant_kind");
-                let sql = format!(
-                    "SELECT decided_at - submitted_at FROM applications WHERE outcome IN ('registered', 'rejected', 'refused') \
-                     AND submitted_at IS NOT NULL AND {w}"
-                );
-                let spans: Vec<i64> = bind_all!(sqlx::query_scalar(&sql), b).fetch_all(&self.read).await?;
-                let mut days: Vec<f64> = spans.iter().map(|ms| *ms as f64 / 86_400_000.0).collect();
-                days.sort_by(f64::total_cmp);
-                let decision_times = DecisionTimes {
-                    decided: days.len() as i64,
-                    mean_days: (!days.is_empty()).then(|| days.iter().sum::<f64>() / days.len() as f64),
-                    median_days: percentile(&days, 0.5),
-                    p90_days: percentile(&days, 0.9),
+                use std::collections::{BTreeMap, HashSet};
+                let pool = &self.read;
+                let submitted = || stats_where(f, Some(DateCol::Ms("submitted_at")));
+                let decided = || stats_where(f, Some(DateCol::Ms("decided_at")));
+                // The queries are independent: run them side by side on the read pool.
+                let filings_submitted = async {
+                    let (w, b) = submitted();
+                    let sql = format!(
+                        "SELECT submitted_month, applicant_id, applicant_kind, ownership, high_tech, specialised, university \
+                         FROM filings WHERE submitted_at IS NOT NULL AND {w}"
+                    );
+                    let rows: Vec<(String, String, String, Option<String>, bool, bool, bool)> =
+                        bind_all!(sqlx::query_as(&sql), b).fetch_all(pool).await?;
+                    Ok::<_, StoreError>(rows)
                 };
+                let filings_decided = async {
+                    let (w, b) = decided();
+                    let sql = format!(
+                        "SELECT outcome, decided_month, object_type, industry, decided_at - submitted_at \
+                         FROM filings WHERE outcome IS NOT NULL AND {w}"
+                    );
+                    let rows: Vec<(String, String, Option<String>, String, Option<i64>)> =
+                        bind_all!(sqlx::query_as(&sql), b).fetch_all(pool).await?;
+                    Ok::<_, StoreError>(rows)
+                };
+                let value = async {
+                    let (w, b) = stats_where(f, Some(DateCol::Day("day")));
+                    let sql = format!(
+                        "SELECT kind, SUBSTR(day, 1, 7), CAST(SUM(transactions) AS BIGINT), CAST(SUM(amount_fen) AS BIGINT) \
+                         FROM value_daily WHERE {w} GROUP BY kind, SUBSTR(day, 1, 7)"
+                    );
+                    let rows: Vec<(String, String, i64, i64)> = bind_all!(sqlx::query_as(&sql), b).fetch_all(pool).await?;
+                    Ok::<_, StoreError>(rows)
+                };
+                // Products that earned something in the period: one probe per product and kind into
+                // the transactions' (application, date, kind) index.
+                let earners = async {
+                    let (w, mut b) = stats_where(f, None);
+                    let (from, to) = (f.from.map(|d| d.to_string()), f.to.map(|d| d.to_string()));
+                    let mut window = String::new();
+                    if let Some(from) = from {
+                        b.push(Bind::Text(from));
+                        window.push_str(&format!(" AND t.occurred_on >= ${}", b.len()));
+                    }
+                    if let Some(to) = to {
+                        b.push(Bind::Text(to));
+                        window.push_str(&format!(" AND t.occurred_on <= ${}", b.len()));
+                    }
+                    let probe = |kind: &str| {
+                        format!(
+                            "CASE WHEN EXISTS (SELECT 1 FROM transactions t WHERE t.application_id = f.application_id \
+                             AND t.kind = '{kind}'{window}) THEN 1 ELSE 0 END"
+                        )
+                    };
+                    let sql = format!(
+                        "SELECT CAST(COALESCE(SUM(lf), 0) AS BIGINT), CAST(COALESCE(SUM(tr), 0) AS BIGINT), \
+                         CAST(COALESCE(SUM(sf), 0) AS BIGINT), \
+                         CAST(COALESCE(SUM(CASE WHEN lf + tr + sf > 0 THEN 1 ELSE 0 END), 0) AS BIGINT) \
+                         FROM (SELECT {} AS lf, {} AS tr, {} AS sf FROM filings f WHERE outcome = 'registered' AND {w}) p",
+                        probe("licence_fee"),
+                        probe("trade"),
+                        probe("service_fee")
+                    );
+                    let row: (i64, i64, i64, i64) = bind_all!(sqlx::query_as(&sql), b).fetch_one(pool).await?;
+                    Ok::<_, StoreError>(row)
+                };
+                let pledges = async {
+                    let (w, b) = stats_where(f, Some(DateCol::Ms("registered_at")));
+                    let sql = format!(
+                        "SELECT COUNT(DISTINCT debtor_id), COUNT(*), CAST(SUM(secured_fen) AS BIGINT) FROM pledges \
+                         WHERE registered_at IS NOT NULL AND {w}"
+                    );
+                    let row: (i64, i64, Option<i64>) = bind_all!(sqlx::query_as(&sql), b).fetch_one(pool).await?;
+                    let (w, b) = stats_where(f, None);
+                    let sql = format!("SELECT COUNT(*) FROM pledges WHERE status = 'active' AND {w}");
+                    let active: i64 = bind_all!(sqlx::query_scalar(&sql), b).fetch_one(pool).await?;
+                    Ok::<_, StoreError>((row, active))
+                };
+                let (submitted_rows, decided_rows, value_rows, earners, pledges) =
+                    tokio::try_join!(filings_submitted, filings_decided, value, earners, pledges)?;
 
-                // Applicants with a filing submitted in the period, each counted once.
-                let (w, b) = stats_where(f, Some(DateCol::Ms("submitted_at")), "applicant_kind");
-                let sql = format!(
-                    "SELECT DISTINCT applicant_id, applicant_kind, ownership, high_tech, specialised, university \
-                     FROM applications WHERE submitted_at IS NOT NULL AND {w}"
-                );
-                let rows: Vec<(String, Option<String>, Option<String>, bool, bool, bool)> =
-                    bind_all!(sqlx::query_as(&sql), b).fetch_all(&self.read).await?;
-                let mut seen = std::collections::HashSet::new();
-                let mut by_kind: std::collections::BTreeMap<String, i64> = Default::default();
-                let mut by_ownership: std::collections::BTreeMap<String, i64> = Default::default();
+                let mut months: BTreeMap<String, MonthRow> = BTreeMap::new();
+                // Filings and their applicants, each applicant counted once.
+                let mut seen = HashSet::new();
+                let mut by_kind: BTreeMap<String, i64> = BTreeMap::new();
+                let mut by_ownership: BTreeMap<String, i64> = BTreeMap::new();
                 let (mut high_tech, mut specialised, mut university) = (0, 0, 0);
-                for (id, kind, ownership, ht, sp, un) in rows {
-                    if !seen.insert(id) {
+                for (m, applicant, kind, ownership, ht, sp, un) in &submitted_rows {
+                    month_row(&mut months, m).applications += 1;
+                    if !seen.insert(applicant.clone()) {
                         continue;
                     }
-                    *by_kind.entry(kind.unwrap_or_default()).or_default() += 1;
+                    *by_kind.entry(kind.clone()).or_default() += 1;
                     if let Some(o) = ownership {
-                        *by_ownership.entry(o).or_default() += 1;
+                        *by_ownership.entry(o.clone()).or_default() += 1;
                     }
-                    high_tech += i64::from(ht);
-                    specialised += i64::from(sp);
-                    university += i64::from(un);
+                    high_tech += i64::from(*ht);
+                    specialised += i64::from(*sp);
+                    university += i64::from(*un);
                 }
-                let to_counts = |m: std::collections::BTreeMap<String, i64>| m.into_iter().map(|(key, count)| Count { key, count }).collect();
-                let applicants = Applicants {
-                    total: seen.len() as i64,
-                    by_kind: to_counts(by_kind),
-                    by_ownership: to_counts(by_ownership),
-                    high_tech,
-                    specialised_innovative: specialised,
-                    university_or_institute: university,
+                let to_counts = |m: BTreeMap<String, i64>| -> Vec<Count> {
+                    let mut v: Vec<Count> = m.into_iter().map(|(key, count)| Count { key, count }).collect();
+                    v.sort_by(|a, b| b.count.cmp(&a.count).then_with(|| a.key.cmp(&b.key)));
+                    v
                 };
-
-                // Certificates by object type and industry.
-                let (w, b) = stats_where(f, Some(DateCol::Ms("decided_at")), "applicant_kind");
-                let sql = format!("SELECT object_type, COUNT(*) FROM applications WHERE outcome = 'registered' AND {w} GROUP BY object_type ORDER BY 2 DESC, 1");
-                let by_type: Vec<(Option<String>, i64)> = bind_all!(sqlx::query_as(&sql), b).fetch_all(&self.read).await?;
-                let (w, b) = stats_where(f, Some(DateCol::Ms("decided_at")), "applicant_kind");
-                let sql = format!("SELECT industry, COUNT(*) FROM applications WHERE outcome = 'registered' AND {w} GROUP BY industry ORDER BY 2 DESC, 1");
-                let by_industry: Vec<(Option<String>, i64)> = bind_all!(sqlx::query_as(&sql), b).fetch_all(&self.read).await?;
-
-                // Economic value: transactions by their date.
-                let (w, b) = stats_where(f, Some(DateCol::Day("occurred_on")), "holder_kind");
-                let sql = format!(
-                    "SELECT kind, COUNT(*), CAST(SUM(amount_fen) AS BIGINT), COUNT(DISTINCT application_id) \
-                     FROM transactions WHERE {w} GROUP BY kind ORDER BY kind"
-                );
-                let value_rows: Vec<(String, i64, Option<i64>, i64)> = bind_all!(sqlx::query_as(&sql), b).fetch_all(&self.read).await?;
-                let (w, b) = stats_where(f, Some(DateCol::Day("occurred_on")), "holder_kind");
-                let sql = format!("SELECT COUNT(DISTINCT application_id) FROM transactions WHERE {w}");
-                let value_products: i64 = bind_all!(sqlx::query_scalar(&sql), b).fetch_one(&self.read).await?;
-                let by_kind: Vec<ValueByKind> = value_rows
+                // Outcomes, decision times, certificates by type and industry.
+                let mut outcomes: BTreeMap<String, i64> = BTreeMap::new();
+                let mut by_type: BTreeMap<String, i64> = BTreeMap::new();
+                let mut by_industry: BTreeMap<String, i64> = BTreeMap::new();
+                let mut days = Vec::new();
+                for (outcome, m, object_type, industry, span) in &decided_rows {
+                    *outcomes.entry(outcome.clone()).or_default() += 1;
+                    if outcome != "withdrawn" {
+                        if let Some(span) = span {
+                            days.push(*span as f64 / 86_400_000.0);
+                        }
+                    }
+                    if outcome == "registered" {
+                        month_row(&mut months, m).certificates += 1;
+                        *by_type.entry(object_type.clone().unwrap_or_default()).or_default() += 1;
+                        *by_industry.entry(industry.clone()).or_default() += 1;
+                    }
+                }
+                days.sort_by(f64::total_cmp);
+                let outcome = |o: &str| outcomes.get(o).copied().unwrap_or(0);
+                // Economic value.
+                let mut kinds: BTreeMap<String, (i64, i64)> = BTreeMap::new();
+                for (kind, m, n, fen) in &value_rows {
+                    let k = kinds.entry(kind.clone()).or_default();
+                    k.0 += n;
+                    k.1 += fen;
+                    month_row(&mut months, m).value_fen += fen;
+                }
+                let (lf, tr, sf, any) = earners;
+                let by_kind_value: Vec<ValueByKind> = kinds
                     .into_iter()
-                    .map(|(kind, n, sum, products)| ValueByKind { kind, transactions: n, amount_fen: sum.unwrap_or(0), products })
+                    .map(|(kind, (transactions, amount_fen))| {
+                        let products = match kind.as_str() {
+                            "licence_fee" => lf,
+                            "trade" => tr,
+                            _ => sf,
+                        };
+                        ValueByKind { kind, transactions, amount_fen, products }
+                    })
                     .collect();
-                let economic_value = EconomicValue {
-                    transactions: by_kind.iter().map(|k| k.transactions).sum(),
-                    amount_fen: by_kind.iter().map(|k| k.amount_fen).sum(),
-                    products: value_products,
-                    by_kind,
-                };
-
-                // Pledge financing, by registration date.
-                let (w, b) = stats_where(f, Some(DateCol::Ms("registered_at")), "holder_kind");
-                let sql = format!(
-                    "SELECT COUNT(DISTINCT debtor_id), COUNT(*), CAST(SUM(secured_fen) AS BIGINT) FROM pledges \
-                     WHERE registered_at IS NOT NULL AND {w}"
-                );
-                let (enterprises, loans, amount): (i64, i64, Option<i64>) = bind_all!(sqlx::query_as(&sql), b).fetch_one(&self.read).await?;
-                let (w, b) = stats_where(f, None, "holder_kind");
-                let sql = format!("SELECT COUNT(*) FROM pledges WHERE status = 'active' AND {w}");
-                let active_now: i64 = bind_all!(sqlx::query_scalar(&sql), b).fetch_one(&self.read).await?;
-
-                // By month.
-                let mut months: std::collections::BTreeMap<String, MonthRow> = Default::default();
-                let row = |m: &str| MonthRow { month: m.to_string(), applications: 0, certificates: 0, value_fen: 0 };
-                let (w, b) = stats_where(f, Some(DateCol::Ms("submitted_at")), "applicant_kind");
-                let sql = format!("SELECT submitted_month, COUNT(*) FROM applications WHERE submitted_at IS NOT NULL AND {w} GROUP BY submitted_month");
-                for (m, n) in bind_all!(sqlx::query_as::<_, (String, i64)>(&sql), b).fetch_all(&self.read).await? {
-                    months.entry(m.clone()).or_insert_with(|| row(&m)).applications = n;
-                }
-                let (w, b) = stats_where(f, Some(DateCol::Ms("decided_at")), "applicant_kind");
-                let sql = format!("SELECT decided_month, COUNT(*) FROM applications WHERE outcome = 'registered' AND {w} GROUP BY decided_month");
-                for (m, n) in bind_all!(sqlx::query_as::<_, (String, i64)>(&sql), b).fetch_all(&self.read).await? {
-                    months.entry(m.clone()).or_insert_with(|| row(&m)).certificates = n;
-                }
-                let (w, b) = stats_where(f, Some(DateCol::Day("occurred_on")), "holder_kind");
-                let sql = format!("SELECT SUBSTR(occurred_on, 1, 7), CAST(SUM(amount_fen) AS BIGINT) FROM transactions WHERE {w} GROUP BY SUBSTR(occurred_on, 1, 7)");
-                for (m, v) in bind_all!(sqlx::query_as::<_, (String, Option<i64>)>(&sql), b).fetch_all(&self.read).await? {
-                    months.entry(m.clone()).or_insert_with(|| row(&m)).value_fen = v.unwrap_or(0);
-                }
-
+                let ((enterprises, loans, amount), active_now) = pledges;
                 Ok(Statistics {
-                    applications,
+                    applications: submitted_rows.len() as i64,
                     certificates: outcome("registered"),
                     rejected: outcome("rejected"),
                     refused: outcome("refused"),
                     withdrawn: outcome("withdrawn"),
-                    decision_times,
-                    applicants,
-                    products_by_object_type: counts(&by_type),
-                    products_by_industry: counts(&by_industry),
-                    economic_value,
+                    decision_times: DecisionTimes {
+                        decided: days.len() as i64,
+                        mean_days: (!days.is_empty()).then(|| days.iter().sum::<f64>() / days.len() as f64),
+                        median_days: percentile(&days, 0.5),
+                        p90_days: percentile(&days, 0.9),
+                    },
+                    applicants: Applicants {
+                        total: seen.len() as i64,
+                        by_kind: to_counts(by_kind),
+                        by_ownership: to_counts(by_ownership),
+                        high_tech,
+                        specialised_innovative: specialised,
+                        university_or_institute: university,
+                    },
+                    products_by_object_type: to_counts(by_type),
+                    products_by_industry: to_counts(by_industry),
+                    economic_value: EconomicValue {
+                        transactions: by_kind_value.iter().map(|k| k.transactions).sum(),
+                        amount_fen: by_kind_value.iter().map(|k| k.amount_fen).sum(),
+                        products: any,
+                        by_kind: by_kind_value,
+                    },
                     pledge_financing: PledgeFinancing { enterprises, loans, amount_fen: amount.unwrap_or(0), active_now },
                     monthly: months.into_values().collect(),
                 })
@@ -1357,18 +1425,18 @@ macro_rules! impl_store {
     };
 }
 
-/// Rewrite the derived columns and projections of rows written by an older version of this code.
+/// Fill the projections of applications written before they existed.
 macro_rules! refresh_derived {
     ($pool:expr) => {{
-        let rows: Vec<String> = sqlx::query_scalar("SELECT doc FROM applications WHERE derived_v < $1")
-            .bind(DERIVED_V)
-            .fetch_all($pool)
-            .await?;
+        let rows: Vec<String> = sqlx::query_scalar(
+            "SELECT doc FROM applications WHERE id NOT IN (SELECT application_id FROM filings)",
+        )
+        .fetch_all($pool)
+        .await?;
         for doc in rows {
             let app: Application = json(&doc)?;
             let mut tx = $pool.begin().await?;
-            bind_app!(sqlx::query(APP_UPDATE), &app).bind(app.version).execute(&mut *tx).await?;
-            sync_projections!(&mut *tx, &app);
+            sync_projections!(tx, &app);
             tx.commit().await?;
         }
         Ok::<(), StoreError>(())

@@ -384,7 +384,7 @@ async fn statistics_agree_with_an_independent_count() {
             .collect();
         assert_eq!(s["applicants"]["total"], applicants.len() as i64, "{query}");
 
-        // Economic value from raw rows joined to the documents' industry and the holder's kind.
+        // Economic value from raw rows joined to the documents: industry and applicant kind.
         let rows: Vec<(String, String, i64, String)> =
             sqlx::query_as("SELECT application_id, kind, amount_fen, occurred_on FROM transactions").fetch_all(&pool).await.unwrap();
         let mut total = 0i64;
@@ -392,7 +392,7 @@ async fn statistics_agree_with_an_independent_count() {
         for (app_id, _kind, fen, day) in rows {
             let a = all.iter().find(|a| a.id.to_string() == app_id).unwrap();
             let day = chrono::NaiveDate::parse_from_str(&day, "%Y-%m-%d").unwrap();
-            let kind_ok = kind.is_none_or(|k| a.holder().kind.as_str() == k);
+            let kind_ok = kind.is_none_or(|k| a.applicant.kind.as_str() == k);
             if industry.is_none_or(|i| a.form.industry == i) && kind_ok && in_period(day) {
                 total += fen;
                 products.insert(app_id);

@@ -1,24 +1,28 @@
 -- After registration (keep in step with ../sqlite/0006_after_registration.sql).
--- Columns derived from the application document for statistics and encumbrance search; a store
--- fills them for rows written before this migration (derived_v below the current version).
-ALTER TABLE applications ADD COLUMN holder_id TEXT;
-ALTER TABLE applications ADD COLUMN applicant_kind TEXT;
-ALTER TABLE applications ADD COLUMN ownership TEXT;
-ALTER TABLE applications ADD COLUMN high_tech BOOLEAN NOT NULL DEFAULT FALSE;
-ALTER TABLE applications ADD COLUMN specialised BOOLEAN NOT NULL DEFAULT FALSE;
-ALTER TABLE applications ADD COLUMN university BOOLEAN NOT NULL DEFAULT FALSE;
-ALTER TABLE applications ADD COLUMN submitted_at BIGINT;
-ALTER TABLE applications ADD COLUMN submitted_month TEXT;
-ALTER TABLE applications ADD COLUMN outcome TEXT;
-ALTER TABLE applications ADD COLUMN decided_at BIGINT;
-ALTER TABLE applications ADD COLUMN decided_month TEXT;
-ALTER TABLE applications ADD COLUMN derived_v BIGINT NOT NULL DEFAULT 0;
-CREATE INDEX applications_submitted ON applications(submitted_at);
-CREATE INDEX applications_decided ON applications(decided_at, outcome);
-CREATE INDEX applications_holder ON applications(holder_id);
 
--- Money earned with registered products (amounts in fen). The product's type, industry and holder
--- kind are copied in so that statistics read one table.
+-- One narrow row per application with what the statistics break down by; a projection of the
+-- application document, kept in step by the store (and filled for older rows when it opens).
+CREATE TABLE filings (
+    application_id   TEXT PRIMARY KEY REFERENCES applications(id),
+    applicant_id     TEXT NOT NULL,
+    applicant_kind   TEXT NOT NULL,
+    ownership        TEXT,
+    high_tech        BOOLEAN NOT NULL,
+    specialised      BOOLEAN NOT NULL,
+    university       BOOLEAN NOT NULL,
+    object_type      TEXT,
+    industry         TEXT NOT NULL,
+    submitted_at     BIGINT,
+    submitted_month  TEXT,
+    outcome          TEXT,
+    decided_at       BIGINT,
+    decided_month    TEXT
+);
+CREATE INDEX filings_submitted ON filings(submitted_at);
+CREATE INDEX filings_decided ON filings(decided_at);
+CREATE INDEX filings_applicant ON filings(applicant_id, submitted_at);
+
+-- Money earned with registered products (amounts in fen).
 CREATE TABLE transactions (
     id              TEXT PRIMARY KEY,
     application_id  TEXT NOT NULL REFERENCES applications(id),
@@ -28,14 +32,23 @@ CREATE TABLE transactions (
     counterparty    TEXT NOT NULL,
     licence_id      TEXT,
     note            TEXT NOT NULL,
-    object_type     TEXT,
-    industry        TEXT NOT NULL,
-    holder_kind     TEXT NOT NULL,
     event_id        BIGINT NOT NULL REFERENCES events(id),
     recorded_at     BIGINT NOT NULL
 );
-CREATE INDEX transactions_stats ON transactions(occurred_on, kind, amount_fen, application_id);
-CREATE INDEX transactions_application ON transactions(application_id, occurred_on);
+CREATE INDEX transactions_application ON transactions(application_id, occurred_on, kind);
+
+-- Transactions summed per day and breakdown, updated with every insert: the dashboard's sums read
+-- this instead of the transactions.
+CREATE TABLE value_daily (
+    day             TEXT NOT NULL,
+    kind            TEXT NOT NULL,
+    object_type     TEXT NOT NULL,
+    industry        TEXT NOT NULL,
+    applicant_kind  TEXT NOT NULL,
+    transactions    BIGINT NOT NULL,
+    amount_fen      BIGINT NOT NULL,
+    PRIMARY KEY (day, kind, object_type, industry, applicant_kind)
+);
 
 -- Pledges as registered (a projection of the application document, for statistics).
 CREATE TABLE pledges (
@@ -49,7 +62,7 @@ CREATE TABLE pledges (
     closed_at       BIGINT,
     object_type     TEXT,
     industry        TEXT NOT NULL,
-    holder_kind     TEXT NOT NULL
+    applicant_kind  TEXT NOT NULL
 );
 CREATE INDEX pledges_registered ON pledges(registered_at);
 CREATE INDEX pledges_application ON pledges(application_id);
