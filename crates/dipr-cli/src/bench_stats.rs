@@ -95,8 +95,10 @@ async fn load(store: &Arc<dyn Store>, args: &StatsBenchArgs) -> Result<()> {
                 id_number: credit_code(pn),
                 address: String::new(),
                 attributes: OrgAttributes {
-                    ownership: Some([Ownership::Private, Ownership::StateOwned, Ownership::ForeignInvested][pn as usize % 3]),
-                    high_tech: pn % 2 == 0,
+                    ownership: Some(
+                        [Ownership::Private, Ownership::StateOwned, Ownership::ForeignInvested][pn as usize % 3],
+                    ),
+                    high_tech: pn.is_multiple_of(2),
                     ..Default::default()
                 },
             }
@@ -106,7 +108,9 @@ async fn load(store: &Arc<dyn Store>, args: &StatsBenchArgs) -> Result<()> {
             }
             let form = ApplicationForm {
                 product_name: format!("数据产品{i}"),
-                object_type: Some([ObjectType::DataCollection, ObjectType::DataProduct, ObjectType::DataAlgorithm][i as usize % 3]),
+                object_type: Some(
+                    [ObjectType::DataCollection, ObjectType::DataProduct, ObjectType::DataAlgorithm][i as usize % 3],
+                ),
                 industry: INDUSTRIES[i as usize % INDUSTRIES.len()].into(),
                 ..Default::default()
             };
@@ -115,8 +119,17 @@ async fn load(store: &Arc<dyn Store>, args: &StatsBenchArgs) -> Result<()> {
             app.applicant.kind = kind;
             app.submitted_at = Some(filed);
             app.state = State::Registered;
-            app.notice = Some(Notice { started_at: filed + chrono::Duration::days(12), ends_at: filed + chrono::Duration::days(26) });
-            dipr_domain::lifecycle::register(&mut app, u64::from(i) + 1, u64::from(i) + 1, filed + chrono::Duration::days(26), &rules)?;
+            app.notice = Some(Notice {
+                started_at: filed + chrono::Duration::days(12),
+                ends_at: filed + chrono::Duration::days(26),
+            });
+            dipr_domain::lifecycle::register(
+                &mut app,
+                u64::from(i) + 1,
+                u64::from(i) + 1,
+                filed + chrono::Duration::days(26),
+                &rules,
+            )?;
             tx.insert_application(&app).await?;
             products.push(app);
         }
@@ -134,7 +147,8 @@ async fn load(store: &Arc<dyn Store>, args: &StatsBenchArgs) -> Result<()> {
             let t = Transaction {
                 id: Uuid::now_v7(),
                 application_id: app.id,
-                kind: [TransactionKind::LicenceFee, TransactionKind::Trade, TransactionKind::ServiceFee][rng.gen_range(0..3)],
+                kind: [TransactionKind::LicenceFee, TransactionKind::Trade, TransactionKind::ServiceFee]
+                    [rng.gen_range(0..3)],
                 amount: Money::from_fen(rng.gen_range(100..1_000_000_000))?,
                 occurred_on: day0 + Days::new(rng.gen_range(0..700)),
                 counterparty: "对手方".into(),

@@ -5,8 +5,8 @@ use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 use crate::error::{DomainError, FieldError};
-use crate::ids::{CertificateNumber, RegistrationNumber};
 use crate::holding::Holding;
+use crate::ids::{CertificateNumber, RegistrationNumber};
 use crate::party::{OrgAttributes, Party, PartyKind};
 
 /// The three kinds of object that can be registered.

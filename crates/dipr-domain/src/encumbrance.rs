@@ -27,7 +27,11 @@ impl Money {
     /// A positive amount (a fee, a price, a secured sum): zero is refused.
     pub fn positive(self, field: &str) -> Result<Self, DomainError> {
         if self.0 == 0 {
-            return Err(DomainError::Validation(vec![FieldError::new(field, "invalid_amount", "the amount must be more than zero")]));
+            return Err(DomainError::Validation(vec![FieldError::new(
+                field,
+                "invalid_amount",
+                "the amount must be more than zero",
+            )]));
         }
         Ok(self)
     }
@@ -260,7 +264,10 @@ impl Encumbrances {
     }
 
     fn pledge_mut(&mut self, id: Uuid) -> Result<&mut Pledge, DomainError> {
-        self.pledges.iter_mut().find(|p| p.id == id).ok_or_else(|| refused("pledge_not_found", format!("no pledge {id} on this product")))
+        self.pledges
+            .iter_mut()
+            .find(|p| p.id == id)
+            .ok_or_else(|| refused("pledge_not_found", format!("no pledge {id} on this product")))
     }
 
     /// The consents that allow `purpose` towards `counterparty`: one unused consent per active pledge.
@@ -288,12 +295,20 @@ impl Encumbrances {
                 ConsentPurpose::ExclusiveLicence => "an exclusive licence",
                 ConsentPurpose::Cancellation => "a cancellation",
             };
-            Err(refused("pledgee_consent_required", format!("the product is pledged: {what} needs the consent of {}", missing.join(", "))))
+            Err(refused(
+                "pledgee_consent_required",
+                format!("the product is pledged: {what} needs the consent of {}", missing.join(", ")),
+            ))
         }
     }
 
     /// Check that `purpose` is allowed and use up the consents it needs.
-    pub fn use_consents(&mut self, purpose: ConsentPurpose, counterparty: Option<Uuid>, now: DateTime<Utc>) -> Result<(), DomainError> {
+    pub fn use_consents(
+        &mut self,
+        purpose: ConsentPurpose,
+        counterparty: Option<Uuid>,
+        now: DateTime<Utc>,
+    ) -> Result<(), DomainError> {
         let ids = self.consents_for(purpose, counterparty)?;
         for c in self.consents.iter_mut().filter(|c| ids.contains(&c.id)) {
             c.used_at = Some(now);
@@ -310,7 +325,10 @@ impl Encumbrances {
         }) {
             return Err(refused(
                 "licence_conflict",
-                format!("overlaps the {:?} licence {} to {} in term, territory and scope", l.kind, l.id, l.licensee.name),
+                format!(
+                    "overlaps the {:?} licence {} to {} in term, territory and scope",
+                    l.kind, l.id, l.licensee.name
+                ),
             ));
         }
         if licence.kind == LicenceKind::Exclusive {
@@ -321,7 +339,11 @@ impl Encumbrances {
     }
 
     pub fn terminate_licence(&mut self, id: Uuid, now: DateTime<Utc>) -> Result<&Licence, DomainError> {
-        let l = self.licences.iter_mut().find(|l| l.id == id).ok_or_else(|| refused("licence_not_found", format!("no licence {id} on this product")))?;
+        let l = self
+            .licences
+            .iter_mut()
+            .find(|l| l.id == id)
+            .ok_or_else(|| refused("licence_not_found", format!("no licence {id} on this product")))?;
         if !l.is_active() {
             return Err(refused("licence_terminated", "the licence has already ended"));
         }
@@ -356,7 +378,13 @@ impl Encumbrances {
             return Err(refused("pledge_not_pending", "the pledge is not waiting for consent"));
         }
         if p.stated_rank != next {
-            return Err(refused("pledge_rank", format!("this pledge would rank {next}; the bank stated rank {}: it must file again with the right rank", p.stated_rank)));
+            return Err(refused(
+                "pledge_rank",
+                format!(
+                    "this pledge would rank {next}; the bank stated rank {}: it must file again with the right rank",
+                    p.stated_rank
+                ),
+            ));
         }
         p.rank = Some(next);
         p.status = PledgeStatus::Active;
@@ -388,7 +416,13 @@ impl Encumbrances {
         let senior = self.active_pledges().filter_map(|p| p.rank).min();
         let p = self.active_pledge_of(id, by_pledgee)?;
         if p.rank != senior {
-            return Err(refused("pledge_not_senior", format!("a pledge of rank {} ranks first and must be enforced or released first", senior.unwrap_or_default())));
+            return Err(refused(
+                "pledge_not_senior",
+                format!(
+                    "a pledge of rank {} ranks first and must be enforced or released first",
+                    senior.unwrap_or_default()
+                ),
+            ));
         }
         p.status = PledgeStatus::Enforced;
         p.closed_at = Some(now);
@@ -504,14 +538,23 @@ mod tests {
         assert_eq!(notified, vec![b1.clone()], "the first pledgee is told of the second pledge");
 
         let buyer = Uuid::now_v7();
-        assert_eq!(e.use_consents(ConsentPurpose::Transfer, Some(buyer), now()).unwrap_err().code(), "pledgee_consent_required");
+        assert_eq!(
+            e.use_consents(ConsentPurpose::Transfer, Some(buyer), now()).unwrap_err().code(),
+            "pledgee_consent_required"
+        );
         let c1 = consent(&e.pledges[0].clone(), ConsentPurpose::Transfer, Some(buyer));
         e.give_consent(c1, b1.id).unwrap();
         assert!(e.use_consents(ConsentPurpose::Transfer, Some(buyer), now()).is_err(), "still lacks bank two");
         let c2 = consent(&e.pledges[2].clone(), ConsentPurpose::Transfer, None);
-        assert!(matches!(e.give_consent(c2.clone(), b1.id), Err(DomainError::Forbidden(_))), "only the pledgee consents");
+        assert!(
+            matches!(e.give_consent(c2.clone(), b1.id), Err(DomainError::Forbidden(_))),
+            "only the pledgee consents"
+        );
         e.give_consent(c2, b2.id).unwrap();
-        assert!(e.use_consents(ConsentPurpose::Transfer, Some(Uuid::now_v7()), now()).is_err(), "consent names another buyer");
+        assert!(
+            e.use_consents(ConsentPurpose::Transfer, Some(Uuid::now_v7()), now()).is_err(),
+            "consent names another buyer"
+        );
         e.use_consents(ConsentPurpose::Transfer, Some(buyer), now()).unwrap();
         assert!(e.use_consents(ConsentPurpose::Transfer, Some(buyer), now()).is_err(), "a consent is used once");
 

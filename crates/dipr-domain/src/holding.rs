@@ -130,23 +130,60 @@ fn today(now: DateTime<Utc>) -> NaiveDate {
 #[derive(Debug, Clone)]
 pub enum Operation {
     /// The holder's name changed (renaming, reorganisation); its identifier stays.
-    ChangeHolderDetails { name: String, reasons: String },
-    Transfer { to: PartyRef, price: Option<Money> },
+    ChangeHolderDetails {
+        name: String,
+        reasons: String,
+    },
+    Transfer {
+        to: PartyRef,
+        price: Option<Money>,
+    },
     /// Unilateral change of holder recorded by an examiner (inheritance, merger), with the evidence named.
-    Succession { to: PartyRef, reasons: String },
-    GrantLicence { licence: Licence },
-    TerminateLicence { licence_id: Uuid, reasons: String },
-    FilePledge { pledge: Pledge },
+    Succession {
+        to: PartyRef,
+        reasons: String,
+    },
+    GrantLicence {
+        licence: Licence,
+    },
+    TerminateLicence {
+        licence_id: Uuid,
+        reasons: String,
+    },
+    FilePledge {
+        pledge: Pledge,
+    },
     /// The holder consents to a filed pledge, which registers it.
-    ConsentToPledge { pledge_id: Uuid },
-    ReleasePledge { pledge_id: Uuid },
+    ConsentToPledge {
+        pledge_id: Uuid,
+    },
+    ReleasePledge {
+        pledge_id: Uuid,
+    },
     /// On default: the product goes to the named party.
-    EnforcePledge { pledge_id: Uuid, to: PartyRef, reasons: String },
-    GiveConsent { consent: Consent },
-    NewVersion { commitment: ContentCommitment, note: String },
-    Renew { commitment: ContentCommitment },
-    FileDispute { dispute: Dispute },
-    DecideDispute { dispute_id: Uuid, outcome: ObjectionOutcome, reasons: String },
+    EnforcePledge {
+        pledge_id: Uuid,
+        to: PartyRef,
+        reasons: String,
+    },
+    GiveConsent {
+        consent: Consent,
+    },
+    NewVersion {
+        commitment: ContentCommitment,
+        note: String,
+    },
+    Renew {
+        commitment: ContentCommitment,
+    },
+    FileDispute {
+        dispute: Dispute,
+    },
+    DecideDispute {
+        dispute_id: Uuid,
+        outcome: ObjectionOutcome,
+        reasons: String,
+    },
 }
 
 impl Operation {
@@ -322,7 +359,11 @@ fn step(app: &mut Application, op: Operation, actor: &Actor, ctx: &Context) -> R
                 return Err(field("term.end", "term_in_past", "the loan term has already ended"));
             }
             if pledge.pledgee.id == h.holder.id {
-                return Err(field("pledgee", "pledgee_is_holder", "the holder cannot take a pledge on its own product"));
+                return Err(field(
+                    "pledgee",
+                    "pledgee_is_holder",
+                    "the holder cannot take a pledge on its own product",
+                ));
             }
             done.public = json!({"pledge_id": pledge.id, "pledgee": party_json(&pledge.pledgee), "stated_rank": pledge.stated_rank});
             h.encumbrances.file_pledge(pledge)?;
@@ -370,7 +411,8 @@ fn step(app: &mut Application, op: Operation, actor: &Actor, ctx: &Context) -> R
         Operation::NewVersion { commitment, note } => {
             holder_check?;
             let number = h.versions.len() as u32 + 1;
-            done.public = json!({"version": number, "root": commitment.root, "manifest_sha256": commitment.manifest_sha256});
+            done.public =
+                json!({"version": number, "root": commitment.root, "manifest_sha256": commitment.manifest_sha256});
             h.versions.push(DataVersion {
                 number,
                 commitment: Some(commitment),
@@ -387,7 +429,11 @@ fn step(app: &mut Application, op: Operation, actor: &Actor, ctx: &Context) -> R
             if opens < valid_until {
                 return Err(DomainError::refused(
                     "renewal_not_open",
-                    format!("renewal opens {} before the validity ends ({})", ctx.rules.renewal_window, valid_until.to_rfc3339()),
+                    format!(
+                        "renewal opens {} before the validity ends ({})",
+                        ctx.rules.renewal_window,
+                        valid_until.to_rfc3339()
+                    ),
                 ));
             }
             let number = h.versions.len() as u32 + 1;
@@ -535,7 +581,11 @@ pub fn check_transaction(
     }
     let registered = app.registration.as_ref().map(|r| r.valid_from.with_timezone(&local_offset()).date_naive());
     if registered.is_some_and(|r| t.occurred_on < r) {
-        errors.push(FieldError::new("occurred_on", "before_registration", "the date is before the registration took effect"));
+        errors.push(FieldError::new(
+            "occurred_on",
+            "before_registration",
+            "the date is before the registration took effect",
+        ));
     }
     let counterparty = t.counterparty.trim().to_string();
     if counterparty.is_empty() || counterparty.chars().count() > 200 {

@@ -107,10 +107,7 @@ impl PublicRecord {
             pledged: holding.is_some_and(|h| h.is_pledged()),
             licensed: holding.is_some_and(|h| h.encumbrances.active_licences().next().is_some()),
             disputed: holding.is_some_and(|h| h.is_disputed()),
-            licences: licences
-                .into_iter()
-                .map(|l| Licence { licensee: public_party(&l.licensee), ..l })
-                .collect(),
+            licences: licences.into_iter().map(|l| Licence { licensee: public_party(&l.licensee), ..l }).collect(),
             pledges: pledges
                 .into_iter()
                 .map(|p| Pledge { pledgee: public_party(&p.pledgee), debtor: public_party(&p.debtor), ..p })

@@ -341,7 +341,8 @@ async fn list_transactions(
     Query(q): Query<PageParams>,
 ) -> ApiResult<Json<Paged<Transaction>>> {
     let actor = signed_in(&caller)?;
-    let app = st.store.application(id).await?.filter(Application::is_public).ok_or_else(|| ApiError::not_found("record"))?;
+    let app =
+        st.store.application(id).await?.filter(Application::is_public).ok_or_else(|| ApiError::not_found("record"))?;
     if !matches!(actor.role, Role::Examiner | Role::Admin) {
         holding::require_holder(&actor, &app)?;
     }
@@ -387,7 +388,8 @@ async fn file_pledge(
     f.done()?;
     let bank_party = user.party_id.ok_or_else(|| ApiError::forbidden("this bank account has no party"))?;
     let bank = st.store.party(bank_party).await?.ok_or_else(|| ApiError::internal("bank party missing"))?;
-    let app = st.store.application(id).await?.filter(Application::is_public).ok_or_else(|| ApiError::not_found("record"))?;
+    let app =
+        st.store.application(id).await?.filter(Application::is_public).ok_or_else(|| ApiError::not_found("record"))?;
     let debtor = match &req.debtor {
         Some(d) if !d.trim().is_empty() => party(&st, d, "debtor").await?,
         _ => app.holder().clone(),
@@ -499,7 +501,14 @@ pub struct VersionRequest {
     pub note: String,
 }
 
-async fn versioned(st: &AppState, caller: &Caller, id: Uuid, manifest: &dipr_fingerprint::Manifest, renew: bool, note: String) -> ApiResult<Json<Application>> {
+async fn versioned(
+    st: &AppState,
+    caller: &Caller,
+    id: Uuid,
+    manifest: &dipr_fingerprint::Manifest,
+    renew: bool,
+    note: String,
+) -> ApiResult<Json<Application>> {
     let actor = signed_in(caller)?;
     let checked = crate::fingerprints::check_manifest(st, manifest)?;
     let op = if renew {
@@ -572,7 +581,11 @@ async fn file_dispute(
         actor.name = req.objector_name.trim().to_string();
     }
     if req.grounds.chars().count() > 20_000 || req.objector_name.chars().count() > 200 {
-        return Err(ApiError::validation(vec![FieldError::new("grounds", "too_long", "grounds: at most 20000 characters; name: 200")]));
+        return Err(ApiError::validation(vec![FieldError::new(
+            "grounds",
+            "too_long",
+            "grounds: at most 20000 characters; name: 200",
+        )]));
     }
     let dispute = Dispute {
         id: Uuid::now_v7(),

@@ -512,7 +512,7 @@ async fn after_registration(
             kind: if k % 4 == 0 { LicenceKind::Exclusive } else { LicenceKind::NonExclusive },
             term: Term::new(start, start + chrono::Days::new(365))?,
             reach: Reach { territories: vec!["中国大陆".into()], scopes: vec!["模型训练".into()] },
-            fee: Some(Money::from_fen(rng.gen_range(20..200) * 10_000_00)?),
+            fee: Some(Money::from_fen(rng.gen_range(20..200) * 1_000_000)?),
             granted_at: at(1),
             terminated_at: None,
         };
@@ -521,7 +521,8 @@ async fn after_registration(
         // Fees, trades and service fees through the year: tens of thousands to millions of yuan.
         for n in 0..rng.gen_range(4..14) {
             let when = at(24 * (3 + n * 20) + rng.gen_range(0..20));
-            let kind = [TransactionKind::LicenceFee, TransactionKind::Trade, TransactionKind::ServiceFee][rng.gen_range(0..3)];
+            let kind =
+                [TransactionKind::LicenceFee, TransactionKind::Trade, TransactionKind::ServiceFee][rng.gen_range(0..3)];
             let t = NewTransaction {
                 kind,
                 amount: Money::from_fen(rng.gen_range(5_000_000i64..900_000_000))?,
@@ -541,18 +542,42 @@ async fn after_registration(
                 let when = at(24 * (40 + 30 * r as i64));
                 let secured = Money::from_fen(rng.gen_range(500..4_000) * 1_000_000)?;
                 let term = Term::new(local(when), local(when) + chrono::Days::new(730))?;
-                let pledge = new_pledge(party_ref(party_of(bank_user)).await?, app.applicant.clone(), secured, term, r as u32 + 1, when);
+                let pledge = new_pledge(
+                    party_ref(party_of(bank_user)).await?,
+                    app.applicant.clone(),
+                    secured,
+                    term,
+                    r as u32 + 1,
+                    when,
+                );
                 let pid = pledge.id;
                 operate_at(state, *id, Operation::FilePledge { pledge }, &bank, when, None).await?;
-                operate_at(state, *id, Operation::ConsentToPledge { pledge_id: pid }, holder, when + Duration::hours(20), None).await?;
+                operate_at(
+                    state,
+                    *id,
+                    Operation::ConsentToPledge { pledge_id: pid },
+                    holder,
+                    when + Duration::hours(20),
+                    None,
+                )
+                .await?;
                 if k == 0 && r == 0 {
-                    operate_at(state, *id, Operation::ReleasePledge { pledge_id: pid }, &bank, at(24 * 200), None).await?;
+                    operate_at(state, *id, Operation::ReleasePledge { pledge_id: pid }, &bank, at(24 * 200), None)
+                        .await?;
                 }
             }
         }
         if k == 1 {
             let dispute = holding_dispute(at(24 * 90));
-            operate_at(state, *id, Operation::FileDispute { dispute }, &Actor::public("上海某数据科技公司"), at(24 * 90), None).await?;
+            operate_at(
+                state,
+                *id,
+                Operation::FileDispute { dispute },
+                &Actor::public("上海某数据科技公司"),
+                at(24 * 90),
+                None,
+            )
+            .await?;
         }
     }
     // A product derived under licence from the first registered one, now on public notice.
@@ -562,7 +587,13 @@ async fn after_registration(
         let child_user = licence.as_ref().and_then(|l| applicants.iter().find(|u| u.party_id == Some(l.licensee.id)));
         if let (Some(l), Some(child_user)) = (licence, child_user) {
             let at = now - Duration::hours(30);
-            let mut form = form_for(rng, &parent.form.industry, ObjectType::DataProduct, "语料质量评测指数", &child_user.display_name);
+            let mut form = form_for(
+                rng,
+                &parent.form.industry,
+                ObjectType::DataProduct,
+                "语料质量评测指数",
+                &child_user.display_name,
+            );
             form.derived_from = vec![Upstream {
                 registration_number: parent.registration.as_ref().expect("registered").registration_number.clone(),
                 licence_id: Some(l.id),

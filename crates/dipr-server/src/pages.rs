@@ -69,6 +69,22 @@ fn event_label(kind: &str, en: bool) -> String {
         "cancelled" => ("权利人申请注销", "Cancelled by the holder"),
         "revoked" => ("登记机构撤销登记", "Revoked by the registry"),
         "expired" => ("有效期届满", "Validity ended"),
+        "holder_details_changed" => ("权利人信息变更", "Holder details changed"),
+        "transferred" => ("转让", "Transferred"),
+        "succeeded" => ("继受（继承、合并）", "Succession (inheritance, merger)"),
+        "licence_granted" => ("许可备案", "Licence registered"),
+        "licence_terminated" => ("许可终止", "Licence ended"),
+        "transaction_recorded" => ("交易记录", "Transaction booked"),
+        "pledge_filed" => ("质权人申请质押登记", "Pledge filed by the pledgee"),
+        "pledge_registered" => ("质押登记（权利人同意）", "Pledge registered (holder consented)"),
+        "pledge_released" => ("质押注销", "Pledge released"),
+        "pledge_enforced" => ("质权实现", "Pledge enforced"),
+        "consent_given" => ("质权人同意", "Pledgee consent"),
+        "version_added" => ("数据新版本存证", "New data version attested"),
+        "renewed" => ("续展", "Renewed"),
+        "dispute_filed" => ("登记后异议", "Objection after grant"),
+        "dispute_upheld" => ("登记后异议成立", "Objection after grant upheld"),
+        "dispute_dismissed" => ("登记后异议不成立", "Objection after grant dismissed"),
         other => (other, other),
     };
     (if en { e } else { zh }).to_string()
@@ -80,7 +96,7 @@ fn page(title: &str, body: &str, en: bool) -> String {
          <title>{}</title><style>body{{font-family:'Noto Sans CJK SC','Noto Sans SC','PingFang SC','Microsoft YaHei',sans-serif;max-width:960px;margin:0 auto;padding:1rem;color:#1f1f1f;line-height:1.6}}\
          header{{border-bottom:3px solid #8c1e1e;margin-bottom:1rem;display:flex;justify-content:space-between;align-items:baseline;flex-wrap:wrap}}h1{{color:#8c1e1e;font-size:1.5rem}}\
          table{{border-collapse:collapse;width:100%;margin:.5rem 0 1.5rem}}th,td{{border:1px solid #d8d2ca;padding:.4rem .6rem;text-align:left;vertical-align:top}}th{{background:#f6f2ec;width:28%;font-weight:600}}\
-         .badge{{display:inline-block;padding:.1rem .6rem;border-radius:1rem;background:#8c1e1e;color:#fff;font-size:.9rem}}a{{color:#8c1e1e}}</style></head><body>\
+         .badge{{display:inline-block;padding:.1rem .6rem;border-radius:1rem;background:#8c1e1e;color:#fff;font-size:.9rem}}.flag{{background:#b7791f}}table.list th{{width:auto}}.muted{{color:#666}}a{{color:#8c1e1e}}</style></head><body>\
          <header><strong>{}</strong><a href=\"?lang={}\">{}</a></header>{}</body></html>",
         if en { "en" } else { "zh-CN" },
         esc(title),
@@ -136,13 +152,26 @@ pub async fn record(State(st): State<Arc<AppState>>, Path(id): Path<String>, Que
             ),
         ));
     }
-    let mut body =
-        format!("<h1>{} <span class=\"badge\">{}</span></h1><table>", esc(&r.product_name), state_label(r.state, en));
+    let mut flags = String::new();
+    for (on, zh, e) in
+        [(r.pledged, "质押中", "Pledged"), (r.licensed, "已许可", "Licensed"), (r.disputed, "存在异议", "Disputed")]
+    {
+        if on {
+            flags.push_str(&format!(" <span class=\"badge flag\">{}</span>", t(zh, e)));
+        }
+    }
+    let mut body = format!(
+        "<h1>{} <span class=\"badge\">{}</span>{flags}</h1><table>",
+        esc(&r.product_name),
+        state_label(r.state, en)
+    );
     for (k, v) in rows {
         body.push_str(&format!("<tr><th>{k}</th><td>{v}</td></tr>"));
     }
+    body.push_str("</table>");
+    body.push_str(&holding_sections(&detail, en));
     body.push_str(&format!(
-        "</table><h2>{}</h2><table><tr><th>{}</th><th>{}</th><th>{}</th></tr>",
+        "<h2>{}</h2><table class=\"list\"><tr><th>{}</th><th>{}</th><th>{}</th></tr>",
         t("公开记录", "Public history"),
         t("时间", "Time"),
         t("事项", "Event"),
@@ -153,10 +182,225 @@ pub async fn record(State(st): State<Arc<AppState>>, Path(id): Path<String>, Que
             "<tr><td>{}</td><td>{}{}</td><td>{}</td></tr>",
             e.at.format("%Y-%m-%d %H:%M UTC"),
             esc(&event_label(&e.kind, en)),
-            if e.reasons.is_empty() { String::new() } else { format!("<br><small>{}</small>", esc(&e.reasons)) },
-            e.log_index.map(|i| i.to_string()).unwrap_or_default()
+            history_note(e, en),
+            e.log_index
+                .map(|i| format!("<a href=\"/api/v1/log/proofs/inclusion?index={i}\">{i}</a>"))
+                .unwrap_or_default()
         ));
     }
     body.push_str("</table>");
     html(StatusCode::OK, page(&r.product_name, &body, en))
+}
+
+fn enum_str<T: serde::Serialize>(v: &T) -> String {
+    serde_json::to_value(v).ok().and_then(|v| v.as_str().map(String::from)).unwrap_or_default()
+}
+
+fn table(headers: &[String], rows: Vec<Vec<String>>, empty: &str) -> String {
+    if rows.is_empty() {
+        return format!("<p class=\"muted\">{empty}</p>");
+    }
+    let mut h = String::from("<table class=\"list\"><tr>");
+    for c in headers {
+        h.push_str(&format!("<th>{c}</th>"));
+    }
+    h.push_str("</tr>");
+    for r in rows {
+        h.push_str("<tr>");
+        for c in r {
+            h.push_str(&format!("<td>{c}</td>"));
+        }
+        h.push_str("</tr>");
+    }
+    h.push_str("</table>");
+    h
+}
+
+/// Encumbrances, licences, versions, lineage and value of a registered product.
+fn holding_sections(d: &crate::api::PublicRecordDetail, en: bool) -> String {
+    let t = |zh: &str, e: &str| if en { e.to_string() } else { zh.to_string() };
+    let r = &d.record;
+    if r.registration.is_none() {
+        return String::new();
+    }
+    let none = t("无", "None");
+    let mut out = String::new();
+    out.push_str(&format!("<h2>{}</h2>", t("质押", "Pledges")));
+    let status = |s: &str| match (s, en) {
+        ("pending", false) => "待权利人同意",
+        ("active", false) => "有效",
+        ("released", false) => "已注销",
+        ("enforced", false) => "已实现",
+        ("pending", true) => "awaiting the holder's consent",
+        ("active", true) => "active",
+        ("released", true) => "released",
+        ("enforced", true) => "enforced",
+        _ => "",
+    };
+    let rows = r
+        .pledges
+        .iter()
+        .map(|p| {
+            vec![
+                p.rank.map(|x| x.to_string()).unwrap_or_else(|| "—".into()),
+                esc(&p.pledgee.name),
+                esc(&p.debtor.name),
+                format!("¥{}", p.secured),
+                format!("{} — {}", p.term.start, p.term.end),
+                status(&enum_str(&p.status)).to_string(),
+            ]
+        })
+        .collect();
+    let headers = [
+        t("顺位", "Rank"),
+        t("质权人", "Pledgee"),
+        t("债务人", "Debtor"),
+        t("担保金额", "Secured"),
+        t("期限", "Term"),
+        t("状态", "Status"),
+    ];
+    out.push_str(&table(&headers, rows, &none));
+
+    out.push_str(&format!("<h2>{}</h2>", t("许可", "Licences")));
+    let kind = |k: &str| match (k, en) {
+        ("exclusive", false) => "独占许可",
+        ("sole", false) => "排他许可",
+        ("non_exclusive", false) => "普通许可",
+        ("exclusive", true) => "exclusive",
+        ("sole", true) => "sole",
+        _ => "non-exclusive",
+    };
+    let everywhere = t("不限", "any");
+    let rows = r
+        .licences
+        .iter()
+        .map(|l| {
+            let list = |v: &[String]| if v.is_empty() { everywhere.clone() } else { esc(&v.join("、")) };
+            vec![
+                esc(&l.licensee.name),
+                kind(&enum_str(&l.kind)).to_string(),
+                format!("{} — {}", l.term.start, l.term.end),
+                list(&l.reach.territories),
+                list(&l.reach.scopes),
+                l.fee.map(|f| format!("¥{f}")).unwrap_or_default(),
+                if l.is_active() { t("有效", "active") } else { t("已终止", "ended") },
+            ]
+        })
+        .collect();
+    let headers = [
+        t("被许可人", "Licensee"),
+        t("类型", "Kind"),
+        t("期限", "Term"),
+        t("地域", "Territory"),
+        t("范围", "Scope"),
+        t("费用", "Fee"),
+        t("状态", "Status"),
+    ];
+    out.push_str(&table(&headers, rows, &none));
+
+    out.push_str(&format!("<h2>{}</h2>", t("数据版本", "Data versions")));
+    let rows = r
+        .versions
+        .iter()
+        .map(|v| {
+            let root = v.commitment.as_ref().map(|c| c.root.clone()).unwrap_or_default();
+            vec![
+                v.number.to_string(),
+                v.attested_at.format("%Y-%m-%d").to_string(),
+                esc(&enum_str(&v.reason)),
+                format!("<code>{}</code>", esc(&root)),
+            ]
+        })
+        .collect();
+    let headers =
+        [t("版本", "Version"), t("存证日期", "Attested"), t("原因", "Reason"), t("承诺根", "Commitment root")];
+    out.push_str(&table(&headers, rows, &none));
+
+    out.push_str(&format!("<h2>{}</h2>", t("来源与衍生", "Lineage")));
+    let link = |l: &crate::api::LineageLink| {
+        let name = esc(l.product_name.as_deref().unwrap_or(""));
+        let number = esc(l.registration_number.as_deref().unwrap_or(""));
+        let label = format!("{name} {number}");
+        let lang = if en { "?lang=en" } else { "" };
+        match l.id {
+            Some(id) => {
+                vec![format!("<a href=\"/records/{id}{lang}\">{label}</a>"), esc(l.holder.as_deref().unwrap_or(""))]
+            }
+            None => vec![label, String::new()],
+        }
+    };
+    let up: Vec<Vec<String>> = d
+        .lineage
+        .upstream
+        .iter()
+        .map(|l| {
+            let mut v = vec![t("来源于", "made from")];
+            v.extend(link(l));
+            v
+        })
+        .collect();
+    let down: Vec<Vec<String>> = d
+        .lineage
+        .downstream
+        .iter()
+        .map(|l| {
+            let mut v = vec![t("衍生为", "used in")];
+            v.extend(link(l));
+            v
+        })
+        .collect();
+    let headers = [t("关系", "Relation"), t("产品", "Product"), t("权利人", "Holder")];
+    out.push_str(&table(&headers, up.into_iter().chain(down).collect(), &none));
+
+    out.push_str(&format!("<h2>{}</h2>", t("经济价值", "Economic value")));
+    let vk = |k: &str| match (k, en) {
+        ("licence_fee", false) => "许可费",
+        ("trade", false) => "交易",
+        ("service_fee", false) => "服务费",
+        ("licence_fee", true) => "licence fees",
+        ("trade", true) => "trades",
+        _ => "service fees",
+    };
+    let rows = d
+        .economic_value
+        .iter()
+        .map(|v| {
+            vec![
+                vk(&v.kind).to_string(),
+                v.transactions.to_string(),
+                format!("¥{}.{:02}", v.amount_fen / 100, v.amount_fen % 100),
+            ]
+        })
+        .collect();
+    let headers = [t("类型", "Kind"), t("笔数", "Transactions"), t("金额", "Amount")];
+    out.push_str(&table(&headers, rows, &none));
+    out
+}
+
+/// The public facts and reasons of a history entry, briefly.
+fn history_note(e: &crate::api::PublicEvent, en: bool) -> String {
+    let f = &e.facts;
+    let mut parts = Vec::new();
+    let name = |k: &str| f[k]["name"].as_str().map(esc);
+    if let Some(n) = name("to") {
+        parts.push(format!("{} {n}", if en { "to" } else { "受让/继受方：" }));
+    }
+    if let Some(n) = name("licensee") {
+        parts.push(format!("{} {n}", if en { "licensee" } else { "被许可人：" }));
+    }
+    if let Some(n) = name("pledgee") {
+        let rank = f["rank"].as_u64().map(|r| format!(" #{r}")).unwrap_or_default();
+        parts.push(format!("{} {n}{rank}", if en { "pledgee" } else { "质权人：" }));
+    }
+    if let Some(v) = f["version"].as_u64() {
+        parts.push(format!("{} {v}", if en { "version" } else { "版本" }));
+    }
+    if !e.reasons.is_empty() {
+        parts.push(esc(&e.reasons));
+    }
+    if parts.is_empty() {
+        String::new()
+    } else {
+        format!("<br><small>{}</small>", parts.join(" · "))
+    }
 }

@@ -69,7 +69,11 @@ fn local_month(t: DateTime<Utc>) -> String {
 }
 
 fn ownership_str(app: &Application) -> Option<String> {
-    app.applicant.attributes.ownership.and_then(|o| serde_json::to_value(o).ok()).and_then(|v| v.as_str().map(String::from))
+    app.applicant
+        .attributes
+        .ownership
+        .and_then(|o| serde_json::to_value(o).ok())
+        .and_then(|v| v.as_str().map(String::from))
 }
 
 /// Milliseconds at the start of a local day.
@@ -142,8 +146,6 @@ fn percentile(sorted: &[f64], p: f64) -> Option<f64> {
     let (lo, hi) = (rank.floor() as usize, rank.ceil() as usize);
     Some(sorted[lo] + (sorted[hi] - sorted[lo]) * (rank - lo as f64))
 }
-
-
 
 /// A bind value for dynamically built queries.
 enum Bind {
@@ -1428,11 +1430,10 @@ macro_rules! impl_store {
 /// Fill the projections of applications written before they existed.
 macro_rules! refresh_derived {
     ($pool:expr) => {{
-        let rows: Vec<String> = sqlx::query_scalar(
-            "SELECT doc FROM applications WHERE id NOT IN (SELECT application_id FROM filings)",
-        )
-        .fetch_all($pool)
-        .await?;
+        let rows: Vec<String> =
+            sqlx::query_scalar("SELECT doc FROM applications WHERE id NOT IN (SELECT application_id FROM filings)")
+                .fetch_all($pool)
+                .await?;
         for doc in rows {
             let app: Application = json(&doc)?;
             let mut tx = $pool.begin().await?;

@@ -116,7 +116,10 @@ pub trait Store: Send + Sync + 'static {
     async fn certificate_revisions(&self, application_id: Uuid) -> Result<Vec<String>>;
     async fn application_by_registration_number(&self, number: &str) -> Result<Option<Application>>;
     /// Published products whose filing names this registration as a source, with the licence named.
-    async fn derived_products(&self, registration_number: &str) -> Result<Vec<(Box<serde_json::value::RawValue>, Option<Uuid>)>>;
+    async fn derived_products(
+        &self,
+        registration_number: &str,
+    ) -> Result<Vec<(Box<serde_json::value::RawValue>, Option<Uuid>)>>;
     /// Transactions booked against a product, newest first.
     async fn transactions(&self, application_id: Uuid, page: Page) -> Result<Paged<Transaction>>;
     /// A product's transactions summed by kind.

@@ -460,7 +460,14 @@ fn registered(mut app: Application) -> Application {
     dipr_domain::lifecycle::register(&mut app, 1, 1, now(), &Default::default()).unwrap();
     let bank = party("bank");
     let term = Term::new(now().date_naive(), now().date_naive() + chrono::Days::new(30)).unwrap();
-    let mut pledge = dipr_domain::holding::new_pledge((&bank).into(), app.applicant.clone(), Money::parse("1000.50").unwrap(), term, 1, now());
+    let mut pledge = dipr_domain::holding::new_pledge(
+        (&bank).into(),
+        app.applicant.clone(),
+        Money::parse("1000.50").unwrap(),
+        term,
+        1,
+        now(),
+    );
     pledge.status = dipr_domain::encumbrance::PledgeStatus::Active;
     pledge.rank = Some(1);
     pledge.registered_at = Some(now());
@@ -483,7 +490,14 @@ async fn statistics_projections_and_certificate_revisions(store: Arc<dyn Store>)
     tx.update_application(&a).await.unwrap();
     tx.update_application(&b).await.unwrap();
     let ev = tx.append_event(&event("application", &a.id.to_string(), "registered")).await.unwrap();
-    for (i, (kind, amount)) in [(TransactionKind::LicenceFee, "0.10"), (TransactionKind::LicenceFee, "0.20"), (TransactionKind::Trade, "99999999.70")].into_iter().enumerate() {
+    for (i, (kind, amount)) in [
+        (TransactionKind::LicenceFee, "0.10"),
+        (TransactionKind::LicenceFee, "0.20"),
+        (TransactionKind::Trade, "99999999.70"),
+    ]
+    .into_iter()
+    .enumerate()
+    {
         let t = Transaction {
             id: Uuid::now_v7(),
             application_id: a.id,
@@ -512,7 +526,12 @@ async fn statistics_projections_and_certificate_revisions(store: Arc<dyn Store>)
 
     // Other tests share the database: compare against a period no other test writes in.
     let day = now().date_naive();
-    let f = StatsFilter { from: Some(day - chrono::Days::new(8)), to: Some(day), industry: Some("ai".into()), ..Default::default() };
+    let f = StatsFilter {
+        from: Some(day - chrono::Days::new(8)),
+        to: Some(day),
+        industry: Some("ai".into()),
+        ..Default::default()
+    };
     let s = store.statistics(&f).await.unwrap();
     assert!(s.applications >= 2 && s.certificates >= 1 && s.rejected >= 1, "{s:?}");
     let fee = s.economic_value.by_kind.iter().find(|k| k.kind == "licence_fee").unwrap();

@@ -49,7 +49,15 @@ fn licence(to: &str, kind: &str, start: chrono::NaiveDate, days: u64, territory:
 }
 
 /// Expect a refusal and that nothing was written.
-async fn refused(app: &App, method: &str, path: &str, token: Option<&str>, body: Value, status: u16, code: &str) -> Value {
+async fn refused(
+    app: &App,
+    method: &str,
+    path: &str,
+    token: Option<&str>,
+    body: Value,
+    status: u16,
+    code: &str,
+) -> Value {
     let before = app.row_counts().await;
     let v = app.err(method, path, token, Some(body), status, code).await;
     assert_eq!(app.row_counts().await, before, "{method} {path} was refused but wrote something");
@@ -79,7 +87,16 @@ async fn licences_transactions_and_transfer() {
     let lid = v["holding"]["encumbrances"]["licences"][0]["id"].as_str().unwrap().to_string();
     assert_eq!(v["holding"]["encumbrances"]["licences"][0]["fee"], "50000.00");
     // Overlapping it in term and territory is refused; elsewhere or later is fine.
-    refused(&app, "POST", &lic, Some(&a), licence(&c_code, "non_exclusive", day + chrono::Days::new(50), 10, "沪"), 409, "licence_conflict").await;
+    refused(
+        &app,
+        "POST",
+        &lic,
+        Some(&a),
+        licence(&c_code, "non_exclusive", day + chrono::Days::new(50), 10, "沪"),
+        409,
+        "licence_conflict",
+    )
+    .await;
     app.ok("POST", &lic, Some(&a), Some(licence(&c_code, "non_exclusive", day, 10, "京"))).await;
     app.ok("POST", &lic, Some(&a), Some(licence(&c_code, "sole", day + chrono::Days::new(101), 10, "沪"))).await;
 
@@ -99,7 +116,16 @@ async fn licences_transactions_and_transfer() {
     let mut bad = licence(&c_code, "non_exclusive", day, 5, "粤");
     bad["fee"] = json!("1e30");
     refused(&app, "POST", &lic, Some(&a), bad, 422, "validation_failed").await;
-    refused(&app, "POST", &lic, Some(&a), licence("91310000MA1FL8XQ30", "non_exclusive", day, 5, "粤"), 404, "party_not_found").await;
+    refused(
+        &app,
+        "POST",
+        &lic,
+        Some(&a),
+        licence("91310000MA1FL8XQ30", "non_exclusive", day, 5, "粤"),
+        404,
+        "party_not_found",
+    )
+    .await;
     let unknown = format!("/api/v1/records/{}/licences", Uuid::now_v7());
     refused(&app, "POST", &unknown, Some(&a), licence(&c_code, "non_exclusive", day, 5, "粤"), 404, "not_found").await;
 
@@ -113,7 +139,13 @@ async fn licences_transactions_and_transfer() {
     let (s, v) = app.call("POST", &tx, Some(&a), Some(t.clone())).await;
     assert_eq!(s, StatusCode::CREATED, "{v}");
     assert_eq!(v["amount"], "12345.67");
-    app.ok("POST", &tx, Some(&a), Some(json!({"kind": "service_fee", "amount": 0.33, "occurred_on": day.to_string(), "counterparty": "某银行"}))).await;
+    app.ok(
+        "POST",
+        &tx,
+        Some(&a),
+        Some(json!({"kind": "service_fee", "amount": 0.33, "occurred_on": day.to_string(), "counterparty": "某银行"})),
+    )
+    .await;
     refused(&app, "POST", &tx, Some(&b), t.clone(), 403, "forbidden").await;
     for (field, value, code) in [
         ("amount", json!("0"), "invalid_amount"),
@@ -137,16 +169,34 @@ async fn licences_transactions_and_transfer() {
     // Transfer to 丙 for a price: the holder changes, the price is booked as a trade, the certificate
     // is issued again naming the new holder and still verifies offline.
     let before = certificate_verifies(&app, &id).await;
-    refused(&app, "POST", &format!("/api/v1/records/{id}/transfer"), Some(&b), json!({"to": c_code}), 403, "forbidden").await;
-    refused(&app, "POST", &format!("/api/v1/records/{id}/transfer"), Some(&a), json!({"to": c_code, "price": "abc"}), 422, "validation_failed").await;
-    let v = app.ok("POST", &format!("/api/v1/records/{id}/transfer"), Some(&a), Some(json!({"to": c_code, "price": "8,000,000"}))).await;
+    refused(&app, "POST", &format!("/api/v1/records/{id}/transfer"), Some(&b), json!({"to": c_code}), 403, "forbidden")
+        .await;
+    refused(
+        &app,
+        "POST",
+        &format!("/api/v1/records/{id}/transfer"),
+        Some(&a),
+        json!({"to": c_code, "price": "abc"}),
+        422,
+        "validation_failed",
+    )
+    .await;
+    let v = app
+        .ok(
+            "POST",
+            &format!("/api/v1/records/{id}/transfer"),
+            Some(&a),
+            Some(json!({"to": c_code, "price": "8,000,000"})),
+        )
+        .await;
     assert_eq!(v["holding"]["holder"]["id_number"], c_code);
     let after = certificate_verifies(&app, &id).await;
     assert_ne!(before.statement.holder.name, after.statement.holder.name);
     assert_eq!(after.statement.holder.id_number, c_code);
     assert_eq!(after.statement.registration_number, before.statement.registration_number);
     // The old holder has no say any more.
-    refused(&app, "POST", &format!("/api/v1/records/{id}/transfer"), Some(&a), json!({"to": b_code}), 403, "forbidden").await;
+    refused(&app, "POST", &format!("/api/v1/records/{id}/transfer"), Some(&a), json!({"to": b_code}), 403, "forbidden")
+        .await;
     assert_eq!(app.ok("GET", &tx, Some(&e), None).await["total"], 3, "the price was booked as a trade");
 
     // The public record shows holder, licences, value and the history with log indexes and facts.
@@ -163,6 +213,17 @@ async fn licences_transactions_and_transfer() {
     let transfer = rec["history"].as_array().unwrap().iter().find(|h| h["kind"] == "transferred").unwrap();
     assert!(transfer["log_index"].as_u64().is_some());
     assert_eq!(transfer["facts"]["to"]["id_number"], c_code);
+
+    // The page the certificate's QR code opens shows the same, in Chinese and in English.
+    let (s, html) = app.raw("GET", &format!("/records/{id}"), None, None, "").await;
+    assert_eq!(s, StatusCode::OK);
+    let html = html.as_str().unwrap();
+    for needle in ["已许可", "独占许可", "乙方数据有限公司", "转让", "丙方数据有限公司", "经济价值", "¥50000.00"]
+    {
+        assert!(html.contains(needle), "record page lacks {needle}");
+    }
+    let (_, html) = app.raw("GET", &format!("/records/{id}?lang=en"), None, None, "").await;
+    assert!(html.as_str().unwrap().contains("Licence registered"));
 }
 
 #[tokio::test]
@@ -183,7 +244,8 @@ async fn pledges_rank_consents_release_and_enforcement() {
     bad["secured"] = json!("-1");
     bad["end"] = json!((day - chrono::Days::new(10)).to_string());
     let v = refused(&app, "POST", &pledges, Some(&bank1), bad, 422, "validation_failed").await;
-    let codes: Vec<&str> = v["error"]["details"].as_array().unwrap().iter().map(|d| d["code"].as_str().unwrap()).collect();
+    let codes: Vec<&str> =
+        v["error"]["details"].as_array().unwrap().iter().map(|d| d["code"].as_str().unwrap()).collect();
     assert_eq!(codes, ["invalid_amount", "ends_before_start"]);
 
     // Bank 1 files, the holder consents: rank 1.
@@ -206,11 +268,44 @@ async fn pledges_rank_consents_release_and_enforcement() {
     // While pledged: no transfer, exclusive licence or cancellation without every pledgee's consent.
     let transfer = format!("/api/v1/records/{id}/transfer");
     refused(&app, "POST", &transfer, Some(&a), json!({"to": buyer_code}), 409, "pledgee_consent_required").await;
-    refused(&app, "POST", &format!("/api/v1/records/{id}/licences"), Some(&a), licence(&buyer_code, "exclusive", day, 30, "沪"), 409, "pledgee_consent_required").await;
-    refused(&app, "POST", &format!("/api/v1/applications/{id}/cancel"), Some(&a), json!({"text": "不要了"}), 409, "pledgee_consent_required").await;
-    app.ok("POST", &format!("{pledges}/{p1}/consents"), Some(&bank1), Some(json!({"purpose": "transfer", "counterparty": buyer_code}))).await;
+    refused(
+        &app,
+        "POST",
+        &format!("/api/v1/records/{id}/licences"),
+        Some(&a),
+        licence(&buyer_code, "exclusive", day, 30, "沪"),
+        409,
+        "pledgee_consent_required",
+    )
+    .await;
+    refused(
+        &app,
+        "POST",
+        &format!("/api/v1/applications/{id}/cancel"),
+        Some(&a),
+        json!({"text": "不要了"}),
+        409,
+        "pledgee_consent_required",
+    )
+    .await;
+    app.ok(
+        "POST",
+        &format!("{pledges}/{p1}/consents"),
+        Some(&bank1),
+        Some(json!({"purpose": "transfer", "counterparty": buyer_code})),
+    )
+    .await;
     refused(&app, "POST", &transfer, Some(&a), json!({"to": buyer_code}), 409, "pledgee_consent_required").await;
-    refused(&app, "POST", &format!("{pledges}/{p1}/consents"), Some(&bank2), json!({"purpose": "transfer"}), 403, "forbidden").await;
+    refused(
+        &app,
+        "POST",
+        &format!("{pledges}/{p1}/consents"),
+        Some(&bank2),
+        json!({"purpose": "transfer"}),
+        403,
+        "forbidden",
+    )
+    .await;
 
     // Banks search before lending: by registration number or by the holder's credit code.
     let rec = app.ok("GET", &format!("/api/v1/public/records/{id}"), None, None).await;
@@ -220,7 +315,8 @@ async fn pledges_rank_consents_release_and_enforcement() {
         assert_eq!(found["total"], 1, "{q}");
         let item = &found["items"][0];
         assert_eq!(item["pledged"], true);
-        let active: Vec<&Value> = item["pledges"].as_array().unwrap().iter().filter(|p| p["status"] == "active").collect();
+        let active: Vec<&Value> =
+            item["pledges"].as_array().unwrap().iter().filter(|p| p["status"] == "active").collect();
         assert_eq!(active.iter().map(|p| p["rank"].as_u64().unwrap()).collect::<Vec<_>>(), [1, 2]);
         assert_eq!(active[0]["secured"], "5000000.00");
     }
@@ -228,14 +324,44 @@ async fn pledges_rank_consents_release_and_enforcement() {
 
     // Release: only by its pledgee, once. Then bank 2's consent completes the transfer.
     refused(&app, "POST", &format!("{pledges}/{p1}/release"), Some(&bank2), json!({}), 403, "forbidden").await;
-    refused(&app, "POST", &format!("{pledges}/{p2}/enforce"), Some(&bank2), json!({"to": buyer_code, "reasons": "违约"}), 409, "pledge_not_senior").await;
+    refused(
+        &app,
+        "POST",
+        &format!("{pledges}/{p2}/enforce"),
+        Some(&bank2),
+        json!({"to": buyer_code, "reasons": "违约"}),
+        409,
+        "pledge_not_senior",
+    )
+    .await;
     app.ok("POST", &format!("{pledges}/{p1}/release"), Some(&bank1), None).await;
     refused(&app, "POST", &format!("{pledges}/{p1}/release"), Some(&bank1), json!({}), 409, "pledge_not_active").await;
     // Enforcement on default moves the product to the named party.
-    refused(&app, "POST", &format!("{pledges}/{p2}/enforce"), Some(&bank2), json!({"to": buyer_code, "reasons": " "}), 422, "reasons_required").await;
-    let v = app.ok("POST", &format!("{pledges}/{p2}/enforce"), Some(&bank2), Some(json!({"to": buyer_code, "reasons": "借款人违约，依质押合同处置"}))).await;
+    refused(
+        &app,
+        "POST",
+        &format!("{pledges}/{p2}/enforce"),
+        Some(&bank2),
+        json!({"to": buyer_code, "reasons": " "}),
+        422,
+        "reasons_required",
+    )
+    .await;
+    let v = app
+        .ok(
+            "POST",
+            &format!("{pledges}/{p2}/enforce"),
+            Some(&bank2),
+            Some(json!({"to": buyer_code, "reasons": "借款人违约，依质押合同处置"})),
+        )
+        .await;
     assert_eq!(v["holding"]["holder"]["id_number"], buyer_code);
-    let statuses: Vec<&str> = v["holding"]["encumbrances"]["pledges"].as_array().unwrap().iter().map(|p| p["status"].as_str().unwrap()).collect();
+    let statuses: Vec<&str> = v["holding"]["encumbrances"]["pledges"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["status"].as_str().unwrap())
+        .collect();
     assert_eq!(statuses, ["released", "pending", "enforced"]);
     certificate_verifies(&app, &id).await;
 
@@ -261,7 +387,11 @@ async fn versions_renewal_and_disputes_after_grant() {
     let v = app.ok("POST", &versions, Some(&a), Some(json!({"manifest": m2, "note": "2027 年第一季度更新"}))).await;
     assert_eq!(v["holding"]["versions"].as_array().unwrap().len(), 2);
     let cert = certificate_verifies(&app, &id).await;
-    assert_eq!(cert.statement.content_commitment.unwrap()["root"], m2["root"], "the certificate names the current version");
+    assert_eq!(
+        cert.statement.content_commitment.unwrap()["root"],
+        m2["root"],
+        "the certificate names the current version"
+    );
 
     // Renewal opens six months before the validity ends.
     let m3 = manifest_for(&app, &dataset(0, 3_000), "v3");
@@ -277,8 +407,24 @@ async fn versions_renewal_and_disputes_after_grant() {
 
     // An objection after grant flags the record until an examiner decides.
     let disputes = format!("/api/v1/records/{id}/disputes");
-    refused(&app, "POST", &disputes, None, json!({"objector_name": "某公司", "grounds": " "}), 422, "validation_failed").await;
-    let (s, v) = app.call("POST", &disputes, None, Some(json!({"objector_name": "某公司", "objector_contact": "010-1", "grounds": "数据来源涉嫌侵权"}))).await;
+    refused(
+        &app,
+        "POST",
+        &disputes,
+        None,
+        json!({"objector_name": "某公司", "grounds": " "}),
+        422,
+        "validation_failed",
+    )
+    .await;
+    let (s, v) = app
+        .call(
+            "POST",
+            &disputes,
+            None,
+            Some(json!({"objector_name": "某公司", "objector_contact": "010-1", "grounds": "数据来源涉嫌侵权"})),
+        )
+        .await;
     assert_eq!(s, StatusCode::CREATED);
     let did = v["holding"]["disputes"][0]["id"].as_str().unwrap().to_string();
     let rec = app.ok("GET", &format!("/api/v1/public/records/{id}"), None, None).await;
@@ -286,14 +432,33 @@ async fn versions_renewal_and_disputes_after_grant() {
     assert!(rec.to_string().find("010-1").is_none(), "the objector's contact is not public");
     let decide = format!("{disputes}/{did}/decision");
     refused(&app, "POST", &decide, Some(&a), json!({"outcome": "dismissed", "reasons": "x"}), 403, "forbidden").await;
-    refused(&app, "POST", &decide, Some(&e), json!({"outcome": "dismissed", "reasons": ""}), 422, "reasons_required").await;
+    refused(&app, "POST", &decide, Some(&e), json!({"outcome": "dismissed", "reasons": ""}), 422, "reasons_required")
+        .await;
     app.ok("POST", &decide, Some(&e), Some(json!({"outcome": "dismissed", "reasons": "来源合法，证据充分"}))).await;
-    refused(&app, "POST", &decide, Some(&e), json!({"outcome": "upheld", "reasons": "再议"}), 409, "objection_already_decided").await;
+    refused(
+        &app,
+        "POST",
+        &decide,
+        Some(&e),
+        json!({"outcome": "upheld", "reasons": "再议"}),
+        409,
+        "objection_already_decided",
+    )
+    .await;
     assert_eq!(app.ok("GET", &format!("/api/v1/public/records/{id}"), None, None).await["record"]["disputed"], false);
     // A second dispute, upheld, revokes the registration; nothing more can be done with it.
-    let v = app.ok("POST", &disputes, Some(&b), Some(json!({"objector_name": "乙", "grounds": "法院判决认定来源非法"}))).await;
+    let v = app
+        .ok("POST", &disputes, Some(&b), Some(json!({"objector_name": "乙", "grounds": "法院判决认定来源非法"})))
+        .await;
     let did = v["holding"]["disputes"][1]["id"].as_str().unwrap().to_string();
-    let v = app.ok("POST", &format!("{disputes}/{did}/decision"), Some(&e), Some(json!({"outcome": "upheld", "reasons": "依据生效判决"}))).await;
+    let v = app
+        .ok(
+            "POST",
+            &format!("{disputes}/{did}/decision"),
+            Some(&e),
+            Some(json!({"outcome": "upheld", "reasons": "依据生效判决"})),
+        )
+        .await;
     assert_eq!(v["state"], "revoked");
     refused(&app, "POST", &versions, Some(&a), json!({"manifest": m3}), 409, "illegal_transition").await;
 }
@@ -308,12 +473,22 @@ async fn lineage_needs_the_licence_and_shows_both_ways() {
 
     let mut form = full_form("下游加工产品");
     form["derived_from"] = json!([{"registration_number": number}]);
-    let child = app.ok("POST", "/api/v1/applications", Some(&b), Some(json!({"form": form.clone()}))).await["id"].as_str().unwrap().to_string();
+    let child = app.ok("POST", "/api/v1/applications", Some(&b), Some(json!({"form": form.clone()}))).await["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
     let submit = format!("/api/v1/applications/{child}/submit");
     refused(&app, "POST", &submit, Some(&b), json!(null), 409, "upstream_licence_required").await;
     // A licence to someone else does not do.
     let day = today(&app);
-    let v = app.ok("POST", &format!("/api/v1/records/{parent}/licences"), Some(&a), Some(licence(&b_code, "non_exclusive", day, 365, "沪"))).await;
+    let v = app
+        .ok(
+            "POST",
+            &format!("/api/v1/records/{parent}/licences"),
+            Some(&a),
+            Some(licence(&b_code, "non_exclusive", day, 365, "沪")),
+        )
+        .await;
     let lid = v["holding"]["encumbrances"]["licences"][0]["id"].as_str().unwrap().to_string();
     form["derived_from"] = json!([{"registration_number": number, "licence_id": Uuid::now_v7()}]);
     app.ok("PUT", &format!("/api/v1/applications/{child}"), Some(&b), Some(json!({"form": form.clone()}))).await;
@@ -354,7 +529,8 @@ async fn statistics_agree_with_an_independent_count() {
     }
     assert!(all.len() > 50);
     let local = |t: chrono::DateTime<chrono::Utc>| t.with_timezone(&dipr_domain::time::local_offset()).date_naive();
-    let pool = sqlx::SqlitePool::connect(&format!("sqlite://{}", app.db_path.as_ref().unwrap().display())).await.unwrap();
+    let pool =
+        sqlx::SqlitePool::connect(&format!("sqlite://{}", app.db_path.as_ref().unwrap().display())).await.unwrap();
 
     let cases = [
         ("", None, None, None),
@@ -364,13 +540,17 @@ async fn statistics_agree_with_an_independent_count() {
     ];
     for (query, industry, kind, period) in cases {
         let s = app.ok("GET", &format!("/api/v1/statistics{query}"), None, None).await;
-        let in_period = |d: chrono::NaiveDate| period.is_none_or(|(a, b)| d.to_string().as_str() >= a && d.to_string().as_str() <= b);
+        let in_period = |d: chrono::NaiveDate| {
+            period.is_none_or(|(a, b)| d.to_string().as_str() >= a && d.to_string().as_str() <= b)
+        };
         let matches = |a: &Application| {
             industry.is_none_or(|i| a.form.industry == i) && kind.is_none_or(|k| a.applicant.kind.as_str() == k)
         };
         let filed = all.iter().filter(|a| matches(a) && a.submitted_at.is_some_and(|t| in_period(local(t)))).count();
         assert_eq!(s["applications"], filed as i64, "{query}");
-        for (outcome, key) in [(Outcome::Registered, "certificates"), (Outcome::Rejected, "rejected"), (Outcome::Refused, "refused")] {
+        for (outcome, key) in
+            [(Outcome::Registered, "certificates"), (Outcome::Rejected, "rejected"), (Outcome::Refused, "refused")]
+        {
             let n = all
                 .iter()
                 .filter(|a| matches(a) && a.outcome().is_some_and(|(o, t)| o == outcome && in_period(local(t))))
@@ -386,7 +566,10 @@ async fn statistics_agree_with_an_independent_count() {
 
         // Economic value from raw rows joined to the documents: industry and applicant kind.
         let rows: Vec<(String, String, i64, String)> =
-            sqlx::query_as("SELECT application_id, kind, amount_fen, occurred_on FROM transactions").fetch_all(&pool).await.unwrap();
+            sqlx::query_as("SELECT application_id, kind, amount_fen, occurred_on FROM transactions")
+                .fetch_all(&pool)
+                .await
+                .unwrap();
         let mut total = 0i64;
         let mut products = std::collections::HashSet::new();
         for (app_id, _kind, fen, day) in rows {
@@ -413,7 +596,8 @@ async fn statistics_agree_with_an_independent_count() {
     assert!(csv.contains(&format!("filings,applications,{}\n", all_figures["applications"])));
     let v = app.err("GET", "/api/v1/statistics?from=2026-13-01", None, None, 422, "validation_failed").await;
     assert_eq!(v["error"]["details"][0]["code"], "invalid_date");
-    let v = app.err("GET", "/api/v1/statistics?from=2026-06-01&to=2026-01-01", None, None, 422, "validation_failed").await;
+    let v =
+        app.err("GET", "/api/v1/statistics?from=2026-06-01&to=2026-01-01", None, None, 422, "validation_failed").await;
     assert_eq!(v["error"]["details"][0]["code"], "ends_before_start");
     app.err("GET", "/api/v1/statistics?object_type=spaceship", None, None, 422, "validation_failed").await;
 }
