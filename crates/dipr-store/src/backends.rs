@@ -138,13 +138,20 @@ fn month_row<'a>(months: &'a mut std::collections::BTreeMap<String, MonthRow>, m
     })
 }
 
-fn percentile(sorted: &[f64], p: f64) -> Option<f64> {
-    if sorted.is_empty() {
+/// The whole-day value below which a share `p` of the decisions fall, from a (days, count) histogram.
+fn histogram_percentile(histogram: &[(i64, i64)], total: i64, p: f64) -> Option<f64> {
+    if total == 0 {
         return None;
     }
-    let rank = p * (sorted.len() - 1) as f64;
-    let (lo, hi) = (rank.floor() as usize, rank.ceil() as usize);
-    Some(sorted[lo] + (sorted[hi] - sorted[lo]) * (rank - lo as f64))
+    let target = (p * total as f64).ceil().max(1.0) as i64;
+    let mut seen = 0;
+    for (days, n) in histogram {
+        seen += n;
+        if seen >= target {
+            return Some(*days as f64);
+        }
+    }
+    histogram.last().map(|(d, _)| *d as f64)
 }
 
 /// A bind value for dynamically built queries.
@@ -1200,7 +1207,7 @@ macro_rules! impl_store {
             }
 
             async fn statistics(&self, f: &StatsFilter) -> Result<Statistics> {
-                use std::collections::{BTreeMap, HashSet};
+                use std::collections::BTreeMap;
                 let pool = &self.read;
                 let submitted = || stats_where(f, Some(DateCol::Ms("submitted_at")));
                 let decided = || stats_where(f, Some(DateCol::Ms("decided_at")));
@@ -1208,21 +1215,47 @@ macro_rules! impl_store {
                 let filings_submitted = async {
                     let (w, b) = submitted();
                     let sql = format!(
-                        "SELECT submitted_month, applicant_id, applicant_kind, ownership, high_tech, specialised, university \
-                         FROM filings WHERE submitted_at IS NOT NULL AND {w}"
+                        "SELECT submitted_month, COUNT(*) FROM filings WHERE submitted_at IS NOT NULL AND {w} \
+                         GROUP BY submitted_month"
                     );
-                    let rows: Vec<(String, String, String, Option<String>, bool, bool, bool)> =
+                    let months: Vec<(String, i64)> = bind_all!(sqlx::query_as(&sql), b).fetch_all(pool).await?;
+                    Ok::<_, StoreError>(months)
+                };
+                // Applicants with a filing in the period, each counted once (with its latest attributes).
+                let applicants = async {
+                    let (w, b) = submitted();
+                    let sql = format!(
+                        "SELECT kind, ownership, COUNT(*), CAST(SUM(ht) AS BIGINT), CAST(SUM(sp) AS BIGINT), \
+                         CAST(SUM(un) AS BIGINT) FROM (SELECT applicant_id, MAX(applicant_kind) AS kind, \
+                         MAX(ownership) AS ownership, MAX(CASE WHEN high_tech THEN 1 ELSE 0 END) AS ht, \
+                         MAX(CASE WHEN specialised THEN 1 ELSE 0 END) AS sp, \
+                         MAX(CASE WHEN university THEN 1 ELSE 0 END) AS un \
+                         FROM filings WHERE submitted_at IS NOT NULL AND {w} GROUP BY applicant_id) a \
+                         GROUP BY kind, ownership"
+                    );
+                    let rows: Vec<(String, Option<String>, i64, i64, i64, i64)> =
                         bind_all!(sqlx::query_as(&sql), b).fetch_all(pool).await?;
                     Ok::<_, StoreError>(rows)
                 };
                 let filings_decided = async {
                     let (w, b) = decided();
                     let sql = format!(
-                        "SELECT outcome, decided_month, object_type, industry, decided_at - submitted_at \
-                         FROM filings WHERE outcome IS NOT NULL AND {w}"
+                        "SELECT outcome, decided_month, COALESCE(object_type, ''), industry, COUNT(*) \
+                         FROM filings WHERE outcome IS NOT NULL AND {w} GROUP BY outcome, decided_month, object_type, industry"
                     );
-                    let rows: Vec<(String, String, Option<String>, String, Option<i64>)> =
+                    let rows: Vec<(String, String, String, String, i64)> =
                         bind_all!(sqlx::query_as(&sql), b).fetch_all(pool).await?;
+                    Ok::<_, StoreError>(rows)
+                };
+                // Time to decision as a histogram of whole days (exact mean from the sum).
+                let decision_days = async {
+                    let (w, b) = decided();
+                    let sql = format!(
+                        "SELECT (decided_at - submitted_at) / 86400000, COUNT(*), CAST(SUM(decided_at - submitted_at) AS BIGINT) \
+                         FROM filings WHERE outcome IN ('registered', 'rejected', 'refused') AND submitted_at IS NOT NULL \
+                         AND {w} GROUP BY (decided_at - submitted_at) / 86400000"
+                    );
+                    let rows: Vec<(i64, i64, i64)> = bind_all!(sqlx::query_as(&sql), b).fetch_all(pool).await?;
                     Ok::<_, StoreError>(rows)
                 };
                 let value = async {
@@ -1278,53 +1311,62 @@ macro_rules! impl_store {
                     let active: i64 = bind_all!(sqlx::query_scalar(&sql), b).fetch_one(pool).await?;
                     Ok::<_, StoreError>((row, active))
                 };
-                let (submitted_rows, decided_rows, value_rows, earners, pledges) =
-                    tokio::try_join!(filings_submitted, filings_decided, value, earners, pledges)?;
+                let (submitted_months, applicant_rows, decided_rows, day_rows, value_rows, earners, pledges) = tokio::try_join!(
+                    filings_submitted,
+                    applicants,
+                    filings_decided,
+                    decision_days,
+                    value,
+                    earners,
+                    pledges
+                )?;
 
                 let mut months: BTreeMap<String, MonthRow> = BTreeMap::new();
-                // Filings and their applicants, each applicant counted once.
-                let mut seen = HashSet::new();
+                let mut applications = 0;
+                for (m, n) in &submitted_months {
+                    month_row(&mut months, m).applications += n;
+                    applications += n;
+                }
                 let mut by_kind: BTreeMap<String, i64> = BTreeMap::new();
                 let mut by_ownership: BTreeMap<String, i64> = BTreeMap::new();
-                let (mut high_tech, mut specialised, mut university) = (0, 0, 0);
-                for (m, applicant, kind, ownership, ht, sp, un) in &submitted_rows {
-                    month_row(&mut months, m).applications += 1;
-                    if !seen.insert(applicant.clone()) {
-                        continue;
-                    }
-                    *by_kind.entry(kind.clone()).or_default() += 1;
+                let (mut total_applicants, mut high_tech, mut specialised, mut university) = (0, 0, 0, 0);
+                for (kind, ownership, n, ht, sp, un) in applicant_rows {
+                    total_applicants += n;
+                    *by_kind.entry(kind).or_default() += n;
                     if let Some(o) = ownership {
-                        *by_ownership.entry(o.clone()).or_default() += 1;
+                        *by_ownership.entry(o).or_default() += n;
                     }
-                    high_tech += i64::from(*ht);
-                    specialised += i64::from(*sp);
-                    university += i64::from(*un);
+                    high_tech += ht;
+                    specialised += sp;
+                    university += un;
                 }
                 let to_counts = |m: BTreeMap<String, i64>| -> Vec<Count> {
                     let mut v: Vec<Count> = m.into_iter().map(|(key, count)| Count { key, count }).collect();
                     v.sort_by(|a, b| b.count.cmp(&a.count).then_with(|| a.key.cmp(&b.key)));
                     v
                 };
-                // Outcomes, decision times, certificates by type and industry.
                 let mut outcomes: BTreeMap<String, i64> = BTreeMap::new();
                 let mut by_type: BTreeMap<String, i64> = BTreeMap::new();
                 let mut by_industry: BTreeMap<String, i64> = BTreeMap::new();
-                let mut days = Vec::new();
-                for (outcome, m, object_type, industry, span) in &decided_rows {
-                    *outcomes.entry(outcome.clone()).or_default() += 1;
-                    if outcome != "withdrawn" {
-                        if let Some(span) = span {
-                            days.push(*span as f64 / 86_400_000.0);
-                        }
-                    }
+                for (outcome, m, object_type, industry, n) in decided_rows {
+                    *outcomes.entry(outcome.clone()).or_default() += n;
                     if outcome == "registered" {
-                        month_row(&mut months, m).certificates += 1;
-                        *by_type.entry(object_type.clone().unwrap_or_default()).or_default() += 1;
-                        *by_industry.entry(industry.clone()).or_default() += 1;
+                        month_row(&mut months, &m).certificates += n;
+                        *by_type.entry(object_type).or_default() += n;
+                        *by_industry.entry(industry).or_default() += n;
                     }
                 }
-                days.sort_by(f64::total_cmp);
                 let outcome = |o: &str| outcomes.get(o).copied().unwrap_or(0);
+                let mut histogram: Vec<(i64, i64)> = day_rows.iter().map(|(d, n, _)| (*d, *n)).collect();
+                histogram.sort();
+                let decided: i64 = histogram.iter().map(|(_, n)| n).sum();
+                let span_ms: i64 = day_rows.iter().map(|(_, _, ms)| ms).sum();
+                let decision_times = DecisionTimes {
+                    decided,
+                    mean_days: (decided > 0).then(|| span_ms as f64 / 86_400_000.0 / decided as f64),
+                    median_days: histogram_percentile(&histogram, decided, 0.5),
+                    p90_days: histogram_percentile(&histogram, decided, 0.9),
+                };
                 // Economic value.
                 let mut kinds: BTreeMap<String, (i64, i64)> = BTreeMap::new();
                 for (kind, m, n, fen) in &value_rows {
@@ -1347,19 +1389,14 @@ macro_rules! impl_store {
                     .collect();
                 let ((enterprises, loans, amount), active_now) = pledges;
                 Ok(Statistics {
-                    applications: submitted_rows.len() as i64,
+                    applications,
                     certificates: outcome("registered"),
                     rejected: outcome("rejected"),
                     refused: outcome("refused"),
                     withdrawn: outcome("withdrawn"),
-                    decision_times: DecisionTimes {
-                        decided: days.len() as i64,
-                        mean_days: (!days.is_empty()).then(|| days.iter().sum::<f64>() / days.len() as f64),
-                        median_days: percentile(&days, 0.5),
-                        p90_days: percentile(&days, 0.9),
-                    },
+                    decision_times,
                     applicants: Applicants {
-                        total: seen.len() as i64,
+                        total: total_applicants,
                         by_kind: to_counts(by_kind),
                         by_ownership: to_counts(by_ownership),
                         high_tech,

@@ -193,7 +193,8 @@ pub struct Count {
 pub struct DecisionTimes {
     /// Filings decided (registered, rejected or refused) in the period.
     pub decided: i64,
-    /// Calendar days from submission to decision.
+    /// Days from submission to decision: the exact mean, and the median and 90th percentile in whole
+    /// days.
     pub mean_days: Option<f64>,
     pub median_days: Option<f64>,
     pub p90_days: Option<f64>,

@@ -35,7 +35,7 @@ CREATE TABLE transactions (
     event_id        BIGINT NOT NULL REFERENCES events(id),
     recorded_at     BIGINT NOT NULL
 );
-CREATE INDEX transactions_application ON transactions(application_id, occurred_on, kind);
+CREATE INDEX transactions_application ON transactions(application_id, kind, occurred_on);
 
 -- Transactions summed per day and breakdown, updated with every insert: the dashboard's sums read
 -- this instead of the transactions.
