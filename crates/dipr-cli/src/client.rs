@@ -138,6 +138,94 @@ enum ClientCmd {
         #[arg(long)]
         grounds: String,
     },
+    /// Register a licence of a registered product (the holder).
+    Licence {
+        id: String,
+        /// Credit code of the licensee.
+        #[arg(long)]
+        to: String,
+        /// exclusive, sole or non_exclusive.
+        #[arg(long, default_value = "non_exclusive")]
+        kind: String,
+        #[arg(long)]
+        start: String,
+        #[arg(long)]
+        end: String,
+        #[arg(long = "territory")]
+        territories: Vec<String>,
+        #[arg(long = "scope")]
+        scopes: Vec<String>,
+        /// Yuan, e.g. 120000.00.
+        #[arg(long)]
+        fee: Option<String>,
+    },
+    /// Book a transaction (licence_fee, trade or service_fee) against a registered product (the holder).
+    Transaction {
+        id: String,
+        #[arg(long)]
+        kind: String,
+        /// Yuan, e.g. 12345.67.
+        #[arg(long)]
+        amount: String,
+        /// YYYY-MM-DD.
+        #[arg(long)]
+        date: String,
+        #[arg(long)]
+        counterparty: String,
+        #[arg(long)]
+        licence: Option<String>,
+    },
+    /// Transfer a registered product to another registered party (the holder).
+    Transfer {
+        id: String,
+        #[arg(long)]
+        to: String,
+        #[arg(long)]
+        price: Option<String>,
+    },
+    /// File a pledge on a registered product (a bank); it takes effect when the holder consents.
+    Pledge {
+        id: String,
+        /// Yuan secured.
+        #[arg(long)]
+        secured: String,
+        #[arg(long)]
+        start: String,
+        #[arg(long)]
+        end: String,
+        /// The rank this pledge takes (1 if none was ever registered).
+        #[arg(long, default_value_t = 1)]
+        rank: u32,
+        /// Credit code of the debtor, if not the holder.
+        #[arg(long)]
+        debtor: Option<String>,
+    },
+    /// Act on a pledge: `consent` (the holder), `release` (the pledgee).
+    PledgeAction { id: String, pledge: String, action: String },
+    /// Search before lending: every encumbrance on products matching a registration number, credit
+    /// code or name.
+    Encumbrances { q: String },
+    /// The administration's statistics (JSON, or CSV with --csv).
+    Stats {
+        #[arg(long)]
+        from: Option<String>,
+        #[arg(long)]
+        to: Option<String>,
+        #[arg(long)]
+        industry: Option<String>,
+        #[arg(long)]
+        object_type: Option<String>,
+        #[arg(long)]
+        applicant_kind: Option<String>,
+    },
+    /// Any API call: `dipr client call POST /api/v1/records/<id>/renewal --body @renew.json`.
+    Call {
+        method: String,
+        path: String,
+        /// JSON, or @FILE.
+        #[arg(long)]
+        body: Option<String>,
+    },
 }
 
 pub struct Client {
@@ -335,6 +423,56 @@ pub fn run(args: ClientArgs) -> Result<()> {
             &format!("/api/v1/public/records/{id}/objections"),
             Some(json!({"objector_name": name, "objector_contact": contact, "grounds": grounds})),
         )?,
+        ClientCmd::Licence { id, to, kind, start, end, territories, scopes, fee } => c.call(
+            "POST",
+            &format!("/api/v1/records/{id}/licences"),
+            Some(json!({"licensee": to, "kind": kind, "start": start, "end": end, "territories": territories, "scopes": scopes, "fee": fee})),
+        )?,
+        ClientCmd::Transaction { id, kind, amount, date, counterparty, licence } => c.call(
+            "POST",
+            &format!("/api/v1/records/{id}/transactions"),
+            Some(json!({"kind": kind, "amount": amount, "occurred_on": date, "counterparty": counterparty, "licence_id": licence})),
+        )?,
+        ClientCmd::Transfer { id, to, price } => {
+            c.call("POST", &format!("/api/v1/records/{id}/transfer"), Some(json!({"to": to, "price": price})))?
+        }
+        ClientCmd::Pledge { id, secured, start, end, rank, debtor } => c.call(
+            "POST",
+            &format!("/api/v1/records/{id}/pledges"),
+            Some(json!({"secured": secured, "start": start, "end": end, "rank": rank, "debtor": debtor})),
+        )?,
+        ClientCmd::PledgeAction { id, pledge, action } => {
+            if !["consent", "release"].contains(&action.as_str()) {
+                bail!("pledge actions are `consent` (the holder) and `release` (the pledgee)");
+            }
+            c.call("POST", &format!("/api/v1/records/{id}/pledges/{pledge}/{action}"), None)?
+        }
+        ClientCmd::Encumbrances { q } => {
+            c.call("GET", &format!("/api/v1/encumbrances{}", query(&[("q", Some(&q))])), None)?
+        }
+        ClientCmd::Stats { from, to, industry, object_type, applicant_kind } => {
+            let q = query(&[
+                ("from", from.as_deref()),
+                ("to", to.as_deref()),
+                ("industry", industry.as_deref()),
+                ("object_type", object_type.as_deref()),
+                ("applicant_kind", applicant_kind.as_deref()),
+            ]);
+            c.call("GET", &format!("/api/v1/statistics{q}"), None)?
+        }
+        ClientCmd::Call { method, path, body } => {
+            let body = match body {
+                Some(b) => {
+                    let text = match b.strip_prefix('@') {
+                        Some(file) => std::fs::read_to_string(file).with_context(|| format!("reading {file}"))?,
+                        None => b,
+                    };
+                    Some(serde_json::from_str(&text).context("--body is not JSON")?)
+                }
+                None => None,
+            };
+            c.call(&method.to_uppercase(), &path, body)?
+        }
     };
     println!("{}", serde_json::to_string_pretty(&out)?);
     Ok(())

@@ -473,6 +473,20 @@ macro_rules! impl_store {
                 .bind(t.amount.fen())
                 .execute(&mut *self.tx)
                 .await?;
+                sqlx::query(
+                    "INSERT INTO product_kinds (application_id, kind, first_on, last_on, object_type, industry, applicant_kind) \
+                     VALUES ($1, $2, $3, $3, $4, $5, $6) ON CONFLICT (application_id, kind) DO UPDATE SET \
+                     first_on = CASE WHEN excluded.first_on < product_kinds.first_on THEN excluded.first_on ELSE product_kinds.first_on END, \
+                     last_on = CASE WHEN excluded.last_on > product_kinds.last_on THEN excluded.last_on ELSE product_kinds.last_on END",
+                )
+                .bind(t.application_id.to_string())
+                .bind(t.kind.as_str())
+                .bind(t.occurred_on.to_string())
+                .bind(app.form.object_type.map_or("", |t| t.as_str()))
+                .bind(app.form.industry.trim().to_string())
+                .bind(app.applicant.kind.as_str())
+                .execute(&mut *self.tx)
+                .await?;
                 self.wrote(r.rows_affected());
                 Ok(())
             }
@@ -1267,37 +1281,39 @@ macro_rules! impl_store {
                     let rows: Vec<(String, String, i64, i64)> = bind_all!(sqlx::query_as(&sql), b).fetch_all(pool).await?;
                     Ok::<_, StoreError>(rows)
                 };
-                // Products that earned something in the period: one probe per product and kind into
-                // the transactions' (application, date, kind) index.
+                // Products that earned something in the period. A product whose first and last dates of a
+                // kind both fall inside the period counts; one whose dates miss it does not; only those that
+                // straddle an edge are probed in the transactions' (product, kind, date) index.
                 let earners = async {
                     let (w, mut b) = stats_where(f, None);
-                    let (from, to) = (f.from.map(|d| d.to_string()), f.to.map(|d| d.to_string()));
+                    let mut inside = vec!["1 = 1".to_string()];
+                    let mut overlaps = vec!["1 = 1".to_string()];
                     let mut window = String::new();
-                    if let Some(from) = from {
-                        b.push(Bind::Text(from));
-                        window.push_str(&format!(" AND t.occurred_on >= ${}", b.len()));
+                    if let Some(from) = f.from {
+                        b.push(Bind::Text(from.to_string()));
+                        let n = b.len();
+                        inside.push(format!("pk.first_on >= ${n}"));
+                        overlaps.push(format!("pk.last_on >= ${n}"));
+                        window.push_str(&format!(" AND t.occurred_on >= ${n}"));
                     }
-                    if let Some(to) = to {
-                        b.push(Bind::Text(to));
-                        window.push_str(&format!(" AND t.occurred_on <= ${}", b.len()));
+                    if let Some(to) = f.to {
+                        b.push(Bind::Text(to.to_string()));
+                        let n = b.len();
+                        inside.push(format!("pk.last_on <= ${n}"));
+                        overlaps.push(format!("pk.first_on <= ${n}"));
+                        window.push_str(&format!(" AND t.occurred_on <= ${n}"));
                     }
-                    let probe = |kind: &str| {
-                        format!(
-                            "CASE WHEN EXISTS (SELECT 1 FROM transactions t WHERE t.application_id = f.application_id \
-                             AND t.kind = '{kind}'{window}) THEN 1 ELSE 0 END"
-                        )
-                    };
+                    let (inside, overlaps) = (inside.join(" AND "), overlaps.join(" AND "));
                     let sql = format!(
-                        "SELECT CAST(COALESCE(SUM(lf), 0) AS BIGINT), CAST(COALESCE(SUM(tr), 0) AS BIGINT), \
-                         CAST(COALESCE(SUM(sf), 0) AS BIGINT), \
-                         CAST(COALESCE(SUM(CASE WHEN lf + tr + sf > 0 THEN 1 ELSE 0 END), 0) AS BIGINT) \
-                         FROM (SELECT {} AS lf, {} AS tr, {} AS sf FROM filings f WHERE outcome = 'registered' AND {w}) p",
-                        probe("licence_fee"),
-                        probe("trade"),
-                        probe("service_fee")
+                        "WITH e AS (SELECT application_id, kind FROM product_kinds pk WHERE {w} AND {overlaps} AND (({inside}) \
+                         OR EXISTS (SELECT 1 FROM transactions t WHERE t.application_id = pk.application_id \
+                         AND t.kind = pk.kind{window}))) \
+                         SELECT kind, COUNT(*) FROM e GROUP BY kind \
+                         UNION ALL SELECT '*', COUNT(DISTINCT application_id) FROM e"
                     );
-                    let row: (i64, i64, i64, i64) = bind_all!(sqlx::query_as(&sql), b).fetch_one(pool).await?;
-                    Ok::<_, StoreError>(row)
+                    let rows: Vec<(String, i64)> = bind_all!(sqlx::query_as(&sql), b).fetch_all(pool).await?;
+                    let count = |k: &str| rows.iter().find(|(kind, _)| kind == k).map_or(0, |(_, n)| *n);
+                    Ok::<_, StoreError>((count("licence_fee"), count("trade"), count("service_fee"), count("*")))
                 };
                 let pledges = async {
                     let (w, b) = stats_where(f, Some(DateCol::Ms("registered_at")));

@@ -50,6 +50,19 @@ CREATE TABLE value_daily (
     PRIMARY KEY (day, kind, object_type, industry, applicant_kind)
 );
 
+-- Which products earned which kind of money, and between which dates: counting earning products
+-- without a period reads only this; with one, only products whose dates straddle an edge are probed.
+CREATE TABLE product_kinds (
+    application_id  TEXT NOT NULL REFERENCES applications(id),
+    kind            TEXT NOT NULL,
+    first_on        TEXT NOT NULL,
+    last_on         TEXT NOT NULL,
+    object_type     TEXT NOT NULL,
+    industry        TEXT NOT NULL,
+    applicant_kind  TEXT NOT NULL,
+    PRIMARY KEY (application_id, kind)
+);
+
 -- Pledges as registered (a projection of the application document, for statistics).
 CREATE TABLE pledges (
     id              TEXT PRIMARY KEY,
