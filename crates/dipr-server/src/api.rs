@@ -81,6 +81,7 @@ pub fn router(state: Arc<AppState>) -> Router {
         .nest("/api/v1", v1)
         .route("/api/openapi.json", get(openapi_json))
         .route("/records/{id}", get(crate::pages::record))
+        .merge(crate::web::routes())
         .route("/log/checkpoint", get(log_checkpoint))
         .route("/log/tile/{*path}", get(log_tile))
         .route("/healthz", get(healthz))

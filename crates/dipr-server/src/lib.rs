@@ -15,6 +15,7 @@ pub mod operations;
 pub mod pages;
 pub mod service;
 pub mod timers;
+pub mod web;
 pub mod witness;
 
 use std::future::Future;

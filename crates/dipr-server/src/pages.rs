@@ -1,11 +1,11 @@
 //! The public record page, `/records/{id}`: what a certificate's QR code opens. Server-rendered, no
-//! scripts, Chinese by default (`?lang=en` for English). The full web interface builds on this.
+//! scripts, in the site's layout and language (see [`crate::web`]).
 
 use std::sync::Arc;
 
 use axum::extract::{Path, Query, State};
-use axum::http::{header, StatusCode};
-use axum::response::{IntoResponse, Response};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::Response;
 use dipr_domain::application::State as AppStateKind;
 use serde::Deserialize;
 use uuid::Uuid;
@@ -17,11 +17,9 @@ pub struct Lang {
     lang: Option<String>,
 }
 
-fn esc(s: &str) -> String {
-    s.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;")
-}
+use crate::web::esc;
 
-fn state_label(s: AppStateKind, en: bool) -> &'static str {
+pub(crate) fn state_label(s: AppStateKind, en: bool) -> &'static str {
     use AppStateKind::*;
     match (s, en) {
         (Draft, false) => "草稿",
@@ -90,47 +88,47 @@ fn event_label(kind: &str, en: bool) -> String {
     (if en { e } else { zh }).to_string()
 }
 
-fn page(title: &str, body: &str, en: bool) -> String {
-    format!(
-        "<!doctype html><html lang=\"{}\"><head><meta charset=\"utf-8\"><meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\
-         <title>{}</title><style>body{{font-family:'Noto Sans CJK SC','Noto Sans SC','PingFang SC','Microsoft YaHei',sans-serif;max-width:960px;margin:0 auto;padding:1rem;color:#1f1f1f;line-height:1.6}}\
-         header{{border-bottom:3px solid #8c1e1e;margin-bottom:1rem;display:flex;justify-content:space-between;align-items:baseline;flex-wrap:wrap}}h1{{color:#8c1e1e;font-size:1.5rem}}\
-         table{{border-collapse:collapse;width:100%;margin:.5rem 0 1.5rem}}th,td{{border:1px solid #d8d2ca;padding:.4rem .6rem;text-align:left;vertical-align:top}}th{{background:#f6f2ec;width:28%;font-weight:600}}\
-         .badge{{display:inline-block;padding:.1rem .6rem;border-radius:1rem;background:#8c1e1e;color:#fff;font-size:.9rem}}.flag{{background:#b7791f}}table.list th{{width:auto}}.muted{{color:#666}}a{{color:#8c1e1e}}</style></head><body>\
-         <header><strong>{}</strong><a href=\"?lang={}\">{}</a></header>{}</body></html>",
-        if en { "en" } else { "zh-CN" },
-        esc(title),
-        if en { "Data IP Registry — public record" } else { "数据知识产权登记 · 公示记录" },
-        if en { "zh" } else { "en" },
-        if en { "中文" } else { "English" },
-        body
-    )
-}
-
 /// `GET /records/{id}`.
-pub async fn record(State(st): State<Arc<AppState>>, Path(id): Path<String>, Query(lang): Query<Lang>) -> Response {
-    let en = lang.lang.as_deref() == Some("en");
-    let html = |status: StatusCode, body: String| {
-        (status, [(header::CONTENT_TYPE, "text/html; charset=utf-8")], body).into_response()
+pub async fn record(
+    State(st): State<Arc<AppState>>,
+    Path(id): Path<String>,
+    Query(lang): Query<Lang>,
+    headers: HeaderMap,
+) -> Response {
+    let l = crate::web::Lang::of(lang.lang.as_deref(), &headers);
+    let en = l.en;
+    let html = |status: StatusCode, title: &str, body: String| {
+        let mut r = crate::web::layout(l, title, "", &body, &[]);
+        *r.status_mut() = status;
+        r
     };
     let not_found = || {
         let msg = if en { "No published record with this identifier." } else { "没有这一公示或登记记录。" };
-        html(StatusCode::NOT_FOUND, page("404", &format!("<h1>404</h1><p>{msg}</p>"), en))
+        html(StatusCode::NOT_FOUND, "404", format!("<h1>404</h1><p>{msg}</p>"))
     };
     let Ok(id) = Uuid::parse_str(&id) else { return not_found() };
     let detail = match crate::api::public_detail(&st, id).await {
         Ok(d) => d,
         Err(e) if e.code == "not_found" => return not_found(),
         Err(e) => {
-            return html(StatusCode::INTERNAL_SERVER_ERROR, page("500", &format!("<p>{}</p>", esc(&e.message)), en))
+            return html(StatusCode::INTERNAL_SERVER_ERROR, "500", format!("<p>{}</p>", esc(&e.message)))
         }
     };
     let r = &detail.record;
+    let industry = st
+        .store
+        .industries()
+        .await
+        .unwrap_or_default()
+        .into_iter()
+        .find(|i| i.code == r.industry)
+        .map(|i| if en { i.name_en } else { i.name_zh })
+        .unwrap_or_else(|| r.industry.clone());
     let t = |zh: &str, e: &str| if en { e.to_string() } else { zh.to_string() };
     let mut rows = vec![
         (t("权利人", "Holder"), format!("{}（{}）", esc(&r.holder.name), esc(&r.holder.id_number))),
-        (t("登记对象类型", "Object type"), esc(r.object_type.map(|o| o.as_str()).unwrap_or(""))),
-        (t("行业领域", "Industry"), esc(&r.industry)),
+        (t("登记对象类型", "Object type"), crate::web::object_type_label(r.object_type.map(|o| o.as_str()).unwrap_or(""), l).to_string()),
+        (t("行业领域", "Industry"), esc(&industry)),
         (t("应用场景", "Scenarios"), esc(&r.scenarios.join("、"))),
         (t("简介", "Summary"), esc(&r.summary)),
     ];
@@ -189,7 +187,7 @@ pub async fn record(State(st): State<Arc<AppState>>, Path(id): Path<String>, Que
         ));
     }
     body.push_str("</table>");
-    html(StatusCode::OK, page(&r.product_name, &body, en))
+    html(StatusCode::OK, &r.product_name, body)
 }
 
 fn enum_str<T: serde::Serialize>(v: &T) -> String {

@@ -1304,16 +1304,19 @@ macro_rules! impl_store {
                         window.push_str(&format!(" AND t.occurred_on <= ${n}"));
                     }
                     let (inside, overlaps) = (inside.join(" AND "), overlaps.join(" AND "));
+                    // One pass, grouped by product (the table's key order): which kinds each product earned.
                     let sql = format!(
-                        "WITH e AS (SELECT application_id, kind FROM product_kinds pk WHERE {w} AND {overlaps} AND (({inside}) \
-                         OR EXISTS (SELECT 1 FROM transactions t WHERE t.application_id = pk.application_id \
-                         AND t.kind = pk.kind{window}))) \
-                         SELECT kind, COUNT(*) FROM e GROUP BY kind \
-                         UNION ALL SELECT '*', COUNT(DISTINCT application_id) FROM e"
+                        "SELECT CAST(COALESCE(SUM(lf), 0) AS BIGINT), CAST(COALESCE(SUM(tr), 0) AS BIGINT), \
+                         CAST(COALESCE(SUM(sf), 0) AS BIGINT), COUNT(*) FROM (SELECT pk.application_id, \
+                         MAX(CASE WHEN pk.kind = 'licence_fee' THEN 1 ELSE 0 END) AS lf, \
+                         MAX(CASE WHEN pk.kind = 'trade' THEN 1 ELSE 0 END) AS tr, \
+                         MAX(CASE WHEN pk.kind = 'service_fee' THEN 1 ELSE 0 END) AS sf \
+                         FROM product_kinds pk WHERE {w} AND {overlaps} AND (({inside}) OR EXISTS \
+                         (SELECT 1 FROM transactions t WHERE t.application_id = pk.application_id AND t.kind = pk.kind{window})) \
+                         GROUP BY pk.application_id) e"
                     );
-                    let rows: Vec<(String, i64)> = bind_all!(sqlx::query_as(&sql), b).fetch_all(pool).await?;
-                    let count = |k: &str| rows.iter().find(|(kind, _)| kind == k).map_or(0, |(_, n)| *n);
-                    Ok::<_, StoreError>((count("licence_fee"), count("trade"), count("service_fee"), count("*")))
+                    let row: (i64, i64, i64, i64) = bind_all!(sqlx::query_as(&sql), b).fetch_one(pool).await?;
+                    Ok::<_, StoreError>(row)
                 };
                 let pledges = async {
                     let (w, b) = stats_where(f, Some(DateCol::Ms("registered_at")));

@@ -1,0 +1,158 @@
+// Browser tests of the public web interface, in Debian's Chromium driven by playwright-core.
+//
+//   DIPR_URL=http://127.0.0.1:18980 node journey.mjs          # against a running `dipr serve --demo`
+//   SCREENSHOTS=../../docs/screenshots node journey.mjs        # also save screenshots at 1280 and 390 px
+//
+// Every check throws on failure; the process exits non-zero.
+import { chromium } from 'playwright-core';
+import assert from 'node:assert/strict';
+import { mkdirSync } from 'node:fs';
+
+const base = process.env.DIPR_URL ?? 'http://127.0.0.1:18980';
+const shots = process.env.SCREENSHOTS;
+const browser = await chromium.launch({
+  executablePath: process.env.CHROMIUM ?? '/usr/bin/chromium',
+  args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking',
+         '--disable-component-update', '--disable-sync'],
+});
+
+let failures = 0;
+async function step(name, fn) {
+  const started = Date.now();
+  try {
+    await fn();
+    console.log(`ok   ${name} (${Date.now() - started} ms)`);
+  } catch (e) {
+    failures += 1;
+    console.log(`FAIL ${name}\n     ${e.stack ?? e}`);
+  }
+}
+
+async function newPage(width = 1280) {
+  const context = await browser.newContext({ viewport: { width, height: width > 500 ? 900 : 844 }, locale: 'zh-CN' });
+  const page = await context.newPage();
+  page.on('pageerror', (e) => { throw new Error(`script error on ${page.url()}: ${e.message}`); });
+  return page;
+}
+
+await step('home speaks Chinese by default and shows the headline figures', async () => {
+  const page = await newPage();
+  await page.goto(`${base}/`);
+  assert.equal(await page.getAttribute('html', 'lang'), 'zh-CN');
+  assert.match(await page.textContent('h1'), /数据知识产权登记/);
+  const certificates = Number(await page.textContent('#kpi-certificates .kpi-value'));
+  assert.ok(certificates > 0, `certificates: ${certificates}`);
+  await page.context().close();
+});
+
+await step('the language switch turns every page English and is remembered', async () => {
+  const page = await newPage();
+  await page.goto(`${base}/`);
+  await page.click('#lang-switch');
+  await page.waitForLoadState();
+  assert.equal(await page.getAttribute('html', 'lang'), 'en');
+  assert.match(await page.textContent('h1'), /Data intellectual property registration/);
+  await page.goto(`${base}/stats`);
+  assert.match(await page.textContent('h1'), /Registration statistics/);
+  await page.click('#lang-switch');
+  await page.waitForLoadState();
+  assert.match(await page.textContent('h1'), /登记统计/);
+  await page.context().close();
+});
+
+await step('the dashboard draws its charts and explains a bad filter next to the field', async () => {
+  const page = await newPage();
+  await page.goto(`${base}/stats`);
+  await page.waitForSelector('body[data-charts="6"]');
+  const drawn = await page.evaluate(() => Object.values(Chart.instances).filter((c) => c.data.datasets[0].data.length > 0).length);
+  assert.ok(drawn >= 5, `charts with data: ${drawn}`);
+  assert.match(await page.getAttribute('#csv', 'href'), /statistics\.csv/);
+  await page.fill('input[name=from]', '2026-13-40');
+  await page.click('form.filters button');
+  await page.waitForSelector('#err-from');
+  assert.match(await page.textContent('#err-from'), /YYYY-MM-DD/);
+  assert.equal(await page.inputValue('input[name=from]'), '2026-13-40', 'the typed input is kept');
+  await page.context().close();
+});
+
+let recordId;
+await step('search finds registered products and opens the public record', async () => {
+  const page = await newPage();
+  await page.goto(`${base}/search`);
+  await page.fill('input[name=q]', '语料');
+  await page.selectOption('select[name=status]', 'registered');
+  await page.click('form.filters button');
+  await page.waitForSelector('#result-count');
+  assert.match(await page.textContent('#result-count'), /共 [1-9]\d* 条记录/);
+  await page.click('table.list tbody tr:first-child a');
+  await page.waitForSelector('h1 .badge');
+  assert.match(await page.textContent('main'), /登记号/);
+  assert.match(await page.textContent('main'), /公开记录/);
+  recordId = page.url().split('/records/')[1].split('?')[0];
+  await page.context().close();
+});
+
+await step('the certificate check says a genuine certificate is valid and a changed one is not', async () => {
+  const page = await newPage();
+  const response = await page.request.get(`${base}/api/v1/public/records/${recordId}/certificate`);
+  assert.equal(response.status(), 200);
+  const certificate = await response.text();
+  await page.goto(`${base}/check`);
+  await page.fill('#certificate', certificate);
+  await page.click('form.stack button');
+  await page.waitForSelector('#check-result');
+  assert.equal(await page.getAttribute('#check-result', 'class'), 'result good');
+  assert.match(await page.textContent('#check-result h2'), /证书有效/);
+  const forged = JSON.parse(certificate);
+  forged.statement.holder.name = '别人的公司';
+  await page.fill('#certificate', JSON.stringify(forged));
+  await page.click('form.stack button');
+  await page.waitForSelector('#check-result.bad');
+  assert.match(await page.textContent('#check-result h2'), /证书无效/);
+  await page.context().close();
+});
+
+await step('a bank searches encumbrances before lending', async () => {
+  const page = await newPage();
+  await page.goto(`${base}/encumbrances`);
+  await page.fill('input[name=q]', 'x');
+  await page.click('form.filters button');
+  await page.waitForSelector('#err-q');
+  const stats = await (await page.request.get(`${base}/api/v1/statistics`)).json();
+  assert.ok(stats.pledge_financing.loans > 0, 'the demo has pledges');
+  const pledged = await (await page.request.get(`${base}/api/v1/public/records?status=registered&per_page=100`)).json();
+  const target = pledged.items.find((r) => r.pledged);
+  assert.ok(target, 'a pledged product in the demo');
+  await page.fill('input[name=q]', target.registration.registration_number);
+  await page.click('form.filters button');
+  await page.waitForSelector('article.card');
+  assert.match(await page.textContent('article.card'), /质权人/);
+  assert.match(await page.textContent('article.card'), /有效/);
+  await page.context().close();
+});
+
+if (shots) {
+  await step('screenshots', async () => {
+    mkdirSync(shots, { recursive: true });
+    const pages = [
+      ['home', '/'], ['search', '/search?q=%E8%AF%AD%E6%96%99'], ['record', `/records/${recordId}`],
+      ['stats', '/stats'], ['check', '/check'], ['encumbrances', '/encumbrances?q=%E8%AF%AD%E6%96%99'],
+    ];
+    for (const width of [1280, 390]) {
+      const page = await newPage(width);
+      for (const [name, path] of pages) {
+        await page.goto(`${base}${path}`);
+        if (name === 'stats') await page.waitForSelector('body[data-charts="6"]');
+        await page.screenshot({ path: `${shots}/${name}-${width}.png`, fullPage: width > 500 ? false : false });
+      }
+      await page.context().close();
+    }
+  });
+}
+
+await browser.close();
+if (failures > 0) {
+  console.log(`${failures} browser check(s) failed`);
+  process.exit(1);
+}
+console.log('all browser checks passed');
