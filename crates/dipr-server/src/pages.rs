@@ -110,9 +110,7 @@ pub async fn record(
     let detail = match crate::api::public_detail(&st, id).await {
         Ok(d) => d,
         Err(e) if e.code == "not_found" => return not_found(),
-        Err(e) => {
-            return html(StatusCode::INTERNAL_SERVER_ERROR, "500", format!("<p>{}</p>", esc(&e.message)))
-        }
+        Err(e) => return html(StatusCode::INTERNAL_SERVER_ERROR, "500", format!("<p>{}</p>", esc(&e.message))),
     };
     let r = &detail.record;
     let industry = st
@@ -127,7 +125,10 @@ pub async fn record(
     let t = |zh: &str, e: &str| if en { e.to_string() } else { zh.to_string() };
     let mut rows = vec![
         (t("权利人", "Holder"), format!("{}（{}）", esc(&r.holder.name), esc(&r.holder.id_number))),
-        (t("登记对象类型", "Object type"), crate::web::object_type_label(r.object_type.map(|o| o.as_str()).unwrap_or(""), l).to_string()),
+        (
+            t("登记对象类型", "Object type"),
+            crate::web::object_type_label(r.object_type.map(|o| o.as_str()).unwrap_or(""), l).to_string(),
+        ),
         (t("行业领域", "Industry"), esc(&industry)),
         (t("应用场景", "Scenarios"), esc(&r.scenarios.join("、"))),
         (t("简介", "Summary"), esc(&r.summary)),

@@ -124,7 +124,13 @@ pub fn layout(l: Lang, title: &str, current: &str, body: &str, scripts: &[&str])
 }
 
 fn error_page(l: Lang, status: StatusCode, message: &str) -> Response {
-    let mut r = layout(l, &status.as_u16().to_string(), "", &format!("<h1>{}</h1><p>{}</p>", status.as_u16(), esc(message)), &[]);
+    let mut r = layout(
+        l,
+        &status.as_u16().to_string(),
+        "",
+        &format!("<h1>{}</h1><p>{}</p>", status.as_u16(), esc(message)),
+        &[],
+    );
     *r.status_mut() = status;
     r
 }
@@ -182,7 +188,11 @@ pub fn field_message(code: &str, l: Lang) -> String {
 }
 
 fn kpi(label: &str, value: &str, id: &str) -> String {
-    format!("<div class=\"kpi\" id=\"{id}\"><div class=\"kpi-value\">{}</div><div class=\"kpi-label\">{}</div></div>", esc(value), esc(label))
+    format!(
+        "<div class=\"kpi\" id=\"{id}\"><div class=\"kpi-value\">{}</div><div class=\"kpi-label\">{}</div></div>",
+        esc(value),
+        esc(label)
+    )
 }
 
 fn record_rows(items: &[Box<serde_json::value::RawValue>], l: Lang) -> String {
@@ -193,7 +203,9 @@ fn record_rows(items: &[Box<serde_json::value::RawValue>], l: Lang) -> String {
         let state = r["state"].as_str().and_then(Status::parse).map(|s| state_label(s, l)).unwrap_or("");
         let number = r["registration"]["registration_number"].as_str().unwrap_or("—");
         let mut flags = String::new();
-        for (k, zh, en) in [("pledged", "质押", "pledged"), ("licensed", "许可", "licensed"), ("disputed", "异议", "disputed")] {
+        for (k, zh, en) in
+            [("pledged", "质押", "pledged"), ("licensed", "许可", "licensed"), ("disputed", "异议", "disputed")]
+        {
             if r[k] == Value::Bool(true) {
                 flags.push_str(&format!(" <span class=\"tag\">{}</span>", l.t(zh, en)));
             }
@@ -235,7 +247,8 @@ async fn home(State(st): State<Arc<AppState>>, Query(q): Query<LangQuery>, heade
         Ok(s) => s,
         Err(e) => return error_page(l, StatusCode::INTERNAL_SERVER_ERROR, &e.to_string()),
     };
-    let filter = ApplicationFilter { states: vec![Status::PublicNotice, Status::ObjectionPending], ..Default::default() };
+    let filter =
+        ApplicationFilter { states: vec![Status::PublicNotice, Status::ObjectionPending], ..Default::default() };
     let notices = st.store.public_records(&filter, Page::new(1, 5)).await.map(|p| p.items).unwrap_or_default();
     let body = format!(
         "<section class=\"hero\"><h1>{h1}</h1><p>{lead}</p>\
@@ -290,7 +303,9 @@ async fn search(State(st): State<Arc<AppState>>, Query(q): Query<SearchQuery>, h
         Err(e) => return error_page(l, StatusCode::INTERNAL_SERVER_ERROR, &e.to_string()),
     };
     let mut status_opts = format!("<option value=\"\">{}</option>", l.t("全部状态", "Any status"));
-    for s in [Status::PublicNotice, Status::Registered, Status::Refused, Status::Cancelled, Status::Revoked, Status::Expired] {
+    for s in
+        [Status::PublicNotice, Status::Registered, Status::Refused, Status::Cancelled, Status::Revoked, Status::Expired]
+    {
         let sel = if status == Some(s) { " selected" } else { "" };
         status_opts.push_str(&format!("<option value=\"{}\"{sel}>{}</option>", s.as_str(), state_label(s, l)));
     }
@@ -345,7 +360,8 @@ fn urlencode(s: &str) -> String {
 
 async fn notices(State(st): State<Arc<AppState>>, Query(q): Query<LangQuery>, headers: HeaderMap) -> Response {
     let l = Lang::of(q.lang.as_deref(), &headers);
-    let filter = ApplicationFilter { states: vec![Status::PublicNotice, Status::ObjectionPending], ..Default::default() };
+    let filter =
+        ApplicationFilter { states: vec![Status::PublicNotice, Status::ObjectionPending], ..Default::default() };
     let found = st.store.public_records(&filter, Page::new(1, 100)).await.map(|p| p.items).unwrap_or_default();
     let body = format!(
         "<h1>{}</h1><p>{}</p>{}",
@@ -388,14 +404,23 @@ async fn stats(State(st): State<Arc<AppState>>, Query(q): Query<StatsQuery>, hea
         errors
             .iter()
             .filter(|e: &&FieldError| e.field == field)
-            .map(|e| format!("<span class=\"field-error\" role=\"alert\" id=\"err-{field}\">{}</span>", esc(&field_message(&e.code, l))))
+            .map(|e| {
+                format!(
+                    "<span class=\"field-error\" role=\"alert\" id=\"err-{field}\">{}</span>",
+                    esc(&field_message(&e.code, l))
+                )
+            })
             .collect()
     };
     let keep = |v: &Option<String>| esc(v.as_deref().unwrap_or(""));
     let mut industry_opts = format!("<option value=\"\">{}</option>", l.t("全部行业", "All industries"));
     for i in &industries {
         let sel = if q.industry.as_deref() == Some(i.code.as_str()) { " selected" } else { "" };
-        industry_opts.push_str(&format!("<option value=\"{}\"{sel}>{}</option>", esc(&i.code), esc(&industry_name(&i.code))));
+        industry_opts.push_str(&format!(
+            "<option value=\"{}\"{sel}>{}</option>",
+            esc(&i.code),
+            esc(&industry_name(&i.code))
+        ));
     }
     let mut type_opts = format!("<option value=\"\">{}</option>", l.t("全部类型", "All types"));
     for t in ["data_collection", "data_product", "data_algorithm"] {
@@ -472,7 +497,8 @@ async fn stats(State(st): State<Arc<AppState>>, Query(q): Query<StatsQuery>, hea
         c5 = l.t("申请主体类型", "Applicants by kind"),
         c6 = l.t("企业所有制", "Applicants by ownership"),
     );
-    let mut resp = layout(l, l.t("统计", "Statistics"), "/stats", &body, &["/assets/chart.umd.min.js", "/assets/dashboard.js"]);
+    let mut resp =
+        layout(l, l.t("统计", "Statistics"), "/stats", &body, &["/assets/chart.umd.min.js", "/assets/dashboard.js"]);
     if !errors.is_empty() {
         *resp.status_mut() = StatusCode::UNPROCESSABLE_ENTITY;
     }
@@ -620,7 +646,13 @@ async fn check(
             )
         }
     };
-    layout(l, l.t("证书核验", "Check a certificate"), "/check", &check_body(l, &form.certificate, Some(result)), &["/assets/check.js"])
+    layout(
+        l,
+        l.t("证书核验", "Check a certificate"),
+        "/check",
+        &check_body(l, &form.certificate, Some(result)),
+        &["/assets/check.js"],
+    )
 }
 
 #[derive(Deserialize, Default)]
@@ -629,19 +661,33 @@ pub struct EncumbranceQuery {
     q: Option<String>,
 }
 
-async fn encumbrances(State(st): State<Arc<AppState>>, Query(q): Query<EncumbranceQuery>, headers: HeaderMap) -> Response {
+async fn encumbrances(
+    State(st): State<Arc<AppState>>,
+    Query(q): Query<EncumbranceQuery>,
+    headers: HeaderMap,
+) -> Response {
     let l = Lang::of(q.lang.as_deref(), &headers);
     let text = q.q.clone().unwrap_or_default();
     let mut results = String::new();
     let mut error = String::new();
     if q.q.is_some() {
         if text.trim().chars().count() < 2 {
-            error = format!("<span class=\"field-error\" role=\"alert\" id=\"err-q\">{}</span>", field_message("too_short", l));
+            error = format!(
+                "<span class=\"field-error\" role=\"alert\" id=\"err-q\">{}</span>",
+                field_message("too_short", l)
+            );
         } else {
-            let filter = ApplicationFilter { text: Some(text.trim().to_string()), states: vec![Status::Registered], ..Default::default() };
+            let filter = ApplicationFilter {
+                text: Some(text.trim().to_string()),
+                states: vec![Status::Registered],
+                ..Default::default()
+            };
             match st.store.public_records(&filter, Page::new(1, 50)).await {
                 Ok(p) if p.items.is_empty() => {
-                    results = format!("<p class=\"muted\">{}</p>", l.t("没有找到已登记的产品。", "No registered product matches."))
+                    results = format!(
+                        "<p class=\"muted\">{}</p>",
+                        l.t("没有找到已登记的产品。", "No registered product matches.")
+                    )
                 }
                 Ok(p) => {
                     for raw in &p.items {
@@ -681,8 +727,11 @@ impl<'de> Deserialize<'de> for PublicRecordView {
 fn encumbrance_card(r: &Value, l: Lang) -> String {
     let id = r["id"].as_str().unwrap_or_default();
     let mut pledges = String::new();
-    for p in r["pledges"].as_array().into_iter().flatten().filter(|p| p["status"] == "active" || p["status"] == "pending") {
-        let status = if p["status"] == "active" { l.t("有效", "active") } else { l.t("待同意", "pending consent") };
+    for p in
+        r["pledges"].as_array().into_iter().flatten().filter(|p| p["status"] == "active" || p["status"] == "pending")
+    {
+        let status =
+            if p["status"] == "active" { l.t("有效", "active") } else { l.t("待同意", "pending consent") };
         pledges.push_str(&format!(
             "<tr><td>{}</td><td>{}</td><td>¥{}</td><td>{} — {}</td><td>{status}</td></tr>",
             p["rank"].as_u64().map(|r| r.to_string()).unwrap_or_else(|| "—".into()),
@@ -711,7 +760,11 @@ fn encumbrance_card(r: &Value, l: Lang) -> String {
         l.t("权利人", "Holder"),
         esc(r["holder"]["name"].as_str().unwrap_or_default()),
         esc(r["holder"]["id_number"].as_str().unwrap_or_default()),
-        if r["disputed"] == Value::Bool(true) { format!(" <span class=\"tag\">{}</span>", l.t("存在异议", "disputed")) } else { String::new() },
+        if r["disputed"] == Value::Bool(true) {
+            format!(" <span class=\"tag\">{}</span>", l.t("存在异议", "disputed"))
+        } else {
+            String::new()
+        },
         l.t("质押", "Pledges"),
         if pledges.is_empty() {
             none.clone()

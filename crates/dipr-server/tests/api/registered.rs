@@ -601,3 +601,38 @@ async fn statistics_agree_with_an_independent_count() {
     assert_eq!(v["error"]["details"][0]["code"], "ends_before_start");
     app.err("GET", "/api/v1/statistics?object_type=spaceship", None, None, 422, "validation_failed").await;
 }
+
+#[tokio::test]
+async fn holder_changes_succession_and_licence_ends() {
+    let app = App::new().await;
+    let (id, a, _code, e, _admin) = registered_product(&app, "气象格点数据").await;
+    let (b, b_code) = holder_account(&app, "承继").await;
+    let (c, c_code) = holder_account(&app, "被许可").await;
+    let details = format!("/api/v1/records/{id}/holder-details");
+    refused(&app, "POST", &details, Some(&b), json!({"name": "别人"}), 403, "forbidden").await;
+    refused(&app, "POST", &details, Some(&a), json!({"name": "  "}), 422, "validation_failed").await;
+    let v = app.ok("POST", &details, Some(&a), Some(json!({"name": "持有数据集团有限公司", "reasons": "更名"}))).await;
+    assert_eq!(v["holding"]["holder"]["name"], "持有数据集团有限公司");
+    assert_eq!(certificate_verifies(&app, &id).await.statement.holder.name, "持有数据集团有限公司");
+
+    // A licence the licensee itself ends.
+    let day = today(&app);
+    let v = app
+        .ok("POST", &format!("/api/v1/records/{id}/licences"), Some(&a), Some(licence(&c_code, "sole", day, 30, "沪")))
+        .await;
+    let lid = v["holding"]["encumbrances"]["licences"][0]["id"].as_str().unwrap().to_string();
+    let end = format!("/api/v1/records/{id}/licences/{lid}/terminate");
+    let v = app.ok("POST", &end, Some(&c), Some(json!({"reasons": "提前终止"}))).await;
+    assert!(v["holding"]["encumbrances"]["licences"][0]["terminated_at"].is_string());
+    refused(&app, "POST", &end, Some(&a), json!({}), 409, "licence_terminated").await;
+
+    // Succession (merger) is recorded by an examiner with reasons, never by the parties.
+    let succ = format!("/api/v1/records/{id}/succession");
+    refused(&app, "POST", &succ, Some(&a), json!({"to": b_code, "reasons": "合并"}), 403, "forbidden").await;
+    refused(&app, "POST", &succ, Some(&e), json!({"to": b_code, "reasons": ""}), 422, "reasons_required").await;
+    let v = app.ok("POST", &succ, Some(&e), Some(json!({"to": b_code, "reasons": "吸收合并，附工商变更登记"}))).await;
+    assert_eq!(v["holding"]["holder"]["id_number"], b_code);
+    refused(&app, "POST", &succ, Some(&e), json!({"to": b_code, "reasons": "再次"}), 409, "same_holder").await;
+    // The successor now acts as holder.
+    app.ok("POST", &details, Some(&b), Some(json!({"name": "承继后数据有限公司"}))).await;
+}
