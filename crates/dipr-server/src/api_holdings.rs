@@ -772,7 +772,9 @@ pub fn to_csv(s: &Statistics) -> String {
     for k in &s.economic_value.by_kind {
         row("economic_value_yuan", &k.kind, yuan(k.amount_fen));
         row("economic_value_transactions", &k.kind, k.transactions.to_string());
-        row("economic_value_products", &k.kind, k.products.to_string());
+        if let Some(p) = k.products {
+            row("economic_value_products", &k.kind, p.to_string());
+        }
     }
     row("pledge_financing", "enterprises", s.pledge_financing.enterprises.to_string());
     row("pledge_financing", "loans", s.pledge_financing.loans.to_string());

@@ -1216,7 +1216,7 @@ macro_rules! impl_store {
                 .await?;
                 Ok(rows
                     .into_iter()
-                    .map(|(kind, n, sum)| ValueByKind { kind, transactions: n, amount_fen: sum.unwrap_or(0), products: 1 })
+                    .map(|(kind, n, sum)| ValueByKind { kind, transactions: n, amount_fen: sum.unwrap_or(0), products: Some(1) })
                     .collect())
             }
 
@@ -1281,9 +1281,9 @@ macro_rules! impl_store {
                     let rows: Vec<(String, String, i64, i64)> = bind_all!(sqlx::query_as(&sql), b).fetch_all(pool).await?;
                     Ok::<_, StoreError>(rows)
                 };
-                // Products that earned something in the period. A product whose first and last dates of a
-                // kind both fall inside the period counts; one whose dates miss it does not; only those that
-                // straddle an edge are probed in the transactions' (product, kind, date) index.
+                // Products that earned something in the period. Each product's first and last transaction
+                // dates decide most cases; only a product whose dates straddle an edge of the period is
+                // probed in the transactions' index. Per kind, counted for the whole record only.
                 let earners = async {
                     let (w, mut b) = stats_where(f, None);
                     let mut inside = vec!["1 = 1".to_string()];
@@ -1292,31 +1292,32 @@ macro_rules! impl_store {
                     if let Some(from) = f.from {
                         b.push(Bind::Text(from.to_string()));
                         let n = b.len();
-                        inside.push(format!("pk.first_on >= ${n}"));
-                        overlaps.push(format!("pk.last_on >= ${n}"));
+                        inside.push(format!("s.first_on >= ${n}"));
+                        overlaps.push(format!("s.last_on >= ${n}"));
                         window.push_str(&format!(" AND t.occurred_on >= ${n}"));
                     }
                     if let Some(to) = f.to {
                         b.push(Bind::Text(to.to_string()));
                         let n = b.len();
-                        inside.push(format!("pk.last_on <= ${n}"));
-                        overlaps.push(format!("pk.first_on <= ${n}"));
+                        inside.push(format!("s.last_on <= ${n}"));
+                        overlaps.push(format!("s.first_on <= ${n}"));
                         window.push_str(&format!(" AND t.occurred_on <= ${n}"));
                     }
                     let (inside, overlaps) = (inside.join(" AND "), overlaps.join(" AND "));
-                    // One pass, grouped by product (the table's key order): which kinds each product earned.
                     let sql = format!(
-                        "SELECT CAST(COALESCE(SUM(lf), 0) AS BIGINT), CAST(COALESCE(SUM(tr), 0) AS BIGINT), \
-                         CAST(COALESCE(SUM(sf), 0) AS BIGINT), COUNT(*) FROM (SELECT pk.application_id, \
-                         MAX(CASE WHEN pk.kind = 'licence_fee' THEN 1 ELSE 0 END) AS lf, \
-                         MAX(CASE WHEN pk.kind = 'trade' THEN 1 ELSE 0 END) AS tr, \
-                         MAX(CASE WHEN pk.kind = 'service_fee' THEN 1 ELSE 0 END) AS sf \
-                         FROM product_kinds pk WHERE {w} AND {overlaps} AND (({inside}) OR EXISTS \
-                         (SELECT 1 FROM transactions t WHERE t.application_id = pk.application_id AND t.kind = pk.kind{window})) \
-                         GROUP BY pk.application_id) e"
+                        "SELECT COUNT(*) FROM (SELECT application_id, MIN(first_on) AS first_on, MAX(last_on) AS last_on \
+                         FROM product_kinds WHERE {w} GROUP BY application_id) s WHERE {overlaps} AND (({inside}) OR EXISTS \
+                         (SELECT 1 FROM transactions t WHERE t.application_id = s.application_id{window}))"
                     );
-                    let row: (i64, i64, i64, i64) = bind_all!(sqlx::query_as(&sql), b).fetch_one(pool).await?;
-                    Ok::<_, StoreError>(row)
+                    let any: i64 = bind_all!(sqlx::query_scalar(&sql), b).fetch_one(pool).await?;
+                    let per_kind: Vec<(String, i64)> = if f.from.is_none() && f.to.is_none() {
+                        let (w, b) = stats_where(f, None);
+                        let sql = format!("SELECT kind, COUNT(*) FROM product_kinds WHERE {w} GROUP BY kind");
+                        bind_all!(sqlx::query_as(&sql), b).fetch_all(pool).await?
+                    } else {
+                        Vec::new()
+                    };
+                    Ok::<_, StoreError>((per_kind, any))
                 };
                 let pledges = async {
                     let (w, b) = stats_where(f, Some(DateCol::Ms("registered_at")));
@@ -1394,15 +1395,13 @@ macro_rules! impl_store {
                     k.1 += fen;
                     month_row(&mut months, m).value_fen += fen;
                 }
-                let (lf, tr, sf, any) = earners;
+                let (per_kind, any) = earners;
+                let whole_record = f.from.is_none() && f.to.is_none();
                 let by_kind_value: Vec<ValueByKind> = kinds
                     .into_iter()
                     .map(|(kind, (transactions, amount_fen))| {
-                        let products = match kind.as_str() {
-                            "licence_fee" => lf,
-                            "trade" => tr,
-                            _ => sf,
-                        };
+                        let products = whole_record
+                            .then(|| per_kind.iter().find(|(k, _)| *k == kind).map_or(0, |(_, n)| *n));
                         ValueByKind { kind, transactions, amount_fen, products }
                     })
                     .collect();

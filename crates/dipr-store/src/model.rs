@@ -220,8 +220,9 @@ pub struct ValueByKind {
     pub transactions: i64,
     /// Exact sum, in fen (0.01 yuan).
     pub amount_fen: i64,
-    /// Distinct products that earned it.
-    pub products: i64,
+    /// Distinct products that earned this kind of money; given for the whole record only (no period), as
+    /// counting it per kind within a period would cost a probe per product and kind.
+    pub products: Option<i64>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]

@@ -572,13 +572,23 @@ async fn statistics_agree_with_an_independent_count() {
                 .unwrap();
         let mut total = 0i64;
         let mut products = std::collections::HashSet::new();
-        for (app_id, _kind, fen, day) in rows {
+        let mut per_kind: std::collections::HashMap<String, std::collections::HashSet<String>> = Default::default();
+        for (app_id, tx_kind, fen, day) in rows {
             let a = all.iter().find(|a| a.id.to_string() == app_id).unwrap();
             let day = chrono::NaiveDate::parse_from_str(&day, "%Y-%m-%d").unwrap();
             let kind_ok = kind.is_none_or(|k| a.applicant.kind.as_str() == k);
             if industry.is_none_or(|i| a.form.industry == i) && kind_ok && in_period(day) {
                 total += fen;
+                per_kind.entry(tx_kind).or_default().insert(app_id.clone());
                 products.insert(app_id);
+            }
+        }
+        for k in s["economic_value"]["by_kind"].as_array().unwrap() {
+            let expected = per_kind.get(k["kind"].as_str().unwrap()).map_or(0, |p| p.len()) as i64;
+            if period.is_none() {
+                assert_eq!(k["products"], expected, "{query} {k}");
+            } else {
+                assert!(k["products"].is_null(), "per-kind products are for the whole record only");
             }
         }
         assert_eq!(s["economic_value"]["amount_fen"], total, "{query}");
