@@ -474,6 +474,19 @@ macro_rules! impl_store {
                 .execute(&mut *self.tx)
                 .await?;
                 sqlx::query(
+                    "INSERT INTO product_spans (application_id, first_on, last_on, object_type, industry, applicant_kind) \
+                     VALUES ($1, $2, $2, $3, $4, $5) ON CONFLICT (application_id) DO UPDATE SET \
+                     first_on = CASE WHEN excluded.first_on < product_spans.first_on THEN excluded.first_on ELSE product_spans.first_on END, \
+                     last_on = CASE WHEN excluded.last_on > product_spans.last_on THEN excluded.last_on ELSE product_spans.last_on END",
+                )
+                .bind(t.application_id.to_string())
+                .bind(t.occurred_on.to_string())
+                .bind(app.form.object_type.map_or("", |t| t.as_str()))
+                .bind(app.form.industry.trim().to_string())
+                .bind(app.applicant.kind.as_str())
+                .execute(&mut *self.tx)
+                .await?;
+                sqlx::query(
                     "INSERT INTO product_kinds (application_id, kind, first_on, last_on, object_type, industry, applicant_kind) \
                      VALUES ($1, $2, $3, $3, $4, $5, $6) ON CONFLICT (application_id, kind) DO UPDATE SET \
                      first_on = CASE WHEN excluded.first_on < product_kinds.first_on THEN excluded.first_on ELSE product_kinds.first_on END, \
@@ -1305,8 +1318,7 @@ macro_rules! impl_store {
                     }
                     let (inside, overlaps) = (inside.join(" AND "), overlaps.join(" AND "));
                     let sql = format!(
-                        "SELECT COUNT(*) FROM (SELECT application_id, MIN(first_on) AS first_on, MAX(last_on) AS last_on \
-                         FROM product_kinds WHERE {w} GROUP BY application_id) s WHERE {overlaps} AND (({inside}) OR EXISTS \
+                        "SELECT COUNT(*) FROM product_spans s WHERE {w} AND {overlaps} AND (({inside}) OR EXISTS \
                          (SELECT 1 FROM transactions t WHERE t.application_id = s.application_id{window}))"
                     );
                     let any: i64 = bind_all!(sqlx::query_scalar(&sql), b).fetch_one(pool).await?;

@@ -397,6 +397,7 @@ async fn versions_renewal_and_disputes_after_grant() {
     let m3 = manifest_for(&app, &dataset(0, 3_000), "v3");
     let renewal = format!("/api/v1/records/{id}/renewal");
     refused(&app, "POST", &renewal, Some(&a), json!({"manifest": m3}), 409, "renewal_not_open").await;
+    refused(&app, "POST", &renewal, Some(&b), json!({"manifest": m3}), 403, "forbidden").await;
     let until = |v: &Value| v["registration"]["valid_until"].as_str().unwrap().to_string();
     let before = until(&app.ok("GET", &format!("/api/v1/applications/{id}"), Some(&a), None).await);
     app.advance(&admin, 365 * 3 - 120).await;

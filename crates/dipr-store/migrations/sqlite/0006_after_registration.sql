@@ -35,7 +35,7 @@ CREATE TABLE transactions (
     event_id        BIGINT NOT NULL REFERENCES events(id),
     recorded_at     BIGINT NOT NULL
 );
-CREATE INDEX transactions_application ON transactions(application_id, kind, occurred_on);
+CREATE INDEX transactions_application ON transactions(application_id, occurred_on);
 
 -- Transactions summed per day and breakdown, updated with every insert: the dashboard's sums read
 -- this instead of the transactions.
@@ -50,8 +50,18 @@ CREATE TABLE value_daily (
     PRIMARY KEY (day, kind, object_type, industry, applicant_kind)
 );
 
--- Which products earned which kind of money, and between which dates: counting earning products
--- without a period reads only this; with one, only products whose dates straddle an edge are probed.
+-- Which products earned money, and between which dates: counting earning products without a period
+-- reads only this; with one, only products whose dates straddle an edge of it are probed.
+CREATE TABLE product_spans (
+    application_id  TEXT PRIMARY KEY REFERENCES applications(id),
+    first_on        TEXT NOT NULL,
+    last_on         TEXT NOT NULL,
+    object_type     TEXT NOT NULL,
+    industry        TEXT NOT NULL,
+    applicant_kind  TEXT NOT NULL
+);
+
+-- The same per kind of money (for the per-kind product counts of the whole record).
 CREATE TABLE product_kinds (
     application_id  TEXT NOT NULL REFERENCES applications(id),
     kind            TEXT NOT NULL,
