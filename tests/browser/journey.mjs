@@ -112,6 +112,22 @@ await step('the certificate check says a genuine certificate is valid and a chan
   await page.context().close();
 });
 
+await step('the public files an objection during the notice period', async () => {
+  const page = await newPage();
+  const notices = await (await page.request.get(`${base}/api/v1/public/records?status=public_notice&per_page=1`)).json();
+  assert.ok(notices.items.length > 0, 'a filing on notice in the demo');
+  await page.goto(`${base}/records/${notices.items[0].id}`);
+  await page.fill('#objector_name', '上海某律师事务所');
+  await page.click('form.stack button');
+  await page.waitForSelector('#err-grounds');
+  assert.equal(await page.inputValue('#objector_name'), '上海某律师事务所', 'the typed input is kept');
+  await page.fill('#grounds', '该数据集包含我方客户享有权益的数据，附授权链证据。');
+  await page.click('form.stack button');
+  await page.waitForSelector('#objection-filed');
+  assert.match(await page.textContent('main'), /提出异议/);
+  await page.context().close();
+});
+
 await step('a bank searches encumbrances before lending', async () => {
   const page = await newPage();
   await page.goto(`${base}/encumbrances`);

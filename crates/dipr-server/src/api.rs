@@ -81,6 +81,7 @@ pub fn router(state: Arc<AppState>) -> Router {
         .nest("/api/v1", v1)
         .route("/api/openapi.json", get(openapi_json))
         .route("/records/{id}", get(crate::pages::record))
+        .route("/records/{id}/objections", post(crate::pages::object))
         .merge(crate::web::routes())
         .route("/log/checkpoint", get(log_checkpoint))
         .route("/log/tile/{*path}", get(log_tile))

@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, StatusCode};
-use axum::response::Response;
+use axum::response::{IntoResponse, Response};
 use dipr_domain::application::State as AppStateKind;
 use serde::Deserialize;
 use uuid::Uuid;
@@ -15,6 +15,8 @@ use crate::AppState;
 #[derive(Deserialize)]
 pub struct Lang {
     lang: Option<String>,
+    /// Set after a successful objection (post/redirect/get).
+    objected: Option<String>,
 }
 
 use crate::web::esc;
@@ -96,6 +98,136 @@ pub async fn record(
     headers: HeaderMap,
 ) -> Response {
     let l = crate::web::Lang::of(lang.lang.as_deref(), &headers);
+    let form = ObjectionFormState { filed: lang.objected.is_some(), ..Default::default() };
+    render(&st, &id, l, form).await
+}
+
+/// What the objection form shows: the values typed, their errors, a refusal, or a filed objection.
+#[derive(Default)]
+pub struct ObjectionFormState {
+    values: ObjectionForm,
+    errors: Vec<dipr_domain::FieldError>,
+    refusal: Option<String>,
+    filed: bool,
+}
+
+#[derive(Deserialize, Default)]
+pub struct ObjectionForm {
+    #[serde(default)]
+    csrf: String,
+    #[serde(default)]
+    objector_name: String,
+    #[serde(default)]
+    objector_contact: String,
+    #[serde(default)]
+    grounds: String,
+}
+
+const CSRF_COOKIE: &str = "dipr_csrf";
+
+fn cookie(headers: &HeaderMap, name: &str) -> Option<String> {
+    let raw = headers.get(axum::http::header::COOKIE)?.to_str().ok()?;
+    raw.split(';').filter_map(|c| c.trim().split_once('=')).find(|(k, _)| *k == name).map(|(_, v)| v.to_string())
+}
+
+/// `POST /records/{id}/objections`: the public objection form (anyone; no sign-in).
+pub async fn object(
+    State(st): State<Arc<AppState>>,
+    Path(id): Path<String>,
+    Query(lang): Query<Lang>,
+    headers: HeaderMap,
+    axum::Form(form): axum::Form<ObjectionForm>,
+) -> Response {
+    use dipr_domain::application::NewObjection;
+    use dipr_domain::lifecycle::{Actor, Command};
+    let l = crate::web::Lang::of(lang.lang.as_deref(), &headers);
+    // Double-submit token: the form must carry the value of the SameSite=Strict cookie set with it.
+    if form.csrf.is_empty() || cookie(&headers, CSRF_COOKIE).as_deref() != Some(form.csrf.as_str()) {
+        let refusal = l.t("表单已过期，请重新提交。", "The form expired; please submit it again.").to_string();
+        return render(&st, &id, l, ObjectionFormState { values: form, refusal: Some(refusal), ..Default::default() })
+            .await;
+    }
+    let Ok(uuid) = Uuid::parse_str(&id) else { return render(&st, &id, l, ObjectionFormState::default()).await };
+    let objection = NewObjection {
+        objector_name: form.objector_name.clone(),
+        objector_contact: form.objector_contact.clone(),
+        grounds: form.grounds.clone(),
+        evidence: Vec::new(),
+    };
+    let actor = Actor::public(form.objector_name.trim());
+    match crate::service::execute(&st, uuid, Command::FileObjection { objection, id: Uuid::now_v7() }, &actor).await {
+        Ok(_) => {
+            let lang = if l.en { "&lang=en" } else { "" };
+            axum::response::Redirect::to(&format!("/records/{uuid}?objected=1{lang}")).into_response()
+        }
+        Err(e) => {
+            let mut state = ObjectionFormState { values: form, errors: e.details.clone(), ..Default::default() };
+            if state.errors.is_empty() {
+                state.refusal = Some(match e.code {
+                    "notice_period_over" => l
+                        .t("公示期已结束，不再受理异议。", "The notice period has ended; objections are closed.")
+                        .to_string(),
+                    "illegal_transition" => {
+                        l.t("该记录当前不在公示期。", "This record is not on public notice.").to_string()
+                    }
+                    _ => e.message.clone(),
+                });
+            }
+            let mut r = render(&st, &id, l, state).await;
+            *r.status_mut() = StatusCode::UNPROCESSABLE_ENTITY;
+            r
+        }
+    }
+}
+
+fn objection_form(id: Uuid, l: crate::web::Lang, s: &ObjectionFormState, csrf: &str) -> String {
+    let t = |zh: &'static str, en: &'static str| l.t(zh, en);
+    let err = |field: &str| -> String {
+        s.errors
+            .iter()
+            .filter(|e| e.field == field)
+            .map(|e| {
+                format!(
+                    "<span class=\"field-error\" role=\"alert\" id=\"err-{field}\">{}</span>",
+                    esc(&crate::web::field_message(&e.code, l))
+                )
+            })
+            .collect()
+    };
+    let mut out = format!("<h2 id=\"objection\">{}</h2>", t("提出异议", "Object to this filing"));
+    if s.filed {
+        out.push_str(&format!(
+            "<p class=\"result good\" id=\"objection-filed\" role=\"status\">{}</p>",
+            t(
+                "异议已提交，审查员将作出附理由的决定。",
+                "Your objection was filed; an examiner will decide with reasons."
+            )
+        ));
+    }
+    if let Some(r) = &s.refusal {
+        out.push_str(&format!("<p class=\"result bad\" role=\"alert\" id=\"objection-refused\">{}</p>", esc(r)));
+    }
+    out.push_str(&format!(
+        "<form method=\"post\" action=\"/records/{id}/objections\" class=\"stack\" novalidate>\
+         <input type=\"hidden\" name=\"csrf\" value=\"{csrf}\">\
+         <label for=\"objector_name\">{name_l}</label><input id=\"objector_name\" name=\"objector_name\" value=\"{name}\" aria-describedby=\"err-objector_name\">{name_e}\
+         <label for=\"objector_contact\">{contact_l}</label><input id=\"objector_contact\" name=\"objector_contact\" value=\"{contact}\">\
+         <label for=\"grounds\">{grounds_l}</label><textarea id=\"grounds\" name=\"grounds\" rows=\"5\" aria-describedby=\"err-grounds\">{grounds}</textarea>{grounds_e}\
+         <button>{submit}</button></form>",
+        name_l = t("异议人名称", "Objector's name"),
+        name = esc(&s.values.objector_name),
+        name_e = err("objector_name"),
+        contact_l = t("联系方式（不公开）", "Contact (not published)"),
+        contact = esc(&s.values.objector_contact),
+        grounds_l = t("异议理由与证据", "Grounds and evidence"),
+        grounds = esc(&s.values.grounds),
+        grounds_e = err("grounds"),
+        submit = t("提交异议", "File the objection"),
+    ));
+    out
+}
+
+async fn render(st: &AppState, id: &str, l: crate::web::Lang, form: ObjectionFormState) -> Response {
     let en = l.en;
     let html = |status: StatusCode, title: &str, body: String| {
         let mut r = crate::web::layout(l, title, "", &body, &[]);
@@ -106,8 +238,8 @@ pub async fn record(
         let msg = if en { "No published record with this identifier." } else { "没有这一公示或登记记录。" };
         html(StatusCode::NOT_FOUND, "404", format!("<h1>404</h1><p>{msg}</p>"))
     };
-    let Ok(id) = Uuid::parse_str(&id) else { return not_found() };
-    let detail = match crate::api::public_detail(&st, id).await {
+    let Ok(id) = Uuid::parse_str(id) else { return not_found() };
+    let detail = match crate::api::public_detail(st, id).await {
         Ok(d) => d,
         Err(e) if e.code == "not_found" => return not_found(),
         Err(e) => return html(StatusCode::INTERNAL_SERVER_ERROR, "500", format!("<p>{}</p>", esc(&e.message))),
@@ -169,6 +301,13 @@ pub async fn record(
     }
     body.push_str("</table>");
     body.push_str(&holding_sections(&detail, en));
+    let mut csrf_cookie = None;
+    if matches!(r.state, AppStateKind::PublicNotice) {
+        let token = crate::auth::new_token().0;
+        body.push_str(&objection_form(id, l, &form, &token));
+        let secure = if st.config.public_url.starts_with("https://") { "; Secure" } else { "" };
+        csrf_cookie = Some(format!("{CSRF_COOKIE}={token}; Path=/records; HttpOnly; SameSite=Strict{secure}"));
+    }
     body.push_str(&format!(
         "<h2>{}</h2><table class=\"list\"><tr><th>{}</th><th>{}</th><th>{}</th></tr>",
         t("公开记录", "Public history"),
@@ -188,7 +327,11 @@ pub async fn record(
         ));
     }
     body.push_str("</table>");
-    html(StatusCode::OK, &r.product_name, body)
+    let mut resp = html(StatusCode::OK, &r.product_name, body);
+    if let Some(c) = csrf_cookie.and_then(|c| axum::http::HeaderValue::from_str(&c).ok()) {
+        resp.headers_mut().append(axum::http::header::SET_COOKIE, c);
+    }
+    resp
 }
 
 fn enum_str<T: serde::Serialize>(v: &T) -> String {

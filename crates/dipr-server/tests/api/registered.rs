@@ -647,3 +647,57 @@ async fn holder_changes_succession_and_licence_ends() {
     // The successor now acts as holder.
     app.ok("POST", &details, Some(&b), Some(json!({"name": "承继后数据有限公司"}))).await;
 }
+
+/// The public objection form on the record page: double-submit CSRF token, field errors with the typed
+/// input kept, and the objection filed.
+#[tokio::test]
+async fn objection_form_on_the_record_page() {
+    let app = App::new().await;
+    let (a, e, _admin) = actors(&app).await;
+    let id = app.publish_notice(&a, &e, "公示中的语料").await;
+    let get = Request::builder().uri(format!("/records/{id}")).body(Body::empty()).unwrap();
+    let resp = app.router.clone().oneshot(get).await.unwrap();
+    let cookie = resp.headers()["set-cookie"].to_str().unwrap().split(';').next().unwrap().to_string();
+    assert!(resp.headers()["set-cookie"].to_str().unwrap().contains("SameSite=Strict"));
+    let html = String::from_utf8(axum::body::to_bytes(resp.into_body(), usize::MAX).await.unwrap().to_vec()).unwrap();
+    let token = cookie.split_once('=').unwrap().1.to_string();
+    assert!(html.contains(&format!("value=\"{token}\"")), "the form carries the token");
+    let post = |cookie: Option<&str>, body: String| {
+        let mut r = Request::builder()
+            .method("POST")
+            .uri(format!("/records/{id}/objections"))
+            .header("content-type", "application/x-www-form-urlencoded");
+        if let Some(c) = cookie {
+            r = r.header("cookie", c);
+        }
+        r.body(Body::from(body)).unwrap()
+    };
+    let before = app.row_counts().await;
+    // Without the cookie (a cross-site post): refused, nothing written.
+    let resp = app.router.clone().oneshot(post(None, format!("csrf={token}&objector_name=x&grounds=y"))).await.unwrap();
+    let html = String::from_utf8(axum::body::to_bytes(resp.into_body(), usize::MAX).await.unwrap().to_vec()).unwrap();
+    assert!(html.contains("表单已过期"));
+    // Missing grounds: the error next to the field, the name kept.
+    let resp = app
+        .router
+        .clone()
+        .oneshot(post(Some(&cookie), format!("csrf={token}&objector_name=%E5%BE%8B%E6%89%80&grounds=")))
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let html = String::from_utf8(axum::body::to_bytes(resp.into_body(), usize::MAX).await.unwrap().to_vec()).unwrap();
+    assert!(html.contains("id=\"err-grounds\"") && html.contains("value=\"律所\""));
+    assert_eq!(app.row_counts().await, before);
+    // Filed.
+    let resp = app
+        .router
+        .clone()
+        .oneshot(post(
+            Some(&cookie),
+            format!("csrf={token}&objector_name=%E5%BE%8B%E6%89%80&grounds=%E7%90%86%E7%94%B1"),
+        ))
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), StatusCode::SEE_OTHER);
+    assert_eq!(app.state_of(&a, &id).await, "objection_pending");
+}
