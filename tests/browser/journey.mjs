@@ -147,12 +147,39 @@ await step('a bank searches encumbrances before lending', async () => {
   await page.context().close();
 });
 
+await step('people sign in: a wrong password is explained, an applicant sees deadlines, an examiner the queue', async () => {
+  const page = await newPage();
+  await page.goto(`${base}/me`);
+  await page.waitForSelector('#username');
+  await page.fill('#username', 'user01');
+  await page.fill('#password', 'wrong password');
+  await page.click('form.stack button');
+  await page.waitForSelector('#signin-error');
+  assert.equal(await page.inputValue('#username'), 'user01', 'the typed username is kept');
+  await page.fill('#password', 'dipr-demo-2026');
+  await page.click('form.stack button');
+  await page.waitForSelector('#my-filings');
+  assert.ok((await page.$$('#my-filings tr')).length > 1, 'the applicant has filings');
+  const cookies = await page.context().cookies();
+  const session = cookies.find((c) => c.name === 'dipr_session');
+  assert.ok(session && session.httpOnly && session.sameSite === 'Lax', 'HttpOnly, SameSite session cookie');
+  await page.click('form[action="/signout"] button');
+  await page.goto(`${base}/me`);
+  await page.waitForSelector('#username');
+  await page.fill('#username', 'examiner1');
+  await page.fill('#password', 'dipr-demo-2026');
+  await page.click('form.stack button');
+  await page.waitForSelector('#review-queue');
+  assert.ok((await page.$$('#review-queue tr')).length > 1, 'the examiner has a queue');
+  await page.context().close();
+});
+
 if (shots) {
   await step('screenshots', async () => {
     mkdirSync(shots, { recursive: true });
     const pages = [
       ['home', '/'], ['search', '/search?q=%E8%AF%AD%E6%96%99'], ['record', `/records/${recordId}`],
-      ['stats', '/stats'], ['check', '/check'], ['encumbrances', '/encumbrances?q=%E8%AF%AD%E6%96%99'],
+      ['stats', '/stats'], ['check', '/check'], ['signin', '/signin'], ['encumbrances', '/encumbrances?q=%E8%AF%AD%E6%96%99'],
     ];
     for (const width of [1280, 390]) {
       const page = await newPage(width);

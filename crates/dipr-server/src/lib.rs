@@ -13,6 +13,7 @@ pub mod fingerprints;
 pub mod ledger;
 pub mod operations;
 pub mod pages;
+pub mod portal;
 pub mod service;
 pub mod timers;
 pub mod web;

@@ -57,7 +57,7 @@ pub(crate) fn state_label(s: AppStateKind, en: bool) -> &'static str {
     }
 }
 
-fn event_label(kind: &str, en: bool) -> String {
+pub(crate) fn event_label(kind: &str, en: bool) -> String {
     let (zh, e) = match kind {
         "notice_published" => ("发布公示", "Notice published"),
         "objection_filed" => ("提出异议", "Objection filed"),

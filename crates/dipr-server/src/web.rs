@@ -82,6 +82,7 @@ pub fn layout(l: Lang, title: &str, current: &str, body: &str, scripts: &[&str])
         ("/stats", l.t("统计", "Statistics")),
         ("/check", l.t("证书核验", "Check a certificate")),
         ("/encumbrances", l.t("权利负担查询", "Encumbrance search")),
+        ("/me", l.t("我的登记", "My registry")),
     ];
     let mut links = String::new();
     for (href, label) in nav {
@@ -239,6 +240,12 @@ fn records_table(items: &[Box<serde_json::value::RawValue>], l: Lang) -> String 
 #[derive(Deserialize, Default)]
 pub struct LangQuery {
     lang: Option<String>,
+}
+
+impl LangQuery {
+    pub fn lang(&self) -> Option<&str> {
+        self.lang.as_deref()
+    }
 }
 
 async fn home(State(st): State<Arc<AppState>>, Query(q): Query<LangQuery>, headers: HeaderMap) -> Response {

@@ -701,3 +701,81 @@ async fn objection_form_on_the_record_page() {
     assert_eq!(resp.status(), StatusCode::SEE_OTHER);
     assert_eq!(app.state_of(&a, &id).await, "objection_pending");
 }
+
+async fn body_text(resp: axum::response::Response) -> String {
+    String::from_utf8(axum::body::to_bytes(resp.into_body(), usize::MAX).await.unwrap().to_vec()).unwrap()
+}
+
+fn set_cookie(resp: &axum::response::Response) -> String {
+    resp.headers()["set-cookie"].to_str().unwrap().split(';').next().unwrap().to_string()
+}
+
+fn hidden(html: &str, name: &str) -> String {
+    let marker = format!("name=\"{name}\" value=\"");
+    let start = html.find(&marker).unwrap_or_else(|| panic!("no {name} in page")) + marker.len();
+    html[start..].split('"').next().unwrap().to_string()
+}
+
+/// A holder signs in on the web, sees the pledge a bank filed, and consents with the session's CSRF token.
+#[tokio::test]
+async fn web_sign_in_and_pledge_consent() {
+    let app = App::new().await;
+    let username = format!("u-{}", Uuid::now_v7().simple());
+    let party = json!({"kind": "legal_person", "name": "网页持有数据有限公司", "id_number": credit_code()});
+    app.ok("POST", "/api/v1/auth/signup", None, Some(json!({"username": username, "password": "long enough pw", "display_name": "网页", "role": "applicant", "party": party}))).await;
+    let a = app.sign_in(&username).await;
+    let (e, admin) = (app.staff(Role::Examiner).await, app.staff(Role::Admin).await);
+    let id = app.publish_notice(&a, &e, "网页质押语料").await;
+    app.advance(&admin, 20).await;
+    let (bank1, _) = bank(&app, "网页银行").await;
+    let day = today(&app);
+    app.ok("POST", &format!("/api/v1/records/{id}/pledges"), Some(&bank1), Some(json!({"secured": "1000000", "start": day.to_string(), "end": (day + chrono::Days::new(90)).to_string(), "rank": 1}))).await;
+
+    let send = |req: Request<Body>| app.router.clone().oneshot(req);
+    let resp = send(Request::builder().uri("/signin").body(Body::empty()).unwrap()).await.unwrap();
+    let login_cookie = set_cookie(&resp);
+    let csrf = hidden(&body_text(resp).await, "csrf");
+    let form = |c: &str, body: String| {
+        Request::builder()
+            .method("POST")
+            .uri("/signin")
+            .header("content-type", "application/x-www-form-urlencoded")
+            .header("cookie", c)
+            .body(Body::from(body))
+            .unwrap()
+    };
+    let resp =
+        send(form(&login_cookie, format!("csrf={csrf}&username={username}&password=wrong+password+x"))).await.unwrap();
+    assert_eq!(resp.status(), StatusCode::UNAUTHORIZED);
+    let resp =
+        send(form(&login_cookie, format!("csrf=forged&username={username}&password=long+enough+pw"))).await.unwrap();
+    assert!(body_text(resp).await.contains("表单已过期"), "a forged login form is refused");
+    let resp =
+        send(form(&login_cookie, format!("csrf={csrf}&username={username}&password=long+enough+pw"))).await.unwrap();
+    assert_eq!(resp.status(), StatusCode::SEE_OTHER);
+    let raw_cookie = resp.headers()["set-cookie"].to_str().unwrap().to_string();
+    assert!(raw_cookie.contains("HttpOnly") && raw_cookie.contains("SameSite=Lax"));
+    let session = set_cookie(&resp);
+
+    let me = send(Request::builder().uri("/me").header("cookie", &session).body(Body::empty()).unwrap()).await.unwrap();
+    let html = body_text(me).await;
+    assert!(html.contains("id=\"pending-pledges\"") && html.contains("网页银行"));
+    let csrf = hidden(&html, "csrf");
+    let pledge = hidden(&html, "pledge");
+    let consent = |c: &str| {
+        Request::builder()
+            .method("POST")
+            .uri("/me/pledges/consent")
+            .header("content-type", "application/x-www-form-urlencoded")
+            .header("cookie", &session)
+            .body(Body::from(format!("csrf={c}&record={id}&pledge={pledge}")))
+            .unwrap()
+    };
+    let before = app.row_counts().await;
+    assert_eq!(send(consent("forged")).await.unwrap().status(), StatusCode::FORBIDDEN);
+    assert_eq!(app.row_counts().await, before);
+    assert_eq!(send(consent(&csrf)).await.unwrap().status(), StatusCode::SEE_OTHER);
+    let rec = app.ok("GET", &format!("/api/v1/public/records/{id}"), None, None).await;
+    assert_eq!(rec["record"]["pledges"][0]["status"], "active");
+    assert_eq!(rec["record"]["pledges"][0]["rank"], 1);
+}

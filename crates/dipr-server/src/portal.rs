@@ -1,0 +1,356 @@
+//! Signed-in pages: sign-in and sign-out with a session cookie, and "my registry" — an applicant's filings
+//! with their deadlines, certificates and pledges awaiting consent; an examiner's queue with deadlines;
+//! everyone's notifications.
+//!
+//! The session cookie holds the same session token the API issues (stored hashed, revocable), and is
+//! HttpOnly, SameSite=Lax, and Secure when the registry is served over https. Every form that changes
+//! something carries a CSRF token derived from the session secret, which a cross-site page cannot read.
+
+use std::sync::Arc;
+
+use axum::extract::{Query, State};
+use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::routing::{get, post};
+use axum::{Form, Router};
+use dipr_domain::application::{Application, State as Status};
+use dipr_domain::encumbrance::PledgeStatus;
+use dipr_domain::holding::Operation;
+use dipr_domain::lifecycle::Role;
+use dipr_store::{ApplicationFilter, Order, Page, UserRecord};
+use serde::Deserialize;
+use sha2::{Digest, Sha256};
+use uuid::Uuid;
+
+use crate::auth::{actor_of, token_hash};
+use crate::web::{esc, layout, Lang, LangQuery};
+use crate::AppState;
+
+const SESSION_COOKIE: &str = "dipr_session";
+const LOGIN_CSRF_COOKIE: &str = "dipr_login_csrf";
+
+pub fn routes() -> Router<Arc<AppState>> {
+    Router::new()
+        .route("/signin", get(signin_form).post(signin))
+        .route("/signout", post(signout))
+        .route("/me", get(me))
+        .route("/me/pledges/consent", post(consent))
+}
+
+fn cookie(headers: &HeaderMap, name: &str) -> Option<String> {
+    let raw = headers.get(header::COOKIE)?.to_str().ok()?;
+    raw.split(';').filter_map(|c| c.trim().split_once('=')).find(|(k, _)| *k == name).map(|(_, v)| v.to_string())
+}
+
+fn secure(st: &AppState) -> &'static str {
+    if st.config.public_url.starts_with("https://") {
+        "; Secure"
+    } else {
+        ""
+    }
+}
+
+fn csrf_of(session: &str) -> String {
+    hex::encode(Sha256::digest(format!("dipr-csrf\n{session}").as_bytes()))
+}
+
+/// The signed-in user and the session secret, from the cookie.
+async fn session(st: &AppState, headers: &HeaderMap) -> Option<(UserRecord, String)> {
+    let secret = cookie(headers, SESSION_COOKIE)?;
+    let (user, _) = st.store.authenticate(&token_hash(&secret), st.clock.now()).await.ok()??;
+    Some((user, secret))
+}
+
+fn with_cookie(mut resp: Response, cookie: &str) -> Response {
+    if let Ok(v) = HeaderValue::from_str(cookie) {
+        resp.headers_mut().append(header::SET_COOKIE, v);
+    }
+    resp
+}
+
+fn signin_page(st: &AppState, l: Lang, username: &str, error: Option<&str>) -> Response {
+    let token = crate::auth::new_token().0;
+    let error = error
+        .map(|e| format!("<p class=\"result bad\" role=\"alert\" id=\"signin-error\">{}</p>", esc(e)))
+        .unwrap_or_default();
+    let body = format!(
+        "<h1>{h1}</h1>{error}<form method=\"post\" action=\"/signin\" class=\"stack\" style=\"max-width:28rem\">\
+         <input type=\"hidden\" name=\"csrf\" value=\"{token}\">\
+         <label for=\"username\">{user_l}</label><input id=\"username\" name=\"username\" autocomplete=\"username\" value=\"{username}\">\
+         <label for=\"password\">{pw_l}</label><input id=\"password\" name=\"password\" type=\"password\" autocomplete=\"current-password\">\
+         <button>{go}</button></form><p class=\"muted\">{hint}</p>",
+        h1 = l.t("登录", "Sign in"),
+        user_l = l.t("用户名", "Username"),
+        username = esc(username),
+        pw_l = l.t("密码", "Password"),
+        go = l.t("登录", "Sign in"),
+        hint = l.t("账号注册与 API 令牌见 /api/openapi.json（POST /api/v1/auth/signup）。", "Accounts and API tokens: see /api/openapi.json (POST /api/v1/auth/signup)."),
+    );
+    let resp = layout(l, l.t("登录", "Sign in"), "/signin", &body, &[]);
+    with_cookie(resp, &format!("{LOGIN_CSRF_COOKIE}={token}; Path=/signin; HttpOnly; SameSite=Strict{}", secure(st)))
+}
+
+async fn signin_form(State(st): State<Arc<AppState>>, Query(q): Query<LangQuery>, headers: HeaderMap) -> Response {
+    let l = Lang::of(q.lang(), &headers);
+    signin_page(&st, l, "", None)
+}
+
+#[derive(Deserialize)]
+pub struct SigninForm {
+    #[serde(default)]
+    csrf: String,
+    #[serde(default)]
+    username: String,
+    #[serde(default)]
+    password: String,
+}
+
+async fn signin(
+    State(st): State<Arc<AppState>>,
+    Query(q): Query<LangQuery>,
+    headers: HeaderMap,
+    Form(form): Form<SigninForm>,
+) -> Response {
+    let l = Lang::of(q.lang(), &headers);
+    if form.csrf.is_empty() || cookie(&headers, LOGIN_CSRF_COOKIE).as_deref() != Some(form.csrf.as_str()) {
+        return signin_page(
+            &st,
+            l,
+            &form.username,
+            Some(l.t("表单已过期，请重新提交。", "The form expired; please submit it again.")),
+        );
+    }
+    match crate::service::sign_in(&st, &form.username, form.password).await {
+        Ok((secret, _, _)) => {
+            let cookie = format!(
+                "{SESSION_COOKIE}={secret}; Path=/; HttpOnly; SameSite=Lax; Max-Age={}{}",
+                st.config.session_hours * 3600,
+                secure(&st)
+            );
+            with_cookie(Redirect::to("/me").into_response(), &cookie)
+        }
+        Err(e) if e.code == "invalid_credentials" => {
+            let mut r =
+                signin_page(&st, l, &form.username, Some(l.t("用户名或密码错误。", "Wrong username or password.")));
+            *r.status_mut() = StatusCode::UNAUTHORIZED;
+            r
+        }
+        Err(e) => signin_page(&st, l, &form.username, Some(&e.message)),
+    }
+}
+
+#[derive(Deserialize)]
+pub struct CsrfForm {
+    #[serde(default)]
+    csrf: String,
+}
+
+async fn signout(State(st): State<Arc<AppState>>, headers: HeaderMap, Form(form): Form<CsrfForm>) -> Response {
+    if let Some((user, secret)) = session(&st, &headers).await {
+        if form.csrf == csrf_of(&secret) {
+            if let Ok(Some((_, token))) = st.store.authenticate(&token_hash(&secret), st.clock.now()).await {
+                let _ = crate::service::revoke_token(&st, &user, token.id).await;
+            }
+        }
+    }
+    with_cookie(
+        Redirect::to("/").into_response(),
+        &format!("{SESSION_COOKIE}=; Path=/; HttpOnly; SameSite=Lax; Max-Age=0"),
+    )
+}
+
+fn deadline_label(app: &Application, l: Lang) -> String {
+    app.next_deadline()
+        .map(|d| {
+            let what = match app.state {
+                Status::CorrectionRequested => l.t("补正截止", "correct by"),
+                Status::PublicNotice => l.t("公示结束", "notice ends"),
+                Status::Registered => l.t("有效期至", "valid until"),
+                _ => "",
+            };
+            format!("{what} {}", d.with_timezone(&dipr_domain::time::local_offset()).format("%Y-%m-%d"))
+        })
+        .unwrap_or_default()
+}
+
+async fn me(State(st): State<Arc<AppState>>, Query(q): Query<LangQuery>, headers: HeaderMap) -> Response {
+    let l = Lang::of(q.lang(), &headers);
+    let Some((user, secret)) = session(&st, &headers).await else {
+        return Redirect::to("/signin").into_response();
+    };
+    let csrf = csrf_of(&secret);
+    let mut body = format!(
+        "<h1>{} · {}</h1><form method=\"post\" action=\"/signout\"><input type=\"hidden\" name=\"csrf\" value=\"{csrf}\"><button class=\"secondary\">{}</button></form>",
+        l.t("我的登记", "My registry"),
+        esc(&user.display_name),
+        l.t("退出", "Sign out")
+    );
+    match user.role {
+        Role::Applicant | Role::Agent => {
+            let filter = ApplicationFilter { owned_by: Some((user.id, user.party_id)), ..Default::default() };
+            let apps = st.store.applications(&filter, Page::new(1, 100)).await.map(|p| p.items).unwrap_or_default();
+            body.push_str(&format!("<h2>{}</h2>", l.t("我的申请与登记", "My filings and registrations")));
+            let mut rows = String::new();
+            let mut consents = String::new();
+            for a in &apps {
+                let cert = if a.registration.is_some() {
+                    format!(
+                        "<a href=\"/api/v1/public/records/{0}/certificate.pdf\">PDF</a> · <a href=\"/api/v1/public/records/{0}/certificate\">JSON</a>",
+                        a.id
+                    )
+                } else {
+                    String::new()
+                };
+                let name = if a.is_public() {
+                    format!("<a href=\"/records/{}\">{}</a>", a.id, esc(&a.form.product_name))
+                } else {
+                    esc(&a.form.product_name)
+                };
+                rows.push_str(&format!(
+                    "<tr><td>{name}</td><td>{}</td><td>{}</td><td>{cert}</td></tr>",
+                    crate::web::state_label(a.state, l),
+                    deadline_label(a, l)
+                ));
+                let pending = a
+                    .holding
+                    .iter()
+                    .flat_map(|h| &h.encumbrances.pledges)
+                    .filter(|p| p.status == PledgeStatus::Pending);
+                for p in pending {
+                    consents.push_str(&format!(
+                        "<tr><td>{}</td><td>{}</td><td>¥{}</td><td>{}</td><td>{} — {}</td><td><form method=\"post\" action=\"/me/pledges/consent\">\
+                         <input type=\"hidden\" name=\"csrf\" value=\"{csrf}\"><input type=\"hidden\" name=\"record\" value=\"{}\">\
+                         <input type=\"hidden\" name=\"pledge\" value=\"{}\"><button>{}</button></form></td></tr>",
+                        esc(&a.form.product_name),
+                        esc(&p.pledgee.name),
+                        p.secured,
+                        p.stated_rank,
+                        p.term.start,
+                        p.term.end,
+                        a.id,
+                        p.id,
+                        l.t("同意质押", "Consent")
+                    ));
+                }
+            }
+            body.push_str(&format!(
+                "<div class=\"scroll\"><table class=\"list\" id=\"my-filings\"><tr><th>{}</th><th>{}</th><th>{}</th><th>{}</th></tr>{rows}</table></div>",
+                l.t("产品", "Product"),
+                l.t("状态", "Status"),
+                l.t("期限", "Deadline"),
+                l.t("证书", "Certificate")
+            ));
+            if !consents.is_empty() {
+                body.push_str(&format!(
+                    "<h2>{}</h2><div class=\"scroll\"><table class=\"list\" id=\"pending-pledges\"><tr><th>{}</th><th>{}</th><th>{}</th><th>{}</th><th>{}</th><th></th></tr>{consents}</table></div>",
+                    l.t("待同意的质押", "Pledges awaiting your consent"),
+                    l.t("产品", "Product"),
+                    l.t("质权人", "Pledgee"),
+                    l.t("担保金额", "Secured"),
+                    l.t("声明顺位", "Stated rank"),
+                    l.t("期限", "Term")
+                ));
+            }
+        }
+        Role::Examiner => {
+            let filter = ApplicationFilter {
+                states: Status::ALL.into_iter().filter(|s| s.in_review_queue()).collect(),
+                order: Order::OldestFirst,
+                ..Default::default()
+            };
+            let apps = st.store.applications(&filter, Page::new(1, 100)).await.map(|p| p.items).unwrap_or_default();
+            let mut rows = String::new();
+            for a in &apps {
+                let due = a.objections.iter().filter(|o| o.decision.is_none()).map(|o| o.decide_by).min();
+                rows.push_str(&format!(
+                    "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+                    esc(&a.form.product_name),
+                    esc(&a.applicant.name),
+                    crate::web::state_label(a.state, l),
+                    due.map(|d| format!("{} {}", l.t("异议决定截止", "decide objection by"), d.format("%Y-%m-%d")))
+                        .unwrap_or_default()
+                ));
+            }
+            body.push_str(&format!(
+                "<h2>{}</h2><div class=\"scroll\"><table class=\"list\" id=\"review-queue\"><tr><th>{}</th><th>{}</th><th>{}</th><th>{}</th></tr>{rows}</table></div>",
+                l.t("待审查（先到先审）", "Review queue (oldest first)"),
+                l.t("产品", "Product"),
+                l.t("申请人", "Applicant"),
+                l.t("状态", "Status"),
+                l.t("期限", "Deadline")
+            ));
+        }
+        _ => {}
+    }
+    if let Some(party) = user.party_id {
+        let mut notes = st.store.events("party", &party.to_string()).await.unwrap_or_default();
+        notes.retain(|e| e.kind == "notification");
+        notes.reverse();
+        let mut rows = String::new();
+        for n in notes.iter().take(30) {
+            rows.push_str(&format!(
+                "<tr><td>{}</td><td>{}</td><td>{}</td></tr>",
+                n.at.format("%Y-%m-%d"),
+                esc(n.payload["product_name"].as_str().unwrap_or_default()),
+                esc(&crate::pages::event_label(n.payload["event"].as_str().unwrap_or_default(), l.en))
+            ));
+        }
+        body.push_str(&format!("<h2>{}</h2>", l.t("通知", "Notifications")));
+        if rows.is_empty() {
+            body.push_str(&format!("<p class=\"muted\">{}</p>", l.t("无", "None")));
+        } else {
+            body.push_str(&format!("<table class=\"list\" id=\"notifications\">{rows}</table>"));
+        }
+    }
+    if user.role == Role::Bank {
+        body.push_str(&format!(
+            "<p><a class=\"button\" href=\"/encumbrances\">{}</a></p>",
+            l.t("放贷前查询权利负担", "Search encumbrances before lending")
+        ));
+    }
+    layout(l, l.t("我的登记", "My registry"), "/me", &body, &[])
+}
+
+#[derive(Deserialize)]
+pub struct ConsentForm {
+    #[serde(default)]
+    csrf: String,
+    record: Uuid,
+    pledge: Uuid,
+}
+
+async fn consent(
+    State(st): State<Arc<AppState>>,
+    Query(q): Query<LangQuery>,
+    headers: HeaderMap,
+    Form(form): Form<ConsentForm>,
+) -> Response {
+    let l = Lang::of(q.lang(), &headers);
+    let Some((user, secret)) = session(&st, &headers).await else {
+        return Redirect::to("/signin").into_response();
+    };
+    if form.csrf != csrf_of(&secret) {
+        return (StatusCode::FORBIDDEN, l.t("表单已过期。", "The form expired.")).into_response();
+    }
+    match crate::operations::operate(
+        &st,
+        form.record,
+        Operation::ConsentToPledge { pledge_id: form.pledge },
+        &actor_of(&user),
+    )
+    .await
+    {
+        Ok(_) => Redirect::to(&format!("/records/{}", form.record)).into_response(),
+        Err(e) => {
+            let body = format!(
+                "<h1>{}</h1><p class=\"result bad\" role=\"alert\">{}</p><p><a href=\"/me\">{}</a></p>",
+                l.t("未能登记质押", "The pledge was not registered"),
+                esc(&e.message),
+                l.t("返回", "Back")
+            );
+            let mut r = layout(l, l.t("质押", "Pledge"), "/me", &body, &[]);
+            *r.status_mut() = e.status();
+            r
+        }
+    }
+}
