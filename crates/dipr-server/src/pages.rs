@@ -302,7 +302,8 @@ async fn render(st: &AppState, id: &str, l: crate::web::Lang, form: ObjectionFor
     body.push_str("</table>");
     body.push_str(&holding_sections(&detail, en));
     let mut csrf_cookie = None;
-    if matches!(r.state, AppStateKind::PublicNotice) {
+    let notice_open = r.notice_ends_at.is_some_and(|end| st.clock.now() < end);
+    if matches!(r.state, AppStateKind::PublicNotice | AppStateKind::ObjectionPending) && notice_open {
         let token = crate::auth::new_token().0;
         body.push_str(&objection_form(id, l, &form, &token));
         let secure = if st.config.public_url.starts_with("https://") { "; Secure" } else { "" };
