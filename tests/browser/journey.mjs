@@ -171,6 +171,19 @@ await step('people sign in: a wrong password is explained, an applicant sees dea
   await page.click('form.stack button');
   await page.waitForSelector('#review-queue');
   assert.ok((await page.$$('#review-queue tr')).length > 1, 'the examiner has a queue');
+  // The examiner decides a filing in formal review: reasons are required, then the decision is recorded.
+  const signin = await (await page.request.post(`${base}/api/v1/auth/signin`, { data: { username: 'examiner1', password: 'dipr-demo-2026' } })).json();
+  const queue = await (await page.request.get(`${base}/api/v1/review/queue?state=formal_review`, { headers: { authorization: `Bearer ${signin.token}` } })).json();
+  assert.ok(queue.items.length > 0, 'a filing in formal review');
+  await page.goto(`${base}/review/${queue.items[0].id}`);
+  await page.selectOption('#action', 'reject');
+  await page.click('form.stack button');
+  await page.waitForSelector('#err-reasons');
+  assert.match(await page.textContent('#err-reasons'), /理由/);
+  await page.fill('#reasons', '申请材料不属于数据知识产权登记对象。');
+  await page.click('form.stack button');
+  await page.waitForSelector('h1 .badge');
+  assert.match(await page.textContent('h1 .badge'), /不予受理/);
   await page.context().close();
 });
 

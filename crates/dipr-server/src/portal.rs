@@ -35,6 +35,7 @@ pub fn routes() -> Router<Arc<AppState>> {
         .route("/signout", post(signout))
         .route("/me", get(me))
         .route("/me/pledges/consent", post(consent))
+        .route("/review/{id}", get(review).post(decide))
 }
 
 fn cookie(headers: &HeaderMap, name: &str) -> Option<String> {
@@ -263,7 +264,8 @@ async fn me(State(st): State<Arc<AppState>>, Query(q): Query<LangQuery>, headers
             for a in &apps {
                 let due = a.objections.iter().filter(|o| o.decision.is_none()).map(|o| o.decide_by).min();
                 rows.push_str(&format!(
-                    "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+                    "<tr><td><a href=\"/review/{}\">{}</a></td><td>{}</td><td>{}</td><td>{}</td></tr>",
+                    a.id,
                     esc(&a.form.product_name),
                     esc(&a.applicant.name),
                     crate::web::state_label(a.state, l),
@@ -349,6 +351,190 @@ async fn consent(
                 l.t("返回", "Back")
             );
             let mut r = layout(l, l.t("质押", "Pledge"), "/me", &body, &[]);
+            *r.status_mut() = e.status();
+            r
+        }
+    }
+}
+
+/// The decisions an examiner can take on a filing in this state.
+fn actions(state: Status) -> &'static [(&'static str, &'static str, &'static str)] {
+    match state {
+        Status::Submitted => &[("accept", "受理，进入形式审查", "Accept into formal review")],
+        Status::FormalReview => &[
+            ("pass_formal_review", "形式审查合格", "Pass formal review"),
+            ("request_correction", "要求补正", "Request correction"),
+            ("reject", "不予受理", "Reject"),
+        ],
+        Status::SubstantiveReview => {
+            &[("approve", "予以公示", "Approve for public notice"), ("refuse", "不予登记", "Refuse")]
+        }
+        Status::Registered => &[("revoke", "撤销登记", "Revoke the registration")],
+        _ => &[],
+    }
+}
+
+/// The typed values of the decision form, kept when it is shown again with an error.
+struct Typed<'a> {
+    action: &'a str,
+    reasons: &'a str,
+}
+
+fn review_page(
+    l: Lang,
+    app: &Application,
+    overlaps: &[crate::fingerprints::Overlap],
+    csrf: &str,
+    typed: Typed,
+    error: Option<String>,
+) -> Response {
+    let f = &app.form;
+    let mut body = format!(
+        "<h1>{} <span class=\"badge\">{}</span></h1><p><a href=\"/me\">{}</a></p><table>",
+        esc(&f.product_name),
+        crate::web::state_label(app.state, l),
+        l.t("返回审查队列", "Back to the queue")
+    );
+    for (k, v) in [
+        (l.t("申请人", "Applicant"), format!("{}（{}）", esc(&app.applicant.name), esc(&app.applicant.id_number))),
+        (
+            l.t("登记对象", "Object type"),
+            crate::web::object_type_label(f.object_type.map(|t| t.as_str()).unwrap_or(""), l).to_string(),
+        ),
+        (l.t("行业", "Industry"), esc(&f.industry)),
+        (l.t("简介", "Summary"), esc(&f.summary)),
+        (l.t("数据来源与合法性", "Sources and legality"), esc(&f.legality_statement)),
+        (l.t("加工规则", "Processing"), esc(&f.processing)),
+        (l.t("样例", "Samples"), esc(&f.samples.join("\n"))),
+        (
+            l.t("内容承诺", "Content commitment"),
+            f.content_commitment.as_ref().map(|c| format!("<code>{}</code>", esc(&c.root))).unwrap_or_default(),
+        ),
+    ] {
+        body.push_str(&format!("<tr><th>{k}</th><td>{v}</td></tr>"));
+    }
+    body.push_str("</table>");
+    if !overlaps.is_empty() {
+        body.push_str(&format!(
+            "<h2>{}</h2><table class=\"list\" id=\"overlaps\"><tr><th>{}</th><th>{}</th><th>{}</th></tr>",
+            l.t("数据重合预警", "Overlap warnings"),
+            l.t("其他申请", "Other filing"),
+            l.t("权利人", "Holder"),
+            l.t("本申请数据包含于其中的比例", "Share of this filing's records in it")
+        ));
+        for o in overlaps {
+            body.push_str(&format!(
+                "<tr><td>{}</td><td>{}</td><td>{:.0}%（95%: {:.0}–{:.0}%）</td></tr>",
+                esc(&o.product_name),
+                esc(&o.holder),
+                o.containment * 100.0,
+                o.low * 100.0,
+                o.high * 100.0
+            ));
+        }
+        body.push_str("</table>");
+    }
+    let choices = actions(app.state);
+    if !choices.is_empty() {
+        let mut opts = String::new();
+        for (v, zh, en) in choices {
+            let sel = if *v == typed.action { " selected" } else { "" };
+            opts.push_str(&format!("<option value=\"{v}\"{sel}>{}</option>", l.t(zh, en)));
+        }
+        let error = error
+            .map(|e| format!("<span class=\"field-error\" role=\"alert\" id=\"err-reasons\">{}</span>", esc(&e)))
+            .unwrap_or_default();
+        body.push_str(&format!(
+            "<h2>{}</h2><form method=\"post\" action=\"/review/{}\" class=\"stack\" novalidate><input type=\"hidden\" name=\"csrf\" value=\"{csrf}\">\
+             <label for=\"action\">{}</label><select id=\"action\" name=\"action\">{opts}</select>\
+             <label for=\"reasons\">{}</label><textarea id=\"reasons\" name=\"reasons\" rows=\"4\" aria-describedby=\"err-reasons\">{}</textarea>{error}\
+             <button>{}</button></form>",
+            l.t("决定", "Decision"),
+            app.id,
+            l.t("决定事项", "Action"),
+            l.t("理由（将记录审查员身份）", "Reasons (recorded with your name)"),
+            esc(typed.reasons),
+            l.t("作出决定", "Decide")
+        ));
+    }
+    layout(l, l.t("审查", "Review"), "/me", &body, &[])
+}
+
+async fn review(
+    State(st): State<Arc<AppState>>,
+    axum::extract::Path(id): axum::extract::Path<Uuid>,
+    Query(q): Query<LangQuery>,
+    headers: HeaderMap,
+) -> Response {
+    let l = Lang::of(q.lang(), &headers);
+    let Some((user, secret)) = session(&st, &headers).await else {
+        return Redirect::to("/signin").into_response();
+    };
+    if user.role != Role::Examiner {
+        return (StatusCode::FORBIDDEN, l.t("只有审查员可以审查。", "Only examiners review.")).into_response();
+    }
+    let Ok(Some(app)) = st.store.application(id).await else {
+        return (StatusCode::NOT_FOUND, "not found").into_response();
+    };
+    let overlaps = crate::fingerprints::overlaps(&st, id).await.unwrap_or_default();
+    review_page(l, &app, &overlaps, &csrf_of(&secret), Typed { action: "", reasons: "" }, None)
+}
+
+#[derive(Deserialize)]
+pub struct DecisionForm {
+    #[serde(default)]
+    csrf: String,
+    #[serde(default)]
+    action: String,
+    #[serde(default)]
+    reasons: String,
+}
+
+async fn decide(
+    State(st): State<Arc<AppState>>,
+    axum::extract::Path(id): axum::extract::Path<Uuid>,
+    Query(q): Query<LangQuery>,
+    headers: HeaderMap,
+    Form(form): Form<DecisionForm>,
+) -> Response {
+    use dipr_domain::lifecycle::Command;
+    let l = Lang::of(q.lang(), &headers);
+    let Some((user, secret)) = session(&st, &headers).await else {
+        return Redirect::to("/signin").into_response();
+    };
+    if user.role != Role::Examiner || form.csrf != csrf_of(&secret) {
+        return (StatusCode::FORBIDDEN, l.t("表单已过期或无权操作。", "The form expired, or you may not do this."))
+            .into_response();
+    }
+    let reasons = form.reasons.clone();
+    let cmd = match form.action.as_str() {
+        "accept" => Command::AcceptForReview,
+        "pass_formal_review" => Command::PassFormalReview { reasons },
+        "request_correction" => Command::RequestCorrection { items: Vec::new(), reasons },
+        "reject" => Command::Reject { reasons },
+        "approve" => Command::Approve { reasons },
+        "refuse" => Command::Refuse { reasons },
+        "revoke" => Command::Revoke { reasons },
+        _ => return (StatusCode::UNPROCESSABLE_ENTITY, "unknown action").into_response(),
+    };
+    match crate::service::execute(&st, id, cmd, &actor_of(&user)).await {
+        Ok(_) => Redirect::to(&format!("/review/{id}")).into_response(),
+        Err(e) => {
+            let message = match e.code {
+                "reasons_required" => l.t("此决定必须写明理由。", "This decision must state its reasons.").to_string(),
+                "conflict_of_interest" => l
+                    .t("审查员不得审查本人或关联方的申请。", "You may not decide on a filing you are party to.")
+                    .to_string(),
+                "illegal_transition" => {
+                    l.t("当前状态不允许此决定。", "The filing's state does not allow this decision.").to_string()
+                }
+                _ => e.message.clone(),
+            };
+            let Ok(Some(app)) = st.store.application(id).await else {
+                return (StatusCode::NOT_FOUND, "not found").into_response();
+            };
+            let typed = Typed { action: &form.action, reasons: &form.reasons };
+            let mut r = review_page(l, &app, &[], &csrf_of(&secret), typed, Some(message));
             *r.status_mut() = e.status();
             r
         }
