@@ -187,12 +187,103 @@ await step('people sign in: a wrong password is explained, an applicant sees dea
   await page.context().close();
 });
 
+function creditCode() {
+  const chars = '0123456789ABCDEFGHJKLMNPQRTUWXY';
+  const weights = [1, 3, 9, 27, 19, 26, 16, 17, 20, 29, 25, 13, 8, 24, 10, 30, 28];
+  let body = '91310000';
+  for (let i = 0; i < 9; i++) body += String(Math.floor(Math.random() * 10));
+  const sum = [...body].reduce((acc, c, i) => acc + chars.indexOf(c) * weights[i], 0);
+  return body + chars[(31 - (sum % 31)) % 31];
+}
+
+await step('the whole journey: sign up, file, examiner approves, notice passes, certificate checks out', async () => {
+  const applicant = await newPage();
+  const username = `journey${Date.now()}`;
+  const product = `旅程测试语料${Date.now()}`;
+  await applicant.goto(`${base}/signup`);
+  await applicant.fill('#username', username);
+  await applicant.fill('#password', 'journey password 1');
+  await applicant.fill('#display_name', '测试联系人');
+  await applicant.fill('#party_name', '旅程数据科技有限公司');
+  await applicant.fill('#id_number', '91310000MA1FL8XQ31');
+  await applicant.click('form.stack button');
+  await applicant.waitForSelector('#err-id_number');
+  assert.equal(await applicant.inputValue('#party_name'), '旅程数据科技有限公司', 'the typed input is kept');
+  await applicant.fill('#password', 'journey password 1');
+  await applicant.fill('#id_number', creditCode());
+  await applicant.click('form.stack button');
+  await applicant.waitForSelector('#my-filings');
+
+  await applicant.click('#new-filing');
+  await applicant.waitForSelector('#product_name');
+  await applicant.click('form.stack button');
+  await applicant.waitForSelector('#err-product_name');
+  await applicant.fill('#product_name', product);
+  await applicant.selectOption('#object_type', 'data_collection');
+  await applicant.selectOption('#industry', { index: 1 });
+  await applicant.fill('#scenarios', '模型训练，行业研究');
+  await applicant.fill('#summary', '经清洗、脱敏和标注的中文语料。');
+  await applicant.fill('#source_description', '自有平台采集并取得用户授权');
+  await applicant.fill('#legality_statement', '数据来源合法，已取得全部授权。');
+  await applicant.check('#no_infringement');
+  await applicant.fill('#processing', '去重、清洗、脱敏、人工标注与质量校验。');
+  await applicant.fill('#structure', 'text:string\nlabel:string');
+  await applicant.fill('#format', 'jsonl');
+  await applicant.selectOption('#update_frequency', 'monthly');
+  await applicant.fill('#secrecy_measures', '分级访问控制与审计日志。');
+  await applicant.fill('#samples', '{"text": "示例", "label": "新闻"}');
+  await applicant.fill('#contact_name', '测试联系人');
+  await applicant.click('form.stack button');
+  await applicant.waitForSelector('#my-filings');
+  assert.match(await applicant.textContent('#my-filings'), new RegExp(product));
+
+  const examiner = await newPage();
+  await examiner.goto(`${base}/signin`);
+  await examiner.fill('#username', 'examiner2');
+  await examiner.fill('#password', 'dipr-demo-2026');
+  await examiner.click('form.stack button');
+  await examiner.waitForSelector('#review-queue');
+  await examiner.click(`#review-queue a:text("${product}")`);
+  for (const [action, reasons] of [['accept', ''], ['pass_formal_review', '材料齐全，形式审查合格。'], ['approve', '符合登记条件，予以公示。']]) {
+    await examiner.waitForSelector('#action');
+    await examiner.selectOption('#action', action);
+    await examiner.fill('#reasons', reasons);
+    await examiner.click('form.stack button');
+    await examiner.waitForLoadState();
+  }
+  assert.match(await examiner.textContent('h1 .badge'), /公示中/);
+
+  // The notice period passes (the demo server's clock is adjustable).
+  const admin = await (await examiner.request.post(`${base}/api/v1/auth/signin`, { data: { username: 'admin', password: 'dipr-demo-2026' } })).json();
+  const moved = await examiner.request.post(`${base}/api/v1/admin/clock`, { data: { days: 20 }, headers: { authorization: `Bearer ${admin.token}` } });
+  assert.equal(moved.status(), 200);
+
+  // Twenty days later the session has expired: sign in again.
+  await applicant.goto(`${base}/me`);
+  await applicant.waitForSelector('#username');
+  await applicant.fill('#username', username);
+  await applicant.fill('#password', 'journey password 1');
+  await applicant.click('form.stack button');
+  await applicant.waitForSelector('#my-filings');
+  const row = applicant.locator('#my-filings tr', { hasText: product });
+  assert.match(await row.textContent(), /已登记/);
+  const json = await row.locator('a:text("JSON")').getAttribute('href');
+  const certificate = await (await applicant.request.get(`${base}${json}`)).text();
+  await applicant.goto(`${base}/check`);
+  await applicant.fill('#certificate', certificate);
+  await applicant.click('form.stack button');
+  await applicant.waitForSelector('#check-result.good');
+  assert.match(await applicant.textContent('#check-result'), new RegExp(product));
+  await applicant.context().close();
+  await examiner.context().close();
+});
+
 if (shots) {
   await step('screenshots', async () => {
     mkdirSync(shots, { recursive: true });
     const pages = [
       ['home', '/'], ['search', '/search?q=%E8%AF%AD%E6%96%99'], ['record', `/records/${recordId}`],
-      ['stats', '/stats'], ['check', '/check'], ['signin', '/signin'], ['encumbrances', '/encumbrances?q=%E8%AF%AD%E6%96%99'],
+      ['stats', '/stats'], ['check', '/check'], ['signin', '/signin'], ['signup', '/signup'], ['encumbrances', '/encumbrances?q=%E8%AF%AD%E6%96%99'],
     ];
     for (const width of [1280, 390]) {
       const page = await newPage(width);

@@ -84,6 +84,7 @@ pub fn router(state: Arc<AppState>) -> Router {
         .route("/records/{id}/objections", post(crate::pages::object))
         .merge(crate::web::routes())
         .merge(crate::portal::routes())
+        .merge(crate::filing::routes())
         .route("/log/checkpoint", get(log_checkpoint))
         .route("/log/tile/{*path}", get(log_tile))
         .route("/healthz", get(healthz))

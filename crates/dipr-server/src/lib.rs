@@ -9,6 +9,7 @@ pub mod api_holdings;
 pub mod auth;
 pub mod demo;
 pub mod error;
+pub mod filing;
 pub mod fingerprints;
 pub mod ledger;
 pub mod operations;

@@ -38,12 +38,27 @@ pub fn routes() -> Router<Arc<AppState>> {
         .route("/review/{id}", get(review).post(decide))
 }
 
+pub(crate) const FORM_CSRF_COOKIE: &str = "dipr_form_csrf";
+
+/// Anonymous forms (sign-up): the posted token must equal the SameSite=Strict cookie set with the form.
+pub(crate) fn csrf_matches(headers: &HeaderMap, posted: &str) -> bool {
+    !posted.is_empty() && cookie(headers, FORM_CSRF_COOKIE).as_deref() == Some(posted)
+}
+
+pub(crate) fn session_cookie(st: &AppState, secret: &str) -> String {
+    format!(
+        "{SESSION_COOKIE}={secret}; Path=/; HttpOnly; SameSite=Lax; Max-Age={}{}",
+        st.config.session_hours * 3600,
+        secure(st)
+    )
+}
+
 fn cookie(headers: &HeaderMap, name: &str) -> Option<String> {
     let raw = headers.get(header::COOKIE)?.to_str().ok()?;
     raw.split(';').filter_map(|c| c.trim().split_once('=')).find(|(k, _)| *k == name).map(|(_, v)| v.to_string())
 }
 
-fn secure(st: &AppState) -> &'static str {
+pub(crate) fn secure(st: &AppState) -> &'static str {
     if st.config.public_url.starts_with("https://") {
         "; Secure"
     } else {
@@ -51,18 +66,18 @@ fn secure(st: &AppState) -> &'static str {
     }
 }
 
-fn csrf_of(session: &str) -> String {
+pub(crate) fn csrf_of(session: &str) -> String {
     hex::encode(Sha256::digest(format!("dipr-csrf\n{session}").as_bytes()))
 }
 
 /// The signed-in user and the session secret, from the cookie.
-async fn session(st: &AppState, headers: &HeaderMap) -> Option<(UserRecord, String)> {
+pub(crate) async fn session(st: &AppState, headers: &HeaderMap) -> Option<(UserRecord, String)> {
     let secret = cookie(headers, SESSION_COOKIE)?;
     let (user, _) = st.store.authenticate(&token_hash(&secret), st.clock.now()).await.ok()??;
     Some((user, secret))
 }
 
-fn with_cookie(mut resp: Response, cookie: &str) -> Response {
+pub(crate) fn with_cookie(mut resp: Response, cookie: &str) -> Response {
     if let Ok(v) = HeaderValue::from_str(cookie) {
         resp.headers_mut().append(header::SET_COOKIE, v);
     }
@@ -85,7 +100,7 @@ fn signin_page(st: &AppState, l: Lang, username: &str, error: Option<&str>) -> R
         username = esc(username),
         pw_l = l.t("密码", "Password"),
         go = l.t("登录", "Sign in"),
-        hint = l.t("账号注册与 API 令牌见 /api/openapi.json（POST /api/v1/auth/signup）。", "Accounts and API tokens: see /api/openapi.json (POST /api/v1/auth/signup)."),
+        hint = l.t("还没有账号？<a href=\"/signup\">注册申请人账号</a>", "No account yet? <a href=\"/signup\">Create an applicant account</a>"),
     );
     let resp = layout(l, l.t("登录", "Sign in"), "/signin", &body, &[]);
     with_cookie(resp, &format!("{LOGIN_CSRF_COOKIE}={token}; Path=/signin; HttpOnly; SameSite=Strict{}", secure(st)))
@@ -122,14 +137,7 @@ async fn signin(
         );
     }
     match crate::service::sign_in(&st, &form.username, form.password).await {
-        Ok((secret, _, _)) => {
-            let cookie = format!(
-                "{SESSION_COOKIE}={secret}; Path=/; HttpOnly; SameSite=Lax; Max-Age={}{}",
-                st.config.session_hours * 3600,
-                secure(&st)
-            );
-            with_cookie(Redirect::to("/me").into_response(), &cookie)
-        }
+        Ok((secret, _, _)) => with_cookie(Redirect::to("/me").into_response(), &session_cookie(&st, &secret)),
         Err(e) if e.code == "invalid_credentials" => {
             let mut r =
                 signin_page(&st, l, &form.username, Some(l.t("用户名或密码错误。", "Wrong username or password.")));
@@ -190,7 +198,11 @@ async fn me(State(st): State<Arc<AppState>>, Query(q): Query<LangQuery>, headers
         Role::Applicant | Role::Agent => {
             let filter = ApplicationFilter { owned_by: Some((user.id, user.party_id)), ..Default::default() };
             let apps = st.store.applications(&filter, Page::new(1, 100)).await.map(|p| p.items).unwrap_or_default();
-            body.push_str(&format!("<h2>{}</h2>", l.t("我的申请与登记", "My filings and registrations")));
+            body.push_str(&format!(
+                "<h2>{}</h2><p><a class=\"button\" id=\"new-filing\" href=\"/me/file\">{}</a></p>",
+                l.t("我的申请与登记", "My filings and registrations"),
+                l.t("提交新的登记申请", "File a new application")
+            ));
             let mut rows = String::new();
             let mut consents = String::new();
             for a in &apps {

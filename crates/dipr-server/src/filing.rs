@@ -1,0 +1,455 @@
+//! Web sign-up and filing: an applicant creates an account (and its party), then files and submits an
+//! application in one form. Errors are shown next to their fields, translated, with what was typed kept.
+
+use std::sync::Arc;
+
+use axum::extract::{Query, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::routing::get;
+use axum::{Form, Router};
+use dipr_domain::application::{
+    ApplicationForm, Completeness, Contact, DataSource, FieldSpec, ObjectType, Secrecy, SourceKind, UpdateFrequency,
+};
+use dipr_domain::lifecycle::{Actor, Command, Role};
+use dipr_domain::party::{NewParty, PartyKind};
+use dipr_domain::FieldError;
+use serde::Deserialize;
+
+use crate::portal::{csrf_matches, session, session_cookie};
+use crate::service::{self, NewAccount};
+use crate::web::{esc, field_message, layout, Lang, LangQuery};
+use crate::AppState;
+
+pub fn routes() -> Router<Arc<AppState>> {
+    Router::new().route("/signup", get(signup_form).post(signup)).route("/me/file", get(file_form).post(file))
+}
+
+/// Where a form's errors go: field name → messages; the rest are shown at the top.
+struct Errors(Vec<(String, String)>);
+
+impl Errors {
+    fn from(details: &[FieldError], l: Lang, map: &dyn Fn(&str) -> &'static str) -> Self {
+        Self(details.iter().map(|e| (map(&e.field).to_string(), error_text(&e.code, &e.message, l))).collect())
+    }
+    fn at(&self, field: &str) -> String {
+        self.0
+            .iter()
+            .filter(|(f, _)| f == field)
+            .map(|(_, m)| format!("<span class=\"field-error\" role=\"alert\" id=\"err-{field}\">{}</span>", esc(m)))
+            .collect()
+    }
+}
+
+fn error_text(code: &str, message: &str, l: Lang) -> String {
+    match code {
+        "weak_password" => l.t("密码至少 10 个字符。", "Passwords need at least 10 characters.").into(),
+        "username_taken" => l.t("该用户名已被注册。", "That username is taken.").into(),
+        "invalid_username" => {
+            l.t("3–64 个字符：字母、数字及 . _ - @", "3 to 64 characters: letters, digits, . _ - @").into()
+        }
+        "party_exists" => l.t("该证件号已登记了主体。", "A party with this identifier is already registered.").into(),
+        "party_mismatch" => {
+            l.t("该证件号属于另一名称的主体。", "The identifier belongs to a party with another name.").into()
+        }
+        "invalid_credit_code" => {
+            l.t("统一社会信用代码无效（校验位不符）。", "Not a valid unified social credit code.").into()
+        }
+        "invalid_resident_id" => l.t("居民身份证号码无效。", "Not a valid resident ID number.").into(),
+        "unknown_industry" => l.t("不在行业目录中。", "Not in the industry list.").into(),
+        "too_long" => l.t("内容过长。", "Too long.").into(),
+        "refiling_barred" => {
+            l.t("同一产品撤回后三个月内不得重新申请。", "The same product was withdrawn recently.").into()
+        }
+        "required" | "invalid_date" | "ends_before_start" | "invalid_choice" | "invalid_amount" | "too_short" => {
+            field_message(code, l)
+        }
+        _ => message.to_string(),
+    }
+}
+
+fn input(name: &str, label: &str, value: &str, errors: &Errors, kind: &str) -> String {
+    format!(
+        "<label for=\"{name}\">{label}</label><input id=\"{name}\" name=\"{name}\" type=\"{kind}\" value=\"{}\" aria-describedby=\"err-{name}\">{}",
+        esc(value),
+        errors.at(name)
+    )
+}
+
+fn textarea(name: &str, label: &str, value: &str, errors: &Errors) -> String {
+    format!(
+        "<label for=\"{name}\">{label}</label><textarea id=\"{name}\" name=\"{name}\" rows=\"3\" aria-describedby=\"err-{name}\">{}</textarea>{}",
+        esc(value),
+        errors.at(name)
+    )
+}
+
+fn select(name: &str, label: &str, value: &str, options: &[(&str, String)], errors: &Errors) -> String {
+    let mut opts = String::new();
+    for (v, text) in options {
+        let sel = if *v == value { " selected" } else { "" };
+        opts.push_str(&format!("<option value=\"{v}\"{sel}>{}</option>", esc(text)));
+    }
+    format!(
+        "<label for=\"{name}\">{label}</label><select id=\"{name}\" name=\"{name}\">{opts}</select>{}",
+        errors.at(name)
+    )
+}
+
+// ---------------------------------------------------------------------------------------------------
+// Sign-up
+
+#[derive(Deserialize, Default)]
+pub struct SignupForm {
+    #[serde(default)]
+    csrf: String,
+    #[serde(default)]
+    username: String,
+    #[serde(default)]
+    password: String,
+    #[serde(default)]
+    display_name: String,
+    #[serde(default)]
+    party_kind: String,
+    #[serde(default)]
+    party_name: String,
+    #[serde(default)]
+    id_number: String,
+}
+
+fn signup_page(st: &AppState, l: Lang, f: &SignupForm, errors: &Errors, top: Option<String>) -> Response {
+    let token = crate::auth::new_token().0;
+    let kinds = [
+        (
+            "legal_person",
+            l.t("法人（企业、高校、科研院所）", "Legal person (enterprise, university, institute)").to_string(),
+        ),
+        ("unincorporated_organisation", l.t("非法人组织", "Unincorporated organisation").to_string()),
+        ("natural_person", l.t("自然人", "Natural person").to_string()),
+    ];
+    let top = top
+        .map(|t| format!("<p class=\"result bad\" role=\"alert\" id=\"form-error\">{}</p>", esc(&t)))
+        .unwrap_or_default();
+    let body = format!(
+        "<h1>{h1}</h1>{top}<form method=\"post\" action=\"/signup\" class=\"stack\" style=\"max-width:36rem\" novalidate>\
+         <input type=\"hidden\" name=\"csrf\" value=\"{token}\">{a}{b}{c}{d}{e}{g}<button>{go}</button></form>",
+        h1 = l.t("注册申请人账号", "Create an applicant account"),
+        a = input("username", l.t("用户名", "Username"), &f.username, errors, "text"),
+        b = input("password", l.t("密码（至少 10 个字符）", "Password (at least 10 characters)"), "", errors, "password"),
+        c = input("display_name", l.t("联系人姓名", "Your name"), &f.display_name, errors, "text"),
+        d = select("party_kind", l.t("申请人类型", "Applicant kind"), &f.party_kind, &kinds, errors),
+        e = input("party_name", l.t("申请人名称", "Applicant's name"), &f.party_name, errors, "text"),
+        g = input("id_number", l.t("统一社会信用代码 / 身份证号码", "Credit code / resident ID number"), &f.id_number, errors, "text"),
+        go = l.t("注册", "Create the account"),
+    );
+    let resp = layout(l, l.t("注册", "Sign up"), "/signin", &body, &[]);
+    crate::portal::with_cookie(
+        resp,
+        &format!(
+            "{}={token}; Path=/signup; HttpOnly; SameSite=Strict{}",
+            crate::portal::FORM_CSRF_COOKIE,
+            crate::portal::secure(st)
+        ),
+    )
+}
+
+async fn signup_form(State(st): State<Arc<AppState>>, Query(q): Query<LangQuery>, headers: HeaderMap) -> Response {
+    let l = Lang::of(q.lang(), &headers);
+    signup_page(&st, l, &SignupForm::default(), &Errors(Vec::new()), None)
+}
+
+async fn signup(
+    State(st): State<Arc<AppState>>,
+    Query(q): Query<LangQuery>,
+    headers: HeaderMap,
+    Form(f): Form<SignupForm>,
+) -> Response {
+    let l = Lang::of(q.lang(), &headers);
+    if !csrf_matches(&headers, &f.csrf) {
+        let expired = l.t("表单已过期，请重新提交。", "The form expired; please submit it again.").to_string();
+        return signup_page(&st, l, &f, &Errors(Vec::new()), Some(expired));
+    }
+    let kind = match f.party_kind.as_str() {
+        "natural_person" => PartyKind::NaturalPerson,
+        "unincorporated_organisation" => PartyKind::UnincorporatedOrganisation,
+        _ => PartyKind::LegalPerson,
+    };
+    let party = NewParty {
+        kind,
+        name: f.party_name.clone(),
+        id_number: f.id_number.trim().to_uppercase(),
+        address: String::new(),
+        attributes: Default::default(),
+    };
+    let req = NewAccount {
+        username: f.username.trim().to_string(),
+        password: f.password.clone(),
+        display_name: f.display_name.clone(),
+        role: Role::Applicant,
+        party: Some(party),
+    };
+    let created = service::create_account(&st, req, &Actor::public("sign-up"), true).await;
+    let result = match created {
+        Ok(_) => service::sign_in(&st, f.username.trim(), f.password.clone()).await.map(|(secret, _, _)| secret),
+        Err(e) => Err(e),
+    };
+    match result {
+        Ok(secret) => crate::portal::with_cookie(Redirect::to("/me").into_response(), &session_cookie(&st, &secret)),
+        Err(e) => {
+            let map = |field: &str| -> &'static str {
+                match field {
+                    "username" => "username",
+                    "password" => "password",
+                    "display_name" => "display_name",
+                    "name" | "party.name" => "party_name",
+                    _ => "id_number",
+                }
+            };
+            let mut errors = Errors::from(&e.details, l, &map);
+            match e.code {
+                "weak_password" => errors.0.push(("password".into(), error_text(e.code, &e.message, l))),
+                "username_taken" => errors.0.push(("username".into(), error_text(e.code, &e.message, l))),
+                "party_exists" | "party_mismatch" | "invalid_credit_code" | "invalid_resident_id" => {
+                    errors.0.push(("id_number".into(), error_text(e.code, &e.message, l)))
+                }
+                _ => {}
+            }
+            let top = (errors.0.is_empty()).then(|| error_text(e.code, &e.message, l));
+            let mut r = signup_page(&st, l, &f, &errors, top);
+            *r.status_mut() = e.status();
+            r
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------------------------------
+// Filing
+
+#[derive(Deserialize, Default)]
+pub struct FileForm {
+    #[serde(default)]
+    csrf: String,
+    #[serde(default)]
+    product_name: String,
+    #[serde(default)]
+    object_type: String,
+    #[serde(default)]
+    industry: String,
+    #[serde(default)]
+    scenarios: String,
+    #[serde(default)]
+    summary: String,
+    #[serde(default)]
+    source_kind: String,
+    #[serde(default)]
+    source_description: String,
+    #[serde(default)]
+    legality_statement: String,
+    #[serde(default)]
+    no_infringement: Option<String>,
+    #[serde(default)]
+    processing: String,
+    #[serde(default)]
+    structure: String,
+    #[serde(default)]
+    format: String,
+    #[serde(default)]
+    update_frequency: String,
+    #[serde(default)]
+    secrecy_measures: String,
+    #[serde(default)]
+    samples: String,
+    #[serde(default)]
+    contact_name: String,
+    #[serde(default)]
+    contact_phone: String,
+    #[serde(default)]
+    contact_email: String,
+}
+
+fn lines(s: &str) -> Vec<String> {
+    s.split(['\n', '，', ',', '、']).map(|x| x.trim().to_string()).filter(|x| !x.is_empty()).collect()
+}
+
+/// A snake_case choice from a select, as the enum it names.
+fn choice<T: serde::de::DeserializeOwned>(s: &str) -> Option<T> {
+    serde_json::from_value(serde_json::Value::String(s.to_string())).ok()
+}
+
+impl FileForm {
+    fn to_form(&self) -> ApplicationForm {
+        ApplicationForm {
+            product_name: self.product_name.trim().into(),
+            object_type: ObjectType::parse(&self.object_type),
+            industry: self.industry.trim().into(),
+            scenarios: lines(&self.scenarios),
+            summary: self.summary.trim().into(),
+            sources: vec![DataSource {
+                kind: choice(&self.source_kind).unwrap_or(SourceKind::SelfCollected),
+                description: self.source_description.trim().into(),
+                counterparty: None,
+                contract_ref: None,
+                licence_end: None,
+            }],
+            legality_statement: self.legality_statement.trim().into(),
+            no_infringement_commitment: self.no_infringement.is_some(),
+            processing: self.processing.trim().into(),
+            structure: self
+                .structure
+                .lines()
+                .map(str::trim)
+                .filter(|x| !x.is_empty())
+                .map(|x| {
+                    let (name, ty) = x.split_once([':', '：']).unwrap_or((x, ""));
+                    FieldSpec { name: name.trim().into(), field_type: ty.trim().into(), description: String::new() }
+                })
+                .collect(),
+            format: self.format.trim().into(),
+            update_frequency: choice::<UpdateFrequency>(&self.update_frequency),
+            secrecy: Secrecy { non_public: true, measures: self.secrecy_measures.trim().into() },
+            samples: self.samples.lines().map(str::trim).filter(|x| !x.is_empty()).map(String::from).collect(),
+            contact: Contact {
+                name: self.contact_name.trim().into(),
+                phone: self.contact_phone.trim().into(),
+                email: self.contact_email.trim().into(),
+            },
+            ..Default::default()
+        }
+    }
+}
+
+fn field_of(path: &str) -> &'static str {
+    let head = path.split(['[', '.']).next().unwrap_or(path);
+    match (head, path) {
+        (_, "secrecy.measures") => "secrecy_measures",
+        (_, "contact.name") => "contact_name",
+        (_, "contact.phone") => "contact_phone",
+        (_, "contact.email") => "contact_email",
+        ("sources", _) => "source_description",
+        ("no_infringement_commitment", _) => "no_infringement",
+        ("product_name", _) => "product_name",
+        ("object_type", _) => "object_type",
+        ("industry", _) => "industry",
+        ("scenarios", _) => "scenarios",
+        ("summary", _) => "summary",
+        ("legality_statement", _) => "legality_statement",
+        ("processing", _) => "processing",
+        ("structure", _) => "structure",
+        ("format", _) => "format",
+        ("update_frequency", _) => "update_frequency",
+        ("samples", _) => "samples",
+        _ => "form",
+    }
+}
+
+async fn file_page(st: &AppState, l: Lang, f: &FileForm, errors: &Errors, csrf: &str) -> Response {
+    let industries = st.store.industries().await.unwrap_or_default();
+    let mut ind: Vec<(&str, String)> = vec![("", l.t("请选择", "Choose").to_string())];
+    for i in industries.iter().filter(|i| i.active) {
+        ind.push((i.code.as_str(), if l.en { i.name_en.clone() } else { i.name_zh.clone() }));
+    }
+    let types = [
+        ("", l.t("请选择", "Choose").to_string()),
+        ("data_collection", l.t("数据加工集合", "Data collection").to_string()),
+        ("data_product", l.t("数据加工产品", "Data product").to_string()),
+        ("data_algorithm", l.t("数据技术算法", "Data algorithm").to_string()),
+    ];
+    let sources = [
+        ("self_collected", l.t("自行采集", "Self-collected").to_string()),
+        ("licensed", l.t("授权或购买", "Licensed or purchased").to_string()),
+        ("public_data", l.t("授权使用的公共数据", "Authorised public data").to_string()),
+    ];
+    let freq = [
+        ("", l.t("请选择", "Choose").to_string()),
+        ("one_off", l.t("一次性", "One-off").to_string()),
+        ("real_time", l.t("实时", "Real time").to_string()),
+        ("daily", l.t("每日", "Daily").to_string()),
+        ("weekly", l.t("每周", "Weekly").to_string()),
+        ("monthly", l.t("每月", "Monthly").to_string()),
+        ("quarterly", l.t("每季度", "Quarterly").to_string()),
+        ("yearly", l.t("每年", "Yearly").to_string()),
+        ("irregular", l.t("不定期", "Irregular").to_string()),
+    ];
+    let checked = if f.no_infringement.is_some() { " checked" } else { "" };
+    let top = errors.at("form");
+    let body = format!(
+        "<h1>{h1}</h1><p>{lead}</p>{top}<form method=\"post\" action=\"/me/file\" class=\"stack\" novalidate>\
+         <input type=\"hidden\" name=\"csrf\" value=\"{csrf}\">\
+         {a}{b}{c}{d}{e}{s1}{s2}{g}\
+         <label><input type=\"checkbox\" id=\"no_infringement\" name=\"no_infringement\"{checked}> {commit}</label>{commit_e}\
+         {h}{i}{j}{k}{m}{n}{o}{p}{q}<button>{go}</button></form>",
+        h1 = l.t("提交登记申请", "File an application"),
+        lead = l.t(
+            "数据本身不上传：只填写说明、脱敏样例；数据指纹可用 dipr fingerprint 生成后通过 API 提交。",
+            "The data itself is never uploaded: describe it and give desensitised samples; a data fingerprint made with dipr fingerprint can be filed through the API."
+        ),
+        a = input("product_name", l.t("产品名称", "Product name"), &f.product_name, errors, "text"),
+        b = select("object_type", l.t("登记对象", "Object type"), &f.object_type, &types, errors),
+        c = select("industry", l.t("行业领域", "Industry"), &f.industry, &ind, errors),
+        d = input("scenarios", l.t("应用场景（逗号分隔）", "Application scenarios (comma-separated)"), &f.scenarios, errors, "text"),
+        e = textarea("summary", l.t("简介（公开）", "Summary (public)"), &f.summary, errors),
+        s1 = select("source_kind", l.t("数据来源", "Data source"), &f.source_kind, &sources, errors),
+        s2 = textarea("source_description", l.t("来源说明", "How the data was obtained"), &f.source_description, errors),
+        g = textarea("legality_statement", l.t("合法性说明", "Legality statement"), &f.legality_statement, errors),
+        commit = l.t("承诺不侵犯个人信息及第三方知识产权", "I commit that no personal information or third-party IP is infringed"),
+        commit_e = errors.at("no_infringement"),
+        h = textarea("processing", l.t("加工规则 / 算法说明", "Processing rules / algorithm"), &f.processing, errors),
+        i = textarea("structure", l.t("数据结构（每行一个字段：名称:类型）", "Structure (one field per line: name:type)"), &f.structure, errors),
+        j = input("format", l.t("数据格式", "Format"), &f.format, errors, "text"),
+        k = select("update_frequency", l.t("更新频率", "Update frequency"), &f.update_frequency, &freq, errors),
+        m = textarea("secrecy_measures", l.t("保密措施", "Secrecy measures"), &f.secrecy_measures, errors),
+        n = textarea("samples", l.t("脱敏样例（每行一条）", "Desensitised samples (one per line)"), &f.samples, errors),
+        o = input("contact_name", l.t("联系人", "Contact"), &f.contact_name, errors, "text"),
+        p = input("contact_phone", l.t("电话", "Phone"), &f.contact_phone, errors, "text"),
+        q = input("contact_email", l.t("电子邮箱", "Email"), &f.contact_email, errors, "email"),
+        go = l.t("提交申请", "Submit the application"),
+    );
+    layout(l, l.t("提交申请", "File"), "/me", &body, &[])
+}
+
+async fn file_form(State(st): State<Arc<AppState>>, Query(q): Query<LangQuery>, headers: HeaderMap) -> Response {
+    let l = Lang::of(q.lang(), &headers);
+    let Some((_, secret)) = session(&st, &headers).await else {
+        return Redirect::to("/signin").into_response();
+    };
+    file_page(&st, l, &FileForm::default(), &Errors(Vec::new()), &crate::portal::csrf_of(&secret)).await
+}
+
+async fn file(
+    State(st): State<Arc<AppState>>,
+    Query(q): Query<LangQuery>,
+    headers: HeaderMap,
+    Form(f): Form<FileForm>,
+) -> Response {
+    let l = Lang::of(q.lang(), &headers);
+    let Some((user, secret)) = session(&st, &headers).await else {
+        return Redirect::to("/signin").into_response();
+    };
+    let csrf = crate::portal::csrf_of(&secret);
+    if f.csrf != csrf {
+        return (StatusCode::FORBIDDEN, l.t("表单已过期。", "The form expired.")).into_response();
+    }
+    let form = f.to_form();
+    // Check everything a submission needs first, so a refused form leaves no half-made draft behind.
+    let known: std::collections::HashSet<String> =
+        st.store.industries().await.unwrap_or_default().into_iter().filter(|i| i.active).map(|i| i.code).collect();
+    let result = match form.check(Completeness::Submission, &|c| known.contains(c)) {
+        Err(e) => Err(crate::error::ApiError::from(e)),
+        Ok(()) => match service::create_application(&st, &user, None, form).await {
+            Ok(app) => service::execute(&st, app.id, Command::Submit, &crate::auth::actor_of(&user)).await,
+            Err(e) => Err(e),
+        },
+    };
+    match result {
+        Ok(_) => Redirect::to("/me").into_response(),
+        Err(e) => {
+            let mut errors = Errors::from(&e.details, l, &field_of);
+            if errors.0.is_empty() {
+                errors.0.push(("form".into(), error_text(e.code, &e.message, l)));
+            }
+            let mut r = file_page(&st, l, &f, &errors, &csrf).await;
+            *r.status_mut() = e.status();
+            r
+        }
+    }
+}
