@@ -187,6 +187,32 @@ await step('people sign in: a wrong password is explained, an applicant sees dea
   await page.context().close();
 });
 
+await step('a bank registers a pledge from its console', async () => {
+  const page = await newPage();
+  const registered = await (await page.request.get(`${base}/api/v1/public/records?status=registered&per_page=100`)).json();
+  const target = registered.items.find((r) => r.pledges.length === 0);
+  assert.ok(target, 'an unpledged registered product');
+  await page.goto(`${base}/signin`);
+  await page.fill('#username', 'bank2');
+  await page.fill('#password', 'dipr-demo-2026');
+  await page.click('form.stack button');
+  await page.waitForSelector('#registration_number');
+  await page.fill('#registration_number', target.registration.registration_number);
+  await page.fill('#secured', '-5');
+  await page.fill('#start', '2026-12-01');
+  await page.fill('#end', '2028-11-30');
+  await page.fill('#rank', '1');
+  await page.click('form[action="/me/pledges"] button');
+  await page.waitForSelector('#err-secured');
+  assert.equal(await page.inputValue('#registration_number'), target.registration.registration_number, 'input kept');
+  await page.fill('#secured', '8,000,000');
+  await page.click('form[action="/me/pledges"] button');
+  await page.waitForSelector('h1 .badge');
+  assert.match(await page.textContent('main'), /待权利人同意/);
+  assert.match(await page.textContent('main'), /申城农村商业银行/);
+  await page.context().close();
+});
+
 function creditCode() {
   const chars = '0123456789ABCDEFGHJKLMNPQRTUWXY';
   const weights = [1, 3, 9, 27, 19, 26, 16, 17, 20, 29, 25, 13, 8, 24, 10, 30, 28];

@@ -15,7 +15,7 @@ use dipr_domain::encumbrance::{Consent, ConsentPurpose, Licence, LicenceKind, Mo
 use dipr_domain::holding::{self, Dispute, NewTransaction, Operation, Transaction, TransactionKind};
 use dipr_domain::lifecycle::{Actor, Role};
 use dipr_domain::{DomainError, FieldError};
-use dipr_store::{ApplicationFilter, EventRecord, Page, Paged, Statistics, StatsFilter};
+use dipr_store::{ApplicationFilter, EventRecord, Page, Paged, Statistics, StatsFilter, UserRecord};
 use serde::{Deserialize, Serialize};
 use serde_json::value::RawValue;
 use utoipa::{IntoParams, ToSchema};
@@ -379,6 +379,14 @@ async fn file_pledge(
     Json(req): Json<PledgeRequest>,
 ) -> ApiResult<Json<Application>> {
     let user = caller.require(&[Role::Bank])?;
+    Ok(Json(file_pledge_as(&st, user, id, &req).await?))
+}
+
+/// A bank files a pledge on a published record (the API and the bank's web form).
+pub async fn file_pledge_as(st: &AppState, user: &UserRecord, id: Uuid, req: &PledgeRequest) -> ApiResult<Application> {
+    if user.role != Role::Bank {
+        return Err(ApiError::forbidden("only a bank registers pledges"));
+    }
     let mut f = Fields::default();
     let secured = f.money("secured", &req.secured);
     let term = f.term(&req.start, &req.end);
@@ -391,7 +399,7 @@ async fn file_pledge(
     let app =
         st.store.application(id).await?.filter(Application::is_public).ok_or_else(|| ApiError::not_found("record"))?;
     let debtor = match &req.debtor {
-        Some(d) if !d.trim().is_empty() => party(&st, d, "debtor").await?,
+        Some(d) if !d.trim().is_empty() => party(st, d, "debtor").await?,
         _ => app.holder().clone(),
     };
     let pledge = holding::new_pledge(
@@ -402,7 +410,7 @@ async fn file_pledge(
         req.rank,
         st.clock.now(),
     );
-    op(&st, &caller, id, Operation::FilePledge { pledge }).await
+    operations::operate(st, id, Operation::FilePledge { pledge }, &actor_of(user)).await
 }
 
 /// The holder consents to a filed pledge, which registers it with its rank; earlier pledgees are notified.

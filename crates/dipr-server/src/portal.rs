@@ -35,6 +35,7 @@ pub fn routes() -> Router<Arc<AppState>> {
         .route("/signout", post(signout))
         .route("/me", get(me))
         .route("/me/pledges/consent", post(consent))
+        .route("/me/pledges", post(file_pledge))
         .route("/review/{id}", get(review).post(decide))
 }
 
@@ -187,7 +188,120 @@ async fn me(State(st): State<Arc<AppState>>, Query(q): Query<LangQuery>, headers
     let Some((user, secret)) = session(&st, &headers).await else {
         return Redirect::to("/signin").into_response();
     };
-    let csrf = csrf_of(&secret);
+    me_page(&st, l, &user, &secret, &PledgeForm::default(), &[], None).await
+}
+
+#[derive(Deserialize, Default)]
+pub struct PledgeForm {
+    #[serde(default)]
+    csrf: String,
+    #[serde(default)]
+    registration_number: String,
+    #[serde(default)]
+    secured: String,
+    #[serde(default)]
+    start: String,
+    #[serde(default)]
+    end: String,
+    #[serde(default)]
+    rank: String,
+}
+
+/// The bank's form: register a pledge on a product by its registration number.
+fn pledge_form(
+    l: Lang,
+    f: &PledgeForm,
+    errors: &[dipr_domain::FieldError],
+    refusal: Option<&str>,
+    csrf: &str,
+) -> String {
+    let err = |field: &str| -> String {
+        errors
+            .iter()
+            .filter(|e| e.field == field)
+            .map(|e| {
+                format!(
+                    "<span class=\"field-error\" role=\"alert\" id=\"err-{field}\">{}</span>",
+                    esc(&crate::web::field_message(&e.code, l))
+                )
+            })
+            .collect()
+    };
+    let refusal = refusal
+        .map(|r| format!("<p class=\"result bad\" role=\"alert\" id=\"pledge-refused\">{}</p>", esc(r)))
+        .unwrap_or_default();
+    let field = |name: &str, label: &str, value: &str, placeholder: &str| {
+        format!(
+            "<label for=\"{name}\">{label}</label><input id=\"{name}\" name=\"{name}\" value=\"{}\" placeholder=\"{placeholder}\" aria-describedby=\"err-{name}\">{}",
+            esc(value),
+            err(name)
+        )
+    };
+    format!(
+        "<h2>{}</h2>{refusal}<form method=\"post\" action=\"/me/pledges\" class=\"stack\" style=\"max-width:36rem\" novalidate>\
+         <input type=\"hidden\" name=\"csrf\" value=\"{csrf}\">{}{}{}{}{}<button>{}</button></form>\
+         <p class=\"muted\">{}</p>",
+        l.t("申请质押登记", "Register a pledge"),
+        field("registration_number", l.t("登记号", "Registration number"), &f.registration_number, ""),
+        field("secured", l.t("担保金额（元）", "Secured amount (yuan)"), &f.secured, "5,000,000.00"),
+        field("start", l.t("借款起始日", "Loan starts"), &f.start, "2026-12-01"),
+        field("end", l.t("借款到期日", "Loan ends"), &f.end, "2028-11-30"),
+        field("rank", l.t("顺位（首个质押为 1）", "Rank (1 for the first pledge)"), &f.rank, "1"),
+        l.t("提交质押登记", "File the pledge"),
+        l.t("质押经权利人同意后生效；在先质权人将收到通知。", "The pledge takes effect when the holder consents; earlier pledgees are notified."),
+    )
+}
+
+async fn file_pledge(
+    State(st): State<Arc<AppState>>,
+    Query(q): Query<LangQuery>,
+    headers: HeaderMap,
+    Form(f): Form<PledgeForm>,
+) -> Response {
+    let l = Lang::of(q.lang(), &headers);
+    let Some((user, secret)) = session(&st, &headers).await else {
+        return Redirect::to("/signin").into_response();
+    };
+    if f.csrf != csrf_of(&secret) {
+        return (StatusCode::FORBIDDEN, l.t("表单已过期。", "The form expired.")).into_response();
+    }
+    let app = st.store.application_by_registration_number(f.registration_number.trim()).await.ok().flatten();
+    let Some(app) = app else {
+        let errors = vec![dipr_domain::FieldError::new("registration_number", "not_found", "")];
+        let refusal = l.t("没有这一登记号。", "No registration has this number.");
+        let mut r = me_page(&st, l, &user, &secret, &f, &errors, Some(refusal)).await;
+        *r.status_mut() = StatusCode::NOT_FOUND;
+        return r;
+    };
+    let req = crate::api_holdings::PledgeRequest {
+        debtor: None,
+        secured: crate::api_holdings::Amount::Text(f.secured.clone()),
+        start: f.start.clone(),
+        end: f.end.clone(),
+        rank: f.rank.trim().parse().unwrap_or(0),
+    };
+    match crate::api_holdings::file_pledge_as(&st, &user, app.id, &req).await {
+        Ok(_) => Redirect::to(&format!("/records/{}", app.id)).into_response(),
+        Err(e) => {
+            let refusal = if e.details.is_empty() { Some(e.message.clone()) } else { None };
+            let mut r = me_page(&st, l, &user, &secret, &f, &e.details, refusal.as_deref()).await;
+            *r.status_mut() = e.status();
+            r
+        }
+    }
+}
+
+async fn me_page(
+    st: &AppState,
+    l: Lang,
+    user: &UserRecord,
+    secret: &str,
+    pledge: &PledgeForm,
+    pledge_errors: &[dipr_domain::FieldError],
+    pledge_refusal: Option<&str>,
+) -> Response {
+    let user = user.clone();
+    let csrf = csrf_of(secret);
     let mut body = format!(
         "<h1>{} · {}</h1><form method=\"post\" action=\"/signout\"><input type=\"hidden\" name=\"csrf\" value=\"{csrf}\"><button class=\"secondary\">{}</button></form>",
         l.t("我的登记", "My registry"),
@@ -321,6 +435,7 @@ async fn me(State(st): State<Arc<AppState>>, Query(q): Query<LangQuery>, headers
             "<p><a class=\"button\" href=\"/encumbrances\">{}</a></p>",
             l.t("放贷前查询权利负担", "Search encumbrances before lending")
         ));
+        body.push_str(&pledge_form(l, pledge, pledge_errors, pledge_refusal, &csrf));
     }
     layout(l, l.t("我的登记", "My registry"), "/me", &body, &[])
 }
