@@ -213,6 +213,31 @@ await step('a bank registers a pledge from its console', async () => {
   await page.context().close();
 });
 
+await step('an administrator maintains the calendar and the industry list', async () => {
+  const page = await newPage();
+  await page.goto(`${base}/signin`);
+  await page.fill('#username', 'admin');
+  await page.fill('#password', 'dipr-demo-2026');
+  await page.click('form.stack button');
+  await page.click('#admin-link');
+  await page.waitForSelector('#users');
+  await page.fill('#day-date', '2027-02-30');
+  await page.click('form[action="/admin/calendar"] button');
+  await page.waitForSelector('#admin-message.bad');
+  await page.fill('#day-date', '2027-10-08');
+  await page.fill('#day-note', '国庆节');
+  await page.click('form[action="/admin/calendar"] button');
+  await page.waitForSelector('#admin-message.good');
+  assert.match(await page.textContent('#calendar'), /2027-10-08/);
+  await page.fill('#industry-code', 'geospatial');
+  await page.fill('#industry-zh', '地理信息');
+  await page.fill('#industry-en', 'Geospatial');
+  await page.click('form[action="/admin/industries"] button');
+  await page.waitForSelector('#admin-message.good');
+  assert.match(await page.textContent('#industries'), /地理信息/);
+  await page.context().close();
+});
+
 function creditCode() {
   const chars = '0123456789ABCDEFGHJKLMNPQRTUWXY';
   const weights = [1, 3, 9, 27, 19, 26, 16, 17, 20, 29, 25, 13, 8, 24, 10, 30, 28];

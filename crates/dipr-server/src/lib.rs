@@ -4,6 +4,7 @@
 //! [`serve`] takes its listener and a shutdown future, so tests bind port 0 and stop it cleanly; tests
 //! that need no socket call [`router`] and drive it in-process.
 
+pub mod admin_pages;
 pub mod api;
 pub mod api_holdings;
 pub mod auth;

@@ -430,6 +430,12 @@ async fn me_page(
             body.push_str(&format!("<table class=\"list\" id=\"notifications\">{rows}</table>"));
         }
     }
+    if user.role == Role::Admin {
+        body.push_str(&format!(
+            "<p><a class=\"button\" id=\"admin-link\" href=\"/admin\">{}</a></p>",
+            l.t("系统管理", "Administration")
+        ));
+    }
     if user.role == Role::Bank {
         body.push_str(&format!(
             "<p><a class=\"button\" href=\"/encumbrances\">{}</a></p>",
