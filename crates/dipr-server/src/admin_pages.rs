@@ -37,6 +37,16 @@ async fn admin(st: &AppState, headers: &HeaderMap) -> Result<(UserRecord, String
     }
 }
 
+/// An administrator's post: the session's user and CSRF token, once the posted token matches it.
+async fn admin_post(st: &AppState, headers: &HeaderMap, posted: &str) -> Result<(UserRecord, String), Response> {
+    let (me, secret) = admin(st, headers).await?;
+    let csrf = csrf_of(&secret);
+    if posted != csrf {
+        return Err((StatusCode::FORBIDDEN, "the form expired").into_response());
+    }
+    Ok((me, csrf))
+}
+
 async fn page(State(st): State<Arc<AppState>>, Query(q): Query<LangQuery>, headers: HeaderMap) -> Response {
     let l = Lang::of(q.lang(), &headers);
     let (_, secret) = match admin(&st, &headers).await {
@@ -151,14 +161,10 @@ async fn user_action(
     Form(f): Form<UserAction>,
 ) -> Response {
     let l = Lang::of(q.lang(), &headers);
-    let (me, secret) = match admin(&st, &headers).await {
+    let (me, csrf) = match admin_post(&st, &headers, &f.csrf).await {
         Ok(x) => x,
         Err(r) => return r,
     };
-    let csrf = csrf_of(&secret);
-    if f.csrf != csrf {
-        return (StatusCode::FORBIDDEN, "the form expired").into_response();
-    }
     let result = crate::service::set_user_disabled(&st, &actor_of(&me), f.user, f.action == "disable").await;
     let message = match result {
         Ok(u) => (
@@ -193,14 +199,10 @@ async fn save_industry(
     Form(f): Form<IndustryForm>,
 ) -> Response {
     let l = Lang::of(q.lang(), &headers);
-    let (me, secret) = match admin(&st, &headers).await {
+    let (me, csrf) = match admin_post(&st, &headers, &f.csrf).await {
         Ok(x) => x,
         Err(r) => return r,
     };
-    let csrf = csrf_of(&secret);
-    if f.csrf != csrf {
-        return (StatusCode::FORBIDDEN, "the form expired").into_response();
-    }
     let position = st.store.industries().await.map(|v| v.len() as i64).unwrap_or(0);
     let ind = Industry {
         code: f.code.trim().into(),
@@ -240,14 +242,10 @@ async fn save_day(
     Form(f): Form<DayForm>,
 ) -> Response {
     let l = Lang::of(q.lang(), &headers);
-    let (me, secret) = match admin(&st, &headers).await {
+    let (me, csrf) = match admin_post(&st, &headers, &f.csrf).await {
         Ok(x) => x,
         Err(r) => return r,
     };
-    let csrf = csrf_of(&secret);
-    if f.csrf != csrf {
-        return (StatusCode::FORBIDDEN, "the form expired").into_response();
-    }
     let Ok(date) = NaiveDate::parse_from_str(f.date.trim(), "%Y-%m-%d") else {
         let mut r = render(&st, l, &csrf, Some((false, crate::web::field_message("invalid_date", l)))).await;
         *r.status_mut() = StatusCode::UNPROCESSABLE_ENTITY;

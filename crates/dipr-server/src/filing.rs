@@ -16,7 +16,7 @@ use dipr_domain::party::{NewParty, PartyKind};
 use dipr_domain::FieldError;
 use serde::Deserialize;
 
-use crate::portal::{csrf_matches, session, session_cookie};
+use crate::portal::{form_token, form_token_matches, session, session_cookie, SIGNUP_CSRF_COOKIE};
 use crate::service::{self, NewAccount};
 use crate::web::{esc, field_message, layout, Lang, LangQuery};
 use crate::AppState;
@@ -118,7 +118,7 @@ pub struct SignupForm {
 }
 
 fn signup_page(st: &AppState, l: Lang, f: &SignupForm, errors: &Errors, top: Option<String>) -> Response {
-    let token = crate::auth::new_token().0;
+    let (token, cookie) = form_token(st, SIGNUP_CSRF_COOKIE, "/signup");
     let kinds = [
         (
             "legal_person",
@@ -143,14 +143,7 @@ fn signup_page(st: &AppState, l: Lang, f: &SignupForm, errors: &Errors, top: Opt
         go = l.t("注册", "Create the account"),
     );
     let resp = layout(l, l.t("注册", "Sign up"), "/signin", &body, &[]);
-    crate::portal::with_cookie(
-        resp,
-        &format!(
-            "{}={token}; Path=/signup; HttpOnly; SameSite=Strict{}",
-            crate::portal::FORM_CSRF_COOKIE,
-            crate::portal::secure(st)
-        ),
-    )
+    crate::portal::with_cookie(resp, &cookie)
 }
 
 async fn signup_form(State(st): State<Arc<AppState>>, Query(q): Query<LangQuery>, headers: HeaderMap) -> Response {
@@ -165,7 +158,7 @@ async fn signup(
     Form(f): Form<SignupForm>,
 ) -> Response {
     let l = Lang::of(q.lang(), &headers);
-    if !csrf_matches(&headers, &f.csrf) {
+    if !form_token_matches(&headers, SIGNUP_CSRF_COOKIE, &f.csrf) {
         let expired = l.t("表单已过期，请重新提交。", "The form expired; please submit it again.").to_string();
         return signup_page(&st, l, &f, &Errors(Vec::new()), Some(expired));
     }

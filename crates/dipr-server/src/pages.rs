@@ -123,12 +123,7 @@ pub struct ObjectionForm {
     grounds: String,
 }
 
-const CSRF_COOKIE: &str = "dipr_csrf";
-
-fn cookie(headers: &HeaderMap, name: &str) -> Option<String> {
-    let raw = headers.get(axum::http::header::COOKIE)?.to_str().ok()?;
-    raw.split(';').filter_map(|c| c.trim().split_once('=')).find(|(k, _)| *k == name).map(|(_, v)| v.to_string())
-}
+use crate::portal::{form_token, form_token_matches, OBJECTION_CSRF_COOKIE};
 
 /// `POST /records/{id}/objections`: the public objection form (anyone; no sign-in).
 pub async fn object(
@@ -142,7 +137,7 @@ pub async fn object(
     use dipr_domain::lifecycle::{Actor, Command};
     let l = crate::web::Lang::of(lang.lang.as_deref(), &headers);
     // Double-submit token: the form must carry the value of the SameSite=Strict cookie set with it.
-    if form.csrf.is_empty() || cookie(&headers, CSRF_COOKIE).as_deref() != Some(form.csrf.as_str()) {
+    if !form_token_matches(&headers, OBJECTION_CSRF_COOKIE, &form.csrf) {
         let refusal = l.t("表单已过期，请重新提交。", "The form expired; please submit it again.").to_string();
         return render(&st, &id, l, ObjectionFormState { values: form, refusal: Some(refusal), ..Default::default() })
             .await;
@@ -182,18 +177,7 @@ pub async fn object(
 
 fn objection_form(id: Uuid, l: crate::web::Lang, s: &ObjectionFormState, csrf: &str) -> String {
     let t = |zh: &'static str, en: &'static str| l.t(zh, en);
-    let err = |field: &str| -> String {
-        s.errors
-            .iter()
-            .filter(|e| e.field == field)
-            .map(|e| {
-                format!(
-                    "<span class=\"field-error\" role=\"alert\" id=\"err-{field}\">{}</span>",
-                    esc(&crate::web::field_message(&e.code, l))
-                )
-            })
-            .collect()
-    };
+    let err = |field: &str| crate::web::field_errors(&s.errors, field, l);
     let mut out = format!("<h2 id=\"objection\">{}</h2>", t("提出异议", "Object to this filing"));
     if s.filed {
         out.push_str(&format!(
@@ -304,10 +288,9 @@ async fn render(st: &AppState, id: &str, l: crate::web::Lang, form: ObjectionFor
     let mut csrf_cookie = None;
     let notice_open = r.notice_ends_at.is_some_and(|end| st.clock.now() < end);
     if matches!(r.state, AppStateKind::PublicNotice | AppStateKind::ObjectionPending) && notice_open {
-        let token = crate::auth::new_token().0;
+        let (token, cookie) = form_token(st, OBJECTION_CSRF_COOKIE, "/records");
         body.push_str(&objection_form(id, l, &form, &token));
-        let secure = if st.config.public_url.starts_with("https://") { "; Secure" } else { "" };
-        csrf_cookie = Some(format!("{CSRF_COOKIE}={token}; Path=/records; HttpOnly; SameSite=Strict{secure}"));
+        csrf_cookie = Some(cookie);
     }
     body.push_str(&format!(
         "<h2>{}</h2><table class=\"list\"><tr><th>{}</th><th>{}</th><th>{}</th></tr>",

@@ -28,6 +28,8 @@ use crate::AppState;
 
 const SESSION_COOKIE: &str = "dipr_session";
 const LOGIN_CSRF_COOKIE: &str = "dipr_login_csrf";
+pub(crate) const SIGNUP_CSRF_COOKIE: &str = "dipr_signup_csrf";
+pub(crate) const OBJECTION_CSRF_COOKIE: &str = "dipr_csrf";
 
 pub fn routes() -> Router<Arc<AppState>> {
     Router::new()
@@ -39,11 +41,17 @@ pub fn routes() -> Router<Arc<AppState>> {
         .route("/review/{id}", get(review).post(decide))
 }
 
-pub(crate) const FORM_CSRF_COOKIE: &str = "dipr_form_csrf";
+/// A token for an anonymous form (sign-in, sign-up, objection) and the cookie that carries it: the
+/// post must return the cookie's value (double submit), and SameSite=Strict keeps other sites from
+/// sending the cookie. Each form has its own cookie, scoped to its path, so tabs do not clash.
+pub(crate) fn form_token(st: &AppState, name: &str, path: &str) -> (String, String) {
+    let token = crate::auth::new_token().0;
+    let cookie = format!("{name}={token}; Path={path}; HttpOnly; SameSite=Strict{}", secure(st));
+    (token, cookie)
+}
 
-/// Anonymous forms (sign-up): the posted token must equal the SameSite=Strict cookie set with the form.
-pub(crate) fn csrf_matches(headers: &HeaderMap, posted: &str) -> bool {
-    !posted.is_empty() && cookie(headers, FORM_CSRF_COOKIE).as_deref() == Some(posted)
+pub(crate) fn form_token_matches(headers: &HeaderMap, name: &str, posted: &str) -> bool {
+    !posted.is_empty() && cookie(headers, name).as_deref() == Some(posted)
 }
 
 pub(crate) fn session_cookie(st: &AppState, secret: &str) -> String {
@@ -54,7 +62,7 @@ pub(crate) fn session_cookie(st: &AppState, secret: &str) -> String {
     )
 }
 
-fn cookie(headers: &HeaderMap, name: &str) -> Option<String> {
+pub(crate) fn cookie(headers: &HeaderMap, name: &str) -> Option<String> {
     let raw = headers.get(header::COOKIE)?.to_str().ok()?;
     raw.split(';').filter_map(|c| c.trim().split_once('=')).find(|(k, _)| *k == name).map(|(_, v)| v.to_string())
 }
@@ -86,7 +94,7 @@ pub(crate) fn with_cookie(mut resp: Response, cookie: &str) -> Response {
 }
 
 fn signin_page(st: &AppState, l: Lang, username: &str, error: Option<&str>) -> Response {
-    let token = crate::auth::new_token().0;
+    let (token, cookie) = form_token(st, LOGIN_CSRF_COOKIE, "/signin");
     let error = error
         .map(|e| format!("<p class=\"result bad\" role=\"alert\" id=\"signin-error\">{}</p>", esc(e)))
         .unwrap_or_default();
@@ -104,7 +112,7 @@ fn signin_page(st: &AppState, l: Lang, username: &str, error: Option<&str>) -> R
         hint = l.t("还没有账号？<a href=\"/signup\">注册申请人账号</a>", "No account yet? <a href=\"/signup\">Create an applicant account</a>"),
     );
     let resp = layout(l, l.t("登录", "Sign in"), "/signin", &body, &[]);
-    with_cookie(resp, &format!("{LOGIN_CSRF_COOKIE}={token}; Path=/signin; HttpOnly; SameSite=Strict{}", secure(st)))
+    with_cookie(resp, &cookie)
 }
 
 async fn signin_form(State(st): State<Arc<AppState>>, Query(q): Query<LangQuery>, headers: HeaderMap) -> Response {
@@ -129,7 +137,7 @@ async fn signin(
     Form(form): Form<SigninForm>,
 ) -> Response {
     let l = Lang::of(q.lang(), &headers);
-    if form.csrf.is_empty() || cookie(&headers, LOGIN_CSRF_COOKIE).as_deref() != Some(form.csrf.as_str()) {
+    if !form_token_matches(&headers, LOGIN_CSRF_COOKIE, &form.csrf) {
         return signin_page(
             &st,
             l,
@@ -215,18 +223,7 @@ fn pledge_form(
     refusal: Option<&str>,
     csrf: &str,
 ) -> String {
-    let err = |field: &str| -> String {
-        errors
-            .iter()
-            .filter(|e| e.field == field)
-            .map(|e| {
-                format!(
-                    "<span class=\"field-error\" role=\"alert\" id=\"err-{field}\">{}</span>",
-                    esc(&crate::web::field_message(&e.code, l))
-                )
-            })
-            .collect()
-    };
+    let err = |field: &str| crate::web::field_errors(errors, field, l);
     let refusal = refusal
         .map(|r| format!("<p class=\"result bad\" role=\"alert\" id=\"pledge-refused\">{}</p>", esc(r)))
         .unwrap_or_default();

@@ -136,19 +136,6 @@ fn error_page(l: Lang, status: StatusCode, message: &str) -> Response {
     r
 }
 
-pub fn yuan(fen: i64) -> String {
-    let y = fen / 100;
-    let digits = y.to_string();
-    let mut out = String::new();
-    for (i, c) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i).is_multiple_of(3) {
-            out.push(',');
-        }
-        out.push(c);
-    }
-    format!("¥{out}.{:02}", fen % 100)
-}
-
 /// Large amounts the way the administration reports them: 亿元 / 万元, or millions in English.
 fn big_yuan(l: Lang, fen: i64) -> String {
     let y = fen as f64 / 100.0;
@@ -186,6 +173,20 @@ pub fn field_message(code: &str, l: Lang) -> String {
         other => return other.to_string(),
     }
     .to_string()
+}
+
+/// The translated errors of one form field, for next to it (`id="err-FIELD"` for aria-describedby).
+pub fn field_errors(errors: &[FieldError], field: &str, l: Lang) -> String {
+    errors
+        .iter()
+        .filter(|e| e.field == field)
+        .map(|e| {
+            format!(
+                "<span class=\"field-error\" role=\"alert\" id=\"err-{field}\">{}</span>",
+                esc(&field_message(&e.code, l))
+            )
+        })
+        .collect()
 }
 
 fn kpi(label: &str, value: &str, id: &str) -> String {
@@ -407,18 +408,7 @@ async fn stats(State(st): State<Arc<AppState>>, Query(q): Query<StatsQuery>, hea
             .map(|i| if l.en { i.name_en.clone() } else { i.name_zh.clone() })
             .unwrap_or_else(|| code.to_string())
     };
-    let err = |field: &str| -> String {
-        errors
-            .iter()
-            .filter(|e: &&FieldError| e.field == field)
-            .map(|e| {
-                format!(
-                    "<span class=\"field-error\" role=\"alert\" id=\"err-{field}\">{}</span>",
-                    esc(&field_message(&e.code, l))
-                )
-            })
-            .collect()
-    };
+    let err = |field: &str| field_errors(&errors, field, l);
     let keep = |v: &Option<String>| esc(v.as_deref().unwrap_or(""));
     let mut industry_opts = format!("<option value=\"\">{}</option>", l.t("全部行业", "All industries"));
     for i in &industries {
@@ -698,8 +688,8 @@ async fn encumbrances(
                 }
                 Ok(p) => {
                     for raw in &p.items {
-                        if let Ok(r) = serde_json::from_str::<PublicRecordView>(raw.get()) {
-                            results.push_str(&encumbrance_card(&r.0, l));
+                        if let Ok(r) = serde_json::from_str::<Value>(raw.get()) {
+                            results.push_str(&encumbrance_card(&r, l));
                         }
                     }
                 }
@@ -720,15 +710,6 @@ async fn encumbrances(
         go = l.t("查询", "Search"),
     );
     layout(l, l.t("权利负担查询", "Encumbrance search"), "/encumbrances", &body, &[])
-}
-
-/// A published record as JSON, for pages that only read it.
-struct PublicRecordView(Value);
-
-impl<'de> Deserialize<'de> for PublicRecordView {
-    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        Value::deserialize(d).map(PublicRecordView)
-    }
 }
 
 fn encumbrance_card(r: &Value, l: Lang) -> String {
