@@ -175,7 +175,7 @@ async fn user_action(
                 if u.disabled { l.t("已停用", "disabled") } else { l.t("已启用", "enabled") }
             ),
         ),
-        Err(e) => (false, e.message),
+        Err(e) => (false, crate::messages::refusal(&e, l)),
     };
     render(&st, l, &csrf, Some(message)).await
 }
@@ -255,7 +255,7 @@ async fn save_day(
     let day = CalendarDay { date, kind, note: f.note.trim().into() };
     let message = match crate::service::upsert_calendar_day(&st, &actor_of(&me), day).await {
         Ok(d) => (true, format!("{} {}", d.date, l.t("已保存", "saved"))),
-        Err(e) => (false, e.message),
+        Err(e) => (false, crate::messages::refusal(&e, l)),
     };
     render(&st, l, &csrf, Some(message)).await
 }

@@ -85,6 +85,7 @@ pub fn router(state: Arc<AppState>) -> Router {
         .merge(crate::web::routes())
         .merge(crate::portal::routes())
         .merge(crate::filing::routes())
+        .merge(crate::my_filing::routes())
         .merge(crate::admin_pages::routes())
         .route("/log/checkpoint", get(log_checkpoint))
         .route("/log/tile/{*path}", get(log_tile))

@@ -244,7 +244,11 @@ async fn grant_licence(
     Path(id): Path<Uuid>,
     Json(req): Json<LicenceRequest>,
 ) -> ApiResult<Json<Application>> {
-    signed_in(&caller)?;
+    Ok(Json(grant_licence_as(&st, &signed_in(&caller)?, id, req).await?))
+}
+
+/// Check a licence request (every bad field at once) and register it: the API's and the web's way in.
+pub async fn grant_licence_as(st: &AppState, actor: &Actor, id: Uuid, req: LicenceRequest) -> ApiResult<Application> {
     let mut f = Fields::default();
     let term = f.term(&req.start, &req.end);
     let fee = req.fee.as_ref().and_then(|a| f.money("fee", a));
@@ -256,7 +260,7 @@ async fn grant_licence(
         f.0.push(FieldError::new("territories", "too_many", "at most 100 territories and scopes"));
     }
     f.done()?;
-    let licensee = party(&st, &req.licensee, "licensee").await?;
+    let licensee = party(st, &req.licensee, "licensee").await?;
     let licence = Licence {
         id: Uuid::now_v7(),
         licensee,
@@ -267,7 +271,7 @@ async fn grant_licence(
         granted_at: st.clock.now(),
         terminated_at: None,
     };
-    op(&st, &caller, id, Operation::GrantLicence { licence }).await
+    Ok(operations::operate(st, id, Operation::GrantLicence { licence }, actor).await?)
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -314,7 +318,17 @@ async fn book_transaction(
     Path(id): Path<Uuid>,
     Json(req): Json<TransactionRequest>,
 ) -> ApiResult<impl IntoResponse> {
-    let actor = signed_in(&caller)?;
+    let t = book_transaction_as(&st, &signed_in(&caller)?, id, req).await?;
+    Ok((StatusCode::CREATED, Json(t)))
+}
+
+/// Check a transaction (every bad field at once) and book it: the API's and the web's way in.
+pub async fn book_transaction_as(
+    st: &AppState,
+    actor: &Actor,
+    id: Uuid,
+    req: TransactionRequest,
+) -> ApiResult<Transaction> {
     let mut f = Fields::default();
     let amount = f.money("amount", &req.amount);
     let occurred_on = f.date("occurred_on", &req.occurred_on);
@@ -327,8 +341,7 @@ async fn book_transaction(
         licence_id: req.licence_id,
         note: req.note,
     };
-    let t = operations::book_transaction(&st, id, input, &actor).await?;
-    Ok((StatusCode::CREATED, Json(t)))
+    operations::book_transaction(st, id, input, actor).await
 }
 
 /// The transactions booked against a product: its holder, examiners and administrators.

@@ -18,7 +18,7 @@ use serde::Deserialize;
 
 use crate::portal::{form_token, form_token_matches, session, session_cookie, SIGNUP_CSRF_COOKIE};
 use crate::service::{self, NewAccount};
-use crate::web::{esc, field_message, layout, Lang, LangQuery};
+use crate::web::{esc, layout, Lang, LangQuery};
 use crate::AppState;
 
 pub fn routes() -> Router<Arc<AppState>> {
@@ -26,13 +26,13 @@ pub fn routes() -> Router<Arc<AppState>> {
 }
 
 /// Where a form's errors go: field name → messages; the rest are shown at the top.
-struct Errors(Vec<(String, String)>);
+pub(crate) struct Errors(pub(crate) Vec<(String, String)>);
 
 impl Errors {
-    fn from(details: &[FieldError], l: Lang, map: &dyn Fn(&str) -> &'static str) -> Self {
+    pub(crate) fn from(details: &[FieldError], l: Lang, map: &dyn Fn(&str) -> &'static str) -> Self {
         Self(details.iter().map(|e| (map(&e.field).to_string(), error_text(&e.code, &e.message, l))).collect())
     }
-    fn at(&self, field: &str) -> String {
+    pub(crate) fn at(&self, field: &str) -> String {
         self.0
             .iter()
             .filter(|(f, _)| f == field)
@@ -41,34 +41,11 @@ impl Errors {
     }
 }
 
-fn error_text(code: &str, message: &str, l: Lang) -> String {
-    match code {
-        "weak_password" => l.t("密码至少 10 个字符。", "Passwords need at least 10 characters.").into(),
-        "username_taken" => l.t("该用户名已被注册。", "That username is taken.").into(),
-        "invalid_username" => {
-            l.t("3–64 个字符：字母、数字及 . _ - @", "3 to 64 characters: letters, digits, . _ - @").into()
-        }
-        "party_exists" => l.t("该证件号已登记了主体。", "A party with this identifier is already registered.").into(),
-        "party_mismatch" => {
-            l.t("该证件号属于另一名称的主体。", "The identifier belongs to a party with another name.").into()
-        }
-        "invalid_credit_code" => {
-            l.t("统一社会信用代码无效（校验位不符）。", "Not a valid unified social credit code.").into()
-        }
-        "invalid_resident_id" => l.t("居民身份证号码无效。", "Not a valid resident ID number.").into(),
-        "unknown_industry" => l.t("不在行业目录中。", "Not in the industry list.").into(),
-        "too_long" => l.t("内容过长。", "Too long.").into(),
-        "refiling_barred" => {
-            l.t("同一产品撤回后三个月内不得重新申请。", "The same product was withdrawn recently.").into()
-        }
-        "required" | "invalid_date" | "ends_before_start" | "invalid_choice" | "invalid_amount" | "too_short" => {
-            field_message(code, l)
-        }
-        _ => message.to_string(),
-    }
+pub(crate) fn error_text(code: &str, message: &str, l: Lang) -> String {
+    crate::messages::text(code, message, l)
 }
 
-fn input(name: &str, label: &str, value: &str, errors: &Errors, kind: &str) -> String {
+pub(crate) fn input(name: &str, label: &str, value: &str, errors: &Errors, kind: &str) -> String {
     format!(
         "<label for=\"{name}\">{label}</label><input id=\"{name}\" name=\"{name}\" type=\"{kind}\" value=\"{}\" aria-describedby=\"err-{name}\">{}",
         esc(value),
@@ -76,7 +53,7 @@ fn input(name: &str, label: &str, value: &str, errors: &Errors, kind: &str) -> S
     )
 }
 
-fn textarea(name: &str, label: &str, value: &str, errors: &Errors) -> String {
+pub(crate) fn textarea(name: &str, label: &str, value: &str, errors: &Errors) -> String {
     format!(
         "<label for=\"{name}\">{label}</label><textarea id=\"{name}\" name=\"{name}\" rows=\"3\" aria-describedby=\"err-{name}\">{}</textarea>{}",
         esc(value),
@@ -84,7 +61,7 @@ fn textarea(name: &str, label: &str, value: &str, errors: &Errors) -> String {
     )
 }
 
-fn select(name: &str, label: &str, value: &str, options: &[(&str, String)], errors: &Errors) -> String {
+pub(crate) fn select(name: &str, label: &str, value: &str, options: &[(&str, String)], errors: &Errors) -> String {
     let mut opts = String::new();
     for (v, text) in options {
         let sel = if *v == value { " selected" } else { "" };
@@ -221,7 +198,13 @@ async fn signup(
 #[derive(Deserialize, Default)]
 pub struct FileForm {
     #[serde(default)]
-    csrf: String,
+    pub(crate) csrf: String,
+    /// `save` keeps a draft; anything else submits.
+    #[serde(default)]
+    pub(crate) intent: String,
+    /// What the applicant changed, when answering a correction request.
+    #[serde(default)]
+    pub(crate) response: String,
     #[serde(default)]
     product_name: String,
     #[serde(default)]
@@ -270,20 +253,35 @@ fn choice<T: serde::de::DeserializeOwned>(s: &str) -> Option<T> {
 }
 
 impl FileForm {
-    fn to_form(&self) -> ApplicationForm {
+    /// The form's fields over `base`, so what the web form does not show (further sources, attachments,
+    /// lineage, field descriptions) survives an edit.
+    pub(crate) fn to_form(&self, base: ApplicationForm) -> ApplicationForm {
+        let mut sources = base.sources;
+        let first = DataSource {
+            kind: choice(&self.source_kind).unwrap_or(SourceKind::SelfCollected),
+            description: self.source_description.trim().into(),
+            ..sources.first().cloned().unwrap_or(DataSource {
+                kind: SourceKind::SelfCollected,
+                description: String::new(),
+                counterparty: None,
+                contract_ref: None,
+                licence_end: None,
+            })
+        };
+        if sources.is_empty() {
+            sources.push(first);
+        } else {
+            sources[0] = first;
+        }
+        let described: std::collections::HashMap<String, String> =
+            base.structure.into_iter().map(|f| (f.name, f.description)).collect();
         ApplicationForm {
             product_name: self.product_name.trim().into(),
             object_type: ObjectType::parse(&self.object_type),
             industry: self.industry.trim().into(),
             scenarios: lines(&self.scenarios),
             summary: self.summary.trim().into(),
-            sources: vec![DataSource {
-                kind: choice(&self.source_kind).unwrap_or(SourceKind::SelfCollected),
-                description: self.source_description.trim().into(),
-                counterparty: None,
-                contract_ref: None,
-                licence_end: None,
-            }],
+            sources,
             legality_statement: self.legality_statement.trim().into(),
             no_infringement_commitment: self.no_infringement.is_some(),
             processing: self.processing.trim().into(),
@@ -294,7 +292,9 @@ impl FileForm {
                 .filter(|x| !x.is_empty())
                 .map(|x| {
                     let (name, ty) = x.split_once([':', '：']).unwrap_or((x, ""));
-                    FieldSpec { name: name.trim().into(), field_type: ty.trim().into(), description: String::new() }
+                    let name = name.trim().to_string();
+                    let description = described.get(&name).cloned().unwrap_or_default();
+                    FieldSpec { name, field_type: ty.trim().into(), description }
                 })
                 .collect(),
             format: self.format.trim().into(),
@@ -306,12 +306,48 @@ impl FileForm {
                 phone: self.contact_phone.trim().into(),
                 email: self.contact_email.trim().into(),
             },
+            ..base
+        }
+    }
+
+    /// The web form showing a stored application form.
+    pub(crate) fn of(f: &ApplicationForm) -> Self {
+        let name = |v: serde_json::Result<serde_json::Value>| v.ok().and_then(|v| v.as_str().map(String::from));
+        let source = f.sources.first();
+        Self {
+            product_name: f.product_name.clone(),
+            object_type: f.object_type.map(|t| t.as_str().to_string()).unwrap_or_default(),
+            industry: f.industry.clone(),
+            scenarios: f.scenarios.join(", "),
+            summary: f.summary.clone(),
+            source_kind: source.and_then(|s| name(serde_json::to_value(s.kind))).unwrap_or_default(),
+            source_description: source.map(|s| s.description.clone()).unwrap_or_default(),
+            legality_statement: f.legality_statement.clone(),
+            no_infringement: f.no_infringement_commitment.then(|| "on".to_string()),
+            processing: f.processing.clone(),
+            structure: f
+                .structure
+                .iter()
+                .map(|x| if x.field_type.is_empty() { x.name.clone() } else { format!("{}:{}", x.name, x.field_type) })
+                .collect::<Vec<_>>()
+                .join("\n"),
+            format: f.format.clone(),
+            update_frequency: f.update_frequency.and_then(|u| name(serde_json::to_value(u))).unwrap_or_default(),
+            secrecy_measures: f.secrecy.measures.clone(),
+            samples: f.samples.join("\n"),
+            contact_name: f.contact.name.clone(),
+            contact_phone: f.contact.phone.clone(),
+            contact_email: f.contact.email.clone(),
             ..Default::default()
         }
     }
+
+    pub(crate) fn saves_draft(&self) -> bool {
+        self.intent == "save"
+    }
 }
 
-fn field_of(path: &str) -> &'static str {
+pub(crate) fn field_of(path: &str) -> &'static str {
     let head = path.split(['[', '.']).next().unwrap_or(path);
     match (head, path) {
         (_, "secrecy.measures") => "secrecy_measures",
@@ -335,7 +371,8 @@ fn field_of(path: &str) -> &'static str {
     }
 }
 
-async fn file_page(st: &AppState, l: Lang, f: &FileForm, errors: &Errors, csrf: &str) -> Response {
+/// The application form's fields (no `<form>` around them): shared by filing and editing.
+pub(crate) async fn form_fields(st: &AppState, l: Lang, f: &FileForm, errors: &Errors) -> String {
     let industries = st.store.industries().await.unwrap_or_default();
     let mut ind: Vec<(&str, String)> = vec![("", l.t("请选择", "Choose").to_string())];
     for i in industries.iter().filter(|i| i.active) {
@@ -364,18 +401,10 @@ async fn file_page(st: &AppState, l: Lang, f: &FileForm, errors: &Errors, csrf: 
         ("irregular", l.t("不定期", "Irregular").to_string()),
     ];
     let checked = if f.no_infringement.is_some() { " checked" } else { "" };
-    let top = errors.at("form");
-    let body = format!(
-        "<h1>{h1}</h1><p>{lead}</p>{top}<form method=\"post\" action=\"/me/file\" class=\"stack\" novalidate>\
-         <input type=\"hidden\" name=\"csrf\" value=\"{csrf}\">\
-         {a}{b}{c}{d}{e}{s1}{s2}{g}\
-         <label><input type=\"checkbox\" id=\"no_infringement\" name=\"no_infringement\"{checked}> {commit}</label>{commit_e}\
-         {h}{i}{j}{k}{m}{n}{o}{p}{q}<button>{go}</button></form>",
-        h1 = l.t("提交登记申请", "File an application"),
-        lead = l.t(
-            "数据本身不上传：只填写说明、脱敏样例；数据指纹可用 dipr fingerprint 生成后通过 API 提交。",
-            "The data itself is never uploaded: describe it and give desensitised samples; a data fingerprint made with dipr fingerprint can be filed through the API."
-        ),
+    format!(
+        "{a}{b}{c}{d}{e}{s1}{s2}{g}\
+         <label><input type=\"checkbox\" id=\"no_infringement\" name=\"no_infringement\"{checked} aria-describedby=\"err-no_infringement\"> {commit}</label>{commit_e}\
+         {h}{i}{j}{k}{m}{n}{o}{p}{q}",
         a = input("product_name", l.t("产品名称", "Product name"), &f.product_name, errors, "text"),
         b = select("object_type", l.t("登记对象", "Object type"), &f.object_type, &types, errors),
         c = select("industry", l.t("行业领域", "Industry"), &f.industry, &ind, errors),
@@ -395,7 +424,24 @@ async fn file_page(st: &AppState, l: Lang, f: &FileForm, errors: &Errors, csrf: 
         o = input("contact_name", l.t("联系人", "Contact"), &f.contact_name, errors, "text"),
         p = input("contact_phone", l.t("电话", "Phone"), &f.contact_phone, errors, "text"),
         q = input("contact_email", l.t("电子邮箱", "Email"), &f.contact_email, errors, "email"),
+    )
+}
+
+async fn file_page(st: &AppState, l: Lang, f: &FileForm, errors: &Errors, csrf: &str) -> Response {
+    let body = format!(
+        "<h1>{h1}</h1><p>{lead}</p>{top}<form method=\"post\" action=\"/me/file\" class=\"stack\" novalidate>\
+         <input type=\"hidden\" name=\"csrf\" value=\"{csrf}\">{fields}\
+         <div class=\"actions\"><button name=\"intent\" value=\"submit\">{go}</button>\
+         <button name=\"intent\" value=\"save\" class=\"secondary\" id=\"save-draft\">{save}</button></div></form>",
+        h1 = l.t("提交登记申请", "File an application"),
+        lead = l.t(
+            "数据本身不上传：只填写说明、脱敏样例。保存草稿后可上传 dipr fingerprint 生成的数据指纹清单。",
+            "The data itself is never uploaded: describe it and give desensitised samples. Save a draft to add the fingerprint manifest made with dipr fingerprint."
+        ),
+        top = errors.at("form"),
+        fields = form_fields(st, l, f, errors).await,
         go = l.t("提交申请", "Submit the application"),
+        save = l.t("保存草稿", "Save as draft"),
     );
     layout(l, l.t("提交申请", "File"), "/me", &body, &[])
 }
@@ -422,18 +468,21 @@ async fn file(
     if f.csrf != csrf {
         return (StatusCode::FORBIDDEN, l.t("表单已过期。", "The form expired.")).into_response();
     }
-    let form = f.to_form();
-    // Check everything a submission needs first, so a refused form leaves no half-made draft behind.
-    let known: std::collections::HashSet<String> =
-        st.store.industries().await.unwrap_or_default().into_iter().filter(|i| i.active).map(|i| i.code).collect();
-    let result = match form.check(Completeness::Submission, &|c| known.contains(c)) {
-        Err(e) => Err(crate::error::ApiError::from(e)),
-        Ok(()) => match service::create_application(&st, &user, None, form).await {
-            Ok(app) => service::execute(&st, app.id, Command::Submit, &crate::auth::actor_of(&user)).await,
+    let form = f.to_form(ApplicationForm::default());
+    let result = if f.saves_draft() {
+        service::create_application(&st, &user, None, form).await
+    } else {
+        // Check everything a submission needs first, so a refused form leaves no half-made draft behind.
+        match check_submission(&st, &form).await {
             Err(e) => Err(e),
-        },
+            Ok(()) => match service::create_application(&st, &user, None, form).await {
+                Ok(app) => service::execute(&st, app.id, Command::Submit, &crate::auth::actor_of(&user)).await,
+                Err(e) => Err(e),
+            },
+        }
     };
     match result {
+        Ok(app) if f.saves_draft() => Redirect::to(&format!("/me/filings/{}", app.id)).into_response(),
         Ok(_) => Redirect::to("/me").into_response(),
         Err(e) => {
             let mut errors = Errors::from(&e.details, l, &field_of);
@@ -445,4 +494,11 @@ async fn file(
             r
         }
     }
+}
+
+/// Everything a submission needs, checked before anything is stored.
+pub(crate) async fn check_submission(st: &AppState, form: &ApplicationForm) -> crate::error::ApiResult<()> {
+    let known: std::collections::HashSet<String> =
+        st.store.industries().await?.into_iter().filter(|i| i.active).map(|i| i.code).collect();
+    Ok(form.check(Completeness::Submission, &|c| known.contains(c))?)
 }

@@ -13,6 +13,8 @@ pub mod error;
 pub mod filing;
 pub mod fingerprints;
 pub mod ledger;
+pub mod messages;
+pub mod my_filing;
 pub mod operations;
 pub mod pages;
 pub mod portal;

@@ -165,7 +165,7 @@ pub async fn object(
                     "illegal_transition" => {
                         l.t("该记录当前不在公示期。", "This record is not on public notice.").to_string()
                     }
-                    _ => e.message.clone(),
+                    _ => crate::messages::refusal(&e, l),
                 });
             }
             let mut r = render(&st, &id, l, state).await;

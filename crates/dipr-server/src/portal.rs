@@ -153,7 +153,7 @@ async fn signin(
             *r.status_mut() = StatusCode::UNAUTHORIZED;
             r
         }
-        Err(e) => signin_page(&st, l, &form.username, Some(&e.message)),
+        Err(e) => signin_page(&st, l, &form.username, Some(&crate::messages::refusal(&e, l))),
     }
 }
 
@@ -280,7 +280,7 @@ async fn file_pledge(
     match crate::api_holdings::file_pledge_as(&st, &user, app.id, &req).await {
         Ok(_) => Redirect::to(&format!("/records/{}", app.id)).into_response(),
         Err(e) => {
-            let refusal = if e.details.is_empty() { Some(e.message.clone()) } else { None };
+            let refusal = if e.details.is_empty() { Some(crate::messages::refusal(&e, l)) } else { None };
             let mut r = me_page(&st, l, &user, &secret, &f, &e.details, refusal.as_deref()).await;
             *r.status_mut() = e.status();
             r
@@ -325,11 +325,7 @@ async fn me_page(
                 } else {
                     String::new()
                 };
-                let name = if a.is_public() {
-                    format!("<a href=\"/records/{}\">{}</a>", a.id, esc(&a.form.product_name))
-                } else {
-                    esc(&a.form.product_name)
-                };
+                let name = format!("<a href=\"/me/filings/{}\">{}</a>", a.id, esc(&a.form.product_name));
                 rows.push_str(&format!(
                     "<tr><td>{name}</td><td>{}</td><td>{}</td><td>{cert}</td></tr>",
                     crate::web::state_label(a.state, l),
@@ -477,7 +473,7 @@ async fn consent(
             let body = format!(
                 "<h1>{}</h1><p class=\"result bad\" role=\"alert\">{}</p><p><a href=\"/me\">{}</a></p>",
                 l.t("未能登记质押", "The pledge was not registered"),
-                esc(&e.message),
+                esc(&crate::messages::refusal(&e, l)),
                 l.t("返回", "Back")
             );
             let mut r = layout(l, l.t("质押", "Pledge"), "/me", &body, &[]);
@@ -650,16 +646,7 @@ async fn decide(
     match crate::service::execute(&st, id, cmd, &actor_of(&user)).await {
         Ok(_) => Redirect::to(&format!("/review/{id}")).into_response(),
         Err(e) => {
-            let message = match e.code {
-                "reasons_required" => l.t("此决定必须写明理由。", "This decision must state its reasons.").to_string(),
-                "conflict_of_interest" => l
-                    .t("审查员不得审查本人或关联方的申请。", "You may not decide on a filing you are party to.")
-                    .to_string(),
-                "illegal_transition" => {
-                    l.t("当前状态不允许此决定。", "The filing's state does not allow this decision.").to_string()
-                }
-                _ => e.message.clone(),
-            };
+            let message = crate::messages::refusal(&e, l);
             let Ok(Some(app)) = st.store.application(id).await else {
                 return (StatusCode::NOT_FOUND, "not found").into_response();
             };

@@ -21,7 +21,7 @@ use crate::AppState;
 
 const CHART_JS: &str = include_str!("../assets/vendor/chart-4.6.1.umd.min.js");
 const DASHBOARD_JS: &str = include_str!("../assets/dashboard.js");
-const CHECK_JS: &str = include_str!("../assets/check.js");
+const FILE_INPUT_JS: &str = include_str!("../assets/file-input.js");
 const STYLE_CSS: &str = include_str!("../assets/style.css");
 
 pub fn routes() -> Router<Arc<AppState>> {
@@ -34,7 +34,7 @@ pub fn routes() -> Router<Arc<AppState>> {
         .route("/encumbrances", get(encumbrances))
         .route("/assets/chart.umd.min.js", get(|| async { asset("text/javascript", CHART_JS) }))
         .route("/assets/dashboard.js", get(|| async { asset("text/javascript", DASHBOARD_JS) }))
-        .route("/assets/check.js", get(|| async { asset("text/javascript", CHECK_JS) }))
+        .route("/assets/file-input.js", get(|| async { asset("text/javascript", FILE_INPUT_JS) }))
         .route("/assets/style.css", get(|| async { asset("text/css", STYLE_CSS) }))
 }
 
@@ -163,16 +163,7 @@ pub fn object_type_label(t: &str, l: Lang) -> &'static str {
 
 /// Translated message for a field error code (the API's `details[].code`).
 pub fn field_message(code: &str, l: Lang) -> String {
-    match code {
-        "invalid_date" => l.t("日期格式应为 YYYY-MM-DD。", "Write the date as YYYY-MM-DD."),
-        "ends_before_start" => l.t("结束日期早于开始日期。", "The end is before the start."),
-        "invalid_choice" => l.t("不是可选的值。", "Not one of the choices."),
-        "invalid_amount" => l.t("金额应大于零，最多两位小数。", "An amount above zero with at most two decimals."),
-        "required" => l.t("必填。", "Required."),
-        "too_short" => l.t("至少输入 2 个字符。", "Type at least 2 characters."),
-        other => return other.to_string(),
-    }
-    .to_string()
+    crate::messages::text(code, code, l)
 }
 
 /// The translated errors of one form field, for next to it (`id="err-FIELD"` for aria-describedby).
@@ -555,14 +546,14 @@ fn chart_payload(s: &Statistics, l: Lang, industry_name: &dyn Fn(&str) -> String
 
 async fn check_form(Query(q): Query<LangQuery>, headers: HeaderMap) -> Response {
     let l = Lang::of(q.lang.as_deref(), &headers);
-    layout(l, l.t("证书核验", "Check a certificate"), "/check", &check_body(l, "", None), &["/assets/check.js"])
+    layout(l, l.t("证书核验", "Check a certificate"), "/check", &check_body(l, "", None), &["/assets/file-input.js"])
 }
 
 fn check_body(l: Lang, pasted: &str, result: Option<String>) -> String {
     format!(
         "<h1>{h1}</h1><p>{lead}</p>\
          <form method=\"post\" action=\"/check\" class=\"stack\">\
-         <label for=\"file\">{file_l}</label><input type=\"file\" id=\"file\" accept=\".json,application/json\">\
+         <label for=\"file\">{file_l}</label><input type=\"file\" id=\"file\" data-fill=\"certificate\" accept=\".json,application/json\">\
          <label for=\"certificate\">{paste_l}</label>\
          <textarea id=\"certificate\" name=\"certificate\" rows=\"10\" spellcheck=\"false\">{pasted}</textarea>\
          <button>{go}</button></form>{result}",
@@ -648,7 +639,7 @@ async fn check(
         l.t("证书核验", "Check a certificate"),
         "/check",
         &check_body(l, &form.certificate, Some(result)),
-        &["/assets/check.js"],
+        &["/assets/file-input.js"],
     )
 }
 
