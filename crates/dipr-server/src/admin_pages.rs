@@ -1,6 +1,8 @@
-//! Administration pages (`/admin`): users and roles (disable, enable), the industry code list, and the
-//! working-day calendar. Administrators only; every form carries the session's CSRF token; every change
-//! goes through the same services as the API, so it is logged.
+//! Administration pages (`/admin`): users and roles (create staff accounts, disable, enable), the
+//! industry code list, the working-day calendar, and the witnesses that cosign the log. Administrators
+//! only; every form carries the session's CSRF token; every change goes through the same services as
+//! the API, so it is checked and logged the same way. A refused form comes back with its errors next to
+//! its fields and what was typed kept.
 
 use std::sync::Arc;
 
@@ -11,22 +13,28 @@ use axum::routing::{get, post};
 use axum::{Form, Router};
 use chrono::NaiveDate;
 use dipr_domain::lifecycle::Role;
+use dipr_domain::party::{NewParty, PartyKind};
 use dipr_domain::time::{CalendarDay, DayKind};
 use dipr_store::{Industry, Page, UserRecord};
 use serde::Deserialize;
 use uuid::Uuid;
 
 use crate::auth::actor_of;
+use crate::error::ApiError;
+use crate::filing::{error_text, input, select, Errors};
 use crate::portal::{csrf_of, session};
 use crate::web::{esc, layout, Lang, LangQuery};
+use crate::witness::{WitnessEndpoint, WitnessSet};
 use crate::AppState;
 
 pub fn routes() -> Router<Arc<AppState>> {
     Router::new()
         .route("/admin", get(page))
         .route("/admin/users", post(user_action))
+        .route("/admin/users/new", post(create_user))
         .route("/admin/industries", post(save_industry))
         .route("/admin/calendar", post(save_day))
+        .route("/admin/witnesses", post(witness_action))
 }
 
 async fn admin(st: &AppState, headers: &HeaderMap) -> Result<(UserRecord, String), Response> {
@@ -47,30 +55,76 @@ async fn admin_post(st: &AppState, headers: &HeaderMap, posted: &str) -> Result<
     Ok((me, csrf))
 }
 
+/// What the page shows besides the data: a result line, and the refused form's typed values and errors.
+#[derive(Default)]
+struct Shown {
+    message: Option<(bool, String)>,
+    user: UserForm,
+    industry: IndustryForm,
+    day: DayForm,
+    witness: WitnessForm,
+    errors: Errors,
+}
+
+impl Shown {
+    fn done(message: String) -> Self {
+        Self { message: Some((true, message)), ..Default::default() }
+    }
+
+    /// A refusal: field errors go next to their fields (`map` turns the service's field names into the
+    /// form's ids); anything else is the result line.
+    fn refused(e: &ApiError, l: Lang, map: &dyn Fn(&str) -> String, fallback_field: Option<&str>) -> Self {
+        let mut errors =
+            Errors(e.details.iter().map(|d| (map(&d.field), error_text(&d.code, &d.message, l))).collect());
+        let mut message = None;
+        if errors.0.is_empty() {
+            match fallback_field {
+                Some(f) => errors.0.push((f.to_string(), error_text(e.code, &e.message, l))),
+                None => message = Some((false, error_text(e.code, &e.message, l))),
+            }
+        }
+        Self { message, errors, ..Default::default() }
+    }
+}
+
 async fn page(State(st): State<Arc<AppState>>, Query(q): Query<LangQuery>, headers: HeaderMap) -> Response {
     let l = Lang::of(q.lang(), &headers);
     let (_, secret) = match admin(&st, &headers).await {
         Ok(x) => x,
         Err(r) => return r,
     };
-    render(&st, l, &csrf_of(&secret), None).await
+    render(&st, l, &csrf_of(&secret), Shown::default()).await
 }
 
-async fn render(st: &AppState, l: Lang, csrf: &str, message: Option<(bool, String)>) -> Response {
-    let users = st.store.users(Page::new(1, 100)).await.map(|p| p.items).unwrap_or_default();
+fn role_label(r: Role, l: Lang) -> &'static str {
+    match r {
+        Role::Applicant => l.t("申请人", "Applicant"),
+        Role::Agent => l.t("代理机构", "Agent"),
+        Role::Examiner => l.t("审查员", "Examiner"),
+        Role::Admin => l.t("管理员", "Administrator"),
+        Role::Bank => l.t("银行", "Bank"),
+        Role::System | Role::Public => "",
+    }
+}
+
+async fn render(st: &AppState, l: Lang, csrf: &str, shown: Shown) -> Response {
+    let users = st.store.users(Page::new(1, 200)).await.map(|p| p.items).unwrap_or_default();
     let industries = st.store.industries().await.unwrap_or_default();
     let calendar = st.store.calendar().await.unwrap_or_default();
     let hidden = format!("<input type=\"hidden\" name=\"csrf\" value=\"{csrf}\">");
+    let e = &shown.errors;
     let mut body = format!("<h1>{}</h1>", l.t("系统管理", "Administration"));
-    if let Some((ok, m)) = message {
+    if let Some((ok, m)) = &shown.message {
         body.push_str(&format!(
             "<p class=\"result {}\" role=\"status\" id=\"admin-message\">{}</p>",
-            if ok { "good" } else { "bad" },
-            esc(&m)
+            if *ok { "good" } else { "bad" },
+            esc(m)
         ));
     }
+
+    // Users and roles.
     body.push_str(&format!(
-        "<h2>{}</h2><div class=\"scroll\"><table class=\"list\" id=\"users\"><tr><th>{}</th><th>{}</th><th>{}</th><th></th></tr>",
+        "<h2 id=\"users-h\">{}</h2><div class=\"scroll\"><table class=\"list\" id=\"users\"><tr><th>{}</th><th>{}</th><th>{}</th><th></th></tr>",
         l.t("用户与角色", "Users and roles"),
         l.t("用户名", "Username"),
         l.t("名称", "Name"),
@@ -80,16 +134,39 @@ async fn render(st: &AppState, l: Lang, csrf: &str, message: Option<(bool, Strin
         let (action, label) =
             if u.disabled { ("enable", l.t("启用", "Enable")) } else { ("disable", l.t("停用", "Disable")) };
         body.push_str(&format!(
-            "<tr><td>{}</td><td>{}</td><td>{}</td><td><form method=\"post\" action=\"/admin/users\">{hidden}\
+            "<tr><td>{}</td><td>{}</td><td>{}{}</td><td><form method=\"post\" action=\"/admin/users\">{hidden}\
              <input type=\"hidden\" name=\"user\" value=\"{}\"><input type=\"hidden\" name=\"action\" value=\"{action}\">\
-             <button class=\"secondary\">{label}</button></form></td></tr>",
+             <button class=\"secondary\" aria-label=\"{label} {}\">{label}</button></form></td></tr>",
             esc(&u.username),
             esc(&u.display_name),
-            u.role.as_str(),
-            u.id
+            role_label(u.role, l),
+            if u.disabled { format!(" <span class=\"tag\">{}</span>", l.t("已停用", "disabled")) } else { String::new() },
+            u.id,
+            esc(&u.username),
         ));
     }
     body.push_str("</table></div>");
+    let roles = [
+        ("examiner", role_label(Role::Examiner, l).to_string()),
+        ("bank", role_label(Role::Bank, l).to_string()),
+        ("admin", role_label(Role::Admin, l).to_string()),
+    ];
+    let u = &shown.user;
+    body.push_str(&format!(
+        "<h3>{}</h3><form method=\"post\" action=\"/admin/users/new\" class=\"stack\" style=\"max-width:36rem\" novalidate>{hidden}{}{}{}{}{}<p class=\"muted\">{}</p>{}{}<button id=\"create-user\">{}</button></form>",
+        l.t("新建工作人员账号", "Create a staff account"),
+        e.at("user-form"),
+        input("new-username", l.t("用户名", "Username"), &u.username, e, "text"),
+        input("new-display_name", l.t("姓名 / 名称", "Name"), &u.display_name, e, "text"),
+        select("new-role", l.t("角色", "Role"), &u.role, &roles, e),
+        input("new-password", l.t("初始密码（至少 10 个字符）", "Initial password (at least 10 characters)"), "", e, "password"),
+        l.t("银行账号须填写银行的名称和统一社会信用代码：", "A bank account names the bank and its credit code:"),
+        input("new-party_name", l.t("银行名称", "Bank's name"), &u.party_name, e, "text"),
+        input("new-party_id", l.t("统一社会信用代码", "Credit code"), &u.party_id, e, "text"),
+        l.t("创建账号", "Create the account"),
+    ));
+
+    // Industry codes.
     body.push_str(&format!(
         "<h2>{}</h2><div class=\"scroll\"><table class=\"list\" id=\"industries\"><tr><th>{}</th><th>中文</th><th>English</th><th>{}</th></tr>",
         l.t("行业代码", "Industry codes"),
@@ -105,25 +182,28 @@ async fn render(st: &AppState, l: Lang, csrf: &str, message: Option<(bool, Strin
             if i.active { "✓" } else { "—" }
         ));
     }
+    let i = &shown.industry;
     body.push_str(&format!(
-        "</table></div><form method=\"post\" action=\"/admin/industries\" class=\"filters\">{hidden}\
-         <label>{}<input name=\"code\" id=\"industry-code\"></label><label>中文<input name=\"name_zh\" id=\"industry-zh\"></label>\
-         <label>English<input name=\"name_en\" id=\"industry-en\"></label><button>{}</button></form>",
-        l.t("代码", "Code"),
+        "</table></div><form method=\"post\" action=\"/admin/industries\" class=\"stack\" style=\"max-width:36rem\" novalidate>{hidden}{}{}{}{}<button>{}</button></form>",
+        e.at("industry-form"),
+        input("industry-code", l.t("代码（小写字母、数字、下划线）", "Code (a-z, 0-9, _)"), &i.code, e, "text"),
+        input("industry-zh", "中文名称", &i.name_zh, e, "text"),
+        input("industry-en", "English name", &i.name_en, e, "text"),
         l.t("保存行业", "Save the industry")
     ));
+
+    // The working-day calendar.
+    let d = &shown.day;
+    let kinds =
+        [("holiday", l.t("节假日", "Holiday").to_string()), ("workday", l.t("调休上班", "Working day").to_string())];
     body.push_str(&format!(
-        "<h2>{}</h2><form method=\"post\" action=\"/admin/calendar\" class=\"filters\">{hidden}\
-         <label>{}<input name=\"date\" id=\"day-date\" placeholder=\"2027-01-01\"></label>\
-         <label>{}<select name=\"kind\" id=\"day-kind\"><option value=\"holiday\">{}</option><option value=\"workday\">{}</option></select></label>\
-         <label>{}<input name=\"note\" id=\"day-note\"></label><button>{}</button></form>\
+        "<h2>{}</h2><form method=\"post\" action=\"/admin/calendar\" class=\"stack\" style=\"max-width:36rem\" novalidate>{hidden}{}{}{}{}<button>{}</button></form>\
          <div class=\"scroll\"><table class=\"list\" id=\"calendar\"><tr><th>{}</th><th>{}</th><th>{}</th></tr>",
         l.t("节假日与调休", "Holidays and working weekends"),
-        l.t("日期", "Date"),
-        l.t("类型", "Kind"),
-        l.t("节假日", "Holiday"),
-        l.t("调休上班", "Working day"),
-        l.t("说明", "Note"),
+        e.at("day-form"),
+        input("day-date", l.t("日期（YYYY-MM-DD）", "Date (YYYY-MM-DD)"), &d.date, e, "text"),
+        select("day-kind", l.t("类型", "Kind"), &d.kind, &kinds, e),
+        input("day-note", l.t("说明", "Note"), &d.note, e, "text"),
         l.t("保存", "Save"),
         l.t("日期", "Date"),
         l.t("类型", "Kind"),
@@ -136,14 +216,50 @@ async fn render(st: &AppState, l: Lang, csrf: &str, message: Option<(bool, Strin
         };
         body.push_str(&format!("<tr><td>{}</td><td>{kind}</td><td>{}</td></tr>", d.date, esc(&d.note)));
     }
-    body.push_str(&format!(
-        "</table></div><p class=\"muted\">{}</p>",
-        l.t(
-            "见证人在配置文件中设置（witnesses、witness_quorum），见 docs/OPERATIONS.md。",
-            "Witnesses are configured in the configuration file (witnesses, witness_quorum); see docs/OPERATIONS.md."
-        )
-    ));
+    body.push_str("</table></div>");
+    body.push_str(&witness_section(st, l, &hidden, &shown));
     layout(l, l.t("系统管理", "Administration"), "/me", &body, &[])
+}
+
+fn witness_section(st: &AppState, l: Lang, hidden: &str, shown: &Shown) -> String {
+    let set = st.witnesses();
+    let e = &shown.errors;
+    let mut rows = String::new();
+    for (i, w) in set.witnesses.iter().enumerate() {
+        let name = w.key.split('+').next().unwrap_or_default();
+        rows.push_str(&format!(
+            "<tr><td>{}</td><td><code>{}</code></td><td><form method=\"post\" action=\"/admin/witnesses\">{hidden}\
+             <input type=\"hidden\" name=\"action\" value=\"remove\"><input type=\"hidden\" name=\"index\" value=\"{i}\">\
+             <button class=\"secondary\" aria-label=\"{} {}\">{}</button></form></td></tr>",
+            esc(name),
+            esc(&w.url),
+            l.t("移除", "Remove"),
+            esc(name),
+            l.t("移除", "Remove")
+        ));
+    }
+    let w = &shown.witness;
+    let quorum = if w.quorum.is_empty() { set.quorum.to_string() } else { w.quorum.clone() };
+    format!(
+        "<h2 id=\"witnesses-h\">{h}</h2><p class=\"muted\">{lead}</p>\
+         <div class=\"scroll\"><table class=\"list\" id=\"witnesses\"><tr><th>{c1}</th><th>URL</th><th></th></tr>{rows}</table></div>\
+         <form method=\"post\" action=\"/admin/witnesses\" class=\"stack\" style=\"max-width:36rem\" novalidate>{hidden}\
+         <input type=\"hidden\" name=\"action\" value=\"add\">{top}{url}{key}<button id=\"add-witness\">{add}</button></form>\
+         <form method=\"post\" action=\"/admin/witnesses\" class=\"stack\" style=\"max-width:36rem\" novalidate>{hidden}\
+         <input type=\"hidden\" name=\"action\" value=\"quorum\">{q}<button>{save}</button></form>",
+        h = l.t("见证人", "Witnesses"),
+        lead = l.t(
+            "见证人独立联署账本检查点；证书在达到法定人数的联署后附带联署。更改即时生效并记入事件日志。",
+            "Witnesses cosign the log's checkpoints independently; certificates carry the cosignatures once a quorum has signed. Changes take effect at once and are logged."
+        ),
+        c1 = l.t("名称", "Name"),
+        top = e.at("witness-form"),
+        url = input("witness-url", "URL (https://…)", &w.url, e, "text"),
+        key = input("witness-key", l.t("见证人公钥（cosignature/v1）", "Witness key (cosignature/v1)"), &w.key, e, "text"),
+        add = l.t("添加见证人", "Add the witness"),
+        q = input("witness-quorum", l.t("法定人数（0 表示不等待联署）", "Quorum (0: do not wait for cosignatures)"), &quorum, e, "text"),
+        save = l.t("保存法定人数", "Save the quorum"),
+    )
 }
 
 #[derive(Deserialize)]
@@ -166,29 +282,111 @@ async fn user_action(
         Err(r) => return r,
     };
     let result = crate::service::set_user_disabled(&st, &actor_of(&me), f.user, f.action == "disable").await;
-    let message = match result {
-        Ok(u) => (
-            true,
-            format!(
-                "{} {}",
-                esc(&u.username),
-                if u.disabled { l.t("已停用", "disabled") } else { l.t("已启用", "enabled") }
-            ),
-        ),
-        Err(e) => (false, crate::messages::refusal(&e, l)),
+    let shown = match result {
+        Ok(u) => Shown::done(format!(
+            "{} {}",
+            u.username,
+            if u.disabled { l.t("已停用", "disabled") } else { l.t("已启用", "enabled") }
+        )),
+        Err(e) => Shown::refused(&e, l, &|_| String::new(), None),
     };
-    render(&st, l, &csrf, Some(message)).await
+    render(&st, l, &csrf, shown).await
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, Default)]
+pub struct UserForm {
+    #[serde(default)]
+    csrf: String,
+    #[serde(default, rename = "new-username")]
+    username: String,
+    #[serde(default, rename = "new-display_name")]
+    display_name: String,
+    #[serde(default, rename = "new-role")]
+    role: String,
+    #[serde(default, rename = "new-password")]
+    password: String,
+    #[serde(default, rename = "new-party_name")]
+    party_name: String,
+    #[serde(default, rename = "new-party_id")]
+    party_id: String,
+}
+
+async fn create_user(
+    State(st): State<Arc<AppState>>,
+    Query(q): Query<LangQuery>,
+    headers: HeaderMap,
+    Form(f): Form<UserForm>,
+) -> Response {
+    let l = Lang::of(q.lang(), &headers);
+    let (me, csrf) = match admin_post(&st, &headers, &f.csrf).await {
+        Ok(x) => x,
+        Err(r) => return r,
+    };
+    let role = match f.role.as_str() {
+        "examiner" => Role::Examiner,
+        "admin" => Role::Admin,
+        _ => Role::Bank,
+    };
+    let party = (role == Role::Bank).then(|| NewParty {
+        kind: PartyKind::LegalPerson,
+        name: f.party_name.trim().to_string(),
+        id_number: f.party_id.trim().to_uppercase(),
+        address: String::new(),
+        attributes: Default::default(),
+    });
+    let result = if role == Role::Bank && (f.party_name.trim().is_empty() || f.party_id.trim().is_empty()) {
+        let mut missing = Vec::new();
+        for (field, value) in [("party.name", &f.party_name), ("party.id_number", &f.party_id)] {
+            if value.trim().is_empty() {
+                missing.push(dipr_domain::FieldError::new(field, "required", "a bank account names its bank"));
+            }
+        }
+        Err(ApiError::validation(missing))
+    } else {
+        let req = crate::service::NewAccount {
+            username: f.username.trim().to_string(),
+            password: f.password.clone(),
+            display_name: f.display_name.clone(),
+            role,
+            party,
+        };
+        crate::service::create_account(&st, req, &actor_of(&me), false).await.map(|(u, _)| u)
+    };
+    match result {
+        Ok(u) => render(&st, l, &csrf, Shown::done(format!("{} {}", u.username, l.t("已创建", "created")))).await,
+        Err(e) => {
+            let map = |field: &str| -> String {
+                match field {
+                    "username" | "display_name" | "role" | "password" => format!("new-{field}"),
+                    "party.name" | "name" => "new-party_name".into(),
+                    _ => "new-party_id".into(),
+                }
+            };
+            let fallback = match e.code {
+                "weak_password" => "new-password",
+                "username_taken" | "invalid_username" => "new-username",
+                "party_exists" | "party_mismatch" | "invalid_credit_code" | "invalid_resident_id" => "new-party_id",
+                _ => "user-form",
+            };
+            let status = e.status();
+            let mut shown = Shown::refused(&e, l, &map, Some(fallback));
+            shown.user = UserForm { password: String::new(), ..f };
+            let mut r = render(&st, l, &csrf, shown).await;
+            *r.status_mut() = status;
+            r
+        }
+    }
+}
+
+#[derive(Deserialize, Default)]
 pub struct IndustryForm {
     #[serde(default)]
     csrf: String,
-    #[serde(default)]
+    #[serde(default, rename = "industry-code")]
     code: String,
-    #[serde(default)]
+    #[serde(default, rename = "industry-zh")]
     name_zh: String,
-    #[serde(default)]
+    #[serde(default, rename = "industry-en")]
     name_en: String,
 }
 
@@ -211,27 +409,36 @@ async fn save_industry(
         active: true,
         position,
     };
-    let message = match crate::service::upsert_industry(&st, &actor_of(&me), ind).await {
-        Ok(i) => (true, format!("{} {}", esc(&i.code), l.t("已保存", "saved"))),
-        Err(e) => (
-            false,
-            e.details
-                .first()
-                .map_or(e.message.clone(), |d| format!("{}: {}", d.field, crate::web::field_message(&d.code, l))),
-        ),
-    };
-    render(&st, l, &csrf, Some(message)).await
+    match crate::service::upsert_industry(&st, &actor_of(&me), ind).await {
+        Ok(i) => render(&st, l, &csrf, Shown::done(format!("{} {}", i.code, l.t("已保存", "saved")))).await,
+        Err(e) => {
+            let map = |field: &str| -> String {
+                match field {
+                    "code" => "industry-code".into(),
+                    "name_zh" => "industry-zh".into(),
+                    "name_en" => "industry-en".into(),
+                    _ => "industry-form".into(),
+                }
+            };
+            let status = e.status();
+            let mut shown = Shown::refused(&e, l, &map, Some("industry-form"));
+            shown.industry = f;
+            let mut r = render(&st, l, &csrf, shown).await;
+            *r.status_mut() = status;
+            r
+        }
+    }
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, Default)]
 pub struct DayForm {
     #[serde(default)]
     csrf: String,
-    #[serde(default)]
+    #[serde(default, rename = "day-date")]
     date: String,
-    #[serde(default)]
+    #[serde(default, rename = "day-kind")]
     kind: String,
-    #[serde(default)]
+    #[serde(default, rename = "day-note")]
     note: String,
 }
 
@@ -246,16 +453,106 @@ async fn save_day(
         Ok(x) => x,
         Err(r) => return r,
     };
-    let Ok(date) = NaiveDate::parse_from_str(f.date.trim(), "%Y-%m-%d") else {
-        let mut r = render(&st, l, &csrf, Some((false, crate::web::field_message("invalid_date", l)))).await;
-        *r.status_mut() = StatusCode::UNPROCESSABLE_ENTITY;
-        return r;
+    let result = match NaiveDate::parse_from_str(f.date.trim(), "%Y-%m-%d") {
+        Err(_) => Err(ApiError::validation(vec![dipr_domain::FieldError::new("date", "invalid_date", "YYYY-MM-DD")])),
+        Ok(date) => {
+            let kind = if f.kind == "workday" { DayKind::Workday } else { DayKind::Holiday };
+            let day = CalendarDay { date, kind, note: f.note.trim().into() };
+            crate::service::upsert_calendar_day(&st, &actor_of(&me), day).await
+        }
     };
-    let kind = if f.kind == "workday" { DayKind::Workday } else { DayKind::Holiday };
-    let day = CalendarDay { date, kind, note: f.note.trim().into() };
-    let message = match crate::service::upsert_calendar_day(&st, &actor_of(&me), day).await {
-        Ok(d) => (true, format!("{} {}", d.date, l.t("已保存", "saved"))),
-        Err(e) => (false, crate::messages::refusal(&e, l)),
+    match result {
+        Ok(d) => render(&st, l, &csrf, Shown::done(format!("{} {}", d.date, l.t("已保存", "saved")))).await,
+        Err(e) => {
+            let map = |field: &str| -> String {
+                match field {
+                    "date" => "day-date".into(),
+                    "note" => "day-note".into(),
+                    _ => "day-form".into(),
+                }
+            };
+            let status = e.status();
+            let mut shown = Shown::refused(&e, l, &map, Some("day-form"));
+            shown.day = f;
+            let mut r = render(&st, l, &csrf, shown).await;
+            *r.status_mut() = status;
+            r
+        }
+    }
+}
+
+#[derive(Deserialize, Default)]
+pub struct WitnessForm {
+    #[serde(default)]
+    csrf: String,
+    #[serde(default)]
+    action: String,
+    #[serde(default)]
+    index: usize,
+    #[serde(default, rename = "witness-url")]
+    url: String,
+    #[serde(default, rename = "witness-key")]
+    key: String,
+    #[serde(default, rename = "witness-quorum")]
+    quorum: String,
+}
+
+/// Add a witness, remove one, or set the quorum: each makes a new set that is checked as a whole.
+async fn witness_action(
+    State(st): State<Arc<AppState>>,
+    Query(q): Query<LangQuery>,
+    headers: HeaderMap,
+    Form(f): Form<WitnessForm>,
+) -> Response {
+    let l = Lang::of(q.lang(), &headers);
+    let (me, csrf) = match admin_post(&st, &headers, &f.csrf).await {
+        Ok(x) => x,
+        Err(r) => return r,
     };
-    render(&st, l, &csrf, Some(message)).await
+    let mut set: WitnessSet = (*st.witnesses()).clone();
+    let result = match f.action.as_str() {
+        "add" => {
+            set.witnesses.push(WitnessEndpoint { url: f.url.clone(), key: f.key.clone() });
+            crate::witness::replace(&st, &actor_of(&me), set).await
+        }
+        "remove" if f.index < set.witnesses.len() => {
+            set.witnesses.remove(f.index);
+            set.quorum = set.quorum.min(set.witnesses.len());
+            crate::witness::replace(&st, &actor_of(&me), set).await
+        }
+        "quorum" => match f.quorum.trim().parse() {
+            Ok(n) => {
+                set.quorum = n;
+                crate::witness::replace(&st, &actor_of(&me), set).await
+            }
+            Err(_) => Err(ApiError::validation(vec![dipr_domain::FieldError::new(
+                "quorum",
+                "out_of_range",
+                "a whole number",
+            )])),
+        },
+        _ => Err(ApiError::new("bad_request", "unknown witness action")),
+    };
+    match result {
+        Ok(_) => render(&st, l, &csrf, Shown::done(l.t("见证人设置已保存", "Witnesses saved").to_string())).await,
+        Err(e) => {
+            let map = |field: &str| -> String {
+                if field == "quorum" {
+                    "witness-quorum".into()
+                } else if field.ends_with(".url") {
+                    "witness-url".into()
+                } else if field.ends_with(".key") {
+                    "witness-key".into()
+                } else {
+                    "witness-form".into()
+                }
+            };
+            let status = e.status();
+            let mut shown = Shown::refused(&e, l, &map, Some("witness-form"));
+            shown.witness = f;
+            let mut r = render(&st, l, &csrf, shown).await;
+            *r.status_mut() = status;
+            r
+        }
+    }
 }

@@ -75,6 +75,7 @@ pub fn router(state: Arc<AppState>) -> Router {
         .route("/admin/clock", get(clock).post(advance_clock))
         .route("/admin/timers/run", post(run_timers))
         .route("/admin/witnesses/run", post(run_witnesses))
+        .route("/admin/witnesses", get(get_witnesses).put(put_witnesses))
         .merge(crate::api_holdings::routes())
         .fallback(|| async { ApiError::not_found("endpoint") });
     Router::new()
@@ -86,6 +87,7 @@ pub fn router(state: Arc<AppState>) -> Router {
         .merge(crate::portal::routes())
         .merge(crate::filing::routes())
         .merge(crate::my_filing::routes())
+        .merge(crate::examiner::routes())
         .merge(crate::admin_pages::routes())
         .route("/log/checkpoint", get(log_checkpoint))
         .route("/log/tile/{*path}", get(log_tile))
@@ -1121,6 +1123,27 @@ async fn run_witnesses(AxState(st): S, caller: Caller) -> ApiResult<Json<Vec<cra
     Ok(Json(crate::witness::collect_once(&st).await?))
 }
 
+/// The witnesses the registry sends checkpoints to, and the quorum certificates wait for.
+#[utoipa::path(get, path = "/api/v1/admin/witnesses", tag = "admin", security(("bearer" = [])),
+    responses((status = 200, body = crate::witness::WitnessSet), (status = "4XX", body = ErrorEnvelope)))]
+async fn get_witnesses(AxState(st): S, caller: Caller) -> ApiResult<Json<crate::witness::WitnessSet>> {
+    caller.require(&[Role::Admin])?;
+    Ok(Json((*st.witnesses()).clone()))
+}
+
+/// Replace the witness set (checked, stored and logged; used from the next round on).
+#[utoipa::path(put, path = "/api/v1/admin/witnesses", tag = "admin", security(("bearer" = [])),
+    request_body = crate::witness::WitnessSet,
+    responses((status = 200, body = crate::witness::WitnessSet), (status = "4XX", body = ErrorEnvelope)))]
+async fn put_witnesses(
+    AxState(st): S,
+    caller: Caller,
+    Json(set): Json<crate::witness::WitnessSet>,
+) -> ApiResult<Json<crate::witness::WitnessSet>> {
+    caller.require(&[Role::Admin])?;
+    Ok(Json(crate::witness::replace(&st, &actor_of(caller.user()?), set).await?))
+}
+
 // ---------------------------------------------------------------------------------------------------
 // Meta
 
@@ -1160,7 +1183,7 @@ impl utoipa::Modify for BearerAuth {
         review_queue, decide, decide_objection,
         search_records, notices, public_record, file_objection, industries, calendar, error_codes,
         certificate, certificate_pdf, inclusion_proof, consistency_proof,
-        list_users, create_user, disable_user, enable_user, save_industry, save_calendar_day, clock, advance_clock, run_timers, run_witnesses,
+        list_users, create_user, disable_user, enable_user, save_industry, save_calendar_day, clock, advance_clock, run_timers, run_witnesses, get_witnesses, put_witnesses,
         healthz,
         crate::api_holdings::change_holder_details, crate::api_holdings::transfer, crate::api_holdings::succession,
         crate::api_holdings::grant_licence, crate::api_holdings::terminate_licence, crate::api_holdings::book_transaction,

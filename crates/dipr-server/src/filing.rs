@@ -26,6 +26,7 @@ pub fn routes() -> Router<Arc<AppState>> {
 }
 
 /// Where a form's errors go: field name → messages; the rest are shown at the top.
+#[derive(Default)]
 pub(crate) struct Errors(pub(crate) Vec<(String, String)>);
 
 impl Errors {

@@ -10,6 +10,7 @@ pub mod api_holdings;
 pub mod auth;
 pub mod demo;
 pub mod error;
+pub mod examiner;
 pub mod filing;
 pub mod fingerprints;
 pub mod ledger;
@@ -50,7 +51,8 @@ pub struct Config {
     pub log_origin: String,
     /// Base URL of the public site, for record links in certificates and QR codes.
     pub public_url: String,
-    /// Witnesses that cosign the log's checkpoints.
+    /// Witnesses that cosign the log's checkpoints, until an administrator changes them (then the stored
+    /// set is used).
     pub witnesses: Vec<witness::WitnessEndpoint>,
     /// Cosignatures a checkpoint needs before certificates are served with it (0: serve unwitnessed).
     pub witness_quorum: usize,
@@ -87,6 +89,7 @@ pub struct AppState {
     /// Derived from the registry key: keys the discovery sketches that make products comparable.
     pub discovery_key: [u8; 32],
     calendar: RwLock<Arc<WorkingCalendar>>,
+    witnesses: RwLock<Arc<witness::WitnessSet>>,
 }
 
 impl AppState {
@@ -105,19 +108,11 @@ impl AppState {
         } else {
             (Arc::new(SystemClock), None)
         };
-        if config.witness_quorum > config.witnesses.len() {
-            anyhow::bail!(
-                "witness_quorum {} exceeds the {} configured witnesses",
-                config.witness_quorum,
-                config.witnesses.len()
-            );
-        }
-        for w in &config.witnesses {
-            let key = dipr_ledger::note::NoteVerifier::parse(&w.key)
-                .map_err(|e| anyhow::anyhow!("witness {}: {e}", w.url))?;
-            if !key.is_cosigner() {
-                anyhow::bail!("witness {}: {} is not a cosignature/v1 key", w.url, key.name());
-            }
+        let configured = witness::WitnessSet { witnesses: config.witnesses.clone(), quorum: config.witness_quorum };
+        let witnesses = witness::load(store.as_ref(), configured).await?;
+        if let Err(problems) = witness::WitnessSet::check(&witnesses) {
+            let list: Vec<String> = problems.iter().map(|p| format!("{}: {}", p.field, p.message)).collect();
+            anyhow::bail!("witness configuration: {}", list.join("; "));
         }
         let discovery_key = dipr_fingerprint::derive_discovery_key(signer.to_private_string().as_bytes());
         let state = Arc::new(Self {
@@ -128,6 +123,7 @@ impl AppState {
             signer,
             discovery_key,
             calendar: RwLock::new(Arc::default()),
+            witnesses: RwLock::new(Arc::new(witnesses)),
         });
         service::seed_defaults(&state).await?;
         state.reload_calendar().await?;
@@ -136,6 +132,15 @@ impl AppState {
 
     pub fn calendar(&self) -> Arc<WorkingCalendar> {
         self.calendar.read().expect("calendar lock").clone()
+    }
+
+    /// The witnesses in use now (an administrator may change them while the registry runs).
+    pub fn witnesses(&self) -> Arc<witness::WitnessSet> {
+        self.witnesses.read().expect("witness lock").clone()
+    }
+
+    fn set_witnesses(&self, set: witness::WitnessSet) {
+        *self.witnesses.write().expect("witness lock") = Arc::new(set);
     }
 
     pub async fn reload_calendar(&self) -> dipr_store::Result<()> {
@@ -161,14 +166,12 @@ pub async fn serve(
         Duration::from_secs(state.config.timer_interval_secs),
         stop_rx.clone(),
     ));
-    let witnessing = (!state.config.witnesses.is_empty()).then(|| {
-        tokio::spawn(witness::run(state.clone(), Duration::from_secs(state.config.witness_interval_secs), stop_rx))
-    });
+    // Always running: administrators can add witnesses while the registry serves.
+    let witnessing =
+        tokio::spawn(witness::run(state.clone(), Duration::from_secs(state.config.witness_interval_secs), stop_rx));
     axum::serve(listener, router(state)).with_graceful_shutdown(shutdown).await?;
     let _ = stop_tx.send(true);
     timer.await?;
-    if let Some(w) = witnessing {
-        w.await?;
-    }
+    witnessing.await?;
     Ok(())
 }

@@ -68,9 +68,17 @@ const MESSAGES: &[(&str, &str, &str)] = &[
     ("pledge_rank", "声明的顺位与实际顺位不符。", "The stated rank is not the rank the pledge would take."),
     ("pledge_not_pending", "该质押不在等待权利人同意的状态。", "The pledge is not waiting for the holder's consent."),
     ("pledge_not_active", "该质押未生效（待同意、已解除或已实现）。", "The pledge is not active."),
-    ("pledge_not_senior", "须先实现或解除顺位在先的质押。", "A pledge of higher rank must be enforced or released first."),
+    (
+        "pledge_not_senior",
+        "须先实现或解除顺位在先的质押。",
+        "A pledge of higher rank must be enforced or released first.",
+    ),
     ("same_holder", "产品已属于该主体。", "The product already belongs to this party."),
-    ("renewal_not_open", "只能在有效期届满前的续展期内续展。", "Renewal opens only in the window before validity ends."),
+    (
+        "renewal_not_open",
+        "只能在有效期届满前的续展期内续展。",
+        "Renewal opens only in the window before validity ends.",
+    ),
     ("upstream_not_found", "作为来源的产品未在本机构登记。", "A product named as a source is not registered here."),
     ("upstream_not_registered", "作为来源的产品未登记或已失效。", "A product named as a source is not registered."),
     (
@@ -105,6 +113,9 @@ const MESSAGES: &[(&str, &str, &str)] = &[
     ("term_in_past", "期限已经届满。", "The term has already ended."),
     ("unchanged", "与原内容相同。", "Nothing changed."),
     ("licensee_is_holder", "权利人不能许可给自己。", "The holder cannot license itself."),
+    ("invalid_url", "应为 http:// 或 https:// 开头的网址。", "An http:// or https:// URL."),
+    ("invalid_witness_key", "不是有效的 cosignature/v1 见证人公钥。", "Not a cosignature/v1 witness key."),
+    ("duplicate_witness", "该见证人已在列表中。", "This witness is already listed."),
     ("pledgee_is_holder", "权利人不能作为自己的质权人。", "The holder cannot be its own pledgee."),
 ];
 
@@ -133,8 +144,7 @@ mod tests {
     /// Every code the sources can produce: the API's table, plus each literal passed as the code of a
     /// `FieldError::new(field, "code", ..)` or the domain's `field("field", "code", ..)`.
     fn codes_in_sources() -> BTreeSet<String> {
-        let mut codes: BTreeSet<String> =
-            crate::error::ERROR_CODES.iter().map(|(c, _, _)| c.to_string()).collect();
+        let mut codes: BTreeSet<String> = crate::error::ERROR_CODES.iter().map(|(c, _, _)| c.to_string()).collect();
         let crates = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap();
         for krate in std::fs::read_dir(crates).unwrap() {
             let src = krate.unwrap().path().join("src");
@@ -164,7 +174,8 @@ mod tests {
         let codes = codes_in_sources();
         assert!(codes.len() > 60, "the scan found too few codes ({}): is it still reading the sources?", codes.len());
         assert!(codes.contains("before_registration") && codes.contains("unchanged"));
-        let missing: Vec<_> = codes.iter().filter(|c| message(c, Lang::of(None, &axum::http::HeaderMap::new())).is_none()).collect();
+        let missing: Vec<_> =
+            codes.iter().filter(|c| message(c, Lang::of(None, &axum::http::HeaderMap::new())).is_none()).collect();
         assert!(missing.is_empty(), "codes without a translation: {missing:?}");
     }
 
@@ -173,7 +184,10 @@ mod tests {
         let mut seen = BTreeSet::new();
         for (code, zh, en) in MESSAGES {
             assert!(seen.insert(*code), "{code} is listed twice");
-            assert!(zh.chars().any(|c| ('\u{4e00}'..='\u{9fff}').contains(&c)), "{code}: the Chinese text has no Chinese");
+            assert!(
+                zh.chars().any(|c| ('\u{4e00}'..='\u{9fff}').contains(&c)),
+                "{code}: the Chinese text has no Chinese"
+            );
             assert!(en.is_ascii(), "{code}: the English text is not plain English");
         }
     }

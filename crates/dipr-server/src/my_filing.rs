@@ -58,7 +58,12 @@ fn may_work_on(actor: &Actor, app: &Application) -> bool {
 }
 
 /// The signed-in user and the filing they may work on, or the response to give instead.
-async fn open(st: &AppState, headers: &HeaderMap, id: Uuid, l: Lang) -> Result<(UserRecord, String, Application), Response> {
+async fn open(
+    st: &AppState,
+    headers: &HeaderMap,
+    id: Uuid,
+    l: Lang,
+) -> Result<(UserRecord, String, Application), Response> {
     let Some((user, secret)) = session(st, headers).await else {
         return Err(Redirect::to("/signin").into_response());
     };
@@ -74,7 +79,8 @@ async fn open(st: &AppState, headers: &HeaderMap, id: Uuid, l: Lang) -> Result<(
 }
 
 fn message_page(l: Lang, status: StatusCode, text: &str) -> Response {
-    let body = format!("<h1>{}</h1><p>{}</p><p><a href=\"/me\">{}</a></p>", status.as_u16(), esc(text), l.t("返回", "Back"));
+    let body =
+        format!("<h1>{}</h1><p>{}</p><p><a href=\"/me\">{}</a></p>", status.as_u16(), esc(text), l.t("返回", "Back"));
     let mut r = layout(l, &status.as_u16().to_string(), "/me", &body, &[]);
     *r.status_mut() = status;
     r
@@ -84,7 +90,8 @@ fn checked_csrf(posted: &str, secret: &str, l: Lang) -> Result<(), Response> {
     if posted == csrf_of(secret) {
         Ok(())
     } else {
-        Err((StatusCode::FORBIDDEN, l.t("表单已过期，请返回重试。", "The form expired; go back and try again.")).into_response())
+        Err((StatusCode::FORBIDDEN, l.t("表单已过期，请返回重试。", "The form expired; go back and try again."))
+            .into_response())
     }
 }
 
@@ -635,7 +642,13 @@ fn textarea_named(id: &str, name: &str, label: &str, value: &str, errors: &Error
 fn fingerprint_section(l: Lang, app: &Application, csrf: &str, sent: &Sent, errors: &Errors) -> String {
     let current = app.form.content_commitment.as_ref().map_or_else(
         || format!("<p class=\"muted\">{}</p>", l.t("尚未提交数据指纹。", "No fingerprint filed yet.")),
-        |c| format!("<p>{} <code id=\"commitment-root\">{}</code></p>", l.t("当前内容承诺：", "Current commitment:"), esc(&c.root)),
+        |c| {
+            format!(
+                "<p>{} <code id=\"commitment-root\">{}</code></p>",
+                l.t("当前内容承诺：", "Current commitment:"),
+                esc(&c.root)
+            )
+        },
     );
     let typed = match sent {
         Sent::Manifest(t) => t.as_str(),
@@ -726,7 +739,14 @@ fn transaction_kind_label(k: TransactionKind, l: Lang) -> &'static str {
     }
 }
 
-async fn transaction_section(st: &AppState, l: Lang, app: &Application, csrf: &str, sent: &Sent, errors: &Errors) -> String {
+async fn transaction_section(
+    st: &AppState,
+    l: Lang,
+    app: &Application,
+    csrf: &str,
+    sent: &Sent,
+    errors: &Errors,
+) -> String {
     let booked = st.store.transactions(app.id, Page::new(1, 20)).await.map(|p| p.items).unwrap_or_default();
     let mut rows = String::new();
     for t in &booked {

@@ -59,6 +59,15 @@ pub(crate) fn state_label(s: AppStateKind, en: bool) -> &'static str {
 
 pub(crate) fn event_label(kind: &str, en: bool) -> String {
     let (zh, e) = match kind {
+        "submitted" => ("提交申请", "Submitted"),
+        "accepted_for_review" => ("受理，进入形式审查", "Accepted into formal review"),
+        "formal_review_passed" => ("形式审查合格", "Passed formal review"),
+        "correction_requested" => ("要求补正", "Correction requested"),
+        "resubmitted" => ("补正后重新提交", "Resubmitted after correction"),
+        "rejected" => ("不予受理", "Rejected"),
+        "refused" => ("不予登记", "Refused"),
+        "deemed_withdrawn" => ("逾期未补正，视为撤回", "Deemed withdrawn (no correction in time)"),
+        "edited" => ("修改申请", "Edited"),
         "notice_published" => ("发布公示", "Notice published"),
         "objection_filed" => ("提出异议", "Objection filed"),
         "objection_answered" => ("申请人答复异议", "Objection answered"),

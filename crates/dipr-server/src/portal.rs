@@ -38,7 +38,8 @@ pub fn routes() -> Router<Arc<AppState>> {
         .route("/me", get(me))
         .route("/me/pledges/consent", post(consent))
         .route("/me/pledges", post(file_pledge))
-        .route("/review/{id}", get(review).post(decide))
+        .route("/me/pledges/release", post(release_pledge))
+        .route("/me/pledges/enforce", post(enforce_pledge))
 }
 
 /// A token for an anonymous form (sign-in, sign-up, objection) and the cookie that carries it: the
@@ -196,7 +197,7 @@ async fn me(State(st): State<Arc<AppState>>, Query(q): Query<LangQuery>, headers
     let Some((user, secret)) = session(&st, &headers).await else {
         return Redirect::to("/signin").into_response();
     };
-    me_page(&st, l, &user, &secret, &PledgeForm::default(), &[], None).await
+    me_page(&st, l, &user, &secret, &BankForms::default()).await
 }
 
 #[derive(Deserialize, Default)]
@@ -213,6 +214,174 @@ pub struct PledgeForm {
     end: String,
     #[serde(default)]
     rank: String,
+}
+
+/// A bank's forms on "my registry", with what was typed and refused in the one that was sent.
+#[derive(Default)]
+struct BankForms {
+    pledge: PledgeForm,
+    errors: Vec<dipr_domain::FieldError>,
+    refusal: Option<String>,
+    /// A refused release or enforcement: the pledge, what was typed, the field errors, the refusal.
+    action: Option<(Uuid, PledgeActionForm, Vec<dipr_domain::FieldError>, Option<String>)>,
+}
+
+/// The bank's pledge book: pledges it holds (waiting for consent or active), with release and
+/// enforcement for the active ones.
+async fn pledge_book(st: &AppState, l: Lang, user: &UserRecord, csrf: &str, bank: &BankForms) -> String {
+    let Some(me) = user.party_id else { return String::new() };
+    let filter = ApplicationFilter { pledgee: Some(me), ..Default::default() };
+    let apps = st.store.applications(&filter, Page::new(1, 100)).await.map(|p| p.items).unwrap_or_default();
+    let mut rows = String::new();
+    for a in &apps {
+        let mine = a.holding.iter().flat_map(|h| &h.encumbrances.pledges).filter(|p| p.pledgee.id == me);
+        for p in mine.filter(|p| matches!(p.status, PledgeStatus::Pending | PledgeStatus::Active)) {
+            let sent = bank.action.as_ref().filter(|(pid, ..)| *pid == p.id);
+            let err = |field: &str| {
+                sent.map(|(_, _, errors, _)| crate::web::field_errors(errors, &format!("{field}-{}", p.id), l))
+                    .unwrap_or_default()
+            };
+            let refusal = sent
+                .and_then(|(_, _, _, r)| r.as_deref())
+                .map(|r| format!("<p class=\"result bad\" role=\"alert\" id=\"refused-{}\">{}</p>", p.id, esc(r)))
+                .unwrap_or_default();
+            let typed = sent.map(|(_, f, ..)| f);
+            let actions = if p.status == PledgeStatus::Active {
+                format!(
+                    "{refusal}<form method=\"post\" action=\"/me/pledges/release\" class=\"inline\">\
+                     <input type=\"hidden\" name=\"csrf\" value=\"{csrf}\"><input type=\"hidden\" name=\"record\" value=\"{rid}\">\
+                     <input type=\"hidden\" name=\"pledge\" value=\"{pid}\"><button class=\"secondary\" id=\"release-{pid}\">{release}</button></form>\
+                     <details{open}><summary>{enforce}</summary><form method=\"post\" action=\"/me/pledges/enforce\" class=\"stack\" novalidate>\
+                     <input type=\"hidden\" name=\"csrf\" value=\"{csrf}\"><input type=\"hidden\" name=\"record\" value=\"{rid}\">\
+                     <input type=\"hidden\" name=\"pledge\" value=\"{pid}\">\
+                     <label for=\"to-{pid}\">{to_l}</label><input id=\"to-{pid}\" name=\"to\" value=\"{to}\" aria-describedby=\"err-to-{pid}\">{to_e}\
+                     <label for=\"reasons-{pid}\">{reasons_l}</label><textarea id=\"reasons-{pid}\" name=\"reasons\" rows=\"2\" aria-describedby=\"err-reasons-{pid}\">{reasons}</textarea>{reasons_e}\
+                     <button class=\"danger\">{enforce_go}</button></form></details>",
+                    rid = a.id,
+                    pid = p.id,
+                    release = l.t("解除质押", "Release"),
+                    open = if sent.is_some() { " open" } else { "" },
+                    enforce = l.t("实现质权", "Enforce"),
+                    to_l = l.t("受让方统一社会信用代码 / 身份证号码", "Transferee's credit code / ID number"),
+                    to = esc(typed.map_or("", |f| f.to.as_str())),
+                    to_e = err("to"),
+                    reasons_l = l.t("违约情况与执行依据", "The default and the enforcement title"),
+                    reasons = esc(typed.map_or("", |f| f.reasons.as_str())),
+                    reasons_e = err("reasons"),
+                    enforce_go = l.t("实现质权（产品转移）", "Enforce (the product is transferred)"),
+                )
+            } else {
+                format!(
+                    "{refusal}<span class=\"muted\">{}</span>",
+                    l.t("等待权利人同意", "Awaiting the holder's consent")
+                )
+            };
+            rows.push_str(&format!(
+                "<tr><td><a href=\"/records/{}\">{}</a></td><td>{}</td><td class=\"num\">¥{}</td><td>{}</td><td>{} — {}</td><td>{actions}</td></tr>",
+                a.id,
+                esc(&a.form.product_name),
+                a.registration.as_ref().map(|r| r.registration_number.to_string()).unwrap_or_default(),
+                p.secured,
+                p.rank.unwrap_or(p.stated_rank),
+                p.term.start,
+                p.term.end,
+            ));
+        }
+    }
+    if rows.is_empty() {
+        return format!("<h2>{}</h2><p class=\"muted\">{}</p>", l.t("我的质押", "My pledges"), l.t("无", "None"));
+    }
+    format!(
+        "<h2>{}</h2><div class=\"scroll\"><table class=\"list\" id=\"pledge-book\"><tr><th>{}</th><th>{}</th><th>{}</th><th>{}</th><th>{}</th><th></th></tr>{rows}</table></div>",
+        l.t("我的质押", "My pledges"),
+        l.t("产品", "Product"),
+        l.t("登记号", "Registration number"),
+        l.t("担保金额", "Secured"),
+        l.t("顺位", "Rank"),
+        l.t("借款期限", "Loan term"),
+    )
+}
+
+#[derive(Deserialize, Default)]
+pub struct PledgeActionForm {
+    #[serde(default)]
+    csrf: String,
+    record: Uuid,
+    pledge: Uuid,
+    #[serde(default)]
+    to: String,
+    #[serde(default)]
+    reasons: String,
+}
+
+async fn release_pledge(
+    State(st): State<Arc<AppState>>,
+    Query(q): Query<LangQuery>,
+    headers: HeaderMap,
+    Form(f): Form<PledgeActionForm>,
+) -> Response {
+    pledge_action(&st, Lang::of(q.lang(), &headers), &headers, f, false).await
+}
+
+async fn enforce_pledge(
+    State(st): State<Arc<AppState>>,
+    Query(q): Query<LangQuery>,
+    headers: HeaderMap,
+    Form(f): Form<PledgeActionForm>,
+) -> Response {
+    pledge_action(&st, Lang::of(q.lang(), &headers), &headers, f, true).await
+}
+
+/// Release (the loan is repaid) or enforce (default: the product goes to the named party) a pledge.
+async fn pledge_action(st: &AppState, l: Lang, headers: &HeaderMap, f: PledgeActionForm, enforce: bool) -> Response {
+    let Some((user, secret)) = session(st, headers).await else {
+        return Redirect::to("/signin").into_response();
+    };
+    if f.csrf != csrf_of(&secret) {
+        return (StatusCode::FORBIDDEN, l.t("表单已过期。", "The form expired.")).into_response();
+    }
+    let actor = actor_of(&user);
+    let result = if enforce {
+        let mut missing = Vec::new();
+        if f.to.trim().is_empty() {
+            missing.push(dipr_domain::FieldError::new("to", "required", "name the transferee"));
+        }
+        if f.reasons.trim().is_empty() {
+            missing.push(dipr_domain::FieldError::new("reasons", "required", "state the default"));
+        }
+        if missing.is_empty() {
+            match crate::operations::party(st, &f.to.trim().to_uppercase(), "to").await {
+                Ok(to) => {
+                    let op = Operation::EnforcePledge { pledge_id: f.pledge, to, reasons: f.reasons.clone() };
+                    crate::operations::operate(st, f.record, op, &actor).await
+                }
+                Err(e) => Err(e),
+            }
+        } else {
+            Err(crate::error::ApiError::validation(missing))
+        }
+    } else {
+        crate::operations::operate(st, f.record, Operation::ReleasePledge { pledge_id: f.pledge }, &actor).await
+    };
+    match result {
+        Ok(_) => Redirect::to(&format!("/records/{}", f.record)).into_response(),
+        Err(e) => {
+            let mut errors: Vec<_> = e
+                .details
+                .iter()
+                .map(|d| dipr_domain::FieldError::new(format!("{}-{}", d.field, f.pledge), &d.code, d.message.clone()))
+                .collect();
+            if e.code == "party_not_found" {
+                errors.push(dipr_domain::FieldError::new(format!("to-{}", f.pledge), "party_not_found", ""));
+            }
+            let refusal = errors.is_empty().then(|| crate::messages::refusal(&e, l));
+            let status = e.status();
+            let forms = BankForms { action: Some((f.pledge, f, errors, refusal)), ..Default::default() };
+            let mut r = me_page(st, l, &user, &secret, &forms).await;
+            *r.status_mut() = status;
+            r
+        }
+    }
 }
 
 /// The bank's form: register a pledge on a product by its registration number.
@@ -266,7 +435,8 @@ async fn file_pledge(
     let Some(app) = app else {
         let errors = vec![dipr_domain::FieldError::new("registration_number", "not_found", "")];
         let refusal = l.t("没有这一登记号。", "No registration has this number.");
-        let mut r = me_page(&st, l, &user, &secret, &f, &errors, Some(refusal)).await;
+        let forms = BankForms { pledge: f, errors, refusal: Some(refusal.to_string()), ..Default::default() };
+        let mut r = me_page(&st, l, &user, &secret, &forms).await;
         *r.status_mut() = StatusCode::NOT_FOUND;
         return r;
     };
@@ -281,22 +451,15 @@ async fn file_pledge(
         Ok(_) => Redirect::to(&format!("/records/{}", app.id)).into_response(),
         Err(e) => {
             let refusal = if e.details.is_empty() { Some(crate::messages::refusal(&e, l)) } else { None };
-            let mut r = me_page(&st, l, &user, &secret, &f, &e.details, refusal.as_deref()).await;
+            let forms = BankForms { pledge: f, errors: e.details.clone(), refusal, ..Default::default() };
+            let mut r = me_page(&st, l, &user, &secret, &forms).await;
             *r.status_mut() = e.status();
             r
         }
     }
 }
 
-async fn me_page(
-    st: &AppState,
-    l: Lang,
-    user: &UserRecord,
-    secret: &str,
-    pledge: &PledgeForm,
-    pledge_errors: &[dipr_domain::FieldError],
-    pledge_refusal: Option<&str>,
-) -> Response {
+async fn me_page(st: &AppState, l: Lang, user: &UserRecord, secret: &str, bank: &BankForms) -> Response {
     let user = user.clone();
     let csrf = csrf_of(secret);
     let mut body = format!(
@@ -400,6 +563,29 @@ async fn me_page(
                 l.t("状态", "Status"),
                 l.t("期限", "Deadline")
             ));
+            let filter = ApplicationFilter { open_disputes: true, order: Order::OldestFirst, ..Default::default() };
+            let disputed = st.store.applications(&filter, Page::new(1, 100)).await.map(|p| p.items).unwrap_or_default();
+            let mut rows = String::new();
+            for a in &disputed {
+                let open = a.holding.iter().flat_map(|h| &h.disputes).filter(|d| d.decision.is_none());
+                let since = open.map(|d| d.filed_at).min();
+                rows.push_str(&format!(
+                    "<tr><td><a href=\"/review/{}#disputes\">{}</a></td><td>{}</td><td>{}</td></tr>",
+                    a.id,
+                    esc(&a.form.product_name),
+                    esc(&a.holder().name),
+                    since.map(|d| d.format("%Y-%m-%d").to_string()).unwrap_or_default()
+                ));
+            }
+            if !rows.is_empty() {
+                body.push_str(&format!(
+                    "<h2>{}</h2><div class=\"scroll\"><table class=\"list\" id=\"dispute-queue\"><tr><th>{}</th><th>{}</th><th>{}</th></tr>{rows}</table></div>",
+                    l.t("待决定的登记后异议", "Objections after grant to decide"),
+                    l.t("产品", "Product"),
+                    l.t("权利人", "Holder"),
+                    l.t("提出日期", "Filed")
+                ));
+            }
         }
         _ => {}
     }
@@ -434,7 +620,8 @@ async fn me_page(
             "<p><a class=\"button\" href=\"/encumbrances\">{}</a></p>",
             l.t("放贷前查询权利负担", "Search encumbrances before lending")
         ));
-        body.push_str(&pledge_form(l, pledge, pledge_errors, pledge_refusal, &csrf));
+        body.push_str(&pledge_book(st, l, &user, &csrf, bank).await);
+        body.push_str(&pledge_form(l, &bank.pledge, &bank.errors, bank.refusal.as_deref(), &csrf));
     }
     layout(l, l.t("我的登记", "My registry"), "/me", &body, &[])
 }
@@ -477,181 +664,6 @@ async fn consent(
                 l.t("返回", "Back")
             );
             let mut r = layout(l, l.t("质押", "Pledge"), "/me", &body, &[]);
-            *r.status_mut() = e.status();
-            r
-        }
-    }
-}
-
-/// The decisions an examiner can take on a filing in this state.
-fn actions(state: Status) -> &'static [(&'static str, &'static str, &'static str)] {
-    match state {
-        Status::Submitted => &[("accept", "受理，进入形式审查", "Accept into formal review")],
-        Status::FormalReview => &[
-            ("pass_formal_review", "形式审查合格", "Pass formal review"),
-            ("request_correction", "要求补正", "Request correction"),
-            ("reject", "不予受理", "Reject"),
-        ],
-        Status::SubstantiveReview => {
-            &[("approve", "予以公示", "Approve for public notice"), ("refuse", "不予登记", "Refuse")]
-        }
-        Status::Registered => &[("revoke", "撤销登记", "Revoke the registration")],
-        _ => &[],
-    }
-}
-
-/// The typed values of the decision form, kept when it is shown again with an error.
-struct Typed<'a> {
-    action: &'a str,
-    reasons: &'a str,
-}
-
-fn review_page(
-    l: Lang,
-    app: &Application,
-    overlaps: &[crate::fingerprints::Overlap],
-    csrf: &str,
-    typed: Typed,
-    error: Option<String>,
-) -> Response {
-    let f = &app.form;
-    let mut body = format!(
-        "<h1>{} <span class=\"badge\">{}</span></h1><p><a href=\"/me\">{}</a></p><table>",
-        esc(&f.product_name),
-        crate::web::state_label(app.state, l),
-        l.t("返回审查队列", "Back to the queue")
-    );
-    for (k, v) in [
-        (l.t("申请人", "Applicant"), format!("{}（{}）", esc(&app.applicant.name), esc(&app.applicant.id_number))),
-        (
-            l.t("登记对象", "Object type"),
-            crate::web::object_type_label(f.object_type.map(|t| t.as_str()).unwrap_or(""), l).to_string(),
-        ),
-        (l.t("行业", "Industry"), esc(&f.industry)),
-        (l.t("简介", "Summary"), esc(&f.summary)),
-        (l.t("数据来源与合法性", "Sources and legality"), esc(&f.legality_statement)),
-        (l.t("加工规则", "Processing"), esc(&f.processing)),
-        (l.t("样例", "Samples"), esc(&f.samples.join("\n"))),
-        (
-            l.t("内容承诺", "Content commitment"),
-            f.content_commitment.as_ref().map(|c| format!("<code>{}</code>", esc(&c.root))).unwrap_or_default(),
-        ),
-    ] {
-        body.push_str(&format!("<tr><th>{k}</th><td>{v}</td></tr>"));
-    }
-    body.push_str("</table>");
-    if !overlaps.is_empty() {
-        body.push_str(&format!(
-            "<h2>{}</h2><table class=\"list\" id=\"overlaps\"><tr><th>{}</th><th>{}</th><th>{}</th></tr>",
-            l.t("数据重合预警", "Overlap warnings"),
-            l.t("其他申请", "Other filing"),
-            l.t("权利人", "Holder"),
-            l.t("本申请数据包含于其中的比例", "Share of this filing's records in it")
-        ));
-        for o in overlaps {
-            body.push_str(&format!(
-                "<tr><td>{}</td><td>{}</td><td>{:.0}%（95%: {:.0}–{:.0}%）</td></tr>",
-                esc(&o.product_name),
-                esc(&o.holder),
-                o.containment * 100.0,
-                o.low * 100.0,
-                o.high * 100.0
-            ));
-        }
-        body.push_str("</table>");
-    }
-    let choices = actions(app.state);
-    if !choices.is_empty() {
-        let mut opts = String::new();
-        for (v, zh, en) in choices {
-            let sel = if *v == typed.action { " selected" } else { "" };
-            opts.push_str(&format!("<option value=\"{v}\"{sel}>{}</option>", l.t(zh, en)));
-        }
-        let error = error
-            .map(|e| format!("<span class=\"field-error\" role=\"alert\" id=\"err-reasons\">{}</span>", esc(&e)))
-            .unwrap_or_default();
-        body.push_str(&format!(
-            "<h2>{}</h2><form method=\"post\" action=\"/review/{}\" class=\"stack\" novalidate><input type=\"hidden\" name=\"csrf\" value=\"{csrf}\">\
-             <label for=\"action\">{}</label><select id=\"action\" name=\"action\">{opts}</select>\
-             <label for=\"reasons\">{}</label><textarea id=\"reasons\" name=\"reasons\" rows=\"4\" aria-describedby=\"err-reasons\">{}</textarea>{error}\
-             <button>{}</button></form>",
-            l.t("决定", "Decision"),
-            app.id,
-            l.t("决定事项", "Action"),
-            l.t("理由（将记录审查员身份）", "Reasons (recorded with your name)"),
-            esc(typed.reasons),
-            l.t("作出决定", "Decide")
-        ));
-    }
-    layout(l, l.t("审查", "Review"), "/me", &body, &[])
-}
-
-async fn review(
-    State(st): State<Arc<AppState>>,
-    axum::extract::Path(id): axum::extract::Path<Uuid>,
-    Query(q): Query<LangQuery>,
-    headers: HeaderMap,
-) -> Response {
-    let l = Lang::of(q.lang(), &headers);
-    let Some((user, secret)) = session(&st, &headers).await else {
-        return Redirect::to("/signin").into_response();
-    };
-    if user.role != Role::Examiner {
-        return (StatusCode::FORBIDDEN, l.t("只有审查员可以审查。", "Only examiners review.")).into_response();
-    }
-    let Ok(Some(app)) = st.store.application(id).await else {
-        return (StatusCode::NOT_FOUND, "not found").into_response();
-    };
-    let overlaps = crate::fingerprints::overlaps(&st, id).await.unwrap_or_default();
-    review_page(l, &app, &overlaps, &csrf_of(&secret), Typed { action: "", reasons: "" }, None)
-}
-
-#[derive(Deserialize)]
-pub struct DecisionForm {
-    #[serde(default)]
-    csrf: String,
-    #[serde(default)]
-    action: String,
-    #[serde(default)]
-    reasons: String,
-}
-
-async fn decide(
-    State(st): State<Arc<AppState>>,
-    axum::extract::Path(id): axum::extract::Path<Uuid>,
-    Query(q): Query<LangQuery>,
-    headers: HeaderMap,
-    Form(form): Form<DecisionForm>,
-) -> Response {
-    use dipr_domain::lifecycle::Command;
-    let l = Lang::of(q.lang(), &headers);
-    let Some((user, secret)) = session(&st, &headers).await else {
-        return Redirect::to("/signin").into_response();
-    };
-    if user.role != Role::Examiner || form.csrf != csrf_of(&secret) {
-        return (StatusCode::FORBIDDEN, l.t("表单已过期或无权操作。", "The form expired, or you may not do this."))
-            .into_response();
-    }
-    let reasons = form.reasons.clone();
-    let cmd = match form.action.as_str() {
-        "accept" => Command::AcceptForReview,
-        "pass_formal_review" => Command::PassFormalReview { reasons },
-        "request_correction" => Command::RequestCorrection { items: Vec::new(), reasons },
-        "reject" => Command::Reject { reasons },
-        "approve" => Command::Approve { reasons },
-        "refuse" => Command::Refuse { reasons },
-        "revoke" => Command::Revoke { reasons },
-        _ => return (StatusCode::UNPROCESSABLE_ENTITY, "unknown action").into_response(),
-    };
-    match crate::service::execute(&st, id, cmd, &actor_of(&user)).await {
-        Ok(_) => Redirect::to(&format!("/review/{id}")).into_response(),
-        Err(e) => {
-            let message = crate::messages::refusal(&e, l);
-            let Ok(Some(app)) = st.store.application(id).await else {
-                return (StatusCode::NOT_FOUND, "not found").into_response();
-            };
-            let typed = Typed { action: &form.action, reasons: &form.reasons };
-            let mut r = review_page(l, &app, &[], &csrf_of(&secret), typed, Some(message));
             *r.status_mut() = e.status();
             r
         }

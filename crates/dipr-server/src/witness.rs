@@ -21,14 +21,113 @@ use serde::{Deserialize, Serialize};
 use crate::error::{ApiError, ApiResult};
 use crate::AppState;
 
-/// A witness the registry submits checkpoints to (from configuration).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+/// A witness the registry submits checkpoints to.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct WitnessEndpoint {
     /// Base URL; the registry posts to `<url>/add-checkpoint`.
     pub url: String,
     /// The witness's `cosignature/v1` verifier key.
     pub key: String,
+}
+
+/// The witnesses in use and how many cosignatures a checkpoint needs. Starts from the configuration
+/// file; once an administrator changes it, the stored copy (setting `witnesses`) wins.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct WitnessSet {
+    pub witnesses: Vec<WitnessEndpoint>,
+    /// Cosignatures a checkpoint needs before certificates are served with it (0: serve unwitnessed).
+    pub quorum: usize,
+}
+
+impl WitnessSet {
+    /// Every problem at once: URLs must be http(s), keys `cosignature/v1` verifier keys with distinct
+    /// names, and the quorum at most the number of witnesses.
+    pub fn check(&self) -> Result<(), Vec<dipr_domain::FieldError>> {
+        use dipr_domain::FieldError;
+        let mut errors = Vec::new();
+        let mut names = std::collections::HashSet::new();
+        for (i, w) in self.witnesses.iter().enumerate() {
+            let url = w.url.trim();
+            if !(url.starts_with("http://") || url.starts_with("https://")) || url.len() > 500 || url.contains(' ') {
+                errors.push(FieldError::new(
+                    format!("witnesses[{i}].url"),
+                    "invalid_url",
+                    "an http:// or https:// URL",
+                ));
+            }
+            match NoteVerifier::parse(w.key.trim()) {
+                Ok(k) if !k.is_cosigner() => errors.push(FieldError::new(
+                    format!("witnesses[{i}].key"),
+                    "invalid_witness_key",
+                    format!("{} is not a cosignature/v1 key", k.name()),
+                )),
+                Ok(k) if !names.insert(k.name().to_string()) => errors.push(FieldError::new(
+                    format!("witnesses[{i}].key"),
+                    "duplicate_witness",
+                    format!("{} is listed twice", k.name()),
+                )),
+                Ok(_) => {}
+                Err(e) => {
+                    errors.push(FieldError::new(format!("witnesses[{i}].key"), "invalid_witness_key", e.to_string()))
+                }
+            }
+        }
+        if self.quorum > self.witnesses.len() {
+            errors.push(FieldError::new(
+                "quorum",
+                "out_of_range",
+                format!("the quorum {} exceeds the {} witnesses", self.quorum, self.witnesses.len()),
+            ));
+        }
+        if errors.is_empty() {
+            Ok(())
+        } else {
+            Err(errors)
+        }
+    }
+}
+
+const WITNESS_SETTING: &str = "witnesses";
+
+/// The witness set in force: the stored one if an administrator set it, else the configuration's.
+pub async fn load(store: &dyn dipr_store::Store, configured: WitnessSet) -> anyhow::Result<WitnessSet> {
+    match store.setting(WITNESS_SETTING).await? {
+        Some(json) => Ok(serde_json::from_str(&json)?),
+        None => Ok(configured),
+    }
+}
+
+/// Replace the witness set (administrators): checked, stored and logged in one transaction, then used
+/// from the next round on.
+pub async fn replace(
+    state: &AppState,
+    actor: &dipr_domain::lifecycle::Actor,
+    set: WitnessSet,
+) -> ApiResult<WitnessSet> {
+    if actor.role != dipr_domain::lifecycle::Role::Admin {
+        return Err(ApiError::forbidden("administrators only"));
+    }
+    let set = WitnessSet {
+        witnesses: set
+            .witnesses
+            .into_iter()
+            .map(|w| WitnessEndpoint { url: w.url.trim().to_string(), key: w.key.trim().to_string() })
+            .collect(),
+        quorum: set.quorum,
+    };
+    set.check().map_err(ApiError::validation)?;
+    let now = state.clock.now();
+    let json = serde_json::to_string(&set).map_err(ApiError::internal)?;
+    let mut tx = state.store.begin().await?;
+    tx.set_setting(WITNESS_SETTING, &json).await?;
+    let mut e = crate::service::event(actor, now, "registry", "witnesses", "witnesses_changed");
+    e.payload = serde_json::to_value(&set).map_err(ApiError::internal)?;
+    tx.append_event(&e).await?;
+    tx.commit().await?;
+    state.set_witnesses(set.clone());
+    Ok(set)
 }
 
 /// A running witness: its key, the logs it knows, and its state on disk.
@@ -151,9 +250,13 @@ fn post_blocking(url: String, body: String) -> Result<(u16, String), String> {
 
 /// Send the latest checkpoint to every configured witness and store the cosignatures they return.
 pub async fn collect_once(state: &AppState) -> ApiResult<Vec<WitnessOutcome>> {
+    let set = state.witnesses();
+    if set.witnesses.is_empty() {
+        return Ok(Vec::new());
+    }
     let Some((size, note)) = state.store.checkpoint(None).await? else { return Ok(Vec::new()) };
     let mut outcomes = Vec::new();
-    for endpoint in &state.config.witnesses {
+    for endpoint in &set.witnesses {
         let key = NoteVerifier::parse(&endpoint.key)
             .map_err(|e| ApiError::internal(format!("witness key {}: {e}", endpoint.key)))?;
         let name = key.name().to_string();
@@ -228,8 +331,8 @@ async fn submit(
 pub async fn with_cosignatures(state: &AppState, doc: String) -> ApiResult<String> {
     use dipr_ledger::certificate::Certificate;
     use dipr_ledger::proof::TlogProof;
-    let quorum = state.config.witness_quorum;
-    if quorum == 0 || state.config.witnesses.is_empty() {
+    let quorum = state.witnesses().quorum;
+    if quorum == 0 {
         return Ok(doc);
     }
     let mut cert = Certificate::parse(doc.as_bytes()).map_err(ApiError::internal)?;

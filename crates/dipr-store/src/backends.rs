@@ -198,6 +198,15 @@ fn application_where(f: &ApplicationFilter) -> (String, Vec<Bind>) {
     if let Some(i) = f.industry.as_deref().filter(|t| !t.is_empty()) {
         clauses.push(format!("industry = {}", next(Bind::Text(i.into()), &mut binds)));
     }
+    if let Some(bank) = f.pledgee {
+        clauses.push(format!(
+            "id IN (SELECT application_id FROM pledges WHERE pledgee_id = {} AND status IN ('pending', 'active'))",
+            next(Bind::Text(bank.to_string()), &mut binds)
+        ));
+    }
+    if f.open_disputes {
+        clauses.push(format!("open_dispute = {}", next(Bind::Bool(true), &mut binds)));
+    }
     let sql = if clauses.is_empty() { String::new() } else { format!(" WHERE {}", clauses.join(" AND ")) };
     (sql, binds)
 }
@@ -295,12 +304,13 @@ const TOKEN_COLS: &str =
 const APP_INSERT: &str =
     "INSERT INTO applications (id, version, state, applicant_id, filed_by, agent_id, product_name, \
      product_key, holder_name, search_text, object_type, industry, is_public, deadline_at, registration_number, \
-     created_at, updated_at, withdrawn_at, doc, public_doc) \
-     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20)";
+     created_at, updated_at, withdrawn_at, doc, public_doc, open_dispute) \
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21)";
 const APP_UPDATE: &str = "UPDATE applications SET version = $2, state = $3, applicant_id = $4, filed_by = $5, \
      agent_id = $6, product_name = $7, product_key = $8, holder_name = $9, search_text = $10, object_type = $11, \
      industry = $12, is_public = $13, deadline_at = $14, registration_number = $15, created_at = $16, \
-     updated_at = $17, withdrawn_at = $18, doc = $19, public_doc = $20 WHERE id = $1 AND version = $21";
+     updated_at = $17, withdrawn_at = $18, doc = $19, public_doc = $20, open_dispute = $21 \
+     WHERE id = $1 AND version = $22";
 
 /// Bind the columns of an application row, in the order of [`APP_INSERT`].
 macro_rules! bind_app {
@@ -326,6 +336,7 @@ macro_rules! bind_app {
             .bind(app.withdrawn_at.map(ms))
             .bind(to_json(app))
             .bind(PublicRecord::of(app).map(|r| to_json(&r)))
+            .bind(app.holding.as_ref().is_some_and(|h| h.disputes.iter().any(|d| d.decision.is_none())))
     }};
 }
 

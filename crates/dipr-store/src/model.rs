@@ -153,6 +153,10 @@ pub struct ApplicationFilter {
     pub holder: Option<String>,
     pub object_type: Option<ObjectType>,
     pub industry: Option<String>,
+    /// Only products this party holds a pending or active pledge on (a bank's loans).
+    pub pledgee: Option<Uuid>,
+    /// Only registered products with an objection after grant still to decide.
+    pub open_disputes: bool,
     pub order: Order,
 }
 

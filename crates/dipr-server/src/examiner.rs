@@ -1,0 +1,407 @@
+//! The examiner's console: a filing with its overlap warnings and the decision form; objections from
+//! the notice period and objections after grant, each decided with reasons. The queue itself is on
+//! "my registry" (`portal.rs`).
+
+use std::sync::Arc;
+
+use axum::extract::{Path, Query, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::routing::{get, post};
+use axum::{Form, Router};
+use dipr_domain::application::{Application, ObjectionOutcome, State as Status};
+use dipr_domain::holding::Operation;
+use dipr_domain::lifecycle::{Command, Role};
+use dipr_store::UserRecord;
+use serde::Deserialize;
+use uuid::Uuid;
+
+use crate::auth::actor_of;
+use crate::portal::{csrf_of, session};
+use crate::web::{esc, layout, Lang, LangQuery};
+use crate::AppState;
+
+pub fn routes() -> Router<Arc<AppState>> {
+    Router::new()
+        .route("/review/{id}", get(review).post(decide))
+        .route("/review/{id}/objections/{oid}", post(decide_objection))
+        .route("/review/{id}/disputes/{did}", post(decide_dispute))
+}
+
+/// The decisions an examiner can take on a filing in this state.
+fn actions(state: Status) -> &'static [(&'static str, &'static str, &'static str)] {
+    match state {
+        Status::Submitted => &[("accept", "受理，进入形式审查", "Accept into formal review")],
+        Status::FormalReview => &[
+            ("pass_formal_review", "形式审查合格", "Pass formal review"),
+            ("request_correction", "要求补正", "Request correction"),
+            ("reject", "不予受理", "Reject"),
+        ],
+        Status::SubstantiveReview => {
+            &[("approve", "予以公示", "Approve for public notice"), ("refuse", "不予登记", "Refuse")]
+        }
+        Status::Registered => &[("revoke", "撤销登记", "Revoke the registration")],
+        _ => &[],
+    }
+}
+
+/// Which form on the page was sent and refused.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Target {
+    Decision,
+    Objection(Uuid),
+    Dispute(Uuid),
+}
+
+/// The typed values of the form that was refused, kept when the page is shown again with its error.
+struct Typed<'a> {
+    target: Target,
+    action: &'a str,
+    reasons: &'a str,
+}
+
+impl Typed<'_> {
+    const NONE: Typed<'static> = Typed { target: Target::Decision, action: "", reasons: "" };
+
+    fn for_target(&self, t: Target) -> (&str, &str) {
+        if self.target == t {
+            (self.action, self.reasons)
+        } else {
+            ("", "")
+        }
+    }
+}
+
+/// The form deciding one objection (during notice) or one objection after grant.
+fn outcome_form(l: Lang, url: &str, key: &str, csrf: &str, typed: (&str, &str), error: Option<&str>) -> String {
+    let mut opts = format!("<option value=\"\">{}</option>", l.t("请选择", "Choose"));
+    for (v, zh, en) in [("dismissed", "异议不成立", "Dismiss"), ("upheld", "异议成立", "Uphold")] {
+        let sel = if v == typed.0 { " selected" } else { "" };
+        opts.push_str(&format!("<option value=\"{v}\"{sel}>{}</option>", l.t(zh, en)));
+    }
+    let error = error
+        .map(|e| format!("<span class=\"field-error\" role=\"alert\" id=\"err-reasons-{key}\">{}</span>", esc(e)))
+        .unwrap_or_default();
+    format!(
+        "<form method=\"post\" action=\"{url}\" class=\"stack\" novalidate><input type=\"hidden\" name=\"csrf\" value=\"{csrf}\">\
+         <label for=\"outcome-{key}\">{}</label><select id=\"outcome-{key}\" name=\"action\" aria-describedby=\"err-reasons-{key}\">{opts}</select>\
+         <label for=\"reasons-{key}\">{}</label><textarea id=\"reasons-{key}\" name=\"reasons\" rows=\"3\" aria-describedby=\"err-reasons-{key}\">{}</textarea>{error}\
+         <button>{}</button></form>",
+        l.t("结论", "Outcome"),
+        l.t("理由", "Reasons"),
+        esc(typed.1),
+        l.t("决定异议", "Decide the objection")
+    )
+}
+
+fn when(t: chrono::DateTime<chrono::Utc>) -> String {
+    t.with_timezone(&dipr_domain::time::local_offset()).format("%Y-%m-%d").to_string()
+}
+
+fn review_page(
+    l: Lang,
+    app: &Application,
+    overlaps: &[crate::fingerprints::Overlap],
+    csrf: &str,
+    typed: Typed,
+    error: Option<String>,
+) -> Response {
+    let f = &app.form;
+    let mut body = format!(
+        "<h1>{} <span class=\"badge\">{}</span></h1><p><a href=\"/me\">{}</a></p><table>",
+        esc(&f.product_name),
+        crate::web::state_label(app.state, l),
+        l.t("返回审查队列", "Back to the queue")
+    );
+    for (k, v) in [
+        (l.t("申请人", "Applicant"), format!("{}（{}）", esc(&app.applicant.name), esc(&app.applicant.id_number))),
+        (
+            l.t("登记对象", "Object type"),
+            crate::web::object_type_label(f.object_type.map(|t| t.as_str()).unwrap_or(""), l).to_string(),
+        ),
+        (l.t("行业", "Industry"), esc(&f.industry)),
+        (l.t("简介", "Summary"), esc(&f.summary)),
+        (l.t("数据来源与合法性", "Sources and legality"), esc(&f.legality_statement)),
+        (l.t("加工规则", "Processing"), esc(&f.processing)),
+        (l.t("样例", "Samples"), esc(&f.samples.join("\n"))),
+        (
+            l.t("内容承诺", "Content commitment"),
+            f.content_commitment.as_ref().map(|c| format!("<code>{}</code>", esc(&c.root))).unwrap_or_default(),
+        ),
+    ] {
+        body.push_str(&format!("<tr><th>{k}</th><td>{v}</td></tr>"));
+    }
+    body.push_str("</table>");
+    if !overlaps.is_empty() {
+        body.push_str(&format!(
+            "<h2>{}</h2><table class=\"list\" id=\"overlaps\"><tr><th>{}</th><th>{}</th><th>{}</th></tr>",
+            l.t("数据重合预警", "Overlap warnings"),
+            l.t("其他申请", "Other filing"),
+            l.t("权利人", "Holder"),
+            l.t("本申请数据包含于其中的比例", "Share of this filing's records in it")
+        ));
+        for o in overlaps {
+            body.push_str(&format!(
+                "<tr><td>{}</td><td>{}</td><td>{:.0}%（95%: {:.0}–{:.0}%）</td></tr>",
+                esc(&o.product_name),
+                esc(&o.holder),
+                o.containment * 100.0,
+                o.low * 100.0,
+                o.high * 100.0
+            ));
+        }
+        body.push_str("</table>");
+    }
+    let err_for = |t: Target| error.as_deref().filter(|_| typed.target == t);
+    // Objections during the notice period, and objections after grant.
+    if !app.objections.is_empty() {
+        body.push_str(&format!("<h2 id=\"objections\">{}</h2>", l.t("公示期异议", "Objections during the notice")));
+        for o in &app.objections {
+            body.push_str(&format!(
+                "<section class=\"card\"><p><strong>{}</strong>（{}） · {} · {} {}</p><p>{}</p>",
+                esc(&o.objector_name),
+                esc(&o.objector_contact),
+                when(o.filed_at),
+                l.t("决定期限", "decide by"),
+                when(o.decide_by),
+                esc(&o.grounds)
+            ));
+            match (&o.response, &o.decision) {
+                (_, Some(d)) => body.push_str(&format!(
+                    "<p><strong>{}</strong> — {}（{}）</p>",
+                    outcome_label(d.outcome, l),
+                    esc(&d.reasons),
+                    esc(&d.examiner_name)
+                )),
+                (response, None) => {
+                    body.push_str(&format!(
+                        "<p><em>{}</em> {}</p>",
+                        l.t("申请人答复：", "Applicant's answer:"),
+                        response.as_deref().map(esc).unwrap_or_else(|| l.t("尚未答复", "none yet").to_string())
+                    ));
+                    let t = Target::Objection(o.id);
+                    let url = format!("/review/{}/objections/{}", app.id, o.id);
+                    body.push_str(&outcome_form(l, &url, &o.id.to_string(), csrf, typed.for_target(t), err_for(t)));
+                }
+            }
+            body.push_str("</section>");
+        }
+    }
+    let disputes = app.holding.iter().flat_map(|h| &h.disputes).collect::<Vec<_>>();
+    if !disputes.is_empty() {
+        body.push_str(&format!("<h2 id=\"disputes\">{}</h2>", l.t("登记后异议", "Objections after grant")));
+        for d in disputes {
+            body.push_str(&format!(
+                "<section class=\"card\"><p><strong>{}</strong>（{}） · {}</p><p>{}</p>",
+                esc(&d.objector_name),
+                esc(&d.objector_contact),
+                when(d.filed_at),
+                esc(&d.grounds)
+            ));
+            match &d.decision {
+                Some(x) => body.push_str(&format!(
+                    "<p><strong>{}</strong> — {}（{}）</p>",
+                    outcome_label(x.outcome, l),
+                    esc(&x.reasons),
+                    esc(&x.examiner_name)
+                )),
+                None => {
+                    let t = Target::Dispute(d.id);
+                    let url = format!("/review/{}/disputes/{}", app.id, d.id);
+                    body.push_str(&outcome_form(l, &url, &d.id.to_string(), csrf, typed.for_target(t), err_for(t)));
+                }
+            }
+            body.push_str("</section>");
+        }
+    }
+    let choices = actions(app.state);
+    if !choices.is_empty() {
+        let (action, reasons) = typed.for_target(Target::Decision);
+        let mut opts = String::new();
+        for (v, zh, en) in choices {
+            let sel = if *v == action { " selected" } else { "" };
+            opts.push_str(&format!("<option value=\"{v}\"{sel}>{}</option>", l.t(zh, en)));
+        }
+        let error = err_for(Target::Decision)
+            .map(|e| format!("<span class=\"field-error\" role=\"alert\" id=\"err-reasons\">{}</span>", esc(e)))
+            .unwrap_or_default();
+        body.push_str(&format!(
+            "<h2>{}</h2><form method=\"post\" action=\"/review/{}\" class=\"stack\" novalidate><input type=\"hidden\" name=\"csrf\" value=\"{csrf}\">\
+             <label for=\"action\">{}</label><select id=\"action\" name=\"action\">{opts}</select>\
+             <label for=\"reasons\">{}</label><textarea id=\"reasons\" name=\"reasons\" rows=\"4\" aria-describedby=\"err-reasons\">{}</textarea>{error}\
+             <button>{}</button></form>",
+            l.t("决定", "Decision"),
+            app.id,
+            l.t("决定事项", "Action"),
+            l.t("理由（将记录审查员身份）", "Reasons (recorded with your name)"),
+            esc(reasons),
+            l.t("作出决定", "Decide")
+        ));
+    }
+    layout(l, l.t("审查", "Review"), "/me", &body, &[])
+}
+
+async fn review(
+    State(st): State<Arc<AppState>>,
+    Path(id): Path<Uuid>,
+    Query(q): Query<LangQuery>,
+    headers: HeaderMap,
+) -> Response {
+    let l = Lang::of(q.lang(), &headers);
+    let Some((user, secret)) = session(&st, &headers).await else {
+        return Redirect::to("/signin").into_response();
+    };
+    if user.role != Role::Examiner {
+        return (StatusCode::FORBIDDEN, l.t("只有审查员可以审查。", "Only examiners review.")).into_response();
+    }
+    let Ok(Some(app)) = st.store.application(id).await else {
+        return (StatusCode::NOT_FOUND, "not found").into_response();
+    };
+    let overlaps = crate::fingerprints::overlaps(&st, id).await.unwrap_or_default();
+    review_page(l, &app, &overlaps, &csrf_of(&secret), Typed::NONE, None)
+}
+
+#[derive(Deserialize)]
+pub struct DecisionForm {
+    #[serde(default)]
+    csrf: String,
+    #[serde(default)]
+    action: String,
+    #[serde(default)]
+    reasons: String,
+}
+
+async fn decide(
+    State(st): State<Arc<AppState>>,
+    Path(id): Path<Uuid>,
+    Query(q): Query<LangQuery>,
+    headers: HeaderMap,
+    Form(form): Form<DecisionForm>,
+) -> Response {
+    let l = Lang::of(q.lang(), &headers);
+    let (user, secret) = match examiner(&st, &headers, &form.csrf, l).await {
+        Ok(x) => x,
+        Err(r) => return r,
+    };
+    let reasons = form.reasons.clone();
+    let cmd = match form.action.as_str() {
+        "accept" => Command::AcceptForReview,
+        "pass_formal_review" => Command::PassFormalReview { reasons },
+        "request_correction" => Command::RequestCorrection { items: Vec::new(), reasons },
+        "reject" => Command::Reject { reasons },
+        "approve" => Command::Approve { reasons },
+        "refuse" => Command::Refuse { reasons },
+        "revoke" => Command::Revoke { reasons },
+        _ => return (StatusCode::UNPROCESSABLE_ENTITY, "unknown action").into_response(),
+    };
+    match crate::service::execute(&st, id, cmd, &actor_of(&user)).await {
+        Ok(_) => Redirect::to(&format!("/review/{id}")).into_response(),
+        Err(e) => {
+            let message = crate::messages::refusal(&e, l);
+            let Ok(Some(app)) = st.store.application(id).await else {
+                return (StatusCode::NOT_FOUND, "not found").into_response();
+            };
+            let typed = Typed { target: Target::Decision, action: &form.action, reasons: &form.reasons };
+            let mut r = review_page(l, &app, &[], &csrf_of(&secret), typed, Some(message));
+            *r.status_mut() = e.status();
+            r
+        }
+    }
+}
+
+fn outcome_label(o: ObjectionOutcome, l: Lang) -> &'static str {
+    match o {
+        ObjectionOutcome::Upheld => l.t("异议成立", "Upheld"),
+        ObjectionOutcome::Dismissed => l.t("异议不成立", "Dismissed"),
+    }
+}
+
+/// The signed-in examiner, or the response to give instead.
+async fn examiner(st: &AppState, headers: &HeaderMap, csrf: &str, l: Lang) -> Result<(UserRecord, String), Response> {
+    let Some((user, secret)) = session(st, headers).await else {
+        return Err(Redirect::to("/signin").into_response());
+    };
+    if user.role != Role::Examiner || csrf != csrf_of(&secret) {
+        return Err((
+            StatusCode::FORBIDDEN,
+            l.t("表单已过期或无权操作。", "The form expired, or you may not do this."),
+        )
+            .into_response());
+    }
+    Ok((user, secret))
+}
+
+/// Decide an objection (notice period, `Target::Objection`) or an objection after grant (`Target::Dispute`).
+async fn decide_outcome(
+    st: &AppState,
+    headers: &HeaderMap,
+    l: Lang,
+    id: Uuid,
+    target: Target,
+    form: DecisionForm,
+) -> Response {
+    let (user, secret) = match examiner(st, headers, &form.csrf, l).await {
+        Ok(x) => x,
+        Err(r) => return r,
+    };
+    let outcome = match form.action.as_str() {
+        "upheld" => Some(ObjectionOutcome::Upheld),
+        "dismissed" => Some(ObjectionOutcome::Dismissed),
+        _ => None,
+    };
+    let reasons = form.reasons.clone();
+    let result = match (outcome, target) {
+        (None, _) => Err(crate::error::ApiError::validation(vec![dipr_domain::FieldError::new(
+            "outcome",
+            "invalid_choice",
+            "choose upheld or dismissed",
+        )])),
+        (Some(outcome), Target::Objection(oid)) => {
+            let cmd = Command::DecideObjection { objection_id: oid, outcome, reasons };
+            crate::service::execute(st, id, cmd, &actor_of(&user)).await
+        }
+        (Some(outcome), Target::Dispute(did)) => {
+            let op = Operation::DecideDispute { dispute_id: did, outcome, reasons };
+            crate::operations::operate(st, id, op, &actor_of(&user)).await
+        }
+        (Some(_), Target::Decision) => unreachable!("only objections and disputes have outcomes"),
+    };
+    match result {
+        Ok(_) => Redirect::to(&format!("/review/{id}")).into_response(),
+        Err(e) => {
+            let message = match e.details.first() {
+                Some(d) => crate::web::field_message(&d.code, l),
+                None => crate::messages::refusal(&e, l),
+            };
+            let Ok(Some(app)) = st.store.application(id).await else {
+                return (StatusCode::NOT_FOUND, "not found").into_response();
+            };
+            let typed = Typed { target, action: &form.action, reasons: &form.reasons };
+            let mut r = review_page(l, &app, &[], &csrf_of(&secret), typed, Some(message));
+            *r.status_mut() = e.status();
+            r
+        }
+    }
+}
+
+async fn decide_objection(
+    State(st): State<Arc<AppState>>,
+    Path((id, oid)): Path<(Uuid, Uuid)>,
+    Query(q): Query<LangQuery>,
+    headers: HeaderMap,
+    Form(form): Form<DecisionForm>,
+) -> Response {
+    let l = Lang::of(q.lang(), &headers);
+    decide_outcome(&st, &headers, l, id, Target::Objection(oid), form).await
+}
+
+async fn decide_dispute(
+    State(st): State<Arc<AppState>>,
+    Path((id, did)): Path<(Uuid, Uuid)>,
+    Query(q): Query<LangQuery>,
+    headers: HeaderMap,
+    Form(form): Form<DecisionForm>,
+) -> Response {
+    let l = Lang::of(q.lang(), &headers);
+    decide_outcome(&st, &headers, l, id, Target::Dispute(did), form).await
+}
