@@ -271,7 +271,7 @@ pub async fn grant_licence_as(st: &AppState, actor: &Actor, id: Uuid, req: Licen
         granted_at: st.clock.now(),
         terminated_at: None,
     };
-    Ok(operations::operate(st, id, Operation::GrantLicence { licence }, actor).await?)
+    operations::operate(st, id, Operation::GrantLicence { licence }, actor).await
 }
 
 #[derive(Debug, Deserialize, ToSchema)]

@@ -150,7 +150,12 @@ mod tests {
             let src = krate.unwrap().path().join("src");
             let Ok(files) = std::fs::read_dir(&src) else { continue };
             for file in files {
-                let text = std::fs::read_to_string(file.unwrap().path()).unwrap_or_default();
+                let path = file.unwrap().path();
+                // This file quotes the patterns it looks for.
+                if path.ends_with("messages.rs") {
+                    continue;
+                }
+                let text = std::fs::read_to_string(path).unwrap_or_default();
                 for marker in ["FieldError::new(", "field(\""] {
                     for (at, _) in text.match_indices(marker) {
                         let rest = &text[at + marker.len()..];

@@ -44,12 +44,12 @@ pub fn routes() -> Router<Arc<AppState>> {
 enum Sent {
     #[default]
     Nothing,
-    Edit(FileForm),
+    Edit(Box<FileForm>),
     Manifest(String),
     Withdraw(String),
     Response(Uuid, String),
-    Licence(LicenceForm),
-    Transaction(TransactionForm),
+    Licence(Box<LicenceForm>),
+    Transaction(Box<TransactionForm>),
 }
 
 /// The applicant's or the holder's view of a filing; anyone else is told it does not exist.
@@ -86,13 +86,8 @@ fn message_page(l: Lang, status: StatusCode, text: &str) -> Response {
     r
 }
 
-fn checked_csrf(posted: &str, secret: &str, l: Lang) -> Result<(), Response> {
-    if posted == csrf_of(secret) {
-        Ok(())
-    } else {
-        Err((StatusCode::FORBIDDEN, l.t("表单已过期，请返回重试。", "The form expired; go back and try again."))
-            .into_response())
-    }
+fn expired(l: Lang) -> Response {
+    (StatusCode::FORBIDDEN, l.t("表单已过期，请返回重试。", "The form expired; go back and try again.")).into_response()
 }
 
 async fn page(
@@ -109,17 +104,23 @@ async fn page(
 }
 
 /// Re-render after a refusal, with the status the refusal carries.
-async fn refused(
-    st: &AppState,
+/// Who is working on which filing, for re-rendering a refused form.
+struct Working<'a> {
+    st: &'a AppState,
     l: Lang,
-    user: &UserRecord,
-    secret: &str,
+    user: &'a UserRecord,
+    secret: &'a str,
     id: Uuid,
+}
+
+async fn refused(
+    w: Working<'_>,
     sent: Sent,
     e: &ApiError,
     map: &(dyn Fn(&str) -> String + Sync),
     top: &str,
 ) -> Response {
+    let Working { st, l, user, secret, id } = w;
     let mut errors = Errors(e.details.iter().map(|d| (map(&d.field), error_text(&d.code, &d.message, l))).collect());
     if errors.0.is_empty() {
         errors.0.push((top.to_string(), error_text(e.code, &e.message, l)));
@@ -152,8 +153,8 @@ async fn edit(
         Ok(x) => x,
         Err(r) => return r,
     };
-    if let Err(r) = checked_csrf(&f.csrf, &secret, l) {
-        return r;
+    if f.csrf != csrf_of(&secret) {
+        return expired(l);
     }
     let actor = actor_of(&user);
     let form = f.to_form(app.form.clone());
@@ -162,7 +163,8 @@ async fn edit(
         Ok(()) => done(id, "status"),
         Err(e) => {
             let map = |p: &str| if p == "response" { "response".to_string() } else { field_of(p).to_string() };
-            refused(&st, l, &user, &secret, id, Sent::Edit(f), &e, &map, "form").await
+            refused(Working { st: &st, l, user: &user, secret: &secret, id }, Sent::Edit(Box::new(f)), &e, &map, "form")
+                .await
         }
     }
 }
@@ -222,8 +224,8 @@ async fn manifest(
         Ok(x) => x,
         Err(r) => return r,
     };
-    if let Err(r) = checked_csrf(&f.csrf, &secret, l) {
-        return r;
+    if f.csrf != csrf_of(&secret) {
+        return expired(l);
     }
     let result = match serde_json::from_str::<dipr_fingerprint::Manifest>(&f.manifest) {
         Err(e) if f.manifest.trim().is_empty() => {
@@ -237,7 +239,14 @@ async fn manifest(
         Err(e) => {
             // A manifest is large: keep it only when it was short enough to be typed or pasted by hand.
             let kept = if f.manifest.len() <= 64 * 1024 { f.manifest } else { String::new() };
-            refused(&st, l, &user, &secret, id, Sent::Manifest(kept), &e, &|_| "manifest".into(), "manifest").await
+            refused(
+                Working { st: &st, l, user: &user, secret: &secret, id },
+                Sent::Manifest(kept),
+                &e,
+                &|_| "manifest".into(),
+                "manifest",
+            )
+            .await
         }
     }
 }
@@ -262,8 +271,8 @@ async fn withdraw(
         Ok(x) => x,
         Err(r) => return r,
     };
-    if let Err(r) = checked_csrf(&f.csrf, &secret, l) {
-        return r;
+    if f.csrf != csrf_of(&secret) {
+        return expired(l);
     }
     let result = if f.text.trim().is_empty() {
         Err(ApiError::validation(vec![FieldError::new("reason", "required", "give a reason")]))
@@ -272,7 +281,16 @@ async fn withdraw(
     };
     match result {
         Ok(_) => done(id, "status"),
-        Err(e) => refused(&st, l, &user, &secret, id, Sent::Withdraw(f.text), &e, &|_| "reason".into(), "reason").await,
+        Err(e) => {
+            refused(
+                Working { st: &st, l, user: &user, secret: &secret, id },
+                Sent::Withdraw(f.text),
+                &e,
+                &|_| "reason".into(),
+                "reason",
+            )
+            .await
+        }
     }
 }
 
@@ -288,8 +306,8 @@ async fn respond(
         Ok(x) => x,
         Err(r) => return r,
     };
-    if let Err(r) = checked_csrf(&f.csrf, &secret, l) {
-        return r;
+    if f.csrf != csrf_of(&secret) {
+        return expired(l);
     }
     let result = if f.text.trim().is_empty() {
         Err(ApiError::validation(vec![FieldError::new("response", "required", "write a response")]))
@@ -302,7 +320,8 @@ async fn respond(
         Ok(_) => done(id, "objections"),
         Err(e) => {
             let sent = Sent::Response(oid, f.text);
-            refused(&st, l, &user, &secret, id, sent, &e, &|_| field.clone(), &field).await
+            refused(Working { st: &st, l, user: &user, secret: &secret, id }, sent, &e, &|_| field.clone(), &field)
+                .await
         }
     }
 }
@@ -346,8 +365,8 @@ async fn licence(
         Ok(x) => x,
         Err(r) => return r,
     };
-    if let Err(r) = checked_csrf(&f.csrf, &secret, l) {
-        return r;
+    if f.csrf != csrf_of(&secret) {
+        return expired(l);
     }
     let kind = match f.kind.as_str() {
         "exclusive" => Some(LicenceKind::Exclusive),
@@ -387,7 +406,8 @@ async fn licence(
                 "licence_conflict" | "pledgee_consent_required" => "lic-kind",
                 _ => "lic-form",
             };
-            refused(&st, l, &user, &secret, id, Sent::Licence(f), &e, &map, top).await
+            refused(Working { st: &st, l, user: &user, secret: &secret, id }, Sent::Licence(Box::new(f)), &e, &map, top)
+                .await
         }
     }
 }
@@ -422,8 +442,8 @@ async fn transaction(
         Ok(x) => x,
         Err(r) => return r,
     };
-    if let Err(r) = checked_csrf(&f.csrf, &secret, l) {
-        return r;
+    if f.csrf != csrf_of(&secret) {
+        return expired(l);
     }
     let kind = TransactionKind::ALL.into_iter().find(|k| k.as_str() == f.kind);
     let result = match kind {
@@ -449,7 +469,14 @@ async fn transaction(
                 _ => "tx-form".to_string(),
             };
             let top = if e.code == "licence_not_found" { "tx-licence" } else { "tx-form" };
-            refused(&st, l, &user, &secret, id, Sent::Transaction(f), &e, &map, top).await
+            refused(
+                Working { st: &st, l, user: &user, secret: &secret, id },
+                Sent::Transaction(Box::new(f)),
+                &e,
+                &map,
+                top,
+            )
+            .await
         }
     }
 }

@@ -1419,3 +1419,4 @@ async fn registrations_end_by_cancellation_revocation_or_expiry() {
 }
 
 mod registered;
+mod web;

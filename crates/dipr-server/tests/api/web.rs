@@ -1,0 +1,642 @@
+//! The web console's forms through the real router, signed in with a session cookie: the applicant's
+//! filing page, the holder's licences and transactions, the examiner's objection decisions, the bank's
+//! pledge book and the administration page. Each refused form must answer with the field's translated
+//! error, keep what was typed, and change nothing.
+
+use super::*;
+
+/// A browser: a session cookie, and form posts the way a page sends them.
+struct Web<'a> {
+    app: &'a App,
+    cookie: String,
+}
+
+fn enc(s: &str) -> String {
+    s.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' => (b as char).to_string(),
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}
+
+impl<'a> Web<'a> {
+    /// Signed in as the owner of this API token (a session cookie holds the same kind of token).
+    fn new(app: &'a App, token: &str) -> Self {
+        Self { app, cookie: format!("dipr_session={token}") }
+    }
+
+    async fn get(&self, path: &str) -> (StatusCode, String) {
+        let req = Request::builder().uri(path).header("cookie", &self.cookie).body(Body::empty()).unwrap();
+        let resp = self.app.router.clone().oneshot(req).await.unwrap();
+        let status = resp.status();
+        (status, body_text(resp).await)
+    }
+
+    async fn post(&self, path: &str, fields: &[(&str, &str)]) -> (StatusCode, String) {
+        let body: Vec<String> = fields.iter().map(|(k, v)| format!("{}={}", enc(k), enc(v))).collect();
+        let req = Request::builder()
+            .method("POST")
+            .uri(path)
+            .header("content-type", "application/x-www-form-urlencoded")
+            .header("cookie", &self.cookie)
+            .body(Body::from(body.join("&")))
+            .unwrap();
+        let resp = self.app.router.clone().oneshot(req).await.unwrap();
+        let status = resp.status();
+        (status, body_text(resp).await)
+    }
+
+    /// The session's CSRF token, as a page carries it.
+    async fn csrf(&self) -> String {
+        let (status, html) = self.get("/me").await;
+        assert_eq!(status, StatusCode::OK);
+        hidden(&html, "csrf")
+    }
+}
+
+async fn body_text(resp: axum::response::Response) -> String {
+    String::from_utf8(axum::body::to_bytes(resp.into_body(), usize::MAX).await.unwrap().to_vec()).unwrap()
+}
+
+fn hidden(html: &str, name: &str) -> String {
+    let marker = format!("name=\"{name}\" value=\"");
+    let start = html.find(&marker).unwrap_or_else(|| panic!("no {name} in page")) + marker.len();
+    html[start..].split('"').next().unwrap().to_string()
+}
+
+/// The translated error shown next to a field (`id="err-FIELD"`), if any.
+fn error_at(html: &str, field: &str) -> Option<String> {
+    let marker = format!("id=\"err-{field}\">");
+    let start = html.find(&marker)? + marker.len();
+    Some(html[start..].split('<').next().unwrap().to_string())
+}
+
+/// The value an input shows.
+fn value_of(html: &str, id: &str) -> String {
+    let marker = format!("id=\"{id}\"");
+    let at = html.find(&marker).unwrap_or_else(|| panic!("no #{id}"));
+    let tag = &html[at..at + html[at..].find('>').unwrap()];
+    tag.split("value=\"").nth(1).map(|v| v.split('"').next().unwrap().to_string()).unwrap_or_default()
+}
+
+fn web_form<'b>(csrf: &'b str, name: &'b str, intent: &'b str) -> Vec<(&'b str, &'b str)> {
+    vec![
+        ("csrf", csrf),
+        ("intent", intent),
+        ("product_name", name),
+        ("object_type", "data_collection"),
+        ("industry", "model_corpus"),
+        ("scenarios", "大模型训练, 检索"),
+        ("summary", "经清洗与标注的中文语料"),
+        ("source_kind", "self_collected"),
+        ("source_description", "自有平台采集"),
+        ("legality_statement", "数据来源合法"),
+        ("no_infringement", "on"),
+        ("processing", "去重、清洗、脱敏"),
+        ("structure", "text:string\nlabel:string"),
+        ("format", "jsonl"),
+        ("update_frequency", "monthly"),
+        ("secrecy_measures", "访问控制"),
+        ("samples", "{\"text\": \"示例\"}"),
+        ("contact_name", "张三"),
+        ("contact_phone", "021-1234"),
+        ("contact_email", "a@example.cn"),
+    ]
+}
+
+fn location(id: &str) -> String {
+    format!("/me/filings/{id}")
+}
+
+#[tokio::test]
+async fn applicant_saves_a_draft_submits_and_answers_a_correction_on_the_web() {
+    let app = App::new().await;
+    let (a, e, _) = actors(&app).await;
+    let web = Web::new(&app, &a);
+    let csrf = web.csrf().await;
+
+    // A draft needs only a name and a type.
+    let before = app.row_counts().await;
+    let (status, _) =
+        web.post("/me/file", &[("csrf", &csrf), ("intent", "save"), ("object_type", "data_product")]).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "no name: refused");
+    assert_eq!(app.row_counts().await, before, "a refused draft writes nothing");
+    let req = Request::builder()
+        .method("POST")
+        .uri("/me/file")
+        .header("content-type", "application/x-www-form-urlencoded")
+        .header("cookie", &web.cookie)
+        .body(Body::from(format!("csrf={csrf}&intent=save&product_name={}&object_type=data_product", enc("网页草稿"))))
+        .unwrap();
+    let resp = app.router.clone().oneshot(req).await.unwrap();
+    assert_eq!(resp.status(), StatusCode::SEE_OTHER);
+    let to = resp.headers()["location"].to_str().unwrap().to_string();
+    let id = to.trim_start_matches("/me/filings/").to_string();
+    assert_eq!(app.state_of(&a, &id).await, "draft");
+
+    // Submitting an incomplete draft: every missing field explained in place, what was typed kept,
+    // and the stored draft untouched.
+    let (status, html) = web.get(&location(&id)).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(value_of(&html, "product_name"), "网页草稿");
+    let before = app.row_counts().await;
+    let fields = [
+        ("csrf", csrf.as_str()),
+        ("intent", "submit"),
+        ("product_name", "改过的名称"),
+        ("object_type", "data_product"),
+    ];
+    let (status, html) = web.post(&location(&id), &fields).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(error_at(&html, "summary").as_deref(), Some("必填。"));
+    assert_eq!(error_at(&html, "no_infringement").as_deref(), Some("必填。"));
+    assert_eq!(value_of(&html, "product_name"), "改过的名称", "typed input is kept");
+    assert_eq!(app.row_counts().await, before);
+    let stored = app.ok("GET", &format!("/api/v1/applications/{id}"), Some(&a), None).await;
+    assert_eq!(stored["form"]["product_name"], "网页草稿");
+
+    // Saving keeps edits in the draft; submitting the full form sends it.
+    let (status, _) = web.post(&location(&id), &web_form(&csrf, "网页语料", "save")).await;
+    assert_eq!(status, StatusCode::SEE_OTHER);
+    let stored = app.ok("GET", &format!("/api/v1/applications/{id}"), Some(&a), None).await;
+    assert_eq!(
+        (stored["state"].as_str(), stored["form"]["structure"][1]["name"].as_str()),
+        (Some("draft"), Some("label"))
+    );
+    let (status, _) = web.post(&location(&id), &web_form(&csrf, "网页语料", "submit")).await;
+    assert_eq!(status, StatusCode::SEE_OTHER);
+    assert_eq!(app.state_of(&a, &id).await, "submitted");
+
+    // The examiner asks for a correction; the page shows it, and resubmission needs a note.
+    app.decide(&e, &id, "accept").await;
+    app.decide(&e, &id, "request_correction").await;
+    let (_, html) = web.get(&location(&id)).await;
+    assert!(html.contains("id=\"correction\"") && html.contains("理由：request_correction"));
+    let (status, html) = web.post(&location(&id), &web_form(&csrf, "网页语料（补正）", "submit")).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(error_at(&html, "response").as_deref(), Some("必填。"));
+    let mut fields = web_form(&csrf, "网页语料（补正）", "submit");
+    fields.push(("response", "补充了数据结构说明"));
+    let (status, _) = web.post(&location(&id), &fields).await;
+    assert_eq!(status, StatusCode::SEE_OTHER);
+    let stored = app.ok("GET", &format!("/api/v1/applications/{id}"), Some(&a), None).await;
+    assert_eq!(stored["state"], "formal_review");
+    assert_eq!(stored["form"]["product_name"], "网页语料（补正）");
+    assert_eq!(stored["correction"]["response"], "补充了数据结构说明");
+
+    // Another applicant cannot see or post to the page; a forged token changes nothing.
+    let stranger = Web::new(&app, &app.sign_up("旁人").await);
+    assert_eq!(stranger.get(&location(&id)).await.0, StatusCode::NOT_FOUND);
+    let before = app.row_counts().await;
+    let (status, _) = web.post(&format!("/me/filings/{id}/withdraw"), &[("csrf", "forged"), ("text", "x")]).await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    assert_eq!(app.row_counts().await, before);
+
+    // Withdrawal needs a reason, in English too.
+    let (status, html) =
+        web.post(&format!("/me/filings/{id}/withdraw?lang=en"), &[("csrf", &csrf), ("text", " ")]).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(error_at(&html, "reason").as_deref(), Some("Required."));
+    let (status, _) = web.post(&format!("/me/filings/{id}/withdraw"), &[("csrf", &csrf), ("text", "不再需要")]).await;
+    assert_eq!(status, StatusCode::SEE_OTHER);
+    assert_eq!(app.state_of(&a, &id).await, "withdrawn");
+}
+
+#[tokio::test]
+async fn the_fingerprint_manifest_is_filed_from_the_page() {
+    let app = App::new().await;
+    let a = app.sign_up("指纹").await;
+    let web = Web::new(&app, &a);
+    let csrf = web.csrf().await;
+    let id = app.draft(&a, "网页指纹").await;
+    let url = format!("/me/filings/{id}/manifest");
+
+    let (status, html) = web.post(&url, &[("csrf", &csrf), ("manifest", "")]).await;
+    assert_eq!((status, error_at(&html, "manifest").as_deref()), (StatusCode::UNPROCESSABLE_ENTITY, Some("必填。")));
+    let (status, html) = web.post(&url, &[("csrf", &csrf), ("manifest", "{\"not\": \"a manifest\"}")]).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(error_at(&html, "manifest").unwrap().starts_with("数据指纹清单无效"), "{:?}", error_at(&html, "manifest"));
+    assert!(html.contains("{&quot;not&quot;: &quot;a manifest&quot;}"), "what was pasted is kept");
+
+    let manifest = manifest_for(&app, &dataset(0, 2_000), "web");
+    let mut forged = manifest.clone();
+    forged["distinct_records"] = json!(1);
+    let (status, html) = web.post(&url, &[("csrf", &csrf), ("manifest", &forged.to_string())]).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(error_at(&html, "manifest").is_some());
+
+    let (status, _) = web.post(&url, &[("csrf", &csrf), ("manifest", &manifest.to_string())]).await;
+    assert_eq!(status, StatusCode::SEE_OTHER);
+    let (_, html) = web.get(&location(&id)).await;
+    assert!(html.contains(manifest["root"].as_str().unwrap()), "the page shows the new commitment");
+    let stored = app.ok("GET", &format!("/api/v1/applications/{id}"), Some(&a), None).await;
+    assert_eq!(stored["form"]["content_commitment"]["root"], manifest["root"]);
+}
+
+#[tokio::test]
+async fn objections_are_answered_and_decided_on_the_web() {
+    let app = App::new().await;
+    let (a, e, _) = actors(&app).await;
+    let id = app.publish_notice(&a, &e, "网页异议语料").await;
+    let v = app
+        .ok(
+            "POST",
+            &format!("/api/v1/public/records/{id}/objections"),
+            None,
+            Some(json!({"objector_name": "某公司", "objector_contact": "x@example.cn", "grounds": "数据来自我方"})),
+        )
+        .await;
+    let oid = v["id"].as_str().unwrap().to_string();
+
+    let applicant = Web::new(&app, &a);
+    let csrf = applicant.csrf().await;
+    let answer = format!("/me/filings/{id}/objections/{oid}");
+    let (status, html) = applicant.post(&answer, &[("csrf", &csrf), ("text", "")]).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(error_at(&html, &format!("response-{oid}")).as_deref(), Some("必填。"));
+    assert_eq!(applicant.post(&answer, &[("csrf", &csrf), ("text", "数据为自行采集")]).await.0, StatusCode::SEE_OTHER);
+
+    let examiner = Web::new(&app, &e);
+    let (status, html) = examiner.get(&format!("/review/{id}")).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(
+        html.contains("数据为自行采集") && html.contains("x@example.cn"),
+        "the examiner sees the answer and the contact"
+    );
+    let csrf = hidden(&html, "csrf");
+    let decide = format!("/review/{id}/objections/{oid}");
+    let before = app.row_counts().await;
+    let (status, html) = examiner.post(&decide, &[("csrf", &csrf), ("action", ""), ("reasons", "理由")]).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(error_at(&html, &format!("reasons-{oid}")).as_deref(), Some("不是可选的值。"));
+    assert!(html.contains(">理由</textarea>"), "typed reasons are kept");
+    let (status, html) = examiner.post(&decide, &[("csrf", &csrf), ("action", "dismissed"), ("reasons", " ")]).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(error_at(&html, &format!("reasons-{oid}")).as_deref(), Some("此决定必须写明理由。"));
+    assert_eq!(app.row_counts().await, before);
+    // Only examiners decide.
+    assert_eq!(
+        applicant.post(&decide, &[("csrf", &csrf), ("action", "dismissed"), ("reasons", "x")]).await.0,
+        StatusCode::FORBIDDEN
+    );
+    let (status, _) =
+        examiner.post(&decide, &[("csrf", &csrf), ("action", "dismissed"), ("reasons", "证据不足")]).await;
+    assert_eq!(status, StatusCode::SEE_OTHER);
+    let stored = app.ok("GET", &format!("/api/v1/applications/{id}"), Some(&a), None).await;
+    assert_eq!(stored["objections"][0]["decision"]["outcome"], "dismissed");
+    assert_eq!(stored["state"], "public_notice");
+}
+
+#[tokio::test]
+async fn holders_register_licences_and_book_transactions_and_examiners_decide_disputes() {
+    let app = App::new().await;
+    let (a, e, admin) = actors(&app).await;
+    let id = app.publish_notice(&a, &e, "网页许可语料").await;
+    app.advance(&admin, 20).await;
+    let licensee_code = credit_code();
+    let party = json!({"kind": "legal_person", "name": "被许可数据有限公司", "id_number": licensee_code});
+    app.ok("POST", "/api/v1/auth/signup", None, Some(json!({"username": format!("l-{}", Uuid::now_v7().simple()), "password": "long enough pw", "display_name": "被许可", "role": "applicant", "party": party}))).await;
+
+    let holder = Web::new(&app, &a);
+    let csrf = holder.csrf().await;
+    let url = format!("/me/filings/{id}/licences");
+    let before = app.row_counts().await;
+    let bad = [
+        ("csrf", csrf.as_str()),
+        ("lic-licensee", licensee_code.as_str()),
+        ("lic-kind", "exclusive"),
+        ("lic-start", "2027-13-01"),
+        ("lic-end", "2026-01-01"),
+        ("lic-fee", "-5"),
+    ];
+    let (status, html) = holder.post(&url, &bad).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(error_at(&html, "lic-start").as_deref(), Some("日期格式应为 YYYY-MM-DD。"));
+    assert_eq!(error_at(&html, "lic-fee").as_deref(), Some("金额应大于零，最多两位小数。"));
+    assert_eq!(value_of(&html, "lic-fee"), "-5");
+    let unknown = [
+        ("csrf", csrf.as_str()),
+        ("lic-licensee", "91310000MA1FL0000X"),
+        ("lic-kind", "sole"),
+        ("lic-start", "2026-12-01"),
+        ("lic-end", "2027-11-30"),
+    ];
+    let (status, html) = holder.post(&url, &unknown).await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    assert!(error_at(&html, "lic-licensee").is_some());
+    assert_eq!(app.row_counts().await, before);
+    let start = (app.state.clock.now().date_naive() + chrono::Days::new(1)).to_string();
+    let good = [
+        ("csrf", csrf.as_str()),
+        ("lic-licensee", licensee_code.as_str()),
+        ("lic-kind", "non_exclusive"),
+        ("lic-start", &start),
+        ("lic-end", "2030-12-31"),
+        ("lic-territories", "上海, 北京"),
+        ("lic-fee", "120,000"),
+    ];
+    assert_eq!(holder.post(&url, &good).await.0, StatusCode::SEE_OTHER);
+    let rec = app.ok("GET", &format!("/api/v1/public/records/{id}"), None, None).await;
+    assert_eq!(rec["record"]["licences"][0]["reach"]["territories"], json!(["上海", "北京"]));
+
+    let url = format!("/me/filings/{id}/transactions");
+    let today = app.state.clock.now().date_naive().to_string();
+    let (status, html) = holder
+        .post(
+            &url,
+            &[
+                ("csrf", &csrf),
+                ("tx-kind", "trade"),
+                ("tx-amount", "abc"),
+                ("tx-occurred_on", &today),
+                ("tx-counterparty", "买方"),
+            ],
+        )
+        .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(error_at(&html, "tx-amount").as_deref(), Some("金额应大于零，最多两位小数。"));
+    assert_eq!(value_of(&html, "tx-counterparty"), "买方");
+    let (status, html) = holder
+        .post(
+            &url,
+            &[
+                ("csrf", &csrf),
+                ("tx-kind", "trade"),
+                ("tx-amount", "10"),
+                ("tx-occurred_on", "2099-01-01"),
+                ("tx-counterparty", "买方"),
+            ],
+        )
+        .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(error_at(&html, "tx-occurred_on").as_deref(), Some("日期不能晚于今天。"));
+    assert_eq!(
+        holder
+            .post(
+                &url,
+                &[
+                    ("csrf", &csrf),
+                    ("tx-kind", "trade"),
+                    ("tx-amount", "8,800.50"),
+                    ("tx-occurred_on", &today),
+                    ("tx-counterparty", "买方")
+                ]
+            )
+            .await
+            .0,
+        StatusCode::SEE_OTHER
+    );
+    let (_, html) = holder.get(&location(&id)).await;
+    assert!(html.contains("¥8800.50"), "the booked transaction is listed");
+    // Someone who does not hold the product cannot book against it.
+    let other = Web::new(&app, &app.sign_up("他人").await);
+    let other_csrf = other.csrf().await;
+    assert_eq!(
+        other
+            .post(
+                &url,
+                &[
+                    ("csrf", &other_csrf),
+                    ("tx-kind", "trade"),
+                    ("tx-amount", "1"),
+                    ("tx-occurred_on", &today),
+                    ("tx-counterparty", "x")
+                ]
+            )
+            .await
+            .0,
+        StatusCode::NOT_FOUND
+    );
+
+    // An objection after grant reaches the examiners' queue and is decided there.
+    let v = app
+        .ok(
+            "POST",
+            &format!("/api/v1/records/{id}/disputes"),
+            None,
+            Some(json!({"objector_name": "某公司", "objector_contact": "010-1", "grounds": "涉嫌侵权"})),
+        )
+        .await;
+    let did = v["holding"]["disputes"][0]["id"].as_str().unwrap().to_string();
+    let examiner = Web::new(&app, &e);
+    let (_, me) = examiner.get("/me").await;
+    assert!(me.contains("id=\"dispute-queue\"") && me.contains(&format!("/review/{id}#disputes")));
+    let csrf = hidden(&me, "csrf");
+    let decide = format!("/review/{id}/disputes/{did}");
+    let (status, html) = examiner.post(&decide, &[("csrf", &csrf), ("action", "upheld"), ("reasons", "")]).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(error_at(&html, &format!("reasons-{did}")).as_deref(), Some("此决定必须写明理由。"));
+    assert_eq!(
+        examiner.post(&decide, &[("csrf", &csrf), ("action", "dismissed"), ("reasons", "来源合法")]).await.0,
+        StatusCode::SEE_OTHER
+    );
+    let (_, me) = examiner.get("/me").await;
+    assert!(!me.contains("id=\"dispute-queue\""), "a decided dispute leaves the queue");
+}
+
+#[tokio::test]
+async fn banks_release_and_enforce_pledges_on_the_web() {
+    let app = App::new().await;
+    let (a, e, admin) = actors(&app).await;
+    let bank_user = format!("bank-{}", Uuid::now_v7().simple());
+    let bank_party =
+        serde_json::from_value(json!({"kind": "legal_person", "name": "网页银行", "id_number": credit_code()}))
+            .unwrap();
+    let req = NewAccount {
+        username: bank_user.clone(),
+        password: "long enough pw".into(),
+        display_name: "网页银行".into(),
+        role: Role::Bank,
+        party: Some(bank_party),
+    };
+    service::create_account(&app.state, req, &Actor::public("test"), false).await.unwrap();
+    let b = app.sign_in(&bank_user).await;
+    let mut ids = Vec::new();
+    for name in ["网页质押甲", "网页质押乙"] {
+        let id = app.publish_notice(&a, &e, name).await;
+        ids.push(id);
+    }
+    app.advance(&admin, 20).await;
+    let today = app.state.clock.now().date_naive();
+    for id in &ids {
+        let v = app.ok("POST", &format!("/api/v1/records/{id}/pledges"), Some(&b), Some(json!({"secured": "1000000", "start": today.to_string(), "end": (today + chrono::Days::new(365)).to_string(), "rank": 1}))).await;
+        let pid = v["holding"]["encumbrances"]["pledges"][0]["id"].as_str().unwrap().to_string();
+        app.ok("POST", &format!("/api/v1/records/{id}/pledges/{pid}/consent"), Some(&a), None).await;
+    }
+    let bank = Web::new(&app, &b);
+    let (_, html) = bank.get("/me").await;
+    assert!(html.contains("id=\"pledge-book\"") && html.contains("网页质押甲") && html.contains("网页质押乙"));
+    let csrf = hidden(&html, "csrf");
+    let pledge_of = |v: &Value| v["holding"]["encumbrances"]["pledges"][0]["id"].as_str().unwrap().to_string();
+    let first = app.ok("GET", &format!("/api/v1/applications/{}", ids[0]), Some(&a), None).await;
+    let second = app.ok("GET", &format!("/api/v1/applications/{}", ids[1]), Some(&a), None).await;
+    let (p1, p2) = (pledge_of(&first), pledge_of(&second));
+
+    // Enforcement names the transferee and the default; a wrong identifier is explained at its field.
+    let before = app.row_counts().await;
+    let (status, html) = bank
+        .post(
+            "/me/pledges/enforce",
+            &[("csrf", &csrf), ("record", &ids[1]), ("pledge", &p2), ("to", ""), ("reasons", "")],
+        )
+        .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(error_at(&html, &format!("to-{p2}")).as_deref(), Some("必填。"));
+    assert_eq!(error_at(&html, &format!("reasons-{p2}")).as_deref(), Some("必填。"));
+    let (status, html) = bank
+        .post(
+            "/me/pledges/enforce",
+            &[
+                ("csrf", &csrf),
+                ("record", &ids[1]),
+                ("pledge", &p2),
+                ("to", "91310000MA1FL0000X"),
+                ("reasons", "借款逾期"),
+            ],
+        )
+        .await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    assert!(error_at(&html, &format!("to-{p2}")).unwrap().contains("没有以此代码"));
+    assert!(html.contains(">借款逾期</textarea>"));
+    assert_eq!(app.row_counts().await, before);
+    // The holder cannot release the bank's pledge.
+    let holder = Web::new(&app, &a);
+    let holder_csrf = holder.csrf().await;
+    let (status, _) =
+        holder.post("/me/pledges/release", &[("csrf", &holder_csrf), ("record", &ids[0]), ("pledge", &p1)]).await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+
+    assert_eq!(
+        bank.post("/me/pledges/release", &[("csrf", &csrf), ("record", &ids[0]), ("pledge", &p1)]).await.0,
+        StatusCode::SEE_OTHER
+    );
+    let rec = app.ok("GET", &format!("/api/v1/public/records/{}", ids[0]), None, None).await;
+    assert_eq!(rec["record"]["pledges"][0]["status"], "released");
+    let buyer = credit_code();
+    let party = json!({"kind": "legal_person", "name": "受让数据有限公司", "id_number": buyer});
+    app.ok("POST", "/api/v1/auth/signup", None, Some(json!({"username": format!("t-{}", Uuid::now_v7().simple()), "password": "long enough pw", "display_name": "受让", "role": "applicant", "party": party}))).await;
+    let (status, _) = bank
+        .post(
+            "/me/pledges/enforce",
+            &[
+                ("csrf", &csrf),
+                ("record", &ids[1]),
+                ("pledge", &p2),
+                ("to", &buyer),
+                ("reasons", "借款逾期，依法院裁定"),
+            ],
+        )
+        .await;
+    assert_eq!(status, StatusCode::SEE_OTHER);
+    let rec = app.ok("GET", &format!("/api/v1/public/records/{}", ids[1]), None, None).await;
+    assert_eq!(rec["record"]["pledges"][0]["status"], "enforced");
+    assert_eq!(rec["record"]["holder"]["name"], "受让数据有限公司");
+    let (_, html) = bank.get("/me").await;
+    assert!(!html.contains("id=\"pledge-book\""), "closed pledges leave the book");
+}
+
+#[tokio::test]
+async fn administrators_create_staff_accounts_and_edit_witnesses() {
+    let app = App::new().await;
+    let admin = app.staff(Role::Admin).await;
+    let web = Web::new(&app, &admin);
+    let (status, html) = web.get("/admin").await;
+    assert_eq!(status, StatusCode::OK);
+    let csrf = hidden(&html, "csrf");
+
+    let before = app.row_counts().await;
+    let name = format!("e-{}", Uuid::now_v7().simple());
+    let (status, html) = web
+        .post(
+            "/admin/users/new",
+            &[
+                ("csrf", &csrf),
+                ("new-username", &name),
+                ("new-display_name", "新审查员"),
+                ("new-role", "examiner"),
+                ("new-password", "short"),
+            ],
+        )
+        .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(error_at(&html, "new-password").as_deref(), Some("密码至少 10 个字符。"));
+    assert_eq!(value_of(&html, "new-username"), name);
+    assert_eq!(value_of(&html, "new-password"), "", "a password is never sent back");
+    let (status, html) = web
+        .post(
+            "/admin/users/new",
+            &[
+                ("csrf", &csrf),
+                ("new-username", &name),
+                ("new-display_name", "某银行"),
+                ("new-role", "bank"),
+                ("new-password", "long enough pw"),
+            ],
+        )
+        .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(error_at(&html, "new-party_id").as_deref(), Some("必填。"));
+    assert_eq!(app.row_counts().await, before);
+    let (status, html) = web
+        .post(
+            "/admin/users/new",
+            &[
+                ("csrf", &csrf),
+                ("new-username", &name),
+                ("new-display_name", "新审查员"),
+                ("new-role", "examiner"),
+                ("new-password", "long enough pw"),
+            ],
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(html.contains("id=\"admin-message\"") && html.contains(&name));
+    let e = app.sign_in(&name).await;
+    assert_eq!(app.ok("GET", "/api/v1/me", Some(&e), None).await["user"]["role"], "examiner");
+
+    // Witnesses: a bad key is explained at its field and nothing is stored; a good one is used at once.
+    let before = app.row_counts().await;
+    let (status, html) = web
+        .post(
+            "/admin/witnesses",
+            &[("csrf", &csrf), ("action", "add"), ("witness-url", "ftp://w"), ("witness-key", "nonsense")],
+        )
+        .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(error_at(&html, "witness-url").as_deref(), Some("应为 http:// 或 https:// 开头的网址。"));
+    assert_eq!(error_at(&html, "witness-key").as_deref(), Some("不是有效的 cosignature/v1 见证人公钥。"));
+    assert_eq!(value_of(&html, "witness-url"), "ftp://w");
+    assert_eq!(app.row_counts().await, before);
+    let witness_key =
+        dipr_ledger::note::NoteSigner::generate("witness.example/w1").unwrap().cosigner_verifier().to_string();
+    let (status, _) = web
+        .post(
+            "/admin/witnesses",
+            &[("csrf", &csrf), ("action", "add"), ("witness-url", "https://w1.example"), ("witness-key", &witness_key)],
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    let set = app.ok("GET", "/api/v1/admin/witnesses", Some(&admin), None).await;
+    assert_eq!(set["witnesses"][0]["url"], "https://w1.example");
+    assert_eq!(app.state.witnesses().witnesses.len(), 1);
+    let (status, html) =
+        web.post("/admin/witnesses", &[("csrf", &csrf), ("action", "quorum"), ("witness-quorum", "2")]).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(error_at(&html, "witness-quorum").as_deref(), Some("超出允许范围。"));
+    assert_eq!(
+        web.post("/admin/witnesses", &[("csrf", &csrf), ("action", "quorum"), ("witness-quorum", "1")]).await.0,
+        StatusCode::OK
+    );
+    assert_eq!(app.state.witnesses().quorum, 1);
+    let events = app.state.store.events("registry", "witnesses").await.unwrap();
+    assert_eq!(events.len(), 2, "each change is logged");
+    // The stored set survives a restart.
+    let reopened = dipr_server::witness::load(app.state.store.as_ref(), Default::default()).await.unwrap();
+    assert_eq!(reopened.quorum, 1);
+    // Non-administrators are refused.
+    let a = Web::new(&app, &app.sign_up("非管理员").await);
+    assert_eq!(a.get("/admin").await.0, StatusCode::FORBIDDEN);
+    app.err("PUT", "/api/v1/admin/witnesses", Some(&e), Some(json!({"witnesses": [], "quorum": 0})), 403, "forbidden")
+        .await;
+}
