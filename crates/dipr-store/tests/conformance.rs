@@ -29,6 +29,55 @@ async fn postgres() -> Option<Arc<dyn Store>> {
     ))
 }
 
+/// The examiners' dispute queue and a bank's pledge book follow the documents they come from.
+async fn dispute_queue_and_pledge_book(store: Arc<dyn Store>) {
+    use dipr_domain::application::{ObjectionDecision, ObjectionOutcome};
+    let (_, _, a) = seed(&store, "争议甲", "争议甲").await;
+    let mut a = registered(a);
+    let bank = a.holding.as_ref().unwrap().encumbrances.pledges[0].pledgee.id;
+    a.holding.as_mut().unwrap().disputes.push(dipr_domain::holding::Dispute {
+        id: Uuid::now_v7(),
+        filed_at: now(),
+        filed_by: None,
+        objector_name: "某公司".into(),
+        objector_contact: String::new(),
+        grounds: "涉嫌侵权".into(),
+        decision: None,
+    });
+    let mut tx = store.begin().await.unwrap();
+    tx.update_application(&a).await.unwrap();
+    tx.append_event(&event("application", &a.id.to_string(), "dispute_filed")).await.unwrap();
+    tx.commit().await.unwrap();
+    let ids = |f: ApplicationFilter| {
+        let store = store.clone();
+        async move {
+            store.applications(&f, Page::new(1, 500)).await.unwrap().items.into_iter().map(|a| a.id).collect::<Vec<_>>()
+        }
+    };
+    let disputed = || ApplicationFilter { open_disputes: true, ..Default::default() };
+    let book = || ApplicationFilter { pledgee: Some(bank), ..Default::default() };
+    assert!(ids(disputed()).await.contains(&a.id));
+    assert_eq!(ids(book()).await, vec![a.id]);
+
+    // Deciding the dispute and releasing the pledge take the product out of both lists.
+    let h = a.holding.as_mut().unwrap();
+    h.disputes[0].decision = Some(ObjectionDecision {
+        outcome: ObjectionOutcome::Dismissed,
+        reasons: "来源合法".into(),
+        examiner_id: Uuid::now_v7(),
+        examiner_name: "审查员".into(),
+        decided_at: now(),
+    });
+    h.encumbrances.pledges[0].status = dipr_domain::encumbrance::PledgeStatus::Released;
+    a.version += 1;
+    let mut tx = store.begin().await.unwrap();
+    tx.update_application(&a).await.unwrap();
+    tx.append_event(&event("application", &a.id.to_string(), "dispute_dismissed")).await.unwrap();
+    tx.commit().await.unwrap();
+    assert!(!ids(disputed()).await.contains(&a.id));
+    assert!(ids(book()).await.is_empty());
+}
+
 macro_rules! conformance {
     ($($name:ident),* $(,)?) => {
         mod sqlite_backend {
@@ -56,6 +105,7 @@ conformance!(
     calendar_industries_settings,
     log_appends_single_and_batched,
     statistics_projections_and_certificate_revisions,
+    dispute_queue_and_pledge_book,
 );
 
 fn now() -> chrono::DateTime<Utc> {
