@@ -6,10 +6,17 @@
 // Every check throws on failure; the process exits non-zero.
 import { chromium } from 'playwright-core';
 import assert from 'node:assert/strict';
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { createRequire } from 'node:module';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 
 const base = process.env.DIPR_URL ?? 'http://127.0.0.1:18980';
 const shots = process.env.SCREENSHOTS;
+// The dipr binary, to fingerprint a dataset the way an applicant does before filing.
+const bin = process.env.DIPR_BIN ?? '../../target/release/dipr';
+const axePath = createRequire(import.meta.url).resolve('axe-core/axe.min.js');
 const browser = await chromium.launch({
   executablePath: process.env.CHROMIUM ?? '/usr/bin/chromium',
   args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking',
@@ -26,6 +33,19 @@ async function step(name, fn) {
     failures += 1;
     console.log(`FAIL ${name}\n     ${e.stack ?? e}`);
   }
+}
+
+async function signIn(page, username, password = 'dipr-demo-2026') {
+  await page.goto(`${base}/signin`);
+  await page.fill('#username', username);
+  await page.fill('#password', password);
+  await page.click('form.stack button');
+  await page.waitForURL('**/me');
+}
+
+async function today(page) {
+  const health = await (await page.request.get(`${base}/healthz`)).json();
+  return health.now.slice(0, 10);
 }
 
 async function newPage(width = 1280) {
@@ -112,11 +132,13 @@ await step('the certificate check says a genuine certificate is valid and a chan
   await page.context().close();
 });
 
+let objectedId;
 await step('the public files an objection during the notice period', async () => {
   const page = await newPage();
   const notices = await (await page.request.get(`${base}/api/v1/public/records?status=public_notice&per_page=1`)).json();
   assert.ok(notices.items.length > 0, 'a filing on notice in the demo');
-  await page.goto(`${base}/records/${notices.items[0].id}`);
+  objectedId = notices.items[0].id;
+  await page.goto(`${base}/records/${objectedId}`);
   await page.fill('#objector_name', '上海某律师事务所');
   await page.click('form.stack button');
   await page.waitForSelector('#err-grounds');
@@ -223,7 +245,9 @@ await step('an administrator maintains the calendar and the industry list', asyn
   await page.waitForSelector('#users');
   await page.fill('#day-date', '2027-02-30');
   await page.click('form[action="/admin/calendar"] button');
-  await page.waitForSelector('#admin-message.bad');
+  await page.waitForSelector('#err-day-date');
+  assert.match(await page.textContent('#err-day-date'), /YYYY-MM-DD/);
+  assert.equal(await page.inputValue('#day-date'), '2027-02-30', 'the typed date is kept');
   await page.fill('#day-date', '2027-10-08');
   await page.fill('#day-note', '国庆节');
   await page.click('form[action="/admin/calendar"] button');
@@ -235,6 +259,196 @@ await step('an administrator maintains the calendar and the industry list', asyn
   await page.click('form[action="/admin/industries"] button');
   await page.waitForSelector('#admin-message.good');
   assert.match(await page.textContent('#industries'), /地理信息/);
+  await page.context().close();
+});
+
+await step('an applicant saves a draft, files the fingerprint made by dipr fingerprint, and submits it', async () => {
+  const page = await newPage();
+  const username = `draft${Date.now()}`;
+  const password = 'draft password 1';
+  const product = `指纹草稿${Date.now()}`;
+  const signup = await page.request.post(`${base}/api/v1/auth/signup`, { data: { username, password, display_name: '草稿', role: 'applicant',
+    party: { kind: 'legal_person', name: `草稿数据${Date.now()}有限公司`, id_number: creditCode() } } });
+  assert.equal(signup.status(), 201);
+  await signIn(page, username, password);
+  await page.click('#new-filing');
+  await page.fill('#product_name', product);
+  await page.selectOption('#object_type', 'data_collection');
+  await page.click('#save-draft');
+  await page.waitForSelector('#fingerprint');
+  assert.match(await page.textContent('#status'), /草稿/);
+
+  // The applicant fingerprints the data on their own machine; only the manifest is filed.
+  const api = await (await page.request.post(`${base}/api/v1/auth/signin`, { data: { username, password } })).json();
+  const key = await (await page.request.get(`${base}/api/v1/fingerprint/discovery-key`, { headers: { authorization: `Bearer ${api.token}` } })).json();
+  const dir = mkdtempSync(join(tmpdir(), 'dipr-browser-'));
+  let csv = 'id,city,amount\n';
+  for (let i = 0; i < 500; i++) csv += `${i},上海${i % 16},${(i * 37) % 1000}.${i % 100}\n`;
+  writeFileSync(join(dir, 'data.csv'), csv);
+  execFileSync(bin, ['fingerprint', join(dir, 'data.csv'), '--out', join(dir, 'manifest.json'), '--discovery-key', key.key, '--product', product]);
+  const manifest = JSON.parse(readFileSync(join(dir, 'manifest.json'), 'utf8'));
+
+  // Choosing the data file instead of the manifest is explained.
+  await page.setInputFiles('#manifest-file', join(dir, 'data.csv'));
+  await page.waitForFunction(() => document.querySelector('#manifest').value.startsWith('id,city'));
+  await page.click('#file-manifest');
+  await page.waitForSelector('#err-manifest');
+  assert.match(await page.textContent('#err-manifest'), /数据指纹清单无效/);
+  await page.setInputFiles('#manifest-file', join(dir, 'manifest.json'));
+  await page.waitForFunction(() => document.querySelector('#manifest').value.includes('"root"'));
+  await page.click('#file-manifest');
+  await page.waitForSelector('#commitment-root');
+  assert.equal((await page.textContent('#commitment-root')).trim(), manifest.root);
+
+  // Submitting an incomplete draft explains each field and keeps what was typed.
+  await page.fill('#summary', '城市交易金额的月度汇总。');
+  await page.click('#submit-filing');
+  await page.waitForSelector('#err-legality_statement');
+  assert.equal(await page.inputValue('#summary'), '城市交易金额的月度汇总。');
+  await page.selectOption('#industry', { index: 1 });
+  await page.fill('#scenarios', '风控, 研究');
+  await page.fill('#source_description', '自有业务系统');
+  await page.fill('#legality_statement', '数据来源合法。');
+  await page.check('#no_infringement');
+  await page.fill('#processing', '按城市与月份汇总并脱敏。');
+  await page.fill('#structure', 'id:int\ncity:string\namount:decimal');
+  await page.fill('#format', 'csv');
+  await page.selectOption('#update_frequency', 'monthly');
+  await page.fill('#secrecy_measures', '访问控制。');
+  await page.fill('#samples', '0,上海0,0.0');
+  await page.fill('#contact_name', '草稿联系人');
+  await page.click('#submit-filing');
+  await page.waitForSelector('#status');
+  assert.match(await page.textContent('#status'), /已提交/);
+  await page.context().close();
+});
+
+await step('a holder registers a licence and books a transaction from the filing page', async () => {
+  const page = await newPage();
+  const day = await today(page);
+  const records = await (await page.request.get(`${base}/api/v1/public/records?status=registered&per_page=100`)).json();
+  await signIn(page, 'user01');
+  await page.locator('#my-filings tr', { hasText: '已登记' }).first().locator('a').first().click();
+  await page.waitForSelector('#licences');
+  const holder = await (await page.request.get(`${base}/api/v1/public/records/${page.url().split('/me/filings/')[1].split('#')[0]}`)).json();
+  const other = records.items.find((r) => r.holder.kind === 'legal_person' && r.holder.id_number && r.holder.name !== holder.record.holder.name);
+  assert.ok(other, 'another legal person holds a registration');
+  await page.fill('#lic-licensee', other.holder.id_number);
+  await page.selectOption('#lic-kind', 'non_exclusive');
+  await page.fill('#lic-start', '2026-13-01');
+  await page.fill('#lic-end', '2030-12-31');
+  await page.fill('#lic-fee', '80,000');
+  await page.click('#grant-licence');
+  await page.waitForSelector('#err-lic-start');
+  assert.match(await page.textContent('#err-lic-start'), /YYYY-MM-DD/);
+  assert.equal(await page.inputValue('#lic-fee'), '80,000', 'the typed fee is kept');
+  await page.fill('#lic-start', day);
+  await page.click('#grant-licence');
+  await page.waitForSelector('#licence-list');
+  assert.match(await page.textContent('#licence-list'), new RegExp(other.holder.name));
+
+  await page.selectOption('#tx-kind', 'licence_fee');
+  await page.fill('#tx-amount', 'abc');
+  await page.fill('#tx-occurred_on', day);
+  await page.fill('#tx-counterparty', other.holder.name);
+  await page.click('#book-transaction');
+  await page.waitForSelector('#err-tx-amount');
+  assert.match(await page.textContent('#err-tx-amount'), /金额/);
+  assert.equal(await page.inputValue('#tx-counterparty'), other.holder.name, 'the typed counterparty is kept');
+  await page.fill('#tx-amount', '12,345.60');
+  await page.click('#book-transaction');
+  await page.waitForSelector('#transaction-list');
+  assert.match(await page.textContent('#transaction-list'), /12345\.60/);
+  await page.context().close();
+});
+
+await step('an examiner decides the objection the public filed', async () => {
+  const page = await newPage();
+  await signIn(page, 'examiner1');
+  await page.goto(`${base}/review/${objectedId}`);
+  const form = page.locator('form[action*="/objections/"]').first();
+  await form.locator('textarea').fill('异议人未提供权属证据。');
+  await form.locator('button').click();
+  await page.waitForSelector('[id^="err-reasons-"]');
+  assert.match(await page.textContent('span[id^="err-reasons-"]'), /不是可选的值/);
+  const again = page.locator('form[action*="/objections/"]').first();
+  assert.equal(await again.locator('textarea').inputValue(), '异议人未提供权属证据。', 'the typed reasons are kept');
+  await again.locator('select').selectOption('dismissed');
+  await again.locator('button').click();
+  await page.waitForSelector('#objections');
+  assert.match(await page.textContent('main'), /异议不成立/);
+  await page.context().close();
+});
+
+await step('a bank releases a pledge from its pledge book', async () => {
+  const page = await newPage();
+  await signIn(page, 'bank1');
+  await page.waitForSelector('#pledge-book');
+  await page.locator('#pledge-book button[id^="release-"]').first().click();
+  await page.waitForURL('**/records/**');
+  assert.match(await page.textContent('main'), /已注销/);
+  await page.context().close();
+});
+
+await step('an administrator creates a staff account and adds a witness', async () => {
+  const page = await newPage();
+  await signIn(page, 'admin');
+  await page.goto(`${base}/admin`);
+  const username = `examiner${Date.now()}`;
+  await page.fill('#new-username', username);
+  await page.fill('#new-display_name', '新审查员');
+  await page.selectOption('#new-role', 'examiner');
+  await page.fill('#new-password', 'short');
+  await page.click('#create-user');
+  await page.waitForSelector('#err-new-password');
+  assert.equal(await page.inputValue('#new-username'), username, 'the typed username is kept');
+  await page.fill('#new-password', 'a long enough password');
+  await page.click('#create-user');
+  await page.waitForSelector('#admin-message.good');
+  assert.match(await page.textContent('#users'), new RegExp(username));
+  await page.fill('#witness-url', 'https://witness.example.org');
+  await page.fill('#witness-key', 'not a key');
+  await page.click('#add-witness');
+  await page.waitForSelector('#err-witness-key');
+  assert.equal(await page.inputValue('#witness-url'), 'https://witness.example.org', 'the typed URL is kept');
+  await page.context().close();
+});
+
+await step('accessibility: axe finds no WCAG 2.1 A/AA or best-practice violations, public and signed in', async () => {
+  const page = await newPage();
+  const problems = [];
+  async function audit(label) {
+    await page.addScriptTag({ path: axePath });
+    const result = await page.evaluate(() => axe.run(document, { runOnly: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa', 'best-practice'] }));
+    for (const v of result.violations) problems.push(`${label}: ${v.id} ${v.help} (${v.nodes.map((n) => n.target.join(' ')).slice(0, 3).join(', ')})`);
+  }
+  for (const path of ['/', '/search?q=%E8%AF%AD%E6%96%99', '/notices', '/stats', '/check', '/encumbrances', '/signin', '/signup', `/records/${recordId}`, `/records/${objectedId}`, '/?lang=en', `/records/${recordId}`]) {
+    await page.goto(`${base}${path}`);
+    if (path === '/stats') await page.waitForSelector('body[data-charts="6"]');
+    await audit(path);
+  }
+  await page.goto(`${base}/?lang=zh`);
+  await signIn(page, 'user01');
+  await audit('my registry (applicant)');
+  await page.locator('#my-filings a[href^="/me/filings/"]').first().click();
+  await audit('filing page');
+  await page.goto(`${base}/me/file`);
+  await page.click('form.stack button');
+  await page.waitForSelector('#err-product_name');
+  await audit('filing form with errors');
+  await page.context().clearCookies();
+  await signIn(page, 'examiner1');
+  await audit('review queue');
+  await page.locator('#review-queue a').first().click();
+  await audit('review page');
+  await page.context().clearCookies();
+  await signIn(page, 'bank1');
+  await audit('bank console');
+  await page.context().clearCookies();
+  await signIn(page, 'admin');
+  await page.goto(`${base}/admin`);
+  await audit('administration');
+  assert.deepEqual(problems, []);
   await page.context().close();
 });
 
@@ -336,12 +550,25 @@ if (shots) {
       ['home', '/'], ['search', '/search?q=%E8%AF%AD%E6%96%99'], ['record', `/records/${recordId}`],
       ['stats', '/stats'], ['check', '/check'], ['signin', '/signin'], ['signup', '/signup'], ['encumbrances', '/encumbrances?q=%E8%AF%AD%E6%96%99'],
     ];
+    // Signed-in pages: an applicant's filing page, an examiner's review page, the administration page.
+    const signedIn = [
+      ['filing', 'user01', async (page) => page.locator('#my-filings tr', { hasText: '已登记' }).first().locator('a').first().click()],
+      ['review', 'examiner1', async (page) => page.locator('#review-queue a').first().click()],
+      ['admin', 'admin', async (page) => page.goto(`${base}/admin`)],
+    ];
     for (const width of [1280, 390]) {
       const page = await newPage(width);
       for (const [name, path] of pages) {
         await page.goto(`${base}${path}`);
         if (name === 'stats') await page.waitForSelector('body[data-charts="6"]');
         await page.screenshot({ path: `${shots}/${name}-${width}.png`, fullPage: width > 500 ? false : false });
+      }
+      for (const [name, user, open] of signedIn) {
+        await page.context().clearCookies();
+        await signIn(page, user);
+        await open(page);
+        await page.waitForLoadState();
+        await page.screenshot({ path: `${shots}/${name}-${width}.png` });
       }
       await page.context().close();
     }

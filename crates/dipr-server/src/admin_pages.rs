@@ -124,11 +124,12 @@ async fn render(st: &AppState, l: Lang, csrf: &str, shown: Shown) -> Response {
 
     // Users and roles.
     body.push_str(&format!(
-        "<h2 id=\"users-h\">{}</h2><div class=\"scroll\"><table class=\"list\" id=\"users\"><tr><th>{}</th><th>{}</th><th>{}</th><th></th></tr>",
+        "<h2 id=\"users-h\">{}</h2><div class=\"scroll\"><table class=\"list\" id=\"users\"><tr><th>{}</th><th>{}</th><th>{}</th><th><span class=\"sr-only\">{}</span></th></tr>",
         l.t("用户与角色", "Users and roles"),
         l.t("用户名", "Username"),
         l.t("名称", "Name"),
-        l.t("角色", "Role")
+        l.t("角色", "Role"),
+        l.t("操作", "Actions")
     ));
     for u in &users {
         let (action, label) =
@@ -242,7 +243,7 @@ fn witness_section(st: &AppState, l: Lang, hidden: &str, shown: &Shown) -> Strin
     let quorum = if w.quorum.is_empty() { set.quorum.to_string() } else { w.quorum.clone() };
     format!(
         "<h2 id=\"witnesses-h\">{h}</h2><p class=\"muted\">{lead}</p>\
-         <div class=\"scroll\"><table class=\"list\" id=\"witnesses\"><tr><th>{c1}</th><th>URL</th><th></th></tr>{rows}</table></div>\
+         <div class=\"scroll\"><table class=\"list\" id=\"witnesses\"><tr><th>{c1}</th><th>URL</th><th><span class=\"sr-only\">{act}</span></th></tr>{rows}</table></div>\
          <form method=\"post\" action=\"/admin/witnesses\" class=\"stack\" style=\"max-width:36rem\" novalidate>{hidden}\
          <input type=\"hidden\" name=\"action\" value=\"add\">{top}{url}{key}<button id=\"add-witness\">{add}</button></form>\
          <form method=\"post\" action=\"/admin/witnesses\" class=\"stack\" style=\"max-width:36rem\" novalidate>{hidden}\
@@ -253,6 +254,7 @@ fn witness_section(st: &AppState, l: Lang, hidden: &str, shown: &Shown) -> Strin
             "Witnesses cosign the log's checkpoints independently; certificates carry the cosignatures once a quorum has signed. Changes take effect at once and are logged."
         ),
         c1 = l.t("名称", "Name"),
+        act = l.t("操作", "Actions"),
         top = e.at("witness-form"),
         url = input("witness-url", "URL (https://…)", &w.url, e, "text"),
         key = input("witness-key", l.t("见证人公钥（cosignature/v1）", "Witness key (cosignature/v1)"), &w.key, e, "text"),

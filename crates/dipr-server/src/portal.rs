@@ -292,13 +292,14 @@ async fn pledge_book(st: &AppState, l: Lang, user: &UserRecord, csrf: &str, bank
         return format!("<h2>{}</h2><p class=\"muted\">{}</p>", l.t("我的质押", "My pledges"), l.t("无", "None"));
     }
     format!(
-        "<h2>{}</h2><div class=\"scroll\"><table class=\"list\" id=\"pledge-book\"><tr><th>{}</th><th>{}</th><th>{}</th><th>{}</th><th>{}</th><th></th></tr>{rows}</table></div>",
+        "<h2>{}</h2><div class=\"scroll\"><table class=\"list\" id=\"pledge-book\"><tr><th>{}</th><th>{}</th><th>{}</th><th>{}</th><th>{}</th><th><span class=\"sr-only\">{}</span></th></tr>{rows}</table></div>",
         l.t("我的质押", "My pledges"),
         l.t("产品", "Product"),
         l.t("登记号", "Registration number"),
         l.t("担保金额", "Secured"),
         l.t("顺位", "Rank"),
         l.t("借款期限", "Loan term"),
+        l.t("操作", "Actions"),
     )
 }
 
@@ -525,13 +526,14 @@ async fn me_page(st: &AppState, l: Lang, user: &UserRecord, secret: &str, bank: 
             ));
             if !consents.is_empty() {
                 body.push_str(&format!(
-                    "<h2>{}</h2><div class=\"scroll\"><table class=\"list\" id=\"pending-pledges\"><tr><th>{}</th><th>{}</th><th>{}</th><th>{}</th><th>{}</th><th></th></tr>{consents}</table></div>",
+                    "<h2>{}</h2><div class=\"scroll\"><table class=\"list\" id=\"pending-pledges\"><tr><th>{}</th><th>{}</th><th>{}</th><th>{}</th><th>{}</th><th><span class=\"sr-only\">{}</span></th></tr>{consents}</table></div>",
                     l.t("待同意的质押", "Pledges awaiting your consent"),
                     l.t("产品", "Product"),
                     l.t("质权人", "Pledgee"),
                     l.t("担保金额", "Secured"),
                     l.t("声明顺位", "Stated rank"),
-                    l.t("期限", "Term")
+                    l.t("期限", "Term"),
+                    l.t("操作", "Actions")
                 ));
             }
         }
