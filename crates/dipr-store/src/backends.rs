@@ -177,7 +177,7 @@ fn application_where(f: &ApplicationFilter) -> (String, Vec<Bind>) {
         match party {
             Some(p) => {
                 let p = next(Bind::Text(p.to_string()), &mut binds);
-                clauses.push(format!("(filed_by = {u} OR applicant_id = {p})"));
+                clauses.push(format!("(filed_by = {u} OR applicant_id = {p} OR holder_id = {p})"));
             }
             None => clauses.push(format!("filed_by = {u}")),
         }
@@ -304,13 +304,13 @@ const TOKEN_COLS: &str =
 const APP_INSERT: &str =
     "INSERT INTO applications (id, version, state, applicant_id, filed_by, agent_id, product_name, \
      product_key, holder_name, search_text, object_type, industry, is_public, deadline_at, registration_number, \
-     created_at, updated_at, withdrawn_at, doc, public_doc, open_dispute) \
-     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21)";
+     created_at, updated_at, withdrawn_at, doc, public_doc, open_dispute, holder_id) \
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22)";
 const APP_UPDATE: &str = "UPDATE applications SET version = $2, state = $3, applicant_id = $4, filed_by = $5, \
      agent_id = $6, product_name = $7, product_key = $8, holder_name = $9, search_text = $10, object_type = $11, \
      industry = $12, is_public = $13, deadline_at = $14, registration_number = $15, created_at = $16, \
-     updated_at = $17, withdrawn_at = $18, doc = $19, public_doc = $20, open_dispute = $21 \
-     WHERE id = $1 AND version = $22";
+     updated_at = $17, withdrawn_at = $18, doc = $19, public_doc = $20, open_dispute = $21, \
+     holder_id = $22 WHERE id = $1 AND version = $23";
 
 /// Bind the columns of an application row, in the order of [`APP_INSERT`].
 macro_rules! bind_app {
@@ -337,6 +337,7 @@ macro_rules! bind_app {
             .bind(to_json(app))
             .bind(PublicRecord::of(app).map(|r| to_json(&r)))
             .bind(app.holding.as_ref().is_some_and(|h| h.disputes.iter().any(|d| d.decision.is_none())))
+            .bind(app.holder().id.to_string())
     }};
 }
 

@@ -144,7 +144,7 @@ pub enum Order {
 pub struct ApplicationFilter {
     /// Only published records (public search).
     pub public_only: bool,
-    /// Only filings this user filed, or whose applicant is this party.
+    /// Only filings this user filed, or whose applicant or current holder is this party.
     pub owned_by: Option<(Uuid, Option<Uuid>)>,
     pub states: Vec<State>,
     /// Case-insensitive substring of product name, holder name or registration number.

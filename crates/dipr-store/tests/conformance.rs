@@ -29,7 +29,7 @@ async fn postgres() -> Option<Arc<dyn Store>> {
     ))
 }
 
-/// The examiners' dispute queue and a bank's pledge book follow the documents they come from.
+/// The examiners' dispute queue, a bank's pledge book and a holder's list follow the documents they come from.
 async fn dispute_queue_and_pledge_book(store: Arc<dyn Store>) {
     use dipr_domain::application::{ObjectionDecision, ObjectionOutcome};
     let (_, _, a) = seed(&store, "争议甲", "争议甲").await;
@@ -69,6 +69,9 @@ async fn dispute_queue_and_pledge_book(store: Arc<dyn Store>) {
         decided_at: now(),
     });
     h.encumbrances.pledges[0].status = dipr_domain::encumbrance::PledgeStatus::Released;
+    // …and a transfer puts it on the new holder's list.
+    let buyer = party("受让方");
+    h.holder = (&buyer).into();
     a.version += 1;
     let mut tx = store.begin().await.unwrap();
     tx.update_application(&a).await.unwrap();
@@ -76,6 +79,8 @@ async fn dispute_queue_and_pledge_book(store: Arc<dyn Store>) {
     tx.commit().await.unwrap();
     assert!(!ids(disputed()).await.contains(&a.id));
     assert!(ids(book()).await.is_empty());
+    let holders = ApplicationFilter { owned_by: Some((Uuid::now_v7(), Some(buyer.id))), ..Default::default() };
+    assert_eq!(ids(holders).await, vec![a.id]);
 }
 
 macro_rules! conformance {

@@ -515,7 +515,8 @@ async fn banks_release_and_enforce_pledges_on_the_web() {
     assert_eq!(rec["record"]["pledges"][0]["status"], "released");
     let buyer = credit_code();
     let party = json!({"kind": "legal_person", "name": "受让数据有限公司", "id_number": buyer});
-    app.ok("POST", "/api/v1/auth/signup", None, Some(json!({"username": format!("t-{}", Uuid::now_v7().simple()), "password": "long enough pw", "display_name": "受让", "role": "applicant", "party": party}))).await;
+    let buyer_user = format!("t-{}", Uuid::now_v7().simple());
+    app.ok("POST", "/api/v1/auth/signup", None, Some(json!({"username": buyer_user, "password": "long enough pw", "display_name": "受让", "role": "applicant", "party": party}))).await;
     let (status, _) = bank
         .post(
             "/me/pledges/enforce",
@@ -532,6 +533,15 @@ async fn banks_release_and_enforce_pledges_on_the_web() {
     let rec = app.ok("GET", &format!("/api/v1/public/records/{}", ids[1]), None, None).await;
     assert_eq!(rec["record"]["pledges"][0]["status"], "enforced");
     assert_eq!(rec["record"]["holder"]["name"], "受让数据有限公司");
+    // The product is now on the new holder's "my registry", with the holder's forms.
+    let new_holder = Web::new(&app, &app.sign_in(&buyer_user).await);
+    let (_, html) = new_holder.get("/me").await;
+    assert!(html.contains(&format!("/me/filings/{}", ids[1])));
+    let (status, html) = new_holder.get(&location(&ids[1])).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(html.contains("id=\"grant-licence\""));
+    let (_, html) = holder.get(&location(&ids[1])).await;
+    assert!(!html.contains("id=\"grant-licence\""), "the former holder keeps the history, not the holder's forms");
     let (_, html) = bank.get("/me").await;
     assert!(!html.contains("id=\"pledge-book\""), "closed pledges leave the book");
 }
