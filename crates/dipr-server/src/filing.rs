@@ -95,16 +95,28 @@ pub struct SignupForm {
     id_number: String,
 }
 
-fn signup_page(st: &AppState, l: Lang, f: &SignupForm, errors: &Errors, top: Option<String>) -> Response {
-    let (token, cookie) = form_token(st, SIGNUP_CSRF_COOKIE, "/signup");
-    let kinds = [
+fn party_kind(s: &str) -> PartyKind {
+    match s {
+        "natural_person" => PartyKind::NaturalPerson,
+        "unincorporated_organisation" => PartyKind::UnincorporatedOrganisation,
+        _ => PartyKind::LegalPerson,
+    }
+}
+
+fn party_kinds(l: Lang) -> [(&'static str, String); 3] {
+    [
         (
             "legal_person",
             l.t("法人（企业、高校、科研院所）", "Legal person (enterprise, university, institute)").to_string(),
         ),
         ("unincorporated_organisation", l.t("非法人组织", "Unincorporated organisation").to_string()),
         ("natural_person", l.t("自然人", "Natural person").to_string()),
-    ];
+    ]
+}
+
+fn signup_page(st: &AppState, l: Lang, f: &SignupForm, errors: &Errors, top: Option<String>) -> Response {
+    let (token, cookie) = form_token(st, SIGNUP_CSRF_COOKIE, "/signup");
+    let kinds = party_kinds(l);
     let top = top
         .map(|t| format!("<p class=\"result bad\" role=\"alert\" id=\"form-error\">{}</p>", esc(&t)))
         .unwrap_or_default();
@@ -140,13 +152,8 @@ async fn signup(
         let expired = l.t("表单已过期，请重新提交。", "The form expired; please submit it again.").to_string();
         return signup_page(&st, l, &f, &Errors(Vec::new()), Some(expired));
     }
-    let kind = match f.party_kind.as_str() {
-        "natural_person" => PartyKind::NaturalPerson,
-        "unincorporated_organisation" => PartyKind::UnincorporatedOrganisation,
-        _ => PartyKind::LegalPerson,
-    };
     let party = NewParty {
-        kind,
+        kind: party_kind(&f.party_kind),
         name: f.party_name.clone(),
         id_number: f.id_number.trim().to_uppercase(),
         address: String::new(),
@@ -206,6 +213,13 @@ pub struct FileForm {
     /// What the applicant changed, when answering a correction request.
     #[serde(default)]
     pub(crate) response: String,
+    /// An agent names the applicant it files for.
+    #[serde(default)]
+    applicant_kind: String,
+    #[serde(default)]
+    applicant_name: String,
+    #[serde(default)]
+    applicant_id: String,
     #[serde(default)]
     product_name: String,
     #[serde(default)]
@@ -346,6 +360,17 @@ impl FileForm {
     pub(crate) fn saves_draft(&self) -> bool {
         self.intent == "save"
     }
+
+    /// The party an agent files for.
+    fn applicant(&self) -> NewParty {
+        NewParty {
+            kind: party_kind(&self.applicant_kind),
+            name: self.applicant_name.trim().to_string(),
+            id_number: self.applicant_id.trim().to_uppercase(),
+            address: String::new(),
+            attributes: Default::default(),
+        }
+    }
 }
 
 pub(crate) fn field_of(path: &str) -> &'static str {
@@ -368,6 +393,8 @@ pub(crate) fn field_of(path: &str) -> &'static str {
         ("format", _) => "format",
         ("update_frequency", _) => "update_frequency",
         ("samples", _) => "samples",
+        ("applicant" | "name", _) => "applicant_name",
+        ("id_number", _) => "applicant_id",
         _ => "form",
     }
 }
@@ -428,10 +455,27 @@ pub(crate) async fn form_fields(st: &AppState, l: Lang, f: &FileForm, errors: &E
     )
 }
 
-async fn file_page(st: &AppState, l: Lang, f: &FileForm, errors: &Errors, csrf: &str) -> Response {
+async fn file_page(st: &AppState, l: Lang, agent: bool, f: &FileForm, errors: &Errors, csrf: &str) -> Response {
+    let applicant = if agent {
+        format!(
+            "<fieldset><legend>{}</legend>{}{}{}</fieldset>",
+            l.t("委托人（申请人）", "The applicant you file for"),
+            select("applicant_kind", l.t("申请人类型", "Applicant kind"), &f.applicant_kind, &party_kinds(l), errors),
+            input("applicant_name", l.t("申请人名称", "Applicant's name"), &f.applicant_name, errors, "text"),
+            input(
+                "applicant_id",
+                l.t("统一社会信用代码 / 身份证号码", "Credit code / resident ID number"),
+                &f.applicant_id,
+                errors,
+                "text"
+            ),
+        )
+    } else {
+        String::new()
+    };
     let body = format!(
         "<h1>{h1}</h1><p>{lead}</p>{top}<form method=\"post\" action=\"/me/file\" class=\"stack\" novalidate>\
-         <input type=\"hidden\" name=\"csrf\" value=\"{csrf}\">{fields}\
+         <input type=\"hidden\" name=\"csrf\" value=\"{csrf}\">{applicant}{fields}\
          <div class=\"actions\"><button name=\"intent\" value=\"submit\">{go}</button>\
          <button name=\"intent\" value=\"save\" class=\"secondary\" id=\"save-draft\">{save}</button></div></form>",
         h1 = l.t("提交登记申请", "File an application"),
@@ -449,10 +493,11 @@ async fn file_page(st: &AppState, l: Lang, f: &FileForm, errors: &Errors, csrf: 
 
 async fn file_form(State(st): State<Arc<AppState>>, Query(q): Query<LangQuery>, headers: HeaderMap) -> Response {
     let l = Lang::of(q.lang(), &headers);
-    let Some((_, secret)) = session(&st, &headers).await else {
+    let Some((user, secret)) = session(&st, &headers).await else {
         return Redirect::to("/signin").into_response();
     };
-    file_page(&st, l, &FileForm::default(), &Errors(Vec::new()), &crate::portal::csrf_of(&secret)).await
+    let agent = user.role == Role::Agent;
+    file_page(&st, l, agent, &FileForm::default(), &Errors(Vec::new()), &crate::portal::csrf_of(&secret)).await
 }
 
 async fn file(
@@ -470,17 +515,17 @@ async fn file(
         return (StatusCode::FORBIDDEN, l.t("表单已过期。", "The form expired.")).into_response();
     }
     let form = f.to_form(ApplicationForm::default());
-    let result = if f.saves_draft() {
-        service::create_application(&st, &user, None, form).await
-    } else {
-        // Check everything a submission needs first, so a refused form leaves no half-made draft behind.
-        match check_submission(&st, &form).await {
+    let agent = user.role == Role::Agent;
+    let applicant = agent.then(|| f.applicant());
+    // Check everything first — the applicant an agent names and, unless only saving, everything a
+    // submission needs — so every problem shows at once and a refused form leaves no half-made draft.
+    let result = match precheck(&st, &form, applicant.as_ref(), !f.saves_draft()).await {
+        Err(e) => Err(e),
+        Ok(()) => match service::create_application(&st, &user, applicant, form).await {
+            Ok(app) if f.saves_draft() => Ok(app),
+            Ok(app) => service::execute(&st, app.id, Command::Submit, &crate::auth::actor_of(&user)).await,
             Err(e) => Err(e),
-            Ok(()) => match service::create_application(&st, &user, None, form).await {
-                Ok(app) => service::execute(&st, app.id, Command::Submit, &crate::auth::actor_of(&user)).await,
-                Err(e) => Err(e),
-            },
-        }
+        },
     };
     match result {
         Ok(app) if f.saves_draft() => Redirect::to(&format!("/me/filings/{}", app.id)).into_response(),
@@ -488,12 +533,43 @@ async fn file(
         Err(e) => {
             let mut errors = Errors::from(&e.details, l, &field_of);
             if errors.0.is_empty() {
-                errors.0.push(("form".into(), error_text(e.code, &e.message, l)));
+                let at = if e.code == "party_mismatch" { "applicant_id" } else { "form" };
+                errors.0.push((at.into(), error_text(e.code, &e.message, l)));
             }
-            let mut r = file_page(&st, l, &f, &errors, &csrf).await;
+            let mut r = file_page(&st, l, agent, &f, &errors, &csrf).await;
             *r.status_mut() = e.status();
             r
         }
+    }
+}
+
+/// The agent's applicant (if any) and, for a submission, the whole form: every field problem at once.
+async fn precheck(
+    st: &AppState,
+    form: &ApplicationForm,
+    applicant: Option<&NewParty>,
+    submission: bool,
+) -> crate::error::ApiResult<()> {
+    let mut details = Vec::new();
+    if let Some(np) = applicant {
+        match np.clone().parse(uuid::Uuid::nil()) {
+            Ok(_) => {}
+            Err(dipr_domain::DomainError::Validation(d)) => details.extend(d),
+            Err(e) => details.push(FieldError::new("id_number", e.code(), e.to_string())),
+        }
+    }
+    if submission {
+        if let Err(e) = check_submission(st, form).await {
+            if e.details.is_empty() {
+                return Err(e);
+            }
+            details.extend(e.details);
+        }
+    }
+    if details.is_empty() {
+        Ok(())
+    } else {
+        Err(crate::error::ApiError::validation(details))
     }
 }
 

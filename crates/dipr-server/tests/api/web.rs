@@ -650,3 +650,50 @@ async fn administrators_create_staff_accounts_and_edit_witnesses() {
     app.err("PUT", "/api/v1/admin/witnesses", Some(&e), Some(json!({"witnesses": [], "quorum": 0})), 403, "forbidden")
         .await;
 }
+
+#[tokio::test]
+async fn agents_file_for_an_applicant_on_the_web() {
+    let app = App::new().await;
+    let username = format!("agent-{}", Uuid::now_v7().simple());
+    let agency = json!({"kind": "legal_person", "name": "网页代理有限公司", "id_number": credit_code()});
+    app.ok("POST", "/api/v1/auth/signup", None, Some(json!({"username": username, "password": "long enough pw", "display_name": "代理", "role": "agent", "party": agency}))).await;
+    let agent = app.sign_in(&username).await;
+    let web = Web::new(&app, &agent);
+    let (_, html) = web.get("/me/file").await;
+    assert!(html.contains("id=\"applicant_name\""), "an agent's form names the applicant");
+    let csrf = hidden(&html, "csrf");
+
+    // A bad ID number and a missing summary are reported together; nothing is written.
+    let before = app.row_counts().await;
+    let mut fields = web_form(&csrf, "代理网页语料", "submit");
+    fields.retain(|(k, _)| *k != "summary");
+    fields.extend([
+        ("applicant_kind", "natural_person"),
+        ("applicant_name", "王芳"),
+        ("applicant_id", "110101199003070000"),
+    ]);
+    let (status, html) = web.post("/me/file", &fields).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(error_at(&html, "applicant_id").as_deref(), Some("居民身份证号码无效。"));
+    assert_eq!(error_at(&html, "summary").as_deref(), Some("必填。"));
+    assert_eq!(value_of(&html, "applicant_name"), "王芳");
+    assert_eq!(app.row_counts().await, before);
+
+    let id = resident_id();
+    let mut fields = web_form(&csrf, "代理网页语料", "submit");
+    fields.extend([("applicant_kind", "natural_person"), ("applicant_name", "王芳"), ("applicant_id", id.as_str())]);
+    assert_eq!(web.post("/me/file", &fields).await.0, StatusCode::SEE_OTHER);
+    let mine = app.ok("GET", "/api/v1/applications", Some(&agent), None).await;
+    let filed = &mine["items"][0];
+    assert_eq!(
+        (filed["applicant"]["name"].as_str(), filed["agent"]["name"].as_str()),
+        (Some("王芳"), Some("网页代理有限公司"))
+    );
+    assert_eq!(filed["state"], "submitted");
+    // The same ID under another name is refused at the field.
+    let mut fields = web_form(&csrf, "代理网页语料二", "submit");
+    fields.extend([("applicant_kind", "natural_person"), ("applicant_name", "李四"), ("applicant_id", id.as_str())]);
+    let (status, html) = web.post("/me/file", &fields).await;
+    assert_eq!(status, StatusCode::CONFLICT);
+    assert_eq!(error_at(&html, "applicant_id").as_deref(), Some("该证件号属于另一名称的主体。"));
+}
