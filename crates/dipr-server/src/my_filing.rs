@@ -14,7 +14,7 @@ use axum::routing::{get, post};
 use axum::{Form, Router};
 use dipr_domain::application::{Application, ApplicationForm, State as Status};
 use dipr_domain::encumbrance::LicenceKind;
-use dipr_domain::holding::{require_holder, TransactionKind};
+use dipr_domain::holding::{require_holder, Operation, TransactionKind};
 use dipr_domain::lifecycle::{Actor, Command};
 use dipr_domain::FieldError;
 use dipr_store::{Page, UserRecord};
@@ -36,6 +36,7 @@ pub fn routes() -> Router<Arc<AppState>> {
         .route("/me/filings/{id}/withdraw", post(withdraw))
         .route("/me/filings/{id}/objections/{oid}", post(respond))
         .route("/me/filings/{id}/licences", post(licence))
+        .route("/me/filings/{id}/licences/{lid}/terminate", post(terminate_licence))
         .route("/me/filings/{id}/transactions", post(transaction))
 }
 
@@ -267,17 +268,23 @@ async fn withdraw(
     Form(f): Form<TextForm>,
 ) -> Response {
     let l = Lang::of(q.lang(), &headers);
-    let (user, secret, _) = match open(&st, &headers, id, l).await {
+    let (user, secret, app) = match open(&st, &headers, id, l).await {
         Ok(x) => x,
         Err(r) => return r,
     };
     if f.csrf != csrf_of(&secret) {
         return expired(l);
     }
+    // Before registration the applicant withdraws; after it the holder cancels the registration.
+    let command = if app.state == Status::Registered {
+        Command::Cancel { reason: f.text.clone() }
+    } else {
+        Command::Withdraw { reason: f.text.clone() }
+    };
     let result = if f.text.trim().is_empty() {
         Err(ApiError::validation(vec![FieldError::new("reason", "required", "give a reason")]))
     } else {
-        crate::service::execute(&st, id, Command::Withdraw { reason: f.text.clone() }, &actor_of(&user)).await
+        crate::service::execute(&st, id, command, &actor_of(&user)).await
     };
     match result {
         Ok(_) => done(id, "status"),
@@ -408,6 +415,31 @@ async fn licence(
             };
             refused(Working { st: &st, l, user: &user, secret: &secret, id }, Sent::Licence(Box::new(f)), &e, &map, top)
                 .await
+        }
+    }
+}
+
+async fn terminate_licence(
+    State(st): State<Arc<AppState>>,
+    Path((id, lid)): Path<(Uuid, Uuid)>,
+    Query(q): Query<LangQuery>,
+    headers: HeaderMap,
+    Form(f): Form<TextForm>,
+) -> Response {
+    let l = Lang::of(q.lang(), &headers);
+    let (user, secret, _) = match open(&st, &headers, id, l).await {
+        Ok(x) => x,
+        Err(r) => return r,
+    };
+    if f.csrf != csrf_of(&secret) {
+        return expired(l);
+    }
+    let op = Operation::TerminateLicence { licence_id: lid, reasons: f.text.trim().to_string() };
+    match crate::operations::operate(&st, id, op, &actor_of(&user)).await {
+        Ok(_) => done(id, "licences"),
+        Err(e) => {
+            let w = Working { st: &st, l, user: &user, secret: &secret, id };
+            refused(w, Sent::Nothing, &e, &|_| "lic-form".into(), "lic-form").await
         }
     }
 }
@@ -653,6 +685,22 @@ async fn render(
             textarea_named("reason", "text", l.t("撤回理由", "Reason"), typed, errors),
             l.t("撤回", "Withdraw")
         ));
+    } else if app.state == Status::Registered && require_holder(&actor, app).is_ok() {
+        let typed = match &sent {
+            Sent::Withdraw(t) => t.as_str(),
+            _ => "",
+        };
+        body.push_str(&format!(
+            "<h2>{}</h2><p class=\"muted\">{}</p><form method=\"post\" action=\"/me/filings/{id}/withdraw\" class=\"stack\" novalidate>{}{}<button class=\"danger\" id=\"cancel-registration\">{}</button></form>",
+            l.t("注销登记", "Cancel the registration"),
+            l.t(
+                "注销后证书失效并记入公开账本；已质押的产品须经全部质权人同意。",
+                "The certificate stops being valid and the cancellation is logged publicly; a pledged product needs every pledgee's consent."
+            ),
+            hidden_csrf(&csrf),
+            textarea_named("reason", "text", l.t("注销理由", "Reason"), typed, errors),
+            l.t("注销登记", "Cancel the registration")
+        ));
     }
     layout(l, &app.form.product_name, "/me", &body, &["/assets/file-input.js"])
 }
@@ -705,8 +753,21 @@ fn fingerprint_section(l: Lang, app: &Application, csrf: &str, sent: &Sent, erro
 fn licence_section(l: Lang, app: &Application, csrf: &str, sent: &Sent, errors: &Errors) -> String {
     let mut rows = String::new();
     for lic in app.holding.iter().flat_map(|h| &h.encumbrances.licences) {
+        let end = if lic.is_active() {
+            format!(
+                "<form method=\"post\" action=\"/me/filings/{}/licences/{}/terminate\">{}<button class=\"secondary\" aria-label=\"{} {}\">{}</button></form>",
+                app.id,
+                lic.id,
+                hidden_csrf(csrf),
+                l.t("终止许可", "End the licence to"),
+                esc(&lic.licensee.name),
+                l.t("终止", "End")
+            )
+        } else {
+            String::new()
+        };
         rows.push_str(&format!(
-            "<tr><td>{}</td><td>{}</td><td>{} — {}</td><td>{}</td><td>{}</td></tr>",
+            "<tr><td>{}</td><td>{}</td><td>{} — {}</td><td>{}</td><td>{}</td><td>{end}</td></tr>",
             esc(&lic.licensee.name),
             licence_kind_label(lic.kind, l),
             lic.term.start,
@@ -727,7 +788,7 @@ fn licence_section(l: Lang, app: &Application, csrf: &str, sent: &Sent, errors: 
         ("exclusive", licence_kind_label(LicenceKind::Exclusive, l).to_string()),
     ];
     format!(
-        "<h2 id=\"licences\">{h}</h2><div class=\"scroll\"><table class=\"list\" id=\"licence-list\"><tr><th>{c1}</th><th>{c2}</th><th>{c3}</th><th>{c4}</th><th>{c5}</th></tr>{rows}</table></div>\
+        "<h2 id=\"licences\">{h}</h2><div class=\"scroll\"><table class=\"list\" id=\"licence-list\"><tr><th>{c1}</th><th>{c2}</th><th>{c3}</th><th>{c4}</th><th>{c5}</th><th><span class=\"sr-only\">{c6}</span></th></tr>{rows}</table></div>\
          <h3>{add}</h3>{top}<form method=\"post\" action=\"/me/filings/{id}/licences\" class=\"stack\" novalidate>{csrf}{a}{b}{c}{d}{e}{g}{i}<button id=\"grant-licence\">{go}</button></form>",
         h = l.t("许可", "Licences"),
         c1 = l.t("被许可人", "Licensee"),
@@ -735,6 +796,7 @@ fn licence_section(l: Lang, app: &Application, csrf: &str, sent: &Sent, errors: 
         c3 = l.t("期限", "Term"),
         c4 = l.t("许可费", "Fee"),
         c5 = l.t("状态", "Status"),
+        c6 = l.t("操作", "Actions"),
         add = l.t("登记新的许可", "Register a licence"),
         top = errors.at("lic-form"),
         id = app.id,

@@ -339,6 +339,9 @@ async fn holders_register_licences_and_book_transactions_and_examiners_decide_di
     assert_eq!(holder.post(&url, &good).await.0, StatusCode::SEE_OTHER);
     let rec = app.ok("GET", &format!("/api/v1/public/records/{id}"), None, None).await;
     assert_eq!(rec["record"]["licences"][0]["reach"]["territories"], json!(["上海", "北京"]));
+    let lid = rec["record"]["licences"][0]["id"].as_str().unwrap().to_string();
+    let (_, html) = holder.get(&location(&id)).await;
+    assert!(html.contains(&format!("/licences/{lid}/terminate")), "an active licence can be ended");
 
     let url = format!("/me/filings/{id}/transactions");
     let today = app.state.clock.now().date_naive().to_string();
@@ -433,6 +436,26 @@ async fn holders_register_licences_and_book_transactions_and_examiners_decide_di
     );
     let (_, me) = examiner.get("/me").await;
     assert!(!me.contains("id=\"dispute-queue\""), "a decided dispute leaves the queue");
+
+    // The holder ends the licence, then gives up the registration (a reason is required).
+    let holder_csrf = holder.csrf().await;
+    let end = format!("/me/filings/{id}/licences/{lid}/terminate");
+    assert_eq!(holder.post(&end, &[("csrf", &holder_csrf), ("text", "")]).await.0, StatusCode::SEE_OTHER);
+    let rec = app.ok("GET", &format!("/api/v1/public/records/{id}"), None, None).await;
+    assert!(rec["record"]["licences"].as_array().unwrap().iter().all(|l| !l["terminated_at"].is_null()), "{rec}");
+    let (status, html) = holder.post(&end, &[("csrf", &holder_csrf), ("text", "")]).await;
+    assert_eq!(status, StatusCode::CONFLICT);
+    assert_eq!(error_at(&html, "lic-form").as_deref(), Some("该许可已终止。"));
+    let cancel = format!("/me/filings/{id}/withdraw");
+    let (_, html) = holder.get(&location(&id)).await;
+    assert!(html.contains("id=\"cancel-registration\""));
+    let (status, html) = holder.post(&cancel, &[("csrf", &holder_csrf), ("text", " ")]).await;
+    assert_eq!((status, error_at(&html, "reason").as_deref()), (StatusCode::UNPROCESSABLE_ENTITY, Some("必填。")));
+    assert_eq!(
+        holder.post(&cancel, &[("csrf", &holder_csrf), ("text", "产品停止运营")]).await.0,
+        StatusCode::SEE_OTHER
+    );
+    assert_eq!(app.state_of(&a, &id).await, "cancelled");
 }
 
 #[tokio::test]
