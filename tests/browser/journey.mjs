@@ -414,6 +414,34 @@ await step('an administrator creates a staff account and adds a witness', async 
   await page.context().close();
 });
 
+await step('keyboard only: the skip link, then sign in and reach a filing without a mouse', async () => {
+  const page = await newPage();
+  await page.goto(`${base}/signin`);
+  await page.keyboard.press('Tab');
+  assert.equal(await page.evaluate(() => document.activeElement.className), 'skip', 'the first Tab reaches the skip link');
+  await page.keyboard.press('Enter');
+  assert.match(page.url(), /#main$/);
+  await page.focus('#username');
+  await page.keyboard.type('user01');
+  await page.keyboard.press('Tab');
+  assert.equal(await page.evaluate(() => document.activeElement.id), 'password');
+  await page.keyboard.type('dipr-demo-2026');
+  await page.keyboard.press('Enter');
+  await page.waitForURL('**/me');
+  // Tab through "my registry" until a filing link has the focus, then open it with Enter.
+  let reached = false;
+  for (let i = 0; i < 40 && !reached; i++) {
+    await page.keyboard.press('Tab');
+    reached = await page.evaluate(() => (document.activeElement.getAttribute('href') ?? '').startsWith('/me/filings/'));
+  }
+  assert.ok(reached, 'a filing link is reachable with Tab');
+  const outline = await page.evaluate(() => getComputedStyle(document.activeElement).outlineStyle);
+  assert.notEqual(outline, 'none', 'the focused link shows an outline');
+  await page.keyboard.press('Enter');
+  await page.waitForURL('**/me/filings/**');
+  await page.context().close();
+});
+
 await step('accessibility: axe finds no WCAG 2.1 A/AA or best-practice violations, public and signed in', async () => {
   const page = await newPage();
   const problems = [];
