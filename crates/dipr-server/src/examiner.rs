@@ -98,14 +98,16 @@ fn when(t: chrono::DateTime<chrono::Utc>) -> String {
     t.with_timezone(&dipr_domain::time::local_offset()).format("%Y-%m-%d").to_string()
 }
 
-fn review_page(
+async fn review_page(
+    st: &AppState,
     l: Lang,
     app: &Application,
-    overlaps: &[crate::fingerprints::Overlap],
     csrf: &str,
-    typed: Typed,
+    typed: Typed<'_>,
     error: Option<String>,
 ) -> Response {
+    let overlaps = crate::fingerprints::overlaps(st, app.id).await.unwrap_or_default();
+    let industry = crate::web::industry_name(st, &app.form.industry, l).await;
     let f = &app.form;
     let mut body = format!(
         "<h1>{} <span class=\"badge\">{}</span></h1><p><a href=\"/me\">{}</a></p><table>",
@@ -119,7 +121,7 @@ fn review_page(
             l.t("登记对象", "Object type"),
             crate::web::object_type_label(f.object_type.map(|t| t.as_str()).unwrap_or(""), l).to_string(),
         ),
-        (l.t("行业", "Industry"), esc(&f.industry)),
+        (l.t("行业", "Industry"), esc(&industry)),
         (l.t("简介", "Summary"), esc(&f.summary)),
         (l.t("数据来源与合法性", "Sources and legality"), esc(&f.legality_statement)),
         (l.t("加工规则", "Processing"), esc(&f.processing)),
@@ -257,8 +259,7 @@ async fn review(
     let Ok(Some(app)) = st.store.application(id).await else {
         return (StatusCode::NOT_FOUND, "not found").into_response();
     };
-    let overlaps = crate::fingerprints::overlaps(&st, id).await.unwrap_or_default();
-    review_page(l, &app, &overlaps, &csrf_of(&secret), Typed::NONE, None)
+    review_page(&st, l, &app, &csrf_of(&secret), Typed::NONE, None).await
 }
 
 #[derive(Deserialize)]
@@ -302,7 +303,7 @@ async fn decide(
                 return (StatusCode::NOT_FOUND, "not found").into_response();
             };
             let typed = Typed { target: Target::Decision, action: &form.action, reasons: &form.reasons };
-            let mut r = review_page(l, &app, &[], &csrf_of(&secret), typed, Some(message));
+            let mut r = review_page(&st, l, &app, &csrf_of(&secret), typed, Some(message)).await;
             *r.status_mut() = e.status();
             r
         }
@@ -377,7 +378,7 @@ async fn decide_outcome(
                 return (StatusCode::NOT_FOUND, "not found").into_response();
             };
             let typed = Typed { target, action: &form.action, reasons: &form.reasons };
-            let mut r = review_page(l, &app, &[], &csrf_of(&secret), typed, Some(message));
+            let mut r = review_page(st, l, &app, &csrf_of(&secret), typed, Some(message)).await;
             *r.status_mut() = e.status();
             r
         }

@@ -238,15 +238,7 @@ async fn render(st: &AppState, id: &str, l: crate::web::Lang, form: ObjectionFor
         Err(e) => return html(StatusCode::INTERNAL_SERVER_ERROR, "500", format!("<p>{}</p>", esc(&e.message))),
     };
     let r = &detail.record;
-    let industry = st
-        .store
-        .industries()
-        .await
-        .unwrap_or_default()
-        .into_iter()
-        .find(|i| i.code == r.industry)
-        .map(|i| if en { i.name_en } else { i.name_zh })
-        .unwrap_or_else(|| r.industry.clone());
+    let industry = crate::web::industry_name(st, &r.industry, l).await;
     let t = |zh: &str, e: &str| if en { e.to_string() } else { zh.to_string() };
     let mut rows = vec![
         (t("权利人", "Holder"), format!("{}（{}）", esc(&r.holder.name), esc(&r.holder.id_number))),

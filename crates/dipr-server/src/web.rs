@@ -161,6 +161,17 @@ pub fn object_type_label(t: &str, l: Lang) -> &'static str {
     }
 }
 
+/// An industry's name in the page's language (its code if it is not in the list).
+pub async fn industry_name(st: &AppState, code: &str, l: Lang) -> String {
+    st.store
+        .industries()
+        .await
+        .unwrap_or_default()
+        .into_iter()
+        .find(|i| i.code == code)
+        .map_or_else(|| code.to_string(), |i| if l.en { i.name_en } else { i.name_zh })
+}
+
 /// Translated message for a field error code (the API's `details[].code`).
 pub fn field_message(code: &str, l: Lang) -> String {
     crate::messages::text(code, code, l)
