@@ -87,6 +87,23 @@ fn message_page(l: Lang, status: StatusCode, text: &str) -> Response {
     r
 }
 
+/// A post to a filing: the page's language, the signed-in user, the session secret and the filing, once
+/// the form's CSRF token matches the session.
+async fn posted(
+    st: &AppState,
+    headers: &HeaderMap,
+    q: &LangQuery,
+    id: Uuid,
+    csrf: &str,
+) -> Result<(Lang, UserRecord, String, Application), Response> {
+    let l = Lang::of(q.lang(), headers);
+    let (user, secret, app) = open(st, headers, id, l).await?;
+    if csrf != csrf_of(&secret) {
+        return Err(expired(l));
+    }
+    Ok((l, user, secret, app))
+}
+
 fn expired(l: Lang) -> Response {
     (StatusCode::FORBIDDEN, l.t("表单已过期，请返回重试。", "The form expired; go back and try again.")).into_response()
 }
@@ -149,14 +166,10 @@ async fn edit(
     headers: HeaderMap,
     Form(f): Form<FileForm>,
 ) -> Response {
-    let l = Lang::of(q.lang(), &headers);
-    let (user, secret, app) = match open(&st, &headers, id, l).await {
+    let (l, user, secret, app) = match posted(&st, &headers, &q, id, &f.csrf).await {
         Ok(x) => x,
         Err(r) => return r,
     };
-    if f.csrf != csrf_of(&secret) {
-        return expired(l);
-    }
     let actor = actor_of(&user);
     let form = f.to_form(app.form.clone());
     let result = save_and_send(&st, &user, &actor, &app, form, &f).await;
@@ -220,14 +233,10 @@ async fn manifest(
     headers: HeaderMap,
     Form(f): Form<ManifestForm>,
 ) -> Response {
-    let l = Lang::of(q.lang(), &headers);
-    let (user, secret, _) = match open(&st, &headers, id, l).await {
+    let (l, user, secret, _) = match posted(&st, &headers, &q, id, &f.csrf).await {
         Ok(x) => x,
         Err(r) => return r,
     };
-    if f.csrf != csrf_of(&secret) {
-        return expired(l);
-    }
     let result = match serde_json::from_str::<dipr_fingerprint::Manifest>(&f.manifest) {
         Err(e) if f.manifest.trim().is_empty() => {
             Err(ApiError::validation(vec![FieldError::new("manifest", "required", e.to_string())]))
@@ -267,14 +276,10 @@ async fn withdraw(
     headers: HeaderMap,
     Form(f): Form<TextForm>,
 ) -> Response {
-    let l = Lang::of(q.lang(), &headers);
-    let (user, secret, app) = match open(&st, &headers, id, l).await {
+    let (l, user, secret, app) = match posted(&st, &headers, &q, id, &f.csrf).await {
         Ok(x) => x,
         Err(r) => return r,
     };
-    if f.csrf != csrf_of(&secret) {
-        return expired(l);
-    }
     // Before registration the applicant withdraws; after it the holder cancels the registration.
     let command = if app.state == Status::Registered {
         Command::Cancel { reason: f.text.clone() }
@@ -308,14 +313,10 @@ async fn respond(
     headers: HeaderMap,
     Form(f): Form<TextForm>,
 ) -> Response {
-    let l = Lang::of(q.lang(), &headers);
-    let (user, secret, _) = match open(&st, &headers, id, l).await {
+    let (l, user, secret, _) = match posted(&st, &headers, &q, id, &f.csrf).await {
         Ok(x) => x,
         Err(r) => return r,
     };
-    if f.csrf != csrf_of(&secret) {
-        return expired(l);
-    }
     let result = if f.text.trim().is_empty() {
         Err(ApiError::validation(vec![FieldError::new("response", "required", "write a response")]))
     } else {
@@ -367,14 +368,10 @@ async fn licence(
     headers: HeaderMap,
     Form(f): Form<LicenceForm>,
 ) -> Response {
-    let l = Lang::of(q.lang(), &headers);
-    let (user, secret, _) = match open(&st, &headers, id, l).await {
+    let (l, user, secret, _) = match posted(&st, &headers, &q, id, &f.csrf).await {
         Ok(x) => x,
         Err(r) => return r,
     };
-    if f.csrf != csrf_of(&secret) {
-        return expired(l);
-    }
     let kind = match f.kind.as_str() {
         "exclusive" => Some(LicenceKind::Exclusive),
         "sole" => Some(LicenceKind::Sole),
@@ -426,14 +423,10 @@ async fn terminate_licence(
     headers: HeaderMap,
     Form(f): Form<TextForm>,
 ) -> Response {
-    let l = Lang::of(q.lang(), &headers);
-    let (user, secret, _) = match open(&st, &headers, id, l).await {
+    let (l, user, secret, _) = match posted(&st, &headers, &q, id, &f.csrf).await {
         Ok(x) => x,
         Err(r) => return r,
     };
-    if f.csrf != csrf_of(&secret) {
-        return expired(l);
-    }
     let op = Operation::TerminateLicence { licence_id: lid, reasons: f.text.trim().to_string() };
     match crate::operations::operate(&st, id, op, &actor_of(&user)).await {
         Ok(_) => done(id, "licences"),
@@ -469,14 +462,10 @@ async fn transaction(
     headers: HeaderMap,
     Form(f): Form<TransactionForm>,
 ) -> Response {
-    let l = Lang::of(q.lang(), &headers);
-    let (user, secret, _) = match open(&st, &headers, id, l).await {
+    let (l, user, secret, _) = match posted(&st, &headers, &q, id, &f.csrf).await {
         Ok(x) => x,
         Err(r) => return r,
     };
-    if f.csrf != csrf_of(&secret) {
-        return expired(l);
-    }
     let kind = TransactionKind::ALL.into_iter().find(|k| k.as_str() == f.kind);
     let result = match kind {
         None => Err(ApiError::validation(vec![FieldError::new("kind", "invalid_choice", "choose a kind")])),
