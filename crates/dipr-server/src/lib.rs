@@ -8,6 +8,7 @@ pub mod admin_pages;
 pub mod api;
 pub mod api_holdings;
 pub mod auth;
+pub mod check_page;
 pub mod demo;
 pub mod error;
 pub mod examiner;

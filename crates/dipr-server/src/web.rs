@@ -9,7 +9,7 @@ use axum::extract::{Query, State};
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
-use axum::{Form, Router};
+use axum::Router;
 use dipr_domain::application::{ObjectType, State as Status};
 use dipr_domain::FieldError;
 use dipr_store::{ApplicationFilter, Page, Statistics};
@@ -30,7 +30,7 @@ pub fn routes() -> Router<Arc<AppState>> {
         .route("/search", get(search))
         .route("/notices", get(notices))
         .route("/stats", get(stats))
-        .route("/check", get(check_form).post(check))
+        .merge(crate::check_page::routes())
         .route("/encumbrances", get(encumbrances))
         .route("/assets/chart.umd.min.js", get(|| async { asset("text/javascript", CHART_JS) }))
         .route("/assets/dashboard.js", get(|| async { asset("text/javascript", DASHBOARD_JS) }))
@@ -553,105 +553,6 @@ fn chart_payload(s: &Statistics, l: Lang, industry_name: &dyn Fn(&str) -> String
         "ownership": s.applicants.by_ownership.iter().map(|c| serde_json::json!({"label": ownership_label(&c.key), "count": c.count})).collect::<Vec<_>>(),
     });
     v.to_string().replace('<', "\\u003c")
-}
-
-async fn check_form(Query(q): Query<LangQuery>, headers: HeaderMap) -> Response {
-    let l = Lang::of(q.lang.as_deref(), &headers);
-    layout(l, l.t("证书核验", "Check a certificate"), "/check", &check_body(l, "", None), &["/assets/file-input.js"])
-}
-
-fn check_body(l: Lang, pasted: &str, result: Option<String>) -> String {
-    format!(
-        "<h1>{h1}</h1><p>{lead}</p>\
-         <form method=\"post\" action=\"/check\" class=\"stack\">\
-         <label for=\"file\">{file_l}</label><input type=\"file\" id=\"file\" data-fill=\"certificate\" accept=\".json,application/json\">\
-         <label for=\"certificate\">{paste_l}</label>\
-         <textarea id=\"certificate\" name=\"certificate\" rows=\"10\" spellcheck=\"false\">{pasted}</textarea>\
-         <button>{go}</button></form>{result}",
-        h1 = l.t("证书核验", "Check a certificate"),
-        lead = l.t(
-            "与命令行 dipr verify 相同的核验：登记机构签名、公开账本条目、收录证明与签名检查点。证书内容的任何改动都会使核验失败。",
-            "The same checks as `dipr verify`: the registry's signature, the public log entry, the inclusion proof and the signed checkpoint. Any change to the certificate makes it fail."
-        ),
-        file_l = l.t("选择证书文件（JSON）", "Choose the certificate file (JSON)"),
-        paste_l = l.t("或粘贴证书内容", "or paste the certificate"),
-        pasted = esc(pasted),
-        go = l.t("核验", "Verify"),
-        result = result.unwrap_or_default(),
-    )
-}
-
-#[derive(Deserialize)]
-pub struct CheckForm {
-    certificate: String,
-}
-
-async fn check(
-    State(st): State<Arc<AppState>>,
-    Query(q): Query<LangQuery>,
-    headers: HeaderMap,
-    Form(form): Form<CheckForm>,
-) -> Response {
-    use dipr_ledger::certificate::{verify, Certificate};
-    let l = Lang::of(q.lang.as_deref(), &headers);
-    let result = match Certificate::parse(form.certificate.trim().as_bytes()) {
-        Err(e) => format!(
-            "<div class=\"result bad\" id=\"check-result\" role=\"status\"><h2>{}</h2><p>{}</p><p class=\"muted\">{}</p></div>",
-            l.t("无法读取", "Not readable"),
-            l.t("这不是一份 dipr 证书（JSON 格式不符）。", "This is not a dipr certificate (the JSON does not match)."),
-            esc(&e.to_string())
-        ),
-        Ok(c) => {
-            let key = st.signer.verifier();
-            let report = verify(&c, Some(&key), None);
-            let mut items = String::new();
-            for check in &report.checks {
-                items.push_str(&format!(
-                    "<li class=\"{}\">{} {}</li>",
-                    if check.ok { "ok" } else { "bad" },
-                    if check.ok { "✓" } else { "✗" },
-                    esc(if l.en { &check.en } else { &check.zh })
-                ));
-            }
-            let (class, title, explain) = if report.ok {
-                (
-                    "good",
-                    l.t("证书有效", "The certificate is valid"),
-                    l.t(
-                        "本证书由本登记机构签发，其内容已记入公开账本，未被改动。",
-                        "This registry issued the certificate, its content is in the public log, and nothing in it was changed.",
-                    ),
-                )
-            } else {
-                (
-                    "bad",
-                    l.t("证书无效", "The certificate is NOT valid"),
-                    l.t("下列检查未通过：证书可能被改动，或并非本登记机构签发。", "The checks below failed: the certificate was changed, or this registry did not issue it."),
-                )
-            };
-            let s = &c.statement;
-            format!(
-                "<div class=\"result {class}\" id=\"check-result\" role=\"status\"><h2>{title}</h2><p>{explain}</p>\
-                 <dl><dt>{}</dt><dd>{}</dd><dt>{}</dt><dd>{}</dd><dt>{}</dt><dd>{}</dd><dt>{}</dt><dd>{} — {}</dd></dl><ul class=\"checks\">{items}</ul></div>",
-                l.t("产品", "Product"),
-                esc(&s.product.name),
-                l.t("权利人", "Holder"),
-                esc(&s.holder.name),
-                l.t("登记号", "Registration no."),
-                esc(&s.registration_number),
-                l.t("有效期", "Valid"),
-                esc(s.valid_from.get(..10).unwrap_or("")),
-                esc(s.valid_until.get(..10).unwrap_or("")),
-            )
-        }
-    };
-    layout(
-        l,
-        l.t("证书核验", "Check a certificate"),
-        "/check",
-        &check_body(l, &form.certificate, Some(result)),
-        &["/assets/file-input.js"],
-    )
 }
 
 #[derive(Deserialize, Default)]

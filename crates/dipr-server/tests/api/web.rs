@@ -720,3 +720,70 @@ async fn agents_file_for_an_applicant_on_the_web() {
     assert_eq!(status, StatusCode::CONFLICT);
     assert_eq!(error_at(&html, "applicant_id").as_deref(), Some("该证件号属于另一名称的主体。"));
 }
+
+#[tokio::test]
+async fn the_check_page_verifies_certificates_and_evidence_bundles() {
+    use dipr_fingerprint::evidence::{EvidenceBundle, SuspectInfo};
+    let app = App::new().await;
+    let (a, e, admin) = actors(&app).await;
+    let secrets = dipr_fingerprint::Secrets::generate("owner").unwrap();
+    let opts = dipr_fingerprint::Options {
+        format: dipr_fingerprint::Format::Csv,
+        product: "证据包语料".into(),
+        version: 1,
+        views: vec![],
+        scale: 256,
+        keep_fingerprints: false,
+        discovery_key: Some(app.state.discovery_key),
+    };
+    let fp = dipr_fingerprint::fingerprint(dataset(0, 3_000).as_bytes(), &opts, &secrets, &mut |_| {}).unwrap();
+    let id = app.draft(&a, "证据包语料").await;
+    app.ok(
+        "PUT",
+        &format!("/api/v1/applications/{id}/manifest"),
+        Some(&a),
+        Some(serde_json::to_value(&fp.manifest).unwrap()),
+    )
+    .await;
+    app.ok("POST", &format!("/api/v1/applications/{id}/submit"), Some(&a), None).await;
+    for action in ["accept", "pass_formal_review", "approve"] {
+        app.decide(&e, &id, action).await;
+    }
+    app.advance(&admin, 20).await;
+    let (_, cert) = app.raw("GET", &format!("/api/v1/public/records/{id}/certificate"), None, None, "").await;
+    let cert_text = cert.to_string();
+    let web = Web::new(&app, &a);
+
+    let (status, html) = web.post("/check", &[("certificate", &cert_text)]).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(html.contains("class=\"result good\"") && html.contains("证书有效"), "a genuine certificate");
+    let forged = cert_text.replace("证据包语料", "别人的语料");
+    let (_, html) = web.post("/check?lang=en", &[("certificate", &forged)]).await;
+    assert!(html.contains("class=\"result bad\"") && html.contains("NOT valid"), "a changed certificate");
+    let (status, html) = web.post("/check", &[("certificate", "{\"hello\": 1}")]).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(
+        html.contains("无法读取") && html.contains("{&quot;hello&quot;: 1}"),
+        "unreadable input is explained and kept"
+    );
+
+    // An evidence bundle: certificate, manifest, the owner's measurement, signed by the owner.
+    let report = dipr_fingerprint::ContainmentReport {
+        product: "证据包语料".into(),
+        root: fp.manifest.root.clone(),
+        suspect_records: 1_000,
+        views: vec![],
+    };
+    let suspect =
+        SuspectInfo { file_name: "scraped.csv".into(), sha256: "ab".repeat(32), bytes: 12_345, records: 1_000 };
+    let certificate = dipr_ledger::certificate::Certificate::parse(cert_text.as_bytes()).unwrap();
+    let bundle = EvidenceBundle::new(certificate, fp.manifest.clone(), suspect, &report, vec![], &secrets.signer);
+    let bundle_text = serde_json::to_string(&bundle).unwrap();
+    let (status, html) = web.post("/check", &[("certificate", &bundle_text)]).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(html.contains("证据包有效") && html.contains("scraped.csv"), "a genuine bundle");
+    let mut changed = bundle.clone();
+    changed.suspect.records = 999_999;
+    let (_, html) = web.post("/check", &[("certificate", &serde_json::to_string(&changed).unwrap())]).await;
+    assert!(html.contains("证据包无效"), "a changed bundle fails");
+}
