@@ -531,6 +531,10 @@ async fn render(
         esc(&app.form.product_name),
         crate::web::state_label(app.state, l),
     );
+    let deadline = crate::portal::deadline_label(app, l);
+    if !deadline.is_empty() {
+        body.push_str(&format!("<p id=\"deadline\"><strong>{}</strong></p>", esc(&deadline)));
+    }
     if app.is_public() {
         body.push_str(&format!(
             "<p><a href=\"/records/{id}\">{}</a></p>",

@@ -178,7 +178,7 @@ async fn signout(State(st): State<Arc<AppState>>, headers: HeaderMap, Form(form)
     )
 }
 
-fn deadline_label(app: &Application, l: Lang) -> String {
+pub(crate) fn deadline_label(app: &Application, l: Lang) -> String {
     app.next_deadline()
         .map(|d| {
             let what = match app.state {

@@ -72,6 +72,13 @@ fn error_at(html: &str, field: &str) -> Option<String> {
     Some(html[start..].split('<').next().unwrap().to_string())
 }
 
+/// The deadline line of a filing page.
+fn deadline_of(html: &str) -> String {
+    let marker = "id=\"deadline\"><strong>";
+    let start = html.find(marker).expect("a deadline line") + marker.len();
+    html[start..].split('<').next().unwrap().to_string()
+}
+
 /// The value an input shows.
 fn value_of(html: &str, id: &str) -> String {
     let marker = format!("id=\"{id}\"");
@@ -173,6 +180,7 @@ async fn applicant_saves_a_draft_submits_and_answers_a_correction_on_the_web() {
     app.decide(&e, &id, "request_correction").await;
     let (_, html) = web.get(&location(&id)).await;
     assert!(html.contains("id=\"correction\"") && html.contains("理由：request_correction"));
+    assert!(deadline_of(&html).starts_with("补正截止 "), "the page states the deadline");
     let (status, html) = web.post(&location(&id), &web_form(&csrf, "网页语料（补正）", "submit")).await;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
     assert_eq!(error_at(&html, "response").as_deref(), Some("必填。"));
