@@ -192,13 +192,23 @@ pub(crate) fn deadline_label(app: &Application, l: Lang) -> String {
         .unwrap_or_default()
 }
 
-async fn me(State(st): State<Arc<AppState>>, Query(q): Query<LangQuery>, headers: HeaderMap) -> Response {
-    let l = Lang::of(q.lang(), &headers);
+#[derive(Deserialize, Default)]
+pub struct MeQuery {
+    lang: Option<String>,
+    page: Option<u32>,
+}
+
+async fn me(State(st): State<Arc<AppState>>, Query(q): Query<MeQuery>, headers: HeaderMap) -> Response {
+    let l = Lang::of(q.lang.as_deref(), &headers);
     let Some((user, secret)) = session(&st, &headers).await else {
         return Redirect::to("/signin").into_response();
     };
-    me_page(&st, l, &user, &secret, &BankForms::default()).await
+    let forms = BankForms { page: q.page.unwrap_or(1).clamp(1, 10_000), ..Default::default() };
+    me_page(&st, l, &user, &secret, &forms).await
 }
+
+/// Rows a page of "my registry" lists.
+const PER_PAGE: u32 = 50;
 
 #[derive(Deserialize, Default)]
 pub struct PledgeForm {
@@ -219,6 +229,8 @@ pub struct PledgeForm {
 /// A bank's forms on "my registry", with what was typed and refused in the one that was sent.
 #[derive(Default)]
 struct BankForms {
+    /// The page of the main list (filings, the queue, the pledge book).
+    page: u32,
     pledge: PledgeForm,
     errors: Vec<dipr_domain::FieldError>,
     refusal: Option<String>,
@@ -231,7 +243,8 @@ struct BankForms {
 async fn pledge_book(st: &AppState, l: Lang, user: &UserRecord, csrf: &str, bank: &BankForms) -> String {
     let Some(me) = user.party_id else { return String::new() };
     let filter = ApplicationFilter { pledgee: Some(me), ..Default::default() };
-    let apps = st.store.applications(&filter, Page::new(1, 100)).await.map(|p| p.items).unwrap_or_default();
+    let found = st.store.applications(&filter, Page::new(bank.page.max(1), PER_PAGE)).await;
+    let (apps, total) = found.map(|p| (p.items, p.total)).unwrap_or_default();
     let mut rows = String::new();
     for a in &apps {
         let mine = a.holding.iter().flat_map(|h| &h.encumbrances.pledges).filter(|p| p.pledgee.id == me);
@@ -292,7 +305,7 @@ async fn pledge_book(st: &AppState, l: Lang, user: &UserRecord, csrf: &str, bank
         return format!("<h2>{}</h2><p class=\"muted\">{}</p>", l.t("我的质押", "My pledges"), l.t("无", "None"));
     }
     format!(
-        "<h2>{}</h2><div class=\"scroll\"><table class=\"list\" id=\"pledge-book\"><tr><th>{}</th><th>{}</th><th>{}</th><th>{}</th><th>{}</th><th><span class=\"sr-only\">{}</span></th></tr>{rows}</table></div>",
+        "<h2>{}</h2><div class=\"scroll\"><table class=\"list\" id=\"pledge-book\"><tr><th>{}</th><th>{}</th><th>{}</th><th>{}</th><th>{}</th><th><span class=\"sr-only\">{}</span></th></tr>{rows}</table></div><p class=\"pager\">{}</p>",
         l.t("我的质押", "My pledges"),
         l.t("产品", "Product"),
         l.t("登记号", "Registration number"),
@@ -300,6 +313,7 @@ async fn pledge_book(st: &AppState, l: Lang, user: &UserRecord, csrf: &str, bank
         l.t("顺位", "Rank"),
         l.t("借款期限", "Loan term"),
         l.t("操作", "Actions"),
+        crate::web::pager(l, "/me?", bank.page.max(1), PER_PAGE, total),
     )
 }
 
@@ -472,7 +486,11 @@ async fn me_page(st: &AppState, l: Lang, user: &UserRecord, secret: &str, bank: 
     match user.role {
         Role::Applicant | Role::Agent => {
             let filter = ApplicationFilter { owned_by: Some((user.id, user.party_id)), ..Default::default() };
-            let apps = st.store.applications(&filter, Page::new(1, 100)).await.map(|p| p.items).unwrap_or_default();
+            let found = st.store.applications(&filter, Page::new(bank.page.max(1), PER_PAGE)).await;
+            let (apps, total) = found.map(|p| (p.items, p.total)).unwrap_or_default();
+            // Pledges waiting for consent, on every product of the holder (not only this page's).
+            let pending = ApplicationFilter { pending_pledges: true, ..filter.clone() };
+            let pledged = st.store.applications(&pending, Page::new(1, 200)).await.map(|p| p.items).unwrap_or_default();
             body.push_str(&format!(
                 "<h2>{}</h2><p><a class=\"button\" id=\"new-filing\" href=\"/me/file\">{}</a></p>",
                 l.t("我的申请与登记", "My filings and registrations"),
@@ -495,6 +513,8 @@ async fn me_page(st: &AppState, l: Lang, user: &UserRecord, secret: &str, bank: 
                     crate::web::state_label(a.state, l),
                     deadline_label(a, l)
                 ));
+            }
+            for a in &pledged {
                 let pending = a
                     .holding
                     .iter()
@@ -518,11 +538,12 @@ async fn me_page(st: &AppState, l: Lang, user: &UserRecord, secret: &str, bank: 
                 }
             }
             body.push_str(&format!(
-                "<div class=\"scroll\"><table class=\"list\" id=\"my-filings\"><tr><th>{}</th><th>{}</th><th>{}</th><th>{}</th></tr>{rows}</table></div>",
+                "<div class=\"scroll\"><table class=\"list\" id=\"my-filings\"><tr><th>{}</th><th>{}</th><th>{}</th><th>{}</th></tr>{rows}</table></div><p class=\"pager\">{}</p>",
                 l.t("产品", "Product"),
                 l.t("状态", "Status"),
                 l.t("期限", "Deadline"),
-                l.t("证书", "Certificate")
+                l.t("证书", "Certificate"),
+                crate::web::pager(l, "/me?", bank.page.max(1), PER_PAGE, total)
             ));
             if !consents.is_empty() {
                 body.push_str(&format!(
@@ -543,7 +564,8 @@ async fn me_page(st: &AppState, l: Lang, user: &UserRecord, secret: &str, bank: 
                 order: Order::OldestFirst,
                 ..Default::default()
             };
-            let apps = st.store.applications(&filter, Page::new(1, 100)).await.map(|p| p.items).unwrap_or_default();
+            let found = st.store.applications(&filter, Page::new(bank.page.max(1), PER_PAGE)).await;
+            let (apps, total) = found.map(|p| (p.items, p.total)).unwrap_or_default();
             let mut rows = String::new();
             for a in &apps {
                 let due = a.objections.iter().filter(|o| o.decision.is_none()).map(|o| o.decide_by).min();
@@ -558,12 +580,13 @@ async fn me_page(st: &AppState, l: Lang, user: &UserRecord, secret: &str, bank: 
                 ));
             }
             body.push_str(&format!(
-                "<h2>{}</h2><div class=\"scroll\"><table class=\"list\" id=\"review-queue\"><tr><th>{}</th><th>{}</th><th>{}</th><th>{}</th></tr>{rows}</table></div>",
+                "<h2>{}</h2><div class=\"scroll\"><table class=\"list\" id=\"review-queue\"><tr><th>{}</th><th>{}</th><th>{}</th><th>{}</th></tr>{rows}</table></div><p class=\"pager\">{}</p>",
                 l.t("待审查（先到先审）", "Review queue (oldest first)"),
                 l.t("产品", "Product"),
                 l.t("申请人", "Applicant"),
                 l.t("状态", "Status"),
-                l.t("期限", "Deadline")
+                l.t("期限", "Deadline"),
+                crate::web::pager(l, "/me?", bank.page.max(1), PER_PAGE, total)
             ));
             let filter = ApplicationFilter { open_disputes: true, order: Order::OldestFirst, ..Default::default() };
             let disputed = st.store.applications(&filter, Page::new(1, 100)).await.map(|p| p.items).unwrap_or_default();

@@ -161,6 +161,24 @@ pub fn object_type_label(t: &str, l: Lang) -> &'static str {
     }
 }
 
+/// Previous / next links for a paged list; `base` ends with `?` or has a query string already.
+pub fn pager(l: Lang, base: &str, page: u32, per_page: u32, total: i64) -> String {
+    let pages = (total + i64::from(per_page) - 1) / i64::from(per_page);
+    if pages <= 1 {
+        return String::new();
+    }
+    let base = if base.ends_with('?') { base.to_string() } else { format!("{base}&") };
+    let mut out = String::new();
+    if page > 1 {
+        out.push_str(&format!("<a href=\"{base}page={}\" rel=\"prev\">{}</a> ", page - 1, l.t("上一页", "Previous")));
+    }
+    out.push_str(&format!("{page} / {pages} "));
+    if i64::from(page) < pages {
+        out.push_str(&format!("<a href=\"{base}page={}\" rel=\"next\">{}</a>", page + 1, l.t("下一页", "Next")));
+    }
+    out
+}
+
 /// An industry's name in the page's language (its code if it is not in the list).
 pub async fn industry_name(st: &AppState, code: &str, l: Lang) -> String {
     st.store
@@ -324,23 +342,13 @@ async fn search(State(st): State<Arc<AppState>>, Query(q): Query<SearchQuery>, h
         let sel = if q.object_type.as_deref() == Some(t) { " selected" } else { "" };
         type_opts.push_str(&format!("<option value=\"{t}\"{sel}>{}</option>", object_type_label(t, l)));
     }
-    let pages = (found.total + 19) / 20;
-    let mut pager = String::new();
-    if pages > 1 {
-        let base = format!(
-            "/search?q={}&status={}&object_type={}",
-            urlencode(&text),
-            q.status.as_deref().unwrap_or(""),
-            q.object_type.as_deref().unwrap_or("")
-        );
-        if page.page > 1 {
-            pager.push_str(&format!("<a href=\"{base}&page={}\">{}</a> ", page.page - 1, l.t("上一页", "Previous")));
-        }
-        pager.push_str(&format!("{} / {pages} ", page.page));
-        if i64::from(page.page) < pages {
-            pager.push_str(&format!("<a href=\"{base}&page={}\">{}</a>", page.page + 1, l.t("下一页", "Next")));
-        }
-    }
+    let base = format!(
+        "/search?q={}&status={}&object_type={}",
+        urlencode(&text),
+        q.status.as_deref().unwrap_or(""),
+        q.object_type.as_deref().unwrap_or("")
+    );
+    let pager = pager(l, &base, page.page, 20, found.total);
     let body = format!(
         "<h1>{h1}</h1><form class=\"filters\" action=\"/search\">\
          <label>{kw}<input name=\"q\" value=\"{text}\"></label>\

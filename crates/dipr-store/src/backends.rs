@@ -204,6 +204,9 @@ fn application_where(f: &ApplicationFilter) -> (String, Vec<Bind>) {
             next(Bind::Text(bank.to_string()), &mut binds)
         ));
     }
+    if f.pending_pledges {
+        clauses.push("id IN (SELECT application_id FROM pledges WHERE status = 'pending')".to_string());
+    }
     if f.open_disputes {
         clauses.push(format!("open_dispute = {}", next(Bind::Bool(true), &mut binds)));
     }

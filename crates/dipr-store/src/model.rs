@@ -155,6 +155,8 @@ pub struct ApplicationFilter {
     pub industry: Option<String>,
     /// Only products this party holds a pending or active pledge on (a bank's loans).
     pub pledgee: Option<Uuid>,
+    /// Only products with a pledge waiting for the holder's consent.
+    pub pending_pledges: bool,
     /// Only registered products with an objection after grant still to decide.
     pub open_disputes: bool,
     pub order: Order,

@@ -795,3 +795,43 @@ async fn the_check_page_verifies_certificates_and_evidence_bundles() {
     let (_, html) = web.post("/check", &[("certificate", &serde_json::to_string(&changed).unwrap())]).await;
     assert!(html.contains("证据包无效"), "a changed bundle fails");
 }
+
+#[tokio::test]
+async fn my_registry_pages_long_lists_and_shows_every_pledge_awaiting_consent() {
+    let app = App::new().await;
+    let (a, e, admin) = actors(&app).await;
+    // A registered product gets a pledge; 55 newer drafts then push it to the second page.
+    let id = app.publish_notice(&a, &e, "第二页的质押语料").await;
+    app.advance(&admin, 20).await;
+    let bank_user = format!("bank-{}", Uuid::now_v7().simple());
+    let bank_party =
+        serde_json::from_value(json!({"kind": "legal_person", "name": "分页银行", "id_number": credit_code()}))
+            .unwrap();
+    let req = NewAccount {
+        username: bank_user.clone(),
+        password: "long enough pw".into(),
+        display_name: "分页银行".into(),
+        role: Role::Bank,
+        party: Some(bank_party),
+    };
+    service::create_account(&app.state, req, &Actor::public("test"), false).await.unwrap();
+    let b = app.sign_in(&bank_user).await;
+    let day = app.state.clock.now().date_naive();
+    app.ok("POST", &format!("/api/v1/records/{id}/pledges"), Some(&b), Some(json!({"secured": "1000", "start": day.to_string(), "end": (day + chrono::Days::new(30)).to_string(), "rank": 1}))).await;
+
+    for i in 0..55 {
+        app.draft(&a, &format!("草稿{i:02}")).await;
+    }
+    let web = Web::new(&app, &a);
+    let (_, first) = web.get("/me").await;
+    assert_eq!(first.matches("href=\"/me/filings/").count(), 50, "fifty a page");
+    assert!(first.contains("1 / 2") && first.contains("href=\"/me?page=2\""));
+    assert!(!first.contains(&format!("href=\"/me/filings/{id}\"")), "the registered product is on page 2");
+    assert!(
+        first.contains("id=\"pending-pledges\"") && first.contains("分页银行"),
+        "its pledge still asks for consent"
+    );
+    let (_, second) = web.get("/me?page=2").await;
+    assert_eq!(second.matches("href=\"/me/filings/").count(), 6);
+    assert!(second.contains(&format!("href=\"/me/filings/{id}\"")));
+}
