@@ -35,6 +35,17 @@ async fn dispute_queue_and_pledge_book(store: Arc<dyn Store>) {
     let (_, _, a) = seed(&store, "争议甲", "争议甲").await;
     let mut a = registered(a);
     let bank = a.holding.as_ref().unwrap().encumbrances.pledges[0].pledgee.id;
+    // A second bank's pledge waits for the holder's consent.
+    let other_bank = party("另一银行");
+    let waiting = dipr_domain::holding::new_pledge(
+        (&other_bank).into(),
+        a.applicant.clone(),
+        dipr_domain::encumbrance::Money::parse("10").unwrap(),
+        dipr_domain::encumbrance::Term::new(now().date_naive(), now().date_naive() + chrono::Days::new(9)).unwrap(),
+        2,
+        now(),
+    );
+    a.holding.as_mut().unwrap().encumbrances.pledges.push(waiting);
     a.holding.as_mut().unwrap().disputes.push(dipr_domain::holding::Dispute {
         id: Uuid::now_v7(),
         filed_at: now(),
@@ -58,6 +69,8 @@ async fn dispute_queue_and_pledge_book(store: Arc<dyn Store>) {
     let book = || ApplicationFilter { pledgee: Some(bank), ..Default::default() };
     assert!(ids(disputed()).await.contains(&a.id));
     assert_eq!(ids(book()).await, vec![a.id]);
+    let awaiting = || ApplicationFilter { pending_pledges: true, ..Default::default() };
+    assert!(ids(awaiting()).await.contains(&a.id));
 
     // Deciding the dispute and releasing the pledge take the product out of both lists.
     let h = a.holding.as_mut().unwrap();
@@ -81,6 +94,14 @@ async fn dispute_queue_and_pledge_book(store: Arc<dyn Store>) {
     assert!(ids(book()).await.is_empty());
     let holders = ApplicationFilter { owned_by: Some((Uuid::now_v7(), Some(buyer.id))), ..Default::default() };
     assert_eq!(ids(holders).await, vec![a.id]);
+    // Once the holder consents, nothing waits any more.
+    a.holding.as_mut().unwrap().encumbrances.pledges[1].status = dipr_domain::encumbrance::PledgeStatus::Active;
+    a.version += 1;
+    let mut tx = store.begin().await.unwrap();
+    tx.update_application(&a).await.unwrap();
+    tx.append_event(&event("application", &a.id.to_string(), "pledge_registered")).await.unwrap();
+    tx.commit().await.unwrap();
+    assert!(!ids(awaiting()).await.contains(&a.id));
 }
 
 macro_rules! conformance {
