@@ -1309,33 +1309,40 @@ macro_rules! impl_store {
                     let rows: Vec<(String, String, i64, i64)> = bind_all!(sqlx::query_as(&sql), b).fetch_all(pool).await?;
                     Ok::<_, StoreError>(rows)
                 };
-                // Products that earned something in the period. Each product's first and last transaction
-                // dates decide most cases; only a product whose dates straddle an edge of the period is
-                // probed in the transactions' index. Per kind, counted for the whole record only.
+                // Products that earned something in the period. A product's first and last transaction dates
+                // decide almost every case: a span that overlaps the period and starts or ends inside it has a
+                // transaction inside it. Only a span that covers the whole period, starting before and ending
+                // after it, is probed in the transactions' index. Per kind, counted for the whole record only.
                 let earners = async {
                     let (w, mut b) = stats_where(f, None);
-                    let mut inside = vec!["1 = 1".to_string()];
                     let mut overlaps = vec!["1 = 1".to_string()];
+                    let mut decided = Vec::new();
                     let mut window = String::new();
                     if let Some(from) = f.from {
                         b.push(Bind::Text(from.to_string()));
                         let n = b.len();
-                        inside.push(format!("s.first_on >= ${n}"));
                         overlaps.push(format!("s.last_on >= ${n}"));
+                        decided.push(format!("s.first_on >= ${n}"));
                         window.push_str(&format!(" AND t.occurred_on >= ${n}"));
                     }
                     if let Some(to) = f.to {
                         b.push(Bind::Text(to.to_string()));
                         let n = b.len();
-                        inside.push(format!("s.last_on <= ${n}"));
                         overlaps.push(format!("s.first_on <= ${n}"));
+                        decided.push(format!("s.last_on <= ${n}"));
                         window.push_str(&format!(" AND t.occurred_on <= ${n}"));
                     }
-                    let (inside, overlaps) = (inside.join(" AND "), overlaps.join(" AND "));
-                    let sql = format!(
-                        "SELECT COUNT(*) FROM product_spans s WHERE {w} AND {overlaps} AND (({inside}) OR EXISTS \
-                         (SELECT 1 FROM transactions t WHERE t.application_id = s.application_id{window}))"
-                    );
+                    let overlaps = overlaps.join(" AND ");
+                    // With one bound or none, overlapping is earning; with both, a covering span is probed.
+                    let sql = if decided.len() < 2 {
+                        format!("SELECT COUNT(*) FROM product_spans s WHERE {w} AND {overlaps}")
+                    } else {
+                        format!(
+                            "SELECT COUNT(*) FROM product_spans s WHERE {w} AND {overlaps} AND ({} OR EXISTS \
+                             (SELECT 1 FROM transactions t WHERE t.application_id = s.application_id{window}))",
+                            decided.join(" OR ")
+                        )
+                    };
                     let any: i64 = bind_all!(sqlx::query_scalar(&sql), b).fetch_one(pool).await?;
                     let per_kind: Vec<(String, i64)> = if f.from.is_none() && f.to.is_none() {
                         let (w, b) = stats_where(f, None);
