@@ -1,6 +1,6 @@
 //! One filing, as its applicant (or, once registered, its holder) works on it: edit and submit a draft,
 //! file the fingerprint manifest, answer a correction request, answer objections, withdraw; and for a
-//! registered product register licences and book transactions.
+//! registered product register and end licences, book transactions, and cancel the registration.
 //!
 //! Every post re-renders the same page on a refusal, with the errors next to the fields of the form that
 //! was sent and what was typed kept; every other form on the page starts fresh.
