@@ -33,7 +33,8 @@ pub struct StatsBenchArgs {
     /// Also measure PostgreSQL (a fresh schema is created).
     #[arg(long, env = "DIPR_BENCH_POSTGRES_URL")]
     postgres_url: Option<String>,
-    /// Keep the SQLite database here instead of deleting it (to inspect query plans).
+    /// Keep the SQLite database here instead of deleting it (to inspect query plans); if it exists already,
+    /// measure it again without loading.
     #[arg(long)]
     keep: Option<std::path::PathBuf>,
 }
@@ -216,8 +217,13 @@ pub fn run(args: StatsBenchArgs) -> Result<()> {
         std::fs::create_dir_all(&dir)?;
         println!("SQLite ({} products, {} transactions)", args.products, args.transactions);
         let db = args.keep.clone().unwrap_or_else(|| dir.join("bench.db"));
+        let reuse = db.exists();
         let sqlite: Arc<dyn Store> = Arc::new(dipr_store::SqliteStore::open(&db).await?);
-        load(&sqlite, &args).await?;
+        if reuse {
+            println!("  reusing {}", db.display());
+        } else {
+            load(&sqlite, &args).await?;
+        }
         measure(&sqlite, &args).await?;
         if let Some(url) = &args.postgres_url {
             let schema = format!("bench_stats_{}", std::process::id());
