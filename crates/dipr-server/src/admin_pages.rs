@@ -23,7 +23,7 @@ use crate::auth::actor_of;
 use crate::error::ApiError;
 use crate::filing::{error_text, input, select, Errors};
 use crate::portal::{csrf_of, session};
-use crate::web::{esc, layout, Lang, LangQuery};
+use crate::web::{esc, expired, layout, message_page, Lang, LangQuery};
 use crate::witness::{WitnessEndpoint, WitnessSet};
 use crate::AppState;
 
@@ -37,20 +37,25 @@ pub fn routes() -> Router<Arc<AppState>> {
         .route("/admin/witnesses", post(witness_action))
 }
 
-async fn admin(st: &AppState, headers: &HeaderMap) -> Result<(UserRecord, String), Response> {
+async fn admin(st: &AppState, headers: &HeaderMap, l: Lang) -> Result<(UserRecord, String), Response> {
     match session(st, headers).await {
         Some((u, s)) if u.role == Role::Admin => Ok((u, s)),
-        Some(_) => Err((StatusCode::FORBIDDEN, "administrators only").into_response()),
+        Some(_) => Err(message_page(l, StatusCode::FORBIDDEN, l.t("仅限系统管理员。", "Administrators only."))),
         None => Err(Redirect::to("/signin").into_response()),
     }
 }
 
 /// An administrator's post: the session's user and CSRF token, once the posted token matches it.
-async fn admin_post(st: &AppState, headers: &HeaderMap, posted: &str) -> Result<(UserRecord, String), Response> {
-    let (me, secret) = admin(st, headers).await?;
+async fn admin_post(
+    st: &AppState,
+    headers: &HeaderMap,
+    posted: &str,
+    l: Lang,
+) -> Result<(UserRecord, String), Response> {
+    let (me, secret) = admin(st, headers, l).await?;
     let csrf = csrf_of(&secret);
     if posted != csrf {
-        return Err((StatusCode::FORBIDDEN, "the form expired").into_response());
+        return Err(expired(l));
     }
     Ok((me, csrf))
 }
@@ -89,7 +94,7 @@ impl Shown {
 
 async fn page(State(st): State<Arc<AppState>>, Query(q): Query<LangQuery>, headers: HeaderMap) -> Response {
     let l = Lang::of(q.lang(), &headers);
-    let (_, secret) = match admin(&st, &headers).await {
+    let (_, secret) = match admin(&st, &headers, l).await {
         Ok(x) => x,
         Err(r) => return r,
     };
@@ -279,7 +284,7 @@ async fn user_action(
     Form(f): Form<UserAction>,
 ) -> Response {
     let l = Lang::of(q.lang(), &headers);
-    let (me, csrf) = match admin_post(&st, &headers, &f.csrf).await {
+    let (me, csrf) = match admin_post(&st, &headers, &f.csrf, l).await {
         Ok(x) => x,
         Err(r) => return r,
     };
@@ -320,7 +325,7 @@ async fn create_user(
     Form(f): Form<UserForm>,
 ) -> Response {
     let l = Lang::of(q.lang(), &headers);
-    let (me, csrf) = match admin_post(&st, &headers, &f.csrf).await {
+    let (me, csrf) = match admin_post(&st, &headers, &f.csrf, l).await {
         Ok(x) => x,
         Err(r) => return r,
     };
@@ -399,7 +404,7 @@ async fn save_industry(
     Form(f): Form<IndustryForm>,
 ) -> Response {
     let l = Lang::of(q.lang(), &headers);
-    let (me, csrf) = match admin_post(&st, &headers, &f.csrf).await {
+    let (me, csrf) = match admin_post(&st, &headers, &f.csrf, l).await {
         Ok(x) => x,
         Err(r) => return r,
     };
@@ -451,7 +456,7 @@ async fn save_day(
     Form(f): Form<DayForm>,
 ) -> Response {
     let l = Lang::of(q.lang(), &headers);
-    let (me, csrf) = match admin_post(&st, &headers, &f.csrf).await {
+    let (me, csrf) = match admin_post(&st, &headers, &f.csrf, l).await {
         Ok(x) => x,
         Err(r) => return r,
     };
@@ -507,7 +512,7 @@ async fn witness_action(
     Form(f): Form<WitnessForm>,
 ) -> Response {
     let l = Lang::of(q.lang(), &headers);
-    let (me, csrf) = match admin_post(&st, &headers, &f.csrf).await {
+    let (me, csrf) = match admin_post(&st, &headers, &f.csrf, l).await {
         Ok(x) => x,
         Err(r) => return r,
     };

@@ -18,7 +18,7 @@ use uuid::Uuid;
 
 use crate::auth::actor_of;
 use crate::portal::{csrf_of, session};
-use crate::web::{esc, layout, Lang, LangQuery};
+use crate::web::{esc, expired, layout, message_page, Lang, LangQuery};
 use crate::AppState;
 
 pub fn routes() -> Router<Arc<AppState>> {
@@ -245,7 +245,7 @@ async fn review_page(
 
 async fn review(
     State(st): State<Arc<AppState>>,
-    Path(id): Path<Uuid>,
+    Path(id): Path<String>,
     Query(q): Query<LangQuery>,
     headers: HeaderMap,
 ) -> Response {
@@ -254,10 +254,14 @@ async fn review(
         return Redirect::to("/signin").into_response();
     };
     if user.role != Role::Examiner {
-        return (StatusCode::FORBIDDEN, l.t("只有审查员可以审查。", "Only examiners review.")).into_response();
+        return message_page(l, StatusCode::FORBIDDEN, l.t("只有审查员可以审查。", "Only examiners review."));
     }
-    let Ok(Some(app)) = st.store.application(id).await else {
-        return (StatusCode::NOT_FOUND, "not found").into_response();
+    let app = match Uuid::parse_str(&id) {
+        Ok(id) => st.store.application(id).await.ok().flatten(),
+        Err(_) => None,
+    };
+    let Some(app) = app else {
+        return message_page(l, StatusCode::NOT_FOUND, l.t("没有这项申请。", "No such filing."));
     };
     review_page(&st, l, &app, &csrf_of(&secret), Typed::NONE, None).await
 }
@@ -293,14 +297,14 @@ async fn decide(
         "approve" => Command::Approve { reasons },
         "refuse" => Command::Refuse { reasons },
         "revoke" => Command::Revoke { reasons },
-        _ => return (StatusCode::UNPROCESSABLE_ENTITY, "unknown action").into_response(),
+        _ => return message_page(l, StatusCode::UNPROCESSABLE_ENTITY, l.t("请选择决定事项。", "Choose an action.")),
     };
     match crate::service::execute(&st, id, cmd, &actor_of(&user)).await {
         Ok(_) => Redirect::to(&format!("/review/{id}")).into_response(),
         Err(e) => {
             let message = crate::messages::refusal(&e, l);
             let Ok(Some(app)) = st.store.application(id).await else {
-                return (StatusCode::NOT_FOUND, "not found").into_response();
+                return message_page(l, StatusCode::NOT_FOUND, l.t("没有这项申请。", "No such filing."));
             };
             let typed = Typed { target: Target::Decision, action: &form.action, reasons: &form.reasons };
             let mut r = review_page(&st, l, &app, &csrf_of(&secret), typed, Some(message)).await;
@@ -322,12 +326,11 @@ async fn examiner(st: &AppState, headers: &HeaderMap, csrf: &str, l: Lang) -> Re
     let Some((user, secret)) = session(st, headers).await else {
         return Err(Redirect::to("/signin").into_response());
     };
-    if user.role != Role::Examiner || csrf != csrf_of(&secret) {
-        return Err((
-            StatusCode::FORBIDDEN,
-            l.t("表单已过期或无权操作。", "The form expired, or you may not do this."),
-        )
-            .into_response());
+    if user.role != Role::Examiner {
+        return Err(message_page(l, StatusCode::FORBIDDEN, l.t("只有审查员可以审查。", "Only examiners review.")));
+    }
+    if csrf != csrf_of(&secret) {
+        return Err(expired(l));
     }
     Ok((user, secret))
 }
@@ -375,7 +378,7 @@ async fn decide_outcome(
                 None => crate::messages::refusal(&e, l),
             };
             let Ok(Some(app)) = st.store.application(id).await else {
-                return (StatusCode::NOT_FOUND, "not found").into_response();
+                return message_page(l, StatusCode::NOT_FOUND, l.t("没有这项申请。", "No such filing."));
             };
             let typed = Typed { target, action: &form.action, reasons: &form.reasons };
             let mut r = review_page(st, l, &app, &csrf_of(&secret), typed, Some(message)).await;

@@ -4,7 +4,7 @@
 use std::sync::Arc;
 
 use axum::extract::{Query, State};
-use axum::http::{HeaderMap, StatusCode};
+use axum::http::HeaderMap;
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::get;
 use axum::{Form, Router};
@@ -512,7 +512,7 @@ async fn file(
     };
     let csrf = crate::portal::csrf_of(&secret);
     if f.csrf != csrf {
-        return (StatusCode::FORBIDDEN, l.t("表单已过期。", "The form expired.")).into_response();
+        return crate::web::expired(l);
     }
     let form = f.to_form(ApplicationForm::default());
     let agent = user.role == Role::Agent;

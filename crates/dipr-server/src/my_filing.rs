@@ -26,7 +26,7 @@ use crate::auth::actor_of;
 use crate::error::{ApiError, ApiResult};
 use crate::filing::{check_submission, error_text, field_of, form_fields, input, select, textarea, Errors, FileForm};
 use crate::portal::{csrf_of, session};
-use crate::web::{esc, layout, Lang, LangQuery};
+use crate::web::{esc, expired, layout, message_page, Lang, LangQuery};
 use crate::AppState;
 
 pub fn routes() -> Router<Arc<AppState>> {
@@ -79,14 +79,6 @@ async fn open(
     }
 }
 
-fn message_page(l: Lang, status: StatusCode, text: &str) -> Response {
-    let body =
-        format!("<h1>{}</h1><p>{}</p><p><a href=\"/me\">{}</a></p>", status.as_u16(), esc(text), l.t("返回", "Back"));
-    let mut r = layout(l, &status.as_u16().to_string(), "/me", &body, &[]);
-    *r.status_mut() = status;
-    r
-}
-
 /// A post to a filing: the page's language, the signed-in user, the session secret and the filing, once
 /// the form's CSRF token matches the session.
 async fn posted(
@@ -104,17 +96,21 @@ async fn posted(
     Ok((l, user, secret, app))
 }
 
-fn expired(l: Lang) -> Response {
-    (StatusCode::FORBIDDEN, l.t("表单已过期，请返回重试。", "The form expired; go back and try again.")).into_response()
-}
-
 async fn page(
     State(st): State<Arc<AppState>>,
-    Path(id): Path<Uuid>,
+    Path(id): Path<String>,
     Query(q): Query<LangQuery>,
     headers: HeaderMap,
 ) -> Response {
     let l = Lang::of(q.lang(), &headers);
+    // A mistyped address is a missing filing, not a malformed request.
+    let Ok(id) = Uuid::parse_str(&id) else {
+        return message_page(
+            l,
+            StatusCode::NOT_FOUND,
+            l.t("没有这项申请，或您无权查看。", "No such filing, or it is not yours."),
+        );
+    };
     match open(&st, &headers, id, l).await {
         Ok((user, secret, app)) => render(&st, l, &user, &secret, &app, Sent::Nothing, &Errors(Vec::new())).await,
         Err(r) => r,
@@ -145,7 +141,7 @@ async fn refused(
     }
     let app = match st.store.application(id).await {
         Ok(Some(app)) => app,
-        _ => return (StatusCode::NOT_FOUND, "not found").into_response(),
+        _ => return message_page(l, StatusCode::NOT_FOUND, l.t("没有这项申请。", "No such filing.")),
     };
     let mut r = render(st, l, user, secret, &app, sent, &errors).await;
     *r.status_mut() = e.status();

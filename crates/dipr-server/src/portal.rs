@@ -353,7 +353,7 @@ async fn pledge_action(st: &AppState, l: Lang, headers: &HeaderMap, f: PledgeAct
         return Redirect::to("/signin").into_response();
     };
     if f.csrf != csrf_of(&secret) {
-        return (StatusCode::FORBIDDEN, l.t("表单已过期。", "The form expired.")).into_response();
+        return crate::web::expired(l);
     }
     let actor = actor_of(&user);
     let result = if enforce {
@@ -444,7 +444,7 @@ async fn file_pledge(
         return Redirect::to("/signin").into_response();
     };
     if f.csrf != csrf_of(&secret) {
-        return (StatusCode::FORBIDDEN, l.t("表单已过期。", "The form expired.")).into_response();
+        return crate::web::expired(l);
     }
     let app = st.store.application_by_registration_number(f.registration_number.trim()).await.ok().flatten();
     let Some(app) = app else {
@@ -670,7 +670,7 @@ async fn consent(
         return Redirect::to("/signin").into_response();
     };
     if form.csrf != csrf_of(&secret) {
-        return (StatusCode::FORBIDDEN, l.t("表单已过期。", "The form expired.")).into_response();
+        return crate::web::expired(l);
     }
     match crate::operations::operate(
         &st,

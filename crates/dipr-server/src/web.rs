@@ -161,6 +161,24 @@ pub fn object_type_label(t: &str, l: Lang) -> &'static str {
     }
 }
 
+/// A page that only says one thing — a refusal, an expired form, a missing record — in the layout.
+pub fn message_page(l: Lang, status: StatusCode, text: &str) -> Response {
+    let body = format!(
+        "<h1>{}</h1><p role=\"alert\">{}</p><p><a href=\"/me\">{}</a></p>",
+        status.as_u16(),
+        esc(text),
+        l.t("返回我的登记", "Back to my registry")
+    );
+    let mut r = layout(l, &status.as_u16().to_string(), "", &body, &[]);
+    *r.status_mut() = status;
+    r
+}
+
+/// A form whose CSRF token does not match the session (or a post the user may not make).
+pub fn expired(l: Lang) -> Response {
+    message_page(l, StatusCode::FORBIDDEN, l.t("表单已过期，请返回重试。", "The form expired; go back and try again."))
+}
+
 /// Previous / next links for a paged list; `base` ends with `?` or has a query string already.
 pub fn pager(l: Lang, base: &str, page: u32, per_page: u32, total: i64) -> String {
     let pages = (total + i64::from(per_page) - 1) / i64::from(per_page);

@@ -196,6 +196,9 @@ async fn applicant_saves_a_draft_submits_and_answers_a_correction_on_the_web() {
     // Another applicant cannot see or post to the page; a forged token changes nothing.
     let stranger = Web::new(&app, &app.sign_up("旁人").await);
     assert_eq!(stranger.get(&location(&id)).await.0, StatusCode::NOT_FOUND);
+    let (status, html) = web.get("/me/filings/not-an-id").await;
+    assert_eq!(status, StatusCode::NOT_FOUND, "a mistyped address is a translated page, not a bare 400");
+    assert!(html.contains("没有这项申请"));
     let before = app.row_counts().await;
     let (status, _) = web.post(&format!("/me/filings/{id}/withdraw"), &[("csrf", "forged"), ("text", "x")]).await;
     assert_eq!(status, StatusCode::FORBIDDEN);
@@ -283,6 +286,10 @@ async fn objections_are_answered_and_decided_on_the_web() {
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
     assert_eq!(error_at(&html, &format!("reasons-{oid}")).as_deref(), Some("此决定必须写明理由。"));
     assert_eq!(app.row_counts().await, before);
+    let (status, html) = applicant.get(&format!("/review/{id}")).await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    assert!(html.contains("只有审查员可以审查"), "a refusal is a page in the layout");
+    assert_eq!(examiner.get("/review/xyz").await.0, StatusCode::NOT_FOUND);
     // Only examiners decide.
     assert_eq!(
         applicant.post(&decide, &[("csrf", &csrf), ("action", "dismissed"), ("reasons", "x")]).await.0,
