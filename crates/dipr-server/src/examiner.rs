@@ -53,6 +53,15 @@ enum Target {
     Dispute(Uuid),
 }
 
+/// What an outcome (upheld or dismissed) is decided on.
+#[derive(Clone, Copy)]
+enum Decided {
+    /// An objection during the notice period.
+    Objection(Uuid),
+    /// An objection after grant.
+    Dispute(Uuid),
+}
+
 /// The typed values of the form that was refused, kept when the page is shown again with its error.
 struct Typed<'a> {
     target: Target,
@@ -335,13 +344,13 @@ async fn examiner(st: &AppState, headers: &HeaderMap, csrf: &str, l: Lang) -> Re
     Ok((user, secret))
 }
 
-/// Decide an objection (notice period, `Target::Objection`) or an objection after grant (`Target::Dispute`).
+/// Decide an objection during the notice period or an objection after grant: upheld or dismissed, with reasons.
 async fn decide_outcome(
     st: &AppState,
     headers: &HeaderMap,
     l: Lang,
     id: Uuid,
-    target: Target,
+    decided: Decided,
     form: DecisionForm,
 ) -> Response {
     let (user, secret) = match examiner(st, headers, &form.csrf, l).await {
@@ -354,21 +363,20 @@ async fn decide_outcome(
         _ => None,
     };
     let reasons = form.reasons.clone();
-    let result = match (outcome, target) {
+    let result = match (outcome, decided) {
         (None, _) => Err(crate::error::ApiError::validation(vec![dipr_domain::FieldError::new(
             "outcome",
             "invalid_choice",
             "choose upheld or dismissed",
         )])),
-        (Some(outcome), Target::Objection(oid)) => {
+        (Some(outcome), Decided::Objection(oid)) => {
             let cmd = Command::DecideObjection { objection_id: oid, outcome, reasons };
             crate::service::execute(st, id, cmd, &actor_of(&user)).await
         }
-        (Some(outcome), Target::Dispute(did)) => {
+        (Some(outcome), Decided::Dispute(did)) => {
             let op = Operation::DecideDispute { dispute_id: did, outcome, reasons };
             crate::operations::operate(st, id, op, &actor_of(&user)).await
         }
-        (Some(_), Target::Decision) => unreachable!("only objections and disputes have outcomes"),
     };
     match result {
         Ok(_) => Redirect::to(&format!("/review/{id}")).into_response(),
@@ -379,6 +387,10 @@ async fn decide_outcome(
             };
             let Ok(Some(app)) = st.store.application(id).await else {
                 return message_page(l, StatusCode::NOT_FOUND, l.t("没有这项申请。", "No such filing."));
+            };
+            let target = match decided {
+                Decided::Objection(oid) => Target::Objection(oid),
+                Decided::Dispute(did) => Target::Dispute(did),
             };
             let typed = Typed { target, action: &form.action, reasons: &form.reasons };
             let mut r = review_page(st, l, &app, &csrf_of(&secret), typed, Some(message)).await;
@@ -396,7 +408,7 @@ async fn decide_objection(
     Form(form): Form<DecisionForm>,
 ) -> Response {
     let l = Lang::of(q.lang(), &headers);
-    decide_outcome(&st, &headers, l, id, Target::Objection(oid), form).await
+    decide_outcome(&st, &headers, l, id, Decided::Objection(oid), form).await
 }
 
 async fn decide_dispute(
@@ -407,5 +419,5 @@ async fn decide_dispute(
     Form(form): Form<DecisionForm>,
 ) -> Response {
     let l = Lang::of(q.lang(), &headers);
-    decide_outcome(&st, &headers, l, id, Target::Dispute(did), form).await
+    decide_outcome(&st, &headers, l, id, Decided::Dispute(did), form).await
 }
