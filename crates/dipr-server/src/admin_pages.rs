@@ -21,9 +21,9 @@ use uuid::Uuid;
 
 use crate::auth::actor_of;
 use crate::error::ApiError;
-use crate::filing::{error_text, input, select, Errors};
+use crate::filing::{input, select, Errors};
 use crate::portal::{csrf_of, session};
-use crate::web::{esc, expired, layout, message_page, Lang, LangQuery};
+use crate::web::{esc, layout, message_page, Lang, LangQuery};
 use crate::witness::{WitnessEndpoint, WitnessSet};
 use crate::AppState;
 
@@ -40,9 +40,13 @@ pub fn routes() -> Router<Arc<AppState>> {
 async fn admin(st: &AppState, headers: &HeaderMap, l: Lang) -> Result<(UserRecord, String), Response> {
     match session(st, headers).await {
         Some((u, s)) if u.role == Role::Admin => Ok((u, s)),
-        Some(_) => Err(message_page(l, StatusCode::FORBIDDEN, l.t("仅限系统管理员。", "Administrators only."))),
+        Some(_) => Err(not_admin(l)),
         None => Err(Redirect::to("/signin").into_response()),
     }
+}
+
+fn not_admin(l: Lang) -> Response {
+    message_page(l, StatusCode::FORBIDDEN, l.t("仅限系统管理员。", "Administrators only."))
 }
 
 /// An administrator's post: the session's user and CSRF token, once the posted token matches it.
@@ -52,12 +56,11 @@ async fn admin_post(
     posted: &str,
     l: Lang,
 ) -> Result<(UserRecord, String), Response> {
-    let (me, secret) = admin(st, headers, l).await?;
-    let csrf = csrf_of(&secret);
-    if posted != csrf {
-        return Err(expired(l));
+    let (me, secret) = crate::portal::signed_in_post(st, headers, posted, l).await?;
+    if me.role != Role::Admin {
+        return Err(not_admin(l));
     }
-    Ok((me, csrf))
+    Ok((me, csrf_of(&secret)))
 }
 
 /// What the page shows besides the data: a result line, and the refused form's typed values and errors.
@@ -79,16 +82,10 @@ impl Shown {
     /// A refusal: field errors go next to their fields (`map` turns the service's field names into the
     /// form's ids); anything else is the result line.
     fn refused(e: &ApiError, l: Lang, map: &dyn Fn(&str) -> String, fallback_field: Option<&str>) -> Self {
-        let mut errors =
-            Errors(e.details.iter().map(|d| (map(&d.field), error_text(&d.code, &d.message, l))).collect());
-        let mut message = None;
-        if errors.0.is_empty() {
-            match fallback_field {
-                Some(f) => errors.0.push((f.to_string(), error_text(e.code, &e.message, l))),
-                None => message = Some((false, error_text(e.code, &e.message, l))),
-            }
+        match fallback_field {
+            Some(top) => Self { errors: Errors::of(e, l, map, top), ..Default::default() },
+            None => Self { message: Some((false, crate::messages::refusal(e, l))), ..Default::default() },
         }
-        Self { message, errors, ..Default::default() }
     }
 }
 

@@ -18,7 +18,7 @@ use uuid::Uuid;
 
 use crate::auth::actor_of;
 use crate::portal::{csrf_of, session};
-use crate::web::{esc, expired, layout, message_page, Lang, LangQuery};
+use crate::web::{esc, layout, message_page, Lang, LangQuery};
 use crate::AppState;
 
 pub fn routes() -> Router<Arc<AppState>> {
@@ -88,9 +88,7 @@ fn outcome_form(l: Lang, url: &str, key: &str, csrf: &str, typed: (&str, &str), 
         let sel = if v == typed.0 { " selected" } else { "" };
         opts.push_str(&format!("<option value=\"{v}\"{sel}>{}</option>", l.t(zh, en)));
     }
-    let error = error
-        .map(|e| format!("<span class=\"field-error\" role=\"alert\" id=\"err-reasons-{key}\">{}</span>", esc(e)))
-        .unwrap_or_default();
+    let error = error.map(|e| crate::web::error_span(&format!("reasons-{key}"), e)).unwrap_or_default();
     format!(
         "<form method=\"post\" action=\"{url}\" class=\"stack\" novalidate><input type=\"hidden\" name=\"csrf\" value=\"{csrf}\">\
          <label for=\"outcome-{key}\">{}</label><select id=\"outcome-{key}\" name=\"action\" aria-describedby=\"err-reasons-{key}\">{opts}</select>\
@@ -233,9 +231,7 @@ async fn review_page(
             let sel = if *v == action { " selected" } else { "" };
             opts.push_str(&format!("<option value=\"{v}\"{sel}>{}</option>", l.t(zh, en)));
         }
-        let error = err_for(Target::Decision)
-            .map(|e| format!("<span class=\"field-error\" role=\"alert\" id=\"err-reasons\">{}</span>", esc(e)))
-            .unwrap_or_default();
+        let error = err_for(Target::Decision).map(|e| crate::web::error_span("reasons", e)).unwrap_or_default();
         body.push_str(&format!(
             "<h2>{}</h2><form method=\"post\" action=\"/review/{}\" class=\"stack\" novalidate><input type=\"hidden\" name=\"csrf\" value=\"{csrf}\">\
              <label for=\"action\">{}</label><select id=\"action\" name=\"action\">{opts}</select>\
@@ -332,14 +328,9 @@ fn outcome_label(o: ObjectionOutcome, l: Lang) -> &'static str {
 
 /// The signed-in examiner, or the response to give instead.
 async fn examiner(st: &AppState, headers: &HeaderMap, csrf: &str, l: Lang) -> Result<(UserRecord, String), Response> {
-    let Some((user, secret)) = session(st, headers).await else {
-        return Err(Redirect::to("/signin").into_response());
-    };
+    let (user, secret) = crate::portal::signed_in_post(st, headers, csrf, l).await?;
     if user.role != Role::Examiner {
         return Err(message_page(l, StatusCode::FORBIDDEN, l.t("只有审查员可以审查。", "Only examiners review.")));
-    }
-    if csrf != csrf_of(&secret) {
-        return Err(expired(l));
     }
     Ok((user, secret))
 }

@@ -16,6 +16,7 @@ use dipr_domain::party::{NewParty, PartyKind};
 use dipr_domain::FieldError;
 use serde::Deserialize;
 
+use crate::error::ApiError;
 use crate::portal::{form_token, form_token_matches, session, session_cookie, SIGNUP_CSRF_COOKIE};
 use crate::service::{self, NewAccount};
 use crate::web::{esc, layout, Lang, LangQuery};
@@ -30,20 +31,19 @@ pub fn routes() -> Router<Arc<AppState>> {
 pub(crate) struct Errors(pub(crate) Vec<(String, String)>);
 
 impl Errors {
-    pub(crate) fn from(details: &[FieldError], l: Lang, map: &dyn Fn(&str) -> &'static str) -> Self {
-        Self(details.iter().map(|e| (map(&e.field).to_string(), error_text(&e.code, &e.message, l))).collect())
+    /// A refused request's problems, translated: each field error at its field (`map` turns the service's
+    /// field names into the form's ids), a refusal without field errors at `top`.
+    pub(crate) fn of(e: &ApiError, l: Lang, map: &dyn Fn(&str) -> String, top: &str) -> Self {
+        let mut errors: Vec<(String, String)> =
+            e.details.iter().map(|d| (map(&d.field), crate::messages::text(&d.code, &d.message, l))).collect();
+        if errors.is_empty() {
+            errors.push((top.to_string(), crate::messages::refusal(e, l)));
+        }
+        Self(errors)
     }
     pub(crate) fn at(&self, field: &str) -> String {
-        self.0
-            .iter()
-            .filter(|(f, _)| f == field)
-            .map(|(_, m)| format!("<span class=\"field-error\" role=\"alert\" id=\"err-{field}\">{}</span>", esc(m)))
-            .collect()
+        self.0.iter().filter(|(f, _)| f == field).map(|(_, m)| crate::web::error_span(field, m)).collect()
     }
-}
-
-pub(crate) fn error_text(code: &str, message: &str, l: Lang) -> String {
-    crate::messages::text(code, message, l)
 }
 
 pub(crate) fn input(name: &str, label: &str, value: &str, errors: &Errors, kind: &str) -> String {
@@ -174,25 +174,21 @@ async fn signup(
     match result {
         Ok(secret) => crate::portal::with_cookie(Redirect::to("/me").into_response(), &session_cookie(&st, &secret)),
         Err(e) => {
-            let map = |field: &str| -> &'static str {
+            let map = |field: &str| -> String {
                 match field {
-                    "username" => "username",
-                    "password" => "password",
-                    "display_name" => "display_name",
-                    "name" | "party.name" => "party_name",
-                    _ => "id_number",
+                    "username" | "password" | "display_name" => field.to_string(),
+                    "name" | "party.name" => "party_name".into(),
+                    _ => "id_number".into(),
                 }
             };
-            let mut errors = Errors::from(&e.details, l, &map);
-            match e.code {
-                "weak_password" => errors.0.push(("password".into(), error_text(e.code, &e.message, l))),
-                "username_taken" => errors.0.push(("username".into(), error_text(e.code, &e.message, l))),
-                "party_exists" | "party_mismatch" | "invalid_credit_code" | "invalid_resident_id" => {
-                    errors.0.push(("id_number".into(), error_text(e.code, &e.message, l)))
-                }
-                _ => {}
-            }
-            let top = (errors.0.is_empty()).then(|| error_text(e.code, &e.message, l));
+            let at = match e.code {
+                "weak_password" => "password",
+                "username_taken" => "username",
+                "party_exists" | "party_mismatch" | "invalid_credit_code" | "invalid_resident_id" => "id_number",
+                _ => "form",
+            };
+            let errors = Errors::of(&e, l, &map, at);
+            let top = errors.0.iter().find(|(f, _)| f == "form").map(|(_, m)| m.clone());
             let mut r = signup_page(&st, l, &f, &errors, top);
             *r.status_mut() = e.status();
             r
@@ -507,13 +503,11 @@ async fn file(
     Form(f): Form<FileForm>,
 ) -> Response {
     let l = Lang::of(q.lang(), &headers);
-    let Some((user, secret)) = session(&st, &headers).await else {
-        return Redirect::to("/signin").into_response();
+    let (user, secret) = match crate::portal::signed_in_post(&st, &headers, &f.csrf, l).await {
+        Ok(x) => x,
+        Err(r) => return r,
     };
     let csrf = crate::portal::csrf_of(&secret);
-    if f.csrf != csrf {
-        return crate::web::expired(l);
-    }
     let form = f.to_form(ApplicationForm::default());
     let agent = user.role == Role::Agent;
     let applicant = agent.then(|| f.applicant());
@@ -531,11 +525,8 @@ async fn file(
         Ok(app) if f.saves_draft() => Redirect::to(&format!("/me/filings/{}", app.id)).into_response(),
         Ok(_) => Redirect::to("/me").into_response(),
         Err(e) => {
-            let mut errors = Errors::from(&e.details, l, &field_of);
-            if errors.0.is_empty() {
-                let at = if e.code == "party_mismatch" { "applicant_id" } else { "form" };
-                errors.0.push((at.into(), error_text(e.code, &e.message, l)));
-            }
+            let at = if e.code == "party_mismatch" { "applicant_id" } else { "form" };
+            let errors = Errors::of(&e, l, &|p| field_of(p).to_string(), at);
             let mut r = file_page(&st, l, agent, &f, &errors, &csrf).await;
             *r.status_mut() = e.status();
             r

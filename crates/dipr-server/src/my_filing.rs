@@ -24,9 +24,9 @@ use uuid::Uuid;
 use crate::api_holdings::{Amount, LicenceRequest, TransactionRequest};
 use crate::auth::actor_of;
 use crate::error::{ApiError, ApiResult};
-use crate::filing::{check_submission, error_text, field_of, form_fields, input, select, textarea, Errors, FileForm};
+use crate::filing::{check_submission, field_of, form_fields, input, select, textarea, Errors, FileForm};
 use crate::portal::{csrf_of, session};
-use crate::web::{esc, expired, layout, message_page, Lang, LangQuery};
+use crate::web::{esc, layout, message_page, Lang, LangQuery};
 use crate::AppState;
 
 pub fn routes() -> Router<Arc<AppState>> {
@@ -68,8 +68,14 @@ async fn open(
     let Some((user, secret)) = session(st, headers).await else {
         return Err(Redirect::to("/signin").into_response());
     };
+    let app = filing_of(st, &user, id, l).await?;
+    Ok((user, secret, app))
+}
+
+/// The filing, if this user may work on it.
+async fn filing_of(st: &AppState, user: &UserRecord, id: Uuid, l: Lang) -> Result<Application, Response> {
     match st.store.application(id).await {
-        Ok(Some(app)) if may_work_on(&actor_of(&user), &app) => Ok((user, secret, app)),
+        Ok(Some(app)) if may_work_on(&actor_of(user), &app) => Ok(app),
         Ok(_) => Err(message_page(
             l,
             StatusCode::NOT_FOUND,
@@ -89,10 +95,8 @@ async fn posted(
     csrf: &str,
 ) -> Result<(Lang, UserRecord, String, Application), Response> {
     let l = Lang::of(q.lang(), headers);
-    let (user, secret, app) = open(st, headers, id, l).await?;
-    if csrf != csrf_of(&secret) {
-        return Err(expired(l));
-    }
+    let (user, secret) = crate::portal::signed_in_post(st, headers, csrf, l).await?;
+    let app = filing_of(st, &user, id, l).await?;
     Ok((l, user, secret, app))
 }
 
@@ -135,10 +139,7 @@ async fn refused(
     top: &str,
 ) -> Response {
     let Working { st, l, user, secret, id } = w;
-    let mut errors = Errors(e.details.iter().map(|d| (map(&d.field), error_text(&d.code, &d.message, l))).collect());
-    if errors.0.is_empty() {
-        errors.0.push((top.to_string(), error_text(e.code, &e.message, l)));
-    }
+    let errors = Errors::of(e, l, map, top);
     let app = match st.store.application(id).await {
         Ok(Some(app)) => app,
         _ => return message_page(l, StatusCode::NOT_FOUND, l.t("没有这项申请。", "No such filing.")),

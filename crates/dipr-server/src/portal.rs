@@ -87,6 +87,23 @@ pub(crate) async fn session(st: &AppState, headers: &HeaderMap) -> Option<(UserR
     Some((user, secret))
 }
 
+/// A signed-in form post: the user and the session secret, once the posted CSRF token matches the
+/// session; otherwise the sign-in page, or the "form expired" page.
+pub(crate) async fn signed_in_post(
+    st: &AppState,
+    headers: &HeaderMap,
+    posted_csrf: &str,
+    l: Lang,
+) -> Result<(UserRecord, String), Response> {
+    let Some((user, secret)) = session(st, headers).await else {
+        return Err(Redirect::to("/signin").into_response());
+    };
+    if posted_csrf != csrf_of(&secret) {
+        return Err(crate::web::expired(l));
+    }
+    Ok((user, secret))
+}
+
 pub(crate) fn with_cookie(mut resp: Response, cookie: &str) -> Response {
     if let Ok(v) = HeaderValue::from_str(cookie) {
         resp.headers_mut().append(header::SET_COOKIE, v);
@@ -349,12 +366,10 @@ async fn enforce_pledge(
 
 /// Release (the loan is repaid) or enforce (default: the product goes to the named party) a pledge.
 async fn pledge_action(st: &AppState, l: Lang, headers: &HeaderMap, f: PledgeActionForm, enforce: bool) -> Response {
-    let Some((user, secret)) = session(st, headers).await else {
-        return Redirect::to("/signin").into_response();
+    let (user, secret) = match signed_in_post(st, headers, &f.csrf, l).await {
+        Ok(x) => x,
+        Err(r) => return r,
     };
-    if f.csrf != csrf_of(&secret) {
-        return crate::web::expired(l);
-    }
     let actor = actor_of(&user);
     let result = if enforce {
         let mut missing = Vec::new();
@@ -440,12 +455,10 @@ async fn file_pledge(
     Form(f): Form<PledgeForm>,
 ) -> Response {
     let l = Lang::of(q.lang(), &headers);
-    let Some((user, secret)) = session(&st, &headers).await else {
-        return Redirect::to("/signin").into_response();
+    let (user, secret) = match signed_in_post(&st, &headers, &f.csrf, l).await {
+        Ok(x) => x,
+        Err(r) => return r,
     };
-    if f.csrf != csrf_of(&secret) {
-        return crate::web::expired(l);
-    }
     let app = st.store.application_by_registration_number(f.registration_number.trim()).await.ok().flatten();
     let Some(app) = app else {
         let errors = vec![dipr_domain::FieldError::new("registration_number", "not_found", "")];
@@ -666,12 +679,10 @@ async fn consent(
     Form(form): Form<ConsentForm>,
 ) -> Response {
     let l = Lang::of(q.lang(), &headers);
-    let Some((user, secret)) = session(&st, &headers).await else {
-        return Redirect::to("/signin").into_response();
+    let (user, _) = match signed_in_post(&st, &headers, &form.csrf, l).await {
+        Ok(x) => x,
+        Err(r) => return r,
     };
-    if form.csrf != csrf_of(&secret) {
-        return crate::web::expired(l);
-    }
     match crate::operations::operate(
         &st,
         form.record,

@@ -215,16 +215,12 @@ pub fn field_message(code: &str, l: Lang) -> String {
 
 /// The translated errors of one form field, for next to it (`id="err-FIELD"` for aria-describedby).
 pub fn field_errors(errors: &[FieldError], field: &str, l: Lang) -> String {
-    errors
-        .iter()
-        .filter(|e| e.field == field)
-        .map(|e| {
-            format!(
-                "<span class=\"field-error\" role=\"alert\" id=\"err-{field}\">{}</span>",
-                esc(&field_message(&e.code, l))
-            )
-        })
-        .collect()
+    errors.iter().filter(|e| e.field == field).map(|e| error_span(field, &field_message(&e.code, l))).collect()
+}
+
+/// One message next to a field; the field's input names it in `aria-describedby="err-FIELD"`.
+pub fn error_span(field: &str, message: &str) -> String {
+    format!("<span class=\"field-error\" role=\"alert\" id=\"err-{field}\">{}</span>", esc(message))
 }
 
 fn kpi(label: &str, value: &str, id: &str) -> String {
@@ -598,10 +594,7 @@ async fn encumbrances(
     let mut error = String::new();
     if q.q.is_some() {
         if text.trim().chars().count() < 2 {
-            error = format!(
-                "<span class=\"field-error\" role=\"alert\" id=\"err-q\">{}</span>",
-                field_message("too_short", l)
-            );
+            error = error_span("q", &field_message("too_short", l));
         } else {
             let filter = ApplicationFilter {
                 text: Some(text.trim().to_string()),
