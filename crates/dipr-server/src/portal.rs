@@ -220,7 +220,7 @@ async fn me(State(st): State<Arc<AppState>>, Query(q): Query<MeQuery>, headers: 
     let Some((user, secret)) = session(&st, &headers).await else {
         return Redirect::to("/signin").into_response();
     };
-    let forms = BankForms { page: q.page.unwrap_or(1).clamp(1, 10_000), ..Default::default() };
+    let forms = MeView { page: q.page.unwrap_or(1).clamp(1, 10_000), ..Default::default() };
     me_page(&st, l, &user, &secret, &forms).await
 }
 
@@ -243,10 +243,11 @@ pub struct PledgeForm {
     rank: String,
 }
 
-/// A bank's forms on "my registry", with what was typed and refused in the one that was sent.
+/// What "my registry" shows besides the records: the page of its main list, and for a bank's forms what
+/// was typed and refused in the one that was sent.
 #[derive(Default)]
-struct BankForms {
-    /// The page of the main list (filings, the queue, the pledge book).
+struct MeView {
+    /// The page of the main list (filings, the queue, the pledge book); 0 and 1 both mean the first.
     page: u32,
     pledge: PledgeForm,
     errors: Vec<dipr_domain::FieldError>,
@@ -257,16 +258,16 @@ struct BankForms {
 
 /// The bank's pledge book: pledges it holds (waiting for consent or active), with release and
 /// enforcement for the active ones.
-async fn pledge_book(st: &AppState, l: Lang, user: &UserRecord, csrf: &str, bank: &BankForms) -> String {
+async fn pledge_book(st: &AppState, l: Lang, user: &UserRecord, csrf: &str, view: &MeView) -> String {
     let Some(me) = user.party_id else { return String::new() };
     let filter = ApplicationFilter { pledgee: Some(me), ..Default::default() };
-    let found = st.store.applications(&filter, Page::new(bank.page.max(1), PER_PAGE)).await;
+    let found = st.store.applications(&filter, Page::new(view.page.max(1), PER_PAGE)).await;
     let (apps, total) = found.map(|p| (p.items, p.total)).unwrap_or_default();
     let mut rows = String::new();
     for a in &apps {
         let mine = a.holding.iter().flat_map(|h| &h.encumbrances.pledges).filter(|p| p.pledgee.id == me);
         for p in mine.filter(|p| matches!(p.status, PledgeStatus::Pending | PledgeStatus::Active)) {
-            let sent = bank.action.as_ref().filter(|(pid, ..)| *pid == p.id);
+            let sent = view.action.as_ref().filter(|(pid, ..)| *pid == p.id);
             let err = |field: &str| {
                 sent.map(|(_, _, errors, _)| crate::web::field_errors(errors, &format!("{field}-{}", p.id), l))
                     .unwrap_or_default()
@@ -330,7 +331,7 @@ async fn pledge_book(st: &AppState, l: Lang, user: &UserRecord, csrf: &str, bank
         l.t("顺位", "Rank"),
         l.t("借款期限", "Loan term"),
         l.t("操作", "Actions"),
-        crate::web::pager(l, "/me?", bank.page.max(1), PER_PAGE, total),
+        crate::web::pager(l, "/me?", view.page.max(1), PER_PAGE, total),
     )
 }
 
@@ -406,7 +407,7 @@ async fn pledge_action(st: &AppState, l: Lang, headers: &HeaderMap, f: PledgeAct
             }
             let refusal = errors.is_empty().then(|| crate::messages::refusal(&e, l));
             let status = e.status();
-            let forms = BankForms { action: Some((f.pledge, f, errors, refusal)), ..Default::default() };
+            let forms = MeView { action: Some((f.pledge, f, errors, refusal)), ..Default::default() };
             let mut r = me_page(st, l, &user, &secret, &forms).await;
             *r.status_mut() = status;
             r
@@ -463,7 +464,7 @@ async fn file_pledge(
     let Some(app) = app else {
         let errors = vec![dipr_domain::FieldError::new("registration_number", "not_found", "")];
         let refusal = l.t("没有这一登记号。", "No registration has this number.");
-        let forms = BankForms { pledge: f, errors, refusal: Some(refusal.to_string()), ..Default::default() };
+        let forms = MeView { pledge: f, errors, refusal: Some(refusal.to_string()), ..Default::default() };
         let mut r = me_page(&st, l, &user, &secret, &forms).await;
         *r.status_mut() = StatusCode::NOT_FOUND;
         return r;
@@ -479,7 +480,7 @@ async fn file_pledge(
         Ok(_) => Redirect::to(&format!("/records/{}", app.id)).into_response(),
         Err(e) => {
             let refusal = if e.details.is_empty() { Some(crate::messages::refusal(&e, l)) } else { None };
-            let forms = BankForms { pledge: f, errors: e.details.clone(), refusal, ..Default::default() };
+            let forms = MeView { pledge: f, errors: e.details.clone(), refusal, ..Default::default() };
             let mut r = me_page(&st, l, &user, &secret, &forms).await;
             *r.status_mut() = e.status();
             r
@@ -487,7 +488,7 @@ async fn file_pledge(
     }
 }
 
-async fn me_page(st: &AppState, l: Lang, user: &UserRecord, secret: &str, bank: &BankForms) -> Response {
+async fn me_page(st: &AppState, l: Lang, user: &UserRecord, secret: &str, view: &MeView) -> Response {
     let user = user.clone();
     let csrf = csrf_of(secret);
     let mut body = format!(
@@ -499,7 +500,7 @@ async fn me_page(st: &AppState, l: Lang, user: &UserRecord, secret: &str, bank: 
     match user.role {
         Role::Applicant | Role::Agent => {
             let filter = ApplicationFilter { owned_by: Some((user.id, user.party_id)), ..Default::default() };
-            let found = st.store.applications(&filter, Page::new(bank.page.max(1), PER_PAGE)).await;
+            let found = st.store.applications(&filter, Page::new(view.page.max(1), PER_PAGE)).await;
             let (apps, total) = found.map(|p| (p.items, p.total)).unwrap_or_default();
             // Pledges waiting for consent, on every product of the holder (not only this page's).
             let pending = ApplicationFilter { pending_pledges: true, ..filter.clone() };
@@ -556,7 +557,7 @@ async fn me_page(st: &AppState, l: Lang, user: &UserRecord, secret: &str, bank: 
                 l.t("状态", "Status"),
                 l.t("期限", "Deadline"),
                 l.t("证书", "Certificate"),
-                crate::web::pager(l, "/me?", bank.page.max(1), PER_PAGE, total)
+                crate::web::pager(l, "/me?", view.page.max(1), PER_PAGE, total)
             ));
             if !consents.is_empty() {
                 body.push_str(&format!(
@@ -577,7 +578,7 @@ async fn me_page(st: &AppState, l: Lang, user: &UserRecord, secret: &str, bank: 
                 order: Order::OldestFirst,
                 ..Default::default()
             };
-            let found = st.store.applications(&filter, Page::new(bank.page.max(1), PER_PAGE)).await;
+            let found = st.store.applications(&filter, Page::new(view.page.max(1), PER_PAGE)).await;
             let (apps, total) = found.map(|p| (p.items, p.total)).unwrap_or_default();
             let mut rows = String::new();
             for a in &apps {
@@ -599,7 +600,7 @@ async fn me_page(st: &AppState, l: Lang, user: &UserRecord, secret: &str, bank: 
                 l.t("申请人", "Applicant"),
                 l.t("状态", "Status"),
                 l.t("期限", "Deadline"),
-                crate::web::pager(l, "/me?", bank.page.max(1), PER_PAGE, total)
+                crate::web::pager(l, "/me?", view.page.max(1), PER_PAGE, total)
             ));
             let filter = ApplicationFilter { open_disputes: true, order: Order::OldestFirst, ..Default::default() };
             let disputed = st.store.applications(&filter, Page::new(1, 100)).await.map(|p| p.items).unwrap_or_default();
@@ -658,8 +659,8 @@ async fn me_page(st: &AppState, l: Lang, user: &UserRecord, secret: &str, bank: 
             "<p><a class=\"button\" href=\"/encumbrances\">{}</a></p>",
             l.t("放贷前查询权利负担", "Search encumbrances before lending")
         ));
-        body.push_str(&pledge_book(st, l, &user, &csrf, bank).await);
-        body.push_str(&pledge_form(l, &bank.pledge, &bank.errors, bank.refusal.as_deref(), &csrf));
+        body.push_str(&pledge_book(st, l, &user, &csrf, view).await);
+        body.push_str(&pledge_form(l, &view.pledge, &view.errors, view.refusal.as_deref(), &csrf));
     }
     layout(l, l.t("我的登记", "My registry"), "/me", &body, &[])
 }
