@@ -156,7 +156,7 @@ async fn render(st: &AppState, l: Lang, csrf: &str, shown: Shown) -> Response {
     ];
     let u = &shown.user;
     body.push_str(&format!(
-        "<h3>{}</h3><form method=\"post\" action=\"/admin/users/new\" class=\"stack\" style=\"max-width:36rem\" novalidate>{hidden}{}{}{}{}{}<p class=\"muted\">{}</p>{}{}<button id=\"create-user\">{}</button></form>",
+        "<h3>{}</h3><form method=\"post\" action=\"/admin/users/new\" class=\"stack\" data-width=\"narrow\" novalidate>{hidden}{}{}{}{}{}<p class=\"muted\">{}</p>{}{}<button id=\"create-user\">{}</button></form>",
         l.t("新建工作人员账号", "Create a staff account"),
         e.at("user-form"),
         input("new-username", l.t("用户名", "Username"), &u.username, e, "text"),
@@ -187,7 +187,7 @@ async fn render(st: &AppState, l: Lang, csrf: &str, shown: Shown) -> Response {
     }
     let i = &shown.industry;
     body.push_str(&format!(
-        "</table></div><form method=\"post\" action=\"/admin/industries\" class=\"stack\" style=\"max-width:36rem\" novalidate>{hidden}{}{}{}{}<button>{}</button></form>",
+        "</table></div><form method=\"post\" action=\"/admin/industries\" class=\"stack\" data-width=\"narrow\" novalidate>{hidden}{}{}{}{}<button>{}</button></form>",
         e.at("industry-form"),
         input("industry-code", l.t("代码（小写字母、数字、下划线）", "Code (a-z, 0-9, _)"), &i.code, e, "text"),
         input("industry-zh", "中文名称", &i.name_zh, e, "text"),
@@ -200,7 +200,7 @@ async fn render(st: &AppState, l: Lang, csrf: &str, shown: Shown) -> Response {
     let kinds =
         [("holiday", l.t("节假日", "Holiday").to_string()), ("workday", l.t("调休上班", "Working day").to_string())];
     body.push_str(&format!(
-        "<h2>{}</h2><form method=\"post\" action=\"/admin/calendar\" class=\"stack\" style=\"max-width:36rem\" novalidate>{hidden}{}{}{}{}<button>{}</button></form>\
+        "<h2>{}</h2><form method=\"post\" action=\"/admin/calendar\" class=\"stack\" data-width=\"narrow\" novalidate>{hidden}{}{}{}{}<button>{}</button></form>\
          <div class=\"scroll\"><table class=\"list\" id=\"calendar\"><tr><th>{}</th><th>{}</th><th>{}</th></tr>",
         l.t("节假日与调休", "Holidays and working weekends"),
         e.at("day-form"),
@@ -246,9 +246,9 @@ fn witness_section(st: &AppState, l: Lang, hidden: &str, shown: &Shown) -> Strin
     format!(
         "<h2 id=\"witnesses-h\">{h}</h2><p class=\"muted\">{lead}</p>\
          <div class=\"scroll\"><table class=\"list\" id=\"witnesses\"><tr><th>{c1}</th><th>URL</th><th><span class=\"sr-only\">{act}</span></th></tr>{rows}</table></div>\
-         <form method=\"post\" action=\"/admin/witnesses\" class=\"stack\" style=\"max-width:36rem\" novalidate>{hidden}\
+         <form method=\"post\" action=\"/admin/witnesses\" class=\"stack\" data-width=\"narrow\" novalidate>{hidden}\
          <input type=\"hidden\" name=\"action\" value=\"add\">{top}{url}{key}<button id=\"add-witness\">{add}</button></form>\
-         <form method=\"post\" action=\"/admin/witnesses\" class=\"stack\" style=\"max-width:36rem\" novalidate>{hidden}\
+         <form method=\"post\" action=\"/admin/witnesses\" class=\"stack\" data-width=\"narrow\" novalidate>{hidden}\
          <input type=\"hidden\" name=\"action\" value=\"quorum\">{q}<button>{save}</button></form>",
         h = l.t("见证人", "Witnesses"),
         lead = l.t(

@@ -62,6 +62,15 @@ pub const ERROR_CODES: &[(&str, u16, &str)] = &[
     ("upstream_not_registered", 409, "A product named as a source is not (or no longer) registered."),
     ("upstream_licence_required", 409, "Deriving from another holder's product needs the licence that allows it."),
     ("upstream_licence_invalid", 409, "The licence named is not an active licence of that product to the applicant."),
+    ("invalid_idempotency_key", 400, "An idempotency key is 8 to 128 printable ASCII characters."),
+    ("idempotency_key_reused", 422, "This idempotency key was already used for a different request."),
+    ("request_in_progress", 409, "The same request (same idempotency key) is still being processed; retry shortly."),
+    (
+        "stale_version",
+        409,
+        "The record changed after the page or the request named its version; reload and decide again.",
+    ),
+    ("duplicate_pledge", 409, "An identical pledge (same pledgee, amount and term) is already waiting for consent."),
     ("internal", 500, "An internal error; it has been logged."),
 ];
 

@@ -234,6 +234,7 @@ async fn review_page(
         let error = err_for(Target::Decision).map(|e| crate::web::error_span("reasons", e)).unwrap_or_default();
         body.push_str(&format!(
             "<h2>{}</h2><form method=\"post\" action=\"/review/{}\" class=\"stack\" novalidate><input type=\"hidden\" name=\"csrf\" value=\"{csrf}\">\
+             <input type=\"hidden\" name=\"version\" value=\"{version}\">\
              <label for=\"action\">{}</label><select id=\"action\" name=\"action\">{opts}</select>\
              <label for=\"reasons\">{}</label><textarea id=\"reasons\" name=\"reasons\" rows=\"4\" aria-describedby=\"err-reasons\">{}</textarea>{error}\
              <button>{}</button></form>",
@@ -242,7 +243,8 @@ async fn review_page(
             l.t("决定事项", "Action"),
             l.t("理由（将记录审查员身份）", "Reasons (recorded with your name)"),
             esc(reasons),
-            l.t("作出决定", "Decide")
+            l.t("作出决定", "Decide"),
+            version = app.version,
         ));
     }
     layout(l, l.t("审查", "Review"), "/me", &body, &[])
@@ -261,8 +263,9 @@ async fn review(
     if user.role != Role::Examiner {
         return message_page(l, StatusCode::FORBIDDEN, l.t("只有审查员可以审查。", "Only examiners review."));
     }
+    // A draft is its applicant's alone until it is submitted.
     let app = match Uuid::parse_str(&id) {
-        Ok(id) => st.store.application(id).await.ok().flatten(),
+        Ok(id) => st.store.application(id).await.ok().flatten().filter(|a| !a.is_draft()),
         Err(_) => None,
     };
     let Some(app) = app else {
@@ -279,6 +282,8 @@ pub struct DecisionForm {
     action: String,
     #[serde(default)]
     reasons: String,
+    /// The version of the filing the page showed: the decision is refused if it has moved on since.
+    version: Option<i64>,
 }
 
 async fn decide(
@@ -304,7 +309,10 @@ async fn decide(
         "revoke" => Command::Revoke { reasons },
         _ => return message_page(l, StatusCode::UNPROCESSABLE_ENTITY, l.t("请选择决定事项。", "Choose an action.")),
     };
-    match crate::service::execute(&st, id, cmd, &actor_of(&user)).await {
+    let Some(version) = form.version else {
+        return crate::web::expired(l);
+    };
+    match crate::service::execute_on(&st, id, version, cmd, &actor_of(&user)).await {
         Ok(_) => Redirect::to(&format!("/review/{id}")).into_response(),
         Err(e) => {
             let message = crate::messages::refusal(&e, l);

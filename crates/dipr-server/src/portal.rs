@@ -26,7 +26,7 @@ use crate::auth::{actor_of, token_hash};
 use crate::web::{esc, layout, Lang, LangQuery};
 use crate::AppState;
 
-const SESSION_COOKIE: &str = "dipr_session";
+pub(crate) const SESSION_COOKIE: &str = "dipr_session";
 const LOGIN_CSRF_COOKIE: &str = "dipr_login_csrf";
 pub(crate) const SIGNUP_CSRF_COOKIE: &str = "dipr_signup_csrf";
 pub(crate) const OBJECTION_CSRF_COOKIE: &str = "dipr_csrf";
@@ -117,7 +117,7 @@ fn signin_page(st: &AppState, l: Lang, username: &str, error: Option<&str>) -> R
         .map(|e| format!("<p class=\"result bad\" role=\"alert\" id=\"signin-error\">{}</p>", esc(e)))
         .unwrap_or_default();
     let body = format!(
-        "<h1>{h1}</h1>{error}<form method=\"post\" action=\"/signin\" class=\"stack\" style=\"max-width:28rem\">\
+        "<h1>{h1}</h1>{error}<form method=\"post\" action=\"/signin\" class=\"stack\" data-width=\"narrower\">\
          <input type=\"hidden\" name=\"csrf\" value=\"{token}\">\
          <label for=\"username\">{user_l}</label><input id=\"username\" name=\"username\" autocomplete=\"username\" value=\"{username}\">\
          <label for=\"password\">{pw_l}</label><input id=\"password\" name=\"password\" type=\"password\" autocomplete=\"current-password\">\
@@ -435,7 +435,7 @@ fn pledge_form(
         )
     };
     format!(
-        "<h2>{}</h2>{refusal}<form method=\"post\" action=\"/me/pledges\" class=\"stack\" style=\"max-width:36rem\" novalidate>\
+        "<h2>{}</h2>{refusal}<form method=\"post\" action=\"/me/pledges\" class=\"stack\" data-width=\"narrow\" novalidate>\
          <input type=\"hidden\" name=\"csrf\" value=\"{csrf}\">{}{}{}{}{}<button>{}</button></form>\
          <p class=\"muted\">{}</p>",
         l.t("申请质押登记", "Register a pledge"),
@@ -499,7 +499,12 @@ async fn me_page(st: &AppState, l: Lang, user: &UserRecord, secret: &str, view: 
     );
     match user.role {
         Role::Applicant | Role::Agent => {
-            let filter = ApplicationFilter { owned_by: Some((user.id, user.party_id)), ..Default::default() };
+            // Discarded drafts leave the list (their events stay in the audit trail).
+            let filter = ApplicationFilter {
+                owned_by: Some((user.id, user.party_id)),
+                states: Status::ALL.into_iter().filter(|s| *s != Status::Discarded).collect(),
+                ..Default::default()
+            };
             let found = st.store.applications(&filter, Page::new(view.page.max(1), PER_PAGE)).await;
             let (apps, total) = found.map(|p| (p.items, p.total)).unwrap_or_default();
             // Pledges waiting for consent, on every product of the holder (not only this page's).

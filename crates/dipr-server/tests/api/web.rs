@@ -204,12 +204,25 @@ async fn applicant_saves_a_draft_submits_and_answers_a_correction_on_the_web() {
     assert_eq!(status, StatusCode::FORBIDDEN);
     assert_eq!(app.row_counts().await, before);
 
-    // Withdrawal needs a reason, in English too.
+    // Withdrawal needs a reason and a ticked confirmation, in English too; it names the version it was shown.
+    let (_, page) = web.get(&location(&id)).await;
+    let version = hidden(&page, "version");
+    let withdraw = format!("/me/filings/{id}/withdraw");
     let (status, html) =
-        web.post(&format!("/me/filings/{id}/withdraw?lang=en"), &[("csrf", &csrf), ("text", " ")]).await;
+        web.post(&format!("{withdraw}?lang=en"), &[("csrf", &csrf), ("version", &version), ("text", " ")]).await;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
     assert_eq!(error_at(&html, "reason").as_deref(), Some("Required."));
-    let (status, _) = web.post(&format!("/me/filings/{id}/withdraw"), &[("csrf", &csrf), ("text", "不再需要")]).await;
+    assert_eq!(error_at(&html, "confirm").as_deref(), Some("Tick the box to confirm this action."));
+    // A page older than the filing's last change is refused, and nothing changes.
+    let stale = (version.parse::<i64>().unwrap() - 1).to_string();
+    let before = app.row_counts().await;
+    let (status, html) =
+        web.post(&withdraw, &[("csrf", &csrf), ("version", &stale), ("text", "不再需要"), ("confirm", "yes")]).await;
+    assert_eq!(status, StatusCode::CONFLICT);
+    assert!(html.contains("该记录已发生变化"), "{html}");
+    assert_eq!(app.row_counts().await, before);
+    let (status, _) =
+        web.post(&withdraw, &[("csrf", &csrf), ("version", &version), ("text", "不再需要"), ("confirm", "yes")]).await;
     assert_eq!(status, StatusCode::SEE_OTHER);
     assert_eq!(app.state_of(&a, &id).await, "withdrawn");
 }
@@ -464,10 +477,17 @@ async fn holders_register_licences_and_book_transactions_and_examiners_decide_di
     let cancel = format!("/me/filings/{id}/withdraw");
     let (_, html) = holder.get(&location(&id)).await;
     assert!(html.contains("id=\"cancel-registration\""));
-    let (status, html) = holder.post(&cancel, &[("csrf", &holder_csrf), ("text", " ")]).await;
+    let version = hidden(&html, "version");
+    let (status, html) = holder.post(&cancel, &[("csrf", &holder_csrf), ("version", &version), ("text", " ")]).await;
     assert_eq!((status, error_at(&html, "reason").as_deref()), (StatusCode::UNPROCESSABLE_ENTITY, Some("必填。")));
     assert_eq!(
-        holder.post(&cancel, &[("csrf", &holder_csrf), ("text", "产品停止运营")]).await.0,
+        holder
+            .post(
+                &cancel,
+                &[("csrf", &holder_csrf), ("version", &version), ("text", "产品停止运营"), ("confirm", "yes")]
+            )
+            .await
+            .0,
         StatusCode::SEE_OTHER
     );
     assert_eq!(app.state_of(&a, &id).await, "cancelled");
