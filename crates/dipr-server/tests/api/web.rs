@@ -862,3 +862,209 @@ async fn my_registry_pages_long_lists_and_shows_every_pledge_awaiting_consent() 
     assert_eq!(second.matches("href=\"/me/filings/").count(), 6);
     assert!(second.contains(&format!("href=\"/me/filings/{id}\"")));
 }
+
+// ---------------------------------------------------------------------------------------------------
+// At most once: double clicks, resent forms, stale pages
+
+/// The address a page's form posts to (with its single-use key), as a browser would send it.
+fn form_action(html: &str, path: &str) -> String {
+    let marker = format!("action=\"{path}?once=");
+    let start = html.find(&marker).unwrap_or_else(|| panic!("no keyed form for {path}")) + "action=\"".len();
+    html[start..].split('"').next().unwrap().replace("&amp;", "&")
+}
+
+/// How many events of this kind the filing has.
+async fn events_of(app: &App, id: &str, kind: &str) -> usize {
+    let history = app.state.store.events("application", id).await.unwrap();
+    history.iter().filter(|e| e.kind == kind).count()
+}
+
+async fn bank_account(app: &App, name: &str) -> String {
+    let username = format!("bank-{}", Uuid::now_v7().simple());
+    let party =
+        serde_json::from_value(json!({"kind": "legal_person", "name": name, "id_number": credit_code()})).unwrap();
+    let req = NewAccount {
+        username: username.clone(),
+        password: "long enough pw".into(),
+        display_name: name.into(),
+        role: Role::Bank,
+        party: Some(party),
+    };
+    service::create_account(&app.state, req, &Actor::public("test"), false).await.unwrap();
+    app.sign_in(&username).await
+}
+
+#[tokio::test]
+async fn a_double_submitted_decision_changes_the_register_once() {
+    let app = App::new().await;
+    let (a, e, _) = actors(&app).await;
+    let id = app.draft(&a, "双击测试语料").await;
+    app.ok("POST", &format!("/api/v1/applications/{id}/submit"), Some(&a), None).await;
+    let examiner = Web::new(&app, &e);
+    let (_, page) = examiner.get(&format!("/review/{id}")).await;
+    let action = form_action(&page, &format!("/review/{id}"));
+    let fields = [("csrf", hidden(&page, "csrf")), ("version", hidden(&page, "version"))];
+    let fields: Vec<(&str, &str)> =
+        fields.iter().map(|(k, v)| (*k, v.as_str())).chain([("action", "accept"), ("reasons", "")]).collect();
+    // Two clicks on the same form, at the same time and again afterwards: one decision.
+    let (first, second) = tokio::join!(examiner.post(&action, &fields), examiner.post(&action, &fields));
+    assert_eq!((first.0, second.0), (StatusCode::SEE_OTHER, StatusCode::SEE_OTHER));
+    assert_eq!(examiner.post(&action, &fields).await.0, StatusCode::SEE_OTHER);
+    assert_eq!(app.state_of(&a, &id).await, "formal_review");
+    assert_eq!(events_of(&app, &id, "accepted_for_review").await, 1);
+
+    // The same form sent again with another action is refused: its key was used for another request.
+    let mut next: Vec<(&str, &str)> = fields.iter().filter(|(k, _)| *k != "action").copied().collect();
+    next.push(("action", "pass_formal_review"));
+    let before = app.row_counts().await;
+    let (status, html) = examiner.post(&action, &next).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(html.contains("此表单（或幂等键）已用于另一项请求"), "{html}");
+    // A decision made on the old version under a fresh key (another tab) is refused too, with the reason.
+    let (_, fresh) = examiner.get(&format!("/review/{id}")).await;
+    let (status, html) = examiner.post(&form_action(&fresh, &format!("/review/{id}")), &next).await;
+    assert_eq!(status, StatusCode::CONFLICT);
+    assert!(html.contains("该记录已发生变化"), "{html}");
+    assert_eq!(app.row_counts().await, before);
+    assert_eq!(app.state_of(&a, &id).await, "formal_review");
+}
+
+#[tokio::test]
+async fn a_triple_submitted_pledge_form_files_one_pledge() {
+    let app = App::new().await;
+    let (a, e, admin) = actors(&app).await;
+    let id = app.publish_notice(&a, &e, "三击质押语料").await;
+    app.advance(&admin, 20).await;
+    let number = app.ok("GET", &format!("/api/v1/applications/{id}"), Some(&a), None).await["registration"]
+        ["registration_number"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let bank = Web::new(&app, &bank_account(&app, "三击银行").await);
+    let (_, page) = bank.get("/me").await;
+    let action = form_action(&page, "/me/pledges");
+    let csrf = hidden(&page, "csrf");
+    let day = app.state.clock.now().date_naive();
+    let (start, end) = (day.to_string(), (day + chrono::Days::new(365)).to_string());
+    let fields = [
+        ("csrf", csrf.as_str()),
+        ("registration_number", number.as_str()),
+        ("secured", "5000000"),
+        ("start", start.as_str()),
+        ("end", end.as_str()),
+        ("rank", "1"),
+    ];
+    let (r1, r2, r3) =
+        tokio::join!(bank.post(&action, &fields), bank.post(&action, &fields), bank.post(&action, &fields));
+    assert_eq!([r1.0, r2.0, r3.0], [StatusCode::SEE_OTHER; 3]);
+    let pledges = |v: Value| v["holding"]["encumbrances"]["pledges"].as_array().unwrap().len();
+    assert_eq!(pledges(app.ok("GET", &format!("/api/v1/applications/{id}"), Some(&a), None).await), 1);
+
+    // The same pledge filed again from a fresh page is an identical pending pledge: refused, nothing written.
+    let (_, page) = bank.get("/me").await;
+    let before = app.row_counts().await;
+    let (status, html) = bank.post(&form_action(&page, "/me/pledges"), &fields).await;
+    assert_eq!(status, StatusCode::CONFLICT);
+    assert!(html.contains("已有一项相同的质押"), "{html}");
+    assert_eq!(app.row_counts().await, before);
+    assert_eq!(pledges(app.ok("GET", &format!("/api/v1/applications/{id}"), Some(&a), None).await), 1);
+}
+
+#[tokio::test]
+async fn a_refused_save_and_submit_saves_nothing() {
+    let app = App::new().await;
+    let (a, _, _) = actors(&app).await;
+    // The product was withdrawn after submission: filing it again is barred for three months.
+    let old = app.draft(&a, "被撤回的语料").await;
+    app.ok("POST", &format!("/api/v1/applications/{old}/submit"), Some(&a), None).await;
+    app.ok("POST", &format!("/api/v1/applications/{old}/withdraw"), Some(&a), Some(json!({"text": "调整"}))).await;
+    let web = Web::new(&app, &a);
+    let csrf = web.csrf().await;
+
+    // "File and submit" on /me/file: refused, and no orphan draft is left behind.
+    let before = app.row_counts().await;
+    let (status, html) = web.post("/me/file", &web_form(&csrf, "被撤回的语料", "submit")).await;
+    assert_eq!(status, StatusCode::CONFLICT, "{html}");
+    assert_eq!(app.row_counts().await, before);
+
+    // "Save and submit" on a draft's page: refused, and the edit is not saved either.
+    let id = app.draft(&a, "另一份语料").await;
+    let doc = app.ok("GET", &format!("/api/v1/applications/{id}"), Some(&a), None).await;
+    let before = app.row_counts().await;
+    let (status, _) = web.post(&location(&id), &web_form(&csrf, "被撤回的语料", "submit")).await;
+    assert_eq!(status, StatusCode::CONFLICT);
+    assert_eq!(app.row_counts().await, before);
+    assert_eq!(app.ok("GET", &format!("/api/v1/applications/{id}"), Some(&a), None).await, doc);
+}
+
+#[tokio::test]
+async fn a_discarded_draft_leaves_no_refiling_bar() {
+    let app = App::new().await;
+    let (a, e, _) = actors(&app).await;
+    let id = app.draft(&a, "丢弃的草稿").await;
+    let web = Web::new(&app, &a);
+    let (_, page) = web.get(&location(&id)).await;
+    assert!(
+        page.contains("id=\"discard\"") && !page.contains("id=\"withdraw\""),
+        "a draft is discarded, not withdrawn"
+    );
+    // Drafts are the applicant's alone.
+    assert_eq!(Web::new(&app, &e).get(&format!("/review/{id}")).await.0, StatusCode::NOT_FOUND);
+    let fields = [("csrf", hidden(&page, "csrf")), ("version", hidden(&page, "version")), ("confirm", "yes".into())];
+    let fields: Vec<(&str, &str)> = fields.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let (status, _) = web.post(&format!("/me/filings/{id}/withdraw"), &fields).await;
+    assert_eq!(status, StatusCode::SEE_OTHER);
+    assert_eq!(app.state_of(&a, &id).await, "discarded");
+    assert_eq!(events_of(&app, &id, "draft_discarded").await, 1, "the audit trail keeps it");
+    let (_, me) = web.get("/me").await;
+    assert!(!me.contains(&location(&id)), "a discarded draft leaves the applicant's list");
+    // The same product is filed and submitted at once: no bar.
+    let again = app.draft(&a, "丢弃的草稿").await;
+    let v = app.ok("POST", &format!("/api/v1/applications/{again}/submit"), Some(&a), None).await;
+    assert_eq!(v["state"], "submitted");
+    // Withdrawing a draft is not a thing: it would bar the product.
+    let other = app.draft(&a, "另一份草稿").await;
+    app.err(
+        "POST",
+        &format!("/api/v1/applications/{other}/withdraw"),
+        Some(&a),
+        Some(json!({"text": "x"})),
+        409,
+        "illegal_transition",
+    )
+    .await;
+    app.ok("POST", &format!("/api/v1/applications/{other}/discard"), Some(&a), None).await;
+}
+
+#[tokio::test]
+async fn the_api_answers_a_repeated_idempotency_key_with_the_first_answer() {
+    let app = App::new().await;
+    let (a, _, _) = actors(&app).await;
+    let call = |key: &'static str, name: &'static str| {
+        let req = Request::builder()
+            .method("POST")
+            .uri("/api/v1/applications")
+            .header("authorization", format!("Bearer {a}"))
+            .header("content-type", "application/json")
+            .header("idempotency-key", key)
+            .body(Body::from(json!({"form": full_form(name)}).to_string()))
+            .unwrap();
+        let router = app.router.clone();
+        async move {
+            let resp = router.oneshot(req).await.unwrap();
+            let replayed = resp.headers().contains_key("idempotent-replayed");
+            (resp.status(), replayed, body_text(resp).await)
+        }
+    };
+    let first = call("key-0001-abcdef", "幂等语料").await;
+    let second = call("key-0001-abcdef", "幂等语料").await;
+    assert_eq!((first.0, first.1), (StatusCode::CREATED, false), "{}", first.2);
+    assert_eq!((second.0, second.1, &second.2), (StatusCode::CREATED, true, &first.2));
+    assert_eq!(app.ok("GET", "/api/v1/applications", Some(&a), None).await["total"], 1);
+    // The same key on another request is refused; a malformed key too.
+    let other = call("key-0001-abcdef", "别的语料").await;
+    assert_eq!(other.0, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(other.2.contains("idempotency_key_reused"));
+    assert_eq!(call("short", "幂等语料").await.0, StatusCode::BAD_REQUEST);
+    assert_eq!(app.ok("GET", "/api/v1/applications", Some(&a), None).await["total"], 1);
+}
