@@ -1068,3 +1068,178 @@ async fn the_api_answers_a_repeated_idempotency_key_with_the_first_answer() {
     assert_eq!(call("short", "幂等语料").await.0, StatusCode::BAD_REQUEST);
     assert_eq!(app.ok("GET", "/api/v1/applications", Some(&a), None).await["total"], 1);
 }
+
+// ---------------------------------------------------------------------------------------------------
+// Injection: every link and form the site offers, with hostile values
+
+const SCRIPT: &str = "\"><script>alert(1)</script>";
+const JS_URL: &str = "javascript:alert(1)";
+
+/// The value of every `attr="…"` in a piece of HTML, unescaped the way a browser reads it.
+fn attr_values(html: &str, attr: &str) -> Vec<String> {
+    let marker = format!(" {attr}=\"");
+    html.match_indices(&marker)
+        .map(|(i, _)| {
+            let rest = &html[i + marker.len()..];
+            rest[..rest.find('"').unwrap_or(rest.len())].replace("&amp;", "&")
+        })
+        .collect()
+}
+
+/// A form as a browser sees it: where it goes, how, and its fields with their current values.
+struct FoundForm {
+    action: String,
+    post: bool,
+    fields: Vec<(String, String)>,
+}
+
+fn forms(html: &str) -> Vec<FoundForm> {
+    let mut out = Vec::new();
+    for part in html.split("<form").skip(1) {
+        let Some(end) = part.find("</form>") else { continue };
+        let (tag, body) = part.split_at(part.find('>').unwrap_or(0));
+        let body = &body[..end - tag.len()];
+        let action = attr_values(tag, "action").pop().unwrap_or_default();
+        let post = tag.contains("method=\"post\"");
+        let mut fields = Vec::new();
+        for piece in
+            body.split('<').filter(|p| p.starts_with("input") || p.starts_with("textarea") || p.starts_with("select"))
+        {
+            let tag = &piece[..piece.find('>').unwrap_or(piece.len())];
+            if let Some(name) = attr_values(tag, "name").pop() {
+                let value = attr_values(tag, "value").pop().unwrap_or_else(|| "1".into());
+                fields.push((name, value));
+            }
+        }
+        out.push(FoundForm { action, post, fields });
+    }
+    out
+}
+
+/// A path with its identifiers replaced, so one record page stands for all of them.
+fn shape(path: &str) -> String {
+    path.split('?')
+        .next()
+        .unwrap()
+        .split('/')
+        .map(|seg| if seg.len() >= 16 && seg.chars().all(|c| c.is_ascii_hexdigit() || c == '-') { "{id}" } else { seg })
+        .collect::<Vec<_>>()
+        .join("/")
+}
+
+fn query_string(fields: &[(String, String)]) -> String {
+    fields.iter().map(|(k, v)| format!("{}={}", enc(k), enc(v))).collect::<Vec<_>>().join("&")
+}
+
+/// What must never come back: the script unescaped, or a link or form that runs the payload.
+fn assert_inert(html: &str, what: &str) {
+    assert!(!html.contains("<script>alert(1)"), "{what}: the script came back unescaped");
+    for attr in ["href", "src", "action", "formaction"] {
+        assert!(!html.contains(&format!("{attr}=\"javascript:")), "{what}: a javascript: URL in {attr}");
+    }
+}
+
+#[tokio::test]
+async fn no_page_echoes_a_script_or_a_javascript_url_and_every_page_sends_the_security_headers() {
+    let app = App::new().await;
+    dipr_server::demo::seed(&app.state).await.unwrap();
+    let mut visitors = vec![Web { app: &app, cookie: String::new() }];
+    for user in ["user01", "agent1", "examiner1", "bank1", "admin"] {
+        let v = app
+            .ok("POST", "/api/v1/auth/signin", None, Some(json!({"username": user, "password": "dipr-demo-2026"})))
+            .await;
+        visitors.push(Web::new(&app, v["token"].as_str().unwrap()));
+    }
+    let mut requests = 0;
+    for web in &visitors {
+        // Walk the site from the home page and "my registry", at most two pages of each shape.
+        let mut queue: std::collections::VecDeque<String> = ["/".to_string(), "/me".into()].into();
+        let mut seen_shapes: std::collections::HashMap<String, usize> = Default::default();
+        let mut seen = std::collections::HashSet::new();
+        let mut found_forms = Vec::new();
+        let mut links = Vec::new();
+        while let Some(path) = queue.pop_front() {
+            if !seen.insert(path.clone()) {
+                continue;
+            }
+            let n = seen_shapes.entry(shape(&path)).or_default();
+            *n += 1;
+            if *n > 2 {
+                continue;
+            }
+            let req = Request::builder().uri(&path).header("cookie", &web.cookie).body(Body::empty()).unwrap();
+            let resp = app.router.clone().oneshot(req).await.unwrap();
+            requests += 1;
+            let headers = resp.headers().clone();
+            let html = body_text(resp).await;
+            let is_html = headers.get("content-type").is_some_and(|v| v.to_str().unwrap().starts_with("text/html"));
+            if !is_html {
+                continue;
+            }
+            assert_eq!(
+                headers.get("content-security-policy").map(|v| v.to_str().unwrap()),
+                Some(dipr_server::headers::CONTENT_SECURITY_POLICY),
+                "{path}"
+            );
+            assert_eq!(headers.get("x-content-type-options").unwrap(), "nosniff", "{path}");
+            assert_eq!(headers.get("x-frame-options").unwrap(), "DENY", "{path}");
+            assert!(headers.contains_key("referrer-policy"), "{path}");
+            assert!(!html.contains("<script>") && !html.contains(" style=\""), "{path}: inline script or style");
+            for href in attr_values(&html, "href") {
+                if href.starts_with('/')
+                    && !href.starts_with("/assets/")
+                    && !href.starts_with("/api/")
+                    && !href.contains("signout")
+                {
+                    let href = href.split('#').next().unwrap().to_string();
+                    links.push(href.clone());
+                    queue.push_back(href);
+                }
+            }
+            found_forms.extend(forms(&html));
+        }
+        // Every query parameter of every link, and every field of every form, carrying each payload.
+        for payload in [SCRIPT, JS_URL] {
+            for link in &links {
+                let (path, query) = link.split_once('?').unwrap_or((link, ""));
+                let params: Vec<(String, String)> = query
+                    .split('&')
+                    .filter_map(|p| p.split_once('='))
+                    .map(|(k, v)| (k.to_string(), v.to_string()))
+                    .chain([("lang".to_string(), "zh".to_string()), ("page".into(), "2".into())])
+                    .collect();
+                for i in 0..params.len() {
+                    let mut hostile = params.clone();
+                    hostile[i].1 = payload.to_string();
+                    let url = format!("{path}?{}", query_string(&hostile));
+                    let (_, html) = web.get(&url).await;
+                    requests += 1;
+                    assert_inert(&html, &url);
+                }
+            }
+            for form in &found_forms {
+                if form.action.contains("signout") || form.action.contains("disable") {
+                    continue;
+                }
+                let action = form.action.split("?once=").next().unwrap().to_string();
+                for i in 0..form.fields.len() {
+                    if form.fields[i].0 == "csrf" {
+                        continue;
+                    }
+                    let mut hostile = form.fields.clone();
+                    hostile[i].1 = payload.to_string();
+                    let pairs: Vec<(&str, &str)> = hostile.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+                    let html = if form.post {
+                        web.post(&action, &pairs).await.1
+                    } else {
+                        let target = if action.is_empty() { "/".to_string() } else { action.clone() };
+                        web.get(&format!("{target}?{}", query_string(&hostile))).await.1
+                    };
+                    requests += 1;
+                    assert_inert(&html, &format!("{action} field {}", form.fields[i].0));
+                }
+            }
+        }
+    }
+    assert!(requests > 500, "the walk reached only {requests} requests");
+}
