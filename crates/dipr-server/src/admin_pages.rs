@@ -134,18 +134,39 @@ async fn render(st: &AppState, l: Lang, csrf: &str, shown: Shown) -> Response {
         l.t("操作", "Actions")
     ));
     for u in &users {
-        let (action, label) =
-            if u.disabled { ("enable", l.t("启用", "Enable")) } else { ("disable", l.t("停用", "Disable")) };
+        let form = |action: &str, confirm: &str, label: &str| {
+            format!(
+                "<form method=\"post\" action=\"/admin/users\" class=\"stack\">{hidden}\
+                 <input type=\"hidden\" name=\"user\" value=\"{}\"><input type=\"hidden\" name=\"action\" value=\"{action}\">\
+                 {confirm}<button class=\"secondary\" aria-label=\"{label} {}\">{label}</button></form>",
+                u.id,
+                esc(&u.username),
+            )
+        };
+        // Disabling ends the account's sessions at once: it asks for a tick first. Enabling does not.
+        let action = if u.disabled {
+            form("enable", "", l.t("启用", "Enable"))
+        } else {
+            format!(
+                "<details><summary>{}</summary>{}</details>",
+                l.t("停用", "Disable"),
+                form(
+                    "disable",
+                    &crate::web::confirm_box(l, &format!("confirm-user-{}", u.id), String::new()),
+                    l.t("确认停用", "Disable the account")
+                )
+            )
+        };
         body.push_str(&format!(
-            "<tr><td>{}</td><td>{}</td><td>{}{}</td><td><form method=\"post\" action=\"/admin/users\">{hidden}\
-             <input type=\"hidden\" name=\"user\" value=\"{}\"><input type=\"hidden\" name=\"action\" value=\"{action}\">\
-             <button class=\"secondary\" aria-label=\"{label} {}\">{label}</button></form></td></tr>",
+            "<tr><td>{}</td><td>{}</td><td>{}{}</td><td>{action}</td></tr>",
             esc(&u.username),
             esc(&u.display_name),
             role_label(u.role, l),
-            if u.disabled { format!(" <span class=\"tag\">{}</span>", l.t("已停用", "disabled")) } else { String::new() },
-            u.id,
-            esc(&u.username),
+            if u.disabled {
+                format!(" <span class=\"tag\">{}</span>", l.t("已停用", "disabled"))
+            } else {
+                String::new()
+            },
         ));
     }
     body.push_str("</table></div>");
@@ -272,6 +293,8 @@ pub struct UserAction {
     csrf: String,
     user: Uuid,
     action: String,
+    #[serde(default)]
+    confirm: Option<String>,
 }
 
 async fn user_action(
@@ -285,14 +308,18 @@ async fn user_action(
         Ok(x) => x,
         Err(r) => return r,
     };
-    let result = crate::service::set_user_disabled(&st, &actor_of(&me), f.user, f.action == "disable").await;
-    let shown = match result {
-        Ok(u) => Shown::done(format!(
-            "{} {}",
-            u.username,
-            if u.disabled { l.t("已停用", "disabled") } else { l.t("已启用", "enabled") }
-        )),
-        Err(e) => Shown::refused(&e, l, &|_| String::new(), None),
+    let disable = f.action == "disable";
+    let shown = if disable && f.confirm.is_none() {
+        Shown { message: Some((false, crate::web::field_message("confirmation_required", l))), ..Default::default() }
+    } else {
+        match crate::service::set_user_disabled(&st, &actor_of(&me), f.user, disable).await {
+            Ok(u) => Shown::done(format!(
+                "{} {}",
+                u.username,
+                if u.disabled { l.t("已停用", "disabled") } else { l.t("已启用", "enabled") }
+            )),
+            Err(e) => Shown::refused(&e, l, &|_| String::new(), None),
+        }
     };
     render(&st, l, &csrf, shown).await
 }

@@ -237,7 +237,7 @@ async fn review_page(
              <input type=\"hidden\" name=\"version\" value=\"{version}\">\
              <label for=\"action\">{}</label><select id=\"action\" name=\"action\">{opts}</select>\
              <label for=\"reasons\">{}</label><textarea id=\"reasons\" name=\"reasons\" rows=\"4\" aria-describedby=\"err-reasons\">{}</textarea>{error}\
-             <button>{}</button></form>",
+             {confirm}<button>{}</button></form>",
             l.t("决定", "Decision"),
             app.id,
             l.t("决定事项", "Action"),
@@ -245,6 +245,12 @@ async fn review_page(
             esc(reasons),
             l.t("作出决定", "Decide"),
             version = app.version,
+            // Revocation ends a registration for good: it needs a tick.
+            confirm = if choices.iter().any(|(v, ..)| *v == "revoke") {
+                crate::web::confirm_box(l, "confirm", String::new())
+            } else {
+                String::new()
+            },
         ));
     }
     layout(l, l.t("审查", "Review"), "/me", &body, &[])
@@ -284,6 +290,8 @@ pub struct DecisionForm {
     reasons: String,
     /// The version of the filing the page showed: the decision is refused if it has moved on since.
     version: Option<i64>,
+    #[serde(default)]
+    confirm: Option<String>,
 }
 
 async fn decide(
@@ -312,6 +320,16 @@ async fn decide(
     let Some(version) = form.version else {
         return crate::web::expired(l);
     };
+    if form.action == "revoke" && form.confirm.is_none() {
+        let message = crate::web::field_message("confirmation_required", l);
+        let Ok(Some(app)) = st.store.application(id).await else {
+            return message_page(l, StatusCode::NOT_FOUND, l.t("没有这项申请。", "No such filing."));
+        };
+        let typed = Typed { target: Target::Decision, action: &form.action, reasons: &form.reasons };
+        let mut r = review_page(&st, l, &app, &csrf_of(&secret), typed, Some(message)).await;
+        *r.status_mut() = StatusCode::UNPROCESSABLE_ENTITY;
+        return r;
+    }
     match crate::service::execute_on(&st, id, version, cmd, &actor_of(&user)).await {
         Ok(_) => Redirect::to(&format!("/review/{id}")).into_response(),
         Err(e) => {

@@ -694,7 +694,7 @@ async fn render(
             hidden_csrf(&csrf),
             app.version,
             reason.map(|label| textarea_named("reason", "text", label, typed, errors)).unwrap_or_default(),
-            crate::web::confirm_box(l, errors.at("confirm")),
+            crate::web::confirm_box(l, "confirm", errors.at("confirm")),
         )
     };
     if app.state == Status::Draft {

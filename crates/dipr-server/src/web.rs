@@ -240,10 +240,11 @@ pub fn field_errors(errors: &[FieldError], field: &str, l: Lang) -> String {
 }
 
 /// One message next to a field; the field's input names it in `aria-describedby="err-FIELD"`.
-/// The tick box an irreversible action needs: the server refuses the action without it.
-pub fn confirm_box(l: Lang, error: String) -> String {
+/// The tick box an irreversible action needs: the server refuses the action without it. `id` tells the
+/// boxes of several forms on one page apart (the field error is reported at the same id).
+pub fn confirm_box(l: Lang, id: &str, error: String) -> String {
     format!(
-        "<label class=\"confirm\"><input type=\"checkbox\" name=\"confirm\" id=\"confirm\" value=\"yes\" required aria-describedby=\"err-confirm\"> {}</label>{error}",
+        "<label class=\"confirm\"><input type=\"checkbox\" name=\"confirm\" id=\"{id}\" value=\"yes\" required aria-describedby=\"err-{id}\"> {}</label>{error}",
         l.t("我已了解此操作不可撤销，确认执行。", "I understand this cannot be undone, and confirm it.")
     )
 }

@@ -542,6 +542,7 @@ async fn banks_release_and_enforce_pledges_on_the_web() {
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
     assert_eq!(error_at(&html, &format!("to-{p2}")).as_deref(), Some("必填。"));
     assert_eq!(error_at(&html, &format!("reasons-{p2}")).as_deref(), Some("必填。"));
+    assert_eq!(error_at(&html, &format!("confirm-enforce-{p2}")).as_deref(), Some("请勾选确认后再执行此操作。"));
     let (status, html) = bank
         .post(
             "/me/pledges/enforce",
@@ -551,6 +552,7 @@ async fn banks_release_and_enforce_pledges_on_the_web() {
                 ("pledge", &p2),
                 ("to", "91310000MA1FL0000X"),
                 ("reasons", "借款逾期"),
+                ("confirm", "yes"),
             ],
         )
         .await;
@@ -561,14 +563,23 @@ async fn banks_release_and_enforce_pledges_on_the_web() {
     // The holder cannot release the bank's pledge.
     let holder = Web::new(&app, &a);
     let holder_csrf = holder.csrf().await;
-    let (status, _) =
-        holder.post("/me/pledges/release", &[("csrf", &holder_csrf), ("record", &ids[0]), ("pledge", &p1)]).await;
+    let (status, _) = holder
+        .post(
+            "/me/pledges/release",
+            &[("csrf", &holder_csrf), ("record", &ids[0]), ("pledge", &p1), ("confirm", "yes")],
+        )
+        .await;
     assert_eq!(status, StatusCode::FORBIDDEN);
 
-    assert_eq!(
-        bank.post("/me/pledges/release", &[("csrf", &csrf), ("record", &ids[0]), ("pledge", &p1)]).await.0,
-        StatusCode::SEE_OTHER
-    );
+    // Release is one tick away, never one click: unconfirmed, it is refused and nothing changes.
+    let release = [("csrf", csrf.as_str()), ("record", ids[0].as_str()), ("pledge", p1.as_str())];
+    let before = app.row_counts().await;
+    let (status, html) = bank.post("/me/pledges/release", &release).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(error_at(&html, &format!("confirm-release-{p1}")).as_deref(), Some("请勾选确认后再执行此操作。"));
+    assert_eq!(app.row_counts().await, before);
+    let confirmed: Vec<(&str, &str)> = release.iter().copied().chain([("confirm", "yes")]).collect();
+    assert_eq!(bank.post("/me/pledges/release", &confirmed).await.0, StatusCode::SEE_OTHER);
     let rec = app.ok("GET", &format!("/api/v1/public/records/{}", ids[0]), None, None).await;
     assert_eq!(rec["record"]["pledges"][0]["status"], "released");
     let buyer = credit_code();
@@ -584,6 +595,7 @@ async fn banks_release_and_enforce_pledges_on_the_web() {
                 ("pledge", &p2),
                 ("to", &buyer),
                 ("reasons", "借款逾期，依法院裁定"),
+                ("confirm", "yes"),
             ],
         )
         .await;
