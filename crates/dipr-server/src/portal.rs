@@ -243,6 +243,15 @@ pub struct PledgeForm {
     rank: String,
 }
 
+/// A refused release or enforcement, to show again at its pledge.
+struct SentAction {
+    form: PledgeActionForm,
+    errors: Vec<dipr_domain::FieldError>,
+    /// A refusal that belongs to no field.
+    refusal: Option<String>,
+    enforce: bool,
+}
+
 /// What "my registry" shows besides the records: the page of its main list, and for a bank's forms what
 /// was typed and refused in the one that was sent.
 #[derive(Default)]
@@ -253,8 +262,7 @@ struct MeView {
     errors: Vec<dipr_domain::FieldError>,
     refusal: Option<String>,
     /// A refused release or enforcement: the pledge, what was typed, the field errors, the refusal.
-    /// The pledge acted on, what was sent, its field errors, a refusal, and whether it was an enforcement.
-    action: Option<(Uuid, PledgeActionForm, Vec<dipr_domain::FieldError>, Option<String>, bool)>,
+    action: Option<SentAction>,
 }
 
 /// The bank's pledge book: pledges it holds (waiting for consent or active), with release and
@@ -268,16 +276,15 @@ async fn pledge_book(st: &AppState, l: Lang, user: &UserRecord, csrf: &str, view
     for a in &apps {
         let mine = a.holding.iter().flat_map(|h| &h.encumbrances.pledges).filter(|p| p.pledgee.id == me);
         for p in mine.filter(|p| matches!(p.status, PledgeStatus::Pending | PledgeStatus::Active)) {
-            let sent = view.action.as_ref().filter(|(pid, ..)| *pid == p.id);
+            let sent = view.action.as_ref().filter(|a| a.form.pledge == p.id);
             let err = |field: &str| {
-                sent.map(|(_, _, errors, ..)| crate::web::field_errors(errors, &format!("{field}-{}", p.id), l))
-                    .unwrap_or_default()
+                sent.map(|a| crate::web::field_errors(&a.errors, &format!("{field}-{}", p.id), l)).unwrap_or_default()
             };
             let refusal = sent
-                .and_then(|(_, _, _, r, _)| r.as_deref())
+                .and_then(|a| a.refusal.as_deref())
                 .map(|r| format!("<p class=\"result bad\" role=\"alert\" id=\"refused-{}\">{}</p>", p.id, esc(r)))
                 .unwrap_or_default();
-            let typed = sent.map(|(_, f, ..)| f);
+            let typed = sent.map(|a| &a.form);
             let actions = if p.status == PledgeStatus::Active {
                 format!(
                     "{refusal}<details{release_open}><summary>{release}</summary><form method=\"post\" action=\"/me/pledges/release\" class=\"stack\" novalidate>\
@@ -299,8 +306,8 @@ async fn pledge_book(st: &AppState, l: Lang, user: &UserRecord, csrf: &str, view
                     ),
                     release_confirm = crate::web::confirm_box(l, &format!("confirm-release-{}", p.id), err("confirm-release")),
                     release_go = l.t("确认解除质押", "Release the pledge"),
-                    release_open = if sent.is_some_and(|(.., enforce)| !enforce) { " open" } else { "" },
-                    open = if sent.is_some_and(|(.., enforce)| *enforce) { " open" } else { "" },
+                    release_open = if sent.is_some_and(|a| !a.enforce) { " open" } else { "" },
+                    open = if sent.is_some_and(|a| a.enforce) { " open" } else { "" },
                     enforce_confirm = crate::web::confirm_box(l, &format!("confirm-enforce-{}", p.id), err("confirm-enforce")),
                     enforce = l.t("实现质权", "Enforce"),
                     to_l = l.t("受让方统一社会信用代码 / 身份证号码", "Transferee's credit code / ID number"),
@@ -422,7 +429,7 @@ async fn pledge_action(st: &AppState, l: Lang, headers: &HeaderMap, f: PledgeAct
             }
             let refusal = errors.is_empty().then(|| crate::messages::refusal(&e, l));
             let status = e.status();
-            let forms = MeView { action: Some((f.pledge, f, errors, refusal, enforce)), ..Default::default() };
+            let forms = MeView { action: Some(SentAction { form: f, errors, refusal, enforce }), ..Default::default() };
             let mut r = me_page(st, l, &user, &secret, &forms).await;
             *r.status_mut() = status;
             r
