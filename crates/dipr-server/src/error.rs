@@ -80,6 +80,9 @@ pub struct ErrorBody {
     pub message: String,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub details: Vec<FieldError>,
+    /// When the refusal ends, if it does (`refiling_barred`), as an RFC 3339 instant.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub until: Option<chrono::DateTime<chrono::Utc>>,
 }
 
 #[derive(Debug, Serialize, utoipa::ToSchema)]
@@ -93,6 +96,8 @@ pub struct ApiError {
     pub code: &'static str,
     pub message: String,
     pub details: Vec<FieldError>,
+    /// The moment a refusal ends, when it has one (`refiling_barred`: filing is possible again from then).
+    pub until: Option<chrono::DateTime<chrono::Utc>>,
 }
 
 pub type ApiResult<T> = Result<T, ApiError>;
@@ -100,7 +105,7 @@ pub type ApiResult<T> = Result<T, ApiError>;
 impl ApiError {
     pub fn new(code: &'static str, message: impl Into<String>) -> Self {
         debug_assert!(ERROR_CODES.iter().any(|(c, _, _)| *c == code), "undocumented error code {code}");
-        Self { code, message: message.into(), details: Vec::new() }
+        Self { code, message: message.into(), details: Vec::new(), until: None }
     }
     pub fn not_found(what: &str) -> Self {
         Self::new("not_found", format!("{what} not found"))
@@ -116,6 +121,7 @@ impl ApiError {
             code: "validation_failed",
             message: format!("the request has {} invalid field(s)", details.len()),
             details,
+            until: None,
         }
     }
     pub fn internal(e: impl std::fmt::Display) -> Self {
@@ -131,7 +137,8 @@ impl ApiError {
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let status = self.status();
-        let body = ErrorEnvelope { error: ErrorBody { code: self.code, message: self.message, details: self.details } };
+        let error = ErrorBody { code: self.code, message: self.message, details: self.details, until: self.until };
+        let body = ErrorEnvelope { error };
         (status, axum::Json(body)).into_response()
     }
 }
@@ -141,6 +148,10 @@ impl From<DomainError> for ApiError {
         match e {
             DomainError::Validation(details) => Self::validation(details),
             DomainError::Invariant(m) => Self::internal(m),
+            DomainError::RefilingBarred { ref barred_until, .. } => {
+                let until = chrono::DateTime::parse_from_rfc3339(barred_until).ok().map(|t| t.to_utc());
+                Self { until, ..Self::new(e.code(), e.to_string()) }
+            }
             other => Self::new(other.code(), other.to_string()),
         }
     }

@@ -151,7 +151,20 @@ pub fn text(code: &str, fallback: &str, l: Lang) -> String {
 /// What to tell a person about a refused request: the translated code, and for a validation error
 /// the fields' translated problems.
 pub fn refusal(e: &crate::error::ApiError, l: Lang) -> String {
-    text(e.code, &e.message, l)
+    let text = text(e.code, &e.message, l);
+    match e.until {
+        Some(until) => {
+            let day = until.with_timezone(&dipr_domain::time::local_offset()).format("%Y-%m-%d %H:%M");
+            format!(
+                "{text}{}",
+                l.t(
+                    &format!("可于 {day}（北京时间）起重新申请。"),
+                    &format!(" It may be filed again from {day} (Beijing time).")
+                )
+            )
+        }
+        None => text,
+    }
 }
 
 #[cfg(test)]

@@ -997,6 +997,10 @@ async fn a_refused_save_and_submit_saves_nothing() {
     let before = app.row_counts().await;
     let (status, html) = web.post("/me/file", &web_form(&csrf, "被撤回的语料", "submit")).await;
     assert_eq!(status, StatusCode::CONFLICT, "{html}");
+    // The refusal says from when the product may be filed again.
+    let withdrawn = app.state.clock.now().with_timezone(&dipr_domain::time::local_offset());
+    let from = (withdrawn + chrono::Months::new(3)).format("%Y-%m-%d").to_string();
+    assert!(html.contains(&format!("可于 {from}")), "{html}");
     assert_eq!(app.row_counts().await, before);
 
     // "Save and submit" on a draft's page: refused, and the edit is not saved either.
