@@ -1533,8 +1533,10 @@ macro_rules! refresh_derived {
     }};
 }
 
-/// SQLite in WAL mode. All writes go through a one-connection pool, so write transactions are
-/// serialised in-process and never meet `SQLITE_BUSY`; reads use their own pool and run concurrently.
+/// SQLite in WAL mode with `synchronous=FULL`: a commit is on disk (the WAL fsynced) before it is
+/// acknowledged, so an answered write survives a power loss. All writes go through a one-connection pool,
+/// so write transactions are serialised in-process and never meet `SQLITE_BUSY`; reads use their own pool
+/// and run concurrently.
 pub struct SqliteStore {
     write: SqlitePool,
     read: SqlitePool,
@@ -1547,7 +1549,7 @@ impl SqliteStore {
             .filename(path)
             .create_if_missing(true)
             .journal_mode(SqliteJournalMode::Wal)
-            .synchronous(SqliteSynchronous::Normal)
+            .synchronous(SqliteSynchronous::Full)
             .busy_timeout(Duration::from_secs(10))
             .foreign_keys(true);
         let write = SqlitePoolOptions::new().max_connections(1).connect_with(opts.clone()).await?;
