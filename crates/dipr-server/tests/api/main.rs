@@ -1423,5 +1423,6 @@ async fn registrations_end_by_cancellation_revocation_or_expiry() {
     assert!(report.ok, "{report:?}");
 }
 
+mod abuse;
 mod registered;
 mod web;
