@@ -355,3 +355,22 @@ pub async fn check(store: &dyn Store, key: &dipr_ledger::note::NoteVerifier) -> 
         problems,
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_new_registry_is_named_after_its_key_and_an_old_key_keeps_its_name() {
+        let dir = std::env::temp_dir().join(format!("dipr-origin-{}", uuid::Uuid::now_v7()));
+        let new = load_or_create_signer(&dir.join("new"), None).unwrap();
+        let digest = hex::encode(Sha256::digest(new.verifying_key().as_bytes()));
+        assert_eq!(new.name(), format!("dipr-{}.localhost/log", &digest[..8]));
+        assert_eq!(load_or_create_signer(&dir.join("new"), None).unwrap().name(), new.name());
+        // A data directory made when every registry was dipr.localhost/log still opens, configured or not.
+        let old = load_or_create_signer(&dir.join("old"), Some("dipr.localhost/log")).unwrap();
+        assert_eq!(load_or_create_signer(&dir.join("old"), None).unwrap().id(), old.id());
+        assert!(load_or_create_signer(&dir.join("old"), Some("other.example/log")).is_err());
+        std::fs::remove_dir_all(dir).unwrap();
+    }
+}

@@ -1596,3 +1596,19 @@ impl PgStore {
 
 impl_store!(SqliteStore, SqliteTx, sqlx::Sqlite, "sqlite", "");
 impl_store!(PgStore, PgTx, sqlx::Postgres, "postgres", " FOR UPDATE");
+
+#[cfg(test)]
+mod tests {
+    /// An acknowledged commit must survive a power loss: the WAL is synced at every commit.
+    #[tokio::test]
+    async fn sqlite_commits_are_durable() {
+        let dir = std::env::temp_dir().join(format!("dipr-store-sync-{}", uuid::Uuid::now_v7()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let store = super::SqliteStore::open(&dir.join("dipr.db")).await.unwrap();
+        for pool in [&store.write, &store.read] {
+            let level: i64 = sqlx::query_scalar("PRAGMA synchronous").fetch_one(pool).await.unwrap();
+            assert_eq!(level, 2, "synchronous=FULL");
+        }
+        std::fs::remove_dir_all(dir).unwrap();
+    }
+}
