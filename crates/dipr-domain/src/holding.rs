@@ -252,6 +252,8 @@ fn step(app: &mut Application, op: Operation, actor: &Actor, ctx: &Context) -> R
     let holder_check = require_holder(actor, app);
     let examiner_check = require_examiner(actor, app);
     let valid_until = app.registration.as_ref().map(|r| r.valid_until).unwrap_or(now);
+    // A renewal adds a term to the current end, under the same cap as registration.
+    let renewed_until = crate::lifecycle::validity_end(app, valid_until, ctx.rules);
     let h = app.holding.as_mut().expect("set above");
     let holder = h.holder.clone();
     let mut done = Done {
@@ -436,6 +438,12 @@ fn step(app: &mut Application, op: Operation, actor: &Actor, ctx: &Context) -> R
                     ),
                 ));
             }
+            if renewed_until <= valid_until {
+                return Err(DomainError::refused(
+                    "renewal_beyond_licence",
+                    "a data source's licence ends before the current validity: renewal cannot extend it",
+                ));
+            }
             let number = h.versions.len() as u32 + 1;
             h.versions.push(DataVersion {
                 number,
@@ -444,10 +452,9 @@ fn step(app: &mut Application, op: Operation, actor: &Actor, ctx: &Context) -> R
                 reason: VersionReason::Renewal,
                 note: String::new(),
             });
-            let until = WorkingCalendar::add_exact(valid_until, ctx.rules.validity);
             let reg = app.registration.as_mut().ok_or_else(|| DomainError::Invariant("no registration".into()))?;
-            reg.valid_until = until;
-            done.public = json!({"version": number, "root": commitment.root, "valid_until": until});
+            reg.valid_until = renewed_until;
+            done.public = json!({"version": number, "root": commitment.root, "valid_until": renewed_until});
             done.kind = "renewed";
             done.reissue_certificate = true;
         }

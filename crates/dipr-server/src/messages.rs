@@ -79,6 +79,11 @@ const MESSAGES: &[(&str, &str, &str)] = &[
         "只能在有效期届满前的续展期内续展。",
         "Renewal opens only in the window before validity ends.",
     ),
+    (
+        "renewal_beyond_licence",
+        "数据来源的授权届满，续展不能使有效期超过授权期限。",
+        "A data source's licence ends first: renewal cannot extend validity past it.",
+    ),
     ("upstream_not_found", "作为来源的产品未在本机构登记。", "A product named as a source is not registered here."),
     ("upstream_not_registered", "作为来源的产品未登记或已失效。", "A product named as a source is not registered."),
     (
