@@ -20,7 +20,7 @@ pub fn zone(en: bool) -> &'static str {
 }
 
 /// Both names, for bilingual documents (the PDF, the CLI report).
-pub const ZONE_BOTH: &str = "北京时间 Beijing time";
+const ZONE_BOTH: &str = "北京时间 Beijing time";
 
 /// `2026-12-01`: the Beijing date of `t`.
 pub fn date(t: DateTime<Utc>) -> String {
@@ -39,6 +39,11 @@ pub fn zoned(text: &str, en: bool) -> String {
     } else {
         format!("{text}（北京时间）")
     }
+}
+
+/// `text（北京时间 Beijing time）`, for bilingual documents.
+pub fn zoned_both(text: &str) -> String {
+    format!("{text}（{ZONE_BOTH}）")
 }
 
 /// `2026-12-01（北京时间）` / `2026-12-01 (Beijing time)`.
@@ -68,12 +73,17 @@ pub fn stated_period_zoned(from: &str, until: &str, en: bool) -> String {
 /// A stated span in both languages (the PDF, the CLI report):
 /// `2026-12-01 至 to 2029-12-01（北京时间 Beijing time）`.
 pub fn stated_period_both(from: &str, until: &str) -> String {
-    format!("{} 至 to {}（{ZONE_BOTH}）", date_of(from), date_of(until))
+    zoned_both(&format!("{} 至 to {}", date_of(from), date_of(until)))
 }
 
-/// A stated instant's date in both languages: `2026-12-01（北京时间 Beijing time）`.
+/// A date in both languages: `2026-12-01（北京时间 Beijing time）`.
+pub fn date_both(t: DateTime<Utc>) -> String {
+    zoned_both(&date(t))
+}
+
+/// The same for an instant a signed statement gives as RFC 3339 text.
 pub fn stated_date_both(at: &str) -> String {
-    format!("{}（{ZONE_BOTH}）", date_of(at))
+    zoned_both(&date_of(at))
 }
 
 /// The Beijing date of an instant a signed statement gives as RFC 3339 text; the text itself if it is not

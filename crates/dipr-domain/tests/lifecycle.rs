@@ -122,7 +122,10 @@ fn validity_runs_from_the_registration_date() {
     let reg = w.app.registration.clone().unwrap();
     assert!(notice_start < reg.registered_at);
     assert_eq!(reg.valid_from, reg.registered_at, "not from the notice's start");
-    assert_eq!(dipr_domain::shown::date(reg.valid_until), dipr_domain::shown::date(w.now + Duration::days(365 * 3 + 1)));
+    assert_eq!(
+        dipr_domain::shown::date(reg.valid_until),
+        dipr_domain::shown::date(w.now + Duration::days(365 * 3 + 1))
+    );
     // Renewal adds a term to the current end, under the same rule.
     let end = dipr_domain::lifecycle::validity_end(&w.app, reg.valid_until, &w.rules);
     assert_eq!(dipr_domain::shown::date(end), dipr_domain::shown::date(reg.valid_until + Duration::days(365 * 3 + 1)));

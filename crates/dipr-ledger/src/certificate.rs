@@ -349,9 +349,8 @@ pub fn verify(cert: &Certificate, trusted_key: Option<&NoteVerifier>, policy: Op
             report.earliest_cosignature_unix = cosigs.iter().map(|(_, t)| *t).min();
             let ok = cosigs.len() >= policy.quorum;
             let names: Vec<&str> = cosigs.iter().map(|(n, _)| n.as_str()).collect();
-            let when = |en| {
-                report.earliest_cosignature_unix.and_then(shown::from_unix).map(|t| shown::minute_zoned(t, en))
-            };
+            let when =
+                |en| report.earliest_cosignature_unix.and_then(shown::from_unix).map(|t| shown::minute_zoned(t, en));
             let (when_zh, when_en) = (when(false).unwrap_or_default(), when(true).unwrap_or_default());
             report.cosignatures = cosigs.clone();
             check(

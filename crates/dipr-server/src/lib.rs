@@ -21,6 +21,7 @@ pub mod operations;
 pub mod pages;
 pub mod portal;
 pub mod service;
+pub mod standing;
 pub mod timers;
 pub mod web;
 pub mod witness;

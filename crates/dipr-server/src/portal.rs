@@ -25,6 +25,7 @@ use uuid::Uuid;
 use crate::auth::{actor_of, token_hash};
 use crate::web::{esc, layout, Lang, LangQuery};
 use crate::AppState;
+use dipr_domain::shown;
 
 const SESSION_COOKIE: &str = "dipr_session";
 const LOGIN_CSRF_COOKIE: &str = "dipr_login_csrf";
@@ -204,7 +205,7 @@ pub(crate) fn deadline_label(app: &Application, l: Lang) -> String {
                 Status::Registered => l.t("有效期至", "valid until"),
                 _ => "",
             };
-            format!("{what} {}", d.with_timezone(&dipr_domain::time::local_offset()).format("%Y-%m-%d"))
+            format!("{what} {}", shown::date_zoned(d, l.en))
         })
         .unwrap_or_default()
 }
@@ -589,8 +590,12 @@ async fn me_page(st: &AppState, l: Lang, user: &UserRecord, secret: &str, view: 
                     esc(&a.form.product_name),
                     esc(&a.applicant.name),
                     crate::web::state_label(a.state, l),
-                    due.map(|d| format!("{} {}", l.t("异议决定截止", "decide objection by"), d.format("%Y-%m-%d")))
-                        .unwrap_or_default()
+                    due.map(|d| format!(
+                        "{} {}",
+                        l.t("异议决定截止", "decide objection by"),
+                        shown::date_zoned(d, l.en)
+                    ))
+                    .unwrap_or_default()
                 ));
             }
             body.push_str(&format!(
@@ -613,7 +618,7 @@ async fn me_page(st: &AppState, l: Lang, user: &UserRecord, secret: &str, view: 
                     a.id,
                     esc(&a.form.product_name),
                     esc(&a.holder().name),
-                    since.map(|d| d.format("%Y-%m-%d").to_string()).unwrap_or_default()
+                    since.map(shown::date).unwrap_or_default()
                 ));
             }
             if !rows.is_empty() {
@@ -622,7 +627,7 @@ async fn me_page(st: &AppState, l: Lang, user: &UserRecord, secret: &str, view: 
                     l.t("待决定的登记后异议", "Objections after grant to decide"),
                     l.t("产品", "Product"),
                     l.t("权利人", "Holder"),
-                    l.t("提出日期", "Filed")
+                    shown::zoned(l.t("提出日期", "Filed"), l.en)
                 ));
             }
         }
@@ -636,7 +641,7 @@ async fn me_page(st: &AppState, l: Lang, user: &UserRecord, secret: &str, view: 
         for n in notes.iter().take(30) {
             rows.push_str(&format!(
                 "<tr><td>{}</td><td>{}</td><td>{}</td></tr>",
-                n.at.format("%Y-%m-%d"),
+                shown::date_zoned(n.at, l.en),
                 esc(n.payload["product_name"].as_str().unwrap_or_default()),
                 esc(&crate::pages::event_label(n.payload["event"].as_str().unwrap_or_default(), l.en))
             ));
