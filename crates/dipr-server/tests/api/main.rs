@@ -1424,4 +1424,5 @@ async fn registrations_end_by_cancellation_revocation_or_expiry() {
 }
 
 mod registered;
+mod truth;
 mod web;
