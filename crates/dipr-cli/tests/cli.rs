@@ -155,6 +155,20 @@ fn registry_witnesses_certificate_and_ledger_check() {
     let (code, _, err) = run(&["verify", cert_path.to_str().unwrap(), "--trusted-key", &other]);
     assert_eq!(code, 1, "{err}");
 
+    // Offline, it says it proved authenticity, not current status, and how to check the status.
+    let cert_arg = cert_path.to_str().unwrap();
+    let (code, out, _) = run(&["verify", cert_arg, "--trusted-key", &log_key]);
+    assert_eq!(code, 0, "{out}");
+    assert!(out.contains("not that the registration is still in force") && out.contains("--online"), "{out}");
+    assert!(out.contains(&format!("/records/{id}")) && out.contains("北京时间 Beijing time"), "{out}");
+    // Without a pinned key only self-consistency is proven: it says so, and fails unless that is accepted.
+    let (code, out, _) = run(&["verify", cert_arg]);
+    assert_eq!(code, 1, "{out}");
+    assert!(out.contains("SELF-CONSISTENT ONLY") && out.contains("--no-pin") && !out.contains("VALID —"), "{out}");
+    let (code, out, _) = run(&["verify", cert_arg, "--no-pin"]);
+    assert_eq!(code, 0, "{out}");
+    assert!(out.contains("SELF-CONSISTENT ONLY"), "{out}");
+
     // The ledger is intact.
     let (code, out, err) = run(&["ledger", "check", "--data-dir", d]);
     assert_eq!(code, 0, "{out}{err}");
