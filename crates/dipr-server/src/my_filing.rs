@@ -525,7 +525,7 @@ async fn render(
         esc(&app.form.product_name),
         crate::web::state_label(app.state, l),
     );
-    let deadline = crate::portal::deadline_label(app, l);
+    let deadline = crate::portal::deadline_label(app, l, &st.calendar());
     if !deadline.is_empty() {
         body.push_str(&format!("<p id=\"deadline\"><strong>{}</strong></p>", esc(&deadline)));
     }

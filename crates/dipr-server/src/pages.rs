@@ -252,7 +252,8 @@ async fn render(st: &AppState, id: &str, l: crate::web::Lang, form: ObjectionFor
         (t("简介", "Summary"), esc(&r.summary)),
     ];
     if let (Some(s), Some(e)) = (r.notice_started_at, r.notice_ends_at) {
-        rows.push((t("公示期", "Notice period"), shown::period_zoned(s, e, en)));
+        let note = crate::web::beyond_calendar_note(&st.calendar(), e, l);
+        rows.push((t("公示期", "Notice period"), format!("{}{note}", shown::period_zoned(s, e, en))));
     }
     if let Some(reg) = &r.registration {
         rows.push((t("登记号", "Registration no."), esc(reg.registration_number.as_str())));

@@ -17,6 +17,7 @@ use dipr_domain::application::{Application, State as Status};
 use dipr_domain::encumbrance::PledgeStatus;
 use dipr_domain::holding::Operation;
 use dipr_domain::lifecycle::Role;
+use dipr_domain::time::WorkingCalendar;
 use dipr_store::{ApplicationFilter, Order, Page, UserRecord};
 use serde::Deserialize;
 use sha2::{Digest, Sha256};
@@ -196,16 +197,17 @@ async fn signout(State(st): State<Arc<AppState>>, headers: HeaderMap, Form(form)
     )
 }
 
-pub(crate) fn deadline_label(app: &Application, l: Lang) -> String {
+pub(crate) fn deadline_label(app: &Application, l: Lang, cal: &WorkingCalendar) -> String {
     app.next_deadline()
         .map(|d| {
-            let what = match app.state {
-                Status::CorrectionRequested => l.t("补正截止", "correct by"),
-                Status::PublicNotice => l.t("公示结束", "notice ends"),
-                Status::Registered => l.t("有效期至", "valid until"),
-                _ => "",
+            let (what, working_days) = match app.state {
+                Status::CorrectionRequested => (l.t("补正截止", "correct by"), true),
+                Status::PublicNotice => (l.t("公示结束", "notice ends"), true),
+                Status::Registered => (l.t("有效期至", "valid until"), false),
+                _ => ("", false),
             };
-            format!("{what} {}", shown::date_zoned(d, l.en))
+            let note = if working_days { crate::web::beyond_calendar_note(cal, d, l) } else { "" };
+            format!("{what} {}{note}", shown::date_zoned(d, l.en))
         })
         .unwrap_or_default()
 }
@@ -511,6 +513,7 @@ async fn me_page(st: &AppState, l: Lang, user: &UserRecord, secret: &str, view: 
                 l.t("我的申请与登记", "My filings and registrations"),
                 l.t("提交新的登记申请", "File a new application")
             ));
+            let cal = st.calendar();
             let mut rows = String::new();
             let mut consents = String::new();
             for a in &apps {
@@ -526,7 +529,7 @@ async fn me_page(st: &AppState, l: Lang, user: &UserRecord, secret: &str, view: 
                 rows.push_str(&format!(
                     "<tr><td>{name}</td><td>{}</td><td>{}</td><td>{cert}</td></tr>",
                     crate::web::state_label(a.state, l),
-                    deadline_label(a, l)
+                    deadline_label(a, l, &cal)
                 ));
             }
             for a in &pledged {

@@ -238,3 +238,36 @@ async fn public_histories_are_in_time_order() {
     }
     assert!(checked > 20, "{checked}");
 }
+
+#[tokio::test]
+async fn the_2027_calendar_is_seeded_and_administrators_are_warned_before_it_runs_out() {
+    let app = App::new().await;
+    let (a, e, admin) = actors(&app).await;
+    let days = app.ok("GET", "/api/v1/calendar", None, None).await;
+    let holiday = |d: &str| days.as_array().unwrap().iter().any(|x| x["date"] == d && x["kind"] == "holiday");
+    for d in ["2027-01-01", "2027-02-05", "2027-02-08", "2027-04-05", "2027-06-09", "2027-09-15", "2027-10-01"] {
+        assert!(holiday(d), "{d} is a statutory holiday of 2027");
+    }
+
+    // From 1 October of the last covered year (2027) /admin warns that 2028 is not covered.
+    let today = |app: &App| dipr_domain::time::local_date(app.state.clock.now());
+    let date = |s: &str| chrono::NaiveDate::parse_from_str(s, "%Y-%m-%d").unwrap();
+    let web = Web::new(&app, &admin);
+    let to = |target: &str, app: &App| (date(target) - today(app)).num_days().max(0) as u32 + 1;
+    if today(&app) < date("2027-10-01") {
+        let (_, html) = web.get("/admin").await;
+        assert!(!html.contains("id=\"calendar-warning\""), "no warning a quarter ahead of the gap");
+        app.advance(&admin, to("2027-10-01", &app)).await;
+    }
+    let (_, html) = web.get("/admin").await;
+    assert!(html.contains("id=\"calendar-warning\"") && html.contains("节假日日历尚未录入 2028 年"), "{html}");
+
+    // A correction deadline that reaches 2028 is counted by the weekend rule, and the page says so.
+    app.advance(&admin, to("2027-12-27", &app)).await;
+    let id = app.draft(&a, "跨年补正的语料").await;
+    app.ok("POST", &format!("/api/v1/applications/{id}/submit"), Some(&a), None).await;
+    app.decide(&e, &id, "accept").await;
+    app.decide(&e, &id, "request_correction").await;
+    let (_, html) = Web::new(&app, &a).get(&format!("/me/filings/{id}")).await;
+    assert!(html.contains("补正截止") && html.contains("暂按周末规则计算"), "{html}");
+}
