@@ -297,7 +297,7 @@ pub fn render(cert: &Certificate, names: &Names) -> Result<Vec<u8>, PdfError> {
             checkpoint_size
         ),
         format!("3. 证书内容摘要 Statement SHA-256: {}", s.sha256_hex()),
-        format!("4. 公示记录 Public record: {}", s.record_url),
+        format!("4. 登记现状见公示记录 Current status on the public record: {}", s.record_url),
     ];
     for step in &steps {
         vy = pen.paragraph(MARGIN, vy, 8.5, text_w, step) + 2.0;

@@ -111,16 +111,15 @@ pub fn html(s: &Standing, d: &PublicRecordDetail, l: Lang, now: DateTime<Utc>, i
                 })
                 .unwrap_or_default();
             format!(
-                "<div class=\"result bad\" id=\"{id}\" role=\"status\"><h2>{}</h2><p>{}</p>\
-                 <dl><dt>{}</dt><dd>{}</dd><dt>{what}</dt><dd>{}</dd>{decision}{logged}</dl>\
+                "<div class=\"result bad\" id=\"{id}\" role=\"status\"><h2>{}{}</h2><p>{}</p>\
+                 <dl><dt>{what}</dt><dd>{}</dd>{decision}{logged}</dl>\
                  <p class=\"muted\">{as_of} · <a href=\"{link}\">{}</a></p></div>",
-                headline(e.state, l),
+                l.t("登记现状：", "Current status: "),
+                crate::web::state_label(e.state, l),
                 l.t(
                     "登记已不再有效。证书的签名仍可核验，只证明登记机构曾签发这份证书，不证明其所载权利现在存在。",
                     "The registration is no longer in force. The certificate's signature still verifies: it proves the registry issued it, not that the right it states exists now.",
                 ),
-                l.t("登记现状", "Current status"),
-                crate::web::state_label(e.state, l),
                 shown::date_zoned(e.at, l.en),
                 l.t("查看公示记录", "See the public record"),
             )
