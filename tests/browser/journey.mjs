@@ -405,7 +405,11 @@ await step('a bank releases a pledge from its pledge book', async () => {
   const page = await newPage();
   await signIn(page, 'bank1');
   await page.waitForSelector('#pledge-book');
-  await page.locator('#pledge-book button[id^="release-"]').first().click();
+  // Release is irreversible: it opens, asks for a tick, then releases.
+  const release = page.locator('#pledge-book details', { has: page.locator('button[id^="release-"]') }).first();
+  await release.locator('summary').click();
+  await release.locator('input[name=confirm]').check();
+  await release.locator('button[id^="release-"]').click();
   await page.waitForURL('**/records/**');
   assert.match(await page.textContent('main'), /已注销/);
   await page.context().close();

@@ -377,10 +377,13 @@ pub enum State {
     Revoked,
     /// The registration's validity ended.
     Expired,
+    /// A draft its applicant threw away before submitting it: out of every list, still in the audit trail,
+    /// and no bar to filing the product again.
+    Discarded,
 }
 
 impl State {
-    pub const ALL: [State; 15] = [
+    pub const ALL: [State; 16] = [
         Self::Draft,
         Self::Submitted,
         Self::FormalReview,
@@ -396,6 +399,7 @@ impl State {
         Self::Cancelled,
         Self::Revoked,
         Self::Expired,
+        Self::Discarded,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -415,6 +419,7 @@ impl State {
             Self::Cancelled => "cancelled",
             Self::Revoked => "revoked",
             Self::Expired => "expired",
+            Self::Discarded => "discarded",
         }
     }
 
@@ -434,6 +439,7 @@ impl State {
                 | Self::Cancelled
                 | Self::Revoked
                 | Self::Expired
+                | Self::Discarded
         )
     }
 
@@ -619,6 +625,11 @@ impl Outcome {
 }
 
 impl Application {
+    /// Never submitted: a draft, or a discarded one.
+    pub fn is_draft(&self) -> bool {
+        matches!(self.state, State::Draft | State::Discarded)
+    }
+
     pub fn new_draft(
         id: Uuid,
         applicant: &Party,

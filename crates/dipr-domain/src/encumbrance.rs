@@ -356,6 +356,18 @@ impl Encumbrances {
         if pledge.stated_rank == 0 {
             return Err(DomainError::Validation(vec![FieldError::new("rank", "pledge_rank", "ranks start at 1")]));
         }
+        // A resent filing must not leave two pledges the holder could consent to twice.
+        let same = |p: &&Pledge| {
+            p.status == PledgeStatus::Pending
+                && p.pledgee.id == pledge.pledgee.id
+                && p.debtor.id == pledge.debtor.id
+                && p.secured == pledge.secured
+                && p.term == pledge.term
+                && p.stated_rank == pledge.stated_rank
+        };
+        if self.pledges.iter().any(|p| same(&p)) {
+            return Err(refused("duplicate_pledge", "an identical pledge is already waiting for the holder's consent"));
+        }
         pledge.status = PledgeStatus::Pending;
         pledge.rank = None;
         pledge.registered_at = None;
@@ -564,6 +576,22 @@ mod tests {
         assert_eq!(e.release_pledge(id1, b1.id, now()).unwrap_err().code(), "pledge_not_active");
         e.enforce_pledge(id2, b2.id, now()).unwrap();
         e.use_consents(ConsentPurpose::Transfer, None, now()).unwrap();
+    }
+
+    #[test]
+    fn an_identical_pending_pledge_is_refused() {
+        let mut e = Encumbrances::default();
+        let bank = party("bank");
+        let first = pledge(&bank, 1);
+        let mut again = first.clone();
+        again.id = Uuid::now_v7();
+        e.file_pledge(first).unwrap();
+        assert_eq!(e.file_pledge(again.clone()).unwrap_err().code(), "duplicate_pledge");
+        assert_eq!(e.pledges.len(), 1);
+        // Another amount is another pledge.
+        again.secured = Money::from_fen(200).unwrap();
+        e.file_pledge(again).unwrap();
+        assert_eq!(e.pledges.len(), 2);
     }
 
     #[test]

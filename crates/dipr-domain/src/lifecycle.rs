@@ -124,6 +124,8 @@ pub enum Command {
     Withdraw {
         reason: String,
     },
+    /// Throw away a draft that was never submitted.
+    Discard,
     AcceptForReview,
     RequestCorrection {
         items: Vec<String>,
@@ -175,6 +177,7 @@ impl Command {
             Self::Submit => "submitted",
             Self::Resubmit { .. } => "resubmitted",
             Self::Withdraw { .. } => "withdrawn",
+            Self::Discard => "draft_discarded",
             Self::AcceptForReview => "accepted_for_review",
             Self::RequestCorrection { .. } => "correction_requested",
             Self::Reject { .. } => "rejected",
@@ -198,6 +201,7 @@ impl Command {
             Self::Submit => "submit",
             Self::Resubmit { .. } => "resubmit",
             Self::Withdraw { .. } => "withdraw",
+            Self::Discard => "discard",
             Self::AcceptForReview => "accept for review",
             Self::RequestCorrection { .. } => "request correction of",
             Self::Reject { .. } => "reject",
@@ -309,11 +313,19 @@ fn step(app: &mut Application, cmd: Command, actor: &Actor, ctx: &Context) -> Re
         }
         Command::Withdraw { reason } => {
             require_owner(actor, app)?;
-            if from.is_final() {
+            // A draft was never filed: it is discarded, not withdrawn (which bars re-filing).
+            if from.is_final() || from == Draft {
                 return Err(illegal);
             }
             app.withdrawn_at = Some(now);
             (Withdrawn, reason.trim().to_string())
+        }
+        Command::Discard => {
+            require_owner(actor, app)?;
+            if from != Draft {
+                return Err(illegal);
+            }
+            (Discarded, String::new())
         }
         Command::AcceptForReview => {
             require_examiner(actor, app)?;

@@ -149,18 +149,39 @@ async fn render(st: &AppState, l: Lang, csrf: &str, shown: Shown) -> Response {
         l.t("操作", "Actions")
     ));
     for u in &users {
-        let (action, label) =
-            if u.disabled { ("enable", l.t("启用", "Enable")) } else { ("disable", l.t("停用", "Disable")) };
+        let form = |action: &str, confirm: &str, label: &str| {
+            format!(
+                "<form method=\"post\" action=\"/admin/users\" class=\"stack\">{hidden}\
+                 <input type=\"hidden\" name=\"user\" value=\"{}\"><input type=\"hidden\" name=\"action\" value=\"{action}\">\
+                 {confirm}<button class=\"secondary\" aria-label=\"{label} {}\">{label}</button></form>",
+                u.id,
+                esc(&u.username),
+            )
+        };
+        // Disabling ends the account's sessions at once: it asks for a tick first. Enabling does not.
+        let action = if u.disabled {
+            form("enable", "", l.t("启用", "Enable"))
+        } else {
+            format!(
+                "<details><summary>{}</summary>{}</details>",
+                l.t("停用", "Disable"),
+                form(
+                    "disable",
+                    &crate::web::confirm_box(l, &format!("confirm-user-{}", u.id), String::new()),
+                    l.t("确认停用", "Disable the account")
+                )
+            )
+        };
         body.push_str(&format!(
-            "<tr><td>{}</td><td>{}</td><td>{}{}</td><td><form method=\"post\" action=\"/admin/users\">{hidden}\
-             <input type=\"hidden\" name=\"user\" value=\"{}\"><input type=\"hidden\" name=\"action\" value=\"{action}\">\
-             <button class=\"secondary\" aria-label=\"{label} {}\">{label}</button></form></td></tr>",
+            "<tr><td>{}</td><td>{}</td><td>{}{}</td><td>{action}</td></tr>",
             esc(&u.username),
             esc(&u.display_name),
             role_label(u.role, l),
-            if u.disabled { format!(" <span class=\"tag\">{}</span>", l.t("已停用", "disabled")) } else { String::new() },
-            u.id,
-            esc(&u.username),
+            if u.disabled {
+                format!(" <span class=\"tag\">{}</span>", l.t("已停用", "disabled"))
+            } else {
+                String::new()
+            },
         ));
     }
     body.push_str("</table></div>");
@@ -171,7 +192,7 @@ async fn render(st: &AppState, l: Lang, csrf: &str, shown: Shown) -> Response {
     ];
     let u = &shown.user;
     body.push_str(&format!(
-        "<h3>{}</h3><form method=\"post\" action=\"/admin/users/new\" class=\"stack\" style=\"max-width:36rem\" novalidate>{hidden}{}{}{}{}{}<p class=\"muted\">{}</p>{}{}<button id=\"create-user\">{}</button></form>",
+        "<h3>{}</h3><form method=\"post\" action=\"/admin/users/new\" class=\"stack\" data-width=\"narrow\" novalidate>{hidden}{}{}{}{}{}<p class=\"muted\">{}</p>{}{}<button id=\"create-user\">{}</button></form>",
         l.t("新建工作人员账号", "Create a staff account"),
         e.at("user-form"),
         input("new-username", l.t("用户名", "Username"), &u.username, e, "text"),
@@ -202,7 +223,7 @@ async fn render(st: &AppState, l: Lang, csrf: &str, shown: Shown) -> Response {
     }
     let i = &shown.industry;
     body.push_str(&format!(
-        "</table></div><form method=\"post\" action=\"/admin/industries\" class=\"stack\" style=\"max-width:36rem\" novalidate>{hidden}{}{}{}{}<button>{}</button></form>",
+        "</table></div><form method=\"post\" action=\"/admin/industries\" class=\"stack\" data-width=\"narrow\" novalidate>{hidden}{}{}{}{}<button>{}</button></form>",
         e.at("industry-form"),
         input("industry-code", l.t("代码（小写字母、数字、下划线）", "Code (a-z, 0-9, _)"), &i.code, e, "text"),
         input("industry-zh", "中文名称", &i.name_zh, e, "text"),
@@ -215,7 +236,7 @@ async fn render(st: &AppState, l: Lang, csrf: &str, shown: Shown) -> Response {
     let kinds =
         [("holiday", l.t("节假日", "Holiday").to_string()), ("workday", l.t("调休上班", "Working day").to_string())];
     body.push_str(&format!(
-        "<h2>{}</h2><form method=\"post\" action=\"/admin/calendar\" class=\"stack\" style=\"max-width:36rem\" novalidate>{hidden}{}{}{}{}<button>{}</button></form>\
+        "<h2>{}</h2><form method=\"post\" action=\"/admin/calendar\" class=\"stack\" data-width=\"narrow\" novalidate>{hidden}{}{}{}{}<button>{}</button></form>\
          <div class=\"scroll\"><table class=\"list\" id=\"calendar\"><tr><th>{}</th><th>{}</th><th>{}</th></tr>",
         l.t("节假日与调休", "Holidays and working weekends"),
         e.at("day-form"),
@@ -261,9 +282,9 @@ fn witness_section(st: &AppState, l: Lang, hidden: &str, shown: &Shown) -> Strin
     format!(
         "<h2 id=\"witnesses-h\">{h}</h2><p class=\"muted\">{lead}</p>\
          <div class=\"scroll\"><table class=\"list\" id=\"witnesses\"><tr><th>{c1}</th><th>URL</th><th><span class=\"sr-only\">{act}</span></th></tr>{rows}</table></div>\
-         <form method=\"post\" action=\"/admin/witnesses\" class=\"stack\" style=\"max-width:36rem\" novalidate>{hidden}\
+         <form method=\"post\" action=\"/admin/witnesses\" class=\"stack\" data-width=\"narrow\" novalidate>{hidden}\
          <input type=\"hidden\" name=\"action\" value=\"add\">{top}{url}{key}<button id=\"add-witness\">{add}</button></form>\
-         <form method=\"post\" action=\"/admin/witnesses\" class=\"stack\" style=\"max-width:36rem\" novalidate>{hidden}\
+         <form method=\"post\" action=\"/admin/witnesses\" class=\"stack\" data-width=\"narrow\" novalidate>{hidden}\
          <input type=\"hidden\" name=\"action\" value=\"quorum\">{q}<button>{save}</button></form>",
         h = l.t("见证人", "Witnesses"),
         lead = l.t(
@@ -287,6 +308,8 @@ pub struct UserAction {
     csrf: String,
     user: Uuid,
     action: String,
+    #[serde(default)]
+    confirm: Option<String>,
 }
 
 async fn user_action(
@@ -300,14 +323,18 @@ async fn user_action(
         Ok(x) => x,
         Err(r) => return r,
     };
-    let result = crate::service::set_user_disabled(&st, &actor_of(&me), f.user, f.action == "disable").await;
-    let shown = match result {
-        Ok(u) => Shown::done(format!(
-            "{} {}",
-            u.username,
-            if u.disabled { l.t("已停用", "disabled") } else { l.t("已启用", "enabled") }
-        )),
-        Err(e) => Shown::refused(&e, l, &|_| String::new(), None),
+    let disable = f.action == "disable";
+    let shown = if disable && f.confirm.is_none() {
+        Shown { message: Some((false, crate::web::field_message("confirmation_required", l))), ..Default::default() }
+    } else {
+        match crate::service::set_user_disabled(&st, &actor_of(&me), f.user, disable).await {
+            Ok(u) => Shown::done(format!(
+                "{} {}",
+                u.username,
+                if u.disabled { l.t("已停用", "disabled") } else { l.t("已启用", "enabled") }
+            )),
+            Err(e) => Shown::refused(&e, l, &|_| String::new(), None),
+        }
     };
     render(&st, l, &csrf, shown).await
 }

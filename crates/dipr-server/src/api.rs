@@ -52,6 +52,7 @@ pub fn router(state: Arc<AppState>) -> Router {
         .route("/applications/{id}/submit", post(submit))
         .route("/applications/{id}/resubmit", post(resubmit))
         .route("/applications/{id}/withdraw", post(withdraw))
+        .route("/applications/{id}/discard", post(discard))
         .route("/applications/{id}/cancel", post(cancel))
         .route("/applications/{id}/objections/{oid}/response", post(respond_to_objection))
         .route("/review/queue", get(review_queue))
@@ -94,6 +95,8 @@ pub fn router(state: Arc<AppState>) -> Router {
         .route("/log/tile/{*path}", get(log_tile))
         .route("/healthz", get(healthz))
         .layer(DefaultBodyLimit::max(limit))
+        .layer(axum::middleware::from_fn_with_state(state.clone(), crate::once::layer))
+        .layer(axum::middleware::from_fn_with_state(state.clone(), crate::headers::layer))
         .layer(TraceLayer::new_for_http())
         .with_state(state)
 }
@@ -214,6 +217,10 @@ pub struct DecisionRequest {
     /// For `request_correction`: the items to correct.
     #[serde(default)]
     pub items: Vec<String>,
+    /// The application's `version` the decision was made on: refused with `stale_version` if it has
+    /// changed since (recommended, so a decision never lands on a state its maker did not see).
+    #[serde(default)]
+    pub version: Option<i64>,
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -528,7 +535,16 @@ async fn resubmit(
     run(&st, &caller, id, Command::Resubmit { response: req.text }).await
 }
 
-/// Withdraw a filing before registration (the same product may not be filed again for the bar period).
+/// Discard a draft that was never submitted: it leaves the applicant's lists (the audit trail keeps it) and
+/// puts no bar on filing the product again.
+#[utoipa::path(post, path = "/api/v1/applications/{id}/discard", tag = "applications", security(("bearer" = [])),
+    params(("id" = Uuid, Path)), responses((status = 200, body = Application), (status = "4XX", body = ErrorEnvelope)))]
+async fn discard(AxState(st): S, caller: Caller, Path(id): Path<Uuid>) -> ApiResult<Json<Application>> {
+    run(&st, &caller, id, Command::Discard).await
+}
+
+/// Withdraw a submitted filing before registration (the same product may not be filed again for the bar
+/// period; a draft is discarded instead).
 #[utoipa::path(post, path = "/api/v1/applications/{id}/withdraw", request_body = TextRequest, tag = "applications", security(("bearer" = [])),
     params(("id" = Uuid, Path)), responses((status = 200, body = Application), (status = "4XX", body = ErrorEnvelope)))]
 async fn withdraw(
@@ -674,7 +690,10 @@ async fn decide(
         DecisionAction::Approve => Command::Approve { reasons },
         DecisionAction::Revoke => Command::Revoke { reasons },
     };
-    run(&st, &caller, id, cmd).await
+    match req.version {
+        Some(v) => Ok(Json(service::execute_on(&st, id, v, cmd, &actor_of(caller.user()?)).await?)),
+        None => run(&st, &caller, id, cmd).await,
+    }
 }
 
 /// Decide an objection: upheld (the filing is refused) or dismissed.
@@ -1189,7 +1208,7 @@ impl utoipa::Modify for BearerAuth {
     paths(
         signup, signin, signout, me, list_tokens, create_token, revoke_token,
         my_applications, create_application, get_application, edit_application, application_history,
-        submit, resubmit, withdraw, cancel, respond_to_objection, attach_manifest, get_manifest, discovery_key, discover, overlaps,
+        submit, resubmit, discard, withdraw, cancel, respond_to_objection, attach_manifest, get_manifest, discovery_key, discover, overlaps,
         review_queue, decide, decide_objection,
         search_records, notices, public_record, file_objection, industries, calendar, error_codes,
         certificate, certificate_pdf, inclusion_proof, consistency_proof,

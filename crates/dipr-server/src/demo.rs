@@ -156,6 +156,7 @@ enum Target {
     Cancelled,
     Revoked,
     Expired,
+    Discarded,
 }
 
 impl Target {
@@ -192,6 +193,7 @@ const PLAN: &[(Target, usize)] = &[
     (Target::FormalReview, 3),
     (Target::Submitted, 3),
     (Target::Draft, 3),
+    (Target::Discarded, 1),
 ];
 
 fn credit_code(rng: &mut StdRng, category: &str) -> String {
@@ -434,9 +436,9 @@ pub async fn seed(state: &AppState) -> ApiResult<DemoSummary> {
                 address: party.address.clone(),
                 attributes: party.attributes.clone(),
             };
-            service::create_application_at(state, agent, Some(np), form, start).await?
+            service::create_application_at(state, agent, Some(np), form, start, false).await?
         } else {
-            service::create_application_at(state, user, None, form, start).await?
+            service::create_application_at(state, user, None, form, start, false).await?
         };
         // Two filings carry data fingerprints: a registered corpus, and a later filing built largely
         // from it, so examiners see an overlap warning.
@@ -598,7 +600,7 @@ async fn after_registration(
                 registration_number: parent.registration.as_ref().expect("registered").registration_number.clone(),
                 licence_id: Some(l.id),
             }];
-            let child = service::create_application_at(state, child_user, None, form, at).await?;
+            let child = service::create_application_at(state, child_user, None, form, at, false).await?;
             let (filer, examiner) = (actor_of(child_user), actor_of(&examiners[0]));
             service::execute_at(state, child.id, Command::Submit, &filer, at + Duration::hours(1)).await?;
             service::execute_at(state, child.id, Command::AcceptForReview, &examiner, at + Duration::hours(3)).await?;
@@ -674,6 +676,10 @@ async fn play(
         };
     }
     if target == Draft {
+        return Ok(());
+    }
+    if target == Discarded {
+        ex!(Command::Discard, filer, step(1));
         return Ok(());
     }
     ex!(Command::Submit, filer, step(2));

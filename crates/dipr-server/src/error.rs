@@ -63,6 +63,15 @@ pub const ERROR_CODES: &[(&str, u16, &str)] = &[
     ("upstream_not_registered", 409, "A product named as a source is not (or no longer) registered."),
     ("upstream_licence_required", 409, "Deriving from another holder's product needs the licence that allows it."),
     ("upstream_licence_invalid", 409, "The licence named is not an active licence of that product to the applicant."),
+    ("invalid_idempotency_key", 400, "An idempotency key is 8 to 128 printable ASCII characters."),
+    ("idempotency_key_reused", 422, "This idempotency key was already used for a different request."),
+    ("request_in_progress", 409, "The same request (same idempotency key) is still being processed; retry shortly."),
+    (
+        "stale_version",
+        409,
+        "The record changed after the page or the request named its version; reload and decide again.",
+    ),
+    ("duplicate_pledge", 409, "An identical pledge (same pledgee, amount and term) is already waiting for consent."),
     ("internal", 500, "An internal error; it has been logged."),
 ];
 
@@ -72,6 +81,9 @@ pub struct ErrorBody {
     pub message: String,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub details: Vec<FieldError>,
+    /// When the refusal ends, if it does (`refiling_barred`), as an RFC 3339 instant.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub until: Option<chrono::DateTime<chrono::Utc>>,
 }
 
 #[derive(Debug, Serialize, utoipa::ToSchema)]
@@ -85,6 +97,8 @@ pub struct ApiError {
     pub code: &'static str,
     pub message: String,
     pub details: Vec<FieldError>,
+    /// The moment a refusal ends, when it has one (`refiling_barred`: filing is possible again from then).
+    pub until: Option<chrono::DateTime<chrono::Utc>>,
 }
 
 pub type ApiResult<T> = Result<T, ApiError>;
@@ -92,7 +106,7 @@ pub type ApiResult<T> = Result<T, ApiError>;
 impl ApiError {
     pub fn new(code: &'static str, message: impl Into<String>) -> Self {
         debug_assert!(ERROR_CODES.iter().any(|(c, _, _)| *c == code), "undocumented error code {code}");
-        Self { code, message: message.into(), details: Vec::new() }
+        Self { code, message: message.into(), details: Vec::new(), until: None }
     }
     pub fn not_found(what: &str) -> Self {
         Self::new("not_found", format!("{what} not found"))
@@ -108,6 +122,7 @@ impl ApiError {
             code: "validation_failed",
             message: format!("the request has {} invalid field(s)", details.len()),
             details,
+            until: None,
         }
     }
     pub fn internal(e: impl std::fmt::Display) -> Self {
@@ -123,7 +138,8 @@ impl ApiError {
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let status = self.status();
-        let body = ErrorEnvelope { error: ErrorBody { code: self.code, message: self.message, details: self.details } };
+        let error = ErrorBody { code: self.code, message: self.message, details: self.details, until: self.until };
+        let body = ErrorEnvelope { error };
         (status, axum::Json(body)).into_response()
     }
 }
@@ -133,6 +149,10 @@ impl From<DomainError> for ApiError {
         match e {
             DomainError::Validation(details) => Self::validation(details),
             DomainError::Invariant(m) => Self::internal(m),
+            DomainError::RefilingBarred { ref barred_until, .. } => {
+                let until = chrono::DateTime::parse_from_rfc3339(barred_until).ok().map(|t| t.to_utc());
+                Self { until, ..Self::new(e.code(), e.to_string()) }
+            }
             other => Self::new(other.code(), other.to_string()),
         }
     }

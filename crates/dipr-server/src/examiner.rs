@@ -231,15 +231,23 @@ async fn review_page(
         let error = err_for(Target::Decision).map(|e| crate::web::error_span("reasons", e)).unwrap_or_default();
         body.push_str(&format!(
             "<h2>{}</h2><form method=\"post\" action=\"/review/{}\" class=\"stack\" novalidate><input type=\"hidden\" name=\"csrf\" value=\"{csrf}\">\
+             <input type=\"hidden\" name=\"version\" value=\"{version}\">\
              <label for=\"action\">{}</label><select id=\"action\" name=\"action\">{opts}</select>\
              <label for=\"reasons\">{}</label><textarea id=\"reasons\" name=\"reasons\" rows=\"4\" aria-describedby=\"err-reasons\">{}</textarea>{error}\
-             <button>{}</button></form>",
+             {confirm}<button>{}</button></form>",
             l.t("决定", "Decision"),
             app.id,
             l.t("决定事项", "Action"),
             l.t("理由（将记录审查员身份）", "Reasons (recorded with your name)"),
             esc(reasons),
-            l.t("作出决定", "Decide")
+            l.t("作出决定", "Decide"),
+            version = app.version,
+            // Revocation ends a registration for good: it needs a tick.
+            confirm = if choices.iter().any(|(v, ..)| *v == "revoke") {
+                crate::web::confirm_box(l, "confirm", String::new())
+            } else {
+                String::new()
+            },
         ));
     }
     layout(l, l.t("审查", "Review"), "/me", &body, &[])
@@ -258,8 +266,9 @@ async fn review(
     if user.role != Role::Examiner {
         return message_page(l, StatusCode::FORBIDDEN, l.t("只有审查员可以审查。", "Only examiners review."));
     }
+    // A draft is its applicant's alone until it is submitted.
     let app = match Uuid::parse_str(&id) {
-        Ok(id) => st.store.application(id).await.ok().flatten(),
+        Ok(id) => st.store.application(id).await.ok().flatten().filter(|a| !a.is_draft()),
         Err(_) => None,
     };
     let Some(app) = app else {
@@ -276,6 +285,10 @@ pub struct DecisionForm {
     action: String,
     #[serde(default)]
     reasons: String,
+    /// The version of the filing the page showed: the decision is refused if it has moved on since.
+    version: Option<i64>,
+    #[serde(default)]
+    confirm: Option<String>,
 }
 
 async fn decide(
@@ -301,7 +314,20 @@ async fn decide(
         "revoke" => Command::Revoke { reasons },
         _ => return message_page(l, StatusCode::UNPROCESSABLE_ENTITY, l.t("请选择决定事项。", "Choose an action.")),
     };
-    match crate::service::execute(&st, id, cmd, &actor_of(&user)).await {
+    let Some(version) = form.version else {
+        return crate::web::expired(l);
+    };
+    if form.action == "revoke" && form.confirm.is_none() {
+        let message = crate::web::field_message("confirmation_required", l);
+        let Ok(Some(app)) = st.store.application(id).await else {
+            return message_page(l, StatusCode::NOT_FOUND, l.t("没有这项申请。", "No such filing."));
+        };
+        let typed = Typed { target: Target::Decision, action: &form.action, reasons: &form.reasons };
+        let mut r = review_page(&st, l, &app, &csrf_of(&secret), typed, Some(message)).await;
+        *r.status_mut() = StatusCode::UNPROCESSABLE_ENTITY;
+        return r;
+    }
+    match crate::service::execute_on(&st, id, version, cmd, &actor_of(&user)).await {
         Ok(_) => Redirect::to(&format!("/review/{id}")).into_response(),
         Err(e) => {
             let message = crate::messages::refusal(&e, l);

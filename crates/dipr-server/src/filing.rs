@@ -11,7 +11,7 @@ use axum::{Form, Router};
 use dipr_domain::application::{
     ApplicationForm, Completeness, Contact, DataSource, FieldSpec, ObjectType, Secrecy, SourceKind, UpdateFrequency,
 };
-use dipr_domain::lifecycle::{Actor, Command, Role};
+use dipr_domain::lifecycle::{Actor, Role};
 use dipr_domain::party::{NewParty, PartyKind};
 use dipr_domain::FieldError;
 use serde::Deserialize;
@@ -121,15 +121,27 @@ fn signup_page(st: &AppState, l: Lang, f: &SignupForm, errors: &Errors, top: Opt
         .map(|t| format!("<p class=\"result bad\" role=\"alert\" id=\"form-error\">{}</p>", esc(&t)))
         .unwrap_or_default();
     let body = format!(
-        "<h1>{h1}</h1>{top}<form method=\"post\" action=\"/signup\" class=\"stack\" style=\"max-width:36rem\" novalidate>\
+        "<h1>{h1}</h1>{top}<form method=\"post\" action=\"/signup\" class=\"stack\" data-width=\"narrow\" novalidate>\
          <input type=\"hidden\" name=\"csrf\" value=\"{token}\">{a}{b}{c}{d}{e}{g}<button>{go}</button></form>",
         h1 = l.t("注册申请人账号", "Create an applicant account"),
         a = input("username", l.t("用户名", "Username"), &f.username, errors, "text"),
-        b = input("password", l.t("密码（至少 10 个字符）", "Password (at least 10 characters)"), "", errors, "password"),
+        b = input(
+            "password",
+            l.t("密码（至少 10 个字符）", "Password (at least 10 characters)"),
+            "",
+            errors,
+            "password"
+        ),
         c = input("display_name", l.t("联系人姓名", "Your name"), &f.display_name, errors, "text"),
         d = select("party_kind", l.t("申请人类型", "Applicant kind"), &f.party_kind, &kinds, errors),
         e = input("party_name", l.t("申请人名称", "Applicant's name"), &f.party_name, errors, "text"),
-        g = input("id_number", l.t("统一社会信用代码 / 身份证号码", "Credit code / resident ID number"), &f.id_number, errors, "text"),
+        g = input(
+            "id_number",
+            l.t("统一社会信用代码 / 身份证号码", "Credit code / resident ID number"),
+            &f.id_number,
+            errors,
+            "text"
+        ),
         go = l.t("注册", "Create the account"),
     );
     let resp = layout(l, l.t("注册", "Sign up"), "/signin", &body, &[]);
@@ -515,11 +527,8 @@ async fn file(
     // submission needs — so every problem shows at once and a refused form leaves no half-made draft.
     let result = match precheck(&st, &form, applicant.as_ref(), !f.saves_draft()).await {
         Err(e) => Err(e),
-        Ok(()) => match service::create_application(&st, &user, applicant, form).await {
-            Ok(app) if f.saves_draft() => Ok(app),
-            Ok(app) => service::execute(&st, app.id, Command::Submit, &crate::auth::actor_of(&user)).await,
-            Err(e) => Err(e),
-        },
+        Ok(()) if f.saves_draft() => service::create_application(&st, &user, applicant, form).await,
+        Ok(()) => service::create_and_submit(&st, &user, applicant, form).await,
     };
     match result {
         Ok(app) if f.saves_draft() => Redirect::to(&format!("/me/filings/{}", app.id)).into_response(),

@@ -114,7 +114,7 @@ pub fn statement(state: &AppState, app: &Application) -> ApiResult<Statement> {
     })
 }
 
-async fn nodes(tx: &mut Box<dyn Tx>, keys: Vec<(u8, u64)>) -> ApiResult<MapSource> {
+async fn nodes(tx: &mut dyn Tx, keys: Vec<(u8, u64)>) -> ApiResult<MapSource> {
     Ok(MapSource(tx.log_nodes(&keys).await?))
 }
 
@@ -122,7 +122,7 @@ async fn nodes(tx: &mut Box<dyn Tx>, keys: Vec<(u8, u64)>) -> ApiResult<MapSourc
 /// certificate when the application has just been registered. Runs inside the caller's transaction.
 pub async fn record(
     state: &AppState,
-    tx: &mut Box<dyn Tx>,
+    tx: &mut dyn Tx,
     app: &Application,
     event_id: i64,
     event: &NewEvent,

@@ -37,6 +37,23 @@ const MESSAGES: &[(&str, &str, &str)] = &[
         "The manifest was not made with this registry's discovery key (dipr fingerprint --discovery-key).",
     ),
     ("no_manifest", "该申请尚未提交数据指纹清单。", "The application has no fingerprint manifest."),
+    ("invalid_idempotency_key", "请求的幂等键无效（应为 8 至 128 个可打印 ASCII 字符）。", "The idempotency key is invalid (8 to 128 printable ASCII characters)."),
+    (
+        "idempotency_key_reused",
+        "此表单（或幂等键）已用于另一项请求，请刷新页面后重新填写。",
+        "This form (or idempotency key) was already used for a different request; reload the page and fill it in again.",
+    ),
+    ("request_in_progress", "同一请求仍在处理中，请稍后刷新查看结果。", "The same request is still being processed; reload shortly to see the result."),
+    (
+        "stale_version",
+        "您打开页面后，该记录已发生变化，本次操作未执行。请查看最新状态后再操作。",
+        "The record changed after you opened the page, so nothing was done. Look at its current state and decide again.",
+    ),
+    (
+        "duplicate_pledge",
+        "已有一项相同的质押（同一质权人、金额和期限）在等待权利人同意，未重复登记。",
+        "An identical pledge (same pledgee, amount and term) is already waiting for consent; nothing was filed twice.",
+    ),
     ("illegal_transition", "当前状态不允许此操作。", "The filing's current state does not allow this."),
     ("refiling_barred", "同一产品撤回后三个月内不得重新申请。", "The same product was withdrawn recently."),
     ("notice_period_over", "公示期已结束，不再受理异议。", "The notice period has ended; objections are closed."),
@@ -99,6 +116,7 @@ const MESSAGES: &[(&str, &str, &str)] = &[
     ("internal", "系统内部错误，已记录。请稍后重试。", "An internal error; it has been logged. Please try again."),
     // Field-level codes (details[].code).
     ("required", "必填。", "Required."),
+    ("confirmation_required", "请勾选确认后再执行此操作。", "Tick the box to confirm this action."),
     ("too_long", "内容过长。", "Too long."),
     ("too_short", "至少输入 2 个字符。", "Type at least 2 characters."),
     ("too_many", "条目过多。", "Too many entries."),
@@ -138,7 +156,17 @@ pub fn text(code: &str, fallback: &str, l: Lang) -> String {
 /// What to tell a person about a refused request: the translated code, and for a validation error
 /// the fields' translated problems.
 pub fn refusal(e: &crate::error::ApiError, l: Lang) -> String {
-    text(e.code, &e.message, l)
+    let text = text(e.code, &e.message, l);
+    match e.until {
+        Some(until) => {
+            let when = dipr_domain::shown::minute_zoned(until, l.en);
+            format!(
+                "{text}{}",
+                l.t(&format!("可于 {when}起重新申请。"), &format!(" It may be filed again from {when}."))
+            )
+        }
+        None => text,
+    }
 }
 
 #[cfg(test)]

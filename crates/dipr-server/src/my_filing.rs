@@ -168,9 +168,8 @@ async fn edit(
         Ok(x) => x,
         Err(r) => return r,
     };
-    let actor = actor_of(&user);
     let form = f.to_form(app.form.clone());
-    let result = save_and_send(&st, &user, &actor, &app, form, &f).await;
+    let result = save_and_send(&st, &user, &app, form, &f).await;
     match result {
         Ok(()) => done(id, "status"),
         Err(e) => {
@@ -186,7 +185,6 @@ async fn edit(
 async fn save_and_send(
     st: &AppState,
     user: &UserRecord,
-    actor: &Actor,
     app: &Application,
     form: ApplicationForm,
     f: &FileForm,
@@ -209,8 +207,7 @@ async fn save_and_send(
         }
         _ => return Err(ApiError::new("illegal_transition", "this filing cannot be edited now")),
     };
-    crate::service::edit_application(st, user, app.id, form).await?;
-    crate::service::execute(st, app.id, command, actor).await.map(|_| ())
+    crate::service::edit_and_send(st, user, app.id, form, command).await.map(|_| ())
 }
 
 // ---------------------------------------------------------------------------------------------------
@@ -267,36 +264,60 @@ pub struct TextForm {
     text: String,
 }
 
+/// Withdraw, cancel or discard: irreversible, so the form names the version it was shown on and asks the
+/// applicant to tick a confirmation.
+#[derive(Deserialize)]
+pub struct EndForm {
+    #[serde(default)]
+    csrf: String,
+    #[serde(default)]
+    text: String,
+    #[serde(default)]
+    confirm: Option<String>,
+    version: Option<i64>,
+}
+
 async fn withdraw(
     State(st): State<Arc<AppState>>,
     Path(id): Path<Uuid>,
     Query(q): Query<LangQuery>,
     headers: HeaderMap,
-    Form(f): Form<TextForm>,
+    Form(f): Form<EndForm>,
 ) -> Response {
     let (l, user, secret, app) = match posted(&st, &headers, &q, id, &f.csrf).await {
         Ok(x) => x,
         Err(r) => return r,
     };
-    // Before registration the applicant withdraws; after it the holder cancels the registration.
-    let command = if app.state == Status::Registered {
-        Command::Cancel { reason: f.text.clone() }
-    } else {
-        Command::Withdraw { reason: f.text.clone() }
+    let Some(version) = f.version else {
+        return crate::web::expired(l);
     };
-    let result = if f.text.trim().is_empty() {
-        Err(ApiError::validation(vec![FieldError::new("reason", "required", "give a reason")]))
+    // A draft is discarded; before registration the applicant withdraws; after it the holder cancels.
+    let command = match app.state {
+        Status::Draft => Command::Discard,
+        Status::Registered => Command::Cancel { reason: f.text.clone() },
+        _ => Command::Withdraw { reason: f.text.clone() },
+    };
+    let mut problems = Vec::new();
+    if app.state != Status::Draft && f.text.trim().is_empty() {
+        problems.push(FieldError::new("reason", "required", "give a reason"));
+    }
+    if f.confirm.is_none() {
+        problems.push(FieldError::new("confirm", "confirmation_required", "tick the box to confirm"));
+    }
+    let result = if problems.is_empty() {
+        crate::service::execute_on(&st, id, version, command, &actor_of(&user)).await
     } else {
-        crate::service::execute(&st, id, command, &actor_of(&user)).await
+        Err(ApiError::validation(problems))
     };
     match result {
+        Ok(_) if app.state == Status::Draft => Redirect::to("/me").into_response(),
         Ok(_) => done(id, "status"),
         Err(e) => {
             refused(
                 Working { st: &st, l, user: &user, secret: &secret, id },
                 Sent::Withdraw(f.text),
                 &e,
-                &|_| "reason".into(),
+                &|p| if p == "confirm" { "confirm".into() } else { "reason".into() },
                 "reason",
             )
             .await
@@ -659,34 +680,49 @@ async fn render(
         body.push_str(&transaction_section(st, l, app, &csrf, &sent, errors).await);
     }
 
-    if !app.state.is_final() {
-        let typed = match &sent {
-            Sent::Withdraw(t) => t.as_str(),
-            _ => "",
-        };
-        body.push_str(&format!(
-            "<h2>{}</h2><p class=\"muted\">{}</p><form method=\"post\" action=\"/me/filings/{id}/withdraw\" class=\"stack\" novalidate>{}{}<button class=\"danger\" id=\"withdraw\">{}</button></form>",
+    let typed = match &sent {
+        Sent::Withdraw(t) => t.as_str(),
+        _ => "",
+    };
+    let end = |h2: &str, warning: &str, reason: Option<&str>, button_id: &str, button: &str| {
+        format!(
+            "<h2>{h2}</h2><p class=\"muted\">{warning}</p><form method=\"post\" action=\"/me/filings/{id}/withdraw\" class=\"stack\" novalidate>{}\
+             <input type=\"hidden\" name=\"version\" value=\"{}\">{}{}<button class=\"danger\" id=\"{button_id}\">{button}</button></form>",
+            hidden_csrf(&csrf),
+            app.version,
+            reason.map(|label| textarea_named("reason", "text", label, typed, errors)).unwrap_or_default(),
+            crate::web::confirm_box(l, "confirm", errors.at("confirm")),
+        )
+    };
+    if app.state == Status::Draft {
+        body.push_str(&end(
+            l.t("丢弃草稿", "Discard the draft"),
+            l.t(
+                "草稿从未提交：丢弃后不再显示在您的列表中（操作记录保留），不影响以后就同一产品重新申请。",
+                "The draft was never submitted: once discarded it leaves your list (the audit trail keeps it), and the product may be filed again at any time.",
+            ),
+            None,
+            "discard",
+            l.t("丢弃草稿", "Discard the draft"),
+        ));
+    } else if !app.state.is_final() {
+        body.push_str(&end(
             l.t("撤回申请", "Withdraw the application"),
             l.t("撤回后三个月内不得就同一产品重新申请。", "The same product may not be filed again for three months."),
-            hidden_csrf(&csrf),
-            textarea_named("reason", "text", l.t("撤回理由", "Reason"), typed, errors),
-            l.t("撤回", "Withdraw")
+            Some(l.t("撤回理由", "Reason")),
+            "withdraw",
+            l.t("撤回", "Withdraw"),
         ));
     } else if app.state == Status::Registered && require_holder(&actor, app).is_ok() {
-        let typed = match &sent {
-            Sent::Withdraw(t) => t.as_str(),
-            _ => "",
-        };
-        body.push_str(&format!(
-            "<h2>{}</h2><p class=\"muted\">{}</p><form method=\"post\" action=\"/me/filings/{id}/withdraw\" class=\"stack\" novalidate>{}{}<button class=\"danger\" id=\"cancel-registration\">{}</button></form>",
+        body.push_str(&end(
             l.t("注销登记", "Cancel the registration"),
             l.t(
                 "注销后证书失效并记入公开账本；已质押的产品须经全部质权人同意。",
-                "The certificate stops being valid and the cancellation is logged publicly; a pledged product needs every pledgee's consent."
+                "The certificate stops being valid and the cancellation is logged publicly; a pledged product needs every pledgee's consent.",
             ),
-            hidden_csrf(&csrf),
-            textarea_named("reason", "text", l.t("注销理由", "Reason"), typed, errors),
-            l.t("注销登记", "Cancel the registration")
+            Some(l.t("注销理由", "Reason")),
+            "cancel-registration",
+            l.t("注销登记", "Cancel the registration"),
         ));
     }
     layout(l, &app.form.product_name, "/me", &body, &["/assets/file-input.js"])

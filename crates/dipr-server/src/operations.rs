@@ -41,7 +41,7 @@ pub(crate) async fn operate_at(
     let calendar = state.calendar();
     let ctx = Context { now, calendar: &calendar, rules: &state.config.rules };
     let mut tx = state.store.begin().await?;
-    let mut app = locked_record(&mut tx, id).await?;
+    let mut app = locked_record(tx.as_mut(), id).await?;
     let done = holding::operate(&mut app, op, actor, &ctx)?;
     if let Some(m) = manifest {
         tx.insert_manifest(id, &m.sha, &m.doc, &m.sketch, now).await?;
@@ -53,23 +53,23 @@ pub(crate) async fn operate_at(
     e.reasons = done.reasons.clone();
     e.payload = json!({"public": done.public, "reissue_certificate": done.reissue_certificate});
     let event_id = tx.append_event(&e).await?;
-    crate::ledger::record(state, &mut tx, &app, event_id, &e).await?;
+    crate::ledger::record(state, tx.as_mut(), &app, event_id, &e).await?;
     if let Some(t) = &done.transaction {
         tx.insert_transaction(t, &app, event_id).await?;
     }
-    notify(&mut tx, &done.notify, &app, done.kind, now).await?;
+    notify(tx.as_mut(), &done.notify, &app, done.kind, now).await?;
     tx.commit().await?;
     Ok(app)
 }
 
 /// A published record, locked for update; anything else is "not found".
-async fn locked_record(tx: &mut Box<dyn Tx>, id: Uuid) -> ApiResult<Application> {
+async fn locked_record(tx: &mut dyn Tx, id: Uuid) -> ApiResult<Application> {
     tx.application_for_update(id).await?.filter(Application::is_public).ok_or_else(|| ApiError::not_found("record"))
 }
 
 /// Tell parties what happened to a product they have a stake in (they read it at /me/notifications).
 async fn notify(
-    tx: &mut Box<dyn Tx>,
+    tx: &mut dyn Tx,
     parties: &[PartyRef],
     app: &Application,
     kind: &str,
@@ -106,7 +106,7 @@ pub(crate) async fn book_transaction_at(
     now: DateTime<Utc>,
 ) -> ApiResult<Transaction> {
     let mut tx = state.store.begin().await?;
-    let app = locked_record(&mut tx, id).await?;
+    let app = locked_record(tx.as_mut(), id).await?;
     let t = holding::check_transaction(&app, input, actor, now)?;
     let mut e = event(actor, now, "application", id, "transaction_recorded");
     e.from_state = Some(app.state.as_str().into());
@@ -118,7 +118,7 @@ pub(crate) async fn book_transaction_at(
         "occurred_on": t.occurred_on,
     }});
     let event_id = tx.append_event(&e).await?;
-    crate::ledger::record(state, &mut tx, &app, event_id, &e).await?;
+    crate::ledger::record(state, tx.as_mut(), &app, event_id, &e).await?;
     tx.insert_transaction(&t, &app, event_id).await?;
     tx.commit().await?;
     Ok(t)

@@ -40,6 +40,7 @@ pub(crate) fn state_label(s: AppStateKind, en: bool) -> &'static str {
         (Cancelled, false) => "已注销",
         (Revoked, false) => "已撤销",
         (Expired, false) => "已届满",
+        (Discarded, false) => "草稿已丢弃",
         (Draft, true) => "Draft",
         (Submitted, true) => "Submitted",
         (FormalReview, true) => "In formal review",
@@ -55,6 +56,7 @@ pub(crate) fn state_label(s: AppStateKind, en: bool) -> &'static str {
         (Cancelled, true) => "Cancelled by the holder",
         (Revoked, true) => "Revoked by the registry",
         (Expired, true) => "Expired",
+        (Discarded, true) => "Draft discarded",
     }
 }
 

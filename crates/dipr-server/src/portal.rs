@@ -28,7 +28,7 @@ use crate::web::{esc, layout, Lang, LangQuery};
 use crate::AppState;
 use dipr_domain::shown;
 
-const SESSION_COOKIE: &str = "dipr_session";
+pub(crate) const SESSION_COOKIE: &str = "dipr_session";
 const LOGIN_CSRF_COOKIE: &str = "dipr_login_csrf";
 pub(crate) const SIGNUP_CSRF_COOKIE: &str = "dipr_signup_csrf";
 pub(crate) const OBJECTION_CSRF_COOKIE: &str = "dipr_csrf";
@@ -119,7 +119,7 @@ fn signin_page(st: &AppState, l: Lang, username: &str, error: Option<&str>) -> R
         .map(|e| format!("<p class=\"result bad\" role=\"alert\" id=\"signin-error\">{}</p>", esc(e)))
         .unwrap_or_default();
     let body = format!(
-        "<h1>{h1}</h1>{error}<form method=\"post\" action=\"/signin\" class=\"stack\" style=\"max-width:28rem\">\
+        "<h1>{h1}</h1>{error}<form method=\"post\" action=\"/signin\" class=\"stack\" data-width=\"narrower\">\
          <input type=\"hidden\" name=\"csrf\" value=\"{token}\">\
          <label for=\"username\">{user_l}</label><input id=\"username\" name=\"username\" autocomplete=\"username\" value=\"{username}\">\
          <label for=\"password\">{pw_l}</label><input id=\"password\" name=\"password\" type=\"password\" autocomplete=\"current-password\">\
@@ -246,6 +246,15 @@ pub struct PledgeForm {
     rank: String,
 }
 
+/// A refused release or enforcement, to show again at its pledge.
+struct SentAction {
+    form: PledgeActionForm,
+    errors: Vec<dipr_domain::FieldError>,
+    /// A refusal that belongs to no field.
+    refusal: Option<String>,
+    enforce: bool,
+}
+
 /// What "my registry" shows besides the records: the page of its main list, and for a bank's forms what
 /// was typed and refused in the one that was sent.
 #[derive(Default)]
@@ -256,7 +265,7 @@ struct MeView {
     errors: Vec<dipr_domain::FieldError>,
     refusal: Option<String>,
     /// A refused release or enforcement: the pledge, what was typed, the field errors, the refusal.
-    action: Option<(Uuid, PledgeActionForm, Vec<dipr_domain::FieldError>, Option<String>)>,
+    action: Option<SentAction>,
 }
 
 /// The bank's pledge book: pledges it holds (waiting for consent or active), with release and
@@ -270,31 +279,39 @@ async fn pledge_book(st: &AppState, l: Lang, user: &UserRecord, csrf: &str, view
     for a in &apps {
         let mine = a.holding.iter().flat_map(|h| &h.encumbrances.pledges).filter(|p| p.pledgee.id == me);
         for p in mine.filter(|p| matches!(p.status, PledgeStatus::Pending | PledgeStatus::Active)) {
-            let sent = view.action.as_ref().filter(|(pid, ..)| *pid == p.id);
+            let sent = view.action.as_ref().filter(|a| a.form.pledge == p.id);
             let err = |field: &str| {
-                sent.map(|(_, _, errors, _)| crate::web::field_errors(errors, &format!("{field}-{}", p.id), l))
-                    .unwrap_or_default()
+                sent.map(|a| crate::web::field_errors(&a.errors, &format!("{field}-{}", p.id), l)).unwrap_or_default()
             };
             let refusal = sent
-                .and_then(|(_, _, _, r)| r.as_deref())
+                .and_then(|a| a.refusal.as_deref())
                 .map(|r| format!("<p class=\"result bad\" role=\"alert\" id=\"refused-{}\">{}</p>", p.id, esc(r)))
                 .unwrap_or_default();
-            let typed = sent.map(|(_, f, ..)| f);
+            let typed = sent.map(|a| &a.form);
             let actions = if p.status == PledgeStatus::Active {
                 format!(
-                    "{refusal}<form method=\"post\" action=\"/me/pledges/release\" class=\"inline\">\
+                    "{refusal}<details{release_open}><summary>{release}</summary><form method=\"post\" action=\"/me/pledges/release\" class=\"stack\" novalidate>\
                      <input type=\"hidden\" name=\"csrf\" value=\"{csrf}\"><input type=\"hidden\" name=\"record\" value=\"{rid}\">\
-                     <input type=\"hidden\" name=\"pledge\" value=\"{pid}\"><button class=\"secondary\" id=\"release-{pid}\">{release}</button></form>\
+                     <input type=\"hidden\" name=\"pledge\" value=\"{pid}\"><p class=\"muted\">{release_note}</p>{release_confirm}\
+                     <button class=\"secondary\" id=\"release-{pid}\">{release_go}</button></form></details>\
                      <details{open}><summary>{enforce}</summary><form method=\"post\" action=\"/me/pledges/enforce\" class=\"stack\" novalidate>\
                      <input type=\"hidden\" name=\"csrf\" value=\"{csrf}\"><input type=\"hidden\" name=\"record\" value=\"{rid}\">\
                      <input type=\"hidden\" name=\"pledge\" value=\"{pid}\">\
                      <label for=\"to-{pid}\">{to_l}</label><input id=\"to-{pid}\" name=\"to\" value=\"{to}\" aria-describedby=\"err-to-{pid}\">{to_e}\
                      <label for=\"reasons-{pid}\">{reasons_l}</label><textarea id=\"reasons-{pid}\" name=\"reasons\" rows=\"2\" aria-describedby=\"err-reasons-{pid}\">{reasons}</textarea>{reasons_e}\
-                     <button class=\"danger\">{enforce_go}</button></form></details>",
+                     {enforce_confirm}<button class=\"danger\" id=\"enforce-{pid}\">{enforce_go}</button></form></details>",
                     rid = a.id,
                     pid = p.id,
                     release = l.t("解除质押", "Release"),
-                    open = if sent.is_some() { " open" } else { "" },
+                    release_note = l.t(
+                        "贷款已清偿：解除后质押登记终止并记入公开账本，不能恢复。",
+                        "The loan is repaid: the pledge ends, the release is logged publicly, and it cannot be restored.",
+                    ),
+                    release_confirm = crate::web::confirm_box(l, &format!("confirm-release-{}", p.id), err("confirm-release")),
+                    release_go = l.t("确认解除质押", "Release the pledge"),
+                    release_open = if sent.is_some_and(|a| !a.enforce) { " open" } else { "" },
+                    open = if sent.is_some_and(|a| a.enforce) { " open" } else { "" },
+                    enforce_confirm = crate::web::confirm_box(l, &format!("confirm-enforce-{}", p.id), err("confirm-enforce")),
                     enforce = l.t("实现质权", "Enforce"),
                     to_l = l.t("受让方统一社会信用代码 / 身份证号码", "Transferee's credit code / ID number"),
                     to = esc(typed.map_or("", |f| f.to.as_str())),
@@ -348,6 +365,8 @@ pub struct PledgeActionForm {
     to: String,
     #[serde(default)]
     reasons: String,
+    #[serde(default)]
+    confirm: Option<String>,
 }
 
 async fn release_pledge(
@@ -375,24 +394,27 @@ async fn pledge_action(st: &AppState, l: Lang, headers: &HeaderMap, f: PledgeAct
         Err(r) => return r,
     };
     let actor = actor_of(&user);
-    let result = if enforce {
-        let mut missing = Vec::new();
-        if f.to.trim().is_empty() {
-            missing.push(dipr_domain::FieldError::new("to", "required", "name the transferee"));
-        }
-        if f.reasons.trim().is_empty() {
-            missing.push(dipr_domain::FieldError::new("reasons", "required", "state the default"));
-        }
-        if missing.is_empty() {
-            match crate::operations::party(st, &f.to.trim().to_uppercase(), "to").await {
-                Ok(to) => {
-                    let op = Operation::EnforcePledge { pledge_id: f.pledge, to, reasons: f.reasons.clone() };
-                    crate::operations::operate(st, f.record, op, &actor).await
-                }
-                Err(e) => Err(e),
+    // Every problem at once: the confirmation tick, and for an enforcement the transferee and the default.
+    let mut missing = Vec::new();
+    if f.confirm.is_none() {
+        let field = if enforce { "confirm-enforce" } else { "confirm-release" };
+        missing.push(dipr_domain::FieldError::new(field, "confirmation_required", "tick the box to confirm"));
+    }
+    if enforce && f.to.trim().is_empty() {
+        missing.push(dipr_domain::FieldError::new("to", "required", "name the transferee"));
+    }
+    if enforce && f.reasons.trim().is_empty() {
+        missing.push(dipr_domain::FieldError::new("reasons", "required", "state the default"));
+    }
+    let result = if !missing.is_empty() {
+        Err(crate::error::ApiError::validation(missing))
+    } else if enforce {
+        match crate::operations::party(st, &f.to.trim().to_uppercase(), "to").await {
+            Ok(to) => {
+                let op = Operation::EnforcePledge { pledge_id: f.pledge, to, reasons: f.reasons.clone() };
+                crate::operations::operate(st, f.record, op, &actor).await
             }
-        } else {
-            Err(crate::error::ApiError::validation(missing))
+            Err(e) => Err(e),
         }
     } else {
         crate::operations::operate(st, f.record, Operation::ReleasePledge { pledge_id: f.pledge }, &actor).await
@@ -410,7 +432,7 @@ async fn pledge_action(st: &AppState, l: Lang, headers: &HeaderMap, f: PledgeAct
             }
             let refusal = errors.is_empty().then(|| crate::messages::refusal(&e, l));
             let status = e.status();
-            let forms = MeView { action: Some((f.pledge, f, errors, refusal)), ..Default::default() };
+            let forms = MeView { action: Some(SentAction { form: f, errors, refusal, enforce }), ..Default::default() };
             let mut r = me_page(st, l, &user, &secret, &forms).await;
             *r.status_mut() = status;
             r
@@ -438,7 +460,7 @@ fn pledge_form(
         )
     };
     format!(
-        "<h2>{}</h2>{refusal}<form method=\"post\" action=\"/me/pledges\" class=\"stack\" style=\"max-width:36rem\" novalidate>\
+        "<h2>{}</h2>{refusal}<form method=\"post\" action=\"/me/pledges\" class=\"stack\" data-width=\"narrow\" novalidate>\
          <input type=\"hidden\" name=\"csrf\" value=\"{csrf}\">{}{}{}{}{}<button>{}</button></form>\
          <p class=\"muted\">{}</p>",
         l.t("申请质押登记", "Register a pledge"),
@@ -502,7 +524,12 @@ async fn me_page(st: &AppState, l: Lang, user: &UserRecord, secret: &str, view: 
     );
     match user.role {
         Role::Applicant | Role::Agent => {
-            let filter = ApplicationFilter { owned_by: Some((user.id, user.party_id)), ..Default::default() };
+            // Discarded drafts leave the list (their events stay in the audit trail).
+            let filter = ApplicationFilter {
+                owned_by: Some((user.id, user.party_id)),
+                states: Status::ALL.into_iter().filter(|s| *s != Status::Discarded).collect(),
+                ..Default::default()
+            };
             let found = st.store.applications(&filter, Page::new(view.page.max(1), PER_PAGE)).await;
             let (apps, total) = found.map(|p| (p.items, p.total)).unwrap_or_default();
             // Pledges waiting for consent, on every product of the holder (not only this page's).

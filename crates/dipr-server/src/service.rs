@@ -10,7 +10,7 @@ use dipr_domain::lifecycle::{self, Actor, Command, Context, Role};
 use dipr_domain::party::{NewParty, Party, PartyKind};
 use dipr_domain::time::{default_calendar_days, local_offset, CalendarDay};
 use dipr_domain::FieldError;
-use dipr_store::{Industry, NewEvent, TokenKind, TokenRecord, UserRecord};
+use dipr_store::{Industry, NewEvent, TokenKind, TokenRecord, Tx, UserRecord};
 use serde::Deserialize;
 use serde_json::json;
 use uuid::Uuid;
@@ -325,8 +325,9 @@ pub async fn set_user_disabled(
 }
 
 /// May this caller read the full filing (contacts, samples, secrecy measures)?
+/// Staff see a filing once it is submitted: a draft is its applicant's (and agent's) alone.
 pub fn can_read_full(actor: &Actor, app: &Application) -> bool {
-    actor.owns(app) || matches!(actor.role, Role::Examiner | Role::Admin)
+    actor.owns(app) || (matches!(actor.role, Role::Examiner | Role::Admin) && !app.is_draft())
 }
 
 /// Start a draft. Agents name the applicant party they file for; everyone else files for their own.
@@ -336,7 +337,17 @@ pub async fn create_application(
     applicant: Option<NewParty>,
     form: ApplicationForm,
 ) -> ApiResult<Application> {
-    create_application_at(state, user, applicant, form, state.clock.now()).await
+    create_application_at(state, user, applicant, form, state.clock.now(), false).await
+}
+
+/// Start a filing and submit it in one transaction: a refused submission leaves no draft behind.
+pub async fn create_and_submit(
+    state: &AppState,
+    user: &UserRecord,
+    applicant: Option<NewParty>,
+    form: ApplicationForm,
+) -> ApiResult<Application> {
+    create_application_at(state, user, applicant, form, state.clock.now(), true).await
 }
 
 pub(crate) async fn create_application_at(
@@ -345,6 +356,7 @@ pub(crate) async fn create_application_at(
     applicant: Option<NewParty>,
     form: ApplicationForm,
     now: DateTime<Utc>,
+    submit: bool,
 ) -> ApiResult<Application> {
     let actor = auth::actor_of(user);
     let industries = known_industries(state).await?;
@@ -382,18 +394,34 @@ pub(crate) async fn create_application_at(
     };
     let app = Application::new_draft(Uuid::now_v7(), &applicant_party, user.id, agent.as_ref(), form, now);
     let mut tx = state.store.begin().await?;
-    if let Some(p) = &new_party {
+    write_draft(tx.as_mut(), &actor, &app, new_party.as_ref(), now).await?;
+    if submit {
+        let app = execute_in(state, tx.as_mut(), app.id, Command::Submit, &actor, now, None).await?;
+        tx.commit().await?;
+        return Ok(app);
+    }
+    tx.commit().await?;
+    Ok(app)
+}
+
+async fn write_draft(
+    tx: &mut dyn Tx,
+    actor: &Actor,
+    app: &Application,
+    new_party: Option<&Party>,
+    now: DateTime<Utc>,
+) -> ApiResult<()> {
+    if let Some(p) = new_party {
         tx.insert_party(p, now).await?;
-        let mut e = event(&actor, now, "party", p.id, "party_registered");
+        let mut e = event(actor, now, "party", p.id, "party_registered");
         e.payload = json!({"kind": p.kind, "name": p.name, "by_agent": true});
         tx.append_event(&e).await?;
     }
-    tx.insert_application(&app).await?;
-    let mut e = event(&actor, now, "application", app.id, "draft_created");
+    tx.insert_application(app).await?;
+    let mut e = event(actor, now, "application", app.id, "draft_created");
     e.to_state = Some(app.state.as_str().into());
     tx.append_event(&e).await?;
-    tx.commit().await?;
-    Ok(app)
+    Ok(())
 }
 
 pub async fn edit_application(
@@ -402,10 +430,40 @@ pub async fn edit_application(
     id: Uuid,
     form: ApplicationForm,
 ) -> ApiResult<Application> {
-    let actor = auth::actor_of(user);
+    let industries = known_industries(state).await?;
+    let mut tx = state.store.begin().await?;
+    let app = edit_in(tx.as_mut(), user, id, form, &industries, state.clock.now()).await?;
+    tx.commit().await?;
+    Ok(app)
+}
+
+/// Save the edited form and submit (a draft) or resubmit (after a correction request) in one transaction,
+/// so a refused submission saves nothing.
+pub async fn edit_and_send(
+    state: &AppState,
+    user: &UserRecord,
+    id: Uuid,
+    form: ApplicationForm,
+    cmd: Command,
+) -> ApiResult<Application> {
     let industries = known_industries(state).await?;
     let now = state.clock.now();
     let mut tx = state.store.begin().await?;
+    edit_in(tx.as_mut(), user, id, form, &industries, now).await?;
+    let app = execute_in(state, tx.as_mut(), id, cmd, &auth::actor_of(user), now, None).await?;
+    tx.commit().await?;
+    Ok(app)
+}
+
+async fn edit_in(
+    tx: &mut dyn Tx,
+    user: &UserRecord,
+    id: Uuid,
+    form: ApplicationForm,
+    industries: &HashSet<String>,
+    now: DateTime<Utc>,
+) -> ApiResult<Application> {
+    let actor = auth::actor_of(user);
     let mut app = tx
         .application_for_update(id)
         .await?
@@ -418,13 +476,27 @@ pub async fn edit_application(
     e.from_state = Some(app.state.as_str().into());
     e.to_state = e.from_state.clone();
     tx.append_event(&e).await?;
-    tx.commit().await?;
     Ok(app)
 }
 
 /// Run one lifecycle command at the current time.
 pub async fn execute(state: &AppState, id: Uuid, cmd: Command, actor: &Actor) -> ApiResult<Application> {
     execute_at(state, id, cmd, actor, state.clock.now()).await
+}
+
+/// Run a decision made on the filing as it stood at `version`: refused (`stale_version`) if it has moved on
+/// since, so a decision is never applied to a state its maker did not see.
+pub async fn execute_on(
+    state: &AppState,
+    id: Uuid,
+    version: i64,
+    cmd: Command,
+    actor: &Actor,
+) -> ApiResult<Application> {
+    let mut tx = state.store.begin().await?;
+    let app = execute_in(state, tx.as_mut(), id, cmd, actor, state.clock.now(), Some(version)).await?;
+    tx.commit().await?;
+    Ok(app)
 }
 
 /// Run one lifecycle command as of `now` (the demo seeder replays a year of history this way).
@@ -435,13 +507,39 @@ pub async fn execute_at(
     actor: &Actor,
     now: DateTime<Utc>,
 ) -> ApiResult<Application> {
+    let mut tx = state.store.begin().await?;
+    let app = execute_in(state, tx.as_mut(), id, cmd, actor, now, None).await?;
+    tx.commit().await?;
+    Ok(app)
+}
+
+/// The refusal for a decision made on an older version of a record.
+pub fn check_version(current: i64, expected: Option<i64>) -> ApiResult<()> {
+    match expected {
+        Some(v) if v != current => Err(ApiError::new(
+            "stale_version",
+            format!("the record is at version {current}; the decision was made on version {v}"),
+        )),
+        _ => Ok(()),
+    }
+}
+
+/// One lifecycle command inside the caller's transaction: rule, numbers, event and log entry.
+async fn execute_in(
+    state: &AppState,
+    tx: &mut dyn Tx,
+    id: Uuid,
+    cmd: Command,
+    actor: &Actor,
+    now: DateTime<Utc>,
+    expected_version: Option<i64>,
+) -> ApiResult<Application> {
     let calendar = state.calendar();
     let rules = &state.config.rules;
     let ctx = Context { now, calendar: &calendar, rules };
     let checks_form = matches!(cmd, Command::Submit | Command::Resubmit { .. });
     let industries = if checks_form { known_industries(state).await? } else { HashSet::new() };
 
-    let mut tx = state.store.begin().await?;
     let mut app = tx.application_for_update(id).await?.ok_or_else(|| ApiError::not_found("application"))?;
     let visible = can_read_full(actor, &app)
         || actor.role == Role::System
@@ -449,6 +547,7 @@ pub async fn execute_at(
     if !visible {
         return Err(ApiError::not_found("application"));
     }
+    check_version(app.version, expected_version)?;
     if checks_form && actor.owns(&app) {
         app.form.check(Completeness::Submission, &|c| industries.contains(c))?;
         crate::operations::check_upstreams(state, &app).await?;
@@ -490,8 +589,7 @@ pub async fn execute_at(
     e.reasons = t.reasons;
     e.payload = payload;
     let event_id = tx.append_event(&e).await?;
-    crate::ledger::record(state, &mut tx, &app, event_id, &e).await?;
-    tx.commit().await?;
+    crate::ledger::record(state, tx, &app, event_id, &e).await?;
     Ok(app)
 }
 

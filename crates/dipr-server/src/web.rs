@@ -120,6 +120,7 @@ pub fn layout(l: Lang, title: &str, current: &str, body: &str, scripts: &[&str])
          <footer class=\"wrap\">{footer}</footer>{js}</body></html>",
         lang = if l.en { "en" } else { "zh-CN" },
         title = esc(title),
+        body = key_forms(body),
         site = l.t("数据知识产权登记平台", "Data Intellectual Property Registry"),
         skip = l.t("跳到正文", "Skip to content"),
         navlabel = l.t("主导航", "Main"),
@@ -136,6 +137,25 @@ pub fn layout(l: Lang, title: &str, current: &str, body: &str, scripts: &[&str])
         }
     }
     resp
+}
+
+/// Every form that posts gets its own single-use key on its address, so sending it twice (a double click,
+/// a resent page) changes the register at most once: see [`crate::once`].
+fn key_forms(body: &str) -> String {
+    const OPEN: &str = "<form method=\"post\" action=\"";
+    let mut out = String::with_capacity(body.len() + 64);
+    let mut rest = body;
+    while let Some(i) = rest.find(OPEN) {
+        let start = i + OPEN.len();
+        let Some(len) = rest[start..].find('"') else { break };
+        let action = &rest[start..start + len];
+        let sep = if action.contains('?') { "&amp;" } else { "?" };
+        out.push_str(&rest[..start + len]);
+        out.push_str(&format!("{sep}{}={}", crate::once::FORM_PARAM, crate::once::new_key()));
+        rest = &rest[start + len..];
+    }
+    out.push_str(rest);
+    out
 }
 
 fn error_page(l: Lang, status: StatusCode, message: &str) -> Response {
@@ -199,7 +219,8 @@ pub fn pager(l: Lang, base: &str, page: u32, per_page: u32, total: i64) -> Strin
     if pages <= 1 {
         return String::new();
     }
-    let base = if base.ends_with('?') { base.to_string() } else { format!("{base}&") };
+    // The base may carry what a reader typed: escaped here, whatever the caller did.
+    let base = esc(&if base.ends_with('?') { base.to_string() } else { format!("{base}&") });
     let mut out = String::new();
     if page > 1 {
         out.push_str(&format!("<a href=\"{base}page={}\" rel=\"prev\">{}</a> ", page - 1, l.t("上一页", "Previous")));
@@ -233,6 +254,15 @@ pub fn field_errors(errors: &[FieldError], field: &str, l: Lang) -> String {
 }
 
 /// One message next to a field; the field's input names it in `aria-describedby="err-FIELD"`.
+/// The tick box an irreversible action needs: the server refuses the action without it. `id` tells the
+/// boxes of several forms on one page apart (the field error is reported at the same id).
+pub fn confirm_box(l: Lang, id: &str, error: String) -> String {
+    format!(
+        "<label class=\"confirm\"><input type=\"checkbox\" name=\"confirm\" id=\"{id}\" value=\"yes\" required aria-describedby=\"err-{id}\"> {}</label>{error}",
+        l.t("我已了解此操作不可撤销，确认执行。", "I understand this cannot be undone, and confirm it.")
+    )
+}
+
 pub fn error_span(field: &str, message: &str) -> String {
     format!("<span class=\"field-error\" role=\"alert\" id=\"err-{field}\">{}</span>", esc(message))
 }
@@ -373,8 +403,8 @@ async fn search(State(st): State<Arc<AppState>>, Query(q): Query<SearchQuery>, h
     let base = format!(
         "/search?q={}&status={}&object_type={}",
         urlencode(&text),
-        q.status.as_deref().unwrap_or(""),
-        q.object_type.as_deref().unwrap_or("")
+        status.map_or("", Status::as_str),
+        object_type.map_or("", ObjectType::as_str)
     );
     let pager = pager(l, &base, page.page, 20, found.total);
     let body = format!(

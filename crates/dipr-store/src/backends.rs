@@ -23,8 +23,8 @@ use uuid::Uuid;
 
 use crate::{
     Applicants, ApplicationFilter, Count, DecisionTimes, EconomicValue, EventRecord, Industry, MonthRow, NewEvent,
-    Order, Page, Paged, PledgeFinancing, Result, SketchMatch, Statistics, StatsFilter, Store, StoreError, TokenKind,
-    TokenRecord, Tx, UserRecord, ValueByKind,
+    Order, Page, Paged, PledgeFinancing, RequestKey, Result, SketchMatch, Statistics, StatsFilter, Store, StoreError,
+    StoredAnswer, TokenKind, TokenRecord, Tx, UserRecord, ValueByKind,
 };
 use dipr_domain::encumbrance::Money;
 use dipr_domain::holding::{Transaction, TransactionKind};
@@ -1511,6 +1511,81 @@ macro_rules! impl_store {
                     .bind(name)
                     .fetch_optional(&self.read)
                     .await?)
+            }
+
+            async fn claim_request_key(
+                &self,
+                principal: &str,
+                key: &str,
+                fingerprint: &str,
+                now: DateTime<Utc>,
+            ) -> Result<RequestKey> {
+                let r = sqlx::query(
+                    "INSERT INTO request_keys (principal, request_key, fingerprint, created_at) VALUES ($1, $2, $3, $4) \
+                     ON CONFLICT (principal, request_key) DO NOTHING",
+                )
+                .bind(principal)
+                .bind(key)
+                .bind(fingerprint)
+                .bind(ms(now))
+                .execute(&self.write)
+                .await?;
+                if r.rows_affected() == 1 {
+                    return Ok(RequestKey::Claimed);
+                }
+                let row = sqlx::query(
+                    "SELECT fingerprint, status, headers, body, retryable FROM request_keys \
+                     WHERE principal = $1 AND request_key = $2",
+                )
+                .bind(principal)
+                .bind(key)
+                .fetch_one(&self.write)
+                .await?;
+                if row.try_get::<&str, _>("fingerprint")? != fingerprint {
+                    return Ok(RequestKey::Mismatch);
+                }
+                if row.try_get::<bool, _>("retryable")? {
+                    // Only one of several concurrent retries wins the key back.
+                    let r = sqlx::query(
+                        "UPDATE request_keys SET status = NULL, headers = NULL, body = NULL, retryable = FALSE \
+                         WHERE principal = $1 AND request_key = $2 AND retryable",
+                    )
+                    .bind(principal)
+                    .bind(key)
+                    .execute(&self.write)
+                    .await?;
+                    return Ok(if r.rows_affected() == 1 { RequestKey::Claimed } else { RequestKey::InProgress });
+                }
+                match row.try_get::<Option<i32>, _>("status")? {
+                    None => Ok(RequestKey::InProgress),
+                    Some(status) => Ok(RequestKey::Answered(StoredAnswer {
+                        status: u16::try_from(status).map_err(|_| StoreError::Corrupt(format!("status {status}")))?,
+                        headers: row.try_get::<Option<String>, _>("headers")?.unwrap_or_default(),
+                        body: row.try_get::<Option<Vec<u8>>, _>("body")?.unwrap_or_default(),
+                    })),
+                }
+            }
+
+            async fn answer_request_key(
+                &self,
+                principal: &str,
+                key: &str,
+                answer: &StoredAnswer,
+                retryable: bool,
+            ) -> Result<()> {
+                sqlx::query(
+                    "UPDATE request_keys SET status = $3, headers = $4, body = $5, retryable = $6 \
+                     WHERE principal = $1 AND request_key = $2",
+                )
+                .bind(principal)
+                .bind(key)
+                .bind(i32::from(answer.status))
+                .bind(&answer.headers)
+                .bind(&answer.body)
+                .bind(retryable)
+                .execute(&self.write)
+                .await?;
+                Ok(())
             }
         }
     };

@@ -130,6 +130,25 @@ pub trait Store: Send + Sync + 'static {
     async fn industries(&self) -> Result<Vec<Industry>>;
     async fn calendar(&self) -> Result<Vec<CalendarDay>>;
     async fn setting(&self, name: &str) -> Result<Option<String>>;
+
+    /// Claim a request key for `principal` before running the request it names. Not part of a [`Tx`]: the
+    /// claim must be visible to a concurrent repeat while the request runs.
+    async fn claim_request_key(
+        &self,
+        principal: &str,
+        key: &str,
+        fingerprint: &str,
+        now: DateTime<Utc>,
+    ) -> Result<RequestKey>;
+    /// Store the answer to a claimed request; a `retryable` answer (the request changed nothing) frees the key
+    /// for another attempt.
+    async fn answer_request_key(
+        &self,
+        principal: &str,
+        key: &str,
+        answer: &StoredAnswer,
+        retryable: bool,
+    ) -> Result<()>;
 }
 
 /// One write transaction. Dropping it without [`Tx::commit`] rolls everything back.

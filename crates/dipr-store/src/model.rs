@@ -292,3 +292,24 @@ pub struct Statistics {
 pub struct ProductValue {
     pub by_kind: Vec<ValueByKind>,
 }
+
+/// What claiming a request key found.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RequestKey {
+    /// The key is new (or its last attempt changed nothing): run the request.
+    Claimed,
+    /// The same request is running now.
+    InProgress,
+    /// The key was used for a different request.
+    Mismatch,
+    /// The request ran: here is its answer.
+    Answered(StoredAnswer),
+}
+
+/// A stored HTTP answer: status, the headers worth replaying (as a JSON object) and the body.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoredAnswer {
+    pub status: u16,
+    pub headers: String,
+    pub body: Vec<u8>,
+}

@@ -132,6 +132,7 @@ conformance!(
     log_appends_single_and_batched,
     statistics_projections_and_certificate_revisions,
     dispute_queue_and_pledge_book,
+    request_keys_answer_once,
 );
 
 fn now() -> chrono::DateTime<Utc> {
@@ -618,4 +619,21 @@ async fn statistics_projections_and_certificate_revisions(store: Arc<dyn Store>)
     let empty = StatsFilter { to: Some(chrono::NaiveDate::from_ymd_opt(2001, 1, 1).unwrap()), ..Default::default() };
     let s = store.statistics(&empty).await.unwrap();
     assert_eq!((s.applications, s.certificates, s.economic_value.amount_fen, s.pledge_financing.loans), (0, 0, 0, 0));
+}
+
+async fn request_keys_answer_once(store: Arc<dyn Store>) {
+    let fp = "POST /review/1 abc";
+    assert_eq!(store.claim_request_key("alice", "k1", fp, now()).await.unwrap(), RequestKey::Claimed);
+    // A repeat while the first runs, and a repeat for another request, are both turned away.
+    assert_eq!(store.claim_request_key("alice", "k1", fp, now()).await.unwrap(), RequestKey::InProgress);
+    assert_eq!(store.claim_request_key("alice", "k1", "POST /other", now()).await.unwrap(), RequestKey::Mismatch);
+    // Keys belong to their caller.
+    assert_eq!(store.claim_request_key("bob", "k1", fp, now()).await.unwrap(), RequestKey::Claimed);
+    let answer = StoredAnswer { status: 303, headers: r#"{"location":"/me"}"#.into(), body: vec![0, 1, 2, 255] };
+    store.answer_request_key("alice", "k1", &answer, false).await.unwrap();
+    assert_eq!(store.claim_request_key("alice", "k1", fp, now()).await.unwrap(), RequestKey::Answered(answer.clone()));
+    // A retryable answer (the attempt changed nothing) frees the key for exactly one new attempt.
+    store.answer_request_key("bob", "k1", &answer, true).await.unwrap();
+    assert_eq!(store.claim_request_key("bob", "k1", fp, now()).await.unwrap(), RequestKey::Claimed);
+    assert_eq!(store.claim_request_key("bob", "k1", fp, now()).await.unwrap(), RequestKey::InProgress);
 }

@@ -791,16 +791,18 @@ async fn bad_input_gets_specific_errors_and_writes_nothing() {
     )
     .await;
 
-    // Illegal transitions.
+    // A draft is its applicant's alone: to an examiner it does not exist.
     app.err(
         "POST",
         &format!("/api/v1/review/applications/{draft}/decision"),
         Some(&e),
         Some(json!({"action": "approve", "reasons": "x"})),
-        409,
-        "illegal_transition",
+        404,
+        "not_found",
     )
     .await;
+    app.err("GET", &format!("/api/v1/applications/{draft}"), Some(&e), None, 404, "not_found").await;
+    // Illegal transitions.
     app.err(
         "POST",
         &format!("/api/v1/applications/{draft}/resubmit"),

@@ -204,12 +204,25 @@ async fn applicant_saves_a_draft_submits_and_answers_a_correction_on_the_web() {
     assert_eq!(status, StatusCode::FORBIDDEN);
     assert_eq!(app.row_counts().await, before);
 
-    // Withdrawal needs a reason, in English too.
+    // Withdrawal needs a reason and a ticked confirmation, in English too; it names the version it was shown.
+    let (_, page) = web.get(&location(&id)).await;
+    let version = hidden(&page, "version");
+    let withdraw = format!("/me/filings/{id}/withdraw");
     let (status, html) =
-        web.post(&format!("/me/filings/{id}/withdraw?lang=en"), &[("csrf", &csrf), ("text", " ")]).await;
+        web.post(&format!("{withdraw}?lang=en"), &[("csrf", &csrf), ("version", &version), ("text", " ")]).await;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
     assert_eq!(error_at(&html, "reason").as_deref(), Some("Required."));
-    let (status, _) = web.post(&format!("/me/filings/{id}/withdraw"), &[("csrf", &csrf), ("text", "不再需要")]).await;
+    assert_eq!(error_at(&html, "confirm").as_deref(), Some("Tick the box to confirm this action."));
+    // A page older than the filing's last change is refused, and nothing changes.
+    let stale = (version.parse::<i64>().unwrap() - 1).to_string();
+    let before = app.row_counts().await;
+    let (status, html) =
+        web.post(&withdraw, &[("csrf", &csrf), ("version", &stale), ("text", "不再需要"), ("confirm", "yes")]).await;
+    assert_eq!(status, StatusCode::CONFLICT);
+    assert!(html.contains("该记录已发生变化"), "{html}");
+    assert_eq!(app.row_counts().await, before);
+    let (status, _) =
+        web.post(&withdraw, &[("csrf", &csrf), ("version", &version), ("text", "不再需要"), ("confirm", "yes")]).await;
     assert_eq!(status, StatusCode::SEE_OTHER);
     assert_eq!(app.state_of(&a, &id).await, "withdrawn");
 }
@@ -464,10 +477,17 @@ async fn holders_register_licences_and_book_transactions_and_examiners_decide_di
     let cancel = format!("/me/filings/{id}/withdraw");
     let (_, html) = holder.get(&location(&id)).await;
     assert!(html.contains("id=\"cancel-registration\""));
-    let (status, html) = holder.post(&cancel, &[("csrf", &holder_csrf), ("text", " ")]).await;
+    let version = hidden(&html, "version");
+    let (status, html) = holder.post(&cancel, &[("csrf", &holder_csrf), ("version", &version), ("text", " ")]).await;
     assert_eq!((status, error_at(&html, "reason").as_deref()), (StatusCode::UNPROCESSABLE_ENTITY, Some("必填。")));
     assert_eq!(
-        holder.post(&cancel, &[("csrf", &holder_csrf), ("text", "产品停止运营")]).await.0,
+        holder
+            .post(
+                &cancel,
+                &[("csrf", &holder_csrf), ("version", &version), ("text", "产品停止运营"), ("confirm", "yes")]
+            )
+            .await
+            .0,
         StatusCode::SEE_OTHER
     );
     assert_eq!(app.state_of(&a, &id).await, "cancelled");
@@ -522,6 +542,7 @@ async fn banks_release_and_enforce_pledges_on_the_web() {
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
     assert_eq!(error_at(&html, &format!("to-{p2}")).as_deref(), Some("必填。"));
     assert_eq!(error_at(&html, &format!("reasons-{p2}")).as_deref(), Some("必填。"));
+    assert_eq!(error_at(&html, &format!("confirm-enforce-{p2}")).as_deref(), Some("请勾选确认后再执行此操作。"));
     let (status, html) = bank
         .post(
             "/me/pledges/enforce",
@@ -531,6 +552,7 @@ async fn banks_release_and_enforce_pledges_on_the_web() {
                 ("pledge", &p2),
                 ("to", "91310000MA1FL0000X"),
                 ("reasons", "借款逾期"),
+                ("confirm", "yes"),
             ],
         )
         .await;
@@ -541,14 +563,23 @@ async fn banks_release_and_enforce_pledges_on_the_web() {
     // The holder cannot release the bank's pledge.
     let holder = Web::new(&app, &a);
     let holder_csrf = holder.csrf().await;
-    let (status, _) =
-        holder.post("/me/pledges/release", &[("csrf", &holder_csrf), ("record", &ids[0]), ("pledge", &p1)]).await;
+    let (status, _) = holder
+        .post(
+            "/me/pledges/release",
+            &[("csrf", &holder_csrf), ("record", &ids[0]), ("pledge", &p1), ("confirm", "yes")],
+        )
+        .await;
     assert_eq!(status, StatusCode::FORBIDDEN);
 
-    assert_eq!(
-        bank.post("/me/pledges/release", &[("csrf", &csrf), ("record", &ids[0]), ("pledge", &p1)]).await.0,
-        StatusCode::SEE_OTHER
-    );
+    // Release is one tick away, never one click: unconfirmed, it is refused and nothing changes.
+    let release = [("csrf", csrf.as_str()), ("record", ids[0].as_str()), ("pledge", p1.as_str())];
+    let before = app.row_counts().await;
+    let (status, html) = bank.post("/me/pledges/release", &release).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(error_at(&html, &format!("confirm-release-{p1}")).as_deref(), Some("请勾选确认后再执行此操作。"));
+    assert_eq!(app.row_counts().await, before);
+    let confirmed: Vec<(&str, &str)> = release.iter().copied().chain([("confirm", "yes")]).collect();
+    assert_eq!(bank.post("/me/pledges/release", &confirmed).await.0, StatusCode::SEE_OTHER);
     let rec = app.ok("GET", &format!("/api/v1/public/records/{}", ids[0]), None, None).await;
     assert_eq!(rec["record"]["pledges"][0]["status"], "released");
     let buyer = credit_code();
@@ -564,6 +595,7 @@ async fn banks_release_and_enforce_pledges_on_the_web() {
                 ("pledge", &p2),
                 ("to", &buyer),
                 ("reasons", "借款逾期，依法院裁定"),
+                ("confirm", "yes"),
             ],
         )
         .await;
@@ -841,4 +873,389 @@ async fn my_registry_pages_long_lists_and_shows_every_pledge_awaiting_consent() 
     let (_, second) = web.get("/me?page=2").await;
     assert_eq!(second.matches("href=\"/me/filings/").count(), 6);
     assert!(second.contains(&format!("href=\"/me/filings/{id}\"")));
+}
+
+// ---------------------------------------------------------------------------------------------------
+// At most once: double clicks, resent forms, stale pages
+
+/// The address a page's form posts to (with its single-use key), as a browser would send it.
+fn form_action(html: &str, path: &str) -> String {
+    let marker = format!("action=\"{path}?once=");
+    let start = html.find(&marker).unwrap_or_else(|| panic!("no keyed form for {path}")) + "action=\"".len();
+    html[start..].split('"').next().unwrap().replace("&amp;", "&")
+}
+
+/// How many events of this kind the filing has.
+async fn events_of(app: &App, id: &str, kind: &str) -> usize {
+    let history = app.state.store.events("application", id).await.unwrap();
+    history.iter().filter(|e| e.kind == kind).count()
+}
+
+async fn bank_account(app: &App, name: &str) -> String {
+    let username = format!("bank-{}", Uuid::now_v7().simple());
+    let party =
+        serde_json::from_value(json!({"kind": "legal_person", "name": name, "id_number": credit_code()})).unwrap();
+    let req = NewAccount {
+        username: username.clone(),
+        password: "long enough pw".into(),
+        display_name: name.into(),
+        role: Role::Bank,
+        party: Some(party),
+    };
+    service::create_account(&app.state, req, &Actor::public("test"), false).await.unwrap();
+    app.sign_in(&username).await
+}
+
+#[tokio::test]
+async fn a_double_submitted_decision_changes_the_register_once() {
+    let app = App::new().await;
+    let (a, e, _) = actors(&app).await;
+    let id = app.draft(&a, "双击测试语料").await;
+    app.ok("POST", &format!("/api/v1/applications/{id}/submit"), Some(&a), None).await;
+    let examiner = Web::new(&app, &e);
+    let (_, page) = examiner.get(&format!("/review/{id}")).await;
+    let action = form_action(&page, &format!("/review/{id}"));
+    let fields = [("csrf", hidden(&page, "csrf")), ("version", hidden(&page, "version"))];
+    let fields: Vec<(&str, &str)> =
+        fields.iter().map(|(k, v)| (*k, v.as_str())).chain([("action", "accept"), ("reasons", "")]).collect();
+    // Two clicks on the same form, at the same time and again afterwards: one decision.
+    let (first, second) = tokio::join!(examiner.post(&action, &fields), examiner.post(&action, &fields));
+    assert_eq!((first.0, second.0), (StatusCode::SEE_OTHER, StatusCode::SEE_OTHER));
+    assert_eq!(examiner.post(&action, &fields).await.0, StatusCode::SEE_OTHER);
+    assert_eq!(app.state_of(&a, &id).await, "formal_review");
+    assert_eq!(events_of(&app, &id, "accepted_for_review").await, 1);
+
+    // The same form sent again with another action is refused: its key was used for another request.
+    let mut next: Vec<(&str, &str)> = fields.iter().filter(|(k, _)| *k != "action").copied().collect();
+    next.push(("action", "pass_formal_review"));
+    let before = app.row_counts().await;
+    let (status, html) = examiner.post(&action, &next).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(html.contains("此表单（或幂等键）已用于另一项请求"), "{html}");
+    // A decision made on the old version under a fresh key (another tab) is refused too, with the reason.
+    let (_, fresh) = examiner.get(&format!("/review/{id}")).await;
+    let (status, html) = examiner.post(&form_action(&fresh, &format!("/review/{id}")), &next).await;
+    assert_eq!(status, StatusCode::CONFLICT);
+    assert!(html.contains("该记录已发生变化"), "{html}");
+    assert_eq!(app.row_counts().await, before);
+    assert_eq!(app.state_of(&a, &id).await, "formal_review");
+}
+
+#[tokio::test]
+async fn a_triple_submitted_pledge_form_files_one_pledge() {
+    let app = App::new().await;
+    let (a, e, admin) = actors(&app).await;
+    let id = app.publish_notice(&a, &e, "三击质押语料").await;
+    app.advance(&admin, 20).await;
+    let number = app.ok("GET", &format!("/api/v1/applications/{id}"), Some(&a), None).await["registration"]
+        ["registration_number"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let bank = Web::new(&app, &bank_account(&app, "三击银行").await);
+    let (_, page) = bank.get("/me").await;
+    let action = form_action(&page, "/me/pledges");
+    let csrf = hidden(&page, "csrf");
+    let day = app.state.clock.now().date_naive();
+    let (start, end) = (day.to_string(), (day + chrono::Days::new(365)).to_string());
+    let fields = [
+        ("csrf", csrf.as_str()),
+        ("registration_number", number.as_str()),
+        ("secured", "5000000"),
+        ("start", start.as_str()),
+        ("end", end.as_str()),
+        ("rank", "1"),
+    ];
+    let (r1, r2, r3) =
+        tokio::join!(bank.post(&action, &fields), bank.post(&action, &fields), bank.post(&action, &fields));
+    assert_eq!([r1.0, r2.0, r3.0], [StatusCode::SEE_OTHER; 3]);
+    let pledges = |v: Value| v["holding"]["encumbrances"]["pledges"].as_array().unwrap().len();
+    assert_eq!(pledges(app.ok("GET", &format!("/api/v1/applications/{id}"), Some(&a), None).await), 1);
+
+    // The same pledge filed again from a fresh page is an identical pending pledge: refused, nothing written.
+    let (_, page) = bank.get("/me").await;
+    let before = app.row_counts().await;
+    let (status, html) = bank.post(&form_action(&page, "/me/pledges"), &fields).await;
+    assert_eq!(status, StatusCode::CONFLICT);
+    assert!(html.contains("已有一项相同的质押"), "{html}");
+    assert_eq!(app.row_counts().await, before);
+    assert_eq!(pledges(app.ok("GET", &format!("/api/v1/applications/{id}"), Some(&a), None).await), 1);
+}
+
+#[tokio::test]
+async fn a_refused_save_and_submit_saves_nothing() {
+    let app = App::new().await;
+    let (a, _, _) = actors(&app).await;
+    // The product was withdrawn after submission: filing it again is barred for three months.
+    let old = app.draft(&a, "被撤回的语料").await;
+    app.ok("POST", &format!("/api/v1/applications/{old}/submit"), Some(&a), None).await;
+    app.ok("POST", &format!("/api/v1/applications/{old}/withdraw"), Some(&a), Some(json!({"text": "调整"}))).await;
+    let web = Web::new(&app, &a);
+    let csrf = web.csrf().await;
+
+    // "File and submit" on /me/file: refused, and no orphan draft is left behind.
+    let before = app.row_counts().await;
+    let (status, html) = web.post("/me/file", &web_form(&csrf, "被撤回的语料", "submit")).await;
+    assert_eq!(status, StatusCode::CONFLICT, "{html}");
+    // The refusal says from when the product may be filed again.
+    let withdrawn = app.state.clock.now().with_timezone(&dipr_domain::time::local_offset());
+    let from = (withdrawn + chrono::Months::new(3)).format("%Y-%m-%d").to_string();
+    assert!(html.contains(&format!("可于 {from}")), "{html}");
+    assert_eq!(app.row_counts().await, before);
+
+    // "Save and submit" on a draft's page: refused, and the edit is not saved either.
+    let id = app.draft(&a, "另一份语料").await;
+    let doc = app.ok("GET", &format!("/api/v1/applications/{id}"), Some(&a), None).await;
+    let before = app.row_counts().await;
+    let (status, _) = web.post(&location(&id), &web_form(&csrf, "被撤回的语料", "submit")).await;
+    assert_eq!(status, StatusCode::CONFLICT);
+    assert_eq!(app.row_counts().await, before);
+    assert_eq!(app.ok("GET", &format!("/api/v1/applications/{id}"), Some(&a), None).await, doc);
+}
+
+#[tokio::test]
+async fn a_discarded_draft_leaves_no_refiling_bar() {
+    let app = App::new().await;
+    let (a, e, _) = actors(&app).await;
+    let id = app.draft(&a, "丢弃的草稿").await;
+    let web = Web::new(&app, &a);
+    let (_, page) = web.get(&location(&id)).await;
+    assert!(
+        page.contains("id=\"discard\"") && !page.contains("id=\"withdraw\""),
+        "a draft is discarded, not withdrawn"
+    );
+    // Drafts are the applicant's alone.
+    assert_eq!(Web::new(&app, &e).get(&format!("/review/{id}")).await.0, StatusCode::NOT_FOUND);
+    let fields = [("csrf", hidden(&page, "csrf")), ("version", hidden(&page, "version")), ("confirm", "yes".into())];
+    let fields: Vec<(&str, &str)> = fields.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let (status, _) = web.post(&format!("/me/filings/{id}/withdraw"), &fields).await;
+    assert_eq!(status, StatusCode::SEE_OTHER);
+    assert_eq!(app.state_of(&a, &id).await, "discarded");
+    assert_eq!(events_of(&app, &id, "draft_discarded").await, 1, "the audit trail keeps it");
+    let (_, me) = web.get("/me").await;
+    assert!(!me.contains(&location(&id)), "a discarded draft leaves the applicant's list");
+    // The same product is filed and submitted at once: no bar.
+    let again = app.draft(&a, "丢弃的草稿").await;
+    let v = app.ok("POST", &format!("/api/v1/applications/{again}/submit"), Some(&a), None).await;
+    assert_eq!(v["state"], "submitted");
+    // Withdrawing a draft is not a thing: it would bar the product.
+    let other = app.draft(&a, "另一份草稿").await;
+    app.err(
+        "POST",
+        &format!("/api/v1/applications/{other}/withdraw"),
+        Some(&a),
+        Some(json!({"text": "x"})),
+        409,
+        "illegal_transition",
+    )
+    .await;
+    app.ok("POST", &format!("/api/v1/applications/{other}/discard"), Some(&a), None).await;
+}
+
+#[tokio::test]
+async fn the_api_answers_a_repeated_idempotency_key_with_the_first_answer() {
+    let app = App::new().await;
+    let (a, _, _) = actors(&app).await;
+    let call = |key: &'static str, name: &'static str| {
+        let req = Request::builder()
+            .method("POST")
+            .uri("/api/v1/applications")
+            .header("authorization", format!("Bearer {a}"))
+            .header("content-type", "application/json")
+            .header("idempotency-key", key)
+            .body(Body::from(json!({"form": full_form(name)}).to_string()))
+            .unwrap();
+        let router = app.router.clone();
+        async move {
+            let resp = router.oneshot(req).await.unwrap();
+            let replayed = resp.headers().contains_key("idempotent-replayed");
+            (resp.status(), replayed, body_text(resp).await)
+        }
+    };
+    let first = call("key-0001-abcdef", "幂等语料").await;
+    let second = call("key-0001-abcdef", "幂等语料").await;
+    assert_eq!((first.0, first.1), (StatusCode::CREATED, false), "{}", first.2);
+    assert_eq!((second.0, second.1, &second.2), (StatusCode::CREATED, true, &first.2));
+    assert_eq!(app.ok("GET", "/api/v1/applications", Some(&a), None).await["total"], 1);
+    // The same key on another request is refused; a malformed key too.
+    let other = call("key-0001-abcdef", "别的语料").await;
+    assert_eq!(other.0, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(other.2.contains("idempotency_key_reused"));
+    assert_eq!(call("short", "幂等语料").await.0, StatusCode::BAD_REQUEST);
+    assert_eq!(app.ok("GET", "/api/v1/applications", Some(&a), None).await["total"], 1);
+}
+
+// ---------------------------------------------------------------------------------------------------
+// Injection: every link and form the site offers, with hostile values
+
+const SCRIPT: &str = "\"><script>alert(1)</script>";
+const JS_URL: &str = "javascript:alert(1)";
+
+/// The value of every `attr="…"` in a piece of HTML, unescaped the way a browser reads it.
+fn attr_values(html: &str, attr: &str) -> Vec<String> {
+    let marker = format!(" {attr}=\"");
+    html.match_indices(&marker)
+        .map(|(i, _)| {
+            let rest = &html[i + marker.len()..];
+            rest[..rest.find('"').unwrap_or(rest.len())].replace("&amp;", "&")
+        })
+        .collect()
+}
+
+/// A form as a browser sees it: where it goes, how, and its fields with their current values.
+struct FoundForm {
+    action: String,
+    post: bool,
+    fields: Vec<(String, String)>,
+}
+
+fn forms(html: &str) -> Vec<FoundForm> {
+    let mut out = Vec::new();
+    for part in html.split("<form").skip(1) {
+        let Some(end) = part.find("</form>") else { continue };
+        let (tag, body) = part.split_at(part.find('>').unwrap_or(0));
+        let body = &body[..end - tag.len()];
+        let action = attr_values(tag, "action").pop().unwrap_or_default();
+        let post = tag.contains("method=\"post\"");
+        let mut fields = Vec::new();
+        for piece in
+            body.split('<').filter(|p| p.starts_with("input") || p.starts_with("textarea") || p.starts_with("select"))
+        {
+            let tag = &piece[..piece.find('>').unwrap_or(piece.len())];
+            if let Some(name) = attr_values(tag, "name").pop() {
+                let value = attr_values(tag, "value").pop().unwrap_or_else(|| "1".into());
+                fields.push((name, value));
+            }
+        }
+        out.push(FoundForm { action, post, fields });
+    }
+    out
+}
+
+/// A path with its identifiers replaced, so one record page stands for all of them.
+fn shape(path: &str) -> String {
+    path.split('?')
+        .next()
+        .unwrap()
+        .split('/')
+        .map(|seg| if seg.len() >= 16 && seg.chars().all(|c| c.is_ascii_hexdigit() || c == '-') { "{id}" } else { seg })
+        .collect::<Vec<_>>()
+        .join("/")
+}
+
+fn query_string(fields: &[(String, String)]) -> String {
+    fields.iter().map(|(k, v)| format!("{}={}", enc(k), enc(v))).collect::<Vec<_>>().join("&")
+}
+
+/// What must never come back: the script unescaped, or a link or form that runs the payload.
+fn assert_inert(html: &str, what: &str) {
+    assert!(!html.contains("<script>alert(1)"), "{what}: the script came back unescaped");
+    for attr in ["href", "src", "action", "formaction"] {
+        assert!(!html.contains(&format!("{attr}=\"javascript:")), "{what}: a javascript: URL in {attr}");
+    }
+}
+
+#[tokio::test]
+async fn no_page_echoes_a_script_or_a_javascript_url_and_every_page_sends_the_security_headers() {
+    let app = App::new().await;
+    dipr_server::demo::seed(&app.state).await.unwrap();
+    let mut visitors = vec![Web { app: &app, cookie: String::new() }];
+    for user in ["user01", "agent1", "examiner1", "bank1", "admin"] {
+        let v = app
+            .ok("POST", "/api/v1/auth/signin", None, Some(json!({"username": user, "password": "dipr-demo-2026"})))
+            .await;
+        visitors.push(Web::new(&app, v["token"].as_str().unwrap()));
+    }
+    let mut requests = 0;
+    for web in &visitors {
+        // Walk the site from the home page and "my registry", at most two pages of each shape.
+        let mut queue: std::collections::VecDeque<String> = ["/".to_string(), "/me".into()].into();
+        let mut seen_shapes: std::collections::HashMap<String, usize> = Default::default();
+        let mut seen = std::collections::HashSet::new();
+        let mut found_forms = Vec::new();
+        let mut links = Vec::new();
+        while let Some(path) = queue.pop_front() {
+            if !seen.insert(path.clone()) {
+                continue;
+            }
+            let n = seen_shapes.entry(shape(&path)).or_default();
+            *n += 1;
+            if *n > 2 {
+                continue;
+            }
+            let req = Request::builder().uri(&path).header("cookie", &web.cookie).body(Body::empty()).unwrap();
+            let resp = app.router.clone().oneshot(req).await.unwrap();
+            requests += 1;
+            let headers = resp.headers().clone();
+            let html = body_text(resp).await;
+            let is_html = headers.get("content-type").is_some_and(|v| v.to_str().unwrap().starts_with("text/html"));
+            if !is_html {
+                continue;
+            }
+            assert_eq!(
+                headers.get("content-security-policy").map(|v| v.to_str().unwrap()),
+                Some(dipr_server::headers::CONTENT_SECURITY_POLICY),
+                "{path}"
+            );
+            assert_eq!(headers.get("x-content-type-options").unwrap(), "nosniff", "{path}");
+            assert_eq!(headers.get("x-frame-options").unwrap(), "DENY", "{path}");
+            assert!(headers.contains_key("referrer-policy"), "{path}");
+            assert!(!html.contains("<script>") && !html.contains(" style=\""), "{path}: inline script or style");
+            for href in attr_values(&html, "href") {
+                if href.starts_with('/')
+                    && !href.starts_with("/assets/")
+                    && !href.starts_with("/api/")
+                    && !href.contains("signout")
+                {
+                    let href = href.split('#').next().unwrap().to_string();
+                    links.push(href.clone());
+                    queue.push_back(href);
+                }
+            }
+            found_forms.extend(forms(&html));
+        }
+        // Every query parameter of every link, and every field of every form, carrying each payload.
+        for payload in [SCRIPT, JS_URL] {
+            for link in &links {
+                let (path, query) = link.split_once('?').unwrap_or((link, ""));
+                let params: Vec<(String, String)> = query
+                    .split('&')
+                    .filter_map(|p| p.split_once('='))
+                    .map(|(k, v)| (k.to_string(), v.to_string()))
+                    .chain([("lang".to_string(), "zh".to_string()), ("page".into(), "2".into())])
+                    .collect();
+                for i in 0..params.len() {
+                    let mut hostile = params.clone();
+                    hostile[i].1 = payload.to_string();
+                    let url = format!("{path}?{}", query_string(&hostile));
+                    let (_, html) = web.get(&url).await;
+                    requests += 1;
+                    assert_inert(&html, &url);
+                }
+            }
+            for form in &found_forms {
+                if form.action.contains("signout") || form.action.contains("disable") {
+                    continue;
+                }
+                let action = form.action.split("?once=").next().unwrap().to_string();
+                for i in 0..form.fields.len() {
+                    if form.fields[i].0 == "csrf" {
+                        continue;
+                    }
+                    let mut hostile = form.fields.clone();
+                    hostile[i].1 = payload.to_string();
+                    let pairs: Vec<(&str, &str)> = hostile.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+                    let html = if form.post {
+                        web.post(&action, &pairs).await.1
+                    } else {
+                        let target = if action.is_empty() { "/".to_string() } else { action.clone() };
+                        web.get(&format!("{target}?{}", query_string(&hostile))).await.1
+                    };
+                    requests += 1;
+                    assert_inert(&html, &format!("{action} field {}", form.fields[i].0));
+                }
+            }
+        }
+    }
+    assert!(requests > 500, "the walk reached only {requests} requests");
 }

@@ -1,0 +1,183 @@
+//! At most once. A state-changing request that names a key — the API's `Idempotency-Key` header, or the
+//! `once` query parameter that the layout puts on every web form's address (a fresh key per rendered form)
+//! — runs once per caller and key: the key is claimed before the request runs, and a repeat (a double
+//! click, a resent form, a client retrying after a timeout) gets the first answer back instead of changing
+//! the register again. A repeat that arrives while the first still runs waits for its answer.
+//!
+//! The key binds to the request (method, address and a hash of the body): the same key on another request
+//! is refused. Answers that changed nothing (a server error) free the key for a retry.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::body::{to_bytes, Body, Bytes};
+use axum::extract::{Request, State};
+use axum::http::{header, HeaderMap, HeaderName, HeaderValue, Method, StatusCode};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use dipr_store::{RequestKey, StoredAnswer};
+use rand::RngCore;
+use sha2::{Digest, Sha256};
+
+use crate::auth::{token_hash, TOKEN_PREFIX};
+use crate::error::ApiError;
+use crate::web::Lang;
+use crate::AppState;
+
+/// The query parameter web forms carry their key in.
+pub const FORM_PARAM: &str = "once";
+const HEADER: &str = "idempotency-key";
+/// The largest body a signed-in caller's keyed request may carry (the largest route limit).
+const SIGNED_IN_BODY: usize = 64 * 1024 * 1024;
+/// Answers are stored whole up to this size; page re-renders and JSON answers are far smaller.
+const STORED_ANSWER: usize = 8 * 1024 * 1024;
+/// How long a repeat waits for the first request's answer before it is told the request is in progress.
+const WAIT: Duration = Duration::from_secs(10);
+/// Headers an answer is replayed with. Never `Set-Cookie`: a replay must not hand out a session.
+const REPLAYED: [HeaderName; 3] = [header::CONTENT_TYPE, header::LOCATION, header::RETRY_AFTER];
+
+/// A fresh key for one rendered form.
+pub fn new_key() -> String {
+    let mut b = [0u8; 16];
+    rand::thread_rng().fill_bytes(&mut b);
+    hex::encode(b)
+}
+
+pub async fn layer(State(st): State<Arc<AppState>>, req: Request, next: Next) -> Response {
+    if !matches!(*req.method(), Method::POST | Method::PUT | Method::PATCH | Method::DELETE) {
+        return next.run(req).await;
+    }
+    let api = req.uri().path().starts_with("/api/");
+    let key = match key_of(&req) {
+        Ok(Some(k)) => k,
+        Ok(None) => return next.run(req).await,
+        Err(e) => return refuse(api, &req, e),
+    };
+    let principal = principal_of(&st, req.headers()).await;
+    let anonymous = principal.is_none();
+    let principal = principal.unwrap_or_else(|| "anonymous".into());
+    // An anonymous caller's body is never read beyond the ordinary limit here; a larger one (an evidence
+    // bundle on the read-only check page) goes on unkeyed to its route's own limit.
+    let limit = if anonymous { st.config.body_limit } else { SIGNED_IN_BODY };
+    let declared = req.headers().get(header::CONTENT_LENGTH).and_then(|v| v.to_str().ok()?.parse::<usize>().ok());
+    if anonymous && declared.is_some_and(|n| n > limit) {
+        return next.run(req).await;
+    }
+    let (parts, body) = req.into_parts();
+    let Ok(bytes) = to_bytes(body, limit).await else {
+        return refuse_parts(api, &parts.headers, ApiError::new("payload_too_large", "the body is too large"));
+    };
+    let fingerprint = fingerprint(&parts.method, &parts.uri, &bytes);
+    let deadline = tokio::time::Instant::now() + WAIT;
+    loop {
+        let claim = match st.store.claim_request_key(&principal, &key, &fingerprint, st.clock.now()).await {
+            Ok(c) => c,
+            Err(e) => return refuse_parts(api, &parts.headers, ApiError::from(e)),
+        };
+        match claim {
+            RequestKey::Claimed => break,
+            RequestKey::Answered(a) => return replay(a),
+            RequestKey::Mismatch => {
+                let e = ApiError::new("idempotency_key_reused", "this key was already used for a different request");
+                return refuse_parts(api, &parts.headers, e);
+            }
+            RequestKey::InProgress if tokio::time::Instant::now() < deadline => {
+                tokio::time::sleep(Duration::from_millis(50)).await;
+            }
+            RequestKey::InProgress => {
+                let e = ApiError::new("request_in_progress", "the same request is still being processed");
+                return refuse_parts(api, &parts.headers, e);
+            }
+        }
+    }
+    let resp = next.run(Request::from_parts(parts, Body::from(bytes))).await;
+    let (rparts, rbody) = resp.into_parts();
+    let body = match to_bytes(rbody, STORED_ANSWER).await {
+        Ok(b) => b,
+        Err(e) => {
+            tracing::error!(error = %e, "answer too large to keep for its idempotency key");
+            Bytes::new()
+        }
+    };
+    let mut headers = serde_json::Map::new();
+    for name in REPLAYED {
+        if let Some(v) = rparts.headers.get(&name).and_then(|v| v.to_str().ok()) {
+            headers.insert(name.as_str().into(), v.into());
+        }
+    }
+    let answer = StoredAnswer {
+        status: rparts.status.as_u16(),
+        headers: serde_json::Value::Object(headers).to_string(),
+        body: body.to_vec(),
+    };
+    // A server error rolled its transaction back: the request may be tried again with the same key.
+    let retryable = rparts.status.is_server_error();
+    if let Err(e) = st.store.answer_request_key(&principal, &key, &answer, retryable).await {
+        tracing::error!(error = %e, "could not store the answer to an idempotent request");
+    }
+    Response::from_parts(rparts, Body::from(body))
+}
+
+fn key_of(req: &Request) -> Result<Option<String>, ApiError> {
+    let from_header = match req.headers().get(HEADER) {
+        Some(v) => Some(v.to_str().map_err(|_| invalid_key())?.to_string()),
+        None => None,
+    };
+    let from_query = req.uri().query().and_then(|q| {
+        q.split('&').filter_map(|p| p.split_once('=')).find(|(k, _)| *k == FORM_PARAM).map(|(_, v)| v.to_string())
+    });
+    match from_header.or(from_query) {
+        None => Ok(None),
+        Some(k) if (8..=128).contains(&k.len()) && k.bytes().all(|b| b.is_ascii_graphic()) => Ok(Some(k)),
+        Some(_) => Err(invalid_key()),
+    }
+}
+
+fn invalid_key() -> ApiError {
+    ApiError::new("invalid_idempotency_key", "an idempotency key is 8 to 128 printable ASCII characters")
+}
+
+/// Who is asking, as far as keys go: the signed-in user (bearer token or session cookie), or nobody.
+async fn principal_of(st: &AppState, headers: &HeaderMap) -> Option<String> {
+    let bearer = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|h| h.to_str().ok()?.strip_prefix("Bearer ").map(str::trim).map(str::to_owned))
+        .filter(|t| t.starts_with(TOKEN_PREFIX));
+    let secret = bearer.or_else(|| crate::portal::cookie(headers, crate::portal::SESSION_COOKIE))?;
+    let (user, _) = st.store.authenticate(&token_hash(&secret), st.clock.now()).await.ok()??;
+    Some(format!("user:{}", user.id))
+}
+
+/// The request a key names: method, path, the query without the key, and the body's hash.
+fn fingerprint(method: &Method, uri: &axum::http::Uri, body: &[u8]) -> String {
+    let query: Vec<&str> = uri.query().unwrap_or("").split('&').filter(|p| !p.starts_with("once=")).collect();
+    format!("{method} {}?{} {}", uri.path(), query.join("&"), hex::encode(Sha256::digest(body)))
+}
+
+fn replay(a: StoredAnswer) -> Response {
+    let status = StatusCode::from_u16(a.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    let mut resp = (status, a.body).into_response();
+    if let Ok(serde_json::Value::Object(map)) = serde_json::from_str(&a.headers) {
+        for (name, value) in map {
+            if let (Ok(n), Some(Ok(v))) =
+                (HeaderName::from_bytes(name.as_bytes()), value.as_str().map(HeaderValue::from_str))
+            {
+                resp.headers_mut().insert(n, v);
+            }
+        }
+    }
+    resp.headers_mut().insert("idempotent-replayed", HeaderValue::from_static("true"));
+    resp
+}
+
+fn refuse(api: bool, req: &Request, e: ApiError) -> Response {
+    refuse_parts(api, req.headers(), e)
+}
+
+fn refuse_parts(api: bool, headers: &HeaderMap, e: ApiError) -> Response {
+    if api {
+        return e.into_response();
+    }
+    let l = Lang::of(None, headers);
+    crate::web::message_page(l, e.status(), &crate::messages::refusal(&e, l))
+}
