@@ -271,3 +271,23 @@ async fn the_2027_calendar_is_seeded_and_administrators_are_warned_before_it_run
     let (_, html) = Web::new(&app, &a).get(&format!("/me/filings/{id}")).await;
     assert!(html.contains("补正截止") && html.contains("暂按周末规则计算"), "{html}");
 }
+
+/// The one rule is kept by construction: outside `dipr_domain::shown`, no page, PDF, CLI or report code
+/// formats an instant as a date or time itself.
+#[test]
+fn no_code_outside_the_one_rule_formats_a_date() {
+    let crates = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap().to_path_buf();
+    let mut found = Vec::new();
+    for dir in ["dipr-server/src", "dipr-pdf/src", "dipr-cli/src", "dipr-ledger/src"] {
+        for entry in std::fs::read_dir(crates.join(dir)).unwrap() {
+            let path = entry.unwrap().path();
+            let text = std::fs::read_to_string(&path).unwrap();
+            for (n, line) in text.lines().enumerate() {
+                if ["format(\"%Y-", "%H:%M", "get(..10)", "FixedOffset"].iter().any(|p| line.contains(p)) {
+                    found.push(format!("{}:{}: {}", path.display(), n + 1, line.trim()));
+                }
+            }
+        }
+    }
+    assert!(found.is_empty(), "format dates through dipr_domain::shown:\n{}", found.join("\n"));
+}
