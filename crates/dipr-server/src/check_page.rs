@@ -122,6 +122,9 @@ enum Now {
     /// The signature failed: what the certificate states is not the registry's word.
     NotAsked,
     InForce(String),
+    /// In force, but the registry has since issued a newer certificate (holder, data version or
+    /// validity changed): what this one states is no longer the register's word. Holds the current one.
+    Superseded(Box<Certificate>, String),
     Ended(Status, DateTime<Utc>, String),
     /// Signed by this registry, yet it has no such registration (or cannot say now).
     Unknown,
@@ -143,9 +146,13 @@ async fn current(st: &AppState, c: &Certificate, report: &Report, l: Lang) -> No
     let Ok(detail) = crate::api::public_detail(st, app.id).await else { return Now::Unknown };
     let Some(standing) = Standing::of(&detail, now) else { return Now::Unknown };
     let html = standing::html(&standing, &detail, l, now, "check-status");
-    match standing.ended {
-        Some(e) => Now::Ended(e.state, e.at, html),
-        None => Now::InForce(html),
+    if let Some(e) = standing.ended {
+        return Now::Ended(e.state, e.at, html);
+    }
+    let issued = st.store.certificate(app.id).await.ok().flatten();
+    match issued.and_then(|doc| Certificate::parse(doc.as_bytes()).ok()) {
+        Some(latest) if latest.statement != c.statement => Now::Superseded(Box::new(latest), html),
+        _ => Now::InForce(html),
     }
 }
 
@@ -211,6 +218,22 @@ fn verdict(l: Lang, c: &Certificate, report: &Report, bundle: bool, extra: &str,
                 )
             };
             ("bad", standing::headline(state, l), ended_explain.as_str(), html)
+        }
+        Now::Superseded(latest, html) => {
+            let s = &latest.statement;
+            let period = shown::stated_period_zoned(&s.valid_from, &s.valid_until, l.en);
+            ended_explain = if l.en {
+                format!(
+                    "The signature is valid, but this is not the registration's current certificate: the registry has since issued a newer one (the holder, data version or validity changed). It states the holder {} and the validity {period}.",
+                    esc(&s.holder.name)
+                )
+            } else {
+                format!(
+                    "签名有效，但这不是该登记的现行证书：登记机构此后已签发新版本（权利人、数据版本或有效期已变更），所载权利人为 {}，有效期 {period}。",
+                    esc(&s.holder.name)
+                )
+            };
+            ("bad", l.t("证书已被新版本取代", "This certificate has been superseded"), ended_explain.as_str(), html)
         }
         Now::Unknown => (
             "bad",

@@ -291,3 +291,22 @@ fn no_code_outside_the_one_rule_formats_a_date() {
     }
     assert!(found.is_empty(), "format dates through dipr_domain::shown:\n{}", found.join("\n"));
 }
+
+#[tokio::test]
+async fn check_says_when_a_certificate_was_superseded_by_a_newer_one() {
+    let app = App::new().await;
+    let (a, e, admin) = actors(&app).await;
+    let id = app.publish_notice(&a, &e, "更名前的语料").await;
+    app.advance(&admin, 20).await;
+    let old = certificate_text(&app, &id).await;
+    let details = format!("/api/v1/records/{id}/holder-details");
+    app.ok("POST", &details, Some(&a), Some(json!({"name": "更名后数据集团有限公司", "reasons": "更名"}))).await;
+    let web = Web::new(&app, &a);
+    // The old certificate is still genuine, but it names a holder the register no longer has.
+    let (status, html) = web.post("/check", &[("certificate", &old)]).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(html.contains("class=\"result bad\" id=\"check-result\"") && html.contains("证书已被新版本取代"), "{html}");
+    assert!(html.contains("更名后数据集团有限公司") && !html.contains("证书有效"), "{html}");
+    let (_, html) = web.post("/check", &[("certificate", &certificate_text(&app, &id).await)]).await;
+    assert!(html.contains("class=\"result good\" id=\"check-result\"") && html.contains("证书有效"), "{html}");
+}
