@@ -441,6 +441,26 @@ fn verify(path: &Path, opts: &VerifyOptions) -> Result<()> {
         };
         report.checks.push(Check { id: "online_status", ok, zh, en });
         report.ok &= ok;
+        // A genuine certificate the registry has since replaced states what the register no longer says.
+        let latest = c.call("GET", &format!("/api/v1/public/records/{id}/certificate"), None);
+        let current = latest.is_ok_and(|v| serde_json::to_value(&cert.statement).is_ok_and(|s| v["statement"] == s));
+        report.checks.push(Check {
+            id: "current_certificate",
+            ok: current,
+            zh: if current {
+                "这是该登记的现行证书"
+            } else {
+                "这不是该登记的现行证书：登记机构已签发新版本"
+            }
+            .into(),
+            en: if current {
+                "this is the registration's current certificate"
+            } else {
+                "this is not the registration's current certificate: the registry has issued a newer one"
+            }
+            .into(),
+        });
+        report.ok &= current;
         report.status_checked = true;
     }
     // Anyone can make a certificate that is consistent with the key it carries: without a pinned key

@@ -142,6 +142,7 @@ fn registry_witnesses_certificate_and_ledger_check() {
     let report: serde_json::Value = serde_json::from_str(&out).unwrap();
     let ids: Vec<&str> = report["checks"].as_array().unwrap().iter().map(|c| c["id"].as_str().unwrap()).collect();
     assert!(ids.contains(&"consistency") && ids.contains(&"online_status"), "{ids:?}");
+    assert!(ids.contains(&"current_certificate"), "{ids:?}");
 
     // One changed byte and the verdict flips; a wrong pinned key fails too.
     let mut bytes = std::fs::read(&cert_path).unwrap();
