@@ -132,6 +132,27 @@ await step('the certificate check says a genuine certificate is valid and a chan
   await page.context().close();
 });
 
+await step('the certificate check gives a red result, with the date, for a genuine certificate of a revoked registration', async () => {
+  const page = await newPage();
+  const found = await (await page.request.get(`${base}/api/v1/public/records?status=revoked&per_page=1`)).json();
+  assert.ok(found.items.length > 0, 'the demo has a revoked registration');
+  const revokedId = found.items[0].id;
+  const certificate = await (await page.request.get(`${base}/api/v1/public/records/${revokedId}/certificate`)).text();
+  await page.goto(`${base}/check`);
+  await page.fill('#certificate', certificate);
+  await page.click('form.stack button');
+  await page.waitForSelector('#check-result.bad');
+  assert.match(await page.textContent('#check-result h2'), /证书所载登记已撤销/);
+  assert.match(await page.textContent('#check-status'), /撤销日期\s*\d{4}-\d{2}-\d{2}（北京时间）/);
+  if (shots) {
+    mkdirSync(shots, { recursive: true });
+    // The verdict and the status box at the top of the viewport.
+    await page.evaluate(() => document.querySelector('#check-result').scrollIntoView());
+    await page.screenshot({ path: `${shots}/check-revoked-1280.png` });
+  }
+  await page.context().close();
+});
+
 let objectedId;
 await step('the public files an objection during the notice period', async () => {
   const page = await newPage();

@@ -109,12 +109,18 @@ enum Cmd {
     },
     /// Verify a certificate or an evidence bundle offline: signatures, log entry, inclusion proof,
     /// checkpoint, witnesses; for bundles also the manifest and every record proof. Exit 0 only if valid.
+    /// This proves the certificate authentic, not that the registration is still in force: add --online
+    /// (or open the public record) for its current status.
     Verify {
         /// The certificate or evidence bundle (JSON file).
         cert: PathBuf,
-        /// The registry's verifier key (`name+id+key`), or a file holding it. Strongly recommended.
+        /// The registry's verifier key (`name+id+key`), or a file holding it. Without it only
+        /// self-consistency is checked, and the exit status is 1 unless --no-pin is given.
         #[arg(long)]
         trusted_key: Option<String>,
+        /// Accept a check against the certificate's own key (self-consistency only) as a success.
+        #[arg(long, conflicts_with = "trusted_key")]
+        no_pin: bool,
         /// Witness policy: `witness <key>` lines and `quorum <n>`.
         #[arg(long)]
         witness_policy: Option<PathBuf>,
@@ -238,8 +244,8 @@ fn main() -> Result<()> {
             Ok(())
         }
         Cmd::Ledger { store, command: LedgerCmd::Check } => runtime()?.block_on(ledger_check(store)),
-        Cmd::Verify { cert, trusted_key, witness_policy, newer_checkpoint, online, json } => {
-            verify(&cert, &VerifyOptions { trusted_key, witness_policy, newer_checkpoint, online, json })
+        Cmd::Verify { cert, trusted_key, no_pin, witness_policy, newer_checkpoint, online, json } => {
+            verify(&cert, &VerifyOptions { trusted_key, no_pin, witness_policy, newer_checkpoint, online, json })
         }
         Cmd::Witness { listen, data_dir, name, logs, show_key } => {
             runtime()?.block_on(witness(listen, data_dir, name, logs, show_key))
@@ -365,6 +371,7 @@ async fn witness(listen: SocketAddr, data_dir: PathBuf, name: String, logs: Vec<
 
 struct VerifyOptions {
     trusted_key: Option<String>,
+    no_pin: bool,
     witness_policy: Option<PathBuf>,
     newer_checkpoint: Option<PathBuf>,
     online: Option<String>,
@@ -372,7 +379,10 @@ struct VerifyOptions {
 }
 
 fn verify(path: &Path, opts: &VerifyOptions) -> Result<()> {
-    use dipr_ledger::certificate::{render_report, verify, verify_newer, Certificate, Check, ConsistencyBundle};
+    use dipr_domain::shown;
+    use dipr_ledger::certificate::{
+        render_report, verify, verify_newer, Certificate, Check, ConsistencyBundle, TRUSTED_KEY_CHECK,
+    };
     use dipr_ledger::note::NoteVerifier;
     let bytes = std::fs::read(path).with_context(|| format!("reading {}", path.display()))?;
     let trusted = match &opts.trusted_key {
@@ -431,13 +441,53 @@ fn verify(path: &Path, opts: &VerifyOptions) -> Result<()> {
         let (ok, zh, en) = match c.call("GET", &format!("/api/v1/public/records/{id}"), None) {
             Ok(v) => {
                 let state = v["record"]["state"].as_str().unwrap_or("unknown").to_string();
-                let ok = state == "registered";
-                (ok, format!("登记机构当前记录状态：{state}"), format!("current status at the registry: {state}"))
+                // Registered and within its validity (the registry's timer may not have moved it yet).
+                let until = v["record"]["registration"]["valid_until"].as_str().and_then(shown::parse_instant);
+                let ok = state == "registered" && until.is_some_and(|u| chrono::Utc::now() < u);
+                let until = until.map(|u| (shown::date_zoned(u, false), shown::date_zoned(u, true)));
+                let (until_zh, until_en) = until.unwrap_or_default();
+                (
+                    ok,
+                    format!("登记机构当前记录状态：{state}，有效期至 {until_zh}"),
+                    format!("current status at the registry: {state}, valid until {until_en}"),
+                )
             }
             Err(e) => (false, format!("无法查询登记机构：{e}"), format!("cannot query the registry: {e}")),
         };
         report.checks.push(Check { id: "online_status", ok, zh, en });
         report.ok &= ok;
+        // A genuine certificate the registry has since replaced states what the register no longer says.
+        let latest = c.call("GET", &format!("/api/v1/public/records/{id}/certificate"), None);
+        let current = latest.is_ok_and(|v| serde_json::to_value(&cert.statement).is_ok_and(|s| v["statement"] == s));
+        report.checks.push(Check {
+            id: "current_certificate",
+            ok: current,
+            zh: if current {
+                "这是该登记的现行证书"
+            } else {
+                "这不是该登记的现行证书：登记机构已签发新版本"
+            }
+            .into(),
+            en: if current {
+                "this is the registration's current certificate"
+            } else {
+                "this is not the registration's current certificate: the registry has issued a newer one"
+            }
+            .into(),
+        });
+        report.ok &= current;
+        report.status_checked = true;
+    }
+    // Anyone can make a certificate that is consistent with the key it carries: without a pinned key
+    // that is all this proves, so it is a failure unless the caller accepted it.
+    if trusted.is_none() && !opts.no_pin {
+        report.checks.push(Check {
+            id: TRUSTED_KEY_CHECK,
+            ok: false,
+            zh: "未指定信任的登记机构公钥（--trusted-key）：只核验了证书自洽，未核验签发者；如确认接受，请加 --no-pin".into(),
+            en: "no trusted registry key (--trusted-key): only self-consistency was checked, not who issued it; add --no-pin to accept that".into(),
+        });
+        report.ok = false;
     }
     if opts.json {
         println!("{}", serde_json::to_string_pretty(&report)?);

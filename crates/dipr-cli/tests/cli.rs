@@ -142,6 +142,7 @@ fn registry_witnesses_certificate_and_ledger_check() {
     let report: serde_json::Value = serde_json::from_str(&out).unwrap();
     let ids: Vec<&str> = report["checks"].as_array().unwrap().iter().map(|c| c["id"].as_str().unwrap()).collect();
     assert!(ids.contains(&"consistency") && ids.contains(&"online_status"), "{ids:?}");
+    assert!(ids.contains(&"current_certificate"), "{ids:?}");
 
     // One changed byte and the verdict flips; a wrong pinned key fails too.
     let mut bytes = std::fs::read(&cert_path).unwrap();
@@ -154,6 +155,20 @@ fn registry_witnesses_certificate_and_ledger_check() {
     let other = witnesses[0].2.clone();
     let (code, _, err) = run(&["verify", cert_path.to_str().unwrap(), "--trusted-key", &other]);
     assert_eq!(code, 1, "{err}");
+
+    // Offline, it says it proved authenticity, not current status, and how to check the status.
+    let cert_arg = cert_path.to_str().unwrap();
+    let (code, out, _) = run(&["verify", cert_arg, "--trusted-key", &log_key]);
+    assert_eq!(code, 0, "{out}");
+    assert!(out.contains("not that the registration is still in force") && out.contains("--online"), "{out}");
+    assert!(out.contains(&format!("/records/{id}")) && out.contains("北京时间 Beijing time"), "{out}");
+    // Without a pinned key only self-consistency is proven: it says so, and fails unless that is accepted.
+    let (code, out, _) = run(&["verify", cert_arg]);
+    assert_eq!(code, 1, "{out}");
+    assert!(out.contains("SELF-CONSISTENT ONLY") && out.contains("--no-pin") && !out.contains("VALID —"), "{out}");
+    let (code, out, _) = run(&["verify", cert_arg, "--no-pin"]);
+    assert_eq!(code, 0, "{out}");
+    assert!(out.contains("SELF-CONSISTENT ONLY"), "{out}");
 
     // The ledger is intact.
     let (code, out, err) = run(&["ledger", "check", "--data-dir", d]);

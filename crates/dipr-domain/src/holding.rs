@@ -16,7 +16,7 @@ use crate::application::{
 use crate::encumbrance::{Consent, ConsentPurpose, Encumbrances, Licence, Money, Pledge, PledgeStatus, Term};
 use crate::error::{DomainError, FieldError};
 use crate::lifecycle::{reasons_required, require_examiner, Actor, Context, Role};
-use crate::time::{local_offset, WorkingCalendar};
+use crate::time::{local_date, WorkingCalendar};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
@@ -122,10 +122,6 @@ fn require_party(actor: &Actor, party: Uuid, who: &str) -> Result<(), DomainErro
 
 fn field(field: &str, code: &str, message: impl Into<String>) -> DomainError {
     DomainError::Validation(vec![FieldError::new(field, code, message)])
-}
-
-fn today(now: DateTime<Utc>) -> NaiveDate {
-    now.with_timezone(&local_offset()).date_naive()
 }
 
 /// What can be done with a registered product.
@@ -254,6 +250,8 @@ fn step(app: &mut Application, op: Operation, actor: &Actor, ctx: &Context) -> R
     let holder_check = require_holder(actor, app);
     let examiner_check = require_examiner(actor, app);
     let valid_until = app.registration.as_ref().map(|r| r.valid_until).unwrap_or(now);
+    // A renewal adds a term to the current end, under the same cap as registration.
+    let renewed_until = crate::lifecycle::validity_end(app, valid_until, ctx.rules);
     let h = app.holding.as_mut().expect("set above");
     let holder = h.holder.clone();
     let mut done = Done {
@@ -301,7 +299,7 @@ fn step(app: &mut Application, op: Operation, actor: &Actor, ctx: &Context) -> R
                     application_id: app_id,
                     kind: TransactionKind::Trade,
                     amount: price,
-                    occurred_on: today(now),
+                    occurred_on: local_date(now),
                     counterparty: to.name.clone(),
                     licence_id: None,
                     note: "transfer price".into(),
@@ -325,7 +323,7 @@ fn step(app: &mut Application, op: Operation, actor: &Actor, ctx: &Context) -> R
             if licence.licensee.id == h.holder.id {
                 return Err(field("licensee", "licensee_is_holder", "the holder cannot license itself"));
             }
-            if licence.term.end < today(now) {
+            if licence.term.end < local_date(now) {
                 return Err(field("term.end", "term_in_past", "the licence term has already ended"));
             }
             if let Some(fee) = licence.fee {
@@ -357,7 +355,7 @@ fn step(app: &mut Application, op: Operation, actor: &Actor, ctx: &Context) -> R
             }
             require_party(actor, pledge.pledgee.id, "the pledgee bank")?;
             pledge.secured.positive("secured")?;
-            if pledge.term.end < today(now) {
+            if pledge.term.end < local_date(now) {
                 return Err(field("term.end", "term_in_past", "the loan term has already ended"));
             }
             if pledge.pledgee.id == h.holder.id {
@@ -438,6 +436,12 @@ fn step(app: &mut Application, op: Operation, actor: &Actor, ctx: &Context) -> R
                     ),
                 ));
             }
+            if renewed_until <= valid_until {
+                return Err(DomainError::refused(
+                    "renewal_beyond_licence",
+                    "a data source's licence ends before the current validity: renewal cannot extend it",
+                ));
+            }
             let number = h.versions.len() as u32 + 1;
             h.versions.push(DataVersion {
                 number,
@@ -446,10 +450,9 @@ fn step(app: &mut Application, op: Operation, actor: &Actor, ctx: &Context) -> R
                 reason: VersionReason::Renewal,
                 note: String::new(),
             });
-            let until = WorkingCalendar::add_exact(valid_until, ctx.rules.validity);
             let reg = app.registration.as_mut().ok_or_else(|| DomainError::Invariant("no registration".into()))?;
-            reg.valid_until = until;
-            done.public = json!({"version": number, "root": commitment.root, "valid_until": until});
+            reg.valid_until = renewed_until;
+            done.public = json!({"version": number, "root": commitment.root, "valid_until": renewed_until});
             done.kind = "renewed";
             done.reissue_certificate = true;
         }
@@ -575,10 +578,10 @@ pub fn check_transaction(
     if t.amount.fen() == 0 {
         errors.push(FieldError::new("amount", "invalid_amount", "the amount must be more than zero"));
     }
-    if t.occurred_on > today(now) {
+    if t.occurred_on > local_date(now) {
         errors.push(FieldError::new("occurred_on", "date_in_future", "the transaction date is in the future"));
     }
-    let registered = app.registration.as_ref().map(|r| r.valid_from.with_timezone(&local_offset()).date_naive());
+    let registered = app.registration.as_ref().map(|r| local_date(r.valid_from));
     if registered.is_some_and(|r| t.occurred_on < r) {
         errors.push(FieldError::new(
             "occurred_on",

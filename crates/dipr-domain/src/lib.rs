@@ -11,6 +11,7 @@ pub mod ids;
 pub mod lifecycle;
 pub mod party;
 pub mod public;
+pub mod shown;
 pub mod time;
 
 pub use error::{DomainError, FieldError};

@@ -592,17 +592,25 @@ pub fn register(
     )?;
     let certificate_number =
         CertificateNumber::new(local_now.year(), local_now.month(), rules.registrar_code, certificate_serial)?;
-    let valid_from = app.notice.as_ref().map_or(now, |n| n.started_at);
-    let mut valid_until = WorkingCalendar::add_exact(valid_from, rules.validity);
-    let licence_end =
-        app.form.sources.iter().filter(|s| s.kind == SourceKind::Licensed).filter_map(|s| s.licence_end).min();
-    if let Some(end) = licence_end {
-        valid_until = valid_until.min(start_of_local_day(end.succ_opt().unwrap_or(end)));
-    }
+    // Validity runs from registration, not from the notice that preceded it.
+    let valid_from = now;
+    let valid_until = validity_end(app, valid_from, rules);
     app.registration =
         Some(Registration { registration_number, certificate_number, registered_at: now, valid_from, valid_until });
     app.holding = Some(crate::holding::Holding::new(app, now));
     Ok(())
+}
+
+/// When a validity term that starts at `from` ends (registration, and renewal from the current end): the
+/// rules' validity, but never past the end of the licence a licensed source is held under.
+pub fn validity_end(app: &Application, from: DateTime<Utc>, rules: &Rules) -> DateTime<Utc> {
+    let term_end = WorkingCalendar::add_exact(from, rules.validity);
+    let licence_end =
+        app.form.sources.iter().filter(|s| s.kind == SourceKind::Licensed).filter_map(|s| s.licence_end).min();
+    match licence_end {
+        Some(end) => term_end.min(start_of_local_day(end.succ_opt().unwrap_or(end))),
+        None => term_end,
+    }
 }
 
 /// Edit the form of a draft, or of a filing sent back for correction.

@@ -157,6 +157,27 @@ impl WorkingCalendar {
         }
     }
 
+    /// The last year the calendar holds arrangements for (`None` when it is empty). Days after it are
+    /// counted by the weekend rule alone, which is a guess: pages say so, and administrators are warned.
+    pub fn last_covered_year(&self) -> Option<i32> {
+        self.overrides.keys().next_back().map(|d| d.year())
+    }
+
+    /// Whether a working-day deadline ending at `deadline` was counted over days the calendar does not
+    /// cover (its last day lies past the last covered year).
+    pub fn beyond_coverage(&self, deadline: DateTime<Utc>) -> bool {
+        let last_day = local_date(deadline).pred_opt().expect("date in range");
+        self.last_covered_year().is_none_or(|y| last_day.year() > y)
+    }
+
+    /// The first uncovered year, from 1 October of the year before it: a quarter ahead, while a
+    /// 10-working-day deadline cannot reach it yet, administrators must enter its arrangement.
+    pub fn coverage_warning(&self, today: NaiveDate) -> Option<i32> {
+        let next = self.last_covered_year().map_or(today.year(), |y| y + 1);
+        let warn_from = NaiveDate::from_ymd_opt(next - 1, 10, 1)?;
+        (today >= warn_from).then_some(next)
+    }
+
     /// The instant at which `period` counted from `start` is over.
     ///
     /// Working days: the day of `start` does not count; the period ends at the end of the n-th working
@@ -192,8 +213,16 @@ impl WorkingCalendar {
     }
 }
 
-/// The State Council's holiday arrangements for 2025 and 2026, seeded into a new registry.
-/// Administrators maintain later years (and correct these) through the calendar API.
+/// The State Council's holiday arrangements for 2025 and 2026 and the statutory holidays of 2027, seeded
+/// into a registry (each year once; days an administrator already entered are kept). Administrators
+/// maintain later years (and correct these) on `/admin` or through the calendar API.
+///
+/// 2025 and 2026: 国务院办公厅关于2025年／2026年部分节假日安排的通知 (the latter of 4 November 2025).
+/// 2027: the notice for 2027 was not available to us when this was written, so only what is certain
+/// without it is seeded: the statutory days off under 《全国年节及纪念日放假办法》 (as amended by 国务院令
+/// 第795号, in force since 1 January 2025) that fall on weekdays, on dates from the lunar calendar
+/// (除夕 5 Feb, 端午 9 Jun, 中秋 15 Sep) and the solar term 清明 (5 Apr). The notice's bridging days and
+/// 调休 working weekends must be entered once it is published (each day's note says so).
 pub fn default_calendar_days() -> Vec<CalendarDay> {
     let holidays: &[(&str, &str)] = &[
         ("2025-01-01", "元旦"),
@@ -233,6 +262,13 @@ pub fn default_calendar_days() -> Vec<CalendarDay> {
         ("2026-10-05", "国庆节"),
         ("2026-10-06", "国庆节"),
         ("2026-10-07", "国庆节"),
+        ("2027-01-01", "元旦（法定假日；2027年调休待国务院办公厅通知）"),
+        ("2027-02-05", "春节（法定假日；2027年调休待国务院办公厅通知）"),
+        ("2027-02-08", "春节（法定假日；2027年调休待国务院办公厅通知）"),
+        ("2027-04-05", "清明节（法定假日；2027年调休待国务院办公厅通知）"),
+        ("2027-06-09", "端午节（法定假日；2027年调休待国务院办公厅通知）"),
+        ("2027-09-15", "中秋节（法定假日；2027年调休待国务院办公厅通知）"),
+        ("2027-10-01", "国庆节（法定假日；2027年调休待国务院办公厅通知）"),
     ];
     let workdays: &[(&str, &str)] = &[
         ("2025-01-26", "春节调休"),
@@ -296,6 +332,24 @@ mod tests {
         // Working days after 30 Sep: 8, 9, 10, 12, 13 Oct → the fifth ends on 13 Oct.
         let end = cal.deadline(at_local("2026-09-30", 15), Period::WorkingDays(5));
         assert_eq!(end, start_of_local_day(date("2026-10-14")));
+    }
+
+    #[test]
+    fn the_2027_statutory_holidays_are_seeded_and_coverage_is_known() {
+        let cal = WorkingCalendar::new(default_calendar_days());
+        for d in ["2027-01-01", "2027-02-05", "2027-02-08", "2027-04-05", "2027-06-09", "2027-09-15", "2027-10-01"] {
+            assert!(!cal.is_working_day(date(d)), "{d}");
+        }
+        // A correction asked on Friday 18 December 2026: 21–25 and 28–31 December are nine working days;
+        // the tenth is not 元旦 but Monday 4 January, so the deadline is the end of that day.
+        let end = cal.deadline(at_local("2026-12-18", 10), Period::WorkingDays(10));
+        assert_eq!(end, start_of_local_day(date("2027-01-05")));
+        assert_eq!(cal.last_covered_year(), Some(2027));
+        assert!(!cal.beyond_coverage(end));
+        assert!(cal.beyond_coverage(start_of_local_day(date("2028-01-05"))));
+        assert_eq!(cal.coverage_warning(date("2027-09-30")), None);
+        assert_eq!(cal.coverage_warning(date("2027-10-01")), Some(2028));
+        assert_eq!(WorkingCalendar::default().coverage_warning(date("2027-03-01")), Some(2027));
     }
 
     #[test]

@@ -108,6 +108,30 @@ fn happy_path_registers_with_numbers_and_capped_validity() {
 }
 
 #[test]
+fn validity_runs_from_the_registration_date() {
+    let mut w = World::new();
+    // A licence that outlasts the term, so only the rules' three years apply.
+    for s in &mut w.app.form.sources {
+        s.licence_end = s.licence_end.map(|_| chrono::NaiveDate::from_ymd_opt(2040, 1, 1).unwrap());
+    }
+    w.publish_notice();
+    let notice_start = w.app.notice.as_ref().unwrap().started_at;
+    w.now = w.app.notice.as_ref().unwrap().ends_at + Duration::hours(5);
+    w.run(Command::EndNotice, &Actor::system()).unwrap();
+    register(&mut w.app, 1, 1, w.now, &w.rules).unwrap();
+    let reg = w.app.registration.clone().unwrap();
+    assert!(notice_start < reg.registered_at);
+    assert_eq!(reg.valid_from, reg.registered_at, "not from the notice's start");
+    assert_eq!(
+        dipr_domain::shown::date(reg.valid_until),
+        dipr_domain::shown::date(w.now + Duration::days(365 * 3 + 1))
+    );
+    // Renewal adds a term to the current end, under the same rule.
+    let end = dipr_domain::lifecycle::validity_end(&w.app, reg.valid_until, &w.rules);
+    assert_eq!(dipr_domain::shown::date(end), dipr_domain::shown::date(reg.valid_until + Duration::days(365 * 3 + 1)));
+}
+
+#[test]
 fn errors_leave_the_record_untouched() {
     let mut w = World::new();
     let before = w.app.clone();

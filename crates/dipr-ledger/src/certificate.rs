@@ -10,6 +10,8 @@ use base64::Engine;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
+use dipr_domain::shown;
+
 use crate::canonical;
 use crate::merkle::leaf_hash;
 use crate::note::{NoteSigner, NoteVerifier};
@@ -174,6 +176,14 @@ pub struct Report {
     pub ok: bool,
     pub registration_number: String,
     pub certificate_number: String,
+    /// The validity the certificate states (RFC 3339, as signed).
+    pub valid_from: String,
+    pub valid_until: String,
+    /// Where the registration's current status is published.
+    pub record_url: String,
+    /// Whether the registry was asked for the current status (`dipr verify --online`): a signature proves
+    /// what was registered, not that the registration is still in force.
+    pub status_checked: bool,
     pub log_index: Option<u64>,
     pub checkpoint_size: Option<u64>,
     pub key_pinned: bool,
@@ -197,6 +207,10 @@ pub fn verify(cert: &Certificate, trusted_key: Option<&NoteVerifier>, policy: Op
         ok: false,
         registration_number: cert.statement.registration_number.clone(),
         certificate_number: cert.statement.certificate_number.clone(),
+        valid_from: cert.statement.valid_from.clone(),
+        valid_until: cert.statement.valid_until.clone(),
+        record_url: cert.statement.record_url.clone(),
+        status_checked: false,
         log_index: None,
         checkpoint_size: None,
         key_pinned: trusted_key.is_some(),
@@ -335,20 +349,22 @@ pub fn verify(cert: &Certificate, trusted_key: Option<&NoteVerifier>, policy: Op
             report.earliest_cosignature_unix = cosigs.iter().map(|(_, t)| *t).min();
             let ok = cosigs.len() >= policy.quorum;
             let names: Vec<&str> = cosigs.iter().map(|(n, _)| n.as_str()).collect();
-            let when = report.earliest_cosignature_unix.map(utc_from_unix).unwrap_or_default();
+            let when =
+                |en| report.earliest_cosignature_unix.and_then(shown::from_unix).map(|t| shown::minute_zoned(t, en));
+            let (when_zh, when_en) = (when(false).unwrap_or_default(), when(true).unwrap_or_default());
             report.cosignatures = cosigs.clone();
             check(
                 "witnesses",
                 ok,
                 format!(
-                    "见证方联署 {}/{}（需 {}）：{}；最早联署时间 {when}",
+                    "见证方联署 {}/{}（需 {}）：{}；最早联署时间 {when_zh}",
                     cosigs.len(),
                     policy.witnesses.len(),
                     policy.quorum,
                     names.join("、")
                 ),
                 format!(
-                    "witness cosignatures {}/{} (quorum {}): {}; earliest {when}",
+                    "witness cosignatures {}/{} (quorum {}): {}; earliest {when_en}",
                     cosigs.len(),
                     policy.witnesses.len(),
                     policy.quorum,
@@ -362,39 +378,36 @@ pub fn verify(cert: &Certificate, trusted_key: Option<&NoteVerifier>, policy: Op
     report
 }
 
-/// `YYYY-MM-DD hh:mm:ss UTC` from Unix seconds (civil-from-days, proleptic Gregorian).
-pub fn utc_from_unix(t: u64) -> String {
-    let (days, secs) = ((t / 86_400) as i64, t % 86_400);
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = doy - (153 * mp + 2) / 5 + 1;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 };
-    let y = yoe + era * 400 + i64::from(m <= 2);
-    format!("{y:04}-{m:02}-{d:02} {:02}:{:02}:{:02} UTC", secs / 3600, secs % 3600 / 60, secs % 60)
-}
-
-/// A report as text a judge can read: Chinese with English alongside.
+/// A report as text a judge can read: Chinese with English alongside. It says what was proven: without a
+/// pinned key only that the certificate is self-consistent, and without `--online` that it is authentic,
+/// not that the registration is still in force.
 pub fn render_report(r: &Report) -> String {
     let mut out = String::new();
-    out.push_str(&format!("数据知识产权登记证书核验 / Certificate verification\n登记号 Registration no.: {}\n证书号 Certificate no.: {}\n\n",
-        r.registration_number, r.certificate_number));
+    out.push_str(&format!("数据知识产权登记证书核验 / Certificate verification\n登记号 Registration no.: {}\n证书号 Certificate no.: {}\n有效期 Valid (as stated): {}\n\n",
+        r.registration_number, r.certificate_number, shown::stated_period_both(&r.valid_from, &r.valid_until)));
     for c in &r.checks {
         out.push_str(&format!("[{}] {}\n      {}\n", if c.ok { "通过 PASS" } else { "失败 FAIL" }, c.zh, c.en));
     }
-    out.push_str(if r.ok {
-        "\n结论：证书有效，内容未被篡改，且已记入登记机构的公开账本。\nResult: VALID — signed by the registry, unaltered, and recorded in its public log.\n"
+    let only_unpinned = !r.key_pinned && r.checks.iter().all(|c| c.ok || c.id == TRUSTED_KEY_CHECK);
+    out.push_str(if only_unpinned {
+        "\n结论：证书自洽，但未核验签发者：未用 --trusted-key 指定登记机构公钥，任何人都能制作自洽的证书。\nResult: SELF-CONSISTENT ONLY — no --trusted-key was given, so the issuer is unproven; anyone can make a self-consistent certificate.\n"
+    } else if r.ok {
+        "\n结论：证书真实，内容未被篡改，且已记入登记机构的公开账本。\nResult: VALID — signed by the registry, unaltered, and recorded in its public log.\n"
     } else {
         "\n结论：证书无效。\nResult: INVALID.\n"
     });
-    if !r.key_pinned {
-        out.push_str("注意：未用 --trusted-key 指定登记机构公钥，只证明证书自洽。\nNote: no --trusted-key given; this proves self-consistency only.\n");
+    if r.ok && !r.status_checked {
+        out.push_str(&format!(
+            "注意：本核验证明证书真实，不证明登记现在仍然有效（可能已被撤销、注销或届满）。查询现状：加 --online <登记机构地址> 再次核验，或打开公示记录 {0}\n\
+             Note: this proves the certificate is authentic, not that the registration is still in force (it may since have been revoked, cancelled or expired). To check its current status, run again with --online <registry URL>, or open the public record {0}\n",
+            r.record_url
+        ));
     }
     out
 }
+
+/// The check `dipr verify` adds when no key was pinned and the caller did not accept that.
+pub const TRUSTED_KEY_CHECK: &str = "trusted_key";
 
 /// A newer checkpoint and the consistency proof from the certificate's checkpoint to it, as served by
 /// `GET /api/v1/log/proofs/consistency?old=<size>`.

@@ -73,11 +73,16 @@ fn a_genuine_certificate_verifies() {
     let r = verify(&parsed, Some(&signer.verifier()), None);
     assert!(r.ok, "{}", render_report(&r));
     assert_eq!((r.log_index, r.checkpoint_size), (Some(37), Some(39)));
-    assert!(render_report(&r).contains("VALID"));
+    let text = render_report(&r);
+    assert!(text.contains("VALID"));
+    // Authentic is not in force: the report says how to learn the current status, and the dates it
+    // shows are on the registry's calendar with the zone named.
+    assert!(text.contains("not that the registration is still in force") && text.contains("--online"), "{text}");
+    assert!(text.contains("2026-11-05 至 to") && text.contains("北京时间 Beijing time"), "{text}");
     // Without a pinned key it still checks, and says so.
     let r = verify(&parsed, None, None);
     assert!(r.ok && !r.key_pinned);
-    assert!(render_report(&r).contains("self-consistency"));
+    assert!(render_report(&r).contains("SELF-CONSISTENT ONLY"));
 }
 
 #[test]
@@ -132,5 +137,6 @@ fn witness_quorum_and_earliest_time() {
     let r = verify(&cert, Some(&signer.verifier()), Some(&policy));
     assert!(r.ok, "{}", render_report(&r));
     assert_eq!(r.earliest_cosignature_unix, Some(1_800_000_000));
-    assert!(render_report(&r).contains("2027-01-15 08:00:00 UTC"));
+    // 08:00 UTC, shown on the registry's calendar with the zone named.
+    assert!(render_report(&r).contains("2027-01-15 16:00 (Beijing time)"), "{}", render_report(&r));
 }

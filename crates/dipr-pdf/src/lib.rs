@@ -14,6 +14,7 @@ use krilla::surface::Surface;
 use krilla::text::{Font, TextDirection};
 use krilla::Document;
 
+use dipr_domain::shown;
 use dipr_ledger::certificate::Certificate;
 use dipr_ledger::proof::TlogProof;
 
@@ -33,11 +34,26 @@ pub enum PdfError {
     Write(String),
 }
 
-/// Extra, human-facing names the certificate itself does not carry.
+/// What the registry knows that the certificate itself does not carry: human-facing names, and whether
+/// the registration is still in force.
 #[derive(Debug, Clone, Default)]
 pub struct Names {
     /// The industry's name in Chinese and English, e.g. ("人工智能", "Artificial intelligence").
     pub industry: Option<(String, String)>,
+    /// Set when the registration is no longer in force: the page is marked so that it cannot pass for a
+    /// valid certificate.
+    pub not_in_force: Option<NotInForce>,
+}
+
+/// How a registration ended, as the mark on the page states it.
+#[derive(Debug, Clone)]
+pub struct NotInForce {
+    /// E.g. 已撤销.
+    pub zh: String,
+    /// E.g. REVOKED.
+    pub en: String,
+    /// Since when, e.g. `2026-12-03（北京时间 Beijing time）`.
+    pub since: String,
 }
 
 fn object_type_names(t: &str) -> (&'static str, &'static str) {
@@ -65,17 +81,6 @@ fn holder_kind(kind: &str) -> &'static str {
         "unincorporated_organisation" => "非法人组织 unincorporated organisation",
         _ => "",
     }
-}
-
-/// `2026-07-31` in China Standard Time from an RFC 3339 UTC timestamp.
-fn local_date(rfc3339: &str) -> String {
-    chrono::DateTime::parse_from_rfc3339(rfc3339)
-        .map(|t| {
-            t.with_timezone(&chrono::FixedOffset::east_opt(8 * 3600).expect("valid offset"))
-                .format("%Y-%m-%d")
-                .to_string()
-        })
-        .unwrap_or_else(|_| rfc3339.to_string())
 }
 
 /// Approximate advance of `text` at `size`: CJK and full-width characters are one em, others about half.
@@ -226,8 +231,8 @@ pub fn render(cert: &Certificate, names: &Names) -> Result<Vec<u8>, PdfError> {
         ("登记对象类型", "Object type", format!("{type_zh} {type_en}")),
         ("行业领域", "Industry", industry),
         ("数据来源", "Data sources", sources.join("；")),
-        ("登记日期", "Registered on", local_date(&s.registered_at)),
-        ("有效期", "Valid", format!("{} 至 to {}", local_date(&s.valid_from), local_date(&s.valid_until))),
+        ("登记日期", "Registered on", shown::stated_date_both(&s.registered_at)),
+        ("有效期", "Valid", shown::stated_period_both(&s.valid_from, &s.valid_until)),
         ("内容承诺", "Content commitment", commitment),
         ("登记机构", "Registry", s.registry.clone()),
     ];
@@ -235,6 +240,15 @@ pub fn render(cert: &Certificate, names: &Names) -> Result<Vec<u8>, PdfError> {
     let value_x = MARGIN + 150.0;
     let value_w = PAGE_W - MARGIN - value_x - 6.0;
     let mut y = 160.0;
+    if let Some(end) = &names.not_in_force {
+        // A red band under the title: the statement below is history, not a registration in force.
+        pen.color(190, 20, 20);
+        pen.rect(MARGIN, 128.0, PAGE_W - 2.0 * MARGIN, 52.0);
+        pen.color(255, 255, 255);
+        pen.centered(152.0, 20.0, &format!("{} {}", end.zh, end.en));
+        pen.centered(171.0, 9.0, &format!("登记自 {} 起不再有效 No longer in force since that date", end.since));
+        y += 44.0;
+    }
     for (zh, en, value) in &rows {
         pen.color(100, 100, 100);
         pen.text(label_x, y, 11.0, zh);
@@ -283,7 +297,7 @@ pub fn render(cert: &Certificate, names: &Names) -> Result<Vec<u8>, PdfError> {
             checkpoint_size
         ),
         format!("3. 证书内容摘要 Statement SHA-256: {}", s.sha256_hex()),
-        format!("4. 公示记录 Public record: {}", s.record_url),
+        format!("4. 登记现状见公示记录 Current status on the public record: {}", s.record_url),
     ];
     for step in &steps {
         vy = pen.paragraph(MARGIN, vy, 8.5, text_w, step) + 2.0;
@@ -314,6 +328,5 @@ mod tests {
         assert_eq!(lines, ["the registry's", "signature over", "the statement"]);
         let lines = wrap("dipr.localhost/log+8346b8a3+AWtm+VxPDnFtiIU8R4hSaQiyXBP9o7ym05CP5UVb5Qag", 10.0, 120.0);
         assert!(lines.len() > 1 && lines.iter().all(|l| text_width(l, 10.0) <= 120.0));
-        assert_eq!(local_date("2026-07-30T16:00:00.000Z"), "2026-07-31");
     }
 }

@@ -14,7 +14,7 @@ use axum::{Form, Router};
 use chrono::NaiveDate;
 use dipr_domain::lifecycle::Role;
 use dipr_domain::party::{NewParty, PartyKind};
-use dipr_domain::time::{CalendarDay, DayKind};
+use dipr_domain::time::{local_date, CalendarDay, DayKind};
 use dipr_store::{Industry, Page, UserRecord};
 use serde::Deserialize;
 use uuid::Uuid;
@@ -132,7 +132,7 @@ fn sign_in_failures(st: &AppState, l: Lang) -> String {
                 "<tr><td>{}</td><td>{}</td><td>{}</td></tr>",
                 esc(&a.username),
                 a.failed,
-                a.last_failed_at.with_timezone(&dipr_domain::time::local_offset()).format("%Y-%m-%d %H:%M:%S")
+                dipr_domain::shown::minute_zoned(a.last_failed_at, l.en)
             ));
         }
         out.push_str("</table></div>");
@@ -147,6 +147,21 @@ async fn render(st: &AppState, l: Lang, csrf: &str, shown: Shown) -> Response {
     let hidden = format!("<input type=\"hidden\" name=\"csrf\" value=\"{csrf}\">");
     let e = &shown.errors;
     let mut body = format!("<h1>{}</h1>", l.t("系统管理", "Administration"));
+    if let Some(year) = st.calendar().coverage_warning(local_date(st.clock.now())) {
+        body.push_str(&format!(
+            "<div class=\"result bad\" role=\"alert\" id=\"calendar-warning\"><h2>{}</h2><p>{}</p></div>",
+            if l.en {
+                format!("The holiday calendar does not cover {year} yet")
+            } else {
+                format!("节假日日历尚未录入 {year} 年")
+            },
+            if l.en {
+                format!("Working-day deadlines that reach {year} are counted by the weekend rule alone (Monday to Friday) and the pages showing them say so. Enter the State Council's {year} holiday arrangement below as soon as it is published.")
+            } else {
+                format!("期限落入 {year} 年的，暂按周末规则（周一至周五为工作日）计算，并在显示该期限的页面上注明。国务院办公厅发布 {year} 年节假日安排后，请尽快在下方录入。")
+            }
+        ));
+    }
     if let Some((ok, m)) = &shown.message {
         body.push_str(&format!(
             "<p class=\"result {}\" role=\"status\" id=\"admin-message\">{}</p>",

@@ -15,6 +15,7 @@ use dipr_domain::application::{
 use dipr_domain::lifecycle::{Command, Role};
 use dipr_domain::party::{NewParty, Party};
 use dipr_domain::public::PublicRecord;
+use dipr_domain::shown;
 use dipr_domain::time::{CalendarDay, DayKind};
 use dipr_store::{ApplicationFilter, EventRecord, Industry, Order, Page, Paged, TokenRecord, UserRecord};
 use serde::{Deserialize, Serialize};
@@ -771,7 +772,7 @@ pub async fn public_detail(st: &AppState, id: Uuid) -> ApiResult<PublicRecordDet
         .collect();
     let ids: Vec<i64> = events.iter().map(|e| e.id).collect();
     let indexes = st.store.log_indexes(&ids).await?;
-    let history = events
+    let mut history: Vec<PublicEvent> = events
         .into_iter()
         .map(|e| PublicEvent {
             id: e.id,
@@ -784,6 +785,8 @@ pub async fn public_detail(st: &AppState, id: Uuid) -> ApiResult<PublicRecordDet
             facts: e.payload.get("public").cloned().unwrap_or(serde_json::Value::Null),
         })
         .collect();
+    // In time order, as a reader expects; events with the same instant stay in the order they were logged.
+    history.sort_by_key(|e| e.at);
     let mut upstream = Vec::new();
     for u in &record.derived_from {
         let number = u.registration_number.to_string();
@@ -890,8 +893,15 @@ async fn certificate_pdf(AxState(st): S, Path(id): Path<Uuid>) -> ApiResult<impl
         .into_iter()
         .find(|i| i.code == cert.statement.product.industry)
         .map(|i| (i.name_zh, i.name_en));
+    // A registration no longer in force gets a visible mark: the PDF must not pass for a valid certificate.
+    let detail = public_detail(&st, id).await?;
+    let not_in_force = crate::standing::Standing::of(&detail, st.clock.now()).and_then(|s| s.ended).map(|e| {
+        let (zh, en) = crate::standing::mark(e.state);
+        dipr_pdf::NotInForce { zh: zh.into(), en: en.into(), since: shown::date_both(e.at) }
+    });
     let number = cert.statement.certificate_number.clone();
-    let pdf = tokio::task::spawn_blocking(move || dipr_pdf::render(&cert, &dipr_pdf::Names { industry }))
+    let names = dipr_pdf::Names { industry, not_in_force };
+    let pdf = tokio::task::spawn_blocking(move || dipr_pdf::render(&cert, &names))
         .await
         .map_err(ApiError::internal)?
         .map_err(ApiError::internal)?;

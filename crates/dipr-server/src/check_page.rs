@@ -8,9 +8,13 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
 use axum::routing::get;
 use axum::{Form, Router};
+use chrono::{DateTime, Utc};
+use dipr_domain::application::State as Status;
+use dipr_domain::shown;
 use dipr_ledger::certificate::{verify, Certificate, Report};
 use serde::Deserialize;
 
+use crate::standing::{self, Standing};
 use crate::web::{esc, layout, Lang, LangQuery};
 use crate::AppState;
 
@@ -36,8 +40,8 @@ fn page(l: Lang, pasted: &str, result: Option<String>) -> Response {
          <button>{go}</button></form>{result}",
         h1 = l.t("证书核验", "Check a certificate"),
         lead = l.t(
-            "与命令行 dipr verify 相同的核验：登记机构签名、公开账本条目、收录证明与签名检查点；证据包还核验数据指纹清单、权利人签名与每条记录的归属证明。任何改动都会使核验失败。",
-            "The same checks as `dipr verify`: the registry's signature, the public log entry, the inclusion proof and the signed checkpoint; for an evidence bundle also the fingerprint manifest, the owner's signature and every record's proof. Any change makes it fail."
+            "与命令行 dipr verify 相同的核验：登记机构签名、公开账本条目、收录证明与签名检查点；证据包还核验数据指纹清单、权利人签名与每条记录的归属证明。任何改动都会使核验失败。签名只证明证书真实，因此本页同时显示登记的现状（有效、已撤销、已注销或已失效）及其权利负担。",
+            "The same checks as `dipr verify`: the registry's signature, the public log entry, the inclusion proof and the signed checkpoint; for an evidence bundle also the fingerprint manifest, the owner's signature and every record's proof. Any change makes it fail. A signature proves only that the certificate is authentic, so this page also shows the registration's current status (in force, revoked, cancelled or expired) and its encumbrances."
         ),
         file_l = l.t("选择证书或证据包文件（JSON）", "Choose the certificate or evidence bundle (JSON)"),
         paste_l = l.t("或粘贴其内容", "or paste its content"),
@@ -73,7 +77,8 @@ async fn check(
             Ok(b) => {
                 let report = dipr_fingerprint::evidence::verify(&b, Some(&key), None);
                 let extra = bundle_facts(l, &b);
-                verdict(l, &b.certificate, &report, true, &extra)
+                let now = current(&st, &b.certificate, &report, l).await;
+                verdict(l, &b.certificate, &report, true, &extra, now)
             }
         }
     } else {
@@ -86,7 +91,11 @@ async fn check(
                 ),
                 &e.to_string(),
             ),
-            Ok(c) => verdict(l, &c, &verify(&c, Some(&key), None), false, ""),
+            Ok(c) => {
+                let report = verify(&c, Some(&key), None);
+                let now = current(&st, &c, &report, l).await;
+                verdict(l, &c, &report, false, "", now)
+            }
         }
     };
     // Keep what was pasted on the page, unless it is too large to send back sensibly.
@@ -108,7 +117,46 @@ fn unreadable(l: Lang, what: &str, detail: &str) -> (String, StatusCode) {
     )
 }
 
-fn verdict(l: Lang, c: &Certificate, report: &Report, bundle: bool, extra: &str) -> (String, StatusCode) {
+/// Where the registration a genuine certificate states stands now.
+enum Now {
+    /// The signature failed: what the certificate states is not the registry's word.
+    NotAsked,
+    InForce(String),
+    /// In force, but the registry has since issued a newer certificate (holder, data version or
+    /// validity changed): what this one states is no longer the register's word. Holds the current one.
+    Superseded(Box<Certificate>, String),
+    Ended(Status, DateTime<Utc>, String),
+    /// Signed by this registry, yet it has no such registration (or cannot say now).
+    Unknown,
+}
+
+async fn current(st: &AppState, c: &Certificate, report: &Report, l: Lang) -> Now {
+    if !report.ok {
+        return Now::NotAsked;
+    }
+    let app = match st.store.application_by_registration_number(&c.statement.registration_number).await {
+        Ok(Some(app)) => app,
+        Ok(None) => return Now::Unknown,
+        Err(e) => {
+            tracing::warn!(error = %e, "/check could not read the registration's status");
+            return Now::Unknown;
+        }
+    };
+    let now = st.clock.now();
+    let Ok(detail) = crate::api::public_detail(st, app.id).await else { return Now::Unknown };
+    let Some(standing) = Standing::of(&detail, now) else { return Now::Unknown };
+    let html = standing::html(&standing, &detail, l, now, "check-status");
+    if let Some(e) = standing.ended {
+        return Now::Ended(e.state, e.at, html);
+    }
+    let issued = st.store.certificate(app.id).await.ok().flatten();
+    match issued.and_then(|doc| Certificate::parse(doc.as_bytes()).ok()) {
+        Some(latest) if latest.statement != c.statement => Now::Superseded(Box::new(latest), html),
+        _ => Now::InForce(html),
+    }
+}
+
+fn verdict(l: Lang, c: &Certificate, report: &Report, bundle: bool, extra: &str, now: Now) -> (String, StatusCode) {
     let mut items = String::new();
     for check in &report.checks {
         items.push_str(&format!(
@@ -152,21 +200,65 @@ fn verdict(l: Lang, c: &Certificate, report: &Report, bundle: bool, extra: &str)
             ),
         ),
     };
+    // A genuine signature over a registration that no longer stands is a red result too.
+    let ended_explain;
+    let (class, title, explain, status) = match now {
+        Now::NotAsked => (class, title, explain, String::new()),
+        Now::InForce(html) => (class, title, explain, html),
+        Now::Ended(state, at, html) => {
+            ended_explain = if l.en {
+                format!(
+                    "The signature is valid: this registry issued the certificate and nothing in it was changed. But the registration it states ended on {}: it is no longer in force.",
+                    shown::date_zoned(at, true)
+                )
+            } else {
+                format!(
+                    "签名有效：本证书确由本登记机构签发，内容未被改动；但其所载登记已于 {} 终止，不再有效。",
+                    shown::date_zoned(at, false)
+                )
+            };
+            ("bad", standing::headline(state, l), ended_explain.as_str(), html)
+        }
+        Now::Superseded(latest, html) => {
+            let s = &latest.statement;
+            let period = shown::stated_period_zoned(&s.valid_from, &s.valid_until, l.en);
+            ended_explain = if l.en {
+                format!(
+                    "The signature is valid, but this is not the registration's current certificate: the registry has since issued a newer one (the holder, data version or validity changed). It states the holder {} and the validity {period}.",
+                    esc(&s.holder.name)
+                )
+            } else {
+                format!(
+                    "签名有效，但这不是该登记的现行证书：登记机构此后已签发新版本（权利人、数据版本或有效期已变更），所载权利人为 {}，有效期 {period}。",
+                    esc(&s.holder.name)
+                )
+            };
+            ("bad", l.t("证书已被新版本取代", "This certificate has been superseded"), ended_explain.as_str(), html)
+        }
+        Now::Unknown => (
+            "bad",
+            l.t("查不到证书所载登记的现状", "The registration's current status is unknown"),
+            l.t(
+                "签名有效，但本登记机构现在查不到这一登记号的记录，不能确认其仍然有效。",
+                "The signature is valid, but this registry finds no record under this registration number now, so it cannot confirm that it is in force.",
+            ),
+            String::new(),
+        ),
+    };
     let s = &c.statement;
     let html = format!(
         "<div class=\"result {class}\" id=\"check-result\" role=\"status\"><h2>{title}</h2><p>{explain}</p>\
-         <dl><dt>{}</dt><dd>{}</dd><dt>{}</dt><dd>{}</dd><dt>{}</dt><dd>{}</dd><dt>{}</dt><dd>{} — {}</dd>{extra}</dl><ul class=\"checks\">{items}</ul></div>",
+         <dl><dt>{}</dt><dd>{}</dd><dt>{}</dt><dd>{}</dd><dt>{}</dt><dd>{}</dd><dt>{}</dt><dd>{}</dd>{extra}</dl><ul class=\"checks\">{items}</ul></div>{status}",
         l.t("产品", "Product"),
         esc(&s.product.name),
         l.t("权利人", "Holder"),
         esc(&s.holder.name),
         l.t("登记号", "Registration no."),
         esc(&s.registration_number),
-        l.t("有效期", "Valid"),
-        esc(s.valid_from.get(..10).unwrap_or("")),
-        esc(s.valid_until.get(..10).unwrap_or("")),
+        l.t("证书所载有效期", "Validity as stated"),
+        esc(&shown::stated_period_zoned(&s.valid_from, &s.valid_until, l.en)),
     );
-    // A failed check is a verdict, not an error of the request.
+    // A failed check or an ended registration is a verdict, not an error of the request: always 200.
     (html, StatusCode::OK)
 }
 

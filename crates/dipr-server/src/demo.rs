@@ -492,7 +492,7 @@ async fn after_registration(
         let p = state.store.party(id).await?.expect("seeded party");
         ApiResult::Ok(PartyRef::from(&p))
     };
-    let local = |t: DateTime<Utc>| t.with_timezone(&dipr_domain::time::local_offset()).date_naive();
+    let local = dipr_domain::time::local_date;
     for (k, (id, holder, holder_user)) in registered.iter().enumerate() {
         let app = state.store.application(*id).await?.expect("registered");
         let reg = app.registration.clone().expect("registered");

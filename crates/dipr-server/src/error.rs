@@ -69,6 +69,7 @@ pub const ERROR_CODES: &[(&str, u16, &str)] = &[
     ("pledge_not_senior", 409, "A pledge of higher rank must be enforced or released first."),
     ("same_holder", 409, "The product already belongs to this party."),
     ("renewal_not_open", 409, "Renewal opens only within the renewal window before the validity ends."),
+    ("renewal_beyond_licence", 409, "A renewal cannot extend the validity past the end of a data source's licence."),
     ("upstream_not_found", 422, "A product named as a source is not registered here."),
     ("upstream_not_registered", 409, "A product named as a source is not (or no longer) registered."),
     ("upstream_licence_required", 409, "Deriving from another holder's product needs the licence that allows it."),

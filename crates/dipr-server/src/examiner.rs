@@ -20,6 +20,7 @@ use crate::auth::actor_of;
 use crate::portal::{csrf_of, session};
 use crate::web::{esc, layout, message_page, Lang, LangQuery};
 use crate::AppState;
+use dipr_domain::shown;
 
 pub fn routes() -> Router<Arc<AppState>> {
     Router::new()
@@ -101,10 +102,6 @@ fn outcome_form(l: Lang, url: &str, key: &str, csrf: &str, typed: (&str, &str), 
     )
 }
 
-fn when(t: chrono::DateTime<chrono::Utc>) -> String {
-    t.with_timezone(&dipr_domain::time::local_offset()).format("%Y-%m-%d").to_string()
-}
-
 async fn review_page(
     st: &AppState,
     l: Lang,
@@ -170,9 +167,9 @@ async fn review_page(
                 "<section class=\"card\"><p><strong>{}</strong>（{}） · {} · {} {}</p><p>{}</p>",
                 esc(&o.objector_name),
                 esc(&o.objector_contact),
-                when(o.filed_at),
+                shown::date_zoned(o.filed_at, l.en),
                 l.t("决定期限", "decide by"),
-                when(o.decide_by),
+                shown::date_zoned(o.decide_by, l.en),
                 esc(&o.grounds)
             ));
             match (&o.response, &o.decision) {
@@ -204,7 +201,7 @@ async fn review_page(
                 "<section class=\"card\"><p><strong>{}</strong>（{}） · {}</p><p>{}</p>",
                 esc(&d.objector_name),
                 esc(&d.objector_contact),
-                when(d.filed_at),
+                shown::date_zoned(d.filed_at, l.en),
                 esc(&d.grounds)
             ));
             match &d.decision {

@@ -24,6 +24,7 @@ pub mod operations;
 pub mod pages;
 pub mod portal;
 pub mod service;
+pub mod standing;
 pub mod throttle;
 pub mod timers;
 pub mod web;

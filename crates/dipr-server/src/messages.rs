@@ -108,6 +108,11 @@ const MESSAGES: &[(&str, &str, &str)] = &[
         "只能在有效期届满前的续展期内续展。",
         "Renewal opens only in the window before validity ends.",
     ),
+    (
+        "renewal_beyond_licence",
+        "数据来源的授权届满，续展不能使有效期超过授权期限。",
+        "A data source's licence ends first: renewal cannot extend validity past it.",
+    ),
     ("upstream_not_found", "作为来源的产品未在本机构登记。", "A product named as a source is not registered here."),
     ("upstream_not_registered", "作为来源的产品未登记或已失效。", "A product named as a source is not registered."),
     (
@@ -166,13 +171,10 @@ pub fn refusal(e: &crate::error::ApiError, l: Lang) -> String {
     let text = text(e.code, &e.message, l);
     match e.until {
         Some(until) => {
-            let day = until.with_timezone(&dipr_domain::time::local_offset()).format("%Y-%m-%d %H:%M");
+            let when = dipr_domain::shown::minute_zoned(until, l.en);
             format!(
                 "{text}{}",
-                l.t(
-                    &format!("可于 {day}（北京时间）起重新申请。"),
-                    &format!(" It may be filed again from {day} (Beijing time).")
-                )
+                l.t(&format!("可于 {when}起重新申请。"), &format!(" It may be filed again from {when}."))
             )
         }
         None => text,

@@ -28,6 +28,7 @@ use crate::filing::{check_submission, field_of, form_fields, input, select, text
 use crate::portal::{csrf_of, session};
 use crate::web::{esc, layout, message_page, Lang, LangQuery};
 use crate::AppState;
+use dipr_domain::shown;
 
 pub fn routes() -> Router<Arc<AppState>> {
     Router::new()
@@ -523,10 +524,6 @@ async fn transaction(
 // ---------------------------------------------------------------------------------------------------
 // The page
 
-fn when(t: chrono::DateTime<chrono::Utc>) -> String {
-    t.with_timezone(&dipr_domain::time::local_offset()).format("%Y-%m-%d").to_string()
-}
-
 fn hidden_csrf(csrf: &str) -> String {
     format!("<input type=\"hidden\" name=\"csrf\" value=\"{csrf}\">")
 }
@@ -549,7 +546,7 @@ async fn render(
         esc(&app.form.product_name),
         crate::web::state_label(app.state, l),
     );
-    let deadline = crate::portal::deadline_label(app, l);
+    let deadline = crate::portal::deadline_label(app, l, &st.calendar());
     if !deadline.is_empty() {
         body.push_str(&format!("<p id=\"deadline\"><strong>{}</strong></p>", esc(&deadline)));
     }
@@ -581,7 +578,7 @@ async fn render(
                 format!("<ul>{}</ul>", c.items.iter().map(|i| format!("<li>{}</li>", esc(i))).collect::<String>())
             },
             l.t("补正截止", "Correct and resubmit by"),
-            when(c.due)
+            shown::date_zoned(c.due, l.en)
         ));
     }
     if !app.decisions.is_empty() {
@@ -589,7 +586,7 @@ async fn render(
         for d in &app.decisions {
             rows.push_str(&format!(
                 "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
-                when(d.decided_at),
+                shown::date(d.decided_at),
                 esc(&crate::pages::event_label(&d.action, l.en)),
                 esc(&d.examiner_name),
                 esc(&d.reasons)
@@ -598,7 +595,7 @@ async fn render(
         body.push_str(&format!(
             "<h2>{}</h2><div class=\"scroll\"><table class=\"list\" id=\"decisions\"><tr><th>{}</th><th>{}</th><th>{}</th><th>{}</th></tr>{rows}</table></div>",
             l.t("审查决定", "Decisions"),
-            l.t("日期", "Date"),
+            shown::zoned(l.t("日期", "Date"), l.en),
             l.t("决定", "Decision"),
             l.t("审查员", "Examiner"),
             l.t("理由", "Reasons")
@@ -612,9 +609,9 @@ async fn render(
             body.push_str(&format!(
                 "<section class=\"card\"><p><strong>{}</strong> · {} · {} {}</p><p>{}</p>",
                 esc(&o.objector_name),
-                when(o.filed_at),
+                shown::date_zoned(o.filed_at, l.en),
                 l.t("决定期限", "decision due"),
-                when(o.decide_by),
+                shown::date_zoned(o.decide_by, l.en),
                 esc(&o.grounds)
             ));
             if let Some(r) = &o.response {

@@ -20,6 +20,7 @@ pub struct Lang {
 }
 
 use crate::web::esc;
+use dipr_domain::shown;
 
 pub(crate) fn state_label(s: AppStateKind, en: bool) -> &'static str {
     use AppStateKind::*;
@@ -263,15 +264,13 @@ async fn render(st: &AppState, id: &str, l: crate::web::Lang, form: ObjectionFor
         (t("简介", "Summary"), esc(&r.summary)),
     ];
     if let (Some(s), Some(e)) = (r.notice_started_at, r.notice_ends_at) {
-        rows.push((t("公示期", "Notice period"), format!("{} — {}", s.format("%Y-%m-%d"), e.format("%Y-%m-%d"))));
+        let note = crate::web::beyond_calendar_note(&st.calendar(), e, l);
+        rows.push((t("公示期", "Notice period"), format!("{}{note}", shown::period_zoned(s, e, en))));
     }
     if let Some(reg) = &r.registration {
         rows.push((t("登记号", "Registration no."), esc(reg.registration_number.as_str())));
         rows.push((t("证书号", "Certificate no."), esc(reg.certificate_number.as_str())));
-        rows.push((
-            t("有效期", "Valid"),
-            format!("{} — {}", reg.valid_from.format("%Y-%m-%d"), reg.valid_until.format("%Y-%m-%d")),
-        ));
+        rows.push((t("有效期", "Valid"), shown::period_zoned(reg.valid_from, reg.valid_until, en)));
         rows.push((
             t("证书", "Certificate"),
             format!(
@@ -288,11 +287,13 @@ async fn render(st: &AppState, id: &str, l: crate::web::Lang, form: ObjectionFor
             flags.push_str(&format!(" <span class=\"badge flag\">{}</span>", t(zh, e)));
         }
     }
-    let mut body = format!(
-        "<h1>{} <span class=\"badge\">{}</span>{flags}</h1><table>",
-        esc(&r.product_name),
-        state_label(r.state, en)
-    );
+    let mut body =
+        format!("<h1>{} <span class=\"badge\">{}</span>{flags}</h1>", esc(&r.product_name), state_label(r.state, en));
+    let now = st.clock.now();
+    if let Some(standing) = crate::standing::Standing::of(&detail, now) {
+        body.push_str(&crate::standing::html(&standing, &detail, l, now, "record-status"));
+    }
+    body.push_str("<table>");
     for (k, v) in rows {
         body.push_str(&format!("<tr><th>{k}</th><td>{v}</td></tr>"));
     }
@@ -308,14 +309,14 @@ async fn render(st: &AppState, id: &str, l: crate::web::Lang, form: ObjectionFor
     body.push_str(&format!(
         "<h2>{}</h2><table class=\"list\"><tr><th>{}</th><th>{}</th><th>{}</th></tr>",
         t("公开记录", "Public history"),
-        t("时间", "Time"),
+        shown::zoned(&t("时间", "Time"), en),
         t("事项", "Event"),
         t("账本序号", "Log index")
     ));
     for e in &detail.history {
         body.push_str(&format!(
             "<tr><td>{}</td><td>{}{}</td><td>{}</td></tr>",
-            e.at.format("%Y-%m-%d %H:%M UTC"),
+            shown::minute(e.at),
             esc(&event_label(&e.kind, en)),
             history_note(e, en),
             e.log_index
@@ -445,14 +446,18 @@ fn holding_sections(d: &crate::api::PublicRecordDetail, en: bool) -> String {
             let root = v.commitment.as_ref().map(|c| c.root.clone()).unwrap_or_default();
             vec![
                 v.number.to_string(),
-                v.attested_at.format("%Y-%m-%d").to_string(),
+                shown::date(v.attested_at),
                 esc(&enum_str(&v.reason)),
                 format!("<code>{}</code>", esc(&root)),
             ]
         })
         .collect();
-    let headers =
-        [t("版本", "Version"), t("存证日期", "Attested"), t("原因", "Reason"), t("承诺根", "Commitment root")];
+    let headers = [
+        t("版本", "Version"),
+        shown::zoned(&t("存证日期", "Attested"), en),
+        t("原因", "Reason"),
+        t("承诺根", "Commitment root"),
+    ];
     out.push_str(&table(&headers, rows, &none));
 
     out.push_str(&format!("<h2>{}</h2>", t("来源与衍生", "Lineage")));

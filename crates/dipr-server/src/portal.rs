@@ -17,6 +17,7 @@ use dipr_domain::application::{Application, State as Status};
 use dipr_domain::encumbrance::PledgeStatus;
 use dipr_domain::holding::Operation;
 use dipr_domain::lifecycle::Role;
+use dipr_domain::time::WorkingCalendar;
 use dipr_store::{ApplicationFilter, Order, Page, UserRecord};
 use serde::Deserialize;
 use sha2::{Digest, Sha256};
@@ -25,6 +26,7 @@ use uuid::Uuid;
 use crate::auth::{actor_of, token_hash};
 use crate::web::{esc, layout, Lang, LangQuery};
 use crate::AppState;
+use dipr_domain::shown;
 
 pub(crate) const SESSION_COOKIE: &str = "dipr_session";
 const LOGIN_CSRF_COOKIE: &str = "dipr_login_csrf";
@@ -200,16 +202,17 @@ async fn signout(State(st): State<Arc<AppState>>, headers: HeaderMap, Form(form)
     )
 }
 
-pub(crate) fn deadline_label(app: &Application, l: Lang) -> String {
+pub(crate) fn deadline_label(app: &Application, l: Lang, cal: &WorkingCalendar) -> String {
     app.next_deadline()
         .map(|d| {
-            let what = match app.state {
-                Status::CorrectionRequested => l.t("补正截止", "correct by"),
-                Status::PublicNotice => l.t("公示结束", "notice ends"),
-                Status::Registered => l.t("有效期至", "valid until"),
-                _ => "",
+            let (what, working_days) = match app.state {
+                Status::CorrectionRequested => (l.t("补正截止", "correct by"), true),
+                Status::PublicNotice => (l.t("公示结束", "notice ends"), true),
+                Status::Registered => (l.t("有效期至", "valid until"), false),
+                _ => ("", false),
             };
-            format!("{what} {}", d.with_timezone(&dipr_domain::time::local_offset()).format("%Y-%m-%d"))
+            let note = if working_days { crate::web::beyond_calendar_note(cal, d, l) } else { "" };
+            format!("{what} {}{note}", shown::date_zoned(d, l.en))
         })
         .unwrap_or_default()
 }
@@ -542,6 +545,7 @@ async fn me_page(st: &AppState, l: Lang, user: &UserRecord, secret: &str, view: 
                 l.t("我的申请与登记", "My filings and registrations"),
                 l.t("提交新的登记申请", "File a new application")
             ));
+            let cal = st.calendar();
             let mut rows = String::new();
             let mut consents = String::new();
             for a in &apps {
@@ -557,7 +561,7 @@ async fn me_page(st: &AppState, l: Lang, user: &UserRecord, secret: &str, view: 
                 rows.push_str(&format!(
                     "<tr><td>{name}</td><td>{}</td><td>{}</td><td>{cert}</td></tr>",
                     crate::web::state_label(a.state, l),
-                    deadline_label(a, l)
+                    deadline_label(a, l, &cal)
                 ));
             }
             for a in &pledged {
@@ -621,8 +625,12 @@ async fn me_page(st: &AppState, l: Lang, user: &UserRecord, secret: &str, view: 
                     esc(&a.form.product_name),
                     esc(&a.applicant.name),
                     crate::web::state_label(a.state, l),
-                    due.map(|d| format!("{} {}", l.t("异议决定截止", "decide objection by"), d.format("%Y-%m-%d")))
-                        .unwrap_or_default()
+                    due.map(|d| format!(
+                        "{} {}",
+                        l.t("异议决定截止", "decide objection by"),
+                        shown::date_zoned(d, l.en)
+                    ))
+                    .unwrap_or_default()
                 ));
             }
             body.push_str(&format!(
@@ -645,7 +653,7 @@ async fn me_page(st: &AppState, l: Lang, user: &UserRecord, secret: &str, view: 
                     a.id,
                     esc(&a.form.product_name),
                     esc(&a.holder().name),
-                    since.map(|d| d.format("%Y-%m-%d").to_string()).unwrap_or_default()
+                    since.map(shown::date).unwrap_or_default()
                 ));
             }
             if !rows.is_empty() {
@@ -654,7 +662,7 @@ async fn me_page(st: &AppState, l: Lang, user: &UserRecord, secret: &str, view: 
                     l.t("待决定的登记后异议", "Objections after grant to decide"),
                     l.t("产品", "Product"),
                     l.t("权利人", "Holder"),
-                    l.t("提出日期", "Filed")
+                    shown::zoned(l.t("提出日期", "Filed"), l.en)
                 ));
             }
         }
@@ -668,7 +676,7 @@ async fn me_page(st: &AppState, l: Lang, user: &UserRecord, secret: &str, view: 
         for n in notes.iter().take(30) {
             rows.push_str(&format!(
                 "<tr><td>{}</td><td>{}</td><td>{}</td></tr>",
-                n.at.format("%Y-%m-%d"),
+                shown::date_zoned(n.at, l.en),
                 esc(n.payload["product_name"].as_str().unwrap_or_default()),
                 esc(&crate::pages::event_label(n.payload["event"].as_str().unwrap_or_default(), l.en))
             ));

@@ -55,29 +55,50 @@ pub const DEFAULT_INDUSTRIES: &[(&str, &str, &str)] = &[
     ("other", "其他", "Other"),
 ];
 
-/// Seed the industry list and holiday calendar into a database that has never had them.
+/// Seed the industry list into a database that has never had it, and each year of the default holiday
+/// calendar once (so a registry seeded before a year was added gets it too), keeping any day an
+/// administrator already entered.
 pub async fn seed_defaults(state: &AppState) -> ApiResult<()> {
-    if state.store.setting("defaults_seeded").await?.is_some() {
+    let first = state.store.setting("defaults_seeded").await?.is_none();
+    let mut years: Vec<i32> = default_calendar_days().iter().map(|d| d.date.year()).collect();
+    years.dedup();
+    let mut unseeded = Vec::new();
+    for y in years {
+        if state.store.setting(&format!("calendar_seeded_{y}")).await?.is_none() {
+            unseeded.push(y);
+        }
+    }
+    if !first && unseeded.is_empty() {
         return Ok(());
     }
+    let entered: HashSet<_> = state.store.calendar().await?.into_iter().map(|d| d.date).collect();
     let actor = Actor::system();
     let now = state.clock.now();
     let mut tx = state.store.begin().await?;
-    for (i, (code, zh, en)) in DEFAULT_INDUSTRIES.iter().enumerate() {
-        let ind = Industry {
-            code: (*code).into(),
-            name_zh: (*zh).into(),
-            name_en: (*en).into(),
-            active: true,
-            position: i as i64,
-        };
-        tx.upsert_industry(&ind).await?;
-    }
     for day in default_calendar_days() {
-        tx.upsert_calendar_day(&day).await?;
+        if unseeded.contains(&day.date.year()) && !entered.contains(&day.date) {
+            tx.upsert_calendar_day(&day).await?;
+        }
     }
-    tx.set_setting("defaults_seeded", &now.to_rfc3339()).await?;
-    tx.append_event(&event(&actor, now, "setting", "defaults", "defaults_seeded")).await?;
+    for y in &unseeded {
+        tx.set_setting(&format!("calendar_seeded_{y}"), &now.to_rfc3339()).await?;
+    }
+    if first {
+        for (i, (code, zh, en)) in DEFAULT_INDUSTRIES.iter().enumerate() {
+            let ind = Industry {
+                code: (*code).into(),
+                name_zh: (*zh).into(),
+                name_en: (*en).into(),
+                active: true,
+                position: i as i64,
+            };
+            tx.upsert_industry(&ind).await?;
+        }
+        tx.set_setting("defaults_seeded", &now.to_rfc3339()).await?;
+        tx.append_event(&event(&actor, now, "setting", "defaults", "defaults_seeded")).await?;
+    } else {
+        tx.append_event(&event(&actor, now, "setting", "calendar", "calendar_seeded")).await?;
+    }
     tx.commit().await?;
     Ok(())
 }

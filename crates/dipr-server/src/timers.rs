@@ -64,11 +64,24 @@ pub async fn run_once(state: &AppState) -> ApiResult<TimerReport> {
 
 /// Run passes every `interval` until `stop` turns true.
 pub async fn run(state: Arc<AppState>, interval: Duration, mut stop: tokio::sync::watch::Receiver<bool>) {
+    let mut warned_on = None;
     loop {
         match run_once(&state).await {
             Ok(r) if r != TimerReport::default() => tracing::info!(?r, "timer pass"),
             Ok(_) => {}
             Err(e) => tracing::warn!(code = e.code, message = %e.message, "timer pass failed; retrying next interval"),
+        }
+        // Once a day while the holiday calendar runs out within a quarter (also shown on /admin).
+        let today = dipr_domain::time::local_date(state.clock.now());
+        if warned_on != Some(today) {
+            warned_on = Some(today);
+            if let Some(year) = state.calendar().coverage_warning(today) {
+                tracing::warn!(
+                    year,
+                    "the holiday calendar does not cover {year}: deadlines reaching it are counted by the weekend \
+                     rule alone; enter the State Council's {year} arrangement on /admin"
+                );
+            }
         }
         tokio::select! {
             _ = tokio::time::sleep(interval) => {}

@@ -10,7 +10,9 @@ use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::Router;
+use chrono::{DateTime, Utc};
 use dipr_domain::application::{ObjectType, State as Status};
+use dipr_domain::time::WorkingCalendar;
 use dipr_domain::FieldError;
 use dipr_store::{ApplicationFilter, Page, Statistics};
 use serde::Deserialize;
@@ -71,6 +73,18 @@ impl Lang {
 
 pub fn esc(s: &str) -> String {
     s.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;").replace('\'', "&#39;")
+}
+
+/// Said after a working-day deadline whose last day lies past the years the holiday calendar covers: it
+/// was counted by the weekend rule alone and may move when the year's arrangement is entered.
+pub fn beyond_calendar_note(cal: &WorkingCalendar, deadline: DateTime<Utc>, l: Lang) -> &'static str {
+    if !cal.beyond_coverage(deadline) {
+        return "";
+    }
+    l.t(
+        "（该年度放假安排尚未录入，暂按周末规则计算，可能调整）",
+        " (that year's holidays are not entered yet: counted by the weekend rule alone, it may change)",
+    )
 }
 
 /// A whole page in the registry's layout.

@@ -1427,4 +1427,5 @@ async fn registrations_end_by_cancellation_revocation_or_expiry() {
 
 mod abuse;
 mod registered;
+mod truth;
 mod web;

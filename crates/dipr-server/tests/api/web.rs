@@ -6,7 +6,7 @@
 use super::*;
 
 /// A browser: a session cookie, and form posts the way a page sends them.
-struct Web<'a> {
+pub(super) struct Web<'a> {
     app: &'a App,
     cookie: String,
 }
@@ -22,18 +22,18 @@ fn enc(s: &str) -> String {
 
 impl<'a> Web<'a> {
     /// Signed in as the owner of this API token (a session cookie holds the same kind of token).
-    fn new(app: &'a App, token: &str) -> Self {
+    pub(super) fn new(app: &'a App, token: &str) -> Self {
         Self { app, cookie: format!("dipr_session={token}") }
     }
 
-    async fn get(&self, path: &str) -> (StatusCode, String) {
+    pub(super) async fn get(&self, path: &str) -> (StatusCode, String) {
         let req = Request::builder().uri(path).header("cookie", &self.cookie).body(Body::empty()).unwrap();
         let resp = self.app.router.clone().oneshot(req).await.unwrap();
         let status = resp.status();
         (status, body_text(resp).await)
     }
 
-    async fn post(&self, path: &str, fields: &[(&str, &str)]) -> (StatusCode, String) {
+    pub(super) async fn post(&self, path: &str, fields: &[(&str, &str)]) -> (StatusCode, String) {
         let body: Vec<String> = fields.iter().map(|(k, v)| format!("{}={}", enc(k), enc(v))).collect();
         let req = Request::builder()
             .method("POST")
