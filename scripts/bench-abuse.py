@@ -66,6 +66,7 @@ def main():
     ap.add_argument("--bin", default=os.environ.get("BIN", "target/release/dipr"))
     ap.add_argument("--sign-ins", type=int, default=500)
     ap.add_argument("--objections", type=int, default=1000)
+    ap.add_argument("--max-seconds", type=float, default=120, help="stop sending objections after this long")
     args = ap.parse_args()
     data = tempfile.mkdtemp(prefix="dipr-bench-abuse-")
     log = open(os.path.join(data, "serve.log"), "w")
@@ -112,7 +113,7 @@ def main():
         conn.request("GET", "/api/v1/public/notices?per_page=1")
         rec = json.loads(conn.getresponse().read())["items"][0]["id"]
         db = sqlite3.connect(f"file:{data}/dipr.db?mode=ro", uri=True)
-        doc_size = lambda: db.execute("SELECT length(doc) FROM applications WHERE id = ?", (rec,)).fetchone()[0]
+        doc_size = lambda: db.execute("SELECT length(CAST(doc AS BLOB)) FROM applications WHERE id = ?", (rec,)).fetchone()[0]
         size_before = doc_size()
         page = f"/api/v1/public/records/{rec}"
         at_rest = [get_ms(page) for _ in range(200)]
@@ -123,6 +124,8 @@ def main():
 
         def sender(k):
             for j in range(args.objections // 50):
+                if time.perf_counter() - t0 > args.max_seconds:
+                    break
                 try:
                     s = post(f"/api/v1/public/records/{rec}/objections", objection, source(1000 + k))
                 except OSError as e:
@@ -147,7 +150,8 @@ def main():
         took = time.perf_counter() - t0
         q = lambda xs: f"p50 {statistics.median(xs):.2f} ms, p99 {percentile(xs, 0.99):.2f} ms, max {max(xs):.1f} ms"
         print(f"objections: {sum(results.values())} sent in {took:.1f} s, answered {results}")
-        print(f"  record document {size_before} bytes before, {doc_size()} after")
+        print(f"  record document {size_before} bytes before, {doc_size()} after; server peak (VmHWM) "
+              f"{status_kib(pid, 'VmHWM') / 1024:.0f} MiB")
         print(f"  GET {page.replace(rec, '{id}')} at rest: {q(at_rest)} ({len(at_rest)} requests)")
         print(f"  the same during the objections: {q(during)} ({len(during)} requests)")
     finally:

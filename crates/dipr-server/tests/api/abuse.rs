@@ -392,7 +392,7 @@ async fn idle_slow_and_half_open_connections_are_closed_after_the_timeout() {
 
 #[tokio::test]
 async fn oversized_and_anonymous_bodies_are_refused_before_they_are_read() {
-    let app = App::with(short_timeouts(), signer()).await;
+    let app = App::new().await;
     let a = app.sign_up("甲").await;
     let id = app.draft(&a, "大文件").await;
     let server = Server::start(&app).await;
