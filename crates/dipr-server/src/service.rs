@@ -226,8 +226,9 @@ pub async fn sign_in(
     password: String,
     client: Client,
 ) -> ApiResult<(String, TokenRecord, UserRecord)> {
+    let shown = crate::throttle::account_key(username);
     if let Err(wait) = state.sign_ins.admit(username, client, Instant::now()) {
-        tracing::warn!(username, client = %client.0, wait_secs = wait.as_secs(), "sign-in throttled");
+        tracing::warn!(username = shown, client = %client.0, wait_secs = wait.as_secs(), "sign-in throttled");
         return Err(ApiError::throttled("sign_in_throttled", wait));
     }
     let user = state.store.user_by_username(username.trim()).await?;
@@ -236,7 +237,7 @@ pub async fn sign_in(
         Some(u) if ok && !u.disabled => u,
         user => {
             let now = state.clock.now();
-            tracing::warn!(username, client = %client.0, known = user.is_some(), "sign-in failed");
+            tracing::warn!(username = shown, client = %client.0, known = user.is_some(), "sign-in failed");
             state.sign_ins.failed(
                 username,
                 client,

@@ -156,8 +156,9 @@ pub struct SignInGuard {
     state: Mutex<SignInState>,
 }
 
-/// Usernames are matched as typed, but only their first 64 characters key the tables.
-fn account_key(username: &str) -> String {
+/// Usernames are matched as typed, but only their first 64 characters (the longest a username can be) key
+/// the tables and reach the log.
+pub(crate) fn account_key(username: &str) -> String {
     username.trim().chars().take(64).collect()
 }
 
