@@ -11,7 +11,7 @@ use axum::{Form, Router};
 use dipr_domain::application::{
     ApplicationForm, Completeness, Contact, DataSource, FieldSpec, ObjectType, Secrecy, SourceKind, UpdateFrequency,
 };
-use dipr_domain::lifecycle::{Actor, Command, Role};
+use dipr_domain::lifecycle::{Command, Role};
 use dipr_domain::party::{NewParty, PartyKind};
 use dipr_domain::FieldError;
 use serde::Deserialize;
@@ -167,7 +167,7 @@ async fn signup(
         role: Role::Applicant,
         party: Some(party),
     };
-    let created = service::create_account(&st, req, &Actor::public("sign-up"), true).await;
+    let created = service::sign_up(&st, req, client).await;
     let result = match created {
         Ok(_) => {
             service::sign_in(&st, f.username.trim(), f.password.clone(), client).await.map(|(secret, _, _)| secret)
@@ -194,6 +194,7 @@ async fn signup(
             let top = errors.0.iter().find(|(f, _)| f == "form").map(|(_, m)| m.clone());
             let mut r = signup_page(&st, l, &f, &errors, top);
             *r.status_mut() = e.status();
+            e.retry_after_on(&mut r);
             r
         }
     }

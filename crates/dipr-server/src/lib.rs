@@ -96,6 +96,7 @@ pub struct AppState {
     /// Derived from the registry key: keys the discovery sketches that make products comparable.
     pub discovery_key: [u8; 32],
     pub sign_ins: throttle::SignInGuard,
+    pub sign_ups: throttle::ClientBudget,
     pub objections: throttle::ObjectionBudget,
     calendar: RwLock<Arc<WorkingCalendar>>,
     witnesses: RwLock<Arc<witness::WitnessSet>>,
@@ -126,6 +127,10 @@ impl AppState {
         let discovery_key = dipr_fingerprint::derive_discovery_key(signer.to_private_string().as_bytes());
         let state = Arc::new(Self {
             sign_ins: throttle::SignInGuard::new(&config.limits),
+            sign_ups: throttle::ClientBudget::new(
+                config.limits.sign_up_client_burst,
+                config.limits.sign_up_client_every_secs,
+            ),
             objections: throttle::ObjectionBudget::new(&config.limits),
             store,
             clock,

@@ -125,6 +125,18 @@ pub async fn create_account(
     create_account_hashed(state, req, hash, by, self_service, state.clock.now()).await
 }
 
+/// Self-service sign-up (API and web): an applicant or agent account, within the client's sign-up budget
+/// (refused attempts do not spend it).
+pub async fn sign_up(state: &AppState, req: NewAccount, client: Client) -> ApiResult<(UserRecord, Option<Party>)> {
+    if let Err(wait) = state.sign_ups.check(client, Instant::now()) {
+        tracing::warn!(client = %client.0, "sign-up throttled");
+        return Err(ApiError::throttled("sign_ups_throttled", wait));
+    }
+    let created = create_account(state, req, &Actor::public("sign-up"), true).await?;
+    state.sign_ups.spend(client, Instant::now());
+    Ok(created)
+}
+
 /// [`create_account`] with the password already hashed (the demo seeder hashes its one password once).
 pub(crate) async fn create_account_hashed(
     state: &AppState,
