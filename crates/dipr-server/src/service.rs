@@ -269,7 +269,7 @@ pub async fn sign_in(
         .tokens_of(user.id)
         .await?
         .into_iter()
-        .filter(|t| t.kind == TokenKind::Session && t.revoked_at.is_none() && t.expires_at.is_none_or(|e| e > now))
+        .filter(|t| t.kind == TokenKind::Session && t.is_live(now))
         .collect();
     live.sort_by_key(|t| std::cmp::Reverse(t.created_at));
     let mut tx = state.store.begin().await?;
@@ -322,6 +322,15 @@ pub async fn create_api_token(
         return Err(ApiError::validation(vec![FieldError::new("expires_in_days", "out_of_range", "1 to 3650 days")]));
     }
     let now = state.clock.now();
+    let live = state.store.tokens_of(user.id).await?.into_iter().filter(|t| t.kind == TokenKind::Api && t.is_live(now));
+    let cap = state.config.limits.api_tokens_per_account;
+    if live.count() >= cap {
+        return Err(ApiError::validation(vec![FieldError::new(
+            "name",
+            "too_many",
+            format!("at most {cap} live API tokens per account: revoke one first"),
+        )]));
+    }
     let expires = expires_in_days.map(|d| now + Duration::days(i64::from(d)));
     let (secret, record) = issue_token(user, TokenKind::Api, name, expires, now);
     let mut tx = state.store.begin().await?;

@@ -36,6 +36,8 @@ pub struct Limits {
     pub sign_in_free_failures: u32,
     /// Live sessions an account may hold; signing in again ends the oldest.
     pub sessions_per_account: usize,
+    /// Live API tokens an account may hold; creating one more is refused until one is revoked.
+    pub api_tokens_per_account: usize,
     /// Accounts one client may create by signing up at once, then one more every `sign_up_client_every_secs`.
     pub sign_up_client_burst: u32,
     pub sign_up_client_every_secs: u64,
@@ -59,6 +61,7 @@ impl Default for Limits {
             sign_in_client_every_secs: 6,
             sign_in_free_failures: 5,
             sessions_per_account: 10,
+            api_tokens_per_account: 50,
             sign_up_client_burst: 20,
             sign_up_client_every_secs: 3 * 60,
             objection_client_burst: 5,

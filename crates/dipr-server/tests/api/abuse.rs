@@ -482,3 +482,19 @@ async fn sign_ups_are_budgeted_per_client() {
     assert_eq!(sign_up(client(3), credit_code()).await.status, 201);
     server.stop().await;
 }
+
+#[tokio::test]
+async fn an_account_keeps_a_bounded_number_of_api_tokens() {
+    let limits = Limits { api_tokens_per_account: 2, ..Limits::default() };
+    let app = App::with(Config { limits, ..config() }, signer()).await;
+    let session = app.session(&account(&app).await).await;
+    let first = app.ok("POST", "/api/v1/me/tokens", Some(&session), Some(json!({"name": "一"}))).await;
+    app.ok("POST", "/api/v1/me/tokens", Some(&session), Some(json!({"name": "二"}))).await;
+    let v = app
+        .err("POST", "/api/v1/me/tokens", Some(&session), Some(json!({"name": "三"})), 422, "validation_failed")
+        .await;
+    assert_eq!(v["error"]["details"][0]["code"], "too_many");
+    let id = first["record"]["id"].as_str().unwrap();
+    app.ok("DELETE", &format!("/api/v1/me/tokens/{id}"), Some(&session), None).await;
+    app.ok("POST", "/api/v1/me/tokens", Some(&session), Some(json!({"name": "三"}))).await;
+}
