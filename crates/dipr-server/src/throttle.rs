@@ -67,7 +67,7 @@ impl Default for Limits {
             objection_client_burst: 5,
             objection_client_every_secs: 12 * 60,
             objection_record_burst: 20,
-            objection_record_every_secs: 30 * 60,
+            objection_record_every_secs: 6 * 60 * 60,
             header_timeout_secs: 20,
             request_timeout_secs: 60,
         }
