@@ -128,6 +128,9 @@ impl NewParty {
         } else if name.chars().count() > 200 {
             errors.push(FieldError::new("name", "too_long", "name must be at most 200 characters"));
         }
+        if self.address.trim().chars().count() > 500 {
+            errors.push(FieldError::new("address", "too_long", "address must be at most 500 characters"));
+        }
         let identifier = match self.kind {
             PartyKind::NaturalPerson => ResidentId::parse(&self.id_number).map(PartyIdentifier::ResidentId),
             _ => CreditCode::parse(&self.id_number).map(PartyIdentifier::CreditCode),
@@ -153,5 +156,28 @@ impl NewParty {
             address: self.address.trim().to_string(),
             attributes,
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_free_text_field_of_a_party_is_capped() {
+        let party = |name: &str, address: &str| NewParty {
+            kind: PartyKind::LegalPerson,
+            name: name.into(),
+            id_number: "91350100M000100Y43".into(),
+            address: address.into(),
+            attributes: OrgAttributes::default(),
+        };
+        assert!(party("示例公司", &"路".repeat(500)).parse(Uuid::nil()).is_ok());
+        let Err(DomainError::Validation(errors)) = party(&"名".repeat(201), &"路".repeat(501)).parse(Uuid::nil())
+        else {
+            panic!("refused")
+        };
+        let fields: Vec<(&str, &str)> = errors.iter().map(|e| (e.field.as_str(), e.code.as_str())).collect();
+        assert_eq!(fields, [("name", "too_long"), ("address", "too_long")]);
     }
 }

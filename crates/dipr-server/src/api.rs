@@ -383,9 +383,8 @@ pub struct Health {
 /// Create an applicant or agent account with its party.
 #[utoipa::path(post, path = "/api/v1/auth/signup", request_body = NewAccount, tag = "accounts",
     responses((status = 201, body = AccountResponse), (status = "4XX", body = ErrorEnvelope)))]
-async fn signup(AxState(st): S, Json(req): Json<NewAccount>) -> ApiResult<impl IntoResponse> {
-    let (user, party) =
-        service::create_account(&st, req, &dipr_domain::lifecycle::Actor::public("sign-up"), true).await?;
+async fn signup(AxState(st): S, client: Client, Json(req): Json<NewAccount>) -> ApiResult<impl IntoResponse> {
+    let (user, party) = service::sign_up(&st, req, client).await?;
     Ok((StatusCode::CREATED, Json(AccountResponse { user, party })))
 }
 

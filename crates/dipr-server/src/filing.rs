@@ -179,7 +179,7 @@ async fn signup(
         role: Role::Applicant,
         party: Some(party),
     };
-    let created = service::create_account(&st, req, &Actor::public("sign-up"), true).await;
+    let created = service::sign_up(&st, req, client).await;
     let result = match created {
         Ok(_) => {
             service::sign_in(&st, f.username.trim(), f.password.clone(), client).await.map(|(secret, _, _)| secret)
@@ -206,6 +206,7 @@ async fn signup(
             let top = errors.0.iter().find(|(f, _)| f == "form").map(|(_, m)| m.clone());
             let mut r = signup_page(&st, l, &f, &errors, top);
             *r.status_mut() = e.status();
+            e.retry_after_on(&mut r);
             r
         }
     }

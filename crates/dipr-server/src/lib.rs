@@ -99,6 +99,7 @@ pub struct AppState {
     /// Derived from the registry key: keys the discovery sketches that make products comparable.
     pub discovery_key: [u8; 32],
     pub sign_ins: throttle::SignInGuard,
+    pub sign_ups: throttle::ClientBudget,
     pub objections: throttle::ObjectionBudget,
     calendar: RwLock<Arc<WorkingCalendar>>,
     witnesses: RwLock<Arc<witness::WitnessSet>>,
@@ -129,6 +130,10 @@ impl AppState {
         let discovery_key = dipr_fingerprint::derive_discovery_key(signer.to_private_string().as_bytes());
         let state = Arc::new(Self {
             sign_ins: throttle::SignInGuard::new(&config.limits),
+            sign_ups: throttle::ClientBudget::new(
+                config.limits.sign_up_client_burst,
+                config.limits.sign_up_client_every_secs,
+            ),
             objections: throttle::ObjectionBudget::new(&config.limits),
             store,
             clock,
@@ -193,7 +198,7 @@ pub async fn serve(
         tokio::spawn(witness::run(state.clone(), Duration::from_secs(state.config.witness_interval_secs), stop_rx));
     let mut http = hyper::server::conn::http1::Builder::new();
     http.timer(TokioTimer::new()).header_read_timeout(Duration::from_secs(state.config.limits.header_timeout_secs));
-    let app = router(state);
+    let app = router(state.clone());
     let connections = hyper_util::server::graceful::GracefulShutdown::new();
     let mut shutdown = std::pin::pin!(shutdown);
     loop {
@@ -222,7 +227,13 @@ pub async fn serve(
         });
     }
     drop(listener);
-    connections.shutdown().await;
+    // A request in flight ends within its deadline; only a client that stops reading its answer could hold
+    // a connection longer, and is not waited for.
+    let limits = &state.config.limits;
+    let grace = Duration::from_secs(limits.request_timeout_secs + limits.header_timeout_secs);
+    if tokio::time::timeout(grace, connections.shutdown()).await.is_err() {
+        tracing::warn!("connections still open after {} s; stopping anyway", grace.as_secs());
+    }
     let _ = stop_tx.send(true);
     timer.await?;
     witnessing.await?;

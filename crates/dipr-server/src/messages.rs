@@ -25,6 +25,11 @@ const MESSAGES: &[(&str, &str, &str)] = &[
         "Too many objections right now; please try again later (signed-in objectors are not held to this \
          record's anonymous limit).",
     ),
+    (
+        "sign_ups_throttled",
+        "从此处注册的账号过多，请稍后再试。",
+        "Too many accounts were created from here; please try again later.",
+    ),
     ("request_timeout", "请求超时，请重试。", "The request took too long; please try again."),
     ("forbidden", "您无权进行此操作。", "You may not do this."),
     ("conflict_of_interest", "审查员不得审查本人或关联方的申请。", "You may not decide on a filing you are party to."),

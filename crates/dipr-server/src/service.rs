@@ -146,6 +146,18 @@ pub async fn create_account(
     create_account_hashed(state, req, hash, by, self_service, state.clock.now()).await
 }
 
+/// Self-service sign-up (API and web): an applicant or agent account, within the client's sign-up budget
+/// (refused attempts do not spend it).
+pub async fn sign_up(state: &AppState, req: NewAccount, client: Client) -> ApiResult<(UserRecord, Option<Party>)> {
+    if let Err(wait) = state.sign_ups.check(client, Instant::now()) {
+        tracing::warn!(client = %client.0, "sign-up throttled");
+        return Err(ApiError::throttled("sign_ups_throttled", wait));
+    }
+    let created = create_account(state, req, &Actor::public("sign-up"), true).await?;
+    state.sign_ups.spend(client, Instant::now());
+    Ok(created)
+}
+
 /// [`create_account`] with the password already hashed (the demo seeder hashes its one password once).
 pub(crate) async fn create_account_hashed(
     state: &AppState,
@@ -247,8 +259,9 @@ pub async fn sign_in(
     password: String,
     client: Client,
 ) -> ApiResult<(String, TokenRecord, UserRecord)> {
+    let shown = crate::throttle::account_key(username);
     if let Err(wait) = state.sign_ins.admit(username, client, Instant::now()) {
-        tracing::warn!(username, client = %client.0, wait_secs = wait.as_secs(), "sign-in throttled");
+        tracing::warn!(username = shown, client = %client.0, wait_secs = wait.as_secs(), "sign-in throttled");
         return Err(ApiError::throttled("sign_in_throttled", wait));
     }
     let user = state.store.user_by_username(username.trim()).await?;
@@ -257,7 +270,7 @@ pub async fn sign_in(
         Some(u) if ok && !u.disabled => u,
         user => {
             let now = state.clock.now();
-            tracing::warn!(username, client = %client.0, known = user.is_some(), "sign-in failed");
+            tracing::warn!(username = shown, client = %client.0, known = user.is_some(), "sign-in failed");
             state.sign_ins.failed(
                 username,
                 client,
@@ -277,7 +290,7 @@ pub async fn sign_in(
         .tokens_of(user.id)
         .await?
         .into_iter()
-        .filter(|t| t.kind == TokenKind::Session && t.revoked_at.is_none() && t.expires_at.is_none_or(|e| e > now))
+        .filter(|t| t.kind == TokenKind::Session && t.is_live(now))
         .collect();
     live.sort_by_key(|t| std::cmp::Reverse(t.created_at));
     let mut tx = state.store.begin().await?;
@@ -330,6 +343,15 @@ pub async fn create_api_token(
         return Err(ApiError::validation(vec![FieldError::new("expires_in_days", "out_of_range", "1 to 3650 days")]));
     }
     let now = state.clock.now();
+    let live = state.store.tokens_of(user.id).await?.into_iter().filter(|t| t.kind == TokenKind::Api && t.is_live(now));
+    let cap = state.config.limits.api_tokens_per_account;
+    if live.count() >= cap {
+        return Err(ApiError::validation(vec![FieldError::new(
+            "name",
+            "too_many",
+            format!("at most {cap} live API tokens per account: revoke one first"),
+        )]));
+    }
     let expires = expires_in_days.map(|d| now + Duration::days(i64::from(d)));
     let (secret, record) = issue_token(user, TokenKind::Api, name, expires, now);
     let mut tx = state.store.begin().await?;

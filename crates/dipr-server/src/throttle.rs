@@ -36,6 +36,11 @@ pub struct Limits {
     pub sign_in_free_failures: u32,
     /// Live sessions an account may hold; signing in again ends the oldest.
     pub sessions_per_account: usize,
+    /// Live API tokens an account may hold; creating one more is refused until one is revoked.
+    pub api_tokens_per_account: usize,
+    /// Accounts one client may create by signing up at once, then one more every `sign_up_client_every_secs`.
+    pub sign_up_client_burst: u32,
+    pub sign_up_client_every_secs: u64,
     /// Objections and disputes one client may file at once, then one more every `objection_client_every_secs`.
     pub objection_client_burst: u32,
     pub objection_client_every_secs: u64,
@@ -56,10 +61,13 @@ impl Default for Limits {
             sign_in_client_every_secs: 6,
             sign_in_free_failures: 5,
             sessions_per_account: 10,
+            api_tokens_per_account: 50,
+            sign_up_client_burst: 20,
+            sign_up_client_every_secs: 3 * 60,
             objection_client_burst: 5,
             objection_client_every_secs: 12 * 60,
             objection_record_burst: 20,
-            objection_record_every_secs: 30 * 60,
+            objection_record_every_secs: 6 * 60 * 60,
             header_timeout_secs: 20,
             request_timeout_secs: 60,
         }
@@ -156,8 +164,9 @@ pub struct SignInGuard {
     state: Mutex<SignInState>,
 }
 
-/// Usernames are matched as typed, but only their first 64 characters key the tables.
-fn account_key(username: &str) -> String {
+/// Usernames are matched as typed, but only their first 64 characters (the longest a username can be) key
+/// the tables and reach the log.
+pub(crate) fn account_key(username: &str) -> String {
     username.trim().chars().take(64).collect()
 }
 
@@ -241,6 +250,36 @@ impl SignInGuard {
         accounts.sort_by(|a, b| b.failed.cmp(&a.failed).then(b.last_failed_at.cmp(&a.last_failed_at)));
         accounts.truncate(100);
         SignInReport { failed: s.failed, throttled: s.throttled, accounts }
+    }
+}
+
+/// A budget per client for something that adds to the register (sign-ups): only what was done is spent,
+/// so a refused attempt costs nothing.
+pub struct ClientBudget {
+    state: Mutex<Buckets<Client>>,
+}
+
+impl ClientBudget {
+    pub fn new(burst: u32, every_secs: u64) -> Self {
+        Self { state: Mutex::new(Buckets::new(burst, every_secs)) }
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, Buckets<Client>> {
+        self.state.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// `Err(wait)` when `client` has nothing left to spend.
+    pub fn check(&self, client: Client, now: Instant) -> Result<(), Duration> {
+        let wait = self.lock().wait(&client, now);
+        if wait.is_zero() {
+            Ok(())
+        } else {
+            Err(wait)
+        }
+    }
+
+    pub fn spend(&self, client: Client, now: Instant) {
+        self.lock().take(client, now);
     }
 }
 

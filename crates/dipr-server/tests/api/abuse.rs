@@ -460,3 +460,41 @@ async fn shutdown_answers_the_request_in_flight_then_stops_accepting() {
     assert!(r.json()["token"].is_string());
     tokio::time::timeout(PATIENCE, task).await.expect("then the server stops").unwrap().unwrap();
 }
+
+#[tokio::test]
+async fn sign_ups_are_budgeted_per_client() {
+    let limits = Limits { sign_up_client_burst: 2, ..Limits::default() };
+    let app = App::with(Config { limits, ..config() }, signer()).await;
+    let server = Server::start(&app).await;
+    let sign_up = |from: Ipv4Addr, id_number: String| async move {
+        let party = json!({"kind": "legal_person", "name": "新注册数据有限公司", "id_number": id_number});
+        let body = json!({"username": format!("s-{}", Uuid::now_v7().simple()), "password": "long enough pw", "display_name": "新", "role": "applicant", "party": party});
+        post_json(server.addr, from, "/api/v1/auth/signup", None, &body).await
+    };
+    // A refused sign-up spends nothing; two accounts do.
+    assert_eq!(sign_up(client(2), "not a code".into()).await.status, 422);
+    assert_eq!(sign_up(client(2), credit_code()).await.status, 201);
+    assert_eq!(sign_up(client(2), credit_code()).await.status, 201);
+    let r = sign_up(client(2), credit_code()).await;
+    assert_eq!((r.status, r.code().as_str()), (429, "sign_ups_throttled"), "{}", r.body);
+    assert!(r.header("retry-after").is_some());
+    // Another client is not held back.
+    assert_eq!(sign_up(client(3), credit_code()).await.status, 201);
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn an_account_keeps_a_bounded_number_of_api_tokens() {
+    let limits = Limits { api_tokens_per_account: 2, ..Limits::default() };
+    let app = App::with(Config { limits, ..config() }, signer()).await;
+    let session = app.session(&account(&app).await).await;
+    let first = app.ok("POST", "/api/v1/me/tokens", Some(&session), Some(json!({"name": "一"}))).await;
+    app.ok("POST", "/api/v1/me/tokens", Some(&session), Some(json!({"name": "二"}))).await;
+    let v = app
+        .err("POST", "/api/v1/me/tokens", Some(&session), Some(json!({"name": "三"})), 422, "validation_failed")
+        .await;
+    assert_eq!(v["error"]["details"][0]["code"], "too_many");
+    let id = first["record"]["id"].as_str().unwrap();
+    app.ok("DELETE", &format!("/api/v1/me/tokens/{id}"), Some(&session), None).await;
+    app.ok("POST", "/api/v1/me/tokens", Some(&session), Some(json!({"name": "三"}))).await;
+}
