@@ -43,7 +43,8 @@ pub fn run(args: DiscoveryBenchArgs) -> Result<()> {
         std::fs::create_dir_all(&dir)?;
         let store: Arc<dyn dipr_store::Store> = Arc::new(dipr_store::SqliteStore::open(&dir.join("bench.db")).await?);
         let config = dipr_server::Config::default();
-        let signer = dipr_ledger::note::NoteSigner::generate(&config.log_origin).map_err(|e| anyhow::anyhow!("{e}"))?;
+        let signer =
+            dipr_ledger::note::NoteSigner::generate("dipr-bench.localhost/log").map_err(|e| anyhow::anyhow!("{e}"))?;
         let state = dipr_server::AppState::new(store.clone(), config, signer).await?;
         let key_id = discovery_key_id(&state.discovery_key);
 

@@ -187,7 +187,7 @@ async fn open_state(args: &StoreArgs, config: Config) -> Result<Arc<AppState>> {
         Some(url) => url.clone(),
         None => format!("sqlite://{}", args.data_dir.join("dipr.db").display()),
     };
-    let signer = dipr_server::ledger::load_or_create_signer(&args.data_dir, &config.log_origin)?;
+    let signer = dipr_server::ledger::load_or_create_signer(&args.data_dir, config.log_origin.as_deref())?;
     let store = dipr_store::open(&url).await.with_context(|| format!("opening the database ({})", redact(&url)))?;
     AppState::new(store, config, signer).await
 }
@@ -239,7 +239,7 @@ fn main() -> Result<()> {
         Cmd::Evidence(a) => fingerprint::evidence(a),
         Cmd::Key { store, command: KeyCmd::Show } => {
             let config = load_config(&store, false)?;
-            let signer = dipr_server::ledger::load_signer(&store.data_dir, &config.log_origin)?;
+            let signer = dipr_server::ledger::load_signer(&store.data_dir, config.log_origin.as_deref())?;
             println!("{}", signer.verifier());
             Ok(())
         }
@@ -273,10 +273,28 @@ async fn serve(store: StoreArgs, listen: SocketAddr, demo: bool, adjustable_cloc
     }
     let listener = tokio::net::TcpListener::bind(listen).await.with_context(|| format!("binding {listen}"))?;
     eprintln!("dipr listening on http://{} ({} database)", listener.local_addr()?, state.store.backend());
-    dipr_server::serve(listener, state, async {
-        let _ = tokio::signal::ctrl_c().await;
-    })
-    .await
+    dipr_server::serve(listener, state, stop_signal()).await
+}
+
+/// SIGINT (Ctrl-C) or SIGTERM (service managers, `kill`): stop accepting, answer what is in flight, exit.
+async fn stop_signal() {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{signal, SignalKind};
+        match signal(SignalKind::terminate()) {
+            Ok(mut term) => tokio::select! {
+                _ = tokio::signal::ctrl_c() => {}
+                _ = term.recv() => {}
+            },
+            Err(e) => {
+                tracing::warn!(error = %e, "cannot listen for SIGTERM; stopping on Ctrl-C only");
+                let _ = tokio::signal::ctrl_c().await;
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = tokio::signal::ctrl_c().await;
+    tracing::info!("stopping: answering the requests in flight");
 }
 
 async fn admin(store: StoreArgs, command: AdminCmd) -> Result<()> {
@@ -348,10 +366,7 @@ async fn witness(listen: SocketAddr, data_dir: PathBuf, name: String, logs: Vec<
     }
     let listener = tokio::net::TcpListener::bind(listen).await.with_context(|| format!("binding {listen}"))?;
     eprintln!("dipr witness {} listening on http://{}; key {}", name, listener.local_addr()?, w.verifier());
-    dipr_server::witness::serve_witness(listener, w, async {
-        let _ = tokio::signal::ctrl_c().await;
-    })
-    .await
+    dipr_server::witness::serve_witness(listener, w, stop_signal()).await
 }
 
 struct VerifyOptions {

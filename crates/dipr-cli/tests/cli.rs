@@ -365,3 +365,42 @@ fn fingerprint_file_register_and_build_evidence() {
         &[],
     );
 }
+
+#[test]
+fn each_registry_names_its_own_log_and_sigterm_answers_the_request_in_flight() {
+    use std::io::{Read, Write};
+    let (one, two) = (temp_dir("origin-one"), temp_dir("origin-two"));
+    let origin = |dir: &Path| {
+        let d = dir.to_str().unwrap();
+        assert_eq!(run(&["admin", "run-timers", "--data-dir", d]).0, 0);
+        let (code, key, _) = run(&["key", "show", "--data-dir", d]);
+        assert_eq!(code, 0);
+        key.split('+').next().unwrap().to_string()
+    };
+    let first = origin(&one);
+    assert!(first.starts_with("dipr-") && first.ends_with(".localhost/log"), "{first}");
+    assert_ne!(first, origin(&two), "two installations, two log origins");
+    assert_eq!(first, origin(&one), "an existing key keeps its name");
+
+    let (mut server, base) = start(&["serve", "--data-dir", one.to_str().unwrap(), "--listen", "127.0.0.1:0"]);
+    let body = r#"{"username": "nobody", "password": "not a password"}"#;
+    let mut conn = std::net::TcpStream::connect(base.trim_start_matches("http://")).unwrap();
+    conn.set_read_timeout(Some(Duration::from_secs(60))).unwrap();
+    let head = format!(
+        "POST /api/v1/auth/signin HTTP/1.1\r\nhost: dipr\r\ncontent-type: application/json\r\ncontent-length: {}\r\n\r\n",
+        body.len()
+    );
+    conn.write_all(head.as_bytes()).unwrap();
+    conn.write_all(&body.as_bytes()[..10]).unwrap();
+    std::thread::sleep(Duration::from_millis(300));
+    let killed = Command::new("kill").args(["-TERM", &server.0.id().to_string()]).status().unwrap();
+    assert!(killed.success());
+    std::thread::sleep(Duration::from_millis(300));
+    assert!(server.0.try_wait().unwrap().is_none(), "the server waits for the request in flight");
+    conn.write_all(&body.as_bytes()[10..]).unwrap();
+    let mut reply = String::new();
+    conn.read_to_string(&mut reply).unwrap();
+    assert!(reply.starts_with("HTTP/1.1 401"), "answered: {reply}");
+    let status = server.0.wait().unwrap();
+    assert!(status.success(), "a clean exit after SIGTERM: {status}");
+}

@@ -535,6 +535,50 @@ pub struct NewObjection {
     pub evidence: Vec<Attachment>,
 }
 
+/// Longest objector contact (objections and disputes; anyone may file them, so every field is bounded).
+pub const MAX_CONTACT: usize = 200;
+/// Most evidence items an objection may name.
+pub const MAX_EVIDENCE: usize = 20;
+
+/// Every problem with the free text of an objection or a dispute, each on its own field: the name and the
+/// grounds are required, and every field has a length cap.
+pub fn check_objection_text(name: &str, contact: &str, grounds: &str, evidence: &[Attachment]) -> Vec<FieldError> {
+    let text = |field: String, value: &str, max: usize, required: bool| {
+        let n = value.trim().chars().count();
+        if required && n == 0 {
+            Some(FieldError::new(field, "required", "this field is required"))
+        } else if n > max {
+            Some(FieldError::new(field, "too_long", format!("at most {max} characters")))
+        } else {
+            None
+        }
+    };
+    let mut e: Vec<FieldError> = [
+        text("objector_name".into(), name, MAX_SHORT, true),
+        text("objector_contact".into(), contact, MAX_CONTACT, false),
+        text("grounds".into(), grounds, MAX_LONG, true),
+    ]
+    .into_iter()
+    .flatten()
+    .collect();
+    for (i, a) in evidence.iter().enumerate() {
+        e.extend(text(format!("evidence[{i}].name"), &a.name, MAX_SHORT, true));
+        e.extend(text(format!("evidence[{i}].kind"), &a.kind, MAX_SHORT, false));
+        let ok = a.sha256.len() == 64 && a.sha256.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b));
+        if !ok {
+            e.push(FieldError::new(
+                format!("evidence[{i}].sha256"),
+                "invalid_hash",
+                "64 lower-case hex digits expected",
+            ));
+        }
+    }
+    if evidence.len() > MAX_EVIDENCE {
+        e.push(FieldError::new("evidence", "too_many", format!("at most {MAX_EVIDENCE} items")));
+    }
+    e
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Objection {

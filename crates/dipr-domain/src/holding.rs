@@ -10,7 +10,9 @@ use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 use uuid::Uuid;
 
-use crate::application::{Application, ContentCommitment, ObjectionDecision, ObjectionOutcome, PartyRef, State};
+use crate::application::{
+    check_objection_text, Application, ContentCommitment, ObjectionDecision, ObjectionOutcome, PartyRef, State,
+};
 use crate::encumbrance::{Consent, ConsentPurpose, Encumbrances, Licence, Money, Pledge, PledgeStatus, Term};
 use crate::error::{DomainError, FieldError};
 use crate::lifecycle::{reasons_required, require_examiner, Actor, Context, Role};
@@ -455,12 +457,9 @@ fn step(app: &mut Application, op: Operation, actor: &Actor, ctx: &Context) -> R
             done.reissue_certificate = true;
         }
         Operation::FileDispute { dispute } => {
-            let grounds = dispute.grounds.trim();
-            if grounds.is_empty() {
-                return Err(field("grounds", "required", "state the grounds of the objection"));
-            }
-            if dispute.objector_name.trim().is_empty() {
-                return Err(field("objector_name", "required", "name the objector"));
+            let errors = check_objection_text(&dispute.objector_name, &dispute.objector_contact, &dispute.grounds, &[]);
+            if !errors.is_empty() {
+                return Err(DomainError::Validation(errors));
             }
             done.public = json!({"dispute_id": dispute.id});
             h.disputes.push(dispute);

@@ -9,8 +9,8 @@ use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 use crate::application::{
-    Application, ApplicationForm, CorrectionRequest, Decision, NewObjection, Notice, Objection, ObjectionDecision,
-    ObjectionOutcome, Registration, SourceKind, State,
+    check_objection_text, Application, ApplicationForm, CorrectionRequest, Decision, NewObjection, Notice, Objection,
+    ObjectionDecision, ObjectionOutcome, Registration, SourceKind, State,
 };
 use crate::error::{DomainError, FieldError};
 use crate::ids::{CertificateNumber, RegistrationNumber};
@@ -395,20 +395,12 @@ fn step(app: &mut Application, cmd: Command, actor: &Actor, ctx: &Context) -> Re
             if actor.is_party_to(app) {
                 return Err(DomainError::Forbidden("the applicant cannot object to its own filing".into()));
             }
-            let mut errors = Vec::new();
-            if objection.objector_name.trim().is_empty() {
-                errors.push(FieldError::new("objector_name", "required", "objector_name is required"));
-            }
-            if objection.grounds.trim().is_empty() {
-                errors.push(FieldError::new("grounds", "required", "grounds are required"));
-            }
-            if objection.grounds.chars().count() > 20_000 || objection.objector_name.chars().count() > 200 {
-                errors.push(FieldError::new(
-                    "grounds",
-                    "too_long",
-                    "grounds at most 20000, name at most 200 characters",
-                ));
-            }
+            let errors = check_objection_text(
+                &objection.objector_name,
+                &objection.objector_contact,
+                &objection.grounds,
+                &objection.evidence,
+            );
             if !errors.is_empty() {
                 return Err(DomainError::Validation(errors));
             }

@@ -69,6 +69,11 @@ impl NoteSigner {
         &self.name
     }
 
+    /// The same key under another name (a new registry names itself after its key).
+    pub fn renamed(self, name: &str) -> Result<Self, NoteError> {
+        Self::new(name, self.key)
+    }
+
     pub fn verifying_key(&self) -> VerifyingKey {
         self.key.verifying_key()
     }

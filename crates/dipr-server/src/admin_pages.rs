@@ -109,6 +109,37 @@ fn role_label(r: Role, l: Lang) -> &'static str {
     }
 }
 
+/// Failed sign-ins since the server started (kept in memory by the throttle), most failures first.
+fn sign_in_failures(st: &AppState, l: Lang) -> String {
+    let r = st.sign_ins.report();
+    let mut out = format!(
+        "<h3 id=\"sign-in-failures\">{}</h3><p>{}: <span id=\"failed-sign-ins\">{}</span>; {}: {}</p>",
+        l.t("登录失败（自本次启动）", "Failed sign-ins (since the server started)"),
+        l.t("密码或用户名错误", "Wrong username or password"),
+        r.failed,
+        l.t("因过于频繁被拒", "refused as too frequent"),
+        r.throttled,
+    );
+    if !r.accounts.is_empty() {
+        out.push_str(&format!(
+            "<div class=\"scroll\"><table class=\"list\"><tr><th>{}</th><th>{}</th><th>{}</th></tr>",
+            l.t("用户名", "Username"),
+            l.t("失败次数", "Failures"),
+            dipr_domain::shown::zoned(l.t("最近一次", "Last"), l.en)
+        ));
+        for a in &r.accounts {
+            out.push_str(&format!(
+                "<tr><td>{}</td><td>{}</td><td>{}</td></tr>",
+                esc(&a.username),
+                a.failed,
+                dipr_domain::shown::minute(a.last_failed_at)
+            ));
+        }
+        out.push_str("</table></div>");
+    }
+    out
+}
+
 async fn render(st: &AppState, l: Lang, csrf: &str, shown: Shown) -> Response {
     let users = st.store.users(Page::new(1, 200)).await.map(|p| p.items).unwrap_or_default();
     let industries = st.store.industries().await.unwrap_or_default();
@@ -185,6 +216,7 @@ async fn render(st: &AppState, l: Lang, csrf: &str, shown: Shown) -> Response {
         ));
     }
     body.push_str("</table></div>");
+    body.push_str(&sign_in_failures(st, l));
     let roles = [
         ("examiner", role_label(Role::Examiner, l).to_string()),
         ("bank", role_label(Role::Bank, l).to_string()),

@@ -9,7 +9,9 @@ use axum::response::IntoResponse;
 use axum::routing::{get, post, put};
 use axum::Router;
 use chrono::{DateTime, NaiveDate, Utc};
-use dipr_domain::application::{Application, ApplicationForm, NewObjection, ObjectType, ObjectionOutcome, State};
+use dipr_domain::application::{
+    check_objection_text, Application, ApplicationForm, NewObjection, ObjectType, ObjectionOutcome, State,
+};
 use dipr_domain::lifecycle::{Command, Role};
 use dipr_domain::party::{NewParty, Party};
 use dipr_domain::public::PublicRecord;
@@ -25,13 +27,13 @@ use uuid::Uuid;
 use crate::auth::{actor_of, Caller};
 use crate::error::{ApiError, ApiResult, ErrorEnvelope, Json, Path, Query, ERROR_CODES};
 use crate::service::{self, NewAccount};
+use crate::throttle::Client;
 use crate::timers::{self, TimerReport};
 use crate::AppState;
 
 type S = AxState<Arc<AppState>>;
 
 pub fn router(state: Arc<AppState>) -> Router {
-    let limit = state.config.body_limit;
     let v1 = Router::new()
         .route("/auth/signup", post(signup))
         .route("/auth/signin", post(signin))
@@ -42,12 +44,9 @@ pub fn router(state: Arc<AppState>) -> Router {
         .route("/applications", get(my_applications).post(create_application))
         .route("/applications/{id}", get(get_application).put(edit_application))
         .route("/applications/{id}/history", get(application_history))
-        .route(
-            "/applications/{id}/manifest",
-            get(get_manifest).put(attach_manifest).layer(DefaultBodyLimit::max(32 * 1024 * 1024)),
-        )
+        .route("/applications/{id}/manifest", get(get_manifest).put(attach_manifest))
         .route("/fingerprint/discovery-key", get(discovery_key))
-        .route("/discover", post(discover).layer(DefaultBodyLimit::max(64 * 1024 * 1024)))
+        .route("/discover", post(discover))
         .route("/review/applications/{id}/overlaps", get(overlaps))
         .route("/applications/{id}/submit", post(submit))
         .route("/applications/{id}/resubmit", post(resubmit))
@@ -70,6 +69,7 @@ pub fn router(state: Arc<AppState>) -> Router {
         .route("/calendar", get(calendar))
         .route("/errors", get(error_codes))
         .route("/admin/users", get(list_users).post(create_user))
+        .route("/admin/sign-ins", get(sign_in_report))
         .route("/admin/users/{id}/disable", post(disable_user))
         .route("/admin/users/{id}/enable", post(enable_user))
         .route("/admin/industries/{code}", put(save_industry))
@@ -94,8 +94,12 @@ pub fn router(state: Arc<AppState>) -> Router {
         .route("/log/checkpoint", get(log_checkpoint))
         .route("/log/tile/{*path}", get(log_tile))
         .route("/healthz", get(healthz))
-        .layer(DefaultBodyLimit::max(limit))
-        .layer(axum::middleware::from_fn_with_state(state.clone(), crate::once::layer))
+        // Body limits are per route, applied before the body is read (`guard::body_limit`), not by extractors;
+        // a keyed request is claimed (`once`) only once its body is within its route's limit.
+        .route_layer(axum::middleware::from_fn_with_state(state.clone(), crate::once::layer))
+        .route_layer(axum::middleware::from_fn_with_state(state.clone(), crate::guard::body_limit))
+        .layer(DefaultBodyLimit::disable())
+        .layer(axum::middleware::from_fn_with_state(state.clone(), crate::guard::deadline))
         .layer(axum::middleware::from_fn_with_state(state.clone(), crate::headers::layer))
         .layer(TraceLayer::new_for_http())
         .with_state(state)
@@ -387,9 +391,10 @@ async fn signup(AxState(st): S, Json(req): Json<NewAccount>) -> ApiResult<impl I
 
 /// Exchange a username and password for a session token.
 #[utoipa::path(post, path = "/api/v1/auth/signin", request_body = SigninRequest, tag = "accounts",
-    responses((status = 200, body = SigninResponse), (status = 401, body = ErrorEnvelope)))]
-async fn signin(AxState(st): S, Json(req): Json<SigninRequest>) -> ApiResult<Json<SigninResponse>> {
-    let (token, record, user) = service::sign_in(&st, &req.username, req.password).await?;
+    responses((status = 200, body = SigninResponse), (status = 401, body = ErrorEnvelope),
+        (status = 429, description = "throttled; see Retry-After", body = ErrorEnvelope)))]
+async fn signin(AxState(st): S, client: Client, Json(req): Json<SigninRequest>) -> ApiResult<Json<SigninResponse>> {
+    let (token, record, user) = service::sign_in(&st, &req.username, req.password, client).await?;
     Ok(Json(SigninResponse { token, expires_at: record.expires_at, user }))
 }
 
@@ -812,13 +817,17 @@ pub async fn public_detail(st: &AppState, id: Uuid) -> ApiResult<PublicRecordDet
 
 /// File an objection during the notice period. Anyone may; signing in is optional.
 #[utoipa::path(post, path = "/api/v1/public/records/{id}/objections", request_body = NewObjection, tag = "public",
-    params(("id" = Uuid, Path)), responses((status = 201, body = ObjectionFiled), (status = "4XX", body = ErrorEnvelope)))]
+    params(("id" = Uuid, Path)), responses((status = 201, body = ObjectionFiled), (status = "4XX", body = ErrorEnvelope),
+        (status = 429, description = "too many objections; see Retry-After", body = ErrorEnvelope)))]
 async fn file_objection(
     AxState(st): S,
     caller: Caller,
+    client: Client,
     Path(id): Path<Uuid>,
     Json(req): Json<NewObjection>,
 ) -> ApiResult<impl IntoResponse> {
+    let problems = check_objection_text(&req.objector_name, &req.objector_contact, &req.grounds, &req.evidence);
+    service::admit_objection(&st, problems, client, id, caller.user.is_none())?;
     let mut actor = caller.actor();
     if caller.user.is_none() {
         actor.name = req.objector_name.trim().to_string();
@@ -1032,6 +1041,25 @@ async fn list_users(AxState(st): S, caller: Caller, Query(q): Query<PageParams>)
     Ok(Json(st.store.users(page_of(q.page, q.per_page)?).await?))
 }
 
+/// What the sign-in throttle saw since the server started, and the bound on concurrent password hashing.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct SignInReportResponse {
+    pub sign_ins: crate::throttle::SignInReport,
+    /// Password hashes (19 MiB each) that may run at once.
+    pub hashing_limit: usize,
+    /// The most that ever ran at once.
+    pub hashing_peak: usize,
+}
+
+/// Failed and throttled sign-ins since the server started, by account.
+#[utoipa::path(get, path = "/api/v1/admin/sign-ins", tag = "admin", security(("bearer" = [])),
+    responses((status = 200, body = SignInReportResponse), (status = "4XX", body = ErrorEnvelope)))]
+async fn sign_in_report(AxState(st): S, caller: Caller) -> ApiResult<Json<SignInReportResponse>> {
+    caller.require(&[Role::Admin])?;
+    let (hashing_limit, hashing_peak) = crate::auth::hashing_concurrency();
+    Ok(Json(SignInReportResponse { sign_ins: st.sign_ins.report(), hashing_limit, hashing_peak }))
+}
+
 /// Create an account of any role (examiners, banks, administrators).
 #[utoipa::path(post, path = "/api/v1/admin/users", request_body = NewAccount, tag = "admin", security(("bearer" = [])),
     responses((status = 201, body = AccountResponse), (status = "4XX", body = ErrorEnvelope)))]
@@ -1212,7 +1240,7 @@ impl utoipa::Modify for BearerAuth {
         review_queue, decide, decide_objection,
         search_records, notices, public_record, file_objection, industries, calendar, error_codes,
         certificate, certificate_pdf, inclusion_proof, consistency_proof,
-        list_users, create_user, disable_user, enable_user, save_industry, save_calendar_day, clock, advance_clock, run_timers, run_witnesses, get_witnesses, put_witnesses,
+        list_users, sign_in_report, create_user, disable_user, enable_user, save_industry, save_calendar_day, clock, advance_clock, run_timers, run_witnesses, get_witnesses, put_witnesses,
         healthz,
         crate::api_holdings::change_holder_details, crate::api_holdings::transfer, crate::api_holdings::succession,
         crate::api_holdings::grant_licence, crate::api_holdings::terminate_licence, crate::api_holdings::book_transaction,

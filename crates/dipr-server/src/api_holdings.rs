@@ -10,7 +10,7 @@ use axum::response::IntoResponse;
 use axum::routing::{get, post};
 use axum::Router;
 use chrono::NaiveDate;
-use dipr_domain::application::{Application, ObjectType, ObjectionOutcome, State};
+use dipr_domain::application::{check_objection_text, Application, ObjectType, ObjectionOutcome, State};
 use dipr_domain::encumbrance::{Consent, ConsentPurpose, Licence, LicenceKind, Money, Reach, Term};
 use dipr_domain::holding::{self, Dispute, NewTransaction, Operation, Transaction, TransactionKind};
 use dipr_domain::lifecycle::{Actor, Role};
@@ -25,6 +25,7 @@ use crate::api::PageParams;
 use crate::auth::{actor_of, Caller};
 use crate::error::{ApiError, ApiResult, ErrorEnvelope, Json, Path, Query};
 use crate::operations::{self, party};
+use crate::throttle::Client;
 use crate::AppState;
 
 type S = AxState<Arc<AppState>>;
@@ -594,6 +595,7 @@ pub struct DisputeRequest {
 async fn file_dispute(
     AxState(st): S,
     caller: Caller,
+    client: Client,
     Path(id): Path<Uuid>,
     Json(req): Json<DisputeRequest>,
 ) -> ApiResult<impl IntoResponse> {
@@ -601,13 +603,8 @@ async fn file_dispute(
     if caller.user.is_none() {
         actor.name = req.objector_name.trim().to_string();
     }
-    if req.grounds.chars().count() > 20_000 || req.objector_name.chars().count() > 200 {
-        return Err(ApiError::validation(vec![FieldError::new(
-            "grounds",
-            "too_long",
-            "grounds: at most 20000 characters; name: 200",
-        )]));
-    }
+    let problems = check_objection_text(&req.objector_name, &req.objector_contact, &req.grounds, &[]);
+    crate::service::admit_objection(&st, problems, client, id, caller.user.is_none())?;
     let dispute = Dispute {
         id: Uuid::now_v7(),
         filed_at: st.clock.now(),

@@ -1,7 +1,8 @@
 //! Who is asking: passwords (Argon2id), bearer tokens (random, stored hashed), and the [`Caller`]
 //! extractor every handler uses.
 
-use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, LazyLock};
 
 use argon2::password_hash::{rand_core::OsRng, PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
 use argon2::Argon2;
@@ -19,20 +20,52 @@ use crate::AppState;
 /// Prefix of every token dipr issues, so leaked tokens are recognisable by secret scanners.
 pub const TOKEN_PREFIX: &str = "dipr_";
 
+/// Argon2id with its default parameters holds 19 MiB while it runs: at most one run per core at a time, so
+/// a flood of sign-ins queues (and is throttled) instead of growing memory without bound.
+struct Hashing {
+    permits: tokio::sync::Semaphore,
+    limit: usize,
+    running: AtomicUsize,
+    peak: AtomicUsize,
+}
+
+static HASHING: LazyLock<Hashing> = LazyLock::new(|| {
+    let limit = std::thread::available_parallelism().map_or(2, |n| n.get());
+    Hashing {
+        permits: tokio::sync::Semaphore::new(limit),
+        limit,
+        running: AtomicUsize::new(0),
+        peak: AtomicUsize::new(0),
+    }
+});
+
+/// How many password hashes may run at once, and the most that ever ran at once in this process.
+pub fn hashing_concurrency() -> (usize, usize) {
+    (HASHING.limit, HASHING.peak.load(Ordering::Relaxed))
+}
+
+async fn with_hashing_permit<T: Send + 'static>(work: impl FnOnce() -> T + Send + 'static) -> ApiResult<T> {
+    let _permit = HASHING.permits.acquire().await.map_err(ApiError::internal)?;
+    let running = HASHING.running.fetch_add(1, Ordering::Relaxed) + 1;
+    HASHING.peak.fetch_max(running, Ordering::Relaxed);
+    let out = tokio::task::spawn_blocking(work).await;
+    HASHING.running.fetch_sub(1, Ordering::Relaxed);
+    out.map_err(ApiError::internal)
+}
+
 pub async fn hash_password(password: String) -> ApiResult<String> {
-    tokio::task::spawn_blocking(move || {
+    with_hashing_permit(move || {
         let salt = SaltString::generate(&mut OsRng);
         Argon2::default().hash_password(password.as_bytes(), &salt).map(|h| h.to_string())
     })
-    .await
-    .map_err(ApiError::internal)?
+    .await?
     .map_err(ApiError::internal)
 }
 
 /// Verify `password` against `hash`; with no hash (unknown user) the same work is done against a
 /// fixed hash so response time does not reveal which usernames exist.
 pub async fn verify_password(password: String, hash: Option<String>) -> ApiResult<bool> {
-    tokio::task::spawn_blocking(move || {
+    with_hashing_permit(move || {
         const DUMMY: &str =
             "$argon2id$v=19$m=19456,t=2,p=1$c29tZXNhbHRzb21lc2FsdA$ZJ3d3rZ0m3pp5V3bE6lZ0uT1QPcGvHe6V0bXlp3wXNw";
         let known = hash.is_some();
@@ -40,8 +73,7 @@ pub async fn verify_password(password: String, hash: Option<String>) -> ApiResul
         let parsed = PasswordHash::new(&hash).map_err(ApiError::internal)?;
         Ok(Argon2::default().verify_password(password.as_bytes(), &parsed).is_ok() && known)
     })
-    .await
-    .map_err(ApiError::internal)?
+    .await?
 }
 
 pub fn check_password_strength(password: &str) -> ApiResult<()> {

@@ -3,7 +3,7 @@
 
 use std::sync::Arc;
 
-use axum::extract::{DefaultBodyLimit, Query, State};
+use axum::extract::{Query, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
 use axum::routing::get;
@@ -19,10 +19,10 @@ use crate::web::{esc, layout, Lang, LangQuery};
 use crate::AppState;
 
 /// Evidence bundles carry a manifest and record proofs: far larger than a certificate.
-const BUNDLE_LIMIT: usize = 32 * 1024 * 1024;
+pub(crate) const BUNDLE_LIMIT: usize = 32 * 1024 * 1024;
 
 pub fn routes() -> Router<Arc<AppState>> {
-    Router::new().route("/check", get(form).post(check).layer(DefaultBodyLimit::max(BUNDLE_LIMIT)))
+    Router::new().route("/check", get(form).post(check))
 }
 
 async fn form(Query(q): Query<LangQuery>, headers: HeaderMap) -> Response {

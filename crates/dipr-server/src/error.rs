@@ -17,6 +17,17 @@ pub const ERROR_CODES: &[(&str, u16, &str)] = &[
     ("payload_too_large", 413, "The body exceeds the configured size limit."),
     ("unauthenticated", 401, "Sign in, or send a valid bearer token."),
     ("invalid_credentials", 401, "Wrong username or password."),
+    (
+        "sign_in_throttled",
+        429,
+        "Too many sign-in attempts from this client; wait the seconds in Retry-After and try again.",
+    ),
+    (
+        "objections_throttled",
+        429,
+        "Too many objections from this client or, anonymously, on this record; wait the seconds in Retry-After.",
+    ),
+    ("request_timeout", 408, "The request took too long to arrive or to answer."),
     ("forbidden", 403, "Your role or relation to this record does not allow this."),
     ("conflict_of_interest", 403, "An examiner may not decide on a filing they made or are party to."),
     ("not_found", 404, "No such record, or it is not visible to you."),
@@ -99,6 +110,8 @@ pub struct ApiError {
     pub details: Vec<FieldError>,
     /// The moment a refusal ends, when it has one (`refiling_barred`: filing is possible again from then).
     pub until: Option<chrono::DateTime<chrono::Utc>>,
+    /// Seconds to wait before trying again (sent as `Retry-After`), for throttled requests.
+    pub retry_after: Option<u64>,
 }
 
 pub type ApiResult<T> = Result<T, ApiError>;
@@ -106,7 +119,19 @@ pub type ApiResult<T> = Result<T, ApiError>;
 impl ApiError {
     pub fn new(code: &'static str, message: impl Into<String>) -> Self {
         debug_assert!(ERROR_CODES.iter().any(|(c, _, _)| *c == code), "undocumented error code {code}");
-        Self { code, message: message.into(), details: Vec::new(), until: None }
+        Self { code, message: message.into(), details: Vec::new(), retry_after: None, until: None }
+    }
+    /// A throttled request: try again after `wait` (rounded up to whole seconds).
+    pub fn throttled(code: &'static str, wait: std::time::Duration) -> Self {
+        let secs = wait.as_secs() + u64::from(wait.subsec_nanos() > 0);
+        Self { retry_after: Some(secs.max(1)), ..Self::new(code, format!("too many requests; try again in {secs} s")) }
+    }
+    /// Add `Retry-After` to a response (a web page) when this error asks the client to wait.
+    pub fn retry_after_on(&self, resp: &mut Response) {
+        if let Some(secs) = self.retry_after {
+            *resp.status_mut() = self.status();
+            resp.headers_mut().insert(axum::http::header::RETRY_AFTER, secs.into());
+        }
     }
     pub fn not_found(what: &str) -> Self {
         Self::new("not_found", format!("{what} not found"))
@@ -123,6 +148,7 @@ impl ApiError {
             message: format!("the request has {} invalid field(s)", details.len()),
             details,
             until: None,
+            retry_after: None,
         }
     }
     pub fn internal(e: impl std::fmt::Display) -> Self {
@@ -138,9 +164,13 @@ impl ApiError {
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let status = self.status();
+        let retry_after = self.retry_after;
         let error = ErrorBody { code: self.code, message: self.message, details: self.details, until: self.until };
-        let body = ErrorEnvelope { error };
-        (status, axum::Json(body)).into_response()
+        let mut resp = (status, axum::Json(ErrorEnvelope { error })).into_response();
+        if let Some(secs) = retry_after {
+            resp.headers_mut().insert(axum::http::header::RETRY_AFTER, secs.into());
+        }
+        resp
     }
 }
 

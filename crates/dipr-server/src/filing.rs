@@ -157,6 +157,7 @@ async fn signup(
     State(st): State<Arc<AppState>>,
     Query(q): Query<LangQuery>,
     headers: HeaderMap,
+    client: crate::throttle::Client,
     Form(f): Form<SignupForm>,
 ) -> Response {
     let l = Lang::of(q.lang(), &headers);
@@ -180,7 +181,9 @@ async fn signup(
     };
     let created = service::create_account(&st, req, &Actor::public("sign-up"), true).await;
     let result = match created {
-        Ok(_) => service::sign_in(&st, f.username.trim(), f.password.clone()).await.map(|(secret, _, _)| secret),
+        Ok(_) => {
+            service::sign_in(&st, f.username.trim(), f.password.clone(), client).await.map(|(secret, _, _)| secret)
+        }
         Err(e) => Err(e),
     };
     match result {

@@ -26,32 +26,58 @@ fn rfc3339(t: DateTime<Utc>) -> String {
     t.to_rfc3339_opts(SecondsFormat::Millis, true)
 }
 
-/// Load the registry's signing key from `DATA_DIR/registry.key`, creating it (mode 0600) on first start.
-pub fn load_or_create_signer(data_dir: &Path, origin: &str) -> anyhow::Result<NoteSigner> {
-    load_or_create_key(&data_dir.join("registry.key"), origin)
+/// Load the registry's signing key from `DATA_DIR/registry.key`, creating it (mode 0600) on first start. With
+/// no configured origin, an existing key keeps its name and a new one is named after itself
+/// (`dipr-<first 8 hex of SHA-256 of the public key>.localhost/log`), so no two registries share an origin.
+pub fn load_or_create_signer(data_dir: &Path, origin: Option<&str>) -> anyhow::Result<NoteSigner> {
+    let path = data_dir.join("registry.key");
+    match origin {
+        Some(origin) => load_or_create_key(&path, origin),
+        None if path.exists() => load_key(&path),
+        None => {
+            let signer = NoteSigner::generate("dipr.localhost/log").map_err(|e| anyhow::anyhow!("{e}"))?;
+            let digest = Sha256::digest(signer.verifying_key().as_bytes());
+            let name = format!("dipr-{}.localhost/log", &hex::encode(digest)[..8]);
+            let signer = signer.renamed(&name).map_err(|e| anyhow::anyhow!("{e}"))?;
+            write_key(&path, &signer)?;
+            Ok(signer)
+        }
+    }
 }
 
 /// Load a note signing key from `path`, creating it (mode 0600) when missing. A key file readable by
 /// anyone but its owner is refused, and so is a key with another name.
 pub fn load_or_create_key(path: &Path, name: &str) -> anyhow::Result<NoteSigner> {
-    use anyhow::Context;
     if path.exists() {
-        #[cfg(unix)]
-        {
-            use std::os::unix::fs::PermissionsExt;
-            let mode = std::fs::metadata(path)?.permissions().mode() & 0o777;
-            if mode & 0o077 != 0 {
-                anyhow::bail!("{} has mode {mode:o}; it holds a private key: chmod 600 it", path.display());
-            }
-        }
-        let text = std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
-        let signer = NoteSigner::from_private_string(&text).map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
+        let signer = load_key(path)?;
         if signer.name() != name {
             anyhow::bail!("{} is the key of {:?}, but the configured name is {name:?}", path.display(), signer.name());
         }
         return Ok(signer);
     }
     let signer = NoteSigner::generate(name).map_err(|e| anyhow::anyhow!("key name {name:?}: {e}"))?;
+    write_key(path, &signer)?;
+    Ok(signer)
+}
+
+/// Read a private key file, refusing one readable by anyone but its owner.
+fn load_key(path: &Path) -> anyhow::Result<NoteSigner> {
+    use anyhow::Context;
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(path)?.permissions().mode() & 0o777;
+        if mode & 0o077 != 0 {
+            anyhow::bail!("{} has mode {mode:o}; it holds a private key: chmod 600 it", path.display());
+        }
+    }
+    let text = std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
+    NoteSigner::from_private_string(&text).map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))
+}
+
+/// Write a new private key file (mode 0600, never over an existing one), synced to disk.
+fn write_key(path: &Path, signer: &NoteSigner) -> anyhow::Result<()> {
+    use anyhow::Context;
     if let Some(dir) = path.parent() {
         std::fs::create_dir_all(dir)?;
     }
@@ -67,7 +93,7 @@ pub fn load_or_create_key(path: &Path, name: &str) -> anyhow::Result<NoteSigner>
     writeln!(f, "{}", signer.to_private_string())?;
     f.sync_all()?;
     tracing::info!(path = %path.display(), key = %signer.verifier(), "created a signing key");
-    Ok(signer)
+    Ok(())
 }
 
 /// Event kinds that enter the public log: everything that happens to a published record.
@@ -218,7 +244,7 @@ pub async fn prove_consistency(store: &dyn Store, old: u64, new: u64) -> ApiResu
 }
 
 /// Read the registry's key without creating one (`dipr key show`).
-pub fn load_signer(data_dir: &Path, origin: &str) -> anyhow::Result<NoteSigner> {
+pub fn load_signer(data_dir: &Path, origin: Option<&str>) -> anyhow::Result<NoteSigner> {
     if !data_dir.join("registry.key").exists() {
         anyhow::bail!("no registry key in {} yet: start `dipr serve` with this --data-dir once", data_dir.display());
     }
@@ -328,4 +354,23 @@ pub async fn check(store: &dyn Store, key: &dipr_ledger::note::NoteVerifier) -> 
         first_bad_entry: first_bad,
         problems,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_new_registry_is_named_after_its_key_and_an_old_key_keeps_its_name() {
+        let dir = std::env::temp_dir().join(format!("dipr-origin-{}", uuid::Uuid::now_v7()));
+        let new = load_or_create_signer(&dir.join("new"), None).unwrap();
+        let digest = hex::encode(Sha256::digest(new.verifying_key().as_bytes()));
+        assert_eq!(new.name(), format!("dipr-{}.localhost/log", &digest[..8]));
+        assert_eq!(load_or_create_signer(&dir.join("new"), None).unwrap().name(), new.name());
+        // A data directory made when every registry was dipr.localhost/log still opens, configured or not.
+        let old = load_or_create_signer(&dir.join("old"), Some("dipr.localhost/log")).unwrap();
+        assert_eq!(load_or_create_signer(&dir.join("old"), None).unwrap().id(), old.id());
+        assert!(load_or_create_signer(&dir.join("old"), Some("other.example/log")).is_err());
+        std::fs::remove_dir_all(dir).unwrap();
+    }
 }

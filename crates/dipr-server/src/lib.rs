@@ -14,6 +14,7 @@ pub mod error;
 pub mod examiner;
 pub mod filing;
 pub mod fingerprints;
+pub mod guard;
 pub mod headers;
 pub mod ledger;
 pub mod messages;
@@ -24,6 +25,7 @@ pub mod pages;
 pub mod portal;
 pub mod service;
 pub mod standing;
+pub mod throttle;
 pub mod timers;
 pub mod web;
 pub mod witness;
@@ -51,8 +53,9 @@ pub struct Config {
     pub timer_interval_secs: u64,
     /// Let administrators move the clock forward (demo and test deployments only).
     pub adjustable_clock: bool,
-    /// The log's origin (C2SP), also the name of the registry's key, e.g. `dipr.example.cn/log`.
-    pub log_origin: String,
+    /// The log's origin (C2SP), also the name of the registry's key, e.g. `dipr.example.cn/log`. Unset, a new
+    /// registry names itself after its own key (`dipr-<8 hex>.localhost/log`), so no two are alike.
+    pub log_origin: Option<String>,
     /// Base URL of the public site, for record links in certificates and QR codes.
     pub public_url: String,
     /// Witnesses that cosign the log's checkpoints, until an administrator changes them (then the stored
@@ -62,6 +65,8 @@ pub struct Config {
     pub witness_quorum: usize,
     /// How often new checkpoints are sent to the witnesses, in seconds.
     pub witness_interval_secs: u64,
+    /// Throttles, budgets and timeouts against abuse.
+    pub limits: throttle::Limits,
 }
 
 impl Default for Config {
@@ -72,11 +77,12 @@ impl Default for Config {
             session_hours: 12,
             timer_interval_secs: 30,
             adjustable_clock: false,
-            log_origin: "dipr.localhost/log".into(),
+            log_origin: None,
             public_url: "http://127.0.0.1:8080".into(),
             witnesses: Vec::new(),
             witness_quorum: 0,
             witness_interval_secs: 5,
+            limits: throttle::Limits::default(),
         }
     }
 }
@@ -92,6 +98,8 @@ pub struct AppState {
     pub signer: dipr_ledger::note::NoteSigner,
     /// Derived from the registry key: keys the discovery sketches that make products comparable.
     pub discovery_key: [u8; 32],
+    pub sign_ins: throttle::SignInGuard,
+    pub objections: throttle::ObjectionBudget,
     calendar: RwLock<Arc<WorkingCalendar>>,
     witnesses: RwLock<Arc<witness::WitnessSet>>,
 }
@@ -103,8 +111,8 @@ impl AppState {
         config: Config,
         signer: dipr_ledger::note::NoteSigner,
     ) -> anyhow::Result<Arc<Self>> {
-        if signer.name() != config.log_origin {
-            anyhow::bail!("the signing key is for {:?} but the log origin is {:?}", signer.name(), config.log_origin);
+        if let Some(origin) = config.log_origin.as_deref().filter(|o| *o != signer.name()) {
+            anyhow::bail!("the signing key is for {:?} but the log origin is {origin:?}", signer.name());
         }
         let (clock, adjustable): (Arc<dyn Clock>, _) = if config.adjustable_clock {
             let c = Arc::new(AdjustableClock::default());
@@ -120,6 +128,8 @@ impl AppState {
         }
         let discovery_key = dipr_fingerprint::derive_discovery_key(signer.to_private_string().as_bytes());
         let state = Arc::new(Self {
+            sign_ins: throttle::SignInGuard::new(&config.limits),
+            objections: throttle::ObjectionBudget::new(&config.limits),
             store,
             clock,
             adjustable,
@@ -158,12 +168,20 @@ pub fn router(state: Arc<AppState>) -> axum::Router {
     api::router(state)
 }
 
-/// Serve until `shutdown` resolves, running the timer task alongside.
+/// Serve until `shutdown` resolves, running the timer task alongside; then stop accepting, let every request
+/// in flight be answered, and return.
+///
+/// Connections are served by hyper directly (not `axum::serve`) for what it cannot configure: a timer, so
+/// that a connection sending no complete request head within `header_timeout_secs` (a slow or idle one,
+/// including an idle keep-alive) is closed; and the peer address each request carries for the throttles.
 pub async fn serve(
     listener: tokio::net::TcpListener,
     state: Arc<AppState>,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> anyhow::Result<()> {
+    use hyper_util::rt::{TokioIo, TokioTimer};
+    use tower::ServiceExt;
+
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
     let timer = tokio::spawn(timers::run(
         state.clone(),
@@ -173,7 +191,38 @@ pub async fn serve(
     // Always running: administrators can add witnesses while the registry serves.
     let witnessing =
         tokio::spawn(witness::run(state.clone(), Duration::from_secs(state.config.witness_interval_secs), stop_rx));
-    axum::serve(listener, router(state)).with_graceful_shutdown(shutdown).await?;
+    let mut http = hyper::server::conn::http1::Builder::new();
+    http.timer(TokioTimer::new()).header_read_timeout(Duration::from_secs(state.config.limits.header_timeout_secs));
+    let app = router(state);
+    let connections = hyper_util::server::graceful::GracefulShutdown::new();
+    let mut shutdown = std::pin::pin!(shutdown);
+    loop {
+        let (stream, peer) = tokio::select! {
+            accepted = listener.accept() => match accepted {
+                Ok(c) => c,
+                Err(e) => {
+                    // Out of file descriptors, typically: wait for connections to close rather than spin.
+                    tracing::warn!(error = %e, "accepting a connection failed");
+                    tokio::time::sleep(Duration::from_millis(100)).await;
+                    continue;
+                }
+            },
+            () = &mut shutdown => break,
+        };
+        let service = app.clone().map_request(move |mut req: axum::extract::Request<hyper::body::Incoming>| {
+            req.extensions_mut().insert(axum::extract::ConnectInfo(peer));
+            req
+        });
+        let conn = http.serve_connection(TokioIo::new(stream), hyper_util::service::TowerToHyperService::new(service));
+        let conn = connections.watch(conn);
+        tokio::spawn(async move {
+            if let Err(e) = conn.await {
+                tracing::debug!(%peer, error = %e, "connection ended with an error");
+            }
+        });
+    }
+    drop(listener);
+    connections.shutdown().await;
     let _ = stop_tx.send(true);
     timer.await?;
     witnessing.await?;

@@ -14,6 +14,18 @@ const MESSAGES: &[(&str, &str, &str)] = &[
     ("payload_too_large", "文件过大。", "The file is too large."),
     ("unauthenticated", "请先登录。", "Please sign in first."),
     ("invalid_credentials", "用户名或密码错误。", "Wrong username or password."),
+    (
+        "sign_in_throttled",
+        "登录尝试过于频繁，请稍后再试。",
+        "Too many sign-in attempts; please wait a little and try again.",
+    ),
+    (
+        "objections_throttled",
+        "异议提交过于频繁，请稍后再试（登录后提交不受此记录的匿名限额限制）。",
+        "Too many objections right now; please try again later (signed-in objectors are not held to this \
+         record's anonymous limit).",
+    ),
+    ("request_timeout", "请求超时，请重试。", "The request took too long; please try again."),
     ("forbidden", "您无权进行此操作。", "You may not do this."),
     ("conflict_of_interest", "审查员不得审查本人或关联方的申请。", "You may not decide on a filing you are party to."),
     ("not_found", "未找到。", "Not found."),

@@ -7,7 +7,7 @@
 
 use std::sync::Arc;
 
-use axum::extract::{DefaultBodyLimit, Path, Query, State};
+use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
@@ -33,7 +33,7 @@ use dipr_domain::shown;
 pub fn routes() -> Router<Arc<AppState>> {
     Router::new()
         .route("/me/filings/{id}", get(page).post(edit))
-        .route("/me/filings/{id}/manifest", post(manifest).layer(DefaultBodyLimit::max(32 * 1024 * 1024)))
+        .route("/me/filings/{id}/manifest", post(manifest))
         .route("/me/filings/{id}/withdraw", post(withdraw))
         .route("/me/filings/{id}/objections/{oid}", post(respond))
         .route("/me/filings/{id}/licences", post(licence))

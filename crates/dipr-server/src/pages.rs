@@ -143,9 +143,10 @@ pub async fn object(
     Path(id): Path<String>,
     Query(lang): Query<Lang>,
     headers: HeaderMap,
+    client: crate::throttle::Client,
     axum::Form(form): axum::Form<ObjectionForm>,
 ) -> Response {
-    use dipr_domain::application::NewObjection;
+    use dipr_domain::application::{check_objection_text, NewObjection};
     use dipr_domain::lifecycle::{Actor, Command};
     let l = crate::web::Lang::of(lang.lang.as_deref(), &headers);
     // Double-submit token: the form must carry the value of the SameSite=Strict cookie set with it.
@@ -162,7 +163,14 @@ pub async fn object(
         evidence: Vec::new(),
     };
     let actor = Actor::public(form.objector_name.trim());
-    match crate::service::execute(&st, uuid, Command::FileObjection { objection, id: Uuid::now_v7() }, &actor).await {
+    let problems = check_objection_text(&objection.objector_name, &objection.objector_contact, &objection.grounds, &[]);
+    let filed = match crate::service::admit_objection(&st, problems, client, uuid, true) {
+        Ok(()) => {
+            crate::service::execute(&st, uuid, Command::FileObjection { objection, id: Uuid::now_v7() }, &actor).await
+        }
+        Err(e) => Err(e),
+    };
+    match filed {
         Ok(_) => {
             let lang = if l.en { "&lang=en" } else { "" };
             axum::response::Redirect::to(&format!("/records/{uuid}?objected=1{lang}")).into_response()
@@ -182,6 +190,7 @@ pub async fn object(
             }
             let mut r = render(&st, &id, l, state).await;
             *r.status_mut() = StatusCode::UNPROCESSABLE_ENTITY;
+            e.retry_after_on(&mut r);
             r
         }
     }
@@ -206,15 +215,16 @@ fn objection_form(id: Uuid, l: crate::web::Lang, s: &ObjectionFormState, csrf: &
     out.push_str(&format!(
         "<form method=\"post\" action=\"/records/{id}/objections\" class=\"stack\" novalidate>\
          <input type=\"hidden\" name=\"csrf\" value=\"{csrf}\">\
-         <label for=\"objector_name\">{name_l}</label><input id=\"objector_name\" name=\"objector_name\" value=\"{name}\" aria-describedby=\"err-objector_name\">{name_e}\
-         <label for=\"objector_contact\">{contact_l}</label><input id=\"objector_contact\" name=\"objector_contact\" value=\"{contact}\">\
-         <label for=\"grounds\">{grounds_l}</label><textarea id=\"grounds\" name=\"grounds\" rows=\"5\" aria-describedby=\"err-grounds\">{grounds}</textarea>{grounds_e}\
+         <label for=\"objector_name\">{name_l}</label><input id=\"objector_name\" name=\"objector_name\" maxlength=\"200\" value=\"{name}\" aria-describedby=\"err-objector_name\">{name_e}\
+         <label for=\"objector_contact\">{contact_l}</label><input id=\"objector_contact\" name=\"objector_contact\" maxlength=\"200\" value=\"{contact}\" aria-describedby=\"err-objector_contact\">{contact_e}\
+         <label for=\"grounds\">{grounds_l}</label><textarea id=\"grounds\" name=\"grounds\" rows=\"5\" maxlength=\"20000\" aria-describedby=\"err-grounds\">{grounds}</textarea>{grounds_e}\
          <button>{submit}</button></form>",
         name_l = t("异议人名称", "Objector's name"),
         name = esc(&s.values.objector_name),
         name_e = err("objector_name"),
         contact_l = t("联系方式（不公开）", "Contact (not published)"),
         contact = esc(&s.values.objector_contact),
+        contact_e = err("objector_contact"),
         grounds_l = t("异议理由与证据", "Grounds and evidence"),
         grounds = esc(&s.values.grounds),
         grounds_e = err("grounds"),

@@ -154,6 +154,7 @@ async fn signin(
     State(st): State<Arc<AppState>>,
     Query(q): Query<LangQuery>,
     headers: HeaderMap,
+    client: crate::throttle::Client,
     Form(form): Form<SigninForm>,
 ) -> Response {
     let l = Lang::of(q.lang(), &headers);
@@ -165,7 +166,7 @@ async fn signin(
             Some(l.t("表单已过期，请重新提交。", "The form expired; please submit it again.")),
         );
     }
-    match crate::service::sign_in(&st, &form.username, form.password).await {
+    match crate::service::sign_in(&st, &form.username, form.password, client).await {
         Ok((secret, _, _)) => with_cookie(Redirect::to("/me").into_response(), &session_cookie(&st, &secret)),
         Err(e) if e.code == "invalid_credentials" => {
             let mut r =
@@ -173,7 +174,11 @@ async fn signin(
             *r.status_mut() = StatusCode::UNAUTHORIZED;
             r
         }
-        Err(e) => signin_page(&st, l, &form.username, Some(&crate::messages::refusal(&e, l))),
+        Err(e) => {
+            let mut r = signin_page(&st, l, &form.username, Some(&crate::messages::refusal(&e, l)));
+            e.retry_after_on(&mut r);
+            r
+        }
     }
 }
 

@@ -3,6 +3,7 @@
 //! seeder and the CLI all go through here.
 
 use std::collections::HashSet;
+use std::time::Instant;
 
 use chrono::{DateTime, Datelike, Duration, Utc};
 use dipr_domain::application::{Application, ApplicationForm, Completeness};
@@ -17,6 +18,7 @@ use uuid::Uuid;
 
 use crate::auth::{self, check_password_strength};
 use crate::error::{ApiError, ApiResult};
+use crate::throttle::Client;
 use crate::AppState;
 
 pub fn event(actor: &Actor, at: DateTime<Utc>, subject_type: &str, subject_id: impl ToString, kind: &str) -> NewEvent {
@@ -217,23 +219,72 @@ pub(crate) async fn create_account_hashed(
     Ok((user, party))
 }
 
-/// Check a password and open a session.
+/// Before an objection or a dispute is filed: its text is well-formed (`problems`, from
+/// `check_objection_text`: a typo does not spend the budget), and the client (and, when anonymous, the
+/// record) still has objections to spend.
+pub fn admit_objection(
+    state: &AppState,
+    problems: Vec<FieldError>,
+    client: Client,
+    record: Uuid,
+    anonymous: bool,
+) -> ApiResult<()> {
+    if !problems.is_empty() {
+        return Err(ApiError::validation(problems));
+    }
+    state
+        .objections
+        .admit(client, record, anonymous, Instant::now())
+        .map_err(|wait| ApiError::throttled("objections_throttled", wait))
+}
+
+/// Check a password and open a session, for the API and the web sign-in alike: throttled per client and per
+/// account and client before any password is hashed; failures logged (never the password) and counted. An
+/// account keeps at most `sessions_per_account` live sessions: the oldest end when a new one opens.
 pub async fn sign_in(
     state: &AppState,
     username: &str,
     password: String,
+    client: Client,
 ) -> ApiResult<(String, TokenRecord, UserRecord)> {
+    if let Err(wait) = state.sign_ins.admit(username, client, Instant::now()) {
+        tracing::warn!(username, client = %client.0, wait_secs = wait.as_secs(), "sign-in throttled");
+        return Err(ApiError::throttled("sign_in_throttled", wait));
+    }
     let user = state.store.user_by_username(username.trim()).await?;
     let ok = auth::verify_password(password, user.as_ref().map(|u| u.password_hash.clone())).await?;
     let user = match user {
         Some(u) if ok && !u.disabled => u,
-        _ => return Err(ApiError::new("invalid_credentials", "wrong username or password")),
+        user => {
+            let now = state.clock.now();
+            tracing::warn!(username, client = %client.0, known = user.is_some(), "sign-in failed");
+            state.sign_ins.failed(
+                username,
+                client,
+                user.as_ref().map(|u| (u.id, u.username.as_str())),
+                Instant::now(),
+                now,
+            );
+            return Err(ApiError::new("invalid_credentials", "wrong username or password"));
+        }
     };
+    state.sign_ins.succeeded(username, client);
     let now = state.clock.now();
     let (secret, record) =
         issue_token(&user, TokenKind::Session, "session", Some(now + Duration::hours(state.config.session_hours)), now);
+    let mut live: Vec<TokenRecord> = state
+        .store
+        .tokens_of(user.id)
+        .await?
+        .into_iter()
+        .filter(|t| t.kind == TokenKind::Session && t.revoked_at.is_none() && t.expires_at.is_none_or(|e| e > now))
+        .collect();
+    live.sort_by_key(|t| std::cmp::Reverse(t.created_at));
     let mut tx = state.store.begin().await?;
     tx.insert_token(&record).await?;
+    for old in live.iter().skip(state.config.limits.sessions_per_account.max(1) - 1) {
+        tx.revoke_token(old.id, user.id, now).await?;
+    }
     tx.append_event(&event(&auth::actor_of(&user), now, "user", user.id, "signed_in")).await?;
     tx.commit().await?;
     Ok((secret, record, user))

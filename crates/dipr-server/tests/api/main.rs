@@ -23,7 +23,7 @@ fn config() -> Config {
 }
 
 fn signer() -> dipr_ledger::note::NoteSigner {
-    dipr_ledger::note::NoteSigner::generate(&config().log_origin).unwrap()
+    dipr_ledger::note::NoteSigner::generate("dipr-test.localhost/log").unwrap()
 }
 
 fn temp_db() -> std::path::PathBuf {
@@ -1099,7 +1099,7 @@ async fn the_log_serves_checkpoints_tiles_and_proofs() {
         app.publish_notice(&a, &e, &format!("其他{i}")).await;
     }
     let key = app.state.signer.verifier();
-    let origin = app.state.config.log_origin.clone();
+    let origin = app.state.signer.name().to_string();
     let req = Request::builder().uri("/log/checkpoint").body(Body::empty()).unwrap();
     let resp = app.router.clone().oneshot(req).await.unwrap();
     let note = axum::body::to_bytes(resp.into_body(), usize::MAX).await.unwrap();
@@ -1425,6 +1425,7 @@ async fn registrations_end_by_cancellation_revocation_or_expiry() {
     assert!(report.ok, "{report:?}");
 }
 
+mod abuse;
 mod registered;
 mod truth;
 mod web;
