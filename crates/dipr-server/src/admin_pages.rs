@@ -125,7 +125,7 @@ fn sign_in_failures(st: &AppState, l: Lang) -> String {
             "<div class=\"scroll\"><table class=\"list\"><tr><th>{}</th><th>{}</th><th>{}</th></tr>",
             l.t("用户名", "Username"),
             l.t("失败次数", "Failures"),
-            l.t("最近一次", "Last")
+            dipr_domain::shown::zoned(l.t("最近一次", "Last"), l.en)
         ));
         for a in &r.accounts {
             out.push_str(&format!(
