@@ -11,7 +11,7 @@ use axum::{Form, Router};
 use dipr_domain::application::{
     ApplicationForm, Completeness, Contact, DataSource, FieldSpec, ObjectType, Secrecy, SourceKind, UpdateFrequency,
 };
-use dipr_domain::lifecycle::{Actor, Role};
+use dipr_domain::lifecycle::Role;
 use dipr_domain::party::{NewParty, PartyKind};
 use dipr_domain::FieldError;
 use serde::Deserialize;
