@@ -404,3 +404,43 @@ fn each_registry_names_its_own_log_and_sigterm_answers_the_request_in_flight() {
     let status = server.0.wait().unwrap();
     assert!(status.success(), "a clean exit after SIGTERM: {status}");
 }
+
+/// Peak resident memory of a process, in MiB.
+fn peak_mib(pid: u32) -> u64 {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
+    let line = status.lines().find(|l| l.starts_with("VmHWM:")).unwrap();
+    line.split_whitespace().nth(1).unwrap().parse::<u64>().unwrap() / 1024
+}
+
+#[test]
+fn a_flood_of_wrong_sign_ins_leaves_the_server_process_small() {
+    // The server alone in its process, so its memory is its own. The client budget is lifted so that every
+    // attempt reaches password hashing (19 MiB each): only the hashing bound keeps memory flat.
+    let dir = temp_dir("flood");
+    std::fs::write(dir.join("dipr.toml"), "[limits]\nsign_in_client_burst = 100000\n").unwrap();
+    let (server, base) = start(&["serve", "--data-dir", dir.to_str().unwrap(), "--listen", "127.0.0.1:0"]);
+    let pid = server.0.id();
+    let before = peak_mib(pid);
+    let url = format!("{base}/api/v1/auth/signin");
+    let threads: Vec<_> = (0..48)
+        .map(|t| {
+            let url = url.clone();
+            std::thread::spawn(move || {
+                let mut answered = 0;
+                for i in 0..5 {
+                    let body = serde_json::json!({"username": format!("victim{t}-{i}"), "password": "wrong"});
+                    match ureq::post(&url).send_json(body) {
+                        Err(ureq::Error::Status(401, _)) => answered += 1,
+                        other => panic!("unexpected answer: {other:?}"),
+                    }
+                }
+                answered
+            })
+        })
+        .collect();
+    let answered: usize = threads.into_iter().map(|t| t.join().unwrap()).sum();
+    assert_eq!(answered, 240);
+    let grown = peak_mib(pid) - before;
+    // 48 hashes at once would take about 900 MiB; bounded to one per core they take a few dozen.
+    assert!(grown < 256, "the server grew by {grown} MiB under 48 parallel wrong sign-ins");
+}

@@ -123,13 +123,6 @@ async fn account(app: &App) -> String {
     username
 }
 
-/// Peak resident memory of this process so far, in KiB.
-fn peak_rss_kib() -> u64 {
-    let status = std::fs::read_to_string("/proc/self/status").unwrap();
-    let line = status.lines().find(|l| l.starts_with("VmHWM:")).unwrap();
-    line.split_whitespace().nth(1).unwrap().parse().unwrap()
-}
-
 /// The anonymous form's double-submit cookie (`name=value`) and the token in the page.
 async fn form_token(resp: axum::response::Response, name: &str) -> (String, String) {
     let cookie = resp
@@ -151,7 +144,6 @@ async fn a_flood_of_wrong_sign_ins_is_bounded_throttled_counted_and_locks_nobody
     let admin = app.staff(Role::Admin).await;
     let victim = account(&app).await;
     let server = Server::start(&app).await;
-    let before = peak_rss_kib();
 
     // 12 clients send 10 wrong passwords each, all at once.
     let wrong = json!({"username": victim, "password": "not the password"});
@@ -177,8 +169,8 @@ async fn a_flood_of_wrong_sign_ins_is_bounded_throttled_counted_and_locks_nobody
     let report = app.ok("GET", "/api/v1/admin/sign-ins", Some(&admin), None).await;
     let (limit, peak) = (report["hashing_limit"].as_u64().unwrap(), report["hashing_peak"].as_u64().unwrap());
     assert!(peak >= 1 && peak <= limit, "peak {peak}, limit {limit}");
-    let grown_mib = (peak_rss_kib() - before) / 1024;
-    assert!(grown_mib < 512, "the server grew by {grown_mib} MiB under the flood");
+    // The memory this bounds is measured on the server alone, in its own process: dipr-cli's
+    // `a_flood_of_wrong_sign_ins_leaves_the_server_process_small` (here other tests share the process).
 
     // Failures are counted per account, and visible to administrators (API and page).
     let failed = report["sign_ins"]["accounts"].as_array().unwrap().iter().find(|a| a["username"] == victim.as_str());
