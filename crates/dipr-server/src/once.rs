@@ -33,6 +33,9 @@ const SIGNED_IN_BODY: usize = 64 * 1024 * 1024;
 const STORED_ANSWER: usize = 8 * 1024 * 1024;
 /// How long a repeat waits for the first request's answer before it is told the request is in progress.
 const WAIT: Duration = Duration::from_secs(10);
+/// Requests whose answers carry a secret (a session or an API token) and change no register record: never
+/// claimed, so their answers are never stored (tokens are kept only hashed).
+const UNKEYED: [&str; 5] = ["/api/v1/auth/", "/api/v1/me/tokens", "/signin", "/signup", "/signout"];
 /// Headers an answer is replayed with. Never `Set-Cookie`: a replay must not hand out a session.
 const REPLAYED: [HeaderName; 3] = [header::CONTENT_TYPE, header::LOCATION, header::RETRY_AFTER];
 
@@ -44,7 +47,10 @@ pub fn new_key() -> String {
 }
 
 pub async fn layer(State(st): State<Arc<AppState>>, req: Request, next: Next) -> Response {
-    if !matches!(*req.method(), Method::POST | Method::PUT | Method::PATCH | Method::DELETE) {
+    let path = req.uri().path();
+    if !matches!(*req.method(), Method::POST | Method::PUT | Method::PATCH | Method::DELETE)
+        || UNKEYED.iter().any(|p| path.starts_with(p))
+    {
         return next.run(req).await;
     }
     let api = req.uri().path().starts_with("/api/");

@@ -1259,3 +1259,25 @@ async fn no_page_echoes_a_script_or_a_javascript_url_and_every_page_sends_the_se
     }
     assert!(requests > 500, "the walk reached only {requests} requests");
 }
+
+#[tokio::test]
+async fn answers_that_carry_a_token_are_never_kept_for_replay() {
+    let app = App::new().await;
+    let username = format!("u-{}", Uuid::now_v7().simple());
+    let party = json!({"kind": "legal_person", "name": "令牌数据有限公司", "id_number": credit_code()});
+    app.ok("POST", "/api/v1/auth/signup", None, Some(json!({"username": username, "password": "long enough pw", "display_name": "令牌", "role": "applicant", "party": party}))).await;
+    let sign_in = || {
+        let req = Request::builder()
+            .method("POST")
+            .uri("/api/v1/auth/signin")
+            .header("content-type", "application/json")
+            .header("idempotency-key", "sign-in-key-0001")
+            .body(Body::from(json!({"username": username, "password": "long enough pw"}).to_string()))
+            .unwrap();
+        let router = app.router.clone();
+        async move { body_text(router.oneshot(req).await.unwrap()).await }
+    };
+    let (first, second) = (sign_in().await, sign_in().await);
+    let token = |s: &str| serde_json::from_str::<Value>(s).unwrap()["token"].as_str().unwrap().to_string();
+    assert_ne!(token(&first), token(&second), "each sign-in issues its own session; none is stored to replay");
+}
