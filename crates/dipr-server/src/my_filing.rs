@@ -46,6 +46,8 @@ pub fn routes() -> Router<Arc<AppState>> {
 enum Sent {
     #[default]
     Nothing,
+    /// Nothing refused: the last action went through, and the page shows its receipt.
+    Receipt,
     Edit(Box<FileForm>),
     Manifest(String),
     Withdraw(String),
@@ -101,13 +103,20 @@ async fn posted(
     Ok((l, user, secret, app))
 }
 
+/// The filing page's address: the language, and whether to show the receipt of the action just done.
+#[derive(Deserialize)]
+pub struct PageQuery {
+    lang: Option<String>,
+    receipt: Option<String>,
+}
+
 async fn page(
     State(st): State<Arc<AppState>>,
     Path(id): Path<String>,
-    Query(q): Query<LangQuery>,
+    Query(q): Query<PageQuery>,
     headers: HeaderMap,
 ) -> Response {
-    let l = Lang::of(q.lang(), &headers);
+    let l = Lang::of(q.lang.as_deref(), &headers);
     // A mistyped address is a missing filing, not a malformed request.
     let Ok(id) = Uuid::parse_str(&id) else {
         return message_page(
@@ -117,7 +126,10 @@ async fn page(
         );
     };
     match open(&st, &headers, id, l).await {
-        Ok((user, secret, app)) => render(&st, l, &user, &secret, &app, Sent::Nothing, &Errors(Vec::new())).await,
+        Ok((user, secret, app)) => {
+            let sent = if q.receipt.is_some() { Sent::Receipt } else { Sent::Nothing };
+            render(&st, l, &user, &secret, &app, sent, &Errors(Vec::new())).await
+        }
         Err(r) => r,
     }
 }
@@ -150,8 +162,35 @@ async fn refused(
     r
 }
 
+/// After an action: the filing page with the action's receipt.
 fn done(id: Uuid, anchor: &str) -> Response {
-    Redirect::to(&format!("/me/filings/{id}#{anchor}")).into_response()
+    Redirect::to(&format!("/me/filings/{id}?receipt=1#{anchor}")).into_response()
+}
+
+/// What was just done, when (Beijing time), by whom, and where the public log holds it: the filing's latest
+/// event.
+async fn receipt(st: &AppState, l: Lang, app: &Application) -> String {
+    let events = match st.store.events("application", &app.id.to_string()).await {
+        Ok(e) => e,
+        Err(e) => return format!("<p class=\"result bad\" role=\"alert\">{}</p>", esc(&ApiError::from(e).message)),
+    };
+    let Some(last) = events.iter().max_by_key(|e| e.id) else { return String::new() };
+    let logged = match st.store.log_indexes(&[last.id]).await {
+        Ok(found) => found.get(&last.id).map(|i| {
+            format!(" · {}", l.t(&format!("已记入公开账本，序号 {i}"), &format!("in the public log at index {i}")))
+        }),
+        Err(e) => Some(format!(" · {}", esc(&ApiError::from(e).message))),
+    };
+    format!(
+        "<div class=\"result good\" role=\"status\" id=\"receipt\"><h2>{}</h2><p>{} · {} · {} · {} {}{}</p></div>",
+        l.t("办理回执", "Receipt"),
+        esc(&crate::pages::event_label(&last.kind, l.en)),
+        dipr_domain::shown::minute_zoned(last.at, l.en),
+        esc(&last.actor_name),
+        l.t("事项编号", "event no."),
+        last.id,
+        logged.unwrap_or_default(),
+    )
 }
 
 // ---------------------------------------------------------------------------------------------------
@@ -546,6 +585,9 @@ async fn render(
         esc(&app.form.product_name),
         crate::web::state_label(app.state, l),
     );
+    if matches!(sent, Sent::Receipt) {
+        body.push_str(&receipt(st, l, app).await);
+    }
     let deadline = crate::portal::deadline_label(app, l, &st.calendar());
     if !deadline.is_empty() {
         body.push_str(&format!("<p id=\"deadline\"><strong>{}</strong></p>", esc(&deadline)));

@@ -71,6 +71,8 @@ pub(crate) fn event_label(kind: &str, en: bool) -> String {
         "refused" => ("不予登记", "Refused"),
         "deemed_withdrawn" => ("逾期未补正，视为撤回", "Deemed withdrawn (no correction in time)"),
         "edited" => ("修改申请", "Edited"),
+        "draft_created" => ("创建草稿", "Draft created"),
+        "draft_discarded" => ("丢弃草稿", "Draft discarded"),
         "notice_published" => ("发布公示", "Notice published"),
         "objection_filed" => ("提出异议", "Objection filed"),
         "objection_answered" => ("申请人答复异议", "Objection answered"),

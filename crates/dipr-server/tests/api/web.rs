@@ -225,6 +225,11 @@ async fn applicant_saves_a_draft_submits_and_answers_a_correction_on_the_web() {
         web.post(&withdraw, &[("csrf", &csrf), ("version", &version), ("text", "不再需要"), ("confirm", "yes")]).await;
     assert_eq!(status, StatusCode::SEE_OTHER);
     assert_eq!(app.state_of(&a, &id).await, "withdrawn");
+    // The page it lands on is the receipt: what was done, when in Beijing time, by whom.
+    let (_, html) = web.get(&format!("{}?receipt=1", location(&id))).await;
+    let receipt = &html[html.find("id=\"receipt\"").expect("a receipt")..];
+    let receipt = &receipt[..receipt.find("</div>").unwrap()];
+    assert!(receipt.contains("申请人撤回") && receipt.contains("（北京时间）"), "{receipt}");
 }
 
 #[tokio::test]
