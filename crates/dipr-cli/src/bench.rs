@@ -38,6 +38,9 @@ pub struct BenchArgs {
     /// How long to run the search phase.
     #[arg(long, default_value_t = 10)]
     search_seconds: u64,
+    /// Send an `Idempotency-Key` with every draft and submission (measures what at-most-once costs).
+    #[arg(long)]
+    idempotency_keys: bool,
 }
 
 struct Phase {
@@ -139,7 +142,7 @@ fn run_http(args: BenchArgs) -> Result<()> {
         let password = "bench-password-123";
         anon.call("POST", "/api/v1/auth/signup", Some(json!({"username": username, "password": password, "display_name": username, "role": "applicant", "party": party})))?;
         let t = anon.call("POST", "/api/v1/auth/signin", Some(json!({"username": username, "password": password})))?;
-        clients.push(Client::new(&args.server, t["token"].as_str().map(str::to_string)));
+        clients.push(Client::new(&args.server, t["token"].as_str().map(str::to_string)).keyed(args.idempotency_keys));
     }
     let per_worker: Vec<usize> =
         (0..workers).map(|w| args.submissions / workers + usize::from(w < args.submissions % workers)).collect();
@@ -212,6 +215,7 @@ fn run_http(args: BenchArgs) -> Result<()> {
     let report = json!({
         "server": args.server,
         "concurrency": workers,
+        "idempotency_keys": args.idempotency_keys,
         "phases": [drafts.report(), submits.report(), search.report()],
     });
     eprintln!("{}", serde_json::to_string(&report)?);

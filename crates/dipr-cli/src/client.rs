@@ -232,17 +232,28 @@ pub struct Client {
     base: String,
     token: Option<String>,
     agent: ureq::Agent,
+    /// Send a fresh `Idempotency-Key` with every request that changes something.
+    keyed: bool,
 }
 
 impl Client {
     pub fn new(base: &str, token: Option<String>) -> Self {
-        Self { base: base.trim_end_matches('/').to_string(), token, agent: ureq::AgentBuilder::new().build() }
+        let agent = ureq::AgentBuilder::new().build();
+        Self { base: base.trim_end_matches('/').to_string(), token, agent, keyed: false }
+    }
+
+    /// This client, sending idempotency keys (the benchmark compares keyed and unkeyed writes).
+    pub fn keyed(self, keyed: bool) -> Self {
+        Self { keyed, ..self }
     }
 
     pub fn call(&self, method: &str, path: &str, body: Option<Value>) -> Result<Value> {
         let mut req = self.agent.request(method, &format!("{}{path}", self.base));
         if let Some(t) = &self.token {
             req = req.set("Authorization", &format!("Bearer {t}"));
+        }
+        if self.keyed && method != "GET" {
+            req = req.set("Idempotency-Key", &uuid::Uuid::now_v7().simple().to_string());
         }
         let resp = match body {
             Some(b) => req.send_json(b),
