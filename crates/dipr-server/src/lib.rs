@@ -175,18 +175,11 @@ pub fn router(state: Arc<AppState>) -> axum::Router {
 
 /// Serve until `shutdown` resolves, running the timer task alongside; then stop accepting, let every request
 /// in flight be answered, and return.
-///
-/// Connections are served by hyper directly (not `axum::serve`) for what it cannot configure: a timer, so
-/// that a connection sending no complete request head within `header_timeout_secs` (a slow or idle one,
-/// including an idle keep-alive) is closed; and the peer address each request carries for the throttles.
 pub async fn serve(
     listener: tokio::net::TcpListener,
     state: Arc<AppState>,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> anyhow::Result<()> {
-    use hyper_util::rt::{TokioIo, TokioTimer};
-    use tower::ServiceExt;
-
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
     let timer = tokio::spawn(timers::run(
         state.clone(),
@@ -196,9 +189,28 @@ pub async fn serve(
     // Always running: administrators can add witnesses while the registry serves.
     let witnessing =
         tokio::spawn(witness::run(state.clone(), Duration::from_secs(state.config.witness_interval_secs), stop_rx));
+    serve_router(listener, router(state.clone()), &state.config.limits, shutdown).await;
+    let _ = stop_tx.send(true);
+    timer.await?;
+    witnessing.await?;
+    Ok(())
+}
+
+/// Serve `app` until `shutdown` resolves, then drain. Connections are served by hyper directly (not
+/// `axum::serve`) for what it cannot configure: a timer, so that a connection sending no complete request
+/// head within `header_timeout_secs` (a slow or idle one, including an idle keep-alive) is closed; and the
+/// peer address each request carries for the throttles.
+pub async fn serve_router(
+    listener: tokio::net::TcpListener,
+    app: axum::Router,
+    limits: &throttle::Limits,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) {
+    use hyper_util::rt::{TokioIo, TokioTimer};
+    use tower::ServiceExt;
+
     let mut http = hyper::server::conn::http1::Builder::new();
-    http.timer(TokioTimer::new()).header_read_timeout(Duration::from_secs(state.config.limits.header_timeout_secs));
-    let app = router(state.clone());
+    http.timer(TokioTimer::new()).header_read_timeout(Duration::from_secs(limits.header_timeout_secs));
     let connections = hyper_util::server::graceful::GracefulShutdown::new();
     let mut shutdown = std::pin::pin!(shutdown);
     loop {
@@ -229,13 +241,8 @@ pub async fn serve(
     drop(listener);
     // A request in flight ends within its deadline; only a client that stops reading its answer could hold
     // a connection longer, and is not waited for.
-    let limits = &state.config.limits;
     let grace = Duration::from_secs(limits.request_timeout_secs + limits.header_timeout_secs);
     if tokio::time::timeout(grace, connections.shutdown()).await.is_err() {
         tracing::warn!("connections still open after {} s; stopping anyway", grace.as_secs());
     }
-    let _ = stop_tx.send(true);
-    timer.await?;
-    witnessing.await?;
-    Ok(())
 }

@@ -173,13 +173,13 @@ pub fn witness_router(w: Arc<Witness>) -> Router {
     Router::new().route("/add-checkpoint", post(add)).route("/", get(info)).with_state(w)
 }
 
-/// Serve a witness until `shutdown` resolves.
+/// Serve a witness until `shutdown` resolves, with the registry's connection limits (header timeout, drain).
 pub async fn serve_witness(
     listener: tokio::net::TcpListener,
     w: Arc<Witness>,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> anyhow::Result<()> {
-    axum::serve(listener, witness_router(w)).with_graceful_shutdown(shutdown).await?;
+    crate::serve_router(listener, witness_router(w), &crate::throttle::Limits::default(), shutdown).await;
     Ok(())
 }
 
