@@ -26,6 +26,7 @@ use uuid::Uuid;
 
 use crate::auth::{actor_of, Caller};
 use crate::error::{ApiError, ApiResult, ErrorEnvelope, Json, Path, Query, ERROR_CODES};
+use crate::records::{public_detail, PublicRecordDetail};
 use crate::service::{self, NewAccount};
 use crate::throttle::Client;
 use crate::timers::{self, TimerReport};
@@ -264,64 +265,6 @@ pub struct SearchParams {
     pub status: Option<String>,
     pub page: Option<u32>,
     pub per_page: Option<u32>,
-}
-
-/// One line of a record's public history.
-#[derive(Debug, Serialize, ToSchema)]
-pub struct PublicEvent {
-    pub id: i64,
-    /// Position of the event in the public log.
-    pub log_index: Option<u64>,
-    pub at: DateTime<Utc>,
-    pub kind: String,
-    pub from_state: Option<String>,
-    pub to_state: Option<String>,
-    pub reasons: String,
-    /// Public facts of an operation after registration (parties, terms, ranks, amounts).
-    #[schema(value_type = Object)]
-    pub facts: serde_json::Value,
-}
-
-/// A product at the other end of a derivation.
-#[derive(Debug, Serialize, ToSchema)]
-pub struct LineageLink {
-    pub registration_number: Option<String>,
-    /// The record, when it is published here.
-    pub id: Option<Uuid>,
-    pub product_name: Option<String>,
-    pub holder: Option<String>,
-    pub state: Option<String>,
-    /// The licence that allows the derivation.
-    pub licence_id: Option<Uuid>,
-}
-
-#[derive(Debug, Serialize, ToSchema)]
-pub struct Lineage {
-    /// Products this one was made from.
-    pub upstream: Vec<LineageLink>,
-    /// Published products made from this one.
-    pub downstream: Vec<LineageLink>,
-}
-
-#[derive(Debug, Serialize, ToSchema)]
-pub struct PublicRecordDetail {
-    pub record: PublicRecord,
-    pub lineage: Lineage,
-    /// Transactions booked against the product, summed by kind.
-    pub economic_value: Vec<dipr_store::ValueByKind>,
-    pub history: Vec<PublicEvent>,
-}
-
-fn link_from_public(doc: &serde_json::Value, licence_id: Option<Uuid>) -> LineageLink {
-    let text = |v: &serde_json::Value| v.as_str().map(String::from);
-    LineageLink {
-        registration_number: text(&doc["registration"]["registration_number"]),
-        id: doc["id"].as_str().and_then(|s| Uuid::parse_str(s).ok()),
-        product_name: text(&doc["product_name"]),
-        holder: text(&doc["holder"]["name"]),
-        state: text(&doc["state"]),
-        licence_id,
-    }
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -755,63 +698,6 @@ async fn notices(AxState(st): S, Query(q): Query<PageParams>) -> ApiResult<Json<
     responses((status = 200, body = PublicRecordDetail), (status = 404, body = ErrorEnvelope)))]
 async fn public_record(AxState(st): S, Path(id): Path<Uuid>) -> ApiResult<Json<PublicRecordDetail>> {
     Ok(Json(public_detail(&st, id).await?))
-}
-
-/// A published record and its public history, each event with its position in the public log.
-pub async fn public_detail(st: &AppState, id: Uuid) -> ApiResult<PublicRecordDetail> {
-    let app = st.store.application(id).await?;
-    let record = app.as_ref().and_then(PublicRecord::of).ok_or_else(|| ApiError::not_found("record"))?;
-    let events: Vec<EventRecord> = st
-        .store
-        .events("application", &id.to_string())
-        .await?
-        .into_iter()
-        // The public history starts with the notice: what happened in examination before it is private.
-        .skip_while(|e| e.kind != "notice_published")
-        .collect();
-    let ids: Vec<i64> = events.iter().map(|e| e.id).collect();
-    let indexes = st.store.log_indexes(&ids).await?;
-    let mut history: Vec<PublicEvent> = events
-        .into_iter()
-        .map(|e| PublicEvent {
-            id: e.id,
-            log_index: indexes.get(&e.id).copied(),
-            at: e.at,
-            kind: e.kind,
-            from_state: e.from_state,
-            to_state: e.to_state,
-            reasons: e.reasons,
-            facts: e.payload.get("public").cloned().unwrap_or(serde_json::Value::Null),
-        })
-        .collect();
-    // In time order, as a reader expects; events with the same instant stay in the order they were logged.
-    history.sort_by_key(|e| e.at);
-    let mut upstream = Vec::new();
-    for u in &record.derived_from {
-        let number = u.registration_number.to_string();
-        let parent = st.store.application_by_registration_number(&number).await?;
-        let link = match parent.as_ref().and_then(PublicRecord::of) {
-            Some(p) => link_from_public(&serde_json::to_value(&p).map_err(ApiError::internal)?, u.licence_id),
-            None => LineageLink {
-                registration_number: Some(number),
-                id: None,
-                product_name: None,
-                holder: None,
-                state: None,
-                licence_id: u.licence_id,
-            },
-        };
-        upstream.push(link);
-    }
-    let mut downstream = Vec::new();
-    if let Some(reg) = &record.registration {
-        for (doc, licence) in st.store.derived_products(&reg.registration_number.to_string()).await? {
-            let v: serde_json::Value = serde_json::from_str(doc.get()).map_err(ApiError::internal)?;
-            downstream.push(link_from_public(&v, licence));
-        }
-    }
-    let economic_value = st.store.product_value(id).await?;
-    Ok(PublicRecordDetail { record, lineage: Lineage { upstream, downstream }, economic_value, history })
 }
 
 /// File an objection during the notice period. Anyone may; signing in is optional.

@@ -143,7 +143,7 @@ async fn current(st: &AppState, c: &Certificate, report: &Report, l: Lang) -> No
         }
     };
     let now = st.clock.now();
-    let Ok(detail) = crate::api::public_detail(st, app.id).await else { return Now::Unknown };
+    let Ok(detail) = crate::records::public_detail(st, app.id).await else { return Now::Unknown };
     let Some(standing) = Standing::of(&detail, now) else { return Now::Unknown };
     let html = standing::html(&standing, &detail, l, now, "check-status");
     if let Some(e) = standing.ended {

@@ -317,20 +317,23 @@ async fn decide(
     let Some(version) = form.version else {
         return crate::web::expired(l);
     };
-    if form.action == "revoke" && form.confirm.is_none() {
-        let message = crate::web::field_message("confirmation_required", l);
-        let Ok(Some(app)) = st.store.application(id).await else {
-            return message_page(l, StatusCode::NOT_FOUND, l.t("没有这项申请。", "No such filing."));
-        };
-        let typed = Typed { target: Target::Decision, action: &form.action, reasons: &form.reasons };
-        let mut r = review_page(&st, l, &app, &csrf_of(&secret), typed, Some(message)).await;
-        *r.status_mut() = StatusCode::UNPROCESSABLE_ENTITY;
-        return r;
-    }
-    match crate::service::execute_on(&st, id, version, cmd, &actor_of(&user)).await {
+    // Revocation ends a registration for good: refused without its tick, like any other refusal.
+    let result = if form.action == "revoke" && form.confirm.is_none() {
+        Err(crate::error::ApiError::validation(vec![dipr_domain::FieldError::new(
+            "confirm",
+            "confirmation_required",
+            "tick the box to confirm",
+        )]))
+    } else {
+        crate::service::execute_on(&st, id, version, cmd, &actor_of(&user)).await
+    };
+    match result {
         Ok(_) => Redirect::to(&format!("/review/{id}")).into_response(),
         Err(e) => {
-            let message = crate::messages::refusal(&e, l);
+            let message = match e.details.first() {
+                Some(d) => crate::web::field_message(&d.code, l),
+                None => crate::messages::refusal(&e, l),
+            };
             let Ok(Some(app)) = st.store.application(id).await else {
                 return message_page(l, StatusCode::NOT_FOUND, l.t("没有这项申请。", "No such filing."));
             };

@@ -45,7 +45,7 @@ pub async fn body_limit(State(st): State<Arc<AppState>>, req: Request, next: Nex
     if declared.is_some_and(|n| n > limit as u64) {
         return ApiError::new("payload_too_large", format!("the body exceeds {limit} bytes")).into_response();
     }
-    if sign_in && !signed_in(&st, req.headers()).await {
+    if sign_in && signed_in_user(&st, req.headers()).await.is_none() {
         return if route.starts_with("/api/") {
             ApiError::unauthenticated().into_response()
         } else {
@@ -55,14 +55,14 @@ pub async fn body_limit(State(st): State<Arc<AppState>>, req: Request, next: Nex
     next.run(req.map(|body| axum::body::Body::new(http_body_util::Limited::new(body, limit)))).await
 }
 
-/// A valid bearer token (API) or session cookie (web).
-async fn signed_in(st: &AppState, headers: &HeaderMap) -> bool {
+/// The user behind a valid bearer token (API) or session cookie (web).
+pub(crate) async fn signed_in_user(st: &AppState, headers: &HeaderMap) -> Option<dipr_store::UserRecord> {
     let bearer = headers
         .get(axum::http::header::AUTHORIZATION)
         .and_then(|h| h.to_str().ok()?.strip_prefix("Bearer "))
         .map(|t| crate::auth::token_hash(t.trim()));
     match bearer {
-        Some(hash) => matches!(st.store.authenticate(&hash, st.clock.now()).await, Ok(Some(_))),
-        None => crate::portal::session(st, headers).await.is_some(),
+        Some(hash) => st.store.authenticate(&hash, st.clock.now()).await.ok()?.map(|(user, _)| user),
+        None => crate::portal::session(st, headers).await.map(|(user, _)| user),
     }
 }

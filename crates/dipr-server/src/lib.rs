@@ -23,6 +23,7 @@ pub mod once;
 pub mod operations;
 pub mod pages;
 pub mod portal;
+pub mod records;
 pub mod service;
 pub mod standing;
 pub mod throttle;

@@ -174,7 +174,7 @@ async fn receipt(st: &AppState, l: Lang, app: &Application) -> String {
         Ok(e) => e,
         Err(e) => return format!("<p class=\"result bad\" role=\"alert\">{}</p>", esc(&ApiError::from(e).message)),
     };
-    let Some(last) = events.iter().max_by_key(|e| e.id) else { return String::new() };
+    let Some(last) = events.last() else { return String::new() };
     let logged = match st.store.log_indexes(&[last.id]).await {
         Ok(found) => found.get(&last.id).map(|i| {
             format!(" · {}", l.t(&format!("已记入公开账本，序号 {i}"), &format!("in the public log at index {i}")))

@@ -1,5 +1,5 @@
 //! At most once. A state-changing request that names a key — the API's `Idempotency-Key` header, or the
-//! `once` query parameter that the layout puts on every web form's address (a fresh key per rendered form)
+//! `once` query parameter that the layout puts on every web form's address ([`crate::web::FORM_KEY`]) (a fresh key per rendered form)
 //! — runs once per caller and key: the key is claimed before the request runs, and a repeat (a double
 //! click, a resent form, a client retrying after a timeout) gets the first answer back instead of changing
 //! the register again. A repeat that arrives while the first still runs waits for its answer.
@@ -16,35 +16,22 @@ use axum::http::{header, HeaderMap, HeaderName, HeaderValue, Method, StatusCode}
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use dipr_store::{RequestKey, StoredAnswer};
-use rand::RngCore;
 use sha2::{Digest, Sha256};
 
-use crate::auth::{token_hash, TOKEN_PREFIX};
 use crate::error::ApiError;
-use crate::web::Lang;
+use crate::web::{Lang, FORM_KEY};
 use crate::AppState;
 
-/// The query parameter web forms carry their key in.
-pub const FORM_PARAM: &str = "once";
 const HEADER: &str = "idempotency-key";
-/// The largest body a signed-in caller's keyed request may carry (the largest route limit).
-const SIGNED_IN_BODY: usize = 64 * 1024 * 1024;
 /// Answers are stored whole up to this size; page re-renders and JSON answers are far smaller.
 const STORED_ANSWER: usize = 8 * 1024 * 1024;
 /// How long a repeat waits for the first request's answer before it is told the request is in progress.
 const WAIT: Duration = Duration::from_secs(10);
-/// Requests whose answers carry a secret (a session or an API token) and change no register record: never
-/// claimed, so their answers are never stored (tokens are kept only hashed).
-const UNKEYED: [&str; 5] = ["/api/v1/auth/", "/api/v1/me/tokens", "/signin", "/signup", "/signout"];
+/// Requests never claimed: those whose answers carry a secret (a session or an API token, kept only hashed)
+/// and change no register record, and the read-only certificate check.
+const UNKEYED: [&str; 6] = ["/api/v1/auth/", "/api/v1/me/tokens", "/signin", "/signup", "/signout", "/check"];
 /// Headers an answer is replayed with. Never `Set-Cookie`: a replay must not hand out a session.
 const REPLAYED: [HeaderName; 3] = [header::CONTENT_TYPE, header::LOCATION, header::RETRY_AFTER];
-
-/// A fresh key for one rendered form.
-pub fn new_key() -> String {
-    let mut b = [0u8; 16];
-    rand::thread_rng().fill_bytes(&mut b);
-    hex::encode(b)
-}
 
 pub async fn layer(State(st): State<Arc<AppState>>, req: Request, next: Next) -> Response {
     let path = req.uri().path();
@@ -53,46 +40,42 @@ pub async fn layer(State(st): State<Arc<AppState>>, req: Request, next: Next) ->
     {
         return next.run(req).await;
     }
-    let api = req.uri().path().starts_with("/api/");
+    let api = path.starts_with("/api/");
     let key = match key_of(&req) {
         Ok(Some(k)) => k,
         Ok(None) => return next.run(req).await,
-        Err(e) => return refuse(api, &req, e),
+        Err(e) => return refuse(api, req.headers(), e),
     };
-    let principal = principal_of(&st, req.headers()).await;
-    let anonymous = principal.is_none();
-    let principal = principal.unwrap_or_else(|| "anonymous".into());
-    // An anonymous caller's body is never read beyond the ordinary limit here; a larger one (an evidence
-    // bundle on the read-only check page) goes on unkeyed to its route's own limit.
-    let limit = if anonymous { st.config.body_limit } else { SIGNED_IN_BODY };
-    let declared = req.headers().get(header::CONTENT_LENGTH).and_then(|v| v.to_str().ok()?.parse::<usize>().ok());
-    if anonymous && declared.is_some_and(|n| n > limit) {
-        return next.run(req).await;
-    }
+    // Keys belong to their caller: the signed-in user, or nobody.
+    let principal = crate::guard::signed_in_user(&st, req.headers())
+        .await
+        .map_or_else(|| "anonymous".to_string(), |u| format!("user:{}", u.id));
+    // The route's body limit is already on the body (`guard::body_limit` runs first): reading it whole here is
+    // what the handler would do.
     let (parts, body) = req.into_parts();
-    let Ok(bytes) = to_bytes(body, limit).await else {
-        return refuse_parts(api, &parts.headers, ApiError::new("payload_too_large", "the body is too large"));
+    let Ok(bytes) = to_bytes(body, usize::MAX).await else {
+        return refuse(api, &parts.headers, ApiError::new("payload_too_large", "the body is too large"));
     };
     let fingerprint = fingerprint(&parts.method, &parts.uri, &bytes);
     let deadline = tokio::time::Instant::now() + WAIT;
     loop {
         let claim = match st.store.claim_request_key(&principal, &key, &fingerprint, st.clock.now()).await {
             Ok(c) => c,
-            Err(e) => return refuse_parts(api, &parts.headers, ApiError::from(e)),
+            Err(e) => return refuse(api, &parts.headers, ApiError::from(e)),
         };
         match claim {
             RequestKey::Claimed => break,
             RequestKey::Answered(a) => return replay(a),
             RequestKey::Mismatch => {
                 let e = ApiError::new("idempotency_key_reused", "this key was already used for a different request");
-                return refuse_parts(api, &parts.headers, e);
+                return refuse(api, &parts.headers, e);
             }
             RequestKey::InProgress if tokio::time::Instant::now() < deadline => {
                 tokio::time::sleep(Duration::from_millis(50)).await;
             }
             RequestKey::InProgress => {
                 let e = ApiError::new("request_in_progress", "the same request is still being processed");
-                return refuse_parts(api, &parts.headers, e);
+                return refuse(api, &parts.headers, e);
             }
         }
     }
@@ -130,7 +113,7 @@ fn key_of(req: &Request) -> Result<Option<String>, ApiError> {
         None => None,
     };
     let from_query = req.uri().query().and_then(|q| {
-        q.split('&').filter_map(|p| p.split_once('=')).find(|(k, _)| *k == FORM_PARAM).map(|(_, v)| v.to_string())
+        q.split('&').filter_map(|p| p.split_once('=')).find(|(k, _)| *k == FORM_KEY).map(|(_, v)| v.to_string())
     });
     match from_header.or(from_query) {
         None => Ok(None),
@@ -143,20 +126,10 @@ fn invalid_key() -> ApiError {
     ApiError::new("invalid_idempotency_key", "an idempotency key is 8 to 128 printable ASCII characters")
 }
 
-/// Who is asking, as far as keys go: the signed-in user (bearer token or session cookie), or nobody.
-async fn principal_of(st: &AppState, headers: &HeaderMap) -> Option<String> {
-    let bearer = headers
-        .get(header::AUTHORIZATION)
-        .and_then(|h| h.to_str().ok()?.strip_prefix("Bearer ").map(str::trim).map(str::to_owned))
-        .filter(|t| t.starts_with(TOKEN_PREFIX));
-    let secret = bearer.or_else(|| crate::portal::cookie(headers, crate::portal::SESSION_COOKIE))?;
-    let (user, _) = st.store.authenticate(&token_hash(&secret), st.clock.now()).await.ok()??;
-    Some(format!("user:{}", user.id))
-}
-
 /// The request a key names: method, path, the query without the key, and the body's hash.
 fn fingerprint(method: &Method, uri: &axum::http::Uri, body: &[u8]) -> String {
-    let query: Vec<&str> = uri.query().unwrap_or("").split('&').filter(|p| !p.starts_with("once=")).collect();
+    let query: Vec<&str> =
+        uri.query().unwrap_or("").split('&').filter(|p| p.split_once('=').is_none_or(|(k, _)| k != FORM_KEY)).collect();
     format!("{method} {}?{} {}", uri.path(), query.join("&"), hex::encode(Sha256::digest(body)))
 }
 
@@ -176,11 +149,7 @@ fn replay(a: StoredAnswer) -> Response {
     resp
 }
 
-fn refuse(api: bool, req: &Request, e: ApiError) -> Response {
-    refuse_parts(api, req.headers(), e)
-}
-
-fn refuse_parts(api: bool, headers: &HeaderMap, e: ApiError) -> Response {
+fn refuse(api: bool, headers: &HeaderMap, e: ApiError) -> Response {
     if api {
         return e.into_response();
     }

@@ -247,7 +247,7 @@ async fn render(st: &AppState, id: &str, l: crate::web::Lang, form: ObjectionFor
         html(StatusCode::NOT_FOUND, "404", format!("<h1>404</h1><p>{msg}</p>"))
     };
     let Ok(id) = Uuid::parse_str(id) else { return not_found() };
-    let detail = match crate::api::public_detail(st, id).await {
+    let detail = match crate::records::public_detail(st, id).await {
         Ok(d) => d,
         Err(e) if e.code == "not_found" => return not_found(),
         Err(e) => return html(StatusCode::INTERNAL_SERVER_ERROR, "500", format!("<p>{}</p>", esc(&e.message))),
@@ -359,7 +359,7 @@ fn table(headers: &[String], rows: Vec<Vec<String>>, empty: &str) -> String {
 }
 
 /// Encumbrances, licences, versions, lineage and value of a registered product.
-fn holding_sections(d: &crate::api::PublicRecordDetail, en: bool) -> String {
+fn holding_sections(d: &crate::records::PublicRecordDetail, en: bool) -> String {
     let t = |zh: &str, e: &str| if en { e.to_string() } else { zh.to_string() };
     let r = &d.record;
     if r.registration.is_none() {
@@ -463,7 +463,7 @@ fn holding_sections(d: &crate::api::PublicRecordDetail, en: bool) -> String {
     out.push_str(&table(&headers, rows, &none));
 
     out.push_str(&format!("<h2>{}</h2>", t("来源与衍生", "Lineage")));
-    let link = |l: &crate::api::LineageLink| {
+    let link = |l: &crate::records::LineageLink| {
         let name = esc(l.product_name.as_deref().unwrap_or(""));
         let number = esc(l.registration_number.as_deref().unwrap_or(""));
         let label = format!("{name} {number}");
@@ -524,7 +524,7 @@ fn holding_sections(d: &crate::api::PublicRecordDetail, en: bool) -> String {
 }
 
 /// The public facts and reasons of a history entry, briefly.
-fn history_note(e: &crate::api::PublicEvent, en: bool) -> String {
+fn history_note(e: &crate::records::PublicEvent, en: bool) -> String {
     let f = &e.facts;
     let mut parts = Vec::new();
     let name = |k: &str| f[k]["name"].as_str().map(esc);

@@ -587,7 +587,7 @@ pub async fn execute_at(
 }
 
 /// The refusal for a decision made on an older version of a record.
-pub fn check_version(current: i64, expected: Option<i64>) -> ApiResult<()> {
+fn check_version(current: i64, expected: Option<i64>) -> ApiResult<()> {
     match expected {
         Some(v) if v != current => Err(ApiError::new(
             "stale_version",

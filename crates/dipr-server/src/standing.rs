@@ -8,7 +8,7 @@ use dipr_domain::application::State;
 use dipr_domain::encumbrance::{LicenceKind, PledgeStatus};
 use dipr_domain::shown;
 
-use crate::api::PublicRecordDetail;
+use crate::records::PublicRecordDetail;
 use crate::web::{esc, Lang};
 
 /// What ended a registration.

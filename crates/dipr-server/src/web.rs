@@ -15,6 +15,7 @@ use dipr_domain::application::{ObjectType, State as Status};
 use dipr_domain::time::WorkingCalendar;
 use dipr_domain::FieldError;
 use dipr_store::{ApplicationFilter, Page, Statistics};
+use rand::RngCore;
 use serde::Deserialize;
 use serde_json::Value;
 
@@ -139,8 +140,11 @@ pub fn layout(l: Lang, title: &str, current: &str, body: &str, scripts: &[&str])
     resp
 }
 
+/// The query parameter a form's single-use key travels in (claimed by [`crate::once`]).
+pub const FORM_KEY: &str = "once";
+
 /// Every form that posts gets its own single-use key on its address, so sending it twice (a double click,
-/// a resent page) changes the register at most once: see [`crate::once`].
+/// a resent page) changes the register at most once.
 fn key_forms(body: &str) -> String {
     const OPEN: &str = "<form method=\"post\" action=\"";
     let mut out = String::with_capacity(body.len() + 64);
@@ -150,8 +154,10 @@ fn key_forms(body: &str) -> String {
         let Some(len) = rest[start..].find('"') else { break };
         let action = &rest[start..start + len];
         let sep = if action.contains('?') { "&amp;" } else { "?" };
+        let mut key = [0u8; 16];
+        rand::thread_rng().fill_bytes(&mut key);
         out.push_str(&rest[..start + len]);
-        out.push_str(&format!("{sep}{}={}", crate::once::FORM_PARAM, crate::once::new_key()));
+        out.push_str(&format!("{sep}{FORM_KEY}={}", hex::encode(key)));
         rest = &rest[start + len..];
     }
     out.push_str(rest);

@@ -14,7 +14,7 @@ async fn holder_account(app: &App, name: &str) -> (String, String) {
 }
 
 /// A bank account (created by an administrator) with its own party.
-async fn bank(app: &App, name: &str) -> (String, String) {
+pub(super) async fn bank(app: &App, name: &str) -> (String, String) {
     let username = format!("bank-{}", Uuid::now_v7().simple());
     let code = credit_code();
     let party = serde_json::from_value(json!({"kind": "legal_person", "name": name, "id_number": code})).unwrap();

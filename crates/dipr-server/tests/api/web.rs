@@ -896,21 +896,6 @@ async fn events_of(app: &App, id: &str, kind: &str) -> usize {
     history.iter().filter(|e| e.kind == kind).count()
 }
 
-async fn bank_account(app: &App, name: &str) -> String {
-    let username = format!("bank-{}", Uuid::now_v7().simple());
-    let party =
-        serde_json::from_value(json!({"kind": "legal_person", "name": name, "id_number": credit_code()})).unwrap();
-    let req = NewAccount {
-        username: username.clone(),
-        password: "long enough pw".into(),
-        display_name: name.into(),
-        role: Role::Bank,
-        party: Some(party),
-    };
-    service::create_account(&app.state, req, &Actor::public("test"), false).await.unwrap();
-    app.sign_in(&username).await
-}
-
 #[tokio::test]
 async fn a_double_submitted_decision_changes_the_register_once() {
     let app = App::new().await;
@@ -957,7 +942,7 @@ async fn a_triple_submitted_pledge_form_files_one_pledge() {
         .as_str()
         .unwrap()
         .to_string();
-    let bank = Web::new(&app, &bank_account(&app, "三击银行").await);
+    let bank = Web::new(&app, &super::registered::bank(&app, "三击银行").await.0);
     let (_, page) = bank.get("/me").await;
     let action = form_action(&page, "/me/pledges");
     let csrf = hidden(&page, "csrf");
@@ -1285,4 +1270,49 @@ async fn answers_that_carry_a_token_are_never_kept_for_replay() {
     let (first, second) = (sign_in().await, sign_in().await);
     let token = |s: &str| serde_json::from_str::<Value>(s).unwrap()["token"].as_str().unwrap().to_string();
     assert_ne!(token(&first), token(&second), "each sign-in issues its own session; none is stored to replay");
+}
+
+#[tokio::test]
+async fn revoking_a_registration_and_disabling_an_account_need_a_tick() {
+    let app = App::new().await;
+    let (a, e, admin) = actors(&app).await;
+    let id = app.publish_notice(&a, &e, "撤销确认语料").await;
+    app.advance(&admin, 20).await;
+    let examiner = Web::new(&app, &e);
+    let (_, page) = examiner.get(&format!("/review/{id}")).await;
+    assert!(page.contains("name=\"confirm\""), "revocation is offered with its tick box");
+    let revoke = |confirm: bool| {
+        let mut f = vec![("csrf", hidden(&page, "csrf")), ("version", hidden(&page, "version"))];
+        f.extend([("action", "revoke".to_string()), ("reasons", "来源不合法".to_string())]);
+        if confirm {
+            f.push(("confirm", "yes".into()));
+        }
+        f
+    };
+    let before = app.row_counts().await;
+    let fields = revoke(false);
+    let pairs: Vec<(&str, &str)> = fields.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let (status, html) = examiner.post(&form_action(&page, &format!("/review/{id}")), &pairs).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(html.contains("请勾选确认后再执行此操作。"), "{html}");
+    assert_eq!(app.row_counts().await, before);
+    // Ticked, from the page the refusal shows (its form has a fresh key).
+    let fields = revoke(true);
+    let pairs: Vec<(&str, &str)> = fields.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    assert_eq!(examiner.post(&form_action(&html, &format!("/review/{id}")), &pairs).await.0, StatusCode::SEE_OTHER);
+    assert_eq!(app.state_of(&a, &id).await, "revoked");
+
+    // Disabling an account: refused without the tick; the account keeps working.
+    let web = Web::new(&app, &admin);
+    let (_, page) = web.get("/admin").await;
+    let user_id = app.ok("GET", "/api/v1/me", Some(&a), None).await["user"]["id"].as_str().unwrap().to_string();
+    let fields = [("csrf", hidden(&page, "csrf")), ("user", user_id), ("action", "disable".into())];
+    let pairs: Vec<(&str, &str)> = fields.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let (_, html) = web.post("/admin/users", &pairs).await;
+    assert!(html.contains("请勾选确认后再执行此操作。"), "{html}");
+    app.ok("GET", "/api/v1/me", Some(&a), None).await;
+    let mut confirmed = pairs.clone();
+    confirmed.push(("confirm", "yes"));
+    web.post("/admin/users", &confirmed).await;
+    app.err("GET", "/api/v1/me", Some(&a), None, 401, "unauthenticated").await;
 }
