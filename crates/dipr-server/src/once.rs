@@ -1,6 +1,6 @@
 //! At most once. A state-changing request that names a key — the API's `Idempotency-Key` header, or the
-//! `once` query parameter that the layout puts on every web form's address ([`crate::web::FORM_KEY`]) (a fresh key per rendered form)
-//! — runs once per caller and key: the key is claimed before the request runs, and a repeat (a double
+//! key the layout puts on every web form's address ([`crate::web::FORM_KEY`], fresh per rendered form) —
+//! runs once per caller and key: the key is claimed before the request runs, and a repeat (a double
 //! click, a resent form, a client retrying after a timeout) gets the first answer back instead of changing
 //! the register again. A repeat that arrives while the first still runs waits for its answer.
 //!
