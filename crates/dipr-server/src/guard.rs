@@ -23,7 +23,7 @@ const UPLOADS: &[(&str, usize, bool)] = &[
     ("/api/v1/applications/{id}/manifest", 32 * MIB, true),
     ("/api/v1/discover", 64 * MIB, true),
     ("/me/filings/{id}/manifest", 32 * MIB, true),
-    ("/check", crate::check_page::BUNDLE_LIMIT, false),
+    ("/check", crate::web::check::BUNDLE_LIMIT, false),
 ];
 
 /// Answer `request_timeout` when the handler (reading the body included) takes longer than
@@ -63,6 +63,6 @@ pub(crate) async fn signed_in_user(st: &AppState, headers: &HeaderMap) -> Option
         .map(|t| crate::auth::token_hash(t.trim()));
     match bearer {
         Some(hash) => st.store.authenticate(&hash, st.clock.now()).await.ok()?.map(|(user, _)| user),
-        None => crate::portal::session(st, headers).await.map(|(user, _)| user),
+        None => crate::web::session::session(st, headers).await.map(|(user, _)| user),
     }
 }

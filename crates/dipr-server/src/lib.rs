@@ -4,25 +4,16 @@
 //! [`serve`] takes its listener and a shutdown future, so tests bind port 0 and stop it cleanly; tests
 //! that need no socket call [`router`] and drive it in-process.
 
-pub mod admin_pages;
 pub mod api;
-pub mod api_holdings;
 pub mod auth;
-pub mod check_page;
 pub mod demo;
 pub mod error;
-pub mod examiner;
-pub mod filing;
 pub mod fingerprints;
 pub mod guard;
 pub mod headers;
 pub mod ledger;
-pub mod messages;
-pub mod my_filing;
 pub mod once;
 pub mod operations;
-pub mod pages;
-pub mod portal;
 pub mod records;
 pub mod service;
 pub mod standing;
@@ -170,8 +161,21 @@ impl AppState {
     }
 }
 
+/// The whole site: the API and the web pages, behind the middleware every request passes.
 pub fn router(state: Arc<AppState>) -> axum::Router {
-    api::router(state)
+    use axum::middleware::from_fn_with_state;
+    axum::Router::new()
+        .merge(api::routes())
+        .merge(web::routes())
+        // Body limits are per route, applied before the body is read (`guard::body_limit`), not by extractors;
+        // a keyed request is claimed (`once`) only once its body is within its route's limit.
+        .route_layer(from_fn_with_state(state.clone(), once::layer))
+        .route_layer(from_fn_with_state(state.clone(), guard::body_limit))
+        .layer(axum::extract::DefaultBodyLimit::disable())
+        .layer(from_fn_with_state(state.clone(), guard::deadline))
+        .layer(from_fn_with_state(state.clone(), headers::layer))
+        .layer(tower_http::trace::TraceLayer::new_for_http())
+        .with_state(state)
 }
 
 /// Serve until `shutdown` resolves, running the timer task alongside; then stop accepting, let every request

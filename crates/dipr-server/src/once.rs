@@ -1,5 +1,5 @@
 //! At most once. A state-changing request that names a key — the API's `Idempotency-Key` header, or the
-//! key the layout puts on every web form's address ([`crate::web::FORM_KEY`], fresh per rendered form) —
+//! key the layout puts on every web form's address ([`crate::web::layout::FORM_KEY`], fresh per rendered form) —
 //! runs once per caller and key: the key is claimed before the request runs, and a repeat (a double
 //! click, a resent form, a client retrying after a timeout) gets the first answer back instead of changing
 //! the register again. A repeat that arrives while the first still runs waits for its answer.
@@ -19,7 +19,8 @@ use dipr_store::{RequestKey, StoredAnswer};
 use sha2::{Digest, Sha256};
 
 use crate::error::ApiError;
-use crate::web::{Lang, FORM_KEY};
+use crate::web::i18n::Lang;
+use crate::web::layout::FORM_KEY;
 use crate::AppState;
 
 const HEADER: &str = "idempotency-key";
@@ -154,5 +155,5 @@ fn refuse(api: bool, headers: &HeaderMap, e: ApiError) -> Response {
         return e.into_response();
     }
     let l = Lang::of(None, headers);
-    crate::web::message_page(l, e.status(), &crate::messages::refusal(&e, l))
+    crate::web::layout::message_page(l, e.status(), &crate::web::messages::refusal(&e, l))
 }

@@ -9,7 +9,8 @@ use dipr_domain::encumbrance::{LicenceKind, PledgeStatus};
 use dipr_domain::shown;
 
 use crate::records::PublicRecordDetail;
-use crate::web::{esc, Lang};
+use crate::web::i18n::Lang;
+use crate::web::layout::esc;
 
 /// What ended a registration.
 pub struct Ended {
@@ -78,9 +79,9 @@ pub fn mark(state: State) -> (&'static str, &'static str) {
 /// The headline of an ended registration, e.g. 证书所载登记已撤销.
 pub fn headline(state: State, l: Lang) -> &'static str {
     match state {
-        State::Revoked => l.t("证书所载登记已撤销", "The registration this certificate states was revoked"),
-        State::Cancelled => l.t("证书所载登记已注销", "The registration this certificate states was cancelled"),
-        _ => l.t("证书所载登记已失效（有效期届满）", "The registration this certificate states has expired"),
+        State::Revoked => l.tt("证书所载登记已撤销", "The registration this certificate states was revoked"),
+        State::Cancelled => l.tt("证书所载登记已注销", "The registration this certificate states was cancelled"),
+        _ => l.tt("证书所载登记已失效（有效期届满）", "The registration this certificate states has expired"),
     }
 }
 
@@ -88,25 +89,25 @@ pub fn headline(state: State, l: Lang) -> &'static str {
 /// encumbrances while it is in force. `id` names the element (`check-status`, `record-status`).
 pub fn html(s: &Standing, d: &PublicRecordDetail, l: Lang, now: DateTime<Utc>, id: &str) -> String {
     let link = format!("/records/{}{}", d.record.id, if l.en { "?lang=en" } else { "" });
-    let as_of = format!("{} {}", l.t("查询时间", "Status as of"), shown::minute_zoned(now, l.en));
+    let as_of = format!("{} {}", l.tt("查询时间", "Status as of"), shown::minute_zoned(now, l.en));
     match &s.ended {
         Some(e) => {
             let what = match e.state {
-                State::Revoked => l.t("撤销日期", "Revoked on"),
-                State::Cancelled => l.t("注销日期", "Cancelled on"),
-                _ => l.t("失效日期", "Expired on"),
+                State::Revoked => l.tt("撤销日期", "Revoked on"),
+                State::Cancelled => l.tt("注销日期", "Cancelled on"),
+                _ => l.tt("失效日期", "Expired on"),
             };
             let decision = if e.reasons.is_empty() {
                 String::new()
             } else {
-                format!("<dt>{}</dt><dd>{}</dd>", l.t("决定及理由", "Decision and reasons"), esc(&e.reasons))
+                format!("<dt>{}</dt><dd>{}</dd>", l.tt("决定及理由", "Decision and reasons"), esc(&e.reasons))
             };
             let logged = e
                 .log_index
                 .map(|i| {
                     format!(
                         "<dt>{}</dt><dd><a href=\"/api/v1/log/proofs/inclusion?index={i}\">{i}</a></dd>",
-                        l.t("账本序号", "Log index")
+                        l.tt("账本序号", "Log index")
                     )
                 })
                 .unwrap_or_default();
@@ -114,42 +115,45 @@ pub fn html(s: &Standing, d: &PublicRecordDetail, l: Lang, now: DateTime<Utc>, i
                 "<div class=\"result bad\" id=\"{id}\" role=\"status\"><h2>{}{}</h2><p>{}</p>\
                  <dl><dt>{what}</dt><dd>{}</dd>{decision}{logged}</dl>\
                  <p class=\"muted\">{as_of} · <a href=\"{link}\">{}</a></p></div>",
-                l.t("登记现状：", "Current status: "),
-                crate::web::state_label(e.state, l),
-                l.t(
+                l.tt("登记现状：", "Current status: "),
+                crate::web::layout::state_label(e.state, l),
+                l.tt(
                     "登记已不再有效。证书的签名仍可核验，只证明登记机构曾签发这份证书，不证明其所载权利现在存在。",
                     "The registration is no longer in force. The certificate's signature still verifies: it proves the registry issued it, not that the right it states exists now.",
                 ),
                 shown::date_zoned(e.at, l.en),
-                l.t("查看公示记录", "See the public record"),
+                l.tt("查看公示记录", "See the public record"),
             )
         }
         None => {
             let mut burdens = Vec::new();
             if s.active_pledges > 0 {
-                burdens.push(format!("{} {}", l.t("有效质押", "active pledges:"), s.active_pledges));
+                burdens.push(format!("{} {}", l.tt("有效质押", "active pledges:"), s.active_pledges));
             }
             if s.exclusive_licences > 0 {
                 burdens.push(format!(
                     "{} {}",
-                    l.t("独占或排他许可", "exclusive or sole licences:"),
+                    l.tt("独占或排他许可", "exclusive or sole licences:"),
                     s.exclusive_licences
                 ));
             }
             if s.disputed {
-                burdens.push(l.t("存在待决定的登记后异议", "an objection after grant awaits decision").to_string());
+                burdens.push(l.tt("存在待决定的登记后异议", "an objection after grant awaits decision").to_string());
             }
-            let burdens =
-                if burdens.is_empty() { l.t("无", "none").to_string() } else { esc(&burdens.join(l.t("；", "; "))) };
+            let burdens = if burdens.is_empty() {
+                l.tt("无", "none").to_string()
+            } else {
+                esc(&burdens.join(l.tt("；", "; ")))
+            };
             format!(
                 "<div class=\"result good\" id=\"{id}\" role=\"status\"><h2>{}</h2>\
                  <dl><dt>{}</dt><dd>{}</dd><dt>{}</dt><dd>{burdens}</dd></dl>\
                  <p class=\"muted\">{as_of} · <a href=\"{link}\">{}</a></p></div>",
-                l.t("登记现状：有效", "Current status: in force"),
-                l.t("登记现状", "Current status"),
-                crate::web::state_label(d.record.state, l),
-                l.t("权利负担", "Encumbrances"),
-                l.t("查看公示记录", "See the public record"),
+                l.tt("登记现状：有效", "Current status: in force"),
+                l.tt("登记现状", "Current status"),
+                crate::web::layout::state_label(d.record.state, l),
+                l.tt("权利负担", "Encumbrances"),
+                l.tt("查看公示记录", "See the public record"),
             )
         }
     }

@@ -278,14 +278,27 @@ async fn the_2027_calendar_is_seeded_and_administrators_are_warned_before_it_run
 fn no_code_outside_the_one_rule_formats_a_date() {
     let crates = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap().to_path_buf();
     let mut found = Vec::new();
-    for dir in ["dipr-server/src", "dipr-pdf/src", "dipr-cli/src", "dipr-ledger/src"] {
-        for entry in std::fs::read_dir(crates.join(dir)).unwrap() {
+    let mut files = Vec::new();
+    let mut dirs: Vec<_> =
+        ["dipr-server/src", "dipr-server/templates", "dipr-pdf/src", "dipr-cli/src", "dipr-ledger/src"]
+            .iter()
+            .map(|d| crates.join(d))
+            .collect();
+    while let Some(dir) = dirs.pop() {
+        for entry in std::fs::read_dir(dir).unwrap() {
             let path = entry.unwrap().path();
-            let text = std::fs::read_to_string(&path).unwrap();
-            for (n, line) in text.lines().enumerate() {
-                if ["format(\"%Y-", "%H:%M", "get(..10)", "FixedOffset"].iter().any(|p| line.contains(p)) {
-                    found.push(format!("{}:{}: {}", path.display(), n + 1, line.trim()));
-                }
+            if path.is_dir() {
+                dirs.push(path);
+            } else {
+                files.push(path);
+            }
+        }
+    }
+    for path in files {
+        let text = std::fs::read_to_string(&path).unwrap();
+        for (n, line) in text.lines().enumerate() {
+            if ["format(\"%Y-", "%H:%M", "get(..10)", "FixedOffset"].iter().any(|p| line.contains(p)) {
+                found.push(format!("{}:{}: {}", path.display(), n + 1, line.trim()));
             }
         }
     }

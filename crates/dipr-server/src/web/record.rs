@@ -19,90 +19,8 @@ pub struct Lang {
     objected: Option<String>,
 }
 
-use crate::web::esc;
+use crate::web::layout::esc;
 use dipr_domain::shown;
-
-pub(crate) fn state_label(s: AppStateKind, en: bool) -> &'static str {
-    use AppStateKind::*;
-    match (s, en) {
-        (Draft, false) => "草稿",
-        (Submitted, false) => "已提交",
-        (FormalReview, false) => "形式审查中",
-        (CorrectionRequested, false) => "补正中",
-        (Rejected, false) => "不予受理",
-        (SubstantiveReview, false) => "实质审查中",
-        (Refused, false) => "不予登记",
-        (PublicNotice, false) => "公示中",
-        (ObjectionPending, false) => "异议处理中",
-        (Registered, false) => "已登记",
-        (Withdrawn, false) => "已撤回",
-        (DeemedWithdrawn, false) => "视为撤回",
-        (Cancelled, false) => "已注销",
-        (Revoked, false) => "已撤销",
-        (Expired, false) => "已届满",
-        (Discarded, false) => "草稿已丢弃",
-        (Draft, true) => "Draft",
-        (Submitted, true) => "Submitted",
-        (FormalReview, true) => "In formal review",
-        (CorrectionRequested, true) => "Correction requested",
-        (Rejected, true) => "Rejected",
-        (SubstantiveReview, true) => "In substantive review",
-        (Refused, true) => "Refused",
-        (PublicNotice, true) => "On public notice",
-        (ObjectionPending, true) => "Objection pending",
-        (Registered, true) => "Registered",
-        (Withdrawn, true) => "Withdrawn",
-        (DeemedWithdrawn, true) => "Deemed withdrawn",
-        (Cancelled, true) => "Cancelled by the holder",
-        (Revoked, true) => "Revoked by the registry",
-        (Expired, true) => "Expired",
-        (Discarded, true) => "Draft discarded",
-    }
-}
-
-pub(crate) fn event_label(kind: &str, en: bool) -> String {
-    let (zh, e) = match kind {
-        "submitted" => ("提交申请", "Submitted"),
-        "accepted_for_review" => ("受理，进入形式审查", "Accepted into formal review"),
-        "formal_review_passed" => ("形式审查合格", "Passed formal review"),
-        "correction_requested" => ("要求补正", "Correction requested"),
-        "resubmitted" => ("补正后重新提交", "Resubmitted after correction"),
-        "rejected" => ("不予受理", "Rejected"),
-        "refused" => ("不予登记", "Refused"),
-        "deemed_withdrawn" => ("逾期未补正，视为撤回", "Deemed withdrawn (no correction in time)"),
-        "edited" => ("修改申请", "Edited"),
-        "draft_created" => ("创建草稿", "Draft created"),
-        "draft_discarded" => ("丢弃草稿", "Draft discarded"),
-        "notice_published" => ("发布公示", "Notice published"),
-        "objection_filed" => ("提出异议", "Objection filed"),
-        "objection_answered" => ("申请人答复异议", "Objection answered"),
-        "objection_upheld" => ("异议成立", "Objection upheld"),
-        "objection_dismissed" => ("异议不成立", "Objection dismissed"),
-        "notice_ended" => ("公示期满，予以登记", "Notice ended; registered"),
-        "withdrawn" => ("申请人撤回", "Withdrawn by the applicant"),
-        "cancelled" => ("权利人申请注销", "Cancelled by the holder"),
-        "revoked" => ("登记机构撤销登记", "Revoked by the registry"),
-        "expired" => ("有效期届满", "Validity ended"),
-        "holder_details_changed" => ("权利人信息变更", "Holder details changed"),
-        "transferred" => ("转让", "Transferred"),
-        "succeeded" => ("继受（继承、合并）", "Succession (inheritance, merger)"),
-        "licence_granted" => ("许可备案", "Licence registered"),
-        "licence_terminated" => ("许可终止", "Licence ended"),
-        "transaction_recorded" => ("交易记录", "Transaction booked"),
-        "pledge_filed" => ("质权人申请质押登记", "Pledge filed by the pledgee"),
-        "pledge_registered" => ("质押登记（权利人同意）", "Pledge registered (holder consented)"),
-        "pledge_released" => ("质押注销", "Pledge released"),
-        "pledge_enforced" => ("质权实现", "Pledge enforced"),
-        "consent_given" => ("质权人同意", "Pledgee consent"),
-        "version_added" => ("数据新版本存证", "New data version attested"),
-        "renewed" => ("续展", "Renewed"),
-        "dispute_filed" => ("登记后异议", "Objection after grant"),
-        "dispute_upheld" => ("登记后异议成立", "Objection after grant upheld"),
-        "dispute_dismissed" => ("登记后异议不成立", "Objection after grant dismissed"),
-        other => (other, other),
-    };
-    (if en { e } else { zh }).to_string()
-}
 
 /// `GET /records/{id}`.
 pub async fn record(
@@ -111,7 +29,7 @@ pub async fn record(
     Query(lang): Query<Lang>,
     headers: HeaderMap,
 ) -> Response {
-    let l = crate::web::Lang::of(lang.lang.as_deref(), &headers);
+    let l = crate::web::i18n::Lang::of(lang.lang.as_deref(), &headers);
     let form = ObjectionFormState { filed: lang.objected.is_some(), ..Default::default() };
     render(&st, &id, l, form).await
 }
@@ -137,7 +55,7 @@ pub struct ObjectionForm {
     grounds: String,
 }
 
-use crate::portal::{form_token, form_token_matches, OBJECTION_CSRF_COOKIE};
+use crate::web::session::{form_token, form_token_matches, OBJECTION_CSRF_COOKIE};
 
 /// `POST /records/{id}/objections`: the public objection form (anyone; no sign-in).
 pub async fn object(
@@ -150,10 +68,10 @@ pub async fn object(
 ) -> Response {
     use dipr_domain::application::{check_objection_text, NewObjection};
     use dipr_domain::lifecycle::{Actor, Command};
-    let l = crate::web::Lang::of(lang.lang.as_deref(), &headers);
+    let l = crate::web::i18n::Lang::of(lang.lang.as_deref(), &headers);
     // Double-submit token: the form must carry the value of the SameSite=Strict cookie set with it.
     if !form_token_matches(&headers, OBJECTION_CSRF_COOKIE, &form.csrf) {
-        let refusal = l.t("表单已过期，请重新提交。", "The form expired; please submit it again.").to_string();
+        let refusal = l.tt("表单已过期，请重新提交。", "The form expired; please submit it again.").to_string();
         return render(&st, &id, l, ObjectionFormState { values: form, refusal: Some(refusal), ..Default::default() })
             .await;
     }
@@ -182,12 +100,12 @@ pub async fn object(
             if state.errors.is_empty() {
                 state.refusal = Some(match e.code {
                     "notice_period_over" => l
-                        .t("公示期已结束，不再受理异议。", "The notice period has ended; objections are closed.")
+                        .tt("公示期已结束，不再受理异议。", "The notice period has ended; objections are closed.")
                         .to_string(),
                     "illegal_transition" => {
-                        l.t("该记录当前不在公示期。", "This record is not on public notice.").to_string()
+                        l.tt("该记录当前不在公示期。", "This record is not on public notice.").to_string()
                     }
-                    _ => crate::messages::refusal(&e, l),
+                    _ => crate::web::messages::refusal(&e, l),
                 });
             }
             let mut r = render(&st, &id, l, state).await;
@@ -198,9 +116,9 @@ pub async fn object(
     }
 }
 
-fn objection_form(id: Uuid, l: crate::web::Lang, s: &ObjectionFormState, csrf: &str) -> String {
-    let t = |zh: &'static str, en: &'static str| l.t(zh, en);
-    let err = |field: &str| crate::web::field_errors(&s.errors, field, l);
+fn objection_form(id: Uuid, l: crate::web::i18n::Lang, s: &ObjectionFormState, csrf: &str) -> String {
+    let t = |zh: &'static str, en: &'static str| l.tt(zh, en);
+    let err = |field: &str| crate::web::layout::field_errors(&s.errors, field, l);
     let mut out = format!("<h2 id=\"objection\">{}</h2>", t("提出异议", "Object to this filing"));
     if s.filed {
         out.push_str(&format!(
@@ -235,10 +153,10 @@ fn objection_form(id: Uuid, l: crate::web::Lang, s: &ObjectionFormState, csrf: &
     out
 }
 
-async fn render(st: &AppState, id: &str, l: crate::web::Lang, form: ObjectionFormState) -> Response {
+async fn render(st: &AppState, id: &str, l: crate::web::i18n::Lang, form: ObjectionFormState) -> Response {
     let en = l.en;
     let html = |status: StatusCode, title: &str, body: String| {
-        let mut r = crate::web::layout(l, title, "", &body, &[]);
+        let mut r = crate::web::layout::layout(l, title, "", &body, &[]);
         *r.status_mut() = status;
         r
     };
@@ -253,20 +171,20 @@ async fn render(st: &AppState, id: &str, l: crate::web::Lang, form: ObjectionFor
         Err(e) => return html(StatusCode::INTERNAL_SERVER_ERROR, "500", format!("<p>{}</p>", esc(&e.message))),
     };
     let r = &detail.record;
-    let industry = crate::web::industry_name(st, &r.industry, l).await;
+    let industry = crate::web::layout::industry_name(st, &r.industry, l).await;
     let t = |zh: &str, e: &str| if en { e.to_string() } else { zh.to_string() };
     let mut rows = vec![
         (t("权利人", "Holder"), format!("{}（{}）", esc(&r.holder.name), esc(&r.holder.id_number))),
         (
             t("登记对象类型", "Object type"),
-            crate::web::object_type_label(r.object_type.map(|o| o.as_str()).unwrap_or(""), l).to_string(),
+            crate::web::layout::object_type_label(r.object_type.map(|o| o.as_str()).unwrap_or(""), l).to_string(),
         ),
         (t("行业领域", "Industry"), esc(&industry)),
         (t("应用场景", "Scenarios"), esc(&r.scenarios.join("、"))),
         (t("简介", "Summary"), esc(&r.summary)),
     ];
     if let (Some(s), Some(e)) = (r.notice_started_at, r.notice_ends_at) {
-        let note = crate::web::beyond_calendar_note(&st.calendar(), e, l);
+        let note = crate::web::layout::beyond_calendar_note(&st.calendar(), e, l);
         rows.push((t("公示期", "Notice period"), format!("{}{note}", shown::period_zoned(s, e, en))));
     }
     if let Some(reg) = &r.registration {
@@ -289,8 +207,11 @@ async fn render(st: &AppState, id: &str, l: crate::web::Lang, form: ObjectionFor
             flags.push_str(&format!(" <span class=\"badge flag\">{}</span>", t(zh, e)));
         }
     }
-    let mut body =
-        format!("<h1>{} <span class=\"badge\">{}</span>{flags}</h1>", esc(&r.product_name), state_label(r.state, en));
+    let mut body = format!(
+        "<h1>{} <span class=\"badge\">{}</span>{flags}</h1>",
+        esc(&r.product_name),
+        crate::web::layout::state_label(r.state, l)
+    );
     let now = st.clock.now();
     if let Some(standing) = crate::standing::Standing::of(&detail, now) {
         body.push_str(&crate::standing::html(&standing, &detail, l, now, "record-status"));
@@ -319,7 +240,7 @@ async fn render(st: &AppState, id: &str, l: crate::web::Lang, form: ObjectionFor
         body.push_str(&format!(
             "<tr><td>{}</td><td>{}{}</td><td>{}</td></tr>",
             shown::minute(e.at),
-            esc(&event_label(&e.kind, en)),
+            esc(&crate::web::layout::event_label(&e.kind, en)),
             history_note(e, en),
             e.log_index
                 .map(|i| format!("<a href=\"/api/v1/log/proofs/inclusion?index={i}\">{i}</a>"))

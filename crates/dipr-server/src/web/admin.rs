@@ -21,9 +21,10 @@ use uuid::Uuid;
 
 use crate::auth::actor_of;
 use crate::error::ApiError;
-use crate::filing::{input, select, Errors};
-use crate::portal::{csrf_of, session};
-use crate::web::{esc, layout, message_page, Lang, LangQuery};
+use crate::web::form::{input, select, Errors};
+use crate::web::i18n::Lang;
+use crate::web::layout::{esc, layout, message_page, LangQuery};
+use crate::web::session::{csrf_of, session};
 use crate::witness::{WitnessEndpoint, WitnessSet};
 use crate::AppState;
 
@@ -46,7 +47,7 @@ async fn admin(st: &AppState, headers: &HeaderMap, l: Lang) -> Result<(UserRecor
 }
 
 fn not_admin(l: Lang) -> Response {
-    message_page(l, StatusCode::FORBIDDEN, l.t("仅限系统管理员。", "Administrators only."))
+    message_page(l, StatusCode::FORBIDDEN, l.tt("仅限系统管理员。", "Administrators only."))
 }
 
 /// An administrator's post: the session's user and CSRF token, once the posted token matches it.
@@ -56,7 +57,7 @@ async fn admin_post(
     posted: &str,
     l: Lang,
 ) -> Result<(UserRecord, String), Response> {
-    let (me, secret) = crate::portal::signed_in_post(st, headers, posted, l).await?;
+    let (me, secret) = crate::web::session::signed_in_post(st, headers, posted, l).await?;
     if me.role != Role::Admin {
         return Err(not_admin(l));
     }
@@ -84,7 +85,7 @@ impl Shown {
     fn refused(e: &ApiError, l: Lang, map: &dyn Fn(&str) -> String, fallback_field: Option<&str>) -> Self {
         match fallback_field {
             Some(top) => Self { errors: Errors::of(e, l, map, top), ..Default::default() },
-            None => Self { message: Some((false, crate::messages::refusal(e, l))), ..Default::default() },
+            None => Self { message: Some((false, crate::web::messages::refusal(e, l))), ..Default::default() },
         }
     }
 }
@@ -100,11 +101,11 @@ async fn page(State(st): State<Arc<AppState>>, Query(q): Query<LangQuery>, heade
 
 fn role_label(r: Role, l: Lang) -> &'static str {
     match r {
-        Role::Applicant => l.t("申请人", "Applicant"),
-        Role::Agent => l.t("代理机构", "Agent"),
-        Role::Examiner => l.t("审查员", "Examiner"),
-        Role::Admin => l.t("管理员", "Administrator"),
-        Role::Bank => l.t("银行", "Bank"),
+        Role::Applicant => l.tt("申请人", "Applicant"),
+        Role::Agent => l.tt("代理机构", "Agent"),
+        Role::Examiner => l.tt("审查员", "Examiner"),
+        Role::Admin => l.tt("管理员", "Administrator"),
+        Role::Bank => l.tt("银行", "Bank"),
         Role::System | Role::Public => "",
     }
 }
@@ -114,18 +115,18 @@ fn sign_in_failures(st: &AppState, l: Lang) -> String {
     let r = st.sign_ins.report();
     let mut out = format!(
         "<h3 id=\"sign-in-failures\">{}</h3><p>{}: <span id=\"failed-sign-ins\">{}</span>; {}: {}</p>",
-        l.t("登录失败（自本次启动）", "Failed sign-ins (since the server started)"),
-        l.t("密码或用户名错误", "Wrong username or password"),
+        l.tt("登录失败（自本次启动）", "Failed sign-ins (since the server started)"),
+        l.tt("密码或用户名错误", "Wrong username or password"),
         r.failed,
-        l.t("因过于频繁被拒", "refused as too frequent"),
+        l.tt("因过于频繁被拒", "refused as too frequent"),
         r.throttled,
     );
     if !r.accounts.is_empty() {
         out.push_str(&format!(
             "<div class=\"scroll\"><table class=\"list\"><tr><th>{}</th><th>{}</th><th>{}</th></tr>",
-            l.t("用户名", "Username"),
-            l.t("失败次数", "Failures"),
-            dipr_domain::shown::zoned(l.t("最近一次", "Last"), l.en)
+            l.tt("用户名", "Username"),
+            l.tt("失败次数", "Failures"),
+            dipr_domain::shown::zoned(l.tt("最近一次", "Last"), l.en)
         ));
         for a in &r.accounts {
             out.push_str(&format!(
@@ -146,7 +147,7 @@ async fn render(st: &AppState, l: Lang, csrf: &str, shown: Shown) -> Response {
     let calendar = st.store.calendar().await.unwrap_or_default();
     let hidden = format!("<input type=\"hidden\" name=\"csrf\" value=\"{csrf}\">");
     let e = &shown.errors;
-    let mut body = format!("<h1>{}</h1>", l.t("系统管理", "Administration"));
+    let mut body = format!("<h1>{}</h1>", l.tt("系统管理", "Administration"));
     if let Some(year) = st.calendar().coverage_warning(local_date(st.clock.now())) {
         body.push_str(&format!(
             "<div class=\"result bad\" role=\"alert\" id=\"calendar-warning\"><h2>{}</h2><p>{}</p></div>",
@@ -173,11 +174,11 @@ async fn render(st: &AppState, l: Lang, csrf: &str, shown: Shown) -> Response {
     // Users and roles.
     body.push_str(&format!(
         "<h2 id=\"users-h\">{}</h2><div class=\"scroll\"><table class=\"list\" id=\"users\"><tr><th>{}</th><th>{}</th><th>{}</th><th><span class=\"sr-only\">{}</span></th></tr>",
-        l.t("用户与角色", "Users and roles"),
-        l.t("用户名", "Username"),
-        l.t("名称", "Name"),
-        l.t("角色", "Role"),
-        l.t("操作", "Actions")
+        l.tt("用户与角色", "Users and roles"),
+        l.tt("用户名", "Username"),
+        l.tt("名称", "Name"),
+        l.tt("角色", "Role"),
+        l.tt("操作", "Actions")
     ));
     for u in &users {
         let form = |action: &str, confirm: &str, label: &str| {
@@ -191,15 +192,15 @@ async fn render(st: &AppState, l: Lang, csrf: &str, shown: Shown) -> Response {
         };
         // Disabling ends the account's sessions at once: it asks for a tick first. Enabling does not.
         let action = if u.disabled {
-            form("enable", "", l.t("启用", "Enable"))
+            form("enable", "", l.tt("启用", "Enable"))
         } else {
             format!(
                 "<details><summary>{}</summary>{}</details>",
-                l.t("停用", "Disable"),
+                l.tt("停用", "Disable"),
                 form(
                     "disable",
-                    &crate::web::confirm_box(l, &format!("confirm-user-{}", u.id), String::new()),
-                    l.t("确认停用", "Disable the account")
+                    &crate::web::layout::confirm_box(l, &format!("confirm-user-{}", u.id), String::new()),
+                    l.tt("确认停用", "Disable the account")
                 )
             )
         };
@@ -209,7 +210,7 @@ async fn render(st: &AppState, l: Lang, csrf: &str, shown: Shown) -> Response {
             esc(&u.display_name),
             role_label(u.role, l),
             if u.disabled {
-                format!(" <span class=\"tag\">{}</span>", l.t("已停用", "disabled"))
+                format!(" <span class=\"tag\">{}</span>", l.tt("已停用", "disabled"))
             } else {
                 String::new()
             },
@@ -225,24 +226,24 @@ async fn render(st: &AppState, l: Lang, csrf: &str, shown: Shown) -> Response {
     let u = &shown.user;
     body.push_str(&format!(
         "<h3>{}</h3><form method=\"post\" action=\"/admin/users/new\" class=\"stack\" data-width=\"narrow\" novalidate>{hidden}{}{}{}{}{}<p class=\"muted\">{}</p>{}{}<button id=\"create-user\">{}</button></form>",
-        l.t("新建工作人员账号", "Create a staff account"),
-        e.at("user-form"),
-        input("new-username", l.t("用户名", "Username"), &u.username, e, "text"),
-        input("new-display_name", l.t("姓名 / 名称", "Name"), &u.display_name, e, "text"),
-        select("new-role", l.t("角色", "Role"), &u.role, &roles, e),
-        input("new-password", l.t("初始密码（至少 10 个字符）", "Initial password (at least 10 characters)"), "", e, "password"),
-        l.t("银行账号须填写银行的名称和统一社会信用代码：", "A bank account names the bank and its credit code:"),
-        input("new-party_name", l.t("银行名称", "Bank's name"), &u.party_name, e, "text"),
-        input("new-party_id", l.t("统一社会信用代码", "Credit code"), &u.party_id, e, "text"),
-        l.t("创建账号", "Create the account"),
+        l.tt("新建工作人员账号", "Create a staff account"),
+        e.html_at("user-form"),
+        input("new-username", l.tt("用户名", "Username"), &u.username, e, "text"),
+        input("new-display_name", l.tt("姓名 / 名称", "Name"), &u.display_name, e, "text"),
+        select("new-role", l.tt("角色", "Role"), &u.role, &roles, e),
+        input("new-password", l.tt("初始密码（至少 10 个字符）", "Initial password (at least 10 characters)"), "", e, "password"),
+        l.tt("银行账号须填写银行的名称和统一社会信用代码：", "A bank account names the bank and its credit code:"),
+        input("new-party_name", l.tt("银行名称", "Bank's name"), &u.party_name, e, "text"),
+        input("new-party_id", l.tt("统一社会信用代码", "Credit code"), &u.party_id, e, "text"),
+        l.tt("创建账号", "Create the account"),
     ));
 
     // Industry codes.
     body.push_str(&format!(
         "<h2>{}</h2><div class=\"scroll\"><table class=\"list\" id=\"industries\"><tr><th>{}</th><th>中文</th><th>English</th><th>{}</th></tr>",
-        l.t("行业代码", "Industry codes"),
-        l.t("代码", "Code"),
-        l.t("启用", "Active")
+        l.tt("行业代码", "Industry codes"),
+        l.tt("代码", "Code"),
+        l.tt("启用", "Active")
     ));
     for i in &industries {
         body.push_str(&format!(
@@ -256,40 +257,40 @@ async fn render(st: &AppState, l: Lang, csrf: &str, shown: Shown) -> Response {
     let i = &shown.industry;
     body.push_str(&format!(
         "</table></div><form method=\"post\" action=\"/admin/industries\" class=\"stack\" data-width=\"narrow\" novalidate>{hidden}{}{}{}{}<button>{}</button></form>",
-        e.at("industry-form"),
-        input("industry-code", l.t("代码（小写字母、数字、下划线）", "Code (a-z, 0-9, _)"), &i.code, e, "text"),
+        e.html_at("industry-form"),
+        input("industry-code", l.tt("代码（小写字母、数字、下划线）", "Code (a-z, 0-9, _)"), &i.code, e, "text"),
         input("industry-zh", "中文名称", &i.name_zh, e, "text"),
         input("industry-en", "English name", &i.name_en, e, "text"),
-        l.t("保存行业", "Save the industry")
+        l.tt("保存行业", "Save the industry")
     ));
 
     // The working-day calendar.
     let d = &shown.day;
     let kinds =
-        [("holiday", l.t("节假日", "Holiday").to_string()), ("workday", l.t("调休上班", "Working day").to_string())];
+        [("holiday", l.tt("节假日", "Holiday").to_string()), ("workday", l.tt("调休上班", "Working day").to_string())];
     body.push_str(&format!(
         "<h2>{}</h2><form method=\"post\" action=\"/admin/calendar\" class=\"stack\" data-width=\"narrow\" novalidate>{hidden}{}{}{}{}<button>{}</button></form>\
          <div class=\"scroll\"><table class=\"list\" id=\"calendar\"><tr><th>{}</th><th>{}</th><th>{}</th></tr>",
-        l.t("节假日与调休", "Holidays and working weekends"),
-        e.at("day-form"),
-        input("day-date", l.t("日期（YYYY-MM-DD）", "Date (YYYY-MM-DD)"), &d.date, e, "text"),
-        select("day-kind", l.t("类型", "Kind"), &d.kind, &kinds, e),
-        input("day-note", l.t("说明", "Note"), &d.note, e, "text"),
-        l.t("保存", "Save"),
-        l.t("日期", "Date"),
-        l.t("类型", "Kind"),
-        l.t("说明", "Note")
+        l.tt("节假日与调休", "Holidays and working weekends"),
+        e.html_at("day-form"),
+        input("day-date", l.tt("日期（YYYY-MM-DD）", "Date (YYYY-MM-DD)"), &d.date, e, "text"),
+        select("day-kind", l.tt("类型", "Kind"), &d.kind, &kinds, e),
+        input("day-note", l.tt("说明", "Note"), &d.note, e, "text"),
+        l.tt("保存", "Save"),
+        l.tt("日期", "Date"),
+        l.tt("类型", "Kind"),
+        l.tt("说明", "Note")
     ));
     for d in calendar.iter().rev().take(60) {
         let kind = match d.kind {
-            DayKind::Holiday => l.t("节假日", "Holiday"),
-            DayKind::Workday => l.t("调休上班", "Working day"),
+            DayKind::Holiday => l.tt("节假日", "Holiday"),
+            DayKind::Workday => l.tt("调休上班", "Working day"),
         };
         body.push_str(&format!("<tr><td>{}</td><td>{kind}</td><td>{}</td></tr>", d.date, esc(&d.note)));
     }
     body.push_str("</table></div>");
     body.push_str(&witness_section(st, l, &hidden, &shown));
-    layout(l, l.t("系统管理", "Administration"), "/me", &body, &[])
+    layout(l, l.tt("系统管理", "Administration"), "/me", &body, &[])
 }
 
 fn witness_section(st: &AppState, l: Lang, hidden: &str, shown: &Shown) -> String {
@@ -304,9 +305,9 @@ fn witness_section(st: &AppState, l: Lang, hidden: &str, shown: &Shown) -> Strin
              <button class=\"secondary\" aria-label=\"{} {}\">{}</button></form></td></tr>",
             esc(name),
             esc(&w.url),
-            l.t("移除", "Remove"),
+            l.tt("移除", "Remove"),
             esc(name),
-            l.t("移除", "Remove")
+            l.tt("移除", "Remove")
         ));
     }
     let w = &shown.witness;
@@ -318,19 +319,19 @@ fn witness_section(st: &AppState, l: Lang, hidden: &str, shown: &Shown) -> Strin
          <input type=\"hidden\" name=\"action\" value=\"add\">{top}{url}{key}<button id=\"add-witness\">{add}</button></form>\
          <form method=\"post\" action=\"/admin/witnesses\" class=\"stack\" data-width=\"narrow\" novalidate>{hidden}\
          <input type=\"hidden\" name=\"action\" value=\"quorum\">{q}<button>{save}</button></form>",
-        h = l.t("见证人", "Witnesses"),
-        lead = l.t(
+        h = l.tt("见证人", "Witnesses"),
+        lead = l.tt(
             "见证人独立联署账本检查点；证书在达到法定人数的联署后附带联署。更改即时生效并记入事件日志。",
             "Witnesses cosign the log's checkpoints independently; certificates carry the cosignatures once a quorum has signed. Changes take effect at once and are logged."
         ),
-        c1 = l.t("名称", "Name"),
-        act = l.t("操作", "Actions"),
-        top = e.at("witness-form"),
+        c1 = l.tt("名称", "Name"),
+        act = l.tt("操作", "Actions"),
+        top = e.html_at("witness-form"),
         url = input("witness-url", "URL (https://…)", &w.url, e, "text"),
-        key = input("witness-key", l.t("见证人公钥（cosignature/v1）", "Witness key (cosignature/v1)"), &w.key, e, "text"),
-        add = l.t("添加见证人", "Add the witness"),
-        q = input("witness-quorum", l.t("法定人数（0 表示不等待联署）", "Quorum (0: do not wait for cosignatures)"), &quorum, e, "text"),
-        save = l.t("保存法定人数", "Save the quorum"),
+        key = input("witness-key", l.tt("见证人公钥（cosignature/v1）", "Witness key (cosignature/v1)"), &w.key, e, "text"),
+        add = l.tt("添加见证人", "Add the witness"),
+        q = input("witness-quorum", l.tt("法定人数（0 表示不等待联署）", "Quorum (0: do not wait for cosignatures)"), &quorum, e, "text"),
+        save = l.tt("保存法定人数", "Save the quorum"),
     )
 }
 
@@ -357,13 +358,16 @@ async fn user_action(
     };
     let disable = f.action == "disable";
     let shown = if disable && f.confirm.is_none() {
-        Shown { message: Some((false, crate::web::field_message("confirmation_required", l))), ..Default::default() }
+        Shown {
+            message: Some((false, crate::web::layout::field_message("confirmation_required", l))),
+            ..Default::default()
+        }
     } else {
         match crate::service::set_user_disabled(&st, &actor_of(&me), f.user, disable).await {
             Ok(u) => Shown::done(format!(
                 "{} {}",
                 u.username,
-                if u.disabled { l.t("已停用", "disabled") } else { l.t("已启用", "enabled") }
+                if u.disabled { l.tt("已停用", "disabled") } else { l.tt("已启用", "enabled") }
             )),
             Err(e) => Shown::refused(&e, l, &|_| String::new(), None),
         }
@@ -431,7 +435,7 @@ async fn create_user(
         crate::service::create_account(&st, req, &actor_of(&me), false).await.map(|(u, _)| u)
     };
     match result {
-        Ok(u) => render(&st, l, &csrf, Shown::done(format!("{} {}", u.username, l.t("已创建", "created")))).await,
+        Ok(u) => render(&st, l, &csrf, Shown::done(format!("{} {}", u.username, l.tt("已创建", "created")))).await,
         Err(e) => {
             let map = |field: &str| -> String {
                 match field {
@@ -488,7 +492,7 @@ async fn save_industry(
         position,
     };
     match crate::service::upsert_industry(&st, &actor_of(&me), ind).await {
-        Ok(i) => render(&st, l, &csrf, Shown::done(format!("{} {}", i.code, l.t("已保存", "saved")))).await,
+        Ok(i) => render(&st, l, &csrf, Shown::done(format!("{} {}", i.code, l.tt("已保存", "saved")))).await,
         Err(e) => {
             let map = |field: &str| -> String {
                 match field {
@@ -540,7 +544,7 @@ async fn save_day(
         }
     };
     match result {
-        Ok(d) => render(&st, l, &csrf, Shown::done(format!("{} {}", d.date, l.t("已保存", "saved")))).await,
+        Ok(d) => render(&st, l, &csrf, Shown::done(format!("{} {}", d.date, l.tt("已保存", "saved")))).await,
         Err(e) => {
             let map = |field: &str| -> String {
                 match field {
@@ -612,7 +616,7 @@ async fn witness_action(
         _ => Err(ApiError::new("bad_request", "unknown witness action")),
     };
     match result {
-        Ok(_) => render(&st, l, &csrf, Shown::done(l.t("见证人设置已保存", "Witnesses saved").to_string())).await,
+        Ok(_) => render(&st, l, &csrf, Shown::done(l.tt("见证人设置已保存", "Witnesses saved").to_string())).await,
         Err(e) => {
             let map = |field: &str| -> String {
                 if field == "quorum" {

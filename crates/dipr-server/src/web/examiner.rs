@@ -17,8 +17,9 @@ use serde::Deserialize;
 use uuid::Uuid;
 
 use crate::auth::actor_of;
-use crate::portal::{csrf_of, session};
-use crate::web::{esc, layout, message_page, Lang, LangQuery};
+use crate::web::i18n::Lang;
+use crate::web::layout::{esc, layout, message_page, LangQuery};
+use crate::web::session::{csrf_of, session};
 use crate::AppState;
 use dipr_domain::shown;
 
@@ -84,21 +85,21 @@ impl Typed<'_> {
 
 /// The form deciding one objection (during notice) or one objection after grant.
 fn outcome_form(l: Lang, url: &str, key: &str, csrf: &str, typed: (&str, &str), error: Option<&str>) -> String {
-    let mut opts = format!("<option value=\"\">{}</option>", l.t("请选择", "Choose"));
+    let mut opts = format!("<option value=\"\">{}</option>", l.tt("请选择", "Choose"));
     for (v, zh, en) in [("dismissed", "异议不成立", "Dismiss"), ("upheld", "异议成立", "Uphold")] {
         let sel = if v == typed.0 { " selected" } else { "" };
-        opts.push_str(&format!("<option value=\"{v}\"{sel}>{}</option>", l.t(zh, en)));
+        opts.push_str(&format!("<option value=\"{v}\"{sel}>{}</option>", l.tt(zh, en)));
     }
-    let error = error.map(|e| crate::web::error_span(&format!("reasons-{key}"), e)).unwrap_or_default();
+    let error = error.map(|e| crate::web::layout::error_span(&format!("reasons-{key}"), e)).unwrap_or_default();
     format!(
         "<form method=\"post\" action=\"{url}\" class=\"stack\" novalidate><input type=\"hidden\" name=\"csrf\" value=\"{csrf}\">\
          <label for=\"outcome-{key}\">{}</label><select id=\"outcome-{key}\" name=\"action\" aria-describedby=\"err-reasons-{key}\">{opts}</select>\
          <label for=\"reasons-{key}\">{}</label><textarea id=\"reasons-{key}\" name=\"reasons\" rows=\"3\" aria-describedby=\"err-reasons-{key}\">{}</textarea>{error}\
          <button>{}</button></form>",
-        l.t("结论", "Outcome"),
-        l.t("理由", "Reasons"),
+        l.tt("结论", "Outcome"),
+        l.tt("理由", "Reasons"),
         esc(typed.1),
-        l.t("决定异议", "Decide the objection")
+        l.tt("决定异议", "Decide the objection")
     )
 }
 
@@ -111,27 +112,27 @@ async fn review_page(
     error: Option<String>,
 ) -> Response {
     let overlaps = crate::fingerprints::overlaps(st, app.id).await.unwrap_or_default();
-    let industry = crate::web::industry_name(st, &app.form.industry, l).await;
+    let industry = crate::web::layout::industry_name(st, &app.form.industry, l).await;
     let f = &app.form;
     let mut body = format!(
         "<h1>{} <span class=\"badge\">{}</span></h1><p><a href=\"/me\">{}</a></p><table>",
         esc(&f.product_name),
-        crate::web::state_label(app.state, l),
-        l.t("返回审查队列", "Back to the queue")
+        crate::web::layout::state_label(app.state, l),
+        l.tt("返回审查队列", "Back to the queue")
     );
     for (k, v) in [
-        (l.t("申请人", "Applicant"), format!("{}（{}）", esc(&app.applicant.name), esc(&app.applicant.id_number))),
+        (l.tt("申请人", "Applicant"), format!("{}（{}）", esc(&app.applicant.name), esc(&app.applicant.id_number))),
         (
-            l.t("登记对象", "Object type"),
-            crate::web::object_type_label(f.object_type.map(|t| t.as_str()).unwrap_or(""), l).to_string(),
+            l.tt("登记对象", "Object type"),
+            crate::web::layout::object_type_label(f.object_type.map(|t| t.as_str()).unwrap_or(""), l).to_string(),
         ),
-        (l.t("行业", "Industry"), esc(&industry)),
-        (l.t("简介", "Summary"), esc(&f.summary)),
-        (l.t("数据来源与合法性", "Sources and legality"), esc(&f.legality_statement)),
-        (l.t("加工规则", "Processing"), esc(&f.processing)),
-        (l.t("样例", "Samples"), esc(&f.samples.join("\n"))),
+        (l.tt("行业", "Industry"), esc(&industry)),
+        (l.tt("简介", "Summary"), esc(&f.summary)),
+        (l.tt("数据来源与合法性", "Sources and legality"), esc(&f.legality_statement)),
+        (l.tt("加工规则", "Processing"), esc(&f.processing)),
+        (l.tt("样例", "Samples"), esc(&f.samples.join("\n"))),
         (
-            l.t("内容承诺", "Content commitment"),
+            l.tt("内容承诺", "Content commitment"),
             f.content_commitment.as_ref().map(|c| format!("<code>{}</code>", esc(&c.root))).unwrap_or_default(),
         ),
     ] {
@@ -141,10 +142,10 @@ async fn review_page(
     if !overlaps.is_empty() {
         body.push_str(&format!(
             "<h2>{}</h2><table class=\"list\" id=\"overlaps\"><tr><th>{}</th><th>{}</th><th>{}</th></tr>",
-            l.t("数据重合预警", "Overlap warnings"),
-            l.t("其他申请", "Other filing"),
-            l.t("权利人", "Holder"),
-            l.t("本申请数据包含于其中的比例", "Share of this filing's records in it")
+            l.tt("数据重合预警", "Overlap warnings"),
+            l.tt("其他申请", "Other filing"),
+            l.tt("权利人", "Holder"),
+            l.tt("本申请数据包含于其中的比例", "Share of this filing's records in it")
         ));
         for o in overlaps {
             body.push_str(&format!(
@@ -161,14 +162,14 @@ async fn review_page(
     let err_for = |t: Target| error.as_deref().filter(|_| typed.target == t);
     // Objections during the notice period, and objections after grant.
     if !app.objections.is_empty() {
-        body.push_str(&format!("<h2 id=\"objections\">{}</h2>", l.t("公示期异议", "Objections during the notice")));
+        body.push_str(&format!("<h2 id=\"objections\">{}</h2>", l.tt("公示期异议", "Objections during the notice")));
         for o in &app.objections {
             body.push_str(&format!(
                 "<section class=\"card\"><p><strong>{}</strong>（{}） · {} · {} {}</p><p>{}</p>",
                 esc(&o.objector_name),
                 esc(&o.objector_contact),
                 shown::date_zoned(o.filed_at, l.en),
-                l.t("决定期限", "decide by"),
+                l.tt("决定期限", "decide by"),
                 shown::date_zoned(o.decide_by, l.en),
                 esc(&o.grounds)
             ));
@@ -182,8 +183,8 @@ async fn review_page(
                 (response, None) => {
                     body.push_str(&format!(
                         "<p><em>{}</em> {}</p>",
-                        l.t("申请人答复：", "Applicant's answer:"),
-                        response.as_deref().map(esc).unwrap_or_else(|| l.t("尚未答复", "none yet").to_string())
+                        l.tt("申请人答复：", "Applicant's answer:"),
+                        response.as_deref().map(esc).unwrap_or_else(|| l.tt("尚未答复", "none yet").to_string())
                     ));
                     let t = Target::Objection(o.id);
                     let url = format!("/review/{}/objections/{}", app.id, o.id);
@@ -195,7 +196,7 @@ async fn review_page(
     }
     let disputes = app.holding.iter().flat_map(|h| &h.disputes).collect::<Vec<_>>();
     if !disputes.is_empty() {
-        body.push_str(&format!("<h2 id=\"disputes\">{}</h2>", l.t("登记后异议", "Objections after grant")));
+        body.push_str(&format!("<h2 id=\"disputes\">{}</h2>", l.tt("登记后异议", "Objections after grant")));
         for d in disputes {
             body.push_str(&format!(
                 "<section class=\"card\"><p><strong>{}</strong>（{}） · {}</p><p>{}</p>",
@@ -226,31 +227,31 @@ async fn review_page(
         let mut opts = String::new();
         for (v, zh, en) in choices {
             let sel = if *v == action { " selected" } else { "" };
-            opts.push_str(&format!("<option value=\"{v}\"{sel}>{}</option>", l.t(zh, en)));
+            opts.push_str(&format!("<option value=\"{v}\"{sel}>{}</option>", l.tt(zh, en)));
         }
-        let error = err_for(Target::Decision).map(|e| crate::web::error_span("reasons", e)).unwrap_or_default();
+        let error = err_for(Target::Decision).map(|e| crate::web::layout::error_span("reasons", e)).unwrap_or_default();
         body.push_str(&format!(
             "<h2>{}</h2><form method=\"post\" action=\"/review/{}\" class=\"stack\" novalidate><input type=\"hidden\" name=\"csrf\" value=\"{csrf}\">\
              <input type=\"hidden\" name=\"version\" value=\"{version}\">\
              <label for=\"action\">{}</label><select id=\"action\" name=\"action\">{opts}</select>\
              <label for=\"reasons\">{}</label><textarea id=\"reasons\" name=\"reasons\" rows=\"4\" aria-describedby=\"err-reasons\">{}</textarea>{error}\
              {confirm}<button>{}</button></form>",
-            l.t("决定", "Decision"),
+            l.tt("决定", "Decision"),
             app.id,
-            l.t("决定事项", "Action"),
-            l.t("理由（将记录审查员身份）", "Reasons (recorded with your name)"),
+            l.tt("决定事项", "Action"),
+            l.tt("理由（将记录审查员身份）", "Reasons (recorded with your name)"),
             esc(reasons),
-            l.t("作出决定", "Decide"),
+            l.tt("作出决定", "Decide"),
             version = app.version,
             // Revocation ends a registration for good: it needs a tick.
             confirm = if choices.iter().any(|(v, ..)| *v == "revoke") {
-                crate::web::confirm_box(l, "confirm", String::new())
+                crate::web::layout::confirm_box(l, "confirm", String::new())
             } else {
                 String::new()
             },
         ));
     }
-    layout(l, l.t("审查", "Review"), "/me", &body, &[])
+    layout(l, l.tt("审查", "Review"), "/me", &body, &[])
 }
 
 async fn review(
@@ -264,7 +265,7 @@ async fn review(
         return Redirect::to("/signin").into_response();
     };
     if user.role != Role::Examiner {
-        return message_page(l, StatusCode::FORBIDDEN, l.t("只有审查员可以审查。", "Only examiners review."));
+        return message_page(l, StatusCode::FORBIDDEN, l.tt("只有审查员可以审查。", "Only examiners review."));
     }
     // A draft is its applicant's alone until it is submitted.
     let app = match Uuid::parse_str(&id) {
@@ -272,7 +273,7 @@ async fn review(
         Err(_) => None,
     };
     let Some(app) = app else {
-        return message_page(l, StatusCode::NOT_FOUND, l.t("没有这项申请。", "No such filing."));
+        return message_page(l, StatusCode::NOT_FOUND, l.tt("没有这项申请。", "No such filing."));
     };
     review_page(&st, l, &app, &csrf_of(&secret), Typed::NONE, None).await
 }
@@ -312,10 +313,10 @@ async fn decide(
         "approve" => Command::Approve { reasons },
         "refuse" => Command::Refuse { reasons },
         "revoke" => Command::Revoke { reasons },
-        _ => return message_page(l, StatusCode::UNPROCESSABLE_ENTITY, l.t("请选择决定事项。", "Choose an action.")),
+        _ => return message_page(l, StatusCode::UNPROCESSABLE_ENTITY, l.tt("请选择决定事项。", "Choose an action.")),
     };
     let Some(version) = form.version else {
-        return crate::web::expired(l);
+        return crate::web::layout::expired(l);
     };
     // Revocation ends a registration for good: refused without its tick, like any other refusal.
     let result = if form.action == "revoke" && form.confirm.is_none() {
@@ -331,11 +332,11 @@ async fn decide(
         Ok(_) => Redirect::to(&format!("/review/{id}")).into_response(),
         Err(e) => {
             let message = match e.details.first() {
-                Some(d) => crate::web::field_message(&d.code, l),
-                None => crate::messages::refusal(&e, l),
+                Some(d) => crate::web::layout::field_message(&d.code, l),
+                None => crate::web::messages::refusal(&e, l),
             };
             let Ok(Some(app)) = st.store.application(id).await else {
-                return message_page(l, StatusCode::NOT_FOUND, l.t("没有这项申请。", "No such filing."));
+                return message_page(l, StatusCode::NOT_FOUND, l.tt("没有这项申请。", "No such filing."));
             };
             let typed = Typed { target: Target::Decision, action: &form.action, reasons: &form.reasons };
             let mut r = review_page(&st, l, &app, &csrf_of(&secret), typed, Some(message)).await;
@@ -347,16 +348,16 @@ async fn decide(
 
 fn outcome_label(o: ObjectionOutcome, l: Lang) -> &'static str {
     match o {
-        ObjectionOutcome::Upheld => l.t("异议成立", "Upheld"),
-        ObjectionOutcome::Dismissed => l.t("异议不成立", "Dismissed"),
+        ObjectionOutcome::Upheld => l.tt("异议成立", "Upheld"),
+        ObjectionOutcome::Dismissed => l.tt("异议不成立", "Dismissed"),
     }
 }
 
 /// The signed-in examiner, or the response to give instead.
 async fn examiner(st: &AppState, headers: &HeaderMap, csrf: &str, l: Lang) -> Result<(UserRecord, String), Response> {
-    let (user, secret) = crate::portal::signed_in_post(st, headers, csrf, l).await?;
+    let (user, secret) = crate::web::session::signed_in_post(st, headers, csrf, l).await?;
     if user.role != Role::Examiner {
-        return Err(message_page(l, StatusCode::FORBIDDEN, l.t("只有审查员可以审查。", "Only examiners review.")));
+        return Err(message_page(l, StatusCode::FORBIDDEN, l.tt("只有审查员可以审查。", "Only examiners review.")));
     }
     Ok((user, secret))
 }
@@ -399,11 +400,11 @@ async fn decide_outcome(
         Ok(_) => Redirect::to(&format!("/review/{id}")).into_response(),
         Err(e) => {
             let message = match e.details.first() {
-                Some(d) => crate::web::field_message(&d.code, l),
-                None => crate::messages::refusal(&e, l),
+                Some(d) => crate::web::layout::field_message(&d.code, l),
+                None => crate::web::messages::refusal(&e, l),
             };
             let Ok(Some(app)) = st.store.application(id).await else {
-                return message_page(l, StatusCode::NOT_FOUND, l.t("没有这项申请。", "No such filing."));
+                return message_page(l, StatusCode::NOT_FOUND, l.tt("没有这项申请。", "No such filing."));
             };
             let target = match decided {
                 Decided::Objection(oid) => Target::Objection(oid),

@@ -21,12 +21,14 @@ use dipr_store::{Page, UserRecord};
 use serde::Deserialize;
 use uuid::Uuid;
 
-use crate::api_holdings::{Amount, LicenceRequest, TransactionRequest};
+use crate::api::holdings::{Amount, LicenceRequest, TransactionRequest};
 use crate::auth::actor_of;
 use crate::error::{ApiError, ApiResult};
-use crate::filing::{check_submission, field_of, form_fields, input, select, textarea, Errors, FileForm};
-use crate::portal::{csrf_of, session};
-use crate::web::{esc, layout, message_page, Lang, LangQuery};
+use crate::web::filing::{check_submission, field_of, form_fields, FileForm};
+use crate::web::form::{input, select, textarea, Errors};
+use crate::web::i18n::Lang;
+use crate::web::layout::{esc, layout, message_page, LangQuery};
+use crate::web::session::{csrf_of, session};
 use crate::AppState;
 use dipr_domain::shown;
 
@@ -82,7 +84,7 @@ async fn filing_of(st: &AppState, user: &UserRecord, id: Uuid, l: Lang) -> Resul
         Ok(_) => Err(message_page(
             l,
             StatusCode::NOT_FOUND,
-            l.t("没有这项申请，或您无权查看。", "No such filing, or it is not yours."),
+            l.tt("没有这项申请，或您无权查看。", "No such filing, or it is not yours."),
         )),
         Err(e) => Err(message_page(l, StatusCode::INTERNAL_SERVER_ERROR, &ApiError::from(e).message)),
     }
@@ -98,7 +100,7 @@ async fn posted(
     csrf: &str,
 ) -> Result<(Lang, UserRecord, String, Application), Response> {
     let l = Lang::of(q.lang(), headers);
-    let (user, secret) = crate::portal::signed_in_post(st, headers, csrf, l).await?;
+    let (user, secret) = crate::web::session::signed_in_post(st, headers, csrf, l).await?;
     let app = filing_of(st, &user, id, l).await?;
     Ok((l, user, secret, app))
 }
@@ -122,13 +124,13 @@ async fn page(
         return message_page(
             l,
             StatusCode::NOT_FOUND,
-            l.t("没有这项申请，或您无权查看。", "No such filing, or it is not yours."),
+            l.tt("没有这项申请，或您无权查看。", "No such filing, or it is not yours."),
         );
     };
     match open(&st, &headers, id, l).await {
         Ok((user, secret, app)) => {
             let sent = if q.receipt.is_some() { Sent::Receipt } else { Sent::Nothing };
-            render(&st, l, &user, &secret, &app, sent, &Errors(Vec::new())).await
+            render(&st, l, &user, &secret, &app, sent, &Errors::default()).await
         }
         Err(r) => r,
     }
@@ -155,7 +157,7 @@ async fn refused(
     let errors = Errors::of(e, l, map, top);
     let app = match st.store.application(id).await {
         Ok(Some(app)) => app,
-        _ => return message_page(l, StatusCode::NOT_FOUND, l.t("没有这项申请。", "No such filing.")),
+        _ => return message_page(l, StatusCode::NOT_FOUND, l.tt("没有这项申请。", "No such filing.")),
     };
     let mut r = render(st, l, user, secret, &app, sent, &errors).await;
     *r.status_mut() = e.status();
@@ -177,17 +179,17 @@ async fn receipt(st: &AppState, l: Lang, app: &Application) -> String {
     let Some(last) = events.last() else { return String::new() };
     let logged = match st.store.log_indexes(&[last.id]).await {
         Ok(found) => found.get(&last.id).map(|i| {
-            format!(" · {}", l.t(&format!("已记入公开账本，序号 {i}"), &format!("in the public log at index {i}")))
+            format!(" · {}", l.tt(&format!("已记入公开账本，序号 {i}"), &format!("in the public log at index {i}")))
         }),
         Err(e) => Some(format!(" · {}", esc(&ApiError::from(e).message))),
     };
     format!(
         "<div class=\"result good\" role=\"status\" id=\"receipt\"><h2>{}</h2><p>{} · {} · {} · {} {}{}</p></div>",
-        l.t("办理回执", "Receipt"),
-        esc(&crate::pages::event_label(&last.kind, l.en)),
+        l.tt("办理回执", "Receipt"),
+        esc(&crate::web::layout::event_label(&last.kind, l.en)),
         dipr_domain::shown::minute_zoned(last.at, l.en),
         esc(&last.actor_name),
-        l.t("事项编号", "event no."),
+        l.tt("事项编号", "event no."),
         last.id,
         logged.unwrap_or_default(),
     )
@@ -328,7 +330,7 @@ async fn withdraw(
         Err(r) => return r,
     };
     let Some(version) = f.version else {
-        return crate::web::expired(l);
+        return crate::web::layout::expired(l);
     };
     // A draft is discarded; before registration the applicant withdraws; after it the holder cancels.
     let command = match app.state {
@@ -448,7 +450,7 @@ async fn licence(
                 scopes: list(&f.scopes),
                 fee: (!f.fee.trim().is_empty()).then(|| Amount::Text(f.fee.clone())),
             };
-            crate::api_holdings::grant_licence_as(&st, &actor_of(&user), id, req).await.map(|_| ())
+            crate::api::holdings::grant_licence_as(&st, &actor_of(&user), id, req).await.map(|_| ())
         }
     };
     match result {
@@ -536,7 +538,7 @@ async fn transaction(
                 licence_id: f.licence.parse().ok(),
                 note: f.note.trim().to_string(),
             };
-            crate::api_holdings::book_transaction_as(&st, &actor_of(&user), id, req).await.map(|_| ())
+            crate::api::holdings::book_transaction_as(&st, &actor_of(&user), id, req).await.map(|_| ())
         }
     };
     match result {
@@ -581,30 +583,30 @@ async fn render(
     let actor = actor_of(user);
     let mut body = format!(
         "<p><a href=\"/me\">{}</a></p><h1>{} <span class=\"badge\" id=\"status\">{}</span></h1>",
-        l.t("← 我的登记", "← My registry"),
+        l.tt("← 我的登记", "← My registry"),
         esc(&app.form.product_name),
-        crate::web::state_label(app.state, l),
+        crate::web::layout::state_label(app.state, l),
     );
     if matches!(sent, Sent::Receipt) {
         body.push_str(&receipt(st, l, app).await);
     }
-    let deadline = crate::portal::deadline_label(app, l, &st.calendar());
+    let deadline = crate::web::layout::deadline_label(app, l, &st.calendar());
     if !deadline.is_empty() {
         body.push_str(&format!("<p id=\"deadline\"><strong>{}</strong></p>", esc(&deadline)));
     }
     if app.is_public() {
         body.push_str(&format!(
             "<p><a href=\"/records/{id}\">{}</a></p>",
-            l.t("查看公开记录", "See the public record")
+            l.tt("查看公开记录", "See the public record")
         ));
     }
     if let Some(r) = &app.registration {
         body.push_str(&format!(
             "<p>{} <strong>{}</strong> · <a href=\"/api/v1/public/records/{id}/certificate.pdf\">{}</a> · <a href=\"/api/v1/public/records/{id}/certificate\">{}</a></p>",
-            l.t("登记号", "Registration number"),
+            l.tt("登记号", "Registration number"),
             esc(&r.registration_number.to_string()),
-            l.t("下载证书（PDF）", "Certificate (PDF)"),
-            l.t("证书（JSON，可离线核验）", "Certificate (JSON, verifiable offline)"),
+            l.tt("下载证书（PDF）", "Certificate (PDF)"),
+            l.tt("证书（JSON，可离线核验）", "Certificate (JSON, verifiable offline)"),
         ));
     }
 
@@ -612,14 +614,14 @@ async fn render(
     if let Some(c) = app.correction.as_ref().filter(|_| app.state == Status::CorrectionRequested) {
         body.push_str(&format!(
             "<div class=\"notice\" id=\"correction\"><h2>{}</h2><p>{}</p>{}<p><strong>{} {}</strong></p></div>",
-            l.t("审查员要求补正", "The examiner asks for corrections"),
+            l.tt("审查员要求补正", "The examiner asks for corrections"),
             esc(&c.reasons),
             if c.items.is_empty() {
                 String::new()
             } else {
                 format!("<ul>{}</ul>", c.items.iter().map(|i| format!("<li>{}</li>", esc(i))).collect::<String>())
             },
-            l.t("补正截止", "Correct and resubmit by"),
+            l.tt("补正截止", "Correct and resubmit by"),
             shown::date_zoned(c.due, l.en)
         ));
     }
@@ -629,40 +631,40 @@ async fn render(
             rows.push_str(&format!(
                 "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
                 shown::date(d.decided_at),
-                esc(&crate::pages::event_label(&d.action, l.en)),
+                esc(&crate::web::layout::event_label(&d.action, l.en)),
                 esc(&d.examiner_name),
                 esc(&d.reasons)
             ));
         }
         body.push_str(&format!(
             "<h2>{}</h2><div class=\"scroll\"><table class=\"list\" id=\"decisions\"><tr><th>{}</th><th>{}</th><th>{}</th><th>{}</th></tr>{rows}</table></div>",
-            l.t("审查决定", "Decisions"),
-            shown::zoned(l.t("日期", "Date"), l.en),
-            l.t("决定", "Decision"),
-            l.t("审查员", "Examiner"),
-            l.t("理由", "Reasons")
+            l.tt("审查决定", "Decisions"),
+            shown::zoned(l.tt("日期", "Date"), l.en),
+            l.tt("决定", "Decision"),
+            l.tt("审查员", "Examiner"),
+            l.tt("理由", "Reasons")
         ));
     }
 
     // Objections, with a response form while the applicant may answer.
     if !app.objections.is_empty() {
-        body.push_str(&format!("<h2 id=\"objections\">{}</h2>", l.t("异议", "Objections")));
+        body.push_str(&format!("<h2 id=\"objections\">{}</h2>", l.tt("异议", "Objections")));
         for o in &app.objections {
             body.push_str(&format!(
                 "<section class=\"card\"><p><strong>{}</strong> · {} · {} {}</p><p>{}</p>",
                 esc(&o.objector_name),
                 shown::date_zoned(o.filed_at, l.en),
-                l.t("决定期限", "decision due"),
+                l.tt("决定期限", "decision due"),
                 shown::date_zoned(o.decide_by, l.en),
                 esc(&o.grounds)
             ));
             if let Some(r) = &o.response {
-                body.push_str(&format!("<p><em>{}</em> {}</p>", l.t("我的答复：", "My response:"), esc(r)));
+                body.push_str(&format!("<p><em>{}</em> {}</p>", l.tt("我的答复：", "My response:"), esc(r)));
             }
             if let Some(d) = &o.decision {
                 let outcome = match d.outcome {
-                    dipr_domain::application::ObjectionOutcome::Upheld => l.t("异议成立", "Upheld"),
-                    dipr_domain::application::ObjectionOutcome::Dismissed => l.t("异议不成立", "Dismissed"),
+                    dipr_domain::application::ObjectionOutcome::Upheld => l.tt("异议成立", "Upheld"),
+                    dipr_domain::application::ObjectionOutcome::Dismissed => l.tt("异议不成立", "Dismissed"),
                 };
                 body.push_str(&format!("<p><strong>{outcome}</strong> — {}</p>", esc(&d.reasons)));
             } else if app.state == Status::ObjectionPending && o.response.is_none() {
@@ -675,8 +677,8 @@ async fn render(
                     "<form method=\"post\" action=\"/me/filings/{id}/objections/{}\" class=\"stack\" novalidate>{}{}<button>{}</button></form>",
                     o.id,
                     hidden_csrf(&csrf),
-                    textarea_named(&field, "text", l.t("答复异议", "Answer the objection"), typed, errors),
-                    l.t("提交答复", "Send the answer")
+                    textarea_named(&field, "text", l.tt("答复异议", "Answer the objection"), typed, errors),
+                    l.tt("提交答复", "Send the answer")
                 ));
             }
             body.push_str("</section>");
@@ -690,28 +692,28 @@ async fn render(
             _ => &FileForm::of(&app.form),
         };
         let (go, response) = if app.state == Status::Draft {
-            (l.t("提交申请", "Submit the application"), String::new())
+            (l.tt("提交申请", "Submit the application"), String::new())
         } else {
             (
-                l.t("重新提交", "Resubmit"),
-                textarea("response", l.t("补正说明（修改了哪些内容）", "What you corrected"), &f.response, errors),
+                l.tt("重新提交", "Resubmit"),
+                textarea("response", l.tt("补正说明（修改了哪些内容）", "What you corrected"), &f.response, errors),
             )
         };
         body.push_str(&format!(
             "<h2 id=\"edit\">{}</h2>{}<form method=\"post\" action=\"/me/filings/{id}\" class=\"stack\" novalidate>{}{}{response}\
              <div class=\"actions\"><button name=\"intent\" value=\"submit\" id=\"submit-filing\">{go}</button>\
              <button name=\"intent\" value=\"save\" class=\"secondary\" id=\"save-draft\">{}</button></div></form>",
-            l.t("申请内容", "The application"),
-            errors.at("form"),
+            l.tt("申请内容", "The application"),
+            errors.html_at("form"),
             hidden_csrf(&csrf),
             form_fields(st, l, f, errors).await,
-            l.t("保存", "Save")
+            l.tt("保存", "Save")
         ));
         body.push_str(&fingerprint_section(l, app, &csrf, &sent, errors));
     } else if let Some(c) = &app.form.content_commitment {
         body.push_str(&format!(
             "<h2 id=\"fingerprint\">{}</h2><p><code>{}</code></p>",
-            l.t("数据指纹（内容承诺）", "Data fingerprint (content commitment)"),
+            l.tt("数据指纹（内容承诺）", "Data fingerprint (content commitment)"),
             esc(&c.root)
         ));
     }
@@ -733,38 +735,38 @@ async fn render(
             hidden_csrf(&csrf),
             app.version,
             reason.map(|label| textarea_named("reason", "text", label, typed, errors)).unwrap_or_default(),
-            crate::web::confirm_box(l, "confirm", errors.at("confirm")),
+            crate::web::layout::confirm_box(l, "confirm", errors.html_at("confirm")),
         )
     };
     if app.state == Status::Draft {
         body.push_str(&end(
-            l.t("丢弃草稿", "Discard the draft"),
-            l.t(
+            l.tt("丢弃草稿", "Discard the draft"),
+            l.tt(
                 "草稿从未提交：丢弃后不再显示在您的列表中（操作记录保留），不影响以后就同一产品重新申请。",
                 "The draft was never submitted: once discarded it leaves your list (the audit trail keeps it), and the product may be filed again at any time.",
             ),
             None,
             "discard",
-            l.t("丢弃草稿", "Discard the draft"),
+            l.tt("丢弃草稿", "Discard the draft"),
         ));
     } else if !app.state.is_final() {
         body.push_str(&end(
-            l.t("撤回申请", "Withdraw the application"),
-            l.t("撤回后三个月内不得就同一产品重新申请。", "The same product may not be filed again for three months."),
-            Some(l.t("撤回理由", "Reason")),
+            l.tt("撤回申请", "Withdraw the application"),
+            l.tt("撤回后三个月内不得就同一产品重新申请。", "The same product may not be filed again for three months."),
+            Some(l.tt("撤回理由", "Reason")),
             "withdraw",
-            l.t("撤回", "Withdraw"),
+            l.tt("撤回", "Withdraw"),
         ));
     } else if app.state == Status::Registered && require_holder(&actor, app).is_ok() {
         body.push_str(&end(
-            l.t("注销登记", "Cancel the registration"),
-            l.t(
+            l.tt("注销登记", "Cancel the registration"),
+            l.tt(
                 "注销后证书失效并记入公开账本；已质押的产品须经全部质权人同意。",
                 "The certificate stops being valid and the cancellation is logged publicly; a pledged product needs every pledgee's consent.",
             ),
-            Some(l.t("注销理由", "Reason")),
+            Some(l.tt("注销理由", "Reason")),
             "cancel-registration",
-            l.t("注销登记", "Cancel the registration"),
+            l.tt("注销登记", "Cancel the registration"),
         ));
     }
     layout(l, &app.form.product_name, "/me", &body, &["/assets/file-input.js"])
@@ -775,17 +777,17 @@ fn textarea_named(id: &str, name: &str, label: &str, value: &str, errors: &Error
     format!(
         "<label for=\"{id}\">{label}</label><textarea id=\"{id}\" name=\"{name}\" rows=\"3\" aria-describedby=\"err-{id}\">{}</textarea>{}",
         esc(value),
-        errors.at(id)
+        errors.html_at(id)
     )
 }
 
 fn fingerprint_section(l: Lang, app: &Application, csrf: &str, sent: &Sent, errors: &Errors) -> String {
     let current = app.form.content_commitment.as_ref().map_or_else(
-        || format!("<p class=\"muted\">{}</p>", l.t("尚未提交数据指纹。", "No fingerprint filed yet.")),
+        || format!("<p class=\"muted\">{}</p>", l.tt("尚未提交数据指纹。", "No fingerprint filed yet.")),
         |c| {
             format!(
                 "<p>{} <code id=\"commitment-root\">{}</code></p>",
-                l.t("当前内容承诺：", "Current commitment:"),
+                l.tt("当前内容承诺：", "Current commitment:"),
                 esc(&c.root)
             )
         },
@@ -800,18 +802,18 @@ fn fingerprint_section(l: Lang, app: &Application, csrf: &str, sent: &Sent, erro
          <label for=\"manifest-file\">{file_l}</label><input type=\"file\" id=\"manifest-file\" data-fill=\"manifest\" accept=\".json,application/json\">\
          <label for=\"manifest\">{text_l}</label><textarea id=\"manifest\" name=\"manifest\" rows=\"6\" spellcheck=\"false\" aria-describedby=\"err-manifest\">{typed}</textarea>{err}\
          <button id=\"file-manifest\">{go}</button></form>",
-        h = l.t("数据指纹", "Data fingerprint"),
-        lead = l.t(
+        h = l.tt("数据指纹", "Data fingerprint"),
+        lead = l.tt(
             "在本机运行 dipr fingerprint --discovery-key …（数据不离开您的电脑），再选择生成的清单文件。",
             "Run dipr fingerprint --discovery-key … on your own machine (the data never leaves it), then choose the manifest it wrote."
         ),
         id = app.id,
         csrf = hidden_csrf(csrf),
-        file_l = l.t("选择清单文件（JSON）", "Choose the manifest file (JSON)"),
-        text_l = l.t("或粘贴清单内容", "Or paste the manifest"),
+        file_l = l.tt("选择清单文件（JSON）", "Choose the manifest file (JSON)"),
+        text_l = l.tt("或粘贴清单内容", "Or paste the manifest"),
         typed = esc(typed),
-        err = errors.at("manifest"),
-        go = l.t("提交数据指纹", "File the fingerprint"),
+        err = errors.html_at("manifest"),
+        go = l.tt("提交数据指纹", "File the fingerprint"),
     )
 }
 
@@ -824,9 +826,9 @@ fn licence_section(l: Lang, app: &Application, csrf: &str, sent: &Sent, errors: 
                 app.id,
                 lic.id,
                 hidden_csrf(csrf),
-                l.t("终止许可", "End the licence to"),
+                l.tt("终止许可", "End the licence to"),
                 esc(&lic.licensee.name),
-                l.t("终止", "End")
+                l.tt("终止", "End")
             )
         } else {
             String::new()
@@ -838,7 +840,7 @@ fn licence_section(l: Lang, app: &Application, csrf: &str, sent: &Sent, errors: 
             lic.term.start,
             lic.term.end,
             lic.fee.map(|f| format!("¥{f}")).unwrap_or_default(),
-            if lic.is_active() { l.t("有效", "active") } else { l.t("已终止", "ended") }
+            if lic.is_active() { l.tt("有效", "active") } else { l.tt("已终止", "ended") }
         ));
     }
     let empty = LicenceForm::default();
@@ -847,7 +849,7 @@ fn licence_section(l: Lang, app: &Application, csrf: &str, sent: &Sent, errors: 
         _ => &empty,
     };
     let kinds = [
-        ("", l.t("请选择", "Choose").to_string()),
+        ("", l.tt("请选择", "Choose").to_string()),
         ("non_exclusive", licence_kind_label(LicenceKind::NonExclusive, l).to_string()),
         ("sole", licence_kind_label(LicenceKind::Sole, l).to_string()),
         ("exclusive", licence_kind_label(LicenceKind::Exclusive, l).to_string()),
@@ -855,41 +857,41 @@ fn licence_section(l: Lang, app: &Application, csrf: &str, sent: &Sent, errors: 
     format!(
         "<h2 id=\"licences\">{h}</h2><div class=\"scroll\"><table class=\"list\" id=\"licence-list\"><tr><th>{c1}</th><th>{c2}</th><th>{c3}</th><th>{c4}</th><th>{c5}</th><th><span class=\"sr-only\">{c6}</span></th></tr>{rows}</table></div>\
          <h3>{add}</h3>{top}<form method=\"post\" action=\"/me/filings/{id}/licences\" class=\"stack\" novalidate>{csrf}{a}{b}{c}{d}{e}{g}{i}<button id=\"grant-licence\">{go}</button></form>",
-        h = l.t("许可", "Licences"),
-        c1 = l.t("被许可人", "Licensee"),
-        c2 = l.t("类型", "Kind"),
-        c3 = l.t("期限", "Term"),
-        c4 = l.t("许可费", "Fee"),
-        c5 = l.t("状态", "Status"),
-        c6 = l.t("操作", "Actions"),
-        add = l.t("登记新的许可", "Register a licence"),
-        top = errors.at("lic-form"),
+        h = l.tt("许可", "Licences"),
+        c1 = l.tt("被许可人", "Licensee"),
+        c2 = l.tt("类型", "Kind"),
+        c3 = l.tt("期限", "Term"),
+        c4 = l.tt("许可费", "Fee"),
+        c5 = l.tt("状态", "Status"),
+        c6 = l.tt("操作", "Actions"),
+        add = l.tt("登记新的许可", "Register a licence"),
+        top = errors.html_at("lic-form"),
         id = app.id,
         csrf = hidden_csrf(csrf),
-        a = input("lic-licensee", l.t("被许可人统一社会信用代码 / 身份证号码", "Licensee's credit code / ID number"), &f.licensee, errors, "text"),
-        b = select("lic-kind", l.t("许可类型", "Kind"), &f.kind, &kinds, errors),
-        c = input("lic-start", l.t("起始日（YYYY-MM-DD）", "Starts (YYYY-MM-DD)"), &f.start, errors, "text"),
-        d = input("lic-end", l.t("终止日（YYYY-MM-DD）", "Ends (YYYY-MM-DD)"), &f.end, errors, "text"),
-        e = input("lic-territories", l.t("地域（逗号分隔，空为不限）", "Territories (comma-separated; empty: everywhere)"), &f.territories, errors, "text"),
-        g = input("lic-scopes", l.t("使用范围（逗号分隔，空为不限）", "Scopes of use (comma-separated; empty: every use)"), &f.scopes, errors, "text"),
-        i = input("lic-fee", l.t("许可费（元，可不公开）", "Fee in yuan (optional)"), &f.fee, errors, "text"),
-        go = l.t("登记许可", "Register the licence"),
+        a = input("lic-licensee", l.tt("被许可人统一社会信用代码 / 身份证号码", "Licensee's credit code / ID number"), &f.licensee, errors, "text"),
+        b = select("lic-kind", l.tt("许可类型", "Kind"), &f.kind, &kinds, errors),
+        c = input("lic-start", l.tt("起始日（YYYY-MM-DD）", "Starts (YYYY-MM-DD)"), &f.start, errors, "text"),
+        d = input("lic-end", l.tt("终止日（YYYY-MM-DD）", "Ends (YYYY-MM-DD)"), &f.end, errors, "text"),
+        e = input("lic-territories", l.tt("地域（逗号分隔，空为不限）", "Territories (comma-separated; empty: everywhere)"), &f.territories, errors, "text"),
+        g = input("lic-scopes", l.tt("使用范围（逗号分隔，空为不限）", "Scopes of use (comma-separated; empty: every use)"), &f.scopes, errors, "text"),
+        i = input("lic-fee", l.tt("许可费（元，可不公开）", "Fee in yuan (optional)"), &f.fee, errors, "text"),
+        go = l.tt("登记许可", "Register the licence"),
     )
 }
 
 pub(crate) fn licence_kind_label(k: LicenceKind, l: Lang) -> &'static str {
     match k {
-        LicenceKind::Exclusive => l.t("独占许可", "Exclusive"),
-        LicenceKind::Sole => l.t("排他许可", "Sole"),
-        LicenceKind::NonExclusive => l.t("普通许可", "Non-exclusive"),
+        LicenceKind::Exclusive => l.tt("独占许可", "Exclusive"),
+        LicenceKind::Sole => l.tt("排他许可", "Sole"),
+        LicenceKind::NonExclusive => l.tt("普通许可", "Non-exclusive"),
     }
 }
 
 fn transaction_kind_label(k: TransactionKind, l: Lang) -> &'static str {
     match k {
-        TransactionKind::LicenceFee => l.t("许可费", "Licence fee"),
-        TransactionKind::Trade => l.t("交易", "Trade"),
-        TransactionKind::ServiceFee => l.t("服务费", "Service fee"),
+        TransactionKind::LicenceFee => l.tt("许可费", "Licence fee"),
+        TransactionKind::Trade => l.tt("交易", "Trade"),
+        TransactionKind::ServiceFee => l.tt("服务费", "Service fee"),
     }
 }
 
@@ -917,9 +919,9 @@ async fn transaction_section(
         Sent::Transaction(f) => f,
         _ => &empty,
     };
-    let mut kinds = vec![("", l.t("请选择", "Choose").to_string())];
+    let mut kinds = vec![("", l.tt("请选择", "Choose").to_string())];
     kinds.extend(TransactionKind::ALL.iter().map(|k| (k.as_str(), transaction_kind_label(*k, l).to_string())));
-    let mut licences = vec![(String::new(), l.t("无", "None").to_string())];
+    let mut licences = vec![(String::new(), l.tt("无", "None").to_string())];
     for lic in app.holding.iter().flat_map(|h| &h.encumbrances.licences) {
         licences.push((lic.id.to_string(), format!("{} ({} — {})", lic.licensee.name, lic.term.start, lic.term.end)));
     }
@@ -927,22 +929,22 @@ async fn transaction_section(
     format!(
         "<h2 id=\"transactions\">{h}</h2><p class=\"muted\">{lead}</p><div class=\"scroll\"><table class=\"list\" id=\"transaction-list\"><tr><th>{c1}</th><th>{c2}</th><th>{c3}</th><th>{c4}</th></tr>{rows}</table></div>\
          <h3>{add}</h3>{top}<form method=\"post\" action=\"/me/filings/{id}/transactions\" class=\"stack\" novalidate>{csrf}{a}{b}{c}{d}{e}{g}<button id=\"book-transaction\">{go}</button></form>",
-        h = l.t("交易与收入", "Transactions and income"),
-        lead = l.t("金额计入公开统计；交易对方不公开。", "Amounts count in the public statistics; counterparties stay private."),
-        c1 = l.t("日期", "Date"),
-        c2 = l.t("类型", "Kind"),
-        c3 = l.t("金额", "Amount"),
-        c4 = l.t("交易对方", "Counterparty"),
-        add = l.t("登记一笔交易", "Book a transaction"),
-        top = errors.at("tx-form"),
+        h = l.tt("交易与收入", "Transactions and income"),
+        lead = l.tt("金额计入公开统计；交易对方不公开。", "Amounts count in the public statistics; counterparties stay private."),
+        c1 = l.tt("日期", "Date"),
+        c2 = l.tt("类型", "Kind"),
+        c3 = l.tt("金额", "Amount"),
+        c4 = l.tt("交易对方", "Counterparty"),
+        add = l.tt("登记一笔交易", "Book a transaction"),
+        top = errors.html_at("tx-form"),
         id = app.id,
         csrf = hidden_csrf(csrf),
-        a = select("tx-kind", l.t("类型", "Kind"), &f.kind, &kinds, errors),
-        b = input("tx-amount", l.t("金额（元）", "Amount (yuan)"), &f.amount, errors, "text"),
-        c = input("tx-occurred_on", l.t("日期（YYYY-MM-DD）", "Date (YYYY-MM-DD)"), &f.occurred_on, errors, "text"),
-        d = input("tx-counterparty", l.t("交易对方", "Counterparty"), &f.counterparty, errors, "text"),
-        e = select("tx-licence", l.t("对应许可（许可费）", "Licence (for a licence fee)"), &f.licence, &licences, errors),
-        g = input("tx-note", l.t("备注", "Note"), &f.note, errors, "text"),
-        go = l.t("登记交易", "Book it"),
+        a = select("tx-kind", l.tt("类型", "Kind"), &f.kind, &kinds, errors),
+        b = input("tx-amount", l.tt("金额（元）", "Amount (yuan)"), &f.amount, errors, "text"),
+        c = input("tx-occurred_on", l.tt("日期（YYYY-MM-DD）", "Date (YYYY-MM-DD)"), &f.occurred_on, errors, "text"),
+        d = input("tx-counterparty", l.tt("交易对方", "Counterparty"), &f.counterparty, errors, "text"),
+        e = select("tx-licence", l.tt("对应许可（许可费）", "Licence (for a licence fee)"), &f.licence, &licences, errors),
+        g = input("tx-note", l.tt("备注", "Note"), &f.note, errors, "text"),
+        go = l.tt("登记交易", "Book it"),
     )
 }

@@ -1,9 +1,11 @@
-//! REST + JSON under `/api/v1`, the OpenAPI document, and `/healthz`. All routes are wired in
-//! [`router`]; handlers stay thin and call [`crate::service`].
+//! REST + JSON under `/api/v1`, the OpenAPI document, and `/healthz`. Its routes are in
+//! [`routes`]; handlers stay thin and call [`crate::service`].
+
+pub mod holdings;
 
 use std::sync::Arc;
 
-use axum::extract::{DefaultBodyLimit, State as AxState};
+use axum::extract::State as AxState;
 use axum::http::StatusCode;
 use axum::response::IntoResponse;
 use axum::routing::{get, post, put};
@@ -20,7 +22,6 @@ use dipr_domain::time::{CalendarDay, DayKind};
 use dipr_store::{ApplicationFilter, EventRecord, Industry, Order, Page, Paged, TokenRecord, UserRecord};
 use serde::{Deserialize, Serialize};
 use serde_json::value::RawValue;
-use tower_http::trace::TraceLayer;
 use utoipa::{IntoParams, OpenApi, ToSchema};
 use uuid::Uuid;
 
@@ -34,7 +35,8 @@ use crate::AppState;
 
 type S = AxState<Arc<AppState>>;
 
-pub fn router(state: Arc<AppState>) -> Router {
+/// The JSON API, the OpenAPI document, the log's checkpoint and tiles, and the health check.
+pub fn routes() -> Router<Arc<AppState>> {
     let v1 = Router::new()
         .route("/auth/signup", post(signup))
         .route("/auth/signin", post(signin))
@@ -79,31 +81,14 @@ pub fn router(state: Arc<AppState>) -> Router {
         .route("/admin/timers/run", post(run_timers))
         .route("/admin/witnesses/run", post(run_witnesses))
         .route("/admin/witnesses", get(get_witnesses).put(put_witnesses))
-        .merge(crate::api_holdings::routes())
+        .merge(crate::api::holdings::routes())
         .fallback(|| async { ApiError::not_found("endpoint") });
     Router::new()
         .nest("/api/v1", v1)
         .route("/api/openapi.json", get(openapi_json))
-        .route("/records/{id}", get(crate::pages::record))
-        .route("/records/{id}/objections", post(crate::pages::object))
-        .merge(crate::web::routes())
-        .merge(crate::portal::routes())
-        .merge(crate::filing::routes())
-        .merge(crate::my_filing::routes())
-        .merge(crate::examiner::routes())
-        .merge(crate::admin_pages::routes())
         .route("/log/checkpoint", get(log_checkpoint))
         .route("/log/tile/{*path}", get(log_tile))
         .route("/healthz", get(healthz))
-        // Body limits are per route, applied before the body is read (`guard::body_limit`), not by extractors;
-        // a keyed request is claimed (`once`) only once its body is within its route's limit.
-        .route_layer(axum::middleware::from_fn_with_state(state.clone(), crate::once::layer))
-        .route_layer(axum::middleware::from_fn_with_state(state.clone(), crate::guard::body_limit))
-        .layer(DefaultBodyLimit::disable())
-        .layer(axum::middleware::from_fn_with_state(state.clone(), crate::guard::deadline))
-        .layer(axum::middleware::from_fn_with_state(state.clone(), crate::headers::layer))
-        .layer(TraceLayer::new_for_http())
-        .with_state(state)
 }
 
 // ---------------------------------------------------------------------------------------------------
@@ -1127,13 +1112,13 @@ impl utoipa::Modify for BearerAuth {
         certificate, certificate_pdf, inclusion_proof, consistency_proof,
         list_users, sign_in_report, create_user, disable_user, enable_user, save_industry, save_calendar_day, clock, advance_clock, run_timers, run_witnesses, get_witnesses, put_witnesses,
         healthz,
-        crate::api_holdings::change_holder_details, crate::api_holdings::transfer, crate::api_holdings::succession,
-        crate::api_holdings::grant_licence, crate::api_holdings::terminate_licence, crate::api_holdings::book_transaction,
-        crate::api_holdings::list_transactions, crate::api_holdings::file_pledge, crate::api_holdings::consent_to_pledge,
-        crate::api_holdings::release_pledge, crate::api_holdings::enforce_pledge, crate::api_holdings::give_consent,
-        crate::api_holdings::add_version, crate::api_holdings::renew, crate::api_holdings::file_dispute,
-        crate::api_holdings::decide_dispute, crate::api_holdings::encumbrance_search, crate::api_holdings::statistics,
-        crate::api_holdings::statistics_csv, crate::api_holdings::notifications,
+        crate::api::holdings::change_holder_details, crate::api::holdings::transfer, crate::api::holdings::succession,
+        crate::api::holdings::grant_licence, crate::api::holdings::terminate_licence, crate::api::holdings::book_transaction,
+        crate::api::holdings::list_transactions, crate::api::holdings::file_pledge, crate::api::holdings::consent_to_pledge,
+        crate::api::holdings::release_pledge, crate::api::holdings::enforce_pledge, crate::api::holdings::give_consent,
+        crate::api::holdings::add_version, crate::api::holdings::renew, crate::api::holdings::file_dispute,
+        crate::api::holdings::decide_dispute, crate::api::holdings::encumbrance_search, crate::api::holdings::statistics,
+        crate::api::holdings::statistics_csv, crate::api::holdings::notifications,
     ),
     tags(
         (name = "accounts", description = "Sign-up, sign-in, tokens"),

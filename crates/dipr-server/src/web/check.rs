@@ -15,7 +15,8 @@ use dipr_ledger::certificate::{verify, Certificate, Report};
 use serde::Deserialize;
 
 use crate::standing::{self, Standing};
-use crate::web::{esc, layout, Lang, LangQuery};
+use crate::web::i18n::Lang;
+use crate::web::layout::{esc, layout, LangQuery};
 use crate::AppState;
 
 /// Evidence bundles carry a manifest and record proofs: far larger than a certificate.
@@ -38,18 +39,18 @@ fn page(l: Lang, pasted: &str, result: Option<String>) -> Response {
          <label for=\"certificate\">{paste_l}</label>\
          <textarea id=\"certificate\" name=\"certificate\" rows=\"10\" spellcheck=\"false\">{pasted}</textarea>\
          <button>{go}</button></form>{result}",
-        h1 = l.t("证书核验", "Check a certificate"),
-        lead = l.t(
+        h1 = l.tt("证书核验", "Check a certificate"),
+        lead = l.tt(
             "与命令行 dipr verify 相同的核验：登记机构签名、公开账本条目、收录证明与签名检查点；证据包还核验数据指纹清单、权利人签名与每条记录的归属证明。任何改动都会使核验失败。签名只证明证书真实，因此本页同时显示登记的现状（有效、已撤销、已注销或已失效）及其权利负担。",
             "The same checks as `dipr verify`: the registry's signature, the public log entry, the inclusion proof and the signed checkpoint; for an evidence bundle also the fingerprint manifest, the owner's signature and every record's proof. Any change makes it fail. A signature proves only that the certificate is authentic, so this page also shows the registration's current status (in force, revoked, cancelled or expired) and its encumbrances."
         ),
-        file_l = l.t("选择证书或证据包文件（JSON）", "Choose the certificate or evidence bundle (JSON)"),
-        paste_l = l.t("或粘贴其内容", "or paste its content"),
+        file_l = l.tt("选择证书或证据包文件（JSON）", "Choose the certificate or evidence bundle (JSON)"),
+        paste_l = l.tt("或粘贴其内容", "or paste its content"),
         pasted = esc(pasted),
-        go = l.t("核验", "Verify"),
+        go = l.tt("核验", "Verify"),
         result = result.unwrap_or_default(),
     );
-    layout(l, l.t("证书核验", "Check a certificate"), "/check", &body, &["/assets/file-input.js"])
+    layout(l, l.tt("证书核验", "Check a certificate"), "/check", &body, &["/assets/file-input.js"])
 }
 
 #[derive(Deserialize)]
@@ -71,9 +72,11 @@ async fn check(
         .is_ok_and(|v| v["v"] == dipr_fingerprint::evidence::EVIDENCE_VERSION);
     let result = if is_bundle {
         match dipr_fingerprint::evidence::EvidenceBundle::parse(text.as_bytes()) {
-            Err(e) => {
-                unreadable(l, l.t("这不是一份可读取的证据包。", "This evidence bundle cannot be read."), &e.to_string())
-            }
+            Err(e) => unreadable(
+                l,
+                l.tt("这不是一份可读取的证据包。", "This evidence bundle cannot be read."),
+                &e.to_string(),
+            ),
             Ok(b) => {
                 let report = dipr_fingerprint::evidence::verify(&b, Some(&key), None);
                 let extra = bundle_facts(l, &b);
@@ -85,7 +88,7 @@ async fn check(
         match Certificate::parse(text.as_bytes()) {
             Err(e) => unreadable(
                 l,
-                l.t(
+                l.tt(
                     "这不是一份 dipr 证书（JSON 格式不符）。",
                     "This is not a dipr certificate (the JSON does not match).",
                 ),
@@ -109,7 +112,7 @@ fn unreadable(l: Lang, what: &str, detail: &str) -> (String, StatusCode) {
     (
         format!(
             "<div class=\"result bad\" id=\"check-result\" role=\"status\"><h2>{}</h2><p>{}</p><p class=\"muted\">{}</p></div>",
-            l.t("无法读取", "Not readable"),
+            l.tt("无法读取", "Not readable"),
             what,
             esc(detail)
         ),
@@ -169,32 +172,32 @@ fn verdict(l: Lang, c: &Certificate, report: &Report, bundle: bool, extra: &str,
     let (class, title, explain) = match (report.ok, bundle) {
         (true, false) => (
             "good",
-            l.t("证书有效", "The certificate is valid"),
-            l.t(
+            l.tt("证书有效", "The certificate is valid"),
+            l.tt(
                 "本证书由本登记机构签发，其内容已记入公开账本，未被改动。",
                 "This registry issued the certificate, its content is in the public log, and nothing in it was changed.",
             ),
         ),
         (true, true) => (
             "good",
-            l.t("证据包有效", "The evidence bundle is valid"),
-            l.t(
+            l.tt("证据包有效", "The evidence bundle is valid"),
+            l.tt(
                 "证书由本登记机构签发并记入公开账本；数据指纹清单与权利人签名有效；所列每条记录均可证明属于登记的数据。",
                 "This registry issued the certificate and logged it; the fingerprint manifest and the owner's signature are valid; every listed record is proven to belong to the registered data.",
             ),
         ),
         (false, false) => (
             "bad",
-            l.t("证书无效", "The certificate is NOT valid"),
-            l.t(
+            l.tt("证书无效", "The certificate is NOT valid"),
+            l.tt(
                 "下列检查未通过：证书可能被改动，或并非本登记机构签发。",
                 "The checks below failed: the certificate was changed, or this registry did not issue it.",
             ),
         ),
         (false, true) => (
             "bad",
-            l.t("证据包无效", "The evidence bundle is NOT valid"),
-            l.t(
+            l.tt("证据包无效", "The evidence bundle is NOT valid"),
+            l.tt(
                 "下列检查未通过：证据包的某一部分被改动，或证书并非本登记机构签发。",
                 "The checks below failed: a part of the bundle was changed, or this registry did not issue the certificate.",
             ),
@@ -233,12 +236,12 @@ fn verdict(l: Lang, c: &Certificate, report: &Report, bundle: bool, extra: &str,
                     esc(&s.holder.name)
                 )
             };
-            ("bad", l.t("证书已被新版本取代", "This certificate has been superseded"), ended_explain.as_str(), html)
+            ("bad", l.tt("证书已被新版本取代", "This certificate has been superseded"), ended_explain.as_str(), html)
         }
         Now::Unknown => (
             "bad",
-            l.t("查不到证书所载登记的现状", "The registration's current status is unknown"),
-            l.t(
+            l.tt("查不到证书所载登记的现状", "The registration's current status is unknown"),
+            l.tt(
                 "签名有效，但本登记机构现在查不到这一登记号的记录，不能确认其仍然有效。",
                 "The signature is valid, but this registry finds no record under this registration number now, so it cannot confirm that it is in force.",
             ),
@@ -249,13 +252,13 @@ fn verdict(l: Lang, c: &Certificate, report: &Report, bundle: bool, extra: &str,
     let html = format!(
         "<div class=\"result {class}\" id=\"check-result\" role=\"status\"><h2>{title}</h2><p>{explain}</p>\
          <dl><dt>{}</dt><dd>{}</dd><dt>{}</dt><dd>{}</dd><dt>{}</dt><dd>{}</dd><dt>{}</dt><dd>{}</dd>{extra}</dl><ul class=\"checks\">{items}</ul></div>{status}",
-        l.t("产品", "Product"),
+        l.tt("产品", "Product"),
         esc(&s.product.name),
-        l.t("权利人", "Holder"),
+        l.tt("权利人", "Holder"),
         esc(&s.holder.name),
-        l.t("登记号", "Registration no."),
+        l.tt("登记号", "Registration no."),
         esc(&s.registration_number),
-        l.t("证书所载有效期", "Validity as stated"),
+        l.tt("证书所载有效期", "Validity as stated"),
         esc(&shown::stated_period_zoned(&s.valid_from, &s.valid_until, l.en)),
     );
     // A failed check or an ended registration is a verdict, not an error of the request: always 200.
@@ -269,7 +272,7 @@ fn bundle_facts(l: Lang, b: &dipr_fingerprint::evidence::EvidenceBundle) -> Stri
         let pct = |k: &str| v[k].as_f64().map(|x| format!("{:.1}%", x * 100.0)).unwrap_or_default();
         views.push_str(&format!(
             "<dt>{} {}</dt><dd>{}（95%: {} – {}）</dd>",
-            l.t("包含比例 · 视图", "Contained · view"),
+            l.tt("包含比例 · 视图", "Contained · view"),
             esc(v["view"].as_str().unwrap_or_default()),
             pct("estimate"),
             pct("low"),
@@ -278,12 +281,12 @@ fn bundle_facts(l: Lang, b: &dipr_fingerprint::evidence::EvidenceBundle) -> Stri
     }
     format!(
         "<dt>{}</dt><dd>{}（{} {}，SHA-256 <code>{}</code>）</dd>{views}<dt>{}</dt><dd>{}</dd>",
-        l.t("被比对的数据", "Suspect dataset"),
+        l.tt("被比对的数据", "Suspect dataset"),
         esc(&b.suspect.file_name),
         b.suspect.records,
-        l.t("条记录", "records"),
+        l.tt("条记录", "records"),
         esc(b.suspect.sha256.get(..16).unwrap_or_default()),
-        l.t("附归属证明的记录", "Records with membership proofs"),
+        l.tt("附归属证明的记录", "Records with membership proofs"),
         b.record_proofs.len()
     )
 }

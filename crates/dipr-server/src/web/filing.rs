@@ -16,62 +16,15 @@ use dipr_domain::party::{NewParty, PartyKind};
 use dipr_domain::FieldError;
 use serde::Deserialize;
 
-use crate::error::ApiError;
-use crate::portal::{form_token, form_token_matches, session, session_cookie, SIGNUP_CSRF_COOKIE};
 use crate::service::{self, NewAccount};
-use crate::web::{esc, layout, Lang, LangQuery};
+use crate::web::form::{input, select, textarea, Errors};
+use crate::web::i18n::Lang;
+use crate::web::layout::{esc, layout, LangQuery};
+use crate::web::session::{form_token, form_token_matches, session, session_cookie, SIGNUP_CSRF_COOKIE};
 use crate::AppState;
 
 pub fn routes() -> Router<Arc<AppState>> {
     Router::new().route("/signup", get(signup_form).post(signup)).route("/me/file", get(file_form).post(file))
-}
-
-/// Where a form's errors go: field name → messages; the rest are shown at the top.
-#[derive(Default)]
-pub(crate) struct Errors(pub(crate) Vec<(String, String)>);
-
-impl Errors {
-    /// A refused request's problems, translated: each field error at its field (`map` turns the service's
-    /// field names into the form's ids), a refusal without field errors at `top`.
-    pub(crate) fn of(e: &ApiError, l: Lang, map: &dyn Fn(&str) -> String, top: &str) -> Self {
-        let mut errors: Vec<(String, String)> =
-            e.details.iter().map(|d| (map(&d.field), crate::messages::text(&d.code, &d.message, l))).collect();
-        if errors.is_empty() {
-            errors.push((top.to_string(), crate::messages::refusal(e, l)));
-        }
-        Self(errors)
-    }
-    pub(crate) fn at(&self, field: &str) -> String {
-        self.0.iter().filter(|(f, _)| f == field).map(|(_, m)| crate::web::error_span(field, m)).collect()
-    }
-}
-
-pub(crate) fn input(name: &str, label: &str, value: &str, errors: &Errors, kind: &str) -> String {
-    format!(
-        "<label for=\"{name}\">{label}</label><input id=\"{name}\" name=\"{name}\" type=\"{kind}\" value=\"{}\" aria-describedby=\"err-{name}\">{}",
-        esc(value),
-        errors.at(name)
-    )
-}
-
-pub(crate) fn textarea(name: &str, label: &str, value: &str, errors: &Errors) -> String {
-    format!(
-        "<label for=\"{name}\">{label}</label><textarea id=\"{name}\" name=\"{name}\" rows=\"3\" aria-describedby=\"err-{name}\">{}</textarea>{}",
-        esc(value),
-        errors.at(name)
-    )
-}
-
-pub(crate) fn select(name: &str, label: &str, value: &str, options: &[(&str, String)], errors: &Errors) -> String {
-    let mut opts = String::new();
-    for (v, text) in options {
-        let sel = if *v == value { " selected" } else { "" };
-        opts.push_str(&format!("<option value=\"{v}\"{sel}>{}</option>", esc(text)));
-    }
-    format!(
-        "<label for=\"{name}\">{label}</label><select id=\"{name}\" name=\"{name}\">{opts}</select>{}",
-        errors.at(name)
-    )
 }
 
 // ---------------------------------------------------------------------------------------------------
@@ -107,10 +60,10 @@ fn party_kinds(l: Lang) -> [(&'static str, String); 3] {
     [
         (
             "legal_person",
-            l.t("法人（企业、高校、科研院所）", "Legal person (enterprise, university, institute)").to_string(),
+            l.tt("法人（企业、高校、科研院所）", "Legal person (enterprise, university, institute)").to_string(),
         ),
-        ("unincorporated_organisation", l.t("非法人组织", "Unincorporated organisation").to_string()),
-        ("natural_person", l.t("自然人", "Natural person").to_string()),
+        ("unincorporated_organisation", l.tt("非法人组织", "Unincorporated organisation").to_string()),
+        ("natural_person", l.tt("自然人", "Natural person").to_string()),
     ]
 }
 
@@ -123,34 +76,34 @@ fn signup_page(st: &AppState, l: Lang, f: &SignupForm, errors: &Errors, top: Opt
     let body = format!(
         "<h1>{h1}</h1>{top}<form method=\"post\" action=\"/signup\" class=\"stack\" data-width=\"narrow\" novalidate>\
          <input type=\"hidden\" name=\"csrf\" value=\"{token}\">{a}{b}{c}{d}{e}{g}<button>{go}</button></form>",
-        h1 = l.t("注册申请人账号", "Create an applicant account"),
-        a = input("username", l.t("用户名", "Username"), &f.username, errors, "text"),
+        h1 = l.tt("注册申请人账号", "Create an applicant account"),
+        a = input("username", l.tt("用户名", "Username"), &f.username, errors, "text"),
         b = input(
             "password",
-            l.t("密码（至少 10 个字符）", "Password (at least 10 characters)"),
+            l.tt("密码（至少 10 个字符）", "Password (at least 10 characters)"),
             "",
             errors,
             "password"
         ),
-        c = input("display_name", l.t("联系人姓名", "Your name"), &f.display_name, errors, "text"),
-        d = select("party_kind", l.t("申请人类型", "Applicant kind"), &f.party_kind, &kinds, errors),
-        e = input("party_name", l.t("申请人名称", "Applicant's name"), &f.party_name, errors, "text"),
+        c = input("display_name", l.tt("联系人姓名", "Your name"), &f.display_name, errors, "text"),
+        d = select("party_kind", l.tt("申请人类型", "Applicant kind"), &f.party_kind, &kinds, errors),
+        e = input("party_name", l.tt("申请人名称", "Applicant's name"), &f.party_name, errors, "text"),
         g = input(
             "id_number",
-            l.t("统一社会信用代码 / 身份证号码", "Credit code / resident ID number"),
+            l.tt("统一社会信用代码 / 身份证号码", "Credit code / resident ID number"),
             &f.id_number,
             errors,
             "text"
         ),
-        go = l.t("注册", "Create the account"),
+        go = l.tt("注册", "Create the account"),
     );
-    let resp = layout(l, l.t("注册", "Sign up"), "/signin", &body, &[]);
-    crate::portal::with_cookie(resp, &cookie)
+    let resp = layout(l, l.tt("注册", "Sign up"), "/signin", &body, &[]);
+    crate::web::session::with_cookie(resp, &cookie)
 }
 
 async fn signup_form(State(st): State<Arc<AppState>>, Query(q): Query<LangQuery>, headers: HeaderMap) -> Response {
     let l = Lang::of(q.lang(), &headers);
-    signup_page(&st, l, &SignupForm::default(), &Errors(Vec::new()), None)
+    signup_page(&st, l, &SignupForm::default(), &Errors::default(), None)
 }
 
 async fn signup(
@@ -162,8 +115,8 @@ async fn signup(
 ) -> Response {
     let l = Lang::of(q.lang(), &headers);
     if !form_token_matches(&headers, SIGNUP_CSRF_COOKIE, &f.csrf) {
-        let expired = l.t("表单已过期，请重新提交。", "The form expired; please submit it again.").to_string();
-        return signup_page(&st, l, &f, &Errors(Vec::new()), Some(expired));
+        let expired = l.tt("表单已过期，请重新提交。", "The form expired; please submit it again.").to_string();
+        return signup_page(&st, l, &f, &Errors::default(), Some(expired));
     }
     let party = NewParty {
         kind: party_kind(&f.party_kind),
@@ -187,7 +140,9 @@ async fn signup(
         Err(e) => Err(e),
     };
     match result {
-        Ok(secret) => crate::portal::with_cookie(Redirect::to("/me").into_response(), &session_cookie(&st, &secret)),
+        Ok(secret) => {
+            crate::web::session::with_cookie(Redirect::to("/me").into_response(), &session_cookie(&st, &secret))
+        }
         Err(e) => {
             let map = |field: &str| -> String {
                 match field {
@@ -414,56 +369,56 @@ pub(crate) fn field_of(path: &str) -> &'static str {
 /// The application form's fields (no `<form>` around them): shared by filing and editing.
 pub(crate) async fn form_fields(st: &AppState, l: Lang, f: &FileForm, errors: &Errors) -> String {
     let industries = st.store.industries().await.unwrap_or_default();
-    let mut ind: Vec<(&str, String)> = vec![("", l.t("请选择", "Choose").to_string())];
+    let mut ind: Vec<(&str, String)> = vec![("", l.tt("请选择", "Choose").to_string())];
     for i in industries.iter().filter(|i| i.active) {
         ind.push((i.code.as_str(), if l.en { i.name_en.clone() } else { i.name_zh.clone() }));
     }
     let types = [
-        ("", l.t("请选择", "Choose").to_string()),
-        ("data_collection", l.t("数据加工集合", "Data collection").to_string()),
-        ("data_product", l.t("数据加工产品", "Data product").to_string()),
-        ("data_algorithm", l.t("数据技术算法", "Data algorithm").to_string()),
+        ("", l.tt("请选择", "Choose").to_string()),
+        ("data_collection", l.tt("数据加工集合", "Data collection").to_string()),
+        ("data_product", l.tt("数据加工产品", "Data product").to_string()),
+        ("data_algorithm", l.tt("数据技术算法", "Data algorithm").to_string()),
     ];
     let sources = [
-        ("self_collected", l.t("自行采集", "Self-collected").to_string()),
-        ("licensed", l.t("授权或购买", "Licensed or purchased").to_string()),
-        ("public_data", l.t("授权使用的公共数据", "Authorised public data").to_string()),
+        ("self_collected", l.tt("自行采集", "Self-collected").to_string()),
+        ("licensed", l.tt("授权或购买", "Licensed or purchased").to_string()),
+        ("public_data", l.tt("授权使用的公共数据", "Authorised public data").to_string()),
     ];
     let freq = [
-        ("", l.t("请选择", "Choose").to_string()),
-        ("one_off", l.t("一次性", "One-off").to_string()),
-        ("real_time", l.t("实时", "Real time").to_string()),
-        ("daily", l.t("每日", "Daily").to_string()),
-        ("weekly", l.t("每周", "Weekly").to_string()),
-        ("monthly", l.t("每月", "Monthly").to_string()),
-        ("quarterly", l.t("每季度", "Quarterly").to_string()),
-        ("yearly", l.t("每年", "Yearly").to_string()),
-        ("irregular", l.t("不定期", "Irregular").to_string()),
+        ("", l.tt("请选择", "Choose").to_string()),
+        ("one_off", l.tt("一次性", "One-off").to_string()),
+        ("real_time", l.tt("实时", "Real time").to_string()),
+        ("daily", l.tt("每日", "Daily").to_string()),
+        ("weekly", l.tt("每周", "Weekly").to_string()),
+        ("monthly", l.tt("每月", "Monthly").to_string()),
+        ("quarterly", l.tt("每季度", "Quarterly").to_string()),
+        ("yearly", l.tt("每年", "Yearly").to_string()),
+        ("irregular", l.tt("不定期", "Irregular").to_string()),
     ];
     let checked = if f.no_infringement.is_some() { " checked" } else { "" };
     format!(
         "{a}{b}{c}{d}{e}{s1}{s2}{g}\
          <label><input type=\"checkbox\" id=\"no_infringement\" name=\"no_infringement\"{checked} aria-describedby=\"err-no_infringement\"> {commit}</label>{commit_e}\
          {h}{i}{j}{k}{m}{n}{o}{p}{q}",
-        a = input("product_name", l.t("产品名称", "Product name"), &f.product_name, errors, "text"),
-        b = select("object_type", l.t("登记对象", "Object type"), &f.object_type, &types, errors),
-        c = select("industry", l.t("行业领域", "Industry"), &f.industry, &ind, errors),
-        d = input("scenarios", l.t("应用场景（逗号分隔）", "Application scenarios (comma-separated)"), &f.scenarios, errors, "text"),
-        e = textarea("summary", l.t("简介（公开）", "Summary (public)"), &f.summary, errors),
-        s1 = select("source_kind", l.t("数据来源", "Data source"), &f.source_kind, &sources, errors),
-        s2 = textarea("source_description", l.t("来源说明", "How the data was obtained"), &f.source_description, errors),
-        g = textarea("legality_statement", l.t("合法性说明", "Legality statement"), &f.legality_statement, errors),
-        commit = l.t("承诺不侵犯个人信息及第三方知识产权", "I commit that no personal information or third-party IP is infringed"),
-        commit_e = errors.at("no_infringement"),
-        h = textarea("processing", l.t("加工规则 / 算法说明", "Processing rules / algorithm"), &f.processing, errors),
-        i = textarea("structure", l.t("数据结构（每行一个字段：名称:类型）", "Structure (one field per line: name:type)"), &f.structure, errors),
-        j = input("format", l.t("数据格式", "Format"), &f.format, errors, "text"),
-        k = select("update_frequency", l.t("更新频率", "Update frequency"), &f.update_frequency, &freq, errors),
-        m = textarea("secrecy_measures", l.t("保密措施", "Secrecy measures"), &f.secrecy_measures, errors),
-        n = textarea("samples", l.t("脱敏样例（每行一条）", "Desensitised samples (one per line)"), &f.samples, errors),
-        o = input("contact_name", l.t("联系人", "Contact"), &f.contact_name, errors, "text"),
-        p = input("contact_phone", l.t("电话", "Phone"), &f.contact_phone, errors, "text"),
-        q = input("contact_email", l.t("电子邮箱", "Email"), &f.contact_email, errors, "email"),
+        a = input("product_name", l.tt("产品名称", "Product name"), &f.product_name, errors, "text"),
+        b = select("object_type", l.tt("登记对象", "Object type"), &f.object_type, &types, errors),
+        c = select("industry", l.tt("行业领域", "Industry"), &f.industry, &ind, errors),
+        d = input("scenarios", l.tt("应用场景（逗号分隔）", "Application scenarios (comma-separated)"), &f.scenarios, errors, "text"),
+        e = textarea("summary", l.tt("简介（公开）", "Summary (public)"), &f.summary, errors),
+        s1 = select("source_kind", l.tt("数据来源", "Data source"), &f.source_kind, &sources, errors),
+        s2 = textarea("source_description", l.tt("来源说明", "How the data was obtained"), &f.source_description, errors),
+        g = textarea("legality_statement", l.tt("合法性说明", "Legality statement"), &f.legality_statement, errors),
+        commit = l.tt("承诺不侵犯个人信息及第三方知识产权", "I commit that no personal information or third-party IP is infringed"),
+        commit_e = errors.html_at("no_infringement"),
+        h = textarea("processing", l.tt("加工规则 / 算法说明", "Processing rules / algorithm"), &f.processing, errors),
+        i = textarea("structure", l.tt("数据结构（每行一个字段：名称:类型）", "Structure (one field per line: name:type)"), &f.structure, errors),
+        j = input("format", l.tt("数据格式", "Format"), &f.format, errors, "text"),
+        k = select("update_frequency", l.tt("更新频率", "Update frequency"), &f.update_frequency, &freq, errors),
+        m = textarea("secrecy_measures", l.tt("保密措施", "Secrecy measures"), &f.secrecy_measures, errors),
+        n = textarea("samples", l.tt("脱敏样例（每行一条）", "Desensitised samples (one per line)"), &f.samples, errors),
+        o = input("contact_name", l.tt("联系人", "Contact"), &f.contact_name, errors, "text"),
+        p = input("contact_phone", l.tt("电话", "Phone"), &f.contact_phone, errors, "text"),
+        q = input("contact_email", l.tt("电子邮箱", "Email"), &f.contact_email, errors, "email"),
     )
 }
 
@@ -471,12 +426,12 @@ async fn file_page(st: &AppState, l: Lang, agent: bool, f: &FileForm, errors: &E
     let applicant = if agent {
         format!(
             "<fieldset><legend>{}</legend>{}{}{}</fieldset>",
-            l.t("委托人（申请人）", "The applicant you file for"),
-            select("applicant_kind", l.t("申请人类型", "Applicant kind"), &f.applicant_kind, &party_kinds(l), errors),
-            input("applicant_name", l.t("申请人名称", "Applicant's name"), &f.applicant_name, errors, "text"),
+            l.tt("委托人（申请人）", "The applicant you file for"),
+            select("applicant_kind", l.tt("申请人类型", "Applicant kind"), &f.applicant_kind, &party_kinds(l), errors),
+            input("applicant_name", l.tt("申请人名称", "Applicant's name"), &f.applicant_name, errors, "text"),
             input(
                 "applicant_id",
-                l.t("统一社会信用代码 / 身份证号码", "Credit code / resident ID number"),
+                l.tt("统一社会信用代码 / 身份证号码", "Credit code / resident ID number"),
                 &f.applicant_id,
                 errors,
                 "text"
@@ -490,17 +445,17 @@ async fn file_page(st: &AppState, l: Lang, agent: bool, f: &FileForm, errors: &E
          <input type=\"hidden\" name=\"csrf\" value=\"{csrf}\">{applicant}{fields}\
          <div class=\"actions\"><button name=\"intent\" value=\"submit\">{go}</button>\
          <button name=\"intent\" value=\"save\" class=\"secondary\" id=\"save-draft\">{save}</button></div></form>",
-        h1 = l.t("提交登记申请", "File an application"),
-        lead = l.t(
+        h1 = l.tt("提交登记申请", "File an application"),
+        lead = l.tt(
             "数据本身不上传：只填写说明、脱敏样例。保存草稿后可上传 dipr fingerprint 生成的数据指纹清单。",
             "The data itself is never uploaded: describe it and give desensitised samples. Save a draft to add the fingerprint manifest made with dipr fingerprint."
         ),
-        top = errors.at("form"),
+        top = errors.html_at("form"),
         fields = form_fields(st, l, f, errors).await,
-        go = l.t("提交申请", "Submit the application"),
-        save = l.t("保存草稿", "Save as draft"),
+        go = l.tt("提交申请", "Submit the application"),
+        save = l.tt("保存草稿", "Save as draft"),
     );
-    layout(l, l.t("提交申请", "File"), "/me", &body, &[])
+    layout(l, l.tt("提交申请", "File"), "/me", &body, &[])
 }
 
 async fn file_form(State(st): State<Arc<AppState>>, Query(q): Query<LangQuery>, headers: HeaderMap) -> Response {
@@ -509,7 +464,7 @@ async fn file_form(State(st): State<Arc<AppState>>, Query(q): Query<LangQuery>, 
         return Redirect::to("/signin").into_response();
     };
     let agent = user.role == Role::Agent;
-    file_page(&st, l, agent, &FileForm::default(), &Errors(Vec::new()), &crate::portal::csrf_of(&secret)).await
+    file_page(&st, l, agent, &FileForm::default(), &Errors::default(), &crate::web::session::csrf_of(&secret)).await
 }
 
 async fn file(
@@ -519,11 +474,11 @@ async fn file(
     Form(f): Form<FileForm>,
 ) -> Response {
     let l = Lang::of(q.lang(), &headers);
-    let (user, secret) = match crate::portal::signed_in_post(&st, &headers, &f.csrf, l).await {
+    let (user, secret) = match crate::web::session::signed_in_post(&st, &headers, &f.csrf, l).await {
         Ok(x) => x,
         Err(r) => return r,
     };
-    let csrf = crate::portal::csrf_of(&secret);
+    let csrf = crate::web::session::csrf_of(&secret);
     let form = f.to_form(ApplicationForm::default());
     let agent = user.role == Role::Agent;
     let applicant = agent.then(|| f.applicant());

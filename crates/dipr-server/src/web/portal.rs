@@ -9,29 +9,29 @@
 use std::sync::Arc;
 
 use axum::extract::{Query, State};
-use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
+use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use axum::{Form, Router};
-use dipr_domain::application::{Application, State as Status};
+use dipr_domain::application::State as Status;
 use dipr_domain::encumbrance::PledgeStatus;
 use dipr_domain::holding::Operation;
 use dipr_domain::lifecycle::Role;
-use dipr_domain::time::WorkingCalendar;
 use dipr_store::{ApplicationFilter, Order, Page, UserRecord};
 use serde::Deserialize;
-use sha2::{Digest, Sha256};
 use uuid::Uuid;
 
 use crate::auth::{actor_of, token_hash};
-use crate::web::{esc, layout, Lang, LangQuery};
+use crate::web::i18n::Lang;
+use crate::web::layout::deadline_label;
+use crate::web::layout::{esc, layout, LangQuery};
+use crate::web::session::{
+    csrf_of, form_token, form_token_matches, session, session_cookie, signed_in_post, with_cookie, SESSION_COOKIE,
+};
 use crate::AppState;
 use dipr_domain::shown;
 
-pub(crate) const SESSION_COOKIE: &str = "dipr_session";
 const LOGIN_CSRF_COOKIE: &str = "dipr_login_csrf";
-pub(crate) const SIGNUP_CSRF_COOKIE: &str = "dipr_signup_csrf";
-pub(crate) const OBJECTION_CSRF_COOKIE: &str = "dipr_csrf";
 
 pub fn routes() -> Router<Arc<AppState>> {
     Router::new()
@@ -42,75 +42,6 @@ pub fn routes() -> Router<Arc<AppState>> {
         .route("/me/pledges", post(file_pledge))
         .route("/me/pledges/release", post(release_pledge))
         .route("/me/pledges/enforce", post(enforce_pledge))
-}
-
-/// A token for an anonymous form (sign-in, sign-up, objection) and the cookie that carries it: the
-/// post must return the cookie's value (double submit), and SameSite=Strict keeps other sites from
-/// sending the cookie. Each form has its own cookie, scoped to its path, so tabs do not clash.
-pub(crate) fn form_token(st: &AppState, name: &str, path: &str) -> (String, String) {
-    let token = crate::auth::new_token().0;
-    let cookie = format!("{name}={token}; Path={path}; HttpOnly; SameSite=Strict{}", secure(st));
-    (token, cookie)
-}
-
-pub(crate) fn form_token_matches(headers: &HeaderMap, name: &str, posted: &str) -> bool {
-    !posted.is_empty() && cookie(headers, name).as_deref() == Some(posted)
-}
-
-pub(crate) fn session_cookie(st: &AppState, secret: &str) -> String {
-    format!(
-        "{SESSION_COOKIE}={secret}; Path=/; HttpOnly; SameSite=Lax; Max-Age={}{}",
-        st.config.session_hours * 3600,
-        secure(st)
-    )
-}
-
-pub(crate) fn cookie(headers: &HeaderMap, name: &str) -> Option<String> {
-    let raw = headers.get(header::COOKIE)?.to_str().ok()?;
-    raw.split(';').filter_map(|c| c.trim().split_once('=')).find(|(k, _)| *k == name).map(|(_, v)| v.to_string())
-}
-
-pub(crate) fn secure(st: &AppState) -> &'static str {
-    if st.config.public_url.starts_with("https://") {
-        "; Secure"
-    } else {
-        ""
-    }
-}
-
-pub(crate) fn csrf_of(session: &str) -> String {
-    hex::encode(Sha256::digest(format!("dipr-csrf\n{session}").as_bytes()))
-}
-
-/// The signed-in user and the session secret, from the cookie.
-pub(crate) async fn session(st: &AppState, headers: &HeaderMap) -> Option<(UserRecord, String)> {
-    let secret = cookie(headers, SESSION_COOKIE)?;
-    let (user, _) = st.store.authenticate(&token_hash(&secret), st.clock.now()).await.ok()??;
-    Some((user, secret))
-}
-
-/// A signed-in form post: the user and the session secret, once the posted CSRF token matches the
-/// session; otherwise the sign-in page, or the "form expired" page.
-pub(crate) async fn signed_in_post(
-    st: &AppState,
-    headers: &HeaderMap,
-    posted_csrf: &str,
-    l: Lang,
-) -> Result<(UserRecord, String), Response> {
-    let Some((user, secret)) = session(st, headers).await else {
-        return Err(Redirect::to("/signin").into_response());
-    };
-    if posted_csrf != csrf_of(&secret) {
-        return Err(crate::web::expired(l));
-    }
-    Ok((user, secret))
-}
-
-pub(crate) fn with_cookie(mut resp: Response, cookie: &str) -> Response {
-    if let Ok(v) = HeaderValue::from_str(cookie) {
-        resp.headers_mut().append(header::SET_COOKIE, v);
-    }
-    resp
 }
 
 fn signin_page(st: &AppState, l: Lang, username: &str, error: Option<&str>) -> Response {
@@ -124,14 +55,14 @@ fn signin_page(st: &AppState, l: Lang, username: &str, error: Option<&str>) -> R
          <label for=\"username\">{user_l}</label><input id=\"username\" name=\"username\" autocomplete=\"username\" value=\"{username}\">\
          <label for=\"password\">{pw_l}</label><input id=\"password\" name=\"password\" type=\"password\" autocomplete=\"current-password\">\
          <button>{go}</button></form><p class=\"muted\">{hint}</p>",
-        h1 = l.t("登录", "Sign in"),
-        user_l = l.t("用户名", "Username"),
+        h1 = l.tt("登录", "Sign in"),
+        user_l = l.tt("用户名", "Username"),
         username = esc(username),
-        pw_l = l.t("密码", "Password"),
-        go = l.t("登录", "Sign in"),
-        hint = l.t("还没有账号？<a href=\"/signup\">注册申请人账号</a>", "No account yet? <a href=\"/signup\">Create an applicant account</a>"),
+        pw_l = l.tt("密码", "Password"),
+        go = l.tt("登录", "Sign in"),
+        hint = l.tt("还没有账号？<a href=\"/signup\">注册申请人账号</a>", "No account yet? <a href=\"/signup\">Create an applicant account</a>"),
     );
-    let resp = layout(l, l.t("登录", "Sign in"), "/signin", &body, &[]);
+    let resp = layout(l, l.tt("登录", "Sign in"), "/signin", &body, &[]);
     with_cookie(resp, &cookie)
 }
 
@@ -163,19 +94,19 @@ async fn signin(
             &st,
             l,
             &form.username,
-            Some(l.t("表单已过期，请重新提交。", "The form expired; please submit it again.")),
+            Some(l.tt("表单已过期，请重新提交。", "The form expired; please submit it again.")),
         );
     }
     match crate::service::sign_in(&st, &form.username, form.password, client).await {
         Ok((secret, _, _)) => with_cookie(Redirect::to("/me").into_response(), &session_cookie(&st, &secret)),
         Err(e) if e.code == "invalid_credentials" => {
             let mut r =
-                signin_page(&st, l, &form.username, Some(l.t("用户名或密码错误。", "Wrong username or password.")));
+                signin_page(&st, l, &form.username, Some(l.tt("用户名或密码错误。", "Wrong username or password.")));
             *r.status_mut() = StatusCode::UNAUTHORIZED;
             r
         }
         Err(e) => {
-            let mut r = signin_page(&st, l, &form.username, Some(&crate::messages::refusal(&e, l)));
+            let mut r = signin_page(&st, l, &form.username, Some(&crate::web::messages::refusal(&e, l)));
             e.retry_after_on(&mut r);
             r
         }
@@ -200,21 +131,6 @@ async fn signout(State(st): State<Arc<AppState>>, headers: HeaderMap, Form(form)
         Redirect::to("/").into_response(),
         &format!("{SESSION_COOKIE}=; Path=/; HttpOnly; SameSite=Lax; Max-Age=0"),
     )
-}
-
-pub(crate) fn deadline_label(app: &Application, l: Lang, cal: &WorkingCalendar) -> String {
-    app.next_deadline()
-        .map(|d| {
-            let (what, working_days) = match app.state {
-                Status::CorrectionRequested => (l.t("补正截止", "correct by"), true),
-                Status::PublicNotice => (l.t("公示结束", "notice ends"), true),
-                Status::Registered => (l.t("有效期至", "valid until"), false),
-                _ => ("", false),
-            };
-            let note = if working_days { crate::web::beyond_calendar_note(cal, d, l) } else { "" };
-            format!("{what} {}{note}", shown::date_zoned(d, l.en))
-        })
-        .unwrap_or_default()
 }
 
 #[derive(Deserialize, Default)]
@@ -286,7 +202,8 @@ async fn pledge_book(st: &AppState, l: Lang, user: &UserRecord, csrf: &str, view
         for p in mine.filter(|p| matches!(p.status, PledgeStatus::Pending | PledgeStatus::Active)) {
             let sent = view.action.as_ref().filter(|a| a.form.pledge == p.id);
             let err = |field: &str| {
-                sent.map(|a| crate::web::field_errors(&a.errors, &format!("{field}-{}", p.id), l)).unwrap_or_default()
+                sent.map(|a| crate::web::layout::field_errors(&a.errors, &format!("{field}-{}", p.id), l))
+                    .unwrap_or_default()
             };
             let refusal = sent
                 .and_then(|a| a.refusal.as_deref())
@@ -307,29 +224,29 @@ async fn pledge_book(st: &AppState, l: Lang, user: &UserRecord, csrf: &str, view
                      {enforce_confirm}<button class=\"danger\" id=\"enforce-{pid}\">{enforce_go}</button></form></details>",
                     rid = a.id,
                     pid = p.id,
-                    release = l.t("解除质押", "Release"),
-                    release_note = l.t(
+                    release = l.tt("解除质押", "Release"),
+                    release_note = l.tt(
                         "贷款已清偿：解除后质押登记终止并记入公开账本，不能恢复。",
                         "The loan is repaid: the pledge ends, the release is logged publicly, and it cannot be restored.",
                     ),
-                    release_confirm = crate::web::confirm_box(l, &format!("confirm-release-{}", p.id), err("confirm-release")),
-                    release_go = l.t("确认解除质押", "Release the pledge"),
+                    release_confirm = crate::web::layout::confirm_box(l, &format!("confirm-release-{}", p.id), err("confirm-release")),
+                    release_go = l.tt("确认解除质押", "Release the pledge"),
                     release_open = if sent.is_some_and(|a| !a.enforce) { " open" } else { "" },
                     open = if sent.is_some_and(|a| a.enforce) { " open" } else { "" },
-                    enforce_confirm = crate::web::confirm_box(l, &format!("confirm-enforce-{}", p.id), err("confirm-enforce")),
-                    enforce = l.t("实现质权", "Enforce"),
-                    to_l = l.t("受让方统一社会信用代码 / 身份证号码", "Transferee's credit code / ID number"),
+                    enforce_confirm = crate::web::layout::confirm_box(l, &format!("confirm-enforce-{}", p.id), err("confirm-enforce")),
+                    enforce = l.tt("实现质权", "Enforce"),
+                    to_l = l.tt("受让方统一社会信用代码 / 身份证号码", "Transferee's credit code / ID number"),
                     to = esc(typed.map_or("", |f| f.to.as_str())),
                     to_e = err("to"),
-                    reasons_l = l.t("违约情况与执行依据", "The default and the enforcement title"),
+                    reasons_l = l.tt("违约情况与执行依据", "The default and the enforcement title"),
                     reasons = esc(typed.map_or("", |f| f.reasons.as_str())),
                     reasons_e = err("reasons"),
-                    enforce_go = l.t("实现质权（产品转移）", "Enforce (the product is transferred)"),
+                    enforce_go = l.tt("实现质权（产品转移）", "Enforce (the product is transferred)"),
                 )
             } else {
                 format!(
                     "{refusal}<span class=\"muted\">{}</span>",
-                    l.t("等待权利人同意", "Awaiting the holder's consent")
+                    l.tt("等待权利人同意", "Awaiting the holder's consent")
                 )
             };
             rows.push_str(&format!(
@@ -345,18 +262,18 @@ async fn pledge_book(st: &AppState, l: Lang, user: &UserRecord, csrf: &str, view
         }
     }
     if rows.is_empty() {
-        return format!("<h2>{}</h2><p class=\"muted\">{}</p>", l.t("我的质押", "My pledges"), l.t("无", "None"));
+        return format!("<h2>{}</h2><p class=\"muted\">{}</p>", l.tt("我的质押", "My pledges"), l.tt("无", "None"));
     }
     format!(
         "<h2>{}</h2><div class=\"scroll\"><table class=\"list\" id=\"pledge-book\"><tr><th>{}</th><th>{}</th><th>{}</th><th>{}</th><th>{}</th><th><span class=\"sr-only\">{}</span></th></tr>{rows}</table></div><p class=\"pager\">{}</p>",
-        l.t("我的质押", "My pledges"),
-        l.t("产品", "Product"),
-        l.t("登记号", "Registration number"),
-        l.t("担保金额", "Secured"),
-        l.t("顺位", "Rank"),
-        l.t("借款期限", "Loan term"),
-        l.t("操作", "Actions"),
-        crate::web::pager(l, "/me?", view.page.max(1), PER_PAGE, total),
+        l.tt("我的质押", "My pledges"),
+        l.tt("产品", "Product"),
+        l.tt("登记号", "Registration number"),
+        l.tt("担保金额", "Secured"),
+        l.tt("顺位", "Rank"),
+        l.tt("借款期限", "Loan term"),
+        l.tt("操作", "Actions"),
+        crate::web::layout::pager(l, "/me?", view.page.max(1), PER_PAGE, total),
     )
 }
 
@@ -435,7 +352,7 @@ async fn pledge_action(st: &AppState, l: Lang, headers: &HeaderMap, f: PledgeAct
             if e.code == "party_not_found" {
                 errors.push(dipr_domain::FieldError::new(format!("to-{}", f.pledge), "party_not_found", ""));
             }
-            let refusal = errors.is_empty().then(|| crate::messages::refusal(&e, l));
+            let refusal = errors.is_empty().then(|| crate::web::messages::refusal(&e, l));
             let status = e.status();
             let forms = MeView { action: Some(SentAction { form: f, errors, refusal, enforce }), ..Default::default() };
             let mut r = me_page(st, l, &user, &secret, &forms).await;
@@ -453,7 +370,7 @@ fn pledge_form(
     refusal: Option<&str>,
     csrf: &str,
 ) -> String {
-    let err = |field: &str| crate::web::field_errors(errors, field, l);
+    let err = |field: &str| crate::web::layout::field_errors(errors, field, l);
     let refusal = refusal
         .map(|r| format!("<p class=\"result bad\" role=\"alert\" id=\"pledge-refused\">{}</p>", esc(r)))
         .unwrap_or_default();
@@ -468,14 +385,14 @@ fn pledge_form(
         "<h2>{}</h2>{refusal}<form method=\"post\" action=\"/me/pledges\" class=\"stack\" data-width=\"narrow\" novalidate>\
          <input type=\"hidden\" name=\"csrf\" value=\"{csrf}\">{}{}{}{}{}<button>{}</button></form>\
          <p class=\"muted\">{}</p>",
-        l.t("申请质押登记", "Register a pledge"),
-        field("registration_number", l.t("登记号", "Registration number"), &f.registration_number, ""),
-        field("secured", l.t("担保金额（元）", "Secured amount (yuan)"), &f.secured, "5,000,000.00"),
-        field("start", l.t("借款起始日", "Loan starts"), &f.start, "2026-12-01"),
-        field("end", l.t("借款到期日", "Loan ends"), &f.end, "2028-11-30"),
-        field("rank", l.t("顺位（首个质押为 1）", "Rank (1 for the first pledge)"), &f.rank, "1"),
-        l.t("提交质押登记", "File the pledge"),
-        l.t("质押经权利人同意后生效；在先质权人将收到通知。", "The pledge takes effect when the holder consents; earlier pledgees are notified."),
+        l.tt("申请质押登记", "Register a pledge"),
+        field("registration_number", l.tt("登记号", "Registration number"), &f.registration_number, ""),
+        field("secured", l.tt("担保金额（元）", "Secured amount (yuan)"), &f.secured, "5,000,000.00"),
+        field("start", l.tt("借款起始日", "Loan starts"), &f.start, "2026-12-01"),
+        field("end", l.tt("借款到期日", "Loan ends"), &f.end, "2028-11-30"),
+        field("rank", l.tt("顺位（首个质押为 1）", "Rank (1 for the first pledge)"), &f.rank, "1"),
+        l.tt("提交质押登记", "File the pledge"),
+        l.tt("质押经权利人同意后生效；在先质权人将收到通知。", "The pledge takes effect when the holder consents; earlier pledgees are notified."),
     )
 }
 
@@ -493,23 +410,23 @@ async fn file_pledge(
     let app = st.store.application_by_registration_number(f.registration_number.trim()).await.ok().flatten();
     let Some(app) = app else {
         let errors = vec![dipr_domain::FieldError::new("registration_number", "not_found", "")];
-        let refusal = l.t("没有这一登记号。", "No registration has this number.");
+        let refusal = l.tt("没有这一登记号。", "No registration has this number.");
         let forms = MeView { pledge: f, errors, refusal: Some(refusal.to_string()), ..Default::default() };
         let mut r = me_page(&st, l, &user, &secret, &forms).await;
         *r.status_mut() = StatusCode::NOT_FOUND;
         return r;
     };
-    let req = crate::api_holdings::PledgeRequest {
+    let req = crate::api::holdings::PledgeRequest {
         debtor: None,
-        secured: crate::api_holdings::Amount::Text(f.secured.clone()),
+        secured: crate::api::holdings::Amount::Text(f.secured.clone()),
         start: f.start.clone(),
         end: f.end.clone(),
         rank: f.rank.trim().parse().unwrap_or(0),
     };
-    match crate::api_holdings::file_pledge_as(&st, &user, app.id, &req).await {
+    match crate::api::holdings::file_pledge_as(&st, &user, app.id, &req).await {
         Ok(_) => Redirect::to(&format!("/records/{}", app.id)).into_response(),
         Err(e) => {
-            let refusal = if e.details.is_empty() { Some(crate::messages::refusal(&e, l)) } else { None };
+            let refusal = if e.details.is_empty() { Some(crate::web::messages::refusal(&e, l)) } else { None };
             let forms = MeView { pledge: f, errors: e.details.clone(), refusal, ..Default::default() };
             let mut r = me_page(&st, l, &user, &secret, &forms).await;
             *r.status_mut() = e.status();
@@ -523,9 +440,9 @@ async fn me_page(st: &AppState, l: Lang, user: &UserRecord, secret: &str, view: 
     let csrf = csrf_of(secret);
     let mut body = format!(
         "<h1>{} · {}</h1><form method=\"post\" action=\"/signout\"><input type=\"hidden\" name=\"csrf\" value=\"{csrf}\"><button class=\"secondary\">{}</button></form>",
-        l.t("我的登记", "My registry"),
+        l.tt("我的登记", "My registry"),
         esc(&user.display_name),
-        l.t("退出", "Sign out")
+        l.tt("退出", "Sign out")
     );
     match user.role {
         Role::Applicant | Role::Agent => {
@@ -542,8 +459,8 @@ async fn me_page(st: &AppState, l: Lang, user: &UserRecord, secret: &str, view: 
             let pledged = st.store.applications(&pending, Page::new(1, 200)).await.map(|p| p.items).unwrap_or_default();
             body.push_str(&format!(
                 "<h2>{}</h2><p><a class=\"button\" id=\"new-filing\" href=\"/me/file\">{}</a></p>",
-                l.t("我的申请与登记", "My filings and registrations"),
-                l.t("提交新的登记申请", "File a new application")
+                l.tt("我的申请与登记", "My filings and registrations"),
+                l.tt("提交新的登记申请", "File a new application")
             ));
             let cal = st.calendar();
             let mut rows = String::new();
@@ -560,7 +477,7 @@ async fn me_page(st: &AppState, l: Lang, user: &UserRecord, secret: &str, view: 
                 let name = format!("<a href=\"/me/filings/{}\">{}</a>", a.id, esc(&a.form.product_name));
                 rows.push_str(&format!(
                     "<tr><td>{name}</td><td>{}</td><td>{}</td><td>{cert}</td></tr>",
-                    crate::web::state_label(a.state, l),
+                    crate::web::layout::state_label(a.state, l),
                     deadline_label(a, l, &cal)
                 ));
             }
@@ -583,28 +500,28 @@ async fn me_page(st: &AppState, l: Lang, user: &UserRecord, secret: &str, view: 
                         p.term.end,
                         a.id,
                         p.id,
-                        l.t("同意质押", "Consent")
+                        l.tt("同意质押", "Consent")
                     ));
                 }
             }
             body.push_str(&format!(
                 "<div class=\"scroll\"><table class=\"list\" id=\"my-filings\"><tr><th>{}</th><th>{}</th><th>{}</th><th>{}</th></tr>{rows}</table></div><p class=\"pager\">{}</p>",
-                l.t("产品", "Product"),
-                l.t("状态", "Status"),
-                l.t("期限", "Deadline"),
-                l.t("证书", "Certificate"),
-                crate::web::pager(l, "/me?", view.page.max(1), PER_PAGE, total)
+                l.tt("产品", "Product"),
+                l.tt("状态", "Status"),
+                l.tt("期限", "Deadline"),
+                l.tt("证书", "Certificate"),
+                crate::web::layout::pager(l, "/me?", view.page.max(1), PER_PAGE, total)
             ));
             if !consents.is_empty() {
                 body.push_str(&format!(
                     "<h2>{}</h2><div class=\"scroll\"><table class=\"list\" id=\"pending-pledges\"><tr><th>{}</th><th>{}</th><th>{}</th><th>{}</th><th>{}</th><th><span class=\"sr-only\">{}</span></th></tr>{consents}</table></div>",
-                    l.t("待同意的质押", "Pledges awaiting your consent"),
-                    l.t("产品", "Product"),
-                    l.t("质权人", "Pledgee"),
-                    l.t("担保金额", "Secured"),
-                    l.t("声明顺位", "Stated rank"),
-                    l.t("期限", "Term"),
-                    l.t("操作", "Actions")
+                    l.tt("待同意的质押", "Pledges awaiting your consent"),
+                    l.tt("产品", "Product"),
+                    l.tt("质权人", "Pledgee"),
+                    l.tt("担保金额", "Secured"),
+                    l.tt("声明顺位", "Stated rank"),
+                    l.tt("期限", "Term"),
+                    l.tt("操作", "Actions")
                 ));
             }
         }
@@ -624,10 +541,10 @@ async fn me_page(st: &AppState, l: Lang, user: &UserRecord, secret: &str, view: 
                     a.id,
                     esc(&a.form.product_name),
                     esc(&a.applicant.name),
-                    crate::web::state_label(a.state, l),
+                    crate::web::layout::state_label(a.state, l),
                     due.map(|d| format!(
                         "{} {}",
-                        l.t("异议决定截止", "decide objection by"),
+                        l.tt("异议决定截止", "decide objection by"),
                         shown::date_zoned(d, l.en)
                     ))
                     .unwrap_or_default()
@@ -635,12 +552,12 @@ async fn me_page(st: &AppState, l: Lang, user: &UserRecord, secret: &str, view: 
             }
             body.push_str(&format!(
                 "<h2>{}</h2><div class=\"scroll\"><table class=\"list\" id=\"review-queue\"><tr><th>{}</th><th>{}</th><th>{}</th><th>{}</th></tr>{rows}</table></div><p class=\"pager\">{}</p>",
-                l.t("待审查（先到先审）", "Review queue (oldest first)"),
-                l.t("产品", "Product"),
-                l.t("申请人", "Applicant"),
-                l.t("状态", "Status"),
-                l.t("期限", "Deadline"),
-                crate::web::pager(l, "/me?", view.page.max(1), PER_PAGE, total)
+                l.tt("待审查（先到先审）", "Review queue (oldest first)"),
+                l.tt("产品", "Product"),
+                l.tt("申请人", "Applicant"),
+                l.tt("状态", "Status"),
+                l.tt("期限", "Deadline"),
+                crate::web::layout::pager(l, "/me?", view.page.max(1), PER_PAGE, total)
             ));
             let filter = ApplicationFilter { open_disputes: true, order: Order::OldestFirst, ..Default::default() };
             let disputed = st.store.applications(&filter, Page::new(1, 100)).await.map(|p| p.items).unwrap_or_default();
@@ -659,10 +576,10 @@ async fn me_page(st: &AppState, l: Lang, user: &UserRecord, secret: &str, view: 
             if !rows.is_empty() {
                 body.push_str(&format!(
                     "<h2>{}</h2><div class=\"scroll\"><table class=\"list\" id=\"dispute-queue\"><tr><th>{}</th><th>{}</th><th>{}</th></tr>{rows}</table></div>",
-                    l.t("待决定的登记后异议", "Objections after grant to decide"),
-                    l.t("产品", "Product"),
-                    l.t("权利人", "Holder"),
-                    shown::zoned(l.t("提出日期", "Filed"), l.en)
+                    l.tt("待决定的登记后异议", "Objections after grant to decide"),
+                    l.tt("产品", "Product"),
+                    l.tt("权利人", "Holder"),
+                    shown::zoned(l.tt("提出日期", "Filed"), l.en)
                 ));
             }
         }
@@ -678,12 +595,12 @@ async fn me_page(st: &AppState, l: Lang, user: &UserRecord, secret: &str, view: 
                 "<tr><td>{}</td><td>{}</td><td>{}</td></tr>",
                 shown::date_zoned(n.at, l.en),
                 esc(n.payload["product_name"].as_str().unwrap_or_default()),
-                esc(&crate::pages::event_label(n.payload["event"].as_str().unwrap_or_default(), l.en))
+                esc(&crate::web::layout::event_label(n.payload["event"].as_str().unwrap_or_default(), l.en))
             ));
         }
-        body.push_str(&format!("<h2>{}</h2>", l.t("通知", "Notifications")));
+        body.push_str(&format!("<h2>{}</h2>", l.tt("通知", "Notifications")));
         if rows.is_empty() {
-            body.push_str(&format!("<p class=\"muted\">{}</p>", l.t("无", "None")));
+            body.push_str(&format!("<p class=\"muted\">{}</p>", l.tt("无", "None")));
         } else {
             body.push_str(&format!("<table class=\"list\" id=\"notifications\">{rows}</table>"));
         }
@@ -691,18 +608,18 @@ async fn me_page(st: &AppState, l: Lang, user: &UserRecord, secret: &str, view: 
     if user.role == Role::Admin {
         body.push_str(&format!(
             "<p><a class=\"button\" id=\"admin-link\" href=\"/admin\">{}</a></p>",
-            l.t("系统管理", "Administration")
+            l.tt("系统管理", "Administration")
         ));
     }
     if user.role == Role::Bank {
         body.push_str(&format!(
             "<p><a class=\"button\" href=\"/encumbrances\">{}</a></p>",
-            l.t("放贷前查询权利负担", "Search encumbrances before lending")
+            l.tt("放贷前查询权利负担", "Search encumbrances before lending")
         ));
         body.push_str(&pledge_book(st, l, &user, &csrf, view).await);
         body.push_str(&pledge_form(l, &view.pledge, &view.errors, view.refusal.as_deref(), &csrf));
     }
-    layout(l, l.t("我的登记", "My registry"), "/me", &body, &[])
+    layout(l, l.tt("我的登记", "My registry"), "/me", &body, &[])
 }
 
 #[derive(Deserialize)]
@@ -736,11 +653,11 @@ async fn consent(
         Err(e) => {
             let body = format!(
                 "<h1>{}</h1><p class=\"result bad\" role=\"alert\">{}</p><p><a href=\"/me\">{}</a></p>",
-                l.t("未能登记质押", "The pledge was not registered"),
-                esc(&crate::messages::refusal(&e, l)),
-                l.t("返回", "Back")
+                l.tt("未能登记质押", "The pledge was not registered"),
+                esc(&crate::web::messages::refusal(&e, l)),
+                l.tt("返回", "Back")
             );
-            let mut r = layout(l, l.t("质押", "Pledge"), "/me", &body, &[]);
+            let mut r = layout(l, l.tt("质押", "Pledge"), "/me", &body, &[]);
             *r.status_mut() = e.status();
             r
         }

@@ -3,7 +3,7 @@
 //! code or an untranslated English message. A test walks the sources for every code they can produce
 //! and fails if one is missing here.
 
-use crate::web::Lang;
+use crate::web::i18n::Lang;
 
 /// code → (zh-CN, en).
 const MESSAGES: &[(&str, &str, &str)] = &[
@@ -161,7 +161,7 @@ const MESSAGES: &[(&str, &str, &str)] = &[
 
 /// The translation of a code, if the table has it.
 pub fn message(code: &str, l: Lang) -> Option<&'static str> {
-    MESSAGES.iter().find(|(c, _, _)| *c == code).map(|(_, zh, en)| l.t(zh, en))
+    MESSAGES.iter().find(|(c, _, _)| *c == code).map(|(_, zh, en)| l.tt(zh, en))
 }
 
 /// The translation of a code; an unknown code (which the test below keeps from happening) shows the
@@ -179,7 +179,7 @@ pub fn refusal(e: &crate::error::ApiError, l: Lang) -> String {
             let when = dipr_domain::shown::minute_zoned(until, l.en);
             format!(
                 "{text}{}",
-                l.t(&format!("可于 {when}起重新申请。"), &format!(" It may be filed again from {when}."))
+                l.tt(&format!("可于 {when}起重新申请。"), &format!(" It may be filed again from {when}."))
             )
         }
         None => text,

@@ -1,0 +1,36 @@
+//! The web site: server-rendered pages in Chinese (default) and English. Shared pieces (layout, language,
+//! labels, sessions) live in their own modules; each page or page group has its file.
+
+pub mod admin;
+pub mod check;
+pub mod examiner;
+pub mod filing;
+pub mod form;
+pub mod i18n;
+pub mod layout;
+pub mod messages;
+pub mod my_filing;
+pub mod portal;
+pub mod public;
+pub mod record;
+pub mod session;
+
+use std::sync::Arc;
+
+use axum::Router;
+
+use crate::AppState;
+
+/// Every page of the site.
+pub fn routes() -> Router<Arc<AppState>> {
+    Router::new()
+        .route("/records/{id}", axum::routing::get(record::record))
+        .route("/records/{id}/objections", axum::routing::post(record::object))
+        .merge(public::routes())
+        .merge(check::routes())
+        .merge(portal::routes())
+        .merge(filing::routes())
+        .merge(my_filing::routes())
+        .merge(examiner::routes())
+        .merge(admin::routes())
+}
