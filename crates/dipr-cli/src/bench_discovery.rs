@@ -6,8 +6,8 @@ use std::time::Instant;
 
 use anyhow::Result;
 use clap::Args;
+use dipr_domain::access::Role;
 use dipr_domain::application::{Application, ApplicationForm, ContentCommitment, ObjectType, State};
-use dipr_domain::lifecycle::Role;
 use dipr_domain::party::{NewParty, PartyKind};
 use dipr_fingerprint::{discovery_key_id, DiscoverySketch};
 use dipr_store::{NewEvent, UserRecord};
@@ -42,10 +42,10 @@ pub fn run(args: DiscoveryBenchArgs) -> Result<()> {
         let dir = std::env::temp_dir().join(format!("dipr-bench-discovery-{}", std::process::id()));
         std::fs::create_dir_all(&dir)?;
         let store: Arc<dyn dipr_store::Store> = Arc::new(dipr_store::SqliteStore::open(&dir.join("bench.db")).await?);
-        let config = dipr_server::Config::default();
+        let config = dipr_registry::Config::default();
         let signer =
             dipr_ledger::note::NoteSigner::generate("dipr-bench.localhost/log").map_err(|e| anyhow::anyhow!("{e}"))?;
-        let state = dipr_server::AppState::new(store.clone(), config, signer).await?;
+        let state = dipr_registry::Registry::new(store.clone(), config, signer).await?;
         let key_id = discovery_key_id(&state.discovery_key);
 
         // Setup: one holder, `products` registered applications, each with a random sketch.
@@ -141,7 +141,7 @@ pub fn run(args: DiscoveryBenchArgs) -> Result<()> {
                 sketch: values.iter().map(|v| format!("{v:016x}")).collect(),
             };
             let t = Instant::now();
-            let found = dipr_server::fingerprints::discover(&state, &sketch, 20)
+            let found = dipr_registry::fingerprints::discover(&state, &sketch, 20)
                 .await
                 .map_err(|e| anyhow::anyhow!("{}", e.message))?;
             lat.push(t.elapsed());

@@ -6,7 +6,7 @@ use std::time::{Duration, Instant};
 use anyhow::Result;
 use chrono::Utc;
 use clap::Args;
-use dipr_domain::lifecycle::Role;
+use dipr_domain::access::Role;
 use dipr_ledger::certificate::{self, Certificate, Holder, LogEntry, Product, Statement};
 use dipr_ledger::checkpoint::Checkpoint;
 use dipr_ledger::merkle::{inclusion_proof, leaf_hash, tree_root, verify_inclusion, MemoryTree};

@@ -14,8 +14,9 @@ use std::sync::Arc;
 
 use anyhow::{bail, Context, Result};
 use clap::{Parser, Subcommand};
-use dipr_domain::lifecycle::{Actor, Role};
-use dipr_server::{AppState, Config};
+use dipr_domain::access::{Actor, Role};
+use dipr_registry::Config;
+use dipr_registry::Registry;
 
 #[derive(Parser)]
 #[command(name = "dipr", version, about = "Registry for intellectual property in data products")]
@@ -181,15 +182,15 @@ fn load_config(args: &StoreArgs, adjustable_clock: bool) -> Result<Config> {
     Ok(config)
 }
 
-async fn open_state(args: &StoreArgs, config: Config) -> Result<Arc<AppState>> {
+async fn open_state(args: &StoreArgs, config: Config) -> Result<Arc<Registry>> {
     create_private_dir(&args.data_dir)?;
     let url = match &args.database_url {
         Some(url) => url.clone(),
         None => format!("sqlite://{}", args.data_dir.join("dipr.db").display()),
     };
-    let signer = dipr_server::ledger::load_or_create_signer(&args.data_dir, config.log_origin.as_deref())?;
+    let signer = dipr_registry::ledger::load_or_create_signer(&args.data_dir, config.log_origin.as_deref())?;
     let store = dipr_store::open(&url).await.with_context(|| format!("opening the database ({})", redact(&url)))?;
-    AppState::new(store, config, signer).await
+    Registry::new(store, config, signer).await
 }
 
 /// Create the data directory readable by its owner only (it will hold keys).
@@ -239,7 +240,7 @@ fn main() -> Result<()> {
         Cmd::Evidence(a) => fingerprint::evidence(a),
         Cmd::Key { store, command: KeyCmd::Show } => {
             let config = load_config(&store, false)?;
-            let signer = dipr_server::ledger::load_signer(&store.data_dir, config.log_origin.as_deref())?;
+            let signer = dipr_registry::ledger::load_signer(&store.data_dir, config.log_origin.as_deref())?;
             println!("{}", signer.verifier());
             Ok(())
         }
@@ -261,14 +262,14 @@ async fn serve(store: StoreArgs, listen: SocketAddr, demo: bool, adjustable_cloc
     let config = load_config(&store, adjustable_clock || demo)?;
     let state = open_state(&store, config).await?;
     if demo {
-        let summary = dipr_server::demo::seed(&state).await?;
+        let summary = dipr_registry::demo::seed(&state).await?;
         if !summary.already_seeded {
             tracing::info!(accounts = summary.accounts, applications = summary.applications, "demo data seeded");
         }
         eprintln!(
             "demo registry: sign in as admin, examiner1, examiner2, bank1, user01…user27 or agent1/agent2 \
              with the password {:?}",
-            dipr_server::demo::DEMO_PASSWORD
+            dipr_registry::demo::DEMO_PASSWORD
         );
     }
     let listener = tokio::net::TcpListener::bind(listen).await.with_context(|| format!("binding {listen}"))?;
@@ -311,7 +312,7 @@ async fn admin(store: StoreArgs, command: AdminCmd) -> Result<()> {
             } else {
                 std::env::var("DIPR_PASSWORD").context("give the password in DIPR_PASSWORD or with --password-stdin")?
             };
-            let req = dipr_server::service::NewAccount {
+            let req = dipr_registry::accounts::NewAccount {
                 display_name: display_name.unwrap_or_else(|| username.clone()),
                 username,
                 password,
@@ -320,17 +321,17 @@ async fn admin(store: StoreArgs, command: AdminCmd) -> Result<()> {
             };
             let by =
                 Actor { user_id: None, name: "dipr admin (command line)".into(), role: Role::System, party_id: None };
-            let (user, _) = dipr_server::service::create_account(&state, req, &by, false)
+            let (user, _) = dipr_registry::accounts::create_account(&state, req, &by, false)
                 .await
                 .map_err(|e| anyhow::anyhow!("{}: {}", e.code, e.message))?;
             println!("created {} {} ({})", user.role.as_str(), user.username, user.id);
         }
         AdminCmd::SeedDemo => {
-            let s = dipr_server::demo::seed(&state).await?;
+            let s = dipr_registry::demo::seed(&state).await?;
             println!("{}", serde_json::to_string_pretty(&s)?);
         }
         AdminCmd::RunTimers => {
-            let r = dipr_server::timers::run_once(&state).await?;
+            let r = dipr_registry::timers::run_once(&state).await?;
             println!("{}", serde_json::to_string_pretty(&r)?);
         }
     }
@@ -340,7 +341,7 @@ async fn admin(store: StoreArgs, command: AdminCmd) -> Result<()> {
 async fn ledger_check(store: StoreArgs) -> Result<()> {
     let config = load_config(&store, false)?;
     let state = open_state(&store, config).await?;
-    let report = dipr_server::ledger::check(state.store.as_ref(), &state.signer.verifier())
+    let report = dipr_registry::ledger::check(state.store.as_ref(), &state.signer.verifier())
         .await
         .map_err(|e| anyhow::anyhow!("{}: {}", e.code, e.message))?;
     println!("{}", serde_json::to_string_pretty(&report)?);

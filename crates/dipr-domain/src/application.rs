@@ -4,11 +4,10 @@ use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
+use crate::encumbrance::Encumbrances;
 use crate::error::{DomainError, FieldError};
-use crate::holding::Holding;
 use crate::ids::{CertificateNumber, RegistrationNumber};
-use crate::party::{OrgAttributes, Party, PartyKind};
-
+use crate::party::{Party, PartyRef};
 /// The three kinds of object that can be registered.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
@@ -449,44 +448,6 @@ impl State {
     }
 }
 
-/// A snapshot of a party as it was when it filed: the record must not change if the party's details do.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
-pub struct PartyRef {
-    pub id: Uuid,
-    pub kind: PartyKind,
-    pub name: String,
-    /// Credit code, or the resident ID number (masked in every public view).
-    pub id_number: String,
-    /// The organisation's attributes when it filed (for the statistics).
-    #[serde(default)]
-    pub attributes: OrgAttributes,
-}
-
-impl From<&Party> for PartyRef {
-    fn from(p: &Party) -> Self {
-        Self {
-            id: p.id,
-            kind: p.kind,
-            name: p.name.clone(),
-            id_number: p.identifier.as_str().to_string(),
-            attributes: p.attributes.clone(),
-        }
-    }
-}
-
-impl PartyRef {
-    /// The identifier as the public may see it: resident ID numbers masked.
-    pub fn public_id_number(&self) -> String {
-        match self.kind {
-            PartyKind::NaturalPerson => {
-                crate::ids::ResidentId::parse(&self.id_number).map(|r| r.masked()).unwrap_or_else(|_| "******".into())
-            }
-            _ => self.id_number.clone(),
-        }
-    }
-}
-
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct CorrectionRequest {
@@ -742,5 +703,88 @@ impl Application {
 
     pub fn pending_objections(&self) -> usize {
         self.objections.iter().filter(|o| o.decision.is_none()).count()
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "snake_case")]
+pub enum VersionReason {
+    /// The data as registered.
+    Registration,
+    /// The holder re-attested updated data.
+    Update,
+    /// Re-attested on renewal.
+    Renewal,
+}
+
+/// One attested version of the product's data.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct DataVersion {
+    /// 1 for the registered data, then 2, 3, …
+    pub number: u32,
+    pub commitment: Option<ContentCommitment>,
+    pub attested_at: DateTime<Utc>,
+    pub reason: VersionReason,
+    pub note: String,
+}
+
+/// An objection after grant (异议登记): the record is flagged as disputed until an examiner decides.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct Dispute {
+    pub id: Uuid,
+    pub filed_at: DateTime<Utc>,
+    pub filed_by: Option<Uuid>,
+    pub objector_name: String,
+    /// Not public.
+    pub objector_contact: String,
+    pub grounds: String,
+    pub decision: Option<ObjectionDecision>,
+}
+
+/// The registered product's current state beyond its filing.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct Holding {
+    pub holder: PartyRef,
+    pub holder_since: DateTime<Utc>,
+    #[serde(default)]
+    pub encumbrances: Encumbrances,
+    #[serde(default)]
+    pub versions: Vec<DataVersion>,
+    #[serde(default)]
+    pub disputes: Vec<Dispute>,
+}
+
+impl Holding {
+    /// The holding of a newly registered application: the applicant holds version 1.
+    pub fn new(app: &Application, now: DateTime<Utc>) -> Self {
+        Self {
+            holder: app.applicant.clone(),
+            holder_since: now,
+            encumbrances: Encumbrances::default(),
+            versions: vec![DataVersion {
+                number: 1,
+                commitment: app.form.content_commitment.clone(),
+                attested_at: now,
+                reason: VersionReason::Registration,
+                note: String::new(),
+            }],
+            disputes: Vec::new(),
+        }
+    }
+
+    pub fn current_version(&self) -> Option<&DataVersion> {
+        self.versions.last()
+    }
+
+    pub fn is_disputed(&self) -> bool {
+        self.disputes.iter().any(|d| d.decision.is_none())
+    }
+
+    pub fn is_pledged(&self) -> bool {
+        self.encumbrances.active_pledges().next().is_some()
     }
 }

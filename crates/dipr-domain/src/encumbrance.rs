@@ -13,9 +13,8 @@ use uuid::Uuid;
 
 use chrono::{DateTime, Utc};
 
-use crate::application::PartyRef;
 use crate::error::{DomainError, FieldError};
-
+use crate::party::PartyRef;
 /// An amount in yuan, held exactly in fen (0.01 yuan).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
 pub struct Money(i64);

@@ -11,107 +11,16 @@ use serde_json::{json, Value};
 use uuid::Uuid;
 
 use crate::application::{
-    check_objection_text, Application, ContentCommitment, ObjectionDecision, ObjectionOutcome, PartyRef, State,
+    check_objection_text, Application, ContentCommitment, DataVersion, Dispute, Holding, ObjectionDecision,
+    ObjectionOutcome, State, VersionReason,
 };
-use crate::encumbrance::{Consent, ConsentPurpose, Encumbrances, Licence, Money, Pledge, PledgeStatus, Term};
+
+use crate::access::{require_examiner, require_holder, Actor, Role};
+use crate::encumbrance::{Consent, ConsentPurpose, Licence, Money, Pledge, PledgeStatus, Term};
 use crate::error::{DomainError, FieldError};
-use crate::lifecycle::{reasons_required, require_examiner, Actor, Context, Role};
+use crate::lifecycle::{reasons_required, Context};
+use crate::party::PartyRef;
 use crate::time::{local_date, WorkingCalendar};
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
-#[serde(rename_all = "snake_case")]
-pub enum VersionReason {
-    /// The data as registered.
-    Registration,
-    /// The holder re-attested updated data.
-    Update,
-    /// Re-attested on renewal.
-    Renewal,
-}
-
-/// One attested version of the product's data.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
-pub struct DataVersion {
-    /// 1 for the registered data, then 2, 3, …
-    pub number: u32,
-    pub commitment: Option<ContentCommitment>,
-    pub attested_at: DateTime<Utc>,
-    pub reason: VersionReason,
-    pub note: String,
-}
-
-/// An objection after grant (异议登记): the record is flagged as disputed until an examiner decides.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
-pub struct Dispute {
-    pub id: Uuid,
-    pub filed_at: DateTime<Utc>,
-    pub filed_by: Option<Uuid>,
-    pub objector_name: String,
-    /// Not public.
-    pub objector_contact: String,
-    pub grounds: String,
-    pub decision: Option<ObjectionDecision>,
-}
-
-/// The registered product's current state beyond its filing.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
-pub struct Holding {
-    pub holder: PartyRef,
-    pub holder_since: DateTime<Utc>,
-    #[serde(default)]
-    pub encumbrances: Encumbrances,
-    #[serde(default)]
-    pub versions: Vec<DataVersion>,
-    #[serde(default)]
-    pub disputes: Vec<Dispute>,
-}
-
-impl Holding {
-    /// The holding of a newly registered application: the applicant holds version 1.
-    pub fn new(app: &Application, now: DateTime<Utc>) -> Self {
-        Self {
-            holder: app.applicant.clone(),
-            holder_since: now,
-            encumbrances: Encumbrances::default(),
-            versions: vec![DataVersion {
-                number: 1,
-                commitment: app.form.content_commitment.clone(),
-                attested_at: now,
-                reason: VersionReason::Registration,
-                note: String::new(),
-            }],
-            disputes: Vec::new(),
-        }
-    }
-
-    pub fn current_version(&self) -> Option<&DataVersion> {
-        self.versions.last()
-    }
-
-    pub fn is_disputed(&self) -> bool {
-        self.disputes.iter().any(|d| d.decision.is_none())
-    }
-
-    pub fn is_pledged(&self) -> bool {
-        self.encumbrances.active_pledges().next().is_some()
-    }
-}
-
-/// The holder may act: its own users, or the account that filed for it while it still holds.
-pub fn require_holder(actor: &Actor, app: &Application) -> Result<(), DomainError> {
-    let holder = app.holder();
-    let filer_for_original = holder.id == app.applicant.id && actor.user_id == Some(app.filed_by);
-    if actor.party_id == Some(holder.id) || filer_for_original {
-        Ok(())
-    } else {
-        Err(DomainError::Forbidden("only the holder of the registration may do this".into()))
-    }
-}
-
 fn require_party(actor: &Actor, party: Uuid, who: &str) -> Result<(), DomainError> {
     if actor.party_id == Some(party) {
         Ok(())

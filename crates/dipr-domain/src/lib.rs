@@ -3,6 +3,7 @@
 //! Architecture invariant: this crate does no I/O. It knows nothing of HTTP, SQL, async or the file
 //! system; time comes in through [`time::Clock`] or as an argument.
 
+pub mod access;
 pub mod application;
 pub mod encumbrance;
 pub mod error;

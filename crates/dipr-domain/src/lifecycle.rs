@@ -8,6 +8,7 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
+use crate::access::{require_examiner, require_holder, Actor, Role};
 use crate::application::{
     check_objection_text, Application, ApplicationForm, CorrectionRequest, Decision, NewObjection, Notice, Objection,
     ObjectionDecision, ObjectionOutcome, Registration, SourceKind, State,
@@ -15,69 +16,6 @@ use crate::application::{
 use crate::error::{DomainError, FieldError};
 use crate::ids::{CertificateNumber, RegistrationNumber};
 use crate::time::{start_of_local_day, Period, WorkingCalendar};
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
-#[serde(rename_all = "snake_case")]
-pub enum Role {
-    Applicant,
-    Agent,
-    Examiner,
-    Admin,
-    Bank,
-    /// The registry's own timer task.
-    System,
-    /// Anyone, not signed in.
-    Public,
-}
-
-impl Role {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Applicant => "applicant",
-            Self::Agent => "agent",
-            Self::Examiner => "examiner",
-            Self::Admin => "admin",
-            Self::Bank => "bank",
-            Self::System => "system",
-            Self::Public => "public",
-        }
-    }
-    pub fn parse(s: &str) -> Option<Self> {
-        [Self::Applicant, Self::Agent, Self::Examiner, Self::Admin, Self::Bank, Self::System, Self::Public]
-            .into_iter()
-            .find(|r| r.as_str() == s)
-    }
-}
-
-/// Who is asking.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Actor {
-    pub user_id: Option<Uuid>,
-    pub name: String,
-    pub role: Role,
-    pub party_id: Option<Uuid>,
-}
-
-impl Actor {
-    pub fn system() -> Self {
-        Self { user_id: None, name: "dipr timer".into(), role: Role::System, party_id: None }
-    }
-    pub fn public(name: &str) -> Self {
-        Self { user_id: None, name: name.into(), role: Role::Public, party_id: None }
-    }
-
-    /// The applicant or the account that filed for it.
-    pub fn owns(&self, app: &Application) -> bool {
-        self.user_id == Some(app.filed_by) || (self.party_id.is_some() && self.party_id == Some(app.applicant.id))
-    }
-
-    /// Party to the filing in any way: as applicant, filer or agent.
-    fn is_party_to(&self, app: &Application) -> bool {
-        self.owns(app) || (self.party_id.is_some() && self.party_id == app.agent.as_ref().map(|a| a.id))
-    }
-}
-
 /// The registry's time rules, from configuration.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
@@ -248,16 +186,6 @@ fn require_owner(actor: &Actor, app: &Application) -> Result<(), DomainError> {
     } else {
         Err(DomainError::Forbidden("only the applicant or its filing agent may do this".into()))
     }
-}
-
-pub(crate) fn require_examiner(actor: &Actor, app: &Application) -> Result<(), DomainError> {
-    if actor.role != Role::Examiner {
-        return Err(DomainError::Forbidden("only an examiner may decide".into()));
-    }
-    if actor.is_party_to(app) {
-        return Err(DomainError::ConflictOfInterest);
-    }
-    Ok(())
 }
 
 /// Apply `cmd` to `app`. On error `app` is unchanged.
@@ -510,7 +438,7 @@ fn step(app: &mut Application, cmd: Command, actor: &Actor, ctx: &Context) -> Re
             (Registered, "the notice period ended without a pending objection".into())
         }
         Command::Cancel { reason } => {
-            crate::holding::require_holder(actor, app)?;
+            require_holder(actor, app)?;
             if from != Registered {
                 return Err(illegal);
             }
@@ -597,7 +525,7 @@ pub fn register(
     let valid_until = validity_end(app, valid_from, rules);
     app.registration =
         Some(Registration { registration_number, certificate_number, registered_at: now, valid_from, valid_until });
-    app.holding = Some(crate::holding::Holding::new(app, now));
+    app.holding = Some(crate::application::Holding::new(app, now));
     Ok(())
 }
 

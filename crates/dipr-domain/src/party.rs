@@ -5,7 +5,6 @@ use uuid::Uuid;
 
 use crate::error::{DomainError, FieldError};
 use crate::ids::{CreditCode, ResidentId};
-
 /// The legal kind of a party, which decides the identifier it carries.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
@@ -179,5 +178,43 @@ mod tests {
         };
         let fields: Vec<(&str, &str)> = errors.iter().map(|e| (e.field.as_str(), e.code.as_str())).collect();
         assert_eq!(fields, [("name", "too_long"), ("address", "too_long")]);
+    }
+}
+
+/// A snapshot of a party as it was when it filed: the record must not change if the party's details do.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct PartyRef {
+    pub id: Uuid,
+    pub kind: PartyKind,
+    pub name: String,
+    /// Credit code, or the resident ID number (masked in every public view).
+    pub id_number: String,
+    /// The organisation's attributes when it filed (for the statistics).
+    #[serde(default)]
+    pub attributes: OrgAttributes,
+}
+
+impl From<&Party> for PartyRef {
+    fn from(p: &Party) -> Self {
+        Self {
+            id: p.id,
+            kind: p.kind,
+            name: p.name.clone(),
+            id_number: p.identifier.as_str().to_string(),
+            attributes: p.attributes.clone(),
+        }
+    }
+}
+
+impl PartyRef {
+    /// The identifier as the public may see it: resident ID numbers masked.
+    pub fn public_id_number(&self) -> String {
+        match self.kind {
+            PartyKind::NaturalPerson => {
+                ResidentId::parse(&self.id_number).map(|r| r.masked()).unwrap_or_else(|_| "******".into())
+            }
+            _ => self.id_number.clone(),
+        }
     }
 }

@@ -6,11 +6,13 @@ use serde::Serialize;
 use uuid::Uuid;
 
 use crate::application::{
-    Application, ObjectType, ObjectionOutcome, PartyRef, Registration, SourceKind, State, UpdateFrequency, Upstream,
+    Application, ObjectType, ObjectionOutcome, Registration, SourceKind, State, UpdateFrequency, Upstream,
 };
+
+use crate::application::DataVersion;
 use crate::encumbrance::{Licence, Pledge};
-use crate::holding::DataVersion;
 use crate::party::PartyKind;
+use crate::party::PartyRef;
 
 #[derive(Debug, Clone, Serialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]

@@ -1,4 +1,5 @@
 use chrono::{DateTime, Duration, TimeZone, Utc};
+use dipr_domain::access::*;
 use dipr_domain::application::*;
 use dipr_domain::lifecycle::*;
 use dipr_domain::party::*;

@@ -1,148 +1,16 @@
-//! Who is asking: passwords (Argon2id), bearer tokens (random, stored hashed), and the [`Caller`]
-//! extractor every handler uses.
+//! Who is asking: the [`Caller`] extractor every API handler uses (a bearer token, or nobody).
 
-use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Arc, LazyLock, Mutex};
+use std::sync::Arc;
 
-use argon2::password_hash::{self, rand_core::OsRng, Output, ParamsString, PasswordHash, Salt, SaltString};
-use argon2::{Algorithm, Argon2, Block, Params, Version};
 use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
-use base64::Engine;
-use dipr_domain::lifecycle::{Actor, Role};
+use dipr_domain::access::{Actor, Role};
+use dipr_registry::accounts::{actor_of, token_hash, TOKEN_PREFIX};
 use dipr_store::{TokenRecord, UserRecord};
-use rand::RngCore;
-use sha2::{Digest, Sha256};
 
-use crate::error::{ApiError, ApiResult};
-use crate::AppState;
-
-/// Prefix of every token dipr issues, so leaked tokens are recognisable by secret scanners.
-pub const TOKEN_PREFIX: &str = "dipr_";
-
-/// Argon2id with its default parameters works in 19 MiB. At most one hash runs per core, each in one of a
-/// few buffers allocated once and reused: a flood of sign-ins queues (and is throttled) instead of growing
-/// memory, and the heap is not fragmented by a 19 MiB allocation per attempt (which glibc never gives back).
-struct Hashing {
-    permits: tokio::sync::Semaphore,
-    limit: usize,
-    buffers: Mutex<Vec<Vec<Block>>>,
-    running: AtomicUsize,
-    peak: AtomicUsize,
-}
-
-static HASHING: LazyLock<Hashing> = LazyLock::new(|| {
-    let limit = std::thread::available_parallelism().map_or(2, |n| n.get());
-    Hashing {
-        permits: tokio::sync::Semaphore::new(limit),
-        limit,
-        buffers: Mutex::new(Vec::new()),
-        running: AtomicUsize::new(0),
-        peak: AtomicUsize::new(0),
-    }
-});
-
-/// How many password hashes may run at once, and the most that ever ran at once in this process.
-pub fn hashing_concurrency() -> (usize, usize) {
-    (HASHING.limit, HASHING.peak.load(Ordering::Relaxed))
-}
-
-/// Run `work` on a blocking thread with a hashing permit and a reusable Argon2 buffer.
-async fn with_hashing_permit<T: Send + 'static>(
-    work: impl FnOnce(&mut Vec<Block>) -> T + Send + 'static,
-) -> ApiResult<T> {
-    let _permit = HASHING.permits.acquire().await.map_err(ApiError::internal)?;
-    let running = HASHING.running.fetch_add(1, Ordering::Relaxed) + 1;
-    HASHING.peak.fetch_max(running, Ordering::Relaxed);
-    let mut memory = HASHING.buffers.lock().unwrap_or_else(|e| e.into_inner()).pop().unwrap_or_default();
-    let done = tokio::task::spawn_blocking(move || {
-        let out = work(&mut memory);
-        (out, memory)
-    })
-    .await;
-    HASHING.running.fetch_sub(1, Ordering::Relaxed);
-    let (out, memory) = done.map_err(ApiError::internal)?;
-    HASHING.buffers.lock().unwrap_or_else(|e| e.into_inner()).push(memory);
-    Ok(out)
-}
-
-/// Argon2 of `password` with `salt` into an output of `len` bytes, working in `memory` (grown if the
-/// parameters need more).
-fn argon2_output(
-    argon: &Argon2,
-    password: &[u8],
-    salt: Salt,
-    len: usize,
-    memory: &mut Vec<Block>,
-) -> password_hash::Result<Output> {
-    let mut raw_salt = [0u8; 64];
-    let salt = salt.decode_b64(&mut raw_salt)?;
-    let blocks = argon.params().block_count();
-    if memory.len() < blocks {
-        memory.resize(blocks, Block::default());
-    }
-    Output::init_with(len, |out| {
-        Ok(argon.hash_password_into_with_memory(password, salt, out, &mut memory[..blocks])?)
-    })
-}
-
-pub async fn hash_password(password: String) -> ApiResult<String> {
-    with_hashing_permit(move |memory| {
-        let argon = Argon2::default();
-        let salt = SaltString::generate(&mut OsRng);
-        let output = argon2_output(&argon, password.as_bytes(), salt.as_salt(), Params::DEFAULT_OUTPUT_LEN, memory)?;
-        let phc = PasswordHash {
-            algorithm: Algorithm::Argon2id.ident(),
-            version: Some(Version::V0x13.into()),
-            params: ParamsString::try_from(argon.params())?,
-            salt: Some(salt.as_salt()),
-            hash: Some(output),
-        };
-        Ok::<_, password_hash::Error>(phc.to_string())
-    })
-    .await?
-    .map_err(ApiError::internal)
-}
-
-/// Verify `password` against `hash`; with no hash (unknown user) the same work is done against a
-/// fixed hash so response time does not reveal which usernames exist.
-pub async fn verify_password(password: String, hash: Option<String>) -> ApiResult<bool> {
-    with_hashing_permit(move |memory| {
-        const DUMMY: &str =
-            "$argon2id$v=19$m=19456,t=2,p=1$c29tZXNhbHRzb21lc2FsdA$ZJ3d3rZ0m3pp5V3bE6lZ0uT1QPcGvHe6V0bXlp3wXNw";
-        let known = hash.is_some();
-        let hash = hash.unwrap_or_else(|| DUMMY.to_string());
-        let parsed = PasswordHash::new(&hash)?;
-        let (Some(salt), Some(expected)) = (parsed.salt, parsed.hash) else { return Ok(false) };
-        let version = parsed.version.map(Version::try_from).transpose()?.unwrap_or_default();
-        let argon = Argon2::new(Algorithm::try_from(parsed.algorithm)?, version, Params::try_from(&parsed)?);
-        let computed = argon2_output(&argon, password.as_bytes(), salt, expected.len(), memory)?;
-        // `Output` compares in constant time.
-        Ok::<_, password_hash::Error>(computed == expected && known)
-    })
-    .await?
-    .map_err(ApiError::internal)
-}
-
-pub fn check_password_strength(password: &str) -> ApiResult<()> {
-    if password.chars().count() < 10 || password.len() > 1024 {
-        return Err(ApiError::new("weak_password", "passwords need 10 to 1024 characters"));
-    }
-    Ok(())
-}
-
-/// A new random token and the hash the store keeps of it.
-pub fn new_token() -> (String, String) {
-    let mut bytes = [0u8; 32];
-    rand::thread_rng().fill_bytes(&mut bytes);
-    let token = format!("{TOKEN_PREFIX}{}", base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes));
-    let hash = token_hash(&token);
-    (token, hash)
-}
-
-pub fn token_hash(token: &str) -> String {
-    hex::encode(Sha256::digest(token.as_bytes()))
-}
+use crate::error::ApiError;
+use crate::error::ApiResult;
+use dipr_registry::Registry;
 
 /// The authenticated user behind a request, if any.
 #[derive(Debug, Clone)]
@@ -178,14 +46,10 @@ impl Caller {
     }
 }
 
-pub fn actor_of(u: &UserRecord) -> Actor {
-    Actor { user_id: Some(u.id), name: u.display_name.clone(), role: u.role, party_id: u.party_id }
-}
-
-impl FromRequestParts<Arc<AppState>> for Caller {
+impl FromRequestParts<Arc<Registry>> for Caller {
     type Rejection = ApiError;
 
-    async fn from_request_parts(parts: &mut Parts, state: &Arc<AppState>) -> Result<Self, Self::Rejection> {
+    async fn from_request_parts(parts: &mut Parts, state: &Arc<Registry>) -> Result<Self, Self::Rejection> {
         let Some(header) = parts.headers.get(axum::http::header::AUTHORIZATION) else {
             return Ok(Caller::anonymous());
         };
@@ -202,42 +66,5 @@ impl FromRequestParts<Arc<AppState>> for Caller {
             Some((user, token)) => Ok(Caller { user: Some(user), token: Some(token) }),
             None => Err(ApiError::new("unauthenticated", "the token is unknown, expired or revoked")),
         }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[tokio::test]
-    async fn passwords_hash_with_argon2id_and_verify() {
-        let h = hash_password("correct horse battery".into()).await.unwrap();
-        assert!(h.starts_with("$argon2id$"));
-        assert!(verify_password("correct horse battery".into(), Some(h.clone())).await.unwrap());
-        assert!(!verify_password("wrong password!".into(), Some(h)).await.unwrap());
-        assert!(!verify_password("anything at all".into(), None).await.unwrap());
-    }
-
-    /// Hashes stay standard PHC strings: the crate's own verifier accepts ours, and ours accepts its.
-    #[tokio::test]
-    async fn hashes_are_interchangeable_with_the_argon2_crate() {
-        use argon2::password_hash::{PasswordHasher, PasswordVerifier};
-        let ours = hash_password("correct horse battery".into()).await.unwrap();
-        let parsed = PasswordHash::new(&ours).unwrap();
-        assert!(Argon2::default().verify_password(b"correct horse battery", &parsed).is_ok());
-        let salt = SaltString::generate(&mut OsRng);
-        let theirs = Argon2::default().hash_password(b"another password", &salt).unwrap().to_string();
-        assert!(verify_password("another password".into(), Some(theirs.clone())).await.unwrap());
-        assert!(!verify_password("wrong password".into(), Some(theirs)).await.unwrap());
-    }
-
-    #[test]
-    fn tokens_are_random_and_hashed() {
-        let (a, ha) = new_token();
-        let (b, _) = new_token();
-        assert_ne!(a, b);
-        assert!(a.starts_with(TOKEN_PREFIX) && a.len() > 40);
-        assert_eq!(token_hash(&a), ha);
-        assert_ne!(ha, a);
     }
 }

@@ -13,7 +13,8 @@ use axum::middleware::Next;
 use axum::response::{IntoResponse, Redirect, Response};
 
 use crate::error::ApiError;
-use crate::AppState;
+use dipr_registry::throttle::Client;
+use dipr_registry::Registry;
 
 const MIB: usize = 1024 * 1024;
 
@@ -28,7 +29,7 @@ const UPLOADS: &[(&str, usize, bool)] = &[
 
 /// Answer `request_timeout` when the handler (reading the body included) takes longer than
 /// `request_timeout_secs`.
-pub async fn deadline(State(st): State<Arc<AppState>>, req: Request, next: Next) -> Response {
+pub async fn deadline(State(st): State<Arc<Registry>>, req: Request, next: Next) -> Response {
     let limit = Duration::from_secs(st.config.limits.request_timeout_secs);
     match tokio::time::timeout(limit, next.run(req)).await {
         Ok(resp) => resp,
@@ -37,7 +38,7 @@ pub async fn deadline(State(st): State<Arc<AppState>>, req: Request, next: Next)
 }
 
 /// The body limit of the matched route, enforced before the handler reads the body.
-pub async fn body_limit(State(st): State<Arc<AppState>>, req: Request, next: Next) -> Response {
+pub async fn body_limit(State(st): State<Arc<Registry>>, req: Request, next: Next) -> Response {
     let route = req.extensions().get::<MatchedPath>().map(|p| p.as_str().to_string()).unwrap_or_default();
     let (limit, sign_in) =
         UPLOADS.iter().find(|(r, _, _)| *r == route).map_or((st.config.body_limit, false), |(_, l, s)| (*l, *s));
@@ -56,13 +57,25 @@ pub async fn body_limit(State(st): State<Arc<AppState>>, req: Request, next: Nex
 }
 
 /// The user behind a valid bearer token (API) or session cookie (web).
-pub(crate) async fn signed_in_user(st: &AppState, headers: &HeaderMap) -> Option<dipr_store::UserRecord> {
+pub(crate) async fn signed_in_user(st: &Registry, headers: &HeaderMap) -> Option<dipr_store::UserRecord> {
     let bearer = headers
         .get(axum::http::header::AUTHORIZATION)
         .and_then(|h| h.to_str().ok()?.strip_prefix("Bearer "))
-        .map(|t| crate::auth::token_hash(t.trim()));
+        .map(|t| dipr_registry::accounts::token_hash(t.trim()));
     match bearer {
         Some(hash) => st.store.authenticate(&hash, st.clock.now()).await.ok()?.map(|(user, _)| user),
         None => crate::web::session::session(st, headers).await.map(|(user, _)| user),
+    }
+}
+
+/// The client behind a request, for the throttles (see `dipr_registry::throttle::Client`).
+pub struct Peer(pub Client);
+
+impl<S: Send + Sync> axum::extract::FromRequestParts<S> for Peer {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(parts: &mut axum::http::request::Parts, _: &S) -> Result<Self, Self::Rejection> {
+        let ip = parts.extensions.get::<axum::extract::ConnectInfo<std::net::SocketAddr>>().map(|c| c.0.ip());
+        Ok(Peer(Client::of(ip)))
     }
 }

@@ -21,7 +21,7 @@ use sha2::{Digest, Sha256};
 use crate::error::ApiError;
 use crate::web::i18n::Lang;
 use crate::web::layout::FORM_KEY;
-use crate::AppState;
+use dipr_registry::Registry;
 
 const HEADER: &str = "idempotency-key";
 /// Answers are stored whole up to this size; page re-renders and JSON answers are far smaller.
@@ -34,7 +34,7 @@ const UNKEYED: [&str; 6] = ["/api/v1/auth/", "/api/v1/me/tokens", "/signin", "/s
 /// Headers an answer is replayed with. Never `Set-Cookie`: a replay must not hand out a session.
 const REPLAYED: [HeaderName; 3] = [header::CONTENT_TYPE, header::LOCATION, header::RETRY_AFTER];
 
-pub async fn layer(State(st): State<Arc<AppState>>, req: Request, next: Next) -> Response {
+pub async fn layer(State(st): State<Arc<Registry>>, req: Request, next: Next) -> Response {
     let path = req.uri().path();
     if !matches!(*req.method(), Method::POST | Method::PUT | Method::PATCH | Method::DELETE)
         || UNKEYED.iter().any(|p| path.starts_with(p))

@@ -8,9 +8,9 @@ use dipr_domain::application::State;
 use dipr_domain::encumbrance::{LicenceKind, PledgeStatus};
 use dipr_domain::shown;
 
-use crate::records::PublicRecordDetail;
 use crate::web::i18n::Lang;
 use crate::web::layout::esc;
+use dipr_registry::records::PublicRecordDetail;
 
 /// What ended a registration.
 pub struct Ended {

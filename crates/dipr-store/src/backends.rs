@@ -10,8 +10,8 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use chrono::{DateTime, TimeZone, Utc};
+use dipr_domain::access::Role;
 use dipr_domain::application::{Application, State};
-use dipr_domain::lifecycle::Role;
 use dipr_domain::party::{Party, PartyKind};
 use dipr_domain::public::PublicRecord;
 use dipr_domain::time::{CalendarDay, DayKind};
@@ -28,7 +28,6 @@ use crate::{
 };
 use dipr_domain::encumbrance::Money;
 use dipr_domain::holding::{Transaction, TransactionKind};
-
 fn ms(t: DateTime<Utc>) -> i64 {
     t.timestamp_millis()
 }

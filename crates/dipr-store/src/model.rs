@@ -1,8 +1,8 @@
 //! Records the store reads and writes besides the domain's own types.
 
 use chrono::{DateTime, Utc};
+use dipr_domain::access::Role;
 use dipr_domain::application::{ObjectType, State};
-use dipr_domain::lifecycle::Role;
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 

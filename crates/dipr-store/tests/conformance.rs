@@ -4,8 +4,8 @@
 use std::sync::Arc;
 
 use chrono::{Duration, TimeZone, Utc};
+use dipr_domain::access::Role;
 use dipr_domain::application::*;
-use dipr_domain::lifecycle::Role;
 use dipr_domain::party::*;
 use dipr_domain::time::{CalendarDay, DayKind};
 use dipr_store::*;
@@ -46,7 +46,7 @@ async fn dispute_queue_and_pledge_book(store: Arc<dyn Store>) {
         now(),
     );
     a.holding.as_mut().unwrap().encumbrances.pledges.push(waiting);
-    a.holding.as_mut().unwrap().disputes.push(dipr_domain::holding::Dispute {
+    a.holding.as_mut().unwrap().disputes.push(dipr_domain::application::Dispute {
         id: Uuid::now_v7(),
         filed_at: now(),
         filed_by: None,

@@ -9,28 +9,39 @@ use axum::http::{header, StatusCode};
 use axum::response::IntoResponse;
 use axum::routing::{get, post};
 use axum::Router;
-use chrono::NaiveDate;
-use dipr_domain::application::{check_objection_text, Application, ObjectType, ObjectionOutcome, State};
-use dipr_domain::encumbrance::{Consent, ConsentPurpose, Licence, LicenceKind, Money, Reach, Term};
-use dipr_domain::holding::{self, Dispute, NewTransaction, Operation, Transaction, TransactionKind};
-use dipr_domain::lifecycle::{Actor, Role};
-use dipr_domain::{DomainError, FieldError};
-use dipr_store::{ApplicationFilter, EventRecord, Page, Paged, Statistics, StatsFilter, UserRecord};
+use dipr_domain::access::{Actor, Role};
+use dipr_domain::application::Dispute;
+use dipr_domain::application::{check_objection_text, Application, ObjectionOutcome, State};
+use dipr_domain::encumbrance::{Consent, ConsentPurpose};
+use dipr_domain::holding::{Operation, Transaction};
+use dipr_domain::FieldError;
+use dipr_store::{ApplicationFilter, EventRecord, Page, Paged, Statistics};
 use serde::{Deserialize, Serialize};
 use serde_json::value::RawValue;
 use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 
 use crate::api::PageParams;
-use crate::auth::{actor_of, Caller};
-use crate::error::{ApiError, ApiResult, ErrorEnvelope, Json, Path, Query};
-use crate::operations::{self, party};
-use crate::throttle::Client;
-use crate::AppState;
+use crate::auth::Caller;
+use crate::error::ApiError;
+use crate::error::ApiResult;
+use crate::error::ErrorEnvelope;
+use crate::error::Json;
+use crate::error::Path;
+use crate::error::Query;
+use dipr_registry::accounts::actor_of;
+use dipr_registry::holdings::party;
+use dipr_registry::holdings::LicenceRequest;
+use dipr_registry::holdings::PledgeRequest;
+use dipr_registry::holdings::TransactionRequest;
+use dipr_registry::input::Amount;
+use dipr_registry::input::Fields;
+use dipr_registry::records::StatsParams;
+use dipr_registry::Registry;
 
-type S = AxState<Arc<AppState>>;
+type S = AxState<Arc<Registry>>;
 
-pub fn routes() -> Router<Arc<AppState>> {
+pub fn routes() -> Router<Arc<Registry>> {
     Router::new()
         .route("/records/{id}/holder-details", post(change_holder_details))
         .route("/records/{id}/transfer", post(transfer))
@@ -56,81 +67,13 @@ pub fn routes() -> Router<Arc<AppState>> {
 // ---------------------------------------------------------------------------------------------------
 // Input parsing: amounts and dates arrive as text so that a bad one gets its own field error.
 
-/// An amount in yuan: `"12345.67"` or a JSON number.
-#[derive(Debug, Clone, Deserialize, ToSchema)]
-#[serde(untagged)]
-pub enum Amount {
-    Text(String),
-    #[schema(value_type = f64)]
-    Number(serde_json::Number),
-}
-
-impl Amount {
-    fn raw(&self) -> String {
-        match self {
-            Self::Text(s) => s.clone(),
-            Self::Number(n) => n.to_string(),
-        }
-    }
-}
-
-/// Collects field errors so that a form reports every bad field at once.
-#[derive(Default)]
-struct Fields(Vec<FieldError>);
-
-impl Fields {
-    fn money(&mut self, field: &str, a: &Amount) -> Option<Money> {
-        match Money::parse(&a.raw()).and_then(|m| m.positive(field)) {
-            Ok(m) => Some(m),
-            Err(_) => {
-                self.0.push(FieldError::new(
-                    field,
-                    "invalid_amount",
-                    format!("{:?} is not an amount in yuan above zero with at most two decimals", a.raw()),
-                ));
-                None
-            }
-        }
-    }
-    fn date(&mut self, field: &str, raw: &str) -> Option<NaiveDate> {
-        match NaiveDate::parse_from_str(raw.trim(), "%Y-%m-%d") {
-            Ok(d) => Some(d),
-            Err(_) => {
-                self.0.push(FieldError::new(field, "invalid_date", format!("{raw:?} is not a date (YYYY-MM-DD)")));
-                None
-            }
-        }
-    }
-    fn term(&mut self, start: &str, end: &str) -> Option<Term> {
-        let (s, e) = (self.date("start", start), self.date("end", end));
-        match Term::new(s?, e?) {
-            Ok(t) => Some(t),
-            Err(DomainError::Validation(mut errs)) => {
-                for e in &mut errs {
-                    e.field = "end".into();
-                }
-                self.0.extend(errs);
-                None
-            }
-            Err(_) => None,
-        }
-    }
-    fn done(self) -> ApiResult<()> {
-        if self.0.is_empty() {
-            Ok(())
-        } else {
-            Err(ApiError::validation(self.0))
-        }
-    }
-}
-
 fn signed_in(caller: &Caller) -> ApiResult<Actor> {
     Ok(actor_of(caller.user()?))
 }
 
-async fn op(st: &AppState, caller: &Caller, id: Uuid, op: Operation) -> ApiResult<Json<Application>> {
+async fn op(st: &Registry, caller: &Caller, id: Uuid, op: Operation) -> ApiResult<Json<Application>> {
     let actor = signed_in(caller)?;
-    Ok(Json(operations::operate(st, id, op, &actor).await?))
+    Ok(Json(dipr_registry::holdings::operate(st, id, op, &actor).await?))
 }
 
 // ---------------------------------------------------------------------------------------------------
@@ -214,26 +157,6 @@ async fn succession(
 // ---------------------------------------------------------------------------------------------------
 // Licences and transactions
 
-#[derive(Debug, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct LicenceRequest {
-    /// Credit code (or ID number) of the registered licensee.
-    pub licensee: String,
-    pub kind: LicenceKind,
-    /// First day, `YYYY-MM-DD`.
-    pub start: String,
-    /// Last day, `YYYY-MM-DD`.
-    pub end: String,
-    /// Empty: everywhere.
-    #[serde(default)]
-    pub territories: Vec<String>,
-    /// Empty: every use.
-    #[serde(default)]
-    pub scopes: Vec<String>,
-    #[serde(default)]
-    pub fee: Option<Amount>,
-}
-
 /// Register a licence. The holder only. An exclusive or sole licence refuses overlap; an exclusive
 /// licence of a pledged product needs the pledgees' consent.
 #[utoipa::path(post, path = "/api/v1/records/{id}/licences", request_body = LicenceRequest, tag = "registered",
@@ -245,34 +168,7 @@ async fn grant_licence(
     Path(id): Path<Uuid>,
     Json(req): Json<LicenceRequest>,
 ) -> ApiResult<Json<Application>> {
-    Ok(Json(grant_licence_as(&st, &signed_in(&caller)?, id, req).await?))
-}
-
-/// Check a licence request (every bad field at once) and register it: the API's and the web's way in.
-pub async fn grant_licence_as(st: &AppState, actor: &Actor, id: Uuid, req: LicenceRequest) -> ApiResult<Application> {
-    let mut f = Fields::default();
-    let term = f.term(&req.start, &req.end);
-    let fee = req.fee.as_ref().and_then(|a| f.money("fee", a));
-    let clean = |v: Vec<String>| -> Vec<String> {
-        v.into_iter().map(|s| s.trim().to_string()).filter(|s| !s.is_empty()).collect()
-    };
-    let reach = Reach { territories: clean(req.territories), scopes: clean(req.scopes) };
-    if reach.territories.len() + reach.scopes.len() > 100 {
-        f.0.push(FieldError::new("territories", "too_many", "at most 100 territories and scopes"));
-    }
-    f.done()?;
-    let licensee = party(st, &req.licensee, "licensee").await?;
-    let licence = Licence {
-        id: Uuid::now_v7(),
-        licensee,
-        kind: req.kind,
-        term: term.expect("checked"),
-        reach,
-        fee,
-        granted_at: st.clock.now(),
-        terminated_at: None,
-    };
-    operations::operate(st, id, Operation::GrantLicence { licence }, actor).await
+    Ok(Json(dipr_registry::holdings::grant_licence(&st, &signed_in(&caller)?, id, req).await?))
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -295,20 +191,6 @@ async fn terminate_licence(
     op(&st, &caller, id, Operation::TerminateLicence { licence_id: lid, reasons: req.reasons }).await
 }
 
-#[derive(Debug, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct TransactionRequest {
-    pub kind: TransactionKind,
-    pub amount: Amount,
-    /// `YYYY-MM-DD`, not in the future.
-    pub occurred_on: String,
-    pub counterparty: String,
-    #[serde(default)]
-    pub licence_id: Option<Uuid>,
-    #[serde(default)]
-    pub note: String,
-}
-
 /// Book a transaction (licence fee, trade, service fee) earned with the product. The holder only.
 #[utoipa::path(post, path = "/api/v1/records/{id}/transactions", request_body = TransactionRequest, tag = "registered",
     security(("bearer" = [])), params(("id" = Uuid, Path)),
@@ -319,30 +201,8 @@ async fn book_transaction(
     Path(id): Path<Uuid>,
     Json(req): Json<TransactionRequest>,
 ) -> ApiResult<impl IntoResponse> {
-    let t = book_transaction_as(&st, &signed_in(&caller)?, id, req).await?;
+    let t = dipr_registry::holdings::book_transaction(&st, &signed_in(&caller)?, id, req).await?;
     Ok((StatusCode::CREATED, Json(t)))
-}
-
-/// Check a transaction (every bad field at once) and book it: the API's and the web's way in.
-pub async fn book_transaction_as(
-    st: &AppState,
-    actor: &Actor,
-    id: Uuid,
-    req: TransactionRequest,
-) -> ApiResult<Transaction> {
-    let mut f = Fields::default();
-    let amount = f.money("amount", &req.amount);
-    let occurred_on = f.date("occurred_on", &req.occurred_on);
-    f.done()?;
-    let input = NewTransaction {
-        kind: req.kind,
-        amount: amount.expect("checked"),
-        occurred_on: occurred_on.expect("checked"),
-        counterparty: req.counterparty,
-        licence_id: req.licence_id,
-        note: req.note,
-    };
-    operations::book_transaction(st, id, input, actor).await
 }
 
 /// The transactions booked against a product: its holder, examiners and administrators.
@@ -358,7 +218,7 @@ async fn list_transactions(
     let app =
         st.store.application(id).await?.filter(Application::is_public).ok_or_else(|| ApiError::not_found("record"))?;
     if !matches!(actor.role, Role::Examiner | Role::Admin) {
-        holding::require_holder(&actor, &app)?;
+        dipr_domain::access::require_holder(&actor, &app)?;
     }
     let page = Page::new(q.page.unwrap_or(1), q.per_page.unwrap_or(20));
     Ok(Json(st.store.transactions(id, page).await?))
@@ -366,21 +226,6 @@ async fn list_transactions(
 
 // ---------------------------------------------------------------------------------------------------
 // Pledges and consents
-
-#[derive(Debug, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct PledgeRequest {
-    /// Whose loan it secures (credit code or ID number); the holder when absent.
-    #[serde(default)]
-    pub debtor: Option<String>,
-    pub secured: Amount,
-    /// The loan's first day, `YYYY-MM-DD`.
-    pub start: String,
-    /// The loan's last day.
-    pub end: String,
-    /// The rank this pledge will take: 1 if no pledge was ever registered on the product, and so on.
-    pub rank: u32,
-}
 
 /// A bank files a pledge. It takes effect when the holder consents.
 #[utoipa::path(post, path = "/api/v1/records/{id}/pledges", request_body = PledgeRequest, tag = "registered",
@@ -393,38 +238,7 @@ async fn file_pledge(
     Json(req): Json<PledgeRequest>,
 ) -> ApiResult<Json<Application>> {
     let user = caller.require(&[Role::Bank])?;
-    Ok(Json(file_pledge_as(&st, user, id, &req).await?))
-}
-
-/// A bank files a pledge on a published record (the API and the bank's web form).
-pub async fn file_pledge_as(st: &AppState, user: &UserRecord, id: Uuid, req: &PledgeRequest) -> ApiResult<Application> {
-    if user.role != Role::Bank {
-        return Err(ApiError::forbidden("only a bank registers pledges"));
-    }
-    let mut f = Fields::default();
-    let secured = f.money("secured", &req.secured);
-    let term = f.term(&req.start, &req.end);
-    if req.rank == 0 {
-        f.0.push(FieldError::new("rank", "pledge_rank", "ranks start at 1"));
-    }
-    f.done()?;
-    let bank_party = user.party_id.ok_or_else(|| ApiError::forbidden("this bank account has no party"))?;
-    let bank = st.store.party(bank_party).await?.ok_or_else(|| ApiError::internal("bank party missing"))?;
-    let app =
-        st.store.application(id).await?.filter(Application::is_public).ok_or_else(|| ApiError::not_found("record"))?;
-    let debtor = match &req.debtor {
-        Some(d) if !d.trim().is_empty() => party(st, d, "debtor").await?,
-        _ => app.holder().clone(),
-    };
-    let pledge = holding::new_pledge(
-        (&bank).into(),
-        debtor,
-        secured.expect("checked"),
-        term.expect("checked"),
-        req.rank,
-        st.clock.now(),
-    );
-    operations::operate(st, id, Operation::FilePledge { pledge }, &actor_of(user)).await
+    Ok(Json(dipr_registry::holdings::file_pledge(&st, user, id, &req).await?))
 }
 
 /// The holder consents to a filed pledge, which registers it with its rank; earlier pledgees are notified.
@@ -524,7 +338,7 @@ pub struct VersionRequest {
 }
 
 async fn versioned(
-    st: &AppState,
+    st: &Registry,
     caller: &Caller,
     id: Uuid,
     manifest: &dipr_fingerprint::Manifest,
@@ -532,13 +346,13 @@ async fn versioned(
     note: String,
 ) -> ApiResult<Json<Application>> {
     let actor = signed_in(caller)?;
-    let checked = crate::fingerprints::check_manifest(st, manifest)?;
+    let checked = dipr_registry::fingerprints::check_manifest(st, manifest)?;
     let op = if renew {
         Operation::Renew { commitment: checked.commitment.clone() }
     } else {
         Operation::NewVersion { commitment: checked.commitment.clone(), note }
     };
-    Ok(Json(operations::operate_at(st, id, op, &actor, st.clock.now(), Some(checked)).await?))
+    Ok(Json(dipr_registry::holdings::operate_at(st, id, op, &actor, st.clock.now(), Some(checked)).await?))
 }
 
 /// Attest a new version of the product's data. The holder only; the certificate is issued again
@@ -595,7 +409,7 @@ pub struct DisputeRequest {
 async fn file_dispute(
     AxState(st): S,
     caller: Caller,
-    client: Client,
+    crate::guard::Peer(client): crate::guard::Peer,
     Path(id): Path<Uuid>,
     Json(req): Json<DisputeRequest>,
 ) -> ApiResult<impl IntoResponse> {
@@ -604,7 +418,7 @@ async fn file_dispute(
         actor.name = req.objector_name.trim().to_string();
     }
     let problems = check_objection_text(&req.objector_name, &req.objector_contact, &req.grounds, &[]);
-    crate::service::admit_objection(&st, problems, client, id, caller.user.is_none())?;
+    dipr_registry::filings::admit_objection(&st, problems, client, id, caller.user.is_none())?;
     let dispute = Dispute {
         id: Uuid::now_v7(),
         filed_at: st.clock.now(),
@@ -614,7 +428,7 @@ async fn file_dispute(
         grounds: req.grounds.trim().to_string(),
         decision: None,
     };
-    let app = operations::operate(&st, id, Operation::FileDispute { dispute }, &actor).await?;
+    let app = dipr_registry::holdings::operate(&st, id, Operation::FileDispute { dispute }, &actor).await?;
     Ok((StatusCode::CREATED, Json(app)))
 }
 
@@ -678,49 +492,6 @@ async fn encumbrance_search(
 
 // ---------------------------------------------------------------------------------------------------
 // Statistics
-
-#[derive(Debug, Default, Deserialize, IntoParams)]
-#[serde(deny_unknown_fields)]
-pub struct StatsParams {
-    /// First day, `YYYY-MM-DD`.
-    pub from: Option<String>,
-    /// Last day, `YYYY-MM-DD`.
-    pub to: Option<String>,
-    pub object_type: Option<String>,
-    /// Industry code.
-    pub industry: Option<String>,
-    /// `legal_person`, `natural_person` or `unincorporated_organisation`.
-    pub applicant_kind: Option<String>,
-}
-
-impl StatsParams {
-    pub fn parse(&self) -> ApiResult<StatsFilter> {
-        let mut f = Fields::default();
-        let nonempty = |o: &Option<String>| o.as_deref().map(str::trim).filter(|s| !s.is_empty()).map(String::from);
-        let from = nonempty(&self.from).and_then(|d| f.date("from", &d));
-        let to = nonempty(&self.to).and_then(|d| f.date("to", &d));
-        if let (Some(a), Some(b)) = (from, to) {
-            if b < a {
-                f.0.push(FieldError::new("to", "ends_before_start", "the period ends before it starts"));
-            }
-        }
-        let object_type = nonempty(&self.object_type).and_then(|t| {
-            let parsed = ObjectType::parse(&t);
-            if parsed.is_none() {
-                f.0.push(FieldError::new("object_type", "invalid_choice", format!("unknown object type {t:?}")));
-            }
-            parsed
-        });
-        let applicant_kind = nonempty(&self.applicant_kind);
-        if let Some(k) = &applicant_kind {
-            if !["legal_person", "natural_person", "unincorporated_organisation"].contains(&k.as_str()) {
-                f.0.push(FieldError::new("applicant_kind", "invalid_choice", format!("unknown applicant kind {k:?}")));
-            }
-        }
-        f.done()?;
-        Ok(StatsFilter { from, to, object_type, industry: nonempty(&self.industry), applicant_kind })
-    }
-}
 
 /// Every figure the administration publishes, for a period, object type, industry and applicant kind.
 #[utoipa::path(get, path = "/api/v1/statistics", tag = "statistics", params(StatsParams),

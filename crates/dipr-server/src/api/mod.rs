@@ -11,10 +11,11 @@ use axum::response::IntoResponse;
 use axum::routing::{get, post, put};
 use axum::Router;
 use chrono::{DateTime, NaiveDate, Utc};
+use dipr_domain::access::Role;
 use dipr_domain::application::{
     check_objection_text, Application, ApplicationForm, NewObjection, ObjectType, ObjectionOutcome, State,
 };
-use dipr_domain::lifecycle::{Command, Role};
+use dipr_domain::lifecycle::Command;
 use dipr_domain::party::{NewParty, Party};
 use dipr_domain::public::PublicRecord;
 use dipr_domain::shown;
@@ -25,18 +26,26 @@ use serde_json::value::RawValue;
 use utoipa::{IntoParams, OpenApi, ToSchema};
 use uuid::Uuid;
 
-use crate::auth::{actor_of, Caller};
-use crate::error::{ApiError, ApiResult, ErrorEnvelope, Json, Path, Query, ERROR_CODES};
-use crate::records::{public_detail, PublicRecordDetail};
-use crate::service::{self, NewAccount};
-use crate::throttle::Client;
-use crate::timers::{self, TimerReport};
-use crate::AppState;
+use crate::auth::Caller;
+use crate::error::ApiError;
+use crate::error::ApiResult;
+use crate::error::ErrorEnvelope;
+use crate::error::Json;
+use crate::error::Path;
+use crate::error::Query;
+use crate::guard::Peer;
+use dipr_registry::accounts::actor_of;
+use dipr_registry::accounts::NewAccount;
+use dipr_registry::error::ERROR_CODES;
+use dipr_registry::records::public_detail;
+use dipr_registry::records::PublicRecordDetail;
+use dipr_registry::timers::TimerReport;
+use dipr_registry::Registry;
 
-type S = AxState<Arc<AppState>>;
+type S = AxState<Arc<Registry>>;
 
 /// The JSON API, the OpenAPI document, the log's checkpoint and tiles, and the health check.
-pub fn routes() -> Router<Arc<AppState>> {
+pub fn routes() -> Router<Arc<Registry>> {
     let v1 = Router::new()
         .route("/auth/signup", post(signup))
         .route("/auth/signin", post(signin))
@@ -311,8 +320,8 @@ pub struct Health {
 /// Create an applicant or agent account with its party.
 #[utoipa::path(post, path = "/api/v1/auth/signup", request_body = NewAccount, tag = "accounts",
     responses((status = 201, body = AccountResponse), (status = "4XX", body = ErrorEnvelope)))]
-async fn signup(AxState(st): S, client: Client, Json(req): Json<NewAccount>) -> ApiResult<impl IntoResponse> {
-    let (user, party) = service::sign_up(&st, req, client).await?;
+async fn signup(AxState(st): S, Peer(client): Peer, Json(req): Json<NewAccount>) -> ApiResult<impl IntoResponse> {
+    let (user, party) = dipr_registry::accounts::sign_up(&st, req, client).await?;
     Ok((StatusCode::CREATED, Json(AccountResponse { user, party })))
 }
 
@@ -320,8 +329,8 @@ async fn signup(AxState(st): S, client: Client, Json(req): Json<NewAccount>) -> 
 #[utoipa::path(post, path = "/api/v1/auth/signin", request_body = SigninRequest, tag = "accounts",
     responses((status = 200, body = SigninResponse), (status = 401, body = ErrorEnvelope),
         (status = 429, description = "throttled; see Retry-After", body = ErrorEnvelope)))]
-async fn signin(AxState(st): S, client: Client, Json(req): Json<SigninRequest>) -> ApiResult<Json<SigninResponse>> {
-    let (token, record, user) = service::sign_in(&st, &req.username, req.password, client).await?;
+async fn signin(AxState(st): S, Peer(client): Peer, Json(req): Json<SigninRequest>) -> ApiResult<Json<SigninResponse>> {
+    let (token, record, user) = dipr_registry::accounts::sign_in(&st, &req.username, req.password, client).await?;
     Ok(Json(SigninResponse { token, expires_at: record.expires_at, user }))
 }
 
@@ -331,7 +340,7 @@ async fn signin(AxState(st): S, client: Client, Json(req): Json<SigninRequest>) 
 async fn signout(AxState(st): S, caller: Caller) -> ApiResult<StatusCode> {
     let user = caller.user()?;
     let token = caller.token.as_ref().ok_or_else(ApiError::unauthenticated)?;
-    service::revoke_token(&st, user, token.id).await?;
+    dipr_registry::accounts::revoke_token(&st, user, token.id).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -361,7 +370,8 @@ async fn create_token(
     caller: Caller,
     Json(req): Json<NewTokenRequest>,
 ) -> ApiResult<impl IntoResponse> {
-    let (token, record) = service::create_api_token(&st, caller.user()?, &req.name, req.expires_in_days).await?;
+    let (token, record) =
+        dipr_registry::accounts::create_api_token(&st, caller.user()?, &req.name, req.expires_in_days).await?;
     Ok((StatusCode::CREATED, Json(NewTokenResponse { token, record })))
 }
 
@@ -369,7 +379,7 @@ async fn create_token(
 #[utoipa::path(delete, path = "/api/v1/me/tokens/{id}", tag = "accounts", security(("bearer" = [])),
     params(("id" = Uuid, Path)), responses((status = 204), (status = "4XX", body = ErrorEnvelope)))]
 async fn revoke_token(AxState(st): S, caller: Caller, Path(id): Path<Uuid>) -> ApiResult<StatusCode> {
-    service::revoke_token(&st, caller.user()?, id).await?;
+    dipr_registry::accounts::revoke_token(&st, caller.user()?, id).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -402,12 +412,13 @@ async fn create_application(
     Json(req): Json<CreateApplicationRequest>,
 ) -> ApiResult<impl IntoResponse> {
     let user = caller.require(&[Role::Applicant, Role::Agent, Role::Examiner, Role::Admin, Role::Bank])?;
-    let app = service::create_application(&st, user, req.applicant, req.form).await?;
+    let app = dipr_registry::filings::create_application(&st, user, req.applicant, req.form).await?;
     Ok((StatusCode::CREATED, Json(app)))
 }
 
 fn visible(caller: &Caller, app: Option<Application>) -> ApiResult<Application> {
-    app.filter(|a| service::can_read_full(&caller.actor(), a)).ok_or_else(|| ApiError::not_found("application"))
+    app.filter(|a| dipr_registry::filings::can_read_full(&caller.actor(), a))
+        .ok_or_else(|| ApiError::not_found("application"))
 }
 
 /// A filing in full: its applicant, filer, examiners and administrators only.
@@ -427,7 +438,7 @@ async fn edit_application(
     Path(id): Path<Uuid>,
     Json(req): Json<EditApplicationRequest>,
 ) -> ApiResult<Json<Application>> {
-    Ok(Json(service::edit_application(&st, caller.user()?, id, req.form).await?))
+    Ok(Json(dipr_registry::filings::edit_application(&st, caller.user()?, id, req.form).await?))
 }
 
 /// Every event of a filing, with actors and reasons.
@@ -443,9 +454,9 @@ async fn application_history(
     Ok(Json(st.store.events("application", &id.to_string()).await?))
 }
 
-async fn run(st: &AppState, caller: &Caller, id: Uuid, cmd: Command) -> ApiResult<Json<Application>> {
+async fn run(st: &Registry, caller: &Caller, id: Uuid, cmd: Command) -> ApiResult<Json<Application>> {
     let user = caller.user()?;
-    Ok(Json(service::execute(st, id, cmd, &actor_of(user)).await?))
+    Ok(Json(dipr_registry::filings::execute(st, id, cmd, &actor_of(user)).await?))
 }
 
 /// Submit a complete draft for examination.
@@ -524,7 +535,7 @@ async fn attach_manifest(
     Path(id): Path<Uuid>,
     Json(m): Json<dipr_fingerprint::Manifest>,
 ) -> ApiResult<Json<Application>> {
-    Ok(Json(crate::fingerprints::attach(&st, caller.user()?, id, m).await?))
+    Ok(Json(dipr_registry::fingerprints::attach(&st, caller.user()?, id, m).await?))
 }
 
 /// The manifest a filing names (applicant, examiners and administrators).
@@ -537,15 +548,15 @@ async fn get_manifest(
 ) -> ApiResult<Json<dipr_fingerprint::Manifest>> {
     caller.user()?;
     let app = visible(&caller, st.store.application(id).await?)?;
-    Ok(Json(crate::fingerprints::current_manifest(&st, &app).await?))
+    Ok(Json(dipr_registry::fingerprints::current_manifest(&st, &app).await?))
 }
 
 /// The registry's discovery key, for fingerprinting data to file or to look up.
 #[utoipa::path(get, path = "/api/v1/fingerprint/discovery-key", tag = "fingerprints", security(("bearer" = [])),
-    responses((status = 200, body = crate::fingerprints::DiscoveryKey), (status = 401, body = ErrorEnvelope)))]
-async fn discovery_key(AxState(st): S, caller: Caller) -> ApiResult<Json<crate::fingerprints::DiscoveryKey>> {
+    responses((status = 200, body = dipr_registry::fingerprints::DiscoveryKey), (status = 401, body = ErrorEnvelope)))]
+async fn discovery_key(AxState(st): S, caller: Caller) -> ApiResult<Json<dipr_registry::fingerprints::DiscoveryKey>> {
     caller.user()?;
-    Ok(Json(crate::fingerprints::discovery_key(&st)))
+    Ok(Json(dipr_registry::fingerprints::discovery_key(&st)))
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
@@ -558,27 +569,27 @@ pub struct DiscoverParams {
 /// Which registered products does a suspect dataset contain? Send its discovery sketch (`dipr discover`).
 #[utoipa::path(post, path = "/api/v1/discover", tag = "fingerprints", security(("bearer" = [])), params(DiscoverParams),
     request_body(content = Object, description = "{key_id, scale, sketch: [hex]}"),
-    responses((status = 200, body = Vec<crate::fingerprints::Discovery>), (status = "4XX", body = ErrorEnvelope)))]
+    responses((status = 200, body = Vec<dipr_registry::fingerprints::Discovery>), (status = "4XX", body = ErrorEnvelope)))]
 async fn discover(
     AxState(st): S,
     caller: Caller,
     Query(q): Query<DiscoverParams>,
     Json(sketch): Json<dipr_fingerprint::DiscoverySketch>,
-) -> ApiResult<Json<Vec<crate::fingerprints::Discovery>>> {
+) -> ApiResult<Json<Vec<dipr_registry::fingerprints::Discovery>>> {
     caller.user()?;
-    Ok(Json(crate::fingerprints::discover(&st, &sketch, q.limit.unwrap_or(20).clamp(1, 100)).await?))
+    Ok(Json(dipr_registry::fingerprints::discover(&st, &sketch, q.limit.unwrap_or(20).clamp(1, 100)).await?))
 }
 
 /// For examiners: other filings that already contain much of this filing's data.
 #[utoipa::path(get, path = "/api/v1/review/applications/{id}/overlaps", tag = "review", security(("bearer" = [])),
-    params(("id" = Uuid, Path)), responses((status = 200, body = Vec<crate::fingerprints::Overlap>), (status = "4XX", body = ErrorEnvelope)))]
+    params(("id" = Uuid, Path)), responses((status = 200, body = Vec<dipr_registry::fingerprints::Overlap>), (status = "4XX", body = ErrorEnvelope)))]
 async fn overlaps(
     AxState(st): S,
     caller: Caller,
     Path(id): Path<Uuid>,
-) -> ApiResult<Json<Vec<crate::fingerprints::Overlap>>> {
+) -> ApiResult<Json<Vec<dipr_registry::fingerprints::Overlap>>> {
     caller.require(&[Role::Examiner, Role::Admin])?;
-    Ok(Json(crate::fingerprints::overlaps(&st, id).await?))
+    Ok(Json(dipr_registry::fingerprints::overlaps(&st, id).await?))
 }
 
 // ---------------------------------------------------------------------------------------------------
@@ -623,7 +634,7 @@ async fn decide(
         DecisionAction::Revoke => Command::Revoke { reasons },
     };
     match req.version {
-        Some(v) => Ok(Json(service::execute_on(&st, id, v, cmd, &actor_of(caller.user()?)).await?)),
+        Some(v) => Ok(Json(dipr_registry::filings::execute_on(&st, id, v, cmd, &actor_of(caller.user()?)).await?)),
         None => run(&st, &caller, id, cmd).await,
     }
 }
@@ -692,18 +703,19 @@ async fn public_record(AxState(st): S, Path(id): Path<Uuid>) -> ApiResult<Json<P
 async fn file_objection(
     AxState(st): S,
     caller: Caller,
-    client: Client,
+    crate::guard::Peer(client): crate::guard::Peer,
     Path(id): Path<Uuid>,
     Json(req): Json<NewObjection>,
 ) -> ApiResult<impl IntoResponse> {
     let problems = check_objection_text(&req.objector_name, &req.objector_contact, &req.grounds, &req.evidence);
-    service::admit_objection(&st, problems, client, id, caller.user.is_none())?;
+    dipr_registry::filings::admit_objection(&st, problems, client, id, caller.user.is_none())?;
     let mut actor = caller.actor();
     if caller.user.is_none() {
         actor.name = req.objector_name.trim().to_string();
     }
     let oid = Uuid::now_v7();
-    let app = service::execute(&st, id, Command::FileObjection { objection: req, id: oid }, &actor).await?;
+    let app =
+        dipr_registry::filings::execute(&st, id, Command::FileObjection { objection: req, id: oid }, &actor).await?;
     let decide_by = app.objections.iter().find(|o| o.id == oid).map(|o| o.decide_by).expect("just filed");
     let record = PublicRecord::of(&app).expect("objections are only filed on published records");
     Ok((StatusCode::CREATED, Json(ObjectionFiled { id: oid, decide_by, record })))
@@ -732,7 +744,7 @@ async fn error_codes() -> Json<Vec<ErrorCodeInfo>> {
     responses((status = 200, description = "dipr-certificate/v1 JSON", content_type = "application/json"), (status = 404, body = ErrorEnvelope)))]
 async fn certificate(AxState(st): S, Path(id): Path<Uuid>) -> ApiResult<impl IntoResponse> {
     let doc = st.store.certificate(id).await?.ok_or_else(|| ApiError::not_found("certificate"))?;
-    let doc = crate::witness::with_cosignatures(&st, doc).await?;
+    let doc = dipr_registry::witnessing::with_cosignatures(&st, doc).await?;
     let name = st
         .store
         .application(id)
@@ -754,7 +766,7 @@ async fn certificate(AxState(st): S, Path(id): Path<Uuid>) -> ApiResult<impl Int
     responses((status = 200, description = "PDF", content_type = "application/pdf"), (status = 404, body = ErrorEnvelope)))]
 async fn certificate_pdf(AxState(st): S, Path(id): Path<Uuid>) -> ApiResult<impl IntoResponse> {
     let doc = st.store.certificate(id).await?.ok_or_else(|| ApiError::not_found("certificate"))?;
-    let doc = crate::witness::with_cosignatures(&st, doc).await?;
+    let doc = dipr_registry::witnessing::with_cosignatures(&st, doc).await?;
     let cert = dipr_ledger::certificate::Certificate::parse(doc.as_bytes()).map_err(ApiError::internal)?;
     let industry = st
         .store
@@ -819,7 +831,7 @@ fn b64_hashes(h: Vec<dipr_ledger::Hash>) -> Vec<String> {
     h.iter().map(|h| base64::engine::general_purpose::STANDARD.encode(h)).collect()
 }
 
-async fn checkpoint_note(st: &AppState, size: Option<u64>) -> ApiResult<(u64, String)> {
+async fn checkpoint_note(st: &Registry, size: Option<u64>) -> ApiResult<(u64, String)> {
     st.store.checkpoint(size).await?.ok_or_else(|| match size {
         Some(s) => ApiError::new("bad_request", format!("no checkpoint of size {s}")),
         None => ApiError::not_found("checkpoint (the log is empty)"),
@@ -831,7 +843,7 @@ async fn checkpoint_note(st: &AppState, size: Option<u64>) -> ApiResult<(u64, St
     responses((status = 200, body = ProofResponse), (status = "4XX", body = ErrorEnvelope)))]
 async fn inclusion_proof(AxState(st): S, Query(q): Query<InclusionParams>) -> ApiResult<Json<ProofResponse>> {
     let (size, checkpoint) = checkpoint_note(&st, q.size).await?;
-    let hashes = crate::ledger::prove_inclusion(st.store.as_ref(), q.index, size).await?;
+    let hashes = dipr_registry::ledger::prove_inclusion(st.store.as_ref(), q.index, size).await?;
     Ok(Json(ProofResponse { index: Some(q.index), old_size: None, size, hashes: b64_hashes(hashes), checkpoint }))
 }
 
@@ -840,7 +852,7 @@ async fn inclusion_proof(AxState(st): S, Query(q): Query<InclusionParams>) -> Ap
     responses((status = 200, body = ProofResponse), (status = "4XX", body = ErrorEnvelope)))]
 async fn consistency_proof(AxState(st): S, Query(q): Query<ConsistencyParams>) -> ApiResult<Json<ProofResponse>> {
     let (size, checkpoint) = checkpoint_note(&st, q.new).await?;
-    let hashes = crate::ledger::prove_consistency(st.store.as_ref(), q.old, size).await?;
+    let hashes = dipr_registry::ledger::prove_consistency(st.store.as_ref(), q.old, size).await?;
     Ok(Json(ProofResponse { index: None, old_size: Some(q.old), size, hashes: b64_hashes(hashes), checkpoint }))
 }
 
@@ -914,7 +926,7 @@ async fn list_users(AxState(st): S, caller: Caller, Query(q): Query<PageParams>)
 /// What the sign-in throttle saw since the server started, and the bound on concurrent password hashing.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct SignInReportResponse {
-    pub sign_ins: crate::throttle::SignInReport,
+    pub sign_ins: dipr_registry::throttle::SignInReport,
     /// Password hashes (19 MiB each) that may run at once.
     pub hashing_limit: usize,
     /// The most that ever ran at once.
@@ -926,7 +938,7 @@ pub struct SignInReportResponse {
     responses((status = 200, body = SignInReportResponse), (status = "4XX", body = ErrorEnvelope)))]
 async fn sign_in_report(AxState(st): S, caller: Caller) -> ApiResult<Json<SignInReportResponse>> {
     caller.require(&[Role::Admin])?;
-    let (hashing_limit, hashing_peak) = crate::auth::hashing_concurrency();
+    let (hashing_limit, hashing_peak) = dipr_registry::accounts::hashing_concurrency();
     Ok(Json(SignInReportResponse { sign_ins: st.sign_ins.report(), hashing_limit, hashing_peak }))
 }
 
@@ -935,7 +947,7 @@ async fn sign_in_report(AxState(st): S, caller: Caller) -> ApiResult<Json<SignIn
     responses((status = 201, body = AccountResponse), (status = "4XX", body = ErrorEnvelope)))]
 async fn create_user(AxState(st): S, caller: Caller, Json(req): Json<NewAccount>) -> ApiResult<impl IntoResponse> {
     let admin = caller.require(&[Role::Admin])?;
-    let (user, party) = service::create_account(&st, req, &actor_of(admin), false).await?;
+    let (user, party) = dipr_registry::accounts::create_account(&st, req, &actor_of(admin), false).await?;
     Ok((StatusCode::CREATED, Json(AccountResponse { user, party })))
 }
 
@@ -944,14 +956,14 @@ async fn create_user(AxState(st): S, caller: Caller, Json(req): Json<NewAccount>
     params(("id" = Uuid, Path)), responses((status = 200, body = UserRecord), (status = "4XX", body = ErrorEnvelope)))]
 async fn disable_user(AxState(st): S, caller: Caller, Path(id): Path<Uuid>) -> ApiResult<Json<UserRecord>> {
     let admin = caller.require(&[Role::Admin])?;
-    Ok(Json(service::set_user_disabled(&st, &actor_of(admin), id, true).await?))
+    Ok(Json(dipr_registry::accounts::set_user_disabled(&st, &actor_of(admin), id, true).await?))
 }
 
 #[utoipa::path(post, path = "/api/v1/admin/users/{id}/enable", tag = "admin", security(("bearer" = [])),
     params(("id" = Uuid, Path)), responses((status = 200, body = UserRecord), (status = "4XX", body = ErrorEnvelope)))]
 async fn enable_user(AxState(st): S, caller: Caller, Path(id): Path<Uuid>) -> ApiResult<Json<UserRecord>> {
     let admin = caller.require(&[Role::Admin])?;
-    Ok(Json(service::set_user_disabled(&st, &actor_of(admin), id, false).await?))
+    Ok(Json(dipr_registry::accounts::set_user_disabled(&st, &actor_of(admin), id, false).await?))
 }
 
 /// Add or change an industry code (deactivate instead of deleting).
@@ -971,7 +983,7 @@ async fn save_industry(
         active: req.active,
         position: req.position,
     };
-    Ok(Json(service::upsert_industry(&st, &actor_of(admin), ind).await?))
+    Ok(Json(dipr_registry::admin::upsert_industry(&st, &actor_of(admin), ind).await?))
 }
 
 /// Declare a date a holiday, or a weekend day a working day (调休).
@@ -987,10 +999,10 @@ async fn save_calendar_day(
     let date = NaiveDate::parse_from_str(&date, "%Y-%m-%d")
         .map_err(|_| ApiError::new("bad_request", format!("{date:?} is not a YYYY-MM-DD date")))?;
     let day = CalendarDay { date, kind: req.kind, note: req.note.trim().into() };
-    Ok(Json(service::upsert_calendar_day(&st, &actor_of(admin), day).await?))
+    Ok(Json(dipr_registry::admin::upsert_calendar_day(&st, &actor_of(admin), day).await?))
 }
 
-fn clock_response(st: &AppState) -> ClockResponse {
+fn clock_response(st: &Registry) -> ClockResponse {
     ClockResponse {
         now: st.clock.now(),
         adjustable: st.adjustable.is_some(),
@@ -1025,12 +1037,12 @@ async fn advance_clock(
     let by = chrono::Duration::days(i64::from(req.days)) + chrono::Duration::hours(i64::from(req.hours));
     let now = st.clock.now();
     let mut tx = st.store.begin().await?;
-    let mut e = service::event(&actor_of(admin), now, "setting", "clock", "clock_advanced");
+    let mut e = dipr_registry::filings::event(&actor_of(admin), now, "setting", "clock", "clock_advanced");
     e.payload = serde_json::json!({"seconds": by.num_seconds()});
     tx.append_event(&e).await?;
     tx.commit().await?;
     clock.advance(by);
-    timers::run_once(&st).await?;
+    dipr_registry::timers::run_once(&st).await?;
     Ok(Json(clock_response(&st)))
 }
 
@@ -1039,36 +1051,39 @@ async fn advance_clock(
     responses((status = 200, body = TimerReport), (status = "4XX", body = ErrorEnvelope)))]
 async fn run_timers(AxState(st): S, caller: Caller) -> ApiResult<Json<TimerReport>> {
     caller.require(&[Role::Admin])?;
-    Ok(Json(timers::run_once(&st).await?))
+    Ok(Json(dipr_registry::timers::run_once(&st).await?))
 }
 
 /// Send the latest checkpoint to the configured witnesses now.
 #[utoipa::path(post, path = "/api/v1/admin/witnesses/run", tag = "admin", security(("bearer" = [])),
-    responses((status = 200, body = Vec<crate::witness::WitnessOutcome>), (status = "4XX", body = ErrorEnvelope)))]
-async fn run_witnesses(AxState(st): S, caller: Caller) -> ApiResult<Json<Vec<crate::witness::WitnessOutcome>>> {
+    responses((status = 200, body = Vec<dipr_registry::witnessing::WitnessOutcome>), (status = "4XX", body = ErrorEnvelope)))]
+async fn run_witnesses(
+    AxState(st): S,
+    caller: Caller,
+) -> ApiResult<Json<Vec<dipr_registry::witnessing::WitnessOutcome>>> {
     caller.require(&[Role::Admin])?;
-    Ok(Json(crate::witness::collect_once(&st).await?))
+    Ok(Json(dipr_registry::witnessing::collect_once(&st).await?))
 }
 
 /// The witnesses the registry sends checkpoints to, and the quorum certificates wait for.
 #[utoipa::path(get, path = "/api/v1/admin/witnesses", tag = "admin", security(("bearer" = [])),
-    responses((status = 200, body = crate::witness::WitnessSet), (status = "4XX", body = ErrorEnvelope)))]
-async fn get_witnesses(AxState(st): S, caller: Caller) -> ApiResult<Json<crate::witness::WitnessSet>> {
+    responses((status = 200, body = dipr_registry::witnessing::WitnessSet), (status = "4XX", body = ErrorEnvelope)))]
+async fn get_witnesses(AxState(st): S, caller: Caller) -> ApiResult<Json<dipr_registry::witnessing::WitnessSet>> {
     caller.require(&[Role::Admin])?;
     Ok(Json((*st.witnesses()).clone()))
 }
 
 /// Replace the witness set (checked, stored and logged; used from the next round on).
 #[utoipa::path(put, path = "/api/v1/admin/witnesses", tag = "admin", security(("bearer" = [])),
-    request_body = crate::witness::WitnessSet,
-    responses((status = 200, body = crate::witness::WitnessSet), (status = "4XX", body = ErrorEnvelope)))]
+    request_body = dipr_registry::witnessing::WitnessSet,
+    responses((status = 200, body = dipr_registry::witnessing::WitnessSet), (status = "4XX", body = ErrorEnvelope)))]
 async fn put_witnesses(
     AxState(st): S,
     caller: Caller,
-    Json(set): Json<crate::witness::WitnessSet>,
-) -> ApiResult<Json<crate::witness::WitnessSet>> {
+    Json(set): Json<dipr_registry::witnessing::WitnessSet>,
+) -> ApiResult<Json<dipr_registry::witnessing::WitnessSet>> {
     caller.require(&[Role::Admin])?;
-    Ok(Json(crate::witness::replace(&st, &actor_of(caller.user()?), set).await?))
+    Ok(Json(dipr_registry::witnessing::replace(&st, &actor_of(caller.user()?), set).await?))
 }
 
 // ---------------------------------------------------------------------------------------------------

@@ -12,23 +12,24 @@ use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use axum::{Form, Router};
 use chrono::NaiveDate;
-use dipr_domain::lifecycle::Role;
+use dipr_domain::access::Role;
 use dipr_domain::party::{NewParty, PartyKind};
 use dipr_domain::time::{local_date, CalendarDay, DayKind};
 use dipr_store::{Industry, Page, UserRecord};
 use serde::Deserialize;
 use uuid::Uuid;
 
-use crate::auth::actor_of;
-use crate::error::ApiError;
 use crate::web::form::{input, select, Errors};
 use crate::web::i18n::Lang;
 use crate::web::layout::{esc, layout, message_page, LangQuery};
 use crate::web::session::{csrf_of, session};
-use crate::witness::{WitnessEndpoint, WitnessSet};
-use crate::AppState;
+use dipr_registry::accounts::actor_of;
+use dipr_registry::witnessing::WitnessEndpoint;
+use dipr_registry::witnessing::WitnessSet;
+use dipr_registry::Error;
+use dipr_registry::Registry;
 
-pub fn routes() -> Router<Arc<AppState>> {
+pub fn routes() -> Router<Arc<Registry>> {
     Router::new()
         .route("/admin", get(page))
         .route("/admin/users", post(user_action))
@@ -38,7 +39,7 @@ pub fn routes() -> Router<Arc<AppState>> {
         .route("/admin/witnesses", post(witness_action))
 }
 
-async fn admin(st: &AppState, headers: &HeaderMap, l: Lang) -> Result<(UserRecord, String), Response> {
+async fn admin(st: &Registry, headers: &HeaderMap, l: Lang) -> Result<(UserRecord, String), Response> {
     match session(st, headers).await {
         Some((u, s)) if u.role == Role::Admin => Ok((u, s)),
         Some(_) => Err(not_admin(l)),
@@ -52,7 +53,7 @@ fn not_admin(l: Lang) -> Response {
 
 /// An administrator's post: the session's user and CSRF token, once the posted token matches it.
 async fn admin_post(
-    st: &AppState,
+    st: &Registry,
     headers: &HeaderMap,
     posted: &str,
     l: Lang,
@@ -82,7 +83,7 @@ impl Shown {
 
     /// A refusal: field errors go next to their fields (`map` turns the service's field names into the
     /// form's ids); anything else is the result line.
-    fn refused(e: &ApiError, l: Lang, map: &dyn Fn(&str) -> String, fallback_field: Option<&str>) -> Self {
+    fn refused(e: &Error, l: Lang, map: &dyn Fn(&str) -> String, fallback_field: Option<&str>) -> Self {
         match fallback_field {
             Some(top) => Self { errors: Errors::of(e, l, map, top), ..Default::default() },
             None => Self { message: Some((false, crate::web::messages::refusal(e, l))), ..Default::default() },
@@ -90,7 +91,7 @@ impl Shown {
     }
 }
 
-async fn page(State(st): State<Arc<AppState>>, Query(q): Query<LangQuery>, headers: HeaderMap) -> Response {
+async fn page(State(st): State<Arc<Registry>>, Query(q): Query<LangQuery>, headers: HeaderMap) -> Response {
     let l = Lang::of(q.lang(), &headers);
     let (_, secret) = match admin(&st, &headers, l).await {
         Ok(x) => x,
@@ -111,7 +112,7 @@ fn role_label(r: Role, l: Lang) -> &'static str {
 }
 
 /// Failed sign-ins since the server started (kept in memory by the throttle), most failures first.
-fn sign_in_failures(st: &AppState, l: Lang) -> String {
+fn sign_in_failures(st: &Registry, l: Lang) -> String {
     let r = st.sign_ins.report();
     let mut out = format!(
         "<h3 id=\"sign-in-failures\">{}</h3><p>{}: <span id=\"failed-sign-ins\">{}</span>; {}: {}</p>",
@@ -141,7 +142,7 @@ fn sign_in_failures(st: &AppState, l: Lang) -> String {
     out
 }
 
-async fn render(st: &AppState, l: Lang, csrf: &str, shown: Shown) -> Response {
+async fn render(st: &Registry, l: Lang, csrf: &str, shown: Shown) -> Response {
     let users = st.store.users(Page::new(1, 200)).await.map(|p| p.items).unwrap_or_default();
     let industries = st.store.industries().await.unwrap_or_default();
     let calendar = st.store.calendar().await.unwrap_or_default();
@@ -293,7 +294,7 @@ async fn render(st: &AppState, l: Lang, csrf: &str, shown: Shown) -> Response {
     layout(l, l.tt("系统管理", "Administration"), "/me", &body, &[])
 }
 
-fn witness_section(st: &AppState, l: Lang, hidden: &str, shown: &Shown) -> String {
+fn witness_section(st: &Registry, l: Lang, hidden: &str, shown: &Shown) -> String {
     let set = st.witnesses();
     let e = &shown.errors;
     let mut rows = String::new();
@@ -346,7 +347,7 @@ pub struct UserAction {
 }
 
 async fn user_action(
-    State(st): State<Arc<AppState>>,
+    State(st): State<Arc<Registry>>,
     Query(q): Query<LangQuery>,
     headers: HeaderMap,
     Form(f): Form<UserAction>,
@@ -363,7 +364,7 @@ async fn user_action(
             ..Default::default()
         }
     } else {
-        match crate::service::set_user_disabled(&st, &actor_of(&me), f.user, disable).await {
+        match dipr_registry::accounts::set_user_disabled(&st, &actor_of(&me), f.user, disable).await {
             Ok(u) => Shown::done(format!(
                 "{} {}",
                 u.username,
@@ -394,7 +395,7 @@ pub struct UserForm {
 }
 
 async fn create_user(
-    State(st): State<Arc<AppState>>,
+    State(st): State<Arc<Registry>>,
     Query(q): Query<LangQuery>,
     headers: HeaderMap,
     Form(f): Form<UserForm>,
@@ -423,16 +424,16 @@ async fn create_user(
                 missing.push(dipr_domain::FieldError::new(field, "required", "a bank account names its bank"));
             }
         }
-        Err(ApiError::validation(missing))
+        Err(Error::validation(missing))
     } else {
-        let req = crate::service::NewAccount {
+        let req = dipr_registry::accounts::NewAccount {
             username: f.username.trim().to_string(),
             password: f.password.clone(),
             display_name: f.display_name.clone(),
             role,
             party,
         };
-        crate::service::create_account(&st, req, &actor_of(&me), false).await.map(|(u, _)| u)
+        dipr_registry::accounts::create_account(&st, req, &actor_of(&me), false).await.map(|(u, _)| u)
     };
     match result {
         Ok(u) => render(&st, l, &csrf, Shown::done(format!("{} {}", u.username, l.tt("已创建", "created")))).await,
@@ -450,7 +451,7 @@ async fn create_user(
                 "party_exists" | "party_mismatch" | "invalid_credit_code" | "invalid_resident_id" => "new-party_id",
                 _ => "user-form",
             };
-            let status = e.status();
+            let status = crate::web::layout::status_of(&e);
             let mut shown = Shown::refused(&e, l, &map, Some(fallback));
             shown.user = UserForm { password: String::new(), ..f };
             let mut r = render(&st, l, &csrf, shown).await;
@@ -473,7 +474,7 @@ pub struct IndustryForm {
 }
 
 async fn save_industry(
-    State(st): State<Arc<AppState>>,
+    State(st): State<Arc<Registry>>,
     Query(q): Query<LangQuery>,
     headers: HeaderMap,
     Form(f): Form<IndustryForm>,
@@ -491,7 +492,7 @@ async fn save_industry(
         active: true,
         position,
     };
-    match crate::service::upsert_industry(&st, &actor_of(&me), ind).await {
+    match dipr_registry::admin::upsert_industry(&st, &actor_of(&me), ind).await {
         Ok(i) => render(&st, l, &csrf, Shown::done(format!("{} {}", i.code, l.tt("已保存", "saved")))).await,
         Err(e) => {
             let map = |field: &str| -> String {
@@ -502,7 +503,7 @@ async fn save_industry(
                     _ => "industry-form".into(),
                 }
             };
-            let status = e.status();
+            let status = crate::web::layout::status_of(&e);
             let mut shown = Shown::refused(&e, l, &map, Some("industry-form"));
             shown.industry = f;
             let mut r = render(&st, l, &csrf, shown).await;
@@ -525,7 +526,7 @@ pub struct DayForm {
 }
 
 async fn save_day(
-    State(st): State<Arc<AppState>>,
+    State(st): State<Arc<Registry>>,
     Query(q): Query<LangQuery>,
     headers: HeaderMap,
     Form(f): Form<DayForm>,
@@ -536,11 +537,11 @@ async fn save_day(
         Err(r) => return r,
     };
     let result = match NaiveDate::parse_from_str(f.date.trim(), "%Y-%m-%d") {
-        Err(_) => Err(ApiError::validation(vec![dipr_domain::FieldError::new("date", "invalid_date", "YYYY-MM-DD")])),
+        Err(_) => Err(Error::validation(vec![dipr_domain::FieldError::new("date", "invalid_date", "YYYY-MM-DD")])),
         Ok(date) => {
             let kind = if f.kind == "workday" { DayKind::Workday } else { DayKind::Holiday };
             let day = CalendarDay { date, kind, note: f.note.trim().into() };
-            crate::service::upsert_calendar_day(&st, &actor_of(&me), day).await
+            dipr_registry::admin::upsert_calendar_day(&st, &actor_of(&me), day).await
         }
     };
     match result {
@@ -553,7 +554,7 @@ async fn save_day(
                     _ => "day-form".into(),
                 }
             };
-            let status = e.status();
+            let status = crate::web::layout::status_of(&e);
             let mut shown = Shown::refused(&e, l, &map, Some("day-form"));
             shown.day = f;
             let mut r = render(&st, l, &csrf, shown).await;
@@ -581,7 +582,7 @@ pub struct WitnessForm {
 
 /// Add a witness, remove one, or set the quorum: each makes a new set that is checked as a whole.
 async fn witness_action(
-    State(st): State<Arc<AppState>>,
+    State(st): State<Arc<Registry>>,
     Query(q): Query<LangQuery>,
     headers: HeaderMap,
     Form(f): Form<WitnessForm>,
@@ -595,25 +596,23 @@ async fn witness_action(
     let result = match f.action.as_str() {
         "add" => {
             set.witnesses.push(WitnessEndpoint { url: f.url.clone(), key: f.key.clone() });
-            crate::witness::replace(&st, &actor_of(&me), set).await
+            dipr_registry::witnessing::replace(&st, &actor_of(&me), set).await
         }
         "remove" if f.index < set.witnesses.len() => {
             set.witnesses.remove(f.index);
             set.quorum = set.quorum.min(set.witnesses.len());
-            crate::witness::replace(&st, &actor_of(&me), set).await
+            dipr_registry::witnessing::replace(&st, &actor_of(&me), set).await
         }
         "quorum" => match f.quorum.trim().parse() {
             Ok(n) => {
                 set.quorum = n;
-                crate::witness::replace(&st, &actor_of(&me), set).await
+                dipr_registry::witnessing::replace(&st, &actor_of(&me), set).await
             }
-            Err(_) => Err(ApiError::validation(vec![dipr_domain::FieldError::new(
-                "quorum",
-                "out_of_range",
-                "a whole number",
-            )])),
+            Err(_) => {
+                Err(Error::validation(vec![dipr_domain::FieldError::new("quorum", "out_of_range", "a whole number")]))
+            }
         },
-        _ => Err(ApiError::new("bad_request", "unknown witness action")),
+        _ => Err(Error::new("bad_request", "unknown witness action")),
     };
     match result {
         Ok(_) => render(&st, l, &csrf, Shown::done(l.tt("见证人设置已保存", "Witnesses saved").to_string())).await,
@@ -629,7 +628,7 @@ async fn witness_action(
                     "witness-form".into()
                 }
             };
-            let status = e.status();
+            let status = crate::web::layout::status_of(&e);
             let mut shown = Shown::refused(&e, l, &map, Some("witness-form"));
             shown.witness = f;
             let mut r = render(&st, l, &csrf, shown).await;

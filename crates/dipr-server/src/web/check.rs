@@ -17,12 +17,12 @@ use serde::Deserialize;
 use crate::standing::{self, Standing};
 use crate::web::i18n::Lang;
 use crate::web::layout::{esc, layout, LangQuery};
-use crate::AppState;
+use dipr_registry::Registry;
 
 /// Evidence bundles carry a manifest and record proofs: far larger than a certificate.
 pub(crate) const BUNDLE_LIMIT: usize = 32 * 1024 * 1024;
 
-pub fn routes() -> Router<Arc<AppState>> {
+pub fn routes() -> Router<Arc<Registry>> {
     Router::new().route("/check", get(form).post(check))
 }
 
@@ -60,7 +60,7 @@ pub struct CheckForm {
 }
 
 async fn check(
-    State(st): State<Arc<AppState>>,
+    State(st): State<Arc<Registry>>,
     Query(q): Query<LangQuery>,
     headers: HeaderMap,
     Form(form): Form<CheckForm>,
@@ -133,7 +133,7 @@ enum Now {
     Unknown,
 }
 
-async fn current(st: &AppState, c: &Certificate, report: &Report, l: Lang) -> Now {
+async fn current(st: &Registry, c: &Certificate, report: &Report, l: Lang) -> Now {
     if !report.ok {
         return Now::NotAsked;
     }
@@ -146,7 +146,7 @@ async fn current(st: &AppState, c: &Certificate, report: &Report, l: Lang) -> No
         }
     };
     let now = st.clock.now();
-    let Ok(detail) = crate::records::public_detail(st, app.id).await else { return Now::Unknown };
+    let Ok(detail) = dipr_registry::records::public_detail(st, app.id).await else { return Now::Unknown };
     let Some(standing) = Standing::of(&detail, now) else { return Now::Unknown };
     let html = standing::html(&standing, &detail, l, now, "check-status");
     if let Some(e) = standing.ended {

@@ -9,21 +9,22 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use axum::{Form, Router};
+use dipr_domain::access::Role;
 use dipr_domain::application::{Application, ObjectionOutcome, State as Status};
 use dipr_domain::holding::Operation;
-use dipr_domain::lifecycle::{Command, Role};
+use dipr_domain::lifecycle::Command;
 use dipr_store::UserRecord;
 use serde::Deserialize;
 use uuid::Uuid;
 
-use crate::auth::actor_of;
 use crate::web::i18n::Lang;
 use crate::web::layout::{esc, layout, message_page, LangQuery};
 use crate::web::session::{csrf_of, session};
-use crate::AppState;
 use dipr_domain::shown;
+use dipr_registry::accounts::actor_of;
+use dipr_registry::Registry;
 
-pub fn routes() -> Router<Arc<AppState>> {
+pub fn routes() -> Router<Arc<Registry>> {
     Router::new()
         .route("/review/{id}", get(review).post(decide))
         .route("/review/{id}/objections/{oid}", post(decide_objection))
@@ -104,14 +105,14 @@ fn outcome_form(l: Lang, url: &str, key: &str, csrf: &str, typed: (&str, &str), 
 }
 
 async fn review_page(
-    st: &AppState,
+    st: &Registry,
     l: Lang,
     app: &Application,
     csrf: &str,
     typed: Typed<'_>,
     error: Option<String>,
 ) -> Response {
-    let overlaps = crate::fingerprints::overlaps(st, app.id).await.unwrap_or_default();
+    let overlaps = dipr_registry::fingerprints::overlaps(st, app.id).await.unwrap_or_default();
     let industry = crate::web::layout::industry_name(st, &app.form.industry, l).await;
     let f = &app.form;
     let mut body = format!(
@@ -255,7 +256,7 @@ async fn review_page(
 }
 
 async fn review(
-    State(st): State<Arc<AppState>>,
+    State(st): State<Arc<Registry>>,
     Path(id): Path<String>,
     Query(q): Query<LangQuery>,
     headers: HeaderMap,
@@ -293,7 +294,7 @@ pub struct DecisionForm {
 }
 
 async fn decide(
-    State(st): State<Arc<AppState>>,
+    State(st): State<Arc<Registry>>,
     Path(id): Path<Uuid>,
     Query(q): Query<LangQuery>,
     headers: HeaderMap,
@@ -320,13 +321,13 @@ async fn decide(
     };
     // Revocation ends a registration for good: refused without its tick, like any other refusal.
     let result = if form.action == "revoke" && form.confirm.is_none() {
-        Err(crate::error::ApiError::validation(vec![dipr_domain::FieldError::new(
+        Err(dipr_registry::Error::validation(vec![dipr_domain::FieldError::new(
             "confirm",
             "confirmation_required",
             "tick the box to confirm",
         )]))
     } else {
-        crate::service::execute_on(&st, id, version, cmd, &actor_of(&user)).await
+        dipr_registry::filings::execute_on(&st, id, version, cmd, &actor_of(&user)).await
     };
     match result {
         Ok(_) => Redirect::to(&format!("/review/{id}")).into_response(),
@@ -340,7 +341,7 @@ async fn decide(
             };
             let typed = Typed { target: Target::Decision, action: &form.action, reasons: &form.reasons };
             let mut r = review_page(&st, l, &app, &csrf_of(&secret), typed, Some(message)).await;
-            *r.status_mut() = e.status();
+            *r.status_mut() = crate::web::layout::status_of(&e);
             r
         }
     }
@@ -354,7 +355,7 @@ fn outcome_label(o: ObjectionOutcome, l: Lang) -> &'static str {
 }
 
 /// The signed-in examiner, or the response to give instead.
-async fn examiner(st: &AppState, headers: &HeaderMap, csrf: &str, l: Lang) -> Result<(UserRecord, String), Response> {
+async fn examiner(st: &Registry, headers: &HeaderMap, csrf: &str, l: Lang) -> Result<(UserRecord, String), Response> {
     let (user, secret) = crate::web::session::signed_in_post(st, headers, csrf, l).await?;
     if user.role != Role::Examiner {
         return Err(message_page(l, StatusCode::FORBIDDEN, l.tt("只有审查员可以审查。", "Only examiners review.")));
@@ -364,7 +365,7 @@ async fn examiner(st: &AppState, headers: &HeaderMap, csrf: &str, l: Lang) -> Re
 
 /// Decide an objection during the notice period or an objection after grant: upheld or dismissed, with reasons.
 async fn decide_outcome(
-    st: &AppState,
+    st: &Registry,
     headers: &HeaderMap,
     l: Lang,
     id: Uuid,
@@ -382,18 +383,18 @@ async fn decide_outcome(
     };
     let reasons = form.reasons.clone();
     let result = match (outcome, decided) {
-        (None, _) => Err(crate::error::ApiError::validation(vec![dipr_domain::FieldError::new(
+        (None, _) => Err(dipr_registry::Error::validation(vec![dipr_domain::FieldError::new(
             "outcome",
             "invalid_choice",
             "choose upheld or dismissed",
         )])),
         (Some(outcome), Decided::Objection(oid)) => {
             let cmd = Command::DecideObjection { objection_id: oid, outcome, reasons };
-            crate::service::execute(st, id, cmd, &actor_of(&user)).await
+            dipr_registry::filings::execute(st, id, cmd, &actor_of(&user)).await
         }
         (Some(outcome), Decided::Dispute(did)) => {
             let op = Operation::DecideDispute { dispute_id: did, outcome, reasons };
-            crate::operations::operate(st, id, op, &actor_of(&user)).await
+            dipr_registry::holdings::operate(st, id, op, &actor_of(&user)).await
         }
     };
     match result {
@@ -412,14 +413,14 @@ async fn decide_outcome(
             };
             let typed = Typed { target, action: &form.action, reasons: &form.reasons };
             let mut r = review_page(st, l, &app, &csrf_of(&secret), typed, Some(message)).await;
-            *r.status_mut() = e.status();
+            *r.status_mut() = crate::web::layout::status_of(&e);
             r
         }
     }
 }
 
 async fn decide_objection(
-    State(st): State<Arc<AppState>>,
+    State(st): State<Arc<Registry>>,
     Path((id, oid)): Path<(Uuid, Uuid)>,
     Query(q): Query<LangQuery>,
     headers: HeaderMap,
@@ -430,7 +431,7 @@ async fn decide_objection(
 }
 
 async fn decide_dispute(
-    State(st): State<Arc<AppState>>,
+    State(st): State<Arc<Registry>>,
     Path((id, did)): Path<(Uuid, Uuid)>,
     Query(q): Query<LangQuery>,
     headers: HeaderMap,

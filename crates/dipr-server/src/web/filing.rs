@@ -8,22 +8,22 @@ use axum::http::HeaderMap;
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::get;
 use axum::{Form, Router};
+use dipr_domain::access::Role;
 use dipr_domain::application::{
     ApplicationForm, Completeness, Contact, DataSource, FieldSpec, ObjectType, Secrecy, SourceKind, UpdateFrequency,
 };
-use dipr_domain::lifecycle::Role;
 use dipr_domain::party::{NewParty, PartyKind};
 use dipr_domain::FieldError;
 use serde::Deserialize;
 
-use crate::service::{self, NewAccount};
 use crate::web::form::{input, select, textarea, Errors};
 use crate::web::i18n::Lang;
 use crate::web::layout::{esc, layout, LangQuery};
 use crate::web::session::{form_token, form_token_matches, session, session_cookie, SIGNUP_CSRF_COOKIE};
-use crate::AppState;
+use dipr_registry::accounts::NewAccount;
+use dipr_registry::Registry;
 
-pub fn routes() -> Router<Arc<AppState>> {
+pub fn routes() -> Router<Arc<Registry>> {
     Router::new().route("/signup", get(signup_form).post(signup)).route("/me/file", get(file_form).post(file))
 }
 
@@ -67,7 +67,7 @@ fn party_kinds(l: Lang) -> [(&'static str, String); 3] {
     ]
 }
 
-fn signup_page(st: &AppState, l: Lang, f: &SignupForm, errors: &Errors, top: Option<String>) -> Response {
+fn signup_page(st: &Registry, l: Lang, f: &SignupForm, errors: &Errors, top: Option<String>) -> Response {
     let (token, cookie) = form_token(st, SIGNUP_CSRF_COOKIE, "/signup");
     let kinds = party_kinds(l);
     let top = top
@@ -101,16 +101,16 @@ fn signup_page(st: &AppState, l: Lang, f: &SignupForm, errors: &Errors, top: Opt
     crate::web::session::with_cookie(resp, &cookie)
 }
 
-async fn signup_form(State(st): State<Arc<AppState>>, Query(q): Query<LangQuery>, headers: HeaderMap) -> Response {
+async fn signup_form(State(st): State<Arc<Registry>>, Query(q): Query<LangQuery>, headers: HeaderMap) -> Response {
     let l = Lang::of(q.lang(), &headers);
     signup_page(&st, l, &SignupForm::default(), &Errors::default(), None)
 }
 
 async fn signup(
-    State(st): State<Arc<AppState>>,
+    State(st): State<Arc<Registry>>,
     Query(q): Query<LangQuery>,
     headers: HeaderMap,
-    client: crate::throttle::Client,
+    crate::guard::Peer(client): crate::guard::Peer,
     Form(f): Form<SignupForm>,
 ) -> Response {
     let l = Lang::of(q.lang(), &headers);
@@ -132,11 +132,11 @@ async fn signup(
         role: Role::Applicant,
         party: Some(party),
     };
-    let created = service::sign_up(&st, req, client).await;
+    let created = dipr_registry::accounts::sign_up(&st, req, client).await;
     let result = match created {
-        Ok(_) => {
-            service::sign_in(&st, f.username.trim(), f.password.clone(), client).await.map(|(secret, _, _)| secret)
-        }
+        Ok(_) => dipr_registry::accounts::sign_in(&st, f.username.trim(), f.password.clone(), client)
+            .await
+            .map(|(secret, _, _)| secret),
         Err(e) => Err(e),
     };
     match result {
@@ -160,8 +160,8 @@ async fn signup(
             let errors = Errors::of(&e, l, &map, at);
             let top = errors.0.iter().find(|(f, _)| f == "form").map(|(_, m)| m.clone());
             let mut r = signup_page(&st, l, &f, &errors, top);
-            *r.status_mut() = e.status();
-            e.retry_after_on(&mut r);
+            *r.status_mut() = crate::web::layout::status_of(&e);
+            crate::web::layout::retry_after_on(&e, &mut r);
             r
         }
     }
@@ -367,7 +367,7 @@ pub(crate) fn field_of(path: &str) -> &'static str {
 }
 
 /// The application form's fields (no `<form>` around them): shared by filing and editing.
-pub(crate) async fn form_fields(st: &AppState, l: Lang, f: &FileForm, errors: &Errors) -> String {
+pub(crate) async fn form_fields(st: &Registry, l: Lang, f: &FileForm, errors: &Errors) -> String {
     let industries = st.store.industries().await.unwrap_or_default();
     let mut ind: Vec<(&str, String)> = vec![("", l.tt("请选择", "Choose").to_string())];
     for i in industries.iter().filter(|i| i.active) {
@@ -422,7 +422,7 @@ pub(crate) async fn form_fields(st: &AppState, l: Lang, f: &FileForm, errors: &E
     )
 }
 
-async fn file_page(st: &AppState, l: Lang, agent: bool, f: &FileForm, errors: &Errors, csrf: &str) -> Response {
+async fn file_page(st: &Registry, l: Lang, agent: bool, f: &FileForm, errors: &Errors, csrf: &str) -> Response {
     let applicant = if agent {
         format!(
             "<fieldset><legend>{}</legend>{}{}{}</fieldset>",
@@ -458,7 +458,7 @@ async fn file_page(st: &AppState, l: Lang, agent: bool, f: &FileForm, errors: &E
     layout(l, l.tt("提交申请", "File"), "/me", &body, &[])
 }
 
-async fn file_form(State(st): State<Arc<AppState>>, Query(q): Query<LangQuery>, headers: HeaderMap) -> Response {
+async fn file_form(State(st): State<Arc<Registry>>, Query(q): Query<LangQuery>, headers: HeaderMap) -> Response {
     let l = Lang::of(q.lang(), &headers);
     let Some((user, secret)) = session(&st, &headers).await else {
         return Redirect::to("/signin").into_response();
@@ -468,7 +468,7 @@ async fn file_form(State(st): State<Arc<AppState>>, Query(q): Query<LangQuery>, 
 }
 
 async fn file(
-    State(st): State<Arc<AppState>>,
+    State(st): State<Arc<Registry>>,
     Query(q): Query<LangQuery>,
     headers: HeaderMap,
     Form(f): Form<FileForm>,
@@ -486,8 +486,8 @@ async fn file(
     // submission needs — so every problem shows at once and a refused form leaves no half-made draft.
     let result = match precheck(&st, &form, applicant.as_ref(), !f.saves_draft()).await {
         Err(e) => Err(e),
-        Ok(()) if f.saves_draft() => service::create_application(&st, &user, applicant, form).await,
-        Ok(()) => service::create_and_submit(&st, &user, applicant, form).await,
+        Ok(()) if f.saves_draft() => dipr_registry::filings::create_application(&st, &user, applicant, form).await,
+        Ok(()) => dipr_registry::filings::create_and_submit(&st, &user, applicant, form).await,
     };
     match result {
         Ok(app) if f.saves_draft() => Redirect::to(&format!("/me/filings/{}", app.id)).into_response(),
@@ -496,7 +496,7 @@ async fn file(
             let at = if e.code == "party_mismatch" { "applicant_id" } else { "form" };
             let errors = Errors::of(&e, l, &|p| field_of(p).to_string(), at);
             let mut r = file_page(&st, l, agent, &f, &errors, &csrf).await;
-            *r.status_mut() = e.status();
+            *r.status_mut() = crate::web::layout::status_of(&e);
             r
         }
     }
@@ -504,11 +504,11 @@ async fn file(
 
 /// The agent's applicant (if any) and, for a submission, the whole form: every field problem at once.
 async fn precheck(
-    st: &AppState,
+    st: &Registry,
     form: &ApplicationForm,
     applicant: Option<&NewParty>,
     submission: bool,
-) -> crate::error::ApiResult<()> {
+) -> dipr_registry::Result<()> {
     let mut details = Vec::new();
     if let Some(np) = applicant {
         match np.clone().parse(uuid::Uuid::nil()) {
@@ -528,12 +528,12 @@ async fn precheck(
     if details.is_empty() {
         Ok(())
     } else {
-        Err(crate::error::ApiError::validation(details))
+        Err(dipr_registry::Error::validation(details))
     }
 }
 
 /// Everything a submission needs, checked before anything is stored.
-pub(crate) async fn check_submission(st: &AppState, form: &ApplicationForm) -> crate::error::ApiResult<()> {
+pub(crate) async fn check_submission(st: &Registry, form: &ApplicationForm) -> dipr_registry::Result<()> {
     let known: std::collections::HashSet<String> =
         st.store.industries().await?.into_iter().filter(|i| i.active).map(|i| i.code).collect();
     Ok(form.check(Completeness::Submission, &|c| known.contains(c))?)

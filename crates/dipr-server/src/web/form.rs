@@ -3,8 +3,8 @@
 
 use dipr_domain::FieldError;
 
-use crate::error::ApiError;
 use crate::web::i18n::Lang;
+use dipr_registry::Error;
 
 /// A refused request's problems, translated, each at the id of the form field it concerns.
 #[derive(Debug, Default)]
@@ -13,7 +13,7 @@ pub struct Errors(pub Vec<(String, String)>);
 impl Errors {
     /// A refused request's problems: each field error at its field (`map` turns the service's field names
     /// into the form's ids), a refusal without field errors at `top`.
-    pub fn of(e: &ApiError, l: Lang, map: &dyn Fn(&str) -> String, top: &str) -> Self {
+    pub fn of(e: &Error, l: Lang, map: &dyn Fn(&str) -> String, top: &str) -> Self {
         let mut errors: Vec<(String, String)> =
             e.details.iter().map(|d| (map(&d.field), crate::web::messages::text(&d.code, &d.message, l))).collect();
         if errors.is_empty() {

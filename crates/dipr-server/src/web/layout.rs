@@ -12,7 +12,7 @@ use rand::RngCore;
 use serde::Deserialize;
 
 use crate::web::i18n::Lang;
-use crate::AppState;
+use dipr_registry::Registry;
 
 pub fn esc(s: &str) -> String {
     s.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;").replace('\'', "&#39;")
@@ -229,7 +229,7 @@ pub fn pager(l: Lang, base: &str, page: u32, per_page: u32, total: i64) -> Strin
 }
 
 /// An industry's name in the page's language (its code if it is not in the list).
-pub async fn industry_name(st: &AppState, code: &str, l: Lang) -> String {
+pub async fn industry_name(st: &Registry, code: &str, l: Lang) -> String {
     st.store
         .industries()
         .await
@@ -364,5 +364,18 @@ pub mod filters {
     pub fn keyed(action: impl std::fmt::Display, _: &dyn askama::Values) -> askama::Result<String> {
         let action = action.to_string();
         Ok(super::keyed(&action))
+    }
+}
+
+/// The status a page answers with when a use case refused: the one the error table gives its code.
+pub fn status_of(e: &dipr_registry::Error) -> StatusCode {
+    StatusCode::from_u16(e.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR)
+}
+
+/// A throttled refusal tells the browser when to try again (`Retry-After`), with the refusal's status.
+pub fn retry_after_on(e: &dipr_registry::Error, resp: &mut Response) {
+    if let Some(secs) = e.retry_after {
+        *resp.status_mut() = status_of(e);
+        resp.headers_mut().insert(header::RETRY_AFTER, secs.into());
     }
 }

@@ -172,7 +172,7 @@ pub fn text(code: &str, fallback: &str, l: Lang) -> String {
 
 /// What to tell a person about a refused request: the translated code, and for a validation error
 /// the fields' translated problems.
-pub fn refusal(e: &crate::error::ApiError, l: Lang) -> String {
+pub fn refusal(e: &dipr_registry::Error, l: Lang) -> String {
     let text = text(e.code, &e.message, l);
     match e.until {
         Some(until) => {
@@ -194,7 +194,8 @@ mod tests {
     /// Every code the sources can produce: the API's table, plus each literal passed as the code of a
     /// `FieldError::new(field, "code", ..)` or the domain's `field("field", "code", ..)`.
     fn codes_in_sources() -> BTreeSet<String> {
-        let mut codes: BTreeSet<String> = crate::error::ERROR_CODES.iter().map(|(c, _, _)| c.to_string()).collect();
+        let mut codes: BTreeSet<String> =
+            dipr_registry::error::ERROR_CODES.iter().map(|(c, _, _)| c.to_string()).collect();
         let crates = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap();
         for krate in std::fs::read_dir(crates).unwrap() {
             let src = krate.unwrap().path().join("src");

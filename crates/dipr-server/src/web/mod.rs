@@ -19,10 +19,10 @@ use std::sync::Arc;
 
 use axum::Router;
 
-use crate::AppState;
+use dipr_registry::Registry;
 
 /// Every page of the site.
-pub fn routes() -> Router<Arc<AppState>> {
+pub fn routes() -> Router<Arc<Registry>> {
     Router::new()
         .route("/records/{id}", axum::routing::get(record::record))
         .route("/records/{id}/objections", axum::routing::post(record::object))

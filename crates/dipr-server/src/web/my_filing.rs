@@ -12,27 +12,31 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use axum::{Form, Router};
+use dipr_domain::access::require_holder;
+use dipr_domain::access::Actor;
 use dipr_domain::application::{Application, ApplicationForm, State as Status};
 use dipr_domain::encumbrance::LicenceKind;
-use dipr_domain::holding::{require_holder, Operation, TransactionKind};
-use dipr_domain::lifecycle::{Actor, Command};
+use dipr_domain::holding::{Operation, TransactionKind};
+use dipr_domain::lifecycle::Command;
 use dipr_domain::FieldError;
 use dipr_store::{Page, UserRecord};
 use serde::Deserialize;
 use uuid::Uuid;
 
-use crate::api::holdings::{Amount, LicenceRequest, TransactionRequest};
-use crate::auth::actor_of;
-use crate::error::{ApiError, ApiResult};
 use crate::web::filing::{check_submission, field_of, form_fields, FileForm};
 use crate::web::form::{input, select, textarea, Errors};
 use crate::web::i18n::Lang;
 use crate::web::layout::{esc, layout, message_page, LangQuery};
 use crate::web::session::{csrf_of, session};
-use crate::AppState;
 use dipr_domain::shown;
+use dipr_registry::accounts::actor_of;
+use dipr_registry::holdings::LicenceRequest;
+use dipr_registry::holdings::TransactionRequest;
+use dipr_registry::input::Amount;
+use dipr_registry::Error;
+use dipr_registry::Registry;
 
-pub fn routes() -> Router<Arc<AppState>> {
+pub fn routes() -> Router<Arc<Registry>> {
     Router::new()
         .route("/me/filings/{id}", get(page).post(edit))
         .route("/me/filings/{id}/manifest", post(manifest))
@@ -65,7 +69,7 @@ fn may_work_on(actor: &Actor, app: &Application) -> bool {
 
 /// The signed-in user and the filing they may work on, or the response to give instead.
 async fn open(
-    st: &AppState,
+    st: &Registry,
     headers: &HeaderMap,
     id: Uuid,
     l: Lang,
@@ -78,7 +82,7 @@ async fn open(
 }
 
 /// The filing, if this user may work on it.
-async fn filing_of(st: &AppState, user: &UserRecord, id: Uuid, l: Lang) -> Result<Application, Response> {
+async fn filing_of(st: &Registry, user: &UserRecord, id: Uuid, l: Lang) -> Result<Application, Response> {
     match st.store.application(id).await {
         Ok(Some(app)) if may_work_on(&actor_of(user), &app) => Ok(app),
         Ok(_) => Err(message_page(
@@ -86,14 +90,14 @@ async fn filing_of(st: &AppState, user: &UserRecord, id: Uuid, l: Lang) -> Resul
             StatusCode::NOT_FOUND,
             l.tt("没有这项申请，或您无权查看。", "No such filing, or it is not yours."),
         )),
-        Err(e) => Err(message_page(l, StatusCode::INTERNAL_SERVER_ERROR, &ApiError::from(e).message)),
+        Err(e) => Err(message_page(l, StatusCode::INTERNAL_SERVER_ERROR, &Error::from(e).message)),
     }
 }
 
 /// A post to a filing: the page's language, the signed-in user, the session secret and the filing, once
 /// the form's CSRF token matches the session.
 async fn posted(
-    st: &AppState,
+    st: &Registry,
     headers: &HeaderMap,
     q: &LangQuery,
     id: Uuid,
@@ -113,7 +117,7 @@ pub struct PageQuery {
 }
 
 async fn page(
-    State(st): State<Arc<AppState>>,
+    State(st): State<Arc<Registry>>,
     Path(id): Path<String>,
     Query(q): Query<PageQuery>,
     headers: HeaderMap,
@@ -139,20 +143,14 @@ async fn page(
 /// Re-render after a refusal, with the status the refusal carries.
 /// Who is working on which filing, for re-rendering a refused form.
 struct Working<'a> {
-    st: &'a AppState,
+    st: &'a Registry,
     l: Lang,
     user: &'a UserRecord,
     secret: &'a str,
     id: Uuid,
 }
 
-async fn refused(
-    w: Working<'_>,
-    sent: Sent,
-    e: &ApiError,
-    map: &(dyn Fn(&str) -> String + Sync),
-    top: &str,
-) -> Response {
+async fn refused(w: Working<'_>, sent: Sent, e: &Error, map: &(dyn Fn(&str) -> String + Sync), top: &str) -> Response {
     let Working { st, l, user, secret, id } = w;
     let errors = Errors::of(e, l, map, top);
     let app = match st.store.application(id).await {
@@ -160,7 +158,7 @@ async fn refused(
         _ => return message_page(l, StatusCode::NOT_FOUND, l.tt("没有这项申请。", "No such filing.")),
     };
     let mut r = render(st, l, user, secret, &app, sent, &errors).await;
-    *r.status_mut() = e.status();
+    *r.status_mut() = crate::web::layout::status_of(e);
     r
 }
 
@@ -171,17 +169,17 @@ fn done(id: Uuid, anchor: &str) -> Response {
 
 /// What was just done, when (Beijing time), by whom, and where the public log holds it: the filing's latest
 /// event.
-async fn receipt(st: &AppState, l: Lang, app: &Application) -> String {
+async fn receipt(st: &Registry, l: Lang, app: &Application) -> String {
     let events = match st.store.events("application", &app.id.to_string()).await {
         Ok(e) => e,
-        Err(e) => return format!("<p class=\"result bad\" role=\"alert\">{}</p>", esc(&ApiError::from(e).message)),
+        Err(e) => return format!("<p class=\"result bad\" role=\"alert\">{}</p>", esc(&Error::from(e).message)),
     };
     let Some(last) = events.last() else { return String::new() };
     let logged = match st.store.log_indexes(&[last.id]).await {
         Ok(found) => found.get(&last.id).map(|i| {
             format!(" · {}", l.tt(&format!("已记入公开账本，序号 {i}"), &format!("in the public log at index {i}")))
         }),
-        Err(e) => Some(format!(" · {}", esc(&ApiError::from(e).message))),
+        Err(e) => Some(format!(" · {}", esc(&Error::from(e).message))),
     };
     format!(
         "<div class=\"result good\" role=\"status\" id=\"receipt\"><h2>{}</h2><p>{} · {} · {} · {} {}{}</p></div>",
@@ -199,7 +197,7 @@ async fn receipt(st: &AppState, l: Lang, app: &Application) -> String {
 // Editing, submitting, answering a correction request
 
 async fn edit(
-    State(st): State<Arc<AppState>>,
+    State(st): State<Arc<Registry>>,
     Path(id): Path<Uuid>,
     Query(q): Query<LangQuery>,
     headers: HeaderMap,
@@ -224,31 +222,27 @@ async fn edit(
 /// Save the form; unless the applicant only saves, submit (a draft) or resubmit (after a correction
 /// request) — checking the whole submission before saving anything, so a refusal changes nothing.
 async fn save_and_send(
-    st: &AppState,
+    st: &Registry,
     user: &UserRecord,
     app: &Application,
     form: ApplicationForm,
     f: &FileForm,
-) -> ApiResult<()> {
+) -> dipr_registry::Result<()> {
     if f.saves_draft() {
-        return crate::service::edit_application(st, user, app.id, form).await.map(|_| ());
+        return dipr_registry::filings::edit_application(st, user, app.id, form).await.map(|_| ());
     }
     check_submission(st, &form).await?;
     let command = match app.state {
         Status::Draft => Command::Submit,
         Status::CorrectionRequested => {
             if f.response.trim().is_empty() {
-                return Err(ApiError::validation(vec![FieldError::new(
-                    "response",
-                    "required",
-                    "say what was corrected",
-                )]));
+                return Err(Error::validation(vec![FieldError::new("response", "required", "say what was corrected")]));
             }
             Command::Resubmit { response: f.response.clone() }
         }
-        _ => return Err(ApiError::new("illegal_transition", "this filing cannot be edited now")),
+        _ => return Err(Error::new("illegal_transition", "this filing cannot be edited now")),
     };
-    crate::service::edit_and_send(st, user, app.id, form, command).await.map(|_| ())
+    dipr_registry::filings::edit_and_send(st, user, app.id, form, command).await.map(|_| ())
 }
 
 // ---------------------------------------------------------------------------------------------------
@@ -263,7 +257,7 @@ pub struct ManifestForm {
 }
 
 async fn manifest(
-    State(st): State<Arc<AppState>>,
+    State(st): State<Arc<Registry>>,
     Path(id): Path<Uuid>,
     Query(q): Query<LangQuery>,
     headers: HeaderMap,
@@ -275,10 +269,10 @@ async fn manifest(
     };
     let result = match serde_json::from_str::<dipr_fingerprint::Manifest>(&f.manifest) {
         Err(e) if f.manifest.trim().is_empty() => {
-            Err(ApiError::validation(vec![FieldError::new("manifest", "required", e.to_string())]))
+            Err(Error::validation(vec![FieldError::new("manifest", "required", e.to_string())]))
         }
-        Err(e) => Err(ApiError::new("invalid_manifest", format!("not a fingerprint manifest: {e}"))),
-        Ok(m) => crate::fingerprints::attach(&st, &user, id, m).await.map(|_| ()),
+        Err(e) => Err(Error::new("invalid_manifest", format!("not a fingerprint manifest: {e}"))),
+        Ok(m) => dipr_registry::fingerprints::attach(&st, &user, id, m).await.map(|_| ()),
     };
     match result {
         Ok(()) => done(id, "fingerprint"),
@@ -319,7 +313,7 @@ pub struct EndForm {
 }
 
 async fn withdraw(
-    State(st): State<Arc<AppState>>,
+    State(st): State<Arc<Registry>>,
     Path(id): Path<Uuid>,
     Query(q): Query<LangQuery>,
     headers: HeaderMap,
@@ -346,9 +340,9 @@ async fn withdraw(
         problems.push(FieldError::new("confirm", "confirmation_required", "tick the box to confirm"));
     }
     let result = if problems.is_empty() {
-        crate::service::execute_on(&st, id, version, command, &actor_of(&user)).await
+        dipr_registry::filings::execute_on(&st, id, version, command, &actor_of(&user)).await
     } else {
-        Err(ApiError::validation(problems))
+        Err(Error::validation(problems))
     };
     match result {
         Ok(_) if app.state == Status::Draft => Redirect::to("/me").into_response(),
@@ -367,7 +361,7 @@ async fn withdraw(
 }
 
 async fn respond(
-    State(st): State<Arc<AppState>>,
+    State(st): State<Arc<Registry>>,
     Path((id, oid)): Path<(Uuid, Uuid)>,
     Query(q): Query<LangQuery>,
     headers: HeaderMap,
@@ -378,10 +372,10 @@ async fn respond(
         Err(r) => return r,
     };
     let result = if f.text.trim().is_empty() {
-        Err(ApiError::validation(vec![FieldError::new("response", "required", "write a response")]))
+        Err(Error::validation(vec![FieldError::new("response", "required", "write a response")]))
     } else {
         let cmd = Command::RespondToObjection { objection_id: oid, response: f.text.clone() };
-        crate::service::execute(&st, id, cmd, &actor_of(&user)).await
+        dipr_registry::filings::execute(&st, id, cmd, &actor_of(&user)).await
     };
     let field = format!("response-{oid}");
     match result {
@@ -422,7 +416,7 @@ fn list(s: &str) -> Vec<String> {
 }
 
 async fn licence(
-    State(st): State<Arc<AppState>>,
+    State(st): State<Arc<Registry>>,
     Path(id): Path<Uuid>,
     Query(q): Query<LangQuery>,
     headers: HeaderMap,
@@ -439,7 +433,7 @@ async fn licence(
         _ => None,
     };
     let result = match kind {
-        None => Err(ApiError::validation(vec![FieldError::new("kind", "invalid_choice", "choose a licence kind")])),
+        None => Err(Error::validation(vec![FieldError::new("kind", "invalid_choice", "choose a licence kind")])),
         Some(kind) => {
             let req = LicenceRequest {
                 licensee: f.licensee.trim().to_uppercase(),
@@ -450,7 +444,7 @@ async fn licence(
                 scopes: list(&f.scopes),
                 fee: (!f.fee.trim().is_empty()).then(|| Amount::Text(f.fee.clone())),
             };
-            crate::api::holdings::grant_licence_as(&st, &actor_of(&user), id, req).await.map(|_| ())
+            dipr_registry::holdings::grant_licence(&st, &actor_of(&user), id, req).await.map(|_| ())
         }
     };
     match result {
@@ -477,7 +471,7 @@ async fn licence(
 }
 
 async fn terminate_licence(
-    State(st): State<Arc<AppState>>,
+    State(st): State<Arc<Registry>>,
     Path((id, lid)): Path<(Uuid, Uuid)>,
     Query(q): Query<LangQuery>,
     headers: HeaderMap,
@@ -488,7 +482,7 @@ async fn terminate_licence(
         Err(r) => return r,
     };
     let op = Operation::TerminateLicence { licence_id: lid, reasons: f.text.trim().to_string() };
-    match crate::operations::operate(&st, id, op, &actor_of(&user)).await {
+    match dipr_registry::holdings::operate(&st, id, op, &actor_of(&user)).await {
         Ok(_) => done(id, "licences"),
         Err(e) => {
             let w = Working { st: &st, l, user: &user, secret: &secret, id };
@@ -516,7 +510,7 @@ pub struct TransactionForm {
 }
 
 async fn transaction(
-    State(st): State<Arc<AppState>>,
+    State(st): State<Arc<Registry>>,
     Path(id): Path<Uuid>,
     Query(q): Query<LangQuery>,
     headers: HeaderMap,
@@ -528,7 +522,7 @@ async fn transaction(
     };
     let kind = TransactionKind::ALL.into_iter().find(|k| k.as_str() == f.kind);
     let result = match kind {
-        None => Err(ApiError::validation(vec![FieldError::new("kind", "invalid_choice", "choose a kind")])),
+        None => Err(Error::validation(vec![FieldError::new("kind", "invalid_choice", "choose a kind")])),
         Some(kind) => {
             let req = TransactionRequest {
                 kind,
@@ -538,7 +532,7 @@ async fn transaction(
                 licence_id: f.licence.parse().ok(),
                 note: f.note.trim().to_string(),
             };
-            crate::api::holdings::book_transaction_as(&st, &actor_of(&user), id, req).await.map(|_| ())
+            dipr_registry::holdings::book_transaction(&st, &actor_of(&user), id, req).await.map(|_| ())
         }
     };
     match result {
@@ -570,7 +564,7 @@ fn hidden_csrf(csrf: &str) -> String {
 }
 
 async fn render(
-    st: &AppState,
+    st: &Registry,
     l: Lang,
     user: &UserRecord,
     secret: &str,
@@ -896,7 +890,7 @@ fn transaction_kind_label(k: TransactionKind, l: Lang) -> &'static str {
 }
 
 async fn transaction_section(
-    st: &AppState,
+    st: &Registry,
     l: Lang,
     app: &Application,
     csrf: &str,

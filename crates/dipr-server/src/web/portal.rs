@@ -13,27 +13,28 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use axum::{Form, Router};
+use dipr_domain::access::Role;
 use dipr_domain::application::State as Status;
 use dipr_domain::encumbrance::PledgeStatus;
 use dipr_domain::holding::Operation;
-use dipr_domain::lifecycle::Role;
 use dipr_store::{ApplicationFilter, Order, Page, UserRecord};
 use serde::Deserialize;
 use uuid::Uuid;
 
-use crate::auth::{actor_of, token_hash};
 use crate::web::i18n::Lang;
 use crate::web::layout::deadline_label;
 use crate::web::layout::{esc, layout, LangQuery};
 use crate::web::session::{
     csrf_of, form_token, form_token_matches, session, session_cookie, signed_in_post, with_cookie, SESSION_COOKIE,
 };
-use crate::AppState;
 use dipr_domain::shown;
+use dipr_registry::accounts::actor_of;
+use dipr_registry::accounts::token_hash;
+use dipr_registry::Registry;
 
 const LOGIN_CSRF_COOKIE: &str = "dipr_login_csrf";
 
-pub fn routes() -> Router<Arc<AppState>> {
+pub fn routes() -> Router<Arc<Registry>> {
     Router::new()
         .route("/signin", get(signin_form).post(signin))
         .route("/signout", post(signout))
@@ -44,7 +45,7 @@ pub fn routes() -> Router<Arc<AppState>> {
         .route("/me/pledges/enforce", post(enforce_pledge))
 }
 
-fn signin_page(st: &AppState, l: Lang, username: &str, error: Option<&str>) -> Response {
+fn signin_page(st: &Registry, l: Lang, username: &str, error: Option<&str>) -> Response {
     let (token, cookie) = form_token(st, LOGIN_CSRF_COOKIE, "/signin");
     let error = error
         .map(|e| format!("<p class=\"result bad\" role=\"alert\" id=\"signin-error\">{}</p>", esc(e)))
@@ -66,7 +67,7 @@ fn signin_page(st: &AppState, l: Lang, username: &str, error: Option<&str>) -> R
     with_cookie(resp, &cookie)
 }
 
-async fn signin_form(State(st): State<Arc<AppState>>, Query(q): Query<LangQuery>, headers: HeaderMap) -> Response {
+async fn signin_form(State(st): State<Arc<Registry>>, Query(q): Query<LangQuery>, headers: HeaderMap) -> Response {
     let l = Lang::of(q.lang(), &headers);
     signin_page(&st, l, "", None)
 }
@@ -82,10 +83,10 @@ pub struct SigninForm {
 }
 
 async fn signin(
-    State(st): State<Arc<AppState>>,
+    State(st): State<Arc<Registry>>,
     Query(q): Query<LangQuery>,
     headers: HeaderMap,
-    client: crate::throttle::Client,
+    crate::guard::Peer(client): crate::guard::Peer,
     Form(form): Form<SigninForm>,
 ) -> Response {
     let l = Lang::of(q.lang(), &headers);
@@ -97,7 +98,7 @@ async fn signin(
             Some(l.tt("表单已过期，请重新提交。", "The form expired; please submit it again.")),
         );
     }
-    match crate::service::sign_in(&st, &form.username, form.password, client).await {
+    match dipr_registry::accounts::sign_in(&st, &form.username, form.password, client).await {
         Ok((secret, _, _)) => with_cookie(Redirect::to("/me").into_response(), &session_cookie(&st, &secret)),
         Err(e) if e.code == "invalid_credentials" => {
             let mut r =
@@ -107,7 +108,7 @@ async fn signin(
         }
         Err(e) => {
             let mut r = signin_page(&st, l, &form.username, Some(&crate::web::messages::refusal(&e, l)));
-            e.retry_after_on(&mut r);
+            crate::web::layout::retry_after_on(&e, &mut r);
             r
         }
     }
@@ -119,11 +120,11 @@ pub struct CsrfForm {
     csrf: String,
 }
 
-async fn signout(State(st): State<Arc<AppState>>, headers: HeaderMap, Form(form): Form<CsrfForm>) -> Response {
+async fn signout(State(st): State<Arc<Registry>>, headers: HeaderMap, Form(form): Form<CsrfForm>) -> Response {
     if let Some((user, secret)) = session(&st, &headers).await {
         if form.csrf == csrf_of(&secret) {
             if let Ok(Some((_, token))) = st.store.authenticate(&token_hash(&secret), st.clock.now()).await {
-                let _ = crate::service::revoke_token(&st, &user, token.id).await;
+                let _ = dipr_registry::accounts::revoke_token(&st, &user, token.id).await;
             }
         }
     }
@@ -139,7 +140,7 @@ pub struct MeQuery {
     page: Option<u32>,
 }
 
-async fn me(State(st): State<Arc<AppState>>, Query(q): Query<MeQuery>, headers: HeaderMap) -> Response {
+async fn me(State(st): State<Arc<Registry>>, Query(q): Query<MeQuery>, headers: HeaderMap) -> Response {
     let l = Lang::of(q.lang.as_deref(), &headers);
     let Some((user, secret)) = session(&st, &headers).await else {
         return Redirect::to("/signin").into_response();
@@ -191,7 +192,7 @@ struct MeView {
 
 /// The bank's pledge book: pledges it holds (waiting for consent or active), with release and
 /// enforcement for the active ones.
-async fn pledge_book(st: &AppState, l: Lang, user: &UserRecord, csrf: &str, view: &MeView) -> String {
+async fn pledge_book(st: &Registry, l: Lang, user: &UserRecord, csrf: &str, view: &MeView) -> String {
     let Some(me) = user.party_id else { return String::new() };
     let filter = ApplicationFilter { pledgee: Some(me), ..Default::default() };
     let found = st.store.applications(&filter, Page::new(view.page.max(1), PER_PAGE)).await;
@@ -292,7 +293,7 @@ pub struct PledgeActionForm {
 }
 
 async fn release_pledge(
-    State(st): State<Arc<AppState>>,
+    State(st): State<Arc<Registry>>,
     Query(q): Query<LangQuery>,
     headers: HeaderMap,
     Form(f): Form<PledgeActionForm>,
@@ -301,7 +302,7 @@ async fn release_pledge(
 }
 
 async fn enforce_pledge(
-    State(st): State<Arc<AppState>>,
+    State(st): State<Arc<Registry>>,
     Query(q): Query<LangQuery>,
     headers: HeaderMap,
     Form(f): Form<PledgeActionForm>,
@@ -310,7 +311,7 @@ async fn enforce_pledge(
 }
 
 /// Release (the loan is repaid) or enforce (default: the product goes to the named party) a pledge.
-async fn pledge_action(st: &AppState, l: Lang, headers: &HeaderMap, f: PledgeActionForm, enforce: bool) -> Response {
+async fn pledge_action(st: &Registry, l: Lang, headers: &HeaderMap, f: PledgeActionForm, enforce: bool) -> Response {
     let (user, secret) = match signed_in_post(st, headers, &f.csrf, l).await {
         Ok(x) => x,
         Err(r) => return r,
@@ -329,17 +330,17 @@ async fn pledge_action(st: &AppState, l: Lang, headers: &HeaderMap, f: PledgeAct
         missing.push(dipr_domain::FieldError::new("reasons", "required", "state the default"));
     }
     let result = if !missing.is_empty() {
-        Err(crate::error::ApiError::validation(missing))
+        Err(dipr_registry::Error::validation(missing))
     } else if enforce {
-        match crate::operations::party(st, &f.to.trim().to_uppercase(), "to").await {
+        match dipr_registry::holdings::party(st, &f.to.trim().to_uppercase(), "to").await {
             Ok(to) => {
                 let op = Operation::EnforcePledge { pledge_id: f.pledge, to, reasons: f.reasons.clone() };
-                crate::operations::operate(st, f.record, op, &actor).await
+                dipr_registry::holdings::operate(st, f.record, op, &actor).await
             }
             Err(e) => Err(e),
         }
     } else {
-        crate::operations::operate(st, f.record, Operation::ReleasePledge { pledge_id: f.pledge }, &actor).await
+        dipr_registry::holdings::operate(st, f.record, Operation::ReleasePledge { pledge_id: f.pledge }, &actor).await
     };
     match result {
         Ok(_) => Redirect::to(&format!("/records/{}", f.record)).into_response(),
@@ -353,7 +354,7 @@ async fn pledge_action(st: &AppState, l: Lang, headers: &HeaderMap, f: PledgeAct
                 errors.push(dipr_domain::FieldError::new(format!("to-{}", f.pledge), "party_not_found", ""));
             }
             let refusal = errors.is_empty().then(|| crate::web::messages::refusal(&e, l));
-            let status = e.status();
+            let status = crate::web::layout::status_of(&e);
             let forms = MeView { action: Some(SentAction { form: f, errors, refusal, enforce }), ..Default::default() };
             let mut r = me_page(st, l, &user, &secret, &forms).await;
             *r.status_mut() = status;
@@ -397,7 +398,7 @@ fn pledge_form(
 }
 
 async fn file_pledge(
-    State(st): State<Arc<AppState>>,
+    State(st): State<Arc<Registry>>,
     Query(q): Query<LangQuery>,
     headers: HeaderMap,
     Form(f): Form<PledgeForm>,
@@ -416,26 +417,26 @@ async fn file_pledge(
         *r.status_mut() = StatusCode::NOT_FOUND;
         return r;
     };
-    let req = crate::api::holdings::PledgeRequest {
+    let req = dipr_registry::holdings::PledgeRequest {
         debtor: None,
-        secured: crate::api::holdings::Amount::Text(f.secured.clone()),
+        secured: dipr_registry::input::Amount::Text(f.secured.clone()),
         start: f.start.clone(),
         end: f.end.clone(),
         rank: f.rank.trim().parse().unwrap_or(0),
     };
-    match crate::api::holdings::file_pledge_as(&st, &user, app.id, &req).await {
+    match dipr_registry::holdings::file_pledge(&st, &user, app.id, &req).await {
         Ok(_) => Redirect::to(&format!("/records/{}", app.id)).into_response(),
         Err(e) => {
             let refusal = if e.details.is_empty() { Some(crate::web::messages::refusal(&e, l)) } else { None };
             let forms = MeView { pledge: f, errors: e.details.clone(), refusal, ..Default::default() };
             let mut r = me_page(&st, l, &user, &secret, &forms).await;
-            *r.status_mut() = e.status();
+            *r.status_mut() = crate::web::layout::status_of(&e);
             r
         }
     }
 }
 
-async fn me_page(st: &AppState, l: Lang, user: &UserRecord, secret: &str, view: &MeView) -> Response {
+async fn me_page(st: &Registry, l: Lang, user: &UserRecord, secret: &str, view: &MeView) -> Response {
     let user = user.clone();
     let csrf = csrf_of(secret);
     let mut body = format!(
@@ -631,7 +632,7 @@ pub struct ConsentForm {
 }
 
 async fn consent(
-    State(st): State<Arc<AppState>>,
+    State(st): State<Arc<Registry>>,
     Query(q): Query<LangQuery>,
     headers: HeaderMap,
     Form(form): Form<ConsentForm>,
@@ -641,7 +642,7 @@ async fn consent(
         Ok(x) => x,
         Err(r) => return r,
     };
-    match crate::operations::operate(
+    match dipr_registry::holdings::operate(
         &st,
         form.record,
         Operation::ConsentToPledge { pledge_id: form.pledge },
@@ -658,7 +659,7 @@ async fn consent(
                 l.tt("返回", "Back")
             );
             let mut r = layout(l, l.tt("质押", "Pledge"), "/me", &body, &[]);
-            *r.status_mut() = e.status();
+            *r.status_mut() = crate::web::layout::status_of(&e);
             r
         }
     }

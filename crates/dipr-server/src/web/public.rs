@@ -17,20 +17,20 @@ use serde::Deserialize;
 use serde_json::value::RawValue;
 use serde_json::Value;
 
-use crate::api::holdings::StatsParams;
 use crate::web::form::Errors;
 use crate::web::i18n::Lang;
 use crate::web::layout::{
     big_yuan, error_page, object_type_label, page, state_label, urlencode, LangQuery, Pager, ScriptJson,
 };
-use crate::AppState;
+use dipr_registry::records::StatsParams;
+use dipr_registry::Registry;
 
 const CHART_JS: &str = include_str!("../../assets/vendor/chart-4.6.1.umd.min.js");
 const DASHBOARD_JS: &str = include_str!("../../assets/dashboard.js");
 const FILE_INPUT_JS: &str = include_str!("../../assets/file-input.js");
 const STYLE_CSS: &str = include_str!("../../assets/style.css");
 
-pub fn routes() -> Router<Arc<AppState>> {
+pub fn routes() -> Router<Arc<Registry>> {
     Router::new()
         .route("/", get(home))
         .route("/search", get(search))
@@ -101,7 +101,7 @@ struct Home {
     rows: Vec<RecordRow>,
 }
 
-async fn home(State(st): State<Arc<AppState>>, Query(q): Query<LangQuery>, headers: HeaderMap) -> Response {
+async fn home(State(st): State<Arc<Registry>>, Query(q): Query<LangQuery>, headers: HeaderMap) -> Response {
     let l = Lang::of(q.lang.as_deref(), &headers);
     let s = match st.store.statistics(&Default::default()).await {
         Ok(s) => s,
@@ -138,7 +138,7 @@ struct Search {
     pager: Pager,
 }
 
-async fn search(State(st): State<Arc<AppState>>, Query(q): Query<SearchQuery>, headers: HeaderMap) -> Response {
+async fn search(State(st): State<Arc<Registry>>, Query(q): Query<SearchQuery>, headers: HeaderMap) -> Response {
     let l = Lang::of(q.lang.as_deref(), &headers);
     let text = q.q.clone().unwrap_or_default();
     let status = q.status.as_deref().and_then(Status::parse);
@@ -194,7 +194,7 @@ struct Notices {
     rows: Vec<RecordRow>,
 }
 
-async fn notices(State(st): State<Arc<AppState>>, Query(q): Query<LangQuery>, headers: HeaderMap) -> Response {
+async fn notices(State(st): State<Arc<Registry>>, Query(q): Query<LangQuery>, headers: HeaderMap) -> Response {
     let l = Lang::of(q.lang.as_deref(), &headers);
     let found = match st.store.public_records(&on_notice(), Page::new(1, 100)).await {
         Ok(p) => p.items,
@@ -233,7 +233,7 @@ struct Stats {
 
 const APPLICANT_KINDS: [&str; 3] = ["legal_person", "unincorporated_organisation", "natural_person"];
 
-async fn stats(State(st): State<Arc<AppState>>, Query(q): Query<StatsQuery>, headers: HeaderMap) -> Response {
+async fn stats(State(st): State<Arc<Registry>>, Query(q): Query<StatsQuery>, headers: HeaderMap) -> Response {
     let l = Lang::of(q.lang.as_deref(), &headers);
     let params = StatsParams {
         from: q.from.clone(),
@@ -381,7 +381,7 @@ struct Encumbrances {
 }
 
 async fn encumbrances(
-    State(st): State<Arc<AppState>>,
+    State(st): State<Arc<Registry>>,
     Query(q): Query<EncumbranceQuery>,
     headers: HeaderMap,
 ) -> Response {

@@ -10,7 +10,7 @@ use dipr_domain::application::State as AppStateKind;
 use serde::Deserialize;
 use uuid::Uuid;
 
-use crate::AppState;
+use dipr_registry::Registry;
 
 #[derive(Deserialize)]
 pub struct Lang {
@@ -24,7 +24,7 @@ use dipr_domain::shown;
 
 /// `GET /records/{id}`.
 pub async fn record(
-    State(st): State<Arc<AppState>>,
+    State(st): State<Arc<Registry>>,
     Path(id): Path<String>,
     Query(lang): Query<Lang>,
     headers: HeaderMap,
@@ -59,15 +59,16 @@ use crate::web::session::{form_token, form_token_matches, OBJECTION_CSRF_COOKIE}
 
 /// `POST /records/{id}/objections`: the public objection form (anyone; no sign-in).
 pub async fn object(
-    State(st): State<Arc<AppState>>,
+    State(st): State<Arc<Registry>>,
     Path(id): Path<String>,
     Query(lang): Query<Lang>,
     headers: HeaderMap,
-    client: crate::throttle::Client,
+    crate::guard::Peer(client): crate::guard::Peer,
     axum::Form(form): axum::Form<ObjectionForm>,
 ) -> Response {
+    use dipr_domain::access::Actor;
     use dipr_domain::application::{check_objection_text, NewObjection};
-    use dipr_domain::lifecycle::{Actor, Command};
+    use dipr_domain::lifecycle::Command;
     let l = crate::web::i18n::Lang::of(lang.lang.as_deref(), &headers);
     // Double-submit token: the form must carry the value of the SameSite=Strict cookie set with it.
     if !form_token_matches(&headers, OBJECTION_CSRF_COOKIE, &form.csrf) {
@@ -84,9 +85,10 @@ pub async fn object(
     };
     let actor = Actor::public(form.objector_name.trim());
     let problems = check_objection_text(&objection.objector_name, &objection.objector_contact, &objection.grounds, &[]);
-    let filed = match crate::service::admit_objection(&st, problems, client, uuid, true) {
+    let filed = match dipr_registry::filings::admit_objection(&st, problems, client, uuid, true) {
         Ok(()) => {
-            crate::service::execute(&st, uuid, Command::FileObjection { objection, id: Uuid::now_v7() }, &actor).await
+            dipr_registry::filings::execute(&st, uuid, Command::FileObjection { objection, id: Uuid::now_v7() }, &actor)
+                .await
         }
         Err(e) => Err(e),
     };
@@ -110,7 +112,7 @@ pub async fn object(
             }
             let mut r = render(&st, &id, l, state).await;
             *r.status_mut() = StatusCode::UNPROCESSABLE_ENTITY;
-            e.retry_after_on(&mut r);
+            crate::web::layout::retry_after_on(&e, &mut r);
             r
         }
     }
@@ -153,7 +155,7 @@ fn objection_form(id: Uuid, l: crate::web::i18n::Lang, s: &ObjectionFormState, c
     out
 }
 
-async fn render(st: &AppState, id: &str, l: crate::web::i18n::Lang, form: ObjectionFormState) -> Response {
+async fn render(st: &Registry, id: &str, l: crate::web::i18n::Lang, form: ObjectionFormState) -> Response {
     let en = l.en;
     let html = |status: StatusCode, title: &str, body: String| {
         let mut r = crate::web::layout::layout(l, title, "", &body, &[]);
@@ -165,7 +167,7 @@ async fn render(st: &AppState, id: &str, l: crate::web::i18n::Lang, form: Object
         html(StatusCode::NOT_FOUND, "404", format!("<h1>404</h1><p>{msg}</p>"))
     };
     let Ok(id) = Uuid::parse_str(id) else { return not_found() };
-    let detail = match crate::records::public_detail(st, id).await {
+    let detail = match dipr_registry::records::public_detail(st, id).await {
         Ok(d) => d,
         Err(e) if e.code == "not_found" => return not_found(),
         Err(e) => return html(StatusCode::INTERNAL_SERVER_ERROR, "500", format!("<p>{}</p>", esc(&e.message))),
@@ -280,7 +282,7 @@ fn table(headers: &[String], rows: Vec<Vec<String>>, empty: &str) -> String {
 }
 
 /// Encumbrances, licences, versions, lineage and value of a registered product.
-fn holding_sections(d: &crate::records::PublicRecordDetail, en: bool) -> String {
+fn holding_sections(d: &dipr_registry::records::PublicRecordDetail, en: bool) -> String {
     let t = |zh: &str, e: &str| if en { e.to_string() } else { zh.to_string() };
     let r = &d.record;
     if r.registration.is_none() {
@@ -384,7 +386,7 @@ fn holding_sections(d: &crate::records::PublicRecordDetail, en: bool) -> String 
     out.push_str(&table(&headers, rows, &none));
 
     out.push_str(&format!("<h2>{}</h2>", t("来源与衍生", "Lineage")));
-    let link = |l: &crate::records::LineageLink| {
+    let link = |l: &dipr_registry::records::LineageLink| {
         let name = esc(l.product_name.as_deref().unwrap_or(""));
         let number = esc(l.registration_number.as_deref().unwrap_or(""));
         let label = format!("{name} {number}");
@@ -445,7 +447,7 @@ fn holding_sections(d: &crate::records::PublicRecordDetail, en: bool) -> String 
 }
 
 /// The public facts and reasons of a history entry, briefly.
-fn history_note(e: &crate::records::PublicEvent, en: bool) -> String {
+fn history_note(e: &dipr_registry::records::PublicEvent, en: bool) -> String {
     let f = &e.facts;
     let mut parts = Vec::new();
     let name = |k: &str| f[k]["name"].as_str().map(esc);

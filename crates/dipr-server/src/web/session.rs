@@ -7,9 +7,9 @@ use axum::response::{IntoResponse, Redirect, Response};
 use dipr_store::UserRecord;
 use sha2::{Digest, Sha256};
 
-use crate::auth::token_hash;
 use crate::web::i18n::Lang;
-use crate::AppState;
+use dipr_registry::accounts::token_hash;
+use dipr_registry::Registry;
 
 pub(crate) const SESSION_COOKIE: &str = "dipr_session";
 pub(crate) const SIGNUP_CSRF_COOKIE: &str = "dipr_signup_csrf";
@@ -18,8 +18,8 @@ pub(crate) const OBJECTION_CSRF_COOKIE: &str = "dipr_csrf";
 /// A token for an anonymous form (sign-in, sign-up, objection) and the cookie that carries it: the
 /// post must return the cookie's value (double submit), and SameSite=Strict keeps other sites from
 /// sending the cookie. Each form has its own cookie, scoped to its path, so tabs do not clash.
-pub(crate) fn form_token(st: &AppState, name: &str, path: &str) -> (String, String) {
-    let token = crate::auth::new_token().0;
+pub(crate) fn form_token(st: &Registry, name: &str, path: &str) -> (String, String) {
+    let token = dipr_registry::accounts::new_token().0;
     let cookie = format!("{name}={token}; Path={path}; HttpOnly; SameSite=Strict{}", secure(st));
     (token, cookie)
 }
@@ -28,7 +28,7 @@ pub(crate) fn form_token_matches(headers: &HeaderMap, name: &str, posted: &str) 
     !posted.is_empty() && cookie(headers, name).as_deref() == Some(posted)
 }
 
-pub(crate) fn session_cookie(st: &AppState, secret: &str) -> String {
+pub(crate) fn session_cookie(st: &Registry, secret: &str) -> String {
     format!(
         "{SESSION_COOKIE}={secret}; Path=/; HttpOnly; SameSite=Lax; Max-Age={}{}",
         st.config.session_hours * 3600,
@@ -41,7 +41,7 @@ pub(crate) fn cookie(headers: &HeaderMap, name: &str) -> Option<String> {
     raw.split(';').filter_map(|c| c.trim().split_once('=')).find(|(k, _)| *k == name).map(|(_, v)| v.to_string())
 }
 
-pub(crate) fn secure(st: &AppState) -> &'static str {
+pub(crate) fn secure(st: &Registry) -> &'static str {
     if st.config.public_url.starts_with("https://") {
         "; Secure"
     } else {
@@ -54,7 +54,7 @@ pub(crate) fn csrf_of(session: &str) -> String {
 }
 
 /// The signed-in user and the session secret, from the cookie.
-pub(crate) async fn session(st: &AppState, headers: &HeaderMap) -> Option<(UserRecord, String)> {
+pub(crate) async fn session(st: &Registry, headers: &HeaderMap) -> Option<(UserRecord, String)> {
     let secret = cookie(headers, SESSION_COOKIE)?;
     let (user, _) = st.store.authenticate(&token_hash(&secret), st.clock.now()).await.ok()??;
     Some((user, secret))
@@ -63,7 +63,7 @@ pub(crate) async fn session(st: &AppState, headers: &HeaderMap) -> Option<(UserR
 /// A signed-in form post: the user and the session secret, once the posted CSRF token matches the
 /// session; otherwise the sign-in page, or the "form expired" page.
 pub(crate) async fn signed_in_post(
-    st: &AppState,
+    st: &Registry,
     headers: &HeaderMap,
     posted_csrf: &str,
     l: Lang,

@@ -5,15 +5,16 @@ use std::sync::Arc;
 
 use axum::body::Body;
 use axum::http::{Request, StatusCode};
-use dipr_domain::lifecycle::{Actor, Role};
-use dipr_server::service::{self, NewAccount};
-use dipr_server::{AppState, Config};
+use dipr_domain::access::{Actor, Role};
+use dipr_registry::accounts::NewAccount;
+use dipr_registry::Config;
+use dipr_registry::Registry;
 use serde_json::{json, Value};
 use tower::ServiceExt;
 use uuid::Uuid;
 
 struct App {
-    state: Arc<AppState>,
+    state: Arc<Registry>,
     router: axum::Router,
     db_path: Option<std::path::PathBuf>,
 }
@@ -75,7 +76,7 @@ impl App {
     async fn with(config: Config, signer: dipr_ledger::note::NoteSigner) -> Self {
         let path = temp_db();
         let store = Arc::new(dipr_store::SqliteStore::open(&path).await.unwrap());
-        let state = AppState::new(store, config, signer).await.unwrap();
+        let state = Registry::new(store, config, signer).await.unwrap();
         Self { router: dipr_server::router(state.clone()), state, db_path: Some(path) }
     }
 
@@ -164,7 +165,7 @@ impl App {
             role,
             party: None,
         };
-        service::create_account(&self.state, req, &Actor::public("test"), false).await.unwrap();
+        dipr_registry::accounts::create_account(&self.state, req, &Actor::public("test"), false).await.unwrap();
         self.sign_in(&username).await
     }
 
@@ -925,18 +926,18 @@ async fn timers_fire_after_a_restart() {
     let (a, e, id);
     {
         let store = Arc::new(dipr_store::SqliteStore::open(&path).await.unwrap());
-        let state = AppState::new(store, config(), signer()).await.unwrap();
+        let state = Registry::new(store, config(), signer()).await.unwrap();
         let app = App { router: dipr_server::router(state.clone()), state, db_path: Some(path.clone()) };
         (a, e) = (app.sign_up("庚").await, app.staff(Role::Examiner).await);
         id = app.publish_notice(&a, &e, "重启测试语料").await;
     }
     // A new process, three weeks later (the adjustable clock starts from the wall clock, so move it).
     let store = Arc::new(dipr_store::SqliteStore::open(&path).await.unwrap());
-    let state = AppState::new(store, config(), signer()).await.unwrap();
+    let state = Registry::new(store, config(), signer()).await.unwrap();
     state.adjustable.as_ref().unwrap().advance(chrono::Duration::days(21));
-    let report = dipr_server::timers::run_once(&state).await.unwrap();
+    let report = dipr_registry::timers::run_once(&state).await.unwrap();
     assert_eq!(report.registered, 1);
-    let again = dipr_server::timers::run_once(&state).await.unwrap();
+    let again = dipr_registry::timers::run_once(&state).await.unwrap();
     assert_eq!(again, Default::default(), "a second pass does nothing");
     let app = state.store.application(id.parse().unwrap()).await.unwrap().unwrap();
     assert_eq!(app.state, dipr_domain::application::State::Registered);
@@ -952,7 +953,7 @@ async fn timers_in_two_processes_on_postgres_fire_once() {
     let key = signer();
     let open = || async {
         let store = Arc::new(dipr_store::PgStore::connect_in_schema(&url, &schema).await.unwrap());
-        AppState::new(store, config(), key.clone()).await.unwrap()
+        Registry::new(store, config(), key.clone()).await.unwrap()
     };
     let first = open().await;
     let app = App { router: dipr_server::router(first.clone()), state: first.clone(), db_path: None };
@@ -965,7 +966,7 @@ async fn timers_in_two_processes_on_postgres_fire_once() {
     for s in [&first, &second] {
         s.adjustable.as_ref().unwrap().advance(chrono::Duration::days(21));
     }
-    let (r1, r2) = tokio::join!(dipr_server::timers::run_once(&first), dipr_server::timers::run_once(&second));
+    let (r1, r2) = tokio::join!(dipr_registry::timers::run_once(&first), dipr_registry::timers::run_once(&second));
     let (r1, r2) = (r1.unwrap(), r2.unwrap());
     assert_eq!(r1.registered + r2.registered, 12, "{r1:?} {r2:?}");
     let mut numbers = std::collections::HashSet::new();
@@ -976,7 +977,7 @@ async fn timers_in_two_processes_on_postgres_fire_once() {
         assert!(numbers.insert(app.registration.unwrap().registration_number), "registration numbers are unique");
     }
     // Both processes appended to one log: gapless, and consistent with every signed checkpoint.
-    let report = dipr_server::ledger::check(first.store.as_ref(), &key.verifier()).await.unwrap();
+    let report = dipr_registry::ledger::check(first.store.as_ref(), &key.verifier()).await.unwrap();
     assert!(report.ok, "{report:?}");
     assert_eq!(report.entries, 24, "12 notices published, 12 registrations");
     let registered = dipr_store::ApplicationFilter {
@@ -991,14 +992,14 @@ async fn timers_in_two_processes_on_postgres_fire_once() {
 #[tokio::test]
 async fn demo_data_covers_every_state() {
     let app = App::new().await;
-    let summary = dipr_server::demo::seed(&app.state).await.unwrap();
+    let summary = dipr_registry::demo::seed(&app.state).await.unwrap();
     assert!(summary.applications >= 60 && summary.accounts >= 30, "{summary:?}");
     let all = app.state.store.applications(&Default::default(), dipr_store::Page::new(1, 100)).await.unwrap();
     let states: std::collections::HashSet<_> = all.items.iter().map(|a| a.state).collect();
     for s in dipr_domain::application::State::ALL {
         assert!(states.contains(&s), "no demo filing in state {s:?}");
     }
-    assert!(dipr_server::demo::seed(&app.state).await.unwrap().already_seeded);
+    assert!(dipr_registry::demo::seed(&app.state).await.unwrap().already_seeded);
     // A pending demo filing overlaps a registered fingerprinted corpus.
     let e = app.staff(Role::Examiner).await;
     let pending = all
@@ -1014,7 +1015,7 @@ async fn demo_data_covers_every_state() {
         "POST",
         "/api/v1/auth/signin",
         None,
-        Some(json!({"username": "examiner1", "password": dipr_server::demo::DEMO_PASSWORD})),
+        Some(json!({"username": "examiner1", "password": dipr_registry::demo::DEMO_PASSWORD})),
     )
     .await;
 }
@@ -1158,7 +1159,7 @@ async fn ledger_check_finds_an_edited_or_deleted_entry() {
     let (a, e) = (app.sign_up("癸").await, app.staff(Role::Examiner).await);
     app.publish_notice(&a, &e, "再来一件").await;
     let key = app.state.signer.verifier();
-    let report = dipr_server::ledger::check(app.state.store.as_ref(), &key).await.unwrap();
+    let report = dipr_registry::ledger::check(app.state.store.as_ref(), &key).await.unwrap();
     assert!(report.ok, "{report:?}");
     assert_eq!(report.entries, 3);
 
@@ -1167,7 +1168,7 @@ async fn ledger_check_finds_an_edited_or_deleted_entry() {
     // Someone with database access rewrites entry 1.
     sqlx::query("UPDATE log_entries SET entry = CAST(replace(CAST(entry AS TEXT), 'notice_ended', 'notice_endeD') AS BLOB) WHERE idx = 1")
         .execute(&pool).await.unwrap();
-    let report = dipr_server::ledger::check(app.state.store.as_ref(), &key).await.unwrap();
+    let report = dipr_registry::ledger::check(app.state.store.as_ref(), &key).await.unwrap();
     assert!(!report.ok);
     assert_eq!(report.first_bad_entry, Some(1), "{report:?}");
 
@@ -1179,24 +1180,24 @@ async fn ledger_check_finds_an_edited_or_deleted_entry() {
         .execute(&pool)
         .await
         .unwrap();
-    let report = dipr_server::ledger::check(app.state.store.as_ref(), &key).await.unwrap();
+    let report = dipr_registry::ledger::check(app.state.store.as_ref(), &key).await.unwrap();
     assert_eq!((report.ok, report.first_bad_entry), (false, Some(1)), "{report:?}");
 
     // A deleted row is found too.
     sqlx::query("DELETE FROM log_entries WHERE idx = 2").execute(&pool).await.unwrap();
-    let report = dipr_server::ledger::check(app.state.store.as_ref(), &key).await.unwrap();
+    let report = dipr_registry::ledger::check(app.state.store.as_ref(), &key).await.unwrap();
     assert!(!report.ok && report.problems.iter().any(|p| p.contains("deleted")), "{report:?}");
 }
 
 /// A witness on a loopback port, trusting `log`.
-async fn start_witness(name: &str, log: dipr_ledger::note::NoteVerifier) -> dipr_server::witness::WitnessEndpoint {
+async fn start_witness(name: &str, log: dipr_ledger::note::NoteVerifier) -> dipr_registry::witnessing::WitnessEndpoint {
     let dir = temp_db().parent().unwrap().to_path_buf();
     let w = Arc::new(dipr_server::witness::Witness::open(&dir, name, vec![log]).unwrap());
     let key = w.verifier().to_string();
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let url = format!("http://{}", listener.local_addr().unwrap());
     tokio::spawn(dipr_server::witness::serve_witness(listener, w, std::future::pending()));
-    dipr_server::witness::WitnessEndpoint { url, key }
+    dipr_registry::witnessing::WitnessEndpoint { url, key }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -1239,7 +1240,7 @@ async fn two_witnesses_cosign_and_refuse_a_forked_log() {
     for i in 0..4 {
         fork.publish_notice(&a, &e, &format!("分叉{i}")).await;
     }
-    let outcomes = dipr_server::witness::collect_once(&fork.state).await.unwrap();
+    let outcomes = dipr_registry::witnessing::collect_once(&fork.state).await.unwrap();
     assert_eq!(outcomes.len(), 2);
     for o in &outcomes {
         assert!(o.cosigned.is_none() && o.error.as_deref().unwrap_or("").contains("422"), "{o:?}");
@@ -1421,7 +1422,7 @@ async fn registrations_end_by_cancellation_revocation_or_expiry() {
         let c = Certificate::parse(&serde_json::to_vec(&cert).unwrap()).unwrap();
         assert!(verify(&c, Some(&app.state.signer.verifier()), None).ok);
     }
-    let report = dipr_server::ledger::check(app.state.store.as_ref(), &app.state.signer.verifier()).await.unwrap();
+    let report = dipr_registry::ledger::check(app.state.store.as_ref(), &app.state.signer.verifier()).await.unwrap();
     assert!(report.ok, "{report:?}");
 }
 

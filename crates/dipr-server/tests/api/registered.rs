@@ -25,7 +25,7 @@ pub(super) async fn bank(app: &App, name: &str) -> (String, String) {
         role: Role::Bank,
         party: Some(party),
     };
-    service::create_account(&app.state, req, &Actor::public("test"), false).await.unwrap();
+    dipr_registry::accounts::create_account(&app.state, req, &Actor::public("test"), false).await.unwrap();
     (app.sign_in(&username).await, code)
 }
 
@@ -517,7 +517,7 @@ async fn lineage_needs_the_licence_and_shows_both_ways() {
 async fn statistics_agree_with_an_independent_count() {
     use dipr_domain::application::{Application, Outcome};
     let app = App::new().await;
-    dipr_server::demo::seed(&app.state).await.unwrap();
+    dipr_registry::demo::seed(&app.state).await.unwrap();
     let store = app.state.store.clone();
     let mut all: Vec<Application> = Vec::new();
     for page in 1.. {

@@ -222,7 +222,7 @@ async fn one_certificate_shows_the_same_dates_everywhere() {
 #[tokio::test]
 async fn public_histories_are_in_time_order() {
     let app = App::new().await;
-    dipr_server::demo::seed(&app.state).await.unwrap();
+    dipr_registry::demo::seed(&app.state).await.unwrap();
     let all = app.state.store.applications(&Default::default(), dipr_store::Page::new(1, 500)).await.unwrap();
     let mut checked = 0;
     for a in all.items.iter().filter(|a| a.is_public()) {

@@ -513,7 +513,7 @@ async fn banks_release_and_enforce_pledges_on_the_web() {
         role: Role::Bank,
         party: Some(bank_party),
     };
-    service::create_account(&app.state, req, &Actor::public("test"), false).await.unwrap();
+    dipr_registry::accounts::create_account(&app.state, req, &Actor::public("test"), false).await.unwrap();
     let b = app.sign_in(&bank_user).await;
     let mut ids = Vec::new();
     for name in ["网页质押甲", "网页质押乙"] {
@@ -717,7 +717,7 @@ async fn administrators_create_staff_accounts_and_edit_witnesses() {
     let events = app.state.store.events("registry", "witnesses").await.unwrap();
     assert_eq!(events.len(), 2, "each change is logged");
     // The stored set survives a restart.
-    let reopened = dipr_server::witness::load(app.state.store.as_ref(), Default::default()).await.unwrap();
+    let reopened = dipr_registry::witnessing::load(app.state.store.as_ref(), Default::default()).await.unwrap();
     assert_eq!(reopened.quorum, 1);
     // Non-administrators are refused.
     let a = Web::new(&app, &app.sign_up("非管理员").await);
@@ -858,7 +858,7 @@ async fn my_registry_pages_long_lists_and_shows_every_pledge_awaiting_consent() 
         role: Role::Bank,
         party: Some(bank_party),
     };
-    service::create_account(&app.state, req, &Actor::public("test"), false).await.unwrap();
+    dipr_registry::accounts::create_account(&app.state, req, &Actor::public("test"), false).await.unwrap();
     let b = app.sign_in(&bank_user).await;
     let day = app.state.clock.now().date_naive();
     app.ok("POST", &format!("/api/v1/records/{id}/pledges"), Some(&b), Some(json!({"secured": "1000", "start": day.to_string(), "end": (day + chrono::Days::new(30)).to_string(), "rank": 1}))).await;
@@ -1148,7 +1148,7 @@ fn assert_inert(html: &str, what: &str) {
 #[tokio::test]
 async fn no_page_echoes_a_script_or_a_javascript_url_and_every_page_sends_the_security_headers() {
     let app = App::new().await;
-    dipr_server::demo::seed(&app.state).await.unwrap();
+    dipr_registry::demo::seed(&app.state).await.unwrap();
     let mut visitors = vec![Web { app: &app, cookie: String::new() }];
     for user in ["user01", "agent1", "examiner1", "bank1", "admin"] {
         let v = app

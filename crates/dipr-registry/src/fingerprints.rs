@@ -11,10 +11,11 @@ use serde::Serialize;
 use serde_json::json;
 use uuid::Uuid;
 
-use crate::auth;
-use crate::error::{ApiError, ApiResult};
-use crate::service::{can_read_full, event};
-use crate::AppState;
+use crate::error::Error;
+use crate::error::Result;
+use crate::filings::can_read_full;
+use crate::filings::event;
+use crate::Registry;
 
 /// Default FracMinHash scale for discovery sketches.
 pub const DISCOVERY_SCALE: u64 = 256;
@@ -27,7 +28,7 @@ pub struct DiscoveryKey {
     pub scale: u64,
 }
 
-pub fn discovery_key(state: &AppState) -> DiscoveryKey {
+pub fn discovery_key(state: &Registry) -> DiscoveryKey {
     DiscoveryKey {
         key: state.discovery_key.iter().map(|b| format!("{b:02x}")).collect(),
         key_id: discovery_key_id(&state.discovery_key),
@@ -35,12 +36,12 @@ pub fn discovery_key(state: &AppState) -> DiscoveryKey {
     }
 }
 
-fn invalid(e: impl std::fmt::Display) -> ApiError {
-    ApiError::new("invalid_manifest", e.to_string())
+fn invalid(e: impl std::fmt::Display) -> Error {
+    Error::new("invalid_manifest", e.to_string())
 }
 
 /// A manifest that passed every check, ready to store.
-pub(crate) struct CheckedManifest {
+pub struct CheckedManifest {
     pub commitment: ContentCommitment,
     pub sha: String,
     pub doc: String,
@@ -49,14 +50,14 @@ pub(crate) struct CheckedManifest {
 
 /// Check a manifest's signature and that its discovery sketch was made with this registry's key and
 /// scale.
-pub(crate) fn check_manifest(state: &AppState, manifest: &Manifest) -> ApiResult<CheckedManifest> {
+pub fn check_manifest(state: &Registry, manifest: &Manifest) -> Result<CheckedManifest> {
     manifest.verify().map_err(invalid)?;
     let discovery = manifest
         .discovery
         .as_ref()
-        .ok_or_else(|| ApiError::new("discovery_key_mismatch", "the manifest has no discovery sketch"))?;
+        .ok_or_else(|| Error::new("discovery_key_mismatch", "the manifest has no discovery sketch"))?;
     if discovery.key_id != discovery_key_id(&state.discovery_key) {
-        return Err(ApiError::new("discovery_key_mismatch", "the discovery sketch was made with another key"));
+        return Err(Error::new("discovery_key_mismatch", "the discovery sketch was made with another key"));
     }
     if discovery.scale != DISCOVERY_SCALE {
         return Err(invalid(format!(
@@ -77,33 +78,33 @@ pub(crate) fn check_manifest(state: &AppState, manifest: &Manifest) -> ApiResult
             schema_digest: Some(manifest.schema_digest.clone()),
         },
         sha,
-        doc: serde_json::to_string(manifest).map_err(ApiError::internal)?,
+        doc: serde_json::to_string(manifest).map_err(Error::internal)?,
         sketch,
     })
 }
 
 /// File a manifest with a draft (or a filing sent back for correction): it becomes the content
 /// commitment, and its discovery sketch enters the index.
-pub async fn attach(state: &AppState, user: &UserRecord, id: Uuid, manifest: Manifest) -> ApiResult<Application> {
+pub async fn attach(state: &Registry, user: &UserRecord, id: Uuid, manifest: Manifest) -> Result<Application> {
     attach_at(state, user, id, manifest, state.clock.now()).await
 }
 
 /// [`attach`] as of `now` (the demo seeder replays history).
 pub(crate) async fn attach_at(
-    state: &AppState,
+    state: &Registry,
     user: &UserRecord,
     id: Uuid,
     manifest: Manifest,
     now: chrono::DateTime<chrono::Utc>,
-) -> ApiResult<Application> {
+) -> Result<Application> {
     let checked = check_manifest(state, &manifest)?;
-    let actor = auth::actor_of(user);
+    let actor = crate::accounts::actor_of(user);
     let mut tx = state.store.begin().await?;
     let mut app = tx
         .application_for_update(id)
         .await?
         .filter(|a| can_read_full(&actor, a))
-        .ok_or_else(|| ApiError::not_found("application"))?;
+        .ok_or_else(|| Error::not_found("application"))?;
     let mut form = app.form.clone();
     form.content_commitment = Some(checked.commitment.clone());
     lifecycle::edit(&mut app, form, &actor, now)?;
@@ -120,15 +121,14 @@ pub(crate) async fn attach_at(
 }
 
 /// The manifest an application currently names.
-pub async fn current_manifest(state: &AppState, app: &Application) -> ApiResult<Manifest> {
+pub async fn current_manifest(state: &Registry, app: &Application) -> Result<Manifest> {
     let current = app.holding.as_ref().and_then(|h| h.current_version()).and_then(|v| v.commitment.as_ref());
     let sha = current
         .or(app.form.content_commitment.as_ref())
         .and_then(|c| c.manifest_sha256.clone())
-        .ok_or_else(|| ApiError::new("no_manifest", "the application has no fingerprint manifest"))?;
-    let doc =
-        state.store.manifest(app.id, &sha).await?.ok_or_else(|| ApiError::internal("named manifest is missing"))?;
-    serde_json::from_str(&doc).map_err(ApiError::internal)
+        .ok_or_else(|| Error::new("no_manifest", "the application has no fingerprint manifest"))?;
+    let doc = state.store.manifest(app.id, &sha).await?.ok_or_else(|| Error::internal("named manifest is missing"))?;
+    serde_json::from_str(&doc).map_err(Error::internal)
 }
 
 /// Another filing that shares data with the one asked about.
@@ -147,7 +147,7 @@ pub struct Overlap {
     pub sketch_size: u64,
 }
 
-async fn matching_apps(state: &AppState, values: &[u64]) -> ApiResult<Vec<(Application, dipr_store::SketchMatch)>> {
+async fn matching_apps(state: &Registry, values: &[u64]) -> Result<Vec<(Application, dipr_store::SketchMatch)>> {
     let mut out = Vec::new();
     for m in state.store.sketch_matches(values).await? {
         let Some(app) = state.store.application(m.application_id).await? else { continue };
@@ -162,8 +162,8 @@ async fn matching_apps(state: &AppState, values: &[u64]) -> ApiResult<Vec<(Appli
 }
 
 /// For examiners: filings whose data contains a large share of this filing's data.
-pub async fn overlaps(state: &AppState, id: Uuid) -> ApiResult<Vec<Overlap>> {
-    let app = state.store.application(id).await?.ok_or_else(|| ApiError::not_found("application"))?;
+pub async fn overlaps(state: &Registry, id: Uuid) -> Result<Vec<Overlap>> {
+    let app = state.store.application(id).await?.ok_or_else(|| Error::not_found("application"))?;
     let manifest = current_manifest(state, &app).await?;
     let values = manifest.discovery.map(|d| d.values()).unwrap_or_default();
     let n = values.len() as u64;
@@ -207,19 +207,19 @@ pub struct Discovery {
 }
 
 /// Rank registered products by how much of each a suspect's discovery sketch contains.
-pub async fn discover(state: &AppState, sketch: &DiscoverySketch, limit: usize) -> ApiResult<Vec<Discovery>> {
+pub async fn discover(state: &Registry, sketch: &DiscoverySketch, limit: usize) -> Result<Vec<Discovery>> {
     if sketch.key_id != discovery_key_id(&state.discovery_key) {
-        return Err(ApiError::new("discovery_key_mismatch", "the sketch was made with another key"));
+        return Err(Error::new("discovery_key_mismatch", "the sketch was made with another key"));
     }
     if sketch.scale != DISCOVERY_SCALE {
-        return Err(ApiError::new("bad_request", format!("sketches are compared at scale {DISCOVERY_SCALE}")));
+        return Err(Error::new("bad_request", format!("sketches are compared at scale {DISCOVERY_SCALE}")));
     }
     if sketch.sketch.len() > 2_000_000 {
-        return Err(ApiError::new("bad_request", "the sketch is too large"));
+        return Err(Error::new("bad_request", "the sketch is too large"));
     }
     let values = sketch.values();
     if values.len() != sketch.sketch.len() {
-        return Err(ApiError::new("bad_request", "sketch values must be 16 hex digits"));
+        return Err(Error::new("bad_request", "sketch values must be 16 hex digits"));
     }
     let mut out: Vec<Discovery> = matching_apps(state, &values)
         .await?

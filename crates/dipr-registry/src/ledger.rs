@@ -19,8 +19,9 @@ use dipr_store::{NewEvent, Store, Tx};
 use serde_json::{json, Value};
 use sha2::{Digest, Sha256};
 
-use crate::error::{ApiError, ApiResult};
-use crate::AppState;
+use crate::error::Error;
+use crate::error::Result;
+use crate::Registry;
 
 fn rfc3339(t: DateTime<Utc>) -> String {
     t.to_rfc3339_opts(SecondsFormat::Millis, true)
@@ -102,10 +103,9 @@ fn is_logged(app: &Application) -> bool {
 }
 
 /// The certificate statement for a newly registered application.
-pub fn statement(state: &AppState, app: &Application) -> ApiResult<Statement> {
-    let reg =
-        app.registration.as_ref().ok_or_else(|| ApiError::internal("statement of an unregistered application"))?;
-    let public = PublicRecord::of(app).ok_or_else(|| ApiError::internal("registered application is not public"))?;
+pub fn statement(state: &Registry, app: &Application) -> Result<Statement> {
+    let reg = app.registration.as_ref().ok_or_else(|| Error::internal("statement of an unregistered application"))?;
+    let public = PublicRecord::of(app).ok_or_else(|| Error::internal("registered application is not public"))?;
     Ok(Statement {
         v: STATEMENT_VERSION.into(),
         registry: state.signer.name().into(),
@@ -140,19 +140,19 @@ pub fn statement(state: &AppState, app: &Application) -> ApiResult<Statement> {
     })
 }
 
-async fn nodes(tx: &mut dyn Tx, keys: Vec<(u8, u64)>) -> ApiResult<MapSource> {
+async fn nodes(tx: &mut dyn Tx, keys: Vec<(u8, u64)>) -> Result<MapSource> {
     Ok(MapSource(tx.log_nodes(&keys).await?))
 }
 
 /// Log the event `event_id` of `app` if the record is public, sign the new checkpoint, and issue the
 /// certificate when the application has just been registered. Runs inside the caller's transaction.
 pub async fn record(
-    state: &AppState,
+    state: &Registry,
     tx: &mut dyn Tx,
     app: &Application,
     event_id: i64,
     event: &NewEvent,
-) -> ApiResult<()> {
+) -> Result<()> {
     if !is_logged(app) {
         return Ok(());
     }
@@ -191,18 +191,18 @@ pub async fn record(
     }
     .to_bytes();
     if entry.len() > usize::from(u16::MAX) {
-        return Err(ApiError::internal(format!("log entry of {} bytes exceeds 65535", entry.len())));
+        return Err(Error::internal(format!("log entry of {} bytes exceeds 65535", entry.len())));
     }
     let index = tx.log_append(event_id, &entry).await?;
     let size = index + 1;
     let root_nodes = nodes(tx, nodes_needed(|r| tree_root(r, size))).await?;
-    let root = tree_root(&root_nodes, size).map_err(ApiError::internal)?;
+    let root = tree_root(&root_nodes, size).map_err(Error::internal)?;
     let note = Checkpoint { origin: state.signer.name().into(), size, root }.sign(&state.signer);
     tx.insert_checkpoint(size, &note, event.at).await?;
 
     if let Some(statement) = statement {
         let proof_nodes = nodes(tx, nodes_needed(|r| inclusion_proof(r, index, size).map(|_| ()))).await?;
-        let hashes = inclusion_proof(&proof_nodes, index, size).map_err(ApiError::internal)?;
+        let hashes = inclusion_proof(&proof_nodes, index, size).map_err(Error::internal)?;
         let cert = Certificate {
             format: CERTIFICATE_FORMAT.into(),
             signature: statement.sign(&state.signer),
@@ -211,36 +211,36 @@ pub async fn record(
             registry_key: state.signer.verifier().to_string(),
             statement,
         };
-        let doc = serde_json::to_string_pretty(&cert).map_err(ApiError::internal)?;
+        let doc = serde_json::to_string_pretty(&cert).map_err(Error::internal)?;
         tx.insert_certificate(app.id, &cert.statement.registration_number, index, &doc, event.at).await?;
     }
     Ok(())
 }
 
 /// An inclusion proof from the store (outside any transaction).
-pub async fn prove_inclusion(store: &dyn Store, index: u64, size: u64) -> ApiResult<Vec<dipr_ledger::Hash>> {
+pub async fn prove_inclusion(store: &dyn Store, index: u64, size: u64) -> Result<Vec<dipr_ledger::Hash>> {
     if index >= size || size > store.log_size().await? {
-        return Err(ApiError::new(
+        return Err(Error::new(
             "bad_request",
             format!("no entry {index} in a tree of {size} (the log has {})", store.log_size().await?),
         ));
     }
     let keys = nodes_needed(|r| inclusion_proof(r, index, size).map(|_| ()));
     let src = MapSource(store.log_nodes(&keys).await?);
-    inclusion_proof(&src, index, size).map_err(ApiError::internal)
+    inclusion_proof(&src, index, size).map_err(Error::internal)
 }
 
 /// A consistency proof from the store.
-pub async fn prove_consistency(store: &dyn Store, old: u64, new: u64) -> ApiResult<Vec<dipr_ledger::Hash>> {
+pub async fn prove_consistency(store: &dyn Store, old: u64, new: u64) -> Result<Vec<dipr_ledger::Hash>> {
     if old > new || new > store.log_size().await? {
-        return Err(ApiError::new(
+        return Err(Error::new(
             "bad_request",
             format!("no consistency proof from {old} to {new} (the log has {})", store.log_size().await?),
         ));
     }
     let keys = nodes_needed(|r| consistency_proof(r, old, new).map(|_| ()));
     let src = MapSource(store.log_nodes(&keys).await?);
-    consistency_proof(&src, old, new).map_err(ApiError::internal)
+    consistency_proof(&src, old, new).map_err(Error::internal)
 }
 
 /// Read the registry's key without creating one (`dipr key show`).
@@ -269,7 +269,7 @@ fn flag(first_bad: &mut Option<u64>, problems: &mut Vec<String>, entry: u64, msg
 
 /// Recompute the log from its stored entries and check it against the signed checkpoints: an edited,
 /// deleted or inserted row is found and the first affected entry named.
-pub async fn check(store: &dyn Store, key: &dipr_ledger::note::NoteVerifier) -> ApiResult<LedgerReport> {
+pub async fn check(store: &dyn Store, key: &dipr_ledger::note::NoteVerifier) -> Result<LedgerReport> {
     use dipr_ledger::merkle::{leaf_hash, MemoryTree};
     let mut problems = Vec::new();
     let mut first_bad: Option<u64> = None;

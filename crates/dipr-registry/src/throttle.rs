@@ -5,14 +5,11 @@
 //! process on a shared PostgreSQL database keeps its own.
 
 use std::collections::HashMap;
-use std::convert::Infallible;
 use std::hash::Hash;
-use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
-use axum::extract::{ConnectInfo, FromRequestParts};
-use axum::http::request::Parts;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
@@ -79,16 +76,14 @@ impl Default for Limits {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct Client(pub IpAddr);
 
-impl<S: Send + Sync> FromRequestParts<S> for Client {
-    type Rejection = Infallible;
-
-    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Infallible> {
-        let ip = parts.extensions.get::<ConnectInfo<SocketAddr>>().map(|c| c.0.ip().to_canonical());
-        Ok(Client(match ip {
+impl Client {
+    /// The client behind a peer address (none: the router driven in-process, without a connection).
+    pub fn of(peer: Option<IpAddr>) -> Self {
+        Client(match peer.map(|ip| ip.to_canonical()) {
             Some(IpAddr::V6(v6)) => IpAddr::V6(Ipv6Addr::from(v6.to_bits() & !((1u128 << 64) - 1))),
             Some(v4) => v4,
             None => IpAddr::V4(Ipv4Addr::UNSPECIFIED),
-        }))
+        })
     }
 }
 
@@ -319,6 +314,8 @@ impl ObjectionBudget {
 
 #[cfg(test)]
 mod tests {
+    use std::net::SocketAddr;
+
     use super::*;
 
     fn client(last: u8) -> Client {
@@ -359,15 +356,11 @@ mod tests {
         assert_eq!(g.report().throttled, 2);
     }
 
-    #[tokio::test]
-    async fn ipv6_clients_are_grouped_by_their_64_prefix() {
-        let key = |addr: &str| {
-            let mut parts = axum::http::Request::new(()).into_parts().0;
-            parts.extensions.insert(ConnectInfo(addr.parse::<SocketAddr>().unwrap()));
-            async move { Client::from_request_parts(&mut parts, &()).await.unwrap() }
-        };
-        assert_eq!(key("[2001:db8:1:2::1]:1").await, key("[2001:db8:1:2:ffff::9]:2").await);
-        assert_ne!(key("[2001:db8:1:2::1]:1").await, key("[2001:db8:1:3::1]:1").await);
-        assert_eq!(key("[::ffff:192.0.2.1]:1").await, key("192.0.2.1:5").await);
+    #[test]
+    fn ipv6_clients_are_grouped_by_their_64_prefix() {
+        let key = |addr: &str| Client::of(Some(addr.parse::<SocketAddr>().unwrap().ip()));
+        assert_eq!(key("[2001:db8:1:2::1]:1"), key("[2001:db8:1:2:ffff::9]:2"));
+        assert_ne!(key("[2001:db8:1:2::1]:1"), key("[2001:db8:1:3::1]:1"));
+        assert_eq!(key("[::ffff:192.0.2.1]:1"), key("192.0.2.1:5"));
     }
 }

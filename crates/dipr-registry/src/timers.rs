@@ -8,11 +8,11 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+use crate::error::Result;
+use crate::Registry;
+use dipr_domain::access::Actor;
 use dipr_domain::application::State;
-use dipr_domain::lifecycle::{Actor, Command};
-
-use crate::error::ApiResult;
-use crate::{service, AppState};
+use dipr_domain::lifecycle::Command;
 
 /// What one pass did.
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq, serde::Serialize, utoipa::ToSchema)]
@@ -26,7 +26,7 @@ pub struct TimerReport {
 }
 
 /// One pass over every passed deadline.
-pub async fn run_once(state: &AppState) -> ApiResult<TimerReport> {
+pub async fn run_once(state: &Registry) -> Result<TimerReport> {
     state.reload_calendar().await?;
     let mut report = TimerReport::default();
     loop {
@@ -42,7 +42,7 @@ pub async fn run_once(state: &AppState) -> ApiResult<TimerReport> {
                 State::Registered => Command::Expire,
                 _ => continue,
             };
-            match service::execute_at(state, id, cmd, &Actor::system(), now).await {
+            match crate::filings::execute_at(state, id, cmd, &Actor::system(), now).await {
                 Ok(a) if a.state == State::Registered => report.registered += 1,
                 Ok(a) if a.state == State::Expired => report.expired += 1,
                 Ok(_) => report.deemed_withdrawn += 1,
@@ -63,7 +63,7 @@ pub async fn run_once(state: &AppState) -> ApiResult<TimerReport> {
 }
 
 /// Run passes every `interval` until `stop` turns true.
-pub async fn run(state: Arc<AppState>, interval: Duration, mut stop: tokio::sync::watch::Receiver<bool>) {
+pub async fn run(state: Arc<Registry>, interval: Duration, mut stop: tokio::sync::watch::Receiver<bool>) {
     let mut warned_on = None;
     loop {
         match run_once(&state).await {

@@ -9,8 +9,15 @@ use serde::Serialize;
 use utoipa::ToSchema;
 use uuid::Uuid;
 
-use crate::error::{ApiError, ApiResult};
-use crate::AppState;
+use crate::error::Error;
+use crate::error::Result;
+use crate::input::Fields;
+use crate::Registry;
+use dipr_domain::application::ObjectType;
+use dipr_domain::FieldError;
+use dipr_store::StatsFilter;
+use serde::Deserialize;
+use utoipa::IntoParams;
 
 /// One line of a record's public history.
 #[derive(Debug, Serialize, ToSchema)]
@@ -71,9 +78,9 @@ fn link_from_public(doc: &serde_json::Value, licence_id: Option<Uuid>) -> Lineag
 }
 
 /// A published record and its public history, each event with its position in the public log.
-pub async fn public_detail(st: &AppState, id: Uuid) -> ApiResult<PublicRecordDetail> {
+pub async fn public_detail(st: &Registry, id: Uuid) -> Result<PublicRecordDetail> {
     let app = st.store.application(id).await?;
-    let record = app.as_ref().and_then(PublicRecord::of).ok_or_else(|| ApiError::not_found("record"))?;
+    let record = app.as_ref().and_then(PublicRecord::of).ok_or_else(|| Error::not_found("record"))?;
     let events: Vec<EventRecord> = st
         .store
         .events("application", &id.to_string())
@@ -104,7 +111,7 @@ pub async fn public_detail(st: &AppState, id: Uuid) -> ApiResult<PublicRecordDet
         let number = u.registration_number.to_string();
         let parent = st.store.application_by_registration_number(&number).await?;
         let link = match parent.as_ref().and_then(PublicRecord::of) {
-            Some(p) => link_from_public(&serde_json::to_value(&p).map_err(ApiError::internal)?, u.licence_id),
+            Some(p) => link_from_public(&serde_json::to_value(&p).map_err(Error::internal)?, u.licence_id),
             None => LineageLink {
                 registration_number: Some(number),
                 id: None,
@@ -119,10 +126,53 @@ pub async fn public_detail(st: &AppState, id: Uuid) -> ApiResult<PublicRecordDet
     let mut downstream = Vec::new();
     if let Some(reg) = &record.registration {
         for (doc, licence) in st.store.derived_products(&reg.registration_number.to_string()).await? {
-            let v: serde_json::Value = serde_json::from_str(doc.get()).map_err(ApiError::internal)?;
+            let v: serde_json::Value = serde_json::from_str(doc.get()).map_err(Error::internal)?;
             downstream.push(link_from_public(&v, licence));
         }
     }
     let economic_value = st.store.product_value(id).await?;
     Ok(PublicRecordDetail { record, lineage: Lineage { upstream, downstream }, economic_value, history })
+}
+
+#[derive(Debug, Default, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+pub struct StatsParams {
+    /// First day, `YYYY-MM-DD`.
+    pub from: Option<String>,
+    /// Last day, `YYYY-MM-DD`.
+    pub to: Option<String>,
+    pub object_type: Option<String>,
+    /// Industry code.
+    pub industry: Option<String>,
+    /// `legal_person`, `natural_person` or `unincorporated_organisation`.
+    pub applicant_kind: Option<String>,
+}
+
+impl StatsParams {
+    pub fn parse(&self) -> Result<StatsFilter> {
+        let mut f = Fields::default();
+        let nonempty = |o: &Option<String>| o.as_deref().map(str::trim).filter(|s| !s.is_empty()).map(String::from);
+        let from = nonempty(&self.from).and_then(|d| f.date("from", &d));
+        let to = nonempty(&self.to).and_then(|d| f.date("to", &d));
+        if let (Some(a), Some(b)) = (from, to) {
+            if b < a {
+                f.0.push(FieldError::new("to", "ends_before_start", "the period ends before it starts"));
+            }
+        }
+        let object_type = nonempty(&self.object_type).and_then(|t| {
+            let parsed = ObjectType::parse(&t);
+            if parsed.is_none() {
+                f.0.push(FieldError::new("object_type", "invalid_choice", format!("unknown object type {t:?}")));
+            }
+            parsed
+        });
+        let applicant_kind = nonempty(&self.applicant_kind);
+        if let Some(k) = &applicant_kind {
+            if !["legal_person", "natural_person", "unincorporated_organisation"].contains(&k.as_str()) {
+                f.0.push(FieldError::new("applicant_kind", "invalid_choice", format!("unknown applicant kind {k:?}")));
+            }
+        }
+        f.done()?;
+        Ok(StatsFilter { from, to, object_type, industry: nonempty(&self.industry), applicant_kind })
+    }
 }

@@ -5,19 +5,20 @@
 //! `examiner1`/`examiner2`, the bank is `bank1`, applicants are `user01`… and agents `agent1`/`agent2`.
 
 use chrono::{DateTime, Duration, NaiveDate, Utc};
+use dipr_domain::access::{Actor, Role};
 use dipr_domain::application::*;
 use dipr_domain::ids::{credit_code_check, mod11_2_check};
-use dipr_domain::lifecycle::{Actor, Command, Role};
+use dipr_domain::lifecycle::Command;
 use dipr_domain::party::{NewParty, OrgAttributes, Ownership, PartyKind};
 use dipr_store::UserRecord;
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 use uuid::Uuid;
 
-use crate::auth::{self, actor_of};
-use crate::error::ApiResult;
-use crate::service::{self, NewAccount};
-use crate::AppState;
+use crate::accounts::actor_of;
+use crate::accounts::NewAccount;
+use crate::error::Result;
+use crate::Registry;
 
 pub const DEMO_PASSWORD: &str = "dipr-demo-2026";
 
@@ -292,13 +293,13 @@ fn form_for(rng: &mut StdRng, industry: &str, object_type: ObjectType, name: &st
 }
 
 /// Seed the demo registry (no-op when already seeded).
-pub async fn seed(state: &AppState) -> ApiResult<DemoSummary> {
+pub async fn seed(state: &Registry) -> Result<DemoSummary> {
     if state.store.setting("demo_seeded").await?.is_some() {
         return Ok(DemoSummary { already_seeded: true, ..Default::default() });
     }
     let mut rng = StdRng::seed_from_u64(202_412);
     let now = state.clock.now();
-    let hash = auth::hash_password(DEMO_PASSWORD.into()).await?;
+    let hash = crate::accounts::hash_password(DEMO_PASSWORD.into()).await?;
     let system = Actor::system();
     let mut summary = DemoSummary::default();
 
@@ -329,7 +330,8 @@ pub async fn seed(state: &AppState) -> ApiResult<DemoSummary> {
     let mut examiners = Vec::new();
     let mut banks = Vec::new();
     for (req, h) in plain {
-        let (u, _) = service::create_account_hashed(state, req, h, &system, false, now - Duration::days(400)).await?;
+        let (u, _) =
+            crate::accounts::create_account_hashed(state, req, h, &system, false, now - Duration::days(400)).await?;
         match u.role {
             Role::Examiner => examiners.push(u),
             Role::Bank => banks.push(u),
@@ -362,8 +364,9 @@ pub async fn seed(state: &AppState) -> ApiResult<DemoSummary> {
             attributes,
         };
         let (req, h) = account(format!("user{:02}", i + 1), o.name, Role::Applicant, Some(party));
-        applicants
-            .push(service::create_account_hashed(state, req, h, &system, false, now - Duration::days(390)).await?.0);
+        applicants.push(
+            crate::accounts::create_account_hashed(state, req, h, &system, false, now - Duration::days(390)).await?.0,
+        );
     }
     for (i, name) in PEOPLE.iter().enumerate() {
         let party = NewParty {
@@ -374,8 +377,9 @@ pub async fn seed(state: &AppState) -> ApiResult<DemoSummary> {
             attributes: OrgAttributes::default(),
         };
         let (req, h) = account(format!("user{:02}", ORGS.len() + i + 1), name, Role::Applicant, Some(party));
-        applicants
-            .push(service::create_account_hashed(state, req, h, &system, false, now - Duration::days(390)).await?.0);
+        applicants.push(
+            crate::accounts::create_account_hashed(state, req, h, &system, false, now - Duration::days(390)).await?.0,
+        );
     }
     let mut agents = Vec::new();
     for (i, name) in AGENTS.iter().enumerate() {
@@ -387,7 +391,9 @@ pub async fn seed(state: &AppState) -> ApiResult<DemoSummary> {
             attributes: OrgAttributes { ownership: Some(Ownership::Private), ..Default::default() },
         };
         let (req, h) = account(format!("agent{}", i + 1), name, Role::Agent, Some(party));
-        agents.push(service::create_account_hashed(state, req, h, &system, false, now - Duration::days(390)).await?.0);
+        agents.push(
+            crate::accounts::create_account_hashed(state, req, h, &system, false, now - Duration::days(390)).await?.0,
+        );
     }
     summary.accounts += applicants.len() + agents.len();
 
@@ -436,9 +442,9 @@ pub async fn seed(state: &AppState) -> ApiResult<DemoSummary> {
                 address: party.address.clone(),
                 attributes: party.attributes.clone(),
             };
-            service::create_application_at(state, agent, Some(np), form, start, false).await?
+            crate::filings::create_application_at(state, agent, Some(np), form, start, false).await?
         } else {
-            service::create_application_at(state, user, None, form, start, false).await?
+            crate::filings::create_application_at(state, user, None, form, start, false).await?
         };
         // Two filings carry data fingerprints: a registered corpus, and a later filing built largely
         // from it, so examiners see an overlap warning.
@@ -467,7 +473,7 @@ pub async fn seed(state: &AppState) -> ApiResult<DemoSummary> {
 
     let mut tx = state.store.begin().await?;
     tx.set_setting("demo_seeded", &now.to_rfc3339()).await?;
-    tx.append_event(&service::event(&system, now, "setting", "demo", "demo_seeded")).await?;
+    tx.append_event(&crate::filings::event(&system, now, "setting", "demo", "demo_seeded")).await?;
     tx.commit().await?;
     Ok(summary)
 }
@@ -476,21 +482,22 @@ pub async fn seed(state: &AppState) -> ApiResult<DemoSummary> {
 /// trades and service fees they earn; bank pledges (one product with two ranked pledges, one released);
 /// a data update; a pending dispute; and a product derived from a registered one under licence.
 async fn after_registration(
-    state: &AppState,
+    state: &Registry,
     registered: &[(Uuid, Actor, UserRecord)],
     applicants: &[UserRecord],
     banks: &[UserRecord],
     examiners: &[UserRecord],
     rng: &mut StdRng,
     now: DateTime<Utc>,
-) -> ApiResult<()> {
-    use crate::operations::{book_transaction_at, operate_at};
+) -> Result<()> {
+    use crate::holdings::book_transaction_at;
+    use crate::holdings::operate_at;
     use dipr_domain::encumbrance::{Licence, LicenceKind, Money, Reach, Term};
     use dipr_domain::holding::{new_pledge, NewTransaction, Operation, TransactionKind};
     let party_of = |u: &UserRecord| u.party_id.expect("demo accounts have parties");
     let party_ref = |id: Uuid| async move {
         let p = state.store.party(id).await?.expect("seeded party");
-        ApiResult::Ok(PartyRef::from(&p))
+        Ok::<_, crate::Error>(dipr_domain::party::PartyRef::from(&p))
     };
     let local = dipr_domain::time::local_date;
     for (k, (id, holder, holder_user)) in registered.iter().enumerate() {
@@ -600,21 +607,22 @@ async fn after_registration(
                 registration_number: parent.registration.as_ref().expect("registered").registration_number.clone(),
                 licence_id: Some(l.id),
             }];
-            let child = service::create_application_at(state, child_user, None, form, at, false).await?;
+            let child = crate::filings::create_application_at(state, child_user, None, form, at, false).await?;
             let (filer, examiner) = (actor_of(child_user), actor_of(&examiners[0]));
-            service::execute_at(state, child.id, Command::Submit, &filer, at + Duration::hours(1)).await?;
-            service::execute_at(state, child.id, Command::AcceptForReview, &examiner, at + Duration::hours(3)).await?;
+            crate::filings::execute_at(state, child.id, Command::Submit, &filer, at + Duration::hours(1)).await?;
+            crate::filings::execute_at(state, child.id, Command::AcceptForReview, &examiner, at + Duration::hours(3))
+                .await?;
             let pass = Command::PassFormalReview { reasons: "形式审查合格。".into() };
-            service::execute_at(state, child.id, pass, &examiner, at + Duration::hours(5)).await?;
+            crate::filings::execute_at(state, child.id, pass, &examiner, at + Duration::hours(5)).await?;
             let approve = Command::Approve { reasons: "衍生关系与许可清楚，予以公示。".into() };
-            service::execute_at(state, child.id, approve, &examiner, at + Duration::hours(8)).await?;
+            crate::filings::execute_at(state, child.id, approve, &examiner, at + Duration::hours(8)).await?;
         }
     }
     Ok(())
 }
 
-fn holding_dispute(at: DateTime<Utc>) -> dipr_domain::holding::Dispute {
-    dipr_domain::holding::Dispute {
+fn holding_dispute(at: DateTime<Utc>) -> dipr_domain::application::Dispute {
+    dipr_domain::application::Dispute {
         id: Uuid::now_v7(),
         filed_at: at,
         filed_by: None,
@@ -627,18 +635,18 @@ fn holding_dispute(at: DateTime<Utc>) -> dipr_domain::holding::Dispute {
 
 /// Fingerprint synthetic rows `rows` of a corpus and file the manifest with the draft.
 async fn attach_demo_manifest(
-    state: &AppState,
+    state: &Registry,
     user: &UserRecord,
     id: Uuid,
     rows: std::ops::Range<u32>,
     product: &str,
     at: DateTime<Utc>,
-) -> ApiResult<()> {
+) -> Result<()> {
     let mut csv = String::from("id,text,label\n");
     for i in rows {
         csv.push_str(&format!("{i:07},语料样本第{i}条,{}\n", ["新闻", "百科", "法律", "医学"][(i % 4) as usize]));
     }
-    let secrets = dipr_fingerprint::Secrets::generate("demo-owner").map_err(crate::error::ApiError::internal)?;
+    let secrets = dipr_fingerprint::Secrets::generate("demo-owner").map_err(crate::error::Error::internal)?;
     let opts = dipr_fingerprint::Options {
         format: dipr_fingerprint::Format::Csv,
         product: product.into(),
@@ -649,21 +657,21 @@ async fn attach_demo_manifest(
         discovery_key: Some(state.discovery_key),
     };
     let fp = dipr_fingerprint::fingerprint(csv.as_bytes(), &opts, &secrets, &mut |_| {})
-        .map_err(crate::error::ApiError::internal)?;
+        .map_err(crate::error::Error::internal)?;
     crate::fingerprints::attach_at(state, user, id, fp.manifest, at + Duration::minutes(30)).await?;
     Ok(())
 }
 
 /// Walk one filing through its story, each step a little after the last.
 async fn play(
-    state: &AppState,
+    state: &Registry,
     id: Uuid,
     target: Target,
     filer: &Actor,
     examiner: &Actor,
     start: DateTime<Utc>,
     rng: &mut StdRng,
-) -> ApiResult<()> {
+) -> Result<()> {
     use Target::*;
     let mut t = start;
     let mut step = |hours: i64| {
@@ -672,7 +680,7 @@ async fn play(
     };
     macro_rules! ex {
         ($cmd:expr, $actor:expr, $at:expr) => {
-            service::execute_at(state, id, $cmd, $actor, $at).await?
+            crate::filings::execute_at(state, id, $cmd, $actor, $at).await?
         };
     }
     if target == Draft {

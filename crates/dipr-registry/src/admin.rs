@@ -1,0 +1,118 @@
+//! What administrators keep: the industry list and the holiday calendar (seeded with defaults).
+
+use std::collections::HashSet;
+
+use chrono::Datelike;
+use dipr_domain::access::Actor;
+use dipr_domain::time::{default_calendar_days, CalendarDay};
+use dipr_domain::FieldError;
+use dipr_store::Industry;
+
+use crate::error::Error;
+use crate::error::Result;
+use crate::filings::event;
+use crate::Registry;
+
+/// The industry code list a new registry starts with (administrators extend it).
+pub const DEFAULT_INDUSTRIES: &[(&str, &str, &str)] = &[
+    ("model_corpus", "模型语料", "Model corpora"),
+    ("computing", "算力调度", "Computing-power scheduling"),
+    ("ai", "人工智能", "Artificial intelligence"),
+    ("biopharma", "生物医药", "Biopharmaceuticals"),
+    ("finance", "金融服务", "Financial services"),
+    ("healthcare", "医疗健康", "Healthcare"),
+    ("transport", "交通运输", "Transportation"),
+    ("ecommerce", "电子商务", "E-commerce"),
+    ("manufacturing", "智能制造", "Manufacturing"),
+    ("education_culture", "教育文化", "Education and culture"),
+    ("geospatial", "时空地理", "Geospatial"),
+    ("energy", "能源环保", "Energy and environment"),
+    ("agriculture", "农业农村", "Agriculture"),
+    ("other", "其他", "Other"),
+];
+
+/// Seed the industry list into a database that has never had it, and each year of the default holiday
+/// calendar once (so a registry seeded before a year was added gets it too), keeping any day an
+/// administrator already entered.
+pub async fn seed_defaults(state: &Registry) -> Result<()> {
+    let first = state.store.setting("defaults_seeded").await?.is_none();
+    let mut years: Vec<i32> = default_calendar_days().iter().map(|d| d.date.year()).collect();
+    years.dedup();
+    let mut unseeded = Vec::new();
+    for y in years {
+        if state.store.setting(&format!("calendar_seeded_{y}")).await?.is_none() {
+            unseeded.push(y);
+        }
+    }
+    if !first && unseeded.is_empty() {
+        return Ok(());
+    }
+    let entered: HashSet<_> = state.store.calendar().await?.into_iter().map(|d| d.date).collect();
+    let actor = Actor::system();
+    let now = state.clock.now();
+    let mut tx = state.store.begin().await?;
+    for day in default_calendar_days() {
+        if unseeded.contains(&day.date.year()) && !entered.contains(&day.date) {
+            tx.upsert_calendar_day(&day).await?;
+        }
+    }
+    for y in &unseeded {
+        tx.set_setting(&format!("calendar_seeded_{y}"), &now.to_rfc3339()).await?;
+    }
+    if first {
+        for (i, (code, zh, en)) in DEFAULT_INDUSTRIES.iter().enumerate() {
+            let ind = Industry {
+                code: (*code).into(),
+                name_zh: (*zh).into(),
+                name_en: (*en).into(),
+                active: true,
+                position: i as i64,
+            };
+            tx.upsert_industry(&ind).await?;
+        }
+        tx.set_setting("defaults_seeded", &now.to_rfc3339()).await?;
+        tx.append_event(&event(&actor, now, "setting", "defaults", "defaults_seeded")).await?;
+    } else {
+        tx.append_event(&event(&actor, now, "setting", "calendar", "calendar_seeded")).await?;
+    }
+    tx.commit().await?;
+    Ok(())
+}
+
+pub async fn upsert_industry(state: &Registry, admin: &Actor, ind: Industry) -> Result<Industry> {
+    let mut errors = Vec::new();
+    let code_ok = (1..=40).contains(&ind.code.len())
+        && ind.code.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_');
+    if !code_ok {
+        errors.push(FieldError::new("code", "invalid_code", "1 to 40 characters: a-z, 0-9, _"));
+    }
+    if ind.name_zh.trim().is_empty() {
+        errors.push(FieldError::new("name_zh", "required", "name_zh is required"));
+    }
+    if ind.name_en.trim().is_empty() {
+        errors.push(FieldError::new("name_en", "required", "name_en is required"));
+    }
+    if !errors.is_empty() {
+        return Err(Error::validation(errors));
+    }
+    let now = state.clock.now();
+    let mut tx = state.store.begin().await?;
+    tx.upsert_industry(&ind).await?;
+    let mut e = event(admin, now, "industry", &ind.code, "industry_saved");
+    e.payload = serde_json::to_value(&ind).map_err(Error::internal)?;
+    tx.append_event(&e).await?;
+    tx.commit().await?;
+    Ok(ind)
+}
+
+pub async fn upsert_calendar_day(state: &Registry, admin: &Actor, day: CalendarDay) -> Result<CalendarDay> {
+    let now = state.clock.now();
+    let mut tx = state.store.begin().await?;
+    tx.upsert_calendar_day(&day).await?;
+    let mut e = event(admin, now, "calendar", day.date, "calendar_day_saved");
+    e.payload = serde_json::to_value(&day).map_err(Error::internal)?;
+    tx.append_event(&e).await?;
+    tx.commit().await?;
+    state.reload_calendar().await?;
+    Ok(day)
+}
