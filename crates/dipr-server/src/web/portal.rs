@@ -1,6 +1,6 @@
 //! Signed-in pages: sign-in and sign-out with a session cookie, and "my registry" — an applicant's filings
 //! with their deadlines, certificates and pledges awaiting consent; an examiner's queue with deadlines;
-//! everyone's notifications.
+//! a bank's pledge book (release, enforcement) and pledge form; everyone's notifications.
 //!
 //! The session cookie holds the same session token the API issues (stored hashed, revocable), and is
 //! HttpOnly, SameSite=Lax, and Secure when the registry is served over https. Every form that changes
@@ -26,9 +26,7 @@ use uuid::Uuid;
 use crate::auth::{actor_of, token_hash};
 use crate::web::form::Errors;
 use crate::web::i18n::Lang;
-use crate::web::layout::{
-    deadline_label, error_page, event_label, field_message, filters, page, state_label, LangQuery, Pager,
-};
+use crate::web::layout::{deadline_label, error_page, event_label, filters, page, state_label, LangQuery, Pager};
 use crate::web::session::{
     csrf_of, form_token, form_token_matches, session, session_cookie, signed_in_post, with_cookie, SESSION_COOKIE,
 };
@@ -86,12 +84,7 @@ async fn signin(
 ) -> Response {
     let l = Lang::of(q.lang(), &headers);
     if !form_token_matches(&headers, LOGIN_CSRF_COOKIE, &form.csrf) {
-        return signin_page(
-            &st,
-            l,
-            &form.username,
-            Some(&l.t("signin-expired")),
-        );
+        return signin_page(&st, l, &form.username, Some(&l.t("signin-expired")));
     }
     match crate::service::sign_in(&st, &form.username, form.password, client).await {
         Ok((secret, _, _)) => with_cookie(Redirect::to("/me").into_response(), &session_cookie(&st, &secret)),
@@ -219,19 +212,9 @@ struct Book {
     pager: Pager,
 }
 
-/// Field errors translated by code, each at its field.
-fn errors_of(errors: &[dipr_domain::FieldError], l: Lang) -> Errors {
-    Errors(errors.iter().map(|e| (e.field.clone(), field_message(&e.code, l))).collect())
-}
-
 /// The bank's pledge book: pledges it holds (waiting for consent or active), with release and
 /// enforcement for the active ones. None for an account without a party.
-async fn pledge_book(
-    st: &AppState,
-    l: Lang,
-    user: &UserRecord,
-    view: &MeView,
-) -> Result<Option<Book>, StoreError> {
+async fn pledge_book(st: &AppState, l: Lang, user: &UserRecord, view: &MeView) -> Result<Option<Book>, StoreError> {
     let Some(me) = user.party_id else { return Ok(None) };
     let filter = ApplicationFilter { pledgee: Some(me), ..Default::default() };
     let found = st.store.applications(&filter, Page::new(view.page.max(1), PER_PAGE)).await?;
@@ -258,7 +241,7 @@ async fn pledge_book(
                 },
                 to: sent.map(|a| a.form.to.clone()).unwrap_or_default(),
                 reasons: sent.map(|a| a.form.reasons.clone()).unwrap_or_default(),
-                errors: sent.map(|a| errors_of(&a.errors, l)).unwrap_or_default(),
+                errors: sent.map(|a| Errors::fields(&a.errors, l)).unwrap_or_default(),
                 refusal: sent.and_then(|a| a.refusal.clone()),
                 release_open: sent.is_some_and(|a| !a.enforce),
                 enforce_open: sent.is_some_and(|a| a.enforce),
@@ -361,7 +344,8 @@ struct PledgeField {
 
 /// The bank's form: register a pledge on a product by its registration number.
 fn pledge_fields(l: Lang, f: &PledgeForm) -> Vec<PledgeField> {
-    let field = |name, label, value: &str, placeholder| PledgeField { name, label, value: value.to_string(), placeholder };
+    let field =
+        |name, label, value: &str, placeholder| PledgeField { name, label, value: value.to_string(), placeholder };
     vec![
         field("registration_number", l.t("me-pledge-registration-number"), &f.registration_number, ""),
         field("secured", l.t("me-pledge-secured"), &f.secured, "5,000,000.00"),
@@ -541,7 +525,7 @@ async fn me_view(st: &AppState, l: Lang, user: &UserRecord, secret: &str, view: 
         me.bank = Some(Bank {
             book: pledge_book(st, l, user, view).await?,
             fields: pledge_fields(l, &view.pledge),
-            errors: errors_of(&view.errors, l),
+            errors: Errors::fields(&view.errors, l),
             refusal: view.refusal.clone(),
         });
     }
@@ -573,7 +557,8 @@ async fn applicant(st: &AppState, l: Lang, user: &UserRecord, at: u32) -> Result
         .collect();
     let mut consents = Vec::new();
     for a in &pledged {
-        let pending = a.holding.iter().flat_map(|h| &h.encumbrances.pledges).filter(|p| p.status == PledgeStatus::Pending);
+        let pending =
+            a.holding.iter().flat_map(|h| &h.encumbrances.pledges).filter(|p| p.status == PledgeStatus::Pending);
         for p in pending {
             consents.push(ConsentRow {
                 record: a.id,
