@@ -1,0 +1,62 @@
+# Sign-in, and "my registry": filings, pledges awaiting consent, the review queue, notifications, the bank's
+# pledge book and pledge form.
+signin-heading = 登录
+signin-username = 用户名
+signin-password = 密码
+signin-button = 登录
+signin-no-account = 还没有账号？
+signin-create-account = 注册申请人账号
+signin-expired = 表单已过期，请重新提交。
+signin-wrong = 用户名或密码错误。
+
+me-heading = 我的登记
+me-sign-out = 退出
+me-filings-heading = 我的申请与登记
+me-new-filing = 提交新的登记申请
+me-col-product = 产品
+me-col-status = 状态
+me-col-deadline = 期限
+me-col-certificate = 证书
+me-consents-heading = 待同意的质押
+me-col-pledgee = 质权人
+me-col-secured = 担保金额
+me-col-stated-rank = 声明顺位
+me-col-term = 期限
+me-col-actions = 操作
+me-consent = 同意质押
+me-queue-heading = 待审查（先到先审）
+me-col-applicant = 申请人
+me-decide-objection-by = 异议决定截止
+me-disputes-heading = 待决定的登记后异议
+me-col-holder = 权利人
+me-col-filed = 提出日期
+me-notifications = 通知
+me-none = 无
+me-admin = 系统管理
+me-search-encumbrances = 放贷前查询权利负担
+me-consent-title = 质押
+me-consent-refused = 未能登记质押
+me-back = 返回
+
+# The bank's pledges: the book with release and enforcement, and the form that files a pledge.
+pledge-book-heading = 我的质押
+pledge-book-col-number = 登记号
+pledge-book-col-rank = 顺位
+pledge-book-col-term = 借款期限
+pledge-book-release = 解除质押
+pledge-book-release-note = 贷款已清偿：解除后质押登记终止并记入公开账本，不能恢复。
+pledge-book-release-button = 确认解除质押
+pledge-book-enforce = 实现质权
+pledge-book-to = 受让方统一社会信用代码 / 身份证号码
+pledge-book-reasons = 违约情况与执行依据
+pledge-book-enforce-button = 实现质权（产品转移）
+pledge-book-awaiting-consent = 等待权利人同意
+me-pledge-heading = 申请质押登记
+me-pledge-registration-number = 登记号
+me-pledge-secured = 担保金额（元）
+me-pledge-start = 借款起始日
+me-pledge-end = 借款到期日
+me-pledge-rank = 顺位（首个质押为 1）
+me-pledge-submit = 提交质押登记
+me-pledge-note = 质押经权利人同意后生效；在先质权人将收到通知。
+me-pledge-not-found = 没有这一登记号。

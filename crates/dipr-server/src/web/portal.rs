@@ -1,6 +1,6 @@
 //! Signed-in pages: sign-in and sign-out with a session cookie, and "my registry" — an applicant's filings
 //! with their deadlines, certificates and pledges awaiting consent; an examiner's queue with deadlines;
-//! everyone's notifications.
+//! a bank's pledge book (release, enforcement) and pledge form; everyone's notifications.
 //!
 //! The session cookie holds the same session token the API issues (stored hashed, revocable), and is
 //! HttpOnly, SameSite=Lax, and Secure when the registry is served over https. Every form that changes
@@ -8,6 +8,7 @@
 
 use std::sync::Arc;
 
+use askama::Template;
 use axum::extract::{Query, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
@@ -17,17 +18,17 @@ use dipr_domain::access::Role;
 use dipr_domain::application::State as Status;
 use dipr_domain::encumbrance::PledgeStatus;
 use dipr_domain::holding::Operation;
-use dipr_store::{ApplicationFilter, Order, Page, UserRecord};
+use dipr_domain::shown;
+use dipr_store::{ApplicationFilter, Order, Page, StoreError, UserRecord};
 use serde::Deserialize;
 use uuid::Uuid;
 
+use crate::web::form::Errors;
 use crate::web::i18n::Lang;
-use crate::web::layout::deadline_label;
-use crate::web::layout::{esc, layout, LangQuery};
+use crate::web::layout::{deadline_label, error_page, event_label, filters, page, state_label, LangQuery, Pager};
 use crate::web::session::{
     csrf_of, form_token, form_token_matches, session, session_cookie, signed_in_post, with_cookie, SESSION_COOKIE,
 };
-use dipr_domain::shown;
 use dipr_registry::accounts::actor_of;
 use dipr_registry::accounts::token_hash;
 use dipr_registry::Registry;
@@ -45,25 +46,18 @@ pub fn routes() -> Router<Arc<Registry>> {
         .route("/me/pledges/enforce", post(enforce_pledge))
 }
 
+#[derive(Template)]
+#[template(path = "portal/signin.html")]
+struct Signin<'a> {
+    l: Lang,
+    token: String,
+    username: &'a str,
+    error: Option<&'a str>,
+}
+
 fn signin_page(st: &Registry, l: Lang, username: &str, error: Option<&str>) -> Response {
     let (token, cookie) = form_token(st, LOGIN_CSRF_COOKIE, "/signin");
-    let error = error
-        .map(|e| format!("<p class=\"result bad\" role=\"alert\" id=\"signin-error\">{}</p>", esc(e)))
-        .unwrap_or_default();
-    let body = format!(
-        "<h1>{h1}</h1>{error}<form method=\"post\" action=\"/signin\" class=\"stack\" data-width=\"narrower\">\
-         <input type=\"hidden\" name=\"csrf\" value=\"{token}\">\
-         <label for=\"username\">{user_l}</label><input id=\"username\" name=\"username\" autocomplete=\"username\" value=\"{username}\">\
-         <label for=\"password\">{pw_l}</label><input id=\"password\" name=\"password\" type=\"password\" autocomplete=\"current-password\">\
-         <button>{go}</button></form><p class=\"muted\">{hint}</p>",
-        h1 = l.tt("登录", "Sign in"),
-        user_l = l.tt("用户名", "Username"),
-        username = esc(username),
-        pw_l = l.tt("密码", "Password"),
-        go = l.tt("登录", "Sign in"),
-        hint = l.tt("还没有账号？<a href=\"/signup\">注册申请人账号</a>", "No account yet? <a href=\"/signup\">Create an applicant account</a>"),
-    );
-    let resp = layout(l, l.tt("登录", "Sign in"), "/signin", &body, &[]);
+    let resp = page(l, &l.t("signin-heading"), "/signin", &Signin { l, token, username, error }, &[]);
     with_cookie(resp, &cookie)
 }
 
@@ -91,18 +85,12 @@ async fn signin(
 ) -> Response {
     let l = Lang::of(q.lang(), &headers);
     if !form_token_matches(&headers, LOGIN_CSRF_COOKIE, &form.csrf) {
-        return signin_page(
-            &st,
-            l,
-            &form.username,
-            Some(l.tt("表单已过期，请重新提交。", "The form expired; please submit it again.")),
-        );
+        return signin_page(&st, l, &form.username, Some(&l.t("signin-expired")));
     }
     match dipr_registry::accounts::sign_in(&st, &form.username, form.password, client).await {
         Ok((secret, _, _)) => with_cookie(Redirect::to("/me").into_response(), &session_cookie(&st, &secret)),
         Err(e) if e.code == "invalid_credentials" => {
-            let mut r =
-                signin_page(&st, l, &form.username, Some(l.tt("用户名或密码错误。", "Wrong username or password.")));
+            let mut r = signin_page(&st, l, &form.username, Some(&l.t("signin-wrong")));
             *r.status_mut() = StatusCode::UNAUTHORIZED;
             r
         }
@@ -146,7 +134,7 @@ async fn me(State(st): State<Arc<Registry>>, Query(q): Query<MeQuery>, headers: 
         return Redirect::to("/signin").into_response();
     };
     let forms = MeView { page: q.page.unwrap_or(1).clamp(1, 10_000), ..Default::default() };
-    me_page(&st, l, &user, &secret, &forms).await
+    me_page(&st, l, &user, &secret, &forms, StatusCode::OK).await
 }
 
 /// Rows a page of "my registry" lists.
@@ -190,92 +178,78 @@ struct MeView {
     action: Option<SentAction>,
 }
 
+/// The ids of one pledge's release and enforcement fields: the book holds a form pair per pledge.
+struct ActionIds {
+    to: String,
+    reasons: String,
+    confirm_release: String,
+    confirm_enforce: String,
+}
+
+/// One pledge in the bank's book; for the pledge whose release or enforcement was refused, what was
+/// typed, the errors and the refusal, with its form open.
+struct BookRow {
+    record: Uuid,
+    pledge: Uuid,
+    product: String,
+    number: String,
+    secured: String,
+    rank: u32,
+    start: String,
+    end: String,
+    active: bool,
+    ids: ActionIds,
+    to: String,
+    reasons: String,
+    errors: Errors,
+    refusal: Option<String>,
+    release_open: bool,
+    enforce_open: bool,
+}
+
+/// The pledges a bank holds, a page at a time.
+struct Book {
+    rows: Vec<BookRow>,
+    pager: Pager,
+}
+
 /// The bank's pledge book: pledges it holds (waiting for consent or active), with release and
-/// enforcement for the active ones.
-async fn pledge_book(st: &Registry, l: Lang, user: &UserRecord, csrf: &str, view: &MeView) -> String {
-    let Some(me) = user.party_id else { return String::new() };
+/// enforcement for the active ones. None for an account without a party.
+async fn pledge_book(st: &Registry, l: Lang, user: &UserRecord, view: &MeView) -> Result<Option<Book>, StoreError> {
+    let Some(me) = user.party_id else { return Ok(None) };
     let filter = ApplicationFilter { pledgee: Some(me), ..Default::default() };
-    let found = st.store.applications(&filter, Page::new(view.page.max(1), PER_PAGE)).await;
-    let (apps, total) = found.map(|p| (p.items, p.total)).unwrap_or_default();
-    let mut rows = String::new();
-    for a in &apps {
+    let found = st.store.applications(&filter, Page::new(view.page.max(1), PER_PAGE)).await?;
+    let mut rows = Vec::new();
+    for a in &found.items {
         let mine = a.holding.iter().flat_map(|h| &h.encumbrances.pledges).filter(|p| p.pledgee.id == me);
         for p in mine.filter(|p| matches!(p.status, PledgeStatus::Pending | PledgeStatus::Active)) {
             let sent = view.action.as_ref().filter(|a| a.form.pledge == p.id);
-            let err = |field: &str| {
-                sent.map(|a| crate::web::layout::field_errors(&a.errors, &format!("{field}-{}", p.id), l))
-                    .unwrap_or_default()
-            };
-            let refusal = sent
-                .and_then(|a| a.refusal.as_deref())
-                .map(|r| format!("<p class=\"result bad\" role=\"alert\" id=\"refused-{}\">{}</p>", p.id, esc(r)))
-                .unwrap_or_default();
-            let typed = sent.map(|a| &a.form);
-            let actions = if p.status == PledgeStatus::Active {
-                format!(
-                    "{refusal}<details{release_open}><summary>{release}</summary><form method=\"post\" action=\"/me/pledges/release\" class=\"stack\" novalidate>\
-                     <input type=\"hidden\" name=\"csrf\" value=\"{csrf}\"><input type=\"hidden\" name=\"record\" value=\"{rid}\">\
-                     <input type=\"hidden\" name=\"pledge\" value=\"{pid}\"><p class=\"muted\">{release_note}</p>{release_confirm}\
-                     <button class=\"secondary\" id=\"release-{pid}\">{release_go}</button></form></details>\
-                     <details{open}><summary>{enforce}</summary><form method=\"post\" action=\"/me/pledges/enforce\" class=\"stack\" novalidate>\
-                     <input type=\"hidden\" name=\"csrf\" value=\"{csrf}\"><input type=\"hidden\" name=\"record\" value=\"{rid}\">\
-                     <input type=\"hidden\" name=\"pledge\" value=\"{pid}\">\
-                     <label for=\"to-{pid}\">{to_l}</label><input id=\"to-{pid}\" name=\"to\" value=\"{to}\" aria-describedby=\"err-to-{pid}\">{to_e}\
-                     <label for=\"reasons-{pid}\">{reasons_l}</label><textarea id=\"reasons-{pid}\" name=\"reasons\" rows=\"2\" aria-describedby=\"err-reasons-{pid}\">{reasons}</textarea>{reasons_e}\
-                     {enforce_confirm}<button class=\"danger\" id=\"enforce-{pid}\">{enforce_go}</button></form></details>",
-                    rid = a.id,
-                    pid = p.id,
-                    release = l.tt("解除质押", "Release"),
-                    release_note = l.tt(
-                        "贷款已清偿：解除后质押登记终止并记入公开账本，不能恢复。",
-                        "The loan is repaid: the pledge ends, the release is logged publicly, and it cannot be restored.",
-                    ),
-                    release_confirm = crate::web::layout::confirm_box(l, &format!("confirm-release-{}", p.id), err("confirm-release")),
-                    release_go = l.tt("确认解除质押", "Release the pledge"),
-                    release_open = if sent.is_some_and(|a| !a.enforce) { " open" } else { "" },
-                    open = if sent.is_some_and(|a| a.enforce) { " open" } else { "" },
-                    enforce_confirm = crate::web::layout::confirm_box(l, &format!("confirm-enforce-{}", p.id), err("confirm-enforce")),
-                    enforce = l.tt("实现质权", "Enforce"),
-                    to_l = l.tt("受让方统一社会信用代码 / 身份证号码", "Transferee's credit code / ID number"),
-                    to = esc(typed.map_or("", |f| f.to.as_str())),
-                    to_e = err("to"),
-                    reasons_l = l.tt("违约情况与执行依据", "The default and the enforcement title"),
-                    reasons = esc(typed.map_or("", |f| f.reasons.as_str())),
-                    reasons_e = err("reasons"),
-                    enforce_go = l.tt("实现质权（产品转移）", "Enforce (the product is transferred)"),
-                )
-            } else {
-                format!(
-                    "{refusal}<span class=\"muted\">{}</span>",
-                    l.tt("等待权利人同意", "Awaiting the holder's consent")
-                )
-            };
-            rows.push_str(&format!(
-                "<tr><td><a href=\"/records/{}\">{}</a></td><td>{}</td><td class=\"num\">¥{}</td><td>{}</td><td>{} — {}</td><td>{actions}</td></tr>",
-                a.id,
-                esc(&a.form.product_name),
-                a.registration.as_ref().map(|r| r.registration_number.to_string()).unwrap_or_default(),
-                p.secured,
-                p.rank.unwrap_or(p.stated_rank),
-                p.term.start,
-                p.term.end,
-            ));
+            rows.push(BookRow {
+                record: a.id,
+                pledge: p.id,
+                product: a.form.product_name.clone(),
+                number: a.registration.as_ref().map(|r| r.registration_number.to_string()).unwrap_or_default(),
+                secured: p.secured.to_string(),
+                rank: p.rank.unwrap_or(p.stated_rank),
+                start: p.term.start.to_string(),
+                end: p.term.end.to_string(),
+                active: p.status == PledgeStatus::Active,
+                ids: ActionIds {
+                    to: format!("to-{}", p.id),
+                    reasons: format!("reasons-{}", p.id),
+                    confirm_release: format!("confirm-release-{}", p.id),
+                    confirm_enforce: format!("confirm-enforce-{}", p.id),
+                },
+                to: sent.map(|a| a.form.to.clone()).unwrap_or_default(),
+                reasons: sent.map(|a| a.form.reasons.clone()).unwrap_or_default(),
+                errors: sent.map(|a| Errors::fields(&a.errors, l)).unwrap_or_default(),
+                refusal: sent.and_then(|a| a.refusal.clone()),
+                release_open: sent.is_some_and(|a| !a.enforce),
+                enforce_open: sent.is_some_and(|a| a.enforce),
+            });
         }
     }
-    if rows.is_empty() {
-        return format!("<h2>{}</h2><p class=\"muted\">{}</p>", l.tt("我的质押", "My pledges"), l.tt("无", "None"));
-    }
-    format!(
-        "<h2>{}</h2><div class=\"scroll\"><table class=\"list\" id=\"pledge-book\"><tr><th>{}</th><th>{}</th><th>{}</th><th>{}</th><th>{}</th><th><span class=\"sr-only\">{}</span></th></tr>{rows}</table></div><p class=\"pager\">{}</p>",
-        l.tt("我的质押", "My pledges"),
-        l.tt("产品", "Product"),
-        l.tt("登记号", "Registration number"),
-        l.tt("担保金额", "Secured"),
-        l.tt("顺位", "Rank"),
-        l.tt("借款期限", "Loan term"),
-        l.tt("操作", "Actions"),
-        crate::web::layout::pager(l, "/me?", view.page.max(1), PER_PAGE, total),
-    )
+    Ok(Some(Book { rows, pager: Pager::new("/me?", view.page.max(1), PER_PAGE, found.total) }))
 }
 
 #[derive(Deserialize, Default)]
@@ -356,45 +330,30 @@ async fn pledge_action(st: &Registry, l: Lang, headers: &HeaderMap, f: PledgeAct
             let refusal = errors.is_empty().then(|| crate::web::messages::refusal(&e, l));
             let status = crate::web::layout::status_of(&e);
             let forms = MeView { action: Some(SentAction { form: f, errors, refusal, enforce }), ..Default::default() };
-            let mut r = me_page(st, l, &user, &secret, &forms).await;
-            *r.status_mut() = status;
-            r
+            me_page(st, l, &user, &secret, &forms, status).await
         }
     }
 }
 
+/// A field of the bank's pledge form.
+struct PledgeField {
+    name: &'static str,
+    label: String,
+    value: String,
+    placeholder: &'static str,
+}
+
 /// The bank's form: register a pledge on a product by its registration number.
-fn pledge_form(
-    l: Lang,
-    f: &PledgeForm,
-    errors: &[dipr_domain::FieldError],
-    refusal: Option<&str>,
-    csrf: &str,
-) -> String {
-    let err = |field: &str| crate::web::layout::field_errors(errors, field, l);
-    let refusal = refusal
-        .map(|r| format!("<p class=\"result bad\" role=\"alert\" id=\"pledge-refused\">{}</p>", esc(r)))
-        .unwrap_or_default();
-    let field = |name: &str, label: &str, value: &str, placeholder: &str| {
-        format!(
-            "<label for=\"{name}\">{label}</label><input id=\"{name}\" name=\"{name}\" value=\"{}\" placeholder=\"{placeholder}\" aria-describedby=\"err-{name}\">{}",
-            esc(value),
-            err(name)
-        )
-    };
-    format!(
-        "<h2>{}</h2>{refusal}<form method=\"post\" action=\"/me/pledges\" class=\"stack\" data-width=\"narrow\" novalidate>\
-         <input type=\"hidden\" name=\"csrf\" value=\"{csrf}\">{}{}{}{}{}<button>{}</button></form>\
-         <p class=\"muted\">{}</p>",
-        l.tt("申请质押登记", "Register a pledge"),
-        field("registration_number", l.tt("登记号", "Registration number"), &f.registration_number, ""),
-        field("secured", l.tt("担保金额（元）", "Secured amount (yuan)"), &f.secured, "5,000,000.00"),
-        field("start", l.tt("借款起始日", "Loan starts"), &f.start, "2026-12-01"),
-        field("end", l.tt("借款到期日", "Loan ends"), &f.end, "2028-11-30"),
-        field("rank", l.tt("顺位（首个质押为 1）", "Rank (1 for the first pledge)"), &f.rank, "1"),
-        l.tt("提交质押登记", "File the pledge"),
-        l.tt("质押经权利人同意后生效；在先质权人将收到通知。", "The pledge takes effect when the holder consents; earlier pledgees are notified."),
-    )
+fn pledge_fields(l: Lang, f: &PledgeForm) -> Vec<PledgeField> {
+    let field =
+        |name, label, value: &str, placeholder| PledgeField { name, label, value: value.to_string(), placeholder };
+    vec![
+        field("registration_number", l.t("me-pledge-registration-number"), &f.registration_number, ""),
+        field("secured", l.t("me-pledge-secured"), &f.secured, "5,000,000.00"),
+        field("start", l.t("me-pledge-start"), &f.start, "2026-12-01"),
+        field("end", l.t("me-pledge-end"), &f.end, "2028-11-30"),
+        field("rank", l.t("me-pledge-rank"), &f.rank, "1"),
+    ]
 }
 
 async fn file_pledge(
@@ -408,14 +367,15 @@ async fn file_pledge(
         Ok(x) => x,
         Err(r) => return r,
     };
-    let app = st.store.application_by_registration_number(f.registration_number.trim()).await.ok().flatten();
+    let app = match st.store.application_by_registration_number(f.registration_number.trim()).await {
+        Ok(app) => app,
+        Err(e) => return error_page(l, StatusCode::INTERNAL_SERVER_ERROR, &e.to_string()),
+    };
     let Some(app) = app else {
         let errors = vec![dipr_domain::FieldError::new("registration_number", "not_found", "")];
-        let refusal = l.tt("没有这一登记号。", "No registration has this number.");
-        let forms = MeView { pledge: f, errors, refusal: Some(refusal.to_string()), ..Default::default() };
-        let mut r = me_page(&st, l, &user, &secret, &forms).await;
-        *r.status_mut() = StatusCode::NOT_FOUND;
-        return r;
+        let refusal = Some(l.t("me-pledge-not-found"));
+        let forms = MeView { pledge: f, errors, refusal, ..Default::default() };
+        return me_page(&st, l, &user, &secret, &forms, StatusCode::NOT_FOUND).await;
     };
     let req = dipr_registry::holdings::PledgeRequest {
         debtor: None,
@@ -429,198 +389,237 @@ async fn file_pledge(
         Err(e) => {
             let refusal = if e.details.is_empty() { Some(crate::web::messages::refusal(&e, l)) } else { None };
             let forms = MeView { pledge: f, errors: e.details.clone(), refusal, ..Default::default() };
-            let mut r = me_page(&st, l, &user, &secret, &forms).await;
-            *r.status_mut() = crate::web::layout::status_of(&e);
-            r
+            me_page(&st, l, &user, &secret, &forms, crate::web::layout::status_of(&e)).await
         }
     }
 }
 
-async fn me_page(st: &Registry, l: Lang, user: &UserRecord, secret: &str, view: &MeView) -> Response {
-    let user = user.clone();
-    let csrf = csrf_of(secret);
-    let mut body = format!(
-        "<h1>{} · {}</h1><form method=\"post\" action=\"/signout\"><input type=\"hidden\" name=\"csrf\" value=\"{csrf}\"><button class=\"secondary\">{}</button></form>",
-        l.tt("我的登记", "My registry"),
-        esc(&user.display_name),
-        l.tt("退出", "Sign out")
-    );
+struct FilingRow {
+    id: Uuid,
+    product: String,
+    state: String,
+    deadline: String,
+    /// Registered: the certificate's links.
+    registered: bool,
+}
+
+struct ConsentRow {
+    record: Uuid,
+    pledge: Uuid,
+    product: String,
+    pledgee: String,
+    secured: String,
+    rank: u32,
+    start: String,
+    end: String,
+}
+
+/// An applicant's (or agent's) part: the filings, a page at a time, and every pledge awaiting consent.
+struct Applicant {
+    filings: Vec<FilingRow>,
+    pager: Pager,
+    consents: Vec<ConsentRow>,
+}
+
+struct QueueRow {
+    id: Uuid,
+    product: String,
+    applicant: String,
+    state: String,
+    /// The earliest open objection's decision deadline.
+    due: Option<String>,
+}
+
+struct DisputeRow {
+    id: Uuid,
+    product: String,
+    holder: String,
+    since: String,
+}
+
+/// An examiner's part: the review queue, oldest first, and the open objections after grant.
+struct Examiner {
+    queue: Vec<QueueRow>,
+    pager: Pager,
+    disputes: Vec<DisputeRow>,
+    filed_heading: String,
+}
+
+struct Notification {
+    at: String,
+    product: String,
+    event: String,
+}
+
+/// A bank's part: the pledge book and the pledge form (`portal/bank.html`).
+struct Bank {
+    /// None for an account without a party: no book at all.
+    book: Option<Book>,
+    fields: Vec<PledgeField>,
+    errors: Errors,
+    refusal: Option<String>,
+}
+
+#[derive(Template)]
+#[template(path = "portal/me.html")]
+struct Me {
+    l: Lang,
+    name: String,
+    csrf: String,
+    applicant: Option<Applicant>,
+    examiner: Option<Examiner>,
+    /// None for an account without a party (nothing is addressed to it).
+    notifications: Option<Vec<Notification>>,
+    admin: bool,
+    bank: Option<Bank>,
+}
+
+/// "My registry" with `status` (a refused form's, or 200); a store that cannot be read gives an error page.
+async fn me_page(
+    st: &Registry,
+    l: Lang,
+    user: &UserRecord,
+    secret: &str,
+    view: &MeView,
+    status: StatusCode,
+) -> Response {
+    match me_view(st, l, user, secret, view).await {
+        Ok(me) => {
+            let mut r = page(l, &l.t("me-heading"), "/me", &me, &[]);
+            if r.status().is_success() {
+                *r.status_mut() = status;
+            }
+            r
+        }
+        Err(e) => error_page(l, StatusCode::INTERNAL_SERVER_ERROR, &e.to_string()),
+    }
+}
+
+async fn me_view(st: &Registry, l: Lang, user: &UserRecord, secret: &str, view: &MeView) -> Result<Me, StoreError> {
+    let mut me = Me {
+        l,
+        name: user.display_name.clone(),
+        csrf: csrf_of(secret),
+        applicant: None,
+        examiner: None,
+        notifications: None,
+        admin: user.role == Role::Admin,
+        bank: None,
+    };
     match user.role {
-        Role::Applicant | Role::Agent => {
-            // Discarded drafts leave the list (their events stay in the audit trail).
-            let filter = ApplicationFilter {
-                owned_by: Some((user.id, user.party_id)),
-                states: Status::ALL.into_iter().filter(|s| *s != Status::Discarded).collect(),
-                ..Default::default()
-            };
-            let found = st.store.applications(&filter, Page::new(view.page.max(1), PER_PAGE)).await;
-            let (apps, total) = found.map(|p| (p.items, p.total)).unwrap_or_default();
-            // Pledges waiting for consent, on every product of the holder (not only this page's).
-            let pending = ApplicationFilter { pending_pledges: true, ..filter.clone() };
-            let pledged = st.store.applications(&pending, Page::new(1, 200)).await.map(|p| p.items).unwrap_or_default();
-            body.push_str(&format!(
-                "<h2>{}</h2><p><a class=\"button\" id=\"new-filing\" href=\"/me/file\">{}</a></p>",
-                l.tt("我的申请与登记", "My filings and registrations"),
-                l.tt("提交新的登记申请", "File a new application")
-            ));
-            let cal = st.calendar();
-            let mut rows = String::new();
-            let mut consents = String::new();
-            for a in &apps {
-                let cert = if a.registration.is_some() {
-                    format!(
-                        "<a href=\"/api/v1/public/records/{0}/certificate.pdf\">PDF</a> · <a href=\"/api/v1/public/records/{0}/certificate\">JSON</a>",
-                        a.id
-                    )
-                } else {
-                    String::new()
-                };
-                let name = format!("<a href=\"/me/filings/{}\">{}</a>", a.id, esc(&a.form.product_name));
-                rows.push_str(&format!(
-                    "<tr><td>{name}</td><td>{}</td><td>{}</td><td>{cert}</td></tr>",
-                    crate::web::layout::state_label(a.state, l),
-                    deadline_label(a, l, &cal)
-                ));
-            }
-            for a in &pledged {
-                let pending = a
-                    .holding
-                    .iter()
-                    .flat_map(|h| &h.encumbrances.pledges)
-                    .filter(|p| p.status == PledgeStatus::Pending);
-                for p in pending {
-                    consents.push_str(&format!(
-                        "<tr><td>{}</td><td>{}</td><td>¥{}</td><td>{}</td><td>{} — {}</td><td><form method=\"post\" action=\"/me/pledges/consent\">\
-                         <input type=\"hidden\" name=\"csrf\" value=\"{csrf}\"><input type=\"hidden\" name=\"record\" value=\"{}\">\
-                         <input type=\"hidden\" name=\"pledge\" value=\"{}\"><button>{}</button></form></td></tr>",
-                        esc(&a.form.product_name),
-                        esc(&p.pledgee.name),
-                        p.secured,
-                        p.stated_rank,
-                        p.term.start,
-                        p.term.end,
-                        a.id,
-                        p.id,
-                        l.tt("同意质押", "Consent")
-                    ));
-                }
-            }
-            body.push_str(&format!(
-                "<div class=\"scroll\"><table class=\"list\" id=\"my-filings\"><tr><th>{}</th><th>{}</th><th>{}</th><th>{}</th></tr>{rows}</table></div><p class=\"pager\">{}</p>",
-                l.tt("产品", "Product"),
-                l.tt("状态", "Status"),
-                l.tt("期限", "Deadline"),
-                l.tt("证书", "Certificate"),
-                crate::web::layout::pager(l, "/me?", view.page.max(1), PER_PAGE, total)
-            ));
-            if !consents.is_empty() {
-                body.push_str(&format!(
-                    "<h2>{}</h2><div class=\"scroll\"><table class=\"list\" id=\"pending-pledges\"><tr><th>{}</th><th>{}</th><th>{}</th><th>{}</th><th>{}</th><th><span class=\"sr-only\">{}</span></th></tr>{consents}</table></div>",
-                    l.tt("待同意的质押", "Pledges awaiting your consent"),
-                    l.tt("产品", "Product"),
-                    l.tt("质权人", "Pledgee"),
-                    l.tt("担保金额", "Secured"),
-                    l.tt("声明顺位", "Stated rank"),
-                    l.tt("期限", "Term"),
-                    l.tt("操作", "Actions")
-                ));
-            }
-        }
-        Role::Examiner => {
-            let filter = ApplicationFilter {
-                states: Status::ALL.into_iter().filter(|s| s.in_review_queue()).collect(),
-                order: Order::OldestFirst,
-                ..Default::default()
-            };
-            let found = st.store.applications(&filter, Page::new(view.page.max(1), PER_PAGE)).await;
-            let (apps, total) = found.map(|p| (p.items, p.total)).unwrap_or_default();
-            let mut rows = String::new();
-            for a in &apps {
-                let due = a.objections.iter().filter(|o| o.decision.is_none()).map(|o| o.decide_by).min();
-                rows.push_str(&format!(
-                    "<tr><td><a href=\"/review/{}\">{}</a></td><td>{}</td><td>{}</td><td>{}</td></tr>",
-                    a.id,
-                    esc(&a.form.product_name),
-                    esc(&a.applicant.name),
-                    crate::web::layout::state_label(a.state, l),
-                    due.map(|d| format!(
-                        "{} {}",
-                        l.tt("异议决定截止", "decide objection by"),
-                        shown::date_zoned(d, l.en)
-                    ))
-                    .unwrap_or_default()
-                ));
-            }
-            body.push_str(&format!(
-                "<h2>{}</h2><div class=\"scroll\"><table class=\"list\" id=\"review-queue\"><tr><th>{}</th><th>{}</th><th>{}</th><th>{}</th></tr>{rows}</table></div><p class=\"pager\">{}</p>",
-                l.tt("待审查（先到先审）", "Review queue (oldest first)"),
-                l.tt("产品", "Product"),
-                l.tt("申请人", "Applicant"),
-                l.tt("状态", "Status"),
-                l.tt("期限", "Deadline"),
-                crate::web::layout::pager(l, "/me?", view.page.max(1), PER_PAGE, total)
-            ));
-            let filter = ApplicationFilter { open_disputes: true, order: Order::OldestFirst, ..Default::default() };
-            let disputed = st.store.applications(&filter, Page::new(1, 100)).await.map(|p| p.items).unwrap_or_default();
-            let mut rows = String::new();
-            for a in &disputed {
-                let open = a.holding.iter().flat_map(|h| &h.disputes).filter(|d| d.decision.is_none());
-                let since = open.map(|d| d.filed_at).min();
-                rows.push_str(&format!(
-                    "<tr><td><a href=\"/review/{}#disputes\">{}</a></td><td>{}</td><td>{}</td></tr>",
-                    a.id,
-                    esc(&a.form.product_name),
-                    esc(&a.holder().name),
-                    since.map(shown::date).unwrap_or_default()
-                ));
-            }
-            if !rows.is_empty() {
-                body.push_str(&format!(
-                    "<h2>{}</h2><div class=\"scroll\"><table class=\"list\" id=\"dispute-queue\"><tr><th>{}</th><th>{}</th><th>{}</th></tr>{rows}</table></div>",
-                    l.tt("待决定的登记后异议", "Objections after grant to decide"),
-                    l.tt("产品", "Product"),
-                    l.tt("权利人", "Holder"),
-                    shown::zoned(l.tt("提出日期", "Filed"), l.en)
-                ));
-            }
-        }
+        Role::Applicant | Role::Agent => me.applicant = Some(applicant(st, l, user, view.page.max(1)).await?),
+        Role::Examiner => me.examiner = Some(examiner(st, l, view.page.max(1)).await?),
         _ => {}
     }
     if let Some(party) = user.party_id {
-        let mut notes = st.store.events("party", &party.to_string()).await.unwrap_or_default();
+        let mut notes = st.store.events("party", &party.to_string()).await?;
         notes.retain(|e| e.kind == "notification");
         notes.reverse();
-        let mut rows = String::new();
-        for n in notes.iter().take(30) {
-            rows.push_str(&format!(
-                "<tr><td>{}</td><td>{}</td><td>{}</td></tr>",
-                shown::date_zoned(n.at, l.en),
-                esc(n.payload["product_name"].as_str().unwrap_or_default()),
-                esc(&crate::web::layout::event_label(n.payload["event"].as_str().unwrap_or_default(), l.en))
-            ));
-        }
-        body.push_str(&format!("<h2>{}</h2>", l.tt("通知", "Notifications")));
-        if rows.is_empty() {
-            body.push_str(&format!("<p class=\"muted\">{}</p>", l.tt("无", "None")));
-        } else {
-            body.push_str(&format!("<table class=\"list\" id=\"notifications\">{rows}</table>"));
-        }
-    }
-    if user.role == Role::Admin {
-        body.push_str(&format!(
-            "<p><a class=\"button\" id=\"admin-link\" href=\"/admin\">{}</a></p>",
-            l.tt("系统管理", "Administration")
-        ));
+        let notes = notes.iter().take(30).map(|n| Notification {
+            at: shown::date_zoned(n.at, l.en),
+            product: n.payload["product_name"].as_str().unwrap_or_default().to_string(),
+            event: event_label(n.payload["event"].as_str().unwrap_or_default(), l.en),
+        });
+        me.notifications = Some(notes.collect());
     }
     if user.role == Role::Bank {
-        body.push_str(&format!(
-            "<p><a class=\"button\" href=\"/encumbrances\">{}</a></p>",
-            l.tt("放贷前查询权利负担", "Search encumbrances before lending")
-        ));
-        body.push_str(&pledge_book(st, l, &user, &csrf, view).await);
-        body.push_str(&pledge_form(l, &view.pledge, &view.errors, view.refusal.as_deref(), &csrf));
+        me.bank = Some(Bank {
+            book: pledge_book(st, l, user, view).await?,
+            fields: pledge_fields(l, &view.pledge),
+            errors: Errors::fields(&view.errors, l),
+            refusal: view.refusal.clone(),
+        });
     }
-    layout(l, l.tt("我的登记", "My registry"), "/me", &body, &[])
+    Ok(me)
+}
+
+async fn applicant(st: &Registry, l: Lang, user: &UserRecord, at: u32) -> Result<Applicant, StoreError> {
+    // Discarded drafts leave the list (their events stay in the audit trail).
+    let filter = ApplicationFilter {
+        owned_by: Some((user.id, user.party_id)),
+        states: Status::ALL.into_iter().filter(|s| *s != Status::Discarded).collect(),
+        ..Default::default()
+    };
+    let found = st.store.applications(&filter, Page::new(at, PER_PAGE)).await?;
+    // Pledges waiting for consent, on every product of the holder (not only this page's).
+    let pending = ApplicationFilter { pending_pledges: true, ..filter.clone() };
+    let pledged = st.store.applications(&pending, Page::new(1, 200)).await?.items;
+    let cal = st.calendar();
+    let filings = found
+        .items
+        .iter()
+        .map(|a| FilingRow {
+            id: a.id,
+            product: a.form.product_name.clone(),
+            state: state_label(a.state, l),
+            deadline: deadline_label(a, l, &cal),
+            registered: a.registration.is_some(),
+        })
+        .collect();
+    let mut consents = Vec::new();
+    for a in &pledged {
+        let pending =
+            a.holding.iter().flat_map(|h| &h.encumbrances.pledges).filter(|p| p.status == PledgeStatus::Pending);
+        for p in pending {
+            consents.push(ConsentRow {
+                record: a.id,
+                pledge: p.id,
+                product: a.form.product_name.clone(),
+                pledgee: p.pledgee.name.clone(),
+                secured: p.secured.to_string(),
+                rank: p.stated_rank,
+                start: p.term.start.to_string(),
+                end: p.term.end.to_string(),
+            });
+        }
+    }
+    Ok(Applicant { filings, pager: Pager::new("/me?", at, PER_PAGE, found.total), consents })
+}
+
+async fn examiner(st: &Registry, l: Lang, at: u32) -> Result<Examiner, StoreError> {
+    let filter = ApplicationFilter {
+        states: Status::ALL.into_iter().filter(|s| s.in_review_queue()).collect(),
+        order: Order::OldestFirst,
+        ..Default::default()
+    };
+    let found = st.store.applications(&filter, Page::new(at, PER_PAGE)).await?;
+    let queue = found
+        .items
+        .iter()
+        .map(|a| QueueRow {
+            id: a.id,
+            product: a.form.product_name.clone(),
+            applicant: a.applicant.name.clone(),
+            state: state_label(a.state, l),
+            due: a
+                .objections
+                .iter()
+                .filter(|o| o.decision.is_none())
+                .map(|o| o.decide_by)
+                .min()
+                .map(|d| shown::date_zoned(d, l.en)),
+        })
+        .collect();
+    let filter = ApplicationFilter { open_disputes: true, order: Order::OldestFirst, ..Default::default() };
+    let disputed = st.store.applications(&filter, Page::new(1, 100)).await?.items;
+    let disputes = disputed
+        .iter()
+        .map(|a| {
+            let open = a.holding.iter().flat_map(|h| &h.disputes).filter(|d| d.decision.is_none());
+            DisputeRow {
+                id: a.id,
+                product: a.form.product_name.clone(),
+                holder: a.holder().name.clone(),
+                since: open.map(|d| d.filed_at).min().map(shown::date).unwrap_or_default(),
+            }
+        })
+        .collect();
+    Ok(Examiner {
+        queue,
+        pager: Pager::new("/me?", at, PER_PAGE, found.total),
+        disputes,
+        filed_heading: shown::zoned(&l.t("me-col-filed"), l.en),
+    })
 }
 
 #[derive(Deserialize)]
@@ -629,6 +628,13 @@ pub struct ConsentForm {
     csrf: String,
     record: Uuid,
     pledge: Uuid,
+}
+
+#[derive(Template)]
+#[template(path = "portal/consent_refused.html")]
+struct ConsentRefused {
+    l: Lang,
+    refusal: String,
 }
 
 async fn consent(
@@ -652,13 +658,8 @@ async fn consent(
     {
         Ok(_) => Redirect::to(&format!("/records/{}", form.record)).into_response(),
         Err(e) => {
-            let body = format!(
-                "<h1>{}</h1><p class=\"result bad\" role=\"alert\">{}</p><p><a href=\"/me\">{}</a></p>",
-                l.tt("未能登记质押", "The pledge was not registered"),
-                esc(&crate::web::messages::refusal(&e, l)),
-                l.tt("返回", "Back")
-            );
-            let mut r = layout(l, l.tt("质押", "Pledge"), "/me", &body, &[]);
+            let refused = ConsentRefused { l, refusal: crate::web::messages::refusal(&e, l) };
+            let mut r = page(l, &l.t("me-consent-title"), "/me", &refused, &[]);
             *r.status_mut() = crate::web::layout::status_of(&e);
             r
         }
