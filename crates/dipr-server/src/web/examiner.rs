@@ -498,3 +498,46 @@ async fn decide_dispute(
     let l = Lang::of(q.lang(), &headers);
     decide_outcome(&st, &headers, l, id, Decided::Dispute(did), form).await
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn review(overlaps: Result<Vec<OverlapRow>, ()>) -> String {
+        let l = Lang { en: false, remember: false };
+        let view = Review {
+            l,
+            csrf: "c".into(),
+            product: "语料".into(),
+            state: String::new(),
+            applicant: String::new(),
+            applicant_id: String::new(),
+            object_type: String::new(),
+            industry: String::new(),
+            summary: String::new(),
+            legality: String::new(),
+            processing: String::new(),
+            samples: String::new(),
+            commitment: None,
+            overlaps,
+            objections: Vec::new(),
+            disputes: Vec::new(),
+            outcomes: [("dismissed", l.t("examiner-dismiss")), ("upheld", l.t("examiner-uphold"))],
+            decision: None,
+            errs: Errors::default(),
+        };
+        view.render().expect("the review page renders")
+    }
+
+    #[test]
+    fn a_failed_overlap_check_is_said_and_not_shown_as_no_overlap() {
+        let html = review(Err(()));
+        assert!(html.contains("id=\"overlaps-failed\"") && html.contains("数据重合情况读取失败"), "{html}");
+        assert!(!html.contains("id=\"overlaps\""));
+        let html = review(Ok(Vec::new()));
+        assert!(!html.contains("overlaps"), "no overlap, no section: {html}");
+        let row = OverlapRow { product: "x < y".into(), holder: "h".into(), share: "80%".into() };
+        let html = review(Ok(vec![row]));
+        assert!(html.contains("id=\"overlaps\"") && html.contains("x &#60; y") && !html.contains("overlaps-failed"));
+    }
+}
