@@ -105,11 +105,13 @@ struct OutcomeForm {
     url: String,
     /// Tells the forms of one page apart: the objection's id.
     key: String,
+    /// The reasons field's id, where a refusal's message shows.
     reasons_id: String,
     action: String,
     reasons: String,
 }
 
+/// An objection's outcome, or the form that decides it.
 enum Outcome {
     Decided(Decision),
     Open(OutcomeForm),
