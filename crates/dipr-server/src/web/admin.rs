@@ -6,6 +6,7 @@
 
 use std::sync::Arc;
 
+use askama::Template;
 use axum::extract::{Query, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
@@ -19,9 +20,9 @@ use dipr_store::{Industry, Page, UserRecord};
 use serde::Deserialize;
 use uuid::Uuid;
 
-use crate::web::form::{input, select, Errors};
+use crate::web::form::Errors;
 use crate::web::i18n::Lang;
-use crate::web::layout::{esc, layout, message_page, LangQuery};
+use crate::web::layout::{error_page, filters, message_page, LangQuery};
 use crate::web::session::{csrf_of, session};
 use dipr_registry::accounts::actor_of;
 use dipr_registry::witnessing::WitnessEndpoint;
@@ -48,7 +49,7 @@ async fn admin(st: &Registry, headers: &HeaderMap, l: Lang) -> Result<(UserRecor
 }
 
 fn not_admin(l: Lang) -> Response {
-    message_page(l, StatusCode::FORBIDDEN, l.tt("仅限系统管理员。", "Administrators only."))
+    message_page(l, StatusCode::FORBIDDEN, &l.t("admin-only-admins"))
 }
 
 /// An administrator's post: the session's user and CSRF token, once the posted token matches it.
@@ -100,240 +101,165 @@ async fn page(State(st): State<Arc<Registry>>, Query(q): Query<LangQuery>, heade
     render(&st, l, &csrf_of(&secret), Shown::default()).await
 }
 
-fn role_label(r: Role, l: Lang) -> &'static str {
+fn role_label(r: Role, l: Lang) -> String {
     match r {
-        Role::Applicant => l.tt("申请人", "Applicant"),
-        Role::Agent => l.tt("代理机构", "Agent"),
-        Role::Examiner => l.tt("审查员", "Examiner"),
-        Role::Admin => l.tt("管理员", "Administrator"),
-        Role::Bank => l.tt("银行", "Bank"),
-        Role::System | Role::Public => "",
+        Role::Applicant => l.t("admin-role-applicant"),
+        Role::Agent => l.t("admin-role-agent"),
+        Role::Examiner => l.t("admin-role-examiner"),
+        Role::Admin => l.t("admin-role-admin"),
+        Role::Bank => l.t("admin-role-bank"),
+        Role::System | Role::Public => String::new(),
     }
+}
+
+fn day_kind_label(k: DayKind, l: Lang) -> String {
+    match k {
+        DayKind::Holiday => l.t("admin-holiday"),
+        DayKind::Workday => l.t("admin-workday"),
+    }
+}
+
+struct UserRow {
+    id: Uuid,
+    username: String,
+    display_name: String,
+    role: String,
+    disabled: bool,
+    /// The id of the tick box that disabling this account needs.
+    confirm_id: String,
+}
+
+struct FailureRow {
+    username: String,
+    failed: u64,
+    last: String,
 }
 
 /// Failed sign-ins since the server started (kept in memory by the throttle), most failures first.
-fn sign_in_failures(st: &Registry, l: Lang) -> String {
-    let r = st.sign_ins.report();
-    let mut out = format!(
-        "<h3 id=\"sign-in-failures\">{}</h3><p>{}: <span id=\"failed-sign-ins\">{}</span>; {}: {}</p>",
-        l.tt("登录失败（自本次启动）", "Failed sign-ins (since the server started)"),
-        l.tt("密码或用户名错误", "Wrong username or password"),
-        r.failed,
-        l.tt("因过于频繁被拒", "refused as too frequent"),
-        r.throttled,
-    );
-    if !r.accounts.is_empty() {
-        out.push_str(&format!(
-            "<div class=\"scroll\"><table class=\"list\"><tr><th>{}</th><th>{}</th><th>{}</th></tr>",
-            l.tt("用户名", "Username"),
-            l.tt("失败次数", "Failures"),
-            dipr_domain::shown::zoned(l.tt("最近一次", "Last"), l.en)
-        ));
-        for a in &r.accounts {
-            out.push_str(&format!(
-                "<tr><td>{}</td><td>{}</td><td>{}</td></tr>",
-                esc(&a.username),
-                a.failed,
-                dipr_domain::shown::minute_zoned(a.last_failed_at, l.en)
-            ));
-        }
-        out.push_str("</table></div>");
-    }
-    out
+struct Failures {
+    failed: u64,
+    throttled: u64,
+    accounts: Vec<FailureRow>,
+}
+
+struct DayRow {
+    date: String,
+    kind: String,
+    note: String,
+}
+
+struct WitnessRow {
+    /// Its position in the set, which the remove form names.
+    index: usize,
+    name: String,
+    url: String,
+}
+
+#[derive(Template)]
+#[template(path = "admin/admin.html")]
+struct AdminPage {
+    l: Lang,
+    csrf: String,
+    /// The first year the holiday calendar does not cover, once it is near.
+    calendar_gap: Option<String>,
+    message: Option<(bool, String)>,
+    users: Vec<UserRow>,
+    failures: Failures,
+    last_failure: String,
+    roles: Vec<(String, String)>,
+    user: UserForm,
+    industries: Vec<Industry>,
+    industry: IndustryForm,
+    day: DayForm,
+    kinds: Vec<(String, String)>,
+    /// The latest days entered, newest first.
+    days: Vec<DayRow>,
+    witnesses: Vec<WitnessRow>,
+    witness: WitnessForm,
+    quorum: String,
+    errs: Errors,
 }
 
 async fn render(st: &Registry, l: Lang, csrf: &str, shown: Shown) -> Response {
-    let users = st.store.users(Page::new(1, 200)).await.map(|p| p.items).unwrap_or_default();
-    let industries = st.store.industries().await.unwrap_or_default();
-    let calendar = st.store.calendar().await.unwrap_or_default();
-    let hidden = format!("<input type=\"hidden\" name=\"csrf\" value=\"{csrf}\">");
-    let e = &shown.errors;
-    let mut body = format!("<h1>{}</h1>", l.tt("系统管理", "Administration"));
-    if let Some(year) = st.calendar().coverage_warning(local_date(st.clock.now())) {
-        body.push_str(&format!(
-            "<div class=\"result bad\" role=\"alert\" id=\"calendar-warning\"><h2>{}</h2><p>{}</p></div>",
-            if l.en {
-                format!("The holiday calendar does not cover {year} yet")
-            } else {
-                format!("节假日日历尚未录入 {year} 年")
-            },
-            if l.en {
-                format!("Working-day deadlines that reach {year} are counted by the weekend rule alone (Monday to Friday) and the pages showing them say so. Enter the State Council's {year} holiday arrangement below as soon as it is published.")
-            } else {
-                format!("期限落入 {year} 年的，暂按周末规则（周一至周五为工作日）计算，并在显示该期限的页面上注明。国务院办公厅发布 {year} 年节假日安排后，请尽快在下方录入。")
-            }
-        ));
-    }
-    if let Some((ok, m)) = &shown.message {
-        body.push_str(&format!(
-            "<p class=\"result {}\" role=\"status\" id=\"admin-message\">{}</p>",
-            if *ok { "good" } else { "bad" },
-            esc(m)
-        ));
-    }
-
-    // Users and roles.
-    body.push_str(&format!(
-        "<h2 id=\"users-h\">{}</h2><div class=\"scroll\"><table class=\"list\" id=\"users\"><tr><th>{}</th><th>{}</th><th>{}</th><th><span class=\"sr-only\">{}</span></th></tr>",
-        l.tt("用户与角色", "Users and roles"),
-        l.tt("用户名", "Username"),
-        l.tt("名称", "Name"),
-        l.tt("角色", "Role"),
-        l.tt("操作", "Actions")
-    ));
-    for u in &users {
-        let form = |action: &str, confirm: &str, label: &str| {
-            format!(
-                "<form method=\"post\" action=\"/admin/users\" class=\"stack\">{hidden}\
-                 <input type=\"hidden\" name=\"user\" value=\"{}\"><input type=\"hidden\" name=\"action\" value=\"{action}\">\
-                 {confirm}<button class=\"secondary\" aria-label=\"{label} {}\">{label}</button></form>",
-                u.id,
-                esc(&u.username),
-            )
-        };
-        // Disabling ends the account's sessions at once: it asks for a tick first. Enabling does not.
-        let action = if u.disabled {
-            form("enable", "", l.tt("启用", "Enable"))
-        } else {
-            format!(
-                "<details><summary>{}</summary>{}</details>",
-                l.tt("停用", "Disable"),
-                form(
-                    "disable",
-                    &crate::web::layout::confirm_box(l, &format!("confirm-user-{}", u.id), String::new()),
-                    l.tt("确认停用", "Disable the account")
-                )
-            )
-        };
-        body.push_str(&format!(
-            "<tr><td>{}</td><td>{}</td><td>{}{}</td><td>{action}</td></tr>",
-            esc(&u.username),
-            esc(&u.display_name),
-            role_label(u.role, l),
-            if u.disabled {
-                format!(" <span class=\"tag\">{}</span>", l.tt("已停用", "disabled"))
-            } else {
-                String::new()
-            },
-        ));
-    }
-    body.push_str("</table></div>");
-    body.push_str(&sign_in_failures(st, l));
-    let roles = [
-        ("examiner", role_label(Role::Examiner, l).to_string()),
-        ("bank", role_label(Role::Bank, l).to_string()),
-        ("admin", role_label(Role::Admin, l).to_string()),
-    ];
-    let u = &shown.user;
-    body.push_str(&format!(
-        "<h3>{}</h3><form method=\"post\" action=\"/admin/users/new\" class=\"stack\" data-width=\"narrow\" novalidate>{hidden}{}{}{}{}{}<p class=\"muted\">{}</p>{}{}<button id=\"create-user\">{}</button></form>",
-        l.tt("新建工作人员账号", "Create a staff account"),
-        e.html_at("user-form"),
-        input("new-username", l.tt("用户名", "Username"), &u.username, e, "text"),
-        input("new-display_name", l.tt("姓名 / 名称", "Name"), &u.display_name, e, "text"),
-        select("new-role", l.tt("角色", "Role"), &u.role, &roles, e),
-        input("new-password", l.tt("初始密码（至少 10 个字符）", "Initial password (at least 10 characters)"), "", e, "password"),
-        l.tt("银行账号须填写银行的名称和统一社会信用代码：", "A bank account names the bank and its credit code:"),
-        input("new-party_name", l.tt("银行名称", "Bank's name"), &u.party_name, e, "text"),
-        input("new-party_id", l.tt("统一社会信用代码", "Credit code"), &u.party_id, e, "text"),
-        l.tt("创建账号", "Create the account"),
-    ));
-
-    // Industry codes.
-    body.push_str(&format!(
-        "<h2>{}</h2><div class=\"scroll\"><table class=\"list\" id=\"industries\"><tr><th>{}</th><th>中文</th><th>English</th><th>{}</th></tr>",
-        l.tt("行业代码", "Industry codes"),
-        l.tt("代码", "Code"),
-        l.tt("启用", "Active")
-    ));
-    for i in &industries {
-        body.push_str(&format!(
-            "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
-            esc(&i.code),
-            esc(&i.name_zh),
-            esc(&i.name_en),
-            if i.active { "✓" } else { "—" }
-        ));
-    }
-    let i = &shown.industry;
-    body.push_str(&format!(
-        "</table></div><form method=\"post\" action=\"/admin/industries\" class=\"stack\" data-width=\"narrow\" novalidate>{hidden}{}{}{}{}<button>{}</button></form>",
-        e.html_at("industry-form"),
-        input("industry-code", l.tt("代码（小写字母、数字、下划线）", "Code (a-z, 0-9, _)"), &i.code, e, "text"),
-        input("industry-zh", "中文名称", &i.name_zh, e, "text"),
-        input("industry-en", "English name", &i.name_en, e, "text"),
-        l.tt("保存行业", "Save the industry")
-    ));
-
-    // The working-day calendar.
-    let d = &shown.day;
-    let kinds =
-        [("holiday", l.tt("节假日", "Holiday").to_string()), ("workday", l.tt("调休上班", "Working day").to_string())];
-    body.push_str(&format!(
-        "<h2>{}</h2><form method=\"post\" action=\"/admin/calendar\" class=\"stack\" data-width=\"narrow\" novalidate>{hidden}{}{}{}{}<button>{}</button></form>\
-         <div class=\"scroll\"><table class=\"list\" id=\"calendar\"><tr><th>{}</th><th>{}</th><th>{}</th></tr>",
-        l.tt("节假日与调休", "Holidays and working weekends"),
-        e.html_at("day-form"),
-        input("day-date", l.tt("日期（YYYY-MM-DD）", "Date (YYYY-MM-DD)"), &d.date, e, "text"),
-        select("day-kind", l.tt("类型", "Kind"), &d.kind, &kinds, e),
-        input("day-note", l.tt("说明", "Note"), &d.note, e, "text"),
-        l.tt("保存", "Save"),
-        l.tt("日期", "Date"),
-        l.tt("类型", "Kind"),
-        l.tt("说明", "Note")
-    ));
-    for d in calendar.iter().rev().take(60) {
-        let kind = match d.kind {
-            DayKind::Holiday => l.tt("节假日", "Holiday"),
-            DayKind::Workday => l.tt("调休上班", "Working day"),
-        };
-        body.push_str(&format!("<tr><td>{}</td><td>{kind}</td><td>{}</td></tr>", d.date, esc(&d.note)));
-    }
-    body.push_str("</table></div>");
-    body.push_str(&witness_section(st, l, &hidden, &shown));
-    layout(l, l.tt("系统管理", "Administration"), "/me", &body, &[])
-}
-
-fn witness_section(st: &Registry, l: Lang, hidden: &str, shown: &Shown) -> String {
+    let users = match st.store.users(Page::new(1, 200)).await {
+        Ok(p) => p.items,
+        Err(e) => return error_page(l, StatusCode::INTERNAL_SERVER_ERROR, &e.to_string()),
+    };
+    let industries = match st.store.industries().await {
+        Ok(i) => i,
+        Err(e) => return error_page(l, StatusCode::INTERNAL_SERVER_ERROR, &e.to_string()),
+    };
+    let calendar = match st.store.calendar().await {
+        Ok(c) => c,
+        Err(e) => return error_page(l, StatusCode::INTERNAL_SERVER_ERROR, &e.to_string()),
+    };
+    let report = st.sign_ins.report();
     let set = st.witnesses();
-    let e = &shown.errors;
-    let mut rows = String::new();
-    for (i, w) in set.witnesses.iter().enumerate() {
-        let name = w.key.split('+').next().unwrap_or_default();
-        rows.push_str(&format!(
-            "<tr><td>{}</td><td><code>{}</code></td><td><form method=\"post\" action=\"/admin/witnesses\">{hidden}\
-             <input type=\"hidden\" name=\"action\" value=\"remove\"><input type=\"hidden\" name=\"index\" value=\"{i}\">\
-             <button class=\"secondary\" aria-label=\"{} {}\">{}</button></form></td></tr>",
-            esc(name),
-            esc(&w.url),
-            l.tt("移除", "Remove"),
-            esc(name),
-            l.tt("移除", "Remove")
-        ));
-    }
-    let w = &shown.witness;
-    let quorum = if w.quorum.is_empty() { set.quorum.to_string() } else { w.quorum.clone() };
-    format!(
-        "<h2 id=\"witnesses-h\">{h}</h2><p class=\"muted\">{lead}</p>\
-         <div class=\"scroll\"><table class=\"list\" id=\"witnesses\"><tr><th>{c1}</th><th>URL</th><th><span class=\"sr-only\">{act}</span></th></tr>{rows}</table></div>\
-         <form method=\"post\" action=\"/admin/witnesses\" class=\"stack\" data-width=\"narrow\" novalidate>{hidden}\
-         <input type=\"hidden\" name=\"action\" value=\"add\">{top}{url}{key}<button id=\"add-witness\">{add}</button></form>\
-         <form method=\"post\" action=\"/admin/witnesses\" class=\"stack\" data-width=\"narrow\" novalidate>{hidden}\
-         <input type=\"hidden\" name=\"action\" value=\"quorum\">{q}<button>{save}</button></form>",
-        h = l.tt("见证人", "Witnesses"),
-        lead = l.tt(
-            "见证人独立联署账本检查点；证书在达到法定人数的联署后附带联署。更改即时生效并记入事件日志。",
-            "Witnesses cosign the log's checkpoints independently; certificates carry the cosignatures once a quorum has signed. Changes take effect at once and are logged."
-        ),
-        c1 = l.tt("名称", "Name"),
-        act = l.tt("操作", "Actions"),
-        top = e.html_at("witness-form"),
-        url = input("witness-url", "URL (https://…)", &w.url, e, "text"),
-        key = input("witness-key", l.tt("见证人公钥（cosignature/v1）", "Witness key (cosignature/v1)"), &w.key, e, "text"),
-        add = l.tt("添加见证人", "Add the witness"),
-        q = input("witness-quorum", l.tt("法定人数（0 表示不等待联署）", "Quorum (0: do not wait for cosignatures)"), &quorum, e, "text"),
-        save = l.tt("保存法定人数", "Save the quorum"),
-    )
+    let Shown { message, user, industry, day, witness, errors } = shown;
+    let quorum = if witness.quorum.is_empty() { set.quorum.to_string() } else { witness.quorum.clone() };
+    let view = AdminPage {
+        l,
+        csrf: csrf.to_string(),
+        calendar_gap: st.calendar().coverage_warning(local_date(st.clock.now())).map(|y| y.to_string()),
+        message,
+        users: users
+            .iter()
+            .map(|u| UserRow {
+                id: u.id,
+                username: u.username.clone(),
+                display_name: u.display_name.clone(),
+                role: role_label(u.role, l),
+                disabled: u.disabled,
+                confirm_id: format!("confirm-user-{}", u.id),
+            })
+            .collect(),
+        failures: Failures {
+            failed: report.failed,
+            throttled: report.throttled,
+            accounts: report
+                .accounts
+                .iter()
+                .map(|a| FailureRow {
+                    username: a.username.clone(),
+                    failed: a.failed,
+                    last: dipr_domain::shown::minute_zoned(a.last_failed_at, l.en),
+                })
+                .collect(),
+        },
+        last_failure: dipr_domain::shown::zoned(&l.t("admin-last-failure"), l.en),
+        roles: [("examiner", Role::Examiner), ("bank", Role::Bank), ("admin", Role::Admin)]
+            .into_iter()
+            .map(|(v, r)| (v.to_string(), role_label(r, l)))
+            .collect(),
+        user,
+        industries,
+        industry,
+        day,
+        kinds: [("holiday", DayKind::Holiday), ("workday", DayKind::Workday)]
+            .into_iter()
+            .map(|(v, k)| (v.to_string(), day_kind_label(k, l)))
+            .collect(),
+        days: calendar
+            .iter()
+            .rev()
+            .take(60)
+            .map(|d| DayRow { date: d.date.to_string(), kind: day_kind_label(d.kind, l), note: d.note.clone() })
+            .collect(),
+        witnesses: set
+            .witnesses
+            .iter()
+            .enumerate()
+            .map(|(index, w)| WitnessRow {
+                index,
+                name: w.key.split('+').next().unwrap_or_default().to_string(),
+                url: w.url.clone(),
+            })
+            .collect(),
+        witness,
+        quorum,
+        errs: errors,
+    };
+    crate::web::layout::page(l, &l.t("admin-title"), "/me", &view, &[])
 }
 
 #[derive(Deserialize)]
@@ -365,10 +291,10 @@ async fn user_action(
         }
     } else {
         match dipr_registry::accounts::set_user_disabled(&st, &actor_of(&me), f.user, disable).await {
-            Ok(u) => Shown::done(format!(
-                "{} {}",
+            Ok(u) => Shown::done(l.t1(
+                if u.disabled { "admin-user-disabled" } else { "admin-user-enabled" },
+                "username",
                 u.username,
-                if u.disabled { l.tt("已停用", "disabled") } else { l.tt("已启用", "enabled") }
             )),
             Err(e) => Shown::refused(&e, l, &|_| String::new(), None),
         }
@@ -436,7 +362,7 @@ async fn create_user(
         dipr_registry::accounts::create_account(&st, req, &actor_of(&me), false).await.map(|(u, _)| u)
     };
     match result {
-        Ok(u) => render(&st, l, &csrf, Shown::done(format!("{} {}", u.username, l.tt("已创建", "created")))).await,
+        Ok(u) => render(&st, l, &csrf, Shown::done(l.t1("admin-user-created", "username", u.username))).await,
         Err(e) => {
             let map = |field: &str| -> String {
                 match field {
@@ -484,7 +410,10 @@ async fn save_industry(
         Ok(x) => x,
         Err(r) => return r,
     };
-    let position = st.store.industries().await.map(|v| v.len() as i64).unwrap_or(0);
+    let position = match st.store.industries().await {
+        Ok(v) => v.len() as i64,
+        Err(e) => return error_page(l, StatusCode::INTERNAL_SERVER_ERROR, &e.to_string()),
+    };
     let ind = Industry {
         code: f.code.trim().into(),
         name_zh: f.name_zh.trim().into(),
@@ -493,7 +422,7 @@ async fn save_industry(
         position,
     };
     match dipr_registry::admin::upsert_industry(&st, &actor_of(&me), ind).await {
-        Ok(i) => render(&st, l, &csrf, Shown::done(format!("{} {}", i.code, l.tt("已保存", "saved")))).await,
+        Ok(i) => render(&st, l, &csrf, Shown::done(l.t1("admin-saved", "what", i.code))).await,
         Err(e) => {
             let map = |field: &str| -> String {
                 match field {
@@ -545,7 +474,7 @@ async fn save_day(
         }
     };
     match result {
-        Ok(d) => render(&st, l, &csrf, Shown::done(format!("{} {}", d.date, l.tt("已保存", "saved")))).await,
+        Ok(d) => render(&st, l, &csrf, Shown::done(l.t1("admin-saved", "what", d.date.to_string()))).await,
         Err(e) => {
             let map = |field: &str| -> String {
                 match field {
@@ -615,7 +544,7 @@ async fn witness_action(
         _ => Err(Error::new("bad_request", "unknown witness action")),
     };
     match result {
-        Ok(_) => render(&st, l, &csrf, Shown::done(l.tt("见证人设置已保存", "Witnesses saved").to_string())).await,
+        Ok(_) => render(&st, l, &csrf, Shown::done(l.t("admin-witnesses-saved"))).await,
         Err(e) => {
             let map = |field: &str| -> String {
                 if field == "quorum" {

@@ -4,6 +4,7 @@
 
 use std::sync::Arc;
 
+use askama::Template;
 use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
@@ -13,14 +14,15 @@ use dipr_domain::access::Role;
 use dipr_domain::application::{Application, ObjectionOutcome, State as Status};
 use dipr_domain::holding::Operation;
 use dipr_domain::lifecycle::Command;
+use dipr_domain::shown;
 use dipr_store::UserRecord;
 use serde::Deserialize;
 use uuid::Uuid;
 
+use crate::web::form::Errors;
 use crate::web::i18n::Lang;
-use crate::web::layout::{esc, layout, message_page, LangQuery};
+use crate::web::layout::{error_page, filters, message_page, object_type_label, page, state_label, LangQuery};
 use crate::web::session::{csrf_of, session};
-use dipr_domain::shown;
 use dipr_registry::accounts::actor_of;
 use dipr_registry::Registry;
 
@@ -31,20 +33,20 @@ pub fn routes() -> Router<Arc<Registry>> {
         .route("/review/{id}/disputes/{did}", post(decide_dispute))
 }
 
-/// The decisions an examiner can take on a filing in this state.
-fn actions(state: Status) -> &'static [(&'static str, &'static str, &'static str)] {
+/// The decisions an examiner can take on a filing in this state: (the form's value, its label).
+fn actions(state: Status, l: Lang) -> Vec<(&'static str, String)> {
     match state {
-        Status::Submitted => &[("accept", "受理，进入形式审查", "Accept into formal review")],
-        Status::FormalReview => &[
-            ("pass_formal_review", "形式审查合格", "Pass formal review"),
-            ("request_correction", "要求补正", "Request correction"),
-            ("reject", "不予受理", "Reject"),
+        Status::Submitted => vec![("accept", l.t("examiner-action-accept"))],
+        Status::FormalReview => vec![
+            ("pass_formal_review", l.t("examiner-action-pass-formal-review")),
+            ("request_correction", l.t("examiner-action-request-correction")),
+            ("reject", l.t("examiner-action-reject")),
         ],
         Status::SubstantiveReview => {
-            &[("approve", "予以公示", "Approve for public notice"), ("refuse", "不予登记", "Refuse")]
+            vec![("approve", l.t("examiner-action-approve")), ("refuse", l.t("examiner-action-refuse"))]
         }
-        Status::Registered => &[("revoke", "撤销登记", "Revoke the registration")],
-        _ => &[],
+        Status::Registered => vec![("revoke", l.t("examiner-action-revoke"))],
+        _ => Vec::new(),
     }
 }
 
@@ -84,24 +86,111 @@ impl Typed<'_> {
     }
 }
 
-/// The form deciding one objection (during notice) or one objection after grant.
-fn outcome_form(l: Lang, url: &str, key: &str, csrf: &str, typed: (&str, &str), error: Option<&str>) -> String {
-    let mut opts = format!("<option value=\"\">{}</option>", l.tt("请选择", "Choose"));
-    for (v, zh, en) in [("dismissed", "异议不成立", "Dismiss"), ("upheld", "异议成立", "Uphold")] {
-        let sel = if v == typed.0 { " selected" } else { "" };
-        opts.push_str(&format!("<option value=\"{v}\"{sel}>{}</option>", l.tt(zh, en)));
-    }
-    let error = error.map(|e| crate::web::layout::error_span(&format!("reasons-{key}"), e)).unwrap_or_default();
-    format!(
-        "<form method=\"post\" action=\"{url}\" class=\"stack\" novalidate><input type=\"hidden\" name=\"csrf\" value=\"{csrf}\">\
-         <label for=\"outcome-{key}\">{}</label><select id=\"outcome-{key}\" name=\"action\" aria-describedby=\"err-reasons-{key}\">{opts}</select>\
-         <label for=\"reasons-{key}\">{}</label><textarea id=\"reasons-{key}\" name=\"reasons\" rows=\"3\" aria-describedby=\"err-reasons-{key}\">{}</textarea>{error}\
-         <button>{}</button></form>",
-        l.tt("结论", "Outcome"),
-        l.tt("理由", "Reasons"),
-        esc(typed.1),
-        l.tt("决定异议", "Decide the objection")
-    )
+/// One other filing whose data contains this filing's records.
+struct OverlapRow {
+    product: String,
+    holder: String,
+    /// The estimated share and its 95% interval, in percent.
+    share: String,
+}
+
+/// How an objection (or an objection after grant) was decided.
+struct Decision {
+    outcome: String,
+    reasons: String,
+    examiner: String,
+}
+
+/// The form deciding one objection, with what was typed into it when it was refused.
+struct OutcomeForm {
+    url: String,
+    /// Tells the forms of one page apart: the objection's id.
+    key: String,
+    /// The reasons field's id, where a refusal's message shows.
+    reasons_id: String,
+    action: String,
+    reasons: String,
+}
+
+/// An objection's outcome, or the form that decides it.
+enum Outcome {
+    Decided(Decision),
+    Open(OutcomeForm),
+}
+
+/// An objection during the notice period.
+struct ObjectionCard {
+    name: String,
+    contact: String,
+    filed: String,
+    decide_by: String,
+    grounds: String,
+    answer: Option<String>,
+    outcome: Outcome,
+}
+
+/// An objection after grant.
+struct DisputeCard {
+    name: String,
+    contact: String,
+    filed: String,
+    grounds: String,
+    outcome: Outcome,
+}
+
+/// The decision form on the filing itself.
+struct DecisionView {
+    url: String,
+    version: i64,
+    actions: Vec<(String, String)>,
+    action: String,
+    reasons: String,
+    /// Revocation ends a registration for good: it needs a tick.
+    revoke: bool,
+}
+
+#[derive(Template)]
+#[template(path = "examiner/review.html")]
+struct Review {
+    l: Lang,
+    csrf: String,
+    product: String,
+    state: String,
+    applicant: String,
+    applicant_id: String,
+    object_type: String,
+    industry: String,
+    summary: String,
+    legality: String,
+    processing: String,
+    samples: String,
+    commitment: Option<String>,
+    /// Err when the overlap check could not be read (the examiner must not take it for "no overlap").
+    overlaps: Result<Vec<OverlapRow>, ()>,
+    objections: Vec<ObjectionCard>,
+    disputes: Vec<DisputeCard>,
+    outcomes: [(&'static str, String); 2],
+    decision: Option<DecisionView>,
+    /// The refused form's message, at the id of its reasons field.
+    errs: Errors,
+}
+
+fn decision_of(outcome: ObjectionOutcome, reasons: &str, examiner: &str, l: Lang) -> Outcome {
+    Outcome::Decided(Decision {
+        outcome: outcome_label(outcome, l),
+        reasons: reasons.to_string(),
+        examiner: examiner.to_string(),
+    })
+}
+
+fn open_form(url: String, id: Uuid, typed: (&str, &str)) -> Outcome {
+    Outcome::Open(OutcomeForm {
+        url,
+        key: id.to_string(),
+        reasons_id: format!("reasons-{id}"),
+        action: typed.0.to_string(),
+        reasons: typed.1.to_string(),
+    })
 }
 
 async fn review_page(
@@ -112,147 +201,112 @@ async fn review_page(
     typed: Typed<'_>,
     error: Option<String>,
 ) -> Response {
-    let overlaps = dipr_registry::fingerprints::overlaps(st, app.id).await.unwrap_or_default();
-    let industry = crate::web::layout::industry_name(st, &app.form.industry, l).await;
+    let overlaps = match dipr_registry::fingerprints::overlaps(st, app.id).await {
+        Ok(found) => Ok(found),
+        // A filing without a fingerprint manifest has nothing to compare.
+        Err(e) if e.code == "no_manifest" => Ok(Vec::new()),
+        Err(e) => {
+            tracing::error!(code = e.code, message = %e.message, "the overlap check failed on the review page");
+            Err(())
+        }
+    };
+    let overlaps = overlaps.map(|found| {
+        found
+            .into_iter()
+            .map(|o| OverlapRow {
+                product: o.product_name,
+                holder: o.holder,
+                share: format!("{:.0}%（95%: {:.0}–{:.0}%）", o.containment * 100.0, o.low * 100.0, o.high * 100.0),
+            })
+            .collect()
+    });
+    let industries = match st.store.industries().await {
+        Ok(i) => i,
+        Err(e) => return error_page(l, StatusCode::INTERNAL_SERVER_ERROR, &e.to_string()),
+    };
     let f = &app.form;
-    let mut body = format!(
-        "<h1>{} <span class=\"badge\">{}</span></h1><p><a href=\"/me\">{}</a></p><table>",
-        esc(&f.product_name),
-        crate::web::layout::state_label(app.state, l),
-        l.tt("返回审查队列", "Back to the queue")
-    );
-    for (k, v) in [
-        (l.tt("申请人", "Applicant"), format!("{}（{}）", esc(&app.applicant.name), esc(&app.applicant.id_number))),
-        (
-            l.tt("登记对象", "Object type"),
-            crate::web::layout::object_type_label(f.object_type.map(|t| t.as_str()).unwrap_or(""), l).to_string(),
-        ),
-        (l.tt("行业", "Industry"), esc(&industry)),
-        (l.tt("简介", "Summary"), esc(&f.summary)),
-        (l.tt("数据来源与合法性", "Sources and legality"), esc(&f.legality_statement)),
-        (l.tt("加工规则", "Processing"), esc(&f.processing)),
-        (l.tt("样例", "Samples"), esc(&f.samples.join("\n"))),
-        (
-            l.tt("内容承诺", "Content commitment"),
-            f.content_commitment.as_ref().map(|c| format!("<code>{}</code>", esc(&c.root))).unwrap_or_default(),
-        ),
-    ] {
-        body.push_str(&format!("<tr><th>{k}</th><td>{v}</td></tr>"));
-    }
-    body.push_str("</table>");
-    if !overlaps.is_empty() {
-        body.push_str(&format!(
-            "<h2>{}</h2><table class=\"list\" id=\"overlaps\"><tr><th>{}</th><th>{}</th><th>{}</th></tr>",
-            l.tt("数据重合预警", "Overlap warnings"),
-            l.tt("其他申请", "Other filing"),
-            l.tt("权利人", "Holder"),
-            l.tt("本申请数据包含于其中的比例", "Share of this filing's records in it")
-        ));
-        for o in overlaps {
-            body.push_str(&format!(
-                "<tr><td>{}</td><td>{}</td><td>{:.0}%（95%: {:.0}–{:.0}%）</td></tr>",
-                esc(&o.product_name),
-                esc(&o.holder),
-                o.containment * 100.0,
-                o.low * 100.0,
-                o.high * 100.0
-            ));
-        }
-        body.push_str("</table>");
-    }
-    let err_for = |t: Target| error.as_deref().filter(|_| typed.target == t);
-    // Objections during the notice period, and objections after grant.
-    if !app.objections.is_empty() {
-        body.push_str(&format!("<h2 id=\"objections\">{}</h2>", l.tt("公示期异议", "Objections during the notice")));
-        for o in &app.objections {
-            body.push_str(&format!(
-                "<section class=\"card\"><p><strong>{}</strong>（{}） · {} · {} {}</p><p>{}</p>",
-                esc(&o.objector_name),
-                esc(&o.objector_contact),
-                shown::date_zoned(o.filed_at, l.en),
-                l.tt("决定期限", "decide by"),
-                shown::date_zoned(o.decide_by, l.en),
-                esc(&o.grounds)
-            ));
-            match (&o.response, &o.decision) {
-                (_, Some(d)) => body.push_str(&format!(
-                    "<p><strong>{}</strong> — {}（{}）</p>",
-                    outcome_label(d.outcome, l),
-                    esc(&d.reasons),
-                    esc(&d.examiner_name)
-                )),
-                (response, None) => {
-                    body.push_str(&format!(
-                        "<p><em>{}</em> {}</p>",
-                        l.tt("申请人答复：", "Applicant's answer:"),
-                        response.as_deref().map(esc).unwrap_or_else(|| l.tt("尚未答复", "none yet").to_string())
-                    ));
-                    let t = Target::Objection(o.id);
-                    let url = format!("/review/{}/objections/{}", app.id, o.id);
-                    body.push_str(&outcome_form(l, &url, &o.id.to_string(), csrf, typed.for_target(t), err_for(t)));
-                }
-            }
-            body.push_str("</section>");
-        }
-    }
-    let disputes = app.holding.iter().flat_map(|h| &h.disputes).collect::<Vec<_>>();
-    if !disputes.is_empty() {
-        body.push_str(&format!("<h2 id=\"disputes\">{}</h2>", l.tt("登记后异议", "Objections after grant")));
-        for d in disputes {
-            body.push_str(&format!(
-                "<section class=\"card\"><p><strong>{}</strong>（{}） · {}</p><p>{}</p>",
-                esc(&d.objector_name),
-                esc(&d.objector_contact),
-                shown::date_zoned(d.filed_at, l.en),
-                esc(&d.grounds)
-            ));
-            match &d.decision {
-                Some(x) => body.push_str(&format!(
-                    "<p><strong>{}</strong> — {}（{}）</p>",
-                    outcome_label(x.outcome, l),
-                    esc(&x.reasons),
-                    esc(&x.examiner_name)
-                )),
-                None => {
-                    let t = Target::Dispute(d.id);
-                    let url = format!("/review/{}/disputes/{}", app.id, d.id);
-                    body.push_str(&outcome_form(l, &url, &d.id.to_string(), csrf, typed.for_target(t), err_for(t)));
-                }
-            }
-            body.push_str("</section>");
-        }
-    }
-    let choices = actions(app.state);
-    if !choices.is_empty() {
-        let (action, reasons) = typed.for_target(Target::Decision);
-        let mut opts = String::new();
-        for (v, zh, en) in choices {
-            let sel = if *v == action { " selected" } else { "" };
-            opts.push_str(&format!("<option value=\"{v}\"{sel}>{}</option>", l.tt(zh, en)));
-        }
-        let error = err_for(Target::Decision).map(|e| crate::web::layout::error_span("reasons", e)).unwrap_or_default();
-        body.push_str(&format!(
-            "<h2>{}</h2><form method=\"post\" action=\"/review/{}\" class=\"stack\" novalidate><input type=\"hidden\" name=\"csrf\" value=\"{csrf}\">\
-             <input type=\"hidden\" name=\"version\" value=\"{version}\">\
-             <label for=\"action\">{}</label><select id=\"action\" name=\"action\">{opts}</select>\
-             <label for=\"reasons\">{}</label><textarea id=\"reasons\" name=\"reasons\" rows=\"4\" aria-describedby=\"err-reasons\">{}</textarea>{error}\
-             {confirm}<button>{}</button></form>",
-            l.tt("决定", "Decision"),
-            app.id,
-            l.tt("决定事项", "Action"),
-            l.tt("理由（将记录审查员身份）", "Reasons (recorded with your name)"),
-            esc(reasons),
-            l.tt("作出决定", "Decide"),
-            version = app.version,
-            // Revocation ends a registration for good: it needs a tick.
-            confirm = if choices.iter().any(|(v, ..)| *v == "revoke") {
-                crate::web::layout::confirm_box(l, "confirm", String::new())
-            } else {
-                String::new()
+    let industry = industries
+        .into_iter()
+        .find(|i| i.code == f.industry)
+        .map_or_else(|| f.industry.clone(), |i| if l.en { i.name_en } else { i.name_zh });
+    let objections = app
+        .objections
+        .iter()
+        .map(|o| ObjectionCard {
+            name: o.objector_name.clone(),
+            contact: o.objector_contact.clone(),
+            filed: shown::date_zoned(o.filed_at, l.en),
+            decide_by: shown::date_zoned(o.decide_by, l.en),
+            grounds: o.grounds.clone(),
+            answer: o.response.clone(),
+            outcome: match &o.decision {
+                Some(d) => decision_of(d.outcome, &d.reasons, &d.examiner_name, l),
+                None => open_form(
+                    format!("/review/{}/objections/{}", app.id, o.id),
+                    o.id,
+                    typed.for_target(Target::Objection(o.id)),
+                ),
             },
-        ));
-    }
-    layout(l, l.tt("审查", "Review"), "/me", &body, &[])
+        })
+        .collect();
+    let disputes = app
+        .holding
+        .iter()
+        .flat_map(|h| &h.disputes)
+        .map(|d| DisputeCard {
+            name: d.objector_name.clone(),
+            contact: d.objector_contact.clone(),
+            filed: shown::date_zoned(d.filed_at, l.en),
+            grounds: d.grounds.clone(),
+            outcome: match &d.decision {
+                Some(x) => decision_of(x.outcome, &x.reasons, &x.examiner_name, l),
+                None => open_form(
+                    format!("/review/{}/disputes/{}", app.id, d.id),
+                    d.id,
+                    typed.for_target(Target::Dispute(d.id)),
+                ),
+            },
+        })
+        .collect();
+    let choices = actions(app.state, l);
+    let decision = (!choices.is_empty()).then(|| {
+        let (action, reasons) = typed.for_target(Target::Decision);
+        DecisionView {
+            url: format!("/review/{}", app.id),
+            version: app.version,
+            revoke: choices.iter().any(|(v, _)| *v == "revoke"),
+            actions: choices.into_iter().map(|(v, label)| (v.to_string(), label)).collect(),
+            action: action.to_string(),
+            reasons: reasons.to_string(),
+        }
+    });
+    let errs = match (error, typed.target) {
+        (None, _) => Errors::default(),
+        (Some(m), Target::Decision) => Errors::one("reasons", m),
+        (Some(m), Target::Objection(id) | Target::Dispute(id)) => Errors::one(&format!("reasons-{id}"), m),
+    };
+    let view = Review {
+        l,
+        csrf: csrf.to_string(),
+        product: f.product_name.clone(),
+        state: state_label(app.state, l),
+        applicant: app.applicant.name.clone(),
+        applicant_id: app.applicant.id_number.clone(),
+        object_type: object_type_label(f.object_type.map(|t| t.as_str()).unwrap_or(""), l),
+        industry,
+        summary: f.summary.clone(),
+        legality: f.legality_statement.clone(),
+        processing: f.processing.clone(),
+        samples: f.samples.join("\n"),
+        commitment: f.content_commitment.as_ref().map(|c| c.root.clone()),
+        overlaps,
+        objections,
+        disputes,
+        outcomes: [("dismissed", l.t("examiner-dismiss")), ("upheld", l.t("examiner-uphold"))],
+        decision,
+        errs,
+    };
+    page(l, &l.t("examiner-title"), "/me", &view, &[])
 }
 
 async fn review(
@@ -266,15 +320,18 @@ async fn review(
         return Redirect::to("/signin").into_response();
     };
     if user.role != Role::Examiner {
-        return message_page(l, StatusCode::FORBIDDEN, l.tt("只有审查员可以审查。", "Only examiners review."));
+        return message_page(l, StatusCode::FORBIDDEN, &l.t("examiner-only-examiners"));
     }
     // A draft is its applicant's alone until it is submitted.
     let app = match Uuid::parse_str(&id) {
-        Ok(id) => st.store.application(id).await.ok().flatten().filter(|a| !a.is_draft()),
+        Ok(id) => match st.store.application(id).await {
+            Ok(app) => app.filter(|a| !a.is_draft()),
+            Err(e) => return error_page(l, StatusCode::INTERNAL_SERVER_ERROR, &e.to_string()),
+        },
         Err(_) => None,
     };
     let Some(app) = app else {
-        return message_page(l, StatusCode::NOT_FOUND, l.tt("没有这项申请。", "No such filing."));
+        return message_page(l, StatusCode::NOT_FOUND, &l.t("examiner-no-such-filing"));
     };
     review_page(&st, l, &app, &csrf_of(&secret), Typed::NONE, None).await
 }
@@ -314,7 +371,7 @@ async fn decide(
         "approve" => Command::Approve { reasons },
         "refuse" => Command::Refuse { reasons },
         "revoke" => Command::Revoke { reasons },
-        _ => return message_page(l, StatusCode::UNPROCESSABLE_ENTITY, l.tt("请选择决定事项。", "Choose an action.")),
+        _ => return message_page(l, StatusCode::UNPROCESSABLE_ENTITY, &l.t("examiner-choose-action")),
     };
     let Some(version) = form.version else {
         return crate::web::layout::expired(l);
@@ -336,8 +393,10 @@ async fn decide(
                 Some(d) => crate::web::layout::field_message(&d.code, l),
                 None => crate::web::messages::refusal(&e, l),
             };
-            let Ok(Some(app)) = st.store.application(id).await else {
-                return message_page(l, StatusCode::NOT_FOUND, l.tt("没有这项申请。", "No such filing."));
+            let app = match st.store.application(id).await {
+                Ok(Some(app)) => app,
+                Ok(None) => return message_page(l, StatusCode::NOT_FOUND, &l.t("examiner-no-such-filing")),
+                Err(e) => return error_page(l, StatusCode::INTERNAL_SERVER_ERROR, &e.to_string()),
             };
             let typed = Typed { target: Target::Decision, action: &form.action, reasons: &form.reasons };
             let mut r = review_page(&st, l, &app, &csrf_of(&secret), typed, Some(message)).await;
@@ -347,10 +406,10 @@ async fn decide(
     }
 }
 
-fn outcome_label(o: ObjectionOutcome, l: Lang) -> &'static str {
+fn outcome_label(o: ObjectionOutcome, l: Lang) -> String {
     match o {
-        ObjectionOutcome::Upheld => l.tt("异议成立", "Upheld"),
-        ObjectionOutcome::Dismissed => l.tt("异议不成立", "Dismissed"),
+        ObjectionOutcome::Upheld => l.t("examiner-upheld"),
+        ObjectionOutcome::Dismissed => l.t("examiner-dismissed"),
     }
 }
 
@@ -358,7 +417,7 @@ fn outcome_label(o: ObjectionOutcome, l: Lang) -> &'static str {
 async fn examiner(st: &Registry, headers: &HeaderMap, csrf: &str, l: Lang) -> Result<(UserRecord, String), Response> {
     let (user, secret) = crate::web::session::signed_in_post(st, headers, csrf, l).await?;
     if user.role != Role::Examiner {
-        return Err(message_page(l, StatusCode::FORBIDDEN, l.tt("只有审查员可以审查。", "Only examiners review.")));
+        return Err(message_page(l, StatusCode::FORBIDDEN, &l.t("examiner-only-examiners")));
     }
     Ok((user, secret))
 }
@@ -404,8 +463,10 @@ async fn decide_outcome(
                 Some(d) => crate::web::layout::field_message(&d.code, l),
                 None => crate::web::messages::refusal(&e, l),
             };
-            let Ok(Some(app)) = st.store.application(id).await else {
-                return message_page(l, StatusCode::NOT_FOUND, l.tt("没有这项申请。", "No such filing."));
+            let app = match st.store.application(id).await {
+                Ok(Some(app)) => app,
+                Ok(None) => return message_page(l, StatusCode::NOT_FOUND, &l.t("examiner-no-such-filing")),
+                Err(e) => return error_page(l, StatusCode::INTERNAL_SERVER_ERROR, &e.to_string()),
             };
             let target = match decided {
                 Decided::Objection(oid) => Target::Objection(oid),
@@ -439,4 +500,47 @@ async fn decide_dispute(
 ) -> Response {
     let l = Lang::of(q.lang(), &headers);
     decide_outcome(&st, &headers, l, id, Decided::Dispute(did), form).await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn review(overlaps: Result<Vec<OverlapRow>, ()>) -> String {
+        let l = Lang { en: false, remember: false };
+        let view = Review {
+            l,
+            csrf: "c".into(),
+            product: "语料".into(),
+            state: String::new(),
+            applicant: String::new(),
+            applicant_id: String::new(),
+            object_type: String::new(),
+            industry: String::new(),
+            summary: String::new(),
+            legality: String::new(),
+            processing: String::new(),
+            samples: String::new(),
+            commitment: None,
+            overlaps,
+            objections: Vec::new(),
+            disputes: Vec::new(),
+            outcomes: [("dismissed", l.t("examiner-dismiss")), ("upheld", l.t("examiner-uphold"))],
+            decision: None,
+            errs: Errors::default(),
+        };
+        view.render().expect("the review page renders")
+    }
+
+    #[test]
+    fn a_failed_overlap_check_is_said_and_not_shown_as_no_overlap() {
+        let html = review(Err(()));
+        assert!(html.contains("id=\"overlaps-failed\"") && html.contains("数据重合情况读取失败"), "{html}");
+        assert!(!html.contains("id=\"overlaps\""));
+        let html = review(Ok(Vec::new()));
+        assert!(!html.contains("overlaps"), "no overlap, no section: {html}");
+        let row = OverlapRow { product: "x < y".into(), holder: "h".into(), share: "80%".into() };
+        let html = review(Ok(vec![row]));
+        assert!(html.contains("id=\"overlaps\"") && html.contains("x &#60; y") && !html.contains("overlaps-failed"));
+    }
 }
