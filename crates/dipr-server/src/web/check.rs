@@ -67,7 +67,10 @@ struct CheckPage<'a> {
 /// What the check found.
 enum Outcome {
     /// Neither a certificate nor an evidence bundle: what it is not, and the parser's words.
-    Unreadable { what: String, detail: String },
+    Unreadable {
+        what: String,
+        detail: String,
+    },
     Verdict(Box<Verdict>),
 }
 
@@ -211,32 +214,25 @@ async fn current(st: &AppState, c: &Certificate, report: &Report, l: Lang) -> Re
 
 /// The headline of an ended registration, e.g. 证书所载登记已撤销.
 fn headline(state: Status, l: Lang) -> String {
-    l.t(match state {
-        Status::Revoked => "standing-headline-revoked",
-        Status::Cancelled => "standing-headline-cancelled",
-        _ => "standing-headline-expired",
-    })
+    match state {
+        Status::Revoked => l.t("standing-headline-revoked"),
+        Status::Cancelled => l.t("standing-headline-cancelled"),
+        _ => l.t("standing-headline-expired"),
+    }
 }
 
-fn verdict(
-    l: Lang,
-    c: &Certificate,
-    report: &Report,
-    bundle: Option<BundleFacts>,
-    now: Now,
-) -> (Outcome, StatusCode) {
+fn verdict(l: Lang, c: &Certificate, report: &Report, bundle: Option<BundleFacts>, now: Now) -> (Outcome, StatusCode) {
     let checks = report
         .checks
         .iter()
         .map(|check| CheckLine { ok: check.ok, text: if l.en { check.en.clone() } else { check.zh.clone() } })
         .collect();
     let (class, title, explain) = match (report.ok, bundle.is_some()) {
-        (true, false) => ("good", "check-valid", "check-valid-explain"),
-        (true, true) => ("good", "check-bundle-valid", "check-bundle-valid-explain"),
-        (false, false) => ("bad", "check-invalid", "check-invalid-explain"),
-        (false, true) => ("bad", "check-bundle-invalid", "check-bundle-invalid-explain"),
+        (true, false) => ("good", l.t("check-valid"), l.t("check-valid-explain")),
+        (true, true) => ("good", l.t("check-bundle-valid"), l.t("check-bundle-valid-explain")),
+        (false, false) => ("bad", l.t("check-invalid"), l.t("check-invalid-explain")),
+        (false, true) => ("bad", l.t("check-bundle-invalid"), l.t("check-bundle-invalid-explain")),
     };
-    let (title, explain) = (l.t(title), l.t(explain));
     // A genuine signature over a registration that no longer stands is a red result too.
     let (class, title, explain, standing) = match now {
         Now::NotAsked => (class, title, explain, None),

@@ -182,11 +182,15 @@ async fn render(st: &AppState, id: &str, l: Lang, form: ObjectionFormState) -> R
         .find(|i| i.code == r.industry)
         .map_or_else(|| r.industry.clone(), |i| if l.en { i.name_en } else { i.name_zh });
     let now = st.clock.now();
-    let flags = [(r.pledged, "record-pledged"), (r.licensed, "record-licensed"), (r.disputed, "record-disputed")]
-        .into_iter()
-        .filter(|(on, _)| *on)
-        .map(|(_, id)| l.t(id))
-        .collect();
+    let flags = [
+        (r.pledged, l.t("record-pledged")),
+        (r.licensed, l.t("record-licensed")),
+        (r.disputed, l.t("record-disputed")),
+    ]
+    .into_iter()
+    .filter(|(on, _)| *on)
+    .map(|(_, flag)| flag)
+    .collect();
     let notice_period = match (r.notice_started_at, r.notice_ends_at) {
         (Some(s), Some(e)) => {
             let note = crate::web::layout::beyond_calendar_note(&st.calendar(), e, l);
@@ -315,12 +319,12 @@ fn holdings(d: &crate::records::PublicRecordDetail, l: Lang) -> Option<Holdings>
             secured: p.secured.to_string(),
             start: p.term.start.to_string(),
             end: p.term.end.to_string(),
-            status: l.t(match p.status {
-                PledgeStatus::Pending => "record-pledge-pending",
-                PledgeStatus::Active => "record-pledge-active",
-                PledgeStatus::Released => "record-pledge-released",
-                PledgeStatus::Enforced => "record-pledge-enforced",
-            }),
+            status: match p.status {
+                PledgeStatus::Pending => l.t("record-pledge-pending"),
+                PledgeStatus::Active => l.t("record-pledge-active"),
+                PledgeStatus::Released => l.t("record-pledge-released"),
+                PledgeStatus::Enforced => l.t("record-pledge-enforced"),
+            },
         })
         .collect();
     let anywhere = |v: &[String]| if v.is_empty() { l.t("record-anywhere") } else { v.join("、") };
@@ -329,17 +333,17 @@ fn holdings(d: &crate::records::PublicRecordDetail, l: Lang) -> Option<Holdings>
         .iter()
         .map(|x| LicenceRow {
             licensee: x.licensee.name.clone(),
-            kind: l.t(match x.kind {
-                LicenceKind::Exclusive => "record-licence-exclusive",
-                LicenceKind::Sole => "record-licence-sole",
-                LicenceKind::NonExclusive => "record-licence-non-exclusive",
-            }),
+            kind: match x.kind {
+                LicenceKind::Exclusive => l.t("record-licence-exclusive"),
+                LicenceKind::Sole => l.t("record-licence-sole"),
+                LicenceKind::NonExclusive => l.t("record-licence-non-exclusive"),
+            },
             start: x.term.start.to_string(),
             end: x.term.end.to_string(),
             territories: anywhere(&x.reach.territories),
             scopes: anywhere(&x.reach.scopes),
             fee: x.fee.map(|f| f.to_string()),
-            status: l.t(if x.is_active() { "record-licence-active" } else { "record-licence-ended" }),
+            status: if x.is_active() { l.t("record-licence-active") } else { l.t("record-licence-ended") },
         })
         .collect();
     let versions = r
@@ -353,8 +357,8 @@ fn holdings(d: &crate::records::PublicRecordDetail, l: Lang) -> Option<Holdings>
         })
         .collect();
     let lang = if l.en { "?lang=en" } else { "" };
-    let link = |relation: &str, x: &crate::records::LineageLink| LineageRow {
-        relation: l.t(relation),
+    let link = |relation: String, x: &crate::records::LineageLink| LineageRow {
+        relation,
         label: format!(
             "{} {}",
             x.product_name.as_deref().unwrap_or(""),
@@ -368,18 +372,18 @@ fn holdings(d: &crate::records::PublicRecordDetail, l: Lang) -> Option<Holdings>
         .lineage
         .upstream
         .iter()
-        .map(|x| link("record-made-from", x))
-        .chain(d.lineage.downstream.iter().map(|x| link("record-used-in", x)))
+        .map(|x| link(l.t("record-made-from"), x))
+        .chain(d.lineage.downstream.iter().map(|x| link(l.t("record-used-in"), x)))
         .collect();
     let value = d
         .economic_value
         .iter()
         .map(|v| ValueRow {
-            kind: l.t(match v.kind.as_str() {
-                "licence_fee" => "record-value-licence-fee",
-                "trade" => "record-value-trade",
-                _ => "record-value-service-fee",
-            }),
+            kind: match v.kind.as_str() {
+                "licence_fee" => l.t("record-value-licence-fee"),
+                "trade" => l.t("record-value-trade"),
+                _ => l.t("record-value-service-fee"),
+            },
             transactions: v.transactions,
             amount: format!("¥{}.{:02}", v.amount_fen / 100, v.amount_fen % 100),
         })
@@ -451,11 +455,11 @@ pub(crate) fn standing_box(
 ) -> StandingBox {
     let ended = s.ended.as_ref().map(|e| EndedBox {
         state: state_label(e.state, l),
-        what: l.t(match e.state {
-            AppStateKind::Revoked => "standing-revoked-on",
-            AppStateKind::Cancelled => "standing-cancelled-on",
-            _ => "standing-expired-on",
-        }),
+        what: match e.state {
+            AppStateKind::Revoked => l.t("standing-revoked-on"),
+            AppStateKind::Cancelled => l.t("standing-cancelled-on"),
+            _ => l.t("standing-expired-on"),
+        },
         date: shown::date_zoned(e.at, l.en),
         reasons: e.reasons.clone(),
         log_index: e.log_index,
