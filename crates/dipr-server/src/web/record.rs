@@ -119,7 +119,7 @@ pub async fn object(
     }
 }
 
-/// The objection form of a record on notice: what it shows, and the form key its post must return.
+/// The objection form of a record on notice: what it shows, and the double-submit token its post returns.
 struct ObjectionView {
     action: String,
     csrf: String,
