@@ -12,6 +12,7 @@ pub mod holdings;
 pub mod input;
 pub mod ledger;
 pub mod records;
+pub mod standing;
 pub mod throttle;
 pub mod timers;
 pub mod witnessing;

@@ -10,7 +10,6 @@ pub mod error;
 pub mod guard;
 pub mod headers;
 pub mod once;
-pub mod standing;
 pub mod web;
 pub mod witness;
 

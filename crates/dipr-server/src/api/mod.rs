@@ -777,8 +777,8 @@ async fn certificate_pdf(AxState(st): S, Path(id): Path<Uuid>) -> ApiResult<impl
         .map(|i| (i.name_zh, i.name_en));
     // A registration no longer in force gets a visible mark: the PDF must not pass for a valid certificate.
     let detail = public_detail(&st, id).await?;
-    let not_in_force = crate::standing::Standing::of(&detail, st.clock.now()).and_then(|s| s.ended).map(|e| {
-        let (zh, en) = crate::standing::mark(e.state);
+    let not_in_force = dipr_registry::standing::Standing::of(&detail, st.clock.now()).and_then(|s| s.ended).map(|e| {
+        let (zh, en) = dipr_registry::standing::mark(e.state);
         dipr_pdf::NotInForce { zh: zh.into(), en: en.into(), since: shown::date_both(e.at) }
     });
     let number = cert.statement.certificate_number.clone();

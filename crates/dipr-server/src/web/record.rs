@@ -1,36 +1,43 @@
 //! The public record page, `/records/{id}`: what a certificate's QR code opens. Server-rendered, no
-//! scripts, in the site's layout and language (see [`crate::web`]).
+//! scripts, in the site's layout and language (see [`crate::web`]). Also the status box of a registration
+//! ([`StandingBox`]), which `/check` shows too.
 
 use std::sync::Arc;
 
+use askama::Template;
 use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
+use chrono::{DateTime, Utc};
 use dipr_domain::application::State as AppStateKind;
+use dipr_domain::encumbrance::{LicenceKind, PledgeStatus};
+use dipr_domain::shown;
 use serde::Deserialize;
 use uuid::Uuid;
 
+use crate::web::form::Errors;
+use crate::web::i18n::Lang;
+use crate::web::layout::{error_page, event_label, field_message, filters, object_type_label, page, state_label};
+use crate::web::session::{form_token, form_token_matches, OBJECTION_CSRF_COOKIE};
+use dipr_registry::standing::Standing;
 use dipr_registry::Registry;
 
 #[derive(Deserialize)]
-pub struct Lang {
+pub struct RecordQuery {
     lang: Option<String>,
     /// Set after a successful objection (post/redirect/get).
     objected: Option<String>,
 }
 
-use crate::web::layout::esc;
-use dipr_domain::shown;
-
 /// `GET /records/{id}`.
 pub async fn record(
     State(st): State<Arc<Registry>>,
     Path(id): Path<String>,
-    Query(lang): Query<Lang>,
+    Query(q): Query<RecordQuery>,
     headers: HeaderMap,
 ) -> Response {
-    let l = crate::web::i18n::Lang::of(lang.lang.as_deref(), &headers);
-    let form = ObjectionFormState { filed: lang.objected.is_some(), ..Default::default() };
+    let l = Lang::of(q.lang.as_deref(), &headers);
+    let form = ObjectionFormState { filed: q.objected.is_some(), ..Default::default() };
     render(&st, &id, l, form).await
 }
 
@@ -38,7 +45,7 @@ pub async fn record(
 #[derive(Default)]
 pub struct ObjectionFormState {
     values: ObjectionForm,
-    errors: Vec<dipr_domain::FieldError>,
+    errors: Errors,
     refusal: Option<String>,
     filed: bool,
 }
@@ -55,13 +62,11 @@ pub struct ObjectionForm {
     grounds: String,
 }
 
-use crate::web::session::{form_token, form_token_matches, OBJECTION_CSRF_COOKIE};
-
 /// `POST /records/{id}/objections`: the public objection form (anyone; no sign-in).
 pub async fn object(
     State(st): State<Arc<Registry>>,
     Path(id): Path<String>,
-    Query(lang): Query<Lang>,
+    Query(q): Query<RecordQuery>,
     headers: HeaderMap,
     crate::guard::Peer(client): crate::guard::Peer,
     axum::Form(form): axum::Form<ObjectionForm>,
@@ -69,10 +74,10 @@ pub async fn object(
     use dipr_domain::access::Actor;
     use dipr_domain::application::{check_objection_text, NewObjection};
     use dipr_domain::lifecycle::Command;
-    let l = crate::web::i18n::Lang::of(lang.lang.as_deref(), &headers);
+    let l = Lang::of(q.lang.as_deref(), &headers);
     // Double-submit token: the form must carry the value of the SameSite=Strict cookie set with it.
     if !form_token_matches(&headers, OBJECTION_CSRF_COOKIE, &form.csrf) {
-        let refusal = l.tt("表单已过期，请重新提交。", "The form expired; please submit it again.").to_string();
+        let refusal = l.t("record-objection-expired");
         return render(&st, &id, l, ObjectionFormState { values: form, refusal: Some(refusal), ..Default::default() })
             .await;
     }
@@ -98,15 +103,13 @@ pub async fn object(
             axum::response::Redirect::to(&format!("/records/{uuid}?objected=1{lang}")).into_response()
         }
         Err(e) => {
-            let mut state = ObjectionFormState { values: form, errors: e.details.clone(), ..Default::default() };
+            // Each field error next to its field, translated by its code.
+            let errors = Errors(e.details.iter().map(|d| (d.field.clone(), field_message(&d.code, l))).collect());
+            let mut state = ObjectionFormState { values: form, errors, ..Default::default() };
             if state.errors.is_empty() {
                 state.refusal = Some(match e.code {
-                    "notice_period_over" => l
-                        .tt("公示期已结束，不再受理异议。", "The notice period has ended; objections are closed.")
-                        .to_string(),
-                    "illegal_transition" => {
-                        l.tt("该记录当前不在公示期。", "This record is not on public notice.").to_string()
-                    }
+                    "notice_period_over" => l.t("record-notice-over"),
+                    "illegal_transition" => l.t("record-not-on-notice"),
                     _ => crate::web::messages::refusal(&e, l),
                 });
             }
@@ -118,358 +121,368 @@ pub async fn object(
     }
 }
 
-fn objection_form(id: Uuid, l: crate::web::i18n::Lang, s: &ObjectionFormState, csrf: &str) -> String {
-    let t = |zh: &'static str, en: &'static str| l.tt(zh, en);
-    let err = |field: &str| crate::web::layout::field_errors(&s.errors, field, l);
-    let mut out = format!("<h2 id=\"objection\">{}</h2>", t("提出异议", "Object to this filing"));
-    if s.filed {
-        out.push_str(&format!(
-            "<p class=\"result good\" id=\"objection-filed\" role=\"status\">{}</p>",
-            t(
-                "异议已提交，审查员将作出附理由的决定。",
-                "Your objection was filed; an examiner will decide with reasons."
-            )
-        ));
-    }
-    if let Some(r) = &s.refusal {
-        out.push_str(&format!("<p class=\"result bad\" role=\"alert\" id=\"objection-refused\">{}</p>", esc(r)));
-    }
-    out.push_str(&format!(
-        "<form method=\"post\" action=\"/records/{id}/objections\" class=\"stack\" novalidate>\
-         <input type=\"hidden\" name=\"csrf\" value=\"{csrf}\">\
-         <label for=\"objector_name\">{name_l}</label><input id=\"objector_name\" name=\"objector_name\" maxlength=\"200\" value=\"{name}\" aria-describedby=\"err-objector_name\">{name_e}\
-         <label for=\"objector_contact\">{contact_l}</label><input id=\"objector_contact\" name=\"objector_contact\" maxlength=\"200\" value=\"{contact}\" aria-describedby=\"err-objector_contact\">{contact_e}\
-         <label for=\"grounds\">{grounds_l}</label><textarea id=\"grounds\" name=\"grounds\" rows=\"5\" maxlength=\"20000\" aria-describedby=\"err-grounds\">{grounds}</textarea>{grounds_e}\
-         <button>{submit}</button></form>",
-        name_l = t("异议人名称", "Objector's name"),
-        name = esc(&s.values.objector_name),
-        name_e = err("objector_name"),
-        contact_l = t("联系方式（不公开）", "Contact (not published)"),
-        contact = esc(&s.values.objector_contact),
-        contact_e = err("objector_contact"),
-        grounds_l = t("异议理由与证据", "Grounds and evidence"),
-        grounds = esc(&s.values.grounds),
-        grounds_e = err("grounds"),
-        submit = t("提交异议", "File the objection"),
-    ));
-    out
+/// The objection form of a record on notice: what it shows, and the double-submit token its post returns.
+struct ObjectionView {
+    action: String,
+    csrf: String,
+    state: ObjectionFormState,
 }
 
-async fn render(st: &Registry, id: &str, l: crate::web::i18n::Lang, form: ObjectionFormState) -> Response {
-    let en = l.en;
-    let html = |status: StatusCode, title: &str, body: String| {
-        let mut r = crate::web::layout::layout(l, title, "", &body, &[]);
-        *r.status_mut() = status;
-        r
-    };
-    let not_found = || {
-        let msg = if en { "No published record with this identifier." } else { "没有这一公示或登记记录。" };
-        html(StatusCode::NOT_FOUND, "404", format!("<h1>404</h1><p>{msg}</p>"))
-    };
-    let Ok(id) = Uuid::parse_str(id) else { return not_found() };
+struct RegistrationView {
+    number: String,
+    certificate: String,
+    valid: String,
+}
+
+struct HistoryRow {
+    at: String,
+    event: String,
+    /// The entry's public facts and reasons, briefly (empty when it has none).
+    notes: String,
+    log_index: Option<u64>,
+}
+
+#[derive(Template)]
+#[template(path = "record/record.html")]
+struct RecordPage {
+    l: Lang,
+    id: Uuid,
+    product: String,
+    state: String,
+    flags: Vec<String>,
+    standing: Option<StandingBox>,
+    holder_name: String,
+    holder_id: String,
+    object_type: String,
+    industry: String,
+    scenarios: String,
+    summary: String,
+    /// The notice period, with a note when its end lies past the holiday calendar.
+    notice_period: Option<String>,
+    registration: Option<RegistrationView>,
+    holdings: Option<Holdings>,
+    objection: Option<ObjectionView>,
+    time_heading: String,
+    history: Vec<HistoryRow>,
+}
+
+async fn render(st: &Registry, id: &str, l: Lang, form: ObjectionFormState) -> Response {
+    let Ok(id) = Uuid::parse_str(id) else { return error_page(l, StatusCode::NOT_FOUND, &l.t("record-not-found")) };
     let detail = match dipr_registry::records::public_detail(st, id).await {
         Ok(d) => d,
-        Err(e) if e.code == "not_found" => return not_found(),
-        Err(e) => return html(StatusCode::INTERNAL_SERVER_ERROR, "500", format!("<p>{}</p>", esc(&e.message))),
+        Err(e) if e.code == "not_found" => return error_page(l, StatusCode::NOT_FOUND, &l.t("record-not-found")),
+        Err(e) => return error_page(l, StatusCode::INTERNAL_SERVER_ERROR, &e.message),
+    };
+    let industries = match st.store.industries().await {
+        Ok(i) => i,
+        Err(e) => return error_page(l, StatusCode::INTERNAL_SERVER_ERROR, &e.to_string()),
     };
     let r = &detail.record;
-    let industry = crate::web::layout::industry_name(st, &r.industry, l).await;
-    let t = |zh: &str, e: &str| if en { e.to_string() } else { zh.to_string() };
-    let mut rows = vec![
-        (t("权利人", "Holder"), format!("{}（{}）", esc(&r.holder.name), esc(&r.holder.id_number))),
-        (
-            t("登记对象类型", "Object type"),
-            crate::web::layout::object_type_label(r.object_type.map(|o| o.as_str()).unwrap_or(""), l).to_string(),
-        ),
-        (t("行业领域", "Industry"), esc(&industry)),
-        (t("应用场景", "Scenarios"), esc(&r.scenarios.join("、"))),
-        (t("简介", "Summary"), esc(&r.summary)),
-    ];
-    if let (Some(s), Some(e)) = (r.notice_started_at, r.notice_ends_at) {
-        let note = crate::web::layout::beyond_calendar_note(&st.calendar(), e, l);
-        rows.push((t("公示期", "Notice period"), format!("{}{note}", shown::period_zoned(s, e, en))));
-    }
-    if let Some(reg) = &r.registration {
-        rows.push((t("登记号", "Registration no."), esc(reg.registration_number.as_str())));
-        rows.push((t("证书号", "Certificate no."), esc(reg.certificate_number.as_str())));
-        rows.push((t("有效期", "Valid"), shown::period_zoned(reg.valid_from, reg.valid_until, en)));
-        rows.push((
-            t("证书", "Certificate"),
-            format!(
-                "<a href=\"/api/v1/public/records/{id}/certificate.pdf\">PDF</a> · <a href=\"/api/v1/public/records/{id}/certificate\">JSON</a>（{}）",
-                t("可用 dipr verify 离线核验", "verify offline with dipr verify")
-            ),
-        ));
-    }
-    let mut flags = String::new();
-    for (on, zh, e) in
-        [(r.pledged, "质押中", "Pledged"), (r.licensed, "已许可", "Licensed"), (r.disputed, "存在异议", "Disputed")]
-    {
-        if on {
-            flags.push_str(&format!(" <span class=\"badge flag\">{}</span>", t(zh, e)));
-        }
-    }
-    let mut body = format!(
-        "<h1>{} <span class=\"badge\">{}</span>{flags}</h1>",
-        esc(&r.product_name),
-        crate::web::layout::state_label(r.state, l)
-    );
+    // An industry missing from the list is shown by its code.
+    let industry = industries
+        .into_iter()
+        .find(|i| i.code == r.industry)
+        .map_or_else(|| r.industry.clone(), |i| if l.en { i.name_en } else { i.name_zh });
     let now = st.clock.now();
-    if let Some(standing) = crate::standing::Standing::of(&detail, now) {
-        body.push_str(&crate::standing::html(&standing, &detail, l, now, "record-status"));
-    }
-    body.push_str("<table>");
-    for (k, v) in rows {
-        body.push_str(&format!("<tr><th>{k}</th><td>{v}</td></tr>"));
-    }
-    body.push_str("</table>");
-    body.push_str(&holding_sections(&detail, en));
+    let flags = [
+        (r.pledged, l.t("record-pledged")),
+        (r.licensed, l.t("record-licensed")),
+        (r.disputed, l.t("record-disputed")),
+    ]
+    .into_iter()
+    .filter(|(on, _)| *on)
+    .map(|(_, flag)| flag)
+    .collect();
+    let notice_period = match (r.notice_started_at, r.notice_ends_at) {
+        (Some(s), Some(e)) => {
+            let note = crate::web::layout::beyond_calendar_note(&st.calendar(), e, l);
+            Some(format!("{}{note}", shown::period_zoned(s, e, l.en)))
+        }
+        _ => None,
+    };
+    let registration = r.registration.as_ref().map(|reg| RegistrationView {
+        number: reg.registration_number.as_str().to_string(),
+        certificate: reg.certificate_number.as_str().to_string(),
+        valid: shown::period_zoned(reg.valid_from, reg.valid_until, l.en),
+    });
     let mut csrf_cookie = None;
     let notice_open = r.notice_ends_at.is_some_and(|end| st.clock.now() < end);
-    if matches!(r.state, AppStateKind::PublicNotice | AppStateKind::ObjectionPending) && notice_open {
+    let objection = if matches!(r.state, AppStateKind::PublicNotice | AppStateKind::ObjectionPending) && notice_open {
         let (token, cookie) = form_token(st, OBJECTION_CSRF_COOKIE, "/records");
-        body.push_str(&objection_form(id, l, &form, &token));
         csrf_cookie = Some(cookie);
-    }
-    body.push_str(&format!(
-        "<h2>{}</h2><table class=\"list\"><tr><th>{}</th><th>{}</th><th>{}</th></tr>",
-        t("公开记录", "Public history"),
-        shown::zoned(&t("时间", "Time"), en),
-        t("事项", "Event"),
-        t("账本序号", "Log index")
-    ));
-    for e in &detail.history {
-        body.push_str(&format!(
-            "<tr><td>{}</td><td>{}{}</td><td>{}</td></tr>",
-            shown::minute(e.at),
-            esc(&crate::web::layout::event_label(&e.kind, en)),
-            history_note(e, en),
-            e.log_index
-                .map(|i| format!("<a href=\"/api/v1/log/proofs/inclusion?index={i}\">{i}</a>"))
-                .unwrap_or_default()
-        ));
-    }
-    body.push_str("</table>");
-    let mut resp = html(StatusCode::OK, &r.product_name, body);
+        Some(ObjectionView { action: format!("/records/{id}/objections"), csrf: token, state: form })
+    } else {
+        None
+    };
+    let view = RecordPage {
+        l,
+        id,
+        product: r.product_name.clone(),
+        state: state_label(r.state, l),
+        flags,
+        standing: Standing::of(&detail, now).map(|s| standing_box(&s, &detail, l, now, "record-status")),
+        holder_name: r.holder.name.clone(),
+        holder_id: r.holder.id_number.clone(),
+        object_type: object_type_label(r.object_type.map(|o| o.as_str()).unwrap_or(""), l),
+        industry,
+        scenarios: r.scenarios.join("、"),
+        summary: r.summary.clone(),
+        notice_period,
+        registration,
+        holdings: holdings(&detail, l),
+        objection,
+        time_heading: shown::zoned(&l.t("record-time"), l.en),
+        history: detail
+            .history
+            .iter()
+            .map(|e| HistoryRow {
+                at: shown::minute(e.at),
+                event: event_label(&e.kind, l.en),
+                notes: history_notes(e, l),
+                log_index: e.log_index,
+            })
+            .collect(),
+    };
+    let mut resp = page(l, &r.product_name, "", &view, &[]);
     if let Some(c) = csrf_cookie.and_then(|c| axum::http::HeaderValue::from_str(&c).ok()) {
         resp.headers_mut().append(axum::http::header::SET_COOKIE, c);
     }
     resp
 }
 
+struct PledgeRow {
+    rank: String,
+    pledgee: String,
+    debtor: String,
+    secured: String,
+    start: String,
+    end: String,
+    status: String,
+}
+
+struct LicenceRow {
+    licensee: String,
+    kind: String,
+    start: String,
+    end: String,
+    territories: String,
+    scopes: String,
+    fee: Option<String>,
+    status: String,
+}
+
+struct VersionRow {
+    number: u32,
+    date: String,
+    reason: String,
+    root: String,
+}
+
+struct LineageRow {
+    relation: String,
+    /// Product name and registration number.
+    label: String,
+    /// The linked record's page, when it is published here.
+    href: Option<String>,
+    holder: String,
+}
+
+struct ValueRow {
+    kind: String,
+    transactions: i64,
+    amount: String,
+}
+
+/// Encumbrances, licences, versions, lineage and value of a registered product.
+struct Holdings {
+    pledges: Vec<PledgeRow>,
+    licences: Vec<LicenceRow>,
+    attested_heading: String,
+    versions: Vec<VersionRow>,
+    lineage: Vec<LineageRow>,
+    value: Vec<ValueRow>,
+}
+
 fn enum_str<T: serde::Serialize>(v: &T) -> String {
     serde_json::to_value(v).ok().and_then(|v| v.as_str().map(String::from)).unwrap_or_default()
 }
 
-fn table(headers: &[String], rows: Vec<Vec<String>>, empty: &str) -> String {
-    if rows.is_empty() {
-        return format!("<p class=\"muted\">{empty}</p>");
-    }
-    let mut h = String::from("<table class=\"list\"><tr>");
-    for c in headers {
-        h.push_str(&format!("<th>{c}</th>"));
-    }
-    h.push_str("</tr>");
-    for r in rows {
-        h.push_str("<tr>");
-        for c in r {
-            h.push_str(&format!("<td>{c}</td>"));
-        }
-        h.push_str("</tr>");
-    }
-    h.push_str("</table>");
-    h
-}
-
-/// Encumbrances, licences, versions, lineage and value of a registered product.
-fn holding_sections(d: &dipr_registry::records::PublicRecordDetail, en: bool) -> String {
-    let t = |zh: &str, e: &str| if en { e.to_string() } else { zh.to_string() };
+/// The holdings of a registered product; `None` before registration.
+fn holdings(d: &dipr_registry::records::PublicRecordDetail, l: Lang) -> Option<Holdings> {
     let r = &d.record;
-    if r.registration.is_none() {
-        return String::new();
-    }
-    let none = t("无", "None");
-    let mut out = String::new();
-    out.push_str(&format!("<h2>{}</h2>", t("质押", "Pledges")));
-    let status = |s: &str| match (s, en) {
-        ("pending", false) => "待权利人同意",
-        ("active", false) => "有效",
-        ("released", false) => "已注销",
-        ("enforced", false) => "已实现",
-        ("pending", true) => "awaiting the holder's consent",
-        ("active", true) => "active",
-        ("released", true) => "released",
-        ("enforced", true) => "enforced",
-        _ => "",
-    };
-    let rows = r
+    r.registration.as_ref()?;
+    let pledges = r
         .pledges
         .iter()
-        .map(|p| {
-            vec![
-                p.rank.map(|x| x.to_string()).unwrap_or_else(|| "—".into()),
-                esc(&p.pledgee.name),
-                esc(&p.debtor.name),
-                format!("¥{}", p.secured),
-                format!("{} — {}", p.term.start, p.term.end),
-                status(&enum_str(&p.status)).to_string(),
-            ]
+        .map(|p| PledgeRow {
+            rank: p.rank.map(|x| x.to_string()).unwrap_or_else(|| "—".into()),
+            pledgee: p.pledgee.name.clone(),
+            debtor: p.debtor.name.clone(),
+            secured: p.secured.to_string(),
+            start: p.term.start.to_string(),
+            end: p.term.end.to_string(),
+            status: match p.status {
+                PledgeStatus::Pending => l.t("record-pledge-pending"),
+                PledgeStatus::Active => l.t("record-pledge-active"),
+                PledgeStatus::Released => l.t("record-pledge-released"),
+                PledgeStatus::Enforced => l.t("record-pledge-enforced"),
+            },
         })
         .collect();
-    let headers = [
-        t("顺位", "Rank"),
-        t("质权人", "Pledgee"),
-        t("债务人", "Debtor"),
-        t("担保金额", "Secured"),
-        t("期限", "Term"),
-        t("状态", "Status"),
-    ];
-    out.push_str(&table(&headers, rows, &none));
-
-    out.push_str(&format!("<h2>{}</h2>", t("许可", "Licences")));
-    let kind = |k: &str| match (k, en) {
-        ("exclusive", false) => "独占许可",
-        ("sole", false) => "排他许可",
-        ("non_exclusive", false) => "普通许可",
-        ("exclusive", true) => "exclusive",
-        ("sole", true) => "sole",
-        _ => "non-exclusive",
-    };
-    let everywhere = t("不限", "any");
-    let rows = r
+    let anywhere = |v: &[String]| if v.is_empty() { l.t("record-anywhere") } else { v.join("、") };
+    let licences = r
         .licences
         .iter()
-        .map(|l| {
-            let list = |v: &[String]| if v.is_empty() { everywhere.clone() } else { esc(&v.join("、")) };
-            vec![
-                esc(&l.licensee.name),
-                kind(&enum_str(&l.kind)).to_string(),
-                format!("{} — {}", l.term.start, l.term.end),
-                list(&l.reach.territories),
-                list(&l.reach.scopes),
-                l.fee.map(|f| format!("¥{f}")).unwrap_or_default(),
-                if l.is_active() { t("有效", "active") } else { t("已终止", "ended") },
-            ]
+        .map(|x| LicenceRow {
+            licensee: x.licensee.name.clone(),
+            kind: match x.kind {
+                LicenceKind::Exclusive => l.t("record-licence-exclusive"),
+                LicenceKind::Sole => l.t("record-licence-sole"),
+                LicenceKind::NonExclusive => l.t("record-licence-non-exclusive"),
+            },
+            start: x.term.start.to_string(),
+            end: x.term.end.to_string(),
+            territories: anywhere(&x.reach.territories),
+            scopes: anywhere(&x.reach.scopes),
+            fee: x.fee.map(|f| f.to_string()),
+            status: if x.is_active() { l.t("record-licence-active") } else { l.t("record-licence-ended") },
         })
         .collect();
-    let headers = [
-        t("被许可人", "Licensee"),
-        t("类型", "Kind"),
-        t("期限", "Term"),
-        t("地域", "Territory"),
-        t("范围", "Scope"),
-        t("费用", "Fee"),
-        t("状态", "Status"),
-    ];
-    out.push_str(&table(&headers, rows, &none));
-
-    out.push_str(&format!("<h2>{}</h2>", t("数据版本", "Data versions")));
-    let rows = r
+    let versions = r
         .versions
         .iter()
-        .map(|v| {
-            let root = v.commitment.as_ref().map(|c| c.root.clone()).unwrap_or_default();
-            vec![
-                v.number.to_string(),
-                shown::date(v.attested_at),
-                esc(&enum_str(&v.reason)),
-                format!("<code>{}</code>", esc(&root)),
-            ]
+        .map(|v| VersionRow {
+            number: v.number,
+            date: shown::date(v.attested_at),
+            reason: enum_str(&v.reason),
+            root: v.commitment.as_ref().map(|c| c.root.clone()).unwrap_or_default(),
         })
         .collect();
-    let headers = [
-        t("版本", "Version"),
-        shown::zoned(&t("存证日期", "Attested"), en),
-        t("原因", "Reason"),
-        t("承诺根", "Commitment root"),
-    ];
-    out.push_str(&table(&headers, rows, &none));
-
-    out.push_str(&format!("<h2>{}</h2>", t("来源与衍生", "Lineage")));
-    let link = |l: &dipr_registry::records::LineageLink| {
-        let name = esc(l.product_name.as_deref().unwrap_or(""));
-        let number = esc(l.registration_number.as_deref().unwrap_or(""));
-        let label = format!("{name} {number}");
-        let lang = if en { "?lang=en" } else { "" };
-        match l.id {
-            Some(id) => {
-                vec![format!("<a href=\"/records/{id}{lang}\">{label}</a>"), esc(l.holder.as_deref().unwrap_or(""))]
-            }
-            None => vec![label, String::new()],
-        }
+    let lang = if l.en { "?lang=en" } else { "" };
+    let link = |relation: String, x: &dipr_registry::records::LineageLink| LineageRow {
+        relation,
+        label: format!(
+            "{} {}",
+            x.product_name.as_deref().unwrap_or(""),
+            x.registration_number.as_deref().unwrap_or("")
+        ),
+        href: x.id.map(|id| format!("/records/{id}{lang}")),
+        // The holder of a product not published here is not known.
+        holder: if x.id.is_some() { x.holder.clone().unwrap_or_default() } else { String::new() },
     };
-    let up: Vec<Vec<String>> = d
+    let lineage = d
         .lineage
         .upstream
         .iter()
-        .map(|l| {
-            let mut v = vec![t("来源于", "made from")];
-            v.extend(link(l));
-            v
-        })
+        .map(|x| link(l.t("record-made-from"), x))
+        .chain(d.lineage.downstream.iter().map(|x| link(l.t("record-used-in"), x)))
         .collect();
-    let down: Vec<Vec<String>> = d
-        .lineage
-        .downstream
-        .iter()
-        .map(|l| {
-            let mut v = vec![t("衍生为", "used in")];
-            v.extend(link(l));
-            v
-        })
-        .collect();
-    let headers = [t("关系", "Relation"), t("产品", "Product"), t("权利人", "Holder")];
-    out.push_str(&table(&headers, up.into_iter().chain(down).collect(), &none));
-
-    out.push_str(&format!("<h2>{}</h2>", t("经济价值", "Economic value")));
-    let vk = |k: &str| match (k, en) {
-        ("licence_fee", false) => "许可费",
-        ("trade", false) => "交易",
-        ("service_fee", false) => "服务费",
-        ("licence_fee", true) => "licence fees",
-        ("trade", true) => "trades",
-        _ => "service fees",
-    };
-    let rows = d
+    let value = d
         .economic_value
         .iter()
-        .map(|v| {
-            vec![
-                vk(&v.kind).to_string(),
-                v.transactions.to_string(),
-                format!("¥{}.{:02}", v.amount_fen / 100, v.amount_fen % 100),
-            ]
+        .map(|v| ValueRow {
+            kind: match v.kind.as_str() {
+                "licence_fee" => l.t("record-value-licence-fee"),
+                "trade" => l.t("record-value-trade"),
+                _ => l.t("record-value-service-fee"),
+            },
+            transactions: v.transactions,
+            amount: format!("¥{}.{:02}", v.amount_fen / 100, v.amount_fen % 100),
         })
         .collect();
-    let headers = [t("类型", "Kind"), t("笔数", "Transactions"), t("金额", "Amount")];
-    out.push_str(&table(&headers, rows, &none));
-    out
+    Some(Holdings {
+        pledges,
+        licences,
+        attested_heading: shown::zoned(&l.t("record-attested"), l.en),
+        versions,
+        lineage,
+        value,
+    })
 }
 
 /// The public facts and reasons of a history entry, briefly.
-fn history_note(e: &dipr_registry::records::PublicEvent, en: bool) -> String {
+fn history_notes(e: &dipr_registry::records::PublicEvent, l: Lang) -> String {
     let f = &e.facts;
     let mut parts = Vec::new();
-    let name = |k: &str| f[k]["name"].as_str().map(esc);
+    let name = |k: &str| f[k]["name"].as_str();
     if let Some(n) = name("to") {
-        parts.push(format!("{} {n}", if en { "to" } else { "受让/继受方：" }));
+        parts.push(l.t1("record-note-to", "name", n));
     }
     if let Some(n) = name("licensee") {
-        parts.push(format!("{} {n}", if en { "licensee" } else { "被许可人：" }));
+        parts.push(l.t1("record-note-licensee", "name", n));
     }
     if let Some(n) = name("pledgee") {
-        let rank = f["rank"].as_u64().map(|r| format!(" #{r}")).unwrap_or_default();
-        parts.push(format!("{} {n}{rank}", if en { "pledgee" } else { "质权人：" }));
+        parts.push(match f["rank"].as_u64() {
+            Some(rank) => l.t2("record-note-pledgee-ranked", ("name", n), ("rank", rank.to_string())),
+            None => l.t1("record-note-pledgee", "name", n),
+        });
     }
     if let Some(v) = f["version"].as_u64() {
-        parts.push(format!("{} {v}", if en { "version" } else { "版本" }));
+        parts.push(l.t1("record-note-version", "version", v.to_string()));
     }
     if !e.reasons.is_empty() {
-        parts.push(esc(&e.reasons));
+        parts.push(e.reasons.clone());
     }
-    if parts.is_empty() {
-        String::new()
-    } else {
-        format!("<br><small>{}</small>", parts.join(" · "))
+    parts.join(" · ")
+}
+
+/// Where a registration stands now, as a status box (`record/standing.html`): red with the date and the
+/// decision when it ended, green with its encumbrances while it is in force. The record page and `/check`
+/// show it; `id` names the element (`record-status`, `check-status`).
+pub(crate) struct StandingBox {
+    pub(crate) id: &'static str,
+    pub(crate) ended: Option<EndedBox>,
+    /// The record's state, while in force.
+    pub(crate) state: String,
+    pub(crate) burdens: String,
+    pub(crate) as_of: String,
+    pub(crate) link: String,
+}
+
+pub(crate) struct EndedBox {
+    pub(crate) state: String,
+    /// "Revoked on" and the like.
+    pub(crate) what: String,
+    pub(crate) date: String,
+    pub(crate) reasons: String,
+    pub(crate) log_index: Option<u64>,
+}
+
+pub(crate) fn standing_box(
+    s: &Standing,
+    d: &dipr_registry::records::PublicRecordDetail,
+    l: Lang,
+    now: DateTime<Utc>,
+    id: &'static str,
+) -> StandingBox {
+    let ended = s.ended.as_ref().map(|e| EndedBox {
+        state: state_label(e.state, l),
+        what: match e.state {
+            AppStateKind::Revoked => l.t("standing-revoked-on"),
+            AppStateKind::Cancelled => l.t("standing-cancelled-on"),
+            _ => l.t("standing-expired-on"),
+        },
+        date: shown::date_zoned(e.at, l.en),
+        reasons: e.reasons.clone(),
+        log_index: e.log_index,
+    });
+    let mut burdens = Vec::new();
+    if s.active_pledges > 0 {
+        burdens.push(l.t1("standing-active-pledges", "n", s.active_pledges));
+    }
+    if s.exclusive_licences > 0 {
+        burdens.push(l.t1("standing-exclusive-licences", "n", s.exclusive_licences));
+    }
+    if s.disputed {
+        burdens.push(l.t("standing-disputed"));
+    }
+    let burdens = if burdens.is_empty() { l.t("standing-none") } else { burdens.join(&l.t("standing-separator")) };
+    StandingBox {
+        id,
+        ended,
+        state: state_label(d.record.state, l),
+        burdens,
+        as_of: shown::minute_zoned(now, l.en),
+        link: format!("/records/{}{}", d.record.id, if l.en { "?lang=en" } else { "" }),
     }
 }
