@@ -12,11 +12,11 @@ use dipr_store::{TokenRecord, UserRecord};
 use rand::RngCore;
 use sha2::{Digest, Sha256};
 
+use crate::audit::{actor_of, event};
 use crate::error::Error;
 use crate::error::Result;
-use crate::filings::event;
+use crate::state::Registry;
 use crate::throttle::Client;
-use crate::Registry;
 use chrono::DateTime;
 use chrono::Duration;
 use chrono::Utc;
@@ -153,10 +153,6 @@ pub fn new_token() -> (String, String) {
 
 pub fn token_hash(token: &str) -> String {
     hex::encode(Sha256::digest(token.as_bytes()))
-}
-
-pub fn actor_of(u: &UserRecord) -> Actor {
-    Actor { user_id: Some(u.id), name: u.display_name.clone(), role: u.role, party_id: u.party_id }
 }
 
 fn check_username(name: &str) -> Result<()> {

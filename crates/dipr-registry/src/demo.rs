@@ -15,10 +15,10 @@ use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 use uuid::Uuid;
 
-use crate::accounts::actor_of;
 use crate::accounts::NewAccount;
+use crate::audit::actor_of;
 use crate::error::Result;
-use crate::Registry;
+use crate::state::Registry;
 
 pub const DEMO_PASSWORD: &str = "dipr-demo-2026";
 
@@ -473,7 +473,7 @@ pub async fn seed(state: &Registry) -> Result<DemoSummary> {
 
     let mut tx = state.store.begin().await?;
     tx.set_setting("demo_seeded", &now.to_rfc3339()).await?;
-    tx.append_event(&crate::filings::event(&system, now, "setting", "demo", "demo_seeded")).await?;
+    tx.append_event(&crate::audit::event(&system, now, "setting", "demo", "demo_seeded")).await?;
     tx.commit().await?;
     Ok(summary)
 }

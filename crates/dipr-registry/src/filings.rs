@@ -12,30 +12,15 @@ use dipr_domain::lifecycle::{self, Command, Context};
 use dipr_domain::party::{NewParty, Party};
 use dipr_domain::time::local_offset;
 use dipr_domain::FieldError;
-use dipr_store::{NewEvent, Tx, UserRecord};
+use dipr_store::{Tx, UserRecord};
 use serde_json::json;
 use uuid::Uuid;
 
+use crate::audit::event;
 use crate::error::Error;
 use crate::error::Result;
+use crate::state::Registry;
 use crate::throttle::Client;
-use crate::Registry;
-
-pub fn event(actor: &Actor, at: DateTime<Utc>, subject_type: &str, subject_id: impl ToString, kind: &str) -> NewEvent {
-    NewEvent {
-        at,
-        actor_id: actor.user_id,
-        actor_name: actor.name.clone(),
-        actor_role: actor.role,
-        subject_type: subject_type.into(),
-        subject_id: subject_id.to_string(),
-        kind: kind.into(),
-        from_state: None,
-        to_state: None,
-        reasons: String::new(),
-        payload: json!({}),
-    }
-}
 
 async fn known_industries(state: &Registry) -> Result<HashSet<String>> {
     Ok(state.store.industries().await?.into_iter().filter(|i| i.active).map(|i| i.code).collect())
@@ -94,7 +79,7 @@ pub(crate) async fn create_application_at(
     now: DateTime<Utc>,
     submit: bool,
 ) -> Result<Application> {
-    let actor = crate::accounts::actor_of(user);
+    let actor = crate::audit::actor_of(user);
     let industries = known_industries(state).await?;
     form.check(Completeness::Draft, &|c| industries.contains(c))?;
     let own_party = match user.party_id {
@@ -186,7 +171,7 @@ pub async fn edit_and_send(
     let now = state.clock.now();
     let mut tx = state.store.begin().await?;
     edit_in(tx.as_mut(), user, id, form, &industries, now).await?;
-    let app = execute_in(state, tx.as_mut(), id, cmd, &crate::accounts::actor_of(user), now, None).await?;
+    let app = execute_in(state, tx.as_mut(), id, cmd, &crate::audit::actor_of(user), now, None).await?;
     tx.commit().await?;
     Ok(app)
 }
@@ -199,7 +184,7 @@ async fn edit_in(
     industries: &HashSet<String>,
     now: DateTime<Utc>,
 ) -> Result<Application> {
-    let actor = crate::accounts::actor_of(user);
+    let actor = crate::audit::actor_of(user);
     let mut app = tx
         .application_for_update(id)
         .await?

@@ -11,11 +11,11 @@ use serde::Serialize;
 use serde_json::json;
 use uuid::Uuid;
 
+use crate::audit::event;
 use crate::error::Error;
 use crate::error::Result;
 use crate::filings::can_read_full;
-use crate::filings::event;
-use crate::Registry;
+use crate::state::Registry;
 
 /// Default FracMinHash scale for discovery sketches.
 pub const DISCOVERY_SCALE: u64 = 256;
@@ -98,7 +98,7 @@ pub(crate) async fn attach_at(
     now: chrono::DateTime<chrono::Utc>,
 ) -> Result<Application> {
     let checked = check_manifest(state, &manifest)?;
-    let actor = crate::accounts::actor_of(user);
+    let actor = crate::audit::actor_of(user);
     let mut tx = state.store.begin().await?;
     let mut app = tx
         .application_for_update(id)

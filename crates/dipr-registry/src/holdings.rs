@@ -12,14 +12,14 @@ use dipr_store::Tx;
 use serde_json::json;
 use uuid::Uuid;
 
-use crate::accounts::actor_of;
+use crate::audit::actor_of;
+use crate::audit::event;
 use crate::error::Error;
 use crate::error::Result;
-use crate::filings::event;
 use crate::fingerprints::CheckedManifest;
 use crate::input::Amount;
 use crate::input::Fields;
-use crate::Registry;
+use crate::state::Registry;
 use dipr_domain::access::Role;
 use dipr_domain::encumbrance::Licence;
 use dipr_domain::encumbrance::LicenceKind;

@@ -21,7 +21,7 @@ use sha2::{Digest, Sha256};
 
 use crate::error::Error;
 use crate::error::Result;
-use crate::Registry;
+use crate::state::Registry;
 
 fn rfc3339(t: DateTime<Utc>) -> String {
     t.to_rfc3339_opts(SecondsFormat::Millis, true)

@@ -12,7 +12,7 @@ use uuid::Uuid;
 use crate::error::Error;
 use crate::error::Result;
 use crate::input::Fields;
-use crate::Registry;
+use crate::state::Registry;
 use dipr_domain::application::ObjectType;
 use dipr_domain::FieldError;
 use dipr_store::StatsFilter;

@@ -9,7 +9,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use crate::error::Result;
-use crate::Registry;
+use crate::state::Registry;
 use dipr_domain::access::Actor;
 use dipr_domain::application::State;
 use dipr_domain::lifecycle::Command;

@@ -7,89 +7,14 @@ use std::sync::Arc;
 use dipr_ledger::checkpoint::Checkpoint;
 use dipr_ledger::note::{Note, NoteVerifier};
 use dipr_ledger::witness::add_checkpoint_body;
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 
 use crate::error::Error;
 use crate::error::Result;
-use crate::Registry;
-
-/// A witness the registry submits checkpoints to.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct WitnessEndpoint {
-    /// Base URL; the registry posts to `<url>/add-checkpoint`.
-    pub url: String,
-    /// The witness's `cosignature/v1` verifier key.
-    pub key: String,
-}
-
-/// The witnesses in use and how many cosignatures a checkpoint needs. Starts from the configuration
-/// file; once an administrator changes it, the stored copy (setting `witnesses`) wins.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct WitnessSet {
-    pub witnesses: Vec<WitnessEndpoint>,
-    /// Cosignatures a checkpoint needs before certificates are served with it (0: serve unwitnessed).
-    pub quorum: usize,
-}
-
-impl WitnessSet {
-    /// Every problem at once: URLs must be http(s), keys `cosignature/v1` verifier keys with distinct
-    /// names, and the quorum at most the number of witnesses.
-    pub fn check(&self) -> Result<(), Vec<dipr_domain::FieldError>> {
-        use dipr_domain::FieldError;
-        let mut errors = Vec::new();
-        let mut names = std::collections::HashSet::new();
-        for (i, w) in self.witnesses.iter().enumerate() {
-            let url = w.url.trim();
-            if !(url.starts_with("http://") || url.starts_with("https://")) || url.len() > 500 || url.contains(' ') {
-                errors.push(FieldError::new(
-                    format!("witnesses[{i}].url"),
-                    "invalid_url",
-                    "an http:// or https:// URL",
-                ));
-            }
-            match NoteVerifier::parse(w.key.trim()) {
-                Ok(k) if !k.is_cosigner() => errors.push(FieldError::new(
-                    format!("witnesses[{i}].key"),
-                    "invalid_witness_key",
-                    format!("{} is not a cosignature/v1 key", k.name()),
-                )),
-                Ok(k) if !names.insert(k.name().to_string()) => errors.push(FieldError::new(
-                    format!("witnesses[{i}].key"),
-                    "duplicate_witness",
-                    format!("{} is listed twice", k.name()),
-                )),
-                Ok(_) => {}
-                Err(e) => {
-                    errors.push(FieldError::new(format!("witnesses[{i}].key"), "invalid_witness_key", e.to_string()))
-                }
-            }
-        }
-        if self.quorum > self.witnesses.len() {
-            errors.push(FieldError::new(
-                "quorum",
-                "out_of_range",
-                format!("the quorum {} exceeds the {} witnesses", self.quorum, self.witnesses.len()),
-            ));
-        }
-        if errors.is_empty() {
-            Ok(())
-        } else {
-            Err(errors)
-        }
-    }
-}
-
-const WITNESS_SETTING: &str = "witnesses";
-
-/// The witness set in force: the stored one if an administrator set it, else the configuration's.
-pub async fn load(store: &dyn dipr_store::Store, configured: WitnessSet) -> anyhow::Result<WitnessSet> {
-    match store.setting(WITNESS_SETTING).await? {
-        Some(json) => Ok(serde_json::from_str(&json)?),
-        None => Ok(configured),
-    }
-}
+use crate::state::Registry;
+use crate::witnesses::WitnessEndpoint;
+use crate::witnesses::WitnessSet;
+use crate::witnesses::WITNESS_SETTING;
 
 /// Replace the witness set (administrators): checked, stored and logged in one transaction, then used
 /// from the next round on.
@@ -110,7 +35,7 @@ pub async fn replace(state: &Registry, actor: &dipr_domain::access::Actor, set: 
     let json = serde_json::to_string(&set).map_err(Error::internal)?;
     let mut tx = state.store.begin().await?;
     tx.set_setting(WITNESS_SETTING, &json).await?;
-    let mut e = crate::filings::event(actor, now, "registry", "witnesses", "witnesses_changed");
+    let mut e = crate::audit::event(actor, now, "registry", "witnesses", "witnesses_changed");
     e.payload = serde_json::to_value(&set).map_err(Error::internal)?;
     tx.append_event(&e).await?;
     tx.commit().await?;
@@ -196,7 +121,7 @@ async fn submit(
                     .await
                     .map_err(|e| e.to_string())?;
                 let mut e =
-                    crate::filings::event(&dipr_domain::access::Actor::system(), now, "checkpoint", size, "cosigned");
+                    crate::audit::event(&dipr_domain::access::Actor::system(), now, "checkpoint", size, "cosigned");
                 e.payload = serde_json::json!({"witness": key.name()});
                 tx.append_event(&e).await.map_err(|e| e.to_string())?;
                 tx.commit().await.map_err(|e| e.to_string())?;

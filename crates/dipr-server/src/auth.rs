@@ -5,7 +5,8 @@ use std::sync::Arc;
 use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
 use dipr_domain::access::{Actor, Role};
-use dipr_registry::accounts::{actor_of, token_hash, TOKEN_PREFIX};
+use dipr_registry::accounts::{token_hash, TOKEN_PREFIX};
+use dipr_registry::audit::actor_of;
 use dipr_store::{TokenRecord, UserRecord};
 
 use crate::error::ApiError;

@@ -21,7 +21,7 @@ use serde_json::value::RawValue;
 use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 
-use crate::api::PageParams;
+use crate::api::params::PageParams;
 use crate::auth::Caller;
 use crate::error::ApiError;
 use crate::error::ApiResult;
@@ -29,7 +29,7 @@ use crate::error::ErrorEnvelope;
 use crate::error::Json;
 use crate::error::Path;
 use crate::error::Query;
-use dipr_registry::accounts::actor_of;
+use dipr_registry::audit::actor_of;
 use dipr_registry::holdings::party;
 use dipr_registry::holdings::LicenceRequest;
 use dipr_registry::holdings::PledgeRequest;

@@ -2,6 +2,7 @@
 //! [`routes`]; handlers stay thin and call [`crate::service`].
 
 pub mod holdings;
+pub mod params;
 
 use std::sync::Arc;
 
@@ -26,6 +27,7 @@ use serde_json::value::RawValue;
 use utoipa::{IntoParams, OpenApi, ToSchema};
 use uuid::Uuid;
 
+use crate::api::params::PageParams;
 use crate::auth::Caller;
 use crate::error::ApiError;
 use crate::error::ApiResult;
@@ -34,8 +36,8 @@ use crate::error::Json;
 use crate::error::Path;
 use crate::error::Query;
 use crate::guard::Peer;
-use dipr_registry::accounts::actor_of;
 use dipr_registry::accounts::NewAccount;
+use dipr_registry::audit::actor_of;
 use dipr_registry::error::ERROR_CODES;
 use dipr_registry::records::public_detail;
 use dipr_registry::records::PublicRecordDetail;
@@ -102,15 +104,6 @@ pub fn routes() -> Router<Arc<Registry>> {
 
 // ---------------------------------------------------------------------------------------------------
 // Shared request and response shapes
-
-#[derive(Debug, Deserialize, IntoParams)]
-#[serde(deny_unknown_fields)]
-pub struct PageParams {
-    /// 1-based page number (default 1).
-    pub page: Option<u32>,
-    /// Items per page, 1–100 (default 20).
-    pub per_page: Option<u32>,
-}
 
 fn page_of(page: Option<u32>, per_page: Option<u32>) -> ApiResult<Page> {
     let (p, n) = (page.unwrap_or(1), per_page.unwrap_or(20));
@@ -1037,7 +1030,7 @@ async fn advance_clock(
     let by = chrono::Duration::days(i64::from(req.days)) + chrono::Duration::hours(i64::from(req.hours));
     let now = st.clock.now();
     let mut tx = st.store.begin().await?;
-    let mut e = dipr_registry::filings::event(&actor_of(admin), now, "setting", "clock", "clock_advanced");
+    let mut e = dipr_registry::audit::event(&actor_of(admin), now, "setting", "clock", "clock_advanced");
     e.payload = serde_json::json!({"seconds": by.num_seconds()});
     tx.append_event(&e).await?;
     tx.commit().await?;
@@ -1067,21 +1060,21 @@ async fn run_witnesses(
 
 /// The witnesses the registry sends checkpoints to, and the quorum certificates wait for.
 #[utoipa::path(get, path = "/api/v1/admin/witnesses", tag = "admin", security(("bearer" = [])),
-    responses((status = 200, body = dipr_registry::witnessing::WitnessSet), (status = "4XX", body = ErrorEnvelope)))]
-async fn get_witnesses(AxState(st): S, caller: Caller) -> ApiResult<Json<dipr_registry::witnessing::WitnessSet>> {
+    responses((status = 200, body = dipr_registry::witnesses::WitnessSet), (status = "4XX", body = ErrorEnvelope)))]
+async fn get_witnesses(AxState(st): S, caller: Caller) -> ApiResult<Json<dipr_registry::witnesses::WitnessSet>> {
     caller.require(&[Role::Admin])?;
     Ok(Json((*st.witnesses()).clone()))
 }
 
 /// Replace the witness set (checked, stored and logged; used from the next round on).
 #[utoipa::path(put, path = "/api/v1/admin/witnesses", tag = "admin", security(("bearer" = [])),
-    request_body = dipr_registry::witnessing::WitnessSet,
-    responses((status = 200, body = dipr_registry::witnessing::WitnessSet), (status = "4XX", body = ErrorEnvelope)))]
+    request_body = dipr_registry::witnesses::WitnessSet,
+    responses((status = 200, body = dipr_registry::witnesses::WitnessSet), (status = "4XX", body = ErrorEnvelope)))]
 async fn put_witnesses(
     AxState(st): S,
     caller: Caller,
-    Json(set): Json<dipr_registry::witnessing::WitnessSet>,
-) -> ApiResult<Json<dipr_registry::witnessing::WitnessSet>> {
+    Json(set): Json<dipr_registry::witnesses::WitnessSet>,
+) -> ApiResult<Json<dipr_registry::witnesses::WitnessSet>> {
     caller.require(&[Role::Admin])?;
     Ok(Json(dipr_registry::witnessing::replace(&st, &actor_of(caller.user()?), set).await?))
 }

@@ -24,9 +24,9 @@ use crate::web::form::Errors;
 use crate::web::i18n::Lang;
 use crate::web::layout::{error_page, filters, message_page, LangQuery};
 use crate::web::session::{csrf_of, session};
-use dipr_registry::accounts::actor_of;
-use dipr_registry::witnessing::WitnessEndpoint;
-use dipr_registry::witnessing::WitnessSet;
+use dipr_registry::audit::actor_of;
+use dipr_registry::witnesses::WitnessEndpoint;
+use dipr_registry::witnesses::WitnessSet;
 use dipr_registry::Error;
 use dipr_registry::Registry;
 

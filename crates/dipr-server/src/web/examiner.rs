@@ -23,7 +23,7 @@ use crate::web::form::Errors;
 use crate::web::i18n::Lang;
 use crate::web::layout::{error_page, filters, message_page, object_type_label, page, state_label, LangQuery};
 use crate::web::session::{csrf_of, session};
-use dipr_registry::accounts::actor_of;
+use dipr_registry::audit::actor_of;
 use dipr_registry::Registry;
 
 pub fn routes() -> Router<Arc<Registry>> {

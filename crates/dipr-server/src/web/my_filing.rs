@@ -29,7 +29,7 @@ use crate::web::i18n::Lang;
 use crate::web::layout::{esc, layout, message_page, LangQuery};
 use crate::web::session::{csrf_of, session};
 use dipr_domain::shown;
-use dipr_registry::accounts::actor_of;
+use dipr_registry::audit::actor_of;
 use dipr_registry::holdings::LicenceRequest;
 use dipr_registry::holdings::TransactionRequest;
 use dipr_registry::input::Amount;

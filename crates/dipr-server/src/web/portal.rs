@@ -29,8 +29,8 @@ use crate::web::layout::{deadline_label, error_page, event_label, filters, page,
 use crate::web::session::{
     csrf_of, form_token, form_token_matches, session, session_cookie, signed_in_post, with_cookie, SESSION_COOKIE,
 };
-use dipr_registry::accounts::actor_of;
 use dipr_registry::accounts::token_hash;
+use dipr_registry::audit::actor_of;
 use dipr_registry::Registry;
 
 const LOGIN_CSRF_COOKIE: &str = "dipr_login_csrf";

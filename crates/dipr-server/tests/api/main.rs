@@ -1190,14 +1190,14 @@ async fn ledger_check_finds_an_edited_or_deleted_entry() {
 }
 
 /// A witness on a loopback port, trusting `log`.
-async fn start_witness(name: &str, log: dipr_ledger::note::NoteVerifier) -> dipr_registry::witnessing::WitnessEndpoint {
+async fn start_witness(name: &str, log: dipr_ledger::note::NoteVerifier) -> dipr_registry::witnesses::WitnessEndpoint {
     let dir = temp_db().parent().unwrap().to_path_buf();
     let w = Arc::new(dipr_server::witness::Witness::open(&dir, name, vec![log]).unwrap());
     let key = w.verifier().to_string();
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let url = format!("http://{}", listener.local_addr().unwrap());
     tokio::spawn(dipr_server::witness::serve_witness(listener, w, std::future::pending()));
-    dipr_registry::witnessing::WitnessEndpoint { url, key }
+    dipr_registry::witnesses::WitnessEndpoint { url, key }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

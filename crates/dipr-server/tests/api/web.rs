@@ -717,7 +717,7 @@ async fn administrators_create_staff_accounts_and_edit_witnesses() {
     let events = app.state.store.events("registry", "witnesses").await.unwrap();
     assert_eq!(events.len(), 2, "each change is logged");
     // The stored set survives a restart.
-    let reopened = dipr_registry::witnessing::load(app.state.store.as_ref(), Default::default()).await.unwrap();
+    let reopened = dipr_registry::witnesses::load(app.state.store.as_ref(), Default::default()).await.unwrap();
     assert_eq!(reopened.quorum, 1);
     // Non-administrators are refused.
     let a = Web::new(&app, &app.sign_up("非管理员").await);

@@ -1,0 +1,143 @@
+//! The registry's settings and the state its use cases share: store, clock, keys, throttles, calendar
+//! and witnesses.
+
+use std::sync::{Arc, RwLock};
+
+use dipr_domain::lifecycle::Rules;
+use dipr_domain::time::{AdjustableClock, Clock, SystemClock, WorkingCalendar};
+use dipr_store::Store;
+use serde::Deserialize;
+
+use crate::throttle;
+use crate::witnesses::{self, WitnessSet};
+
+/// The registry's settings; the CLI layers defaults, a TOML file and environment variables into this.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Config {
+    /// Lifecycle periods and the registrar code.
+    pub rules: Rules,
+    /// Largest accepted request body, in bytes.
+    pub body_limit: usize,
+    /// Lifetime of a sign-in session, in hours.
+    pub session_hours: i64,
+    /// How often the timer task looks for passed deadlines, in seconds.
+    pub timer_interval_secs: u64,
+    /// Let administrators move the clock forward (demo and test deployments only).
+    pub adjustable_clock: bool,
+    /// The log's origin (C2SP), also the name of the registry's key, e.g. `dipr.example.cn/log`. Unset, a new
+    /// registry names itself after its own key (`dipr-<8 hex>.localhost/log`), so no two are alike.
+    pub log_origin: Option<String>,
+    /// Base URL of the public site, for record links in certificates and QR codes.
+    pub public_url: String,
+    /// Witnesses that cosign the log's checkpoints, until an administrator changes them (then the stored
+    /// set is used).
+    pub witnesses: Vec<witnesses::WitnessEndpoint>,
+    /// Cosignatures a checkpoint needs before certificates are served with it (0: serve unwitnessed).
+    pub witness_quorum: usize,
+    /// How often new checkpoints are sent to the witnesses, in seconds.
+    pub witness_interval_secs: u64,
+    /// Throttles, budgets and timeouts against abuse.
+    pub limits: throttle::Limits,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Self {
+            rules: Rules::default(),
+            body_limit: 1024 * 1024,
+            session_hours: 12,
+            timer_interval_secs: 30,
+            adjustable_clock: false,
+            log_origin: None,
+            public_url: "http://127.0.0.1:8080".into(),
+            witnesses: Vec::new(),
+            witness_quorum: 0,
+            witness_interval_secs: 5,
+            limits: throttle::Limits::default(),
+        }
+    }
+}
+
+/// The registry: its store, clock, keys, settings and the state its use cases share (throttles, the
+/// calendar, the witnesses). One per process, shared by every request.
+pub struct Registry {
+    pub store: Arc<dyn Store>,
+    pub clock: Arc<dyn Clock>,
+    /// Set only when the clock may be moved (`adjustable_clock`).
+    pub adjustable: Option<Arc<AdjustableClock>>,
+    pub config: Config,
+    /// The registry's key: signs checkpoints and certificate statements.
+    pub signer: dipr_ledger::note::NoteSigner,
+    /// Derived from the registry key: keys the discovery sketches that make products comparable.
+    pub discovery_key: [u8; 32],
+    pub sign_ins: throttle::SignInGuard,
+    pub sign_ups: throttle::ClientBudget,
+    pub objections: throttle::ObjectionBudget,
+    calendar: RwLock<Arc<WorkingCalendar>>,
+    witnesses: RwLock<Arc<WitnessSet>>,
+}
+
+impl Registry {
+    /// Build the state, seeding defaults (industries, holiday calendar) into a new database.
+    pub async fn new(
+        store: Arc<dyn Store>,
+        config: Config,
+        signer: dipr_ledger::note::NoteSigner,
+    ) -> anyhow::Result<Arc<Self>> {
+        if let Some(origin) = config.log_origin.as_deref().filter(|o| *o != signer.name()) {
+            anyhow::bail!("the signing key is for {:?} but the log origin is {origin:?}", signer.name());
+        }
+        let (clock, adjustable): (Arc<dyn Clock>, _) = if config.adjustable_clock {
+            let c = Arc::new(AdjustableClock::default());
+            (c.clone(), Some(c))
+        } else {
+            (Arc::new(SystemClock), None)
+        };
+        let configured = WitnessSet { witnesses: config.witnesses.clone(), quorum: config.witness_quorum };
+        let witnesses = witnesses::load(store.as_ref(), configured).await?;
+        if let Err(problems) = WitnessSet::check(&witnesses) {
+            let list: Vec<String> = problems.iter().map(|p| format!("{}: {}", p.field, p.message)).collect();
+            anyhow::bail!("witness configuration: {}", list.join("; "));
+        }
+        let discovery_key = dipr_fingerprint::derive_discovery_key(signer.to_private_string().as_bytes());
+        let state = Arc::new(Self {
+            sign_ins: throttle::SignInGuard::new(&config.limits),
+            sign_ups: throttle::ClientBudget::new(
+                config.limits.sign_up_client_burst,
+                config.limits.sign_up_client_every_secs,
+            ),
+            objections: throttle::ObjectionBudget::new(&config.limits),
+            store,
+            clock,
+            adjustable,
+            config,
+            signer,
+            discovery_key,
+            calendar: RwLock::new(Arc::default()),
+            witnesses: RwLock::new(Arc::new(witnesses)),
+        });
+        crate::defaults::seed(state.store.as_ref(), state.clock.now()).await?;
+        state.reload_calendar().await?;
+        Ok(state)
+    }
+
+    pub fn calendar(&self) -> Arc<WorkingCalendar> {
+        self.calendar.read().expect("calendar lock").clone()
+    }
+
+    /// The witnesses in use now (an administrator may change them while the registry runs).
+    pub fn witnesses(&self) -> Arc<WitnessSet> {
+        self.witnesses.read().expect("witness lock").clone()
+    }
+
+    pub(crate) fn set_witnesses(&self, set: WitnessSet) {
+        *self.witnesses.write().expect("witness lock") = Arc::new(set);
+    }
+
+    pub async fn reload_calendar(&self) -> dipr_store::Result<()> {
+        let cal = WorkingCalendar::new(self.store.calendar().await?);
+        *self.calendar.write().expect("calendar lock") = Arc::new(cal);
+        Ok(())
+    }
+}
