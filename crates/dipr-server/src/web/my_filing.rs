@@ -699,6 +699,10 @@ async fn render(
                 textarea("response", l.tt("补正说明（修改了哪些内容）", "What you corrected"), &f.response, errors),
             )
         };
+        let fields = match form_fields(st, l, f, errors).await {
+            Ok(fields) => fields,
+            Err(r) => return r,
+        };
         body.push_str(&format!(
             "<h2 id=\"edit\">{}</h2>{}<form method=\"post\" action=\"/me/filings/{id}\" class=\"stack\" novalidate>{}{}{response}\
              <div class=\"actions\"><button name=\"intent\" value=\"submit\" id=\"submit-filing\">{go}</button>\
@@ -706,7 +710,7 @@ async fn render(
             l.tt("申请内容", "The application"),
             errors.html_at("form"),
             hidden_csrf(&csrf),
-            form_fields(st, l, f, errors).await,
+            fields,
             l.tt("保存", "Save")
         ));
         body.push_str(&fingerprint_section(l, app, &csrf, &sent, errors));
