@@ -3,8 +3,9 @@
 
 use std::sync::Arc;
 
+use askama::Template;
 use axum::extract::{Query, State};
-use axum::http::HeaderMap;
+use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::get;
 use axum::{Form, Router};
@@ -16,9 +17,9 @@ use dipr_domain::party::{NewParty, PartyKind};
 use dipr_domain::FieldError;
 use serde::Deserialize;
 
-use crate::web::form::{input, select, textarea, Errors};
+use crate::web::form::Errors;
 use crate::web::i18n::Lang;
-use crate::web::layout::{esc, layout, LangQuery};
+use crate::web::layout::{error_page, filters, object_type_label, page, Html, LangQuery};
 use crate::web::session::{form_token, form_token_matches, session, session_cookie, SIGNUP_CSRF_COOKIE};
 use dipr_registry::accounts::NewAccount;
 use dipr_registry::Registry;
@@ -56,48 +57,36 @@ fn party_kind(s: &str) -> PartyKind {
     }
 }
 
-fn party_kinds(l: Lang) -> [(&'static str, String); 3] {
-    [
-        (
-            "legal_person",
-            l.tt("法人（企业、高校、科研院所）", "Legal person (enterprise, university, institute)").to_string(),
-        ),
-        ("unincorporated_organisation", l.tt("非法人组织", "Unincorporated organisation").to_string()),
-        ("natural_person", l.tt("自然人", "Natural person").to_string()),
-    ]
+/// A select's choices: (value, label) pairs, for `macros.html`'s `select`.
+pub(crate) type Choices = Vec<(String, String)>;
+
+pub(crate) fn choices<const N: usize>(pairs: [(&str, String); N]) -> Choices {
+    pairs.into_iter().map(|(v, label)| (v.to_string(), label)).collect()
 }
 
-fn signup_page(st: &Registry, l: Lang, f: &SignupForm, errors: &Errors, top: Option<String>) -> Response {
+fn party_kinds(l: Lang) -> Choices {
+    choices([
+        ("legal_person", l.t("filing-party-legal-person")),
+        ("unincorporated_organisation", l.t("filing-party-unincorporated")),
+        ("natural_person", l.t("filing-party-natural-person")),
+    ])
+}
+
+#[derive(Template)]
+#[template(path = "filing/signup.html")]
+struct Signup<'a> {
+    l: Lang,
+    token: String,
+    f: &'a SignupForm,
+    errs: &'a Errors,
+    kinds: Choices,
+    top: Option<String>,
+}
+
+fn signup_page(st: &Registry, l: Lang, f: &SignupForm, errs: &Errors, top: Option<String>) -> Response {
     let (token, cookie) = form_token(st, SIGNUP_CSRF_COOKIE, "/signup");
-    let kinds = party_kinds(l);
-    let top = top
-        .map(|t| format!("<p class=\"result bad\" role=\"alert\" id=\"form-error\">{}</p>", esc(&t)))
-        .unwrap_or_default();
-    let body = format!(
-        "<h1>{h1}</h1>{top}<form method=\"post\" action=\"/signup\" class=\"stack\" data-width=\"narrow\" novalidate>\
-         <input type=\"hidden\" name=\"csrf\" value=\"{token}\">{a}{b}{c}{d}{e}{g}<button>{go}</button></form>",
-        h1 = l.tt("注册申请人账号", "Create an applicant account"),
-        a = input("username", l.tt("用户名", "Username"), &f.username, errors, "text"),
-        b = input(
-            "password",
-            l.tt("密码（至少 10 个字符）", "Password (at least 10 characters)"),
-            "",
-            errors,
-            "password"
-        ),
-        c = input("display_name", l.tt("联系人姓名", "Your name"), &f.display_name, errors, "text"),
-        d = select("party_kind", l.tt("申请人类型", "Applicant kind"), &f.party_kind, &kinds, errors),
-        e = input("party_name", l.tt("申请人名称", "Applicant's name"), &f.party_name, errors, "text"),
-        g = input(
-            "id_number",
-            l.tt("统一社会信用代码 / 身份证号码", "Credit code / resident ID number"),
-            &f.id_number,
-            errors,
-            "text"
-        ),
-        go = l.tt("注册", "Create the account"),
-    );
-    let resp = layout(l, l.tt("注册", "Sign up"), "/signin", &body, &[]);
+    let view = Signup { l, token, f, errs, kinds: party_kinds(l), top };
+    let resp = page(l, &l.t("signup-title"), "/signin", &view, &[]);
     crate::web::session::with_cookie(resp, &cookie)
 }
 
@@ -115,8 +104,7 @@ async fn signup(
 ) -> Response {
     let l = Lang::of(q.lang(), &headers);
     if !form_token_matches(&headers, SIGNUP_CSRF_COOKIE, &f.csrf) {
-        let expired = l.tt("表单已过期，请重新提交。", "The form expired; please submit it again.").to_string();
-        return signup_page(&st, l, &f, &Errors::default(), Some(expired));
+        return signup_page(&st, l, &f, &Errors::default(), Some(l.t("signup-expired")));
     }
     let party = NewParty {
         kind: party_kind(&f.party_kind),
@@ -366,96 +354,77 @@ pub(crate) fn field_of(path: &str) -> &'static str {
     }
 }
 
-/// The application form's fields (no `<form>` around them): shared by filing and editing.
-pub(crate) async fn form_fields(st: &Registry, l: Lang, f: &FileForm, errors: &Errors) -> String {
-    let industries = st.store.industries().await.unwrap_or_default();
-    let mut ind: Vec<(&str, String)> = vec![("", l.tt("请选择", "Choose").to_string())];
-    for i in industries.iter().filter(|i| i.active) {
-        ind.push((i.code.as_str(), if l.en { i.name_en.clone() } else { i.name_zh.clone() }));
-    }
-    let types = [
-        ("", l.tt("请选择", "Choose").to_string()),
-        ("data_collection", l.tt("数据加工集合", "Data collection").to_string()),
-        ("data_product", l.tt("数据加工产品", "Data product").to_string()),
-        ("data_algorithm", l.tt("数据技术算法", "Data algorithm").to_string()),
-    ];
-    let sources = [
-        ("self_collected", l.tt("自行采集", "Self-collected").to_string()),
-        ("licensed", l.tt("授权或购买", "Licensed or purchased").to_string()),
-        ("public_data", l.tt("授权使用的公共数据", "Authorised public data").to_string()),
-    ];
-    let freq = [
-        ("", l.tt("请选择", "Choose").to_string()),
-        ("one_off", l.tt("一次性", "One-off").to_string()),
-        ("real_time", l.tt("实时", "Real time").to_string()),
-        ("daily", l.tt("每日", "Daily").to_string()),
-        ("weekly", l.tt("每周", "Weekly").to_string()),
-        ("monthly", l.tt("每月", "Monthly").to_string()),
-        ("quarterly", l.tt("每季度", "Quarterly").to_string()),
-        ("yearly", l.tt("每年", "Yearly").to_string()),
-        ("irregular", l.tt("不定期", "Irregular").to_string()),
-    ];
-    let checked = if f.no_infringement.is_some() { " checked" } else { "" };
-    format!(
-        "{a}{b}{c}{d}{e}{s1}{s2}{g}\
-         <label><input type=\"checkbox\" id=\"no_infringement\" name=\"no_infringement\"{checked} aria-describedby=\"err-no_infringement\"> {commit}</label>{commit_e}\
-         {h}{i}{j}{k}{m}{n}{o}{p}{q}",
-        a = input("product_name", l.tt("产品名称", "Product name"), &f.product_name, errors, "text"),
-        b = select("object_type", l.tt("登记对象", "Object type"), &f.object_type, &types, errors),
-        c = select("industry", l.tt("行业领域", "Industry"), &f.industry, &ind, errors),
-        d = input("scenarios", l.tt("应用场景（逗号分隔）", "Application scenarios (comma-separated)"), &f.scenarios, errors, "text"),
-        e = textarea("summary", l.tt("简介（公开）", "Summary (public)"), &f.summary, errors),
-        s1 = select("source_kind", l.tt("数据来源", "Data source"), &f.source_kind, &sources, errors),
-        s2 = textarea("source_description", l.tt("来源说明", "How the data was obtained"), &f.source_description, errors),
-        g = textarea("legality_statement", l.tt("合法性说明", "Legality statement"), &f.legality_statement, errors),
-        commit = l.tt("承诺不侵犯个人信息及第三方知识产权", "I commit that no personal information or third-party IP is infringed"),
-        commit_e = errors.html_at("no_infringement"),
-        h = textarea("processing", l.tt("加工规则 / 算法说明", "Processing rules / algorithm"), &f.processing, errors),
-        i = textarea("structure", l.tt("数据结构（每行一个字段：名称:类型）", "Structure (one field per line: name:type)"), &f.structure, errors),
-        j = input("format", l.tt("数据格式", "Format"), &f.format, errors, "text"),
-        k = select("update_frequency", l.tt("更新频率", "Update frequency"), &f.update_frequency, &freq, errors),
-        m = textarea("secrecy_measures", l.tt("保密措施", "Secrecy measures"), &f.secrecy_measures, errors),
-        n = textarea("samples", l.tt("脱敏样例（每行一条）", "Desensitised samples (one per line)"), &f.samples, errors),
-        o = input("contact_name", l.tt("联系人", "Contact"), &f.contact_name, errors, "text"),
-        p = input("contact_phone", l.tt("电话", "Phone"), &f.contact_phone, errors, "text"),
-        q = input("contact_email", l.tt("电子邮箱", "Email"), &f.contact_email, errors, "email"),
-    )
+#[derive(Template)]
+#[template(path = "filing/fields.html")]
+struct Fields<'a> {
+    l: Lang,
+    f: &'a FileForm,
+    errs: &'a Errors,
+    types: Choices,
+    industries: Choices,
+    sources: Choices,
+    frequencies: Choices,
 }
 
-async fn file_page(st: &Registry, l: Lang, agent: bool, f: &FileForm, errors: &Errors, csrf: &str) -> Response {
-    let applicant = if agent {
-        format!(
-            "<fieldset><legend>{}</legend>{}{}{}</fieldset>",
-            l.tt("委托人（申请人）", "The applicant you file for"),
-            select("applicant_kind", l.tt("申请人类型", "Applicant kind"), &f.applicant_kind, &party_kinds(l), errors),
-            input("applicant_name", l.tt("申请人名称", "Applicant's name"), &f.applicant_name, errors, "text"),
-            input(
-                "applicant_id",
-                l.tt("统一社会信用代码 / 身份证号码", "Credit code / resident ID number"),
-                &f.applicant_id,
-                errors,
-                "text"
-            ),
-        )
-    } else {
-        String::new()
+/// The application form's fields, rendered (no form around them): shared by filing and editing. The
+/// response instead is the error page, when the industries cannot be read.
+pub(crate) async fn form_fields(st: &Registry, l: Lang, f: &FileForm, errs: &Errors) -> Result<Html, Response> {
+    let failed = |message: String| error_page(l, StatusCode::INTERNAL_SERVER_ERROR, &message);
+    let known = st.store.industries().await.map_err(|e| failed(dipr_registry::Error::from(e).message))?;
+    let mut industries = vec![(String::new(), l.t("filing-choose"))];
+    industries
+        .extend(known.into_iter().filter(|i| i.active).map(|i| (i.code, if l.en { i.name_en } else { i.name_zh })));
+    let types = choices([
+        ("", l.t("filing-choose")),
+        ("data_collection", object_type_label("data_collection", l)),
+        ("data_product", object_type_label("data_product", l)),
+        ("data_algorithm", object_type_label("data_algorithm", l)),
+    ]);
+    let view = Fields {
+        l,
+        f,
+        errs,
+        types,
+        industries,
+        sources: choices([
+            ("self_collected", l.t("filing-source-self-collected")),
+            ("licensed", l.t("filing-source-licensed")),
+            ("public_data", l.t("filing-source-public-data")),
+        ]),
+        frequencies: choices([
+            ("", l.t("filing-choose")),
+            ("one_off", l.t("filing-frequency-one-off")),
+            ("real_time", l.t("filing-frequency-real-time")),
+            ("daily", l.t("filing-frequency-daily")),
+            ("weekly", l.t("filing-frequency-weekly")),
+            ("monthly", l.t("filing-frequency-monthly")),
+            ("quarterly", l.t("filing-frequency-quarterly")),
+            ("yearly", l.t("filing-frequency-yearly")),
+            ("irregular", l.t("filing-frequency-irregular")),
+        ]),
     };
-    let body = format!(
-        "<h1>{h1}</h1><p>{lead}</p>{top}<form method=\"post\" action=\"/me/file\" class=\"stack\" novalidate>\
-         <input type=\"hidden\" name=\"csrf\" value=\"{csrf}\">{applicant}{fields}\
-         <div class=\"actions\"><button name=\"intent\" value=\"submit\">{go}</button>\
-         <button name=\"intent\" value=\"save\" class=\"secondary\" id=\"save-draft\">{save}</button></div></form>",
-        h1 = l.tt("提交登记申请", "File an application"),
-        lead = l.tt(
-            "数据本身不上传：只填写说明、脱敏样例。保存草稿后可上传 dipr fingerprint 生成的数据指纹清单。",
-            "The data itself is never uploaded: describe it and give desensitised samples. Save a draft to add the fingerprint manifest made with dipr fingerprint."
-        ),
-        top = errors.html_at("form"),
-        fields = form_fields(st, l, f, errors).await,
-        go = l.tt("提交申请", "Submit the application"),
-        save = l.tt("保存草稿", "Save as draft"),
-    );
-    layout(l, l.tt("提交申请", "File"), "/me", &body, &[])
+    Html::of(&view).map_err(|e| failed(e.to_string()))
+}
+
+#[derive(Template)]
+#[template(path = "filing/file.html")]
+struct File<'a> {
+    l: Lang,
+    csrf: &'a str,
+    agent: bool,
+    kinds: Choices,
+    f: &'a FileForm,
+    errs: &'a Errors,
+    fields: Html,
+}
+
+async fn file_page(st: &Registry, l: Lang, agent: bool, f: &FileForm, errs: &Errors, csrf: &str) -> Response {
+    let fields = match form_fields(st, l, f, errs).await {
+        Ok(fields) => fields,
+        Err(r) => return r,
+    };
+    let view = File { l, csrf, agent, kinds: party_kinds(l), f, errs, fields };
+    page(l, &l.t("filing-title"), "/me", &view, &[])
 }
 
 async fn file_form(State(st): State<Arc<Registry>>, Query(q): Query<LangQuery>, headers: HeaderMap) -> Response {

@@ -7,6 +7,7 @@
 
 use std::sync::Arc;
 
+use askama::Template;
 use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
@@ -14,21 +15,22 @@ use axum::routing::{get, post};
 use axum::{Form, Router};
 use dipr_domain::access::require_holder;
 use dipr_domain::access::Actor;
-use dipr_domain::application::{Application, ApplicationForm, State as Status};
+use dipr_domain::application::{Application, ApplicationForm, ObjectionOutcome, State as Status};
 use dipr_domain::encumbrance::LicenceKind;
 use dipr_domain::holding::{Operation, TransactionKind};
 use dipr_domain::lifecycle::Command;
-use dipr_domain::FieldError;
+use dipr_domain::{shown, FieldError};
 use dipr_store::{Page, UserRecord};
 use serde::Deserialize;
 use uuid::Uuid;
 
-use crate::web::filing::{check_submission, field_of, form_fields, FileForm};
-use crate::web::form::{input, select, textarea, Errors};
+use crate::web::filing::{check_submission, choices, field_of, form_fields, Choices, FileForm};
+use crate::web::form::Errors;
 use crate::web::i18n::Lang;
-use crate::web::layout::{esc, layout, message_page, LangQuery};
+use crate::web::layout::{
+    deadline_label, error_page, event_label, filters, message_page, state_label, Html, LangQuery,
+};
 use crate::web::session::{csrf_of, session};
-use dipr_domain::shown;
 use dipr_registry::audit::actor_of;
 use dipr_registry::holdings::LicenceRequest;
 use dipr_registry::holdings::TransactionRequest;
@@ -85,11 +87,7 @@ async fn open(
 async fn filing_of(st: &Registry, user: &UserRecord, id: Uuid, l: Lang) -> Result<Application, Response> {
     match st.store.application(id).await {
         Ok(Some(app)) if may_work_on(&actor_of(user), &app) => Ok(app),
-        Ok(_) => Err(message_page(
-            l,
-            StatusCode::NOT_FOUND,
-            l.tt("没有这项申请，或您无权查看。", "No such filing, or it is not yours."),
-        )),
+        Ok(_) => Err(message_page(l, StatusCode::NOT_FOUND, &l.t("my-filing-not-found"))),
         Err(e) => Err(message_page(l, StatusCode::INTERNAL_SERVER_ERROR, &Error::from(e).message)),
     }
 }
@@ -125,11 +123,7 @@ async fn page(
     let l = Lang::of(q.lang.as_deref(), &headers);
     // A mistyped address is a missing filing, not a malformed request.
     let Ok(id) = Uuid::parse_str(&id) else {
-        return message_page(
-            l,
-            StatusCode::NOT_FOUND,
-            l.tt("没有这项申请，或您无权查看。", "No such filing, or it is not yours."),
-        );
+        return message_page(l, StatusCode::NOT_FOUND, &l.t("my-filing-not-found"));
     };
     match open(&st, &headers, id, l).await {
         Ok((user, secret, app)) => {
@@ -140,7 +134,6 @@ async fn page(
     }
 }
 
-/// Re-render after a refusal, with the status the refusal carries.
 /// Who is working on which filing, for re-rendering a refused form.
 struct Working<'a> {
     st: &'a Registry,
@@ -150,15 +143,17 @@ struct Working<'a> {
     id: Uuid,
 }
 
+/// Re-render after a refusal, with the status the refusal carries.
 async fn refused(w: Working<'_>, sent: Sent, e: &Error, map: &(dyn Fn(&str) -> String + Sync), top: &str) -> Response {
     let Working { st, l, user, secret, id } = w;
     let errors = Errors::of(e, l, map, top);
     let app = match st.store.application(id).await {
         Ok(Some(app)) => app,
-        _ => return message_page(l, StatusCode::NOT_FOUND, l.tt("没有这项申请。", "No such filing.")),
+        Ok(None) => return message_page(l, StatusCode::NOT_FOUND, &l.t("my-filing-gone")),
+        Err(e) => return message_page(l, StatusCode::INTERNAL_SERVER_ERROR, &Error::from(e).message),
     };
     let mut r = render(st, l, user, secret, &app, sent, &errors).await;
-    *r.status_mut() = crate::web::layout::status_of(e);
+    *r.status_mut() = crate::web::layout::status_of(&e);
     r
 }
 
@@ -168,29 +163,24 @@ fn done(id: Uuid, anchor: &str) -> Response {
 }
 
 /// What was just done, when (Beijing time), by whom, and where the public log holds it: the filing's latest
-/// event.
-async fn receipt(st: &Registry, l: Lang, app: &Application) -> String {
+/// event (none before the first).
+async fn receipt(st: &Registry, l: Lang, app: &Application) -> Option<Receipt> {
     let events = match st.store.events("application", &app.id.to_string()).await {
         Ok(e) => e,
-        Err(e) => return format!("<p class=\"result bad\" role=\"alert\">{}</p>", esc(&Error::from(e).message)),
+        Err(e) => return Some(Receipt::Unreadable(Error::from(e).message)),
     };
-    let Some(last) = events.last() else { return String::new() };
+    let last = events.last()?;
     let logged = match st.store.log_indexes(&[last.id]).await {
-        Ok(found) => found.get(&last.id).map(|i| {
-            format!(" · {}", l.tt(&format!("已记入公开账本，序号 {i}"), &format!("in the public log at index {i}")))
-        }),
-        Err(e) => Some(format!(" · {}", esc(&Error::from(e).message))),
+        Ok(found) => found.get(&last.id).map(|i| l.t1("my-filing-receipt-logged", "index", i.to_string())),
+        Err(e) => Some(Error::from(e).message),
     };
-    format!(
-        "<div class=\"result good\" role=\"status\" id=\"receipt\"><h2>{}</h2><p>{} · {} · {} · {} {}{}</p></div>",
-        l.tt("办理回执", "Receipt"),
-        esc(&crate::web::layout::event_label(&last.kind, l.en)),
-        dipr_domain::shown::minute_zoned(last.at, l.en),
-        esc(&last.actor_name),
-        l.tt("事项编号", "event no."),
-        last.id,
-        logged.unwrap_or_default(),
-    )
+    Some(Receipt::Done(Done {
+        event: event_label(&last.kind, l.en),
+        at: shown::minute_zoned(last.at, l.en),
+        actor: last.actor_name.clone(),
+        number: last.id,
+        logged,
+    }))
 }
 
 // ---------------------------------------------------------------------------------------------------
@@ -559,8 +549,152 @@ async fn transaction(
 // ---------------------------------------------------------------------------------------------------
 // The page
 
-fn hidden_csrf(csrf: &str) -> String {
-    format!("<input type=\"hidden\" name=\"csrf\" value=\"{csrf}\">")
+/// The receipt of the action just done, or why it cannot be shown.
+enum Receipt {
+    Unreadable(String),
+    Done(Done),
+}
+
+struct Done {
+    event: String,
+    at: String,
+    actor: String,
+    number: i64,
+    /// Where the public log holds the event, or why that cannot be said.
+    logged: Option<String>,
+}
+
+struct CorrectionView<'a> {
+    reasons: &'a str,
+    items: &'a [String],
+    due: String,
+}
+
+struct DecisionRow<'a> {
+    date: String,
+    action: String,
+    examiner: &'a str,
+    reasons: &'a str,
+}
+
+struct ObjectionCard<'a> {
+    objector: &'a str,
+    filed: String,
+    decide_by: String,
+    grounds: &'a str,
+    response: Option<&'a str>,
+    decision: Option<Outcome<'a>>,
+    answer: Option<Answer>,
+}
+
+struct Outcome<'a> {
+    outcome: String,
+    reasons: &'a str,
+}
+
+/// The form answering an objection: its address, its field's id, and what was typed.
+struct Answer {
+    action: String,
+    field: String,
+    typed: String,
+}
+
+/// Editing a draft or a filing sent back for correction, and filing its fingerprint.
+struct Edit {
+    draft: bool,
+    fields: Html,
+    response: String,
+    manifest: Pasted,
+}
+
+/// A refused manifest, written back into its field with named entities (`&quot;`, `&lt;`…), as the page
+/// wrote it before it moved to templates and as the tests read it back (askama writes `&#34;`). It escapes
+/// the same five characters askama does, so it is as safe in an element or an attribute.
+struct Pasted(String);
+
+impl std::fmt::Display for Pasted {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        use std::fmt::Write;
+        for c in self.0.chars() {
+            match c {
+                '&' => f.write_str("&amp;")?,
+                '<' => f.write_str("&lt;")?,
+                '>' => f.write_str("&gt;")?,
+                '"' => f.write_str("&quot;")?,
+                '\'' => f.write_str("&#39;")?,
+                c => f.write_char(c)?,
+            }
+        }
+        Ok(())
+    }
+}
+
+impl askama::filters::HtmlSafe for Pasted {}
+
+struct LicenceRow {
+    licensee: String,
+    kind: String,
+    start: String,
+    end: String,
+    fee: Option<String>,
+    /// Where an active licence is ended.
+    end_action: Option<String>,
+}
+
+struct TransactionRow {
+    occurred_on: String,
+    kind: String,
+    amount: String,
+    counterparty: String,
+}
+
+/// The holder's licences and transactions, with their forms.
+struct Holding {
+    licences: Vec<LicenceRow>,
+    licence_kinds: Choices,
+    lic: LicenceForm,
+    transactions: Vec<TransactionRow>,
+    transaction_kinds: Choices,
+    licence_choices: Choices,
+    tx: TransactionForm,
+}
+
+/// Discarding, withdrawing or cancelling: the form is the same, the words differ.
+struct End {
+    heading: String,
+    warning: String,
+    /// The reason's label, when a reason is needed.
+    reason: Option<String>,
+    button_id: &'static str,
+    button: String,
+}
+
+#[derive(Template)]
+#[template(path = "my_filing/page.html")]
+struct FilingPage<'a> {
+    l: Lang,
+    errs: &'a Errors,
+    csrf: String,
+    id: Uuid,
+    /// The filing's address: its forms post to it and below it.
+    url: String,
+    version: i64,
+    product: &'a str,
+    state: String,
+    receipt: Option<Receipt>,
+    deadline: String,
+    public: bool,
+    registration_number: Option<String>,
+    correction: Option<CorrectionView<'a>>,
+    date_heading: String,
+    decisions: Vec<DecisionRow<'a>>,
+    objections: Vec<ObjectionCard<'a>>,
+    edit: Option<Edit>,
+    commitment: Option<&'a str>,
+    holder: Option<Holding>,
+    end: Option<End>,
+    /// The withdrawal or cancellation reason that was typed.
+    reason: String,
 }
 
 async fn render(
@@ -570,375 +704,237 @@ async fn render(
     secret: &str,
     app: &Application,
     sent: Sent,
-    errors: &Errors,
+    errs: &Errors,
 ) -> Response {
-    let csrf = csrf_of(secret);
     let id = app.id;
     let actor = actor_of(user);
-    let mut body = format!(
-        "<p><a href=\"/me\">{}</a></p><h1>{} <span class=\"badge\" id=\"status\">{}</span></h1>",
-        l.tt("← 我的登记", "← My registry"),
-        esc(&app.form.product_name),
-        crate::web::layout::state_label(app.state, l),
-    );
-    if matches!(sent, Sent::Receipt) {
-        body.push_str(&receipt(st, l, app).await);
+    let holds = app.state == Status::Registered && require_holder(&actor, app).is_ok();
+    // What was sent and refused goes back into its form; every other form starts fresh.
+    let (mut edited, mut manifest, mut reason, mut answered) = (None, String::new(), String::new(), None);
+    let (mut lic, mut tx, mut show_receipt) = (LicenceForm::default(), TransactionForm::default(), false);
+    match sent {
+        Sent::Nothing => {}
+        Sent::Receipt => show_receipt = true,
+        Sent::Edit(f) => edited = Some(f),
+        Sent::Manifest(t) => manifest = t,
+        Sent::Withdraw(t) => reason = t,
+        Sent::Response(oid, t) => answered = Some((oid, t)),
+        Sent::Licence(f) => lic = *f,
+        Sent::Transaction(f) => tx = *f,
     }
-    let deadline = crate::web::layout::deadline_label(app, l, &st.calendar());
-    if !deadline.is_empty() {
-        body.push_str(&format!("<p id=\"deadline\"><strong>{}</strong></p>", esc(&deadline)));
-    }
-    if app.is_public() {
-        body.push_str(&format!(
-            "<p><a href=\"/records/{id}\">{}</a></p>",
-            l.tt("查看公开记录", "See the public record")
-        ));
-    }
-    if let Some(r) = &app.registration {
-        body.push_str(&format!(
-            "<p>{} <strong>{}</strong> · <a href=\"/api/v1/public/records/{id}/certificate.pdf\">{}</a> · <a href=\"/api/v1/public/records/{id}/certificate\">{}</a></p>",
-            l.tt("登记号", "Registration number"),
-            esc(&r.registration_number.to_string()),
-            l.tt("下载证书（PDF）", "Certificate (PDF)"),
-            l.tt("证书（JSON，可离线核验）", "Certificate (JSON, verifiable offline)"),
-        ));
-    }
+    let receipt = if show_receipt { receipt(st, l, app).await } else { None };
 
-    // Where the filing stands and what the examiners said.
-    if let Some(c) = app.correction.as_ref().filter(|_| app.state == Status::CorrectionRequested) {
-        body.push_str(&format!(
-            "<div class=\"notice\" id=\"correction\"><h2>{}</h2><p>{}</p>{}<p><strong>{} {}</strong></p></div>",
-            l.tt("审查员要求补正", "The examiner asks for corrections"),
-            esc(&c.reasons),
-            if c.items.is_empty() {
-                String::new()
-            } else {
-                format!("<ul>{}</ul>", c.items.iter().map(|i| format!("<li>{}</li>", esc(i))).collect::<String>())
-            },
-            l.tt("补正截止", "Correct and resubmit by"),
-            shown::date_zoned(c.due, l.en)
-        ));
-    }
-    if !app.decisions.is_empty() {
-        let mut rows = String::new();
-        for d in &app.decisions {
-            rows.push_str(&format!(
-                "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
-                shown::date(d.decided_at),
-                esc(&crate::web::layout::event_label(&d.action, l.en)),
-                esc(&d.examiner_name),
-                esc(&d.reasons)
-            ));
-        }
-        body.push_str(&format!(
-            "<h2>{}</h2><div class=\"scroll\"><table class=\"list\" id=\"decisions\"><tr><th>{}</th><th>{}</th><th>{}</th><th>{}</th></tr>{rows}</table></div>",
-            l.tt("审查决定", "Decisions"),
-            shown::zoned(l.tt("日期", "Date"), l.en),
-            l.tt("决定", "Decision"),
-            l.tt("审查员", "Examiner"),
-            l.tt("理由", "Reasons")
-        ));
-    }
+    let correction = app
+        .correction
+        .as_ref()
+        .filter(|_| app.state == Status::CorrectionRequested)
+        .map(|c| CorrectionView { reasons: &c.reasons, items: &c.items, due: shown::date_zoned(c.due, l.en) });
+    let decisions = app
+        .decisions
+        .iter()
+        .map(|d| DecisionRow {
+            date: shown::date(d.decided_at),
+            action: event_label(&d.action, l.en),
+            examiner: &d.examiner_name,
+            reasons: &d.reasons,
+        })
+        .collect();
+    let objections = objection_cards(app, l, answered);
 
-    // Objections, with a response form while the applicant may answer.
-    if !app.objections.is_empty() {
-        body.push_str(&format!("<h2 id=\"objections\">{}</h2>", l.tt("异议", "Objections")));
-        for o in &app.objections {
-            body.push_str(&format!(
-                "<section class=\"card\"><p><strong>{}</strong> · {} · {} {}</p><p>{}</p>",
-                esc(&o.objector_name),
-                shown::date_zoned(o.filed_at, l.en),
-                l.tt("决定期限", "decision due"),
-                shown::date_zoned(o.decide_by, l.en),
-                esc(&o.grounds)
-            ));
-            if let Some(r) = &o.response {
-                body.push_str(&format!("<p><em>{}</em> {}</p>", l.tt("我的答复：", "My response:"), esc(r)));
-            }
-            if let Some(d) = &o.decision {
-                let outcome = match d.outcome {
-                    dipr_domain::application::ObjectionOutcome::Upheld => l.tt("异议成立", "Upheld"),
-                    dipr_domain::application::ObjectionOutcome::Dismissed => l.tt("异议不成立", "Dismissed"),
-                };
-                body.push_str(&format!("<p><strong>{outcome}</strong> — {}</p>", esc(&d.reasons)));
-            } else if app.state == Status::ObjectionPending && o.response.is_none() {
-                let field = format!("response-{}", o.id);
-                let typed = match &sent {
-                    Sent::Response(oid, t) if *oid == o.id => t.as_str(),
-                    _ => "",
-                };
-                body.push_str(&format!(
-                    "<form method=\"post\" action=\"/me/filings/{id}/objections/{}\" class=\"stack\" novalidate>{}{}<button>{}</button></form>",
-                    o.id,
-                    hidden_csrf(&csrf),
-                    textarea_named(&field, "text", l.tt("答复异议", "Answer the objection"), typed, errors),
-                    l.tt("提交答复", "Send the answer")
-                ));
-            }
-            body.push_str("</section>");
-        }
-    }
-
-    // Editing (drafts and filings sent back for correction).
-    if matches!(app.state, Status::Draft | Status::CorrectionRequested) {
-        let f = match &sent {
-            Sent::Edit(f) => f,
-            _ => &FileForm::of(&app.form),
+    let edit = if matches!(app.state, Status::Draft | Status::CorrectionRequested) {
+        let f = edited.unwrap_or_else(|| Box::new(FileForm::of(&app.form)));
+        let fields = match form_fields(st, l, &f, errs).await {
+            Ok(fields) => fields,
+            Err(r) => return r,
         };
-        let (go, response) = if app.state == Status::Draft {
-            (l.tt("提交申请", "Submit the application"), String::new())
-        } else {
-            (
-                l.tt("重新提交", "Resubmit"),
-                textarea("response", l.tt("补正说明（修改了哪些内容）", "What you corrected"), &f.response, errors),
-            )
-        };
-        body.push_str(&format!(
-            "<h2 id=\"edit\">{}</h2>{}<form method=\"post\" action=\"/me/filings/{id}\" class=\"stack\" novalidate>{}{}{response}\
-             <div class=\"actions\"><button name=\"intent\" value=\"submit\" id=\"submit-filing\">{go}</button>\
-             <button name=\"intent\" value=\"save\" class=\"secondary\" id=\"save-draft\">{}</button></div></form>",
-            l.tt("申请内容", "The application"),
-            errors.html_at("form"),
-            hidden_csrf(&csrf),
-            form_fields(st, l, f, errors).await,
-            l.tt("保存", "Save")
-        ));
-        body.push_str(&fingerprint_section(l, app, &csrf, &sent, errors));
-    } else if let Some(c) = &app.form.content_commitment {
-        body.push_str(&format!(
-            "<h2 id=\"fingerprint\">{}</h2><p><code>{}</code></p>",
-            l.tt("数据指纹（内容承诺）", "Data fingerprint (content commitment)"),
-            esc(&c.root)
-        ));
-    }
-
-    // The holder's work on a registered product.
-    if app.state == Status::Registered && require_holder(&actor, app).is_ok() {
-        body.push_str(&licence_section(l, app, &csrf, &sent, errors));
-        body.push_str(&transaction_section(st, l, app, &csrf, &sent, errors).await);
-    }
-
-    let typed = match &sent {
-        Sent::Withdraw(t) => t.as_str(),
-        _ => "",
+        Some(Edit {
+            draft: app.state == Status::Draft,
+            fields,
+            response: f.response.clone(),
+            manifest: Pasted(manifest),
+        })
+    } else {
+        None
     };
-    let end = |h2: &str, warning: &str, reason: Option<&str>, button_id: &str, button: &str| {
-        format!(
-            "<h2>{h2}</h2><p class=\"muted\">{warning}</p><form method=\"post\" action=\"/me/filings/{id}/withdraw\" class=\"stack\" novalidate>{}\
-             <input type=\"hidden\" name=\"version\" value=\"{}\">{}{}<button class=\"danger\" id=\"{button_id}\">{button}</button></form>",
-            hidden_csrf(&csrf),
-            app.version,
-            reason.map(|label| textarea_named("reason", "text", label, typed, errors)).unwrap_or_default(),
-            crate::web::layout::confirm_box(l, "confirm", errors.html_at("confirm")),
-        )
+    let holder = if holds {
+        match holding(st, l, app, lic, tx).await {
+            Ok(h) => Some(h),
+            Err(r) => return r,
+        }
+    } else {
+        None
     };
+
+    let end = end_form(app, l, holds);
+
+    let view = FilingPage {
+        l,
+        errs,
+        csrf: csrf_of(secret),
+        id,
+        url: format!("/me/filings/{id}"),
+        version: app.version,
+        product: &app.form.product_name,
+        state: state_label(app.state, l),
+        receipt,
+        deadline: deadline_label(app, l, &st.calendar()),
+        public: app.is_public(),
+        registration_number: app.registration.as_ref().map(|r| r.registration_number.to_string()),
+        correction,
+        date_heading: shown::zoned(&l.t("my-filing-date"), l.en),
+        decisions,
+        objections,
+        edit,
+        commitment: app.form.content_commitment.as_ref().map(|c| c.root.as_str()),
+        holder,
+        end,
+        reason,
+    };
+    // `page` is this file's handler; the layout's function renders.
+    crate::web::layout::page(l, &app.form.product_name, "/me", &view, &["/assets/file-input.js"])
+}
+
+/// The objections, each with the applicant's answer form while one is due (`answered`: what was sent).
+fn objection_cards(app: &Application, l: Lang, answered: Option<(Uuid, String)>) -> Vec<ObjectionCard<'_>> {
+    let id = app.id;
+    app.objections
+        .iter()
+        .map(|o| ObjectionCard {
+            objector: &o.objector_name,
+            filed: shown::date_zoned(o.filed_at, l.en),
+            decide_by: shown::date_zoned(o.decide_by, l.en),
+            grounds: &o.grounds,
+            response: o.response.as_deref(),
+            decision: o.decision.as_ref().map(|d| Outcome {
+                outcome: match d.outcome {
+                    ObjectionOutcome::Upheld => l.t("my-filing-upheld"),
+                    ObjectionOutcome::Dismissed => l.t("my-filing-dismissed"),
+                },
+                reasons: &d.reasons,
+            }),
+            answer: (app.state == Status::ObjectionPending && o.response.is_none()).then(|| Answer {
+                action: format!("/me/filings/{id}/objections/{}", o.id),
+                field: format!("response-{}", o.id),
+                typed: match &answered {
+                    Some((oid, t)) if *oid == o.id => t.clone(),
+                    _ => String::new(),
+                },
+            }),
+        })
+        .collect()
+}
+
+/// Discarding a draft, withdrawing an application, or (the holder) cancelling a registration.
+fn end_form(app: &Application, l: Lang, holds: bool) -> Option<End> {
     if app.state == Status::Draft {
-        body.push_str(&end(
-            l.tt("丢弃草稿", "Discard the draft"),
-            l.tt(
-                "草稿从未提交：丢弃后不再显示在您的列表中（操作记录保留），不影响以后就同一产品重新申请。",
-                "The draft was never submitted: once discarded it leaves your list (the audit trail keeps it), and the product may be filed again at any time.",
-            ),
-            None,
-            "discard",
-            l.tt("丢弃草稿", "Discard the draft"),
-        ));
+        Some(End {
+            heading: l.t("my-filing-discard"),
+            warning: l.t("my-filing-discard-warning"),
+            reason: None,
+            button_id: "discard",
+            button: l.t("my-filing-discard"),
+        })
     } else if !app.state.is_final() {
-        body.push_str(&end(
-            l.tt("撤回申请", "Withdraw the application"),
-            l.tt("撤回后三个月内不得就同一产品重新申请。", "The same product may not be filed again for three months."),
-            Some(l.tt("撤回理由", "Reason")),
-            "withdraw",
-            l.tt("撤回", "Withdraw"),
-        ));
-    } else if app.state == Status::Registered && require_holder(&actor, app).is_ok() {
-        body.push_str(&end(
-            l.tt("注销登记", "Cancel the registration"),
-            l.tt(
-                "注销后证书失效并记入公开账本；已质押的产品须经全部质权人同意。",
-                "The certificate stops being valid and the cancellation is logged publicly; a pledged product needs every pledgee's consent.",
-            ),
-            Some(l.tt("注销理由", "Reason")),
-            "cancel-registration",
-            l.tt("注销登记", "Cancel the registration"),
-        ));
-    }
-    layout(l, &app.form.product_name, "/me", &body, &["/assets/file-input.js"])
-}
-
-/// A textarea whose form name differs from its id (several forms on one page post `text`).
-fn textarea_named(id: &str, name: &str, label: &str, value: &str, errors: &Errors) -> String {
-    format!(
-        "<label for=\"{id}\">{label}</label><textarea id=\"{id}\" name=\"{name}\" rows=\"3\" aria-describedby=\"err-{id}\">{}</textarea>{}",
-        esc(value),
-        errors.html_at(id)
-    )
-}
-
-fn fingerprint_section(l: Lang, app: &Application, csrf: &str, sent: &Sent, errors: &Errors) -> String {
-    let current = app.form.content_commitment.as_ref().map_or_else(
-        || format!("<p class=\"muted\">{}</p>", l.tt("尚未提交数据指纹。", "No fingerprint filed yet.")),
-        |c| {
-            format!(
-                "<p>{} <code id=\"commitment-root\">{}</code></p>",
-                l.tt("当前内容承诺：", "Current commitment:"),
-                esc(&c.root)
-            )
-        },
-    );
-    let typed = match sent {
-        Sent::Manifest(t) => t.as_str(),
-        _ => "",
-    };
-    format!(
-        "<h2 id=\"fingerprint\">{h}</h2><p>{lead}</p>{current}\
-         <form method=\"post\" action=\"/me/filings/{id}/manifest\" class=\"stack\" novalidate>{csrf}\
-         <label for=\"manifest-file\">{file_l}</label><input type=\"file\" id=\"manifest-file\" data-fill=\"manifest\" accept=\".json,application/json\">\
-         <label for=\"manifest\">{text_l}</label><textarea id=\"manifest\" name=\"manifest\" rows=\"6\" spellcheck=\"false\" aria-describedby=\"err-manifest\">{typed}</textarea>{err}\
-         <button id=\"file-manifest\">{go}</button></form>",
-        h = l.tt("数据指纹", "Data fingerprint"),
-        lead = l.tt(
-            "在本机运行 dipr fingerprint --discovery-key …（数据不离开您的电脑），再选择生成的清单文件。",
-            "Run dipr fingerprint --discovery-key … on your own machine (the data never leaves it), then choose the manifest it wrote."
-        ),
-        id = app.id,
-        csrf = hidden_csrf(csrf),
-        file_l = l.tt("选择清单文件（JSON）", "Choose the manifest file (JSON)"),
-        text_l = l.tt("或粘贴清单内容", "Or paste the manifest"),
-        typed = esc(typed),
-        err = errors.html_at("manifest"),
-        go = l.tt("提交数据指纹", "File the fingerprint"),
-    )
-}
-
-fn licence_section(l: Lang, app: &Application, csrf: &str, sent: &Sent, errors: &Errors) -> String {
-    let mut rows = String::new();
-    for lic in app.holding.iter().flat_map(|h| &h.encumbrances.licences) {
-        let end = if lic.is_active() {
-            format!(
-                "<form method=\"post\" action=\"/me/filings/{}/licences/{}/terminate\">{}<button class=\"secondary\" aria-label=\"{} {}\">{}</button></form>",
-                app.id,
-                lic.id,
-                hidden_csrf(csrf),
-                l.tt("终止许可", "End the licence to"),
-                esc(&lic.licensee.name),
-                l.tt("终止", "End")
-            )
-        } else {
-            String::new()
-        };
-        rows.push_str(&format!(
-            "<tr><td>{}</td><td>{}</td><td>{} — {}</td><td>{}</td><td>{}</td><td>{end}</td></tr>",
-            esc(&lic.licensee.name),
-            licence_kind_label(lic.kind, l),
-            lic.term.start,
-            lic.term.end,
-            lic.fee.map(|f| format!("¥{f}")).unwrap_or_default(),
-            if lic.is_active() { l.tt("有效", "active") } else { l.tt("已终止", "ended") }
-        ));
-    }
-    let empty = LicenceForm::default();
-    let f = match sent {
-        Sent::Licence(f) => f,
-        _ => &empty,
-    };
-    let kinds = [
-        ("", l.tt("请选择", "Choose").to_string()),
-        ("non_exclusive", licence_kind_label(LicenceKind::NonExclusive, l).to_string()),
-        ("sole", licence_kind_label(LicenceKind::Sole, l).to_string()),
-        ("exclusive", licence_kind_label(LicenceKind::Exclusive, l).to_string()),
-    ];
-    format!(
-        "<h2 id=\"licences\">{h}</h2><div class=\"scroll\"><table class=\"list\" id=\"licence-list\"><tr><th>{c1}</th><th>{c2}</th><th>{c3}</th><th>{c4}</th><th>{c5}</th><th><span class=\"sr-only\">{c6}</span></th></tr>{rows}</table></div>\
-         <h3>{add}</h3>{top}<form method=\"post\" action=\"/me/filings/{id}/licences\" class=\"stack\" novalidate>{csrf}{a}{b}{c}{d}{e}{g}{i}<button id=\"grant-licence\">{go}</button></form>",
-        h = l.tt("许可", "Licences"),
-        c1 = l.tt("被许可人", "Licensee"),
-        c2 = l.tt("类型", "Kind"),
-        c3 = l.tt("期限", "Term"),
-        c4 = l.tt("许可费", "Fee"),
-        c5 = l.tt("状态", "Status"),
-        c6 = l.tt("操作", "Actions"),
-        add = l.tt("登记新的许可", "Register a licence"),
-        top = errors.html_at("lic-form"),
-        id = app.id,
-        csrf = hidden_csrf(csrf),
-        a = input("lic-licensee", l.tt("被许可人统一社会信用代码 / 身份证号码", "Licensee's credit code / ID number"), &f.licensee, errors, "text"),
-        b = select("lic-kind", l.tt("许可类型", "Kind"), &f.kind, &kinds, errors),
-        c = input("lic-start", l.tt("起始日（YYYY-MM-DD）", "Starts (YYYY-MM-DD)"), &f.start, errors, "text"),
-        d = input("lic-end", l.tt("终止日（YYYY-MM-DD）", "Ends (YYYY-MM-DD)"), &f.end, errors, "text"),
-        e = input("lic-territories", l.tt("地域（逗号分隔，空为不限）", "Territories (comma-separated; empty: everywhere)"), &f.territories, errors, "text"),
-        g = input("lic-scopes", l.tt("使用范围（逗号分隔，空为不限）", "Scopes of use (comma-separated; empty: every use)"), &f.scopes, errors, "text"),
-        i = input("lic-fee", l.tt("许可费（元，可不公开）", "Fee in yuan (optional)"), &f.fee, errors, "text"),
-        go = l.tt("登记许可", "Register the licence"),
-    )
-}
-
-pub(crate) fn licence_kind_label(k: LicenceKind, l: Lang) -> &'static str {
-    match k {
-        LicenceKind::Exclusive => l.tt("独占许可", "Exclusive"),
-        LicenceKind::Sole => l.tt("排他许可", "Sole"),
-        LicenceKind::NonExclusive => l.tt("普通许可", "Non-exclusive"),
+        Some(End {
+            heading: l.t("my-filing-withdraw-heading"),
+            warning: l.t("my-filing-withdraw-warning"),
+            reason: Some(l.t("my-filing-withdraw-reason")),
+            button_id: "withdraw",
+            button: l.t("my-filing-withdraw"),
+        })
+    } else if holds {
+        Some(End {
+            heading: l.t("my-filing-cancel"),
+            warning: l.t("my-filing-cancel-warning"),
+            reason: Some(l.t("my-filing-cancel-reason")),
+            button_id: "cancel-registration",
+            button: l.t("my-filing-cancel"),
+        })
+    } else {
+        None
     }
 }
 
-fn transaction_kind_label(k: TransactionKind, l: Lang) -> &'static str {
-    match k {
-        TransactionKind::LicenceFee => l.tt("许可费", "Licence fee"),
-        TransactionKind::Trade => l.tt("交易", "Trade"),
-        TransactionKind::ServiceFee => l.tt("服务费", "Service fee"),
-    }
-}
-
-async fn transaction_section(
+/// The holder's licences and booked transactions, with the forms to add more (`lic` and `tx` as sent).
+async fn holding(
     st: &Registry,
     l: Lang,
     app: &Application,
-    csrf: &str,
-    sent: &Sent,
-    errors: &Errors,
-) -> String {
-    let booked = st.store.transactions(app.id, Page::new(1, 20)).await.map(|p| p.items).unwrap_or_default();
-    let mut rows = String::new();
-    for t in &booked {
-        rows.push_str(&format!(
-            "<tr><td>{}</td><td>{}</td><td class=\"num\">¥{}</td><td>{}</td></tr>",
-            t.occurred_on,
-            transaction_kind_label(t.kind, l),
-            t.amount,
-            esc(&t.counterparty)
-        ));
-    }
-    let empty = TransactionForm::default();
-    let f = match sent {
-        Sent::Transaction(f) => f,
-        _ => &empty,
+    lic: LicenceForm,
+    tx: TransactionForm,
+) -> Result<Holding, Response> {
+    let booked = match st.store.transactions(app.id, Page::new(1, 20)).await {
+        Ok(p) => p.items,
+        Err(e) => return Err(error_page(l, StatusCode::INTERNAL_SERVER_ERROR, &Error::from(e).message)),
     };
-    let mut kinds = vec![("", l.tt("请选择", "Choose").to_string())];
-    kinds.extend(TransactionKind::ALL.iter().map(|k| (k.as_str(), transaction_kind_label(*k, l).to_string())));
-    let mut licences = vec![(String::new(), l.tt("无", "None").to_string())];
-    for lic in app.holding.iter().flat_map(|h| &h.encumbrances.licences) {
-        licences.push((lic.id.to_string(), format!("{} ({} — {})", lic.licensee.name, lic.term.start, lic.term.end)));
+    let granted: Vec<_> = app.holding.iter().flat_map(|h| &h.encumbrances.licences).collect();
+    let licences = granted
+        .iter()
+        .map(|lic| LicenceRow {
+            licensee: lic.licensee.name.clone(),
+            kind: licence_kind_label(lic.kind, l),
+            start: lic.term.start.to_string(),
+            end: lic.term.end.to_string(),
+            fee: lic.fee.map(|f| f.to_string()),
+            end_action: lic.is_active().then(|| format!("/me/filings/{}/licences/{}/terminate", app.id, lic.id)),
+        })
+        .collect();
+    let mut licence_choices = vec![(String::new(), l.t("my-filing-tx-no-licence"))];
+    licence_choices.extend(
+        granted
+            .iter()
+            .map(|lic| (lic.id.to_string(), format!("{} ({} — {})", lic.licensee.name, lic.term.start, lic.term.end))),
+    );
+    let mut transaction_kinds = vec![(String::new(), l.t("filing-choose"))];
+    transaction_kinds
+        .extend(TransactionKind::ALL.iter().map(|k| (k.as_str().to_string(), transaction_kind_label(*k, l))));
+    Ok(Holding {
+        licences,
+        licence_kinds: choices([
+            ("", l.t("filing-choose")),
+            ("non_exclusive", licence_kind_label(LicenceKind::NonExclusive, l)),
+            ("sole", licence_kind_label(LicenceKind::Sole, l)),
+            ("exclusive", licence_kind_label(LicenceKind::Exclusive, l)),
+        ]),
+        lic,
+        transactions: booked
+            .iter()
+            .map(|t| TransactionRow {
+                occurred_on: t.occurred_on.to_string(),
+                kind: transaction_kind_label(t.kind, l),
+                amount: t.amount.to_string(),
+                counterparty: t.counterparty.clone(),
+            })
+            .collect(),
+        transaction_kinds,
+        licence_choices,
+        tx,
+    })
+}
+
+pub(crate) fn licence_kind_label(k: LicenceKind, l: Lang) -> String {
+    match k {
+        LicenceKind::Exclusive => l.t("my-filing-licence-exclusive"),
+        LicenceKind::Sole => l.t("my-filing-licence-sole"),
+        LicenceKind::NonExclusive => l.t("my-filing-licence-non-exclusive"),
     }
-    let licences: Vec<(&str, String)> = licences.iter().map(|(v, t)| (v.as_str(), t.clone())).collect();
-    format!(
-        "<h2 id=\"transactions\">{h}</h2><p class=\"muted\">{lead}</p><div class=\"scroll\"><table class=\"list\" id=\"transaction-list\"><tr><th>{c1}</th><th>{c2}</th><th>{c3}</th><th>{c4}</th></tr>{rows}</table></div>\
-         <h3>{add}</h3>{top}<form method=\"post\" action=\"/me/filings/{id}/transactions\" class=\"stack\" novalidate>{csrf}{a}{b}{c}{d}{e}{g}<button id=\"book-transaction\">{go}</button></form>",
-        h = l.tt("交易与收入", "Transactions and income"),
-        lead = l.tt("金额计入公开统计；交易对方不公开。", "Amounts count in the public statistics; counterparties stay private."),
-        c1 = l.tt("日期", "Date"),
-        c2 = l.tt("类型", "Kind"),
-        c3 = l.tt("金额", "Amount"),
-        c4 = l.tt("交易对方", "Counterparty"),
-        add = l.tt("登记一笔交易", "Book a transaction"),
-        top = errors.html_at("tx-form"),
-        id = app.id,
-        csrf = hidden_csrf(csrf),
-        a = select("tx-kind", l.tt("类型", "Kind"), &f.kind, &kinds, errors),
-        b = input("tx-amount", l.tt("金额（元）", "Amount (yuan)"), &f.amount, errors, "text"),
-        c = input("tx-occurred_on", l.tt("日期（YYYY-MM-DD）", "Date (YYYY-MM-DD)"), &f.occurred_on, errors, "text"),
-        d = input("tx-counterparty", l.tt("交易对方", "Counterparty"), &f.counterparty, errors, "text"),
-        e = select("tx-licence", l.tt("对应许可（许可费）", "Licence (for a licence fee)"), &f.licence, &licences, errors),
-        g = input("tx-note", l.tt("备注", "Note"), &f.note, errors, "text"),
-        go = l.tt("登记交易", "Book it"),
-    )
+}
+
+fn transaction_kind_label(k: TransactionKind, l: Lang) -> String {
+    match k {
+        TransactionKind::LicenceFee => l.t("my-filing-tx-licence-fee"),
+        TransactionKind::Trade => l.t("my-filing-tx-trade"),
+        TransactionKind::ServiceFee => l.t("my-filing-tx-service-fee"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Pasted;
+
+    #[test]
+    fn a_pasted_manifest_cannot_end_its_element() {
+        let shown = Pasted("1 < 2 > 0 \"x\" & 'y'".into()).to_string();
+        assert_eq!(shown, "1 &lt; 2 &gt; 0 &quot;x&quot; &amp; &#39;y&#39;");
+    }
 }
