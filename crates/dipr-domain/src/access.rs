@@ -88,3 +88,9 @@ pub fn require_examiner(actor: &Actor, app: &Application) -> Result<(), DomainEr
     }
     Ok(())
 }
+
+/// May this caller read the full filing (contacts, samples, secrecy measures)?
+/// Staff see a filing once it is submitted: a draft is its applicant's (and agent's) alone.
+pub fn can_read_full(actor: &Actor, app: &Application) -> bool {
+    actor.owns(app) || (matches!(actor.role, Role::Examiner | Role::Admin) && !app.is_draft())
+}

@@ -6,7 +6,7 @@ use std::collections::HashSet;
 use std::time::Instant;
 
 use chrono::{DateTime, Datelike, Utc};
-use dipr_domain::access::{Actor, Role};
+use dipr_domain::access::{can_read_full, Actor, Role};
 use dipr_domain::application::{Application, ApplicationForm, Completeness};
 use dipr_domain::lifecycle::{self, Command, Context};
 use dipr_domain::party::{NewParty, Party};
@@ -43,12 +43,6 @@ pub fn admit_objection(
         .objections
         .admit(client, record, anonymous, Instant::now())
         .map_err(|wait| Error::throttled("objections_throttled", wait))
-}
-
-/// May this caller read the full filing (contacts, samples, secrecy measures)?
-/// Staff see a filing once it is submitted: a draft is its applicant's (and agent's) alone.
-pub fn can_read_full(actor: &Actor, app: &Application) -> bool {
-    actor.owns(app) || (matches!(actor.role, Role::Examiner | Role::Admin) && !app.is_draft())
 }
 
 /// Start a draft. Agents name the applicant party they file for; everyone else files for their own.

@@ -14,8 +14,8 @@ use uuid::Uuid;
 use crate::audit::event;
 use crate::error::Error;
 use crate::error::Result;
-use crate::filings::can_read_full;
 use crate::state::Registry;
+use dipr_domain::access::can_read_full;
 
 /// Default FracMinHash scale for discovery sketches.
 pub const DISCOVERY_SCALE: u64 = 256;

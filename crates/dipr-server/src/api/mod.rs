@@ -410,7 +410,7 @@ async fn create_application(
 }
 
 fn visible(caller: &Caller, app: Option<Application>) -> ApiResult<Application> {
-    app.filter(|a| dipr_registry::filings::can_read_full(&caller.actor(), a))
+    app.filter(|a| dipr_domain::access::can_read_full(&caller.actor(), a))
         .ok_or_else(|| ApiError::not_found("application"))
 }
 

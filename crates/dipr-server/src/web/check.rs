@@ -33,34 +33,11 @@ async fn form(Query(q): Query<LangQuery>, headers: HeaderMap) -> Response {
     check_page(l, "", None)
 }
 
-/// What was pasted, sent back in the textarea escaped with named entities (`&quot;`), as this page always
-/// has: readers of the page (and its tests) match the pasted JSON in that form.
-struct Pasted<'a>(&'a str);
-
-impl std::fmt::Display for Pasted<'_> {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        for c in self.0.chars() {
-            match c {
-                '&' => f.write_str("&amp;")?,
-                '<' => f.write_str("&lt;")?,
-                '>' => f.write_str("&gt;")?,
-                '"' => f.write_str("&quot;")?,
-                '\'' => f.write_str("&#39;")?,
-                c => std::fmt::Write::write_char(f, c)?,
-            }
-        }
-        Ok(())
-    }
-}
-
-// Escaped by its Display, so the template must not escape it again.
-impl askama::filters::HtmlSafe for Pasted<'_> {}
-
 #[derive(Template)]
 #[template(path = "check/check.html")]
 struct CheckPage<'a> {
     l: Lang,
-    pasted: Pasted<'a>,
+    pasted: &'a str,
     result: Option<Outcome>,
 }
 
@@ -113,7 +90,7 @@ struct ViewShare {
 }
 
 fn check_page(l: Lang, pasted: &str, result: Option<Outcome>) -> Response {
-    let view = CheckPage { l, pasted: Pasted(pasted), result };
+    let view = CheckPage { l, pasted, result };
     page(l, &l.t("check-heading"), "/check", &view, &["/assets/file-input.js"])
 }
 

@@ -40,39 +40,4 @@ impl Errors {
     pub fn is_empty(&self) -> bool {
         self.0.is_empty()
     }
-
-    /// The strings of an unconverted page (being moved to templates).
-    pub fn html_at(&self, field: &str) -> String {
-        self.at(field).map(|m| crate::web::layout::error_span(field, m)).collect()
-    }
-}
-
-// The string helpers of pages not yet moved to templates (templates use the macros in macros.html).
-
-pub fn input(name: &str, label: &str, value: &str, errors: &Errors, kind: &str) -> String {
-    format!(
-        "<label for=\"{name}\">{label}</label><input id=\"{name}\" name=\"{name}\" type=\"{kind}\" value=\"{}\" aria-describedby=\"err-{name}\">{}",
-        crate::web::layout::esc(value),
-        errors.html_at(name)
-    )
-}
-
-pub fn textarea(name: &str, label: &str, value: &str, errors: &Errors) -> String {
-    format!(
-        "<label for=\"{name}\">{label}</label><textarea id=\"{name}\" name=\"{name}\" rows=\"3\" aria-describedby=\"err-{name}\">{}</textarea>{}",
-        crate::web::layout::esc(value),
-        errors.html_at(name)
-    )
-}
-
-pub fn select(name: &str, label: &str, value: &str, options: &[(&str, String)], errors: &Errors) -> String {
-    let mut opts = String::new();
-    for (v, text) in options {
-        let sel = if *v == value { " selected" } else { "" };
-        opts.push_str(&format!("<option value=\"{v}\"{sel}>{}</option>", crate::web::layout::esc(text)));
-    }
-    format!(
-        "<label for=\"{name}\">{label}</label><select id=\"{name}\" name=\"{name}\">{opts}</select>{}",
-        errors.html_at(name)
-    )
 }

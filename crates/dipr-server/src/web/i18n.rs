@@ -122,15 +122,6 @@ impl Lang {
         }
         text.into_owned()
     }
-
-    /// Pick between two texts written inline. Being replaced by catalogue messages ([`Lang::t`]).
-    pub fn tt<'a>(&self, zh: &'a str, en: &'a str) -> &'a str {
-        if self.en {
-            en
-        } else {
-            zh
-        }
-    }
 }
 
 #[cfg(test)]

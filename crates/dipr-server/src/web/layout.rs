@@ -7,27 +7,19 @@ use chrono::{DateTime, Utc};
 use dipr_domain::application::{Application, ObjectType, State as Status};
 use dipr_domain::shown;
 use dipr_domain::time::WorkingCalendar;
-use dipr_domain::FieldError;
 use rand::RngCore;
 use serde::Deserialize;
 
 use crate::web::i18n::Lang;
-use dipr_registry::Registry;
-
-pub fn esc(s: &str) -> String {
-    s.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;").replace('\'', "&#39;")
-}
 
 /// Said after a working-day deadline whose last day lies past the years the holiday calendar covers: it
 /// was counted by the weekend rule alone and may move when the year's arrangement is entered.
-pub fn beyond_calendar_note(cal: &WorkingCalendar, deadline: DateTime<Utc>, l: Lang) -> &'static str {
-    if !cal.beyond_coverage(deadline) {
-        return "";
+pub fn beyond_calendar_note(cal: &WorkingCalendar, deadline: DateTime<Utc>, l: Lang) -> String {
+    if cal.beyond_coverage(deadline) {
+        l.t("calendar-not-entered")
+    } else {
+        String::new()
     }
-    l.tt(
-        "（该年度放假安排尚未录入，暂按周末规则计算，可能调整）",
-        " (that year's holidays are not entered yet: counted by the weekend rule alone, it may change)",
-    )
 }
 
 const NAV: [(&str, &str); 7] = [
@@ -115,11 +107,6 @@ fn rendering_failed(e: askama::Error) -> Response {
     (StatusCode::INTERNAL_SERVER_ERROR, "page rendering failed").into_response()
 }
 
-/// A page still assembled as a string (being moved to templates): keys its forms, then the layout.
-pub fn layout(l: Lang, title: &str, current: &str, body: &str, scripts: &[&str]) -> Response {
-    in_layout(l, title, current, Html(key_forms(body)), scripts)
-}
-
 /// The query parameter a form's single-use key travels in (claimed by [`crate::once`]).
 pub const FORM_KEY: &str = "once";
 
@@ -131,27 +118,6 @@ pub fn keyed(action: &str) -> String {
     let mut key = [0u8; 16];
     rand::thread_rng().fill_bytes(&mut key);
     format!("{action}{sep}{FORM_KEY}={}", hex::encode(key))
-}
-
-/// Every form that posts gets its own single-use key on its address, so sending it twice (a double click,
-/// a resent page) changes the register at most once.
-fn key_forms(body: &str) -> String {
-    const OPEN: &str = "<form method=\"post\" action=\"";
-    let mut out = String::with_capacity(body.len() + 64);
-    let mut rest = body;
-    while let Some(i) = rest.find(OPEN) {
-        let start = i + OPEN.len();
-        let Some(len) = rest[start..].find('"') else { break };
-        let action = &rest[start..start + len];
-        let sep = if action.contains('?') { "&amp;" } else { "?" };
-        let mut key = [0u8; 16];
-        rand::thread_rng().fill_bytes(&mut key);
-        out.push_str(&rest[..start + len]);
-        out.push_str(&format!("{sep}{FORM_KEY}={}", hex::encode(key)));
-        rest = &rest[start + len..];
-    }
-    out.push_str(rest);
-    out
 }
 
 pub fn error_page(l: Lang, status: StatusCode, message: &str) -> Response {
@@ -209,58 +175,9 @@ pub fn expired(l: Lang) -> Response {
     message_page(l, StatusCode::FORBIDDEN, &l.t("form-expired"))
 }
 
-/// Previous / next links for a paged list; `base` ends with `?` or has a query string already.
-pub fn pager(l: Lang, base: &str, page: u32, per_page: u32, total: i64) -> String {
-    let pages = (total + i64::from(per_page) - 1) / i64::from(per_page);
-    if pages <= 1 {
-        return String::new();
-    }
-    // The base may carry what a reader typed: escaped here, whatever the caller did.
-    let base = esc(&if base.ends_with('?') { base.to_string() } else { format!("{base}&") });
-    let mut out = String::new();
-    if page > 1 {
-        out.push_str(&format!("<a href=\"{base}page={}\" rel=\"prev\">{}</a> ", page - 1, l.tt("上一页", "Previous")));
-    }
-    out.push_str(&format!("{page} / {pages} "));
-    if i64::from(page) < pages {
-        out.push_str(&format!("<a href=\"{base}page={}\" rel=\"next\">{}</a>", page + 1, l.tt("下一页", "Next")));
-    }
-    out
-}
-
-/// An industry's name in the page's language (its code if it is not in the list).
-pub async fn industry_name(st: &Registry, code: &str, l: Lang) -> String {
-    st.store
-        .industries()
-        .await
-        .unwrap_or_default()
-        .into_iter()
-        .find(|i| i.code == code)
-        .map_or_else(|| code.to_string(), |i| if l.en { i.name_en } else { i.name_zh })
-}
-
 /// Translated message for a field error code (the API's `details[].code`).
 pub fn field_message(code: &str, l: Lang) -> String {
     crate::web::messages::text(code, code, l)
-}
-
-/// The translated errors of one form field, for next to it (`id="err-FIELD"` for aria-describedby).
-pub fn field_errors(errors: &[FieldError], field: &str, l: Lang) -> String {
-    errors.iter().filter(|e| e.field == field).map(|e| error_span(field, &field_message(&e.code, l))).collect()
-}
-
-/// One message next to a field; the field's input names it in `aria-describedby="err-FIELD"`.
-/// The tick box an irreversible action needs: the server refuses the action without it. `id` tells the
-/// boxes of several forms on one page apart (the field error is reported at the same id).
-pub fn confirm_box(l: Lang, id: &str, error: String) -> String {
-    format!(
-        "<label class=\"confirm\"><input type=\"checkbox\" name=\"confirm\" id=\"{id}\" value=\"yes\" required aria-describedby=\"err-{id}\"> {}</label>{error}",
-        l.tt("我已了解此操作不可撤销，确认执行。", "I understand this cannot be undone, and confirm it.")
-    )
-}
-
-pub fn error_span(field: &str, message: &str) -> String {
-    format!("<span class=\"field-error\" role=\"alert\" id=\"err-{field}\">{}</span>", esc(message))
 }
 
 #[derive(Deserialize, Default)]
@@ -287,59 +204,61 @@ pub fn deadline_label(app: &Application, l: Lang, cal: &WorkingCalendar) -> Stri
     app.next_deadline()
         .map(|d| {
             let (what, working_days) = match app.state {
-                Status::CorrectionRequested => (l.tt("补正截止", "correct by"), true),
-                Status::PublicNotice => (l.tt("公示结束", "notice ends"), true),
-                Status::Registered => (l.tt("有效期至", "valid until"), false),
-                _ => ("", false),
+                Status::CorrectionRequested => (l.t("deadline-correct-by"), true),
+                Status::PublicNotice => (l.t("deadline-notice-ends"), true),
+                Status::Registered => (l.t("deadline-valid-until"), false),
+                _ => (String::new(), false),
             };
-            let note = if working_days { crate::web::layout::beyond_calendar_note(cal, d, l) } else { "" };
+            let note = if working_days { beyond_calendar_note(cal, d, l) } else { String::new() };
             format!("{what} {}{note}", shown::date_zoned(d, l.en))
         })
         .unwrap_or_default()
 }
 
-pub fn event_label(kind: &str, en: bool) -> String {
-    let (zh, e) = match kind {
-        "submitted" => ("提交申请", "Submitted"),
-        "accepted_for_review" => ("受理，进入形式审查", "Accepted into formal review"),
-        "formal_review_passed" => ("形式审查合格", "Passed formal review"),
-        "correction_requested" => ("要求补正", "Correction requested"),
-        "resubmitted" => ("补正后重新提交", "Resubmitted after correction"),
-        "rejected" => ("不予受理", "Rejected"),
-        "refused" => ("不予登记", "Refused"),
-        "deemed_withdrawn" => ("逾期未补正，视为撤回", "Deemed withdrawn (no correction in time)"),
-        "edited" => ("修改申请", "Edited"),
-        "draft_created" => ("创建草稿", "Draft created"),
-        "draft_discarded" => ("丢弃草稿", "Draft discarded"),
-        "notice_published" => ("发布公示", "Notice published"),
-        "objection_filed" => ("提出异议", "Objection filed"),
-        "objection_answered" => ("申请人答复异议", "Objection answered"),
-        "objection_upheld" => ("异议成立", "Objection upheld"),
-        "objection_dismissed" => ("异议不成立", "Objection dismissed"),
-        "notice_ended" => ("公示期满，予以登记", "Notice ended; registered"),
-        "withdrawn" => ("申请人撤回", "Withdrawn by the applicant"),
-        "cancelled" => ("权利人申请注销", "Cancelled by the holder"),
-        "revoked" => ("登记机构撤销登记", "Revoked by the registry"),
-        "expired" => ("有效期届满", "Validity ended"),
-        "holder_details_changed" => ("权利人信息变更", "Holder details changed"),
-        "transferred" => ("转让", "Transferred"),
-        "succeeded" => ("继受（继承、合并）", "Succession (inheritance, merger)"),
-        "licence_granted" => ("许可备案", "Licence registered"),
-        "licence_terminated" => ("许可终止", "Licence ended"),
-        "transaction_recorded" => ("交易记录", "Transaction booked"),
-        "pledge_filed" => ("质权人申请质押登记", "Pledge filed by the pledgee"),
-        "pledge_registered" => ("质押登记（权利人同意）", "Pledge registered (holder consented)"),
-        "pledge_released" => ("质押注销", "Pledge released"),
-        "pledge_enforced" => ("质权实现", "Pledge enforced"),
-        "consent_given" => ("质权人同意", "Pledgee consent"),
-        "version_added" => ("数据新版本存证", "New data version attested"),
-        "renewed" => ("续展", "Renewed"),
-        "dispute_filed" => ("登记后异议", "Objection after grant"),
-        "dispute_upheld" => ("登记后异议成立", "Objection after grant upheld"),
-        "dispute_dismissed" => ("登记后异议不成立", "Objection after grant dismissed"),
-        other => (other, other),
-    };
-    (if en { e } else { zh }).to_string()
+/// Every kind of event the registry writes, each with its label in both catalogues (`event-` and the kind).
+pub const EVENT_KINDS: [&str; 37] = [
+    "submitted",
+    "accepted_for_review",
+    "formal_review_passed",
+    "correction_requested",
+    "resubmitted",
+    "rejected",
+    "refused",
+    "deemed_withdrawn",
+    "edited",
+    "draft_created",
+    "draft_discarded",
+    "notice_published",
+    "objection_filed",
+    "objection_answered",
+    "objection_upheld",
+    "objection_dismissed",
+    "notice_ended",
+    "withdrawn",
+    "cancelled",
+    "revoked",
+    "expired",
+    "holder_details_changed",
+    "transferred",
+    "succeeded",
+    "licence_granted",
+    "licence_terminated",
+    "transaction_recorded",
+    "pledge_filed",
+    "pledge_registered",
+    "pledge_released",
+    "pledge_enforced",
+    "consent_given",
+    "version_added",
+    "renewed",
+    "dispute_filed",
+    "dispute_upheld",
+    "dispute_dismissed",
+];
+
+/// What an event is called in the reader's language (its kind, if it has no label).
+pub fn event_label(kind: &str, l: Lang) -> String {
+    l.lookup(&format!("event-{kind}")).unwrap_or_else(|| kind.to_string())
 }
 
 /// Previous / next links for a paged list (`macros.html`'s `pager`).
@@ -363,7 +282,7 @@ pub mod filters {
     #[askama::filter_fn]
     pub fn keyed(action: impl std::fmt::Display, _: &dyn askama::Values) -> askama::Result<String> {
         let action = action.to_string();
-        Ok(super::keyed(&action))
+        Ok(crate::web::layout::keyed(&action))
     }
 }
 

@@ -518,7 +518,7 @@ async fn me_view(st: &Registry, l: Lang, user: &UserRecord, secret: &str, view: 
         let notes = notes.iter().take(30).map(|n| Notification {
             at: shown::date_zoned(n.at, l.en),
             product: n.payload["product_name"].as_str().unwrap_or_default().to_string(),
-            event: event_label(n.payload["event"].as_str().unwrap_or_default(), l.en),
+            event: event_label(n.payload["event"].as_str().unwrap_or_default(), l),
         });
         me.notifications = Some(notes.collect());
     }

@@ -237,7 +237,7 @@ async fn render(st: &Registry, id: &str, l: Lang, form: ObjectionFormState) -> R
             .iter()
             .map(|e| HistoryRow {
                 at: shown::minute(e.at),
-                event: event_label(&e.kind, l.en),
+                event: event_label(&e.kind, l),
                 notes: history_notes(e, l),
                 log_index: e.log_index,
             })

@@ -246,7 +246,7 @@ async fn the_fingerprint_manifest_is_filed_from_the_page() {
     let (status, html) = web.post(&url, &[("csrf", &csrf), ("manifest", "{\"not\": \"a manifest\"}")]).await;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
     assert!(error_at(&html, "manifest").unwrap().starts_with("数据指纹清单无效"), "{:?}", error_at(&html, "manifest"));
-    assert!(html.contains("{&quot;not&quot;: &quot;a manifest&quot;}"), "what was pasted is kept");
+    assert!(html.contains("{&#34;not&#34;: &#34;a manifest&#34;}"), "what was pasted is kept, escaped");
 
     let manifest = manifest_for(&app, &dataset(0, 2_000), "web");
     let mut forged = manifest.clone();
@@ -815,7 +815,7 @@ async fn the_check_page_verifies_certificates_and_evidence_bundles() {
     let (status, html) = web.post("/check", &[("certificate", "{\"hello\": 1}")]).await;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
     assert!(
-        html.contains("无法读取") && html.contains("{&quot;hello&quot;: 1}"),
+        html.contains("无法读取") && html.contains("{&#34;hello&#34;: 1}"),
         "unreadable input is explained and kept"
     );
 
