@@ -13,7 +13,6 @@ use axum::middleware::Next;
 use axum::response::{IntoResponse, Redirect, Response};
 
 use crate::error::ApiError;
-use dipr_registry::throttle::Client;
 use dipr_registry::Registry;
 
 const MIB: usize = 1024 * 1024;
@@ -65,17 +64,5 @@ pub(crate) async fn signed_in_user(st: &Registry, headers: &HeaderMap) -> Option
     match bearer {
         Some(hash) => st.store.authenticate(&hash, st.clock.now()).await.ok()?.map(|(user, _)| user),
         None => crate::web::session::session(st, headers).await.map(|(user, _)| user),
-    }
-}
-
-/// The client behind a request, for the throttles (see `dipr_registry::throttle::Client`).
-pub struct Peer(pub Client);
-
-impl<S: Send + Sync> axum::extract::FromRequestParts<S> for Peer {
-    type Rejection = std::convert::Infallible;
-
-    async fn from_request_parts(parts: &mut axum::http::request::Parts, _: &S) -> Result<Self, Self::Rejection> {
-        let ip = parts.extensions.get::<axum::extract::ConnectInfo<std::net::SocketAddr>>().map(|c| c.0.ip());
-        Ok(Peer(Client::of(ip)))
     }
 }

@@ -10,6 +10,7 @@ pub mod error;
 pub mod guard;
 pub mod headers;
 pub mod once;
+pub mod peer;
 pub mod web;
 pub mod witness;
 

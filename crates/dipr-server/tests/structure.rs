@@ -48,6 +48,11 @@ fn edges(src: &Path) -> BTreeMap<String, BTreeSet<String>> {
         let me = module_of(src, f);
         let name = f.strip_prefix(src).unwrap().display().to_string();
         let text = std::fs::read_to_string(f).unwrap();
+        // A file's tests (`mod tests { use super::*; }`) are not part of what it imports.
+        let text = text.split("#[cfg(test)]").next().unwrap_or_default();
+        // Comments name other modules without importing them.
+        let text: String =
+            text.lines().filter(|l| !l.trim_start().starts_with("//")).map(|l| format!("{l}\n")).collect();
         let mut refs = BTreeSet::new();
         let words: Vec<&str> =
             text.split(|c: char| !(c.is_alphanumeric() || c == '_' || c == ':')).filter(|w| w.contains("::")).collect();
@@ -180,4 +185,35 @@ fn html_is_written_only_in_templates_and_templates_escape_everything() {
         }
     }
     assert!(found.is_empty(), "HTML outside the templates, or unescaped output:\n{}", found.join("\n"));
+}
+
+/// Every package `root` depends on, directly or not, from Cargo.lock.
+fn dependency_closure(root: &str) -> BTreeSet<String> {
+    let lock = std::fs::read_to_string(crates_dir().parent().unwrap().join("Cargo.lock")).unwrap();
+    let mut deps: BTreeMap<String, Vec<String>> = BTreeMap::new();
+    for package in lock.split("[[package]]").skip(1) {
+        let name = package.lines().find_map(|l| l.strip_prefix("name = ")).unwrap().trim_matches('"').to_string();
+        let list = package.split("dependencies = [").nth(1).map_or("", |rest| rest.split(']').next().unwrap());
+        let names = list.split(',').map(|d| d.trim().trim_matches('"')).filter(|d| !d.is_empty());
+        deps.entry(name).or_default().extend(names.map(|d| d.split(' ').next().unwrap().to_string()));
+    }
+    let mut seen = BTreeSet::new();
+    let mut todo = vec![root.to_string()];
+    while let Some(p) = todo.pop() {
+        if seen.insert(p.clone()) {
+            todo.extend(deps.get(&p).cloned().unwrap_or_default());
+        }
+    }
+    seen
+}
+
+#[test]
+fn the_use_case_crate_depends_on_no_http_server_or_template_crate() {
+    let closure = dependency_closure("dipr-registry");
+    assert!(closure.contains("dipr-domain") && closure.contains("dipr-store"), "the closure was not read");
+    let web: Vec<_> = closure
+        .iter()
+        .filter(|p| ["axum", "tower", "tower-http", "hyper", "askama", "fluent-bundle"].contains(&p.as_str()))
+        .collect();
+    assert!(web.is_empty(), "dipr-registry depends on {web:?}");
 }

@@ -409,7 +409,7 @@ pub struct DisputeRequest {
 async fn file_dispute(
     AxState(st): S,
     caller: Caller,
-    crate::guard::Peer(client): crate::guard::Peer,
+    crate::peer::Peer(client): crate::peer::Peer,
     Path(id): Path<Uuid>,
     Json(req): Json<DisputeRequest>,
 ) -> ApiResult<impl IntoResponse> {

@@ -35,7 +35,7 @@ use crate::error::ErrorEnvelope;
 use crate::error::Json;
 use crate::error::Path;
 use crate::error::Query;
-use crate::guard::Peer;
+use crate::peer::Peer;
 use dipr_registry::accounts::NewAccount;
 use dipr_registry::audit::actor_of;
 use dipr_registry::error::ERROR_CODES;
@@ -696,7 +696,7 @@ async fn public_record(AxState(st): S, Path(id): Path<Uuid>) -> ApiResult<Json<P
 async fn file_objection(
     AxState(st): S,
     caller: Caller,
-    crate::guard::Peer(client): crate::guard::Peer,
+    crate::peer::Peer(client): crate::peer::Peer,
     Path(id): Path<Uuid>,
     Json(req): Json<NewObjection>,
 ) -> ApiResult<impl IntoResponse> {

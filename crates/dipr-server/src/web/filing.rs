@@ -99,7 +99,7 @@ async fn signup(
     State(st): State<Arc<Registry>>,
     Query(q): Query<LangQuery>,
     headers: HeaderMap,
-    crate::guard::Peer(client): crate::guard::Peer,
+    crate::peer::Peer(client): crate::peer::Peer,
     Form(f): Form<SignupForm>,
 ) -> Response {
     let l = Lang::of(q.lang(), &headers);

@@ -80,7 +80,7 @@ async fn signin(
     State(st): State<Arc<Registry>>,
     Query(q): Query<LangQuery>,
     headers: HeaderMap,
-    crate::guard::Peer(client): crate::guard::Peer,
+    crate::peer::Peer(client): crate::peer::Peer,
     Form(form): Form<SigninForm>,
 ) -> Response {
     let l = Lang::of(q.lang(), &headers);

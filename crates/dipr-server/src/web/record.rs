@@ -68,7 +68,7 @@ pub async fn object(
     Path(id): Path<String>,
     Query(q): Query<RecordQuery>,
     headers: HeaderMap,
-    crate::guard::Peer(client): crate::guard::Peer,
+    crate::peer::Peer(client): crate::peer::Peer,
     axum::Form(form): axum::Form<ObjectionForm>,
 ) -> Response {
     use dipr_domain::access::Actor;
