@@ -125,3 +125,21 @@ mod tests {
         assert_eq!(date_of("not a time"), "not a time");
     }
 }
+
+/// An amount of fen in yuan with two decimals (`-12.05`, `1234.50`): the one way amounts are written for
+/// people and in CSV.
+pub fn yuan(fen: i64) -> String {
+    let sign = if fen < 0 { "-" } else { "" };
+    format!("{sign}{}.{:02}", (fen / 100).abs(), (fen % 100).abs())
+}
+
+#[cfg(test)]
+mod yuan_tests {
+    #[test]
+    fn amounts_keep_their_cents_and_sign() {
+        assert_eq!(super::yuan(123_450), "1234.50");
+        assert_eq!(super::yuan(5), "0.05");
+        assert_eq!(super::yuan(-1205), "-12.05");
+        assert_eq!(super::yuan(-5), "-0.05");
+    }
+}

@@ -514,9 +514,6 @@ async fn statistics_csv(AxState(st): S, Query(q): Query<StatsParams>) -> ApiResu
     ))
 }
 
-fn yuan(fen: i64) -> String {
-    format!("{}{}.{:02}", if fen < 0 { "-" } else { "" }, (fen / 100).abs(), (fen % 100).abs())
-}
 
 /// One row per figure: section, key, value.
 pub fn to_csv(s: &Statistics) -> String {
@@ -556,10 +553,10 @@ pub fn to_csv(s: &Statistics) -> String {
         row("certificates_by_industry", &c.key, c.count.to_string());
     }
     row("economic_value", "transactions", s.economic_value.transactions.to_string());
-    row("economic_value", "amount_yuan", yuan(s.economic_value.amount_fen));
+    row("economic_value", "amount_yuan", dipr_domain::shown::yuan(s.economic_value.amount_fen));
     row("economic_value", "products", s.economic_value.products.to_string());
     for k in &s.economic_value.by_kind {
-        row("economic_value_yuan", &k.kind, yuan(k.amount_fen));
+        row("economic_value_yuan", &k.kind, dipr_domain::shown::yuan(k.amount_fen));
         row("economic_value_transactions", &k.kind, k.transactions.to_string());
         if let Some(p) = k.products {
             row("economic_value_products", &k.kind, p.to_string());
@@ -567,12 +564,12 @@ pub fn to_csv(s: &Statistics) -> String {
     }
     row("pledge_financing", "enterprises", s.pledge_financing.enterprises.to_string());
     row("pledge_financing", "loans", s.pledge_financing.loans.to_string());
-    row("pledge_financing", "amount_yuan", yuan(s.pledge_financing.amount_fen));
+    row("pledge_financing", "amount_yuan", dipr_domain::shown::yuan(s.pledge_financing.amount_fen));
     row("pledge_financing", "active_now", s.pledge_financing.active_now.to_string());
     for m in &s.monthly {
         row("monthly_applications", &m.month, m.applications.to_string());
         row("monthly_certificates", &m.month, m.certificates.to_string());
-        row("monthly_value_yuan", &m.month, yuan(m.value_fen));
+        row("monthly_value_yuan", &m.month, dipr_domain::shown::yuan(m.value_fen));
     }
     let mut out = String::from("section,key,value\n");
     for (a, b, c) in rows {
