@@ -7,8 +7,6 @@ use std::sync::Arc;
 use axum::extract::State as AxState;
 use axum::http::{header, StatusCode};
 use axum::response::IntoResponse;
-use axum::routing::{get, post};
-use axum::Router;
 use dipr_domain::access::{Actor, Role};
 use dipr_domain::application::Dispute;
 use dipr_domain::application::{check_objection_text, Application, ObjectionOutcome, State};
@@ -19,6 +17,8 @@ use dipr_store::{ApplicationFilter, EventRecord, Page, Paged, Statistics};
 use serde::{Deserialize, Serialize};
 use serde_json::value::RawValue;
 use utoipa::{IntoParams, ToSchema};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 use uuid::Uuid;
 
 use crate::api::params::PageParams;
@@ -41,27 +41,27 @@ use dipr_registry::Registry;
 
 type S = AxState<Arc<Registry>>;
 
-pub fn routes() -> Router<Arc<Registry>> {
-    Router::new()
-        .route("/records/{id}/holder-details", post(change_holder_details))
-        .route("/records/{id}/transfer", post(transfer))
-        .route("/records/{id}/succession", post(succession))
-        .route("/records/{id}/licences", post(grant_licence))
-        .route("/records/{id}/licences/{lid}/terminate", post(terminate_licence))
-        .route("/records/{id}/transactions", get(list_transactions).post(book_transaction))
-        .route("/records/{id}/pledges", post(file_pledge))
-        .route("/records/{id}/pledges/{pid}/consent", post(consent_to_pledge))
-        .route("/records/{id}/pledges/{pid}/release", post(release_pledge))
-        .route("/records/{id}/pledges/{pid}/enforce", post(enforce_pledge))
-        .route("/records/{id}/pledges/{pid}/consents", post(give_consent))
-        .route("/records/{id}/versions", post(add_version))
-        .route("/records/{id}/renewal", post(renew))
-        .route("/records/{id}/disputes", post(file_dispute))
-        .route("/records/{id}/disputes/{did}/decision", post(decide_dispute))
-        .route("/encumbrances", get(encumbrance_search))
-        .route("/statistics", get(statistics))
-        .route("/statistics.csv", get(statistics_csv))
-        .route("/me/notifications", get(notifications))
+pub fn routes() -> OpenApiRouter<Arc<Registry>> {
+    OpenApiRouter::new()
+        .routes(routes!(change_holder_details))
+        .routes(routes!(transfer))
+        .routes(routes!(succession))
+        .routes(routes!(grant_licence))
+        .routes(routes!(terminate_licence))
+        .routes(routes!(list_transactions, book_transaction))
+        .routes(routes!(file_pledge))
+        .routes(routes!(consent_to_pledge))
+        .routes(routes!(release_pledge))
+        .routes(routes!(enforce_pledge))
+        .routes(routes!(give_consent))
+        .routes(routes!(add_version))
+        .routes(routes!(renew))
+        .routes(routes!(file_dispute))
+        .routes(routes!(decide_dispute))
+        .routes(routes!(encumbrance_search))
+        .routes(routes!(statistics))
+        .routes(routes!(statistics_csv))
+        .routes(routes!(notifications))
 }
 
 // ---------------------------------------------------------------------------------------------------
@@ -90,7 +90,7 @@ pub struct HolderDetailsRequest {
 }
 
 /// Record a change of the holder's name. The holder only; the certificate is issued again.
-#[utoipa::path(post, path = "/api/v1/records/{id}/holder-details", request_body = HolderDetailsRequest, tag = "registered",
+#[utoipa::path(post, path = "/records/{id}/holder-details", request_body = HolderDetailsRequest, tag = "registered",
     security(("bearer" = [])), params(("id" = Uuid, Path)),
     responses((status = 200, body = Application), (status = "4XX", body = ErrorEnvelope)))]
 async fn change_holder_details(
@@ -114,7 +114,7 @@ pub struct TransferRequest {
 
 /// Transfer the product to another registered party. The holder only; while pledged, every active
 /// pledgee must have consented.
-#[utoipa::path(post, path = "/api/v1/records/{id}/transfer", request_body = TransferRequest, tag = "registered",
+#[utoipa::path(post, path = "/records/{id}/transfer", request_body = TransferRequest, tag = "registered",
     security(("bearer" = [])), params(("id" = Uuid, Path)),
     responses((status = 200, body = Application), (status = "4XX", body = ErrorEnvelope)))]
 async fn transfer(
@@ -140,7 +140,7 @@ pub struct SuccessionRequest {
 }
 
 /// Record a unilateral change of holder (inheritance, merger). Examiners only.
-#[utoipa::path(post, path = "/api/v1/records/{id}/succession", request_body = SuccessionRequest, tag = "registered",
+#[utoipa::path(post, path = "/records/{id}/succession", request_body = SuccessionRequest, tag = "registered",
     security(("bearer" = [])), params(("id" = Uuid, Path)),
     responses((status = 200, body = Application), (status = "4XX", body = ErrorEnvelope)))]
 async fn succession(
@@ -159,7 +159,7 @@ async fn succession(
 
 /// Register a licence. The holder only. An exclusive or sole licence refuses overlap; an exclusive
 /// licence of a pledged product needs the pledgees' consent.
-#[utoipa::path(post, path = "/api/v1/records/{id}/licences", request_body = LicenceRequest, tag = "registered",
+#[utoipa::path(post, path = "/records/{id}/licences", request_body = LicenceRequest, tag = "registered",
     security(("bearer" = [])), params(("id" = Uuid, Path)),
     responses((status = 200, body = Application), (status = "4XX", body = ErrorEnvelope)))]
 async fn grant_licence(
@@ -179,7 +179,7 @@ pub struct ReasonsRequest {
 }
 
 /// End a licence early. The holder or the licensee.
-#[utoipa::path(post, path = "/api/v1/records/{id}/licences/{lid}/terminate", request_body = ReasonsRequest, tag = "registered",
+#[utoipa::path(post, path = "/records/{id}/licences/{lid}/terminate", request_body = ReasonsRequest, tag = "registered",
     security(("bearer" = [])), params(("id" = Uuid, Path), ("lid" = Uuid, Path)),
     responses((status = 200, body = Application), (status = "4XX", body = ErrorEnvelope)))]
 async fn terminate_licence(
@@ -192,7 +192,7 @@ async fn terminate_licence(
 }
 
 /// Book a transaction (licence fee, trade, service fee) earned with the product. The holder only.
-#[utoipa::path(post, path = "/api/v1/records/{id}/transactions", request_body = TransactionRequest, tag = "registered",
+#[utoipa::path(post, path = "/records/{id}/transactions", request_body = TransactionRequest, tag = "registered",
     security(("bearer" = [])), params(("id" = Uuid, Path)),
     responses((status = 201, body = Transaction), (status = "4XX", body = ErrorEnvelope)))]
 async fn book_transaction(
@@ -206,7 +206,7 @@ async fn book_transaction(
 }
 
 /// The transactions booked against a product: its holder, examiners and administrators.
-#[utoipa::path(get, path = "/api/v1/records/{id}/transactions", tag = "registered", security(("bearer" = [])),
+#[utoipa::path(get, path = "/records/{id}/transactions", tag = "registered", security(("bearer" = [])),
     params(("id" = Uuid, Path), PageParams), responses((status = 200, body = Paged<Transaction>), (status = "4XX", body = ErrorEnvelope)))]
 async fn list_transactions(
     AxState(st): S,
@@ -228,7 +228,7 @@ async fn list_transactions(
 // Pledges and consents
 
 /// A bank files a pledge. It takes effect when the holder consents.
-#[utoipa::path(post, path = "/api/v1/records/{id}/pledges", request_body = PledgeRequest, tag = "registered",
+#[utoipa::path(post, path = "/records/{id}/pledges", request_body = PledgeRequest, tag = "registered",
     security(("bearer" = [])), params(("id" = Uuid, Path)),
     responses((status = 200, body = Application), (status = "4XX", body = ErrorEnvelope)))]
 async fn file_pledge(
@@ -242,7 +242,7 @@ async fn file_pledge(
 }
 
 /// The holder consents to a filed pledge, which registers it with its rank; earlier pledgees are notified.
-#[utoipa::path(post, path = "/api/v1/records/{id}/pledges/{pid}/consent", tag = "registered",
+#[utoipa::path(post, path = "/records/{id}/pledges/{pid}/consent", tag = "registered",
     security(("bearer" = [])), params(("id" = Uuid, Path), ("pid" = Uuid, Path)),
     responses((status = 200, body = Application), (status = "4XX", body = ErrorEnvelope)))]
 async fn consent_to_pledge(
@@ -254,7 +254,7 @@ async fn consent_to_pledge(
 }
 
 /// The pledgee releases its pledge.
-#[utoipa::path(post, path = "/api/v1/records/{id}/pledges/{pid}/release", tag = "registered",
+#[utoipa::path(post, path = "/records/{id}/pledges/{pid}/release", tag = "registered",
     security(("bearer" = [])), params(("id" = Uuid, Path), ("pid" = Uuid, Path)),
     responses((status = 200, body = Application), (status = "4XX", body = ErrorEnvelope)))]
 async fn release_pledge(
@@ -275,7 +275,7 @@ pub struct EnforceRequest {
 }
 
 /// The senior pledgee enforces its pledge on default: the product goes to the named party.
-#[utoipa::path(post, path = "/api/v1/records/{id}/pledges/{pid}/enforce", request_body = EnforceRequest, tag = "registered",
+#[utoipa::path(post, path = "/records/{id}/pledges/{pid}/enforce", request_body = EnforceRequest, tag = "registered",
     security(("bearer" = [])), params(("id" = Uuid, Path), ("pid" = Uuid, Path)),
     responses((status = 200, body = Application), (status = "4XX", body = ErrorEnvelope)))]
 async fn enforce_pledge(
@@ -299,7 +299,7 @@ pub struct ConsentRequest {
 }
 
 /// The pledgee of an active pledge consents to one transfer, exclusive licence or cancellation.
-#[utoipa::path(post, path = "/api/v1/records/{id}/pledges/{pid}/consents", request_body = ConsentRequest, tag = "registered",
+#[utoipa::path(post, path = "/records/{id}/pledges/{pid}/consents", request_body = ConsentRequest, tag = "registered",
     security(("bearer" = [])), params(("id" = Uuid, Path), ("pid" = Uuid, Path)),
     responses((status = 200, body = Application), (status = "4XX", body = ErrorEnvelope)))]
 async fn give_consent(
@@ -357,7 +357,7 @@ async fn versioned(
 
 /// Attest a new version of the product's data. The holder only; the certificate is issued again
 /// naming the new version.
-#[utoipa::path(post, path = "/api/v1/records/{id}/versions", request_body = VersionRequest, tag = "registered",
+#[utoipa::path(post, path = "/records/{id}/versions", request_body = VersionRequest, tag = "registered",
     security(("bearer" = [])), params(("id" = Uuid, Path)),
     responses((status = 200, body = Application), (status = "4XX", body = ErrorEnvelope)))]
 async fn add_version(
@@ -378,7 +378,7 @@ pub struct RenewRequest {
 }
 
 /// Renew the registration within the renewal window before it expires, re-attesting the data.
-#[utoipa::path(post, path = "/api/v1/records/{id}/renewal", request_body = RenewRequest, tag = "registered",
+#[utoipa::path(post, path = "/records/{id}/renewal", request_body = RenewRequest, tag = "registered",
     security(("bearer" = [])), params(("id" = Uuid, Path)),
     responses((status = 200, body = Application), (status = "4XX", body = ErrorEnvelope)))]
 async fn renew(
@@ -404,7 +404,7 @@ pub struct DisputeRequest {
 }
 
 /// Object to a registration after grant (anyone). The record is flagged as disputed until decided.
-#[utoipa::path(post, path = "/api/v1/records/{id}/disputes", request_body = DisputeRequest, tag = "registered",
+#[utoipa::path(post, path = "/records/{id}/disputes", request_body = DisputeRequest, tag = "registered",
     params(("id" = Uuid, Path)), responses((status = 201, body = Application), (status = "4XX", body = ErrorEnvelope)))]
 async fn file_dispute(
     AxState(st): S,
@@ -441,7 +441,7 @@ pub struct DisputeDecisionRequest {
 }
 
 /// Decide an objection after grant. Examiners only.
-#[utoipa::path(post, path = "/api/v1/records/{id}/disputes/{did}/decision", request_body = DisputeDecisionRequest, tag = "registered",
+#[utoipa::path(post, path = "/records/{id}/disputes/{did}/decision", request_body = DisputeDecisionRequest, tag = "registered",
     security(("bearer" = [])), params(("id" = Uuid, Path), ("did" = Uuid, Path)),
     responses((status = 200, body = Application), (status = "4XX", body = ErrorEnvelope)))]
 async fn decide_dispute(
@@ -470,7 +470,7 @@ pub struct EncumbranceParams {
 }
 
 /// Everything resting on matching products: pledges (with rank and amount), licences, disputes.
-#[utoipa::path(get, path = "/api/v1/encumbrances", tag = "registered", params(EncumbranceParams),
+#[utoipa::path(get, path = "/encumbrances", tag = "registered", params(EncumbranceParams),
     responses((status = 200, body = Paged<Object>), (status = "4XX", body = ErrorEnvelope)))]
 async fn encumbrance_search(
     AxState(st): S,
@@ -494,14 +494,14 @@ async fn encumbrance_search(
 // Statistics
 
 /// Every figure the administration publishes, for a period, object type, industry and applicant kind.
-#[utoipa::path(get, path = "/api/v1/statistics", tag = "statistics", params(StatsParams),
+#[utoipa::path(get, path = "/statistics", tag = "statistics", params(StatsParams),
     responses((status = 200, body = Statistics), (status = "4XX", body = ErrorEnvelope)))]
 async fn statistics(AxState(st): S, Query(q): Query<StatsParams>) -> ApiResult<Json<Statistics>> {
     Ok(Json(st.store.statistics(&q.parse()?).await?))
 }
 
 /// The same figures as CSV (`section,key,value`; amounts in yuan).
-#[utoipa::path(get, path = "/api/v1/statistics.csv", tag = "statistics", params(StatsParams),
+#[utoipa::path(get, path = "/statistics.csv", tag = "statistics", params(StatsParams),
     responses((status = 200, content_type = "text/csv", body = String), (status = "4XX", body = ErrorEnvelope)))]
 async fn statistics_csv(AxState(st): S, Query(q): Query<StatsParams>) -> ApiResult<impl IntoResponse> {
     let s = st.store.statistics(&q.parse()?).await?;
@@ -513,7 +513,6 @@ async fn statistics_csv(AxState(st): S, Query(q): Query<StatsParams>) -> ApiResu
         to_csv(&s),
     ))
 }
-
 
 /// One row per figure: section, key, value.
 pub fn to_csv(s: &Statistics) -> String {
@@ -588,7 +587,7 @@ pub struct Notifications {
 
 /// What happened to products the caller's party has a stake in: pledges filed on its products,
 /// further pledges ranking after its own, consents, disputes.
-#[utoipa::path(get, path = "/api/v1/me/notifications", tag = "registered", security(("bearer" = [])),
+#[utoipa::path(get, path = "/me/notifications", tag = "registered", security(("bearer" = [])),
     responses((status = 200, body = Notifications), (status = "4XX", body = ErrorEnvelope)))]
 async fn notifications(AxState(st): S, caller: Caller) -> ApiResult<Json<Notifications>> {
     let user = caller.user()?;

@@ -1,0 +1,166 @@
+//! The public log: inclusion and consistency proofs under `/api/v1`; the signed checkpoint and the C2SP
+//! tiles, and the health check, at the site's root.
+
+use std::sync::Arc;
+
+use axum::extract::State as AxState;
+use axum::http::StatusCode;
+use axum::response::IntoResponse;
+use axum::routing::get;
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+use crate::error::ApiError;
+use crate::error::ApiResult;
+use crate::error::ErrorEnvelope;
+use crate::error::Json;
+use crate::error::Query;
+use dipr_registry::Registry;
+
+type S = AxState<Arc<Registry>>;
+
+pub fn routes() -> OpenApiRouter<Arc<Registry>> {
+    OpenApiRouter::new().routes(routes!(inclusion_proof)).routes(routes!(consistency_proof))
+}
+
+/// Served at the root, where tlog clients and load balancers look for them. The checkpoint and the tiles
+/// are text and bytes that C2SP specifies, not JSON operations, so they stay out of the OpenAPI document
+/// (its `ledger` tag points to them).
+pub fn root_routes() -> OpenApiRouter<Arc<Registry>> {
+    OpenApiRouter::new()
+        .routes(routes!(healthz))
+        .route("/log/checkpoint", get(log_checkpoint))
+        .route("/log/tile/{*path}", get(log_tile))
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Health {
+    pub status: &'static str,
+    pub database: &'static str,
+    pub now: DateTime<Utc>,
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+pub struct InclusionParams {
+    pub index: u64,
+    /// Tree size of the checkpoint to prove against (default: the latest).
+    pub size: Option<u64>,
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+pub struct ConsistencyParams {
+    pub old: u64,
+    /// Default: the latest checkpoint's size.
+    pub new: Option<u64>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ProofResponse {
+    pub index: Option<u64>,
+    pub old_size: Option<u64>,
+    pub size: u64,
+    /// Base64 SHA-256 hashes, RFC 9162 order.
+    pub hashes: Vec<String>,
+    /// The signed checkpoint of `size`.
+    pub checkpoint: String,
+}
+
+fn b64_hashes(h: Vec<dipr_ledger::Hash>) -> Vec<String> {
+    use base64::Engine;
+    h.iter().map(|h| base64::engine::general_purpose::STANDARD.encode(h)).collect()
+}
+
+async fn checkpoint_note(st: &Registry, size: Option<u64>) -> ApiResult<(u64, String)> {
+    st.store.checkpoint(size).await?.ok_or_else(|| match size {
+        Some(s) => ApiError::new("bad_request", format!("no checkpoint of size {s}")),
+        None => ApiError::not_found("checkpoint (the log is empty)"),
+    })
+}
+
+/// Inclusion proof of a log entry in a signed checkpoint.
+#[utoipa::path(get, path = "/log/proofs/inclusion", tag = "ledger", params(InclusionParams),
+    responses((status = 200, body = ProofResponse), (status = "4XX", body = ErrorEnvelope)))]
+async fn inclusion_proof(AxState(st): S, Query(q): Query<InclusionParams>) -> ApiResult<Json<ProofResponse>> {
+    let (size, checkpoint) = checkpoint_note(&st, q.size).await?;
+    let hashes = dipr_registry::ledger::prove_inclusion(st.store.as_ref(), q.index, size).await?;
+    Ok(Json(ProofResponse { index: Some(q.index), old_size: None, size, hashes: b64_hashes(hashes), checkpoint }))
+}
+
+/// Consistency proof between two checkpoints.
+#[utoipa::path(get, path = "/log/proofs/consistency", tag = "ledger", params(ConsistencyParams),
+    responses((status = 200, body = ProofResponse), (status = "4XX", body = ErrorEnvelope)))]
+async fn consistency_proof(AxState(st): S, Query(q): Query<ConsistencyParams>) -> ApiResult<Json<ProofResponse>> {
+    let (size, checkpoint) = checkpoint_note(&st, q.new).await?;
+    let hashes = dipr_registry::ledger::prove_consistency(st.store.as_ref(), q.old, size).await?;
+    Ok(Json(ProofResponse { index: None, old_size: Some(q.old), size, hashes: b64_hashes(hashes), checkpoint }))
+}
+
+/// The latest signed checkpoint (C2SP tlog-checkpoint), as text.
+async fn log_checkpoint(AxState(st): S) -> ApiResult<impl IntoResponse> {
+    let (_, note) = checkpoint_note(&st, None).await?;
+    Ok((
+        [
+            (axum::http::header::CONTENT_TYPE, "text/plain; charset=utf-8"),
+            (axum::http::header::CACHE_CONTROL, "no-store"),
+        ],
+        note,
+    ))
+}
+
+/// C2SP tlog-tiles: hash tiles `tile/<L>/<N>[.p/<W>]` and entry bundles `tile/entries/<N>[.p/<W>]`.
+async fn log_tile(
+    AxState(st): S,
+    axum::extract::Path(path): axum::extract::Path<String>,
+) -> ApiResult<impl IntoResponse> {
+    use dipr_ledger::tile::{TileRequest, TILE_HEIGHT, TILE_WIDTH};
+    let req = TileRequest::parse(&path).ok_or_else(|| ApiError::not_found("tile"))?;
+    let size = st.store.log_size().await?;
+    // Hashes available at this tile's level of the tree.
+    let level_shift = req.level.map_or(0, |l| u32::from(l) * u32::from(TILE_HEIGHT));
+    let available = size >> level_shift;
+    let start = req.index.checked_mul(TILE_WIDTH).ok_or_else(|| ApiError::not_found("tile"))?;
+    let width = req.partial.unwrap_or(TILE_WIDTH);
+    if start + width > available {
+        return Err(ApiError::not_found("tile"));
+    }
+    let body = match req.level {
+        Some(_) => {
+            let keys: Vec<(u8, u64)> = (start..start + width).map(|i| (level_shift as u8, i)).collect();
+            let nodes = st.store.log_nodes(&keys).await?;
+            let mut out = Vec::with_capacity(keys.len() * 32);
+            for k in &keys {
+                out.extend_from_slice(
+                    nodes.get(k).ok_or_else(|| ApiError::internal(format!("missing log hash {k:?}")))?,
+                );
+            }
+            out
+        }
+        None => {
+            let mut out = Vec::new();
+            for e in st.store.log_entries(start, start + width).await? {
+                out.extend_from_slice(&(e.len() as u16).to_be_bytes());
+                out.extend_from_slice(&e);
+            }
+            out
+        }
+    };
+    // Full tiles never change; partial ones are replaced by wider ones.
+    let cache = if req.partial.is_none() { "public, max-age=31536000, immutable" } else { "public, max-age=60" };
+    Ok((
+        [(axum::http::header::CONTENT_TYPE, "application/octet-stream"), (axum::http::header::CACHE_CONTROL, cache)],
+        body,
+    ))
+}
+
+/// Liveness and database reachability.
+#[utoipa::path(get, path = "/healthz", tag = "meta", responses((status = 200, body = Health), (status = 503, body = Health)))]
+async fn healthz(AxState(st): S) -> impl IntoResponse {
+    let ok = st.store.ping().await.is_ok();
+    let body = Health { status: if ok { "ok" } else { "degraded" }, database: st.store.backend(), now: st.clock.now() };
+    (if ok { StatusCode::OK } else { StatusCode::SERVICE_UNAVAILABLE }, axum::Json(body))
+}
