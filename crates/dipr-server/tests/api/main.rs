@@ -919,6 +919,70 @@ async fn openapi_document_and_error_table() {
     assert_eq!(documented, table.as_array().unwrap().len(), "docs/ERRORS.md has codes the server never sends");
 }
 
+/// The OpenAPI document lists exactly the routes the API serves, each with its methods. `routes!` takes a
+/// handler's path and methods from its `#[utoipa::path]`, but it serves every handler of one call on every
+/// path of that call, and a router can still take a route the document never hears of (`.route`). So each
+/// documented path is asked with a method it does not document: the router must refuse it (405) and name in
+/// `Allow` the documented methods and no others; and the API's sources add routes outside `routes!` only
+/// at the root, where the document has no operation for them.
+#[tokio::test]
+async fn openapi_document_lists_every_route_with_its_methods() {
+    let app = App::new().await;
+    // Signed in: the body-limit guard refuses an anonymous upload before the method is looked at.
+    let token = app.sign_up("路由").await;
+    let doc = app.ok("GET", "/api/openapi.json", None, None).await;
+    let paths = doc["paths"].as_object().unwrap();
+    assert!(paths.keys().filter(|p| p.starts_with("/api/v1/")).count() >= 60, "{:?}", paths.keys());
+    const METHODS: [&str; 5] = ["GET", "POST", "PUT", "DELETE", "PATCH"];
+    for (path, item) in paths {
+        let documented: std::collections::BTreeSet<String> =
+            METHODS.iter().filter(|m| item.get(m.to_lowercase()).is_some()).map(|m| m.to_string()).collect();
+        let uri: Vec<&str> = path
+            .split('/')
+            .map(|s| if s.starts_with('{') { "00000000-0000-0000-0000-000000000000" } else { s })
+            .collect();
+        let other = METHODS.iter().find(|m| !documented.contains(**m)).unwrap();
+        let req = Request::builder()
+            .method(*other)
+            .uri(uri.join("/"))
+            .header("authorization", format!("Bearer {token}"))
+            .body(Body::empty())
+            .unwrap();
+        let resp = app.router.clone().oneshot(req).await.unwrap();
+        assert_eq!(
+            resp.status(),
+            StatusCode::METHOD_NOT_ALLOWED,
+            "{other} {path}: served though not documented, or the path is not served"
+        );
+        let allowed: std::collections::BTreeSet<String> = resp.headers()["allow"]
+            .to_str()
+            .unwrap()
+            .split(',')
+            .map(|m| m.trim().to_string())
+            .filter(|m| m != "HEAD")
+            .collect();
+        assert_eq!(allowed, documented, "{path}: the methods served and the methods documented differ");
+    }
+    // Routes added without `routes!`: only these, served at the root (the document's `ledger` tag names the
+    // log's; the document does not describe itself).
+    let mut plain = Vec::new();
+    for entry in std::fs::read_dir(concat!(env!("CARGO_MANIFEST_DIR"), "/src/api")).unwrap() {
+        let text = std::fs::read_to_string(entry.unwrap().path()).unwrap();
+        for call in [".route(", ".route_service(", ".nest_service("] {
+            for (at, _) in text.match_indices(call) {
+                plain.push(text[at + call.len()..].split('"').nth(1).unwrap_or_default().to_string());
+            }
+        }
+    }
+    plain.sort();
+    assert_eq!(plain, ["/api/openapi.json", "/log/checkpoint", "/log/tile/{*path}"], "a route outside `routes!`");
+    for path in ["/log/checkpoint", "/log/tile/0/000"] {
+        let (s, v) = app.call("GET", path, None, None).await;
+        assert_eq!((s.as_u16(), v["error"]["code"].as_str()), (404, Some("not_found")), "{path}: {v}");
+        assert!(doc["paths"].get(path).is_none());
+    }
+}
+
 // ---------------------------------------------------------------------------------------------------
 // Timers: idempotent, correct after a restart, never double-firing across processes
 
