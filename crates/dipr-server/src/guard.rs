@@ -63,6 +63,7 @@ pub(crate) async fn signed_in_user(st: &Registry, headers: &HeaderMap) -> Option
         .map(|t| dipr_registry::accounts::token_hash(t.trim()));
     match bearer {
         Some(hash) => st.store.authenticate(&hash, st.clock.now()).await.ok()?.map(|(user, _)| user),
-        None => crate::web::session::session(st, headers).await.map(|(user, _)| user),
+        // A store that cannot be read counts as no session here, as it counts as no token above.
+        None => crate::web::session::session(st, headers).await.ok().flatten().map(|(user, _)| user),
     }
 }

@@ -9,7 +9,7 @@ use std::sync::Arc;
 use askama::Template;
 use axum::extract::{Query, State};
 use axum::http::{HeaderMap, StatusCode};
-use axum::response::{IntoResponse, Redirect, Response};
+use axum::response::Response;
 use axum::routing::{get, post};
 use axum::{Form, Router};
 use chrono::NaiveDate;
@@ -23,7 +23,7 @@ use uuid::Uuid;
 use crate::web::form::Errors;
 use crate::web::i18n::Lang;
 use crate::web::layout::{error_page, filters, message_page, LangQuery};
-use crate::web::session::{csrf_of, session};
+use crate::web::session::{csrf_of, signed_in};
 use dipr_registry::audit::actor_of;
 use dipr_registry::witnesses::WitnessEndpoint;
 use dipr_registry::witnesses::WitnessSet;
@@ -41,11 +41,11 @@ pub fn routes() -> Router<Arc<Registry>> {
 }
 
 async fn admin(st: &Registry, headers: &HeaderMap, l: Lang) -> Result<(UserRecord, String), Response> {
-    match session(st, headers).await {
-        Some((u, s)) if u.role == Role::Admin => Ok((u, s)),
-        Some(_) => Err(not_admin(l)),
-        None => Err(Redirect::to("/signin").into_response()),
+    let (user, secret) = signed_in(st, headers, l).await?;
+    if user.role != Role::Admin {
+        return Err(not_admin(l));
     }
+    Ok((user, secret))
 }
 
 fn not_admin(l: Lang) -> Response {

@@ -22,7 +22,7 @@ use uuid::Uuid;
 use crate::web::form::Errors;
 use crate::web::i18n::Lang;
 use crate::web::layout::{error_page, filters, message_page, object_type_label, page, state_label, LangQuery};
-use crate::web::session::{csrf_of, session};
+use crate::web::session::{csrf_of, signed_in};
 use dipr_registry::audit::actor_of;
 use dipr_registry::Registry;
 
@@ -316,8 +316,9 @@ async fn review(
     headers: HeaderMap,
 ) -> Response {
     let l = Lang::of(q.lang(), &headers);
-    let Some((user, secret)) = session(&st, &headers).await else {
-        return Redirect::to("/signin").into_response();
+    let (user, secret) = match signed_in(&st, &headers, l).await {
+        Ok(found) => found,
+        Err(r) => return r,
     };
     if user.role != Role::Examiner {
         return message_page(l, StatusCode::FORBIDDEN, &l.t("examiner-only-examiners"));

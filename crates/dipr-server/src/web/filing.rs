@@ -20,7 +20,7 @@ use serde::Deserialize;
 use crate::web::form::Errors;
 use crate::web::i18n::Lang;
 use crate::web::layout::{error_page, filters, object_type_label, page, Html, LangQuery};
-use crate::web::session::{form_token, form_token_matches, session, session_cookie, SIGNUP_CSRF_COOKIE};
+use crate::web::session::{form_token, form_token_matches, session_cookie, signed_in, SIGNUP_CSRF_COOKIE};
 use dipr_registry::accounts::NewAccount;
 use dipr_registry::Registry;
 
@@ -429,8 +429,9 @@ async fn file_page(st: &Registry, l: Lang, agent: bool, f: &FileForm, errs: &Err
 
 async fn file_form(State(st): State<Arc<Registry>>, Query(q): Query<LangQuery>, headers: HeaderMap) -> Response {
     let l = Lang::of(q.lang(), &headers);
-    let Some((user, secret)) = session(&st, &headers).await else {
-        return Redirect::to("/signin").into_response();
+    let (user, secret) = match signed_in(&st, &headers, l).await {
+        Ok(found) => found,
+        Err(r) => return r,
     };
     let agent = user.role == Role::Agent;
     file_page(&st, l, agent, &FileForm::default(), &Errors::default(), &crate::web::session::csrf_of(&secret)).await

@@ -30,7 +30,7 @@ use crate::web::i18n::Lang;
 use crate::web::layout::{
     deadline_label, error_page, event_label, filters, message_page, state_label, Html, LangQuery,
 };
-use crate::web::session::{csrf_of, session};
+use crate::web::session::{csrf_of, signed_in};
 use dipr_registry::audit::actor_of;
 use dipr_registry::holdings::LicenceRequest;
 use dipr_registry::holdings::TransactionRequest;
@@ -76,9 +76,7 @@ async fn open(
     id: Uuid,
     l: Lang,
 ) -> Result<(UserRecord, String, Application), Response> {
-    let Some((user, secret)) = session(st, headers).await else {
-        return Err(Redirect::to("/signin").into_response());
-    };
+    let (user, secret) = signed_in(st, headers, l).await?;
     let app = filing_of(st, &user, id, l).await?;
     Ok((user, secret, app))
 }

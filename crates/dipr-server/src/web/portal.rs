@@ -27,7 +27,8 @@ use crate::web::form::Errors;
 use crate::web::i18n::Lang;
 use crate::web::layout::{deadline_label, error_page, event_label, filters, page, state_label, LangQuery, Pager};
 use crate::web::session::{
-    csrf_of, form_token, form_token_matches, session, session_cookie, signed_in_post, with_cookie, SESSION_COOKIE,
+    csrf_of, form_token, form_token_matches, session, session_cookie, signed_in, signed_in_post, with_cookie,
+    SESSION_COOKIE,
 };
 use dipr_registry::accounts::token_hash;
 use dipr_registry::audit::actor_of;
@@ -109,7 +110,8 @@ pub struct CsrfForm {
 }
 
 async fn signout(State(st): State<Arc<Registry>>, headers: HeaderMap, Form(form): Form<CsrfForm>) -> Response {
-    if let Some((user, secret)) = session(&st, &headers).await {
+    // Signing out never refuses: whatever happens, the cookie goes.
+    if let Ok(Some((user, secret))) = session(&st, &headers).await {
         if form.csrf == csrf_of(&secret) {
             if let Ok(Some((_, token))) = st.store.authenticate(&token_hash(&secret), st.clock.now()).await {
                 let _ = dipr_registry::accounts::revoke_token(&st, &user, token.id).await;
@@ -130,8 +132,9 @@ pub struct MeQuery {
 
 async fn me(State(st): State<Arc<Registry>>, Query(q): Query<MeQuery>, headers: HeaderMap) -> Response {
     let l = Lang::of(q.lang.as_deref(), &headers);
-    let Some((user, secret)) = session(&st, &headers).await else {
-        return Redirect::to("/signin").into_response();
+    let (user, secret) = match signed_in(&st, &headers, l).await {
+        Ok(found) => found,
+        Err(r) => return r,
     };
     let forms = MeView { page: q.page.unwrap_or(1).clamp(1, 10_000), ..Default::default() };
     me_page(&st, l, &user, &secret, &forms, StatusCode::OK).await

@@ -2,14 +2,16 @@
 //! HttpOnly, SameSite=Lax, Secure over https), the CSRF token derived from it, and the double-submit
 //! tokens of anonymous forms.
 
-use axum::http::{header, HeaderMap, HeaderValue};
+use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
 use dipr_store::UserRecord;
 use sha2::{Digest, Sha256};
 
 use crate::web::i18n::Lang;
+use crate::web::layout::error_page;
+use crate::web::messages::refusal;
 use dipr_registry::accounts::token_hash;
-use dipr_registry::Registry;
+use dipr_registry::{Error, Registry};
 
 pub(crate) const SESSION_COOKIE: &str = "dipr_session";
 pub(crate) const SIGNUP_CSRF_COOKIE: &str = "dipr_signup_csrf";
@@ -53,24 +55,34 @@ pub(crate) fn csrf_of(session: &str) -> String {
     hex::encode(Sha256::digest(format!("dipr-csrf\n{session}").as_bytes()))
 }
 
-/// The signed-in user and the session secret, from the cookie.
-pub(crate) async fn session(st: &Registry, headers: &HeaderMap) -> Option<(UserRecord, String)> {
-    let secret = cookie(headers, SESSION_COOKIE)?;
-    let (user, _) = st.store.authenticate(&token_hash(&secret), st.clock.now()).await.ok()??;
-    Some((user, secret))
+/// The signed-in user and the session secret, from the cookie: None without a live session, and an error
+/// when the store cannot say (which is not the same as being signed out).
+pub(crate) async fn session(st: &Registry, headers: &HeaderMap) -> Result<Option<(UserRecord, String)>, Error> {
+    let Some(secret) = cookie(headers, SESSION_COOKIE) else { return Ok(None) };
+    let found = st.store.authenticate(&token_hash(&secret), st.clock.now()).await?;
+    Ok(found.map(|(user, _)| (user, secret)))
+}
+
+/// A page for signed-in users: the user and the session secret, or the response to give instead — the
+/// sign-in page without a session, an error page when the store cannot be read.
+pub(crate) async fn signed_in(st: &Registry, headers: &HeaderMap, l: Lang) -> Result<(UserRecord, String), Response> {
+    match session(st, headers).await {
+        Ok(Some(found)) => Ok(found),
+        Ok(None) => Err(Redirect::to("/signin").into_response()),
+        Err(e) => Err(error_page(l, StatusCode::INTERNAL_SERVER_ERROR, &refusal(&e, l))),
+    }
 }
 
 /// A signed-in form post: the user and the session secret, once the posted CSRF token matches the
-/// session; otherwise the sign-in page, or the "form expired" page.
+/// session; otherwise the sign-in page (an error page when the store cannot be read), or the "form
+/// expired" page.
 pub(crate) async fn signed_in_post(
     st: &Registry,
     headers: &HeaderMap,
     posted_csrf: &str,
     l: Lang,
 ) -> Result<(UserRecord, String), Response> {
-    let Some((user, secret)) = session(st, headers).await else {
-        return Err(Redirect::to("/signin").into_response());
-    };
+    let (user, secret) = signed_in(st, headers, l).await?;
     if posted_csrf != csrf_of(&secret) {
         return Err(crate::web::layout::expired(l));
     }

@@ -1316,3 +1316,29 @@ async fn revoking_a_registration_and_disabling_an_account_need_a_tick() {
     web.post("/admin/users", &confirmed).await;
     app.err("GET", "/api/v1/me", Some(&a), None, 401, "unauthenticated").await;
 }
+
+#[tokio::test]
+async fn a_session_the_store_cannot_read_is_an_error_page_not_the_sign_in_page() {
+    let app = App::new().await;
+    let a = app.sign_up("甲").await;
+    let web = Web::new(&app, &a);
+    let csrf = web.csrf().await;
+    let before = app.row_counts().await;
+    // The sessions' table out of reach, as in a failing database.
+    let path = app.db_path.as_ref().unwrap();
+    let pool = sqlx::SqlitePool::connect(&format!("sqlite://{}", path.display())).await.unwrap();
+    sqlx::query("ALTER TABLE tokens RENAME TO tokens_away").execute(&pool).await.unwrap();
+    for page in ["/me", "/me/file", "/admin"] {
+        let (status, html) = web.get(page).await;
+        assert_eq!(status, StatusCode::INTERNAL_SERVER_ERROR, "{page}: {html}");
+        assert!(html.contains("系统内部错误，已记录。"), "{page}: {html}");
+    }
+    let fields =
+        [("csrf", csrf.as_str()), ("intent", "save"), ("product_name", "草稿"), ("object_type", "data_product")];
+    let (status, html) = web.post("/me/file", &fields).await;
+    assert_eq!(status, StatusCode::INTERNAL_SERVER_ERROR, "{html}");
+    sqlx::query("ALTER TABLE tokens_away RENAME TO tokens").execute(&pool).await.unwrap();
+    pool.close().await;
+    assert_eq!(app.row_counts().await, before, "nothing was filed");
+    assert_eq!(web.get("/me").await.0, StatusCode::OK, "the session itself was never lost");
+}
