@@ -11,7 +11,7 @@ use axum::extract::{Query, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
 use axum::routing::{get, post};
-use axum::{Form, Router};
+use axum::Router;
 use chrono::NaiveDate;
 use dipr_domain::access::Role;
 use dipr_domain::party::{NewParty, PartyKind};
@@ -23,7 +23,7 @@ use uuid::Uuid;
 use crate::web::form::Errors;
 use crate::web::i18n::Lang;
 use crate::web::layout::{error_page, filters, message_page, LangQuery};
-use crate::web::session::{csrf_of, signed_in};
+use crate::web::session::{csrf_of, posted, signed_in, Senders, SignedIn};
 use dipr_registry::audit::actor_of;
 use dipr_registry::witnesses::WitnessEndpoint;
 use dipr_registry::witnesses::WitnessSet;
@@ -40,31 +40,16 @@ pub fn routes() -> Router<Arc<Registry>> {
         .route("/admin/witnesses", post(witness_action))
 }
 
-async fn admin(st: &Registry, headers: &HeaderMap, l: Lang) -> Result<(UserRecord, String), Response> {
-    let (user, secret) = signed_in(st, headers, l).await?;
-    if user.role != Role::Admin {
-        return Err(not_admin(l));
+/// Administrators only: everyone else is refused the page and its forms.
+struct Admins;
+
+impl Senders for Admins {
+    fn refusal(user: &UserRecord, l: Lang) -> Option<Response> {
+        (user.role != Role::Admin).then(|| message_page(l, StatusCode::FORBIDDEN, &l.t("admin-only-admins")))
     }
-    Ok((user, secret))
 }
 
-fn not_admin(l: Lang) -> Response {
-    message_page(l, StatusCode::FORBIDDEN, &l.t("admin-only-admins"))
-}
-
-/// An administrator's post: the session's user and CSRF token, once the posted token matches it.
-async fn admin_post(
-    st: &Registry,
-    headers: &HeaderMap,
-    posted: &str,
-    l: Lang,
-) -> Result<(UserRecord, String), Response> {
-    let (me, secret) = crate::web::session::signed_in_post(st, headers, posted, l).await?;
-    if me.role != Role::Admin {
-        return Err(not_admin(l));
-    }
-    Ok((me, csrf_of(&secret)))
-}
+posted!(UserAction, UserForm, IndustryForm, DayForm, WitnessForm);
 
 /// What the page shows besides the data: a result line, and the refused form's typed values and errors.
 #[derive(Default)]
@@ -94,10 +79,13 @@ impl Shown {
 
 async fn page(State(st): State<Arc<Registry>>, Query(q): Query<LangQuery>, headers: HeaderMap) -> Response {
     let l = Lang::of(q.lang(), &headers);
-    let (_, secret) = match admin(&st, &headers, l).await {
-        Ok(x) => x,
+    let (user, secret) = match signed_in(&st, &headers, l).await {
+        Ok(found) => found,
         Err(r) => return r,
     };
+    if let Some(refused) = Admins::refusal(&user, l) {
+        return refused;
+    }
     render(&st, l, &csrf_of(&secret), Shown::default()).await
 }
 
@@ -274,15 +262,9 @@ pub struct UserAction {
 
 async fn user_action(
     State(st): State<Arc<Registry>>,
-    Query(q): Query<LangQuery>,
-    headers: HeaderMap,
-    Form(f): Form<UserAction>,
+    SignedIn { l, user: me, secret, form: f, .. }: SignedIn<UserAction, Admins>,
 ) -> Response {
-    let l = Lang::of(q.lang(), &headers);
-    let (me, csrf) = match admin_post(&st, &headers, &f.csrf, l).await {
-        Ok(x) => x,
-        Err(r) => return r,
-    };
+    let csrf = csrf_of(&secret);
     let disable = f.action == "disable";
     let shown = if disable && f.confirm.is_none() {
         Shown {
@@ -322,15 +304,9 @@ pub struct UserForm {
 
 async fn create_user(
     State(st): State<Arc<Registry>>,
-    Query(q): Query<LangQuery>,
-    headers: HeaderMap,
-    Form(f): Form<UserForm>,
+    SignedIn { l, user: me, secret, form: f, .. }: SignedIn<UserForm, Admins>,
 ) -> Response {
-    let l = Lang::of(q.lang(), &headers);
-    let (me, csrf) = match admin_post(&st, &headers, &f.csrf, l).await {
-        Ok(x) => x,
-        Err(r) => return r,
-    };
+    let csrf = csrf_of(&secret);
     let role = match f.role.as_str() {
         "examiner" => Role::Examiner,
         "admin" => Role::Admin,
@@ -401,15 +377,9 @@ pub struct IndustryForm {
 
 async fn save_industry(
     State(st): State<Arc<Registry>>,
-    Query(q): Query<LangQuery>,
-    headers: HeaderMap,
-    Form(f): Form<IndustryForm>,
+    SignedIn { l, user: me, secret, form: f, .. }: SignedIn<IndustryForm, Admins>,
 ) -> Response {
-    let l = Lang::of(q.lang(), &headers);
-    let (me, csrf) = match admin_post(&st, &headers, &f.csrf, l).await {
-        Ok(x) => x,
-        Err(r) => return r,
-    };
+    let csrf = csrf_of(&secret);
     let position = match st.store.industries().await {
         Ok(v) => v.len() as i64,
         Err(e) => return error_page(l, StatusCode::INTERNAL_SERVER_ERROR, &e.to_string()),
@@ -456,15 +426,9 @@ pub struct DayForm {
 
 async fn save_day(
     State(st): State<Arc<Registry>>,
-    Query(q): Query<LangQuery>,
-    headers: HeaderMap,
-    Form(f): Form<DayForm>,
+    SignedIn { l, user: me, secret, form: f, .. }: SignedIn<DayForm, Admins>,
 ) -> Response {
-    let l = Lang::of(q.lang(), &headers);
-    let (me, csrf) = match admin_post(&st, &headers, &f.csrf, l).await {
-        Ok(x) => x,
-        Err(r) => return r,
-    };
+    let csrf = csrf_of(&secret);
     let result = match NaiveDate::parse_from_str(f.date.trim(), "%Y-%m-%d") {
         Err(_) => Err(Error::validation(vec![dipr_domain::FieldError::new("date", "invalid_date", "YYYY-MM-DD")])),
         Ok(date) => {
@@ -512,15 +476,9 @@ pub struct WitnessForm {
 /// Add a witness, remove one, or set the quorum: each makes a new set that is checked as a whole.
 async fn witness_action(
     State(st): State<Arc<Registry>>,
-    Query(q): Query<LangQuery>,
-    headers: HeaderMap,
-    Form(f): Form<WitnessForm>,
+    SignedIn { l, user: me, secret, form: f, .. }: SignedIn<WitnessForm, Admins>,
 ) -> Response {
-    let l = Lang::of(q.lang(), &headers);
-    let (me, csrf) = match admin_post(&st, &headers, &f.csrf, l).await {
-        Ok(x) => x,
-        Err(r) => return r,
-    };
+    let csrf = csrf_of(&secret);
     let mut set: WitnessSet = (*st.witnesses()).clone();
     let result = match f.action.as_str() {
         "add" => {

@@ -9,7 +9,7 @@ use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
-use axum::{Form, Router};
+use axum::Router;
 use dipr_domain::access::Role;
 use dipr_domain::application::{Application, ObjectionOutcome, State as Status};
 use dipr_domain::holding::Operation;
@@ -22,7 +22,7 @@ use uuid::Uuid;
 use crate::web::form::Errors;
 use crate::web::i18n::Lang;
 use crate::web::layout::{error_page, filters, message_page, object_type_label, page, state_label, LangQuery};
-use crate::web::session::{csrf_of, signed_in};
+use crate::web::session::{csrf_of, posted, signed_in, Senders, SignedIn};
 use dipr_registry::audit::actor_of;
 use dipr_registry::Registry;
 
@@ -31,6 +31,15 @@ pub fn routes() -> Router<Arc<Registry>> {
         .route("/review/{id}", get(review).post(decide))
         .route("/review/{id}/objections/{oid}", post(decide_objection))
         .route("/review/{id}/disputes/{did}", post(decide_dispute))
+}
+
+/// Examiners only: everyone else is refused the review page and its forms.
+struct Examiners;
+
+impl Senders for Examiners {
+    fn refusal(user: &UserRecord, l: Lang) -> Option<Response> {
+        (user.role != Role::Examiner).then(|| message_page(l, StatusCode::FORBIDDEN, &l.t("examiner-only-examiners")))
+    }
 }
 
 /// The decisions an examiner can take on a filing in this state: (the form's value, its label).
@@ -320,8 +329,8 @@ async fn review(
         Ok(found) => found,
         Err(r) => return r,
     };
-    if user.role != Role::Examiner {
-        return message_page(l, StatusCode::FORBIDDEN, &l.t("examiner-only-examiners"));
+    if let Some(refused) = Examiners::refusal(&user, l) {
+        return refused;
     }
     // A draft is its applicant's alone until it is submitted.
     let app = match Uuid::parse_str(&id) {
@@ -351,18 +360,13 @@ pub struct DecisionForm {
     confirm: Option<String>,
 }
 
+posted!(DecisionForm);
+
 async fn decide(
     State(st): State<Arc<Registry>>,
     Path(id): Path<Uuid>,
-    Query(q): Query<LangQuery>,
-    headers: HeaderMap,
-    Form(form): Form<DecisionForm>,
+    SignedIn { l, user, secret, form, .. }: SignedIn<DecisionForm, Examiners>,
 ) -> Response {
-    let l = Lang::of(q.lang(), &headers);
-    let (user, secret) = match examiner(&st, &headers, &form.csrf, l).await {
-        Ok(x) => x,
-        Err(r) => return r,
-    };
     let reasons = form.reasons.clone();
     let cmd = match form.action.as_str() {
         "accept" => Command::AcceptForReview,
@@ -414,28 +418,14 @@ fn outcome_label(o: ObjectionOutcome, l: Lang) -> String {
     }
 }
 
-/// The signed-in examiner, or the response to give instead.
-async fn examiner(st: &Registry, headers: &HeaderMap, csrf: &str, l: Lang) -> Result<(UserRecord, String), Response> {
-    let (user, secret) = crate::web::session::signed_in_post(st, headers, csrf, l).await?;
-    if user.role != Role::Examiner {
-        return Err(message_page(l, StatusCode::FORBIDDEN, &l.t("examiner-only-examiners")));
-    }
-    Ok((user, secret))
-}
-
 /// Decide an objection during the notice period or an objection after grant: upheld or dismissed, with reasons.
 async fn decide_outcome(
     st: &Registry,
-    headers: &HeaderMap,
-    l: Lang,
+    sent: SignedIn<DecisionForm, Examiners>,
     id: Uuid,
     decided: Decided,
-    form: DecisionForm,
 ) -> Response {
-    let (user, secret) = match examiner(st, headers, &form.csrf, l).await {
-        Ok(x) => x,
-        Err(r) => return r,
-    };
+    let SignedIn { l, user, secret, form, .. } = sent;
     let outcome = match form.action.as_str() {
         "upheld" => Some(ObjectionOutcome::Upheld),
         "dismissed" => Some(ObjectionOutcome::Dismissed),
@@ -484,23 +474,17 @@ async fn decide_outcome(
 async fn decide_objection(
     State(st): State<Arc<Registry>>,
     Path((id, oid)): Path<(Uuid, Uuid)>,
-    Query(q): Query<LangQuery>,
-    headers: HeaderMap,
-    Form(form): Form<DecisionForm>,
+    sent: SignedIn<DecisionForm, Examiners>,
 ) -> Response {
-    let l = Lang::of(q.lang(), &headers);
-    decide_outcome(&st, &headers, l, id, Decided::Objection(oid), form).await
+    decide_outcome(&st, sent, id, Decided::Objection(oid)).await
 }
 
 async fn decide_dispute(
     State(st): State<Arc<Registry>>,
     Path((id, did)): Path<(Uuid, Uuid)>,
-    Query(q): Query<LangQuery>,
-    headers: HeaderMap,
-    Form(form): Form<DecisionForm>,
+    sent: SignedIn<DecisionForm, Examiners>,
 ) -> Response {
-    let l = Lang::of(q.lang(), &headers);
-    decide_outcome(&st, &headers, l, id, Decided::Dispute(did), form).await
+    decide_outcome(&st, sent, id, Decided::Dispute(did)).await
 }
 
 #[cfg(test)]

@@ -20,7 +20,9 @@ use serde::Deserialize;
 use crate::web::form::Errors;
 use crate::web::i18n::Lang;
 use crate::web::layout::{error_page, filters, object_type_label, page, Html, LangQuery};
-use crate::web::session::{form_token, form_token_matches, session_cookie, signed_in, SIGNUP_CSRF_COOKIE};
+use crate::web::session::{
+    csrf_of, form_token, form_token_matches, posted, session_cookie, signed_in, SignedIn, SIGNUP_CSRF_COOKIE,
+};
 use dipr_registry::accounts::NewAccount;
 use dipr_registry::Registry;
 
@@ -212,6 +214,8 @@ pub struct FileForm {
     #[serde(default)]
     contact_email: String,
 }
+
+posted!(FileForm);
 
 fn lines(s: &str) -> Vec<String> {
     s.split(['\n', '，', ',', '、']).map(|x| x.trim().to_string()).filter(|x| !x.is_empty()).collect()
@@ -434,21 +438,14 @@ async fn file_form(State(st): State<Arc<Registry>>, Query(q): Query<LangQuery>, 
         Err(r) => return r,
     };
     let agent = user.role == Role::Agent;
-    file_page(&st, l, agent, &FileForm::default(), &Errors::default(), &crate::web::session::csrf_of(&secret)).await
+    file_page(&st, l, agent, &FileForm::default(), &Errors::default(), &csrf_of(&secret)).await
 }
 
 async fn file(
     State(st): State<Arc<Registry>>,
-    Query(q): Query<LangQuery>,
-    headers: HeaderMap,
-    Form(f): Form<FileForm>,
+    SignedIn { l, user, secret, form: f, .. }: SignedIn<FileForm>,
 ) -> Response {
-    let l = Lang::of(q.lang(), &headers);
-    let (user, secret) = match crate::web::session::signed_in_post(&st, &headers, &f.csrf, l).await {
-        Ok(x) => x,
-        Err(r) => return r,
-    };
-    let csrf = crate::web::session::csrf_of(&secret);
+    let csrf = csrf_of(&secret);
     let form = f.to_form(ApplicationForm::default());
     let agent = user.role == Role::Agent;
     let applicant = agent.then(|| f.applicant());

@@ -12,7 +12,7 @@ use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
-use axum::{Form, Router};
+use axum::Router;
 use dipr_domain::access::require_holder;
 use dipr_domain::access::Actor;
 use dipr_domain::application::{Application, ApplicationForm, ObjectionOutcome, State as Status};
@@ -27,10 +27,8 @@ use uuid::Uuid;
 use crate::web::filing::{check_submission, choices, field_of, form_fields, Choices, FileForm};
 use crate::web::form::Errors;
 use crate::web::i18n::Lang;
-use crate::web::layout::{
-    deadline_label, error_page, event_label, filters, message_page, state_label, Html, LangQuery,
-};
-use crate::web::session::{csrf_of, signed_in};
+use crate::web::layout::{deadline_label, error_page, event_label, filters, message_page, state_label, Html};
+use crate::web::session::{csrf_of, posted, signed_in, SignedIn};
 use dipr_registry::audit::actor_of;
 use dipr_registry::holdings::LicenceRequest;
 use dipr_registry::holdings::TransactionRequest;
@@ -81,7 +79,7 @@ async fn open(
     Ok((user, secret, app))
 }
 
-/// The filing, if this user may work on it.
+/// The filing, if this user may work on it: the page and every post to it ask this first.
 async fn filing_of(st: &Registry, user: &UserRecord, id: Uuid, l: Lang) -> Result<Application, Response> {
     match st.store.application(id).await {
         Ok(Some(app)) if may_work_on(&actor_of(user), &app) => Ok(app),
@@ -90,20 +88,7 @@ async fn filing_of(st: &Registry, user: &UserRecord, id: Uuid, l: Lang) -> Resul
     }
 }
 
-/// A post to a filing: the page's language, the signed-in user, the session secret and the filing, once
-/// the form's CSRF token matches the session.
-async fn posted(
-    st: &Registry,
-    headers: &HeaderMap,
-    q: &LangQuery,
-    id: Uuid,
-    csrf: &str,
-) -> Result<(Lang, UserRecord, String, Application), Response> {
-    let l = Lang::of(q.lang(), headers);
-    let (user, secret) = crate::web::session::signed_in_post(st, headers, csrf, l).await?;
-    let app = filing_of(st, &user, id, l).await?;
-    Ok((l, user, secret, app))
-}
+posted!(ManifestForm, TextForm, EndForm, LicenceForm, TransactionForm);
 
 /// The filing page's address: the language, and whether to show the receipt of the action just done.
 #[derive(Deserialize)]
@@ -187,12 +172,10 @@ async fn receipt(st: &Registry, l: Lang, app: &Application) -> Option<Receipt> {
 async fn edit(
     State(st): State<Arc<Registry>>,
     Path(id): Path<Uuid>,
-    Query(q): Query<LangQuery>,
-    headers: HeaderMap,
-    Form(f): Form<FileForm>,
+    SignedIn { l, user, secret, form: f, .. }: SignedIn<FileForm>,
 ) -> Response {
-    let (l, user, secret, app) = match posted(&st, &headers, &q, id, &f.csrf).await {
-        Ok(x) => x,
+    let app = match filing_of(&st, &user, id, l).await {
+        Ok(app) => app,
         Err(r) => return r,
     };
     let form = f.to_form(app.form.clone());
@@ -247,14 +230,11 @@ pub struct ManifestForm {
 async fn manifest(
     State(st): State<Arc<Registry>>,
     Path(id): Path<Uuid>,
-    Query(q): Query<LangQuery>,
-    headers: HeaderMap,
-    Form(f): Form<ManifestForm>,
+    SignedIn { l, user, secret, form: f, .. }: SignedIn<ManifestForm>,
 ) -> Response {
-    let (l, user, secret, _) = match posted(&st, &headers, &q, id, &f.csrf).await {
-        Ok(x) => x,
-        Err(r) => return r,
-    };
+    if let Err(r) = filing_of(&st, &user, id, l).await {
+        return r;
+    }
     let result = match serde_json::from_str::<dipr_fingerprint::Manifest>(&f.manifest) {
         Err(e) if f.manifest.trim().is_empty() => {
             Err(Error::validation(vec![FieldError::new("manifest", "required", e.to_string())]))
@@ -303,12 +283,10 @@ pub struct EndForm {
 async fn withdraw(
     State(st): State<Arc<Registry>>,
     Path(id): Path<Uuid>,
-    Query(q): Query<LangQuery>,
-    headers: HeaderMap,
-    Form(f): Form<EndForm>,
+    SignedIn { l, user, secret, form: f, .. }: SignedIn<EndForm>,
 ) -> Response {
-    let (l, user, secret, app) = match posted(&st, &headers, &q, id, &f.csrf).await {
-        Ok(x) => x,
+    let app = match filing_of(&st, &user, id, l).await {
+        Ok(app) => app,
         Err(r) => return r,
     };
     let Some(version) = f.version else {
@@ -351,14 +329,11 @@ async fn withdraw(
 async fn respond(
     State(st): State<Arc<Registry>>,
     Path((id, oid)): Path<(Uuid, Uuid)>,
-    Query(q): Query<LangQuery>,
-    headers: HeaderMap,
-    Form(f): Form<TextForm>,
+    SignedIn { l, user, secret, form: f, .. }: SignedIn<TextForm>,
 ) -> Response {
-    let (l, user, secret, _) = match posted(&st, &headers, &q, id, &f.csrf).await {
-        Ok(x) => x,
-        Err(r) => return r,
-    };
+    if let Err(r) = filing_of(&st, &user, id, l).await {
+        return r;
+    }
     let result = if f.text.trim().is_empty() {
         Err(Error::validation(vec![FieldError::new("response", "required", "write a response")]))
     } else {
@@ -406,14 +381,11 @@ fn list(s: &str) -> Vec<String> {
 async fn licence(
     State(st): State<Arc<Registry>>,
     Path(id): Path<Uuid>,
-    Query(q): Query<LangQuery>,
-    headers: HeaderMap,
-    Form(f): Form<LicenceForm>,
+    SignedIn { l, user, secret, form: f, .. }: SignedIn<LicenceForm>,
 ) -> Response {
-    let (l, user, secret, _) = match posted(&st, &headers, &q, id, &f.csrf).await {
-        Ok(x) => x,
-        Err(r) => return r,
-    };
+    if let Err(r) = filing_of(&st, &user, id, l).await {
+        return r;
+    }
     let kind = match f.kind.as_str() {
         "exclusive" => Some(LicenceKind::Exclusive),
         "sole" => Some(LicenceKind::Sole),
@@ -461,14 +433,11 @@ async fn licence(
 async fn terminate_licence(
     State(st): State<Arc<Registry>>,
     Path((id, lid)): Path<(Uuid, Uuid)>,
-    Query(q): Query<LangQuery>,
-    headers: HeaderMap,
-    Form(f): Form<TextForm>,
+    SignedIn { l, user, secret, form: f, .. }: SignedIn<TextForm>,
 ) -> Response {
-    let (l, user, secret, _) = match posted(&st, &headers, &q, id, &f.csrf).await {
-        Ok(x) => x,
-        Err(r) => return r,
-    };
+    if let Err(r) = filing_of(&st, &user, id, l).await {
+        return r;
+    }
     let op = Operation::TerminateLicence { licence_id: lid, reasons: f.text.trim().to_string() };
     match dipr_registry::holdings::operate(&st, id, op, &actor_of(&user)).await {
         Ok(_) => done(id, "licences"),
@@ -500,14 +469,11 @@ pub struct TransactionForm {
 async fn transaction(
     State(st): State<Arc<Registry>>,
     Path(id): Path<Uuid>,
-    Query(q): Query<LangQuery>,
-    headers: HeaderMap,
-    Form(f): Form<TransactionForm>,
+    SignedIn { l, user, secret, form: f, .. }: SignedIn<TransactionForm>,
 ) -> Response {
-    let (l, user, secret, _) = match posted(&st, &headers, &q, id, &f.csrf).await {
-        Ok(x) => x,
-        Err(r) => return r,
-    };
+    if let Err(r) = filing_of(&st, &user, id, l).await {
+        return r;
+    }
     let kind = TransactionKind::ALL.into_iter().find(|k| k.as_str() == f.kind);
     let result = match kind {
         None => Err(Error::validation(vec![FieldError::new("kind", "invalid_choice", "choose a kind")])),

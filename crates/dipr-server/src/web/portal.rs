@@ -27,7 +27,7 @@ use crate::web::form::Errors;
 use crate::web::i18n::Lang;
 use crate::web::layout::{deadline_label, error_page, event_label, filters, page, state_label, LangQuery, Pager};
 use crate::web::session::{
-    csrf_of, form_token, form_token_matches, session, session_cookie, signed_in, signed_in_post, with_cookie,
+    csrf_of, form_token, form_token_matches, posted, session, session_cookie, signed_in, with_cookie, SignedIn,
     SESSION_COOKIE,
 };
 use dipr_registry::accounts::token_hash;
@@ -269,30 +269,19 @@ pub struct PledgeActionForm {
     confirm: Option<String>,
 }
 
-async fn release_pledge(
-    State(st): State<Arc<Registry>>,
-    Query(q): Query<LangQuery>,
-    headers: HeaderMap,
-    Form(f): Form<PledgeActionForm>,
-) -> Response {
-    pledge_action(&st, Lang::of(q.lang(), &headers), &headers, f, false).await
+posted!(PledgeForm, PledgeActionForm, ConsentForm);
+
+async fn release_pledge(State(st): State<Arc<Registry>>, sent: SignedIn<PledgeActionForm>) -> Response {
+    pledge_action(&st, sent, false).await
 }
 
-async fn enforce_pledge(
-    State(st): State<Arc<Registry>>,
-    Query(q): Query<LangQuery>,
-    headers: HeaderMap,
-    Form(f): Form<PledgeActionForm>,
-) -> Response {
-    pledge_action(&st, Lang::of(q.lang(), &headers), &headers, f, true).await
+async fn enforce_pledge(State(st): State<Arc<Registry>>, sent: SignedIn<PledgeActionForm>) -> Response {
+    pledge_action(&st, sent, true).await
 }
 
 /// Release (the loan is repaid) or enforce (default: the product goes to the named party) a pledge.
-async fn pledge_action(st: &Registry, l: Lang, headers: &HeaderMap, f: PledgeActionForm, enforce: bool) -> Response {
-    let (user, secret) = match signed_in_post(st, headers, &f.csrf, l).await {
-        Ok(x) => x,
-        Err(r) => return r,
-    };
+async fn pledge_action(st: &Registry, sent: SignedIn<PledgeActionForm>, enforce: bool) -> Response {
+    let SignedIn { l, user, secret, form: f, .. } = sent;
     let actor = actor_of(&user);
     // Every problem at once: the confirmation tick, and for an enforcement the transferee and the default.
     let mut missing = Vec::new();
@@ -361,15 +350,8 @@ fn pledge_fields(l: Lang, f: &PledgeForm) -> Vec<PledgeField> {
 
 async fn file_pledge(
     State(st): State<Arc<Registry>>,
-    Query(q): Query<LangQuery>,
-    headers: HeaderMap,
-    Form(f): Form<PledgeForm>,
+    SignedIn { l, user, secret, form: f, .. }: SignedIn<PledgeForm>,
 ) -> Response {
-    let l = Lang::of(q.lang(), &headers);
-    let (user, secret) = match signed_in_post(&st, &headers, &f.csrf, l).await {
-        Ok(x) => x,
-        Err(r) => return r,
-    };
     let app = match st.store.application_by_registration_number(f.registration_number.trim()).await {
         Ok(app) => app,
         Err(e) => return error_page(l, StatusCode::INTERNAL_SERVER_ERROR, &e.to_string()),
@@ -640,17 +622,7 @@ struct ConsentRefused {
     refusal: String,
 }
 
-async fn consent(
-    State(st): State<Arc<Registry>>,
-    Query(q): Query<LangQuery>,
-    headers: HeaderMap,
-    Form(form): Form<ConsentForm>,
-) -> Response {
-    let l = Lang::of(q.lang(), &headers);
-    let (user, _) = match signed_in_post(&st, &headers, &form.csrf, l).await {
-        Ok(x) => x,
-        Err(r) => return r,
-    };
+async fn consent(State(st): State<Arc<Registry>>, SignedIn { l, user, form, .. }: SignedIn<ConsentForm>) -> Response {
     match dipr_registry::holdings::operate(
         &st,
         form.record,

@@ -1,14 +1,20 @@
 //! Sessions and form tokens: the session cookie (the same token the API issues, stored hashed, revocable;
-//! HttpOnly, SameSite=Lax, Secure over https), the CSRF token derived from it, and the double-submit
-//! tokens of anonymous forms.
+//! HttpOnly, SameSite=Lax, Secure over https), the CSRF token derived from it, the double-submit tokens of
+//! anonymous forms, and [`SignedIn`], the extractor every signed-in form post goes through.
 
+use std::marker::PhantomData;
+use std::sync::Arc;
+
+use axum::extract::{FromRequest, Query, Request};
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
+use axum::Form;
 use dipr_store::UserRecord;
+use serde::de::DeserializeOwned;
 use sha2::{Digest, Sha256};
 
 use crate::web::i18n::Lang;
-use crate::web::layout::error_page;
+use crate::web::layout::{error_page, expired, LangQuery};
 use crate::web::messages::refusal;
 use dipr_registry::accounts::token_hash;
 use dipr_registry::{Error, Registry};
@@ -73,20 +79,74 @@ pub(crate) async fn signed_in(st: &Registry, headers: &HeaderMap, l: Lang) -> Re
     }
 }
 
-/// A signed-in form post: the user and the session secret, once the posted CSRF token matches the
-/// session; otherwise the sign-in page (an error page when the store cannot be read), or the "form
-/// expired" page.
-pub(crate) async fn signed_in_post(
-    st: &Registry,
-    headers: &HeaderMap,
-    posted_csrf: &str,
-    l: Lang,
-) -> Result<(UserRecord, String), Response> {
-    let (user, secret) = signed_in(st, headers, l).await?;
-    if posted_csrf != csrf_of(&secret) {
-        return Err(crate::web::layout::expired(l));
+/// A form that carries the session's CSRF token.
+pub(crate) trait Posted {
+    fn csrf(&self) -> &str;
+}
+
+/// [`Posted`] for forms that carry the token in their `csrf` field.
+macro_rules! posted {
+    ($($form:ty),+ $(,)?) => {
+        $(impl $crate::web::session::Posted for $form {
+            fn csrf(&self) -> &str {
+                &self.csrf
+            }
+        })+
+    };
+}
+pub(crate) use posted;
+
+/// Who may send a form: anyone signed in, or whom a page admits.
+pub(crate) trait Senders {
+    /// The page a signed-in user gets who may not send the form; None when they may.
+    fn refusal(user: &UserRecord, l: Lang) -> Option<Response>;
+}
+
+/// Anyone signed in.
+pub(crate) struct Anyone;
+
+impl Senders for Anyone {
+    fn refusal(_: &UserRecord, _: Lang) -> Option<Response> {
+        None
     }
-    Ok((user, secret))
+}
+
+/// A signed-in form post, checked before the handler runs: the page's language (`?lang=`, then the
+/// cookie), the form (one that does not parse is refused as [`Form`] refuses it), a session (else the
+/// sign-in page; a store that cannot be read is an error page), the posted CSRF token matching the session
+/// (else the "form expired" page), and a sender `R` admits (else its refusal page).
+pub(crate) struct SignedIn<F, R = Anyone> {
+    pub(crate) l: Lang,
+    pub(crate) user: UserRecord,
+    /// The session secret, from which a page re-rendered after a refusal derives its CSRF token.
+    pub(crate) secret: String,
+    pub(crate) form: F,
+    /// `R` is only a type: `fn() -> R` keeps it from adding Send or Sync bounds.
+    senders: PhantomData<fn() -> R>,
+}
+
+impl<F, R> FromRequest<Arc<Registry>> for SignedIn<F, R>
+where
+    F: DeserializeOwned + Posted + Send,
+    R: Senders,
+{
+    type Rejection = Response;
+
+    async fn from_request(req: Request, st: &Arc<Registry>) -> Result<Self, Response> {
+        // A malformed query or form is refused as axum's own extractors refuse it, before the store is asked.
+        let Query(q) = Query::<LangQuery>::try_from_uri(req.uri()).map_err(IntoResponse::into_response)?;
+        let l = Lang::of(q.lang(), req.headers());
+        let headers = req.headers().clone();
+        let Form(form) = Form::<F>::from_request(req, st).await.map_err(IntoResponse::into_response)?;
+        let (user, secret) = signed_in(st, &headers, l).await?;
+        if form.csrf() != csrf_of(&secret) {
+            return Err(expired(l));
+        }
+        if let Some(refused) = R::refusal(&user, l) {
+            return Err(refused);
+        }
+        Ok(Self { l, user, secret, form, senders: PhantomData })
+    }
 }
 
 pub(crate) fn with_cookie(mut resp: Response, cookie: &str) -> Response {
