@@ -1317,6 +1317,97 @@ async fn revoking_a_registration_and_disabling_an_account_need_a_tick() {
     app.err("GET", "/api/v1/me", Some(&a), None, 401, "unauthenticated").await;
 }
 
+/// A form post: who sends it, where, and its fields besides the CSRF token.
+struct Post<'b> {
+    by: &'b Web<'b>,
+    path: String,
+    fields: Vec<(&'static str, &'static str)>,
+}
+
+/// Every signed-in form post of the site, as the user it belongs to, with fields that would change
+/// something (`id` is a submitted filing of the applicant's).
+fn signed_in_posts<'b>(id: &str, applicant: &'b Web<'b>, examiner: &'b Web<'b>, admin: &'b Web<'b>) -> Vec<Post<'b>> {
+    let post = |by, path: String, fields: &[(&'static str, &'static str)]| Post { by, path, fields: fields.to_vec() };
+    let nil = "00000000-0000-0000-0000-000000000000";
+    let mine = |tail: &str| format!("/me/filings/{id}{tail}");
+    let staff = [
+        ("new-username", "examiner-from-the-web"),
+        ("new-display_name", "网页审查员"),
+        ("new-role", "examiner"),
+        ("new-password", "long enough pw"),
+    ];
+    vec![
+        post(applicant, "/me/file".into(), &[("intent", "save"), ("product_name", "不该有的草稿")]),
+        post(applicant, mine(""), &[("intent", "save"), ("product_name", "不该改的名称")]),
+        post(applicant, mine("/withdraw"), &[("version", "1"), ("text", "不再需要"), ("confirm", "yes")]),
+        post(applicant, mine("/manifest"), &[("manifest", "{}")]),
+        post(applicant, format!("{}/{nil}", mine("/objections")), &[("text", "答复")]),
+        post(applicant, mine("/licences"), &[("lic-kind", "sole")]),
+        post(applicant, format!("{}/{nil}/terminate", mine("/licences")), &[("text", "到期")]),
+        post(applicant, mine("/transactions"), &[("tx-kind", "trade")]),
+        post(applicant, "/me/pledges".into(), &[("registration_number", "X")]),
+        post(applicant, "/me/pledges/consent".into(), &[("record", nil), ("pledge", nil)]),
+        post(applicant, "/me/pledges/release".into(), &[("record", nil), ("pledge", nil), ("confirm", "yes")]),
+        post(applicant, "/me/pledges/enforce".into(), &[("record", nil), ("pledge", nil), ("confirm", "yes")]),
+        post(examiner, format!("/review/{id}"), &[("action", "accept"), ("version", "2")]),
+        post(examiner, format!("/review/{id}/objections/{nil}"), &[("action", "dismissed"), ("reasons", "x")]),
+        post(examiner, format!("/review/{id}/disputes/{nil}"), &[("action", "dismissed"), ("reasons", "x")]),
+        post(admin, "/admin/users".into(), &[("user", nil), ("action", "disable"), ("confirm", "yes")]),
+        post(admin, "/admin/users/new".into(), &staff),
+        post(admin, "/admin/industries".into(), &[("industry-code", "never"), ("industry-zh", "无")]),
+        post(admin, "/admin/calendar".into(), &[("day-date", "2031-01-02"), ("day-kind", "holiday")]),
+        post(admin, "/admin/witnesses".into(), &[("action", "quorum"), ("witness-quorum", "0")]),
+    ]
+}
+
+#[tokio::test]
+async fn a_signed_in_post_with_a_wrong_token_or_without_a_session_changes_nothing() {
+    let app = App::new().await;
+    let (a, e, admin) = actors(&app).await;
+    let id = app.draft(&a, "令牌检查语料").await;
+    app.ok("POST", &format!("/api/v1/applications/{id}/submit"), Some(&a), None).await;
+    let (applicant, examiner, admin) = (Web::new(&app, &a), Web::new(&app, &e), Web::new(&app, &admin));
+    let other = Web::new(&app, &app.sign_up("旁人").await).csrf().await;
+    let posts = signed_in_posts(&id, &applicant, &examiner, &admin);
+    let before = app.row_counts().await;
+    for Post { by: web, path, fields } in &posts {
+        // Another session's token, a forged one, or none at all: the "form expired" page.
+        for csrf in [other.as_str(), "forged", ""] {
+            let mut sent = vec![("csrf", csrf)];
+            sent.extend(fields.iter().copied());
+            let (status, html) = web.post(path, &sent).await;
+            assert_eq!(status, StatusCode::FORBIDDEN, "{path} with the token {csrf:?}: {html}");
+            assert!(html.contains("表单已过期，请返回重试。"), "{path}: {html}");
+        }
+        // No session at all: the sign-in page.
+        let body: Vec<String> = fields.iter().map(|(k, v)| format!("{}={}", enc(k), enc(v))).collect();
+        let req = Request::builder()
+            .method("POST")
+            .uri(path)
+            .header("content-type", "application/x-www-form-urlencoded")
+            .body(Body::from(format!("csrf=forged&{}", body.join("&"))))
+            .unwrap();
+        let resp = app.router.clone().oneshot(req).await.unwrap();
+        let to = resp.headers().get("location").map(|v| v.to_str().unwrap().to_string());
+        assert_eq!((resp.status(), to.as_deref()), (StatusCode::SEE_OTHER, Some("/signin")), "{path}");
+    }
+    assert_eq!(app.row_counts().await, before);
+    assert_eq!(app.state_of(&a, &id).await, "submitted");
+    // The expired page speaks the language the address asks for.
+    let (status, html) = applicant.post(&format!("/me/filings/{id}/withdraw?lang=en"), &[("csrf", "forged")]).await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    assert!(html.contains("The form expired; go back and try again."), "{html}");
+    // With the session's own token the same fields go through: the token was the refusal.
+    let csrf = admin.csrf().await;
+    let Post { path, fields, .. } = posts.iter().find(|p| p.path == "/admin/users/new").unwrap();
+    let mut sent = vec![("csrf", csrf.as_str())];
+    sent.extend(fields.iter().copied());
+    let (status, html) = admin.post(path, &sent).await;
+    assert_eq!(status, StatusCode::OK, "{html}");
+    assert!(html.contains("examiner-from-the-web"), "{html}");
+    assert_ne!(app.row_counts().await, before);
+}
+
 #[tokio::test]
 async fn a_session_the_store_cannot_read_is_an_error_page_not_the_sign_in_page() {
     let app = App::new().await;
