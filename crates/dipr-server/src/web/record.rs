@@ -387,7 +387,7 @@ fn holdings(d: &dipr_registry::records::PublicRecordDetail, l: Lang) -> Option<H
                 _ => l.t("record-value-service-fee"),
             },
             transactions: v.transactions,
-            amount: format!("¥{}.{:02}", v.amount_fen / 100, v.amount_fen % 100),
+            amount: format!("¥{}", dipr_domain::shown::yuan(v.amount_fen)),
         })
         .collect();
     Some(Holdings {
