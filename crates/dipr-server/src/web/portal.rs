@@ -110,13 +110,23 @@ pub struct CsrfForm {
 }
 
 async fn signout(State(st): State<Arc<Registry>>, headers: HeaderMap, Form(form): Form<CsrfForm>) -> Response {
-    // Signing out never refuses: whatever happens, the cookie goes.
-    if let Ok(Some((user, secret))) = session(&st, &headers).await {
-        if form.csrf == csrf_of(&secret) {
-            if let Ok(Some((_, token))) = st.store.authenticate(&token_hash(&secret), st.clock.now()).await {
-                let _ = dipr_registry::accounts::revoke_token(&st, &user, token.id).await;
+    let l = Lang::of(None, &headers);
+    // A sign-out the store could not record would leave the session valid on the server: say so and keep
+    // the cookie, so that signing out again is possible. Without a session (or with a stale form) the
+    // cookie just goes.
+    let revoked = match session(&st, &headers).await {
+        Ok(Some((user, secret))) if form.csrf == csrf_of(&secret) => {
+            match st.store.authenticate(&token_hash(&secret), st.clock.now()).await {
+                Ok(Some((_, token))) => dipr_registry::accounts::revoke_token(&st, &user, token.id).await,
+                Ok(None) => Ok(()),
+                Err(e) => Err(e.into()),
             }
         }
+        Ok(_) => Ok(()),
+        Err(e) => Err(e),
+    };
+    if let Err(e) = revoked {
+        return error_page(l, StatusCode::INTERNAL_SERVER_ERROR, &crate::web::messages::refusal(&e, l));
     }
     with_cookie(
         Redirect::to("/").into_response(),

@@ -1428,8 +1428,14 @@ async fn a_session_the_store_cannot_read_is_an_error_page_not_the_sign_in_page()
         [("csrf", csrf.as_str()), ("intent", "save"), ("product_name", "草稿"), ("object_type", "data_product")];
     let (status, html) = web.post("/me/file", &fields).await;
     assert_eq!(status, StatusCode::INTERNAL_SERVER_ERROR, "{html}");
+    // Signing out cannot be recorded either: the page says so, rather than pretending the session ended.
+    let (status, html) = web.post("/signout", &[("csrf", csrf.as_str())]).await;
+    assert_eq!(status, StatusCode::INTERNAL_SERVER_ERROR, "{html}");
     sqlx::query("ALTER TABLE tokens_away RENAME TO tokens").execute(&pool).await.unwrap();
     pool.close().await;
     assert_eq!(app.row_counts().await, before, "nothing was filed");
     assert_eq!(web.get("/me").await.0, StatusCode::OK, "the session itself was never lost");
+    // Once the store answers, signing out ends the session on the server too.
+    assert_eq!(web.post("/signout", &[("csrf", csrf.as_str())]).await.0, StatusCode::SEE_OTHER);
+    assert_eq!(web.get("/me").await.0, StatusCode::SEE_OTHER, "the revoked session no longer opens /me");
 }
