@@ -80,3 +80,12 @@ deadline-correct-by = correct by
 deadline-notice-ends = notice ends
 deadline-valid-until = valid until
 calendar-not-entered = {" "}(that year's holidays are not entered yet: counted by the weekend rule alone, it may change)
+
+# Encumbrances: licence kinds and pledge states.
+licence-kind-exclusive = exclusive
+licence-kind-sole = sole
+licence-kind-non-exclusive = non-exclusive
+pledge-status-pending = awaiting the holder's consent
+pledge-status-active = active
+pledge-status-released = released
+pledge-status-enforced = enforced

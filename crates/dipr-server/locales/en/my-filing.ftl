@@ -72,9 +72,6 @@ my-filing-lic-territories = Territories (comma-separated; empty: everywhere)
 my-filing-lic-scopes = Scopes of use (comma-separated; empty: every use)
 my-filing-lic-fee = Fee in yuan (optional)
 my-filing-grant-licence = Register the licence
-my-filing-licence-exclusive = Exclusive
-my-filing-licence-sole = Sole
-my-filing-licence-non-exclusive = Non-exclusive
 
 # Transactions.
 my-filing-transactions = Transactions and income

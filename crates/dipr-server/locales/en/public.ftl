@@ -80,5 +80,3 @@ encumbrances-secured = Secured
 encumbrances-term = Term
 encumbrances-licensee = Licensee
 encumbrances-kind = Kind
-pledge-active = active
-pledge-pending = pending consent

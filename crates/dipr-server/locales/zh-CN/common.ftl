@@ -80,3 +80,12 @@ deadline-correct-by = 补正截止
 deadline-notice-ends = 公示结束
 deadline-valid-until = 有效期至
 calendar-not-entered = （该年度放假安排尚未录入，暂按周末规则计算，可能调整）
+
+# Encumbrances: licence kinds and pledge states.
+licence-kind-exclusive = 独占许可
+licence-kind-sole = 排他许可
+licence-kind-non-exclusive = 普通许可
+pledge-status-pending = 待权利人同意
+pledge-status-active = 有效
+pledge-status-released = 已注销
+pledge-status-enforced = 已实现

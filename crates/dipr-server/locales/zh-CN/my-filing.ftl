@@ -72,9 +72,6 @@ my-filing-lic-territories = 地域（逗号分隔，空为不限）
 my-filing-lic-scopes = 使用范围（逗号分隔，空为不限）
 my-filing-lic-fee = 许可费（元，可不公开）
 my-filing-grant-licence = 登记许可
-my-filing-licence-exclusive = 独占许可
-my-filing-licence-sole = 排他许可
-my-filing-licence-non-exclusive = 普通许可
 
 # Transactions.
 my-filing-transactions = 交易与收入

@@ -80,5 +80,3 @@ encumbrances-secured = 担保金额
 encumbrances-term = 期限
 encumbrances-licensee = 被许可人
 encumbrances-kind = 类型
-pledge-active = 有效
-pledge-pending = 待同意

@@ -5,6 +5,7 @@ use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
 use chrono::{DateTime, Utc};
 use dipr_domain::application::{Application, ObjectType, State as Status};
+use dipr_domain::encumbrance::{LicenceKind, PledgeStatus};
 use dipr_domain::shown;
 use dipr_domain::time::WorkingCalendar;
 use rand::RngCore;
@@ -297,4 +298,23 @@ pub fn retry_after_on(e: &dipr_registry::Error, resp: &mut Response) {
         *resp.status_mut() = status_of(e);
         resp.headers_mut().insert(header::RETRY_AFTER, secs.into());
     }
+}
+
+/// A licence's kind in the reader's language.
+pub fn licence_kind_label(k: LicenceKind, l: Lang) -> String {
+    l.t(match k {
+        LicenceKind::Exclusive => "licence-kind-exclusive",
+        LicenceKind::Sole => "licence-kind-sole",
+        LicenceKind::NonExclusive => "licence-kind-non-exclusive",
+    })
+}
+
+/// A pledge's state in the reader's language.
+pub fn pledge_status_label(s: PledgeStatus, l: Lang) -> String {
+    l.t(match s {
+        PledgeStatus::Pending => "pledge-status-pending",
+        PledgeStatus::Active => "pledge-status-active",
+        PledgeStatus::Released => "pledge-status-released",
+        PledgeStatus::Enforced => "pledge-status-enforced",
+    })
 }

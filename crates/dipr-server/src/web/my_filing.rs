@@ -807,7 +807,7 @@ async fn holding(
         .iter()
         .map(|lic| LicenceRow {
             licensee: lic.licensee.name.clone(),
-            kind: licence_kind_label(lic.kind, l),
+            kind: crate::web::layout::licence_kind_label(lic.kind, l),
             start: lic.term.start.to_string(),
             end: lic.term.end.to_string(),
             fee: lic.fee.map(|f| f.to_string()),
@@ -827,9 +827,9 @@ async fn holding(
         licences,
         licence_kinds: choices([
             ("", l.t("filing-choose")),
-            ("non_exclusive", licence_kind_label(LicenceKind::NonExclusive, l)),
-            ("sole", licence_kind_label(LicenceKind::Sole, l)),
-            ("exclusive", licence_kind_label(LicenceKind::Exclusive, l)),
+            ("non_exclusive", crate::web::layout::licence_kind_label(LicenceKind::NonExclusive, l)),
+            ("sole", crate::web::layout::licence_kind_label(LicenceKind::Sole, l)),
+            ("exclusive", crate::web::layout::licence_kind_label(LicenceKind::Exclusive, l)),
         ]),
         lic,
         transactions: booked
@@ -845,14 +845,6 @@ async fn holding(
         licence_choices,
         tx,
     })
-}
-
-pub(crate) fn licence_kind_label(k: LicenceKind, l: Lang) -> String {
-    match k {
-        LicenceKind::Exclusive => l.t("my-filing-licence-exclusive"),
-        LicenceKind::Sole => l.t("my-filing-licence-sole"),
-        LicenceKind::NonExclusive => l.t("my-filing-licence-non-exclusive"),
-    }
 }
 
 fn transaction_kind_label(k: TransactionKind, l: Lang) -> String {

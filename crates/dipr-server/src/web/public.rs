@@ -427,13 +427,17 @@ fn card(r: &Value, l: Lang) -> Card {
                 secured: str_of(p, &["secured"]).to_string(),
                 start: str_of(p, &["term", "start"]).to_string(),
                 end: str_of(p, &["term", "end"]).to_string(),
-                status: l.t(if p["status"] == "active" { "pledge-active" } else { "pledge-pending" }),
+                status: serde_json::from_value(p["status"].clone())
+                    .map(|s| crate::web::layout::pledge_status_label(s, l))
+                    .unwrap_or_default(),
             })
             .collect(),
         licences: licences
             .map(|x| LicenceLine {
                 licensee: str_of(x, &["licensee", "name"]).to_string(),
-                kind: str_of(x, &["kind"]).to_string(),
+                kind: serde_json::from_value(x["kind"].clone())
+                    .map(|k| crate::web::layout::licence_kind_label(k, l))
+                    .unwrap_or_default(),
                 start: str_of(x, &["term", "start"]).to_string(),
                 end: str_of(x, &["term", "end"]).to_string(),
             })

@@ -10,7 +10,6 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use chrono::{DateTime, Utc};
 use dipr_domain::application::State as AppStateKind;
-use dipr_domain::encumbrance::{LicenceKind, PledgeStatus};
 use dipr_domain::shown;
 use serde::Deserialize;
 use uuid::Uuid;
@@ -321,12 +320,7 @@ fn holdings(d: &dipr_registry::records::PublicRecordDetail, l: Lang) -> Option<H
             secured: p.secured.to_string(),
             start: p.term.start.to_string(),
             end: p.term.end.to_string(),
-            status: match p.status {
-                PledgeStatus::Pending => l.t("record-pledge-pending"),
-                PledgeStatus::Active => l.t("record-pledge-active"),
-                PledgeStatus::Released => l.t("record-pledge-released"),
-                PledgeStatus::Enforced => l.t("record-pledge-enforced"),
-            },
+            status: crate::web::layout::pledge_status_label(p.status, l),
         })
         .collect();
     let anywhere = |v: &[String]| if v.is_empty() { l.t("record-anywhere") } else { v.join("、") };
@@ -335,11 +329,7 @@ fn holdings(d: &dipr_registry::records::PublicRecordDetail, l: Lang) -> Option<H
         .iter()
         .map(|x| LicenceRow {
             licensee: x.licensee.name.clone(),
-            kind: match x.kind {
-                LicenceKind::Exclusive => l.t("record-licence-exclusive"),
-                LicenceKind::Sole => l.t("record-licence-sole"),
-                LicenceKind::NonExclusive => l.t("record-licence-non-exclusive"),
-            },
+            kind: crate::web::layout::licence_kind_label(x.kind, l),
             start: x.term.start.to_string(),
             end: x.term.end.to_string(),
             territories: anywhere(&x.reach.territories),

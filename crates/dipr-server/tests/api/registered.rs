@@ -128,6 +128,15 @@ async fn licences_transactions_and_transfer() {
     .await;
     let unknown = format!("/api/v1/records/{}/licences", Uuid::now_v7());
     refused(&app, "POST", &unknown, Some(&a), licence(&c_code, "non_exclusive", day, 5, "粤"), 404, "not_found").await;
+    // The encumbrance search page names each licence's kind in Chinese, never by the API's value.
+    let rec = app.ok("GET", &format!("/api/v1/public/records/{id}"), None, None).await;
+    let number = rec["record"]["registration"]["registration_number"].as_str().unwrap().to_string();
+    let (status, html) = crate::web::Web::new(&app, &a).get(&format!("/encumbrances?q={number}")).await;
+    assert_eq!(status, StatusCode::OK);
+    for (zh, raw) in [("独占许可", ">exclusive<"), ("普通许可", ">non_exclusive<"), ("排他许可", ">sole<")]
+    {
+        assert!(html.contains(zh) && !html.contains(raw), "{zh}: {html}");
+    }
 
     // The licensee may end its licence; a stranger may not.
     let end = format!("/api/v1/records/{id}/licences/{lid}/terminate");
@@ -321,6 +330,10 @@ async fn pledges_rank_consents_release_and_enforcement() {
         assert_eq!(active[0]["secured"], "5000000.00");
     }
     app.err("GET", "/api/v1/encumbrances?q=x", None, None, 422, "validation_failed").await;
+    // The bank's web page says the same in Chinese: a pledge's state is a word, not the API's value.
+    let (status, html) = crate::web::Web::new(&app, &bank1).get(&format!("/encumbrances?q={number}")).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(html.contains("<td>有效</td>") && !html.contains(">active<"), "{html}");
 
     // Release: only by its pledgee, once. Then bank 2's consent completes the transfer.
     refused(&app, "POST", &format!("{pledges}/{p1}/release"), Some(&bank2), json!({}), 403, "forbidden").await;
