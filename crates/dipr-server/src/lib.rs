@@ -113,3 +113,6 @@ pub async fn serve_router(
         tracing::warn!("connections still open after {} s; stopping anyway", grace.as_secs());
     }
 }
+
+#[cfg(test)]
+mod structure;

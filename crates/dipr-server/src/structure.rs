@@ -1,4 +1,5 @@
-//! The shape of the code, held by tests: no import cycles between the files of any crate; the use-case
+//! The shape of the code, held by tests (unit tests of this crate, so that no extra test binary is linked
+//! on every rebuild): no import cycles between the files of any crate; the use-case
 //! crate knows no HTTP or HTML; the API and the web never import each other; shared web modules never
 //! import a page; HTML only in templates, which escape everything (no `|safe`).
 
@@ -162,6 +163,10 @@ fn html_is_written_only_in_templates_and_templates_escape_everything() {
     let server = crates_dir().join("dipr-server");
     let mut found = Vec::new();
     for f in files_under(&server.join("src"), "rs") {
+        // This file spells out the patterns it looks for.
+        if f.ends_with("structure.rs") {
+            continue;
+        }
         let text = std::fs::read_to_string(&f).unwrap();
         for (n, line) in text.lines().enumerate() {
             // A string literal that opens or closes an HTML element.
