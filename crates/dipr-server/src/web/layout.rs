@@ -69,10 +69,34 @@ impl std::fmt::Display for ScriptJson {
 
 impl askama::filters::HtmlSafe for ScriptJson {}
 
+tokio::task_local! {
+    /// The query string of the request being answered, for the language switch, which keeps it.
+    static QUERY: String;
+}
+
+/// Middleware: remember the request's query while it is answered, so that switching the language keeps
+/// the reader's search, filters and page.
+pub async fn remember_query(req: axum::extract::Request, next: axum::middleware::Next) -> Response {
+    let query = req.uri().query().unwrap_or_default().to_string();
+    QUERY.scope(query, next.run(req)).await
+}
+
+/// The address of this page in the other language: the same query (less a form's single-use key), with
+/// `lang` set.
+fn language_switch(to: &str) -> String {
+    let query = QUERY.try_with(String::clone).unwrap_or_default();
+    let lang = format!("lang={to}");
+    let kept = query.split('&').filter(|p| !p.is_empty() && !p.starts_with("lang=") && !p.starts_with("once="));
+    let pairs: Vec<&str> = kept.chain(std::iter::once(lang.as_str())).collect();
+    format!("?{}", pairs.join("&"))
+}
+
 #[derive(Template)]
 #[template(path = "layout.html")]
 struct Layout<'a> {
     l: Lang,
+    /// The same page in the other language.
+    switch: String,
     title: &'a str,
     current: &'a str,
     body: Html,
@@ -88,7 +112,8 @@ pub fn page(l: Lang, title: &str, current: &str, body: &impl Template, scripts: 
 }
 
 fn in_layout(l: Lang, title: &str, current: &str, body: Html, scripts: &[&str]) -> Response {
-    let html = match (Layout { l, title, current, body, scripts }).render() {
+    let switch = language_switch(if l.en { "zh" } else { "en" });
+    let html = match (Layout { l, switch, title, current, body, scripts }).render() {
         Ok(html) => html,
         Err(e) => return rendering_failed(e),
     };

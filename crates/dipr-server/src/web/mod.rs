@@ -33,4 +33,5 @@ pub fn routes() -> Router<Arc<Registry>> {
         .merge(my_filing::routes())
         .merge(examiner::routes())
         .merge(admin::routes())
+        .layer(axum::middleware::from_fn(layout::remember_query))
 }

@@ -1439,3 +1439,28 @@ async fn a_session_the_store_cannot_read_is_an_error_page_not_the_sign_in_page()
     assert_eq!(web.post("/signout", &[("csrf", csrf.as_str())]).await.0, StatusCode::SEE_OTHER);
     assert_eq!(web.get("/me").await.0, StatusCode::SEE_OTHER, "the revoked session no longer opens /me");
 }
+
+/// Switching the language keeps what the reader searched for and filtered by (and never a form's key).
+#[tokio::test]
+async fn the_language_switch_keeps_the_search_and_its_filters() {
+    let app = App::new().await;
+    let a = app.sign_up("甲").await;
+    let web = Web::new(&app, &a);
+    let switch_of = |html: &str| {
+        let marker = "id=\"lang-switch\" href=\"";
+        let start = html.find(marker).expect("a language switch") + marker.len();
+        html[start..].split('"').next().unwrap().replace("&#38;", "&")
+    };
+    let (status, html) = web.get("/search?q=%E8%AF%AD%E6%96%99&status=registered&lang=zh&page=1").await;
+    assert_eq!(status, StatusCode::OK);
+    let switch = switch_of(&html);
+    assert_eq!(switch, "?q=%E8%AF%AD%E6%96%99&status=registered&page=1&lang=en");
+    let (status, html) = web.get(&format!("/search{switch}")).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(html.contains("<html lang=\"en\">") && html.contains("value=\"语料\""), "{html}");
+    assert!(html.contains("value=\"registered\" selected"), "the status filter is kept: {html}");
+    assert_eq!(switch_of(&html), "?q=%E8%AF%AD%E6%96%99&status=registered&page=1&lang=zh");
+    // A page answering a form post: its single-use key is not carried into the link.
+    let (_, html) = web.get("/me?once=0123456789abcdef").await;
+    assert_eq!(switch_of(&html), "?lang=en");
+}
