@@ -23,7 +23,7 @@ use chrono::Utc;
 use dipr_domain::party::NewParty;
 use dipr_domain::party::Party;
 use dipr_domain::party::PartyKind;
-use dipr_domain::FieldError;
+use dipr_domain::{DomainError, FieldError};
 use dipr_store::TokenKind;
 use serde::Deserialize;
 use serde_json::json;
@@ -155,17 +155,63 @@ pub fn token_hash(token: &str) -> String {
     hex::encode(Sha256::digest(token.as_bytes()))
 }
 
-fn check_username(name: &str) -> Result<()> {
-    let ok = (3..=64).contains(&name.len()) && name.bytes().all(|b| b.is_ascii_alphanumeric() || b"._-@".contains(&b));
-    if ok {
-        Ok(())
-    } else {
-        Err(Error::validation(vec![FieldError::new(
-            "username",
-            "invalid_username",
-            "3 to 64 characters: letters, digits, . _ - @",
-        )]))
+/// Every problem of an account request at once, before anything is hashed or stored, so that a person
+/// filling in the sign-up form learns all of them in one round trip. A weak password alone keeps its own
+/// code (`weak_password`); with other problems it is one of the field errors.
+fn check_new_account(req: &NewAccount, password: Option<&str>, self_service: bool) -> Result<Option<Party>> {
+    if self_service && !matches!(req.role, Role::Applicant | Role::Agent) {
+        return Err(Error::forbidden("sign-up creates applicant and agent accounts only"));
     }
+    let mut errors = Vec::new();
+    let name = &req.username;
+    if !((3..=64).contains(&name.len()) && name.bytes().all(|b| b.is_ascii_alphanumeric() || b"._-@".contains(&b))) {
+        errors.push(FieldError::new("username", "invalid_username", "3 to 64 characters: letters, digits, . _ - @"));
+    }
+    let display_name = req.display_name.trim();
+    if display_name.is_empty() || display_name.chars().count() > 100 {
+        errors.push(FieldError::new("display_name", "required", "1 to 100 characters"));
+    }
+    if matches!(req.role, Role::System | Role::Public) {
+        errors.push(FieldError::new("role", "invalid_role", "not an account role"));
+    }
+    let party = match req.party.clone() {
+        Some(np) if req.role == Role::Agent && np.kind == PartyKind::NaturalPerson => {
+            errors.push(FieldError::new(
+                "party.kind",
+                "agent_must_be_organisation",
+                "a filing agency is an organisation with a credit code",
+            ));
+            None
+        }
+        Some(mut np) => {
+            if req.role == Role::Agent {
+                np.attributes.filing_agency = true;
+            }
+            match np.parse(Uuid::now_v7()) {
+                Ok(p) => Some(p),
+                Err(DomainError::Validation(details)) => {
+                    errors.extend(details);
+                    None
+                }
+                Err(e) => return Err(e.into()),
+            }
+        }
+        None if matches!(req.role, Role::Applicant | Role::Agent) => {
+            errors.push(FieldError::new("party", "required", "applicants and agents act for a party"));
+            None
+        }
+        None => None,
+    };
+    if errors.is_empty() {
+        if let Some(p) = password {
+            check_password_strength(p)?;
+        }
+        return Ok(party);
+    }
+    if password.is_some_and(|p| check_password_strength(p).is_err()) {
+        errors.push(FieldError::new("password", "weak_password", "passwords need 10 to 1024 characters"));
+    }
+    Err(Error::validation(errors))
 }
 
 #[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
@@ -188,8 +234,7 @@ pub async fn create_account(
     by: &Actor,
     self_service: bool,
 ) -> Result<(UserRecord, Option<Party>)> {
-    check_username(&req.username)?;
-    check_password_strength(&req.password)?;
+    check_new_account(&req, Some(&req.password), self_service)?;
     let hash = hash_password(req.password.clone()).await?;
     create_account_hashed(state, req, hash, by, self_service, state.clock.now()).await
 }
@@ -215,40 +260,8 @@ pub(crate) async fn create_account_hashed(
     self_service: bool,
     now: DateTime<Utc>,
 ) -> Result<(UserRecord, Option<Party>)> {
-    check_username(&req.username)?;
+    let party = check_new_account(&req, None, self_service)?;
     let display_name = req.display_name.trim().to_string();
-    if display_name.is_empty() || display_name.chars().count() > 100 {
-        return Err(Error::validation(vec![FieldError::new("display_name", "required", "1 to 100 characters")]));
-    }
-    if self_service && !matches!(req.role, Role::Applicant | Role::Agent) {
-        return Err(Error::forbidden("sign-up creates applicant and agent accounts only"));
-    }
-    if matches!(req.role, Role::System | Role::Public) {
-        return Err(Error::validation(vec![FieldError::new("role", "invalid_role", "not an account role")]));
-    }
-    let party = match req.party {
-        Some(mut np) => {
-            if req.role == Role::Agent {
-                if np.kind == PartyKind::NaturalPerson {
-                    return Err(Error::validation(vec![FieldError::new(
-                        "party.kind",
-                        "agent_must_be_organisation",
-                        "a filing agency is an organisation with a credit code",
-                    )]));
-                }
-                np.attributes.filing_agency = true;
-            }
-            Some(np.parse(Uuid::now_v7())?)
-        }
-        None if matches!(req.role, Role::Applicant | Role::Agent) => {
-            return Err(Error::validation(vec![FieldError::new(
-                "party",
-                "required",
-                "applicants and agents act for a party",
-            )]))
-        }
-        None => None,
-    };
     if let Some(p) = &party {
         if state.store.party_by_id_number(p.identifier.as_str()).await?.is_some() {
             return Err(Error::new("party_exists", "a party with this identifier already has an account"));

@@ -777,11 +777,26 @@ async fn bad_input_gets_specific_errors_and_writes_nothing() {
         "POST",
         "/api/v1/auth/signup",
         None,
-        Some(json!({"username": "short-pw", "password": "short", "display_name": "x", "role": "applicant"})),
+        Some(json!({"username": "short-pw", "password": "short", "display_name": "x", "role": "applicant",
+            "party": {"kind": "legal_person", "name": "弱口令公司", "id_number": credit_code()}})),
         422,
         "weak_password",
     )
     .await;
+    // An empty form learns every problem at once, the weak password among them.
+    let v = app
+        .err(
+            "POST",
+            "/api/v1/auth/signup",
+            None,
+            Some(json!({"username": "", "password": "", "display_name": " ", "role": "applicant"})),
+            422,
+            "validation_failed",
+        )
+        .await;
+    let fields: Vec<&str> =
+        v["error"]["details"].as_array().unwrap().iter().map(|d| d["field"].as_str().unwrap()).collect();
+    assert_eq!(fields, ["username", "display_name", "party", "password"], "{v}");
     app.err(
         "POST",
         "/api/v1/auth/signup",
