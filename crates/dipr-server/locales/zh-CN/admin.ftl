@@ -59,12 +59,12 @@ admin-workday = 调休上班
 
 # Witnesses.
 admin-witnesses = 见证人
-admin-witnesses-lead = 见证人独立联署账本检查点；证书在达到法定人数的联署后附带联署。更改即时生效并记入事件日志。
+admin-witnesses-lead = 见证人独立联署账本检查点；证书在联署数达到要求后附带联署。更改即时生效并记入事件日志。
 admin-witness-url-header = URL
 admin-remove = 移除
 admin-witness-url = URL (https://…)
 admin-witness-key = 见证人公钥（cosignature/v1）
 admin-add-witness = 添加见证人
-admin-quorum = 法定人数（0 表示不等待联署）
-admin-save-quorum = 保存法定人数
+admin-quorum = 所需联署数（0 表示不等待联署）
+admin-save-quorum = 保存所需联署数
 admin-witnesses-saved = 见证人设置已保存

@@ -1158,6 +1158,8 @@ async fn registration_issues_a_certificate_that_verifies_offline() {
     let (s, html) = page(format!("/records/{id}")).await;
     assert_eq!(s, StatusCode::OK);
     assert!(html.contains("账本测试语料") && html.contains("已登记") && html.contains("certificate.pdf"), "{html}");
+    // The public is sent to the registry's own check page, not only to a command line.
+    assert!(html.contains("<a href=\"/check\">证书核验</a>"), "{html}");
     assert!(rec["history"].as_array().unwrap().iter().all(|e| e["log_index"].is_u64()), "{rec}");
     let (_, html_en) = page(format!("/records/{id}?lang=en")).await;
     assert!(html_en.contains("Registered") && html_en.contains("Public history"));
