@@ -208,8 +208,8 @@ fn check_new_account(req: &NewAccount, password: Option<&str>, self_service: boo
         }
         return Ok(party);
     }
-    if password.is_some_and(|p| check_password_strength(p).is_err()) {
-        errors.push(FieldError::new("password", "weak_password", "passwords need 10 to 1024 characters"));
+    if let Some(Err(weak)) = password.map(check_password_strength) {
+        errors.push(FieldError::new("password", weak.code, weak.message));
     }
     Err(Error::validation(errors))
 }
