@@ -21,6 +21,7 @@ use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePo
 use sqlx::{Connection, Row};
 use uuid::Uuid;
 
+use crate::search::{self, Field};
 use crate::{
     Applicants, ApplicationFilter, Count, DecisionTimes, EconomicValue, EventRecord, Industry, MonthRow, NewEvent,
     Order, Page, Paged, PledgeFinancing, RequestKey, Result, SketchMatch, Statistics, StatsFilter, Store, StoreError,
@@ -48,19 +49,67 @@ fn to_json<T: serde::Serialize>(v: &T) -> String {
     serde_json::to_string(v).expect("domain types serialise")
 }
 
-fn like_pattern(s: &str) -> String {
-    let escaped = s.trim().to_lowercase().replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_");
-    format!("%{escaped}%")
+/// The two SQL dialects' differences in search.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Dialect {
+    Sqlite,
+    Postgres,
 }
 
-/// Lower-cased text the public search matches against: product, applicant and holder names, the
-/// registration number, and the holder's credit code (never a resident ID number).
+/// The text of each searchable field. The identifiers are the registration and certificate numbers, and
+/// the holder's and applicant's full names and credit codes (never a resident ID number).
+fn search_fields(app: &Application) -> [(Field, String); 5] {
+    let mut ids = Vec::new();
+    if let Some(r) = &app.registration {
+        ids.push(r.registration_number.to_string());
+        ids.push(r.certificate_number.to_string());
+    }
+    for p in [app.holder(), &app.applicant] {
+        ids.push(p.name.clone());
+        if p.kind != PartyKind::NaturalPerson {
+            ids.push(p.id_number.clone());
+        }
+    }
+    let body = [app.form.summary.as_str(), app.form.industry.as_str()]
+        .into_iter()
+        .chain(app.form.scenarios.iter().map(String::as_str))
+        .collect::<Vec<_>>()
+        .join("\n");
+    [
+        (Field::Name, app.form.product_name.clone()),
+        (Field::Holder, app.holder().name.clone()),
+        (Field::Applicant, app.applicant.name.clone()),
+        (Field::Identifiers, ids.join("\n")),
+        (Field::Body, body),
+    ]
+}
+
+/// Everything search reads of an application, in one string: the index is rewritten only when it changes.
 fn search_text(app: &Application) -> String {
-    let reg = app.registration.as_ref().map(|r| r.registration_number.to_string()).unwrap_or_default();
-    let holder = app.holder();
-    let code = if holder.kind == PartyKind::NaturalPerson { "" } else { holder.id_number.as_str() };
-    format!("{}\u{1f}{}\u{1f}{}\u{1f}{}\u{1f}{}", app.form.product_name, app.applicant.name, holder.name, reg, code)
-        .to_lowercase()
+    search_fields(app).map(|(_, t)| t).join("\u{1f}")
+}
+
+/// The statements that (re)write an application's search terms.
+fn search_writes(dialect: Dialect, seq: i64, app: &Application) -> Vec<(&'static str, Vec<Bind>)> {
+    let fields = search_fields(app);
+    match dialect {
+        Dialect::Sqlite => {
+            let mut binds = vec![Bind::Int(seq)];
+            binds.extend(fields.iter().map(|(f, t)| Bind::Text(search::field_terms(*f, t).join(" "))));
+            vec![
+                ("DELETE FROM search_index WHERE rowid = $1", vec![Bind::Int(seq)]),
+                ("INSERT INTO search_index (rowid, name, holder, applicant, ids, body) VALUES ($1, $2, $3, $4, $5, $6)", binds),
+            ]
+        }
+        Dialect::Postgres => {
+            let refs: Vec<(Field, &str)> = fields.iter().map(|(f, t)| (*f, t.as_str())).collect();
+            vec![(
+                "INSERT INTO search_index (seq, terms) VALUES ($1, $2::tsvector) \
+                 ON CONFLICT (seq) DO UPDATE SET terms = excluded.terms",
+                vec![Bind::Int(seq), Bind::Text(search::tsvector(&refs))],
+            )]
+        }
+    }
 }
 
 fn local_month(t: DateTime<Utc>) -> String {
@@ -160,14 +209,71 @@ enum Bind {
     Bool(bool),
 }
 
-/// Build the WHERE clause for an application filter; placeholders start at `$1`.
-fn application_where(f: &ApplicationFilter) -> (String, Vec<Bind>) {
+/// An application filter as SQL: a join on the search index when the filter searches text (its `m.r`
+/// orders by relevance, lower first), and the WHERE clause. Placeholders start at `$1`.
+struct AppQuery {
+    join: String,
+    cond: String,
+    binds: Vec<Bind>,
+    ranked: bool,
+}
+
+impl AppQuery {
+    fn order(&self, order: Order) -> &'static str {
+        match order {
+            Order::Relevance if self.ranked => "m.r ASC, updated_at DESC, id DESC",
+            Order::Relevance => "updated_at DESC, id DESC",
+            Order::OldestFirst => "updated_at ASC, id ASC",
+        }
+    }
+}
+
+/// The search expression for a filter's text and holder, or `Err(())` when one of them has nothing
+/// searchable in it (only punctuation), so nothing can match.
+fn search_expr(f: &ApplicationFilter, dialect: Dialect) -> std::result::Result<Option<String>, ()> {
+    let text = f.text.as_deref().filter(|t| !t.trim().is_empty());
+    let holder = f.holder.as_deref().filter(|t| !t.trim().is_empty());
+    let mut parts = Vec::new();
+    for (t, field) in [(text, None), (holder, Some(Field::Holder))] {
+        let Some(t) = t else { continue };
+        let terms = search::query_terms(t);
+        if terms.is_empty() {
+            return Err(());
+        }
+        let exact = search::exact_term(t);
+        parts.push(match dialect {
+            Dialect::Sqlite => format!("({})", search::fts5_query(&terms, exact.as_deref(), field)),
+            Dialect::Postgres => format!("({})", search::tsquery(&terms, exact.as_deref(), field)),
+        });
+    }
+    Ok((!parts.is_empty()).then(|| parts.join(if dialect == Dialect::Sqlite { " AND " } else { " & " })))
+}
+
+fn application_query(f: &ApplicationFilter, dialect: Dialect) -> AppQuery {
     let mut clauses = Vec::new();
     let mut binds = Vec::new();
     let next = |b: Bind, binds: &mut Vec<Bind>| {
         binds.push(b);
         format!("${}", binds.len())
     };
+    let mut join = String::new();
+    match search_expr(f, dialect) {
+        Err(()) => clauses.push("1 = 0".to_string()),
+        Ok(None) => {}
+        Ok(Some(expr)) => {
+            let p = next(Bind::Text(expr), &mut binds);
+            join = match dialect {
+                Dialect::Sqlite => format!(
+                    " JOIN (SELECT rowid AS s, rank AS r FROM search_index WHERE search_index MATCH {p}) m \
+                     ON m.s = applications.seq"
+                ),
+                Dialect::Postgres => format!(
+                    " JOIN (SELECT seq AS s, -ts_rank(terms, {p}::tsquery) AS r FROM search_index \
+                     WHERE terms @@ {p}::tsquery) m ON m.s = applications.seq"
+                ),
+            };
+        }
+    }
     if f.public_only {
         clauses.push(format!("is_public = {}", next(Bind::Bool(true), &mut binds)));
     }
@@ -184,12 +290,6 @@ fn application_where(f: &ApplicationFilter) -> (String, Vec<Bind>) {
     if !f.states.is_empty() {
         let list: Vec<String> = f.states.iter().map(|s| next(Bind::Text(s.as_str().into()), &mut binds)).collect();
         clauses.push(format!("state IN ({})", list.join(", ")));
-    }
-    if let Some(t) = f.text.as_deref().filter(|t| !t.trim().is_empty()) {
-        clauses.push(format!("search_text LIKE {} ESCAPE '\\'", next(Bind::Text(like_pattern(t)), &mut binds)));
-    }
-    if let Some(h) = f.holder.as_deref().filter(|t| !t.trim().is_empty()) {
-        clauses.push(format!("lower(holder_name) LIKE {} ESCAPE '\\'", next(Bind::Text(like_pattern(h)), &mut binds)));
     }
     if let Some(t) = f.object_type {
         clauses.push(format!("object_type = {}", next(Bind::Text(t.as_str().into()), &mut binds)));
@@ -209,8 +309,9 @@ fn application_where(f: &ApplicationFilter) -> (String, Vec<Bind>) {
     if f.open_disputes {
         clauses.push(format!("open_dispute = {}", next(Bind::Bool(true), &mut binds)));
     }
-    let sql = if clauses.is_empty() { String::new() } else { format!(" WHERE {}", clauses.join(" AND ")) };
-    (sql, binds)
+    let cond = if clauses.is_empty() { String::new() } else { format!(" WHERE {}", clauses.join(" AND ")) };
+    let ranked = !join.is_empty();
+    AppQuery { join, cond, binds, ranked }
 }
 
 fn to_hash(v: Vec<u8>) -> Result<dipr_ledger::Hash> {
@@ -306,8 +407,8 @@ const TOKEN_COLS: &str =
 const APP_INSERT: &str =
     "INSERT INTO applications (id, version, state, applicant_id, filed_by, agent_id, product_name, \
      product_key, holder_name, search_text, object_type, industry, is_public, deadline_at, registration_number, \
-     created_at, updated_at, withdrawn_at, doc, public_doc, open_dispute, holder_id) \
-     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22)";
+     created_at, updated_at, withdrawn_at, doc, public_doc, open_dispute, holder_id, seq) \
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23)";
 const APP_UPDATE: &str = "UPDATE applications SET version = $2, state = $3, applicant_id = $4, filed_by = $5, \
      agent_id = $6, product_name = $7, product_key = $8, holder_name = $9, search_text = $10, object_type = $11, \
      industry = $12, is_public = $13, deadline_at = $14, registration_number = $15, created_at = $16, \
@@ -416,7 +517,7 @@ macro_rules! sync_projections {
 }
 
 macro_rules! impl_store {
-    ($store:ident, $tx:ident, $db:ty, $backend:literal, $for_update:literal) => {
+    ($store:ident, $tx:ident, $db:ty, $backend:literal, $for_update:literal, $dialect:expr) => {
         pub struct $tx {
             tx: sqlx::Transaction<'static, $db>,
             writes: u32,
@@ -429,6 +530,15 @@ macro_rules! impl_store {
                     self.writes += 1;
                 }
             }
+
+            /// Write an application's search terms, in the application's transaction: a committed change is
+            /// searchable on every server process at once.
+            async fn index_search(&mut self, seq: i64, app: &Application) -> Result<()> {
+                for (sql, binds) in search_writes($dialect, seq, app) {
+                    bind_all!(sqlx::query(sql), binds).execute(&mut *self.tx).await?;
+                }
+                Ok(())
+            }
         }
 
         #[async_trait]
@@ -440,19 +550,29 @@ macro_rules! impl_store {
             }
 
             async fn insert_application(&mut self, app: &Application) -> Result<()> {
-                let r = bind_app!(sqlx::query(APP_INSERT), app).execute(&mut *self.tx).await?;
+                let seq = self.next_sequence("application_rows").await?;
+                let r = bind_app!(sqlx::query(APP_INSERT), app).bind(seq).execute(&mut *self.tx).await?;
                 self.wrote(r.rows_affected());
                 sync_projections!(self.tx, app);
-                Ok(())
+                self.index_search(seq, app).await
             }
 
             async fn update_application(&mut self, app: &Application) -> Result<()> {
+                let before = sqlx::query("SELECT seq, search_text FROM applications WHERE id = $1")
+                    .bind(app.id.to_string())
+                    .fetch_optional(&mut *self.tx)
+                    .await?;
                 let r = bind_app!(sqlx::query(APP_UPDATE), app).bind(app.version - 1).execute(&mut *self.tx).await?;
                 if r.rows_affected() != 1 {
                     return Err(StoreError::Conflict(format!("application {} is not at version {}", app.id, app.version - 1)));
                 }
                 self.wrote(1);
                 sync_projections!(self.tx, app);
+                let Some(before) = before else { return Ok(()) };
+                let seq: i64 = before.try_get("seq")?;
+                if before.try_get::<String, _>("search_text")? != search_text(app) {
+                    self.index_search(seq, app).await?;
+                }
                 Ok(())
             }
 
@@ -824,6 +944,33 @@ macro_rules! impl_store {
             }
         }
 
+        impl $store {
+            /// One page of a filtered list of applications, as the stored JSON column `col`.
+            async fn application_rows(&self, f: &ApplicationFilter, page: Page, col: &str) -> Result<Paged<String>> {
+                let q = application_query(f, $dialect);
+                let count_sql = format!("SELECT COUNT(*) AS n FROM applications{}{}", q.join, q.cond);
+                let total: i64 = bind_all!(sqlx::query(&count_sql), application_query(f, $dialect).binds)
+                    .fetch_one(&self.read)
+                    .await?
+                    .try_get("n")?;
+                let n = q.binds.len();
+                let sql = format!(
+                    "SELECT {col} FROM applications{}{} ORDER BY {} LIMIT ${} OFFSET ${}",
+                    q.join,
+                    q.cond,
+                    q.order(f.order),
+                    n + 1,
+                    n + 2
+                );
+                let mut binds = q.binds;
+                binds.push(Bind::Int(i64::from(page.per_page)));
+                binds.push(Bind::Int(page.offset()));
+                let rows = bind_all!(sqlx::query(&sql), binds).fetch_all(&self.read).await?;
+                let items = rows.iter().map(|r| r.try_get::<String, _>(col)).collect::<std::result::Result<_, _>>()?;
+                Ok(Paged { items, page: page.page, per_page: page.per_page, total })
+            }
+        }
+
         #[async_trait]
         impl Store for $store {
             fn backend(&self) -> &'static str {
@@ -849,60 +996,20 @@ macro_rules! impl_store {
             }
 
             async fn applications(&self, f: &ApplicationFilter, page: Page) -> Result<Paged<Application>> {
-                let (cond, binds) = application_where(f);
-                let order = match f.order {
-                    Order::NewestFirst => "updated_at DESC, id DESC",
-                    Order::OldestFirst => "updated_at ASC, id ASC",
-                };
-                let n = binds.len();
-                let count_sql = format!("SELECT COUNT(*) AS n FROM applications{cond}");
-                let total: i64 = bind_all!(sqlx::query(&count_sql), application_where(f).1)
-                    .fetch_one(&self.read)
-                    .await?
-                    .try_get("n")?;
-                let sql = format!(
-                    "SELECT doc FROM applications{cond} ORDER BY {order} LIMIT ${} OFFSET ${}",
-                    n + 1,
-                    n + 2
-                );
-                let mut binds = binds;
-                binds.push(Bind::Int(i64::from(page.per_page)));
-                binds.push(Bind::Int(page.offset()));
-                let rows = bind_all!(sqlx::query(&sql), binds).fetch_all(&self.read).await?;
-                let items = rows.iter().map(|r| json(r.try_get::<&str, _>("doc")?)).collect::<Result<Vec<_>>>()?;
-                Ok(Paged { items, page: page.page, per_page: page.per_page, total })
+                let rows = self.application_rows(f, page, "doc").await?;
+                let items = rows.items.iter().map(|d| json(d)).collect::<Result<Vec<_>>>()?;
+                Ok(Paged { items, page: rows.page, per_page: rows.per_page, total: rows.total })
             }
 
             async fn public_records(&self, f: &ApplicationFilter, page: Page) -> Result<Paged<Box<RawValue>>> {
                 let f = ApplicationFilter { public_only: true, ..f.clone() };
-                let (cond, binds) = application_where(&f);
-                let n = binds.len();
-                let order = match f.order {
-                    Order::NewestFirst => "updated_at DESC, id DESC",
-                    Order::OldestFirst => "updated_at ASC, id ASC",
-                };
-                let count_sql = format!("SELECT COUNT(*) AS n FROM applications{cond}");
-                let total: i64 = bind_all!(sqlx::query(&count_sql), application_where(&f).1)
-                    .fetch_one(&self.read)
-                    .await?
-                    .try_get("n")?;
-                let sql = format!(
-                    "SELECT public_doc FROM applications{cond} ORDER BY {order} LIMIT ${} OFFSET ${}",
-                    n + 1,
-                    n + 2
-                );
-                let mut binds = binds;
-                binds.push(Bind::Int(i64::from(page.per_page)));
-                binds.push(Bind::Int(page.offset()));
-                let rows = bind_all!(sqlx::query(&sql), binds).fetch_all(&self.read).await?;
+                let rows = self.application_rows(&f, page, "public_doc").await?;
                 let items = rows
-                    .iter()
-                    .map(|r| {
-                        let doc: String = r.try_get("public_doc")?;
-                        RawValue::from_string(doc).map_err(|e| StoreError::Corrupt(e.to_string()))
-                    })
+                    .items
+                    .into_iter()
+                    .map(|d| RawValue::from_string(d).map_err(|e| StoreError::Corrupt(e.to_string())))
                     .collect::<Result<Vec<_>>>()?;
-                Ok(Paged { items, page: page.page, per_page: page.per_page, total })
+                Ok(Paged { items, page: rows.page, per_page: rows.per_page, total: rows.total })
             }
 
             async fn due_applications(&self, now: DateTime<Utc>, limit: u32) -> Result<Vec<Uuid>> {
@@ -1607,6 +1714,41 @@ macro_rules! refresh_derived {
     }};
 }
 
+/// Fill the search index after the migration that created it (or changed what it holds) asked for it, in
+/// batches. Idempotent, so two processes starting together do no harm.
+macro_rules! rebuild_search {
+    ($pool:expr, $dialect:expr) => {{
+        let flag: Option<String> =
+            sqlx::query_scalar("SELECT value FROM settings WHERE name = 'search_index'").fetch_optional($pool).await?;
+        if flag.as_deref() == Some("rebuild") {
+            let mut after = i64::MIN;
+            loop {
+                let mut tx = $pool.begin().await?;
+                let rows = sqlx::query("SELECT seq, doc FROM applications WHERE seq > $1 ORDER BY seq LIMIT 1000")
+                    .bind(after)
+                    .fetch_all(&mut *tx)
+                    .await?;
+                let Some(last) = rows.last() else { break };
+                after = last.try_get("seq")?;
+                for row in &rows {
+                    let app: Application = json(row.try_get::<&str, _>("doc")?)?;
+                    for (sql, binds) in search_writes($dialect, row.try_get("seq")?, &app) {
+                        bind_all!(sqlx::query(sql), binds).execute(&mut *tx).await?;
+                    }
+                    sqlx::query("UPDATE applications SET search_text = $1 WHERE id = $2")
+                        .bind(search_text(&app))
+                        .bind(app.id.to_string())
+                        .execute(&mut *tx)
+                        .await?;
+                }
+                tx.commit().await?;
+            }
+            sqlx::query("UPDATE settings SET value = 'ready' WHERE name = 'search_index'").execute($pool).await?;
+        }
+        Ok::<(), StoreError>(())
+    }};
+}
+
 /// SQLite in WAL mode with `synchronous=FULL`: a commit is on disk (the WAL fsynced) before it is
 /// acknowledged, so an answered write survives a power loss. All writes go through a one-connection pool,
 /// so write transactions are serialised in-process and never meet `SQLITE_BUSY`; reads use their own pool
@@ -1629,6 +1771,7 @@ impl SqliteStore {
         let write = SqlitePoolOptions::new().max_connections(1).connect_with(opts.clone()).await?;
         sqlx::migrate!("./migrations/sqlite").run(&write).await?;
         refresh_derived!(&write)?;
+        rebuild_search!(&write, Dialect::Sqlite)?;
         let read = SqlitePoolOptions::new().max_connections(4).connect_with(opts.read_only(true)).await?;
         Ok(Self { write, read })
     }
@@ -1664,12 +1807,13 @@ impl PgStore {
             PgPoolOptions::new().max_connections(8).acquire_timeout(Duration::from_secs(10)).connect_with(opts).await?;
         sqlx::migrate!("./migrations/postgres").run(&pool).await?;
         refresh_derived!(&pool)?;
+        rebuild_search!(&pool, Dialect::Postgres)?;
         Ok(Self { write: pool.clone(), read: pool })
     }
 }
 
-impl_store!(SqliteStore, SqliteTx, sqlx::Sqlite, "sqlite", "");
-impl_store!(PgStore, PgTx, sqlx::Postgres, "postgres", " FOR UPDATE");
+impl_store!(SqliteStore, SqliteTx, sqlx::Sqlite, "sqlite", "", Dialect::Sqlite);
+impl_store!(PgStore, PgTx, sqlx::Postgres, "postgres", " FOR UPDATE", Dialect::Postgres);
 
 #[cfg(test)]
 mod tests {

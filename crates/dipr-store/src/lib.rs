@@ -7,6 +7,7 @@
 
 mod backends;
 mod model;
+pub mod search;
 
 pub use backends::{PgStore, SqliteStore};
 pub use model::*;

@@ -140,8 +140,9 @@ pub struct Paged<T> {
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum Order {
+    /// Best match first when the filter searches text; newest first among equals and without text.
     #[default]
-    NewestFirst,
+    Relevance,
     /// Oldest first: review queues work first-in, first-out.
     OldestFirst,
 }
@@ -154,9 +155,10 @@ pub struct ApplicationFilter {
     /// Only filings this user filed, or whose applicant or current holder is this party.
     pub owned_by: Option<(Uuid, Option<Uuid>)>,
     pub states: Vec<State>,
-    /// Case-insensitive substring of product name, holder name or registration number.
+    /// Full-text search (see [`crate::search`]): every word must occur in the product's name, a party's
+    /// name, an identifier or the summary; Chinese by characters and pairs, words and numbers by prefix.
     pub text: Option<String>,
-    /// Case-insensitive substring of the holder's name.
+    /// Full-text search in the holder's name only.
     pub holder: Option<String>,
     pub object_type: Option<ObjectType>,
     pub industry: Option<String>,

@@ -309,16 +309,20 @@ async fn optimistic_concurrency(store: Arc<dyn Store>) {
 
 async fn search_and_filters(store: Arc<dyn Store>) {
     let tag = Uuid::now_v7().simple().to_string();
-    let (p1, u1, a1) = seed(&store, &format!("模型语料库{tag}"), "上海语料科技有限公司").await;
+    let (p1, u1, a1) = seed(&store, &format!("模型语料库 {tag}"), "上海语料科技有限公司").await;
     let (_, _, a2) = seed(&store, &format!("交通指数{tag}"), "交通数据公司").await;
-    let (_, _, a3) = seed(&store, &format!("Credit_Index{tag}"), "Bank Data 100%").await;
-    // Publish a1 and a3 (a notice makes a record public).
-    for app in [&a1, &a3] {
+    let (_, _, a3) = seed(&store, &format!("Credit_Index {tag}"), "Bank Data 100%").await;
+    let (_, _, a4) = seed(&store, &format!("金融风控画像 {tag}"), "深圳某某公司").await;
+    // Publish a1, a3 and a4 (a notice makes a record public); a4 mentions 语料 only in its summary.
+    for app in [&a1, &a3, &a4] {
         let mut tx = store.begin().await.unwrap();
         let mut a = tx.application_for_update(app.id).await.unwrap().unwrap();
         a.version += 1;
         a.state = State::PublicNotice;
         a.notice = Some(Notice { started_at: now(), ends_at: now() + Duration::days(14) });
+        if a.id == a4.id {
+            a.form.summary = "用于训练的语料与画像".into();
+        }
         tx.update_application(&a).await.unwrap();
         tx.append_event(&event("application", &a.id.to_string(), "notice_published")).await.unwrap();
         tx.commit().await.unwrap();
@@ -326,35 +330,57 @@ async fn search_and_filters(store: Arc<dyn Store>) {
     let page = Page::default();
     let search =
         |text: &str, public_only| ApplicationFilter { text: Some(text.into()), public_only, ..Default::default() };
+    let ranked = |text: &str| ApplicationFilter {
+        text: Some(text.into()),
+        public_only: true,
+        order: Order::Relevance,
+        ..Default::default()
+    };
     let ids = |p: Paged<Application>| p.items.into_iter().map(|a| a.id).collect::<Vec<_>>();
+    let find = |f: ApplicationFilter| {
+        let store = store.clone();
+        async move { ids(store.applications(&f, page).await.unwrap()) }
+    };
 
-    assert_eq!(ids(store.applications(&search(&format!("语料库{tag}"), true), page).await.unwrap()), [a1.id]);
-    assert_eq!(ids(store.applications(&search("语料", true), page).await.unwrap()), [a1.id], "Chinese substring");
-    assert!(
-        ids(store.applications(&search(&format!("交通指数{tag}"), true), page).await.unwrap()).is_empty(),
-        "drafts are not public"
-    );
-    assert_eq!(ids(store.applications(&search(&format!("交通指数{tag}"), false), page).await.unwrap()), [a2.id]);
-    // Case-insensitive, and LIKE wildcards in the query are literal.
-    assert_eq!(ids(store.applications(&search(&format!("credit_INDEX{tag}"), true), page).await.unwrap()), [a3.id]);
-    assert!(ids(store.applications(&search(&format!("credit%{tag}"), true), page).await.unwrap()).is_empty());
+    // Several words narrow the result; Chinese terms of one and two characters match inside longer text.
+    assert_eq!(find(search(&format!("语料库 {tag}"), true)).await, [a1.id]);
+    assert_eq!(find(search(&format!("{tag} 库"), true)).await, [a1.id], "one character");
+    assert_eq!(find(search(&format!("语料 {tag}"), false)).await.len(), 2, "in a name and in a summary");
+    assert!(find(search(&format!("语料 交通 {tag}"), false)).await.is_empty(), "every word must match");
+    assert!(find(search(&format!("料语 {tag}"), false)).await.is_empty(), "pairs keep their order");
+    // Drafts are not public.
+    assert!(find(search(&format!("交通指数{tag}"), true)).await.is_empty(), "drafts are not public");
+    assert_eq!(find(search(&format!("交通指数{tag}"), false)).await, [a2.id]);
+    // Case and punctuation do not matter; SQL and FTS syntax in a query is only text.
+    assert_eq!(find(search(&format!("credit_INDEX {tag}"), true)).await, [a3.id]);
+    assert_eq!(find(search(&format!("CREDIT% \"{tag}\" *:("), true)).await, [a3.id]);
+    assert!(find(search("%_*\"'", false)).await.is_empty(), "nothing searchable matches nothing");
+    // Words match by prefix, so part of a code finds it; a whole credit code or holder name finds its record.
+    let code = a3.applicant.id_number.clone();
+    assert_eq!(find(search(&code[..10], true)).await, [a3.id]);
+    assert_eq!(find(search(&code, true)).await, [a3.id]);
+    assert_eq!(find(search("上海语料科技有限公司", true)).await, [a1.id]);
+    // Ranked: a match in the name comes before a match in the summary.
+    assert_eq!(find(ranked(&format!("语料 {tag}"))).await, [a1.id, a4.id]);
 
     let holder = ApplicationFilter { holder: Some("语料科技".into()), public_only: true, ..Default::default() };
-    assert!(ids(store.applications(&holder, page).await.unwrap()).contains(&a1.id));
+    assert_eq!(find(holder).await, [a1.id]);
+    let holder_only = ApplicationFilter { holder: Some("模型".into()), public_only: true, ..Default::default() };
+    assert!(find(holder_only).await.is_empty(), "the holder filter reads only the holder's name");
     let owned = ApplicationFilter { owned_by: Some((u1.id, Some(p1.id))), ..Default::default() };
-    assert_eq!(ids(store.applications(&owned, page).await.unwrap()), [a1.id]);
+    assert_eq!(find(owned).await, [a1.id]);
     let by_state = ApplicationFilter { states: vec![State::Draft], text: Some(tag.clone()), ..Default::default() };
-    assert_eq!(ids(store.applications(&by_state, page).await.unwrap()), [a2.id]);
+    assert_eq!(find(by_state).await, [a2.id]);
     let typed = ApplicationFilter {
         text: Some(tag.clone()),
         object_type: Some(ObjectType::DataAlgorithm),
         ..Default::default()
     };
-    assert!(ids(store.applications(&typed, page).await.unwrap()).is_empty());
+    assert!(find(typed).await.is_empty());
 
     // The stored public projection is what PublicRecord::of gives, and only for published filings.
     let public = store.public_records(&search(&tag, false), page).await.unwrap();
-    assert_eq!(public.total, 2);
+    assert_eq!(public.total, 3);
     for raw in &public.items {
         let v: serde_json::Value = serde_json::from_str(raw.get()).unwrap();
         let id: Uuid = v["id"].as_str().unwrap().parse().unwrap();
@@ -364,9 +390,20 @@ async fn search_and_filters(store: Arc<dyn Store>) {
     }
 
     let all = ApplicationFilter { text: Some(tag.clone()), order: Order::OldestFirst, ..Default::default() };
-    let p = store.applications(&all, Page::new(2, 2)).await.unwrap();
-    assert_eq!((p.total, p.items.len()), (3, 1));
-    assert_eq!(p.items[0].id, a3.id);
+    let p = store.applications(&all, Page::new(2, 3)).await.unwrap();
+    assert_eq!((p.total, p.items.len()), (4, 1));
+    assert_eq!(p.items[0].id, a4.id);
+
+    // A renamed product is found under its new name only.
+    let mut tx = store.begin().await.unwrap();
+    let mut a = tx.application_for_update(a2.id).await.unwrap().unwrap();
+    a.version += 1;
+    a.form.product_name = format!("港口吞吐量 {tag}");
+    tx.update_application(&a).await.unwrap();
+    tx.append_event(&event("application", &a.id.to_string(), "edited")).await.unwrap();
+    tx.commit().await.unwrap();
+    assert!(find(search(&format!("交通指数{tag}"), false)).await.is_empty());
+    assert_eq!(find(search(&format!("吞吐 {tag}"), false)).await, [a2.id]);
 }
 
 async fn sequences_are_gapless_per_name(store: Arc<dyn Store>) {
@@ -448,7 +485,8 @@ async fn calendar_industries_settings(store: Arc<dyn Store>) {
     store.ping().await.unwrap();
 }
 
-/// Both migration sets create the same tables with the same columns.
+/// Both migration sets create the same tables with the same columns, except the search index, which is
+/// each backend's own (an FTS5 table in SQLite, a tsvector in PostgreSQL).
 #[tokio::test]
 async fn sqlite_and_postgres_schemas_match() {
     let Some(url) = pg_url() else {
@@ -463,7 +501,8 @@ async fn sqlite_and_postgres_schemas_match() {
     let lite = sqlx::SqlitePool::connect(&format!("sqlite://{}", path.display())).await.unwrap();
     let rows = sqlx::query(
         "SELECT m.name AS t, p.name AS c FROM sqlite_master m JOIN pragma_table_info(m.name) p \
-         WHERE m.type = 'table' AND m.name NOT LIKE 'sqlite_%' AND m.name NOT LIKE '_sqlx%' ORDER BY 1, 2",
+         WHERE m.type = 'table' AND m.name NOT LIKE 'sqlite_%' AND m.name NOT LIKE '_sqlx%' \
+         AND m.name NOT LIKE 'search_index%' ORDER BY 1, 2",
     )
     .fetch_all(&lite)
     .await
@@ -475,7 +514,8 @@ async fn sqlite_and_postgres_schemas_match() {
     let pg = sqlx::PgPool::connect(&url).await.unwrap();
     let rows = sqlx::query(
         "SELECT table_name::text AS t, column_name::text AS c FROM information_schema.columns \
-         WHERE table_schema = $1 AND table_name NOT LIKE '_sqlx%' ORDER BY 1, 2",
+         WHERE table_schema = $1 AND table_name NOT LIKE '_sqlx%' AND table_name NOT LIKE 'search_index%' \
+         ORDER BY 1, 2",
     )
     .bind(&schema)
     .fetch_all(&pg)

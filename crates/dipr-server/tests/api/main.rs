@@ -884,9 +884,13 @@ async fn chinese_search_and_filters() {
     let (a, e, _) = actors(&app).await;
     let id = app.publish_notice(&a, &e, "模型语料库").await;
     app.publish_notice(&a, &e, "城市交通指数").await;
+    // 语料: in the first product's name, and in both summaries; the name match ranks first.
     let v = app.ok("GET", "/api/v1/public/records?q=%E8%AF%AD%E6%96%99", None, None).await;
-    assert_eq!(v["total"], 1);
+    assert_eq!(v["total"], 2);
     assert_eq!(v["items"][0]["id"].as_str(), Some(id.as_str()));
+    // 语料 库: both words must match.
+    let v = app.ok("GET", "/api/v1/public/records?q=%E8%AF%AD%E6%96%99+%E5%BA%93", None, None).await;
+    assert_eq!(v["total"], 1);
     let v = app
         .ok(
             "GET",
