@@ -8,6 +8,7 @@ pub mod audit;
 pub mod defaults;
 pub mod demo;
 pub mod error;
+pub mod figures;
 pub mod filings;
 pub mod fingerprints;
 pub mod holdings;

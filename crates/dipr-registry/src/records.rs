@@ -11,12 +11,15 @@ use uuid::Uuid;
 
 use crate::error::Error;
 use crate::error::Result;
+use crate::figures::Snapshot;
 use crate::input::Fields;
 use crate::state::Registry;
 use dipr_domain::application::ObjectType;
 use dipr_domain::FieldError;
 use dipr_store::StatsFilter;
 use serde::Deserialize;
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
 use utoipa::IntoParams;
 
 /// One line of a record's public history.
@@ -175,4 +178,57 @@ impl StatsParams {
         f.done()?;
         Ok(StatsFilter { from, to, object_type, industry: nonempty(&self.industry), applicant_kind })
     }
+}
+
+// Statistics: the headline snapshot (see `figures.rs`) and filtered figures.
+
+async fn compute(st: &Registry) -> Result<Arc<Snapshot>> {
+    let as_of = st.clock.now();
+    let statistics = st.store.statistics(&Default::default()).await?;
+    let snap = Arc::new(Snapshot { statistics, as_of, refresh_secs: st.config.stats_refresh_secs });
+    st.figures.keep(snap.clone());
+    Ok(snap)
+}
+
+/// The unfiltered statistics of the whole register, as of a moment the snapshot names.
+pub async fn headline(st: &Arc<Registry>) -> Result<Arc<Snapshot>> {
+    let interval = st.config.stats_refresh_secs as i64;
+    if interval == 0 {
+        return compute(st).await;
+    }
+    let age = |s: &Snapshot| (st.clock.now() - s.as_of).num_seconds();
+    if let Some(s) = st.figures.latest() {
+        if age(&s) <= interval {
+            return Ok(s);
+        }
+        if age(&s) <= 3 * interval {
+            if !st.figures.refreshing.swap(true, Ordering::AcqRel) {
+                let st = st.clone();
+                tokio::spawn(async move {
+                    let _one = st.figures.computing.lock().await;
+                    if let Err(e) = compute(&st).await {
+                        tracing::warn!(error = %e, "refreshing the headline figures failed");
+                    }
+                    st.figures.refreshing.store(false, Ordering::Release);
+                });
+            }
+            return Ok(s);
+        }
+    }
+    let _one = st.figures.computing.lock().await;
+    // Another request may have computed them while this one waited.
+    match st.figures.latest() {
+        Some(s) if age(&s) <= interval => Ok(s),
+        _ => compute(st).await,
+    }
+}
+
+/// The statistics for a filter: the headline snapshot when nothing is filtered, else computed now.
+pub async fn statistics(st: &Arc<Registry>, filter: &StatsFilter) -> Result<Arc<Snapshot>> {
+    if *filter == StatsFilter::default() {
+        return headline(st).await;
+    }
+    let as_of = st.clock.now();
+    let statistics = st.store.statistics(filter).await?;
+    Ok(Arc::new(Snapshot { statistics, as_of, refresh_secs: 0 }))
 }

@@ -39,6 +39,9 @@ pub struct Config {
     pub witness_interval_secs: u64,
     /// Throttles, budgets and timeouts against abuse.
     pub limits: throttle::Limits,
+    /// How often the headline statistics (home page, unfiltered dashboard) are refreshed, in seconds; 0
+    /// computes them for every request.
+    pub stats_refresh_secs: u64,
 }
 
 impl Default for Config {
@@ -55,6 +58,7 @@ impl Default for Config {
             witness_quorum: 0,
             witness_interval_secs: 5,
             limits: throttle::Limits::default(),
+            stats_refresh_secs: 60,
         }
     }
 }
@@ -74,6 +78,7 @@ pub struct Registry {
     pub sign_ins: throttle::SignInGuard,
     pub sign_ups: throttle::ClientBudget,
     pub objections: throttle::ObjectionBudget,
+    pub figures: crate::figures::Figures,
     calendar: RwLock<Arc<WorkingCalendar>>,
     witnesses: RwLock<Arc<WitnessSet>>,
 }
@@ -108,6 +113,7 @@ impl Registry {
                 config.limits.sign_up_client_every_secs,
             ),
             objections: throttle::ObjectionBudget::new(&config.limits),
+            figures: Default::default(),
             store,
             clock,
             adjustable,

@@ -80,3 +80,5 @@ encumbrances-secured = Secured
 encumbrances-term = Term
 encumbrances-licensee = Licensee
 encumbrances-kind = Kind
+figures-live = Figures as of { $at }, computed for this query.
+figures-as-of = Figures as of { $at }, refreshed every { $minutes } min; later events are not counted yet.

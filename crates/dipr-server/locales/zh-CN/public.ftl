@@ -80,3 +80,5 @@ encumbrances-secured = 担保金额
 encumbrances-term = 期限
 encumbrances-licensee = 被许可人
 encumbrances-kind = 类型
+figures-live = 数据截至 { $at }，按本次查询实时计算。
+figures-as-of = 数据截至 { $at }，每 { $minutes } 分钟更新；此后的登记尚未计入。

@@ -30,12 +30,14 @@ use crate::error::Json;
 use crate::error::Path;
 use crate::error::Query;
 use dipr_registry::audit::actor_of;
+use dipr_registry::figures::Snapshot;
 use dipr_registry::holdings::party;
 use dipr_registry::holdings::LicenceRequest;
 use dipr_registry::holdings::PledgeRequest;
 use dipr_registry::holdings::TransactionRequest;
 use dipr_registry::input::Amount;
 use dipr_registry::input::Fields;
+use dipr_registry::records;
 use dipr_registry::records::StatsParams;
 use dipr_registry::Registry;
 
@@ -494,23 +496,26 @@ async fn encumbrance_search(
 // Statistics
 
 /// Every figure the administration publishes, for a period, object type, industry and applicant kind.
+/// Unfiltered, the figures are a snapshot refreshed every `refresh_secs` and taken at `as_of`; filtered,
+/// they are computed for the request.
 #[utoipa::path(get, path = "/statistics", tag = "statistics", params(StatsParams),
-    responses((status = 200, body = Statistics), (status = "4XX", body = ErrorEnvelope)))]
-async fn statistics(AxState(st): S, Query(q): Query<StatsParams>) -> ApiResult<Json<Statistics>> {
-    Ok(Json(st.store.statistics(&q.parse()?).await?))
+    responses((status = 200, body = Snapshot), (status = "4XX", body = ErrorEnvelope)))]
+async fn statistics(AxState(st): S, Query(q): Query<StatsParams>) -> ApiResult<Json<Snapshot>> {
+    let snap = records::statistics(&st, &q.parse()?).await?;
+    Ok(Json(Snapshot::clone(&snap)))
 }
 
 /// The same figures as CSV (`section,key,value`; amounts in yuan).
 #[utoipa::path(get, path = "/statistics.csv", tag = "statistics", params(StatsParams),
     responses((status = 200, content_type = "text/csv", body = String), (status = "4XX", body = ErrorEnvelope)))]
 async fn statistics_csv(AxState(st): S, Query(q): Query<StatsParams>) -> ApiResult<impl IntoResponse> {
-    let s = st.store.statistics(&q.parse()?).await?;
+    let s = records::statistics(&st, &q.parse()?).await?;
     Ok((
         [
             (header::CONTENT_TYPE, "text/csv; charset=utf-8"),
             (header::CONTENT_DISPOSITION, "attachment; filename=\"dipr-statistics.csv\""),
         ],
-        to_csv(&s),
+        to_csv(&s.statistics),
     ))
 }
 

@@ -96,6 +96,7 @@ fn on_notice() -> ApplicationFilter {
 struct Home {
     l: Lang,
     s: Statistics,
+    as_of: String,
     value: String,
     pledged: String,
     rows: Vec<RecordRow>,
@@ -103,16 +104,27 @@ struct Home {
 
 async fn home(State(st): State<Arc<Registry>>, Query(q): Query<LangQuery>, headers: HeaderMap) -> Response {
     let l = Lang::of(q.lang.as_deref(), &headers);
-    let s = match st.store.statistics(&Default::default()).await {
+    let snap = match dipr_registry::records::headline(&st).await {
         Ok(s) => s,
         Err(e) => return error_page(l, StatusCode::INTERNAL_SERVER_ERROR, &e.to_string()),
     };
+    let as_of = as_of(l, &snap);
+    let s = snap.statistics.clone();
     let notices = match st.store.public_records(&on_notice(), Page::new(1, 5)).await {
         Ok(p) => p.items,
         Err(e) => return error_page(l, StatusCode::INTERNAL_SERVER_ERROR, &e.to_string()),
     };
     let (value, pledged) = (big_yuan(l, s.economic_value.amount_fen), big_yuan(l, s.pledge_financing.amount_fen));
-    page(l, &l.t("nav-home"), "/", &Home { l, s, value, pledged, rows: record_rows(&notices, l) }, &[])
+    page(l, &l.t("nav-home"), "/", &Home { l, s, as_of, value, pledged, rows: record_rows(&notices, l) }, &[])
+}
+
+/// When the figures were taken, and how often they are refreshed.
+fn as_of(l: Lang, snap: &dipr_registry::figures::Snapshot) -> String {
+    let at = dipr_domain::shown::minute_zoned(snap.as_of, l.en);
+    match snap.refresh_secs {
+        0 => l.t1("figures-live", "at", at),
+        secs => l.t2("figures-as-of", ("at", at), ("minutes", secs.div_ceil(60))),
+    }
 }
 
 #[derive(Deserialize, Default)]
@@ -222,6 +234,7 @@ struct Stats {
     pledged: String,
     errors: Errors,
     s: Statistics,
+    as_of: String,
     types: Vec<(&'static str, String)>,
     industries: Vec<(String, String)>,
     kinds: Vec<(&'static str, String)>,
@@ -246,10 +259,12 @@ async fn stats(State(st): State<Arc<Registry>>, Query(q): Query<StatsQuery>, hea
         Ok(f) => (f, Vec::new()),
         Err(e) => (Default::default(), e.details),
     };
-    let s = match st.store.statistics(&filter).await {
+    let snap = match dipr_registry::records::statistics(&st, &filter).await {
         Ok(s) => s,
         Err(e) => return error_page(l, StatusCode::INTERNAL_SERVER_ERROR, &e.to_string()),
     };
+    let as_of = as_of(l, &snap);
+    let s = snap.statistics.clone();
     let industries = match st.store.industries().await {
         Ok(i) => i,
         Err(e) => return error_page(l, StatusCode::INTERNAL_SERVER_ERROR, &e.to_string()),
@@ -282,6 +297,7 @@ async fn stats(State(st): State<Arc<Registry>>, Query(q): Query<StatsQuery>, hea
     .collect();
     let view = Stats {
         l,
+        as_of,
         errors: Errors::fields(&errors, l),
         types: OBJECT_TYPES.into_iter().map(|t| (t.as_str(), object_type_label(t.as_str(), l))).collect(),
         industries: industries.iter().map(|i| (i.code.clone(), industry_name(&i.code))).collect(),

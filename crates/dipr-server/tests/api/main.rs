@@ -878,6 +878,31 @@ async fn incomplete_submission_lists_missing_fields() {
 // ---------------------------------------------------------------------------------------------------
 // Public search, API document, error table
 
+/// The unfiltered figures are a snapshot that names its time; filtered figures are live; a snapshot
+/// nobody has looked at for three intervals is replaced before it is shown.
+#[tokio::test]
+async fn headline_figures_are_a_snapshot_that_names_its_time() {
+    let app = App::with(Config { stats_refresh_secs: 3600, ..config() }, signer()).await;
+    let (a, e, admin) = actors(&app).await;
+    app.publish_notice(&a, &e, "第一份语料").await;
+    let first = app.ok("GET", "/api/v1/statistics", None, None).await;
+    assert_eq!((first["applications"].as_i64(), first["refresh_secs"].as_i64()), (Some(1), Some(3600)));
+    assert!(first["as_of"].as_str().is_some_and(|t| t.ends_with('Z')), "{first}");
+
+    app.publish_notice(&a, &e, "第二份语料").await;
+    let again = app.ok("GET", "/api/v1/statistics", None, None).await;
+    assert_eq!(again, first, "served from the snapshot");
+    let filtered = app.ok("GET", "/api/v1/statistics?from=2000-01-01", None, None).await;
+    assert_eq!((filtered["applications"].as_i64(), filtered["refresh_secs"].as_i64()), (Some(2), Some(0)));
+    let (_, home) = web::Web::new(&app, &a).get("/").await;
+    assert!(home.contains("每 60 分钟更新"), "the home page names the snapshot's age");
+
+    app.advance(&admin, 1).await;
+    let later = app.ok("GET", "/api/v1/statistics", None, None).await;
+    assert_eq!(later["applications"].as_i64(), Some(2));
+    assert_ne!(later["as_of"], first["as_of"]);
+}
+
 #[tokio::test]
 async fn chinese_search_and_filters() {
     let app = App::new().await;
