@@ -6,7 +6,8 @@ use serde::Serialize;
 use uuid::Uuid;
 
 use crate::application::{
-    Application, ObjectType, ObjectionOutcome, Registration, SourceKind, State, UpdateFrequency, Upstream,
+    Application, ObjectType, ObjectionDecision, ObjectionOutcome, Registration, SourceKind, State, UpdateFrequency,
+    Upstream,
 };
 
 use crate::application::DataVersion;
@@ -49,7 +50,10 @@ pub struct PublicRecord {
     pub notice_started_at: Option<DateTime<Utc>>,
     pub notice_ends_at: Option<DateTime<Utc>>,
     pub registration: Option<Registration>,
-    pub objections: Vec<PublicObjection>,
+    /// Objections filed during the public notice, in the order filed. Only on a single record (and in the
+    /// answer to filing one); lists of records (search, notices, derived products) leave it out.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub objections: Option<Vec<PublicObjection>>,
     /// Flags of a registered product: under a pledge, licensed, disputed.
     pub pledged: bool,
     pub licensed: bool,
@@ -59,8 +63,10 @@ pub struct PublicRecord {
     /// Every pledge filed, with its rank and status.
     pub pledges: Vec<Pledge>,
     pub versions: Vec<DataVersion>,
-    /// Objections after grant.
-    pub disputes: Vec<PublicObjection>,
+    /// Objections after grant, in the order filed. Only on a single record; lists of records leave it out
+    /// (`disputed` says whether one is still to be decided).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub disputes: Option<Vec<PublicObjection>>,
     /// The registered products this one was made from.
     pub derived_from: Vec<Upstream>,
 }
@@ -69,9 +75,29 @@ fn public_party(p: &PartyRef) -> PartyRef {
     PartyRef { id_number: p.public_id_number(), ..p.clone() }
 }
 
+fn public_objection(id: Uuid, filed_at: DateTime<Utc>, decision: Option<&ObjectionDecision>) -> PublicObjection {
+    PublicObjection {
+        id,
+        filed_at,
+        outcome: decision.map(|d| d.outcome),
+        reasons: decision.map(|d| d.reasons.clone()),
+        decided_at: decision.map(|d| d.decided_at),
+    }
+}
+
 impl PublicRecord {
-    /// `None` when the application is not published.
+    /// The whole public record, with its objections and disputes. `None` when the application is not published.
     pub fn of(app: &Application) -> Option<Self> {
+        Self::build(app, true)
+    }
+
+    /// The record as lists show it: without the objections and disputes (which only grow, and are read on the
+    /// single record), keeping the `disputed` flag. `None` when the application is not published.
+    pub fn listed(app: &Application) -> Option<Self> {
+        Self::build(app, false)
+    }
+
+    fn build(app: &Application, with_objections: bool) -> Option<Self> {
         if !app.is_public() {
             return None;
         }
@@ -95,17 +121,9 @@ impl PublicRecord {
             notice_started_at: app.notice.as_ref().map(|n| n.started_at),
             notice_ends_at: app.notice.as_ref().map(|n| n.ends_at),
             registration: app.registration.clone(),
-            objections: app
-                .objections
-                .iter()
-                .map(|o| PublicObjection {
-                    id: o.id,
-                    filed_at: o.filed_at,
-                    outcome: o.decision.as_ref().map(|d| d.outcome),
-                    reasons: o.decision.as_ref().map(|d| d.reasons.clone()),
-                    decided_at: o.decision.as_ref().map(|d| d.decided_at),
-                })
-                .collect(),
+            objections: with_objections.then(|| {
+                app.objections.iter().map(|o| public_objection(o.id, o.filed_at, o.decision.as_ref())).collect()
+            }),
             pledged: holding.is_some_and(|h| h.is_pledged()),
             licensed: holding.is_some_and(|h| h.encumbrances.active_licences().next().is_some()),
             disputed: holding.is_some_and(|h| h.is_disputed()),
@@ -115,20 +133,13 @@ impl PublicRecord {
                 .map(|p| Pledge { pledgee: public_party(&p.pledgee), debtor: public_party(&p.debtor), ..p })
                 .collect(),
             versions: holding.map(|h| h.versions.clone()).unwrap_or_default(),
-            disputes: holding
-                .map(|h| {
-                    h.disputes
-                        .iter()
-                        .map(|d| PublicObjection {
-                            id: d.id,
-                            filed_at: d.filed_at,
-                            outcome: d.decision.as_ref().map(|x| x.outcome),
-                            reasons: d.decision.as_ref().map(|x| x.reasons.clone()),
-                            decided_at: d.decision.as_ref().map(|x| x.decided_at),
-                        })
-                        .collect()
-                })
-                .unwrap_or_default(),
+            disputes: with_objections.then(|| {
+                holding
+                    .map(|h| {
+                        h.disputes.iter().map(|d| public_objection(d.id, d.filed_at, d.decision.as_ref())).collect()
+                    })
+                    .unwrap_or_default()
+            }),
             derived_from: app.form.derived_from.clone(),
         })
     }

@@ -11,7 +11,7 @@ use std::time::Duration;
 use async_trait::async_trait;
 use chrono::{DateTime, TimeZone, Utc};
 use dipr_domain::access::Role;
-use dipr_domain::application::{Application, State};
+use dipr_domain::application::{Application, Dispute, Holding, Objection, State};
 use dipr_domain::party::{Party, PartyKind};
 use dipr_domain::public::PublicRecord;
 use dipr_domain::time::{CalendarDay, DayKind};
@@ -82,6 +82,148 @@ fn search_fields(app: &Application) -> [(Field, String); 5] {
         (Field::Identifiers, ids.join("\n")),
         (Field::Body, body),
     ]
+}
+
+/// `objections.kind` of an objection filed during the notice.
+const OBJECTION: &str = "objection";
+/// `objections.kind` of a dispute filed after grant.
+const DISPUTE: &str = "dispute";
+/// The setting recorded once the objections of documents written before `objections` existed have been moved.
+const OBJECTIONS_MOVED: &str = "store_objections_in_rows";
+
+/// The application as `applications.doc` stores it: with no objections and no disputes, which are rows of
+/// `objections`. Every field is named, so a field added to the domain cannot be dropped here unnoticed, and the
+/// two lists are never copied.
+fn stored_doc(app: &Application) -> String {
+    let Application {
+        id,
+        version,
+        state,
+        applicant,
+        filed_by,
+        agent,
+        form,
+        created_at,
+        updated_at,
+        submitted_at,
+        examiner_id,
+        correction,
+        notice,
+        objections: _,
+        decisions,
+        registration,
+        withdrawn_at,
+        holding,
+    } = app;
+    let holding = holding.as_ref().map(|h| {
+        let Holding { holder, holder_since, encumbrances, versions, disputes: _ } = h;
+        Holding {
+            holder: holder.clone(),
+            holder_since: *holder_since,
+            encumbrances: encumbrances.clone(),
+            versions: versions.clone(),
+            disputes: Vec::new(),
+        }
+    });
+    to_json(&Application {
+        id: *id,
+        version: *version,
+        state: *state,
+        applicant: applicant.clone(),
+        filed_by: *filed_by,
+        agent: agent.clone(),
+        form: form.clone(),
+        created_at: *created_at,
+        updated_at: *updated_at,
+        submitted_at: *submitted_at,
+        examiner_id: *examiner_id,
+        correction: correction.clone(),
+        notice: notice.clone(),
+        objections: Vec::new(),
+        decisions: decisions.clone(),
+        registration: registration.clone(),
+        withdrawn_at: *withdrawn_at,
+        holding,
+    })
+}
+
+/// `applications.public_doc`: the record as lists show it, without objections and disputes.
+fn listed_doc(app: &Application) -> Option<String> {
+    PublicRecord::listed(app).map(|r| to_json(&r))
+}
+
+/// Whether a decoded document still carries objections or disputes inside it (written before `objections`
+/// existed).
+fn has_embedded_objections(app: &Application) -> bool {
+    !app.objections.is_empty() || app.holding.as_ref().is_some_and(|h| !h.disputes.is_empty())
+}
+
+/// One row of `objections`.
+struct ObjectionRow {
+    id: String,
+    kind: &'static str,
+    position: i64,
+    decided: bool,
+    filed_at: i64,
+    doc: String,
+}
+
+/// An application's objections and disputes as rows, each list numbered in the order filed.
+fn objection_rows(app: &Application) -> Vec<ObjectionRow> {
+    let objections = app.objections.iter().enumerate().map(|(i, o)| ObjectionRow {
+        id: o.id.to_string(),
+        kind: OBJECTION,
+        position: i as i64,
+        decided: o.decision.is_some(),
+        filed_at: ms(o.filed_at),
+        doc: to_json(o),
+    });
+    let disputes = app.holding.iter().flat_map(|h| &h.disputes).enumerate().map(|(i, d)| ObjectionRow {
+        id: d.id.to_string(),
+        kind: DISPUTE,
+        position: i as i64,
+        decided: d.decision.is_some(),
+        filed_at: ms(d.filed_at),
+        doc: to_json(d),
+    });
+    objections.chain(disputes).collect()
+}
+
+/// `rows` (in the order filed), then whatever `embedded` holds that they do not: a document written before
+/// `objections` existed, or by an older server still running, keeps its objections until its next write moves them.
+fn merge_filed<T>(rows: Vec<T>, embedded: &mut Vec<T>, id: impl Fn(&T) -> Uuid) {
+    if rows.is_empty() {
+        return;
+    }
+    let known: std::collections::HashSet<Uuid> = rows.iter().map(&id).collect();
+    let older = std::mem::replace(embedded, rows);
+    embedded.extend(older.into_iter().filter(|x| !known.contains(&id(x))));
+}
+
+/// Give each application its rows of `objections` (`(application_id, kind, doc)`, in order).
+fn attach_objections(apps: &mut [Application], rows: Vec<(String, String, String)>) -> Result<()> {
+    let mut by_app: std::collections::HashMap<String, (Vec<Objection>, Vec<Dispute>)> =
+        std::collections::HashMap::new();
+    for (app_id, kind, doc) in rows {
+        let entry = by_app.entry(app_id).or_default();
+        match kind.as_str() {
+            OBJECTION => entry.0.push(json(&doc)?),
+            DISPUTE => entry.1.push(json(&doc)?),
+            other => return Err(StoreError::Corrupt(format!("objection kind {other:?}"))),
+        }
+    }
+    for app in apps {
+        let Some((objections, disputes)) = by_app.remove(&app.id.to_string()) else { continue };
+        merge_filed(objections, &mut app.objections, |o| o.id);
+        if !disputes.is_empty() {
+            let holding = app
+                .holding
+                .as_mut()
+                .ok_or_else(|| StoreError::Corrupt(format!("disputes of application {} without a holding", app.id)))?;
+            merge_filed(disputes, &mut holding.disputes, |d| d.id);
+        }
+    }
+    Ok(())
 }
 
 /// Everything search reads of an application, in one string: the index is rewritten only when it changes.
@@ -437,8 +579,8 @@ macro_rules! bind_app {
             .bind(ms(app.created_at))
             .bind(ms(app.updated_at))
             .bind(app.withdrawn_at.map(ms))
-            .bind(to_json(app))
-            .bind(PublicRecord::of(app).map(|r| to_json(&r)))
+            .bind(stored_doc(app))
+            .bind(listed_doc(app))
             .bind(app.holding.as_ref().is_some_and(|h| h.disputes.iter().any(|d| d.decision.is_none())))
             .bind(app.holder().id.to_string())
     }};
@@ -516,6 +658,66 @@ macro_rules! sync_projections {
     }};
 }
 
+/// Read the objections and disputes of `$apps` (a `&mut [Application]`) through `$exec`, in one query, and attach
+/// them in the order filed.
+macro_rules! with_objections {
+    ($exec:expr, $apps:expr) => {{
+        let apps: &mut [Application] = $apps;
+        if !apps.is_empty() {
+            let list: Vec<String> = (1..=apps.len()).map(|i| format!("${i}")).collect();
+            let sql = format!(
+                "SELECT application_id, kind, doc FROM objections WHERE application_id IN ({}) \
+                 ORDER BY application_id, kind, position",
+                list.join(", ")
+            );
+            let mut q = sqlx::query_as::<_, (String, String, String)>(&sql);
+            for a in apps.iter() {
+                q = q.bind(a.id.to_string());
+            }
+            let rows = q.fetch_all($exec).await?;
+            attach_objections(apps, rows)?;
+        }
+        Ok::<(), StoreError>(())
+    }};
+}
+
+/// Write an application's objections and disputes as rows of `objections`; a row whose document (and place) is
+/// unchanged is left as it is.
+macro_rules! store_objections {
+    ($conn:expr, $app:expr) => {{
+        let app: &Application = $app;
+        let rows = objection_rows(app);
+        // 7 binds a row: well under both databases' parameter limits.
+        for chunk in rows.chunks(100) {
+            let values: Vec<String> = (0..chunk.len())
+                .map(|k| {
+                    let b = 7 * k;
+                    format!("(${}, ${}, ${}, ${}, ${}, ${}, ${})", b + 1, b + 2, b + 3, b + 4, b + 5, b + 6, b + 7)
+                })
+                .collect();
+            let sql = format!(
+                "INSERT INTO objections (id, application_id, kind, position, decided, filed_at, doc) VALUES {} \
+                 ON CONFLICT (id) DO UPDATE SET position = excluded.position, decided = excluded.decided, \
+                 filed_at = excluded.filed_at, doc = excluded.doc \
+                 WHERE objections.doc <> excluded.doc OR objections.position <> excluded.position",
+                values.join(", ")
+            );
+            let mut q = sqlx::query(&sql);
+            for r in chunk {
+                q = q
+                    .bind(r.id.as_str())
+                    .bind(app.id.to_string())
+                    .bind(r.kind)
+                    .bind(r.position)
+                    .bind(r.decided)
+                    .bind(r.filed_at)
+                    .bind(r.doc.as_str());
+            }
+            q.execute(&mut *$conn).await?;
+        }
+    }};
+}
+
 macro_rules! impl_store {
     ($store:ident, $tx:ident, $db:ty, $backend:literal, $for_update:literal, $dialect:expr) => {
         pub struct $tx {
@@ -546,13 +748,18 @@ macro_rules! impl_store {
             async fn application_for_update(&mut self, id: Uuid) -> Result<Option<Application>> {
                 let sql = concat!("SELECT doc FROM applications WHERE id = $1", $for_update);
                 let row = sqlx::query(sql).bind(id.to_string()).fetch_optional(&mut *self.tx).await?;
-                row.map(|r| json(r.try_get::<&str, _>("doc")?)).transpose()
+                let Some(mut app) = row.map(|r| json::<Application>(r.try_get::<&str, _>("doc")?)).transpose()? else {
+                    return Ok(None);
+                };
+                with_objections!(&mut *self.tx, std::slice::from_mut(&mut app))?;
+                Ok(Some(app))
             }
 
             async fn insert_application(&mut self, app: &Application) -> Result<()> {
                 let seq = self.next_sequence("application_rows").await?;
                 let r = bind_app!(sqlx::query(APP_INSERT), app).bind(seq).execute(&mut *self.tx).await?;
                 self.wrote(r.rows_affected());
+                store_objections!(self.tx, app);
                 sync_projections!(self.tx, app);
                 self.index_search(seq, app).await
             }
@@ -567,6 +774,7 @@ macro_rules! impl_store {
                     return Err(StoreError::Conflict(format!("application {} is not at version {}", app.id, app.version - 1)));
                 }
                 self.wrote(1);
+                store_objections!(self.tx, app);
                 sync_projections!(self.tx, app);
                 let Some(before) = before else { return Ok(()) };
                 let seq: i64 = before.try_get("seq")?;
@@ -992,12 +1200,17 @@ macro_rules! impl_store {
                     .bind(id.to_string())
                     .fetch_optional(&self.read)
                     .await?;
-                row.map(|r| json(r.try_get::<&str, _>("doc")?)).transpose()
+                let Some(mut app) = row.map(|r| json::<Application>(r.try_get::<&str, _>("doc")?)).transpose()? else {
+                    return Ok(None);
+                };
+                with_objections!(&self.read, std::slice::from_mut(&mut app))?;
+                Ok(Some(app))
             }
 
             async fn applications(&self, f: &ApplicationFilter, page: Page) -> Result<Paged<Application>> {
                 let rows = self.application_rows(f, page, "doc").await?;
-                let items = rows.items.iter().map(|d| json(d)).collect::<Result<Vec<_>>>()?;
+                let mut items = rows.items.iter().map(|d| json(d)).collect::<Result<Vec<Application>>>()?;
+                with_objections!(&self.read, &mut items)?;
                 Ok(Paged { items, page: rows.page, per_page: rows.per_page, total: rows.total })
             }
 
@@ -1280,7 +1493,11 @@ macro_rules! impl_store {
                     .bind(number)
                     .fetch_optional(&self.read)
                     .await?;
-                row.map(|r| json(r.try_get::<&str, _>("doc")?)).transpose()
+                let Some(mut app) = row.map(|r| json::<Application>(r.try_get::<&str, _>("doc")?)).transpose()? else {
+                    return Ok(None);
+                };
+                with_objections!(&self.read, std::slice::from_mut(&mut app))?;
+                Ok(Some(app))
             }
 
             async fn derived_products(&self, registration_number: &str) -> Result<Vec<(Box<RawValue>, Option<Uuid>)>> {
@@ -1749,6 +1966,54 @@ macro_rules! rebuild_search {
     }};
 }
 
+/// Move the objections and disputes still inside documents written before `objections` existed into rows, and
+/// rewrite those documents (and their public projections) without them: one transaction per application, the
+/// row locked on PostgreSQL. Runs until it has completed once (then the setting [`OBJECTIONS_MOVED`] is
+/// recorded); running it again changes nothing.
+macro_rules! move_embedded_objections {
+    ($pool:expr, $for_update:literal) => {{
+        let moved: Option<String> = sqlx::query_scalar("SELECT value FROM settings WHERE name = $1")
+            .bind(OBJECTIONS_MOVED)
+            .fetch_optional($pool)
+            .await?;
+        if moved.is_none() {
+            // Documents are compact JSON, and a quote inside a string is escaped: only a non-empty list matches.
+            let ids: Vec<String> = sqlx::query_scalar(
+                "SELECT id FROM applications WHERE doc LIKE '%\"objections\":[{%' OR doc LIKE '%\"disputes\":[{%'",
+            )
+            .fetch_all($pool)
+            .await?;
+            for id in ids {
+                let mut tx = $pool.begin().await?;
+                let doc: String =
+                    sqlx::query_scalar(concat!("SELECT doc FROM applications WHERE id = $1", $for_update))
+                        .bind(&id)
+                        .fetch_one(&mut *tx)
+                        .await?;
+                let mut app: Application = json(&doc)?;
+                if !has_embedded_objections(&app) {
+                    continue;
+                }
+                with_objections!(&mut *tx, std::slice::from_mut(&mut app))?;
+                store_objections!(tx, &app);
+                sqlx::query("UPDATE applications SET doc = $2, public_doc = $3 WHERE id = $1")
+                    .bind(&id)
+                    .bind(stored_doc(&app))
+                    .bind(listed_doc(&app))
+                    .execute(&mut *tx)
+                    .await?;
+                tx.commit().await?;
+            }
+            sqlx::query("INSERT INTO settings (name, value) VALUES ($1, $2) ON CONFLICT (name) DO NOTHING")
+                .bind(OBJECTIONS_MOVED)
+                .bind(Utc::now().to_rfc3339())
+                .execute($pool)
+                .await?;
+        }
+        Ok::<(), StoreError>(())
+    }};
+}
+
 /// SQLite in WAL mode with `synchronous=FULL`: a commit is on disk (the WAL fsynced) before it is
 /// acknowledged, so an answered write survives a power loss. All writes go through a one-connection pool,
 /// so write transactions are serialised in-process and never meet `SQLITE_BUSY`; reads use their own pool
@@ -1771,6 +2036,7 @@ impl SqliteStore {
         let write = SqlitePoolOptions::new().max_connections(1).connect_with(opts.clone()).await?;
         sqlx::migrate!("./migrations/sqlite").run(&write).await?;
         refresh_derived!(&write)?;
+        move_embedded_objections!(&write, "")?;
         rebuild_search!(&write, Dialect::Sqlite)?;
         let read = SqlitePoolOptions::new().max_connections(4).connect_with(opts.read_only(true)).await?;
         Ok(Self { write, read })
@@ -1807,6 +2073,7 @@ impl PgStore {
             PgPoolOptions::new().max_connections(8).acquire_timeout(Duration::from_secs(10)).connect_with(opts).await?;
         sqlx::migrate!("./migrations/postgres").run(&pool).await?;
         refresh_derived!(&pool)?;
+        move_embedded_objections!(&pool, " FOR UPDATE")?;
         rebuild_search!(&pool, Dialect::Postgres)?;
         Ok(Self { write: pool.clone(), read: pool })
     }

@@ -135,6 +135,25 @@ conformance!(
     request_keys_answer_once,
 );
 
+/// Tests that also read and write the database directly, or open it again.
+macro_rules! conformance_db {
+    ($($name:ident),* $(,)?) => {
+        mod sqlite_db {
+            $(#[tokio::test] async fn $name() { super::$name(super::Db::sqlite()).await })*
+        }
+        mod postgres_db {
+            $(#[tokio::test] async fn $name() {
+                match super::Db::postgres() {
+                    Some(db) => super::$name(db).await,
+                    None => eprintln!("DIPR_TEST_POSTGRES_URL not set: PostgreSQL not tested here"),
+                }
+            })*
+        }
+    };
+}
+
+conformance_db!(objections_and_disputes_are_rows, embedded_objections_move_out_at_open);
+
 fn now() -> chrono::DateTime<Utc> {
     Utc.with_ymd_and_hms(2027, 5, 10, 2, 0, 0).unwrap()
 }
@@ -378,14 +397,14 @@ async fn search_and_filters(store: Arc<dyn Store>) {
     };
     assert!(find(typed).await.is_empty());
 
-    // The stored public projection is what PublicRecord::of gives, and only for published filings.
+    // The stored public projection is what PublicRecord::listed gives, and only for published filings.
     let public = store.public_records(&search(&tag, false), page).await.unwrap();
     assert_eq!(public.total, 3);
     for raw in &public.items {
         let v: serde_json::Value = serde_json::from_str(raw.get()).unwrap();
         let id: Uuid = v["id"].as_str().unwrap().parse().unwrap();
         let app = store.application(id).await.unwrap().unwrap();
-        let expected = serde_json::to_value(dipr_domain::public::PublicRecord::of(&app).unwrap()).unwrap();
+        let expected = serde_json::to_value(dipr_domain::public::PublicRecord::listed(&app).unwrap()).unwrap();
         assert_eq!(v, expected);
     }
 
@@ -676,4 +695,505 @@ async fn request_keys_answer_once(store: Arc<dyn Store>) {
     store.answer_request_key("bob", "k1", &answer, true).await.unwrap();
     assert_eq!(store.claim_request_key("bob", "k1", fp, now()).await.unwrap(), RequestKey::Claimed);
     assert_eq!(store.claim_request_key("bob", "k1", fp, now()).await.unwrap(), RequestKey::InProgress);
+}
+
+/// A test database that the suite can also reach with plain SQL, and open again.
+enum Db {
+    Sqlite(std::path::PathBuf),
+    Postgres { url: String, schema: String },
+}
+
+/// A value bound to plain SQL.
+enum V {
+    T(String),
+    I(i64),
+    B(bool),
+    /// A NULL of type TEXT, or of type BIGINT.
+    NoText,
+    NoInt,
+}
+
+macro_rules! bind_v {
+    ($q:expr, $binds:expr) => {{
+        let mut q = $q;
+        for b in $binds {
+            q = match b {
+                V::T(s) => q.bind(s),
+                V::I(i) => q.bind(i),
+                V::B(b) => q.bind(b),
+                V::NoText => q.bind(None::<String>),
+                V::NoInt => q.bind(None::<i64>),
+            };
+        }
+        q
+    }};
+}
+
+impl Db {
+    fn sqlite() -> Self {
+        let dir = std::env::temp_dir().join(format!("dipr-store-test-{}", Uuid::now_v7()));
+        std::fs::create_dir_all(&dir).unwrap();
+        Db::Sqlite(dir.join("dipr.db"))
+    }
+
+    fn postgres() -> Option<Self> {
+        Some(Db::Postgres { url: pg_url()?, schema: format!("t_{}", Uuid::now_v7().simple()) })
+    }
+
+    async fn open(&self) -> Arc<dyn Store> {
+        match self {
+            Db::Sqlite(path) => Arc::new(SqliteStore::open(path).await.unwrap()),
+            Db::Postgres { url, schema } => Arc::new(
+                PgStore::connect_in_schema(url, schema).await.expect("DIPR_TEST_POSTGRES_URL is set but unreachable"),
+            ),
+        }
+    }
+
+    async fn sqlite_pool(path: &std::path::Path) -> sqlx::SqlitePool {
+        let opts = sqlx::sqlite::SqliteConnectOptions::new().filename(path).create_if_missing(true);
+        sqlx::sqlite::SqlitePoolOptions::new().max_connections(1).connect_with(opts).await.unwrap()
+    }
+
+    async fn pg_pool(url: &str, schema: &str) -> sqlx::PgPool {
+        use std::str::FromStr;
+        let opts = sqlx::postgres::PgConnectOptions::from_str(url).unwrap();
+        let pool = sqlx::postgres::PgPoolOptions::new().max_connections(1).connect_with(opts.clone()).await.unwrap();
+        sqlx::query(&format!("CREATE SCHEMA IF NOT EXISTS {schema}")).execute(&pool).await.unwrap();
+        pool.close().await;
+        sqlx::postgres::PgPoolOptions::new()
+            .max_connections(1)
+            .connect_with(opts.options([("search_path", schema)]))
+            .await
+            .unwrap()
+    }
+
+    /// Apply the store's migrations up to `version` only: the database as an older release left it.
+    async fn migrate_to(&self, version: i64) {
+        let only = |mut m: sqlx::migrate::Migrator| {
+            m.migrations = m.migrations.iter().filter(|x| x.version <= version).cloned().collect::<Vec<_>>().into();
+            m
+        };
+        match self {
+            Db::Sqlite(path) => {
+                let pool = Self::sqlite_pool(path).await;
+                only(sqlx::migrate!("./migrations/sqlite")).run(&pool).await.unwrap();
+                pool.close().await;
+            }
+            Db::Postgres { url, schema } => {
+                let pool = Self::pg_pool(url, schema).await;
+                only(sqlx::migrate!("./migrations/postgres")).run(&pool).await.unwrap();
+                pool.close().await;
+            }
+        }
+    }
+
+    async fn exec(&self, sql: &str, binds: Vec<V>) {
+        match self {
+            Db::Sqlite(path) => {
+                let pool = Self::sqlite_pool(path).await;
+                bind_v!(sqlx::query(sql), binds).execute(&pool).await.unwrap();
+                pool.close().await;
+            }
+            Db::Postgres { url, schema } => {
+                let pool = Self::pg_pool(url, schema).await;
+                bind_v!(sqlx::query(sql), binds).execute(&pool).await.unwrap();
+                pool.close().await;
+            }
+        }
+    }
+
+    /// The first column (text) of every row.
+    async fn texts(&self, sql: &str, binds: Vec<V>) -> Vec<Option<String>> {
+        match self {
+            Db::Sqlite(path) => {
+                let pool = Self::sqlite_pool(path).await;
+                let out = bind_v!(sqlx::query_scalar(sql), binds).fetch_all(&pool).await.unwrap();
+                pool.close().await;
+                out
+            }
+            Db::Postgres { url, schema } => {
+                let pool = Self::pg_pool(url, schema).await;
+                let out = bind_v!(sqlx::query_scalar(sql), binds).fetch_all(&pool).await.unwrap();
+                pool.close().await;
+                out
+            }
+        }
+    }
+
+    /// From now on, count the rows of `objections` that are updated (in `objection_rewrites`).
+    async fn count_objection_rewrites(&self) {
+        self.exec("CREATE TABLE objection_rewrites (n BIGINT NOT NULL)", vec![]).await;
+        self.exec("INSERT INTO objection_rewrites (n) VALUES (0)", vec![]).await;
+        match self {
+            Db::Sqlite(_) => {
+                self.exec(
+                    "CREATE TRIGGER objection_rewritten AFTER UPDATE ON objections \
+                     BEGIN UPDATE objection_rewrites SET n = n + 1; END",
+                    vec![],
+                )
+                .await
+            }
+            Db::Postgres { .. } => {
+                self.exec(
+                    "CREATE FUNCTION objection_rewritten() RETURNS trigger LANGUAGE plpgsql AS \
+                     $f$ BEGIN UPDATE objection_rewrites SET n = n + 1; RETURN NEW; END $f$",
+                    vec![],
+                )
+                .await;
+                self.exec(
+                    "CREATE TRIGGER objection_rewritten AFTER UPDATE ON objections \
+                     FOR EACH ROW EXECUTE FUNCTION objection_rewritten()",
+                    vec![],
+                )
+                .await
+            }
+        }
+    }
+
+    async fn objection_rewrites(&self) -> String {
+        self.texts("SELECT CAST(n AS TEXT) FROM objection_rewrites", vec![]).await[0].clone().unwrap()
+    }
+
+    /// The stored `doc` and `public_doc` of an application.
+    async fn documents(&self, id: Uuid) -> (String, Option<String>) {
+        let doc = self.texts("SELECT doc FROM applications WHERE id = $1", vec![V::T(id.to_string())]).await;
+        let public = self.texts("SELECT public_doc FROM applications WHERE id = $1", vec![V::T(id.to_string())]).await;
+        (doc[0].clone().unwrap(), public[0].clone())
+    }
+
+    /// Rows of `objections` of an application: (kind, position, decided), in order.
+    async fn objection_rows(&self, id: Uuid) -> Vec<String> {
+        let sql = "SELECT kind || ':' || CAST(position AS TEXT) || ':' || \
+                   CASE WHEN decided THEN 'decided' ELSE 'open' END FROM objections \
+                   WHERE application_id = $1 ORDER BY kind, position";
+        self.texts(sql, vec![V::T(id.to_string())]).await.into_iter().map(Option::unwrap).collect()
+    }
+}
+
+fn decision(reasons: &str) -> ObjectionDecision {
+    ObjectionDecision {
+        outcome: ObjectionOutcome::Dismissed,
+        reasons: reasons.into(),
+        examiner_id: Uuid::now_v7(),
+        examiner_name: "审查员".into(),
+        decided_at: now(),
+    }
+}
+
+/// Objections whose ids run backwards, so only their place keeps them in the order filed. Every text names `tag`
+/// and the objection's number.
+fn objections(tag: &str, n: usize) -> Vec<Objection> {
+    let mut ids: Vec<Uuid> = (0..n).map(|_| Uuid::now_v7()).collect();
+    ids.reverse();
+    ids.into_iter()
+        .enumerate()
+        .map(|(i, id)| Objection {
+            id,
+            filed_at: now() - Duration::hours(10 - i as i64),
+            filed_by: None,
+            objector_name: format!("异议人{tag}-{i}"),
+            objector_contact: format!("contact{tag}-{i}"),
+            grounds: format!("异议理由{tag}-{i}"),
+            evidence: Vec::new(),
+            decide_by: now() + Duration::days(10),
+            response: None,
+            responded_at: None,
+            decision: None,
+        })
+        .collect()
+}
+
+fn disputes(tag: &str, n: usize) -> Vec<Dispute> {
+    let mut ids: Vec<Uuid> = (0..n).map(|_| Uuid::now_v7()).collect();
+    ids.reverse();
+    ids.into_iter()
+        .enumerate()
+        .map(|(i, id)| Dispute {
+            id,
+            filed_at: now() + Duration::hours(i as i64),
+            filed_by: None,
+            objector_name: format!("争议人{tag}-{i}"),
+            objector_contact: format!("contact{tag}-d{i}"),
+            grounds: format!("争议理由{tag}-{i}"),
+            decision: None,
+        })
+        .collect()
+}
+
+/// Every text of an application's objections and disputes (names, contacts, grounds, decision reasons, ids).
+fn objection_texts(app: &Application) -> Vec<String> {
+    let mut out = Vec::new();
+    let reasons = |d: &Option<ObjectionDecision>| d.iter().map(|d| d.reasons.clone()).collect::<Vec<_>>();
+    for o in &app.objections {
+        out.extend([o.id.to_string(), o.objector_name.clone(), o.objector_contact.clone(), o.grounds.clone()]);
+        out.extend(reasons(&o.decision));
+    }
+    for d in app.holding.iter().flat_map(|h| &h.disputes) {
+        out.extend([d.id.to_string(), d.objector_name.clone(), d.objector_contact.clone(), d.grounds.clone()]);
+        out.extend(reasons(&d.decision));
+    }
+    out
+}
+
+/// Neither stored document carries any text of the objections and disputes, nor their lists.
+async fn assert_documents_stripped(db: &Db, app: &Application) {
+    let (doc, public) = db.documents(app.id).await;
+    let texts = objection_texts(app);
+    assert!(!texts.is_empty());
+    for t in &texts {
+        assert!(!doc.contains(t.as_str()), "doc holds {t:?}");
+        assert!(!public.as_deref().unwrap_or("").contains(t.as_str()), "public_doc holds {t:?}");
+    }
+    let doc: serde_json::Value = serde_json::from_str(&doc).unwrap();
+    assert_eq!(doc["objections"], serde_json::json!([]));
+    if app.holding.is_some() {
+        assert_eq!(doc["holding"]["disputes"], serde_json::json!([]));
+    }
+    if let Some(public) = public {
+        let public: serde_json::Value = serde_json::from_str(&public).unwrap();
+        assert!(public.get("objections").is_none() && public.get("disputes").is_none(), "{public}");
+        let disputed = app.holding.as_ref().is_some_and(|h| h.is_disputed());
+        assert_eq!(public["disputed"], disputed, "the flag stays");
+    }
+}
+
+/// Register with a given sequence (registration numbers are unique).
+fn register_as(mut app: Application, sequence: u64) -> Application {
+    app.state = State::Registered;
+    app.submitted_at = Some(now() - Duration::days(7));
+    app.notice = Some(Notice { started_at: now() - Duration::days(2), ends_at: now() });
+    dipr_domain::lifecycle::register(&mut app, sequence, sequence, now(), &Default::default()).unwrap();
+    app
+}
+
+async fn update(store: &Arc<dyn Store>, app: &mut Application, kind: &str) {
+    app.version += 1;
+    let mut tx = store.begin().await.unwrap();
+    tx.update_application(app).await.unwrap();
+    tx.append_event(&event("application", &app.id.to_string(), kind)).await.unwrap();
+    tx.commit().await.unwrap();
+}
+
+/// Objections and disputes are rows of their own: every read gives them back in the order filed with their
+/// decisions, and the application's stored documents never carry them.
+async fn objections_and_disputes_are_rows(db: Db) {
+    let store = db.open().await;
+    let tag = Uuid::now_v7().simple().to_string();
+    let (_, _, mut a) = seed(&store, &format!("异议甲{tag}"), "甲公司").await;
+    let (_, _, mut b) = seed(&store, &format!("异议乙{tag}"), "乙公司").await;
+    let (_, _, c) = seed(&store, &format!("异议丙{tag}"), "丙公司").await;
+
+    // On notice with objections, one decided.
+    for (app, n) in [(&mut a, 3), (&mut b, 2)] {
+        app.state = State::ObjectionPending;
+        app.submitted_at = Some(now() - Duration::days(7));
+        app.notice = Some(Notice { started_at: now() - Duration::days(2), ends_at: now() + Duration::days(10) });
+        app.objections = objections(&format!("{tag}{n}"), n);
+        app.objections[1].decision = Some(decision(&format!("驳回理由{tag}{n}")));
+        update(&store, app, "objection_filed").await;
+    }
+    assert_eq!(store.application(a.id).await.unwrap().unwrap(), a);
+    assert_eq!(db.objection_rows(a.id).await, ["objection:0:open", "objection:1:decided", "objection:2:open"]);
+    assert_documents_stripped(&db, &a).await;
+    assert_documents_stripped(&db, &b).await;
+    // Lists of public records carry neither list; the single record is built from the whole application.
+    let public = store
+        .public_records(&ApplicationFilter { text: Some(tag.clone()), ..Default::default() }, Page::default())
+        .await
+        .unwrap();
+    assert_eq!(public.total, 2);
+    for raw in &public.items {
+        let v: serde_json::Value = serde_json::from_str(raw.get()).unwrap();
+        assert!(v.get("objections").is_none() && v.get("disputes").is_none(), "{v}");
+    }
+    let record = dipr_domain::public::PublicRecord::of(&a).unwrap();
+    assert_eq!(record.objections.as_ref().map(Vec::len), Some(3));
+
+    // Registered: one more objection decided, and disputes after grant.
+    a.objections[0].decision = Some(decision(&format!("成立理由{tag}")));
+    let mut a = register_as(a, 7);
+    a.holding.as_mut().unwrap().disputes = disputes(&tag, 2);
+    a.holding.as_mut().unwrap().disputes[0].decision = Some(decision(&format!("争议裁决{tag}")));
+    update(&store, &mut a, "registered").await;
+    let expected_rows =
+        ["dispute:0:decided", "dispute:1:open", "objection:0:decided", "objection:1:decided", "objection:2:open"];
+    assert_eq!(db.objection_rows(a.id).await, expected_rows);
+    assert_documents_stripped(&db, &a).await;
+
+    // Every read attaches them: by id, by registration number, for update, and in a list (one query for the page).
+    assert_eq!(store.application(a.id).await.unwrap().unwrap(), a);
+    let number = a.registration.as_ref().unwrap().registration_number.to_string();
+    assert_eq!(store.application_by_registration_number(&number).await.unwrap().unwrap(), a);
+    let mut tx = store.begin().await.unwrap();
+    assert_eq!(tx.application_for_update(a.id).await.unwrap().unwrap(), a);
+    drop(tx);
+    let list = store
+        .applications(
+            &ApplicationFilter { text: Some(tag.clone()), order: Order::OldestFirst, ..Default::default() },
+            Page::default(),
+        )
+        .await
+        .unwrap();
+    let by_id = |id: Uuid| list.items.iter().find(|x| x.id == id).unwrap().clone();
+    assert_eq!(list.items.len(), 3);
+    assert_eq!(by_id(a.id), a);
+    assert_eq!(by_id(b.id), b);
+    assert_eq!(by_id(c.id), c);
+    // The disputed flag and the dispute queue still follow the undecided dispute.
+    let queue = ApplicationFilter { open_disputes: true, ..Default::default() };
+    assert!(store.applications(&queue, Page::default()).await.unwrap().items.iter().any(|x| x.id == a.id));
+
+    // A write leaves the rows it does not change as they are: deciding one dispute and filing another rewrites
+    // one row and adds one; a write that changes no objection rewrites none.
+    db.count_objection_rewrites().await;
+    a.holding.as_mut().unwrap().disputes[1].decision = Some(decision(&format!("第二裁决{tag}")));
+    a.holding.as_mut().unwrap().disputes.extend(disputes(&format!("{tag}x"), 1));
+    update(&store, &mut a, "dispute_filed").await;
+    assert_eq!(store.application(a.id).await.unwrap().unwrap(), a);
+    assert_eq!(db.objection_rows(a.id).await.len(), 6);
+    assert_eq!(db.objection_rewrites().await, "1");
+    a.form.summary = "只改摘要".into();
+    update(&store, &mut a, "edited").await;
+    assert_eq!(db.objection_rewrites().await, "1");
+    assert_documents_stripped(&db, &a).await;
+
+    // A rolled-back write leaves no rows behind.
+    let mut more = a.clone();
+    more.objections.extend(objections(&format!("{tag}r"), 1));
+    more.version += 1;
+    let mut tx = store.begin().await.unwrap();
+    tx.update_application(&more).await.unwrap();
+    drop(tx);
+    assert_eq!(store.application(a.id).await.unwrap().unwrap(), a);
+    assert_eq!(db.objection_rows(a.id).await.len(), 6);
+}
+
+/// A database written before objections had their own rows: the store moves them out of the documents when it
+/// opens, once, and a document an older server writes afterwards still reads whole.
+async fn embedded_objections_move_out_at_open(db: Db) {
+    use dipr_domain::public::PublicRecord;
+    db.migrate_to(10).await;
+    let tag = Uuid::now_v7().simple().to_string();
+    let p = party("旧库公司");
+    let u = user("applicant", Role::Applicant, Some(p.id));
+    let form = ApplicationForm {
+        product_name: format!("旧库{tag}"),
+        object_type: Some(ObjectType::DataCollection),
+        industry: "ai".into(),
+        ..Default::default()
+    };
+    let mut app = Application::new_draft(Uuid::now_v7(), &p, u.id, None, form, now());
+    app.objections = objections(&tag, 4);
+    app.objections[2].decision = Some(decision(&format!("旧裁决{tag}")));
+    let mut app = register_as(app, 3);
+    app.holding.as_mut().unwrap().disputes = disputes(&tag, 2);
+    app.holding.as_mut().unwrap().disputes[1].decision = Some(decision(&format!("旧争议裁决{tag}")));
+    app.version = 5;
+    // Written the old way: both lists inside the document, and inside the public record.
+    db.exec(
+        "INSERT INTO parties (id, kind, name, id_number, doc, created_at) VALUES ($1, $2, $3, $4, $5, $6)",
+        vec![
+            V::T(p.id.to_string()),
+            V::T(p.kind.as_str().into()),
+            V::T(p.name.clone()),
+            V::T(p.identifier.as_str().into()),
+            V::T(serde_json::to_string(&p).unwrap()),
+            V::I(now().timestamp_millis()),
+        ],
+    )
+    .await;
+    db.exec(
+        "INSERT INTO users (id, username, display_name, password_hash, role, party_id, disabled, created_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+        vec![
+            V::T(u.id.to_string()),
+            V::T(u.username.clone()),
+            V::T(u.display_name.clone()),
+            V::T(u.password_hash.clone()),
+            V::T(u.role.as_str().into()),
+            V::T(p.id.to_string()),
+            V::B(false),
+            V::I(now().timestamp_millis()),
+        ],
+    )
+    .await;
+    let old_public = serde_json::to_string(&PublicRecord::of(&app).unwrap()).unwrap();
+    assert!(old_public.contains("\"objections\":[{"));
+    db.exec(
+        "INSERT INTO applications (id, version, state, applicant_id, filed_by, agent_id, product_name, product_key, \
+         holder_name, search_text, object_type, industry, is_public, deadline_at, registration_number, created_at, \
+         updated_at, withdrawn_at, doc, public_doc, open_dispute, holder_id) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22)",
+        vec![
+            V::T(app.id.to_string()),
+            V::I(app.version),
+            V::T(app.state.as_str().into()),
+            V::T(p.id.to_string()),
+            V::T(u.id.to_string()),
+            V::NoText,
+            V::T(app.form.product_name.clone()),
+            V::T(app.form.product_key()),
+            V::T(p.name.clone()),
+            V::T(app.form.product_name.to_lowercase()),
+            V::T("data_collection".into()),
+            V::T("ai".into()),
+            V::B(true),
+            V::NoInt,
+            V::T(app.registration.as_ref().unwrap().registration_number.to_string()),
+            V::I(now().timestamp_millis()),
+            V::I(now().timestamp_millis()),
+            V::NoInt,
+            V::T(serde_json::to_string(&app).unwrap()),
+            V::T(old_public),
+            V::B(true),
+            V::T(p.id.to_string()),
+        ],
+    )
+    .await;
+
+    // Opening migrates the schema and moves them out.
+    let store = db.open().await;
+    assert_eq!(store.application(app.id).await.unwrap().unwrap(), app);
+    assert_eq!(
+        db.objection_rows(app.id).await,
+        [
+            "dispute:0:open",
+            "dispute:1:decided",
+            "objection:0:open",
+            "objection:1:open",
+            "objection:2:decided",
+            "objection:3:open"
+        ]
+    );
+    assert_documents_stripped(&db, &app).await;
+    assert!(store.setting("store_objections_in_rows").await.unwrap().is_some(), "done once");
+    let search = ApplicationFilter { text: Some(tag.clone()), ..Default::default() };
+    let public = store.public_records(&search, Page::default()).await.unwrap();
+    let listed: serde_json::Value = serde_json::from_str(public.items[0].get()).unwrap();
+    assert_eq!(listed, serde_json::to_value(PublicRecord::listed(&app).unwrap()).unwrap());
+    let stored = db.documents(app.id).await;
+    drop(store);
+
+    // Opening again changes nothing.
+    let store = db.open().await;
+    assert_eq!(db.documents(app.id).await, stored);
+    assert_eq!(db.objection_rows(app.id).await.len(), 6);
+    assert_eq!(store.application(app.id).await.unwrap().unwrap(), app);
+
+    // An older server still running writes the whole application into the document, with one more objection:
+    // it reads after the rows, and the next write moves it out too.
+    let mut old_write = app.clone();
+    old_write.objections.extend(objections(&format!("{tag}late"), 1));
+    old_write.version += 1;
+    db.exec(
+        "UPDATE applications SET doc = $2, version = $3 WHERE id = $1",
+        vec![V::T(app.id.to_string()), V::T(serde_json::to_string(&old_write).unwrap()), V::I(old_write.version)],
+    )
+    .await;
+    let mut read = store.application(app.id).await.unwrap().unwrap();
+    assert_eq!(read, old_write);
+    update(&store, &mut read, "objection_decided").await;
+    assert_eq!(db.objection_rows(app.id).await.len(), 7);
+    assert_documents_stripped(&db, &read).await;
+    assert_eq!(store.application(app.id).await.unwrap().unwrap(), read);
 }

@@ -947,6 +947,15 @@ async fn openapi_document_and_error_table() {
         assert!(doc["paths"].get(path).is_some(), "{path} missing from the OpenAPI document");
     }
     assert!(doc["components"]["schemas"].get("Application").is_some());
+    // Lists of public records leave out the objections and disputes: the schema does not promise them, and says
+    // where they are.
+    let record = &doc["components"]["schemas"]["PublicRecord"];
+    for field in ["objections", "disputes"] {
+        let required = record["required"].as_array().unwrap();
+        assert!(!required.iter().any(|f| f == field), "{field} is not in every PublicRecord");
+        let about = record["properties"][field]["description"].as_str().unwrap_or_default();
+        assert!(about.contains("single record"), "{field}: {about:?}");
+    }
     let health = app.ok("GET", "/healthz", None, None).await;
     assert_eq!((health["status"].as_str(), health["database"].as_str()), (Some("ok"), Some("sqlite")));
 
