@@ -23,9 +23,9 @@ use uuid::Uuid;
 
 use crate::search::{self, Field};
 use crate::{
-    Applicants, ApplicationFilter, Count, DecisionTimes, EconomicValue, EventRecord, Industry, MonthRow, NewEvent,
-    Order, Page, Paged, PledgeFinancing, RequestKey, Result, SketchMatch, Statistics, StatsFilter, Store, StoreError,
-    StoredAnswer, TokenKind, TokenRecord, Tx, UserRecord, ValueByKind,
+    Applicants, ApplicationFilter, Count, Cursor, DecisionTimes, EconomicValue, EventRecord, Industry, MonthRow,
+    NewEvent, Order, Page, Paged, PledgeFinancing, RequestKey, Result, SketchMatch, Statistics, StatsFilter, Store,
+    StoreError, StoredAnswer, TokenKind, TokenRecord, Tx, UserRecord, ValueByKind, COUNT_CAP,
 };
 use dipr_domain::encumbrance::Money;
 use dipr_domain::holding::{Transaction, TransactionKind};
@@ -361,9 +361,9 @@ struct AppQuery {
 }
 
 impl AppQuery {
-    fn order(&self, order: Order) -> &'static str {
+    fn order_of(ranked: bool, order: Order) -> &'static str {
         match order {
-            Order::Relevance if self.ranked => "m.r ASC, updated_at DESC, id DESC",
+            Order::Relevance if ranked => "m.r ASC, updated_at DESC, id DESC",
             Order::Relevance => "updated_at DESC, id DESC",
             Order::OldestFirst => "updated_at ASC, id ASC",
         }
@@ -1153,29 +1153,53 @@ macro_rules! impl_store {
         }
 
         impl $store {
-            /// One page of a filtered list of applications, as the stored JSON column `col`.
+            /// One page of a filtered list of applications, as the stored JSON column `col`: counted up to
+            /// [`COUNT_CAP`], and after the page's cursor when it has one and the list is not ranked.
             async fn application_rows(&self, f: &ApplicationFilter, page: Page, col: &str) -> Result<Paged<String>> {
                 let q = application_query(f, $dialect);
-                let count_sql = format!("SELECT COUNT(*) AS n FROM applications{}{}", q.join, q.cond);
-                let total: i64 = bind_all!(sqlx::query(&count_sql), application_query(f, $dialect).binds)
+                let count_sql =
+                    format!("SELECT COUNT(*) AS n FROM (SELECT 1 FROM applications{}{} LIMIT {}) c", q.join, q.cond, COUNT_CAP + 1);
+                let counted: i64 = bind_all!(sqlx::query(&count_sql), application_query(f, $dialect).binds)
                     .fetch_one(&self.read)
                     .await?
                     .try_get("n")?;
-                let n = q.binds.len();
+                let keyset = !(q.ranked && f.order == Order::Relevance);
+                let mut binds = q.binds;
+                let mut cond = q.cond;
+                if let (Some(c), true) = (page.after, keyset) {
+                    binds.push(Bind::Int(c.updated_at_ms));
+                    binds.push(Bind::Text(c.id.to_string()));
+                    let cmp = if f.order == Order::OldestFirst { ">" } else { "<" };
+                    let (a, b) = (binds.len() - 1, binds.len());
+                    let clause = format!("(updated_at, id) {cmp} (${a}, ${b})");
+                    cond = if cond.is_empty() { format!(" WHERE {clause}") } else { format!("{cond} AND {clause}") };
+                }
+                let n = binds.len();
+                let order = AppQuery::order_of(q.ranked, f.order);
                 let sql = format!(
-                    "SELECT {col} FROM applications{}{} ORDER BY {} LIMIT ${} OFFSET ${}",
+                    "SELECT {col}, updated_at, id FROM applications{}{cond} ORDER BY {order} LIMIT ${} OFFSET ${}",
                     q.join,
-                    q.cond,
-                    q.order(f.order),
                     n + 1,
                     n + 2
                 );
-                let mut binds = q.binds;
                 binds.push(Bind::Int(i64::from(page.per_page)));
                 binds.push(Bind::Int(page.offset()));
                 let rows = bind_all!(sqlx::query(&sql), binds).fetch_all(&self.read).await?;
+                let next = match rows.last() {
+                    Some(last) if keyset && rows.len() == page.per_page as usize => Some(
+                        Cursor { updated_at_ms: last.try_get("updated_at")?, id: uuid(last.try_get("id")?)? }.to_string(),
+                    ),
+                    _ => None,
+                };
                 let items = rows.iter().map(|r| r.try_get::<String, _>(col)).collect::<std::result::Result<_, _>>()?;
-                Ok(Paged { items, page: page.page, per_page: page.per_page, total })
+                Ok(Paged {
+                    items,
+                    page: page.page,
+                    per_page: page.per_page,
+                    total: counted.min(COUNT_CAP),
+                    total_exact: counted <= COUNT_CAP,
+                    next,
+                })
             }
         }
 
@@ -1211,7 +1235,7 @@ macro_rules! impl_store {
                 let rows = self.application_rows(f, page, "doc").await?;
                 let mut items = rows.items.iter().map(|d| json(d)).collect::<Result<Vec<Application>>>()?;
                 with_objections!(&self.read, &mut items)?;
-                Ok(Paged { items, page: rows.page, per_page: rows.per_page, total: rows.total })
+                Ok(rows.with(items))
             }
 
             async fn public_records(&self, f: &ApplicationFilter, page: Page) -> Result<Paged<Box<RawValue>>> {
@@ -1219,10 +1243,10 @@ macro_rules! impl_store {
                 let rows = self.application_rows(&f, page, "public_doc").await?;
                 let items = rows
                     .items
-                    .into_iter()
-                    .map(|d| RawValue::from_string(d).map_err(|e| StoreError::Corrupt(e.to_string())))
+                    .iter()
+                    .map(|d| RawValue::from_string(d.clone()).map_err(|e| StoreError::Corrupt(e.to_string())))
                     .collect::<Result<Vec<_>>>()?;
-                Ok(Paged { items, page: rows.page, per_page: rows.per_page, total: rows.total })
+                Ok(rows.with(items))
             }
 
             async fn due_applications(&self, now: DateTime<Utc>, limit: u32) -> Result<Vec<Uuid>> {
@@ -1325,7 +1349,7 @@ macro_rules! impl_store {
                 for r in &rows {
                     items.push(user_from_row!(r));
                 }
-                Ok(Paged { items, page: page.page, per_page: page.per_page, total })
+                Ok(Paged::exact(items, page, total))
             }
 
             async fn authenticate(
@@ -1554,7 +1578,7 @@ macro_rules! impl_store {
                         })
                     })
                     .collect::<Result<Vec<_>>>()?;
-                Ok(Paged { items, page: page.page, per_page: page.per_page, total })
+                Ok(Paged::exact(items, page, total))
             }
 
             async fn product_value(&self, application_id: Uuid) -> Result<Vec<ValueByKind>> {

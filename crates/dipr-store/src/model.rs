@@ -111,14 +111,24 @@ pub struct Page {
     /// 1-based.
     pub page: u32,
     pub per_page: u32,
+    /// Continue after this item instead of skipping `page - 1` pages: every page costs the same, however
+    /// deep. Lists ordered by relevance ignore it.
+    pub after: Option<Cursor>,
 }
 
 impl Page {
     pub const MAX_PER_PAGE: u32 = 100;
     pub fn new(page: u32, per_page: u32) -> Self {
-        Self { page: page.max(1), per_page: per_page.clamp(1, Self::MAX_PER_PAGE) }
+        Self { page: page.max(1), per_page: per_page.clamp(1, Self::MAX_PER_PAGE), after: None }
+    }
+    /// The page after `cursor`.
+    pub fn after(cursor: Cursor, per_page: u32) -> Self {
+        Self { after: Some(cursor), ..Self::new(1, per_page) }
     }
     pub fn offset(self) -> i64 {
+        if self.after.is_some() {
+            return 0;
+        }
         i64::from(self.page - 1) * i64::from(self.per_page)
     }
 }
@@ -129,13 +139,63 @@ impl Default for Page {
     }
 }
 
+/// Where a list ordered by last change stopped: the last item's change time and id, written
+/// `<milliseconds>.<uuid>`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Cursor {
+    pub updated_at_ms: i64,
+    pub id: Uuid,
+}
+
+impl Cursor {
+    pub fn parse(s: &str) -> Option<Self> {
+        let (ms, id) = s.split_once('.')?;
+        Some(Self { updated_at_ms: ms.parse().ok()?, id: Uuid::parse_str(id).ok()? })
+    }
+}
+
+impl std::fmt::Display for Cursor {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}.{}", self.updated_at_ms, self.id.simple())
+    }
+}
+
+/// Lists count their items up to this many: beyond it `total` is this and `total_exact` is false, so a
+/// list of a million costs no more to answer than one of ten thousand.
+pub const COUNT_CAP: i64 = 10_000;
+
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Paged<T> {
     pub items: Vec<T>,
     pub page: u32,
     pub per_page: u32,
+    /// Items matching, counted up to 10,000 (see `total_exact`).
     pub total: i64,
+    /// False when there are more than `total` items.
+    pub total_exact: bool,
+    /// Pass as `after` to get the next page (lists ordered by last change, when more may follow).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub next: Option<String>,
+}
+
+impl<T> Paged<T> {
+    /// The same page holding `items` instead.
+    pub fn with<U>(self, items: Vec<U>) -> Paged<U> {
+        Paged {
+            items,
+            page: self.page,
+            per_page: self.per_page,
+            total: self.total,
+            total_exact: self.total_exact,
+            next: self.next,
+        }
+    }
+
+    /// A page of a list counted exactly.
+    pub fn exact(items: Vec<T>, page: Page, total: i64) -> Self {
+        Self { items, page: page.page, per_page: page.per_page, total, total_exact: true, next: None }
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]

@@ -152,7 +152,43 @@ macro_rules! conformance_db {
     };
 }
 
-conformance_db!(objections_and_disputes_are_rows, embedded_objections_move_out_at_open);
+conformance_db!(
+    objections_and_disputes_are_rows,
+    embedded_objections_move_out_at_open,
+    search_sees_other_processes_and_is_rebuilt_at_open
+);
+
+/// Two server processes share one database: what one commits, the other finds at once. An index emptied
+/// and flagged for rebuilding (as a migration that changes it does) is filled again when a store opens.
+async fn search_sees_other_processes_and_is_rebuilt_at_open(db: Db) {
+    let (one, two) = (db.open().await, db.open().await);
+    let tag = Uuid::now_v7().simple().to_string();
+    let (_, _, a) = seed(&one, &format!("跨进程检索 {tag}"), "乙公司").await;
+    let find = |store: Arc<dyn Store>, text: String| async move {
+        let f = ApplicationFilter { text: Some(text), ..Default::default() };
+        store.applications(&f, Page::default()).await.unwrap().items.into_iter().map(|a| a.id).collect::<Vec<_>>()
+    };
+    assert_eq!(find(two.clone(), format!("进程 {tag}")).await, [a.id]);
+
+    let wipe = ["DELETE FROM search_index", "UPDATE settings SET value = 'rebuild' WHERE name = 'search_index'"];
+    match &db {
+        Db::Sqlite(path) => {
+            let pool = Db::sqlite_pool(path).await;
+            for sql in wipe {
+                sqlx::query(sql).execute(&pool).await.unwrap();
+            }
+        }
+        Db::Postgres { url, schema } => {
+            let pool = Db::pg_pool(url, schema).await;
+            for sql in wipe {
+                sqlx::query(sql).execute(&pool).await.unwrap();
+            }
+        }
+    }
+    assert!(find(two.clone(), format!("进程 {tag}")).await.is_empty(), "the index is empty");
+    let three = db.open().await;
+    assert_eq!(find(three, format!("进程 {tag}")).await, [a.id]);
+}
 
 fn now() -> chrono::DateTime<Utc> {
     Utc.with_ymd_and_hms(2027, 5, 10, 2, 0, 0).unwrap()
@@ -412,6 +448,22 @@ async fn search_and_filters(store: Arc<dyn Store>) {
     let p = store.applications(&all, Page::new(2, 3)).await.unwrap();
     assert_eq!((p.total, p.items.len()), (4, 1));
     assert_eq!(p.items[0].id, a4.id);
+
+    // Pages after a cursor: the same items in the same order as counted pages, and no cursor after the end.
+    let mut seen = Vec::new();
+    let mut at = Page::new(1, 1);
+    loop {
+        let p = store.applications(&all, at).await.unwrap();
+        assert_eq!((p.total, p.total_exact), (4, true));
+        seen.extend(p.items.iter().map(|a| a.id));
+        match p.next.as_deref() {
+            Some(next) => at = Page::after(dipr_store::Cursor::parse(next).unwrap(), 1),
+            None => break,
+        }
+    }
+    assert_eq!(seen, [a1.id, a2.id, a3.id, a4.id]);
+    let ranked_page = store.applications(&ranked(&format!("语料 {tag}")), Page::new(1, 1)).await.unwrap();
+    assert!(ranked_page.next.is_none(), "a ranked list pages by number only");
 
     // A renamed product is found under its new name only.
     let mut tx = store.begin().await.unwrap();

@@ -31,6 +31,7 @@ search-button = Search
 search-keywords = Keywords
 search-any-status = Any status
 search-any-type = Any type
+search-count-more = More than { $n } records: add words or filters to narrow them
 search-count = { $n } records
 notices-heading = Filings on public notice
 notices-lead = During the notice period anyone may object on the record's page, with grounds and evidence; an examiner decides with reasons.

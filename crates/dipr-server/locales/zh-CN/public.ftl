@@ -31,6 +31,7 @@ search-button = 检索
 search-keywords = 关键词
 search-any-status = 全部状态
 search-any-type = 全部类型
+search-count-more = 超过 { $n } 条记录，请增加检索词或条件缩小范围
 search-count = 共 { $n } 条记录
 notices-heading = 正在公示的登记申请
 notices-lead = 公示期内任何人均可在记录页面提出异议并附理由与证据；审查员将作出附理由的决定。

@@ -1,7 +1,7 @@
 //! Query parameters shared by several resources, and how their pages and states are read.
 
 use dipr_domain::application::State;
-use dipr_store::Page;
+use dipr_store::{Cursor, Page};
 use serde::Deserialize;
 use utoipa::IntoParams;
 
@@ -15,6 +15,19 @@ pub struct PageParams {
     pub page: Option<u32>,
     /// Items per page, 1–100 (default 20).
     pub per_page: Option<u32>,
+}
+
+/// Pages of a list ordered by last change, which can also continue from a cursor.
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+pub struct CursorParams {
+    /// 1-based page number (default 1).
+    pub page: Option<u32>,
+    /// Items per page, 1–100 (default 20).
+    pub per_page: Option<u32>,
+    /// The `next` of the previous page: continue after it (every page then costs the same however deep;
+    /// `page` is ignored).
+    pub after: Option<String>,
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
@@ -32,6 +45,19 @@ pub fn page_of(page: Option<u32>, per_page: Option<u32>) -> ApiResult<Page> {
         return Err(ApiError::new("bad_request", "page must be ≥ 1 and per_page between 1 and 100"));
     }
     Ok(Page::new(p, n))
+}
+
+/// A page, or the page after a cursor.
+pub fn page_after(page: Option<u32>, per_page: Option<u32>, after: Option<&str>) -> ApiResult<Page> {
+    let at = page_of(page, per_page)?;
+    match after.filter(|a| !a.is_empty()) {
+        None => Ok(at),
+        Some(a) => {
+            let cursor =
+                Cursor::parse(a).ok_or_else(|| ApiError::new("bad_request", "after is not a cursor from `next`"))?;
+            Ok(Page::after(cursor, at.per_page))
+        }
+    }
 }
 
 pub fn parse_states(s: Option<&str>) -> ApiResult<Vec<State>> {

@@ -21,7 +21,7 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 use uuid::Uuid;
 
-use crate::api::params::{page_of, parse_states, PageParams};
+use crate::api::params::{page_after, parse_states, CursorParams};
 use crate::auth::Caller;
 use crate::error::ApiError;
 use crate::error::ApiResult;
@@ -59,9 +59,11 @@ pub struct ObjectionFiled {
 #[derive(Debug, Deserialize, IntoParams)]
 #[serde(deny_unknown_fields)]
 pub struct SearchParams {
-    /// Words in the product name, holder name or registration number (Chinese substrings work).
+    /// Words to find (all of them) in the product's name, the holder's or applicant's name, the registration
+    /// or certificate number, a credit code, or the summary; Chinese terms of any length, other words by
+    /// prefix. Results are ranked: names and identifiers before summaries.
     pub q: Option<String>,
-    /// Part of the holder's name.
+    /// Words of the holder's name.
     pub holder: Option<String>,
     pub object_type: Option<ObjectType>,
     /// Industry code.
@@ -70,6 +72,8 @@ pub struct SearchParams {
     pub status: Option<String>,
     pub page: Option<u32>,
     pub per_page: Option<u32>,
+    /// The `next` of the previous page, to continue after it (lists without `q`; `page` is then ignored).
+    pub after: Option<String>,
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -95,20 +99,21 @@ async fn search_records(AxState(st): S, Query(q): Query<SearchParams>) -> ApiRes
         states: parse_states(q.status.as_deref())?,
         ..Default::default()
     };
-    Ok(Json(st.store.public_records(&filter, page_of(q.page, q.per_page)?).await?))
+    let page = page_after(q.page, q.per_page, q.after.as_deref())?;
+    Ok(Json(st.store.public_records(&filter, page).await?))
 }
 
-/// Records in their public notice period, open to objections.
-#[utoipa::path(get, path = "/public/notices", tag = "public", params(PageParams),
+/// Records in their public notice period, open to objections, oldest first.
+#[utoipa::path(get, path = "/public/notices", tag = "public", params(CursorParams),
     responses((status = 200, body = Paged<PublicRecord>), (status = "4XX", body = ErrorEnvelope)))]
-async fn notices(AxState(st): S, Query(q): Query<PageParams>) -> ApiResult<Json<Paged<Box<RawValue>>>> {
+async fn notices(AxState(st): S, Query(q): Query<CursorParams>) -> ApiResult<Json<Paged<Box<RawValue>>>> {
     let filter = ApplicationFilter {
         public_only: true,
         states: vec![State::PublicNotice, State::ObjectionPending],
         order: Order::OldestFirst,
         ..Default::default()
     };
-    Ok(Json(st.store.public_records(&filter, page_of(q.page, q.per_page)?).await?))
+    Ok(Json(st.store.public_records(&filter, page_after(q.page, q.per_page, q.after.as_deref())?).await?))
 }
 
 /// A published record with its public history.

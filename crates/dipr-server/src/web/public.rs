@@ -146,6 +146,7 @@ struct Search {
     statuses: Vec<(&'static str, String)>,
     types: Vec<(&'static str, String)>,
     total: i64,
+    total_exact: bool,
     rows: Vec<RecordRow>,
     pager: Pager,
 }
@@ -193,6 +194,7 @@ async fn search(State(st): State<Arc<Registry>>, Query(q): Query<SearchQuery>, h
         statuses,
         types,
         total: found.total,
+        total_exact: found.total_exact,
         rows: record_rows(&found.items, l),
         pager: Pager::new(&base, at.page, per_page, found.total),
     };
