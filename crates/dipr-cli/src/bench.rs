@@ -23,6 +23,8 @@ pub enum BenchCmd {
     Discovery(crate::bench_discovery::DiscoveryBenchArgs),
     /// The statistics dashboard's queries over a large register (SQLite, and PostgreSQL if given).
     Stats(crate::bench_stats::StatsBenchArgs),
+    /// Pages and API calls over HTTP on a register of a given size (SQLite, or PostgreSQL if given).
+    Scale(crate::bench_scale::ScaleBenchArgs),
 }
 
 #[derive(Args)]
@@ -125,6 +127,7 @@ pub fn run(cmd: BenchCmd) -> Result<()> {
         BenchCmd::Ledger(args) => crate::bench_ledger::run(args),
         BenchCmd::Discovery(args) => crate::bench_discovery::run(args),
         BenchCmd::Stats(args) => crate::bench_stats::run(args),
+        BenchCmd::Scale(args) => crate::bench_scale::run(args),
     }
 }
 

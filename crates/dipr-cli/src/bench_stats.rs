@@ -63,14 +63,44 @@ fn credit_code(n: u32) -> String {
     format!("{body}{check}")
 }
 
+/// Words product names, summaries and holders are made of, so that a search term matches a realistic
+/// share of the register (a domain about one product in twelve) rather than all or none of it.
+pub(crate) const REGIONS: [&str; 10] = ["上海", "北京", "深圳", "杭州", "广州", "成都", "武汉", "南京", "苏州", "天津"];
+pub(crate) const DOMAINS: [&str; 12] =
+    ["金融", "交通", "医疗", "气象", "电力", "物流", "零售", "农业", "教育", "制造", "能源", "政务"];
+pub(crate) const KINDS: [&str; 8] =
+    ["风控画像", "指数", "语料库", "数据集", "知识图谱", "预测模型", "监测数据", "调度算法"];
+
+/// The product name of the `i`th loaded product.
+pub(crate) fn product_name(i: u32) -> String {
+    let i = i as usize;
+    format!("{}{}{}{i}", REGIONS[i % 10], DOMAINS[(i / 10) % 12], KINDS[(i / 120) % 8])
+}
+
+/// The name of the `pn`th loaded party.
+pub(crate) fn party_name(pn: u32) -> String {
+    let n = pn as usize;
+    format!("{}{}数据科技有限公司{pn}", REGIONS[(n / 3) % 10], DOMAINS[(n / 7) % 12])
+}
+
 /// Load the register.
-async fn load(store: &Arc<dyn Store>, args: &StatsBenchArgs) -> Result<()> {
+async fn load(store: &Arc<dyn Store>, args: &StatsBenchArgs) -> Result<Vec<Application>> {
+    load_register(store, args.products, args.transactions).await
+}
+
+/// Load `n_products` registered products (with their parties) and `n_transactions` transactions through
+/// the store's own write path; the products are returned.
+pub(crate) async fn load_register(
+    store: &Arc<dyn Store>,
+    n_products: u32,
+    n_transactions: u32,
+) -> Result<Vec<Application>> {
     let mut rng = StdRng::seed_from_u64(7);
     let base = Utc.with_ymd_and_hms(2025, 1, 1, 2, 0, 0).single().expect("valid");
     let rules = dipr_domain::lifecycle::Rules::default();
-    let parties = (args.products / 5).max(1);
+    let parties = (n_products / 5).max(1);
     let t = Instant::now();
-    let mut products: Vec<Application> = Vec::with_capacity(args.products as usize);
+    let mut products: Vec<Application> = Vec::with_capacity(n_products as usize);
     let filer = dipr_store::UserRecord {
         id: Uuid::now_v7(),
         username: format!("bench-{}", Uuid::now_v7().simple()),
@@ -85,14 +115,14 @@ async fn load(store: &Arc<dyn Store>, args: &StatsBenchArgs) -> Result<()> {
     tx.insert_user(&filer).await?;
     tx.append_event(&event("bench_user")).await?;
     tx.commit().await?;
-    for chunk in (0..args.products).collect::<Vec<_>>().chunks(2_000) {
+    for chunk in (0..n_products).collect::<Vec<_>>().chunks(2_000) {
         let mut tx = store.begin().await?;
         for &i in chunk {
             let pn = i % parties;
             let kind = if pn % 10 == 9 { PartyKind::NaturalPerson } else { PartyKind::LegalPerson };
             let party = NewParty {
                 kind: PartyKind::LegalPerson,
-                name: format!("企业{pn}"),
+                name: party_name(pn),
                 id_number: credit_code(pn),
                 address: String::new(),
                 attributes: OrgAttributes {
@@ -108,7 +138,13 @@ async fn load(store: &Arc<dyn Store>, args: &StatsBenchArgs) -> Result<()> {
                 tx.insert_party(&party, base).await?;
             }
             let form = ApplicationForm {
-                product_name: format!("数据产品{i}"),
+                product_name: product_name(i),
+                summary: format!(
+                    "面向{}行业的{}，覆盖{}等地区，按月更新。",
+                    DOMAINS[(i as usize / 10) % 12],
+                    KINDS[(i as usize / 120) % 8],
+                    REGIONS[(i as usize / 3) % 10]
+                ),
                 object_type: Some(
                     [ObjectType::DataCollection, ObjectType::DataProduct, ObjectType::DataAlgorithm][i as usize % 3],
                 ),
@@ -137,10 +173,10 @@ async fn load(store: &Arc<dyn Store>, args: &StatsBenchArgs) -> Result<()> {
         tx.append_event(&event("bench_products_loaded")).await?;
         tx.commit().await?;
     }
-    println!("  loaded {} products in {:.1} s", args.products, t.elapsed().as_secs_f64());
+    println!("  loaded {} products in {:.1} s", n_products, t.elapsed().as_secs_f64());
     let t = Instant::now();
     let day0 = NaiveDate::from_ymd_opt(2025, 2, 1).expect("valid");
-    for chunk in (0..args.transactions).collect::<Vec<_>>().chunks(20_000) {
+    for chunk in (0..n_transactions).collect::<Vec<_>>().chunks(20_000) {
         let mut tx = store.begin().await?;
         let ev = tx.append_event(&event("bench_transactions_loaded")).await?;
         for _ in chunk {
@@ -161,8 +197,8 @@ async fn load(store: &Arc<dyn Store>, args: &StatsBenchArgs) -> Result<()> {
         }
         tx.commit().await?;
     }
-    println!("  loaded {} transactions in {:.1} s", args.transactions, t.elapsed().as_secs_f64());
-    Ok(())
+    println!("  loaded {} transactions in {:.1} s", n_transactions, t.elapsed().as_secs_f64());
+    Ok(products)
 }
 
 async fn measure(store: &Arc<dyn Store>, args: &StatsBenchArgs) -> Result<()> {

@@ -426,6 +426,19 @@ impl State {
         Self::ALL.into_iter().find(|t| t.as_str() == s)
     }
 
+    /// Only a published filing (one that went through the public notice) can be in this state.
+    pub fn implies_public(self) -> bool {
+        matches!(
+            self,
+            Self::PublicNotice
+                | Self::ObjectionPending
+                | Self::Registered
+                | Self::Cancelled
+                | Self::Revoked
+                | Self::Expired
+        )
+    }
+
     /// Examination is over: no step of the filing lifecycle applies (a registration may still end).
     pub fn is_final(self) -> bool {
         matches!(

@@ -58,7 +58,7 @@ enum Dialect {
 
 /// The text of each searchable field. The identifiers are the registration and certificate numbers, and
 /// the holder's and applicant's full names and credit codes (never a resident ID number).
-fn search_fields(app: &Application) -> [(Field, String); 5] {
+fn search_fields(app: &Application) -> [(Field, String); 6] {
     let mut ids = Vec::new();
     if let Some(r) = &app.registration {
         ids.push(r.registration_number.to_string());
@@ -81,6 +81,7 @@ fn search_fields(app: &Application) -> [(Field, String); 5] {
         (Field::Applicant, app.applicant.name.clone()),
         (Field::Identifiers, ids.join("\n")),
         (Field::Body, body),
+        (Field::Flags, flags_of(app)),
     ]
 }
 
@@ -240,7 +241,11 @@ fn search_writes(dialect: Dialect, seq: i64, app: &Application) -> Vec<(&'static
             binds.extend(fields.iter().map(|(f, t)| Bind::Text(search::field_terms(*f, t).join(" "))));
             vec![
                 ("DELETE FROM search_index WHERE rowid = $1", vec![Bind::Int(seq)]),
-                ("INSERT INTO search_index (rowid, name, holder, applicant, ids, body) VALUES ($1, $2, $3, $4, $5, $6)", binds),
+                (
+                    "INSERT INTO search_index (rowid, name, holder, applicant, ids, body, flags) \
+                     VALUES ($1, $2, $3, $4, $5, $6, $7)",
+                    binds,
+                ),
             ]
         }
         Dialect::Postgres => {
@@ -351,13 +356,16 @@ enum Bind {
     Bool(bool),
 }
 
-/// An application filter as SQL: a join on the search index when the filter searches text (its `m.r`
-/// orders by relevance, lower first), and the WHERE clause. Placeholders start at `$1`.
+/// An application filter as SQL: what to select from (the search index's matches joined to their
+/// applications when the filter searches text; `m.r` orders by relevance, lower first), and the WHERE
+/// clause. Placeholders start at `$1`.
 struct AppQuery {
-    join: String,
+    from: String,
     cond: String,
     binds: Vec<Bind>,
     ranked: bool,
+    /// Answered by the index alone: the matches' query (to count), with `from` paging inside ($2, $3).
+    indexed: Option<&'static str>,
 }
 
 impl AppQuery {
@@ -370,12 +378,48 @@ impl AppQuery {
     }
 }
 
-/// The search expression for a filter's text and holder, or `Err(())` when one of them has nothing
-/// searchable in it (only punctuation), so nothing can match.
-fn search_expr(f: &ApplicationFilter, dialect: Dialect) -> std::result::Result<Option<String>, ()> {
+/// The flags a filter requires of every match (see [`search::flag`]).
+fn flag_groups(f: &ApplicationFilter) -> search::FlagGroups {
+    let mut groups = Vec::new();
+    if f.public_only {
+        groups.push(vec![search::flag('p', "1")]);
+    }
+    if !f.states.is_empty() {
+        groups.push(f.states.iter().map(|s| search::flag('s', s.as_str())).collect());
+    }
+    if let Some(t) = f.object_type {
+        groups.push(vec![search::flag('t', t.as_str())]);
+    }
+    if let Some(i) = f.industry.as_deref().filter(|t| !t.is_empty()) {
+        groups.push(vec![search::flag('i', i)]);
+    }
+    groups
+}
+
+/// A record's flags, as the index holds them.
+fn flags_of(app: &Application) -> String {
+    let mut flags = vec![search::flag('s', app.state.as_str())];
+    if app.is_public() {
+        flags.push(search::flag('p', "1"));
+    }
+    if let Some(t) = app.form.object_type {
+        flags.push(search::flag('t', t.as_str()));
+    }
+    flags.push(search::flag('i', app.form.industry.trim()));
+    flags.join(" ")
+}
+
+/// The search expression for a filter's text and holder (and `flags`), or `Err(())` when one of them has
+/// nothing searchable in it (only punctuation), so nothing can match.
+fn search_expr(
+    f: &ApplicationFilter,
+    dialect: Dialect,
+    flags: &search::FlagGroups,
+) -> std::result::Result<Option<String>, ()> {
     let text = f.text.as_deref().filter(|t| !t.trim().is_empty());
     let holder = f.holder.as_deref().filter(|t| !t.trim().is_empty());
     let mut parts = Vec::new();
+    let none = search::FlagGroups::new();
     for (t, field) in [(text, None), (holder, Some(Field::Holder))] {
         let Some(t) = t else { continue };
         let terms = search::query_terms(t);
@@ -383,9 +427,10 @@ fn search_expr(f: &ApplicationFilter, dialect: Dialect) -> std::result::Result<O
             return Err(());
         }
         let exact = search::exact_term(t);
+        let flags = if parts.is_empty() { flags } else { &none };
         parts.push(match dialect {
-            Dialect::Sqlite => format!("({})", search::fts5_query(&terms, exact.as_deref(), field)),
-            Dialect::Postgres => format!("({})", search::tsquery(&terms, exact.as_deref(), field)),
+            Dialect::Sqlite => format!("({})", search::fts5_query(&terms, exact.as_deref(), field, flags)),
+            Dialect::Postgres => format!("({})", search::tsquery(&terms, exact.as_deref(), field, flags)),
         });
     }
     Ok((!parts.is_empty()).then(|| parts.join(if dialect == Dialect::Sqlite { " AND " } else { " & " })))
@@ -398,25 +443,53 @@ fn application_query(f: &ApplicationFilter, dialect: Dialect) -> AppQuery {
         binds.push(b);
         format!("${}", binds.len())
     };
-    let mut join = String::new();
-    match search_expr(f, dialect) {
+    let mut from = "applications".to_string();
+    // A public search that only filters by what the index's flags hold is answered by the index: ranked and
+    // cut to the page there, so only the page's applications are read.
+    let indexed = f.order == Order::Relevance
+        && f.owned_by.is_none()
+        && f.pledgee.is_none()
+        && !f.pending_pledges
+        && !f.open_disputes;
+    let flags = if indexed { flag_groups(f) } else { Vec::new() };
+    match search_expr(f, dialect, &flags) {
         Err(()) => clauses.push("1 = 0".to_string()),
         Ok(None) => {}
+        Ok(Some(expr)) if indexed => {
+            binds.push(Bind::Text(expr));
+            let (from, count) = match dialect {
+                Dialect::Sqlite => (
+                    "(SELECT rowid AS s, rank AS r FROM search_index WHERE search_index MATCH $1 ORDER BY rank \
+                     LIMIT $2 OFFSET $3) m CROSS JOIN applications ON applications.seq = m.s",
+                    "SELECT 1 FROM search_index WHERE search_index MATCH $1",
+                ),
+                Dialect::Postgres => (
+                    "(SELECT seq AS s, -ts_rank(terms, $1::tsquery) AS r FROM search_index WHERE terms @@ $1::tsquery \
+                     ORDER BY 2 LIMIT $2 OFFSET $3) m JOIN applications ON applications.seq = m.s",
+                    "SELECT 1 FROM search_index WHERE terms @@ $1::tsquery",
+                ),
+            };
+            return AppQuery { from: from.into(), cond: String::new(), binds, ranked: true, indexed: Some(count) };
+        }
         Ok(Some(expr)) => {
             let p = next(Bind::Text(expr), &mut binds);
-            join = match dialect {
+            from = match dialect {
+                // CROSS JOIN keeps the matches as the outer loop: otherwise SQLite may run the full-text
+                // query once per application.
                 Dialect::Sqlite => format!(
-                    " JOIN (SELECT rowid AS s, rank AS r FROM search_index WHERE search_index MATCH {p}) m \
-                     ON m.s = applications.seq"
+                    "(SELECT rowid AS s, rank AS r FROM search_index WHERE search_index MATCH {p}) m \
+                     CROSS JOIN applications ON applications.seq = m.s"
                 ),
                 Dialect::Postgres => format!(
-                    " JOIN (SELECT seq AS s, -ts_rank(terms, {p}::tsquery) AS r FROM search_index \
-                     WHERE terms @@ {p}::tsquery) m ON m.s = applications.seq"
+                    "(SELECT seq AS s, -ts_rank(terms, {p}::tsquery) AS r FROM search_index \
+                     WHERE terms @@ {p}::tsquery) m JOIN applications ON applications.seq = m.s"
                 ),
             };
         }
     }
-    if f.public_only {
+    // The states of published records imply publication, and the state index serves them better.
+    let implied = !f.states.is_empty() && f.states.iter().all(|s| s.implies_public());
+    if f.public_only && !implied {
         clauses.push(format!("is_public = {}", next(Bind::Bool(true), &mut binds)));
     }
     if let Some((user, party)) = f.owned_by {
@@ -452,8 +525,8 @@ fn application_query(f: &ApplicationFilter, dialect: Dialect) -> AppQuery {
         clauses.push(format!("open_dispute = {}", next(Bind::Bool(true), &mut binds)));
     }
     let cond = if clauses.is_empty() { String::new() } else { format!(" WHERE {}", clauses.join(" AND ")) };
-    let ranked = !join.is_empty();
-    AppQuery { join, cond, binds, ranked }
+    let ranked = from != "applications";
+    AppQuery { from, cond, binds, ranked, indexed: None }
 }
 
 fn to_hash(v: Vec<u8>) -> Result<dipr_ledger::Hash> {
@@ -1157,8 +1230,30 @@ macro_rules! impl_store {
             /// [`COUNT_CAP`], and after the page's cursor when it has one and the list is not ranked.
             async fn application_rows(&self, f: &ApplicationFilter, page: Page, col: &str) -> Result<Paged<String>> {
                 let q = application_query(f, $dialect);
+                if let Some(matches) = q.indexed {
+                    let count_sql = format!("SELECT COUNT(*) AS n FROM ({matches} LIMIT {}) c", COUNT_CAP + 1);
+                    let counted: i64 = bind_all!(sqlx::query(&count_sql), application_query(f, $dialect).binds)
+                        .fetch_one(&self.read)
+                        .await?
+                        .try_get("n")?;
+                    let sql = format!("SELECT {col} FROM {} ORDER BY m.r ASC, updated_at DESC, id DESC", q.from);
+                    let mut binds = q.binds;
+                    binds.push(Bind::Int(i64::from(page.per_page)));
+                    binds.push(Bind::Int(page.offset()));
+                    let rows = bind_all!(sqlx::query(&sql), binds).fetch_all(&self.read).await?;
+                    let items =
+                        rows.iter().map(|r| r.try_get::<String, _>(col)).collect::<std::result::Result<_, _>>()?;
+                    return Ok(Paged {
+                        items,
+                        page: page.page,
+                        per_page: page.per_page,
+                        total: counted.min(COUNT_CAP),
+                        total_exact: counted <= COUNT_CAP,
+                        next: None,
+                    });
+                }
                 let count_sql =
-                    format!("SELECT COUNT(*) AS n FROM (SELECT 1 FROM applications{}{} LIMIT {}) c", q.join, q.cond, COUNT_CAP + 1);
+                    format!("SELECT COUNT(*) AS n FROM (SELECT 1 FROM {}{} LIMIT {}) c", q.from, q.cond, COUNT_CAP + 1);
                 let counted: i64 = bind_all!(sqlx::query(&count_sql), application_query(f, $dialect).binds)
                     .fetch_one(&self.read)
                     .await?
@@ -1177,8 +1272,8 @@ macro_rules! impl_store {
                 let n = binds.len();
                 let order = AppQuery::order_of(q.ranked, f.order);
                 let sql = format!(
-                    "SELECT {col}, updated_at, id FROM applications{}{cond} ORDER BY {order} LIMIT ${} OFFSET ${}",
-                    q.join,
+                    "SELECT {col}, updated_at, id FROM {}{cond} ORDER BY {order} LIMIT ${} OFFSET ${}",
+                    q.from,
                     n + 1,
                     n + 2
                 );

@@ -7,6 +7,11 @@
 //! indexed whole, so registration numbers and credit codes match exactly, and are searched as prefixes.
 //! Both backends store and query these terms as they are: SQLite in an FTS5 table, PostgreSQL as a
 //! `tsvector` built from the terms (never through a text-search parser or dictionary).
+//!
+//! The index also holds each record's *flags* (published, state, object type, industry), so a public
+//! search with filters is answered by the index alone, ranked and cut to one page before any application
+//! row is read. Flags live in their own column (PostgreSQL: lexemes starting with `#`, which no query
+//! term can produce), so words typed in a search never match them.
 
 /// The fields of a record that search reads, each weighted on its own: a match in the product's name
 /// or an identifier ranks above one in the summary.
@@ -17,11 +22,11 @@ pub enum Field {
     Applicant,
     Identifiers,
     Body,
+    /// The record's flags (see [`flag`]), for filtering only.
+    Flags,
 }
 
 impl Field {
-    pub const ALL: [Field; 5] = [Field::Name, Field::Holder, Field::Applicant, Field::Identifiers, Field::Body];
-
     /// The FTS5 column.
     pub fn column(self) -> &'static str {
         match self {
@@ -30,6 +35,7 @@ impl Field {
             Field::Applicant => "applicant",
             Field::Identifiers => "ids",
             Field::Body => "body",
+            Field::Flags => "flags",
         }
     }
 
@@ -40,10 +46,22 @@ impl Field {
             Field::Name | Field::Identifiers => 'A',
             Field::Holder => 'B',
             Field::Applicant => 'C',
-            Field::Body => 'D',
+            Field::Body | Field::Flags => 'D',
         }
     }
 }
+
+/// The columns words are searched in: all but the flags.
+const WORD_COLUMNS: &str = "{name holder applicant ids body}";
+
+/// A flag term: a letter naming the kind of flag, then the value with only its letters and digits
+/// (`flag('s', "public_notice")` is `spublicnotice`).
+pub fn flag(kind: char, value: &str) -> String {
+    std::iter::once(kind).chain(value.chars().filter(|c| c.is_ascii_alphanumeric())).collect()
+}
+
+/// Flags a search requires: every group must match, and within a group any one flag.
+pub type FlagGroups = Vec<Vec<String>>;
 
 /// Longest term kept: a run of letters and digits longer than this is cut (PostgreSQL refuses lexemes
 /// over 2 KiB, and nothing anyone types is longer).
@@ -111,6 +129,7 @@ fn runs(text: &str) -> Vec<Run> {
 /// by [`index_terms`].
 pub fn field_terms(field: Field, text: &str) -> Vec<String> {
     match field {
+        Field::Flags => text.split_whitespace().map(String::from).collect(),
         Field::Identifiers => text
             .lines()
             .map(|l| l.chars().map(normalise).filter(|c| c.is_alphanumeric()).take(MAX_TERM_CHARS).collect())
@@ -165,26 +184,28 @@ pub fn exact_term(text: &str) -> Option<String> {
     (t.chars().count() >= 3).then_some(t)
 }
 
-/// The FTS5 query for `terms`, optionally limited to one column. Terms hold only letters and digits, so
-/// quoting them is enough.
-pub fn fts5_query(terms: &[Term], exact: Option<&str>, field: Option<Field>) -> String {
+/// The FTS5 query for `terms`, in one column or in every column of words, and `flags`. Terms hold only
+/// letters and digits, so quoting them is enough.
+pub fn fts5_query(terms: &[Term], exact: Option<&str>, field: Option<Field>, flags: &FlagGroups) -> String {
     let all = terms
         .iter()
         .map(|t| format!("\"{}\"{}", t.text, if t.prefix { "*" } else { "" }))
         .collect::<Vec<_>>()
         .join(" AND ");
-    let all = match field {
-        Some(f) => format!("{{{}}} : ({all})", f.column()),
-        None => format!("({all})"),
+    let columns = field.map_or(WORD_COLUMNS.to_string(), |f| format!("{{{}}}", f.column()));
+    let mut out = match exact {
+        Some(e) if field.is_none() => format!("({columns} : ({all}) OR {{ids}} : \"{e}\")"),
+        _ => format!("{columns} : ({all})"),
     };
-    match exact {
-        Some(e) if field.is_none() => format!("{all} OR {{ids}} : \"{e}\""),
-        _ => all,
+    for group in flags {
+        let any = group.iter().map(|f| format!("\"{f}\"")).collect::<Vec<_>>().join(" OR ");
+        out.push_str(&format!(" AND {{flags}} : ({any})"));
     }
+    out
 }
 
-/// The PostgreSQL `tsquery` for `terms`, optionally limited to one field's weight class.
-pub fn tsquery(terms: &[Term], exact: Option<&str>, field: Option<Field>) -> String {
+/// The PostgreSQL `tsquery` for `terms`, optionally limited to one field's weight class, and `flags`.
+pub fn tsquery(terms: &[Term], exact: Option<&str>, field: Option<Field>, flags: &FlagGroups) -> String {
     let weight = field.map(|f| f.weight().to_string()).unwrap_or_default();
     let all = terms
         .iter()
@@ -198,10 +219,15 @@ pub fn tsquery(terms: &[Term], exact: Option<&str>, field: Option<Field>) -> Str
         })
         .collect::<Vec<_>>()
         .join(" & ");
-    match exact {
-        Some(e) if field.is_none() => format!("({all}) | '{e}':A"),
-        _ => all,
+    let mut out = match exact {
+        Some(e) if field.is_none() => format!("(({all}) | '{e}':A)"),
+        _ => format!("({all})"),
+    };
+    for group in flags {
+        let any = group.iter().map(|f| format!("'#{f}'")).collect::<Vec<_>>().join(" | ");
+        out.push_str(&format!(" & ({any})"));
     }
+    out
 }
 
 /// A `tsvector` literal holding each field's terms under its weight class. Positions are only there to
@@ -210,12 +236,13 @@ pub fn tsvector(fields: &[(Field, &str)]) -> String {
     let mut out = String::new();
     let mut pos = 0u32;
     for (field, text) in fields {
+        let mark = if *field == Field::Flags { "#" } else { "" };
         for term in field_terms(*field, text) {
             pos = (pos + 1).min(16_383);
             if !out.is_empty() {
                 out.push(' ');
             }
-            out.push_str(&format!("'{term}':{pos}{}", field.weight()));
+            out.push_str(&format!("'{mark}{term}':{pos}{}", field.weight()));
         }
     }
     out
@@ -261,13 +288,26 @@ mod tests {
     }
 
     #[test]
-    fn backend_queries_quote_every_term() {
+    fn backend_queries_quote_every_term_and_keep_words_out_of_the_flags() {
         let q = query_terms("交通指数 abc");
-        assert_eq!(fts5_query(&q, None, None), "(\"交通\" AND \"通指\" AND \"指数\" AND \"abc\"*)");
-        assert_eq!(fts5_query(&q[..1], None, Some(Field::Holder)), "{holder} : (\"交通\")");
-        assert_eq!(tsquery(&q, None, None), "'交通' & '通指' & '指数' & 'abc':*");
-        assert_eq!(tsquery(&q[..1], None, Some(Field::Holder)), "'交通':B");
-        assert_eq!(tsvector(&[(Field::Name, "数据"), (Field::Body, "x")]), "'数':1A '据':2A '数据':3A 'x':4D");
+        let none = FlagGroups::new();
+        assert_eq!(
+            fts5_query(&q, None, None, &none),
+            "{name holder applicant ids body} : (\"交通\" AND \"通指\" AND \"指数\" AND \"abc\"*)"
+        );
+        assert_eq!(fts5_query(&q[..1], None, Some(Field::Holder), &none), "{holder} : (\"交通\")");
+        let flags = vec![vec![flag('p', "1")], vec![flag('s', "public_notice"), flag('s', "registered")]];
+        assert_eq!(
+            fts5_query(&q[..1], Some("ab1"), None, &flags),
+            "({name holder applicant ids body} : (\"交通\") OR {ids} : \"ab1\") AND {flags} : (\"p1\") \
+             AND {flags} : (\"spublicnotice\" OR \"sregistered\")"
+        );
+        assert_eq!(tsquery(&q, None, None, &none), "('交通' & '通指' & '指数' & 'abc':*)");
+        assert_eq!(tsquery(&q[..1], None, Some(Field::Holder), &flags[..1].to_vec()), "('交通':B) & ('#p1')");
+        assert_eq!(
+            tsvector(&[(Field::Name, "数据"), (Field::Body, "x"), (Field::Flags, "p1 sregistered")]),
+            "'数':1A '据':2A '数据':3A 'x':4D '#p1':5D '#sregistered':6D"
+        );
         assert_eq!(field_terms(Field::Identifiers, "上海 数据公司\nSH-2026"), ["上海数据公司", "sh2026"]);
     }
 }
