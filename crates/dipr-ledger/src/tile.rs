@@ -78,9 +78,13 @@ impl TileRequest {
         format!("{level}/{}{partial}", encode_index(self.index))
     }
 
-    /// Where this tile's hashes (or entries) start and how many it holds, at its own level of the tree.
-    pub fn span(&self) -> (u64, u64) {
-        (self.index * TILE_WIDTH, self.partial.unwrap_or(TILE_WIDTH))
+    /// Where this tile's hashes (or entries) start and how many it holds, at its own level of the tree; `None`
+    /// for an index beyond any tree.
+    pub fn span(&self) -> Option<(u64, u64)> {
+        let start = self.index.checked_mul(TILE_WIDTH)?;
+        let width = self.partial.unwrap_or(TILE_WIDTH);
+        start.checked_add(width)?;
+        Some((start, width))
     }
 }
 
@@ -157,5 +161,8 @@ mod tests {
         assert!(tiles_for(0).is_empty());
         assert_eq!(tiles_for(1).iter().map(TileRequest::path).collect::<Vec<_>>(), ["0/000.p/1", "entries/000.p/1"]);
         assert!(t.iter().all(|r| TileRequest::parse(&r.path()) == Some(*r)));
+        let beyond = TileRequest::parse("0/x018/x446/x744/x073/x709/x551/615").unwrap();
+        assert_eq!((beyond.index, beyond.span()), (u64::MAX, None));
+        assert_eq!(TileRequest::parse("entries/x001/000.p/3").unwrap().span(), Some((256_000, 3)));
     }
 }

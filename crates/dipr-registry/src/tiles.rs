@@ -13,19 +13,19 @@ use anyhow::{bail, Context};
 use dipr_ledger::checkpoint::Checkpoint;
 use dipr_ledger::merkle::{nodes_needed, tree_root, MapSource};
 use dipr_ledger::note::Note;
-use dipr_ledger::tile::{tiles_for, TileRequest, TILE_HEIGHT};
+use dipr_ledger::tile::{tiles_for, TileRequest, TILE_HEIGHT, TILE_WIDTH};
 use dipr_store::Store;
 
 use crate::error::{Error, Result};
 
 /// The bytes of a tile of the log as it is now, or `None` when the log does not (yet) reach that far.
 pub async fn tile(store: &dyn Store, req: &TileRequest) -> Result<Option<Vec<u8>>> {
+    let Some((start, width)) = req.span() else { return Ok(None) };
     let size = store.log_size().await?;
-    let (start, width) = req.span();
     let level_shift = u32::from(req.level.unwrap_or(0)) * u32::from(TILE_HEIGHT);
     // Hashes available at this tile's level of the tree.
     let available = size.checked_shr(level_shift).unwrap_or(0);
-    if start.checked_add(width).is_none_or(|end| end > available) {
+    if start + width > available {
         return Ok(None);
     }
     read(store, req).await.map(Some)
@@ -34,7 +34,7 @@ pub async fn tile(store: &dyn Store, req: &TileRequest) -> Result<Option<Vec<u8>
 /// A tile the log is known to reach: hash tiles are the stored subtree hashes of their level, concatenated;
 /// entry bundles are the entries, each after its length as a big-endian u16.
 async fn read(store: &dyn Store, req: &TileRequest) -> Result<Vec<u8>> {
-    let (start, width) = req.span();
+    let (start, width) = req.span().ok_or_else(|| Error::internal(format!("tile {} beyond any tree", req.path())))?;
     match req.level {
         Some(level) => {
             let tree_level = level * TILE_HEIGHT;
@@ -140,7 +140,7 @@ pub async fn export(store: &dyn Store, dir: &Path) -> anyhow::Result<ExportRepor
         let path = dir.join("tile").join(req.path());
         match std::fs::metadata(&path) {
             Ok(meta) => {
-                let (_, width) = req.span();
+                let width = req.partial.unwrap_or(TILE_WIDTH);
                 if req.level.is_some() && meta.len() != width * 32 {
                     bail!("{} holds {} bytes, not {}: not a tile of this log", path.display(), meta.len(), width * 32);
                 }

@@ -115,7 +115,8 @@ async fn checkpoint_tiles_and_certificates_carry_caching_headers_and_answer_304(
     }
     assert_eq!(get(&app, "/log/tile/0/000", None).await.2.len(), 8192);
     // A tile the log does not reach yet will exist later: its 404 is never kept.
-    for uri in ["/log/tile/0/002", "/log/tile/0/001.p/255", "/log/tile/nonsense"] {
+    let beyond = "/log/tile/0/x018/x446/x744/x073/x709/x551/615";
+    for uri in ["/log/tile/0/002", "/log/tile/0/001.p/255", "/log/tile/nonsense", beyond] {
         let (s, h, _) = get(&app, uri, None).await;
         assert_eq!((s, header(&h, "cache-control")), (StatusCode::NOT_FOUND, "no-store"), "{uri}");
     }
