@@ -148,6 +148,14 @@ enum KeyCmd {
 enum LedgerCmd {
     /// Recompute the tree from stored entries; name the first entry that differs. Exit 1 on any problem.
     Check,
+    /// Write the latest signed checkpoint and every tile it needs as static files (DIR/checkpoint,
+    /// DIR/tile/…), exactly as the server serves /log/checkpoint and /log/tile/…, for any web server or CDN.
+    /// Incremental: tiles already there are kept; the checkpoint is written last.
+    ExportTiles {
+        /// The directory to write (created if missing); serve it at the log's URL prefix (…/log/).
+        #[arg(long)]
+        dir: PathBuf,
+    },
 }
 
 #[derive(Subcommand)]
@@ -183,12 +191,16 @@ fn load_config(args: &StoreArgs, adjustable_clock: bool) -> Result<Config> {
     Ok(config)
 }
 
-async fn open_state(args: &StoreArgs, config: Config) -> Result<Arc<Registry>> {
-    create_private_dir(&args.data_dir)?;
-    let url = match &args.database_url {
+fn database_url(args: &StoreArgs) -> String {
+    match &args.database_url {
         Some(url) => url.clone(),
         None => format!("sqlite://{}", args.data_dir.join("dipr.db").display()),
-    };
+    }
+}
+
+async fn open_state(args: &StoreArgs, config: Config) -> Result<Arc<Registry>> {
+    create_private_dir(&args.data_dir)?;
+    let url = database_url(args);
     let signer = dipr_registry::ledger::load_or_create_signer(&args.data_dir, config.log_origin.as_deref())?;
     let store = dipr_store::open(&url).await.with_context(|| format!("opening the database ({})", redact(&url)))?;
     Registry::new(store, config, signer).await
@@ -246,6 +258,9 @@ fn main() -> Result<()> {
             Ok(())
         }
         Cmd::Ledger { store, command: LedgerCmd::Check } => runtime()?.block_on(ledger_check(store)),
+        Cmd::Ledger { store, command: LedgerCmd::ExportTiles { dir } } => {
+            runtime()?.block_on(ledger_export_tiles(store, dir))
+        }
         Cmd::Verify { cert, trusted_key, no_pin, witness_policy, newer_checkpoint, online, json } => {
             verify(&cert, &VerifyOptions { trusted_key, no_pin, witness_policy, newer_checkpoint, online, json })
         }
@@ -349,6 +364,22 @@ async fn ledger_check(store: StoreArgs) -> Result<()> {
     if !report.ok {
         std::process::exit(1);
     }
+    Ok(())
+}
+
+/// Only the database is needed: no key (the checkpoints are signed already) and no configuration.
+async fn ledger_export_tiles(store: StoreArgs, dir: PathBuf) -> Result<()> {
+    let db = store.data_dir.join("dipr.db");
+    if store.database_url.is_none() && !db.exists() {
+        bail!("no registry database at {}: give --data-dir or --database-url", db.display());
+    }
+    let url = database_url(&store);
+    let store = dipr_store::open(&url).await.with_context(|| format!("opening the database ({})", redact(&url)))?;
+    let report = dipr_registry::tiles::export(store.as_ref(), &dir).await?;
+    if report.size == 0 {
+        eprintln!("the log is empty: nothing to export");
+    }
+    println!("{}", serde_json::to_string_pretty(&report)?);
     Ok(())
 }
 

@@ -444,3 +444,76 @@ fn a_flood_of_wrong_sign_ins_leaves_the_server_process_small() {
     // 48 hashes at once would take about 900 MiB; bounded to one per core they take a few dozen.
     assert!(grown < 256, "the server grew by {grown} MiB under 48 parallel wrong sign-ins");
 }
+
+fn files_under(dir: &Path, out: &mut Vec<std::path::PathBuf>) {
+    for e in std::fs::read_dir(dir).unwrap() {
+        let p = e.unwrap().path();
+        if p.file_name().unwrap().to_string_lossy().starts_with('.') {
+            continue;
+        }
+        if p.is_dir() {
+            files_under(&p, out);
+        } else {
+            out.push(p);
+        }
+    }
+}
+
+/// Every exported file is what the server answers at the same path under /log/.
+fn same_as_served(site: &Path, base: &str) -> usize {
+    let mut files = Vec::new();
+    files_under(site, &mut files);
+    for f in &files {
+        let rel = f.strip_prefix(site).unwrap().to_str().unwrap();
+        let resp = ureq::get(&format!("{base}/log/{rel}")).call().unwrap();
+        let mut served = Vec::new();
+        std::io::Read::read_to_end(&mut resp.into_reader(), &mut served).unwrap();
+        assert!(std::fs::read(f).unwrap() == served, "{rel} differs from the server's");
+    }
+    files.len()
+}
+
+#[test]
+fn export_tiles_as_the_readme_shows_serves_the_same_bytes_as_the_server() {
+    let dir = temp_dir("export");
+    let run_in = |args: &[&str], env: &[(&str, &str)]| {
+        let out = Command::new(BIN).current_dir(&dir).args(args).envs(env.iter().copied()).output().unwrap();
+        let (stdout, stderr) = (String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+        assert!(out.status.success(), "{args:?}\n{stdout}\n{stderr}");
+        stdout.to_string()
+    };
+    // The README's commands, in a directory whose ./data is the registry.
+    run_in(&["admin", "seed-demo"], &[]);
+    let first: serde_json::Value =
+        serde_json::from_str(&run_in(&["ledger", "export-tiles", "--dir", "site/log"], &[])).expect("a JSON report");
+    let size = first["size"].as_u64().unwrap();
+    assert!(size > 256, "the demo fills at least one full tile: {first}");
+    assert_eq!(first["kept"], 0);
+    assert!(first["full_written"].as_u64().unwrap() >= 2 && first["checkpoint_written"] == true, "{first}");
+
+    let site = dir.join("site/log");
+    let (_server, base) =
+        start(&["serve", "--data-dir", dir.join("data").to_str().unwrap(), "--listen", "127.0.0.1:0"]);
+    let files = same_as_served(&site, &base);
+    assert_eq!(files as u64, 1 + first["tiles"].as_u64().unwrap(), "the checkpoint and every tile");
+
+    // The log grows while the server runs (an objection on a notice is a log entry); a second export writes the
+    // new partial tiles and the checkpoint, and keeps everything else.
+    let notices = get(&format!("{base}/api/v1/public/notices?per_page=1"));
+    let id = notices["items"][0]["id"].as_str().unwrap().to_string();
+    run_in(&["client", "object", &id, "--name", "某公司", "--grounds", "数据来源于我方"], &[("DIPR_SERVER", &base)]);
+    let second: serde_json::Value =
+        serde_json::from_str(&run_in(&["ledger", "export-tiles", "--dir", "site/log"], &[])).unwrap();
+    assert_eq!(second["size"].as_u64().unwrap(), size + 1, "{second}");
+    assert_eq!(second["full_written"], 0, "{second}");
+    assert_eq!(second["partial_written"], 2, "level 0 and the entry bundle: {second}");
+    assert_eq!(second["kept"].as_u64().unwrap(), second["tiles"].as_u64().unwrap() - 2, "{second}");
+    assert_eq!(second["checkpoint_written"], true);
+    same_as_served(&site, &base);
+
+    // No registry there: a clear refusal, nothing written.
+    let (code, _, err) =
+        run(&["ledger", "export-tiles", "--data-dir", dir.join("none").to_str().unwrap(), "--dir", "x"]);
+    assert_eq!(code, 1);
+    assert!(err.contains("no registry database"), "{err}");
+}

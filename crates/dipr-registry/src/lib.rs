@@ -18,6 +18,7 @@ pub mod records;
 pub mod standing;
 pub mod state;
 pub mod throttle;
+pub mod tiles;
 pub mod timers;
 pub mod witnesses;
 pub mod witnessing;

@@ -42,6 +42,10 @@ pub struct Config {
     /// How often the headline statistics (home page, unfiltered dashboard) are refreshed, in seconds; 0
     /// computes them for every request.
     pub stats_refresh_secs: u64,
+    /// How long an answered idempotency key (`request_keys`) is kept, in days after its last use, so that a
+    /// client's retry gets the first answer again; the timer task prunes older ones (at most once an hour).
+    /// A repeat after that is a new request. 0 keeps them for ever.
+    pub request_key_days: u32,
 }
 
 impl Default for Config {
@@ -59,6 +63,7 @@ impl Default for Config {
             witness_interval_secs: 5,
             limits: throttle::Limits::default(),
             stats_refresh_secs: 60,
+            request_key_days: 7,
         }
     }
 }

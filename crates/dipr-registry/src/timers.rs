@@ -1,12 +1,13 @@
 //! The timer task: moves filings whose deadline has passed (notice over → registered; correction
-//! deadline over → deemed withdrawn).
+//! deadline over → deemed withdrawn), and, at most once an hour, prunes old idempotency keys.
 //!
 //! Safe to run in several processes at once and after any restart: each move re-reads the filing under
 //! a row lock inside a transaction and the domain refuses a move that no longer applies, so a deadline
-//! fires exactly once however many timers see it.
+//! fires exactly once however many timers see it. Pruning deletes only answered keys older than
+//! `request_key_days`, in bounded batches, whichever process gets there first.
 
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use crate::error::Result;
 use crate::state::Registry;
@@ -62,14 +63,66 @@ pub async fn run_once(state: &Registry) -> Result<TimerReport> {
     }
 }
 
+/// Request keys deleted per statement: each batch is short, so keyed requests never wait long behind it.
+const PRUNE_BATCH: u32 = 1_000;
+/// How often one process prunes request keys.
+const PRUNE_EVERY: Duration = Duration::from_secs(3600);
+
+/// Delete the answered idempotency keys last used more than `request_key_days` ago, in batches of
+/// [`PRUNE_BATCH`]; returns how many went. They are not register data: a repeat of a pruned key is simply a
+/// new request, which meets the register's state and version checks like any other. Keys still waiting for
+/// their answer are never pruned. Nothing is pruned when `request_key_days` is 0.
+pub async fn prune_request_keys(state: &Registry) -> Result<u64> {
+    if state.config.request_key_days == 0 {
+        return Ok(0);
+    }
+    let before = state.clock.now() - chrono::Duration::days(i64::from(state.config.request_key_days));
+    let mut pruned = 0;
+    loop {
+        let n = state.store.prune_request_keys(before, PRUNE_BATCH).await?;
+        pruned += n;
+        if n < u64::from(PRUNE_BATCH) {
+            return Ok(pruned);
+        }
+        tokio::task::yield_now().await;
+    }
+}
+
+/// At most once per period: due the first time, then once the period has passed since the last time.
+#[derive(Debug, Clone, Copy)]
+struct Every {
+    period: Duration,
+    last: Option<Instant>,
+}
+
+impl Every {
+    fn due(&mut self, now: Instant) -> bool {
+        if self.last.is_some_and(|last| now.saturating_duration_since(last) < self.period) {
+            return false;
+        }
+        self.last = Some(now);
+        true
+    }
+}
+
 /// Run passes every `interval` until `stop` turns true.
 pub async fn run(state: Arc<Registry>, interval: Duration, mut stop: tokio::sync::watch::Receiver<bool>) {
     let mut warned_on = None;
+    let mut pruning = Every { period: PRUNE_EVERY, last: None };
     loop {
         match run_once(&state).await {
             Ok(r) if r != TimerReport::default() => tracing::info!(?r, "timer pass"),
             Ok(_) => {}
             Err(e) => tracing::warn!(code = e.code, message = %e.message, "timer pass failed; retrying next interval"),
+        }
+        if pruning.due(Instant::now()) {
+            match prune_request_keys(&state).await {
+                Ok(0) => {}
+                Ok(n) => {
+                    tracing::info!(pruned = n, days = state.config.request_key_days, "pruned old idempotency keys")
+                }
+                Err(e) => tracing::warn!(code = e.code, message = %e.message, "pruning idempotency keys failed"),
+            }
         }
         // Once a day while the holiday calendar runs out within a quarter (also shown on /admin).
         let today = dipr_domain::time::local_date(state.clock.now());
@@ -87,5 +140,22 @@ pub async fn run(state: Arc<Registry>, interval: Duration, mut stop: tokio::sync
             _ = tokio::time::sleep(interval) => {}
             _ = stop.changed() => return,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn pruning_runs_at_most_once_an_hour() {
+        let start = Instant::now();
+        let mut every = Every { period: PRUNE_EVERY, last: None };
+        assert!(every.due(start), "at the first pass");
+        assert!(!every.due(start + Duration::from_secs(30)));
+        assert!(!every.due(start + Duration::from_secs(3599)));
+        assert!(every.due(start + Duration::from_secs(3600)));
+        assert!(!every.due(start + Duration::from_secs(3630)), "an hour after the last time, not the first");
+        assert!(every.due(start + Duration::from_secs(7300)));
     }
 }

@@ -6,6 +6,7 @@
 
 pub mod api;
 pub mod auth;
+pub mod conditional;
 pub mod error;
 pub mod guard;
 pub mod headers;

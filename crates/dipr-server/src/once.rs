@@ -5,7 +5,9 @@
 //! the register again. A repeat that arrives while the first still runs waits for its answer.
 //!
 //! The key binds to the request (method, address and a hash of the body): the same key on another request
-//! is refused. Answers that changed nothing (a server error) free the key for a retry.
+//! is refused. Answers that changed nothing (a server error) free the key for a retry. Keys outlive a client's
+//! retries, not the register: the timer task prunes answered keys last used more than `request_key_days`
+//! ago (`dipr_registry::timers::prune_request_keys`), and a repeat after that is a new request.
 
 use std::sync::Arc;
 use std::time::Duration;

@@ -1962,50 +1962,78 @@ macro_rules! impl_store {
                 fingerprint: &str,
                 now: DateTime<Utc>,
             ) -> Result<RequestKey> {
-                let r = sqlx::query(
-                    "INSERT INTO request_keys (principal, request_key, fingerprint, created_at) VALUES ($1, $2, $3, $4) \
-                     ON CONFLICT (principal, request_key) DO NOTHING",
-                )
-                .bind(principal)
-                .bind(key)
-                .bind(fingerprint)
-                .bind(ms(now))
-                .execute(&self.write)
-                .await?;
-                if r.rows_affected() == 1 {
-                    return Ok(RequestKey::Claimed);
-                }
-                let row = sqlx::query(
-                    "SELECT fingerprint, status, headers, body, retryable FROM request_keys \
-                     WHERE principal = $1 AND request_key = $2",
-                )
-                .bind(principal)
-                .bind(key)
-                .fetch_one(&self.write)
-                .await?;
-                if row.try_get::<&str, _>("fingerprint")? != fingerprint {
-                    return Ok(RequestKey::Mismatch);
-                }
-                if row.try_get::<bool, _>("retryable")? {
-                    // Only one of several concurrent retries wins the key back.
+                // A key pruned between the insert and the read below is simply claimed again.
+                for _ in 0..3 {
                     let r = sqlx::query(
-                        "UPDATE request_keys SET status = NULL, headers = NULL, body = NULL, retryable = FALSE \
-                         WHERE principal = $1 AND request_key = $2 AND retryable",
+                        "INSERT INTO request_keys (principal, request_key, fingerprint, created_at) \
+                         VALUES ($1, $2, $3, $4) ON CONFLICT (principal, request_key) DO NOTHING",
                     )
                     .bind(principal)
                     .bind(key)
+                    .bind(fingerprint)
+                    .bind(ms(now))
                     .execute(&self.write)
                     .await?;
-                    return Ok(if r.rows_affected() == 1 { RequestKey::Claimed } else { RequestKey::InProgress });
+                    if r.rows_affected() == 1 {
+                        return Ok(RequestKey::Claimed);
+                    }
+                    let Some(row) = sqlx::query(
+                        "SELECT fingerprint, status, headers, body, retryable FROM request_keys \
+                         WHERE principal = $1 AND request_key = $2",
+                    )
+                    .bind(principal)
+                    .bind(key)
+                    .fetch_optional(&self.write)
+                    .await?
+                    else {
+                        continue;
+                    };
+                    if row.try_get::<&str, _>("fingerprint")? != fingerprint {
+                        return Ok(RequestKey::Mismatch);
+                    }
+                    if row.try_get::<bool, _>("retryable")? {
+                        // Only one of several concurrent retries wins the key back; its age starts again, so
+                        // pruning counts from the last attempt.
+                        let r = sqlx::query(
+                            "UPDATE request_keys SET status = NULL, headers = NULL, body = NULL, retryable = FALSE, \
+                             created_at = $3 WHERE principal = $1 AND request_key = $2 AND retryable",
+                        )
+                        .bind(principal)
+                        .bind(key)
+                        .bind(ms(now))
+                        .execute(&self.write)
+                        .await?;
+                        return Ok(if r.rows_affected() == 1 { RequestKey::Claimed } else { RequestKey::InProgress });
+                    }
+                    return match row.try_get::<Option<i32>, _>("status")? {
+                        None => Ok(RequestKey::InProgress),
+                        Some(status) => Ok(RequestKey::Answered(StoredAnswer {
+                            status: u16::try_from(status)
+                                .map_err(|_| StoreError::Corrupt(format!("status {status}")))?,
+                            headers: row.try_get::<Option<String>, _>("headers")?.unwrap_or_default(),
+                            body: row.try_get::<Option<Vec<u8>>, _>("body")?.unwrap_or_default(),
+                        })),
+                    };
                 }
-                match row.try_get::<Option<i32>, _>("status")? {
-                    None => Ok(RequestKey::InProgress),
-                    Some(status) => Ok(RequestKey::Answered(StoredAnswer {
-                        status: u16::try_from(status).map_err(|_| StoreError::Corrupt(format!("status {status}")))?,
-                        headers: row.try_get::<Option<String>, _>("headers")?.unwrap_or_default(),
-                        body: row.try_get::<Option<Vec<u8>>, _>("body")?.unwrap_or_default(),
-                    })),
-                }
+                Err(StoreError::Conflict(format!("request key {key:?} kept disappearing while being claimed")))
+            }
+
+            async fn prune_request_keys(&self, before: DateTime<Utc>, limit: u32) -> Result<u64> {
+                // Request keys are not register data: they only let a client's retry get its first answer again.
+                // The register's own rows (applications, parties, events, the log, checkpoints, certificates…)
+                // are never deleted. A key without an answer (its request may still be running) is never pruned;
+                // the outer conditions are checked again on the row being deleted, so a key claimed again
+                // meanwhile (a retry of a retryable answer) stays.
+                let r = sqlx::query(
+                    "DELETE FROM request_keys WHERE status IS NOT NULL AND created_at < $1 \
+                     AND (principal, request_key) IN (SELECT principal, request_key FROM request_keys \
+                     WHERE status IS NOT NULL AND created_at < $1 ORDER BY created_at LIMIT $2)",
+                )
+                .bind(ms(before))
+                .bind(i64::from(limit))
+                .execute(&self.write)
+                .await?;
+                Ok(r.rows_affected())
             }
 
             async fn answer_request_key(

@@ -2,8 +2,9 @@
 //! and PostgreSQL (for several server processes on one database).
 //!
 //! Writes happen only inside a [`Tx`]. A transaction that changed anything must also append at least one
-//! event, or [`Tx::commit`] refuses: there is no state change without its audit record. Nothing is
-//! ever deleted.
+//! event, or [`Tx::commit`] refuses: there is no state change without its audit record. Nothing of the
+//! register is ever deleted; the store deletes only what is not register data: search-index entries it
+//! rewrites, and old answered request keys ([`Store::prune_request_keys`]).
 
 mod backends;
 mod model;
@@ -133,7 +134,8 @@ pub trait Store: Send + Sync + 'static {
     async fn setting(&self, name: &str) -> Result<Option<String>>;
 
     /// Claim a request key for `principal` before running the request it names. Not part of a [`Tx`]: the
-    /// claim must be visible to a concurrent repeat while the request runs.
+    /// claim must be visible to a concurrent repeat while the request runs. A key is dated by its last claim
+    /// (a retry of a `retryable` answer claims it again).
     async fn claim_request_key(
         &self,
         principal: &str,
@@ -150,6 +152,10 @@ pub trait Store: Send + Sync + 'static {
         answer: &StoredAnswer,
         retryable: bool,
     ) -> Result<()>;
+    /// Delete at most `limit` answered request keys last claimed before `before`, oldest first; returns how many
+    /// went. A key still waiting for its answer is never deleted. Request keys are not register data, only what
+    /// lets a client's retry get its first answer again: a repeat of a pruned key is a new request.
+    async fn prune_request_keys(&self, before: DateTime<Utc>, limit: u32) -> Result<u64>;
 }
 
 /// One write transaction. Dropping it without [`Tx::commit`] rolls everything back.

@@ -133,6 +133,7 @@ conformance!(
     statistics_projections_and_certificate_revisions,
     dispute_queue_and_pledge_book,
     request_keys_answer_once,
+    old_answered_request_keys_are_pruned,
 );
 
 /// Tests that also read and write the database directly, or open it again.
@@ -747,6 +748,56 @@ async fn request_keys_answer_once(store: Arc<dyn Store>) {
     store.answer_request_key("bob", "k1", &answer, true).await.unwrap();
     assert_eq!(store.claim_request_key("bob", "k1", fp, now()).await.unwrap(), RequestKey::Claimed);
     assert_eq!(store.claim_request_key("bob", "k1", fp, now()).await.unwrap(), RequestKey::InProgress);
+}
+
+async fn old_answered_request_keys_are_pruned(store: Arc<dyn Store>) {
+    let fp = "POST /api/v1/applications abc";
+    let answer = StoredAnswer { status: 201, headers: "{}".into(), body: b"{}".to_vec() };
+    let (old, recent) = (now() - Duration::days(8), now() - Duration::days(6));
+    let cutoff = now() - Duration::days(7);
+    // Five old answered keys, one recent one, and an old claim still waiting for its answer.
+    for k in ["old-1", "old-2", "old-3", "old-4", "old-5"] {
+        assert_eq!(store.claim_request_key("carol", k, fp, old).await.unwrap(), RequestKey::Claimed);
+        store.answer_request_key("carol", k, &answer, false).await.unwrap();
+    }
+    store.claim_request_key("carol", "recent", fp, recent).await.unwrap();
+    store.answer_request_key("carol", "recent", &answer, false).await.unwrap();
+    store.claim_request_key("carol", "running", fp, old).await.unwrap();
+    // An old retryable answer, tried again today: its age starts again, and it is answered.
+    store.claim_request_key("carol", "retried", fp, old).await.unwrap();
+    store.answer_request_key("carol", "retried", &answer, true).await.unwrap();
+    assert_eq!(store.claim_request_key("carol", "retried", fp, now()).await.unwrap(), RequestKey::Claimed);
+    store.answer_request_key("carol", "retried", &answer, false).await.unwrap();
+
+    // Bounded batches, oldest first: 2, 2, 1, then nothing.
+    let mut batches = Vec::new();
+    loop {
+        let n = store.prune_request_keys(cutoff, 2).await.unwrap();
+        batches.push(n);
+        if n < 2 {
+            break;
+        }
+    }
+    assert_eq!(batches, [2, 2, 1]);
+    assert_eq!(store.prune_request_keys(cutoff, 100).await.unwrap(), 0);
+
+    // A pruned key is free: its repeat is a new request.
+    for k in ["old-1", "old-5"] {
+        assert_eq!(store.claim_request_key("carol", k, fp, now()).await.unwrap(), RequestKey::Claimed);
+    }
+    // The recent key and the retried one still answer; the claim being answered is untouched and still answers.
+    for k in ["recent", "retried"] {
+        assert_eq!(store.claim_request_key("carol", k, fp, now()).await.unwrap(), RequestKey::Answered(answer.clone()));
+    }
+    assert_eq!(store.claim_request_key("carol", "running", fp, now()).await.unwrap(), RequestKey::InProgress);
+    store.answer_request_key("carol", "running", &answer, false).await.unwrap();
+    assert_eq!(
+        store.claim_request_key("carol", "running", fp, now()).await.unwrap(),
+        RequestKey::Answered(answer.clone())
+    );
+    // Once answered, an old key goes at the next pruning like the others.
+    assert_eq!(store.prune_request_keys(cutoff, 100).await.unwrap(), 1);
+    assert_eq!(store.claim_request_key("carol", "running", fp, now()).await.unwrap(), RequestKey::Claimed);
 }
 
 /// A test database that the suite can also reach with plain SQL, and open again.

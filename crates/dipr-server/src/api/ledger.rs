@@ -4,8 +4,8 @@
 use std::sync::Arc;
 
 use axum::extract::State as AxState;
-use axum::http::StatusCode;
-use axum::response::IntoResponse;
+use axum::http::{header, HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
@@ -13,6 +13,7 @@ use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
+use crate::conditional;
 use crate::error::ApiError;
 use crate::error::ApiResult;
 use crate::error::ErrorEnvelope;
@@ -100,61 +101,41 @@ async fn consistency_proof(AxState(st): S, Query(q): Query<ConsistencyParams>) -
     Ok(Json(ProofResponse { index: None, old_size: Some(q.old), size, hashes: b64_hashes(hashes), checkpoint }))
 }
 
-/// The latest signed checkpoint (C2SP tlog-checkpoint), as text.
-async fn log_checkpoint(AxState(st): S) -> ApiResult<impl IntoResponse> {
-    let (_, note) = checkpoint_note(&st, None).await?;
-    Ok((
-        [
-            (axum::http::header::CONTENT_TYPE, "text/plain; charset=utf-8"),
-            (axum::http::header::CACHE_CONTROL, "no-store"),
-        ],
-        note,
-    ))
+/// The latest signed checkpoint (C2SP tlog-checkpoint), as text: cached a few seconds at most, never
+/// transformed, revalidated by its entity tag.
+async fn log_checkpoint(AxState(st): S, headers: HeaderMap) -> Response {
+    match checkpoint_note(&st, None).await {
+        Ok((_, note)) => conditional::answer(
+            &headers,
+            conditional::CHECKPOINT,
+            &[(header::CONTENT_TYPE, "text/plain; charset=utf-8".into())],
+            note.into_bytes(),
+        ),
+        Err(e) => conditional::uncached(e),
+    }
 }
 
-/// C2SP tlog-tiles: hash tiles `tile/<L>/<N>[.p/<W>]` and entry bundles `tile/entries/<N>[.p/<W>]`.
+/// C2SP tlog-tiles: hash tiles `tile/<L>/<N>[.p/<W>]` and entry bundles `tile/entries/<N>[.p/<W>]`. What an
+/// address holds never changes, partial tiles included: immutable, with an entity tag.
 async fn log_tile(
     AxState(st): S,
     axum::extract::Path(path): axum::extract::Path<String>,
-) -> ApiResult<impl IntoResponse> {
-    use dipr_ledger::tile::{TileRequest, TILE_HEIGHT, TILE_WIDTH};
-    let req = TileRequest::parse(&path).ok_or_else(|| ApiError::not_found("tile"))?;
-    let size = st.store.log_size().await?;
-    // Hashes available at this tile's level of the tree.
-    let level_shift = req.level.map_or(0, |l| u32::from(l) * u32::from(TILE_HEIGHT));
-    let available = size >> level_shift;
-    let start = req.index.checked_mul(TILE_WIDTH).ok_or_else(|| ApiError::not_found("tile"))?;
-    let width = req.partial.unwrap_or(TILE_WIDTH);
-    if start + width > available {
-        return Err(ApiError::not_found("tile"));
-    }
-    let body = match req.level {
-        Some(_) => {
-            let keys: Vec<(u8, u64)> = (start..start + width).map(|i| (level_shift as u8, i)).collect();
-            let nodes = st.store.log_nodes(&keys).await?;
-            let mut out = Vec::with_capacity(keys.len() * 32);
-            for k in &keys {
-                out.extend_from_slice(
-                    nodes.get(k).ok_or_else(|| ApiError::internal(format!("missing log hash {k:?}")))?,
-                );
-            }
-            out
-        }
-        None => {
-            let mut out = Vec::new();
-            for e in st.store.log_entries(start, start + width).await? {
-                out.extend_from_slice(&(e.len() as u16).to_be_bytes());
-                out.extend_from_slice(&e);
-            }
-            out
-        }
+    headers: HeaderMap,
+) -> Response {
+    let Some(req) = dipr_ledger::tile::TileRequest::parse(&path) else {
+        return conditional::uncached(ApiError::not_found("tile"));
     };
-    // Full tiles never change; partial ones are replaced by wider ones.
-    let cache = if req.partial.is_none() { "public, max-age=31536000, immutable" } else { "public, max-age=60" };
-    Ok((
-        [(axum::http::header::CONTENT_TYPE, "application/octet-stream"), (axum::http::header::CACHE_CONTROL, cache)],
-        body,
-    ))
+    match dipr_registry::tiles::tile(st.store.as_ref(), &req).await {
+        Ok(Some(body)) => conditional::answer(
+            &headers,
+            conditional::IMMUTABLE,
+            &[(header::CONTENT_TYPE, "application/octet-stream".into())],
+            body,
+        ),
+        // Not there yet: it will be once the log grows, so no cache may keep the refusal.
+        Ok(None) => conditional::uncached(ApiError::not_found("tile")),
+        Err(e) => conditional::uncached(ApiError::from(e)),
+    }
 }
 
 /// Liveness and database reachability.

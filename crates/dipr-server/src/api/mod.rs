@@ -61,7 +61,10 @@ impl utoipa::Modify for BearerAuth {
 /// What the document says besides its paths and the schemas they use, which the routers add.
 #[derive(OpenApi)]
 #[openapi(
-    info(title = "dipr", description = "Registry for intellectual property in data products. Errors: see /api/v1/errors."),
+    info(title = "dipr", description = "Registry for intellectual property in data products. Errors: see /api/v1/errors. \
+        At most once: send `Idempotency-Key: <8–128 printable characters>` with a POST, PUT or DELETE; a repeat with \
+        the same key gets the first answer back (`Idempotent-Replayed: true`) while the key is kept, `request_key_days` \
+        (7 by default) after its last use. After that the key is pruned, and a repeat is a new request."),
     modifiers(&BearerAuth),
     tags(
         (name = "accounts", description = "Sign-up, sign-in, tokens"),

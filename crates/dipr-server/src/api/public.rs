@@ -5,8 +5,8 @@
 use std::sync::Arc;
 
 use axum::extract::State as AxState;
-use axum::http::StatusCode;
-use axum::response::IntoResponse;
+use axum::http::{header, HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
 use chrono::{DateTime, Utc};
 use dipr_domain::application::{check_objection_text, NewObjection, ObjectType, State};
 use dipr_domain::lifecycle::Command;
@@ -23,6 +23,7 @@ use uuid::Uuid;
 
 use crate::api::params::{page_after, parse_states, CursorParams};
 use crate::auth::Caller;
+use crate::conditional;
 use crate::error::ApiError;
 use crate::error::ApiResult;
 use crate::error::ErrorEnvelope;
@@ -166,12 +167,19 @@ async fn error_codes() -> Json<Vec<ErrorCodeInfo>> {
     Json(ERROR_CODES.iter().map(|(code, status, meaning)| ErrorCodeInfo { code, status: *status, meaning }).collect())
 }
 
-/// The certificate issued on registration (JSON, verifiable offline with `dipr verify`).
+/// The certificate issued on registration (JSON, verifiable offline with `dipr verify`). It carries an `ETag`
+/// and `Cache-Control: public, no-cache`: send the tag back in `If-None-Match` for `304` while it is unchanged.
 #[utoipa::path(get, path = "/public/records/{id}/certificate", tag = "ledger", params(("id" = Uuid, Path)),
-    responses((status = 200, description = "dipr-certificate/v1 JSON", content_type = "application/json"), (status = 404, body = ErrorEnvelope)))]
-async fn certificate(AxState(st): S, Path(id): Path<Uuid>) -> ApiResult<impl IntoResponse> {
+    responses((status = 200, description = "dipr-certificate/v1 JSON", content_type = "application/json"),
+        (status = 304, description = "Not modified: the `If-None-Match` tag is the current one"),
+        (status = 404, body = ErrorEnvelope)))]
+async fn certificate(AxState(st): S, Path(id): Path<Uuid>, headers: HeaderMap) -> ApiResult<Response> {
     let doc = st.store.certificate(id).await?.ok_or_else(|| ApiError::not_found("certificate"))?;
     let doc = dipr_registry::witnessing::with_cosignatures(&st, doc).await?;
+    let tag = conditional::strong_tag(doc.as_bytes());
+    if conditional::not_modified(&headers, &tag) {
+        return Ok(conditional::unchanged(&tag, conditional::REVALIDATE));
+    }
     let name = st
         .store
         .application(id)
@@ -179,19 +187,25 @@ async fn certificate(AxState(st): S, Path(id): Path<Uuid>) -> ApiResult<impl Int
         .and_then(|a| a.registration)
         .map(|r| r.certificate_number.to_string())
         .unwrap_or_default();
-    Ok((
-        [
-            (axum::http::header::CONTENT_TYPE, "application/json".to_string()),
-            (axum::http::header::CONTENT_DISPOSITION, format!("attachment; filename=\"dipr-certificate-{name}.json\"")),
+    Ok(conditional::with_tag(
+        &tag,
+        conditional::REVALIDATE,
+        &[
+            (header::CONTENT_TYPE, "application/json".into()),
+            (header::CONTENT_DISPOSITION, format!("attachment; filename=\"dipr-certificate-{name}.json\"")),
         ],
-        doc,
+        doc.into_bytes(),
     ))
 }
 
-/// The certificate as a PDF (Chinese with English alongside, QR code to the public record).
+/// The certificate as a PDF (Chinese with English alongside, QR code to the public record). Its weak `ETag`
+/// stands for what the PDF is rendered from (the certificate, the industry's names, whether the registration
+/// is still in force): `If-None-Match` with it gets `304` without rendering again.
 #[utoipa::path(get, path = "/public/records/{id}/certificate.pdf", tag = "ledger", params(("id" = Uuid, Path)),
-    responses((status = 200, description = "PDF", content_type = "application/pdf"), (status = 404, body = ErrorEnvelope)))]
-async fn certificate_pdf(AxState(st): S, Path(id): Path<Uuid>) -> ApiResult<impl IntoResponse> {
+    responses((status = 200, description = "PDF", content_type = "application/pdf"),
+        (status = 304, description = "Not modified: the `If-None-Match` tag is the current one"),
+        (status = 404, body = ErrorEnvelope)))]
+async fn certificate_pdf(AxState(st): S, Path(id): Path<Uuid>, headers: HeaderMap) -> ApiResult<Response> {
     let doc = st.store.certificate(id).await?.ok_or_else(|| ApiError::not_found("certificate"))?;
     let doc = dipr_registry::witnessing::with_cosignatures(&st, doc).await?;
     let cert = dipr_ledger::certificate::Certificate::parse(doc.as_bytes()).map_err(ApiError::internal)?;
@@ -208,19 +222,23 @@ async fn certificate_pdf(AxState(st): S, Path(id): Path<Uuid>) -> ApiResult<impl
         let (zh, en) = dipr_registry::standing::mark(e.state);
         dipr_pdf::NotInForce { zh: zh.into(), en: en.into(), since: shown::date_both(e.at) }
     });
+    let inputs = format!("{industry:?}\n{not_in_force:?}\n{}", env!("CARGO_PKG_VERSION"));
+    let tag = conditional::weak_tag(&[doc.as_bytes(), inputs.as_bytes()]);
+    if conditional::not_modified(&headers, &tag) {
+        return Ok(conditional::unchanged(&tag, conditional::REVALIDATE));
+    }
     let number = cert.statement.certificate_number.clone();
     let names = dipr_pdf::Names { industry, not_in_force };
     let pdf = tokio::task::spawn_blocking(move || dipr_pdf::render(&cert, &names))
         .await
         .map_err(ApiError::internal)?
         .map_err(ApiError::internal)?;
-    Ok((
-        [
-            (axum::http::header::CONTENT_TYPE, "application/pdf".to_string()),
-            (
-                axum::http::header::CONTENT_DISPOSITION,
-                format!("attachment; filename=\"dipr-certificate-{number}.pdf\""),
-            ),
+    Ok(conditional::with_tag(
+        &tag,
+        conditional::REVALIDATE,
+        &[
+            (header::CONTENT_TYPE, "application/pdf".into()),
+            (header::CONTENT_DISPOSITION, format!("attachment; filename=\"dipr-certificate-{number}.pdf\"")),
         ],
         pdf,
     ))

@@ -1560,5 +1560,6 @@ async fn registrations_end_by_cancellation_revocation_or_expiry() {
 
 mod abuse;
 mod registered;
+mod tiles;
 mod truth;
 mod web;

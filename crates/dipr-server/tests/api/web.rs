@@ -1075,6 +1075,62 @@ async fn the_api_answers_a_repeated_idempotency_key_with_the_first_answer() {
     assert_eq!(app.ok("GET", "/api/v1/applications", Some(&a), None).await["total"], 1);
 }
 
+#[tokio::test]
+async fn an_idempotency_key_is_kept_request_key_days_and_then_a_repeat_is_a_new_request() {
+    let app = App::new().await;
+    assert_eq!(app.state.config.request_key_days, 7, "the default");
+    let (a, _, _) = actors(&app).await;
+    let call = || {
+        let req = Request::builder()
+            .method("POST")
+            .uri("/api/v1/applications")
+            .header("authorization", format!("Bearer {a}"))
+            .header("content-type", "application/json")
+            .header("idempotency-key", "key-0002-pruned")
+            .body(Body::from(json!({"form": full_form("剪枝语料")}).to_string()))
+            .unwrap();
+        let router = app.router.clone();
+        async move {
+            let resp = router.oneshot(req).await.unwrap();
+            (resp.status(), resp.headers().contains_key("idempotent-replayed"))
+        }
+    };
+    let clock = app.state.adjustable.clone().unwrap();
+    assert_eq!(call().await, (StatusCode::CREATED, false));
+    // Six days on, a retry is still answered with the first answer.
+    clock.advance(chrono::Duration::days(6));
+    assert_eq!(dipr_registry::timers::prune_request_keys(&app.state).await.unwrap(), 0);
+    assert_eq!(call().await, (StatusCode::CREATED, true));
+    // Past request_key_days the key is pruned, and the same request with it runs again.
+    clock.advance(chrono::Duration::days(2));
+    assert_eq!(dipr_registry::timers::prune_request_keys(&app.state).await.unwrap(), 1);
+    assert_eq!(call().await, (StatusCode::CREATED, false));
+    assert_eq!(app.ok("GET", "/api/v1/applications", Some(&a), None).await["total"], 2);
+    // The API's document says so.
+    let about = app.ok("GET", "/api/openapi.json", None, None).await["info"]["description"].to_string();
+    assert!(about.contains("Idempotency-Key") && about.contains("request_key_days") && about.contains("new request"));
+
+    // request_key_days = 0 keeps keys for ever.
+    let keep = App::with(Config { request_key_days: 0, ..config() }, signer()).await;
+    let b = keep.sign_up("永久").await;
+    let keyed = || {
+        let req = Request::builder()
+            .method("POST")
+            .uri("/api/v1/applications")
+            .header("authorization", format!("Bearer {b}"))
+            .header("content-type", "application/json")
+            .header("idempotency-key", "key-0003-forever")
+            .body(Body::from(json!({"form": full_form("永久语料")}).to_string()))
+            .unwrap();
+        let router = keep.router.clone();
+        async move { router.oneshot(req).await.unwrap().headers().contains_key("idempotent-replayed") }
+    };
+    assert!(!keyed().await);
+    keep.state.adjustable.as_ref().unwrap().advance(chrono::Duration::days(3650));
+    assert_eq!(dipr_registry::timers::prune_request_keys(&keep.state).await.unwrap(), 0);
+    assert!(keyed().await, "still answered from the key ten years on");
+}
+
 // ---------------------------------------------------------------------------------------------------
 // Injection: every link and form the site offers, with hostile values
 
