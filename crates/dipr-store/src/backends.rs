@@ -21,6 +21,7 @@ use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePo
 use sqlx::{Connection, Row};
 use uuid::Uuid;
 
+use crate::durable::WalSync;
 use crate::search::{self, Field};
 use crate::{
     Applicants, ApplicationFilter, Count, Cursor, DecisionTimes, EconomicValue, EventRecord, Industry, MonthRow,
@@ -29,6 +30,7 @@ use crate::{
 };
 use dipr_domain::encumbrance::Money;
 use dipr_domain::holding::{Transaction, TransactionKind};
+use std::sync::Arc;
 fn ms(t: DateTime<Utc>) -> i64 {
     t.timestamp_millis()
 }
@@ -797,6 +799,8 @@ macro_rules! impl_store {
             tx: sqlx::Transaction<'static, $db>,
             writes: u32,
             events: u32,
+            /// SQLite's group commit: the commit is acknowledged once its WAL is on disk.
+            wal: Option<Arc<WalSync>>,
         }
 
         impl $tx {
@@ -1220,12 +1224,25 @@ macro_rules! impl_store {
                 if self.writes > 0 && self.events == 0 {
                     return Err(StoreError::UnloggedWrite);
                 }
+                let wrote = self.writes > 0 || self.events > 0;
                 self.tx.commit().await?;
-                Ok(())
+                match &self.wal {
+                    Some(wal) if wrote => wal.durable().await,
+                    _ => Ok(()),
+                }
             }
         }
 
         impl $store {
+            /// Wait until what this store has committed is on disk (SQLite's group commit; PostgreSQL's
+            /// commits are durable when they return).
+            async fn durable(&self) -> Result<()> {
+                match &self.wal {
+                    Some(wal) => wal.durable().await,
+                    None => Ok(()),
+                }
+            }
+
             /// One page of a filtered list of applications, as the stored JSON column `col`: counted up to
             /// [`COUNT_CAP`], and after the page's cursor when it has one and the list is not ranked.
             async fn application_rows(&self, f: &ApplicationFilter, page: Page, col: &str) -> Result<Paged<String>> {
@@ -1311,7 +1328,7 @@ macro_rules! impl_store {
 
             async fn begin(&self) -> Result<Box<dyn Tx>> {
                 let tx = self.write.begin().await?;
-                Ok(Box::new($tx { tx, writes: 0, events: 0 }))
+                Ok(Box::new($tx { tx, writes: 0, events: 0, wal: self.wal.clone() }))
             }
 
             async fn application(&self, id: Uuid) -> Result<Option<Application>> {
@@ -1975,6 +1992,7 @@ macro_rules! impl_store {
                     .execute(&self.write)
                     .await?;
                     if r.rows_affected() == 1 {
+                        self.durable().await?;
                         return Ok(RequestKey::Claimed);
                     }
                     let Some(row) = sqlx::query(
@@ -2003,6 +2021,7 @@ macro_rules! impl_store {
                         .bind(ms(now))
                         .execute(&self.write)
                         .await?;
+                        self.durable().await?;
                         return Ok(if r.rows_affected() == 1 { RequestKey::Claimed } else { RequestKey::InProgress });
                     }
                     return match row.try_get::<Option<i32>, _>("status")? {
@@ -2055,7 +2074,7 @@ macro_rules! impl_store {
                 .bind(retryable)
                 .execute(&self.write)
                 .await?;
-                Ok(())
+                self.durable().await
             }
         }
     };
@@ -2161,13 +2180,15 @@ macro_rules! move_embedded_objections {
     }};
 }
 
-/// SQLite in WAL mode with `synchronous=FULL`: a commit is on disk (the WAL fsynced) before it is
-/// acknowledged, so an answered write survives a power loss. All writes go through a one-connection pool,
+/// SQLite in WAL mode with group commit (`durable.rs`): a commit is on disk (the WAL synced) before it is
+/// acknowledged, so an answered write survives a power loss, and commits finished during one sync share the
+/// next. All writes go through a one-connection pool,
 /// so write transactions are serialised in-process and never meet `SQLITE_BUSY`; reads use their own pool
 /// and run concurrently.
 pub struct SqliteStore {
     write: SqlitePool,
     read: SqlitePool,
+    wal: Option<Arc<WalSync>>,
 }
 
 impl SqliteStore {
@@ -2177,7 +2198,7 @@ impl SqliteStore {
             .filename(path)
             .create_if_missing(true)
             .journal_mode(SqliteJournalMode::Wal)
-            .synchronous(SqliteSynchronous::Full)
+            .synchronous(SqliteSynchronous::Normal)
             .busy_timeout(Duration::from_secs(10))
             .foreign_keys(true);
         let write = SqlitePoolOptions::new().max_connections(1).connect_with(opts.clone()).await?;
@@ -2186,7 +2207,7 @@ impl SqliteStore {
         move_embedded_objections!(&write, "")?;
         rebuild_search!(&write, Dialect::Sqlite)?;
         let read = SqlitePoolOptions::new().max_connections(4).connect_with(opts.read_only(true)).await?;
-        Ok(Self { write, read })
+        Ok(Self { write, read, wal: Some(Arc::new(WalSync::new(path))) })
     }
 }
 
@@ -2195,6 +2216,8 @@ impl SqliteStore {
 pub struct PgStore {
     write: PgPool,
     read: PgPool,
+    /// Always `None`: PostgreSQL's commits are durable when they return.
+    wal: Option<Arc<WalSync>>,
 }
 
 impl PgStore {
@@ -2222,7 +2245,7 @@ impl PgStore {
         refresh_derived!(&pool)?;
         move_embedded_objections!(&pool, " FOR UPDATE")?;
         rebuild_search!(&pool, Dialect::Postgres)?;
-        Ok(Self { write: pool.clone(), read: pool })
+        Ok(Self { write: pool.clone(), read: pool, wal: None })
     }
 }
 
@@ -2231,16 +2254,56 @@ impl_store!(PgStore, PgTx, sqlx::Postgres, "postgres", " FOR UPDATE", Dialect::P
 
 #[cfg(test)]
 mod tests {
-    /// An acknowledged commit must survive a power loss: the WAL is synced at every commit.
+    use dipr_domain::access::Role;
+    use std::sync::Arc;
+
+    /// An acknowledged commit must survive a power loss: no writing transaction returns from `commit` before
+    /// a sync of the WAL that began after it, and read-only ones do not wait for one.
     #[tokio::test]
-    async fn sqlite_commits_are_durable() {
+    async fn sqlite_commits_are_durable_before_they_are_acknowledged() {
+        use crate::Store;
         let dir = std::env::temp_dir().join(format!("dipr-store-sync-{}", uuid::Uuid::now_v7()));
         std::fs::create_dir_all(&dir).unwrap();
-        let store = super::SqliteStore::open(&dir.join("dipr.db")).await.unwrap();
-        for pool in [&store.write, &store.read] {
-            let level: i64 = sqlx::query_scalar("PRAGMA synchronous").fetch_one(pool).await.unwrap();
-            assert_eq!(level, 2, "synchronous=FULL");
+        let store = Arc::new(super::SqliteStore::open(&dir.join("dipr.db")).await.unwrap());
+        let level: i64 = sqlx::query_scalar("PRAGMA synchronous").fetch_one(&store.write).await.unwrap();
+        assert_eq!(level, 1, "synchronous=NORMAL: the sync is the group commit's");
+        let wal = store.wal.clone().unwrap();
+        let mut tasks = Vec::new();
+        for i in 0..40 {
+            let store = store.clone();
+            tasks.push(tokio::spawn(async move {
+                let mut tx = store.begin().await.unwrap();
+                tx.set_setting(&format!("k{i}"), "v").await.unwrap();
+                tx.append_event(&crate::NewEvent {
+                    at: chrono::Utc::now(),
+                    actor_id: None,
+                    actor_name: "test".into(),
+                    actor_role: Role::System,
+                    subject_type: "setting".into(),
+                    subject_id: format!("k{i}"),
+                    kind: "set".into(),
+                    from_state: None,
+                    to_state: None,
+                    reasons: String::new(),
+                    payload: serde_json::json!({}),
+                })
+                .await
+                .unwrap();
+                tx.commit().await.unwrap();
+                // Acknowledged: this commit's ticket is covered by a finished sync.
+                let (committed, synced, _) = store.wal.as_ref().unwrap().counts();
+                assert!(synced >= 1 && synced <= committed);
+            }));
         }
+        for t in tasks {
+            t.await.unwrap();
+        }
+        let (committed, synced, syncs) = wal.counts();
+        assert_eq!((committed, synced), (40, 40), "every commit waited for a sync");
+        assert!((1..=40).contains(&syncs));
+        let tx = store.begin().await.unwrap();
+        tx.commit().await.unwrap();
+        assert_eq!(wal.counts().0, 40, "a transaction that wrote nothing does not wait for a sync");
         std::fs::remove_dir_all(dir).unwrap();
     }
 }

@@ -7,6 +7,7 @@
 //! rewrites, and old answered request keys ([`Store::prune_request_keys`]).
 
 mod backends;
+mod durable;
 mod model;
 pub mod search;
 
