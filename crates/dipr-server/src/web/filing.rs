@@ -191,6 +191,14 @@ pub struct FileForm {
     source_kind: String,
     #[serde(default)]
     source_description: String,
+    /// Licensor or authorising body (licensed and public data).
+    #[serde(default)]
+    source_counterparty: String,
+    #[serde(default)]
+    source_contract_ref: String,
+    /// `YYYY-MM-DD`: the licence's last day, which caps the certificate's validity.
+    #[serde(default)]
+    source_licence_end: String,
     #[serde(default)]
     legality_statement: String,
     #[serde(default)]
@@ -228,19 +236,26 @@ fn choice<T: serde::de::DeserializeOwned>(s: &str) -> Option<T> {
 
 impl FileForm {
     /// The form's fields over `base`, so what the web form does not show (further sources, attachments,
-    /// lineage, field descriptions) survives an edit.
-    pub(crate) fn to_form(&self, base: ApplicationForm) -> ApplicationForm {
+    /// lineage, field descriptions) survives an edit. Refused only for a licence end that is not a date.
+    pub(crate) fn to_form(&self, base: ApplicationForm) -> dipr_registry::Result<ApplicationForm> {
+        let optional = |s: &str| Some(s.trim().to_string()).filter(|s| !s.is_empty());
+        let licence_end = match optional(&self.source_licence_end) {
+            None => None,
+            Some(d) => Some(chrono::NaiveDate::parse_from_str(&d, "%Y-%m-%d").map_err(|_| {
+                dipr_registry::Error::validation(vec![FieldError::new(
+                    "sources[0].licence_end",
+                    "invalid_date",
+                    "write the date as YYYY-MM-DD",
+                )])
+            })?),
+        };
         let mut sources = base.sources;
         let first = DataSource {
             kind: choice(&self.source_kind).unwrap_or(SourceKind::SelfCollected),
             description: self.source_description.trim().into(),
-            ..sources.first().cloned().unwrap_or(DataSource {
-                kind: SourceKind::SelfCollected,
-                description: String::new(),
-                counterparty: None,
-                contract_ref: None,
-                licence_end: None,
-            })
+            counterparty: optional(&self.source_counterparty),
+            contract_ref: optional(&self.source_contract_ref),
+            licence_end,
         };
         if sources.is_empty() {
             sources.push(first);
@@ -249,7 +264,7 @@ impl FileForm {
         }
         let described: std::collections::HashMap<String, String> =
             base.structure.into_iter().map(|f| (f.name, f.description)).collect();
-        ApplicationForm {
+        Ok(ApplicationForm {
             product_name: self.product_name.trim().into(),
             object_type: ObjectType::parse(&self.object_type),
             industry: self.industry.trim().into(),
@@ -281,7 +296,7 @@ impl FileForm {
                 email: self.contact_email.trim().into(),
             },
             ..base
-        }
+        })
     }
 
     /// The web form showing a stored application form.
@@ -296,6 +311,9 @@ impl FileForm {
             summary: f.summary.clone(),
             source_kind: source.and_then(|s| name(serde_json::to_value(s.kind))).unwrap_or_default(),
             source_description: source.map(|s| s.description.clone()).unwrap_or_default(),
+            source_counterparty: source.and_then(|s| s.counterparty.clone()).unwrap_or_default(),
+            source_contract_ref: source.and_then(|s| s.contract_ref.clone()).unwrap_or_default(),
+            source_licence_end: source.and_then(|s| s.licence_end).map(|d| d.to_string()).unwrap_or_default(),
             legality_statement: f.legality_statement.clone(),
             no_infringement: f.no_infringement_commitment.then(|| "on".to_string()),
             processing: f.processing.clone(),
@@ -339,6 +357,9 @@ pub(crate) fn field_of(path: &str) -> &'static str {
         (_, "contact.name") => "contact_name",
         (_, "contact.phone") => "contact_phone",
         (_, "contact.email") => "contact_email",
+        ("sources", p) if p.ends_with(".counterparty") => "source_counterparty",
+        ("sources", p) if p.ends_with(".contract_ref") => "source_contract_ref",
+        ("sources", p) if p.ends_with(".licence_end") => "source_licence_end",
         ("sources", _) => "source_description",
         ("no_infringement_commitment", _) => "no_infringement",
         ("product_name", _) => "product_name",
@@ -446,15 +467,17 @@ async fn file(
     SignedIn { l, user, secret, form: f, .. }: SignedIn<FileForm>,
 ) -> Response {
     let csrf = csrf_of(&secret);
-    let form = f.to_form(ApplicationForm::default());
     let agent = user.role == Role::Agent;
     let applicant = agent.then(|| f.applicant());
     // Check everything first — the applicant an agent names and, unless only saving, everything a
     // submission needs — so every problem shows at once and a refused form leaves no half-made draft.
-    let result = match precheck(&st, &form, applicant.as_ref(), !f.saves_draft()).await {
+    let result = match f.to_form(ApplicationForm::default()) {
         Err(e) => Err(e),
-        Ok(()) if f.saves_draft() => dipr_registry::filings::create_application(&st, &user, applicant, form).await,
-        Ok(()) => dipr_registry::filings::create_and_submit(&st, &user, applicant, form).await,
+        Ok(form) => match precheck(&st, &form, applicant.as_ref(), !f.saves_draft()).await {
+            Err(e) => Err(e),
+            Ok(()) if f.saves_draft() => dipr_registry::filings::create_application(&st, &user, applicant, form).await,
+            Ok(()) => dipr_registry::filings::create_and_submit(&st, &user, applicant, form).await,
+        },
     };
     match result {
         Ok(app) if f.saves_draft() => Redirect::to(&format!("/me/filings/{}", app.id)).into_response(),

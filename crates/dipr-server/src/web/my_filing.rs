@@ -178,8 +178,10 @@ async fn edit(
         Ok(app) => app,
         Err(r) => return r,
     };
-    let form = f.to_form(app.form.clone());
-    let result = save_and_send(&st, &user, &app, form, &f).await;
+    let result = match f.to_form(app.form.clone()) {
+        Ok(form) => save_and_send(&st, &user, &app, form, &f).await,
+        Err(e) => Err(e),
+    };
     match result {
         Ok(()) => done(id, "status"),
         Err(e) => {

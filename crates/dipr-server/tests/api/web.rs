@@ -773,6 +773,53 @@ async fn agents_file_for_an_applicant_on_the_web() {
     assert_eq!(error_at(&html, "applicant_id").as_deref(), Some("该证件号属于另一名称的主体。"));
 }
 
+/// Licensed data can be filed on the web: the licensor, the contract and the licence's end have fields
+/// of their own, and a missing licensor or a bad date is reported at its field with nothing written.
+#[tokio::test]
+async fn licensed_data_is_filed_on_the_web_with_its_licensor() {
+    let app = App::new().await;
+    let (a, _, _) = actors(&app).await;
+    let web = Web::new(&app, &a);
+    let (_, html) = web.get("/me/file").await;
+    let csrf = hidden(&html, "csrf");
+    let licensed = |name: &'static str| {
+        let mut f = web_form(&csrf, name, "submit");
+        f.retain(|(k, _)| *k != "source_kind");
+        f.push(("source_kind", "licensed"));
+        f
+    };
+
+    let before = app.row_counts().await;
+    let (status, html) = web.post("/me/file", &licensed("授权语料")).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(error_at(&html, "source_counterparty").as_deref(), Some("必填。"));
+    assert_eq!(error_at(&html, "source_description"), None, "the error is at the licensor, not the description");
+    let mut bad_date = licensed("授权语料");
+    bad_date.extend([("source_counterparty", "某数据交易所"), ("source_licence_end", "2029-13-01")]);
+    let (status, html) = web.post("/me/file", &bad_date).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(error_at(&html, "source_licence_end").as_deref(), Some("日期格式应为 YYYY-MM-DD。"));
+    assert_eq!(value_of(&html, "source_counterparty"), "某数据交易所", "what was typed stays");
+    assert_eq!(app.row_counts().await, before);
+
+    let mut fields = licensed("授权语料");
+    fields.extend([
+        ("source_counterparty", "某数据交易所"),
+        ("source_contract_ref", "SJS-2026-0042"),
+        ("source_licence_end", "2029-06-30"),
+    ]);
+    assert_eq!(web.post("/me/file", &fields).await.0, StatusCode::SEE_OTHER);
+    let mine = app.ok("GET", "/api/v1/applications", Some(&a), None).await;
+    let filed = &mine["items"][0];
+    assert_eq!(filed["state"], "submitted");
+    let source = &filed["form"]["sources"][0];
+    assert_eq!(
+        (source["kind"].as_str(), source["counterparty"].as_str(), source["contract_ref"].as_str()),
+        (Some("licensed"), Some("某数据交易所"), Some("SJS-2026-0042"))
+    );
+    assert_eq!(source["licence_end"], "2029-06-30");
+}
+
 #[tokio::test]
 async fn the_check_page_verifies_certificates_and_evidence_bundles() {
     use dipr_fingerprint::evidence::{EvidenceBundle, SuspectInfo};
