@@ -21,7 +21,7 @@ use uuid::Uuid;
 
 use crate::web::form::Errors;
 use crate::web::i18n::Lang;
-use crate::web::layout::{error_page, filters, message_page, object_type_label, page, state_label, LangQuery};
+use crate::web::layout::{error_page, filters, message_page, page, state_label, LangQuery};
 use crate::web::session::{csrf_of, posted, signed_in, Senders, SignedIn};
 use dipr_registry::audit::actor_of;
 use dipr_registry::Registry;
@@ -167,12 +167,8 @@ struct Review {
     state: String,
     applicant: String,
     applicant_id: String,
-    object_type: String,
-    industry: String,
-    summary: String,
-    legality: String,
-    processing: String,
-    samples: String,
+    /// Every field of the filing (see `filed.rs`).
+    filed: Vec<(String, String)>,
     commitment: Option<String>,
     /// Err when the overlap check could not be read (the examiner must not take it for "no overlap").
     overlaps: Result<Vec<OverlapRow>, ()>,
@@ -301,12 +297,7 @@ async fn review_page(
         state: state_label(app.state, l),
         applicant: app.applicant.name.clone(),
         applicant_id: app.applicant.id_number.clone(),
-        object_type: object_type_label(f.object_type.map(|t| t.as_str()).unwrap_or(""), l),
-        industry,
-        summary: f.summary.clone(),
-        legality: f.legality_statement.clone(),
-        processing: f.processing.clone(),
-        samples: f.samples.join("\n"),
+        filed: crate::web::filed::rows(f, &industry, l),
         commitment: f.content_commitment.as_ref().map(|c| c.root.clone()),
         overlaps,
         objections,
@@ -500,12 +491,7 @@ mod tests {
             state: String::new(),
             applicant: String::new(),
             applicant_id: String::new(),
-            object_type: String::new(),
-            industry: String::new(),
-            summary: String::new(),
-            legality: String::new(),
-            processing: String::new(),
-            samples: String::new(),
+            filed: Vec::new(),
             commitment: None,
             overlaps,
             objections: Vec::new(),

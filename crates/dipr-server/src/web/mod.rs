@@ -4,6 +4,7 @@
 pub mod admin;
 pub mod check;
 pub mod examiner;
+pub mod filed;
 pub mod filing;
 pub mod form;
 pub mod i18n;

@@ -632,6 +632,8 @@ struct FilingPage<'a> {
     decisions: Vec<DecisionRow<'a>>,
     objections: Vec<ObjectionCard<'a>>,
     edit: Option<Edit>,
+    /// The applicant's copy of what was filed, once it can no longer be edited.
+    filed: Vec<(String, String)>,
     commitment: Option<&'a str>,
     holder: Option<Holding>,
     end: Option<End>,
@@ -693,6 +695,18 @@ async fn render(
     } else {
         None
     };
+    let filed = if edit.is_none() {
+        let industry = match st.store.industries().await {
+            Ok(known) => known
+                .into_iter()
+                .find(|i| i.code == app.form.industry)
+                .map_or_else(|| app.form.industry.clone(), |i| if l.en { i.name_en } else { i.name_zh }),
+            Err(e) => return error_page(l, StatusCode::INTERNAL_SERVER_ERROR, &e.to_string()),
+        };
+        crate::web::filed::rows(&app.form, &industry, l)
+    } else {
+        Vec::new()
+    };
     let holder = if holds {
         match holding(st, l, app, lic, tx).await {
             Ok(h) => Some(h),
@@ -722,6 +736,7 @@ async fn render(
         decisions,
         objections,
         edit,
+        filed,
         commitment: app.form.content_commitment.as_ref().map(|c| c.root.as_str()),
         holder,
         end,

@@ -778,7 +778,7 @@ async fn agents_file_for_an_applicant_on_the_web() {
 #[tokio::test]
 async fn licensed_data_is_filed_on_the_web_with_its_licensor() {
     let app = App::new().await;
-    let (a, _, _) = actors(&app).await;
+    let (a, e, _) = actors(&app).await;
     let web = Web::new(&app, &a);
     let (_, html) = web.get("/me/file").await;
     let csrf = hidden(&html, "csrf");
@@ -818,6 +818,29 @@ async fn licensed_data_is_filed_on_the_web_with_its_licensor() {
         (Some("licensed"), Some("某数据交易所"), Some("SJS-2026-0042"))
     );
     assert_eq!(source["licence_end"], "2029-06-30");
+    // The applicant keeps a copy of what was filed, and the examiner reviews every field of it.
+    let page = location(filed["id"].as_str().unwrap());
+    let (_, html) = web.get(&page).await;
+    for shown in [
+        "申请内容",
+        "许可方或授权单位：某数据交易所",
+        "合同或授权文件编号：SJS-2026-0042",
+        "许可期限截止日：2029-06-30",
+        "每月",
+    ] {
+        assert!(html.contains(shown), "the applicant's copy shows {shown}");
+    }
+    let (_, review) = Web::new(&app, &e).get(&format!("/review/{}", filed["id"].as_str().unwrap())).await;
+    for shown in [
+        "许可方或授权单位：某数据交易所",
+        "数据结构",
+        "text: string",
+        "保密措施",
+        "访问控制",
+        "张三 · 021-1234 · a@example.cn",
+    ] {
+        assert!(review.contains(shown), "the review page shows {shown}");
+    }
 }
 
 #[tokio::test]
