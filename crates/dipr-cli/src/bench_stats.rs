@@ -160,10 +160,11 @@ pub(crate) async fn load_register(
                 started_at: filed + chrono::Duration::days(12),
                 ends_at: filed + chrono::Duration::days(26),
             });
+            // Certificate serials run per month and stop at 999,999; the loader only needs them well-formed.
             dipr_domain::lifecycle::register(
                 &mut app,
                 u64::from(i) + 1,
-                u64::from(i) + 1,
+                u64::from(i) % 999_999 + 1,
                 filed + chrono::Duration::days(26),
                 &rules,
             )?;
