@@ -164,6 +164,10 @@ impl std::fmt::Display for Cursor {
 /// list of a million costs no more to answer than one of ten thousand.
 pub const COUNT_CAP: i64 = 10_000;
 
+/// A public search ranks its matches (best first) when there are at most this many; more are listed newest
+/// first, because ranking costs about 50 µs a match and the reader is asked to narrow the search anyway.
+pub const RANK_CAP: i64 = 1_000;
+
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Paged<T> {
@@ -174,6 +178,9 @@ pub struct Paged<T> {
     pub total: i64,
     /// False when there are more than `total` items.
     pub total_exact: bool,
+    /// True when the items are ordered best match first (a search with at most [`RANK_CAP`] matches);
+    /// otherwise newest first.
+    pub ranked: bool,
     /// Pass as `after` to get the next page (lists ordered by last change, when more may follow).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub next: Option<String>,
@@ -188,19 +195,21 @@ impl<T> Paged<T> {
             per_page: self.per_page,
             total: self.total,
             total_exact: self.total_exact,
+            ranked: self.ranked,
             next: self.next,
         }
     }
 
     /// A page of a list counted exactly.
     pub fn exact(items: Vec<T>, page: Page, total: i64) -> Self {
-        Self { items, page: page.page, per_page: page.per_page, total, total_exact: true, next: None }
+        Self { items, page: page.page, per_page: page.per_page, total, total_exact: true, ranked: false, next: None }
     }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum Order {
-    /// Best match first when the filter searches text; newest first among equals and without text.
+    /// Best match first when the filter searches text (newest first among equals, and when more than
+    /// [`RANK_CAP`] match a public search); newest first without text.
     #[default]
     Relevance,
     /// Oldest first: review queues work first-in, first-out.

@@ -147,6 +147,7 @@ struct Search {
     types: Vec<(&'static str, String)>,
     total: i64,
     total_exact: bool,
+    ranked: bool,
     rows: Vec<RecordRow>,
     pager: Pager,
 }
@@ -195,6 +196,7 @@ async fn search(State(st): State<Arc<Registry>>, Query(q): Query<SearchQuery>, h
         types,
         total: found.total,
         total_exact: found.total_exact,
+        ranked: found.ranked,
         rows: record_rows(&found.items, l),
         pager: Pager::new(&base, at.page, per_page, found.total),
     };

@@ -913,9 +913,11 @@ async fn chinese_search_and_filters() {
     let v = app.ok("GET", "/api/v1/public/records?q=%E8%AF%AD%E6%96%99", None, None).await;
     assert_eq!(v["total"], 2);
     assert_eq!(v["items"][0]["id"].as_str(), Some(id.as_str()));
+    assert_eq!(v["ranked"], true, "a search with few matches is ranked");
     // Notices page by cursor: the second page continues after the first, and a bad cursor is refused.
     let first = app.ok("GET", "/api/v1/public/notices?per_page=1", None, None).await;
     assert_eq!((first["total"].as_i64(), first["total_exact"].as_bool()), (Some(2), Some(true)));
+    assert_eq!(first["ranked"], false, "a list without words is ordered by time");
     let next = first["next"].as_str().expect("a cursor");
     let second = app.ok("GET", &format!("/api/v1/public/notices?per_page=1&after={next}"), None, None).await;
     assert_ne!(second["items"][0]["id"], first["items"][0]["id"]);
