@@ -18,7 +18,7 @@
 #
 # Environment: DIPR_TEST_POSTGRES_URL (a database on the server to use; a new database is created beside it and
 # dropped afterwards), DIPR_SERVERS (3), WORKERS (bench workers in all, 12), SUBMISSIONS (bench filings in all,
-# 1800), SEARCH_SECONDS (5), LANE_FILINGS (filings per applicant per round, 15), ROUNDS (2), KEEP=1 (keep the
+# 4500), SEARCH_SECONDS (5), LANE_FILINGS (filings per applicant per round, 15), ROUNDS (2), KEEP=1 (keep the
 # work directory and the database for inspection).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -29,7 +29,7 @@ BIN=$(realpath "$BIN")
 BASE_URL=${DIPR_TEST_POSTGRES_URL:-postgres://postgres@127.0.0.1:5432/test}
 SERVERS=${DIPR_SERVERS:-3}
 WORKERS=${WORKERS:-12}
-SUBMISSIONS=${SUBMISSIONS:-1800}
+SUBMISSIONS=${SUBMISSIONS:-4500}
 SEARCH_SECONDS=${SEARCH_SECONDS:-5}
 export LANE_FILINGS=${LANE_FILINGS:-15} ROUNDS=${ROUNDS:-2}
 export STAFF_PASSWORD="three-servers-$$-pw"
@@ -63,8 +63,10 @@ cleanup() {
   fi
 }
 trap cleanup EXIT
+trap 'echo "three-servers: line $LINENO failed: $BASH_COMMAND" >&2' ERR
 
-psql "$BASE_URL" -Xq -v ON_ERROR_STOP=1 -c "CREATE DATABASE $DB" >/dev/null
+# From template0, which no session is ever connected to (a copy of template1 fails while anyone is).
+psql "$BASE_URL" -Xq -v ON_ERROR_STOP=1 -c "CREATE DATABASE $DB TEMPLATE template0" >/dev/null
 export DIPR_DATABASE_URL="$DB_URL"
 export NO_COLOR=1
 
@@ -352,9 +354,11 @@ expect "each cross-server filing reached its end once, by the timer" \
   "WITH x(id, want) AS (VALUES $EXPECTED)
    SELECT x.id, a.state FROM x LEFT JOIN applications a ON a.id = x.id
     WHERE a.state IS DISTINCT FROM x.want
-       OR (SELECT count(*) FROM events e WHERE e.subject_id = x.id AND e.kind = 'notice_ended' AND e.actor_role = 'system')
+       OR (SELECT count(*) FROM events e
+            WHERE e.subject_id = x.id AND e.kind = 'notice_ended' AND e.actor_role = 'system')
           <> (x.want = 'registered')::int
-       OR (SELECT count(*) FROM events e WHERE e.subject_id = x.id AND e.kind = 'deemed_withdrawn' AND e.actor_role = 'system')
+       OR (SELECT count(*) FROM events e
+            WHERE e.subject_id = x.id AND e.kind = 'deemed_withdrawn' AND e.actor_role = 'system')
           <> (x.want = 'deemed_withdrawn')::int" ""
 
 # The log: indexes 0..n-1, the counter and the newest checkpoint at n, and one entry for each logged event (every
@@ -398,48 +402,55 @@ import json, re, sys, time
 
 work, servers, log_size, started = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), float(sys.argv[4])
 driver = json.load(open(f"{work}/driver.json"))
-problems = []
+TIMER = re.compile(r"TimerReport \{ registered: (\d+), deemed_withdrawn: (\d+), expired: \d+, skipped: (\d+) \}")
+LOGGED_PROBLEMS = [("5xx answers", r"response failed"), ("panics", r"panicked"),
+                   ("failed timer passes", r"timer pass failed"), ("errors", r"\bERROR\b")]
+problems, rows, spans = [], [], {"submissions": [], "searches": []}
 fired = {"registered": 0, "deemed_withdrawn": 0}
-rows, submissions_per_s = [], 0.0
 for n in range(1, servers + 1):
     text = re.sub(r"\x1b\[[0-9;]*m", "", open(f"{work}/s{n}/serve.log", encoding="utf-8", errors="replace").read())
-    for what, pattern in [("5xx answers", r"response failed"), ("panics", r"panicked"),
-                          ("failed timer passes", r"timer pass failed"), ("errors", r"\bERROR\b")]:
-        count = len(re.findall(pattern, text))
-        if count:
+    for what, pattern in LOGGED_PROBLEMS:
+        if count := len(re.findall(pattern, text)):
             problems.append(f"server {n}: {count} {what} in its log")
-    mine = {"registered": 0, "deemed_withdrawn": 0, "skipped": 0}
-    for m in re.finditer(r"TimerReport \{ registered: (\d+), deemed_withdrawn: (\d+), expired: \d+, skipped: (\d+) \}", text):
-        mine["registered"] += int(m[1]); mine["deemed_withdrawn"] += int(m[2]); mine["skipped"] += int(m[3])
-    fired["registered"] += mine["registered"]; fired["deemed_withdrawn"] += mine["deemed_withdrawn"]
+    mine = [sum(int(m[i]) for m in TIMER.finditer(text)) for i in (1, 2, 3)]
+    fired["registered"] += mine[0]
+    fired["deemed_withdrawn"] += mine[1]
     lines = [l for l in open(f"{work}/bench{n}.err", encoding="utf-8", errors="replace") if l.startswith("{")]
-    bench = json.loads(lines[-1]) if lines else {"phases": []}
-    phases = {p["phase"]: p for p in bench["phases"]}
-    if not phases:
+    phases = {p["phase"]: p for p in (json.loads(lines[-1])["phases"] if lines else [])}
+    if set(phases) != {"drafts", "submissions", "searches"}:
         problems.append(f"server {n}: no report from dipr bench http")
     for p in phases.values():
         if p["errors"]:
             problems.append(f"server {n}: {p['errors']} failed {p['phase']} in dipr bench http")
-    sub = phases.get("submissions", {}).get("per_second", 0.0)
-    submissions_per_s += sub
     answers = driver["statuses"][n - 1] if len(driver.get("statuses", [])) >= n else {}
-    driven = sum(answers.values())
-    bad = {k: v for k, v in answers.items() if k.startswith("5")}
-    if bad:
+    if bad := {k: v for k, v in answers.items() if k.startswith("5")}:
         problems.append(f"server {n}: the cross-server filings got {bad}")
+    sub, search = (phases.get(k, {"per_second": 0.0})["per_second"] for k in ("submissions", "searches"))
+    for k in spans:
+        spans[k] += [phases[k]] if k in phases else []
+    driven = sum(answers.values())
     requests = sum(p["requests"] + p["errors"] for p in phases.values()) + driven
-    rows.append(f"  server {n}: {requests:>6} requests ({driven} cross-server), "
-                f"{sub:6.0f} submissions/s, {phases.get('searches', {}).get('per_second', 0.0):6.0f} searches/s; "
-                f"its timers registered {mine['registered']}, deemed withdrawn {mine['deemed_withdrawn']}, "
-                f"found {mine['skipped']} handled by another")
+    rows.append(f"  server {n}: {requests:>6} requests ({driven} cross-server), {sub:5.0f} submissions/s, "
+                f"{search:5.0f} searches/s; its timers fired {mine[0]} registrations and {mine[1]} withdrawals, "
+                f"skipped {mine[2]} already fired")
 wanted = {k: sum(1 for _, w, _ in driver["filings"] if w == k) for k in fired}
 if fired != wanted:
     problems.append(f"the timer passes logged {fired}, the filings needed {wanted}")
-print(f"{servers} servers on one PostgreSQL database, {time.time() - started:.0f} s in all")
+
+
+def overall(phases):
+    """Requests of one phase of every bench over the time from the first one's start to the last one's end."""
+    n = sum(p["requests"] for p in phases)
+    span = max((p["ended_unix"] for p in phases), default=1) - min((p["began_unix"] for p in phases), default=0)
+    return f"{n / span:.0f} {{}}/s ({n} in {span:.1f} s)"
+
+
+print(f"{servers} server(s) on one PostgreSQL database, {time.time() - started:.0f} s in all")
 print("\n".join(rows))
-print(f"  overall: {submissions_per_s:.0f} submissions/s (sum of the servers' rates); "
-      f"{wanted['registered']} registrations and {wanted['deemed_withdrawn']} deemed withdrawals by racing timers "
-      f"in {len(driver['rounds'])} rounds; log size {log_size}")
+print(f"  overall: {overall(spans['submissions']).format('submissions')}, "
+      f"{overall(spans['searches']).format('searches')}, from the first bench's start of the phase to the last's end")
+print(f"  {wanted['registered']} registrations and {wanted['deemed_withdrawn']} deemed withdrawals by the timers in "
+      f"{len(driver['rounds'])} rounds; log size {log_size}")
 for p in problems:
     print("problem:", p, file=sys.stderr)
 sys.exit(1 if problems else 0)
