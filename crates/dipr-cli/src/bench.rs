@@ -4,7 +4,7 @@
 //! (measured: submissions/s); then search the public register for a fixed time (measured: searches/s).
 //! Each phase reports throughput and p50/p99/max latency.
 
-use std::time::{Duration, Instant};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use anyhow::{Context, Result};
 use clap::Args;
@@ -47,6 +47,8 @@ pub struct BenchArgs {
 
 struct Phase {
     name: &'static str,
+    /// When the phase began (wall clock), so the phases of benches run side by side can be lined up.
+    began: SystemTime,
     elapsed: Duration,
     latencies: Vec<Duration>,
     errors: usize,
@@ -74,7 +76,8 @@ impl Phase {
             pct(1.0),
             self.errors
         );
-        json!({"phase": self.name, "requests": n, "per_second": rate, "p50_ms": pct(0.5), "p99_ms": pct(0.99), "max_ms": pct(1.0), "errors": self.errors})
+        let began = self.began.duration_since(UNIX_EPOCH).unwrap_or_default().as_secs_f64();
+        json!({"phase": self.name, "requests": n, "per_second": rate, "p50_ms": pct(0.5), "p99_ms": pct(0.99), "max_ms": pct(1.0), "errors": self.errors, "began_unix": began, "ended_unix": began + self.elapsed.as_secs_f64()})
     }
 }
 
@@ -83,7 +86,7 @@ fn timed<F>(name: &'static str, workers: usize, per_worker: Vec<usize>, work: F)
 where
     F: Fn(usize, usize) -> Result<()> + Sync,
 {
-    let start = Instant::now();
+    let (began, start) = (SystemTime::now(), Instant::now());
     let results: Vec<(Vec<Duration>, usize)> = std::thread::scope(|s| {
         let handles: Vec<_> = (0..workers)
             .map(|w| {
@@ -112,7 +115,7 @@ where
         latencies.extend(l);
         errors += e;
     }
-    Phase { name, elapsed, latencies, errors }
+    Phase { name, began, elapsed, latencies, errors }
 }
 
 fn credit_code(seed: u64) -> String {
@@ -135,7 +138,7 @@ fn run_http(args: BenchArgs) -> Result<()> {
     let workers = args.concurrency.max(1);
     let anon = Client::new(&args.server, None);
     anon.call("GET", "/healthz", None).context("is the server running?")?;
-    let run_id = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH)?.as_millis() as u64;
+    let run_id = SystemTime::now().duration_since(UNIX_EPOCH)?.as_millis() as u64;
 
     // Setup (not measured): one applicant account per worker.
     let mut clients = Vec::new();
@@ -181,7 +184,7 @@ fn run_http(args: BenchArgs) -> Result<()> {
     const QUERIES: &[&str] = &["语料", "指数", "数据集", "交通", "金融", "模型", "上海", "算法"];
     let deadline = Instant::now() + Duration::from_secs(args.search_seconds);
     let searchers: Vec<Client> = (0..workers).map(|_| Client::new(&args.server, None)).collect();
-    let start = Instant::now();
+    let (began, start) = (SystemTime::now(), Instant::now());
     let results: Vec<(Vec<Duration>, usize)> = std::thread::scope(|s| {
         let handles: Vec<_> = searchers
             .iter()
@@ -210,7 +213,7 @@ fn run_http(args: BenchArgs) -> Result<()> {
             .collect();
         handles.into_iter().map(|h| h.join().expect("worker panicked")).collect()
     });
-    let mut search = Phase { name: "searches", elapsed: start.elapsed(), latencies: Vec::new(), errors: 0 };
+    let mut search = Phase { name: "searches", began, elapsed: start.elapsed(), latencies: Vec::new(), errors: 0 };
     for (l, e) in results {
         search.latencies.extend(l);
         search.errors += e;

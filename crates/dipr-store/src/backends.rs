@@ -2230,7 +2230,8 @@ impl SqliteStore {
 }
 
 /// PostgreSQL. Rows being changed are locked with `SELECT … FOR UPDATE`, and every update checks the
-/// version it read, so several server processes can share one database.
+/// version it read, so several server processes can share one database. Each process opens at most 16
+/// connections: 8 for transactions and 8 for reads.
 pub struct PgStore {
     write: PgPool,
     read: PgPool,
@@ -2256,14 +2257,19 @@ impl PgStore {
         Self::connect_with(opts.options([("search_path", schema)])).await
     }
 
+    /// Two pools, as on SQLite: transactions take their connection from `write`, reads from `read`. A use case
+    /// reads through the store while its transaction holds a connection (the industries, the re-filing bar), so
+    /// with one pool a burst of transactions as large as the pool held every connection and waited for one more,
+    /// until the acquire timeout failed them all.
     async fn connect_with(opts: PgConnectOptions) -> Result<Self> {
-        let pool =
-            PgPoolOptions::new().max_connections(8).acquire_timeout(Duration::from_secs(10)).connect_with(opts).await?;
-        sqlx::migrate!("./migrations/postgres").run(&pool).await?;
-        refresh_derived!(&pool)?;
-        move_embedded_objections!(&pool, " FOR UPDATE")?;
-        rebuild_search!(&pool, Dialect::Postgres)?;
-        Ok(Self { write: pool.clone(), read: pool, wal: None })
+        let pool = || PgPoolOptions::new().max_connections(8).acquire_timeout(Duration::from_secs(10));
+        let write = pool().connect_with(opts.clone()).await?;
+        sqlx::migrate!("./migrations/postgres").run(&write).await?;
+        refresh_derived!(&write)?;
+        move_embedded_objections!(&write, " FOR UPDATE")?;
+        rebuild_search!(&write, Dialect::Postgres)?;
+        let read = pool().connect_with(opts).await?;
+        Ok(Self { write, read, wal: None })
     }
 }
 

@@ -211,7 +211,11 @@ async fn advance_clock(
     tx.append_event(&e).await?;
     tx.commit().await?;
     clock.advance(by);
-    dipr_registry::timers::run_once(&st).await?;
+    // Logged as the timer task logs its passes, so each process's share of what fired can be told apart.
+    let r = dipr_registry::timers::run_once(&st).await?;
+    if r != dipr_registry::timers::TimerReport::default() {
+        tracing::info!(?r, "timer pass after moving the clock");
+    }
     Ok(Json(clock_response(&st)))
 }
 

@@ -1121,6 +1121,45 @@ async fn timers_in_two_processes_on_postgres_fire_once() {
     }
 }
 
+/// More submissions at once than a process has PostgreSQL connections: a submission reads (the industries, the
+/// re-filing bar) while it holds its transaction's connection, so it must never wait for a second connection
+/// from the pool its transaction came from.
+#[tokio::test]
+async fn submissions_beyond_the_pool_size_on_postgres_do_not_wait_on_each_other() {
+    let Ok(url) = std::env::var("DIPR_TEST_POSTGRES_URL") else {
+        eprintln!("DIPR_TEST_POSTGRES_URL not set: PostgreSQL connection pools not tested here");
+        return;
+    };
+    let schema = format!("pool_{}", Uuid::now_v7().simple());
+    let store = Arc::new(dipr_store::PgStore::connect_in_schema(&url, &schema).await.unwrap());
+    let state = Registry::new(store, config(), signer()).await.unwrap();
+    let app = App { router: dipr_server::router(state.clone()), state, db_path: None };
+    let a = app.sign_up("壬").await;
+    let mut ids = Vec::new();
+    for i in 0..24 {
+        ids.push(app.draft(&a, &format!("连接池语料{i}")).await);
+    }
+    let started = std::time::Instant::now();
+    let mut submissions = tokio::task::JoinSet::new();
+    for id in ids {
+        let (router, token) = (app.router.clone(), a.clone());
+        submissions.spawn(async move {
+            let req = Request::builder()
+                .method("POST")
+                .uri(format!("/api/v1/applications/{id}/submit"))
+                .header("authorization", format!("Bearer {token}"))
+                .body(Body::empty())
+                .unwrap();
+            router.oneshot(req).await.unwrap().status()
+        });
+    }
+    while let Some(status) = submissions.join_next().await {
+        assert_eq!(status.unwrap(), StatusCode::OK);
+    }
+    // Waiting on each other would end only at the pool's acquire timeout (10 s), in errors.
+    assert!(started.elapsed() < std::time::Duration::from_secs(8), "{:?}", started.elapsed());
+}
+
 #[tokio::test]
 async fn demo_data_covers_every_state() {
     let app = App::new().await;
