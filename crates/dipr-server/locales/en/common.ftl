@@ -40,8 +40,8 @@ object-type-unclassified = Unclassified
 
 # History: what each kind of event is called (id = event- and the kind).
 event-submitted = Submitted
-event-accepted_for_review = Accepted into formal review
-event-formal_review_passed = Passed formal review
+event-accepted_for_review = Received; formal review begun
+event-formal_review_passed = Formal review passed; filing accepted
 event-correction_requested = Correction requested
 event-resubmitted = Resubmitted after correction
 event-rejected = Rejected

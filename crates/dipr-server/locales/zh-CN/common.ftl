@@ -40,8 +40,8 @@ object-type-unclassified = 未分类
 
 # History: what each kind of event is called (id = event- and the kind).
 event-submitted = 提交申请
-event-accepted_for_review = 受理，进入形式审查
-event-formal_review_passed = 形式审查合格
+event-accepted_for_review = 接收申请，开始形式审查
+event-formal_review_passed = 形式审查合格，予以受理
 event-correction_requested = 要求补正
 event-resubmitted = 补正后重新提交
 event-rejected = 不予受理
