@@ -403,6 +403,9 @@ struct ConsentRow {
     pledge: Uuid,
     product: String,
     pledgee: String,
+    /// Whose debt the pledge secures, and whether that is someone other than the holder.
+    debtor: String,
+    others_debt: bool,
     secured: String,
     rank: u32,
     start: String,
@@ -561,6 +564,8 @@ async fn applicant(st: &Registry, l: Lang, user: &UserRecord, at: u32) -> Result
                 pledge: p.id,
                 product: a.form.product_name.clone(),
                 pledgee: p.pledgee.name.clone(),
+                debtor: p.debtor.name.clone(),
+                others_debt: p.debtor.id != a.holder().id,
                 secured: p.secured.to_string(),
                 rank: p.stated_rank,
                 start: p.term.start.to_string(),

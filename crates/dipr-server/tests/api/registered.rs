@@ -779,6 +779,8 @@ async fn web_sign_in_and_pledge_consent() {
     let me = send(Request::builder().uri("/me").header("cookie", &session).body(Body::empty()).unwrap()).await.unwrap();
     let html = body_text(me).await;
     assert!(html.contains("id=\"pending-pledges\"") && html.contains("网页银行"));
+    assert!(html.contains("<th>债务人</th>"), "the holder sees whose debt the pledge secures");
+    assert!(!html.contains("他人债务"), "here the holder's own");
     let csrf = hidden(&html, "csrf");
     let pledge = hidden(&html, "pledge");
     let consent = |c: &str| {
