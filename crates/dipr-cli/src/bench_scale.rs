@@ -154,6 +154,10 @@ pub fn run(args: ScaleBenchArgs) -> Result<()> {
                 let store: Arc<dyn Store> = Arc::new(dipr_store::PgStore::connect_in_schema(url, &schema).await?);
                 let products = ids(&load_register(&store, args.products, args.transactions).await?);
                 println!("  (the schema is kept: DROP SCHEMA {schema} CASCADE when done)");
+                // A register in service has statistics: give autovacuum (one-minute naptime) time to analyze
+                // the freshly loaded tables, or the planner guesses a handful of matches for every word.
+                println!("  waiting 90 s for autovacuum to analyze the new tables");
+                tokio::time::sleep(std::time::Duration::from_secs(90)).await;
                 (store, products)
             }
             None => {

@@ -1262,7 +1262,9 @@ macro_rules! impl_store {
             async fn application_rows(&self, f: &ApplicationFilter, page: Page, col: &str) -> Result<Paged<String>> {
                 let q = application_query(f, $dialect);
                 if let Some(found) = q.indexed {
-                    let count_sql = format!("SELECT COUNT(*) AS n FROM ({} LIMIT {}) c", found.count, COUNT_CAP + 1);
+                    // Counted only as far as ranking goes: beyond it the reader is asked to narrow the search, and
+                    // counting further would cost more than the page.
+                    let count_sql = format!("SELECT COUNT(*) AS n FROM ({} LIMIT {}) c", found.count, RANK_CAP + 1);
                     let counted: i64 = bind_all!(sqlx::query(&count_sql), application_query(f, $dialect).binds)
                         .fetch_one(&self.read)
                         .await?
@@ -1280,8 +1282,8 @@ macro_rules! impl_store {
                         items,
                         page: page.page,
                         per_page: page.per_page,
-                        total: counted.min(COUNT_CAP),
-                        total_exact: counted <= COUNT_CAP,
+                        total: counted.min(RANK_CAP),
+                        total_exact: ranked,
                         ranked,
                         next: None,
                     });

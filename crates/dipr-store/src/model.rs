@@ -164,8 +164,9 @@ impl std::fmt::Display for Cursor {
 /// list of a million costs no more to answer than one of ten thousand.
 pub const COUNT_CAP: i64 = 10_000;
 
-/// A public search ranks its matches (best first) when there are at most this many; more are listed newest
-/// first, because ranking costs about 50 µs a match and the reader is asked to narrow the search anyway.
+/// A public search ranks its matches (best first) and counts them when there are at most this many; more are
+/// "more than 1,000", listed newest first: ranking costs about 50 µs a match, and counting a common word
+/// over a million records costs more than the page.
 pub const RANK_CAP: i64 = 1_000;
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -174,7 +175,7 @@ pub struct Paged<T> {
     pub items: Vec<T>,
     pub page: u32,
     pub per_page: u32,
-    /// Items matching, counted up to 10,000 (see `total_exact`).
+    /// Items matching, counted up to 10,000, or up to 1,000 for a public search (see `total_exact`).
     pub total: i64,
     /// False when there are more than `total` items.
     pub total_exact: bool,
