@@ -100,6 +100,10 @@ async fn search_records(AxState(st): S, Query(q): Query<SearchParams>) -> ApiRes
         states: parse_states(q.status.as_deref())?,
         ..Default::default()
     };
+    // A search is ranked and paged by number; a cursor would silently restart it at the first page.
+    if q.after.is_some() && filter.text.as_deref().is_some_and(|t| !t.trim().is_empty()) {
+        return Err(ApiError::new("bad_request", "after pages lists without q; page a search with page"));
+    }
     let page = page_after(q.page, q.per_page, q.after.as_deref())?;
     Ok(Json(st.store.public_records(&filter, page).await?))
 }

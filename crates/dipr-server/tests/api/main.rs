@@ -926,6 +926,8 @@ async fn chinese_search_and_filters() {
         .await;
     assert_eq!(third["items"].as_array().map(Vec::len), Some(0));
     app.err("GET", "/api/v1/public/notices?after=yesterday", None, None, 400, "bad_request").await;
+    let search_after = format!("/api/v1/public/records?q=%E8%AF%AD%E6%96%99&after={next}");
+    app.err("GET", &search_after, None, None, 400, "bad_request").await;
     // 语料 库: both words must match.
     let v = app.ok("GET", "/api/v1/public/records?q=%E8%AF%AD%E6%96%99+%E5%BA%93", None, None).await;
     assert_eq!(v["total"], 1);
