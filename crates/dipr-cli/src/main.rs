@@ -277,6 +277,9 @@ fn runtime() -> Result<tokio::runtime::Runtime> {
 async fn serve(store: StoreArgs, listen: SocketAddr, demo: bool, adjustable_clock: bool) -> Result<()> {
     let config = load_config(&store, adjustable_clock || demo)?;
     let state = open_state(&store, config).await?;
+    // Refuse to start on a log behind what this registry has published (a restored backup, a rollback).
+    let head = dipr_registry::head::HeadFile::open(&store.data_dir, &state.signer.verifier())?;
+    state.keep_head(head).await.context("the database's log is behind this registry's signed checkpoints")?;
     if demo {
         let summary = dipr_registry::demo::seed(&state).await?;
         if !summary.already_seeded {
@@ -357,10 +360,23 @@ async fn admin(store: StoreArgs, command: AdminCmd) -> Result<()> {
 async fn ledger_check(store: StoreArgs) -> Result<()> {
     let config = load_config(&store, false)?;
     let state = open_state(&store, config).await?;
-    let report = dipr_registry::ledger::check(state.store.as_ref(), &state.signer.verifier())
+    let key = state.signer.verifier();
+    let head = dipr_registry::head::HeadFile::open(&store.data_dir, &key)?.head();
+    let started = std::time::Instant::now();
+    let report = dipr_registry::ledger::check(state.store.as_ref(), &key, head.as_ref())
         .await
         .map_err(|e| anyhow::anyhow!("{}: {}", e.code, e.message))?;
     println!("{}", serde_json::to_string_pretty(&report)?);
+    let secs = started.elapsed().as_secs_f64();
+    eprintln!(
+        "checked {} entries, {} stored hashes, {} checkpoints, {} events and {} records in {secs:.1} s ({:.0} entries/s)",
+        report.entries,
+        report.hashes_checked,
+        report.checkpoints_checked,
+        report.events_checked,
+        report.records_checked,
+        report.entries as f64 / secs.max(1e-9)
+    );
     if !report.ok {
         std::process::exit(1);
     }

@@ -317,6 +317,54 @@ impl MemoryTree {
     }
 }
 
+/// The right edge of a growing tree: only the roots of the perfect subtrees that make it up ([`frontier`]),
+/// so a log of any size is rebuilt leaf by leaf in memory that grows with the logarithm of its size. Each
+/// push returns the stored hashes the leaf completes, to compare with those a database holds.
+#[derive(Debug, Default, Clone)]
+pub struct Frontier {
+    size: u64,
+    /// `(level, index, hash)`, largest subtree first, as [`frontier`] orders them.
+    nodes: Vec<(u8, u64, Hash)>,
+}
+
+impl Frontier {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    pub fn size(&self) -> u64 {
+        self.size
+    }
+
+    /// Append a leaf; returns what [`hashes_to_store`] stores for it (the leaf and every subtree it completes).
+    pub fn push_leaf(&mut self, leaf: Hash) -> Vec<(u8, u64, Hash)> {
+        let stored = hashes_to_store(self, self.size, leaf).expect("the frontier holds every left sibling");
+        // The leaf's completed subtrees replace the smaller ones they contain: what remains is the new frontier.
+        let merged = stored.len() - 1;
+        self.nodes.truncate(self.nodes.len() - merged);
+        let top = *stored.last().expect("at least the leaf");
+        self.nodes.push(top);
+        self.size += 1;
+        stored
+    }
+
+    /// The root of the tree so far.
+    pub fn root(&self) -> Hash {
+        tree_root(self, self.size).expect("the frontier holds the root's parts")
+    }
+}
+
+impl HashSource for Frontier {
+    type Error = MissingHash;
+    fn node(&self, level: u8, index: u64) -> Result<Hash, MissingHash> {
+        self.nodes
+            .iter()
+            .find(|(l, i, _)| *l == level && *i == index)
+            .map(|(_, _, h)| *h)
+            .ok_or(MissingHash(level, index))
+    }
+}
+
 /// Reading a hash the tree does not have.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
 #[error("no stored hash at level {0}, index {1}")]
@@ -357,6 +405,24 @@ mod tests {
             t.push(e);
         }
         (t, entries)
+    }
+
+    #[test]
+    fn the_frontier_rebuilds_every_root_and_stored_hash() {
+        let (t, entries) = tree(300);
+        let mut f = Frontier::new();
+        let mut stored = 0;
+        for (i, e) in entries.iter().enumerate() {
+            for (level, index, h) in f.push_leaf(leaf_hash(e)) {
+                assert_eq!(t.node(level, index), Ok(h));
+                stored += 1;
+            }
+            assert_eq!(f.root(), tree_root(&t, i as u64 + 1).unwrap());
+            assert_eq!(f.root(), reference_root(&entries[..=i]));
+            assert!(f.nodes.len() <= 9);
+        }
+        assert_eq!(stored, t.levels.iter().map(Vec::len).sum::<usize>());
+        assert_eq!(Frontier::new().root(), empty_root());
     }
 
     /// The RFC 6962 test vectors used by Certificate Transparency implementations (the eight leaves of

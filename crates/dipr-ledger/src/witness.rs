@@ -41,6 +41,9 @@ pub enum AddError {
     /// The witness holds another size for this log: the body of the 409 response.
     #[error("the witness's latest size for this log is {0}")]
     Conflict(u64),
+    /// The checkpoint has the size the witness holds but another root: a fork (409, as C2SP requires).
+    #[error("the witness holds another root at size {0}: the log has forked")]
+    Fork(u64),
     #[error("the consistency proof does not hold: the log has forked or rewritten history")]
     Inconsistent,
 }
@@ -51,7 +54,7 @@ impl AddError {
             Self::Malformed(_) => 400,
             Self::UnknownLog(_) => 404,
             Self::BadSignature => 403,
-            Self::Conflict(_) => 409,
+            Self::Conflict(_) | Self::Fork(_) => 409,
             Self::Inconsistent => 422,
         }
     }
@@ -115,6 +118,9 @@ pub fn add_checkpoint(
     };
     if old != known_size {
         return Err(AddError::Conflict(known_size));
+    }
+    if cp.size == known_size && cp.root != known_root {
+        return Err(AddError::Fork(known_size));
     }
     if !verify_consistency(known_size, cp.size, &known_root, &cp.root, &proof) {
         return Err(AddError::Inconsistent);
@@ -226,10 +232,9 @@ mod tests {
         let forged = add_checkpoint_body(9, &consistency_proof(&fork, 9, 12).unwrap(), &checkpoint(&log, &fork, 12));
         assert_eq!(add_checkpoint(&mut state, &logs, &w, forged.as_bytes(), 103), Err(AddError::Inconsistent));
         let same_size_other_root = add_checkpoint_body(9, &[], &checkpoint(&log, &fork, 9));
-        assert_eq!(
-            add_checkpoint(&mut state, &logs, &w, same_size_other_root.as_bytes(), 104),
-            Err(AddError::Inconsistent)
-        );
+        let refused = add_checkpoint(&mut state, &logs, &w, same_size_other_root.as_bytes(), 104);
+        assert_eq!(refused, Err(AddError::Fork(9)));
+        assert_eq!(refused.unwrap_err().status(), 409, "c2sp.org/tlog-witness: same size, other root is a conflict");
         assert_eq!(state.logs["log.example"].size, 9, "refusals leave the state unchanged");
 
         // Unknown logs and foreign signatures.

@@ -80,6 +80,12 @@ pub const ERROR_CODES: &[(&str, u16, &str)] = &[
         "The record changed after the page or the request named its version; reload and decide again.",
     ),
     ("duplicate_pledge", 409, "An identical pledge (same pledgee, amount and term) is already waiting for consent."),
+    (
+        "log_behind",
+        503,
+        "The database's log is behind the newest checkpoint the registry has signed (a restored backup or a \
+         rollback): nothing is signed until an operator resolves it (docs/OPERATIONS.md).",
+    ),
     ("internal", 500, "An internal error; it has been logged."),
 ];
 

@@ -11,6 +11,7 @@ pub mod error;
 pub mod figures;
 pub mod filings;
 pub mod fingerprints;
+pub mod head;
 pub mod holdings;
 pub mod input;
 pub mod ledger;

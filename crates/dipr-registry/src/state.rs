@@ -37,6 +37,9 @@ pub struct Config {
     pub witness_quorum: usize,
     /// How often new checkpoints are sent to the witnesses, in seconds.
     pub witness_interval_secs: u64,
+    /// With a quorum configured, `/healthz` fails once the newest checkpoint has waited longer than this for its
+    /// cosignatures, in seconds (0: never).
+    pub witness_max_lag_secs: u64,
     /// Throttles, budgets and timeouts against abuse.
     pub limits: throttle::Limits,
     /// How often the headline statistics (home page, unfiltered dashboard) are refreshed, in seconds; 0
@@ -61,6 +64,7 @@ impl Default for Config {
             witnesses: Vec::new(),
             witness_quorum: 0,
             witness_interval_secs: 5,
+            witness_max_lag_secs: 300,
             limits: throttle::Limits::default(),
             stats_refresh_secs: 60,
             request_key_days: 7,
@@ -86,6 +90,8 @@ pub struct Registry {
     pub figures: crate::figures::Figures,
     calendar: RwLock<Arc<WorkingCalendar>>,
     witnesses: RwLock<Arc<WitnessSet>>,
+    /// The newest signed checkpoint kept outside the database, when the registry runs on a data directory.
+    head: std::sync::OnceLock<crate::head::HeadFile>,
 }
 
 impl Registry {
@@ -127,10 +133,29 @@ impl Registry {
             discovery_key,
             calendar: RwLock::new(Arc::default()),
             witnesses: RwLock::new(Arc::new(witnesses)),
+            head: std::sync::OnceLock::new(),
         });
         crate::defaults::seed(state.store.as_ref(), state.clock.now()).await?;
         state.reload_calendar().await?;
         Ok(state)
+    }
+
+    /// Keep the log's head in `file` from now on; refused when the database's log is behind it or has
+    /// another history (a restored backup or a rollback), with the reason in plain words.
+    pub async fn keep_head(&self, file: crate::head::HeadFile) -> anyhow::Result<()> {
+        if let Some(head) = file.head() {
+            let standing = crate::head::standing(self.store.as_ref(), &head).await?;
+            if let Some(problem) = standing.problem() {
+                anyhow::bail!("{problem} (the head is kept in {})", file.path().display());
+            }
+        }
+        crate::head::advance(self.store.as_ref(), &file, &self.signer.verifier()).await?;
+        self.head.set(file).map_err(|_| anyhow::anyhow!("the log's head is already kept"))
+    }
+
+    /// Where the log's head is kept, if anywhere.
+    pub fn head(&self) -> Option<&crate::head::HeadFile> {
+        self.head.get()
     }
 
     pub fn calendar(&self) -> Arc<WorkingCalendar> {

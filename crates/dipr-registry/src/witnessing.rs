@@ -127,7 +127,8 @@ async fn submit(
                 tx.commit().await.map_err(|e| e.to_string())?;
                 return Ok(size);
             }
-            409 => old = text.trim().parse().map_err(|_| format!("409 without a size: {text:?}"))?,
+            // A size: the witness holds another one; text: a fork at the size we sent.
+            409 => old = text.trim().parse().map_err(|_| format!("HTTP 409: {}", text.trim()))?,
             other => return Err(format!("HTTP {other}: {}", text.trim())),
         }
     }
@@ -149,18 +150,89 @@ pub async fn with_cosignatures(state: &Registry, doc: String) -> Result<String> 
     if size <= proof.index {
         return Ok(doc);
     }
-    let (_, note) =
-        state.store.checkpoint(Some(size)).await?.ok_or_else(|| Error::internal("cosigned checkpoint is missing"))?;
-    let mut checkpoint = note;
-    for line in state.store.cosignatures(size).await? {
-        checkpoint.push_str(&line);
-        checkpoint.push('\n');
-    }
-    // The note must still verify as the registry's checkpoint.
-    Checkpoint::open(checkpoint.as_bytes(), &state.signer.verifier(), state.signer.name()).map_err(Error::internal)?;
+    let checkpoint = cosigned(state, size).await?;
     let hashes = crate::ledger::prove_inclusion(state.store.as_ref(), proof.index, size).await?;
     cert.proof = TlogProof { extra: None, index: proof.index, hashes, checkpoint }.to_text();
     serde_json::to_string_pretty(&cert).map_err(Error::internal)
+}
+
+/// The signed checkpoint of `size` with every cosignature collected for it.
+async fn cosigned(state: &Registry, size: u64) -> Result<String> {
+    let (_, mut note) =
+        state.store.checkpoint(Some(size)).await?.ok_or_else(|| Error::internal("cosigned checkpoint is missing"))?;
+    for line in state.store.cosignatures(size).await? {
+        note.push_str(&line);
+        note.push('\n');
+    }
+    // The note must still verify as the registry's checkpoint.
+    Checkpoint::open(note.as_bytes(), &state.signer.verifier(), state.signer.name()).map_err(Error::internal)?;
+    Ok(note)
+}
+
+/// The checkpoint `/log/checkpoint` publishes: with a witness quorum configured, the newest checkpoint that
+/// has it, with its cosignatures (so tile clients can check the witnesses); before any has, and without a
+/// quorum, the newest checkpoint with whatever cosignatures it has. `None` while the log is empty.
+pub async fn published_checkpoint(state: &Registry) -> Result<Option<String>> {
+    let quorum = state.witnesses().quorum;
+    let size = match state.store.latest_quorum_size(quorum.max(1)).await? {
+        Some(size) if quorum > 0 => Some(size),
+        _ => state.store.checkpoint(None).await?.map(|(size, _)| size),
+    };
+    match size {
+        Some(size) => cosigned(state, size).await.map(Some),
+        None => Ok(None),
+    }
+}
+
+/// How the log stands for the health check.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+pub struct LogHealth {
+    /// Entries in the log (the newest checkpoint's size).
+    pub size: u64,
+    /// The newest checkpoint cosigned by the quorum (none without a quorum configured).
+    pub cosigned_size: Option<u64>,
+    /// Seconds the newest checkpoint has waited for its quorum of cosignatures (0 when it has it).
+    pub waiting_secs: u64,
+    /// What is wrong, in plain words; empty when healthy.
+    pub problems: Vec<String>,
+}
+
+/// The log's health: unhealthy when its database is behind the checkpoint the registry keeps outside it (a
+/// rollback), or when, with a witness quorum configured, the newest checkpoint has waited longer than
+/// `witness_max_lag_secs` for its cosignatures (witnesses down, refusing, or the log forked).
+pub async fn log_health(state: &Registry) -> Result<LogHealth> {
+    let mut problems = Vec::new();
+    let size = state.store.checkpoint(None).await?.map_or(0, |(s, _)| s);
+    if let Some(head) = state.head().and_then(|f| f.head()) {
+        if let Some(p) = crate::head::standing(state.store.as_ref(), &head).await?.problem() {
+            problems.push(p);
+        }
+    }
+    let quorum = state.witnesses().quorum;
+    let cosigned_size = if quorum > 0 { state.store.latest_quorum_size(quorum).await? } else { None };
+    let mut waiting_secs = 0;
+    if quorum > 0 && size > 0 && cosigned_size.is_none_or(|c| c < size) {
+        // The newest checkpoint was signed with the entry that made it: that entry's time.
+        let signed_at = state
+            .store
+            .log_entries(size - 1, size)
+            .await?
+            .first()
+            .and_then(|e| dipr_ledger::certificate::LogEntry::parse(e).ok())
+            .and_then(|e| chrono::DateTime::parse_from_rfc3339(&e.at).ok());
+        if let Some(at) = signed_at {
+            waiting_secs = (state.clock.now() - at.with_timezone(&chrono::Utc)).num_seconds().max(0) as u64;
+        }
+        let limit = state.config.witness_max_lag_secs;
+        if limit > 0 && waiting_secs > limit {
+            problems.push(format!(
+                "the newest checkpoint (size {size}) has waited {waiting_secs} s for {quorum} witness cosignature(s), \
+                 more than the {limit} s allowed; newest cosigned: {}",
+                cosigned_size.map_or("none".to_string(), |s| format!("size {s}"))
+            ));
+        }
+    }
+    Ok(LogHealth { size, cosigned_size, waiting_secs, problems })
 }
 
 /// Submit new checkpoints to the witnesses every `interval` until `stop`.

@@ -55,12 +55,14 @@ pub async fn serve(
     let witnessing = tokio::spawn(dipr_registry::witnessing::run(
         state.clone(),
         Duration::from_secs(state.config.witness_interval_secs),
-        stop_rx,
+        stop_rx.clone(),
     ));
+    let head = tokio::spawn(dipr_registry::head::run(state.clone(), stop_rx));
     serve_router(listener, router(state.clone()), &state.config.limits, shutdown).await;
     let _ = stop_tx.send(true);
     timer.await?;
     witnessing.await?;
+    head.await?;
     Ok(())
 }
 

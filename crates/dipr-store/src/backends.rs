@@ -24,9 +24,9 @@ use uuid::Uuid;
 use crate::durable::WalSync;
 use crate::search::{self, Field};
 use crate::{
-    Applicants, ApplicationFilter, Count, Cursor, DecisionTimes, EconomicValue, EventRecord, Industry, MonthRow,
-    NewEvent, Order, Page, Paged, PledgeFinancing, RequestKey, Result, SketchMatch, Statistics, StatsFilter, Store,
-    StoreError, StoredAnswer, TokenKind, TokenRecord, Tx, UserRecord, ValueByKind, COUNT_CAP, RANK_CAP,
+    Applicants, ApplicationFilter, Count, Cursor, DecisionTimes, EconomicValue, EventRecord, Industry, LogRow,
+    MonthRow, NewEvent, Order, Page, Paged, PledgeFinancing, RequestKey, Result, SketchMatch, Statistics, StatsFilter,
+    Store, StoreError, StoredAnswer, TokenKind, TokenRecord, Tx, UserRecord, ValueByKind, COUNT_CAP, RANK_CAP,
 };
 use dipr_domain::encumbrance::Money;
 use dipr_domain::holding::{Transaction, TransactionKind};
@@ -647,6 +647,29 @@ const APP_UPDATE: &str = "UPDATE applications SET version = $2, state = $3, appl
      holder_id = $22 WHERE id = $1 AND version = $23";
 
 /// Bind the columns of an application row, in the order of [`APP_INSERT`].
+const EVENT_COLS: &str = "id, at, actor_id, actor_name, actor_role, subject_type, subject_id, kind, from_state, \
+                          to_state, reasons, payload";
+
+macro_rules! event_from_row {
+    ($r:expr) => {{
+        let r = $r;
+        EventRecord {
+            id: r.try_get("id")?,
+            at: from_ms(r.try_get("at")?)?,
+            actor_id: r.try_get::<Option<String>, _>("actor_id")?.as_deref().map(uuid).transpose()?,
+            actor_name: r.try_get("actor_name")?,
+            actor_role: r.try_get("actor_role")?,
+            subject_type: r.try_get("subject_type")?,
+            subject_id: r.try_get("subject_id")?,
+            kind: r.try_get("kind")?,
+            from_state: r.try_get("from_state")?,
+            to_state: r.try_get("to_state")?,
+            reasons: r.try_get("reasons")?,
+            payload: json(r.try_get::<&str, _>("payload")?)?,
+        }
+    }};
+}
+
 macro_rules! bind_app {
     ($q:expr, $app:expr) => {{
         let app: &Application = $app;
@@ -1407,32 +1430,54 @@ macro_rules! impl_store {
             }
 
             async fn events(&self, subject_type: &str, subject_id: &str) -> Result<Vec<EventRecord>> {
-                let rows = sqlx::query(
-                    "SELECT id, at, actor_id, actor_name, actor_role, subject_type, subject_id, kind, from_state, \
-                     to_state, reasons, payload FROM events WHERE subject_type = $1 AND subject_id = $2 ORDER BY id",
-                )
-                .bind(subject_type)
-                .bind(subject_id)
-                .fetch_all(&self.read)
-                .await?;
-                rows.iter()
-                    .map(|r| {
-                        Ok(EventRecord {
-                            id: r.try_get("id")?,
-                            at: from_ms(r.try_get("at")?)?,
-                            actor_id: r.try_get::<Option<String>, _>("actor_id")?.as_deref().map(uuid).transpose()?,
-                            actor_name: r.try_get("actor_name")?,
-                            actor_role: r.try_get("actor_role")?,
-                            subject_type: r.try_get("subject_type")?,
-                            subject_id: r.try_get("subject_id")?,
-                            kind: r.try_get("kind")?,
-                            from_state: r.try_get("from_state")?,
-                            to_state: r.try_get("to_state")?,
-                            reasons: r.try_get("reasons")?,
-                            payload: json(r.try_get::<&str, _>("payload")?)?,
-                        })
-                    })
-                    .collect()
+                let sql = format!("SELECT {EVENT_COLS} FROM events WHERE subject_type = $1 AND subject_id = $2 ORDER BY id");
+                let rows = sqlx::query(&sql).bind(subject_type).bind(subject_id).fetch_all(&self.read).await?;
+                rows.iter().map(|r| Ok(event_from_row!(r))).collect()
+            }
+
+            async fn events_by_ids(&self, ids: &[i64]) -> Result<Vec<EventRecord>> {
+                let mut out = Vec::with_capacity(ids.len());
+                for chunk in ids.chunks(500) {
+                    let list: Vec<String> = (1..=chunk.len()).map(|i| format!("${i}")).collect();
+                    let sql = format!("SELECT {EVENT_COLS} FROM events WHERE id IN ({}) ORDER BY id", list.join(", "));
+                    let mut q = sqlx::query(&sql);
+                    for id in chunk {
+                        q = q.bind(*id);
+                    }
+                    for r in q.fetch_all(&self.read).await? {
+                        out.push(event_from_row!(&r));
+                    }
+                }
+                Ok(out)
+            }
+
+            async fn applications_by_ids(&self, ids: &[Uuid]) -> Result<Vec<Application>> {
+                let mut out = Vec::with_capacity(ids.len());
+                for chunk in ids.chunks(500) {
+                    let list: Vec<String> = (1..=chunk.len()).map(|i| format!("${i}")).collect();
+                    let sql = format!("SELECT doc FROM applications WHERE id IN ({})", list.join(", "));
+                    let mut q = sqlx::query(&sql);
+                    for id in chunk {
+                        q = q.bind(id.to_string());
+                    }
+                    let mut apps = q
+                        .fetch_all(&self.read)
+                        .await?
+                        .iter()
+                        .map(|r| json::<Application>(r.try_get::<&str, _>("doc")?))
+                        .collect::<Result<Vec<_>>>()?;
+                    with_objections!(&self.read, &mut apps)?;
+                    out.extend(apps);
+                }
+                Ok(out)
+            }
+
+            async fn public_application_ids(&self) -> Result<Vec<Uuid>> {
+                let rows: Vec<String> = sqlx::query_scalar("SELECT id FROM applications WHERE is_public = $1")
+                    .bind(true)
+                    .fetch_all(&self.read)
+                    .await?;
+                rows.iter().map(|id| uuid(id)).collect()
             }
 
             async fn party(&self, id: Uuid) -> Result<Option<Party>> {
@@ -1564,9 +1609,30 @@ macro_rules! impl_store {
                 })
             }
 
-            async fn checkpoint_sizes(&self) -> Result<Vec<u64>> {
-                let v: Vec<i64> = sqlx::query_scalar("SELECT size FROM log_checkpoints ORDER BY size").fetch_all(&self.read).await?;
-                Ok(v.into_iter().map(|s| s as u64).collect())
+            async fn checkpoints(&self, from: u64, to: u64) -> Result<Vec<(u64, String)>> {
+                let rows = sqlx::query("SELECT size, note FROM log_checkpoints WHERE size >= $1 AND size <= $2 ORDER BY size")
+                    .bind(from.min(i64::MAX as u64) as i64)
+                    .bind(to.min(i64::MAX as u64) as i64)
+                    .fetch_all(&self.read)
+                    .await?;
+                rows.iter().map(|r| Ok((r.try_get::<i64, _>("size")? as u64, r.try_get("note")?))).collect()
+            }
+
+            async fn log_rows(&self, from: u64, to: u64) -> Result<Vec<LogRow>> {
+                let rows = sqlx::query("SELECT idx, event_id, entry FROM log_entries WHERE idx >= $1 AND idx < $2 ORDER BY idx")
+                    .bind(from.min(i64::MAX as u64) as i64)
+                    .bind(to.min(i64::MAX as u64) as i64)
+                    .fetch_all(&self.read)
+                    .await?;
+                rows.iter()
+                    .map(|r| {
+                        Ok(LogRow {
+                            index: r.try_get::<i64, _>("idx")? as u64,
+                            event_id: r.try_get("event_id")?,
+                            entry: r.try_get("entry")?,
+                        })
+                    })
+                    .collect()
             }
 
             async fn cosignatures(&self, size: u64) -> Result<Vec<String>> {

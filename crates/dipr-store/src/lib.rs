@@ -100,8 +100,17 @@ pub trait Store: Send + Sync + 'static {
     async fn log_entries(&self, from: u64, to: u64) -> Result<Vec<Vec<u8>>>;
     /// The newest signed checkpoint note, or a given size's.
     async fn checkpoint(&self, size: Option<u64>) -> Result<Option<(u64, String)>>;
-    /// Every checkpoint size, ascending (the ledger check walks them).
-    async fn checkpoint_sizes(&self) -> Result<Vec<u64>>;
+    /// The signed checkpoints of sizes `[from, to]`, ascending (the ledger check walks them in batches).
+    async fn checkpoints(&self, from: u64, to: u64) -> Result<Vec<(u64, String)>>;
+    /// The log's rows with indexes `[from, to)` as stored, each with its index and event: unlike
+    /// [`Store::log_entries`] a missing row shows as a gap, and rows beyond the counter are returned too.
+    async fn log_rows(&self, from: u64, to: u64) -> Result<Vec<LogRow>>;
+    /// The audit events with these ids (absent ids are simply missing from the answer).
+    async fn events_by_ids(&self, ids: &[i64]) -> Result<Vec<EventRecord>>;
+    /// The applications with these ids, decoded as every read decodes them (absent ids are missing).
+    async fn applications_by_ids(&self, ids: &[Uuid]) -> Result<Vec<Application>>;
+    /// Ids of every published application.
+    async fn public_application_ids(&self) -> Result<Vec<Uuid>>;
     /// Cosignature lines collected for the checkpoint of `size`.
     async fn cosignatures(&self, size: u64) -> Result<Vec<String>>;
     /// The largest checkpoint size this witness has cosigned.

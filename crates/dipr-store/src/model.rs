@@ -88,6 +88,14 @@ pub struct NewEvent {
     pub payload: serde_json::Value,
 }
 
+/// One stored row of the public log.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LogRow {
+    pub index: u64,
+    pub event_id: i64,
+    pub entry: Vec<u8>,
+}
+
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct EventRecord {

@@ -39,9 +39,13 @@ pub fn root_routes() -> OpenApiRouter<Arc<Registry>> {
 
 #[derive(Debug, Serialize, ToSchema)]
 pub struct Health {
+    /// `ok`, or `degraded` (with the reasons in `problems`).
     pub status: &'static str,
     pub database: &'static str,
     pub now: DateTime<Utc>,
+    /// The log: its size, witnessing, and whether the database is behind what was published.
+    pub log: Option<dipr_registry::witnessing::LogHealth>,
+    pub problems: Vec<String>,
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
@@ -101,11 +105,16 @@ async fn consistency_proof(AxState(st): S, Query(q): Query<ConsistencyParams>) -
     Ok(Json(ProofResponse { index: None, old_size: Some(q.old), size, hashes: b64_hashes(hashes), checkpoint }))
 }
 
-/// The latest signed checkpoint (C2SP tlog-checkpoint), as text: cached a few seconds at most, never
-/// transformed, revalidated by its entity tag.
+/// The latest signed checkpoint (C2SP tlog-checkpoint) with its witnesses' cosignatures (with a quorum
+/// configured, the newest that has it), as text: cached a few seconds at most, never transformed, revalidated
+/// by its entity tag.
 async fn log_checkpoint(AxState(st): S, headers: HeaderMap) -> Response {
-    match checkpoint_note(&st, None).await {
-        Ok((_, note)) => conditional::answer(
+    let published = dipr_registry::witnessing::published_checkpoint(&st)
+        .await
+        .map_err(ApiError::from)
+        .and_then(|n| n.ok_or_else(|| ApiError::not_found("checkpoint (the log is empty)")));
+    match published {
+        Ok(note) => conditional::answer(
             &headers,
             conditional::CHECKPOINT,
             &[(header::CONTENT_TYPE, "text/plain; charset=utf-8".into())],
@@ -138,10 +147,33 @@ async fn log_tile(
     }
 }
 
-/// Liveness and database reachability.
+/// Liveness, database reachability and the log's health: 503 when the database is unreachable, when its log
+/// is behind the checkpoint the registry has published (a rollback), or when the newest checkpoint has waited
+/// too long for its witnesses (`witness_max_lag_secs`).
 #[utoipa::path(get, path = "/healthz", tag = "meta", responses((status = 200, body = Health), (status = 503, body = Health)))]
 async fn healthz(AxState(st): S) -> impl IntoResponse {
-    let ok = st.store.ping().await.is_ok();
-    let body = Health { status: if ok { "ok" } else { "degraded" }, database: st.store.backend(), now: st.clock.now() };
+    let mut problems = Vec::new();
+    let log = match st.store.ping().await {
+        Err(e) => {
+            problems.push(format!("the database does not answer: {e}"));
+            None
+        }
+        Ok(()) => match dipr_registry::witnessing::log_health(&st).await {
+            Ok(log) => Some(log),
+            Err(e) => {
+                problems.push(format!("the log cannot be read: {}", e.message));
+                None
+            }
+        },
+    };
+    problems.extend(log.iter().flat_map(|l| l.problems.iter().cloned()));
+    let ok = problems.is_empty();
+    let body = Health {
+        status: if ok { "ok" } else { "degraded" },
+        database: st.store.backend(),
+        now: st.clock.now(),
+        log,
+        problems,
+    };
     (if ok { StatusCode::OK } else { StatusCode::SERVICE_UNAVAILABLE }, axum::Json(body))
 }

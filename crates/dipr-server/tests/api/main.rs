@@ -1111,7 +1111,7 @@ async fn timers_in_two_processes_on_postgres_fire_once() {
         assert!(numbers.insert(app.registration.unwrap().registration_number), "registration numbers are unique");
     }
     // Both processes appended to one log: gapless, and consistent with every signed checkpoint.
-    let report = dipr_registry::ledger::check(first.store.as_ref(), &key.verifier()).await.unwrap();
+    let report = dipr_registry::ledger::check(first.store.as_ref(), &key.verifier(), None).await.unwrap();
     assert!(report.ok, "{report:?}");
     assert_eq!(report.entries, 24, "12 notices published, 12 registrations");
     let registered = dipr_store::ApplicationFilter {
@@ -1334,7 +1334,7 @@ async fn ledger_check_finds_an_edited_or_deleted_entry() {
     let (a, e) = (app.sign_up("癸").await, app.staff(Role::Examiner).await);
     app.publish_notice(&a, &e, "再来一件").await;
     let key = app.state.signer.verifier();
-    let report = dipr_registry::ledger::check(app.state.store.as_ref(), &key).await.unwrap();
+    let report = dipr_registry::ledger::check(app.state.store.as_ref(), &key, None).await.unwrap();
     assert!(report.ok, "{report:?}");
     assert_eq!(report.entries, 3);
 
@@ -1343,7 +1343,7 @@ async fn ledger_check_finds_an_edited_or_deleted_entry() {
     // Someone with database access rewrites entry 1.
     sqlx::query("UPDATE log_entries SET entry = CAST(replace(CAST(entry AS TEXT), 'notice_ended', 'notice_endeD') AS BLOB) WHERE idx = 1")
         .execute(&pool).await.unwrap();
-    let report = dipr_registry::ledger::check(app.state.store.as_ref(), &key).await.unwrap();
+    let report = dipr_registry::ledger::check(app.state.store.as_ref(), &key, None).await.unwrap();
     assert!(!report.ok);
     assert_eq!(report.first_bad_entry, Some(1), "{report:?}");
 
@@ -1355,12 +1355,12 @@ async fn ledger_check_finds_an_edited_or_deleted_entry() {
         .execute(&pool)
         .await
         .unwrap();
-    let report = dipr_registry::ledger::check(app.state.store.as_ref(), &key).await.unwrap();
+    let report = dipr_registry::ledger::check(app.state.store.as_ref(), &key, None).await.unwrap();
     assert_eq!((report.ok, report.first_bad_entry), (false, Some(1)), "{report:?}");
 
     // A deleted row is found too.
     sqlx::query("DELETE FROM log_entries WHERE idx = 2").execute(&pool).await.unwrap();
-    let report = dipr_registry::ledger::check(app.state.store.as_ref(), &key).await.unwrap();
+    let report = dipr_registry::ledger::check(app.state.store.as_ref(), &key, None).await.unwrap();
     assert!(!report.ok && report.problems.iter().any(|p| p.contains("deleted")), "{report:?}");
 }
 
@@ -1412,15 +1412,42 @@ async fn two_witnesses_cosign_and_refuse_a_forked_log() {
     // Another database under the same key shows the witnesses a different history: refused.
     let fork = App::with(cfg, key.clone()).await;
     let (a, e) = (fork.sign_up("丑").await, fork.staff(Role::Examiner).await);
-    for i in 0..4 {
+    for i in 0..3 {
         fork.publish_notice(&a, &e, &format!("分叉{i}")).await;
     }
+    // The same size with another root: 409 Conflict (c2sp.org/tlog-witness), named as a fork.
     let outcomes = dipr_registry::witnessing::collect_once(&fork.state).await.unwrap();
     assert_eq!(outcomes.len(), 2);
     for o in &outcomes {
+        let error = o.error.as_deref().unwrap_or("");
+        assert!(o.cosigned.is_none() && error.contains("409") && error.contains("forked"), "{o:?}");
+    }
+    // A larger forked tree: its consistency proof fails (422).
+    fork.publish_notice(&a, &e, "分叉3").await;
+    let outcomes = dipr_registry::witnessing::collect_once(&fork.state).await.unwrap();
+    for o in &outcomes {
         assert!(o.cosigned.is_none() && o.error.as_deref().unwrap_or("").contains("422"), "{o:?}");
     }
+    assert!(fork.state.store.cosignatures(3).await.unwrap().is_empty());
     assert!(fork.state.store.cosignatures(4).await.unwrap().is_empty());
+
+    // /log/checkpoint publishes the newest checkpoint with its quorum, cosignatures included.
+    let (status, body) = app.raw("GET", "/log/checkpoint", None, None, "").await;
+    assert_eq!(status, StatusCode::OK);
+    let text = body.as_str().unwrap().to_string();
+    let note = dipr_ledger::note::Note::parse(text.as_bytes()).unwrap();
+    assert_eq!(policy.cosignatures(&note).len(), 2, "{text}");
+    assert!(text.starts_with(&format!("{}\n3\n", key.name())), "{text}");
+    // /healthz: healthy while the newest checkpoint has its quorum; one waiting too long makes it fail.
+    let (status, health) = app.call("GET", "/healthz", None, None).await;
+    assert_eq!(status, StatusCode::OK, "{health}");
+    assert_eq!((health["log"]["size"].as_u64(), health["log"]["cosigned_size"].as_u64()), (Some(3), Some(3)));
+    let (a, e) = (app.sign_up("寅").await, app.staff(Role::Examiner).await);
+    app.publish_notice(&a, &e, "无人见证").await;
+    app.advance(&admin, 1).await;
+    let (status, health) = app.call("GET", "/healthz", None, None).await;
+    assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE, "{health}");
+    assert!(health["problems"][0].as_str().unwrap().contains("witness cosignature"), "{health}");
 }
 
 // ---------------------------------------------------------------------------------------------------
@@ -1597,11 +1624,13 @@ async fn registrations_end_by_cancellation_revocation_or_expiry() {
         let c = Certificate::parse(&serde_json::to_vec(&cert).unwrap()).unwrap();
         assert!(verify(&c, Some(&app.state.signer.verifier()), None).ok);
     }
-    let report = dipr_registry::ledger::check(app.state.store.as_ref(), &app.state.signer.verifier()).await.unwrap();
+    let report =
+        dipr_registry::ledger::check(app.state.store.as_ref(), &app.state.signer.verifier(), None).await.unwrap();
     assert!(report.ok, "{report:?}");
 }
 
 mod abuse;
+mod integrity;
 mod registered;
 mod tiles;
 mod truth;

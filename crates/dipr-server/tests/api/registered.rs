@@ -4,7 +4,7 @@
 use super::*;
 
 /// An applicant account with a known credit code.
-async fn holder_account(app: &App, name: &str) -> (String, String) {
+pub(super) async fn holder_account(app: &App, name: &str) -> (String, String) {
     let username = format!("u-{}", Uuid::now_v7().simple());
     let code = credit_code();
     let party = json!({"kind": "legal_person", "name": format!("{name}数据有限公司"), "id_number": code,
@@ -30,7 +30,7 @@ pub(super) async fn bank(app: &App, name: &str) -> (String, String) {
 }
 
 /// A product registered to a fresh holder: (record id, holder token, holder credit code, examiner, admin).
-async fn registered_product(app: &App, name: &str) -> (String, String, String, String, String) {
+pub(super) async fn registered_product(app: &App, name: &str) -> (String, String, String, String, String) {
     let (a, code) = holder_account(app, "持有").await;
     let (e, admin) = (app.staff(Role::Examiner).await, app.staff(Role::Admin).await);
     let id = app.publish_notice(&a, &e, name).await;
@@ -39,11 +39,11 @@ async fn registered_product(app: &App, name: &str) -> (String, String, String, S
     (id, a, code, e, admin)
 }
 
-fn today(app: &App) -> chrono::NaiveDate {
+pub(super) fn today(app: &App) -> chrono::NaiveDate {
     app.state.clock.now().with_timezone(&dipr_domain::time::local_offset()).date_naive()
 }
 
-fn licence(to: &str, kind: &str, start: chrono::NaiveDate, days: u64, territory: &str) -> Value {
+pub(super) fn licence(to: &str, kind: &str, start: chrono::NaiveDate, days: u64, territory: &str) -> Value {
     json!({"licensee": to, "kind": kind, "start": start.to_string(), "end": (start + chrono::Days::new(days)).to_string(),
            "territories": [territory], "fee": "50,000.00"})
 }
