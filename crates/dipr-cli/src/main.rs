@@ -176,6 +176,19 @@ enum AdminCmd {
     SeedDemo,
     /// Run the deadline timers once.
     RunTimers,
+    /// Write a consistent copy of the SQLite database to a new file while the registry serves.
+    Backup {
+        /// The new file (never overwritten).
+        #[arg(long)]
+        to: PathBuf,
+    },
+    /// Put a backup in place of the database (stop every server first). Refused when the backup's log is
+    /// behind what this registry has published, since signing on from it would fork the log.
+    Restore {
+        /// The backup file written by `dipr admin backup`.
+        #[arg(long)]
+        from: PathBuf,
+    },
 }
 
 fn load_config(args: &StoreArgs, adjustable_clock: bool) -> Result<Config> {
@@ -318,8 +331,16 @@ async fn stop_signal() {
 }
 
 async fn admin(store: StoreArgs, command: AdminCmd) -> Result<()> {
+    match command {
+        AdminCmd::Backup { to } => return backup(&store, &to).await,
+        AdminCmd::Restore { from } => return restore(&store, &from).await,
+        _ => {}
+    }
     let config = load_config(&store, false)?;
     let state = open_state(&store, config).await?;
+    // Commands that write sign checkpoints too: never over a rolled-back log.
+    let head = dipr_registry::head::HeadFile::open(&store.data_dir, &state.signer.verifier())?;
+    state.keep_head(head).await.context("the database's log is behind this registry's signed checkpoints")?;
     match command {
         AdminCmd::CreateUser { username, role, display_name, password_stdin } => {
             let role = Role::parse(&role).filter(|r| matches!(r, Role::Admin | Role::Examiner | Role::Bank));
@@ -353,7 +374,84 @@ async fn admin(store: StoreArgs, command: AdminCmd) -> Result<()> {
             let r = dipr_registry::timers::run_once(&state).await?;
             println!("{}", serde_json::to_string_pretty(&r)?);
         }
+        AdminCmd::Backup { .. } | AdminCmd::Restore { .. } => unreachable!("handled above"),
     }
+    if let Some(head) = state.head() {
+        dipr_registry::head::advance(state.store.as_ref(), head, &state.signer.verifier()).await?;
+    }
+    Ok(())
+}
+
+/// `dipr admin backup`: copy, then check the copy's log against its own signed checkpoints.
+async fn backup(args: &StoreArgs, to: &Path) -> Result<()> {
+    let config = load_config(args, false)?;
+    let key = dipr_registry::ledger::load_signer(&args.data_dir, config.log_origin.as_deref())?.verifier();
+    let url = database_url(args);
+    let store = dipr_store::open(&url).await.with_context(|| format!("opening the database ({})", redact(&url)))?;
+    store.backup_to(to).await.with_context(|| format!("writing {}", to.display()))?;
+    let copy = dipr_store::open(&format!("sqlite://{}", to.display())).await?;
+    let report = dipr_registry::ledger::check(copy.as_ref(), &key, None).await.map_err(|e| anyhow::anyhow!("{e}"))?;
+    if !report.ok {
+        bail!("the backup {} does not check clean: {:?}", to.display(), report.problems);
+    }
+    println!(
+        "backup written to {}: {} log entries, checked against their signed checkpoints. Keep the registry key \
+         ({}) apart from it, as secret as it is; it is not in the backup.",
+        to.display(),
+        report.entries,
+        args.data_dir.join("registry.key").display()
+    );
+    Ok(())
+}
+
+/// `dipr admin restore`: the backup replaces the database only when its log holds everything this registry
+/// has published (the head kept in the data directory); the replaced files are kept beside it.
+async fn restore(args: &StoreArgs, from: &Path) -> Result<()> {
+    if args.database_url.is_some() {
+        bail!("restore puts a SQLite backup in place; a PostgreSQL registry is restored with pg_restore (docs/OPERATIONS.md)");
+    }
+    let config = load_config(args, false)?;
+    let key = dipr_registry::ledger::load_signer(&args.data_dir, config.log_origin.as_deref())?.verifier();
+    let db = args.data_dir.join("dipr.db");
+    let staged = args.data_dir.join("dipr.db.restoring");
+    let _ = std::fs::remove_file(&staged);
+    std::fs::copy(from, &staged).with_context(|| format!("copying {}", from.display()))?;
+    let copy = dipr_store::SqliteStore::open(&staged).await?;
+    let head = dipr_registry::head::HeadFile::open(&args.data_dir, &key)?.head();
+    let report = dipr_registry::ledger::check(&copy, &key, head.as_ref()).await.map_err(|e| anyhow::anyhow!("{e}"))?;
+    copy.close().await;
+    if !report.ok {
+        for suffix in ["", "-wal", "-shm"] {
+            let _ = std::fs::remove_file(args.data_dir.join(format!("dipr.db.restoring{suffix}")));
+        }
+        bail!(
+            "not restored: {}\nThe database was left as it was. Restore a backup taken after the newest published \
+             checkpoint (size {}), or keep the current database.",
+            report.problems.join("\n"),
+            head.map_or(0, |h| h.size)
+        );
+    }
+    // Nothing is deleted: the replaced database and its journal files are renamed.
+    let stamp = chrono::Utc::now().format("%Y%m%dT%H%M%SZ");
+    for suffix in ["", "-wal", "-shm"] {
+        let old = args.data_dir.join(format!("dipr.db{suffix}"));
+        if old.exists() {
+            std::fs::rename(&old, args.data_dir.join(format!("dipr.db.replaced-{stamp}{suffix}")))?;
+        }
+    }
+    for suffix in ["-wal", "-shm"] {
+        let staged_journal = args.data_dir.join(format!("dipr.db.restoring{suffix}"));
+        if staged_journal.exists() {
+            std::fs::rename(&staged_journal, args.data_dir.join(format!("dipr.db{suffix}")))?;
+        }
+    }
+    std::fs::rename(&staged, &db)?;
+    println!(
+        "restored {} ({} log entries; it holds every checkpoint this registry has published); the replaced database \
+         is kept as dipr.db.replaced-{stamp}",
+        from.display(),
+        report.entries
+    );
     Ok(())
 }
 

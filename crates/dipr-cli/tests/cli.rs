@@ -517,3 +517,86 @@ fn export_tiles_as_the_readme_shows_serves_the_same_bytes_as_the_server() {
     assert_eq!(code, 1);
     assert!(err.contains("no registry database"), "{err}");
 }
+
+/// Sign in as the demo administrator and move the clock: deadlines pass and the registry logs what follows.
+fn advance_demo_clock(base: &str, days: u32) {
+    let signin: serde_json::Value = ureq::post(&format!("{base}/api/v1/auth/signin"))
+        .send_json(serde_json::json!({"username": "admin", "password": "dipr-demo-2026"}))
+        .unwrap()
+        .into_json()
+        .unwrap();
+    let token = signin["token"].as_str().unwrap();
+    ureq::post(&format!("{base}/api/v1/admin/clock"))
+        .set("authorization", &format!("Bearer {token}"))
+        .send_json(serde_json::json!({"days": days}))
+        .unwrap();
+}
+
+fn log_size(base: &str) -> u64 {
+    let note = ureq::get(&format!("{base}/log/checkpoint")).call().unwrap().into_string().unwrap();
+    note.lines().nth(1).unwrap().parse().unwrap()
+}
+
+#[test]
+fn a_backup_restores_only_while_it_holds_everything_published() {
+    let data = temp_dir("backup");
+    let d = data.to_str().unwrap();
+    let (code, _, err) = run(&["admin", "seed-demo", "--data-dir", d]);
+    assert_eq!(code, 0, "{err}");
+    assert!(data.join("log-head").exists(), "the command that wrote the log recorded its head");
+
+    // A backup taken while the registry serves checks clean and restores over the same database.
+    let (server, base) = start(&["serve", "--demo", "--data-dir", d, "--listen", "127.0.0.1:0"]);
+    let before = log_size(&base);
+    let early = data.join("early.db");
+    let (code, out, err) = run(&["admin", "backup", "--data-dir", d, "--to", early.to_str().unwrap()]);
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains(&format!("{before} log entries")), "{out}");
+    let (code, _, err) = run(&["admin", "backup", "--data-dir", d, "--to", early.to_str().unwrap()]);
+    assert!(code != 0 && err.contains("never overwrites"), "{err}");
+
+    // The registry goes on: notice periods end, registrations are logged and published.
+    advance_demo_clock(&base, 40);
+    let after = log_size(&base);
+    assert!(after > before, "{before} → {after}");
+    std::thread::sleep(Duration::from_millis(1500)); // the head is recorded every second
+    drop(server);
+
+    // The early backup lacks published entries: restore refuses and leaves the database alone.
+    let (code, _, err) = run(&["admin", "restore", "--data-dir", d, "--from", early.to_str().unwrap()]);
+    assert_ne!(code, 0);
+    assert!(
+        err.contains(&format!("has {before} entries but the registry signed and published a checkpoint of {after}")),
+        "{err}"
+    );
+    let (code, _, _) = run(&["ledger", "check", "--data-dir", d]);
+    assert_eq!(code, 0, "the database was left as it was");
+
+    // Put in place by hand (as a careless operator would), it is refused at start and by the ledger check.
+    let set_aside = |from: &str, to: &str| {
+        for suffix in ["", "-wal", "-shm"] {
+            let _ = std::fs::rename(data.join(format!("{from}{suffix}")), data.join(format!("{to}{suffix}")));
+        }
+    };
+    set_aside("dipr.db", "kept.db");
+    std::fs::copy(&early, data.join("dipr.db")).unwrap();
+    let (code, _, err) = run(&["serve", "--data-dir", d, "--listen", "127.0.0.1:0"]);
+    assert_ne!(code, 0);
+    assert!(err.contains("entries are missing (a restored backup or a rollback)"), "{err}");
+    let (code, out, _) = run(&["ledger", "check", "--data-dir", d]);
+    assert_eq!(code, 1);
+    assert!(out.contains("were removed (a restored backup or a rollback)"), "{out}");
+    let (code, _, err) = run(&["admin", "run-timers", "--data-dir", d]);
+    assert!(code != 0 && err.contains("behind"), "a writing command refuses too: {err}");
+
+    // A backup holding everything published restores, and the registry starts on it.
+    set_aside("dipr.db", "early-in-place.db");
+    set_aside("kept.db", "dipr.db");
+    let late = data.join("late.db");
+    assert_eq!(run(&["admin", "backup", "--data-dir", d, "--to", late.to_str().unwrap()]).0, 0);
+    let (code, out, err) = run(&["admin", "restore", "--data-dir", d, "--from", late.to_str().unwrap()]);
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains("replaced database is kept"), "{out}");
+    let (_server, base) = start(&["serve", "--data-dir", d, "--listen", "127.0.0.1:0"]);
+    assert_eq!(log_size(&base), after);
+}

@@ -2123,6 +2123,20 @@ macro_rules! impl_store {
                 Err(StoreError::Conflict(format!("request key {key:?} kept disappearing while being claimed")))
             }
 
+            async fn backup_to(&self, path: &Path) -> Result<()> {
+                if $dialect != Dialect::Sqlite {
+                    return Err(StoreError::Config(
+                        "a PostgreSQL registry is backed up with pg_dump or a base backup (docs/OPERATIONS.md)".into(),
+                    ));
+                }
+                if path.exists() {
+                    return Err(StoreError::Config(format!("{} exists: a backup never overwrites a file", path.display())));
+                }
+                let target = path.to_str().ok_or_else(|| StoreError::Config("the backup path is not UTF-8".into()))?;
+                sqlx::query("VACUUM INTO $1").bind(target).execute(&self.read).await?;
+                Ok(())
+            }
+
             async fn prune_request_keys(&self, before: DateTime<Utc>, limit: u32) -> Result<u64> {
                 // Request keys are not register data: they only let a client's retry get its first answer again.
                 // The register's own rows (applications, parties, events, the log, checkpoints, certificates…)
@@ -2278,6 +2292,13 @@ pub struct SqliteStore {
 }
 
 impl SqliteStore {
+    /// Close every connection: the last one folds the write-ahead log into the database file, so the file can
+    /// then be moved on its own.
+    pub async fn close(&self) {
+        self.read.close().await;
+        self.write.close().await;
+    }
+
     /// Open (creating and migrating if needed) the database file at `path`.
     pub async fn open(path: &Path) -> Result<Self> {
         let opts = SqliteConnectOptions::new()

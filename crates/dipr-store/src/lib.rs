@@ -166,6 +166,9 @@ pub trait Store: Send + Sync + 'static {
     /// went. A key still waiting for its answer is never deleted. Request keys are not register data, only what
     /// lets a client's retry get its first answer again: a repeat of a pruned key is a new request.
     async fn prune_request_keys(&self, before: DateTime<Utc>, limit: u32) -> Result<u64>;
+    /// Write a consistent copy of the whole database to the new file `path` while it serves (SQLite's
+    /// `VACUUM INTO`). A PostgreSQL registry is backed up with PostgreSQL's own tools instead (refused here).
+    async fn backup_to(&self, path: &std::path::Path) -> Result<()>;
 }
 
 /// One write transaction. Dropping it without [`Tx::commit`] rolls everything back.

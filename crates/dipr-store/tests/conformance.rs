@@ -631,6 +631,18 @@ async fn log_appends_single_and_batched(store: Arc<dyn Store>) {
     let src = MapSource(store.log_nodes(&keys).await.unwrap());
     assert_eq!(inclusion_proof(&src, 200, size).unwrap(), inclusion_proof(&reference, 200, size).unwrap());
     assert_eq!(store.log_entries(3, 5).await.unwrap(), vec![b"entry 4".to_vec(), b"entry 5".to_vec()]);
+    // Rows with their indexes and events, for the ledger check; nothing beyond the end.
+    let rows = store.log_rows(3, 5).await.unwrap();
+    assert_eq!(
+        rows.iter().map(|r| (r.index, r.entry.clone())).collect::<Vec<_>>(),
+        [(3, b"entry 4".to_vec()), (4, b"entry 5".to_vec())]
+    );
+    assert!(store.log_rows(size, size + 10).await.unwrap().is_empty());
+    let events = store.events_by_ids(&[rows[1].event_id, rows[0].event_id, -1]).await.unwrap();
+    assert_eq!(events.iter().map(|e| e.id).collect::<Vec<_>>(), [rows[0].event_id, rows[1].event_id]);
+    assert_eq!(events[0].kind, "appended");
+    // The batch appends signed nothing here: no checkpoints in any range.
+    assert!(store.checkpoints(0, u64::MAX).await.unwrap().is_empty());
     // A rolled-back append leaves no gap.
     {
         let mut tx = store.begin().await.unwrap();
@@ -708,6 +720,15 @@ async fn statistics_projections_and_certificate_revisions(store: Arc<dyn Store>)
     assert_eq!(store.application_by_registration_number(&number).await.unwrap().unwrap().id, a.id);
     assert_eq!(store.certificate(a.id).await.unwrap().as_deref(), Some("{\"rev\":2}"));
     assert_eq!(store.certificate_revisions(a.id).await.unwrap().len(), 2);
+    // The ledger check reads published records by id, decoded as every read decodes them.
+    let public = store.public_application_ids().await.unwrap();
+    assert!(public.contains(&a.id) && !public.contains(&b.id));
+    let both = store.applications_by_ids(&[b.id, a.id, Uuid::now_v7()]).await.unwrap();
+    let mut got: Vec<(Uuid, State)> = both.iter().map(|x| (x.id, x.state)).collect();
+    got.sort_by_key(|x| x.0);
+    let mut want = vec![(a.id, State::Registered), (b.id, State::Rejected)];
+    want.sort_by_key(|x| x.0);
+    assert_eq!(got, want);
     let page = store.transactions(a.id, Page::new(1, 2)).await.unwrap();
     assert_eq!((page.total, page.items.len()), (3, 2));
     let value = store.product_value(a.id).await.unwrap();

@@ -6,6 +6,7 @@ use dipr_ledger::certificate::LogEntry;
 use dipr_ledger::merkle::{leaf_hash, verify_inclusion};
 use dipr_registry::head::HeadFile;
 use dipr_registry::ledger::{check, LedgerReport};
+use dipr_store::Store;
 
 use super::registered::{holder_account, licence, registered_product, today};
 use super::*;
@@ -189,29 +190,39 @@ async fn a_rolled_back_log_is_reported_refused_at_start_and_never_signed_over() 
     let (id, a) = registered(&app).await;
     let e = app.staff(Role::Examiner).await;
     let dir = app.db_path.as_ref().unwrap().parent().unwrap().to_path_buf();
-    // A consistent copy of the database, taken while the registry runs.
+    // A consistent copy of the database, taken while the registry is writing.
     let backup = dir.join("backup.db");
-    sqlx::query("VACUUM INTO $1").bind(backup.to_str().unwrap()).execute(&pool(&app).await).await.unwrap();
-    for i in 0..10 {
-        app.publish_notice(&a, &e, &format!("备份之后{i}")).await;
-    }
+    let writes = async {
+        for i in 0..10 {
+            app.publish_notice(&a, &e, &format!("备份之后{i}")).await;
+        }
+    };
+    let (copied, ()) = tokio::join!(app.state.store.backup_to(&backup), writes);
+    copied.unwrap();
     let key = app.state.signer.verifier();
     let head = HeadFile::open(&dir, &key).unwrap();
     dipr_registry::head::advance(app.state.store.as_ref(), &head, &key).await.unwrap();
     let signed = head.head().unwrap();
     assert_eq!(signed.size, 12);
 
-    // The backup is restored: clean in itself, but ten published entries behind.
+    // The backup is restored: clean in itself, but behind what was published.
     let restored = Arc::new(dipr_store::SqliteStore::open(&backup).await.unwrap());
     assert!(check(restored.as_ref(), &key, None).await.unwrap().ok);
+    let copied = restored.log_size().await.unwrap();
+    assert!((2..12).contains(&copied), "the copy was taken mid-way: {copied}");
+    // Every checkpoint the copy holds is the one the registry signed at that size: one root per size.
+    for (size, note) in restored.checkpoints(0, u64::MAX).await.unwrap() {
+        assert_eq!(app.state.store.checkpoint(Some(size)).await.unwrap(), Some((size, note)));
+    }
     let r = check(restored.as_ref(), &key, Some(&signed)).await.unwrap();
-    assert!(!r.ok && mentions(&r, "has 2 entries but the registry signed and published a checkpoint of 12"), "{r:?}");
-    assert_eq!(r.first_bad_entry, Some(2));
+    let expected = format!("has {copied} entries but the registry signed and published a checkpoint of 12");
+    assert!(!r.ok && mentions(&r, &expected), "{r:?}");
+    assert_eq!(r.first_bad_entry, Some(copied));
 
     // The registry refuses to start on it...
     let state = Registry::new(restored.clone(), config(), app.state.signer.clone()).await.unwrap();
     let refusal = state.keep_head(HeadFile::open(&dir, &key).unwrap()).await.unwrap_err().to_string();
-    assert!(refusal.contains("the last 10 entries are missing"), "{refusal}");
+    assert!(refusal.contains(&format!("the last {} entries are missing", 12 - copied)), "{refusal}");
     drop(state);
 
     // A registry already running when its database is rolled back underneath it signs nothing over what it
