@@ -525,6 +525,55 @@ struct VerifyOptions {
     json: bool,
 }
 
+/// `dipr verify` on a search certificate (查询证明): the registry's signature over the query and its results,
+/// and the checkpoint they were read at.
+fn verify_search_certificate(
+    bytes: &[u8],
+    trusted: Option<&dipr_ledger::note::NoteVerifier>,
+    opts: &VerifyOptions,
+) -> Result<()> {
+    use dipr_ledger::certificate::{Check, TRUSTED_KEY_CHECK};
+    use dipr_ledger::search::{verify_search, SearchCertificate};
+    let cert = match SearchCertificate::parse(bytes) {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("查询证明无法解析 / the search certificate cannot be parsed: {e}");
+            std::process::exit(1);
+        }
+    };
+    let mut report = verify_search(&cert, trusted);
+    if trusted.is_none() && !opts.no_pin {
+        report.checks.push(Check {
+            id: TRUSTED_KEY_CHECK,
+            ok: false,
+            zh: "未指定信任的登记机构公钥（--trusted-key）：只核验了证明自洽，未核验签发者；如确认接受，请加 --no-pin".into(),
+            en: "no trusted registry key (--trusted-key): only self-consistency was checked, not who issued it; add --no-pin to accept that".into(),
+        });
+        report.ok = false;
+    }
+    if opts.json {
+        println!("{}", serde_json::to_string_pretty(&report)?);
+    } else {
+        let when = dipr_domain::shown::parse_instant(&report.searched_at)
+            .map(|t| dipr_domain::shown::minute_zoned(t, false))
+            .unwrap_or_else(|| report.searched_at.clone());
+        println!(
+            "查询证明 / search certificate: {}\n查询 query: {:?}\n查询时间 searched at: {when}\n结果 results: {}{}",
+            if report.ok { "VALID 有效" } else { "INVALID 无效" },
+            report.query,
+            report.matched,
+            if cert.statement.complete { "" } else { "（证明只列出前一部分 / only the first are listed）" }
+        );
+        for c in &report.checks {
+            println!("  [{}] {} / {}", if c.ok { "ok" } else { "FAIL" }, c.zh, c.en);
+        }
+    }
+    if !report.ok {
+        std::process::exit(1);
+    }
+    Ok(())
+}
+
 fn verify(path: &Path, opts: &VerifyOptions) -> Result<()> {
     use dipr_domain::shown;
     use dipr_ledger::certificate::{
@@ -549,8 +598,11 @@ fn verify(path: &Path, opts: &VerifyOptions) -> Result<()> {
         }
         None => None,
     };
-    let is_bundle = serde_json::from_slice::<serde_json::Value>(&bytes)
-        .is_ok_and(|v| v["v"] == dipr_fingerprint::evidence::EVIDENCE_VERSION);
+    let json = serde_json::from_slice::<serde_json::Value>(&bytes).unwrap_or_default();
+    if json["format"] == dipr_ledger::search::SEARCH_FORMAT {
+        return verify_search_certificate(&bytes, trusted.as_ref(), opts);
+    }
+    let is_bundle = json["v"] == dipr_fingerprint::evidence::EVIDENCE_VERSION;
     let (cert, mut report) = if is_bundle {
         let bundle = match dipr_fingerprint::evidence::EvidenceBundle::parse(&bytes) {
             Ok(b) => b,

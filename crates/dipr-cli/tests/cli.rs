@@ -600,3 +600,33 @@ fn a_backup_restores_only_while_it_holds_everything_published() {
     let (_server, base) = start(&["serve", "--data-dir", d, "--listen", "127.0.0.1:0"]);
     assert_eq!(log_size(&base), after);
 }
+
+#[test]
+fn a_search_certificate_verifies_offline_and_a_changed_byte_fails_it() {
+    let data = temp_dir("search");
+    let d = data.to_str().unwrap();
+    assert_eq!(run(&["admin", "seed-demo", "--data-dir", d]).0, 0);
+    let (_, key, _) = run(&["key", "show", "--data-dir", d]);
+    let (_server, base) = start(&["serve", "--data-dir", d, "--listen", "127.0.0.1:0"]);
+    let found = get(&format!("{base}/api/v1/public/records?status=registered&per_page=1"));
+    let number = found["items"][0]["registration"]["registration_number"].as_str().unwrap().to_string();
+    let cert =
+        ureq::get(&format!("{base}/api/v1/encumbrances/certificate?q={number}")).call().unwrap().into_string().unwrap();
+    let path = data.join("search.json");
+    std::fs::write(&path, &cert).unwrap();
+    let (code, out, err) = run(&["verify", path.to_str().unwrap(), "--trusted-key", key.trim()]);
+    assert_eq!(code, 0, "{out}{err}");
+    assert!(out.contains("VALID") && out.contains("北京时间") && out.contains(&number), "{out}");
+    // Without a pinned key it is not accepted by default.
+    assert_eq!(run(&["verify", path.to_str().unwrap()]).0, 1);
+    // The holder's name changed by one character: invalid.
+    let holder = found["items"][0]["holder"]["name"].as_str().unwrap();
+    let mut changed: Vec<char> = holder.chars().collect();
+    changed[0] = if changed[0] == '甲' { '乙' } else { '甲' };
+    let edited = cert.replacen(holder, &changed.iter().collect::<String>(), 1);
+    assert_ne!(edited, cert);
+    std::fs::write(&path, edited).unwrap();
+    let (code, out, _) = run(&["verify", path.to_str().unwrap(), "--trusted-key", key.trim()]);
+    assert_eq!(code, 1, "{out}");
+    assert!(out.contains("INVALID"), "{out}");
+}

@@ -9,6 +9,7 @@ pub mod checkpoint;
 pub mod merkle;
 pub mod note;
 pub mod proof;
+pub mod search;
 pub mod tile;
 pub mod witness;
 

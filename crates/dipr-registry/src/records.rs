@@ -232,3 +232,83 @@ pub async fn statistics(st: &Arc<Registry>, filter: &StatsFilter) -> Result<Arc<
     let statistics = st.store.statistics(filter).await?;
     Ok(Arc::new(Snapshot { statistics, as_of, refresh_secs: 0 }))
 }
+
+/// The encumbrance search (search before lending): registered products matching `q` (a registration number,
+/// a credit code, part of a product's or holder's name) with everything resting on them; with `include_ended`
+/// also those no longer registered.
+pub async fn encumbrances(
+    state: &Registry,
+    q: &str,
+    include_ended: bool,
+    page: dipr_store::Page,
+) -> Result<dipr_store::Paged<Box<serde_json::value::RawValue>>> {
+    use dipr_domain::application::State;
+    let text = q.trim();
+    if text.chars().count() < 2 {
+        return Err(Error::validation(vec![FieldError::new("q", "too_short", "search with at least 2 characters")]));
+    }
+    let states = if include_ended {
+        vec![State::Registered, State::Cancelled, State::Revoked, State::Expired]
+    } else {
+        vec![State::Registered]
+    };
+    let filter = dipr_store::ApplicationFilter { text: Some(text.to_string()), states, ..Default::default() };
+    Ok(state.store.public_records(&filter, page).await?)
+}
+
+/// Records a search certificate lists at most; it says when more matched.
+pub const SEARCH_CERTIFICATE_MAX: u32 = 100;
+
+/// A signed search certificate (查询证明) for an encumbrance search: the query, what matched (holder, status,
+/// validity, pledges, licences, disputes) and the signed checkpoint it was read at. The results are read
+/// between two looks at the log: when something was logged meanwhile, the search is read again, so the
+/// results reflect exactly the log up to the checkpoint named.
+pub async fn search_certificate(
+    state: &Registry,
+    q: &str,
+    include_ended: bool,
+    requested_by: Option<String>,
+) -> Result<dipr_ledger::search::SearchCertificate> {
+    use dipr_ledger::search::{SearchStatement, SEARCH_STATEMENT_VERSION};
+    for _ in 0..5 {
+        let Some((size, checkpoint)) = state.store.checkpoint(None).await? else {
+            return Err(Error::not_found("checkpoint (the log is empty)"));
+        };
+        let searched_at = state.clock.now();
+        let found = encumbrances(state, q, include_ended, dipr_store::Page::new(1, SEARCH_CERTIFICATE_MAX)).await?;
+        if state.store.log_size().await? != size {
+            continue;
+        }
+        let results: Vec<serde_json::Value> = found
+            .items
+            .iter()
+            .map(|raw| serde_json::from_str::<serde_json::Value>(raw.get()).map(|r| certified_record(&r)))
+            .collect::<std::result::Result<_, _>>()
+            .map_err(Error::internal)?;
+        let statement = SearchStatement {
+            v: SEARCH_STATEMENT_VERSION.into(),
+            registry: state.signer.name().into(),
+            query: q.trim().to_string(),
+            include_ended,
+            searched_at: searched_at.to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
+            requested_by,
+            checkpoint,
+            complete: found.total_exact && found.total <= i64::from(SEARCH_CERTIFICATE_MAX),
+            matched: found.total.max(0) as u64,
+            results,
+        };
+        return Ok(statement.certify(&state.signer));
+    }
+    Err(Error::new("concurrent_modification", "the register kept changing during the search; try again"))
+}
+
+/// What a search certificate states about one record: what a lender relies on.
+fn certified_record(r: &serde_json::Value) -> serde_json::Value {
+    let mut out = serde_json::Map::new();
+    for key in ["id", "product_name", "state", "holder", "registration", "pledges", "licences", "disputed"] {
+        if let Some(v) = r.get(key) {
+            out.insert(key.to_string(), v.clone());
+        }
+    }
+    serde_json::Value::Object(out)
+}

@@ -85,3 +85,5 @@ encumbrances-licensee = Licensee
 encumbrances-kind = Kind
 figures-live = Figures as of { $at }, computed for this query.
 figures-as-of = Figures as of { $at }, refreshed every { $minutes } min; later events are not counted yet.
+encumbrances-certificate = Download the search certificate (JSON)
+encumbrances-certificate-lead = A search certificate is signed by the registry and states the query, the time, every result and the log checkpoint they were read at; verify it offline on the certificate check page or with dipr verify, to prove later what the register showed when you lent.

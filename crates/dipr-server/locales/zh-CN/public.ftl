@@ -85,3 +85,5 @@ encumbrances-licensee = 被许可人
 encumbrances-kind = 类型
 figures-live = 数据截至 { $at }，按本次查询实时计算。
 figures-as-of = 数据截至 { $at }，每 { $minutes } 分钟更新；此后的登记尚未计入。
+encumbrances-certificate = 下载查询证明（JSON）
+encumbrances-certificate-lead = 查询证明由登记机构签名，载明查询内容、查询时间、全部结果及所依据的账本检查点，可在“证书核验”页或用 dipr verify 离线核验，供日后证明放贷时登记簿的记载。

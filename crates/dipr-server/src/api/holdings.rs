@@ -9,11 +9,10 @@ use axum::http::{header, StatusCode};
 use axum::response::IntoResponse;
 use dipr_domain::access::{Actor, Role};
 use dipr_domain::application::Dispute;
-use dipr_domain::application::{check_objection_text, Application, ObjectionOutcome, State};
+use dipr_domain::application::{check_objection_text, Application, ObjectionOutcome};
 use dipr_domain::encumbrance::{Consent, ConsentPurpose};
 use dipr_domain::holding::{Operation, Transaction};
-use dipr_domain::FieldError;
-use dipr_store::{ApplicationFilter, EventRecord, Page, Paged, Statistics};
+use dipr_store::{EventRecord, Page, Paged, Statistics};
 use serde::{Deserialize, Serialize};
 use serde_json::value::RawValue;
 use utoipa::{IntoParams, ToSchema};
@@ -61,6 +60,7 @@ pub fn routes() -> OpenApiRouter<Arc<Registry>> {
         .routes(routes!(file_dispute))
         .routes(routes!(decide_dispute))
         .routes(routes!(encumbrance_search))
+        .routes(routes!(search_certificate))
         .routes(routes!(statistics))
         .routes(routes!(statistics_csv))
         .routes(routes!(notifications))
@@ -478,18 +478,42 @@ async fn encumbrance_search(
     AxState(st): S,
     Query(q): Query<EncumbranceParams>,
 ) -> ApiResult<Json<Paged<Box<RawValue>>>> {
-    let text = q.q.trim();
-    if text.chars().count() < 2 {
-        return Err(ApiError::validation(vec![FieldError::new("q", "too_short", "search with at least 2 characters")]));
-    }
-    let states = if q.all {
-        vec![State::Registered, State::Cancelled, State::Revoked, State::Expired]
-    } else {
-        vec![State::Registered]
-    };
-    let filter = ApplicationFilter { text: Some(text.to_string()), states, ..Default::default() };
     let page = Page::new(q.page.unwrap_or(1), q.per_page.unwrap_or(20));
-    Ok(Json(st.store.public_records(&filter, page).await?))
+    Ok(Json(records::encumbrances(&st, &q.q, q.all, page).await?))
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+pub struct SearchCertificateParams {
+    /// Registration number, credit code, or part of a product's or holder's name.
+    pub q: String,
+    /// Include products no longer registered (cancelled, revoked, expired).
+    #[serde(default)]
+    pub all: bool,
+}
+
+/// A search certificate (查询证明): the encumbrance search's results (at most 100 records; `complete` says
+/// whether that was all), the time, and the signed checkpoint they were read at, signed by the registry.
+/// Verify it offline with `dipr verify FILE --trusted-key KEY`. Signed in, the certificate names the account.
+#[utoipa::path(get, path = "/encumbrances/certificate", tag = "registered", params(SearchCertificateParams),
+    responses((status = 200, description = "The signed search certificate (JSON)", content_type = "application/json"),
+        (status = "4XX", body = ErrorEnvelope)))]
+async fn search_certificate(
+    AxState(st): S,
+    caller: Caller,
+    Query(q): Query<SearchCertificateParams>,
+) -> ApiResult<impl IntoResponse> {
+    let requested_by = caller.user.as_ref().map(|u| u.display_name.clone());
+    let cert = records::search_certificate(&st, &q.q, q.all, requested_by).await?;
+    let body = serde_json::to_string_pretty(&cert).map_err(ApiError::internal)?;
+    Ok((
+        [
+            (header::CONTENT_TYPE, "application/json".to_string()),
+            (header::CONTENT_DISPOSITION, "attachment; filename=\"dipr-search-certificate.json\"".to_string()),
+            (header::CACHE_CONTROL, "no-store".to_string()),
+        ],
+        body,
+    ))
 }
 
 // ---------------------------------------------------------------------------------------------------

@@ -49,6 +49,21 @@ enum Outcome {
         detail: String,
     },
     Verdict(Box<Verdict>),
+    /// A search certificate (查询证明): what the register answered a search, and when.
+    Search(Box<SearchVerdict>),
+}
+
+struct SearchVerdict {
+    /// `good` or `bad`.
+    class: &'static str,
+    title: String,
+    explain: String,
+    query: String,
+    searched_at: String,
+    requested_by: String,
+    matched: String,
+    checkpoint: String,
+    checks: Vec<CheckLine>,
 }
 
 struct Verdict {
@@ -109,9 +124,14 @@ async fn check(
     let l = Lang::of(q.lang(), &headers);
     let text = form.certificate.trim();
     let key = st.signer.verifier();
-    let is_bundle = serde_json::from_str::<serde_json::Value>(text)
-        .is_ok_and(|v| v["v"] == dipr_fingerprint::evidence::EVIDENCE_VERSION);
-    let result = if is_bundle {
+    let json = serde_json::from_str::<serde_json::Value>(text).unwrap_or_default();
+    let is_bundle = json["v"] == dipr_fingerprint::evidence::EVIDENCE_VERSION;
+    let result = if json["format"] == dipr_ledger::search::SEARCH_FORMAT {
+        match dipr_ledger::search::SearchCertificate::parse(text.as_bytes()) {
+            Err(e) => unreadable(l.t("check-unreadable-search"), &e),
+            Ok(c) => search_verdict(l, &c, &dipr_ledger::search::verify_search(&c, Some(&key))),
+        }
+    } else if is_bundle {
         match dipr_fingerprint::evidence::EvidenceBundle::parse(text.as_bytes()) {
             Err(e) => unreadable(l.t("check-unreadable-bundle"), &e.to_string()),
             Ok(b) => {
@@ -241,6 +261,42 @@ fn verdict(l: Lang, c: &Certificate, report: &Report, bundle: Option<BundleFacts
     };
     // A failed check or an ended registration is a verdict, not an error of the request: always 200.
     (Outcome::Verdict(Box::new(v)), StatusCode::OK)
+}
+
+fn search_verdict(
+    l: Lang,
+    c: &dipr_ledger::search::SearchCertificate,
+    report: &dipr_ledger::search::SearchReport,
+) -> (Outcome, StatusCode) {
+    let s = &c.statement;
+    let (class, title, explain) = if report.ok {
+        ("good", l.t("check-search-valid"), l.t("check-search-valid-explain"))
+    } else {
+        ("bad", l.t("check-search-invalid"), l.t("check-search-invalid-explain"))
+    };
+    let matched = if s.complete {
+        s.matched.to_string()
+    } else {
+        l.t2("check-search-partial", ("listed", s.results.len().to_string()), ("matched", s.matched.to_string()))
+    };
+    let v = SearchVerdict {
+        class,
+        title,
+        explain,
+        query: s.query.clone(),
+        searched_at: shown::parse_instant(&s.searched_at)
+            .map(|t| shown::minute_zoned(t, l.en))
+            .unwrap_or_else(|| s.searched_at.clone()),
+        requested_by: s.requested_by.clone().unwrap_or_else(|| l.t("check-search-anonymous")),
+        matched,
+        checkpoint: report.checkpoint_size.map(|n| n.to_string()).unwrap_or_else(|| "—".into()),
+        checks: report
+            .checks
+            .iter()
+            .map(|check| CheckLine { ok: check.ok, text: if l.en { check.en.clone() } else { check.zh.clone() } })
+            .collect(),
+    };
+    (Outcome::Search(Box::new(v)), StatusCode::OK)
 }
 
 fn bundle_facts(b: &dipr_fingerprint::evidence::EvidenceBundle) -> BundleFacts {

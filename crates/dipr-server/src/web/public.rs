@@ -37,6 +37,7 @@ pub fn routes() -> Router<Arc<Registry>> {
         .route("/notices", get(notices))
         .route("/stats", get(stats))
         .route("/encumbrances", get(encumbrances))
+        .route("/encumbrances/certificate", get(search_certificate))
         .route("/assets/chart.umd.min.js", get(|| async { asset("text/javascript", CHART_JS) }))
         .route("/assets/dashboard.js", get(|| async { asset("text/javascript", DASHBOARD_JS) }))
         .route("/assets/file-input.js", get(|| async { asset("text/javascript", FILE_INPUT_JS) }))
@@ -395,6 +396,8 @@ struct Card {
 struct Encumbrances {
     l: Lang,
     text: String,
+    /// Where the signed search certificate of this search is downloaded.
+    certificate: String,
     errors: Errors,
     /// None until something is searched for.
     cards: Option<Vec<Card>>,
@@ -407,26 +410,55 @@ async fn encumbrances(
 ) -> Response {
     let l = Lang::of(q.lang.as_deref(), &headers);
     let text = q.q.clone().unwrap_or_default();
-    let mut view = Encumbrances { l, text: text.clone(), errors: Errors::default(), cards: None };
+    let mut view = Encumbrances {
+        l,
+        text: text.clone(),
+        certificate: format!("/encumbrances/certificate?q={}", crate::web::layout::urlencode(text.trim())),
+        errors: Errors::default(),
+        cards: None,
+    };
     if q.q.is_some() {
-        if text.trim().chars().count() < 2 {
-            view.errors = Errors::one("q", crate::web::layout::field_message("too_short", l));
-        } else {
-            let filter = ApplicationFilter {
-                text: Some(text.trim().to_string()),
-                states: vec![Status::Registered],
-                ..Default::default()
-            };
-            match st.store.public_records(&filter, Page::new(1, 50)).await {
-                Ok(p) => {
-                    let records = p.items.iter().filter_map(|raw| serde_json::from_str::<Value>(raw.get()).ok());
-                    view.cards = Some(records.map(|r| card(&r, l)).collect());
-                }
-                Err(e) => return error_page(l, StatusCode::INTERNAL_SERVER_ERROR, &e.to_string()),
+        match dipr_registry::records::encumbrances(&st, &text, false, Page::new(1, 50)).await {
+            Ok(p) => {
+                let records = p.items.iter().filter_map(|raw| serde_json::from_str::<Value>(raw.get()).ok());
+                view.cards = Some(records.map(|r| card(&r, l)).collect());
             }
+            Err(e) if e.code == "validation_failed" => {
+                view.errors = Errors::one("q", crate::web::layout::field_message("too_short", l));
+            }
+            Err(e) => return error_page(l, StatusCode::INTERNAL_SERVER_ERROR, &e.to_string()),
         }
     }
     page(l, &l.t("nav-encumbrances"), "/encumbrances", &view, &[])
+}
+
+/// The signed search certificate of an encumbrance search, as a JSON download naming the signed-in account.
+async fn search_certificate(
+    State(st): State<Arc<Registry>>,
+    Query(q): Query<EncumbranceQuery>,
+    headers: HeaderMap,
+) -> Response {
+    let l = Lang::of(q.lang.as_deref(), &headers);
+    let who = match crate::web::session::session(&st, &headers).await {
+        Ok(s) => s.map(|(user, _)| user.display_name),
+        Err(e) => return error_page(l, StatusCode::INTERNAL_SERVER_ERROR, &e.to_string()),
+    };
+    let text = q.q.unwrap_or_default();
+    match dipr_registry::records::search_certificate(&st, &text, false, who).await {
+        Ok(cert) => match serde_json::to_string_pretty(&cert) {
+            Ok(body) => (
+                [
+                    (header::CONTENT_TYPE, "application/json"),
+                    (header::CONTENT_DISPOSITION, "attachment; filename=\"dipr-search-certificate.json\""),
+                    (header::CACHE_CONTROL, "no-store"),
+                ],
+                body,
+            )
+                .into_response(),
+            Err(e) => error_page(l, StatusCode::INTERNAL_SERVER_ERROR, &e.to_string()),
+        },
+        Err(e) => error_page(l, crate::web::layout::status_of(&e), &crate::web::messages::refusal(&e, l)),
+    }
 }
 
 fn card(r: &Value, l: Lang) -> Card {

@@ -334,6 +334,50 @@ async fn pledges_rank_consents_release_and_enforcement() {
     let (status, html) = crate::web::Web::new(&app, &bank1).get(&format!("/encumbrances?q={number}")).await;
     assert_eq!(status, StatusCode::OK);
     assert!(html.contains("<td>有效</td>") && !html.contains(">active<"), "{html}");
+    assert!(html.contains("下载查询证明"), "the results page offers the signed search certificate");
+
+    // The bank downloads a signed search certificate: what the register showed, when, at which checkpoint.
+    let (status, cert) =
+        app.call("GET", &format!("/api/v1/encumbrances/certificate?q={number}"), Some(&bank1), None).await;
+    assert_eq!(status, StatusCode::OK, "{cert}");
+    let bytes = serde_json::to_vec_pretty(&cert).unwrap();
+    let parsed = dipr_ledger::search::SearchCertificate::parse(&bytes).unwrap();
+    let key = app.state.signer.verifier();
+    let report = dipr_ledger::search::verify_search(&parsed, Some(&key));
+    assert!(report.ok && report.key_pinned, "{report:?}");
+    assert_eq!(report.checkpoint_size, Some(app.state.store.log_size().await.unwrap()));
+    let s = &parsed.statement;
+    assert_eq!((s.query.as_str(), s.matched, s.complete), (number.as_str(), 1, true));
+    assert!(s.requested_by.as_deref().is_some_and(|b| !b.is_empty()), "names the bank's account");
+    let certified: Vec<&Value> =
+        s.results[0]["pledges"].as_array().unwrap().iter().filter(|p| p["status"] == "active").collect();
+    assert_eq!(
+        certified.iter().map(|p| p["secured"].as_str().unwrap()).collect::<Vec<_>>(),
+        ["5000000.00", "5000000.00"]
+    );
+    // Edited afterwards (a pledge hidden, an amount lowered), it no longer verifies.
+    let mut edited = parsed.clone();
+    edited.statement.results[0]["pledges"].as_array_mut().unwrap().pop();
+    assert!(!dipr_ledger::search::verify_search(&edited, Some(&key)).ok);
+    let lowered = String::from_utf8(bytes.clone()).unwrap().replacen("5000000.00", "500000.00", 1);
+    let lowered = dipr_ledger::search::SearchCertificate::parse(lowered.as_bytes()).unwrap();
+    assert!(!dipr_ledger::search::verify_search(&lowered, Some(&key)).ok);
+    // Anyone may have one (unnamed); a too-short query is refused as in the search.
+    let (status, anon) = app.call("GET", &format!("/api/v1/encumbrances/certificate?q={a_code}"), None, None).await;
+    assert_eq!((status, anon["statement"]["requested_by"].clone()), (StatusCode::OK, Value::Null));
+    app.err("GET", "/api/v1/encumbrances/certificate?q=x", None, None, 422, "validation_failed").await;
+    // The web page's link gives the same certificate.
+    let (status, body) = crate::web::Web::new(&app, &bank1).get(&format!("/encumbrances/certificate?q={number}")).await;
+    assert_eq!(status, StatusCode::OK);
+    let web_cert = dipr_ledger::search::SearchCertificate::parse(body.as_bytes()).unwrap();
+    assert!(dipr_ledger::search::verify_search(&web_cert, Some(&key)).ok);
+    // The certificate check page reads it in Chinese, and says when it has been changed.
+    let web = crate::web::Web::new(&app, &bank1);
+    let (status, html) = web.post("/check", &[("certificate", &body)]).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(html.contains("查询证明有效") && html.contains(&number) && html.contains("北京时间"), "{html}");
+    let (_, html) = web.post("/check", &[("certificate", &body.replacen("5000000.00", "500000.00", 1))]).await;
+    assert!(html.contains("查询证明无效"), "{html}");
 
     // Release: only by its pledgee, once. Then bank 2's consent completes the transfer.
     refused(&app, "POST", &format!("{pledges}/{p1}/release"), Some(&bank2), json!({}), 403, "forbidden").await;
