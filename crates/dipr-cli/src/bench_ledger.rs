@@ -228,6 +228,7 @@ fn sample_certificate(signer: &NoteSigner) -> Vec<u8> {
         log_entry: base64::engine::general_purpose::STANDARD.encode(entry.to_bytes()),
         proof: proof.to_text(),
         registry_key: signer.verifier().to_string(),
+        timestamps: Vec::new(),
     };
     serde_json::to_vec_pretty(&cert).expect("serialises")
 }

@@ -148,6 +148,10 @@ pub struct Certificate {
     pub proof: String,
     /// The registry's verifier key (`name+id+key`); pin it with `--trusted-key`.
     pub registry_key: String,
+    /// RFC 3161 time-stamp tokens over the proof's checkpoint, from the registry's TSAs (none when it has none
+    /// yet): checked with `dipr verify --tsa-ca`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub timestamps: Vec<crate::timestamp::TimestampToken>,
 }
 
 impl Certificate {
@@ -191,6 +195,9 @@ pub struct Report {
     pub cosignatures: Vec<(String, u64)>,
     /// The earliest cosignature: independent evidence that the entry existed by then.
     pub earliest_cosignature_unix: Option<u64>,
+    /// Verified trusted time stamps over the proof's checkpoint: (TSA, Unix time). Empty unless checked
+    /// against TSA trust anchors.
+    pub timestamps: Vec<(String, u64)>,
     pub checks: Vec<Check>,
 }
 
@@ -216,6 +223,7 @@ pub fn verify(cert: &Certificate, trusted_key: Option<&NoteVerifier>, policy: Op
         key_pinned: trusted_key.is_some(),
         cosignatures: Vec::new(),
         earliest_cosignature_unix: None,
+        timestamps: Vec::new(),
         checks: Vec::new(),
     };
 

@@ -11,6 +11,7 @@ pub mod note;
 pub mod proof;
 pub mod search;
 pub mod tile;
+pub mod timestamp;
 pub mod witness;
 
 pub use merkle::Hash;

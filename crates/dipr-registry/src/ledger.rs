@@ -225,6 +225,7 @@ pub async fn record(
             proof: TlogProof { extra: None, index, hashes, checkpoint: note }.to_text(),
             registry_key: state.signer.verifier().to_string(),
             statement,
+            timestamps: Vec::new(),
         };
         let doc = serde_json::to_string_pretty(&cert).map_err(Error::internal)?;
         tx.insert_certificate(app.id, &cert.statement.registration_number, index, &doc, event.at).await?;

@@ -1218,6 +1218,29 @@ macro_rules! impl_store {
                 Ok(())
             }
 
+            async fn insert_timestamp(
+                &mut self,
+                size: u64,
+                tsa: &str,
+                token: &[u8],
+                gen_time: DateTime<Utc>,
+                now: DateTime<Utc>,
+            ) -> Result<()> {
+                let r = sqlx::query(
+                    "INSERT INTO log_timestamps (size, tsa, token, gen_time, created_at) VALUES ($1, $2, $3, $4, $5) \
+                     ON CONFLICT (size, tsa) DO NOTHING",
+                )
+                .bind(size as i64)
+                .bind(tsa)
+                .bind(token)
+                .bind(ms(gen_time))
+                .bind(ms(now))
+                .execute(&mut *self.tx)
+                .await?;
+                self.wrote(r.rows_affected());
+                Ok(())
+            }
+
             async fn insert_certificate(&mut self, application_id: Uuid, registration_number: &str, log_index: u64, doc: &str, now: DateTime<Utc>) -> Result<()> {
                 let r = sqlx::query(
                     "INSERT INTO certificate_revisions (application_id, revision, registration_number, log_index, doc, created_at) \
@@ -1658,6 +1681,22 @@ macro_rules! impl_store {
                 .fetch_optional(&self.read)
                 .await?;
                 Ok(v.map(|v| v as u64))
+            }
+
+            async fn timestamps(&self, size: u64) -> Result<Vec<(String, Vec<u8>)>> {
+                let rows = sqlx::query("SELECT tsa, token FROM log_timestamps WHERE size = $1 ORDER BY tsa")
+                    .bind(size as i64)
+                    .fetch_all(&self.read)
+                    .await?;
+                rows.iter().map(|r| Ok((r.try_get("tsa")?, r.try_get("token")?))).collect()
+            }
+
+            async fn timestamped_sizes(&self, limit: u32) -> Result<Vec<u64>> {
+                let v: Vec<i64> = sqlx::query_scalar("SELECT DISTINCT size FROM log_timestamps ORDER BY size DESC LIMIT $1")
+                    .bind(i64::from(limit))
+                    .fetch_all(&self.read)
+                    .await?;
+                Ok(v.into_iter().map(|s| s as u64).collect())
             }
 
             async fn manifest(&self, application_id: Uuid, manifest_sha256: &str) -> Result<Option<String>> {

@@ -117,6 +117,10 @@ pub trait Store: Send + Sync + 'static {
     async fn latest_cosigned_size(&self, witness: &str) -> Result<Option<u64>>;
     /// The largest checkpoint size cosigned by at least `quorum` witnesses.
     async fn latest_quorum_size(&self, quorum: usize) -> Result<Option<u64>>;
+    /// The RFC 3161 tokens held for the checkpoint of `size`: (TSA name, DER token), by TSA name.
+    async fn timestamps(&self, size: u64) -> Result<Vec<(String, Vec<u8>)>>;
+    /// Sizes of the newest time-stamped checkpoints, newest first (at most `limit`).
+    async fn timestamped_sizes(&self, limit: u32) -> Result<Vec<u64>>;
     /// A filed fingerprint manifest (JSON).
     async fn manifest(&self, application_id: Uuid, manifest_sha256: &str) -> Result<Option<String>>;
     /// For each (application, manifest) whose discovery sketch shares values with `hashes`: how many,
@@ -218,6 +222,15 @@ pub trait Tx: Send {
         now: DateTime<Utc>,
     ) -> Result<()>;
     async fn insert_cosignature(&mut self, size: u64, witness: &str, line: &str, now: DateTime<Utc>) -> Result<()>;
+    /// Keep a TSA's token for the checkpoint of `size` (a second one from the same TSA is ignored).
+    async fn insert_timestamp(
+        &mut self,
+        size: u64,
+        tsa: &str,
+        token: &[u8],
+        gen_time: DateTime<Utc>,
+        now: DateTime<Utc>,
+    ) -> Result<()>;
     async fn insert_certificate(
         &mut self,
         application_id: Uuid,
