@@ -463,10 +463,7 @@ pub fn render(cert: &Certificate, names: &Names) -> Result<Vec<u8>, PdfError> {
         PAGE_H - 58.0,
         7.5,
         width,
-        &format!(
-            "本证书由{}签发，PDF 与 JSON 两种形式记载的内容相同。 This certificate is issued by {}; its PDF and JSON forms state the same facts.",
-            registrar.name_zh, registrar.name_en
-        ),
+        "本证书以 PDF 与 JSON 两种形式签发，记载的内容相同。 Issued as PDF and as JSON, both stating the same facts.",
     );
     surface.finish();
     page.finish();
