@@ -196,7 +196,13 @@ fn load_config(args: &StoreArgs, adjustable_clock: bool) -> Result<Config> {
     let mut config: Config = match &path {
         Some(p) => {
             let text = std::fs::read_to_string(p).with_context(|| format!("reading {}", p.display()))?;
-            toml::from_str(&text).with_context(|| format!("in configuration file {}", p.display()))?
+            let mut config: Config =
+                toml::from_str(&text).with_context(|| format!("in configuration file {}", p.display()))?;
+            // A file next to the configuration is named relative to it, wherever the server is started from.
+            if let (Some(seal), Some(dir)) = (&mut config.seal_image, p.parent()) {
+                *seal = dir.join(&*seal);
+            }
+            config
         }
         None => Config::default(),
     };
@@ -288,7 +294,12 @@ fn runtime() -> Result<tokio::runtime::Runtime> {
 }
 
 async fn serve(store: StoreArgs, listen: SocketAddr, demo: bool, adjustable_clock: bool) -> Result<()> {
-    let config = load_config(&store, adjustable_clock || demo)?;
+    let mut config = load_config(&store, adjustable_clock || demo)?;
+    // Bound first, so that certificates issued from the start (the demo's too) link to where it listens.
+    let listener = tokio::net::TcpListener::bind(listen).await.with_context(|| format!("binding {listen}"))?;
+    if let Some(warning) = config.listening_on(listener.local_addr()?) {
+        tracing::warn!("{warning}");
+    }
     let state = open_state(&store, config).await?;
     // Refuse to start on a log behind what this registry has published (a restored backup, a rollback).
     let head = dipr_registry::head::HeadFile::open(&store.data_dir, &state.signer.verifier())?;
@@ -304,8 +315,12 @@ async fn serve(store: StoreArgs, listen: SocketAddr, demo: bool, adjustable_cloc
             dipr_registry::demo::DEMO_PASSWORD
         );
     }
-    let listener = tokio::net::TcpListener::bind(listen).await.with_context(|| format!("binding {listen}"))?;
-    eprintln!("dipr listening on http://{} ({} database)", listener.local_addr()?, state.store.backend());
+    eprintln!(
+        "dipr listening on http://{} ({} database); public address {}",
+        listener.local_addr()?,
+        state.store.backend(),
+        state.public_url()
+    );
     dipr_server::serve(listener, state, stop_signal()).await
 }
 

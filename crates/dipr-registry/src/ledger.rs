@@ -138,7 +138,7 @@ pub fn statement(state: &Registry, app: &Application) -> Result<Statement> {
         registered_at: rfc3339(reg.registered_at),
         valid_from: rfc3339(reg.valid_from),
         valid_until: rfc3339(reg.valid_until),
-        record_url: format!("{}/records/{}", state.config.public_url.trim_end_matches('/'), app.id),
+        record_url: format!("{}/records/{}", state.public_url(), app.id),
     })
 }
 

@@ -1,6 +1,8 @@
 //! The registry's settings and the state its use cases share: store, clock, keys, throttles, calendar
 //! and witnesses.
 
+use std::net::SocketAddr;
+use std::path::PathBuf;
 use std::sync::{Arc, RwLock};
 
 use dipr_domain::lifecycle::Rules;
@@ -28,8 +30,17 @@ pub struct Config {
     /// The log's origin (C2SP), also the name of the registry's key, e.g. `dipr.example.cn/log`. Unset, a new
     /// registry names itself after its own key (`dipr-<8 hex>.localhost/log`), so no two are alike.
     pub log_origin: Option<String>,
-    /// Base URL of the public site, for record links in certificates and QR codes.
-    pub public_url: String,
+    /// Base URL of the public site, e.g. `https://dipr.example.cn`: the record link in new certificates, and
+    /// the QR code and links on certificate PDFs. Unset, `dipr serve` uses the address it listens on
+    /// ([`Config::listening_on`]); other commands use [`DEFAULT_PUBLIC_URL`].
+    pub public_url: Option<String>,
+    /// The registrar's name as certificates show it, e.g. 上海数据交易所数据产品登记中心.
+    pub registrar_name: String,
+    /// The same in English.
+    pub registrar_name_en: String,
+    /// A PNG of the registrar's seal, printed on certificate PDFs (a relative path is taken from the
+    /// configuration file's directory). Unset, the PDF leaves an empty place for the seal, labelled.
+    pub seal_image: Option<PathBuf>,
     /// Witnesses that cosign the log's checkpoints, until an administrator changes them (then the stored
     /// set is used).
     pub witnesses: Vec<witnesses::WitnessEndpoint>,
@@ -60,7 +71,10 @@ impl Default for Config {
             timer_interval_secs: 30,
             adjustable_clock: false,
             log_origin: None,
-            public_url: "http://127.0.0.1:8080".into(),
+            public_url: None,
+            registrar_name: "dipr 数据知识产权登记簿（演示）".into(),
+            registrar_name_en: "dipr data intellectual property register (demonstration)".into(),
+            seal_image: None,
             witnesses: Vec::new(),
             witness_quorum: 0,
             witness_interval_secs: 5,
@@ -69,6 +83,32 @@ impl Default for Config {
             stats_refresh_secs: 60,
             request_key_days: 7,
         }
+    }
+}
+
+/// Where the public site is when `public_url` is unset and no server has said where it listens: the
+/// address `dipr serve` listens on by default.
+pub const DEFAULT_PUBLIC_URL: &str = "http://127.0.0.1:8080";
+
+impl Config {
+    /// A server listening on `addr`: with `public_url` unset, links and QR codes lead there. An address on
+    /// every interface (0.0.0.0, ::) names none that people can reach, so the loopback address stands in
+    /// for it and the returned warning says to set `public_url`.
+    pub fn listening_on(&mut self, addr: SocketAddr) -> Option<String> {
+        if self.public_url.is_some() {
+            return None;
+        }
+        let mut shown = addr;
+        let warning = addr.ip().is_unspecified().then(|| {
+            shown.set_ip(if addr.is_ipv4() { [127, 0, 0, 1].into() } else { std::net::Ipv6Addr::LOCALHOST.into() });
+            format!(
+                "public_url is not set and the server listens on every interface ({addr}): certificates and \
+                 their QR codes will link to http://{shown}; set public_url to the address people reach the \
+                 registry at"
+            )
+        });
+        self.public_url = Some(format!("http://{shown}"));
+        warning
     }
 }
 
@@ -88,6 +128,8 @@ pub struct Registry {
     pub sign_ups: throttle::ClientBudget,
     pub objections: throttle::ObjectionBudget,
     pub figures: crate::figures::Figures,
+    /// The registrar's seal (`seal_image`), read and checked once at start.
+    pub seal: Option<dipr_pdf::Seal>,
     calendar: RwLock<Arc<WorkingCalendar>>,
     witnesses: RwLock<Arc<WitnessSet>>,
     /// The newest signed checkpoint kept outside the database, when the registry runs on a data directory.
@@ -116,6 +158,7 @@ impl Registry {
             let list: Vec<String> = problems.iter().map(|p| format!("{}: {}", p.field, p.message)).collect();
             anyhow::bail!("witness configuration: {}", list.join("; "));
         }
+        let seal = config.seal_image.as_deref().map(load_seal).transpose()?;
         let discovery_key = dipr_fingerprint::derive_discovery_key(signer.to_private_string().as_bytes());
         let state = Arc::new(Self {
             sign_ins: throttle::SignInGuard::new(&config.limits),
@@ -125,6 +168,7 @@ impl Registry {
             ),
             objections: throttle::ObjectionBudget::new(&config.limits),
             figures: Default::default(),
+            seal,
             store,
             clock,
             adjustable,
@@ -138,6 +182,11 @@ impl Registry {
         crate::defaults::seed(state.store.as_ref(), state.clock.now()).await?;
         state.reload_calendar().await?;
         Ok(state)
+    }
+
+    /// Base URL of the public site, without a trailing slash.
+    pub fn public_url(&self) -> &str {
+        self.config.public_url.as_deref().unwrap_or(DEFAULT_PUBLIC_URL).trim_end_matches('/')
     }
 
     /// Keep the log's head in `file` from now on; refused when the database's log is behind it or has
@@ -175,5 +224,36 @@ impl Registry {
         let cal = WorkingCalendar::new(self.store.calendar().await?);
         *self.calendar.write().expect("calendar lock") = Arc::new(cal);
         Ok(())
+    }
+}
+
+/// The registrar's seal from `path`, refused with the reason when it is missing or not a PNG the
+/// certificate can carry.
+fn load_seal(path: &std::path::Path) -> anyhow::Result<dipr_pdf::Seal> {
+    let bytes = std::fs::read(path).map_err(|e| anyhow::anyhow!("seal_image {}: {e}", path.display()))?;
+    dipr_pdf::Seal::from_png(bytes).map_err(|e| anyhow::anyhow!("seal_image {}: {e}", path.display()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_unset_public_url_is_where_the_server_listens() {
+        let mut config = Config::default();
+        assert_eq!(config.listening_on("192.0.2.7:9000".parse().unwrap()), None);
+        assert_eq!(config.public_url.as_deref(), Some("http://192.0.2.7:9000"));
+
+        let mut config = Config::default();
+        let warning = config.listening_on("0.0.0.0:8443".parse().unwrap()).unwrap();
+        assert_eq!(config.public_url.as_deref(), Some("http://127.0.0.1:8443"));
+        assert!(warning.contains("set public_url"), "{warning}");
+        let mut config = Config::default();
+        assert!(config.listening_on("[::]:8080".parse().unwrap()).is_some());
+        assert_eq!(config.public_url.as_deref(), Some("http://[::1]:8080"));
+
+        let mut config = Config { public_url: Some("https://dipr.example.cn".into()), ..Config::default() };
+        assert_eq!(config.listening_on("127.0.0.1:9000".parse().unwrap()), None);
+        assert_eq!(config.public_url.as_deref(), Some("https://dipr.example.cn"));
     }
 }

@@ -30,7 +30,7 @@ pub async fn layer(State(st): State<Arc<Registry>>, req: Request, next: Next) ->
         h.entry(name).or_insert(HeaderValue::from_static(value));
     }
     // Only over https: browsers ignore it otherwise, and it must never pin a plain-http test server.
-    if st.config.public_url.starts_with("https://") {
+    if st.public_url().starts_with("https://") {
         h.insert(header::STRICT_TRANSPORT_SECURITY, HeaderValue::from_static("max-age=31536000; includeSubDomains"));
     }
     resp

@@ -202,9 +202,10 @@ async fn certificate(AxState(st): S, Path(id): Path<Uuid>, headers: HeaderMap) -
     ))
 }
 
-/// The certificate as a PDF (Chinese with English alongside, QR code to the public record). Its weak `ETag`
-/// stands for what the PDF is rendered from (the certificate, the industry's names, whether the registration
-/// is still in force): `If-None-Match` with it gets `304` without rendering again.
+/// The certificate as a PDF (Chinese with English alongside: the registrar and its seal, the date of issue,
+/// a QR code to the public record, how to verify it). Its weak `ETag` stands for what the PDF is rendered from
+/// (the certificate, the registrar, the registry's address, the industry's names, whether the registration is
+/// still in force): `If-None-Match` with it gets `304` without rendering again.
 #[utoipa::path(get, path = "/public/records/{id}/certificate.pdf", tag = "ledger", params(("id" = Uuid, Path)),
     responses((status = 200, description = "PDF", content_type = "application/pdf"),
         (status = 304, description = "Not modified: the `If-None-Match` tag is the current one"),
@@ -226,13 +227,25 @@ async fn certificate_pdf(AxState(st): S, Path(id): Path<Uuid>, headers: HeaderMa
         let (zh, en) = dipr_registry::standing::mark(e.state);
         dipr_pdf::NotInForce { zh: zh.into(), en: en.into(), since: shown::date_both(e.at) }
     });
-    let inputs = format!("{industry:?}\n{not_in_force:?}\n{}", env!("CARGO_PKG_VERSION"));
+    // The record and check pages at the registry's address now, whatever address the statement was signed with.
+    let names = dipr_pdf::Names {
+        registrar: dipr_pdf::Registrar {
+            name_zh: st.config.registrar_name.clone(),
+            name_en: st.config.registrar_name_en.clone(),
+            code: st.config.rules.registrar_code,
+            seal: st.seal.clone(),
+        },
+        record_url: format!("{}/records/{id}", st.public_url()),
+        check_url: format!("{}/check", st.public_url()),
+        industry,
+        not_in_force,
+    };
+    let inputs = format!("{names:?}\n{}", env!("CARGO_PKG_VERSION"));
     let tag = conditional::weak_tag(&[doc.as_bytes(), inputs.as_bytes()]);
     if conditional::not_modified(&headers, &tag) {
         return Ok(conditional::unchanged(&tag, conditional::REVALIDATE));
     }
     let number = cert.statement.certificate_number.clone();
-    let names = dipr_pdf::Names { industry, not_in_force };
     let pdf = tokio::task::spawn_blocking(move || dipr_pdf::render(&cert, &names))
         .await
         .map_err(ApiError::internal)?

@@ -50,7 +50,7 @@ pub(crate) fn cookie(headers: &HeaderMap, name: &str) -> Option<String> {
 }
 
 pub(crate) fn secure(st: &Registry) -> &'static str {
-    if st.config.public_url.starts_with("https://") {
+    if st.public_url().starts_with("https://") {
         "; Secure"
     } else {
         ""

@@ -323,3 +323,123 @@ async fn check_says_when_a_certificate_was_superseded_by_a_newer_one() {
     let (_, html) = web.post("/check", &[("certificate", &certificate_text(&app, &id).await)]).await;
     assert!(html.contains("class=\"result good\" id=\"check-result\"") && html.contains("证书有效"), "{html}");
 }
+
+/// A GET through `router`, with `If-None-Match` when given: the status, the `ETag` and the body.
+async fn get_tagged(router: &axum::Router, uri: &str, if_none_match: Option<&str>) -> (StatusCode, String, Vec<u8>) {
+    let mut req = Request::builder().uri(uri);
+    if let Some(tag) = if_none_match {
+        req = req.header("if-none-match", tag);
+    }
+    let resp = router.clone().oneshot(req.body(Body::empty()).unwrap()).await.unwrap();
+    let status = resp.status();
+    let tag = resp.headers().get("etag").map(|t| t.to_str().unwrap().to_string()).unwrap_or_default();
+    (status, tag, axum::body::to_bytes(resp.into_body(), usize::MAX).await.unwrap().to_vec())
+}
+
+/// Text without white space: a wrapped line may break anywhere in a URL.
+fn flat(text: &str) -> String {
+    text.split_whitespace().collect()
+}
+
+#[tokio::test]
+async fn a_certificate_pdf_names_its_registrar_and_date_of_issue_and_links_to_the_configured_address() {
+    let config = Config {
+        public_url: Some("https://dipr.example.cn/".into()),
+        registrar_name: "上海数据交易所数据产品登记中心".into(),
+        registrar_name_en: "Shanghai Data Exchange Data Product Registration Centre".into(),
+        ..config()
+    };
+    let app = App::with(config, signer()).await;
+    let (a, e, admin) = actors(&app).await;
+    let id = app.publish_notice(&a, &e, "登记机构语料").await;
+    app.advance(&admin, 20).await;
+    let cert = dipr_ledger::certificate::Certificate::parse(certificate_text(&app, &id).await.as_bytes()).unwrap();
+    assert_eq!(cert.statement.record_url, format!("https://dipr.example.cn/records/{id}"), "a new statement");
+    let registered_on = beijing(&cert.statement.registered_at);
+
+    let pdf = get_bytes(&app, &format!("/api/v1/public/records/{id}/certificate.pdf")).await.1;
+    let text = pdf_text(&pdf);
+    for needle in [
+        "上海数据交易所数据产品登记中心",
+        "Shanghai Data Exchange Data Product Registration Centre",
+        "Registrar code 3100",
+        "发证日期 Date of issue",
+        &format!("{registered_on}（北京时间 Beijing time）"),
+        "扫码或打开",
+        &format!("https://dipr.example.cn/records/{id}"),
+        "https://dipr.example.cn/check",
+        "dipr verify",
+        "JSON 证书是机器可核验的原件",
+        "登记机构印章",
+    ] {
+        assert!(flat(&text).contains(&flat(needle)), "missing {needle:?}\n{text}");
+    }
+    assert!(!text.contains("127.0.0.1") && !text.contains("可读副本"), "{text}");
+
+    // Issued again days later (the holder's name changed): dated by the new certificate, registered as before.
+    app.advance(&admin, 3).await;
+    let details = format!("/api/v1/records/{id}/holder-details");
+    app.ok("POST", &details, Some(&a), Some(json!({"name": "更名后数据集团有限公司", "reasons": "更名"}))).await;
+    let reissued_on = beijing(last_event(&app, &id).await["at"].as_str().unwrap());
+    assert_ne!(reissued_on, registered_on);
+    let text = pdf_text(&get_bytes(&app, &format!("/api/v1/public/records/{id}/certificate.pdf")).await.1);
+    // The page's columns interleave in the extracted text: the date of issue is the only one of its day.
+    let issued = flat(&format!("{reissued_on}（北京时间 Beijing time）"));
+    assert!(flat(&text).contains("发证日期Dateofissue") && flat(&text).contains(&issued), "{text}");
+    assert!(flat(&text).contains(&flat(&format!("{registered_on}（北京时间 Beijing time）"))), "registered on\n{text}");
+}
+
+#[tokio::test]
+async fn a_certificate_pdf_follows_the_registry_to_its_public_address_and_the_signed_json_stays() {
+    // No public_url: the registry answered on its default address when it registered this product.
+    let app = App::new().await;
+    let (a, e, admin) = actors(&app).await;
+    let id = app.publish_notice(&a, &e, "迁址前登记的语料").await;
+    app.advance(&admin, 20).await;
+    let json_uri = format!("/api/v1/public/records/{id}/certificate");
+    let json_before = get_tagged(&app.router, &json_uri, None).await.2;
+    let cert = dipr_ledger::certificate::Certificate::parse(&json_before).unwrap();
+    let old = format!("{}/records/{id}", dipr_registry::state::DEFAULT_PUBLIC_URL);
+    assert_eq!(cert.statement.record_url, old);
+    let pdf_uri = format!("/api/v1/public/records/{id}/certificate.pdf");
+    let (_, tag, pdf) = get_tagged(&app.router, &pdf_uri, None).await;
+    assert!(flat(&pdf_text(&pdf)).contains(&old));
+
+    // The same register served at its public address.
+    let config = Config { public_url: Some("https://dipr.example.cn".into()), ..config() };
+    let moved = Registry::new(app.state.store.clone(), config, app.state.signer.clone()).await.unwrap();
+    let router = dipr_server::router(moved);
+    let (status, new_tag, pdf) = get_tagged(&router, &pdf_uri, Some(&tag)).await;
+    assert_eq!(status, StatusCode::OK, "the address is an input of the rendering: a new tag");
+    let text = pdf_text(&pdf);
+    assert!(flat(&text).contains(&format!("https://dipr.example.cn/records/{id}")), "{text}");
+    assert!(flat(&text).contains("https://dipr.example.cn/check") && !text.contains("127.0.0.1"), "{text}");
+    assert_eq!(get_tagged(&router, &pdf_uri, Some(&new_tag)).await.0, StatusCode::NOT_MODIFIED);
+    // The signed certificate is not rewritten.
+    assert_eq!(get_tagged(&router, &json_uri, None).await.2, json_before);
+}
+
+#[tokio::test]
+async fn a_registrar_seal_is_checked_at_start_and_printed_on_every_certificate() {
+    let dir = temp_db().parent().unwrap().to_path_buf();
+    let start = |seal: std::path::PathBuf| async move {
+        let store = Arc::new(dipr_store::SqliteStore::open(&temp_db()).await.unwrap());
+        Registry::new(store, Config { seal_image: Some(seal), ..config() }, signer()).await.err().unwrap().to_string()
+    };
+    let missing = start(dir.join("missing.png")).await;
+    assert!(missing.contains("seal_image") && missing.contains("missing.png"), "{missing}");
+    std::fs::write(dir.join("seal.gif"), b"GIF89a\x01\x00\x01\x00").unwrap();
+    let not_png = start(dir.join("seal.gif")).await;
+    assert!(not_png.contains("seal.gif") && not_png.contains("not a PNG file"), "{not_png}");
+
+    std::fs::write(dir.join("seal.png"), include_bytes!("../../../dipr-pdf/tests/seal.png")).unwrap();
+    let app = App::with(Config { seal_image: Some(dir.join("seal.png")), ..config() }, signer()).await;
+    let (a, e, admin) = actors(&app).await;
+    let id = app.publish_notice(&a, &e, "盖章的语料").await;
+    app.advance(&admin, 20).await;
+    let pdf = get_bytes(&app, &format!("/api/v1/public/records/{id}/certificate.pdf")).await.1;
+    assert!(!pdf_text(&pdf).contains("登记机构印章"), "the seal, not the empty place for it");
+    std::fs::write(dir.join("certificate.pdf"), &pdf).unwrap();
+    let out = std::process::Command::new("pdfimages").arg("-list").arg(dir.join("certificate.pdf")).output().unwrap();
+    assert_eq!(String::from_utf8(out.stdout).unwrap().lines().skip(2).count(), 1, "one image: the seal");
+}
