@@ -132,6 +132,10 @@ enum Cmd {
         /// Also ask this registry for the record's current status (the only step that uses the network).
         #[arg(long)]
         online: Option<String>,
+        /// Check the certificate's RFC 3161 time stamps against this TSA trust anchor (PEM; repeatable): each
+        /// must be over the proof's checkpoint, and the report gives the TSA's time.
+        #[arg(long)]
+        tsa_ca: Vec<PathBuf>,
         /// Print the report as JSON.
         #[arg(long)]
         json: bool,
@@ -280,8 +284,9 @@ fn main() -> Result<()> {
         Cmd::Ledger { store, command: LedgerCmd::ExportTiles { dir } } => {
             runtime()?.block_on(ledger_export_tiles(store, dir))
         }
-        Cmd::Verify { cert, trusted_key, no_pin, witness_policy, newer_checkpoint, online, json } => {
-            verify(&cert, &VerifyOptions { trusted_key, no_pin, witness_policy, newer_checkpoint, online, json })
+        Cmd::Verify { cert, trusted_key, no_pin, witness_policy, newer_checkpoint, online, tsa_ca, json } => {
+            let opts = VerifyOptions { trusted_key, no_pin, witness_policy, newer_checkpoint, online, tsa_ca, json };
+            verify(&cert, &opts)
         }
         Cmd::Witness { listen, data_dir, name, logs, show_key } => {
             runtime()?.block_on(witness(listen, data_dir, name, logs, show_key))
@@ -537,6 +542,7 @@ struct VerifyOptions {
     witness_policy: Option<PathBuf>,
     newer_checkpoint: Option<PathBuf>,
     online: Option<String>,
+    tsa_ca: Vec<PathBuf>,
     json: bool,
 }
 
@@ -639,6 +645,16 @@ fn verify(path: &Path, opts: &VerifyOptions) -> Result<()> {
         let report = verify(&cert, trusted.as_ref(), policy.as_ref());
         (cert, report)
     };
+    if !opts.tsa_ca.is_empty() {
+        let mut anchors = Vec::new();
+        for p in &opts.tsa_ca {
+            let pem = std::fs::read_to_string(p).with_context(|| format!("reading {}", p.display()))?;
+            anchors.extend(
+                dipr_ledger::timestamp::anchors_from_pem(&pem).map_err(|e| anyhow::anyhow!("{}: {e}", p.display()))?,
+            );
+        }
+        dipr_ledger::timestamp::check_certificate(&cert, &anchors, &mut report);
+    }
     if let Some(p) = &opts.newer_checkpoint {
         let newer: ConsistencyBundle =
             serde_json::from_slice(&std::fs::read(p).with_context(|| format!("reading {}", p.display()))?)

@@ -73,6 +73,7 @@ fn certificate(issued_at: &str) -> Certificate {
         log_entry: base64::engine::general_purpose::STANDARD.encode(entry.to_bytes()),
         proof: proof.to_text(),
         registry_key: signer.verifier().to_string(),
+        timestamps: Vec::new(),
     }
 }
 

@@ -21,6 +21,7 @@ pub mod state;
 pub mod throttle;
 pub mod tiles;
 pub mod timers;
+pub mod timestamps;
 pub mod witnesses;
 pub mod witnessing;
 

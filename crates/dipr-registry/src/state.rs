@@ -51,6 +51,10 @@ pub struct Config {
     /// With a quorum configured, `/healthz` fails once the newest checkpoint has waited longer than this for its
     /// cosignatures, in seconds (0: never).
     pub witness_max_lag_secs: u64,
+    /// Time-stamping authorities (RFC 3161) asked for a token over the newest checkpoint.
+    pub tsa: Vec<crate::timestamps::TsaEndpoint>,
+    /// How often the newest checkpoint is time-stamped, in seconds.
+    pub tsa_interval_secs: u64,
     /// Throttles, budgets and timeouts against abuse.
     pub limits: throttle::Limits,
     /// How often the headline statistics (home page, unfiltered dashboard) are refreshed, in seconds; 0
@@ -79,6 +83,8 @@ impl Default for Config {
             witness_quorum: 0,
             witness_interval_secs: 5,
             witness_max_lag_secs: 300,
+            tsa: Vec::new(),
+            tsa_interval_secs: 60,
             limits: throttle::Limits::default(),
             stats_refresh_secs: 60,
             request_key_days: 7,

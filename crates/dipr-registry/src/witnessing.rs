@@ -4,6 +4,8 @@
 
 use std::sync::Arc;
 
+use base64::Engine;
+
 use dipr_ledger::checkpoint::Checkpoint;
 use dipr_ledger::note::{Note, NoteVerifier};
 use dipr_ledger::witness::add_checkpoint_body;
@@ -135,24 +137,45 @@ async fn submit(
     Err("the witness kept reporting a different size".into())
 }
 
-/// Rebuild a certificate's proof against the newest checkpoint with a quorum of cosignatures, so the
-/// certificate carries the witnesses' independent evidence.
+/// Rebuild a certificate's proof against the newest checkpoint that has the witnesses' quorum of
+/// cosignatures and, with TSAs configured, trusted time stamps, so the certificate carries that independent
+/// evidence (the cosignatures in its checkpoint, the tokens beside it).
 pub async fn with_cosignatures(state: &Registry, doc: String) -> Result<String> {
     use dipr_ledger::certificate::Certificate;
     use dipr_ledger::proof::TlogProof;
     let quorum = state.witnesses().quorum;
-    if quorum == 0 {
+    let stamped = !state.config.tsa.is_empty();
+    if quorum == 0 && !stamped {
         return Ok(doc);
     }
     let mut cert = Certificate::parse(doc.as_bytes()).map_err(Error::internal)?;
     let proof = TlogProof::parse(&cert.proof).map_err(Error::internal)?;
-    let Some(size) = state.store.latest_quorum_size(quorum).await? else { return Ok(doc) };
-    if size <= proof.index {
-        return Ok(doc);
+    let mut size = None;
+    if stamped {
+        for s in state.store.timestamped_sizes(50).await? {
+            if quorum == 0 || state.store.cosignatures(s).await?.len() >= quorum {
+                size = Some(s);
+                break;
+            }
+        }
     }
+    if size.is_none() && quorum > 0 {
+        size = state.store.latest_quorum_size(quorum).await?;
+    }
+    let Some(size) = size.filter(|s| *s > proof.index) else { return Ok(doc) };
     let checkpoint = cosigned(state, size).await?;
     let hashes = crate::ledger::prove_inclusion(state.store.as_ref(), proof.index, size).await?;
     cert.proof = TlogProof { extra: None, index: proof.index, hashes, checkpoint }.to_text();
+    cert.timestamps = state
+        .store
+        .timestamps(size)
+        .await?
+        .into_iter()
+        .map(|(tsa, der)| dipr_ledger::timestamp::TimestampToken {
+            tsa,
+            token: base64::engine::general_purpose::STANDARD.encode(der),
+        })
+        .collect();
     serde_json::to_string_pretty(&cert).map_err(Error::internal)
 }
 

@@ -57,12 +57,18 @@ pub async fn serve(
         Duration::from_secs(state.config.witness_interval_secs),
         stop_rx.clone(),
     ));
+    let stamping = tokio::spawn(dipr_registry::timestamps::run(
+        state.clone(),
+        Duration::from_secs(state.config.tsa_interval_secs),
+        stop_rx.clone(),
+    ));
     let head = tokio::spawn(dipr_registry::head::run(state.clone(), stop_rx));
     serve_router(listener, router(state.clone()), &state.config.limits, shutdown).await;
     let _ = stop_tx.send(true);
     timer.await?;
     witnessing.await?;
     head.await?;
+    stamping.await?;
     Ok(())
 }
 

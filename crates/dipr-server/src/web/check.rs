@@ -148,7 +148,12 @@ async fn check(
         match Certificate::parse(text.as_bytes()) {
             Err(e) => unreadable(l.t("check-unreadable-certificate"), &e.to_string()),
             Ok(c) => {
-                let report = verify(&c, Some(&key), None);
+                let mut report = verify(&c, Some(&key), None);
+                // Trusted time, when the registry has TSAs to check it against and the certificate carries it.
+                let anchors = dipr_registry::timestamps::anchors(&st);
+                if !anchors.is_empty() && !c.timestamps.is_empty() {
+                    dipr_ledger::timestamp::check_certificate(&c, &anchors, &mut report);
+                }
                 let now = match current(&st, &c, &report, l).await {
                     Ok(now) => now,
                     Err(e) => return error_page(l, StatusCode::INTERNAL_SERVER_ERROR, &e),

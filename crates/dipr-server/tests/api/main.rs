@@ -1633,5 +1633,6 @@ mod abuse;
 mod integrity;
 mod registered;
 mod tiles;
+mod timestamps;
 mod truth;
 mod web;
