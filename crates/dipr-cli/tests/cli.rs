@@ -630,3 +630,176 @@ fn a_search_certificate_verifies_offline_and_a_changed_byte_fails_it() {
     assert_eq!(code, 1, "{out}");
     assert!(out.contains("INVALID"), "{out}");
 }
+
+fn openssl(dir: &Path, args: &[&str]) -> Vec<u8> {
+    let out = Command::new("openssl").args(args).current_dir(dir).output().expect("openssl is installed");
+    assert!(out.status.success(), "openssl {args:?}: {}", String::from_utf8_lossy(&out.stderr));
+    out.stdout
+}
+
+/// A time-stamping authority on loopback: a CA, a TSA certificate with the critical time-stamping purpose,
+/// and OpenSSL's `ts -reply` behind a one-request-at-a-time HTTP listener. Returns its URL.
+fn start_tsa(dir: &Path) -> String {
+    openssl(
+        dir,
+        &[
+            "req",
+            "-x509",
+            "-newkey",
+            "rsa:2048",
+            "-nodes",
+            "-keyout",
+            "ca.key",
+            "-out",
+            "ca.pem",
+            "-days",
+            "365",
+            "-subj",
+            "/CN=Loopback TSA CA",
+        ],
+    );
+    openssl(
+        dir,
+        &["req", "-newkey", "rsa:2048", "-nodes", "-keyout", "tsa.key", "-out", "tsa.csr", "-subj", "/CN=Loopback TSA"],
+    );
+    std::fs::write(dir.join("ext.cnf"), "extendedKeyUsage=critical,timeStamping\n").unwrap();
+    openssl(
+        dir,
+        &[
+            "x509",
+            "-req",
+            "-in",
+            "tsa.csr",
+            "-CA",
+            "ca.pem",
+            "-CAkey",
+            "ca.key",
+            "-CAcreateserial",
+            "-out",
+            "tsa.pem",
+            "-days",
+            "365",
+            "-extfile",
+            "ext.cnf",
+        ],
+    );
+    std::fs::write(dir.join("serial"), "01\n").unwrap();
+    let d = dir.display();
+    std::fs::write(
+        dir.join("tsa.cnf"),
+        format!(
+            "[ tsa ]\ndefault_tsa = tsa1\n[ tsa1 ]\nserial = {d}/serial\ncrypto_device = builtin\nsigner_cert = {d}/tsa.pem\n\
+             certs = {d}/ca.pem\nsigner_key = {d}/tsa.key\nsigner_digest = sha256\ndefault_policy = 1.2.3.4.1\n\
+             digests = sha256\naccuracy = secs:1\nordering = no\ness_cert_id_chain = no\ness_cert_id_alg = sha256\n"
+        ),
+    )
+    .unwrap();
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}/", listener.local_addr().unwrap());
+    let dir = dir.to_path_buf();
+    std::thread::spawn(move || {
+        use std::io::{Read, Write};
+        for stream in listener.incoming() {
+            let Ok(mut s) = stream else { continue };
+            let mut buf = Vec::new();
+            let mut chunk = [0u8; 4096];
+            // Read the head, then Content-Length bytes of body.
+            let (head_end, length) = loop {
+                let n = s.read(&mut chunk).unwrap_or(0);
+                if n == 0 {
+                    break (0, 0);
+                }
+                buf.extend_from_slice(&chunk[..n]);
+                if let Some(p) = buf.windows(4).position(|w| w == b"\r\n\r\n") {
+                    let head = String::from_utf8_lossy(&buf[..p]).to_lowercase();
+                    let len = head
+                        .lines()
+                        .find_map(|l| l.strip_prefix("content-length:"))
+                        .map_or(0, |v| v.trim().parse().unwrap());
+                    break (p + 4, len);
+                }
+            };
+            while buf.len() < head_end + length {
+                let n = s.read(&mut chunk).unwrap_or(0);
+                if n == 0 {
+                    break;
+                }
+                buf.extend_from_slice(&chunk[..n]);
+            }
+            std::fs::write(dir.join("req.tsq"), &buf[head_end..]).unwrap();
+            openssl(&dir, &["ts", "-reply", "-config", "tsa.cnf", "-queryfile", "req.tsq", "-out", "resp.tsr"]);
+            let body = std::fs::read(dir.join("resp.tsr")).unwrap();
+            let head = format!(
+                "HTTP/1.1 200 OK\r\nContent-Type: application/timestamp-reply\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+                body.len()
+            );
+            let _ = s.write_all(head.as_bytes()).and_then(|()| s.write_all(&body));
+        }
+    });
+    url
+}
+
+#[test]
+fn dipr_verify_reports_the_tsa_time_and_refuses_a_token_for_another_checkpoint() {
+    let data = temp_dir("tsa");
+    let d = data.to_str().unwrap();
+    let tsa_dir = temp_dir("tsa-authority");
+    let url = start_tsa(&tsa_dir);
+    assert_eq!(run(&["admin", "seed-demo", "--data-dir", d]).0, 0);
+    let (_, key, _) = run(&["key", "show", "--data-dir", d]);
+    let ca = tsa_dir.join("ca.pem");
+    std::fs::write(
+        data.join("dipr.toml"),
+        format!(
+            "tsa_interval_secs = 1\n[[tsa]]\nname = \"回环时间戳服务\"\nurl = \"{url}\"\ntrust = \"{}\"\n",
+            ca.display()
+        ),
+    )
+    .unwrap();
+    let (_server, base) = start(&["serve", "--data-dir", d, "--listen", "127.0.0.1:0"]);
+    let found = get(&format!("{base}/api/v1/public/records?status=registered&per_page=1"));
+    let id = found["items"][0]["id"].as_str().unwrap().to_string();
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let cert = loop {
+        let cert = get(&format!("{base}/api/v1/public/records/{id}/certificate"));
+        if cert["timestamps"].as_array().is_some_and(|t| !t.is_empty()) {
+            break cert;
+        }
+        assert!(Instant::now() < deadline, "never time-stamped: {cert}");
+        std::thread::sleep(Duration::from_millis(300));
+    };
+    let path = data.join("cert.json");
+    std::fs::write(&path, serde_json::to_string_pretty(&cert).unwrap()).unwrap();
+    let args = |p: &Path| {
+        vec![
+            "verify".to_string(),
+            p.to_str().unwrap().to_string(),
+            "--trusted-key".into(),
+            key.trim().to_string(),
+            "--tsa-ca".into(),
+            ca.to_str().unwrap().to_string(),
+        ]
+    };
+    let a = args(&path);
+    let (code, out, err) = run(&a.iter().map(String::as_str).collect::<Vec<_>>());
+    assert_eq!(code, 0, "{out}{err}");
+    assert!(out.contains("可信时间戳有效：回环时间戳服务") && out.contains("北京时间"), "{out}");
+
+    // The same TSA's token over another message, put in its place: refused.
+    std::fs::write(tsa_dir.join("other.txt"), "another checkpoint\n").unwrap();
+    openssl(&tsa_dir, &["ts", "-query", "-data", "other.txt", "-sha256", "-cert", "-out", "other.tsq"]);
+    openssl(
+        &tsa_dir,
+        &["ts", "-reply", "-config", "tsa.cnf", "-queryfile", "other.tsq", "-token_out", "-out", "other.tok"],
+    );
+    let other = std::fs::read(tsa_dir.join("other.tok")).unwrap();
+    let mut moved = cert.clone();
+    use base64::Engine;
+    moved["timestamps"][0]["token"] = base64::engine::general_purpose::STANDARD.encode(other).into();
+    let moved_path = data.join("moved.json");
+    std::fs::write(&moved_path, serde_json::to_string_pretty(&moved).unwrap()).unwrap();
+    let a = args(&moved_path);
+    let (code, out, _) = run(&a.iter().map(String::as_str).collect::<Vec<_>>());
+    assert_eq!(code, 1, "{out}");
+    assert!(out.contains("another checkpoint"), "{out}");
+}
