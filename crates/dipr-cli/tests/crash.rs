@@ -132,7 +132,8 @@ fn kill_under_load(db: Option<String>) {
     let d = data.to_str().unwrap();
     let out = dipr(&["admin", "seed-demo", "--data-dir", d], &db).output().unwrap();
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-    let today = chrono::Utc::now().with_timezone(&chrono::FixedOffset::east_opt(8 * 3600).unwrap()).date_naive().to_string();
+    let today =
+        chrono::Utc::now().with_timezone(&chrono::FixedOffset::east_opt(8 * 3600).unwrap()).date_naive().to_string();
     let acked: Arc<Mutex<Vec<(usize, String)>>> = Arc::default();
     let mut writers_of = Vec::new();
     for round in 0..KILLS {
@@ -206,7 +207,8 @@ fn kill_9_under_write_load_loses_no_acknowledged_write_on_postgres() {
     };
     let name = format!("dipr_crash_{}", uuid::Uuid::now_v7().simple());
     let psql = |sql: &str| {
-        let out = Command::new("psql").args([base.as_str(), "-Xq", "-v", "ON_ERROR_STOP=1", "-c", sql]).output().unwrap();
+        let out =
+            Command::new("psql").args([base.as_str(), "-Xq", "-v", "ON_ERROR_STOP=1", "-c", sql]).output().unwrap();
         assert!(out.status.success(), "{sql}: {}", String::from_utf8_lossy(&out.stderr));
     };
     psql(&format!("CREATE DATABASE {name} TEMPLATE template0"));

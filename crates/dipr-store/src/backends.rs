@@ -1141,6 +1141,7 @@ macro_rules! impl_store {
                     }
                     q.execute(&mut *self.tx).await?;
                 }
+                fail::fail_point!("log-append-after-entries", |_| Err(StoreError::Injected("log-append-after-entries")));
                 for chunk in hashes.chunks(300) {
                     let values: Vec<String> =
                         (0..chunk.len()).map(|k| format!("(${}, ${}, ${})", 3 * k + 1, 3 * k + 2, 3 * k + 3)).collect();
@@ -1152,6 +1153,7 @@ macro_rules! impl_store {
                     q.execute(&mut *self.tx).await?;
                 }
                 self.wrote(1);
+                fail::fail_point!("log-append-after-hashes", |_| Err(StoreError::Injected("log-append-after-hashes")));
                 Ok(first)
             }
 
@@ -1160,6 +1162,7 @@ macro_rules! impl_store {
             }
 
             async fn insert_checkpoint(&mut self, size: u64, note: &str, now: DateTime<Utc>) -> Result<()> {
+                fail::fail_point!("checkpoint-before-store", |_| Err(StoreError::Injected("checkpoint-before-store")));
                 let r = sqlx::query("INSERT INTO log_checkpoints (size, note, created_at) VALUES ($1, $2, $3)")
                     .bind(size as i64)
                     .bind(note)
@@ -1167,6 +1170,7 @@ macro_rules! impl_store {
                     .execute(&mut *self.tx)
                     .await?;
                 self.wrote(r.rows_affected());
+                fail::fail_point!("checkpoint-after-store", |_| Err(StoreError::Injected("checkpoint-after-store")));
                 Ok(())
             }
 
@@ -1204,6 +1208,7 @@ macro_rules! impl_store {
             }
 
             async fn insert_cosignature(&mut self, size: u64, witness: &str, line: &str, now: DateTime<Utc>) -> Result<()> {
+                fail::fail_point!("cosignature-before-store", |_| Err(StoreError::Injected("cosignature-before-store")));
                 let r = sqlx::query(
                     "INSERT INTO log_cosignatures (size, witness, line, cosigned_at) VALUES ($1, $2, $3, $4) \
                      ON CONFLICT (size, witness) DO NOTHING",
@@ -1215,6 +1220,7 @@ macro_rules! impl_store {
                 .execute(&mut *self.tx)
                 .await?;
                 self.wrote(r.rows_affected());
+                fail::fail_point!("cosignature-after-store", |_| Err(StoreError::Injected("cosignature-after-store")));
                 Ok(())
             }
 
@@ -1285,11 +1291,15 @@ macro_rules! impl_store {
                     return Err(StoreError::UnloggedWrite);
                 }
                 let wrote = self.writes > 0 || self.events > 0;
+                fail::fail_point!("commit-before", |_| Err(StoreError::Injected("commit-before")));
                 self.tx.commit().await?;
                 match &self.wal {
-                    Some(wal) if wrote => wal.durable().await,
-                    _ => Ok(()),
+                    Some(wal) if wrote => wal.durable().await?,
+                    _ => {}
                 }
+                // Committed and durable, but the caller is not told: as a crash before the answer.
+                fail::fail_point!("commit-after", |_| Err(StoreError::Injected("commit-after")));
+                Ok(())
             }
         }
 

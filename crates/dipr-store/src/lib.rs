@@ -40,6 +40,9 @@ pub enum StoreError {
     Migrate(#[from] sqlx::migrate::MigrateError),
     #[error("invalid database URL or options: {0}")]
     Config(String),
+    /// A failure injected by a test at the named step (the `failpoints` feature).
+    #[error("injected failure at {0}")]
+    Injected(&'static str),
 }
 
 impl From<sqlx::Error> for StoreError {
