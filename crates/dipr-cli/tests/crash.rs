@@ -49,6 +49,7 @@ fn serve(data: &Path, db: &Option<String>) -> (Child, String) {
         }
     }
     let _ = child.kill();
+    let _ = child.wait();
     panic!("dipr serve did not start");
 }
 
