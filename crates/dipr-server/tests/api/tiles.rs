@@ -116,9 +116,23 @@ async fn checkpoint_tiles_and_certificates_carry_caching_headers_and_answer_304(
     assert_eq!(get(&app, "/log/tile/0/000", None).await.2.len(), 8192);
     // A tile the log does not reach yet will exist later: its 404 is never kept.
     let beyond = "/log/tile/0/x018/x446/x744/x073/x709/x551/615";
-    for uri in ["/log/tile/0/002", "/log/tile/0/001.p/255", "/log/tile/nonsense", beyond] {
-        let (s, h, _) = get(&app, uri, None).await;
+    // An index whose tile would end past 2^64 (the audit's path), at every level and for entries; malformed paths.
+    let overflowing = [
+        "/log/tile/0/x072/x057/x594/x037/x927/935",
+        "/log/tile/entries/x072/x057/x594/x037/x927/935",
+        "/log/tile/7/x072/x057/x594/x037/x927/935",
+        "/log/tile/0/x072/x057/x594/x037/x927/935.p/1",
+    ];
+    let malformed =
+        ["/log/tile/0/x000/001", "/log/tile/0/1", "/log/tile/8/000", "/log/tile/0/000.p/0", "/log/tile/0/000.p/256"];
+    for uri in ["/log/tile/0/002", "/log/tile/0/001.p/255", "/log/tile/nonsense", beyond]
+        .into_iter()
+        .chain(overflowing)
+        .chain(malformed)
+    {
+        let (s, h, body) = get(&app, uri, None).await;
         assert_eq!((s, header(&h, "cache-control")), (StatusCode::NOT_FOUND, "no-store"), "{uri}");
+        assert!(!body.is_empty(), "{uri}: a 404 says why");
     }
 
     // Certificates: public, revalidated on every use, 304 while unchanged.
