@@ -151,7 +151,17 @@ pub struct Certificate {
     /// RFC 3161 time-stamp tokens over the proof's checkpoint, from the registry's TSAs (none when it has none
     /// yet): checked with `dipr verify --tsa-ca`.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub timestamps: Vec<crate::timestamp::TimestampToken>,
+    pub timestamps: Vec<TimestampToken>,
+}
+
+/// An RFC 3161 time-stamp token as certificates carry it (checked by `timestamp::check_certificate`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TimestampToken {
+    /// The TSA, as the registry knows it (for people; the token itself names its signer).
+    pub tsa: String,
+    /// Base64 DER of the RFC 3161 `TimeStampToken` (CMS ContentInfo).
+    pub token: String,
 }
 
 impl Certificate {

@@ -15,12 +15,12 @@ use cms::signed_data::{SignedData, SignerIdentifier};
 use der::asn1::{Int, OctetString};
 use der::oid::ObjectIdentifier;
 use der::{Any, Decode, DecodePem, Encode};
-use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use x509_cert::spki::{AlgorithmIdentifier, SubjectPublicKeyInfoOwned};
 use x509_cert::Certificate as X509;
 use x509_tsp::{MessageImprint, TimeStampReq, TimeStampResp, TspVersion, TstInfo};
 
+pub use crate::certificate::TimestampToken;
 use crate::certificate::{Certificate, Check, Report};
 use crate::note::Note;
 use crate::proof::TlogProof;
@@ -39,16 +39,6 @@ const ECDSA_WITH_SHA256: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.84
 
 /// A TSA's certificate (a trust anchor, or the signer a token carries).
 pub use x509_cert::Certificate as TsaCertificate;
-
-/// A token as certificates carry it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct TimestampToken {
-    /// The TSA, as the registry knows it (for people; the token itself names its signer).
-    pub tsa: String,
-    /// Base64 DER of the RFC 3161 `TimeStampToken` (CMS ContentInfo).
-    pub token: String,
-}
 
 /// What a verified token says.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -52,7 +52,7 @@ pub struct Config {
     /// cosignatures, in seconds (0: never).
     pub witness_max_lag_secs: u64,
     /// Time-stamping authorities (RFC 3161) asked for a token over the newest checkpoint.
-    pub tsa: Vec<crate::timestamps::TsaEndpoint>,
+    pub tsa: Vec<TsaEndpoint>,
     /// How often the newest checkpoint is time-stamped, in seconds.
     pub tsa_interval_secs: u64,
     /// Throttles, budgets and timeouts against abuse.
@@ -116,6 +116,18 @@ impl Config {
         self.public_url = Some(format!("http://{shown}"));
         warning
     }
+}
+
+/// A time-stamping authority the registry asks.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, serde::Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct TsaEndpoint {
+    /// How certificates and reports name it, e.g. `国家授时中心`.
+    pub name: String,
+    /// Where `application/timestamp-query` is POSTed.
+    pub url: String,
+    /// PEM file with the TSA's trust anchor (its CA's certificate, or its own): tokens are checked against it.
+    pub trust: std::path::PathBuf,
 }
 
 /// The registry: its store, clock, keys, settings and the state its use cases share (throttles, the

@@ -2,27 +2,15 @@
 //! for a token over its newest checkpoint at a configured interval, checks each token against the TSA's trust
 //! anchor before keeping it, and certificates are served with the newest time-stamped checkpoint and its tokens.
 
-use std::path::PathBuf;
 use std::sync::Arc;
 
 use dipr_ledger::note::Note;
 use dipr_ledger::timestamp::{anchors_from_pem, checkpoint_digest, request, token_of_response, verify_token};
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 
 use crate::error::{Error, Result};
 use crate::state::Registry;
-
-/// A time-stamping authority the registry asks.
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
-#[serde(deny_unknown_fields)]
-pub struct TsaEndpoint {
-    /// How certificates and reports name it, e.g. `国家授时中心`.
-    pub name: String,
-    /// Where `application/timestamp-query` is POSTed.
-    pub url: String,
-    /// PEM file with the TSA's trust anchor (its CA's certificate, or its own): tokens are checked against it.
-    pub trust: PathBuf,
-}
+pub use crate::state::TsaEndpoint;
 
 /// What happened with one TSA in one round.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
