@@ -148,7 +148,8 @@ async fn check_gives_a_red_result_for_an_evidence_bundle_of_a_revoked_registrati
         views: vec![],
     };
     let suspect = SuspectInfo { file_name: "copy.csv".into(), sha256: "cd".repeat(32), bytes: 9_000, records: 1_000 };
-    let bundle = EvidenceBundle::new(certificate, fp.manifest.clone(), suspect, &report, vec![], &secrets.signer);
+    let bundle =
+        EvidenceBundle::new(certificate, fp.manifest.clone(), suspect, &report, vec![], vec![], &secrets.signer);
     let (status, html) =
         Web::new(&app, &a).post("/check", &[("certificate", &serde_json::to_string(&bundle).unwrap())]).await;
     assert_eq!(status, StatusCode::OK);
