@@ -5,6 +5,7 @@
 
 use std::collections::BTreeMap;
 
+use base64::Engine;
 use dipr_fingerprint::*;
 use dipr_ledger::note::NoteSigner;
 use proptest::prelude::*;
@@ -203,6 +204,23 @@ fn containment_within_two_points_on_reserialised_scrapes() {
         let mut forged = matches.clone();
         forged[1].suspect.insert("name".into(), Some("别的商品".into()));
         assert_eq!(checked(&make(forged)), [true, true, true, true, true, false, true, true]);
+
+        // A bundle of the first version (proofs without the suspect records) is still read and verified,
+        // once written out and read back: the measurements it signed read back to the same floats.
+        let mut v1 = make(Vec::new());
+        v1.v = evidence::EVIDENCE_VERSION_1.into();
+        v1.owner_signature = String::new();
+        let signed = [b"dipr-evidence/v1\n".to_vec(), serde_json::to_vec(&v1).unwrap()].concat();
+        v1.owner_signature = base64::engine::general_purpose::STANDARD.encode(s.signer.sign_bytes(&signed));
+        let text = serde_json::to_vec(&v1).unwrap();
+        assert!(!String::from_utf8_lossy(&text).contains("\"matches\""), "as the first version wrote it");
+        let v1 = evidence::EvidenceBundle::parse(&text).unwrap();
+        let report = evidence::verify(&v1, None, None);
+        let owner = report.checks.iter().find(|c| c.id == "owner_signature").unwrap();
+        assert!(owner.ok && checked(&v1) == [true; 4], "{:?}", report.checks);
+        let mut v1_with_matches = serde_json::to_value(&v1).unwrap();
+        v1_with_matches["matches"] = serde_json::to_value(&matches).unwrap();
+        assert!(evidence::EvidenceBundle::parse(&serde_json::to_vec(&v1_with_matches).unwrap()).is_err());
     }
 }
 
