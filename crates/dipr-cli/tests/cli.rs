@@ -386,7 +386,8 @@ fn fingerprint_file_register_and_build_evidence() {
     let said = "登记数据（共 3000 条）中至少 600 条（20.00%，精确计数）出现在被控文件“partial.csv”中；其中 3 条在下文逐条证明。";
     assert!(html.contains(said) && html.contains("比对依据：视图“key”，即列 id、name 的取值相同。"), "{html}");
     assert!(
-        html.contains("被控文件第 1 条 Suspect record 1") && html.contains("<td class=\"in\"> 数据0 </td>"),
+        html.contains("被控文件第 1 条<br><span class=\"en\">Suspect record 1")
+            && html.contains("<td class=\"in\"> 数据0 </td>"),
         "{html}"
     );
     assert!(html.contains("被控文件缺少列 price"), "the full view cannot match: {html}");

@@ -474,9 +474,9 @@ impl Page {
         self.t(zh).m("<br><span class=\"en\">").t(en).m("</span>")
     }
 
-    /// A table row: a heading cell and a value.
-    fn row(&mut self, heading: &'static str, value: impl Display) -> &mut Self {
-        self.m("<tr><th>").m(heading).m("</th><td>").t(value).m("</td></tr>")
+    /// A table row: a heading cell (Chinese over English) and a value.
+    fn row(&mut self, zh: &'static str, en: &'static str, value: impl Display) -> &mut Self {
+        self.m("<tr><th>").m(zh).m("<br><span class=\"en\">").m(en).m("</span></th><td>").t(value).m("</td></tr>")
     }
 }
 
@@ -486,7 +486,7 @@ fn when(rfc3339: &str) -> String {
     shown::parse_instant(rfc3339).map_or_else(|| rfc3339.to_string(), |t| shown::zoned_both(&shown::minute(t)))
 }
 
-const STYLE: &str = "<style>body{font-family:'Noto Sans CJK SC','Noto Sans SC',sans-serif;max-width:980px;margin:1.5em auto;padding:0 1.2em;color:#222;line-height:1.55}h1{color:#8c1e1e;font-size:1.6em;margin:.2em 0 0}h2{font-size:1.15em;border-bottom:2px solid #e4d9cc;padding-bottom:.15em;margin-top:1.6em}h3{font-size:1em;margin:1.1em 0 .3em}.sub{color:#555;margin:.2em 0 1em}.en{color:#555}.box{border-left:6px solid #8c1e1e;background:#f7f3ee;padding:.7em 1.1em;margin:1em 0;border-radius:4px}.box p{margin:.45em 0}.lead{font-size:1.12em;font-weight:600}.lead .en{font-weight:400}.good{border-color:#1a6b2c;background:#edf7ef}.warn{border-color:#b36b00;background:#fff5e0}.bad{border-color:#a40000;background:#fdecec}.status{font-size:1.1em;font-weight:700}.good .status{color:#1a6b2c}.warn .status{color:#8a5200}.bad .status{color:#a40000}.note{font-size:.88em;color:#333;background:#f7f7f4;border:1px solid #e3e3dc;padding:.5em .8em;border-radius:4px}.note p{margin:.3em 0}dfn{font-style:normal;font-weight:700}.scroll{overflow-x:auto}table{border-collapse:collapse;width:100%;margin:.5em 0}td,th{border:1px solid #ccc;padding:.3em .55em;text-align:left;vertical-align:top}th{background:#f4efe9;font-weight:600}tr.headline td{font-weight:700}td.num{text-align:right;white-space:nowrap}code{word-break:break-all;font-size:.85em}.ok{color:#1a6b2c;font-weight:700;white-space:nowrap}.fail{color:#a40000;font-weight:700;white-space:nowrap}.amber{color:#8a5200;font-weight:700;white-space:nowrap}th.in,td.in{background:#fff1bf}td.out{color:#999}table.proof th:first-child{width:12em}table.proof td.proven{background:#fff;font-size:.9em}</style>";
+const STYLE: &str = "<style>body{font-family:'Noto Sans CJK SC','Noto Sans SC',sans-serif;max-width:1160px;margin:1.2em auto;padding:0 1.2em;color:#222;line-height:1.5}h1{color:#8c1e1e;font-size:1.6em;margin:.2em 0 0}h2{font-size:1.15em;border-bottom:2px solid #e4d9cc;padding-bottom:.15em;margin-top:1.4em}h3{font-size:1em;margin:1em 0 .3em}.sub{color:#555;margin:.2em 0 .8em}.en{color:#555}.box{border-left:6px solid #8c1e1e;background:#f7f3ee;padding:.6em 1.1em;margin:.8em 0;border-radius:4px}.box p{margin:.4em 0}.lead{font-size:1.15em;font-weight:600}.lead .en{font-weight:400}.good{border-color:#1a6b2c;background:#edf7ef}.warn{border-color:#b36b00;background:#fff5e0}.bad{border-color:#a40000;background:#fdecec}.status{font-size:1.1em;font-weight:700}.good .status{color:#1a6b2c}.warn .status{color:#8a5200}.bad .status{color:#a40000}.note{font-size:.86em;color:#333;background:#f7f7f4;border:1px solid #e3e3dc;padding:.45em .8em;border-radius:4px}.note p{margin:.25em 0}dfn{font-style:normal;font-weight:700}.pair{display:grid;grid-template-columns:1fr 1fr;gap:0 1.6em}.pair>div{min-width:0}@media (max-width:900px){.pair{grid-template-columns:1fr}}.scroll{overflow-x:auto}table{border-collapse:collapse;width:100%;margin:.5em 0}td,th{border:1px solid #ccc;padding:.3em .55em;text-align:left;vertical-align:top}th{background:#f4efe9;font-weight:600}th .en{font-weight:400;font-size:.85em}table.facts th{width:8.5em}tr.headline td{font-weight:700}tr.headline td.method{font-weight:400}td.num{text-align:right;white-space:nowrap}code{word-break:break-all;font-size:.85em}.ok{color:#1a6b2c;font-weight:700;white-space:nowrap}.fail{color:#a40000;font-weight:700;white-space:nowrap}.amber{color:#8a5200;font-weight:700;white-space:nowrap}th.in,td.in{background:#fff1bf}td.out{color:#999}table.proof th:first-child{width:11em}table.proof td.proven{background:#fff;font-size:.88em}table.checks td{padding:.2em .55em}@media print{.scroll{overflow:visible}table.proof,.box{break-inside:avoid}}</style>";
 
 /// A self-contained HTML report (no scripts, no external resources): the conclusion, the verification's
 /// result, then the certificate, the suspect file, the measurement per view, the records proven one by
@@ -524,13 +524,13 @@ pub fn render_html(bundle: &EvidenceBundle, report: &certificate::Report) -> Str
                 ));
             } else {
                 h.t(format!(
-                    "被控文件缺少列 {}，无法比对 cannot match: the suspect lacks {}",
+                    "被控文件缺少列 {}，无法比对 / cannot match: the suspect lacks {}",
                     f.missing_columns.join("、"),
                     f.missing_columns.join(", ")
                 ));
             }
         }
-        h.m("。（见第 3、4 节 see sections 3 and 4）</p>");
+        h.m("。详见第 3 节 See section 3.</p>");
     }
     h.m("<p class=\"note\">")
         .both(
@@ -568,16 +568,17 @@ pub fn render_html(bundle: &EvidenceBundle, report: &certificate::Report) -> Str
         }
     }
 
-    // 1. The certificate.
-    h.m("<h2>1 登记证书 Registration certificate</h2><table>")
-        .row("证书号 Certificate no.", &s.certificate_number)
-        .row("登记号 Registration no.", &s.registration_number)
-        .row("数据产品 Product", &s.product.name)
-        .row("权利人 Holder", format!("{}（{}）", s.holder.name, s.holder.id_number))
-        .row("登记日期 Registered on", shown::stated_date_both(&s.registered_at))
-        .row("有效期 Valid", shown::stated_period_both(&s.valid_from, &s.valid_until))
+    // 1. The certificate, and 2. the suspect file, side by side.
+    h.m("<div class=\"pair\"><div><h2>1 登记证书 Registration certificate</h2><table class=\"facts\">")
+        .row("证书号", "Certificate no.", &s.certificate_number)
+        .row("登记号", "Registration no.", &s.registration_number)
+        .row("数据产品", "Product", &s.product.name)
+        .row("权利人", "Holder", format!("{}（{}）", s.holder.name, s.holder.id_number))
+        .row("登记日期", "Registered on", shown::stated_date_both(&s.registered_at))
+        .row("有效期", "Valid", shown::stated_period_both(&s.valid_from, &s.valid_until))
         .row(
-            "登记数据 Registered data",
+            "登记数据",
+            "Registered data",
             format!(
                 "{} 条不同记录 distinct records，{} 列 columns；指纹清单制作于 manifest made {}",
                 m.distinct_records,
@@ -585,20 +586,19 @@ pub fn render_html(bundle: &EvidenceBundle, report: &certificate::Report) -> Str
                 when(&m.created_at)
             ),
         )
-        .m("<tr><th>内容承诺 Commitment</th><td><code>")
+        .m("<tr><th>内容承诺<br><span class=\"en\">Commitment</span></th><td><code>")
         .t(&m.root)
         .m("</code></td></tr></table><div class=\"note\"><p><dfn>承诺 Commitment</dfn>：")
         .both(
             "权利人登记时对全部登记记录算出的一个摘要（默克尔树的根），写入证书。此后改动任何一条记录都会改变它，但它本身不泄露任何数据。",
             "a digest (the root of a Merkle tree) of every registered record, computed by the owner at registration and written into the certificate. Changing any record afterwards changes it; it reveals no data itself.",
         )
-        .m("</p></div>");
+        .m("</p></div></div>");
 
-    // 2. The suspect file.
-    h.m("<h2>2 被控文件 Suspect file</h2><table>")
-        .row("文件名 File name", &bundle.suspect.file_name)
-        .row("大小 Size", format!("{} 字节 bytes", bundle.suspect.bytes))
-        .row("记录数 Records", bundle.suspect.records)
+    h.m("<div><h2>2 被控文件 Suspect file</h2><table class=\"facts\">")
+        .row("文件名", "File name", &bundle.suspect.file_name)
+        .row("大小", "Size", format!("{} 字节 bytes", bundle.suspect.bytes))
+        .row("记录数", "Records", bundle.suspect.records)
         .m("<tr><th>SHA-256</th><td><code>")
         .t(&bundle.suspect.sha256)
         .m("</code></td></tr></table><p class=\"note\">")
@@ -606,7 +606,7 @@ pub fn render_html(bundle: &EvidenceBundle, report: &certificate::Report) -> Str
             "被控文件本身不在证据包中。SHA-256 是它的指纹：任何人对手中的文件计算 SHA-256，相同即为同一文件。",
             "The suspect file itself is not in the bundle. SHA-256 fingerprints it: anyone can compute the SHA-256 of the file at hand; if it is the same, so is the file.",
         )
-        .m("</p>");
+        .m("</p></div></div>");
 
     // 3. The measurement per view.
     h.m("<h2>3 比对结果 How much of the registered data is in the suspect file</h2><div class=\"note\"><p><dfn>视图 View</dfn>：")
@@ -646,7 +646,7 @@ pub fn render_html(bundle: &EvidenceBundle, report: &certificate::Report) -> Str
             );
             h.m("</td>");
         }
-        h.m("<td>");
+        h.m("<td class=\"method\">");
         if f.exact {
             h.both(
                 format!("精确：{} 个指纹中 {} 个相同", f.owner_sample, f.matched),
@@ -705,19 +705,25 @@ pub fn render_html(bundle: &EvidenceBundle, report: &certificate::Report) -> Str
             let found = mi.map(|i| &bundle.matches[i]);
             let compared = |col: &str| f.columns.iter().any(|c| c == col);
             h.m("<div class=\"scroll\"><table class=\"proof\"><tr><th>")
-                .t(format!("匹配记录 {0} Matched record {0}", pi + 1))
-                .m("</th>");
+                .t(format!("匹配记录 {}", pi + 1))
+                .m("<br><span class=\"en\">")
+                .t(format!("Matched record {}", pi + 1))
+                .m("</span></th>");
             for n in &names {
                 h.m(if compared(n) { "<th class=\"in\">" } else { "<th>" }).t(n).m("</th>");
             }
-            h.m("</tr><tr><th>登记记录 Registered</th>");
+            h.m("</tr><tr><th>登记记录<br><span class=\"en\">Registered</span></th>");
             for n in &names {
                 let v = proof.record.get(*n).cloned().flatten().unwrap_or_else(|| "∅".into());
                 h.m(if compared(n) { "<td class=\"in\">" } else { "<td>" }).t(v).m("</td>");
             }
             h.m("</tr>");
             if let Some(x) = found {
-                h.m("<tr><th>").t(format!("被控文件第 {0} 条 Suspect record {0}", x.suspect_record)).m("</th>");
+                h.m("<tr><th>")
+                    .t(format!("被控文件第 {} 条", x.suspect_record))
+                    .m("<br><span class=\"en\">")
+                    .t(format!("Suspect record {}", x.suspect_record))
+                    .m("</span></th>");
                 for n in &names {
                     match x.suspect.get(*n) {
                         Some(v) => h.m("<td class=\"in\">").t(v.as_deref().unwrap_or("∅")).m("</td>"),
@@ -756,7 +762,7 @@ pub fn render_html(bundle: &EvidenceBundle, report: &certificate::Report) -> Str
             "登记机构用来签名证书和检查点的公钥。只有指定从登记机构取得的公钥（--trusted-key）核验，才能证明证书确由它签发。",
             "the key the registry signs certificates and checkpoints with. Only a check against the key obtained from the registry (--trusted-key) shows that the registry issued the certificate.",
         )
-        .m("</p></div><table>");
+        .m("</p></div><table class=\"checks\">");
     for check in &report.checks {
         let unpinned = !report.key_pinned && (check.id == "registry_key" || check.id == TRUSTED_KEY_CHECK);
         h.m(match (check.ok, unpinned) {
