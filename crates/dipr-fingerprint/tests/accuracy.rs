@@ -177,7 +177,7 @@ fn containment_within_two_points_on_reserialised_scrapes() {
         assert_eq!(first.suspect["city"].as_deref(), Some(format!("  {} ", taken[row].city).as_str()), "as written");
         let make = |matches: Vec<evidence::ViewMatch>| {
             let suspect =
-                evidence::SuspectInfo { file_name: "s.csv".into(), sha256: String::new(), bytes: 0, records: 0 };
+                evidence::SuspectInfo { file_name: "<b>s</b>.csv".into(), sha256: String::new(), bytes: 0, records: 0 };
             let cert = certificate_for(&fp.manifest);
             evidence::EvidenceBundle::new(
                 cert,
@@ -195,6 +195,10 @@ fn containment_within_two_points_on_reserialised_scrapes() {
         };
         let b = make(matches.clone());
         assert_eq!(checked(&b), [true; 8], "4 proofs and 4 matches verify");
+        // Its report escapes what the bundle says, and an unsigned certificate makes it red.
+        let html = evidence::render_html(&b, &evidence::verify(&b, None, None));
+        assert!(html.contains("&lt;b&gt;s&lt;/b&gt;.csv") && !html.contains("<b>s"), "{html}");
+        assert!(html.contains("<div class=\"box bad\" id=\"result\">") && !html.contains("box good"), "{html}");
         // The view with the evidence leads the conclusion, with its numbers.
         let c = evidence::conclusion(&b);
         let at_least = (key.low * fp.manifest.views[1].distinct_records as f64).floor() as u64;
