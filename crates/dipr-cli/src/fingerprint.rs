@@ -136,9 +136,13 @@ pub struct EvidenceArgs {
     suspect_format: Option<String>,
     #[arg(long)]
     secrets: Option<PathBuf>,
-    /// How many matching records to prove.
+    /// How many matching records to prove, per view.
     #[arg(long, default_value_t = 5)]
     records: usize,
+    /// The registry's verifier key (`name+id+key`), or a file holding it: the report is green only when
+    /// the certificate verifies against it; without it the report says the issuer is unconfirmed.
+    #[arg(long)]
+    trusted_key: Option<String>,
     /// Directory for bundle.json and report.html.
     #[arg(long)]
     out: PathBuf,
@@ -446,32 +450,26 @@ pub fn verify_record(a: VerifyRecordArgs) -> Result<()> {
 }
 
 pub fn evidence(a: EvidenceArgs) -> Result<()> {
-    use dipr_fingerprint::evidence::{render_html, verify, EvidenceBundle, SuspectInfo};
+    use dipr_fingerprint::evidence::{prove_matches, render_html, verify, EvidenceBundle, SuspectInfo};
+    use dipr_ledger::certificate::Verdict;
     let manifest = load_manifest(&a.manifest)?;
     let secrets = load_secrets(&secrets_path(&a.manifest, a.secrets.as_ref()))?;
+    let trusted = a.trusted_key.as_deref().map(crate::trusted_key).transpose()?;
     let cert = dipr_ledger::certificate::Certificate::parse(
         &std::fs::read(&a.certificate).with_context(|| format!("reading {}", a.certificate.display()))?,
     )
     .map_err(|e| anyhow::anyhow!("{}: {e}", a.certificate.display()))?;
     let report = measure(&a.manifest, &manifest, &secrets, &a.suspect, a.suspect_format.as_deref())?;
-    let targets: std::collections::HashSet<u64> = report
-        .views
-        .iter()
-        .find(|v| v.view == "full")
-        .map(|v| v.matched_fingerprints.iter().copied().collect())
-        .unwrap_or_default();
-    let numbers = dipr_fingerprint::records_with_fingerprints(
+    let suspect_format = format_of(&a.suspect, a.suspect_format.as_deref())?;
+    let (proofs, matches) = prove_matches(
         &manifest,
         &secrets,
+        &report,
         open(&a.data, manifest.format)?,
-        &targets,
+        open(&a.suspect, suspect_format)?,
+        suspect_format,
         a.records,
     )?;
-    let proofs = if numbers.is_empty() {
-        Vec::new()
-    } else {
-        dipr_fingerprint::prove_records(&manifest, &secrets, open(&a.data, manifest.format)?, &numbers)?
-    };
     let (sha256, bytes) = {
         use sha2::Digest;
         let mut h = sha2::Sha256::new();
@@ -484,8 +482,8 @@ pub fn evidence(a: EvidenceArgs) -> Result<()> {
         bytes,
         records: report.suspect_records,
     };
-    let bundle = EvidenceBundle::new(cert, manifest, suspect, &report, proofs, &secrets.signer);
-    let check = verify(&bundle, None, None);
+    let bundle = EvidenceBundle::new(cert, manifest, suspect, &report, proofs, matches, &secrets.signer);
+    let check = verify(&bundle, trusted.as_ref(), None);
     std::fs::create_dir_all(&a.out)?;
     std::fs::write(a.out.join("bundle.json"), serde_json::to_string_pretty(&bundle)?)?;
     std::fs::write(a.out.join("report.html"), render_html(&bundle, &check))?;
@@ -494,7 +492,12 @@ pub fn evidence(a: EvidenceArgs) -> Result<()> {
         bundle.record_proofs.len(),
         a.out.join("bundle.json").display(),
         a.out.join("report.html").display(),
-        if check.ok { "self-check passed" } else { "self-check FAILED" }
+        match check.verdict() {
+            Verdict::Valid => "self-check passed",
+            Verdict::SelfConsistentOnly =>
+                "self-check passed, but without --trusted-key the issuer is unconfirmed: the report says so in amber",
+            Verdict::Invalid => "self-check FAILED",
+        }
     );
     if !check.ok {
         std::process::exit(1);

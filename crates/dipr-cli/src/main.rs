@@ -595,6 +595,12 @@ fn verify_search_certificate(
     Ok(())
 }
 
+/// A `--trusted-key`: the registry's verifier key, or a file holding it.
+pub(crate) fn trusted_key(arg: &str) -> Result<dipr_ledger::note::NoteVerifier> {
+    let text = if Path::new(arg).is_file() { std::fs::read_to_string(arg)? } else { arg.to_string() };
+    dipr_ledger::note::NoteVerifier::parse(text.trim()).map_err(|e| anyhow::anyhow!("--trusted-key: {e}"))
+}
+
 fn verify(path: &Path, opts: &VerifyOptions) -> Result<()> {
     use dipr_domain::shown;
     use dipr_ledger::certificate::{
@@ -602,13 +608,7 @@ fn verify(path: &Path, opts: &VerifyOptions) -> Result<()> {
     };
     use dipr_ledger::note::NoteVerifier;
     let bytes = std::fs::read(path).with_context(|| format!("reading {}", path.display()))?;
-    let trusted = match &opts.trusted_key {
-        Some(k) => {
-            let text = if Path::new(k).is_file() { std::fs::read_to_string(k)? } else { k.to_string() };
-            Some(NoteVerifier::parse(text.trim()).map_err(|e| anyhow::anyhow!("--trusted-key: {e}"))?)
-        }
-        None => None,
-    };
+    let trusted = opts.trusted_key.as_deref().map(trusted_key).transpose()?;
     let policy = match &opts.witness_policy {
         Some(p) => {
             let text = std::fs::read_to_string(p).with_context(|| format!("reading {}", p.display()))?;
@@ -623,8 +623,8 @@ fn verify(path: &Path, opts: &VerifyOptions) -> Result<()> {
     if json["format"] == dipr_ledger::search::SEARCH_FORMAT {
         return verify_search_certificate(&bytes, trusted.as_ref(), opts);
     }
-    let is_bundle = json["v"] == dipr_fingerprint::evidence::EVIDENCE_VERSION;
-    let (cert, mut report) = if is_bundle {
+    let mut conclusion = None;
+    let (cert, mut report) = if dipr_fingerprint::evidence::is_bundle(&json) {
         let bundle = match dipr_fingerprint::evidence::EvidenceBundle::parse(&bytes) {
             Ok(b) => b,
             Err(e) => {
@@ -633,6 +633,7 @@ fn verify(path: &Path, opts: &VerifyOptions) -> Result<()> {
             }
         };
         let report = dipr_fingerprint::evidence::verify(&bundle, trusted.as_ref(), policy.as_ref());
+        conclusion = Some(dipr_fingerprint::evidence::conclusion(&bundle));
         (bundle.certificate, report)
     } else {
         let cert = match Certificate::parse(&bytes) {
@@ -722,6 +723,14 @@ fn verify(path: &Path, opts: &VerifyOptions) -> Result<()> {
     if opts.json {
         println!("{}", serde_json::to_string_pretty(&report)?);
     } else {
+        // What the bundle claims comes first, as in its HTML report; whether it holds follows.
+        if let Some(c) = &conclusion {
+            println!("证据包结论 / What the bundle shows:\n{}\n{}", c.zh, c.en);
+            if !c.basis_zh.is_empty() {
+                println!("{}\n{}", c.basis_zh, c.basis_en);
+            }
+            println!();
+        }
         print!("{}", render_report(&report));
     }
     if !report.ok {

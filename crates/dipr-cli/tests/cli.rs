@@ -212,6 +212,17 @@ fn fingerprint_file_register_and_build_evidence() {
     }
     std::fs::write(dir.join("owner.csv"), &owner).unwrap();
     std::fs::write(dir.join("suspect.csv"), &suspect).unwrap();
+    // A second scrape keeps only the declared view's columns of every fifth record, among foreign rows.
+    let mut partial = String::from("Name,ID\n");
+    for i in (0..3000).step_by(5) {
+        partial.push_str(&format!(" 数据{i} ,{i:06}\n"));
+    }
+    for i in 0..500 {
+        partial.push_str(&format!("别的{i},X{i}\n"));
+    }
+    std::fs::write(dir.join("partial.csv"), &partial).unwrap();
+    let views = dir.join("views.toml");
+    std::fs::write(&views, "[[views]]\nname = \"key\"\ncolumns = [\"id\", \"name\"]\n").unwrap();
 
     ok(
         &["admin", "create-user", "--data-dir", r, "--username", "root", "--role", "admin"],
@@ -262,6 +273,8 @@ fn fingerprint_file_register_and_build_evidence() {
             "--discovery-key",
             &key,
             "--keep-fingerprints",
+            "--views",
+            views.to_str().unwrap(),
         ],
         &[],
     );
@@ -307,29 +320,80 @@ fn fingerprint_file_register_and_build_evidence() {
 
     // The evidence bundle verifies offline, with the registry key pinned; a changed record fails.
     let registry_key = ok(&["key", "show", "--data-dir", r], &[]).trim().to_string();
-    let ev = dir.join("evidence");
-    ok(
-        &[
+    let owner_csv = dir.join("owner.csv");
+    let evidence = |suspect: &str, out: &Path, pin: bool| {
+        let mut args = vec![
             "evidence",
             "--certificate",
             cert_path.to_str().unwrap(),
             "--manifest",
             manifest.to_str().unwrap(),
             "--data",
-            dir.join("owner.csv").to_str().unwrap(),
+            owner_csv.to_str().unwrap(),
             "--suspect",
-            dir.join("suspect.csv").to_str().unwrap(),
+            suspect,
             "--records",
             "3",
             "--out",
-            ev.to_str().unwrap(),
-        ],
-        &[],
-    );
+            out.to_str().unwrap(),
+        ];
+        if pin {
+            args.extend(["--trusted-key", registry_key.as_str()]);
+        }
+        let (code, _, err) = run_env(&args, &[]);
+        assert_eq!(code, 0, "{err}");
+        let html = std::fs::read_to_string(out.join("report.html")).unwrap();
+        let bundle: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(out.join("bundle.json")).unwrap()).unwrap();
+        (err, html, bundle)
+    };
+    let ev = dir.join("evidence");
+    let (err, html, made) = evidence(dir.join("suspect.csv").to_str().unwrap(), &ev, false);
+    // Made without a pinned key, the report is amber and says how to fix it; never green.
+    assert!(err.contains("issuer is unconfirmed"), "{err}");
+    assert!(html.contains("<div class=\"box warn\" id=\"result\">") && html.contains("--trusted-key"), "{html}");
+    assert!(!html.contains("box good") && !html.contains("VERIFIED") && html.contains("未确认 NOT PINNED"), "{html}");
+    // The conclusion comes first, with the numbers: full rows, exact, 1,000 of 3,000; three proven.
+    let said = "登记数据（共 3000 条）中至少 1000 条（33.33%，精确计数）出现在被控文件“suspect.csv”中；其中 3 条在下文逐条证明。";
+    assert!(html.contains(said), "{html}");
+    assert!(html.find(said) < html.find("id=\"result\""), "the conclusion comes first");
+    assert!(html.contains("At least 1000 of the 3000 registered records, 33.33% (exact count)"), "{html}");
+    assert!(html.contains("比对依据：视图“full”") && html.contains("<dfn>草图 Sketch</dfn>"), "{html}");
+    // Times in Beijing time, the zone named; no UTC instant as the bundle stores it.
+    assert!(html.contains("（北京时间 Beijing time）"), "{html}");
+    for utc in [&made["created_at"], &made["manifest"]["created_at"], &made["certificate"]["statement"]["valid_from"]] {
+        assert!(!html.contains(utc.as_str().unwrap()), "{utc} shown as stored: {html}");
+    }
     let bundle_path = ev.join("bundle.json");
     let out = ok(&["verify", bundle_path.to_str().unwrap(), "--trusted-key", &registry_key], &[]);
     assert!(out.contains("VALID") && out.contains("matched record 3 belongs to"), "{out}");
-    assert!(std::fs::read_to_string(ev.join("report.html")).unwrap().contains("证据包全部核验通过"));
+    assert!(out.contains(said), "dipr verify begins with the same conclusion: {out}");
+    let pinned = dir.join("evidence-pinned");
+    let (_, html, _) = evidence(dir.join("suspect.csv").to_str().unwrap(), &pinned, true);
+    assert!(html.contains("<div class=\"box good\" id=\"result\">") && !html.contains("box warn"), "{html}");
+
+    // The partial scrape matches on the view only: its records are proven, each beside the suspect
+    // record it equals on the view's columns, and the bundle verifies.
+    let ev_partial = dir.join("evidence-partial");
+    let (_, html, bundle) = evidence(dir.join("partial.csv").to_str().unwrap(), &ev_partial, true);
+    assert_eq!(bundle["v"], "dipr-evidence/v2");
+    let matches = bundle["matches"].as_array().unwrap();
+    assert_eq!(matches.len(), 3, "{bundle}");
+    assert_eq!(matches[0]["view"], "key");
+    assert_eq!(matches[0]["suspect_record"], 1);
+    assert_eq!(matches[0]["suspect"], serde_json::json!({"id": "000000", "name": " 数据0 "}));
+    assert_eq!(bundle["record_proofs"][0]["record"]["price"], "0.5");
+    let said = "登记数据（共 3000 条）中至少 600 条（20.00%，精确计数）出现在被控文件“partial.csv”中；其中 3 条在下文逐条证明。";
+    assert!(html.contains(said) && html.contains("比对依据：视图“key”，即列 id、name 的取值相同。"), "{html}");
+    assert!(
+        html.contains("被控文件第 1 条<br><span class=\"en\">Suspect record 1")
+            && html.contains("<td class=\"in\"> 数据0 </td>"),
+        "{html}"
+    );
+    assert!(html.contains("被控文件缺少列 price"), "the full view cannot match: {html}");
+    let partial_bundle = ev_partial.join("bundle.json");
+    let out = ok(&["verify", partial_bundle.to_str().unwrap(), "--trusted-key", &registry_key], &[]);
+    assert!(out.contains("VALID") && out.contains("suspect record 1 equals matched record 1 on view “key”"), "{out}");
     let mut bundle: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&bundle_path).unwrap()).unwrap();
     bundle["record_proofs"][0]["record"]["price"] = serde_json::json!("1.5");
     let forged = dir.join("forged.json");

@@ -175,6 +175,13 @@ pub struct ViewManifest {
     pub sketch_digest: String,
 }
 
+impl ViewManifest {
+    /// The declaration this view was made from.
+    fn spec(&self) -> ViewSpec {
+        ViewSpec { name: self.name.clone(), columns: Some(self.columns.clone()), round: self.round.clone() }
+    }
+}
+
 /// What the owner files: enough to recognise the data, nothing to rebuild it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -677,12 +684,7 @@ pub fn contain<R: Read>(
         return Err(FingerprintError::Invalid("these secrets are not the ones this manifest was made with".into()));
     }
     let schema = &manifest.schema;
-    let specs: Vec<ViewSpec> = manifest
-        .views
-        .iter()
-        .map(|v| ViewSpec { name: v.name.clone(), columns: Some(v.columns.clone()), round: v.round.clone() })
-        .collect();
-    let views = compile_views(schema, &specs)?;
+    let views = manifest_views(manifest, manifest.views.iter().map(|v| v.name.as_str()))?;
     let limit = threshold(manifest.scale);
     let owner: Vec<HashSet<u64>> = views
         .iter()
@@ -830,63 +832,147 @@ impl RecordProof {
     }
 }
 
-/// Record numbers (1-based, file order) of the owner's records whose `full` fingerprint is in
-/// `targets`, at most `limit` of them.
-pub fn records_with_fingerprints<R: Read>(
-    manifest: &Manifest,
-    secrets: &Secrets,
-    data: impl Into<Input<R>>,
-    targets: &HashSet<u64>,
-    limit: usize,
-) -> Result<Vec<u64>, FingerprintError> {
-    let schema = &manifest.schema;
-    let full = compile_views(schema, &[ViewSpec::full()])?.remove(0);
-    let mut records = reader::Records::new(data.into(), manifest.format)?;
-    let mut bytes = Vec::new();
-    let mut out = Vec::new();
-    let mut seen = HashSet::new();
-    let mut n = 0u64;
-    let mut mapper = Mapper::new(schema);
-    while let Some(rec) = records.next_record()? {
-        n += 1;
-        let values = mapper.values(rec.names, rec.same_names, &rec.values)?;
-        view_bytes(schema, &values, &full, &mut bytes);
-        let fp = fingerprint_of(&secrets.sampling_key, "full", &bytes);
-        if targets.contains(&fp) && seen.insert(fp) {
-            out.push(n);
-            if out.len() >= limit {
-                break;
-            }
-        }
-    }
-    Ok(out)
-}
-
 /// Prove that record number `record_number` (1-based, in file order) of `data` is in the commitment.
+/// Re-reads the data to rebuild the sorted leaves; the data must produce the manifest's root.
 pub fn prove_record<R: Read>(
     manifest: &Manifest,
     secrets: &Secrets,
     data: impl Into<Input<R>>,
     record_number: u64,
 ) -> Result<RecordProof, FingerprintError> {
-    Ok(prove_records(manifest, secrets, data, &[record_number])?.remove(0))
+    let (n, mut proven) = prove_where(manifest, secrets, data.into(), |r, _| (r == record_number).then_some(()))?;
+    match proven.pop() {
+        Some(((), proof)) => Ok(proof),
+        None => Err(FingerprintError::Invalid(format!("the data has {n} records; there is no record {record_number}"))),
+    }
 }
 
-/// Prove several records in one pass over the data. Re-reads the data to rebuild the sorted leaves;
-/// the data must produce the manifest's root.
-pub fn prove_records<R: Read>(
+/// A suspect record's cells on a view's columns, as written in the suspect file, by canonical column name
+/// (`None`: the suspect has no such column).
+pub type SuspectCells = BTreeMap<String, Option<String>>;
+
+/// Registered records whose fingerprint on a view is among that view's targets, proven: at most `limit`
+/// per view, each record once (for the first view, in the order given, that chooses it) and each
+/// fingerprint once. Returns (index into `targets`, fingerprint, proof), in file order.
+pub(crate) fn prove_matching<R: Read>(
     manifest: &Manifest,
     secrets: &Secrets,
-    data: impl Into<Input<R>>,
-    record_numbers: &[u64],
-) -> Result<Vec<RecordProof>, FingerprintError> {
+    data: Input<R>,
+    targets: &[(String, HashSet<u64>)],
+    limit: usize,
+) -> Result<Vec<(usize, u64, RecordProof)>, FingerprintError> {
+    let views = manifest_views(manifest, targets.iter().map(|(v, _)| v.as_str()))?;
+    let mut seen: Vec<HashSet<u64>> = vec![HashSet::new(); targets.len()];
+    let mut buf = Vec::new();
+    let (_, proven) = prove_where(manifest, secrets, data, |_, values| {
+        for (ti, (view, (_, wanted))) in views.iter().zip(targets).enumerate() {
+            if seen[ti].len() >= limit || wanted.is_empty() {
+                continue;
+            }
+            view_bytes(&manifest.schema, values, view, &mut buf);
+            let fp = fingerprint_of(&secrets.sampling_key, &view.name, &buf);
+            if wanted.contains(&fp) && seen[ti].insert(fp) {
+                return Some((ti, fp));
+            }
+        }
+        None
+    })?;
+    Ok(proven.into_iter().map(|((ti, fp), proof)| (ti, fp, proof)).collect())
+}
+
+/// The first suspect record with each wanted fingerprint on its view: (index into `wanted`, fingerprint,
+/// record number (1-based, file order), the record's cells on the view's columns as written).
+pub(crate) fn find_in_suspect<R: Read>(
+    manifest: &Manifest,
+    secrets: &Secrets,
+    suspect: Input<R>,
+    format: Format,
+    wanted: &[(String, HashSet<u64>)],
+) -> Result<Vec<(usize, u64, u64, SuspectCells)>, FingerprintError> {
+    let schema = &manifest.schema;
+    let views = manifest_views(manifest, wanted.iter().map(|(v, _)| v.as_str()))?;
+    let mut left: Vec<HashSet<u64>> = wanted.iter().map(|(_, fps)| fps.clone()).collect();
+    let mut records = reader::Records::new(suspect, format)?;
+    let mut mapper = Mapper::new(schema);
+    let mut buf = Vec::new();
+    let mut out = Vec::new();
+    let mut n = 0u64;
+    while left.iter().any(|l| !l.is_empty()) {
+        let Some(rec) = records.next_record()? else { break };
+        n += 1;
+        let values = mapper.values(rec.names, rec.same_names, &rec.values)?;
+        for (wi, view) in views.iter().enumerate() {
+            if left[wi].is_empty() {
+                continue;
+            }
+            view_bytes(schema, &values, view, &mut buf);
+            let fp = fingerprint_of(&secrets.sampling_key, &view.name, &buf);
+            if left[wi].remove(&fp) {
+                let cells = view.columns.iter().map(|&i| (schema[i].name.clone(), values[i].map(str::to_string)));
+                out.push((wi, fp, n, cells.collect()));
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// Whether a suspect record's cells, as written, equal a registered record (canonical, as a record proof
+/// reveals it) on one of the manifest's views: the comparison the keyed fingerprints made, redone in the
+/// open so that anyone can check it without the owner's keys.
+pub fn agree_on_view(manifest: &Manifest, view: &str, record: &CanonicalRecord, suspect: &SuspectCells) -> bool {
+    let Ok(mut views) = manifest_views(manifest, [view]) else { return false };
+    let view = views.remove(0);
+    let schema = &manifest.schema;
+    let columns: Vec<&str> = view.columns.iter().map(|&i| schema[i].name.as_str()).collect();
+    if !suspect.keys().map(String::as_str).eq(columns.iter().copied()) {
+        return false;
+    }
+    fn bytes<'a>(schema: &[SchemaColumn], view: &View, cells: &'a BTreeMap<String, Option<String>>) -> Vec<u8> {
+        let values: Vec<Option<&'a str>> =
+            schema.iter().map(|c| cells.get(&c.name).and_then(|v| v.as_deref())).collect();
+        let mut out = Vec::new();
+        view_bytes(schema, &values, view, &mut out);
+        out
+    }
+    // A canonical value canonicalises to itself, so the registered record's bytes are what they were
+    // when its fingerprint was made.
+    bytes(schema, &view, record) == bytes(schema, &view, suspect)
+}
+
+/// The manifest's views of these names, compiled.
+fn manifest_views<'n>(
+    manifest: &Manifest,
+    names: impl IntoIterator<Item = &'n str>,
+) -> Result<Vec<View>, FingerprintError> {
+    let specs = names
+        .into_iter()
+        .map(|name| {
+            manifest
+                .views
+                .iter()
+                .find(|v| v.name == name)
+                .map(ViewManifest::spec)
+                .ok_or_else(|| FingerprintError::Invalid(format!("the manifest declares no view {name:?}")))
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    compile_views(&manifest.schema, &specs)
+}
+
+/// One pass over the registered data: the proofs of the records `pick` chooses (given the record number,
+/// 1-based, and its cells at the schema's positions), with what `pick` returned, and the number of records.
+/// Rebuilds the sorted leaves; the data must produce the manifest's root.
+fn prove_where<R: Read, T>(
+    manifest: &Manifest,
+    secrets: &Secrets,
+    data: Input<R>,
+    mut pick: impl FnMut(u64, &[Option<&str>]) -> Option<T>,
+) -> Result<(u64, Vec<(T, RecordProof)>), FingerprintError> {
     let schema = &manifest.schema;
     let full = compile_views(schema, &[ViewSpec::full()])?.remove(0);
-    let mut records = reader::Records::new(data.into(), manifest.format)?;
+    let mut records = reader::Records::new(data, manifest.format)?;
     let mut leaves = Vec::new();
     let mut bytes = Vec::new();
-    let wanted: HashSet<u64> = record_numbers.iter().copied().collect();
-    let mut chosen: BTreeMap<u64, (Hash, [u8; 16], CanonicalRecord)> = BTreeMap::new();
+    let mut chosen: Vec<(T, Hash, [u8; 16], CanonicalRecord)> = Vec::new();
     let mut n = 0u64;
     let mut mapper = Mapper::new(schema);
     while let Some(rec) = records.next_record()? {
@@ -895,17 +981,14 @@ pub fn prove_records<R: Read>(
         view_bytes(schema, &values, &full, &mut bytes);
         let (leaf, salt) = leaf_of(&secrets.salt_key, &bytes);
         leaves.push(leaf);
-        if wanted.contains(&n) {
+        if let Some(tag) = pick(n, &values) {
             let record = schema
                 .iter()
                 .zip(&values)
                 .map(|(c, v)| (c.name.clone(), v.and_then(|raw| canon::value(raw, c.ty, None))))
                 .collect();
-            chosen.insert(n, (leaf, salt, record));
+            chosen.push((tag, leaf, salt, record));
         }
-    }
-    if let Some(missing) = record_numbers.iter().find(|r| !chosen.contains_key(r)) {
-        return Err(FingerprintError::Invalid(format!("the data has {n} records; there is no record {missing}")));
     }
     leaves.sort_unstable();
     leaves.dedup();
@@ -915,12 +998,11 @@ pub fn prove_records<R: Read>(
             "this data does not produce the manifest's root: it is not the registered version".into(),
         ));
     }
-    Ok(record_numbers
-        .iter()
-        .map(|r| {
-            let (leaf, salt, record) = chosen[r].clone();
+    let proofs = chosen
+        .into_iter()
+        .map(|(tag, leaf, salt, record)| {
             let index = leaves.binary_search(&leaf).expect("the leaf is among the leaves");
-            RecordProof {
+            let proof = RecordProof {
                 v: PROOF_VERSION.into(),
                 record,
                 salt: hex(&salt),
@@ -928,7 +1010,9 @@ pub fn prove_records<R: Read>(
                 leaves: leaves.len() as u64,
                 path: commitment::path(&leaves, index).iter().map(|h| hex(h)).collect(),
                 root: hex(&root),
-            }
+            };
+            (tag, proof)
         })
-        .collect())
+        .collect();
+    Ok((n, proofs))
 }

@@ -5,6 +5,7 @@
 
 use std::collections::BTreeMap;
 
+use base64::Engine;
 use dipr_fingerprint::*;
 use dipr_ledger::note::NoteSigner;
 use proptest::prelude::*;
@@ -154,6 +155,104 @@ fn containment_within_two_points_on_reserialised_scrapes() {
         assert!(altered.views[0].estimate < 0.005, "altered rows must not match on the full view");
         let key = altered.views.iter().find(|v| v.view == "key").unwrap();
         assert!((key.estimate - truth).abs() <= 0.02, "key view: {} vs {truth}", key.estimate);
+
+        // Those rows are proven on the key view, each beside the suspect record it equals there.
+        let scraped = scraped_csv(&taken, true);
+        let (proofs, matches) = evidence::prove_matches(
+            &fp.manifest,
+            &s,
+            &altered,
+            owner_csv(&owner).as_bytes().into(),
+            scraped.as_bytes().into(),
+            Format::Csv,
+            4,
+        )
+        .unwrap();
+        assert_eq!(matches.len(), 4, "the limit, all on the key view");
+        let first = &matches[0];
+        assert_eq!((first.view.as_str(), first.proof), ("key", 0));
+        let row = taken.iter().position(|r| Some(&Some(r.id.clone())) == first.suspect.get("id")).unwrap();
+        assert_eq!(first.suspect_record, row as u64 + 1, "the suspect record's number in the file");
+        assert_eq!(first.suspect.keys().collect::<Vec<_>>(), ["city", "id", "name"]);
+        assert_eq!(first.suspect["city"].as_deref(), Some(format!("  {} ", taken[row].city).as_str()), "as written");
+        let make = |matches: Vec<evidence::ViewMatch>| {
+            let suspect =
+                evidence::SuspectInfo { file_name: "<b>s</b>.csv".into(), sha256: String::new(), bytes: 0, records: 0 };
+            let cert = certificate_for(&fp.manifest);
+            evidence::EvidenceBundle::new(
+                cert,
+                fp.manifest.clone(),
+                suspect,
+                &altered,
+                proofs.clone(),
+                matches,
+                &s.signer,
+            )
+        };
+        let checked = |b: &evidence::EvidenceBundle| -> Vec<bool> {
+            let report = evidence::verify(b, None, None);
+            report.checks.iter().filter(|c| c.id == "record_proof" || c.id == "view_match").map(|c| c.ok).collect()
+        };
+        let b = make(matches.clone());
+        assert_eq!(checked(&b), [true; 8], "4 proofs and 4 matches verify");
+        // Its report escapes what the bundle says, and an unsigned certificate makes it red.
+        let html = evidence::render_html(&b, &evidence::verify(&b, None, None));
+        assert!(html.contains("&lt;b&gt;s&lt;/b&gt;.csv") && !html.contains("<b>s"), "{html}");
+        assert!(html.contains("<div class=\"box bad\" id=\"result\">") && !html.contains("box good"), "{html}");
+        // The view with the evidence leads the conclusion, with its numbers.
+        let c = evidence::conclusion(&b);
+        let at_least = (key.low * fp.manifest.views[1].distinct_records as f64).floor() as u64;
+        assert_eq!((c.findings[0].view.as_str(), c.findings[0].at_least, c.findings[0].proven), ("key", at_least, 4));
+        assert!(c.zh.contains(&format!("至少 {at_least} 条")) && c.zh.contains("其中 4 条"), "{}", c.zh);
+        // The owner cannot pass off a suspect record that differs on the view, even signing it.
+        let mut forged = matches.clone();
+        forged[1].suspect.insert("name".into(), Some("别的商品".into()));
+        assert_eq!(checked(&make(forged)), [true, true, true, true, true, false, true, true]);
+
+        // A bundle of the first version (proofs without the suspect records) is still read and verified,
+        // once written out and read back: the measurements it signed read back to the same floats.
+        let mut v1 = make(Vec::new());
+        v1.v = evidence::EVIDENCE_VERSION_1.into();
+        v1.owner_signature = String::new();
+        let signed = [b"dipr-evidence/v1\n".to_vec(), serde_json::to_vec(&v1).unwrap()].concat();
+        v1.owner_signature = base64::engine::general_purpose::STANDARD.encode(s.signer.sign_bytes(&signed));
+        let text = serde_json::to_vec(&v1).unwrap();
+        assert!(!String::from_utf8_lossy(&text).contains("\"matches\""), "as the first version wrote it");
+        let v1 = evidence::EvidenceBundle::parse(&text).unwrap();
+        let report = evidence::verify(&v1, None, None);
+        let owner = report.checks.iter().find(|c| c.id == "owner_signature").unwrap();
+        assert!(owner.ok && checked(&v1) == [true; 4], "{:?}", report.checks);
+        let mut v1_with_matches = serde_json::to_value(&v1).unwrap();
+        v1_with_matches["matches"] = serde_json::to_value(&matches).unwrap();
+        assert!(evidence::EvidenceBundle::parse(&serde_json::to_vec(&v1_with_matches).unwrap()).is_err());
+    }
+}
+
+/// A certificate committing to `manifest`, unsigned: enough for the bundle's own checks.
+fn certificate_for(manifest: &Manifest) -> dipr_ledger::certificate::Certificate {
+    use dipr_ledger::certificate::{Certificate, Holder, Product, Statement};
+    let statement = Statement {
+        v: String::new(),
+        registry: String::new(),
+        registration_number: String::new(),
+        certificate_number: String::new(),
+        holder: Holder { kind: String::new(), name: String::new(), id_number: String::new() },
+        product: Product { name: String::new(), object_type: String::new(), industry: String::new() },
+        data_sources: Vec::new(),
+        content_commitment: Some(serde_json::json!({"root": manifest.root, "manifest_sha256": manifest.digest()})),
+        registered_at: String::new(),
+        valid_from: String::new(),
+        valid_until: String::new(),
+        record_url: String::new(),
+    };
+    Certificate {
+        format: String::new(),
+        statement,
+        signature: String::new(),
+        log_entry: String::new(),
+        proof: String::new(),
+        registry_key: String::new(),
+        timestamps: Vec::new(),
     }
 }
 

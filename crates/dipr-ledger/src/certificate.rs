@@ -211,6 +211,29 @@ pub struct Report {
     pub checks: Vec<Check>,
 }
 
+/// What a report establishes, as its headline says it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Verdict {
+    /// Every check passed against a pinned registry key.
+    Valid,
+    /// Every check passed, but against the key the certificate carries: anyone can make a certificate
+    /// that agrees with its own key, so who issued it is unproven. Never shown as a success.
+    SelfConsistentOnly,
+    Invalid,
+}
+
+impl Report {
+    pub fn verdict(&self) -> Verdict {
+        if !self.key_pinned && self.checks.iter().all(|c| c.ok || c.id == TRUSTED_KEY_CHECK) {
+            Verdict::SelfConsistentOnly
+        } else if self.ok {
+            Verdict::Valid
+        } else {
+            Verdict::Invalid
+        }
+    }
+}
+
 /// Verify a certificate offline. With `trusted_key`, the registry key must be that key; without it the
 /// certificate's own key is used and the report says the key was not pinned. With a witness `policy`,
 /// the checkpoint must carry a quorum of valid witness cosignatures.
@@ -406,13 +429,10 @@ pub fn render_report(r: &Report) -> String {
     for c in &r.checks {
         out.push_str(&format!("[{}] {}\n      {}\n", if c.ok { "通过 PASS" } else { "失败 FAIL" }, c.zh, c.en));
     }
-    let only_unpinned = !r.key_pinned && r.checks.iter().all(|c| c.ok || c.id == TRUSTED_KEY_CHECK);
-    out.push_str(if only_unpinned {
-        "\n结论：证书自洽，但未核验签发者：未用 --trusted-key 指定登记机构公钥，任何人都能制作自洽的证书。\nResult: SELF-CONSISTENT ONLY — no --trusted-key was given, so the issuer is unproven; anyone can make a self-consistent certificate.\n"
-    } else if r.ok {
-        "\n结论：证书真实，内容未被篡改，且已记入登记机构的公开账本。\nResult: VALID — signed by the registry, unaltered, and recorded in its public log.\n"
-    } else {
-        "\n结论：证书无效。\nResult: INVALID.\n"
+    out.push_str(match r.verdict() {
+        Verdict::SelfConsistentOnly => "\n结论：证书自洽，但未核验签发者：未用 --trusted-key 指定登记机构公钥，任何人都能制作自洽的证书。\nResult: SELF-CONSISTENT ONLY — no --trusted-key was given, so the issuer is unproven; anyone can make a self-consistent certificate.\n",
+        Verdict::Valid => "\n结论：证书真实，内容未被篡改，且已记入登记机构的公开账本。\nResult: VALID — signed by the registry, unaltered, and recorded in its public log.\n",
+        Verdict::Invalid => "\n结论：证书无效。\nResult: INVALID.\n",
     });
     if r.ok && !r.status_checked {
         out.push_str(&format!(

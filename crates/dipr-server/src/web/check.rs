@@ -88,6 +88,8 @@ struct CheckLine {
 
 /// What an evidence bundle claims about the suspect dataset, for the reader.
 struct BundleFacts {
+    /// The bundle's conclusion in plain words, the same sentence its report and `dipr verify` begin with.
+    conclusion: String,
     file_name: String,
     records: u64,
     /// The first 16 hex digits of the dataset's SHA-256.
@@ -125,18 +127,17 @@ async fn check(
     let text = form.certificate.trim();
     let key = st.signer.verifier();
     let json = serde_json::from_str::<serde_json::Value>(text).unwrap_or_default();
-    let is_bundle = json["v"] == dipr_fingerprint::evidence::EVIDENCE_VERSION;
     let result = if json["format"] == dipr_ledger::search::SEARCH_FORMAT {
         match dipr_ledger::search::SearchCertificate::parse(text.as_bytes()) {
             Err(e) => unreadable(l.t("check-unreadable-search"), &e),
             Ok(c) => search_verdict(l, &c, &dipr_ledger::search::verify_search(&c, Some(&key))),
         }
-    } else if is_bundle {
+    } else if dipr_fingerprint::evidence::is_bundle(&json) {
         match dipr_fingerprint::evidence::EvidenceBundle::parse(text.as_bytes()) {
             Err(e) => unreadable(l.t("check-unreadable-bundle"), &e.to_string()),
             Ok(b) => {
                 let report = dipr_fingerprint::evidence::verify(&b, Some(&key), None);
-                let facts = bundle_facts(&b);
+                let facts = bundle_facts(&b, l);
                 let now = match current(&st, &b.certificate, &report, l).await {
                     Ok(now) => now,
                     Err(e) => return error_page(l, StatusCode::INTERNAL_SERVER_ERROR, &e),
@@ -304,7 +305,8 @@ fn search_verdict(
     (Outcome::Search(Box::new(v)), StatusCode::OK)
 }
 
-fn bundle_facts(b: &dipr_fingerprint::evidence::EvidenceBundle) -> BundleFacts {
+fn bundle_facts(b: &dipr_fingerprint::evidence::EvidenceBundle, l: Lang) -> BundleFacts {
+    let c = dipr_fingerprint::evidence::conclusion(b);
     let views = b.containment["views"]
         .as_array()
         .into_iter()
@@ -320,6 +322,7 @@ fn bundle_facts(b: &dipr_fingerprint::evidence::EvidenceBundle) -> BundleFacts {
         })
         .collect();
     BundleFacts {
+        conclusion: if l.en { format!("{} {}", c.en, c.basis_en) } else { format!("{}{}", c.zh, c.basis_zh) },
         file_name: b.suspect.file_name.clone(),
         records: b.suspect.records,
         sha256: b.suspect.sha256.get(..16).unwrap_or_default().to_string(),

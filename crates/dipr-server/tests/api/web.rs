@@ -855,7 +855,7 @@ async fn the_check_page_verifies_certificates_and_evidence_bundles() {
         version: 1,
         views: vec![],
         scale: 256,
-        keep_fingerprints: false,
+        keep_fingerprints: true,
         discovery_key: Some(app.state.discovery_key),
     };
     let fp = dipr_fingerprint::fingerprint(dataset(0, 3_000).as_bytes(), &opts, &secrets, &mut |_| {}).unwrap();
@@ -889,21 +889,27 @@ async fn the_check_page_verifies_certificates_and_evidence_bundles() {
         "unreadable input is explained and kept"
     );
 
-    // An evidence bundle: certificate, manifest, the owner's measurement, signed by the owner.
-    let report = dipr_fingerprint::ContainmentReport {
-        product: "证据包语料".into(),
-        root: fp.manifest.root.clone(),
-        suspect_records: 1_000,
-        views: vec![],
-    };
+    // An evidence bundle: certificate, manifest, the owner's measurement (exact: a third of the records),
+    // signed by the owner.
+    let scraped = dataset(0, 1_000);
+    let format = dipr_fingerprint::Format::Csv;
+    let report =
+        dipr_fingerprint::contain(&fp.manifest, &secrets, scraped.as_bytes(), format, fp.kept.as_ref(), &mut |_| {})
+            .unwrap();
     let suspect =
         SuspectInfo { file_name: "scraped.csv".into(), sha256: "ab".repeat(32), bytes: 12_345, records: 1_000 };
     let certificate = dipr_ledger::certificate::Certificate::parse(cert_text.as_bytes()).unwrap();
-    let bundle = EvidenceBundle::new(certificate, fp.manifest.clone(), suspect, &report, vec![], &secrets.signer);
+    let bundle =
+        EvidenceBundle::new(certificate, fp.manifest.clone(), suspect, &report, vec![], vec![], &secrets.signer);
     let bundle_text = serde_json::to_string(&bundle).unwrap();
     let (status, html) = web.post("/check", &[("certificate", &bundle_text)]).await;
     assert_eq!(status, StatusCode::OK);
     assert!(html.contains("证据包有效") && html.contains("scraped.csv"), "a genuine bundle");
+    // It begins with the conclusion its report and `dipr verify` begin with.
+    let said = "登记数据（共 3000 条）中至少 1000 条（33.33%，精确计数）出现在被控文件“scraped.csv”中";
+    assert!(html.contains("id=\"bundle-conclusion\"") && html.contains(said), "{html}");
+    let (_, html) = web.post("/check?lang=en", &[("certificate", &bundle_text)]).await;
+    assert!(html.contains("At least 1000 of the 3000 registered records, 33.33% (exact count)"), "{html}");
     let mut changed = bundle.clone();
     changed.suspect.records = 999_999;
     let (_, html) = web.post("/check", &[("certificate", &serde_json::to_string(&changed).unwrap())]).await;
