@@ -136,7 +136,7 @@ pub fn verify_token(token: &[u8], digest: &[u8; 32], anchors: &[X509]) -> Result
         attr(ID_CONTENT_TYPE).ok_or("no content-type attribute")?.decode_as().map_err(|e| e.to_string())?;
     let message_digest: OctetString =
         attr(ID_MESSAGE_DIGEST).ok_or("no message-digest attribute")?.decode_as().map_err(|e| e.to_string())?;
-    if content_type != ID_CT_TST_INFO || message_digest.as_bytes() != Sha256::digest(econtent.as_bytes()).as_slice() {
+    if content_type != ID_CT_TST_INFO || message_digest.as_bytes() != &Sha256::digest(econtent.as_bytes())[..] {
         return Err("the signed attributes do not match the time-stamp information".into());
     }
     let carried: Vec<X509> = sd
