@@ -546,6 +546,17 @@ struct VerifyOptions {
     json: bool,
 }
 
+/// The failing check `dipr verify` adds when no registry key was pinned and `--no-pin` was not given;
+/// `what` names the document in Chinese (证书, 证明).
+fn unpinned(what: &str) -> dipr_ledger::certificate::Check {
+    dipr_ledger::certificate::Check {
+        id: dipr_ledger::certificate::TRUSTED_KEY_CHECK,
+        ok: false,
+        zh: format!("未指定信任的登记机构公钥（--trusted-key）：只核验了{what}自洽，未核验签发者；如确认接受，请加 --no-pin"),
+        en: "no trusted registry key (--trusted-key): only self-consistency was checked, not who issued it; add --no-pin to accept that".into(),
+    }
+}
+
 /// `dipr verify` on a search certificate (查询证明): the registry's signature over the query and its results,
 /// and the checkpoint they were read at.
 fn verify_search_certificate(
@@ -553,7 +564,6 @@ fn verify_search_certificate(
     trusted: Option<&dipr_ledger::note::NoteVerifier>,
     opts: &VerifyOptions,
 ) -> Result<()> {
-    use dipr_ledger::certificate::{Check, TRUSTED_KEY_CHECK};
     use dipr_ledger::search::{verify_search, SearchCertificate};
     let cert = match SearchCertificate::parse(bytes) {
         Ok(c) => c,
@@ -564,12 +574,7 @@ fn verify_search_certificate(
     };
     let mut report = verify_search(&cert, trusted);
     if trusted.is_none() && !opts.no_pin {
-        report.checks.push(Check {
-            id: TRUSTED_KEY_CHECK,
-            ok: false,
-            zh: "未指定信任的登记机构公钥（--trusted-key）：只核验了证明自洽，未核验签发者；如确认接受，请加 --no-pin".into(),
-            en: "no trusted registry key (--trusted-key): only self-consistency was checked, not who issued it; add --no-pin to accept that".into(),
-        });
+        report.checks.push(unpinned("证明"));
         report.ok = false;
     }
     if opts.json {
@@ -603,9 +608,7 @@ pub(crate) fn trusted_key(arg: &str) -> Result<dipr_ledger::note::NoteVerifier> 
 
 fn verify(path: &Path, opts: &VerifyOptions) -> Result<()> {
     use dipr_domain::shown;
-    use dipr_ledger::certificate::{
-        render_report, verify, verify_newer, Certificate, Check, ConsistencyBundle, TRUSTED_KEY_CHECK,
-    };
+    use dipr_ledger::certificate::{render_report, verify, verify_newer, Certificate, Check, ConsistencyBundle};
     use dipr_ledger::note::NoteVerifier;
     let bytes = std::fs::read(path).with_context(|| format!("reading {}", path.display()))?;
     let trusted = opts.trusted_key.as_deref().map(trusted_key).transpose()?;
@@ -712,12 +715,7 @@ fn verify(path: &Path, opts: &VerifyOptions) -> Result<()> {
     // Anyone can make a certificate that is consistent with the key it carries: without a pinned key
     // that is all this proves, so it is a failure unless the caller accepted it.
     if trusted.is_none() && !opts.no_pin {
-        report.checks.push(Check {
-            id: TRUSTED_KEY_CHECK,
-            ok: false,
-            zh: "未指定信任的登记机构公钥（--trusted-key）：只核验了证书自洽，未核验签发者；如确认接受，请加 --no-pin".into(),
-            en: "no trusted registry key (--trusted-key): only self-consistency was checked, not who issued it; add --no-pin to accept that".into(),
-        });
+        report.checks.push(unpinned("证书"));
         report.ok = false;
     }
     if opts.json {
