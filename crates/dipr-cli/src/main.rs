@@ -7,6 +7,7 @@ mod bench_scale;
 mod bench_stats;
 mod client;
 mod fingerprint;
+mod follow;
 
 use std::io::Read;
 use std::net::SocketAddr;
@@ -92,6 +93,9 @@ enum Cmd {
     Evidence(fingerprint::EvidenceArgs),
     /// Check a record proof, offline, against a manifest or a certificate.
     VerifyRecord(fingerprint::VerifyRecordArgs),
+    /// Mirror the registry's public events: read them after the last index kept, verify each page against the
+    /// signed checkpoint, append them as JSON Lines.
+    Follow(follow::FollowArgs),
     /// Run a witness (C2SP tlog-witness): cosigns checkpoints of the logs it trusts, refuses forks.
     Witness {
         #[arg(long, env = "DIPR_WITNESS_LISTEN", default_value = "127.0.0.1:8090")]
@@ -274,6 +278,7 @@ fn main() -> Result<()> {
         Cmd::ProveRecord(a) => fingerprint::prove_record(a),
         Cmd::VerifyRecord(a) => fingerprint::verify_record(a),
         Cmd::Evidence(a) => fingerprint::evidence(a),
+        Cmd::Follow(a) => follow::follow(a),
         Cmd::Key { store, command: KeyCmd::Show } => {
             let config = load_config(&store, false)?;
             let signer = dipr_registry::ledger::load_signer(&store.data_dir, config.log_origin.as_deref())?;

@@ -352,6 +352,42 @@ impl Frontier {
     pub fn root(&self) -> Hash {
         tree_root(self, self.size).expect("the frontier holds the root's parts")
     }
+
+    /// The frontier of a tree of `size` leaves from the roots of its perfect subtrees, in [`frontier`]'s order:
+    /// what a reader needs to go on hashing the log from entry `size` without the entries before it. `None`
+    /// when there are not exactly as many roots as the size has perfect subtrees.
+    pub fn from_roots(size: u64, roots: &[Hash]) -> Option<Self> {
+        let keys = frontier(size);
+        (keys.len() == roots.len())
+            .then(|| Self { size, nodes: keys.into_iter().zip(roots).map(|((l, i), h)| (l, i, *h)).collect() })
+    }
+
+    /// The roots of the perfect subtrees, largest first (what [`Frontier::from_roots`] takes).
+    pub fn roots(&self) -> Vec<Hash> {
+        self.nodes.iter().map(|(_, _, h)| *h).collect()
+    }
+}
+
+/// Whether `leaves` are exactly the log's leaves `[start, start + n)` of the tree whose root at `size` is
+/// `root`. `left` are the roots of the perfect subtrees of the first `start` leaves (as [`frontier`] orders
+/// them) and `consistency` proves the tree of `start + n` leaves a prefix of the tree of `size`. Whoever
+/// supplies `left` cannot make other leaves pass: the recomputed root of `start + n` leaves must be the one
+/// the consistency proof ties to the signed root, and it commits to every leaf and its position.
+pub fn verify_range(
+    start: u64,
+    left: &[Hash],
+    leaves: impl IntoIterator<Item = Hash>,
+    size: u64,
+    root: &Hash,
+    consistency: &[Hash],
+) -> bool {
+    let Some(mut f) = Frontier::from_roots(start, left) else {
+        return false;
+    };
+    for leaf in leaves {
+        f.push_leaf(leaf);
+    }
+    f.size() <= size && verify_consistency(f.size(), size, &f.root(), root, consistency)
 }
 
 impl HashSource for Frontier {
@@ -423,6 +459,38 @@ mod tests {
         }
         assert_eq!(stored, t.levels.iter().map(Vec::len).sum::<usize>());
         assert_eq!(Frontier::new().root(), empty_root());
+    }
+
+    proptest! {
+        #[test]
+        fn a_range_verifies_against_a_later_root_and_nothing_else_does(
+            size in 1u64..70, a in 0u64..70, b in 0u64..70, tamper in 0usize..4,
+        ) {
+            let (start, end) = (a.min(b) % (size + 1), a.max(b) % (size + 1));
+            let (start, end) = (start.min(end), start.max(end));
+            let entries: Vec<Vec<u8>> = (0..size).map(|i| format!("entry {i}").into_bytes()).collect();
+            let mut t = MemoryTree::new();
+            for e in &entries {
+                t.push(e);
+            }
+            let left: Vec<Hash> = frontier(start).iter().map(|&(l, i)| t.node(l, i).unwrap()).collect();
+            let mut leaves: Vec<Hash> = entries[start as usize..end as usize].iter().map(|e| leaf_hash(e)).collect();
+            let proof = consistency_proof(&t, end, size).unwrap();
+            let root = t.root();
+            prop_assert!(verify_range(start, &left, leaves.clone(), size, &root, &proof));
+            let mut left = left;
+            let changed = match tamper {
+                0 if !leaves.is_empty() => { leaves[0][0] ^= 1; true }
+                1 if leaves.len() > 1 => { leaves.swap(0, 1); leaves[0] != leaves[1] }
+                // Dropping the last is only a shorter page; one before it moves the rest.
+                2 if leaves.len() > 1 => { leaves.remove(0); true }
+                3 if !left.is_empty() => { left[0][5] ^= 1; true }
+                _ => false,
+            };
+            if changed {
+                prop_assert!(!verify_range(start, &left, leaves, size, &root, &proof));
+            }
+        }
     }
 
     /// The RFC 6962 test vectors used by Certificate Transparency implementations (the eight leaves of

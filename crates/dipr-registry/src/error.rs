@@ -86,6 +86,11 @@ pub const ERROR_CODES: &[(&str, u16, &str)] = &[
         "The database's log is behind the newest checkpoint the registry has signed (a restored backup or a \
          rollback): nothing is signed until an operator resolves it (docs/OPERATIONS.md).",
     ),
+    (
+        "log_cursor_ahead",
+        409,
+        "The cursor is beyond the published log: it did not come from this log, or the log was rolled back.",
+    ),
     ("internal", 500, "An internal error; it has been logged."),
 ];
 

@@ -24,9 +24,10 @@ use uuid::Uuid;
 use crate::durable::WalSync;
 use crate::search::{self, Field};
 use crate::{
-    Applicants, ApplicationFilter, Count, Cursor, DecisionTimes, EconomicValue, EventRecord, Industry, LogRow,
-    MonthRow, NewEvent, Order, Page, Paged, PledgeFinancing, RequestKey, Result, SketchMatch, Statistics, StatsFilter,
-    Store, StoreError, StoredAnswer, TokenKind, TokenRecord, Tx, UserRecord, ValueByKind, COUNT_CAP, RANK_CAP,
+    Applicants, ApplicationFilter, Count, Cursor, DecisionTimes, EconomicValue, EventRecord, Industry, LogFilter,
+    LogRow, MonthRow, NewEvent, Order, Page, Paged, PledgeFinancing, RequestKey, Result, SketchMatch, Statistics,
+    StatsFilter, Store, StoreError, StoredAnswer, TokenKind, TokenRecord, Tx, UserRecord, ValueByKind, COUNT_CAP,
+    RANK_CAP,
 };
 use dipr_domain::encumbrance::Money;
 use dipr_domain::holding::{Transaction, TransactionKind};
@@ -1666,6 +1667,48 @@ macro_rules! impl_store {
                         })
                     })
                     .collect()
+            }
+
+            async fn latest_log_rows(&self, filter: &LogFilter, limit: u32) -> Result<Vec<LogRow>> {
+                // Newest first by event id, which indexes serve (events(kind, id), events(to_state, id),
+                // events_subject); the log's order is restored below.
+                let head = "SELECT l.idx, l.event_id, l.entry FROM events e JOIN log_entries l ON l.event_id = e.id WHERE ";
+                let rows = match filter {
+                    LogFilter::Kinds(kinds) => {
+                        let marks: Vec<String> = (2..kinds.len() + 2).map(|i| format!("${i}")).collect();
+                        let sql = format!("{head}e.kind IN ({}) ORDER BY e.id DESC LIMIT $1", marks.join(", "));
+                        let mut q = sqlx::query(&sql).bind(i64::from(limit));
+                        for k in kinds {
+                            q = q.bind(k.as_str());
+                        }
+                        q.fetch_all(&self.read).await?
+                    }
+                    LogFilter::Registrations => {
+                        let sql = format!(
+                            "{head}e.to_state = 'registered' AND (e.from_state IS NULL OR e.from_state <> 'registered') \
+                             ORDER BY e.id DESC LIMIT $1"
+                        );
+                        sqlx::query(&sql).bind(i64::from(limit)).fetch_all(&self.read).await?
+                    }
+                    LogFilter::Subject(id) => {
+                        let sql = format!(
+                            "{head}e.subject_type = 'application' AND e.subject_id = $2 ORDER BY e.id DESC LIMIT $1"
+                        );
+                        sqlx::query(&sql).bind(i64::from(limit)).bind(id.to_string()).fetch_all(&self.read).await?
+                    }
+                };
+                let mut rows = rows
+                    .iter()
+                    .map(|r| {
+                        Ok(LogRow {
+                            index: r.try_get::<i64, _>("idx")? as u64,
+                            event_id: r.try_get("event_id")?,
+                            entry: r.try_get("entry")?,
+                        })
+                    })
+                    .collect::<Result<Vec<_>>>()?;
+                rows.sort_by(|a, b| b.index.cmp(&a.index));
+                Ok(rows)
             }
 
             async fn cosignatures(&self, size: u64) -> Result<Vec<String>> {

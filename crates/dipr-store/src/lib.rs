@@ -108,6 +108,8 @@ pub trait Store: Send + Sync + 'static {
     /// The log's rows with indexes `[from, to)` as stored, each with its index and event: unlike
     /// [`Store::log_entries`] a missing row shows as a gap, and rows beyond the counter are returned too.
     async fn log_rows(&self, from: u64, to: u64) -> Result<Vec<LogRow>>;
+    /// The newest rows of the log whose events match `filter`, newest first, at most `limit` (the feeds).
+    async fn latest_log_rows(&self, filter: &LogFilter, limit: u32) -> Result<Vec<LogRow>>;
     /// The audit events with these ids (absent ids are simply missing from the answer).
     async fn events_by_ids(&self, ids: &[i64]) -> Result<Vec<EventRecord>>;
     /// The applications with these ids, decoded as every read decodes them (absent ids are missing).

@@ -88,6 +88,17 @@ pub struct NewEvent {
     pub payload: serde_json::Value,
 }
 
+/// Which public events a feed shows.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum LogFilter {
+    /// Events of these kinds (`notice_published`, `revoked`, `pledge_registered`, …).
+    Kinds(Vec<String>),
+    /// Registrations: events that move a record into `registered`.
+    Registrations,
+    /// Every event about one record.
+    Subject(Uuid),
+}
+
 /// One stored row of the public log.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct LogRow {

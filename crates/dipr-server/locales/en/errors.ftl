@@ -58,6 +58,7 @@ error-upstream_not_registered = A product named as a source is not registered.
 error-upstream_licence_required = Deriving from another holder's product needs the licence that allows it.
 error-upstream_licence_invalid = The licence named is not an active licence of that product to the applicant.
 error-log_behind = The register is temporarily not accepting changes: its log is behind what it has already published. The operator has been alerted; nothing you sent was changed.
+error-log_cursor_ahead = The cursor is beyond the published log: it did not come from this log, or the log was rolled back.
 error-internal = An internal error; it has been logged. Please try again.
 error-required = Required.
 error-confirmation_required = Tick the box to confirm this action.

@@ -87,3 +87,14 @@ figures-live = Figures as of { $at }, computed for this query.
 figures-as-of = Figures as of { $at }, refreshed every { $minutes } min; later events are not counted yet.
 encumbrances-certificate = Download the search certificate (JSON)
 encumbrances-certificate-lead = A search certificate is signed by the registry and states the query, the time, every result and the log checkpoint they were read at; verify it offline on the certificate check page or with dipr verify, to prove later what the register showed when you lent.
+
+# Atom feeds
+feed-notices = Public notices
+feed-registrations = Newly registered data products
+feed-revocations = Revocations, cancellations and expiries
+feed-encumbrances = Pledges, licences, transfers and disputes
+feed-record = Record activity: { $name }
+feed-subtitle = Each item is one event of the public log; times are Beijing time.
+feed-holder = Holder
+feed-log-index = log entry { $index }
+feed-subscribe = Subscribe (Atom)

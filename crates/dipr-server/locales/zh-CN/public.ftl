@@ -87,3 +87,14 @@ figures-live = 数据截至 { $at }，按本次查询实时计算。
 figures-as-of = 数据截至 { $at }，每 { $minutes } 分钟更新；此后的登记尚未计入。
 encumbrances-certificate = 下载查询证明（JSON）
 encumbrances-certificate-lead = 查询证明由登记机构签名，载明查询内容、查询时间、全部结果及所依据的账本检查点，可在“证书核验”页或用 dipr verify 离线核验，供日后证明放贷时登记簿的记载。
+
+# Atom feeds
+feed-notices = 登记公示
+feed-registrations = 新登记的数据产品
+feed-revocations = 撤销、注销与期满
+feed-encumbrances = 质押、许可、转让与争议
+feed-record = 登记动态：{ $name }
+feed-subtitle = 每一条均为公开日志中的一个事件；时间均为北京时间。
+feed-holder = 权利人
+feed-log-index = 日志第 { $index } 条
+feed-subscribe = 订阅（Atom）

@@ -6,6 +6,7 @@
 
 pub mod accounts;
 pub mod admin;
+pub mod events;
 pub mod filings;
 pub mod fingerprints;
 pub mod holdings;
@@ -34,6 +35,7 @@ pub fn routes() -> Router<Arc<Registry>> {
         .merge(review::routes())
         .merge(public::routes())
         .merge(ledger::routes())
+        .merge(events::routes())
         .merge(admin::routes())
         .merge(holdings::routes())
         .fallback(|| async { ApiError::not_found("endpoint") });

@@ -4,6 +4,7 @@
 pub mod admin;
 pub mod check;
 pub mod examiner;
+pub mod feeds;
 pub mod filed;
 pub mod filing;
 pub mod form;
@@ -28,6 +29,7 @@ pub fn routes() -> Router<Arc<Registry>> {
         .route("/records/{id}", axum::routing::get(record::record))
         .route("/records/{id}/objections", axum::routing::post(record::object))
         .merge(public::routes())
+        .merge(feeds::routes())
         .merge(check::routes())
         .merge(portal::routes())
         .merge(filing::routes())

@@ -1630,6 +1630,7 @@ async fn registrations_end_by_cancellation_revocation_or_expiry() {
 }
 
 mod abuse;
+mod feeds;
 mod integrity;
 mod registered;
 mod tiles;
