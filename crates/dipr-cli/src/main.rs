@@ -258,13 +258,19 @@ fn redact(url: &str) -> String {
 
 fn main() -> Result<()> {
     let cli = Cli::parse();
-    tracing_subscriber::fmt()
+    let logs = tracing_subscriber::fmt()
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_env("DIPR_LOG")
                 .unwrap_or_else(|_| "info,sqlx=warn,tower_http=warn".into()),
         )
         .with_writer(std::io::stderr)
-        .init();
+        // Colour codes only for a person at a terminal, never into files or a log collector.
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()));
+    if std::env::var("DIPR_LOG_FORMAT").as_deref() == Ok("json") {
+        logs.json().init();
+    } else {
+        logs.init();
+    }
     match cli.command {
         Cmd::Serve { store, listen, demo, adjustable_clock } => {
             runtime()?.block_on(serve(store, listen, demo, adjustable_clock))

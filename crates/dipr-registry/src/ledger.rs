@@ -180,6 +180,7 @@ pub async fn record(
     if !is_logged(app) {
         return Ok(());
     }
+    let started = std::time::Instant::now();
     let mut data = entry_data(&event.reasons, &event.payload);
     let newly_registered = app.state == State::Registered
         && event.from_state.as_deref() != Some(State::Registered.as_str())
@@ -230,6 +231,7 @@ pub async fn record(
         let doc = serde_json::to_string_pretty(&cert).map_err(Error::internal)?;
         tx.insert_certificate(app.id, &cert.statement.registration_number, index, &doc, event.at).await?;
     }
+    state.metrics.appended(started.elapsed());
     Ok(())
 }
 

@@ -16,6 +16,7 @@ pub mod head;
 pub mod holdings;
 pub mod input;
 pub mod ledger;
+pub mod metrics;
 pub mod records;
 pub mod standing;
 pub mod state;

@@ -57,6 +57,8 @@ pub struct Config {
     pub tsa_interval_secs: u64,
     /// Throttles, budgets and timeouts against abuse.
     pub limits: throttle::Limits,
+    /// A bearer token that may read `/metrics` from anywhere (loopback clients need none). Unset: loopback only.
+    pub metrics_token: Option<Secret>,
     /// How often the headline statistics (home page, unfiltered dashboard) are refreshed, in seconds; 0
     /// computes them for every request.
     pub stats_refresh_secs: u64,
@@ -86,6 +88,7 @@ impl Default for Config {
             tsa: Vec::new(),
             tsa_interval_secs: 60,
             limits: throttle::Limits::default(),
+            metrics_token: None,
             stats_refresh_secs: 60,
             request_key_days: 7,
         }
@@ -94,6 +97,17 @@ impl Default for Config {
 
 /// Where the public site is when `public_url` is unset and no server has said where it listens: the
 /// address `dipr serve` listens on by default.
+/// A secret from the configuration: shown as `***` by `Debug`, so it never reaches a log.
+#[derive(Clone, Deserialize, PartialEq, Eq)]
+#[serde(transparent)]
+pub struct Secret(pub String);
+
+impl std::fmt::Debug for Secret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("***")
+    }
+}
+
 pub const DEFAULT_PUBLIC_URL: &str = "http://127.0.0.1:8080";
 
 impl Config {
@@ -146,6 +160,7 @@ pub struct Registry {
     pub sign_ups: throttle::ClientBudget,
     pub objections: throttle::ObjectionBudget,
     pub figures: crate::figures::Figures,
+    pub metrics: crate::metrics::Metrics,
     /// The registrar's seal (`seal_image`), read and checked once at start.
     pub seal: Option<dipr_pdf::Seal>,
     calendar: RwLock<Arc<WorkingCalendar>>,
@@ -186,6 +201,7 @@ impl Registry {
             ),
             objections: throttle::ObjectionBudget::new(&config.limits),
             figures: Default::default(),
+            metrics: Default::default(),
             seal,
             store,
             clock,

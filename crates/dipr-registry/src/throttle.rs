@@ -239,6 +239,12 @@ impl SignInGuard {
         self.lock().failures.remove(&(account_key(username), client));
     }
 
+    /// Wrong passwords and attempts refused by the throttle since the server started (the metrics).
+    pub fn totals(&self) -> (u64, u64) {
+        let s = self.lock();
+        (s.failed, s.throttled)
+    }
+
     pub fn report(&self) -> SignInReport {
         let s = self.lock();
         let mut accounts: Vec<AccountFailures> = s.accounts.values().cloned().collect();

@@ -110,7 +110,9 @@ pub async fn run(state: Arc<Registry>, interval: Duration, mut stop: tokio::sync
     let mut warned_on = None;
     let mut pruning = Every { period: PRUNE_EVERY, last: None };
     loop {
-        match run_once(&state).await {
+        let pass = run_once(&state).await;
+        state.metrics.task_ran("deadlines", pass.is_ok());
+        match pass {
             Ok(r) if r != TimerReport::default() => tracing::info!(?r, "timer pass"),
             Ok(_) => {}
             Err(e) => tracing::warn!(code = e.code, message = %e.message, "timer pass failed; retrying next interval"),

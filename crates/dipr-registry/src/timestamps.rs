@@ -98,7 +98,9 @@ pub async fn run(state: Arc<Registry>, interval: std::time::Duration, mut stop: 
         return;
     }
     loop {
-        if let Err(e) = stamp_once(&state).await {
+        let pass = stamp_once(&state).await;
+        state.metrics.task_ran("timestamps", pass.is_ok());
+        if let Err(e) = pass {
             tracing::warn!(code = e.code, message = %e.message, "time-stamping round failed");
         }
         tokio::select! {

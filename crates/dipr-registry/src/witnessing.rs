@@ -261,7 +261,9 @@ pub async fn log_health(state: &Registry) -> Result<LogHealth> {
 /// Submit new checkpoints to the witnesses every `interval` until `stop`.
 pub async fn run(state: Arc<Registry>, interval: std::time::Duration, mut stop: tokio::sync::watch::Receiver<bool>) {
     loop {
-        if let Err(e) = collect_once(&state).await {
+        let pass = collect_once(&state).await;
+        state.metrics.task_ran("witnesses", pass.is_ok());
+        if let Err(e) = pass {
             tracing::warn!(code = e.code, message = %e.message, "witness round failed");
         }
         tokio::select! {

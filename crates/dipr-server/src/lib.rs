@@ -10,6 +10,7 @@ pub mod conditional;
 pub mod error;
 pub mod guard;
 pub mod headers;
+pub mod observe;
 pub mod once;
 pub mod peer;
 pub mod web;
@@ -27,14 +28,16 @@ pub fn router(state: Arc<Registry>) -> axum::Router {
     axum::Router::new()
         .merge(api::routes())
         .merge(web::routes())
+        .route("/metrics", axum::routing::get(observe::metrics))
         // Body limits are per route, applied before the body is read (`guard::body_limit`), not by extractors;
         // a keyed request is claimed (`once`) only once its body is within its route's limit.
         .route_layer(from_fn_with_state(state.clone(), once::layer))
         .route_layer(from_fn_with_state(state.clone(), guard::body_limit))
+        .route_layer(axum::middleware::from_fn(observe::route))
         .layer(axum::extract::DefaultBodyLimit::disable())
         .layer(from_fn_with_state(state.clone(), guard::deadline))
         .layer(from_fn_with_state(state.clone(), headers::layer))
-        .layer(tower_http::trace::TraceLayer::new_for_http())
+        .layer(from_fn_with_state(state.clone(), observe::layer))
         .with_state(state)
 }
 

@@ -25,9 +25,9 @@ use crate::durable::WalSync;
 use crate::search::{self, Field};
 use crate::{
     Applicants, ApplicationFilter, Count, Cursor, DecisionTimes, EconomicValue, EventRecord, Industry, LogFilter,
-    LogRow, MonthRow, NewEvent, Order, Page, Paged, PledgeFinancing, RequestKey, Result, SketchMatch, Statistics,
-    StatsFilter, Store, StoreError, StoredAnswer, TokenKind, TokenRecord, Tx, UserRecord, ValueByKind, COUNT_CAP,
-    RANK_CAP,
+    LogRow, MonthRow, NewEvent, Order, Page, Paged, PledgeFinancing, PoolStatus, RequestKey, Result, SketchMatch,
+    Statistics, StatsFilter, Store, StoreError, StoredAnswer, TokenKind, TokenRecord, Tx, UserRecord, ValueByKind,
+    COUNT_CAP, RANK_CAP,
 };
 use dipr_domain::encumbrance::Money;
 use dipr_domain::holding::{Transaction, TransactionKind};
@@ -1396,6 +1396,13 @@ macro_rules! impl_store {
         impl Store for $store {
             fn backend(&self) -> &'static str {
                 $backend
+            }
+
+            fn pool_status(&self) -> PoolStatus {
+                PoolStatus {
+                    connections: self.read.size() + self.write.size(),
+                    idle: self.read.num_idle() + self.write.num_idle(),
+                }
             }
 
             async fn ping(&self) -> Result<()> {

@@ -66,6 +66,8 @@ pub trait Store: Send + Sync + 'static {
     /// `"sqlite"` or `"postgres"`.
     fn backend(&self) -> &'static str;
     async fn ping(&self) -> Result<()>;
+    /// Open and idle connections of the store's pools.
+    fn pool_status(&self) -> PoolStatus;
     async fn begin(&self) -> Result<Box<dyn Tx>>;
 
     async fn application(&self, id: Uuid) -> Result<Option<Application>>;

@@ -88,6 +88,13 @@ pub struct NewEvent {
     pub payload: serde_json::Value,
 }
 
+/// The database connections a store holds (the metrics).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct PoolStatus {
+    pub connections: u32,
+    pub idle: usize,
+}
+
 /// Which public events a feed shows.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum LogFilter {

@@ -33,6 +33,8 @@ pub fn routes() -> OpenApiRouter<Arc<Registry>> {
 pub fn root_routes() -> OpenApiRouter<Arc<Registry>> {
     OpenApiRouter::new()
         .routes(routes!(healthz))
+        .routes(routes!(readyz))
+        .routes(routes!(livez))
         .route("/log/checkpoint", get(log_checkpoint))
         .route("/log/tile/{*path}", get(log_tile))
 }
@@ -152,13 +154,36 @@ async fn log_tile(
 /// too long for its witnesses (`witness_max_lag_secs`).
 #[utoipa::path(get, path = "/healthz", tag = "meta", responses((status = 200, body = Health), (status = 503, body = Health)))]
 async fn healthz(AxState(st): S) -> impl IntoResponse {
+    readiness(&st).await
+}
+
+/// Readiness, for load balancers: the same checks as `/healthz` (a process whose database or log is unhealthy
+/// should get no traffic).
+#[utoipa::path(get, path = "/readyz", tag = "meta", responses((status = 200, body = Health), (status = 503, body = Health)))]
+async fn readyz(AxState(st): S) -> impl IntoResponse {
+    readiness(&st).await
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Alive {
+    pub status: &'static str,
+}
+
+/// Liveness, for process supervisors: the process answers requests. It reads nothing, so a database outage
+/// does not get healthy processes restarted (readiness takes them out of rotation instead).
+#[utoipa::path(get, path = "/livez", tag = "meta", responses((status = 200, body = Alive)))]
+async fn livez() -> Json<Alive> {
+    Json(Alive { status: "ok" })
+}
+
+async fn readiness(st: &Registry) -> impl IntoResponse {
     let mut problems = Vec::new();
     let log = match st.store.ping().await {
         Err(e) => {
             problems.push(format!("the database does not answer: {e}"));
             None
         }
-        Ok(()) => match dipr_registry::witnessing::log_health(&st).await {
+        Ok(()) => match dipr_registry::witnessing::log_health(st).await {
             Ok(log) => Some(log),
             Err(e) => {
                 problems.push(format!("the log cannot be read: {}", e.message));

@@ -1632,6 +1632,7 @@ async fn registrations_end_by_cancellation_revocation_or_expiry() {
 mod abuse;
 mod feeds;
 mod integrity;
+mod operations;
 mod registered;
 mod tiles;
 mod timestamps;
