@@ -4,7 +4,8 @@
 #   scripts/three-servers.sh [path/to/dipr]        (default: $CARGO_TARGET_DIR/release/dipr, else target/release/dipr)
 #
 # Creates a fresh database and one data directory per server (each with a copy of the same registry.key and
-# the same dipr.toml: adjustable clock, timers every second, sign-up and sign-in budgets lifted, long sessions),
+# the same dipr.toml: adjustable clock, timers every second, sign-up and sign-in budgets and API quotas lifted,
+# long sessions),
 # starts the servers on free loopback ports, then at once:
 #   - runs `dipr bench http` against every server (drafts, submissions, public search);
 #   - drives filings across servers (applicant on one, examiners on the two others) to public notice or to a
@@ -79,6 +80,11 @@ session_hours = 8760
 [limits]
 sign_up_client_burst = 100000
 sign_in_client_burst = 100000
+# A load test, not a client: the API quotas are lifted.
+api_search_quota = 0
+api_read_quota = 0
+api_write_quota = 0
+api_export_quota = 0
 TOML
 mkdir -m 700 "$WORK/s1"
 cp "$WORK/dipr.toml" "$WORK/s1/"

@@ -24,6 +24,12 @@ pub const ERROR_CODES: &[(&str, u16, &str)] = &[
         "Too many objections from this client or, anonymously, on this record; wait the seconds in Retry-After.",
     ),
     ("sign_ups_throttled", 429, "Too many accounts created from this client; wait the seconds in Retry-After."),
+    (
+        "rate_limited",
+        429,
+        "This client, account or API token has used its quota of this kind of request (RateLimit-* headers); \
+         wait the seconds in Retry-After.",
+    ),
     ("request_timeout", 408, "The request took too long to arrive or to answer."),
     ("forbidden", 403, "Your role or relation to this record does not allow this."),
     ("conflict_of_interest", 403, "An examiner may not decide on a filing they made or are party to."),

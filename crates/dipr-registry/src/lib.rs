@@ -18,6 +18,7 @@ pub mod input;
 pub mod ledger;
 pub mod metrics;
 pub mod records;
+pub mod scrape;
 pub mod standing;
 pub mod state;
 pub mod stream;

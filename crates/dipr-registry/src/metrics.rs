@@ -12,9 +12,6 @@ use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::metrics::histogram::{exponential_buckets, Histogram};
 use prometheus_client::registry::Registry as Prometheus;
 
-use crate::error::{Error, Result};
-use crate::Registry;
-
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 pub struct RequestLabels {
     pub method: String,
@@ -65,13 +62,13 @@ pub struct Metrics {
     pub task_runs: Family<TaskLabels, Counter>,
     pub refusals: Family<RefusalLabels, Counter>,
     pub webhook_deliveries: Family<DeliveryLabels, Counter>,
-    log_entries: Gauge,
-    checkpoint_age: Gauge,
-    witness_lag: Gauge,
-    db_connections: Gauge,
-    db_idle: Gauge,
-    sign_in_failures: Counter,
-    registry: Prometheus,
+    pub(crate) log_entries: Gauge,
+    pub(crate) checkpoint_age: Gauge,
+    pub(crate) witness_lag: Gauge,
+    pub(crate) db_connections: Gauge,
+    pub(crate) db_idle: Gauge,
+    pub(crate) sign_in_failures: Counter,
+    pub(crate) registry: Prometheus,
 }
 
 impl Default for Metrics {
@@ -144,32 +141,4 @@ impl Metrics {
         self.log_appends.inc();
         self.log_append_seconds.observe(took.as_secs_f64());
     }
-}
-
-/// The metrics in the Prometheus text format, with the figures read now.
-pub async fn scrape(state: &Registry) -> Result<String> {
-    let m = &state.metrics;
-    let health = crate::witnessing::log_health(state).await?;
-    m.log_entries.set(health.size as i64);
-    m.witness_lag.set(health.waiting_secs as i64);
-    let newest = match health.size {
-        0 => None,
-        n => state.store.log_entries(n - 1, n).await?.pop(),
-    };
-    let age = newest
-        .and_then(|e| dipr_ledger::certificate::LogEntry::parse(&e).ok())
-        .and_then(|e| chrono::DateTime::parse_from_rfc3339(&e.at).ok())
-        .map_or(0, |at| (state.clock.now() - at.with_timezone(&chrono::Utc)).num_seconds().max(0));
-    m.checkpoint_age.set(age);
-    let pool = state.store.pool_status();
-    m.db_connections.set(i64::from(pool.connections));
-    m.db_idle.set(pool.idle as i64);
-    // The sign-in throttle keeps its own totals; the counters catch up with them.
-    let (failed, throttled) = state.sign_ins.totals();
-    m.sign_in_failures.inc_by(failed.saturating_sub(m.sign_in_failures.get()));
-    let refused = m.refusals.get_or_create(&RefusalLabels { class: "sign_in".into() });
-    refused.inc_by(throttled.saturating_sub(refused.get()));
-    let mut out = String::new();
-    prometheus_client::encoding::text::encode(&mut out, &m.registry).map_err(Error::internal)?;
-    Ok(out)
 }

@@ -157,6 +157,7 @@ pub struct Registry {
     /// Derived from the registry key: keys the discovery sketches that make products comparable.
     pub discovery_key: [u8; 32],
     pub sign_ins: throttle::SignInGuard,
+    pub quotas: throttle::ApiQuotas,
     pub sign_ups: throttle::ClientBudget,
     pub objections: throttle::ObjectionBudget,
     pub figures: crate::figures::Figures,
@@ -195,6 +196,7 @@ impl Registry {
         let discovery_key = dipr_fingerprint::derive_discovery_key(signer.to_private_string().as_bytes());
         let state = Arc::new(Self {
             sign_ins: throttle::SignInGuard::new(&config.limits),
+            quotas: throttle::ApiQuotas::new(&config.limits),
             sign_ups: throttle::ClientBudget::new(
                 config.limits.sign_up_client_burst,
                 config.limits.sign_up_client_every_secs,

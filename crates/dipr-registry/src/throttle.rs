@@ -49,6 +49,17 @@ pub struct Limits {
     pub header_timeout_secs: u64,
     /// A request not answered within this long (including reading its body) gets `request_timeout`.
     pub request_timeout_secs: u64,
+    /// API quotas: how many requests of each class one client address, one account (signed in) or one API
+    /// token may make in `api_window_secs`, spent evenly (a full quota at once, then one more every
+    /// window/quota). 0 lifts a class's quota (benchmarks). Sign-in and sign-up have their own limits above.
+    pub api_window_secs: u64,
+    pub api_search_quota: u32,
+    pub api_read_quota: u32,
+    pub api_write_quota: u32,
+    pub api_export_quota: u32,
+    /// Ids of API tokens no quota applies to (a trusted mirror's, a benchmark's): `GET /api/v1/me/tokens`
+    /// shows a token's id.
+    pub api_quota_exempt_tokens: Vec<Uuid>,
 }
 
 impl Default for Limits {
@@ -67,6 +78,12 @@ impl Default for Limits {
             objection_record_every_secs: 6 * 60 * 60,
             header_timeout_secs: 20,
             request_timeout_secs: 60,
+            api_window_secs: 300,
+            api_search_quota: 600,
+            api_read_quota: 3000,
+            api_write_quota: 600,
+            api_export_quota: 120,
+            api_quota_exempt_tokens: Vec::new(),
         }
     }
 }
@@ -97,6 +114,12 @@ struct Buckets<K> {
 impl<K: Hash + Eq> Buckets<K> {
     fn new(burst: u32, every_secs: u64) -> Self {
         Self { burst: f64::from(burst.max(1)), every: Duration::from_secs(every_secs.max(1)), map: HashMap::new() }
+    }
+
+    /// `quota` at once, then the quota refilled evenly over `window`.
+    fn per_window(quota: u32, window: Duration) -> Self {
+        let quota = quota.max(1);
+        Self { burst: f64::from(quota), every: (window / quota).max(Duration::from_millis(1)), map: HashMap::new() }
     }
 
     fn tokens(&self, key: &K, now: Instant) -> f64 {
@@ -281,6 +304,97 @@ impl ClientBudget {
 
     pub fn spend(&self, client: Client, now: Instant) {
         self.lock().take(client, now);
+    }
+}
+
+/// What an API request is, for its quota.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum QuotaClass {
+    Search,
+    Read,
+    Write,
+    Export,
+}
+
+impl QuotaClass {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Search => "search",
+            Self::Read => "read",
+            Self::Write => "write",
+            Self::Export => "export",
+        }
+    }
+}
+
+/// Whose quota a request spends: its API token's, its signed-in account's (every session of an account shares
+/// one), or its client address's.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum QuotaKey {
+    Token(Uuid),
+    Account(Uuid),
+    Client(Client),
+}
+
+/// Where a quota stands after a request, for the `RateLimit` headers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct QuotaState {
+    pub limit: u32,
+    pub remaining: u32,
+    /// Seconds until the quota is whole again.
+    pub reset_secs: u64,
+    pub window_secs: u64,
+}
+
+/// The API quotas of every class.
+pub struct ApiQuotas {
+    window: Duration,
+    classes: [(QuotaClass, u32, Mutex<Buckets<QuotaKey>>); 4],
+    exempt: Vec<Uuid>,
+}
+
+impl ApiQuotas {
+    pub fn new(limits: &Limits) -> Self {
+        let window = Duration::from_secs(limits.api_window_secs.max(1));
+        let class = |c, q| (c, q, Mutex::new(Buckets::per_window(q, window)));
+        Self {
+            window,
+            classes: [
+                class(QuotaClass::Search, limits.api_search_quota),
+                class(QuotaClass::Read, limits.api_read_quota),
+                class(QuotaClass::Write, limits.api_write_quota),
+                class(QuotaClass::Export, limits.api_export_quota),
+            ],
+            exempt: limits.api_quota_exempt_tokens.clone(),
+        }
+    }
+
+    /// Spend one request of `class` from `key`'s quota: `Ok` with what is left, `Err` with the wait (and
+    /// nothing spent) when it is used up. `None` when no quota applies (lifted, or an exempt token).
+    pub fn spend(
+        &self,
+        class: QuotaClass,
+        key: QuotaKey,
+        now: Instant,
+    ) -> Option<Result<QuotaState, (QuotaState, Duration)>> {
+        if matches!(key, QuotaKey::Token(t) if self.exempt.contains(&t)) {
+            return None;
+        }
+        let (_, quota, buckets) = self.classes.iter().find(|(c, q, _)| *c == class && *q > 0)?;
+        let mut b = buckets.lock().unwrap_or_else(|e| e.into_inner());
+        let state = |tokens: f64| QuotaState {
+            limit: *quota,
+            remaining: tokens.max(0.0).floor() as u32,
+            reset_secs: b.every.mul_f64((b.burst - tokens).max(0.0)).as_secs_f64().ceil() as u64,
+            window_secs: self.window.as_secs(),
+        };
+        let wait = b.wait(&key, now);
+        if !wait.is_zero() {
+            return Some(Err((state(b.tokens(&key, now)), wait)));
+        }
+        let left = state(b.tokens(&key, now) - 1.0);
+        b.take(key, now);
+        Some(Ok(left))
     }
 }
 

@@ -83,7 +83,7 @@ pub async fn metrics(State(st): State<Arc<Registry>>, req: Request) -> Response 
         return (StatusCode::FORBIDDEN, "metrics are served to loopback clients or with the metrics token\n")
             .into_response();
     }
-    match dipr_registry::metrics::scrape(&st).await {
+    match dipr_registry::scrape::metrics(&st).await {
         Ok(text) => ([(header::CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")], text).into_response(),
         Err(e) => {
             tracing::error!(error = %e, "metrics could not be read");

@@ -58,6 +58,7 @@ error-upstream_not_registered = A product named as a source is not registered.
 error-upstream_licence_required = Deriving from another holder's product needs the licence that allows it.
 error-upstream_licence_invalid = The licence named is not an active licence of that product to the applicant.
 error-log_behind = The register is temporarily not accepting changes: its log is behind what it has already published. The operator has been alerted; nothing you sent was changed.
+error-rate_limited = This client, account or API token has used its quota of this kind of request; wait the seconds in Retry-After and try again.
 error-log_cursor_ahead = The cursor is beyond the published log: it did not come from this log, or the log was rolled back.
 error-internal = An internal error; it has been logged. Please try again.
 error-required = Required.

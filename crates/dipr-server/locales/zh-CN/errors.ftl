@@ -58,6 +58,7 @@ error-upstream_not_registered = 作为来源的产品未登记或已失效。
 error-upstream_licence_required = 基于他人产品加工须提供相应许可。
 error-upstream_licence_invalid = 所列许可不是该产品对申请人的有效许可。
 error-log_behind = 登记簿暂停受理变更：其日志落后于已公布的内容，已通知运维人员；您提交的内容未作任何更改。
+error-rate_limited = 本客户端、账户或 API 令牌的此类请求已达配额，请等待 Retry-After 所示秒数后再试。
 error-log_cursor_ahead = 游标超出已公布的日志：它不是来自本日志，或日志曾被回滚。
 error-internal = 系统内部错误，已记录。请稍后重试。
 error-required = 必填。

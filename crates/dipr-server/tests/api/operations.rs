@@ -30,14 +30,13 @@ async fn scrape(app: &App) -> Scrape {
 }
 
 fn value(s: &Scrape, name: &str, labels: &[(&str, &str)]) -> Option<f64> {
-    s.samples
-        .iter()
-        .find(|x| x.metric == name && labels.iter().all(|(k, v)| x.labels.get(k) == Some(*v)))
-        .map(|x| match &x.value {
+    s.samples.iter().find(|x| x.metric == name && labels.iter().all(|(k, v)| x.labels.get(k) == Some(*v))).map(|x| {
+        match &x.value {
             Sample::Counter(v) | Sample::Gauge(v) | Sample::Untyped(v) => *v,
             Sample::Histogram(b) => b.last().map_or(0.0, |b| b.count),
             Sample::Summary(_) => f64::NAN,
-        })
+        }
+    })
 }
 
 #[tokio::test]
@@ -49,7 +48,8 @@ async fn metrics_count_requests_by_route_and_read_the_log_when_scraped() {
     }
     let id = Uuid::now_v7();
     app.call("GET", &format!("/api/v1/public/records/{id}"), None, None).await;
-    app.call("POST", "/api/v1/auth/signin", None, Some(json!({"username": "nobody", "password": "wrong password"}))).await;
+    app.call("POST", "/api/v1/auth/signin", None, Some(json!({"username": "nobody", "password": "wrong password"})))
+        .await;
 
     let s = scrape(&app).await;
     let records = [("method", "GET"), ("route", "/api/v1/public/records"), ("status", "200")];
@@ -62,7 +62,12 @@ async fn metrics_count_requests_by_route_and_read_the_log_when_scraped() {
     let size = app.state.store.log_size().await.unwrap() as f64;
     assert_eq!(value(&s, "dipr_log_entries", &[]), Some(size));
     assert_eq!(value(&s, "dipr_log_appends_total", &[]), Some(size), "every entry of the demo appended here");
-    assert_eq!(value(&s, "dipr_sign_in_failures_total", &[]), Some(1.0), "{:?}", s.samples.iter().map(|x| &x.metric).collect::<Vec<_>>());
+    assert_eq!(
+        value(&s, "dipr_sign_in_failures_total", &[]),
+        Some(1.0),
+        "{:?}",
+        s.samples.iter().map(|x| &x.metric).collect::<Vec<_>>()
+    );
     assert!(value(&s, "dipr_checkpoint_age_seconds", &[]).unwrap() >= 0.0);
     assert!(value(&s, "dipr_db_connections", &[]).unwrap() >= 1.0);
     assert!(value(&s, "dipr_log_append_duration_seconds", &[]).unwrap() >= size);
@@ -74,7 +79,11 @@ async fn metrics_count_requests_by_route_and_read_the_log_when_scraped() {
 
 #[tokio::test]
 async fn metrics_are_for_loopback_or_the_metrics_token_only() {
-    let app = App::with(Config { metrics_token: Some(dipr_registry::state::Secret("s3cret-token".into())), ..config() }, signer()).await;
+    let app = App::with(
+        Config { metrics_token: Some(dipr_registry::state::Secret("s3cret-token".into())), ..config() },
+        signer(),
+    )
+    .await;
     let far = Some("203.0.113.9:40000");
     assert_eq!(get_from(&app, "/metrics", far, &[]).await.status(), StatusCode::FORBIDDEN);
     let wrong = [("authorization", "Bearer not-it")];
@@ -102,6 +111,90 @@ async fn every_answer_carries_a_request_id_and_liveness_is_not_readiness() {
     assert_eq!(get_from(&app, "/livez", None, &[]).await.status(), StatusCode::OK);
     let ready = get_from(&app, "/readyz", None, &[]).await;
     assert_eq!(ready.status(), StatusCode::OK);
-    let body: Value = serde_json::from_slice(&axum::body::to_bytes(ready.into_body(), usize::MAX).await.unwrap()).unwrap();
+    let body: Value =
+        serde_json::from_slice(&axum::body::to_bytes(ready.into_body(), usize::MAX).await.unwrap()).unwrap();
     assert_eq!(body["database"], "sqlite");
+}
+
+fn limited(search: u32, exempt: Vec<Uuid>) -> Config {
+    let mut c = config();
+    c.limits.api_window_secs = 3600;
+    c.limits.api_search_quota = search;
+    c.limits.api_write_quota = 0;
+    c.limits.api_quota_exempt_tokens = exempt;
+    c
+}
+
+async fn search(app: &App, token: Option<&str>) -> axum::response::Response {
+    let auth = token.map(|t| format!("Bearer {t}"));
+    let headers: Vec<(&str, &str)> = auth.iter().map(|a| ("authorization", a.as_str())).collect();
+    get_from(app, "/api/v1/public/records?q=x", Some("198.51.100.7:1234"), &headers).await
+}
+
+fn h(resp: &axum::response::Response, name: &str) -> String {
+    resp.headers().get(name).map_or(String::new(), |v| v.to_str().unwrap().to_string())
+}
+
+#[tokio::test]
+async fn an_api_client_over_its_quota_gets_429_with_retry_after_and_every_answer_states_the_quota() {
+    let app = App::with(limited(3, Vec::new()), signer()).await;
+    for left in [2, 1, 0] {
+        let resp = search(&app, None).await;
+        assert_eq!(resp.status(), StatusCode::OK);
+        assert_eq!((h(&resp, "ratelimit-limit"), h(&resp, "ratelimit-remaining")), ("3".into(), left.to_string()));
+        assert_eq!(h(&resp, "ratelimit-policy"), "3;w=3600");
+    }
+    let refused = search(&app, None).await;
+    assert_eq!(refused.status(), StatusCode::TOO_MANY_REQUESTS);
+    let wait: u64 = h(&refused, "retry-after").parse().unwrap();
+    assert!((1..=1200).contains(&wait), "one request's share of the hour: {wait}");
+    assert_eq!(h(&refused, "ratelimit-remaining"), "0");
+    let body: Value =
+        serde_json::from_slice(&axum::body::to_bytes(refused.into_body(), usize::MAX).await.unwrap()).unwrap();
+    assert_eq!(body["error"]["code"], "rate_limited");
+
+    // Other classes, other clients, signed-in accounts and pages are not held back by this client's searches.
+    let read = get_from(&app, "/api/v1/industries", Some("198.51.100.7:1234"), &[]).await;
+    assert_eq!(read.status(), StatusCode::OK);
+    assert_eq!(h(&read, "ratelimit-limit"), "3000");
+    assert_eq!(
+        get_from(&app, "/api/v1/public/records?q=x", Some("198.51.100.8:1"), &[]).await.status(),
+        StatusCode::OK
+    );
+    let user = app.sign_up("quota").await;
+    assert_eq!(search(&app, Some(&user)).await.status(), StatusCode::OK, "the account's own quota");
+    assert_eq!(get_from(&app, "/search?q=x", Some("198.51.100.7:1234"), &[]).await.status(), StatusCode::OK);
+    // A lifted class (writes: 0) carries no quota headers at all.
+    let draft = app.call("POST", "/api/v1/applications", Some(&user), Some(json!({"form": full_form("配额")}))).await;
+    assert_eq!(draft.0, StatusCode::CREATED);
+
+    let s = scrape(&app).await;
+    assert_eq!(value(&s, "dipr_refusals_total", &[("class", "search")]), Some(1.0));
+}
+
+#[tokio::test]
+async fn an_exempt_api_token_is_never_limited_and_other_tokens_have_their_own_quota() {
+    // Find a token's id first (the operator reads it from /me/tokens), then configure its exemption.
+    let probe = App::new().await;
+    let user = probe.sign_up("mirror").await;
+    let created = probe.ok("POST", "/api/v1/me/tokens", Some(&user), Some(json!({"name": "mirror"}))).await;
+    let id: Uuid = created["record"]["id"].as_str().unwrap().parse().unwrap();
+    let token = created["token"].as_str().unwrap().to_string();
+    let other = probe.ok("POST", "/api/v1/me/tokens", Some(&user), Some(json!({"name": "script"}))).await;
+    let other = other["token"].as_str().unwrap().to_string();
+    let path = probe.db_path.clone().unwrap();
+    drop(probe);
+    let store = Arc::new(dipr_store::SqliteStore::open(&path).await.unwrap());
+    let state = Registry::new(store, limited(2, vec![id]), signer()).await.unwrap();
+    let app = App { router: dipr_server::router(state.clone()), state, db_path: Some(path) };
+
+    for _ in 0..10 {
+        let resp = search(&app, Some(&token)).await;
+        assert_eq!(resp.status(), StatusCode::OK);
+        assert_eq!(h(&resp, "ratelimit-limit"), "", "no quota, no quota headers");
+    }
+    assert_eq!(search(&app, Some(&other)).await.status(), StatusCode::OK);
+    assert_eq!(search(&app, Some(&other)).await.status(), StatusCode::OK);
+    assert_eq!(search(&app, Some(&other)).await.status(), StatusCode::TOO_MANY_REQUESTS);
+    assert_eq!(search(&app, None).await.status(), StatusCode::OK, "the address has its own");
 }
