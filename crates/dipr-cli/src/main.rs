@@ -93,6 +93,11 @@ enum Cmd {
     Evidence(fingerprint::EvidenceArgs),
     /// Check a record proof, offline, against a manifest or a certificate.
     VerifyRecord(fingerprint::VerifyRecordArgs),
+    /// Bulk data: write the public register as files a mirror downloads, or check a downloaded dump.
+    Bulk {
+        #[command(subcommand)]
+        command: BulkCmd,
+    },
     /// Mirror the registry's public events: read them after the last index kept, verify each page against the
     /// signed checkpoint, append them as JSON Lines.
     Follow(follow::FollowArgs),
@@ -167,6 +172,28 @@ enum LedgerCmd {
 }
 
 #[derive(Subcommand)]
+enum BulkCmd {
+    /// Write the dump: events.jsonl.gz (every public log entry), registrations (CSV with a BOM, and JSON
+    /// Lines), encumbrances.csv.gz, statistics.json and manifest.json (every file and column, and the signed
+    /// checkpoint it was made at).
+    Export {
+        #[command(flatten)]
+        store: StoreArgs,
+        /// The directory to write (created if missing; a dump there is replaced).
+        #[arg(long)]
+        to: PathBuf,
+    },
+    /// Check a downloaded dump against the log, offline: the events must rebuild the signed checkpoint exactly
+    /// and the registrations must be exactly those the events issued. Exit 0 only if complete and unaltered.
+    Check {
+        dir: PathBuf,
+        /// The registry's verifier key (`name+id+key`), or a file holding it.
+        #[arg(long)]
+        trusted_key: String,
+    },
+}
+
+#[derive(Subcommand)]
 enum AdminCmd {
     /// Create an account; use it to bootstrap the first administrator.
     CreateUser {
@@ -207,8 +234,10 @@ fn load_config(args: &StoreArgs, adjustable_clock: bool) -> Result<Config> {
             let mut config: Config =
                 toml::from_str(&text).with_context(|| format!("in configuration file {}", p.display()))?;
             // A file next to the configuration is named relative to it, wherever the server is started from.
-            if let (Some(seal), Some(dir)) = (&mut config.seal_image, p.parent()) {
-                *seal = dir.join(&*seal);
+            if let Some(dir) = p.parent() {
+                for file in [config.seal_image.as_mut(), config.bulk_dir.as_mut()].into_iter().flatten() {
+                    *file = dir.join(&*file);
+                }
             }
             config
         }
@@ -285,6 +314,30 @@ fn main() -> Result<()> {
         Cmd::VerifyRecord(a) => fingerprint::verify_record(a),
         Cmd::Evidence(a) => fingerprint::evidence(a),
         Cmd::Follow(a) => follow::follow(a),
+        Cmd::Bulk { command: BulkCmd::Export { store, to } } => runtime()?.block_on(async {
+            let config = load_config(&store, false)?;
+            let state = open_state(&store, config).await?;
+            let m = dipr_registry::bulk::export(&state, &to).await?;
+            let check = dipr_registry::bulk::check(&to, &state.signer.verifier())?;
+            eprintln!(
+                "wrote {} at log size {}: {} registrations, {} encumbrances (checked against the log)",
+                to.display(),
+                m.size,
+                check.registrations,
+                check.encumbrances
+            );
+            println!("{}", serde_json::to_string_pretty(&m)?);
+            Ok(())
+        }),
+        Cmd::Bulk { command: BulkCmd::Check { dir, trusted_key: key } } => {
+            let r = dipr_registry::bulk::check(&dir, &trusted_key(&key)?)?;
+            println!(
+                "complete: the {} events rebuild the signed checkpoint; {} registrations, each issued in the log, \
+                 none missing; {} encumbrances",
+                r.size, r.registrations, r.encumbrances
+            );
+            Ok(())
+        }
         Cmd::Key { store, command: KeyCmd::Show } => {
             let config = load_config(&store, false)?;
             let signer = dipr_registry::ledger::load_signer(&store.data_dir, config.log_origin.as_deref())?;
@@ -315,6 +368,9 @@ async fn serve(store: StoreArgs, listen: SocketAddr, demo: bool, adjustable_cloc
     let listener = tokio::net::TcpListener::bind(listen).await.with_context(|| format!("binding {listen}"))?;
     if let Some(warning) = config.listening_on(listener.local_addr()?) {
         tracing::warn!("{warning}");
+    }
+    if config.bulk_dir.is_none() {
+        config.bulk_dir = Some(store.data_dir.join("bulk"));
     }
     let state = open_state(&store, config).await?;
     // Refuse to start on a log behind what this registry has published (a restored backup, a rollback).

@@ -947,3 +947,113 @@ fn dipr_follow_mirrors_every_public_event_resumes_and_catches_a_forked_history()
     assert_ne!(code, 0);
     assert!(err.contains("checkpoint"), "{err}");
 }
+
+#[test]
+fn a_bulk_dump_checks_against_the_log_and_a_dump_missing_one_row_is_rejected() {
+    use std::io::{Read, Write};
+    let data = temp_dir("bulk");
+    let d = data.to_str().unwrap();
+    assert_eq!(run(&["admin", "seed-demo", "--data-dir", d]).0, 0);
+    let key = run(&["key", "show", "--data-dir", d]).1.trim().to_string();
+    let dump = data.join("dump");
+    let (code, out, err) = run(&["bulk", "export", "--data-dir", d, "--to", dump.to_str().unwrap()]);
+    assert_eq!(code, 0, "{err}");
+    let manifest: serde_json::Value = serde_json::from_str(&out).unwrap();
+    let names: Vec<&str> = manifest["files"].as_array().unwrap().iter().map(|f| f["name"].as_str().unwrap()).collect();
+    assert_eq!(
+        names,
+        ["events.jsonl.gz", "registrations.csv.gz", "registrations.jsonl.gz", "encumbrances.csv.gz", "statistics.json"]
+    );
+    let check = |dir: &Path| run(&["bulk", "check", dir.to_str().unwrap(), "--trusted-key", &key]);
+    let (code, out, err) = check(&dump);
+    assert_eq!(code, 0, "{err}");
+    assert!(out.starts_with("complete"), "{out}");
+
+    let read_gz = |p: &Path| {
+        let mut s = String::new();
+        flate2::read::GzDecoder::new(std::fs::File::open(p).unwrap()).read_to_string(&mut s).unwrap();
+        s
+    };
+    let regs = read_gz(&dump.join("registrations.csv.gz"));
+    assert!(regs.starts_with('\u{feff}'), "CSV for spreadsheets: UTF-8 with a BOM");
+    assert!(regs.lines().next().unwrap().contains("registration_number,certificate_number,product_name"));
+    let rows = regs.lines().count() - 1;
+    assert_eq!(manifest["files"][1]["rows"], rows);
+    assert!(rows > 10, "the demo's registrations: {rows}");
+    let events = read_gz(&dump.join("events.jsonl.gz"));
+    assert_eq!(events.lines().count() as u64, manifest["size"].as_u64().unwrap());
+
+    // A mirror that dropped one row, and fixed up the manifest's digest so the download looks whole.
+    let tamper = |file: &str, drop_line: usize| -> std::path::PathBuf {
+        let copy = data.join(format!("dump-without-{file}"));
+        std::fs::create_dir_all(&copy).unwrap();
+        for f in &names {
+            std::fs::copy(dump.join(f), copy.join(f)).unwrap();
+        }
+        let text = read_gz(&dump.join(file));
+        let kept: Vec<&str> = text.lines().enumerate().filter(|(i, _)| *i != drop_line).map(|(_, l)| l).collect();
+        let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+        gz.write_all((kept.join("\n") + "\n").as_bytes()).unwrap();
+        let bytes = gz.finish().unwrap();
+        std::fs::write(copy.join(file), &bytes).unwrap();
+        let mut m = manifest.clone();
+        for f in m["files"].as_array_mut().unwrap() {
+            if f["name"] == file {
+                f["sha256"] = serde_json::json!(sha256_hex(&bytes));
+            }
+        }
+        std::fs::write(copy.join("manifest.json"), serde_json::to_vec(&m).unwrap()).unwrap();
+        copy
+    };
+    let (code, _, err) = check(&tamper("events.jsonl.gz", 7));
+    assert_ne!(code, 0);
+    assert!(err.contains("do not rebuild the signed checkpoint"), "{err}");
+    let (code, _, err) = check(&tamper("registrations.csv.gz", 3));
+    assert_ne!(code, 0);
+    assert!(err.contains("is missing from registrations.csv.gz"), "{err}");
+    // Without fixing the digest, the download itself is refused.
+    std::fs::write(dump.join("statistics.json"), b"{}").unwrap();
+    let (code, _, err) = check(&dump);
+    assert!(code != 0 && err.contains("statistics.json is not the file the manifest names"), "{err}");
+}
+
+fn sha256_hex(bytes: &[u8]) -> String {
+    use sha2::Digest;
+    hex::encode(sha2::Sha256::digest(bytes))
+}
+
+#[test]
+fn the_server_publishes_a_dump_at_bulk_that_a_mirror_downloads_and_checks() {
+    let data = temp_dir("bulk-served");
+    let d = data.to_str().unwrap();
+    let (_server, base) = start(&["serve", "--demo", "--data-dir", d, "--listen", "127.0.0.1:0"]);
+    let key = run(&["key", "show", "--data-dir", d]).1.trim().to_string();
+    // The first dump is written at start (none is newer than a day).
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let manifest = loop {
+        match ureq::get(&format!("{base}/bulk/manifest.json")).call() {
+            Ok(r) => break r.into_string().unwrap(),
+            Err(_) if Instant::now() < deadline => std::thread::sleep(Duration::from_millis(200)),
+            Err(e) => panic!("no dump served: {e}"),
+        }
+    };
+    let mirror = data.join("mirror");
+    std::fs::create_dir_all(&mirror).unwrap();
+    std::fs::write(mirror.join("manifest.json"), &manifest).unwrap();
+    let m: serde_json::Value = serde_json::from_str(&manifest).unwrap();
+    for f in m["files"].as_array().unwrap() {
+        let name = f["name"].as_str().unwrap();
+        let resp = ureq::get(&format!("{base}/bulk/{name}")).call().unwrap();
+        assert!(resp.header("etag").is_some());
+        let mut bytes = Vec::new();
+        std::io::Read::read_to_end(&mut resp.into_reader(), &mut bytes).unwrap();
+        std::fs::write(mirror.join(name), bytes).unwrap();
+    }
+    let (code, out, err) = run(&["bulk", "check", mirror.to_str().unwrap(), "--trusted-key", &key]);
+    assert_eq!(code, 0, "{err}");
+    assert!(out.starts_with("complete"), "{out}");
+    // Only what the manifest names is served.
+    for path in ["dipr.db", "..%2Fdipr.db", "latest", "registry.key"] {
+        assert!(ureq::get(&format!("{base}/bulk/{path}")).call().is_err(), "{path}");
+    }
+}

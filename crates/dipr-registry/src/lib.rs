@@ -5,6 +5,7 @@
 pub mod accounts;
 pub mod admin;
 pub mod audit;
+pub mod bulk;
 pub mod defaults;
 pub mod demo;
 pub mod error;

@@ -55,6 +55,11 @@ pub struct Config {
     pub tsa: Vec<TsaEndpoint>,
     /// How often the newest checkpoint is time-stamped, in seconds.
     pub tsa_interval_secs: u64,
+    /// Where the server writes its bulk-data dumps (served at `/bulk/…`). Unset, `dipr serve` uses
+    /// `DATA_DIR/bulk`.
+    pub bulk_dir: Option<PathBuf>,
+    /// How often the server writes a dump, in seconds (daily by default; 0: never, `dipr bulk export` only).
+    pub bulk_interval_secs: u64,
     /// Throttles, budgets and timeouts against abuse.
     pub limits: throttle::Limits,
     /// A bearer token that may read `/metrics` from anywhere (loopback clients need none). Unset: loopback only.
@@ -87,6 +92,8 @@ impl Default for Config {
             witness_max_lag_secs: 300,
             tsa: Vec::new(),
             tsa_interval_secs: 60,
+            bulk_dir: None,
+            bulk_interval_secs: 24 * 60 * 60,
             limits: throttle::Limits::default(),
             metrics_token: None,
             stats_refresh_secs: 60,

@@ -67,6 +67,7 @@ pub async fn serve(
         Duration::from_secs(state.config.tsa_interval_secs),
         stop_rx.clone(),
     ));
+    let bulk = tokio::spawn(dipr_registry::bulk::run(state.clone(), stop_rx.clone()));
     let head = tokio::spawn(dipr_registry::head::run(state.clone(), stop_rx));
     serve_router(listener, router(state.clone()), &state.config.limits, shutdown).await;
     let _ = stop_tx.send(true);
@@ -74,6 +75,7 @@ pub async fn serve(
     witnessing.await?;
     head.await?;
     stamping.await?;
+    bulk.await?;
     Ok(())
 }
 

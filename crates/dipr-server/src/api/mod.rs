@@ -6,6 +6,7 @@
 
 pub mod accounts;
 pub mod admin;
+pub mod bulk;
 pub mod events;
 pub mod filings;
 pub mod fingerprints;
@@ -44,7 +45,7 @@ pub fn routes() -> Router<Arc<Registry>> {
         .merge(ledger::root_routes())
         .split_for_parts();
     // Built once with the routes; the document does not describe itself.
-    router.route("/api/openapi.json", get(move || async move { axum::Json(doc) }))
+    router.route("/api/openapi.json", get(move || async move { axum::Json(doc) })).merge(bulk::root_routes())
 }
 
 struct BearerAuth;
