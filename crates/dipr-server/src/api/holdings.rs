@@ -12,7 +12,7 @@ use dipr_domain::application::Dispute;
 use dipr_domain::application::{check_objection_text, Application, ObjectionOutcome};
 use dipr_domain::encumbrance::{Consent, ConsentPurpose};
 use dipr_domain::holding::{Operation, Transaction};
-use dipr_store::{EventRecord, Page, Paged, Statistics};
+use dipr_store::{EventRecord, Paged, Statistics};
 use serde::{Deserialize, Serialize};
 use serde_json::value::RawValue;
 use utoipa::{IntoParams, ToSchema};
@@ -222,7 +222,7 @@ async fn list_transactions(
     if !matches!(actor.role, Role::Examiner | Role::Admin) {
         dipr_domain::access::require_holder(&actor, &app)?;
     }
-    let page = Page::new(q.page.unwrap_or(1), q.per_page.unwrap_or(20));
+    let page = crate::api::params::page_of(q.page, q.per_page)?;
     Ok(Json(st.store.transactions(id, page).await?))
 }
 
@@ -478,7 +478,7 @@ async fn encumbrance_search(
     AxState(st): S,
     Query(q): Query<EncumbranceParams>,
 ) -> ApiResult<Json<Paged<Box<RawValue>>>> {
-    let page = Page::new(q.page.unwrap_or(1), q.per_page.unwrap_or(20));
+    let page = crate::api::params::page_of(q.page, q.per_page)?;
     Ok(Json(records::encumbrances(&st, &q.q, q.all, page).await?))
 }
 
