@@ -62,6 +62,11 @@ pub async fn serve(
         Duration::from_secs(state.config.tsa_interval_secs),
         stop_rx.clone(),
     ));
+    let watching = tokio::spawn(dipr_registry::watches::run(
+        state.clone(),
+        Duration::from_secs(state.config.watches.interval_secs),
+        stop_rx.clone(),
+    ));
     let head = tokio::spawn(dipr_registry::head::run(state.clone(), stop_rx));
     serve_router(listener, router(state.clone()), &state.config.limits, shutdown).await;
     let _ = stop_tx.send(true);
@@ -69,6 +74,7 @@ pub async fn serve(
     witnessing.await?;
     head.await?;
     stamping.await?;
+    watching.await?;
     Ok(())
 }
 

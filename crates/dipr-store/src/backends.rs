@@ -22,11 +22,16 @@ use sqlx::{Connection, Row};
 use uuid::Uuid;
 
 use crate::durable::WalSync;
+use crate::watches::{ALERT_COLUMNS, ENDPOINT_COLUMNS, WATCH_COLUMNS};
 use crate::search::{self, Field};
 use crate::{
     Applicants, ApplicationFilter, Count, Cursor, DecisionTimes, EconomicValue, EventRecord, Industry, LogRow,
     MonthRow, NewEvent, Order, Page, Paged, PledgeFinancing, RequestKey, Result, SketchMatch, Statistics, StatsFilter,
     Store, StoreError, StoredAnswer, TokenKind, TokenRecord, Tx, UserRecord, ValueByKind, COUNT_CAP, RANK_CAP,
+};
+use crate::{
+    AlertRecord, AttemptOutcome, AttemptRecord, Channel, ClaimedDelivery, EmailMode, EndpointRecord, NewDelivery, WatchKind,
+    WatchRecord, WatchStore, WatchTx,
 };
 use dipr_domain::encumbrance::Money;
 use dipr_domain::holding::{Transaction, TransactionKind};
@@ -85,6 +90,11 @@ fn search_fields(app: &Application) -> [(Field, String); 6] {
         (Field::Body, body),
         (Field::Flags, flags_of(app)),
     ]
+}
+
+/// Whether a search for `query` finds `app` (by its words and identifiers, as the index holds them).
+pub fn matches_search(app: &Application, query: &str) -> bool {
+    search::matches(&search_fields(app), query)
 }
 
 /// `objections.kind` of an objection filed during the notice.
@@ -1302,6 +1312,8 @@ macro_rules! impl_store {
                 Ok(())
             }
         }
+
+        impl_watches!($store, $tx, $dialect);
 
         impl $store {
             /// Wait until what this store has committed is on disk (SQLite's group commit; PostgreSQL's
