@@ -14,6 +14,7 @@ pub mod lifecycle;
 pub mod params;
 pub mod public;
 pub mod review;
+pub mod watches;
 
 use std::sync::Arc;
 
@@ -36,6 +37,7 @@ pub fn routes() -> Router<Arc<Registry>> {
         .merge(ledger::routes())
         .merge(admin::routes())
         .merge(holdings::routes())
+        .merge(watches::routes())
         .fallback(|| async { ApiError::not_found("endpoint") });
     let (router, doc) = OpenApiRouter::with_openapi(ApiDoc::openapi())
         .nest("/api/v1", v1)
@@ -76,6 +78,7 @@ impl utoipa::Modify for BearerAuth {
         (name = "registered", description = "Registered products: holder changes, transfers, licences, transactions, pledges, versions, disputes; encumbrance search"),
         (name = "statistics", description = "The administration's statistics (JSON and CSV)"),
         (name = "admin", description = "Users, code lists, calendar, clock"),
+        (name = "watches", description = "Watches on registrations, holders and searches; alerts; signed webhooks"),
         (name = "meta", description = "Health and error codes"),
     )
 )]

@@ -15,6 +15,7 @@ pub mod portal;
 pub mod public;
 pub mod record;
 pub mod session;
+pub mod watches;
 
 use std::sync::Arc;
 
@@ -34,5 +35,6 @@ pub fn routes() -> Router<Arc<Registry>> {
         .merge(my_filing::routes())
         .merge(examiner::routes())
         .merge(admin::routes())
+        .merge(watches::routes())
         .layer(axum::middleware::from_fn(layout::remember_query))
 }
