@@ -22,6 +22,7 @@ pub mod throttle;
 pub mod tiles;
 pub mod timers;
 pub mod timestamps;
+pub mod watch_settings;
 pub mod watches;
 pub mod witnesses;
 pub mod witnessing;

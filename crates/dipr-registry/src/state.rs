@@ -65,11 +65,11 @@ pub struct Config {
     /// A repeat after that is a new request. 0 keeps them for ever.
     pub request_key_days: u32,
     /// `[watches]`: how often the log is matched against watches, and how many one account may have.
-    pub watches: crate::watches::WatchSettings,
+    pub watches: crate::watch_settings::WatchSettings,
     /// `[smtp]`: where alert mail is handed over; unset, no e-mail is sent (and none can be asked for).
-    pub smtp: Option<crate::watches::SmtpSettings>,
+    pub smtp: Option<crate::watch_settings::SmtpSettings>,
     /// `[webhooks]`: timeouts, retries, disabling, and whether private addresses may be called.
-    pub webhooks: crate::watches::WebhookSettings,
+    pub webhooks: crate::watch_settings::WebhookSettings,
 }
 
 impl Default for Config {

@@ -30,87 +30,7 @@ use uuid::Uuid;
 use crate::audit::{actor_of, event};
 use crate::error::{Error, Result};
 use crate::state::Registry;
-
-/// `[watches]`: how often the log is matched, and what one account may have.
-#[derive(Debug, Clone, Deserialize)]
-#[serde(default, deny_unknown_fields)]
-pub struct WatchSettings {
-    /// How often new log entries are matched and due deliveries sent, in seconds.
-    pub interval_secs: u64,
-    /// Live watches one account may have.
-    pub max_per_user: usize,
-    /// Webhook endpoints one account may have.
-    pub max_endpoints_per_user: usize,
-    /// The hour (Beijing time, 0–23) daily digests are sent.
-    pub digest_hour: u32,
-}
-
-impl Default for WatchSettings {
-    fn default() -> Self {
-        Self { interval_secs: 5, max_per_user: 100, max_endpoints_per_user: 10, digest_hour: 8 }
-    }
-}
-
-/// `[smtp]`: where alert mail is handed over. Plain SMTP: point it at a relay the registry trusts (usually
-/// the host's own mail server), which carries the mail on.
-#[derive(Clone, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct SmtpSettings {
-    pub host: String,
-    #[serde(default = "default_smtp_port")]
-    pub port: u16,
-    /// The sender, e.g. `dipr 登记簿 <alerts@dipr.example.cn>`.
-    pub from: String,
-    pub username: Option<String>,
-    pub password: Option<String>,
-    #[serde(default = "default_smtp_timeout")]
-    pub timeout_secs: u64,
-}
-
-fn default_smtp_port() -> u16 {
-    25
-}
-
-fn default_smtp_timeout() -> u64 {
-    10
-}
-
-/// Never prints the password: configurations are logged.
-impl std::fmt::Debug for SmtpSettings {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("SmtpSettings")
-            .field("host", &self.host)
-            .field("port", &self.port)
-            .field("from", &self.from)
-            .field("username", &self.username)
-            .field("password", &self.password.as_ref().map(|_| "<redacted>"))
-            .finish()
-    }
-}
-
-/// `[webhooks]`: delivery, retries, and which addresses may be called.
-#[derive(Debug, Clone, Deserialize)]
-#[serde(default, deny_unknown_fields)]
-pub struct WebhookSettings {
-    /// Let endpoints on private, loopback and link-local addresses be registered and called (tests, or a
-    /// registry whose receivers are on its own network). Off, such addresses are refused when an endpoint is
-    /// registered and again, after resolving its name, at each delivery.
-    pub allow_private: bool,
-    /// Seconds to wait for a receiver's answer.
-    pub timeout_secs: u64,
-    /// Attempts at one delivery before it is given up.
-    pub max_attempts: u32,
-    /// The first retry waits this many seconds; each next one twice as long.
-    pub retry_base_secs: u64,
-    /// Failed attempts in a row after which an endpoint is disabled (0: never).
-    pub disable_after: u32,
-}
-
-impl Default for WebhookSettings {
-    fn default() -> Self {
-        Self { allow_private: false, timeout_secs: 10, max_attempts: 8, retry_base_secs: 30, disable_after: 20 }
-    }
-}
+pub use crate::watch_settings::{SmtpSettings, WatchSettings, WebhookSettings};
 
 const MAX_QUERY_CHARS: usize = 200;
 const MAX_EMAIL_CHARS: usize = 254;
@@ -612,7 +532,15 @@ pub async fn deliver(state: &Arc<Registry>) -> Result<DeliveryReport> {
         }
         for d in single {
             let result = match d.channel {
-                Channel::Webhook => send_webhook(state.clone(), &d).await,
+                Channel::Webhook => match send_webhook(state.clone(), &d).await {
+                    Some(result) => result,
+                    // Disabled since it was leased (an earlier delivery of this pass failed once too often):
+                    // given back, to go when its owner enables the endpoint again.
+                    None => {
+                        state.store.release_delivery(d.id, lease_owner()).await?;
+                        continue;
+                    }
+                },
                 Channel::Email => send_mail(state.clone(), d.email.clone().unwrap_or_default(), vec![d.alert.clone()]).await,
             };
             finish(state, &d, result, &mut report).await?;
@@ -694,18 +622,20 @@ pub fn sign(secret: &str, id: &str, timestamp: i64, body: &[u8]) -> Option<Strin
     Some(format!("v1,{}", b64.encode(mac.finalize().into_bytes())))
 }
 
-async fn send_webhook(state: Arc<Registry>, d: &ClaimedDelivery) -> Sent {
+/// Send a webhook delivery; None, without an attempt, when its endpoint is disabled (or gone).
+async fn send_webhook(state: Arc<Registry>, d: &ClaimedDelivery) -> Option<Sent> {
     let endpoint = match d.endpoint_id {
-        Some(id) => state.store.webhook_endpoint(id).await.map_err(|e| (None, e.to_string()))?,
+        Some(id) => match state.store.webhook_endpoint(id).await {
+            Ok(e) => e,
+            Err(e) => return Some(Err((None, e.to_string()))),
+        },
         None => None,
     };
-    let Some(endpoint) = endpoint.filter(|e| e.disabled_at.is_none()) else {
-        return Err((None, "the endpoint is disabled".into()));
-    };
+    let endpoint = endpoint.filter(|e| e.disabled_at.is_none())?;
     let body = webhook_body(&state, &d.alert).to_string();
     let id = d.id.to_string();
     let cfg = state.config.webhooks.clone();
-    tokio::task::spawn_blocking(move || {
+    let sent = tokio::task::spawn_blocking(move || {
         // The receiver checks this against its own clock (replay protection), so it is the real time even
         // when the registry's clock has been moved.
         let timestamp = Utc::now().timestamp();
@@ -737,7 +667,8 @@ async fn send_webhook(state: Arc<Registry>, d: &ClaimedDelivery) -> Sent {
         }
     })
     .await
-    .unwrap_or_else(|e| Err((None, e.to_string())))
+    .unwrap_or_else(|e| Err((None, e.to_string())));
+    Some(sent)
 }
 
 async fn send_mail(state: Arc<Registry>, to: String, alerts: Vec<AlertRecord>) -> Sent {
@@ -753,7 +684,11 @@ async fn send_mail(state: Arc<Registry>, to: String, alerts: Vec<AlertRecord>) -
             .to(to.parse().map_err(|e| err(&e))?)
             .subject(subject)
             .header(lettre::message::header::ContentType::TEXT_PLAIN)
-            .body(text)
+            // 8-bit UTF-8, readable as sent (every current mail server takes 8BITMIME).
+            .body(
+                lettre::message::Body::new_with_encoding(text, lettre::message::header::ContentTransferEncoding::EightBit)
+                    .map_err(|_| (None, "the mail text has a line too long for 8-bit transfer".to_string()))?,
+            )
             .map_err(|e| err(&e))?;
         let mut mailer = lettre::SmtpTransport::builder_dangerous(&smtp.host)
             .port(smtp.port)

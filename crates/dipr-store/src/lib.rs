@@ -282,6 +282,9 @@ pub trait WatchStore: Send + Sync {
         lease_until: DateTime<Utc>,
         limit: u32,
     ) -> Result<Vec<ClaimedDelivery>>;
+    /// Give a leased delivery back unattempted (its endpoint was disabled meanwhile); false when the lease is no
+    /// longer `owner`'s.
+    async fn release_delivery(&self, id: Uuid, owner: &str) -> Result<bool>;
     /// Record an attempt at a leased delivery (its endpoint's failures, and disabling, with it); false, and
     /// nothing recorded, when the lease is no longer `owner`'s. Deliveries are not register data: like request
     /// keys they change outside a [`Tx`], and their attempts are their history.

@@ -388,6 +388,19 @@ macro_rules! impl_watches {
             Ok(out)
         }
 
+        async fn release_delivery(&self, id: Uuid, owner: &str) -> Result<bool> {
+            let r = sqlx::query(
+                "UPDATE watch_deliveries SET lease_owner = NULL, lease_until = NULL \
+                 WHERE id = $1 AND lease_owner = $2 AND state = 'pending'",
+            )
+            .bind(id.to_string())
+            .bind(owner)
+            .execute(&self.write)
+            .await?;
+            self.durable().await?;
+            Ok(r.rows_affected() == 1)
+        }
+
         async fn finish_delivery(&self, o: &AttemptOutcome) -> Result<bool> {
             let mut tx = self.write.begin().await?;
             let state = match (o.delivered, o.retry_at) {

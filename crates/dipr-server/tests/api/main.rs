@@ -1635,4 +1635,5 @@ mod registered;
 mod tiles;
 mod timestamps;
 mod truth;
+mod watches;
 mod web;
