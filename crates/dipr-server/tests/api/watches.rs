@@ -430,3 +430,84 @@ async fn two_dispatchers_racing_produce_each_alert_once_and_send_each_delivery_o
         }
     }
 }
+
+fn hidden(html: &str, name: &str) -> String {
+    let marker = format!("name=\"{name}\" value=\"");
+    let start = html.find(&marker).unwrap_or_else(|| panic!("no {name} in page")) + marker.len();
+    html[start..].split('"').next().unwrap().to_string()
+}
+
+#[tokio::test]
+async fn the_watch_pages_make_list_and_stop_watches_and_endpoints_for_their_owner_only() {
+    for backend in backends() {
+        let webhooks = WebhookSettings { allow_private: true, ..Default::default() };
+        let (app, _) = app_on(&backend, watch_config(None, webhooks)).await;
+        let (a, e, _) = super::actors(&app).await;
+        let id = app.publish_notice(&a, &e, "企业征信数据").await;
+        let (_, w) = account(&app, "律所").await;
+        let (_, stranger) = account(&app, "他人").await;
+        let web = super::web::Web::new(&app, &w);
+
+        // The record page offers to watch it; the page it leads to has the form filled in.
+        let (status, record) = super::web::Web::new(&app, "").get(&format!("/records/{id}")).await;
+        assert_eq!(status, 200);
+        assert!(record.contains(&format!("href=\"/me/watches?watch={id}#new-watch\"")), "{record}");
+        let (status, html) = web.get(&format!("/me/watches?watch={id}")).await;
+        assert_eq!(status, 200);
+        assert!(html.contains(&format!("value=\"{id}\"")), "{html}");
+        let csrf = hidden(&html, "csrf");
+
+        // A bad target is explained at its field, in Chinese, and nothing is written.
+        let bad = [("csrf", csrf.as_str()), ("kind", "registration"), ("target", "不是编号"), ("email_mode", "none")];
+        let (status, html) = web.post("/me/watches?once=web-watch-bad-1", &bad).await;
+        assert_eq!(status, 422);
+        assert!(html.contains("id=\"err-target\">请填写登记编号或公开记录的编号（ID）。"), "{html}");
+        assert!(html.contains("value=\"不是编号\""), "what was typed is kept");
+        let (status, _) = web.post("/me/watches?once=web-watch-bad-2", &[("kind", "search"), ("target", "征信")]).await;
+        assert_ne!(status, 303, "no CSRF token, no watch");
+        assert_eq!(app.ok("GET", "/api/v1/me/watches", Some(&w), None).await["watches"], json!([]));
+
+        // Made once, however often the form is sent.
+        let good = [("csrf", csrf.as_str()), ("kind", "registration"), ("target", id.as_str()), ("email_mode", "none")];
+        for _ in 0..2 {
+            let (status, _) = web.post("/me/watches?once=web-watch-good", &good).await;
+            assert_eq!(status, 303);
+        }
+        let listed = app.ok("GET", "/api/v1/me/watches", Some(&w), None).await;
+        assert_eq!(listed["watches"].as_array().unwrap().len(), 1);
+        let watch = listed["watches"][0]["id"].as_str().unwrap().to_string();
+        let (_, html) = web.get("/me/watches").await;
+        assert!(html.contains("id=\"my-watches\"") && html.contains("企业征信数据"), "{html}");
+        let (_, theirs) = super::web::Web::new(&app, &stranger).get("/me/watches").await;
+        assert!(!theirs.contains("企业征信数据"), "another account sees none of it");
+
+        // An endpoint: its secret shown once, its page to its owner only.
+        let (hook_port, _hooks) = receiver(|_| 200);
+        let url = format!("http://127.0.0.1:{hook_port}/hook");
+        let (status, html) = web.post("/me/webhooks?once=web-endpoint", &[("csrf", csrf.as_str()), ("url", url.as_str()), ("description", "<script>x</script>")]).await;
+        assert_eq!(status, 201);
+        assert!(html.contains("id=\"webhook-secret\"") && html.contains("whsec_"), "{html}");
+        assert!(html.contains("script&#62;x") && !html.contains("<script>x"), "escaped: {html}");
+        let endpoint = app.ok("GET", "/api/v1/me/watches", Some(&w), None).await["endpoints"][0]["id"].as_str().unwrap().to_string();
+        let (status, html) = web.get(&format!("/me/webhooks/{endpoint}")).await;
+        assert_eq!(status, 200);
+        assert!(html.contains(&url) && html.contains("id=\"disable-endpoint\""), "{html}");
+        let (status, _) = super::web::Web::new(&app, &stranger).get(&format!("/me/webhooks/{endpoint}")).await;
+        assert_eq!(status, 404);
+        let (status, _) = web.post("/me/webhooks/state?once=web-disable", &[("csrf", csrf.as_str()), ("endpoint", endpoint.as_str()), ("enabled", "false")]).await;
+        assert_eq!(status, 303);
+        let (_, html) = web.get(&format!("/me/webhooks/{endpoint}")).await;
+        assert!(html.contains("id=\"enable-endpoint\""), "{html}");
+
+        // Stopped by its owner only; it stays listed.
+        let stranger_csrf = hidden(&super::web::Web::new(&app, &stranger).get("/me/watches").await.1, "csrf");
+        let (status, _) = super::web::Web::new(&app, &stranger)
+            .post("/me/watches/stop?once=web-stop-1", &[("csrf", stranger_csrf.as_str()), ("watch", watch.as_str())])
+            .await;
+        assert_eq!(status, 404);
+        let (status, _) = web.post("/me/watches/stop?once=web-stop-2", &[("csrf", csrf.as_str()), ("watch", watch.as_str())]).await;
+        assert_eq!(status, 303);
+        let (_, html) = web.get("/me/watches").await;
+        assert!(html.contains("已于") && html.contains("停止"), "{html}");
+    }
+}
