@@ -98,9 +98,9 @@ pub async fn create_watch(state: &Registry, user: &UserRecord, input: NewWatch) 
                     }
                 },
             };
-            let app = app.filter(Application::is_public).ok_or_else(|| {
-                invalid("target", "watch_target_not_found", "no public record has this number or id")
-            })?;
+            let app = app
+                .filter(Application::is_public)
+                .ok_or_else(|| invalid("target", "watch_target_not_found", "no public record has this number or id"))?;
             let label = match &app.registration {
                 Some(r) => format!("{} ({})", app.form.product_name, r.registration_number),
                 None => app.form.product_name.clone(),
@@ -208,7 +208,11 @@ pub async fn alerts(state: &Registry, user: &UserRecord, limit: u32) -> Result<V
 
 /// Register a webhook endpoint for `user`; returns it and its signing secret (`whsec_…`), which is shown
 /// only now.
-pub async fn create_endpoint(state: &Registry, user: &UserRecord, input: NewEndpoint) -> Result<(EndpointRecord, String)> {
+pub async fn create_endpoint(
+    state: &Registry,
+    user: &UserRecord,
+    input: NewEndpoint,
+) -> Result<(EndpointRecord, String)> {
     let url = input.url.trim();
     if url.len() > MAX_URL_CHARS {
         return Err(invalid("url", "too_long", "an address is at most 2000 characters"));
@@ -541,7 +545,9 @@ pub async fn deliver(state: &Arc<Registry>) -> Result<DeliveryReport> {
                         continue;
                     }
                 },
-                Channel::Email => send_mail(state.clone(), d.email.clone().unwrap_or_default(), vec![d.alert.clone()]).await,
+                Channel::Email => {
+                    send_mail(state.clone(), d.email.clone().unwrap_or_default(), vec![d.alert.clone()]).await
+                }
             };
             finish(state, &d, result, &mut report).await?;
         }
@@ -686,8 +692,11 @@ async fn send_mail(state: Arc<Registry>, to: String, alerts: Vec<AlertRecord>) -
             .header(lettre::message::header::ContentType::TEXT_PLAIN)
             // 8-bit UTF-8, readable as sent (every current mail server takes 8BITMIME).
             .body(
-                lettre::message::Body::new_with_encoding(text, lettre::message::header::ContentTransferEncoding::EightBit)
-                    .map_err(|_| (None, "the mail text has a line too long for 8-bit transfer".to_string()))?,
+                lettre::message::Body::new_with_encoding(
+                    text,
+                    lettre::message::header::ContentTransferEncoding::EightBit,
+                )
+                .map_err(|_| (None, "the mail text has a line too long for 8-bit transfer".to_string()))?,
             )
             .map_err(|e| err(&e))?;
         let mut mailer = lettre::SmtpTransport::builder_dangerous(&smtp.host)
@@ -709,7 +718,8 @@ fn mail_text(state: &Registry, alerts: &[AlertRecord]) -> (String, String) {
         [one] => format!("dipr 关注提醒 / Watch alert: {} — {}", one.product_name, one.kind),
         many => format!("dipr 关注摘要 / Watch digest: {} 条提醒 / alerts", many.len()),
     };
-    let mut text = String::from("您关注的登记簿记录有新的公开事件。\nThere are new public events on records you watch.\n\n");
+    let mut text =
+        String::from("您关注的登记簿记录有新的公开事件。\nThere are new public events on records you watch.\n\n");
     for a in alerts {
         text.push_str(&format!(
             "{} {}\n  {}\n  {}\n  {}/records/{}\n  log index {}\n\n",
@@ -748,7 +758,19 @@ mod tests {
 
     #[test]
     fn addresses_anyone_could_serve() {
-        for private in ["127.0.0.1", "10.1.2.3", "172.16.0.1", "192.168.1.1", "169.254.169.254", "100.64.0.1", "0.0.0.0", "::1", "fe80::1", "fd00::1", "::ffff:127.0.0.1"] {
+        for private in [
+            "127.0.0.1",
+            "10.1.2.3",
+            "172.16.0.1",
+            "192.168.1.1",
+            "169.254.169.254",
+            "100.64.0.1",
+            "0.0.0.0",
+            "::1",
+            "fe80::1",
+            "fd00::1",
+            "::ffff:127.0.0.1",
+        ] {
             assert!(!is_public_address(private.parse().unwrap()), "{private}");
         }
         for public in ["8.8.8.8", "203.0.114.1", "2001:4860:4860::8888"] {

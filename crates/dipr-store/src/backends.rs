@@ -22,16 +22,16 @@ use sqlx::{Connection, Row};
 use uuid::Uuid;
 
 use crate::durable::WalSync;
-use crate::watches::{ALERT_COLUMNS, ENDPOINT_COLUMNS, WATCH_COLUMNS};
 use crate::search::{self, Field};
+use crate::watches::{ALERT_COLUMNS, ENDPOINT_COLUMNS, WATCH_COLUMNS};
+use crate::{
+    AlertRecord, AttemptOutcome, AttemptRecord, Channel, ClaimedDelivery, EmailMode, EndpointRecord, NewDelivery,
+    WatchKind, WatchRecord, WatchStore, WatchTx,
+};
 use crate::{
     Applicants, ApplicationFilter, Count, Cursor, DecisionTimes, EconomicValue, EventRecord, Industry, LogRow,
     MonthRow, NewEvent, Order, Page, Paged, PledgeFinancing, RequestKey, Result, SketchMatch, Statistics, StatsFilter,
     Store, StoreError, StoredAnswer, TokenKind, TokenRecord, Tx, UserRecord, ValueByKind, COUNT_CAP, RANK_CAP,
-};
-use crate::{
-    AlertRecord, AttemptOutcome, AttemptRecord, Channel, ClaimedDelivery, EmailMode, EndpointRecord, NewDelivery, WatchKind,
-    WatchRecord, WatchStore, WatchTx,
 };
 use dipr_domain::encumbrance::Money;
 use dipr_domain::holding::{Transaction, TransactionKind};

@@ -16,8 +16,8 @@ pub mod search;
 pub use backends::{matches_search, PgStore, SqliteStore};
 pub use model::*;
 pub use watches::{
-    AlertRecord, AttemptOutcome, AttemptRecord, Channel, ClaimedDelivery, EmailMode, EndpointRecord, NewDelivery, WatchKind,
-    WatchRecord,
+    AlertRecord, AttemptOutcome, AttemptRecord, Channel, ClaimedDelivery, EmailMode, EndpointRecord, NewDelivery,
+    WatchKind, WatchRecord,
 };
 
 use async_trait::async_trait;

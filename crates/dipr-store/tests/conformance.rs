@@ -137,10 +137,10 @@ async fn watches_alerts_and_leased_deliveries(store: Arc<dyn Store>) {
     tx.insert_watch(&watch).await.unwrap();
     tx.append_event(&event("watch", &watch.id.to_string(), "watch_created")).await.unwrap();
     tx.commit().await.unwrap();
-    assert_eq!(store.watches_of(u.id).await.unwrap(), [watch.clone()]);
-    assert_eq!(store.live_watches().await.unwrap(), [watch.clone()]);
+    assert_eq!(store.watches_of(u.id).await.unwrap(), std::slice::from_ref(&watch));
+    assert_eq!(store.live_watches().await.unwrap(), std::slice::from_ref(&watch));
     assert_eq!(store.webhook_endpoint(endpoint.id).await.unwrap().as_ref(), Some(&endpoint));
-    assert_eq!(store.webhook_endpoints_of(u.id).await.unwrap(), [endpoint.clone()]);
+    assert_eq!(store.webhook_endpoints_of(u.id).await.unwrap(), std::slice::from_ref(&endpoint));
     assert!(dipr_store::matches_search(&app, "水文") && !dipr_store::matches_search(&app, "气象"));
 
     // The cursor moves from where it is, once.
@@ -182,7 +182,7 @@ async fn watches_alerts_and_leased_deliveries(store: Arc<dyn Store>) {
     assert!(matches!(tx.insert_watch_alert(&again).await, Err(StoreError::Duplicate(_))));
     drop(tx);
     assert_eq!(store.watch_cursor().await.unwrap(), 3);
-    assert_eq!(store.alerts_of(u.id, 10).await.unwrap(), [alert.clone()]);
+    assert_eq!(store.alerts_of(u.id, 10).await.unwrap(), std::slice::from_ref(&alert));
 
     // Leased to one owner at a time; a lease that ran out is taken over, and the old owner records nothing.
     let lease = now() + Duration::seconds(60);
@@ -227,7 +227,13 @@ async fn watches_alerts_and_leased_deliveries(store: Arc<dyn Store>) {
     assert_eq!(store.webhook_endpoint(endpoint.id).await.unwrap().unwrap().failures, 0);
     let claimed = store.claim_deliveries(retry, "p4", retry + Duration::seconds(60), 10).await.unwrap();
     assert_eq!(claimed.len(), 1);
-    let done = AttemptOutcome { status: Some(204), error: String::new(), delivered: true, retry_at: None, ..outcome("p4", retry, None) };
+    let done = AttemptOutcome {
+        status: Some(204),
+        error: String::new(),
+        delivered: true,
+        retry_at: None,
+        ..outcome("p4", retry, None)
+    };
     assert!(store.finish_delivery(&done).await.unwrap());
     assert_eq!(store.watch_attempts(endpoint.id, 10).await.unwrap()[0].delivery_state, "delivered");
 

@@ -179,7 +179,14 @@ struct View {
     secret: Option<String>,
 }
 
-async fn watches_page(st: &Registry, l: Lang, user: &UserRecord, secret: &str, v: View, status: StatusCode) -> Response {
+async fn watches_page(
+    st: &Registry,
+    l: Lang,
+    user: &UserRecord,
+    secret: &str,
+    v: View,
+    status: StatusCode,
+) -> Response {
     let overview = match dipr_registry::watches::overview(st, user).await {
         Ok(o) => o,
         Err(e) => return error_page(l, StatusCode::INTERNAL_SERVER_ERROR, &refusal(&e, l)),
@@ -196,7 +203,11 @@ async fn watches_page(st: &Registry, l: Lang, user: &UserRecord, secret: &str, v
         .map(|w| {
             let mut delivery = vec![l.t("watches-in-portal")];
             if let Some(email) = &w.email {
-                delivery.push(l.t2("watches-by-email", ("address", email.clone()), ("mode", l.t(mode_id(w.email_mode)))));
+                delivery.push(l.t2(
+                    "watches-by-email",
+                    ("address", email.clone()),
+                    ("mode", l.t(mode_id(w.email_mode))),
+                ));
             }
             if let Some(url) = w.endpoint_id.and_then(|e| urls.get(&e)) {
                 delivery.push(l.t1("watches-by-webhook", "url", url.clone()));
@@ -396,10 +407,14 @@ async fn endpoint(
         Ok(found) => found,
         Err(resp) => return resp,
     };
-    let Ok(id) = Uuid::parse_str(&id) else { return error_page(l, StatusCode::NOT_FOUND, &l.t("watches-endpoint-not-found")) };
+    let Ok(id) = Uuid::parse_str(&id) else {
+        return error_page(l, StatusCode::NOT_FOUND, &l.t("watches-endpoint-not-found"));
+    };
     let (e, attempts) = match dipr_registry::watches::endpoint_log(&st, &user, id).await {
         Ok(found) => found,
-        Err(e) if e.code == "not_found" => return error_page(l, StatusCode::NOT_FOUND, &l.t("watches-endpoint-not-found")),
+        Err(e) if e.code == "not_found" => {
+            return error_page(l, StatusCode::NOT_FOUND, &l.t("watches-endpoint-not-found"))
+        }
         Err(e) => return error_page(l, status_of(&e), &refusal(&e, l)),
     };
     let view = EndpointPage {
@@ -422,14 +437,19 @@ async fn endpoint(
                 log_index: a.log_index,
                 status: a.status.map(|s| s.to_string()).unwrap_or_default(),
                 error: a.error.clone(),
-                state: l.lookup(&format!("watches-delivery-{}", a.delivery_state)).unwrap_or_else(|| a.delivery_state.clone()),
+                state: l
+                    .lookup(&format!("watches-delivery-{}", a.delivery_state))
+                    .unwrap_or_else(|| a.delivery_state.clone()),
             })
             .collect(),
     };
     page(l, &l.t("watches-endpoint-heading"), "/me", &view, &[])
 }
 
-async fn set_endpoint_state(State(st): State<Arc<Registry>>, SignedIn { l, user, form, .. }: SignedIn<StateForm>) -> Response {
+async fn set_endpoint_state(
+    State(st): State<Arc<Registry>>,
+    SignedIn { l, user, form, .. }: SignedIn<StateForm>,
+) -> Response {
     match dipr_registry::watches::set_endpoint_enabled(&st, &user, form.endpoint, form.enabled).await {
         Ok(e) => Redirect::to(&format!("/me/webhooks/{}", e.id)).into_response(),
         Err(e) => error_page(l, status_of(&e), &refusal(&e, l)),

@@ -221,7 +221,12 @@ async fn a_watch_alerts_in_the_portal_by_mail_and_by_a_signed_webhook_retried_af
         let (username, w) = account(&app, "关注者").await;
 
         let v = app
-            .ok("POST", "/api/v1/me/webhooks", Some(&w), Some(json!({"url": format!("http://127.0.0.1:{hook_port}/hook"), "description": "风控系统"})))
+            .ok(
+                "POST",
+                "/api/v1/me/webhooks",
+                Some(&w),
+                Some(json!({"url": format!("http://127.0.0.1:{hook_port}/hook"), "description": "风控系统"})),
+            )
             .await;
         let secret = v["secret"].as_str().unwrap().to_string();
         assert!(secret.starts_with("whsec_"));
@@ -241,7 +246,10 @@ async fn a_watch_alerts_in_the_portal_by_mail_and_by_a_signed_webhook_retried_af
         let alerts = app.ok("GET", "/api/v1/me/alerts", Some(&w), None).await;
         let items = alerts["items"].as_array().unwrap();
         assert_eq!(items.len(), 1);
-        assert_eq!((items[0]["kind"].as_str(), items[0]["application_id"].as_str()), (Some("notice_ended"), Some(id.as_str())));
+        assert_eq!(
+            (items[0]["kind"].as_str(), items[0]["application_id"].as_str()),
+            (Some("notice_ended"), Some(id.as_str()))
+        );
         let log_index = items[0]["log_index"].as_u64().unwrap();
         let session = app.session(&username).await;
         let page = web_page(&app, "/me", &session).await;
@@ -277,7 +285,10 @@ async fn a_watch_alerts_in_the_portal_by_mail_and_by_a_signed_webhook_retried_af
         }
         let body: Value = serde_json::from_slice(&third.body).unwrap();
         assert_eq!(body["type"], "watch.alert");
-        assert_eq!((body["data"]["kind"].as_str(), body["data"]["log_index"].as_u64()), (Some("notice_ended"), Some(log_index)));
+        assert_eq!(
+            (body["data"]["kind"].as_str(), body["data"]["log_index"].as_u64()),
+            (Some("notice_ended"), Some(log_index))
+        );
         assert_eq!(body["data"]["watch_id"], watch["id"]);
 
         // The endpoint's event log, to its owner only.
@@ -293,7 +304,15 @@ async fn a_watch_alerts_in_the_portal_by_mail_and_by_a_signed_webhook_retried_af
         // Nothing is matched or sent twice; a stopped watch alerts no more.
         assert_eq!(dipr_registry::watches::dispatch(&app.state).await.unwrap().alerts, 0);
         app.ok("POST", &format!("/api/v1/me/watches/{}/stop", watch["id"].as_str().unwrap()), Some(&w), None).await;
-        app.err("POST", &format!("/api/v1/me/watches/{}/stop", watch["id"].as_str().unwrap()), Some(&a), None, 404, "not_found").await;
+        app.err(
+            "POST",
+            &format!("/api/v1/me/watches/{}/stop", watch["id"].as_str().unwrap()),
+            Some(&a),
+            None,
+            404,
+            "not_found",
+        )
+        .await;
         let reg = app.ok("GET", &format!("/api/v1/applications/{id}"), Some(&a), None).await;
         let number = reg["registration"]["registration_number"].as_str().unwrap().to_string();
         let dispute = json!({"objector_name": "某公司", "grounds": "权属争议"});
@@ -303,8 +322,9 @@ async fn a_watch_alerts_in_the_portal_by_mail_and_by_a_signed_webhook_retried_af
         assert!(listed["watches"][0]["stopped_at"].is_string(), "{listed}");
 
         // A watch by registration number resolves to the record.
-        let by_number =
-            app.ok("POST", "/api/v1/me/watches", Some(&w), Some(json!({"kind": "registration", "target": number}))).await;
+        let by_number = app
+            .ok("POST", "/api/v1/me/watches", Some(&w), Some(json!({"kind": "registration", "target": number})))
+            .await;
         assert_eq!(by_number["target"], id.as_str());
         assert!(mails.try_recv().is_err(), "one mail only");
     }
@@ -327,12 +347,37 @@ async fn private_webhook_targets_are_refused_unless_allowed_and_checked_again_at
     for backend in backends() {
         let (app, _) = app_on(&backend, watch_config(None, WebhookSettings::default())).await;
         let (_, w) = account(&app, "甲").await;
-        for url in ["http://127.0.0.1:9/hook", "http://localhost:8080/", "http://169.254.169.254/latest", "http://[::1]/x", "http://10.0.0.8/", "http://[::ffff:192.168.1.1]/"] {
-            app.err("POST", "/api/v1/me/webhooks", Some(&w), Some(json!({"url": url})), 422, "webhook_target_refused").await;
+        for url in [
+            "http://127.0.0.1:9/hook",
+            "http://localhost:8080/",
+            "http://169.254.169.254/latest",
+            "http://[::1]/x",
+            "http://10.0.0.8/",
+            "http://[::ffff:192.168.1.1]/",
+        ] {
+            app.err("POST", "/api/v1/me/webhooks", Some(&w), Some(json!({"url": url})), 422, "webhook_target_refused")
+                .await;
         }
-        let v = app.err("POST", "/api/v1/me/webhooks", Some(&w), Some(json!({"url": "ftp://example.cn/x"})), 422, "validation_failed").await;
+        let v = app
+            .err(
+                "POST",
+                "/api/v1/me/webhooks",
+                Some(&w),
+                Some(json!({"url": "ftp://example.cn/x"})),
+                422,
+                "validation_failed",
+            )
+            .await;
         assert_eq!(v["error"]["details"][0]["code"], "invalid_webhook_url");
-        app.err("POST", "/api/v1/me/watches", Some(&w), Some(json!({"kind": "search", "target": "语料", "email": "a@b.test", "email_mode": "daily"})), 409, "email_not_configured").await;
+        app.err(
+            "POST",
+            "/api/v1/me/watches",
+            Some(&w),
+            Some(json!({"kind": "search", "target": "语料", "email": "a@b.test", "email_mode": "daily"})),
+            409,
+            "email_not_configured",
+        )
+        .await;
         assert_eq!(app.ok("GET", "/api/v1/me/watches", Some(&w), None).await, json!({"watches": [], "endpoints": []}));
 
         // Allowed by the configuration, the endpoint is registered; a registry that does not allow private
@@ -345,7 +390,13 @@ async fn private_webhook_targets_are_refused_unless_allowed_and_checked_again_at
         let url = format!("http://localhost:{hook_port}/hook");
         let v = open.ok("POST", "/api/v1/me/webhooks", Some(&w), Some(json!({"url": url}))).await;
         let endpoint = v["endpoint"]["id"].as_str().unwrap().to_string();
-        open.ok("POST", "/api/v1/me/watches", Some(&w), Some(json!({"kind": "search", "target": "气象 数据", "endpoint_id": endpoint}))).await;
+        open.ok(
+            "POST",
+            "/api/v1/me/watches",
+            Some(&w),
+            Some(json!({"kind": "search", "target": "气象 数据", "endpoint_id": endpoint})),
+        )
+        .await;
         open.publish_notice(&a, &e, "气象观测数据").await;
         let strict = second(&open, &backend, &schema, watch_config(None, WebhookSettings::default())).await;
         assert_eq!(dipr_registry::watches::dispatch(&strict).await.unwrap().alerts, 1);
@@ -368,10 +419,18 @@ async fn an_endpoint_that_keeps_failing_is_disabled_and_its_owner_can_enable_it(
         let (_, a) = account_of(&app, "港航数据", &code).await;
         let e = app.staff(dipr_domain::access::Role::Examiner).await;
         let (_, w) = account(&app, "丙").await;
-        let v = app.ok("POST", "/api/v1/me/webhooks", Some(&w), Some(json!({"url": format!("http://127.0.0.1:{hook_port}/")}))).await;
+        let v = app
+            .ok("POST", "/api/v1/me/webhooks", Some(&w), Some(json!({"url": format!("http://127.0.0.1:{hook_port}/")})))
+            .await;
         let endpoint = v["endpoint"]["id"].as_str().unwrap().to_string();
         // The holder's credit code: every record it files or holds.
-        app.ok("POST", "/api/v1/me/watches", Some(&w), Some(json!({"kind": "holder", "target": code, "endpoint_id": endpoint}))).await;
+        app.ok(
+            "POST",
+            "/api/v1/me/watches",
+            Some(&w),
+            Some(json!({"kind": "holder", "target": code, "endpoint_id": endpoint})),
+        )
+        .await;
         app.publish_notice(&a, &e, "港口吞吐数据").await;
         app.publish_notice(&a, &e, "航运指数数据").await;
         assert_eq!(dipr_registry::watches::dispatch(&app.state).await.unwrap().alerts, 2);
@@ -381,7 +440,10 @@ async fn an_endpoint_that_keeps_failing_is_disabled_and_its_owner_can_enable_it(
         advance(&app, 11);
         assert_eq!(dipr_registry::watches::deliver(&app.state).await.unwrap().failed, 1);
         let log = app.ok("GET", &format!("/api/v1/me/webhooks/{endpoint}"), Some(&w), None).await;
-        assert_eq!((log["endpoint"]["disabled_reason"].as_str(), log["endpoint"]["failures"].as_u64()), (Some("failing"), Some(3)));
+        assert_eq!(
+            (log["endpoint"]["disabled_reason"].as_str(), log["endpoint"]["failures"].as_u64()),
+            (Some("failing"), Some(3))
+        );
         assert_eq!(log["attempts"].as_array().unwrap().len(), 3);
         // Disabled, it is not called, however long one waits.
         advance(&app, 3600);
@@ -389,8 +451,18 @@ async fn an_endpoint_that_keeps_failing_is_disabled_and_its_owner_can_enable_it(
         assert_eq!(hooks.try_iter().count(), 3);
         // Nobody else can enable it; its owner can, and deliveries resume.
         let (_, other) = account(&app, "丁").await;
-        app.err("POST", &format!("/api/v1/me/webhooks/{endpoint}/state"), Some(&other), Some(json!({"enabled": true})), 404, "not_found").await;
-        let v = app.ok("POST", &format!("/api/v1/me/webhooks/{endpoint}/state"), Some(&w), Some(json!({"enabled": true}))).await;
+        app.err(
+            "POST",
+            &format!("/api/v1/me/webhooks/{endpoint}/state"),
+            Some(&other),
+            Some(json!({"enabled": true})),
+            404,
+            "not_found",
+        )
+        .await;
+        let v = app
+            .ok("POST", &format!("/api/v1/me/webhooks/{endpoint}/state"), Some(&w), Some(json!({"enabled": true})))
+            .await;
         assert!(v["disabled_at"].is_null());
         assert_eq!(dipr_registry::watches::deliver(&app.state).await.unwrap().failed, 2);
     }
@@ -407,16 +479,30 @@ async fn two_dispatchers_racing_produce_each_alert_once_and_send_each_delivery_o
         let mut endpoints = Vec::new();
         for name in ["戊", "己", "庚"] {
             let (_, w) = account(&app, name).await;
-            let v = app.ok("POST", "/api/v1/me/webhooks", Some(&w), Some(json!({"url": format!("http://127.0.0.1:{hook_port}/")}))).await;
+            let v = app
+                .ok(
+                    "POST",
+                    "/api/v1/me/webhooks",
+                    Some(&w),
+                    Some(json!({"url": format!("http://127.0.0.1:{hook_port}/")})),
+                )
+                .await;
             let endpoint = v["endpoint"]["id"].as_str().unwrap().to_string();
-            app.ok("POST", "/api/v1/me/watches", Some(&w), Some(json!({"kind": "search", "target": "电力", "endpoint_id": endpoint}))).await;
+            app.ok(
+                "POST",
+                "/api/v1/me/watches",
+                Some(&w),
+                Some(json!({"kind": "search", "target": "电力", "endpoint_id": endpoint})),
+            )
+            .await;
             endpoints.push(w);
         }
         for i in 0..4 {
             app.publish_notice(&a, &e, &format!("电力负荷数据{i}")).await;
         }
         // Each notice is one public event matching the three searches.
-        let (x, y) = tokio::join!(dipr_registry::watches::dispatch(&app.state), dipr_registry::watches::dispatch(&other));
+        let (x, y) =
+            tokio::join!(dipr_registry::watches::dispatch(&app.state), dipr_registry::watches::dispatch(&other));
         let (x, y) = (x.unwrap(), y.unwrap());
         assert_eq!(x.alerts + y.alerts, 12, "{x:?} {y:?}");
         let (x, y) = tokio::join!(dipr_registry::watches::deliver(&app.state), dipr_registry::watches::deliver(&other));
@@ -484,17 +570,30 @@ async fn the_watch_pages_make_list_and_stop_watches_and_endpoints_for_their_owne
         // An endpoint: its secret shown once, its page to its owner only.
         let (hook_port, _hooks) = receiver(|_| 200);
         let url = format!("http://127.0.0.1:{hook_port}/hook");
-        let (status, html) = web.post("/me/webhooks?once=web-endpoint", &[("csrf", csrf.as_str()), ("url", url.as_str()), ("description", "<script>x</script>")]).await;
+        let (status, html) = web
+            .post(
+                "/me/webhooks?once=web-endpoint",
+                &[("csrf", csrf.as_str()), ("url", url.as_str()), ("description", "<script>x</script>")],
+            )
+            .await;
         assert_eq!(status, 201);
         assert!(html.contains("id=\"webhook-secret\"") && html.contains("whsec_"), "{html}");
         assert!(html.contains("script&#62;x") && !html.contains("<script>x"), "escaped: {html}");
-        let endpoint = app.ok("GET", "/api/v1/me/watches", Some(&w), None).await["endpoints"][0]["id"].as_str().unwrap().to_string();
+        let endpoint = app.ok("GET", "/api/v1/me/watches", Some(&w), None).await["endpoints"][0]["id"]
+            .as_str()
+            .unwrap()
+            .to_string();
         let (status, html) = web.get(&format!("/me/webhooks/{endpoint}")).await;
         assert_eq!(status, 200);
         assert!(html.contains(&url) && html.contains("id=\"disable-endpoint\""), "{html}");
         let (status, _) = super::web::Web::new(&app, &stranger).get(&format!("/me/webhooks/{endpoint}")).await;
         assert_eq!(status, 404);
-        let (status, _) = web.post("/me/webhooks/state?once=web-disable", &[("csrf", csrf.as_str()), ("endpoint", endpoint.as_str()), ("enabled", "false")]).await;
+        let (status, _) = web
+            .post(
+                "/me/webhooks/state?once=web-disable",
+                &[("csrf", csrf.as_str()), ("endpoint", endpoint.as_str()), ("enabled", "false")],
+            )
+            .await;
         assert_eq!(status, 303);
         let (_, html) = web.get(&format!("/me/webhooks/{endpoint}")).await;
         assert!(html.contains("id=\"enable-endpoint\""), "{html}");
@@ -505,7 +604,8 @@ async fn the_watch_pages_make_list_and_stop_watches_and_endpoints_for_their_owne
             .post("/me/watches/stop?once=web-stop-1", &[("csrf", stranger_csrf.as_str()), ("watch", watch.as_str())])
             .await;
         assert_eq!(status, 404);
-        let (status, _) = web.post("/me/watches/stop?once=web-stop-2", &[("csrf", csrf.as_str()), ("watch", watch.as_str())]).await;
+        let (status, _) =
+            web.post("/me/watches/stop?once=web-stop-2", &[("csrf", csrf.as_str()), ("watch", watch.as_str())]).await;
         assert_eq!(status, 303);
         let (_, html) = web.get("/me/watches").await;
         assert!(html.contains("已于") && html.contains("停止"), "{html}");
