@@ -22,8 +22,7 @@ impl Default for WatchSettings {
     }
 }
 
-/// `[smtp]`: where alert mail is handed over. Plain SMTP: point it at a relay the registry trusts (usually
-/// the host's own mail server), which carries the mail on.
+/// `[smtp]`: where alert mail is handed over.
 #[derive(Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct SmtpSettings {
@@ -32,10 +31,24 @@ pub struct SmtpSettings {
     pub port: u16,
     /// The sender, e.g. `dipr 登记簿 <alerts@dipr.example.cn>`.
     pub from: String,
+    /// `starttls` (the default: plain, then STARTTLS, required), `tls` (TLS from the start, port 465) or
+    /// `none` (a relay on the registry's own host or network only).
+    #[serde(default)]
+    pub tls: SmtpTls,
     pub username: Option<String>,
     pub password: Option<String>,
     #[serde(default = "default_smtp_timeout")]
     pub timeout_secs: u64,
+}
+
+/// How the SMTP connection is protected.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum SmtpTls {
+    #[default]
+    Starttls,
+    Tls,
+    None,
 }
 
 fn default_smtp_port() -> u16 {
@@ -53,6 +66,7 @@ impl std::fmt::Debug for SmtpSettings {
             .field("host", &self.host)
             .field("port", &self.port)
             .field("from", &self.from)
+            .field("tls", &self.tls)
             .field("username", &self.username)
             .field("password", &self.password.as_ref().map(|_| "<redacted>"))
             .finish()

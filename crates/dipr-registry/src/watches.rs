@@ -30,7 +30,7 @@ use uuid::Uuid;
 use crate::audit::{actor_of, event};
 use crate::error::{Error, Result};
 use crate::state::Registry;
-pub use crate::watch_settings::{SmtpSettings, WatchSettings, WebhookSettings};
+pub use crate::watch_settings::{SmtpSettings, SmtpTls, WatchSettings, WebhookSettings};
 
 const MAX_QUERY_CHARS: usize = 200;
 const MAX_EMAIL_CHARS: usize = 254;
@@ -699,9 +699,12 @@ async fn send_mail(state: Arc<Registry>, to: String, alerts: Vec<AlertRecord>) -
                 .map_err(|_| (None, "the mail text has a line too long for 8-bit transfer".to_string()))?,
             )
             .map_err(|e| err(&e))?;
-        let mut mailer = lettre::SmtpTransport::builder_dangerous(&smtp.host)
-            .port(smtp.port)
-            .timeout(Some(Duration::from_secs(smtp.timeout_secs)));
+        let builder = match smtp.tls {
+            SmtpTls::Starttls => lettre::SmtpTransport::starttls_relay(&smtp.host).map_err(|e| err(&e))?,
+            SmtpTls::Tls => lettre::SmtpTransport::relay(&smtp.host).map_err(|e| err(&e))?,
+            SmtpTls::None => lettre::SmtpTransport::builder_dangerous(&smtp.host),
+        };
+        let mut mailer = builder.port(smtp.port).timeout(Some(Duration::from_secs(smtp.timeout_secs)));
         if let (Some(u), Some(p)) = (smtp.username, smtp.password) {
             mailer = mailer.credentials(lettre::transport::smtp::authentication::Credentials::new(u, p));
         }

@@ -9,7 +9,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{mpsc, Arc};
 
 use base64::Engine as _;
-use dipr_registry::watches::{SmtpSettings, WebhookSettings};
+use dipr_registry::watches::{SmtpSettings, SmtpTls, WebhookSettings};
 use dipr_registry::{Config, Registry};
 use hmac::{Hmac, Mac};
 use serde_json::{json, Value};
@@ -180,6 +180,7 @@ fn watch_config(smtp_port: Option<u16>, webhooks: WebhookSettings) -> Config {
             host: "127.0.0.1".into(),
             port,
             from: "dipr <alerts@dipr.test>".into(),
+            tls: SmtpTls::None,
             username: None,
             password: None,
             timeout_secs: 10,
