@@ -96,3 +96,23 @@ impl Default for WebhookSettings {
         Self { allow_private: false, timeout_secs: 10, max_attempts: 8, retry_base_secs: 30, disable_after: 20 }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn the_smtp_password_never_shows_in_the_configuration() {
+        let config: crate::Config = serde_json::from_value(serde_json::json!({
+            "smtp": {"host": "smtp.example.cn", "from": "a@example.cn", "username": "dipr", "password": "hunter2-secret"},
+            "webhooks": {"allow_private": true},
+        }))
+        .unwrap();
+        let smtp = config.smtp.as_ref().unwrap();
+        assert_eq!(
+            (smtp.port, smtp.tls, smtp.password.as_deref()),
+            (25, super::SmtpTls::Starttls, Some("hunter2-secret"))
+        );
+        assert!(config.webhooks.allow_private && config.webhooks.max_attempts == 8);
+        let shown = format!("{config:?}");
+        assert!(!shown.contains("hunter2") && shown.contains("<redacted>"), "{shown}");
+    }
+}

@@ -526,11 +526,12 @@ pub async fn deliver(state: &Arc<Registry>) -> Result<DeliveryReport> {
         if claimed.is_empty() {
             return Ok(report);
         }
-        let mut digests: std::collections::BTreeMap<String, Vec<ClaimedDelivery>> = Default::default();
+        // One digest per account and address.
+        let mut digests: std::collections::BTreeMap<(Uuid, String), Vec<ClaimedDelivery>> = Default::default();
         let mut single = Vec::new();
         for d in claimed {
             match (&d.email, d.digest) {
-                (Some(email), true) => digests.entry(email.clone()).or_default().push(d),
+                (Some(email), true) => digests.entry((d.alert.user_id, email.clone())).or_default().push(d),
                 _ => single.push(d),
             }
         }
@@ -551,7 +552,7 @@ pub async fn deliver(state: &Arc<Registry>) -> Result<DeliveryReport> {
             };
             finish(state, &d, result, &mut report).await?;
         }
-        for (email, group) in digests {
+        for ((_, email), group) in digests {
             let alerts = group.iter().map(|d| d.alert.clone()).collect();
             let result = send_mail(state.clone(), email, alerts).await;
             for d in &group {

@@ -612,3 +612,34 @@ async fn the_watch_pages_make_list_and_stop_watches_and_endpoints_for_their_owne
         assert!(html.contains("已于") && html.contains("停止"), "{html}");
     }
 }
+
+#[tokio::test]
+async fn a_daily_digest_gathers_the_days_alerts_into_one_mail_at_the_hour() {
+    for backend in backends() {
+        let (smtp_port, mails) = smtp_server();
+        let (app, _) = app_on(&backend, watch_config(Some(smtp_port), WebhookSettings::default())).await;
+        let (a, e, _) = super::actors(&app).await;
+        let (_, w) = account(&app, "投资人").await;
+        let watch = json!({"kind": "search", "target": "医疗", "email": "digest@fund.test", "email_mode": "daily"});
+        app.ok("POST", "/api/v1/me/watches", Some(&w), Some(watch)).await;
+        let bad = json!({"kind": "search", "target": "医疗", "email": "not an address", "email_mode": "immediate"});
+        let v = app.err("POST", "/api/v1/me/watches", Some(&w), Some(bad), 422, "validation_failed").await;
+        assert_eq!(v["error"]["details"][0]["code"], "invalid_email");
+        app.publish_notice(&a, &e, "医疗影像数据").await;
+        app.publish_notice(&a, &e, "医疗保险理赔数据").await;
+        assert_eq!(dipr_registry::watches::dispatch(&app.state).await.unwrap().alerts, 2);
+
+        // Nothing before the digest hour (08:00 Beijing time), then one mail with both.
+        assert_eq!(dipr_registry::watches::deliver(&app.state).await.unwrap(), Default::default());
+        advance(&app, 24 * 3600);
+        assert_eq!(dipr_registry::watches::deliver(&app.state).await.unwrap().delivered, 2);
+        let mail = mails.recv_timeout(std::time::Duration::from_secs(30)).unwrap();
+        assert!(
+            mail.contains("RCPT TO:<digest@fund.test>")
+                && mail.contains("医疗影像数据")
+                && mail.contains("医疗保险理赔数据"),
+            "{mail}"
+        );
+        assert!(mails.try_recv().is_err(), "one mail for the day");
+    }
+}
