@@ -330,7 +330,13 @@ pub fn is_public_address(ip: IpAddr) -> bool {
             if let Some(v4) = a.to_ipv4_mapped() {
                 return is_public_address(IpAddr::V4(v4));
             }
-            let first = a.segments()[0];
+            let seg = a.segments();
+            // NAT64 (64:ff9b::/96) reaches the IPv4 address in its last 32 bits.
+            if seg[..6] == [0x64, 0xff9b, 0, 0, 0, 0] {
+                let v4 = std::net::Ipv4Addr::new((seg[6] >> 8) as u8, seg[6] as u8, (seg[7] >> 8) as u8, seg[7] as u8);
+                return is_public_address(IpAddr::V4(v4));
+            }
+            let first = seg[0];
             !(a.is_loopback()
                 || a.is_unspecified()
                 || a.is_multicast()
@@ -730,7 +736,7 @@ fn mail_text(state: &Registry, alerts: &[AlertRecord]) -> (String, String) {
             a.product_name,
             a.registration_number.as_deref().unwrap_or_default(),
             a.kind,
-            shown::minute_zoned(a.at, false),
+            shown::zoned_both(&shown::minute(a.at)),
             state.public_url(),
             a.application_id,
             a.log_index
@@ -774,10 +780,11 @@ mod tests {
             "fe80::1",
             "fd00::1",
             "::ffff:127.0.0.1",
+            "64:ff9b::a00:1",
         ] {
             assert!(!is_public_address(private.parse().unwrap()), "{private}");
         }
-        for public in ["8.8.8.8", "203.0.114.1", "2001:4860:4860::8888"] {
+        for public in ["8.8.8.8", "203.0.114.1", "2001:4860:4860::8888", "64:ff9b::808:808"] {
             assert!(is_public_address(public.parse().unwrap()), "{public}");
         }
     }
