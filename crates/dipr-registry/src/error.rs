@@ -97,6 +97,14 @@ pub const ERROR_CODES: &[(&str, u16, &str)] = &[
         409,
         "The cursor is beyond the published log: it did not come from this log, or the log was rolled back.",
     ),
+    ("too_many_watches", 409, "You have as many live watches or webhook endpoints as an account may have."),
+    ("email_not_configured", 409, "This registry sends no e-mail: its administrator has configured no SMTP server."),
+    (
+        "webhook_target_refused",
+        422,
+        "The webhook address does not resolve, or resolves to a private, loopback or link-local address, which \
+         only an administrator can allow.",
+    ),
     ("internal", 500, "An internal error; it has been logged."),
 ];
 

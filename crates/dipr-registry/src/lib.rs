@@ -27,6 +27,8 @@ pub mod throttle;
 pub mod tiles;
 pub mod timers;
 pub mod timestamps;
+pub mod watch_settings;
+pub mod watches;
 pub mod witnesses;
 pub mod witnessing;
 

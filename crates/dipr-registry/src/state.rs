@@ -71,6 +71,12 @@ pub struct Config {
     /// client's retry gets the first answer again; the timer task prunes older ones (at most once an hour).
     /// A repeat after that is a new request. 0 keeps them for ever.
     pub request_key_days: u32,
+    /// `[watches]`: how often the log is matched against watches, and how many one account may have.
+    pub watches: crate::watch_settings::WatchSettings,
+    /// `[smtp]`: where alert mail is handed over; unset, no e-mail is sent (and none can be asked for).
+    pub smtp: Option<crate::watch_settings::SmtpSettings>,
+    /// `[webhooks]`: timeouts, retries, disabling, and whether private addresses may be called.
+    pub webhooks: crate::watch_settings::WebhookSettings,
 }
 
 impl Default for Config {
@@ -98,6 +104,9 @@ impl Default for Config {
             metrics_token: None,
             stats_refresh_secs: 60,
             request_key_days: 7,
+            watches: Default::default(),
+            smtp: None,
+            webhooks: Default::default(),
         }
     }
 }

@@ -68,6 +68,11 @@ pub async fn serve(
         stop_rx.clone(),
     ));
     let bulk = tokio::spawn(dipr_registry::bulk::run(state.clone(), stop_rx.clone()));
+    let watching = tokio::spawn(dipr_registry::watches::run(
+        state.clone(),
+        Duration::from_secs(state.config.watches.interval_secs),
+        stop_rx.clone(),
+    ));
     let head = tokio::spawn(dipr_registry::head::run(state.clone(), stop_rx));
     serve_router(listener, router(state.clone()), &state.config.limits, shutdown).await;
     let _ = stop_tx.send(true);
@@ -76,6 +81,7 @@ pub async fn serve(
     head.await?;
     stamping.await?;
     bulk.await?;
+    watching.await?;
     Ok(())
 }
 

@@ -23,6 +23,11 @@ use uuid::Uuid;
 
 use crate::durable::WalSync;
 use crate::search::{self, Field};
+use crate::watches::{ALERT_COLUMNS, ENDPOINT_COLUMNS, WATCH_COLUMNS};
+use crate::{
+    AlertRecord, AttemptOutcome, AttemptRecord, Channel, ClaimedDelivery, EmailMode, EndpointRecord, NewDelivery,
+    WatchKind, WatchRecord, WatchStore, WatchTx,
+};
 use crate::{
     Applicants, ApplicationFilter, Count, Cursor, DecisionTimes, EconomicValue, EventRecord, Industry, LogFilter,
     LogRow, MonthRow, NewEvent, Order, Page, Paged, PledgeFinancing, PoolStatus, RequestKey, Result, SketchMatch,
@@ -86,6 +91,11 @@ fn search_fields(app: &Application) -> [(Field, String); 6] {
         (Field::Body, body),
         (Field::Flags, flags_of(app)),
     ]
+}
+
+/// Whether a search for `query` finds `app` (by its words and identifiers, as the index holds them).
+pub fn matches_search(app: &Application, query: &str) -> bool {
+    search::matches(&search_fields(app), query)
 }
 
 /// `objections.kind` of an objection filed during the notice.
@@ -1303,6 +1313,8 @@ macro_rules! impl_store {
                 Ok(())
             }
         }
+
+        impl_watches!($store, $tx, $dialect);
 
         impl $store {
             /// Wait until what this store has committed is on disk (SQLite's group commit; PostgreSQL's

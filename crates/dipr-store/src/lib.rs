@@ -6,13 +6,19 @@
 //! register is ever deleted; the store deletes only what is not register data: search-index entries it
 //! rewrites, and old answered request keys ([`Store::prune_request_keys`]).
 
+#[macro_use]
+mod watches;
 mod backends;
 mod durable;
 mod model;
 pub mod search;
 
-pub use backends::{PgStore, SqliteStore};
+pub use backends::{matches_search, PgStore, SqliteStore};
 pub use model::*;
+pub use watches::{
+    AlertRecord, AttemptOutcome, AttemptRecord, Channel, ClaimedDelivery, EmailMode, EndpointRecord, NewDelivery,
+    WatchKind, WatchRecord,
+};
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
@@ -62,7 +68,7 @@ pub type Result<T, E = StoreError> = std::result::Result<T, E>;
 
 /// Read access, and the way into a write transaction.
 #[async_trait]
-pub trait Store: Send + Sync + 'static {
+pub trait Store: WatchStore + Send + Sync + 'static {
     /// `"sqlite"` or `"postgres"`.
     fn backend(&self) -> &'static str;
     async fn ping(&self) -> Result<()>;
@@ -184,7 +190,7 @@ pub trait Store: Send + Sync + 'static {
 
 /// One write transaction. Dropping it without [`Tx::commit`] rolls everything back.
 #[async_trait]
-pub trait Tx: Send {
+pub trait Tx: WatchTx + Send {
     /// Read an application and lock it against concurrent writers until commit.
     async fn application_for_update(&mut self, id: Uuid) -> Result<Option<Application>>;
     async fn insert_application(&mut self, app: &Application) -> Result<()>;
@@ -253,6 +259,62 @@ pub trait Tx: Send {
     /// Append to the audit history; returns the event's id.
     async fn append_event(&mut self, event: &NewEvent) -> Result<i64>;
     async fn commit(self: Box<Self>) -> Result<()>;
+}
+
+/// The reads of watches, and the leases and attempts of their deliveries (part of every [`Store`]).
+#[async_trait]
+pub trait WatchStore: Send + Sync {
+    /// How far the public log has been matched against the watches (the next index to match).
+    async fn watch_cursor(&self) -> Result<u64>;
+    /// Every watch not stopped.
+    async fn live_watches(&self) -> Result<Vec<WatchRecord>>;
+    /// A user's watches, stopped ones too, newest first.
+    async fn watches_of(&self, user_id: Uuid) -> Result<Vec<WatchRecord>>;
+    /// A user's webhook endpoints, disabled ones too, newest first.
+    async fn webhook_endpoints_of(&self, user_id: Uuid) -> Result<Vec<EndpointRecord>>;
+    async fn webhook_endpoint(&self, id: Uuid) -> Result<Option<EndpointRecord>>;
+    /// A user's newest alerts (by log index), at most `limit`.
+    async fn alerts_of(&self, user_id: Uuid, limit: u32) -> Result<Vec<AlertRecord>>;
+    /// An endpoint's event log: its newest delivery attempts, at most `limit`.
+    async fn watch_attempts(&self, endpoint_id: Uuid, limit: u32) -> Result<Vec<AttemptRecord>>;
+    /// Lease at most `limit` deliveries due at `now` to `owner` until `lease_until`. Not part of a [`Tx`]: the
+    /// lease must be visible to every other process at once, so that no two send the same delivery.
+    async fn claim_deliveries(
+        &self,
+        now: DateTime<Utc>,
+        owner: &str,
+        lease_until: DateTime<Utc>,
+        limit: u32,
+    ) -> Result<Vec<ClaimedDelivery>>;
+    /// Give a leased delivery back unattempted (its endpoint was disabled meanwhile); false when the lease is no
+    /// longer `owner`'s.
+    async fn release_delivery(&self, id: Uuid, owner: &str) -> Result<bool>;
+    /// Record an attempt at a leased delivery (its endpoint's failures, and disabling, with it); false, and
+    /// nothing recorded, when the lease is no longer `owner`'s. Deliveries are not register data: like request
+    /// keys they change outside a [`Tx`], and their attempts are their history.
+    async fn finish_delivery(&self, outcome: &AttemptOutcome) -> Result<bool>;
+}
+
+/// The writes of watches (part of every [`Tx`]).
+#[async_trait]
+pub trait WatchTx: Send {
+    async fn insert_watch(&mut self, watch: &WatchRecord) -> Result<()>;
+    /// Stop a live watch of `user_id`; false if there was none.
+    async fn stop_watch(&mut self, id: Uuid, user_id: Uuid, now: DateTime<Utc>) -> Result<bool>;
+    async fn insert_webhook_endpoint(&mut self, endpoint: &EndpointRecord) -> Result<()>;
+    /// Enable or disable an endpoint of `user_id`; false if it was not in the other state (or not theirs).
+    async fn set_webhook_endpoint_enabled(
+        &mut self,
+        id: Uuid,
+        user_id: Uuid,
+        enabled: bool,
+        now: DateTime<Utc>,
+    ) -> Result<bool>;
+    /// Move the watch cursor from `from` to `to`; false (and nothing written) when it is no longer at `from`:
+    /// another process matched those entries first.
+    async fn advance_watch_cursor(&mut self, from: u64, to: u64) -> Result<bool>;
+    async fn insert_watch_alert(&mut self, alert: &AlertRecord) -> Result<()>;
+    async fn insert_watch_delivery(&mut self, delivery: &NewDelivery) -> Result<()>;
 }
 
 /// Open the store named by a URL: `sqlite://PATH` or `postgres://…`.

@@ -184,6 +184,26 @@ pub fn exact_term(text: &str) -> Option<String> {
     (t.chars().count() >= 3).then_some(t)
 }
 
+/// Whether a record whose searchable fields are `fields` is found by a search for `query` (flags aside):
+/// every term present (words as prefixes), or the whole query as one of its identifiers. Watches match new
+/// events against a saved search with it, as the index would.
+pub fn matches(fields: &[(Field, String)], query: &str) -> bool {
+    let indexed: std::collections::HashSet<String> =
+        fields.iter().filter(|(f, _)| *f != Field::Flags).flat_map(|(f, t)| field_terms(*f, t)).collect();
+    if exact_term(query).is_some_and(|e| indexed.contains(&e)) {
+        return true;
+    }
+    let terms = query_terms(query);
+    !terms.is_empty()
+        && terms.iter().all(|t| {
+            if t.prefix {
+                indexed.iter().any(|i| i.starts_with(&t.text))
+            } else {
+                indexed.contains(&t.text)
+            }
+        })
+}
+
 /// The FTS5 query for `terms`, in one column or in every column of words, and `flags`. Terms hold only
 /// letters and digits, so quoting them is enough.
 pub fn fts5_query(terms: &[Term], exact: Option<&str>, field: Option<Field>, flags: &FlagGroups) -> String {

@@ -104,6 +104,154 @@ async fn dispute_queue_and_pledge_book(store: Arc<dyn Store>) {
     assert!(!ids(awaiting()).await.contains(&a.id));
 }
 
+/// Watches, alerts and deliveries: the cursor moves only from where it is, an alert is stored once per watch
+/// and log entry, and a delivery is leased to one owner at a time; attempts disable a failing endpoint.
+async fn watches_alerts_and_leased_deliveries(store: Arc<dyn Store>) {
+    let (_, u, app) = seed(&store, "水文数据", "某水务公司").await;
+    let endpoint = EndpointRecord {
+        id: Uuid::now_v7(),
+        user_id: u.id,
+        url: "https://hooks.example.cn/x".into(),
+        secret: "whsec_c2VjcmV0".into(),
+        description: "风控".into(),
+        failures: 0,
+        disabled_at: None,
+        disabled_reason: None,
+        created_at: now(),
+    };
+    let watch = WatchRecord {
+        id: Uuid::now_v7(),
+        user_id: u.id,
+        kind: WatchKind::Search,
+        target: "水文".into(),
+        label: "水文".into(),
+        email: Some("a@example.cn".into()),
+        email_mode: EmailMode::Daily,
+        endpoint_id: Some(endpoint.id),
+        from_index: 0,
+        created_at: now(),
+        stopped_at: None,
+    };
+    let mut tx = store.begin().await.unwrap();
+    tx.insert_webhook_endpoint(&endpoint).await.unwrap();
+    tx.insert_watch(&watch).await.unwrap();
+    tx.append_event(&event("watch", &watch.id.to_string(), "watch_created")).await.unwrap();
+    tx.commit().await.unwrap();
+    assert_eq!(store.watches_of(u.id).await.unwrap(), std::slice::from_ref(&watch));
+    assert_eq!(store.live_watches().await.unwrap(), std::slice::from_ref(&watch));
+    assert_eq!(store.webhook_endpoint(endpoint.id).await.unwrap().as_ref(), Some(&endpoint));
+    assert_eq!(store.webhook_endpoints_of(u.id).await.unwrap(), std::slice::from_ref(&endpoint));
+    assert!(dipr_store::matches_search(&app, "水文") && !dipr_store::matches_search(&app, "气象"));
+
+    // The cursor moves from where it is, once.
+    assert_eq!(store.watch_cursor().await.unwrap(), 0);
+    let alert = AlertRecord {
+        id: Uuid::now_v7(),
+        watch_id: watch.id,
+        user_id: u.id,
+        log_index: 2,
+        application_id: app.id,
+        kind: "notice_published".into(),
+        at: now(),
+        product_name: "水文数据".into(),
+        registration_number: None,
+        created_at: now(),
+    };
+    let delivery = |channel, digest, next_at| NewDelivery {
+        id: Uuid::now_v7(),
+        alert_id: alert.id,
+        user_id: u.id,
+        channel,
+        endpoint_id: (channel == Channel::Webhook).then_some(endpoint.id),
+        email: (channel == Channel::Email).then(|| "a@example.cn".to_string()),
+        digest,
+        next_at,
+        created_at: now(),
+    };
+    let hook = delivery(Channel::Webhook, false, now());
+    let mut tx = store.begin().await.unwrap();
+    assert!(tx.advance_watch_cursor(0, 3).await.unwrap());
+    tx.insert_watch_alert(&alert).await.unwrap();
+    tx.insert_watch_delivery(&hook).await.unwrap();
+    tx.insert_watch_delivery(&delivery(Channel::Email, true, now() + Duration::hours(5))).await.unwrap();
+    tx.append_event(&event("watches", "log", "watches_matched")).await.unwrap();
+    tx.commit().await.unwrap();
+    let mut tx = store.begin().await.unwrap();
+    assert!(!tx.advance_watch_cursor(0, 3).await.unwrap(), "another process already moved it");
+    let again = AlertRecord { id: Uuid::now_v7(), ..alert.clone() };
+    assert!(matches!(tx.insert_watch_alert(&again).await, Err(StoreError::Duplicate(_))));
+    drop(tx);
+    assert_eq!(store.watch_cursor().await.unwrap(), 3);
+    assert_eq!(store.alerts_of(u.id, 10).await.unwrap(), std::slice::from_ref(&alert));
+
+    // Leased to one owner at a time; a lease that ran out is taken over, and the old owner records nothing.
+    let lease = now() + Duration::seconds(60);
+    let claimed = store.claim_deliveries(now(), "p1", lease, 10).await.unwrap();
+    assert_eq!(claimed.iter().map(|d| (d.id, d.attempts)).collect::<Vec<_>>(), [(hook.id, 0)]);
+    assert_eq!(claimed[0].alert, alert);
+    assert!(store.claim_deliveries(now(), "p2", lease, 10).await.unwrap().is_empty());
+    let later = now() + Duration::seconds(61);
+    assert_eq!(store.claim_deliveries(later, "p2", later + Duration::seconds(60), 10).await.unwrap().len(), 1);
+    let outcome = |owner: &str, at, retry_at| AttemptOutcome {
+        delivery_id: hook.id,
+        owner: owner.into(),
+        at,
+        status: Some(500),
+        error: "the receiver answered 500".into(),
+        delivered: false,
+        retry_at,
+        disable_after: 2,
+    };
+    assert!(!store.finish_delivery(&outcome("p1", later, Some(later))).await.unwrap());
+    let retry = later + Duration::seconds(30);
+    assert!(store.finish_delivery(&outcome("p2", later, Some(retry))).await.unwrap());
+    assert_eq!(store.webhook_endpoint(endpoint.id).await.unwrap().unwrap().failures, 1);
+    assert!(store.claim_deliveries(later, "p2", retry, 10).await.unwrap().is_empty(), "not due before its retry");
+    let claimed = store.claim_deliveries(retry, "p3", retry + Duration::seconds(60), 10).await.unwrap();
+    assert_eq!(claimed[0].attempts, 1);
+    assert!(store.finish_delivery(&outcome("p3", retry, Some(retry))).await.unwrap());
+    let disabled = store.webhook_endpoint(endpoint.id).await.unwrap().unwrap();
+    assert_eq!((disabled.failures, disabled.disabled_reason.as_deref()), (2, Some("failing")));
+    assert!(disabled.disabled_at.is_some());
+    assert!(store.claim_deliveries(retry, "p3", retry + Duration::seconds(60), 10).await.unwrap().is_empty());
+    let log = store.watch_attempts(endpoint.id, 10).await.unwrap();
+    assert_eq!(log.iter().map(|a| (a.attempt, a.status)).collect::<Vec<_>>(), [(2, Some(500)), (1, Some(500))]);
+    assert_eq!(log[0].delivery_state, "pending");
+
+    // Enabled again by its owner (only): counted from zero, and the delivery is due again.
+    let mut tx = store.begin().await.unwrap();
+    assert!(!tx.set_webhook_endpoint_enabled(endpoint.id, Uuid::now_v7(), true, now()).await.unwrap());
+    assert!(tx.set_webhook_endpoint_enabled(endpoint.id, u.id, true, now()).await.unwrap());
+    tx.append_event(&event("webhook_endpoint", &endpoint.id.to_string(), "webhook_endpoint_enabled")).await.unwrap();
+    tx.commit().await.unwrap();
+    assert_eq!(store.webhook_endpoint(endpoint.id).await.unwrap().unwrap().failures, 0);
+    let claimed = store.claim_deliveries(retry, "p4", retry + Duration::seconds(60), 10).await.unwrap();
+    assert_eq!(claimed.len(), 1);
+    let done = AttemptOutcome {
+        status: Some(204),
+        error: String::new(),
+        delivered: true,
+        retry_at: None,
+        ..outcome("p4", retry, None)
+    };
+    assert!(store.finish_delivery(&done).await.unwrap());
+    assert_eq!(store.watch_attempts(endpoint.id, 10).await.unwrap()[0].delivery_state, "delivered");
+
+    // The digest mail waits for its hour.
+    let at_hour = now() + Duration::hours(5);
+    let mail = store.claim_deliveries(at_hour, "p5", at_hour + Duration::seconds(60), 10).await.unwrap();
+    assert_eq!((mail.len(), mail[0].channel, mail[0].digest), (1, Channel::Email, true));
+
+    // Stopped, not deleted.
+    let mut tx = store.begin().await.unwrap();
+    assert!(tx.stop_watch(watch.id, u.id, now()).await.unwrap());
+    assert!(!tx.stop_watch(watch.id, u.id, now()).await.unwrap());
+    tx.append_event(&event("watch", &watch.id.to_string(), "watch_stopped")).await.unwrap();
+    tx.commit().await.unwrap();
+    assert!(store.live_watches().await.unwrap().is_empty());
+    assert_eq!(store.watches_of(u.id).await.unwrap()[0].stopped_at, Some(now()));
+}
+
 macro_rules! conformance {
     ($($name:ident),* $(,)?) => {
         mod sqlite_backend {
@@ -135,6 +283,7 @@ conformance!(
     dispute_queue_and_pledge_book,
     request_keys_answer_once,
     old_answered_request_keys_are_pruned,
+    watches_alerts_and_leased_deliveries,
 );
 
 /// Tests that also read and write the database directly, or open it again.

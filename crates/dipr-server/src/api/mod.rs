@@ -16,6 +16,7 @@ pub mod lifecycle;
 pub mod params;
 pub mod public;
 pub mod review;
+pub mod watches;
 
 use std::sync::Arc;
 
@@ -39,6 +40,7 @@ pub fn routes() -> Router<Arc<Registry>> {
         .merge(events::routes())
         .merge(admin::routes())
         .merge(holdings::routes())
+        .merge(watches::routes())
         .fallback(|| async { ApiError::not_found("endpoint") });
     let (router, doc) = OpenApiRouter::with_openapi(ApiDoc::openapi())
         .nest("/api/v1", v1)
@@ -79,6 +81,7 @@ impl utoipa::Modify for BearerAuth {
         (name = "registered", description = "Registered products: holder changes, transfers, licences, transactions, pledges, versions, disputes; encumbrance search"),
         (name = "statistics", description = "The administration's statistics (JSON and CSV)"),
         (name = "admin", description = "Users, code lists, calendar, clock"),
+        (name = "watches", description = "Watches on registrations, holders and searches; alerts; signed webhooks"),
         (name = "meta", description = "Health and error codes"),
     )
 )]

@@ -22,6 +22,7 @@ macro_rules! catalogue {
             ("my-filing", include_str!(concat!("../../locales/", $lang, "/my-filing.ftl"))),
             ("examiner", include_str!(concat!("../../locales/", $lang, "/examiner.ftl"))),
             ("admin", include_str!(concat!("../../locales/", $lang, "/admin.ftl"))),
+            ("watches", include_str!(concat!("../../locales/", $lang, "/watches.ftl"))),
         ]
     };
 }

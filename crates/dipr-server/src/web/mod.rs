@@ -16,6 +16,7 @@ pub mod portal;
 pub mod public;
 pub mod record;
 pub mod session;
+pub mod watches;
 
 use std::sync::Arc;
 
@@ -36,5 +37,6 @@ pub fn routes() -> Router<Arc<Registry>> {
         .merge(my_filing::routes())
         .merge(examiner::routes())
         .merge(admin::routes())
+        .merge(watches::routes())
         .layer(axum::middleware::from_fn(layout::remember_query))
 }

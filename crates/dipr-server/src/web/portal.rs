@@ -468,6 +468,8 @@ struct Me {
     examiner: Option<Examiner>,
     /// None for an account without a party (nothing is addressed to it).
     notifications: Option<Vec<Notification>>,
+    /// The newest alerts of the account's watches.
+    alerts: Vec<crate::web::watches::AlertRow>,
     admin: bool,
     bank: Option<Bank>,
 }
@@ -501,6 +503,7 @@ async fn me_view(st: &Registry, l: Lang, user: &UserRecord, secret: &str, view: 
         applicant: None,
         examiner: None,
         notifications: None,
+        alerts: crate::web::watches::alert_rows(st, l, user, 10).await?,
         admin: user.role == Role::Admin,
         bank: None,
     };

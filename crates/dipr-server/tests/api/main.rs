@@ -1637,4 +1637,5 @@ mod registered;
 mod tiles;
 mod timestamps;
 mod truth;
+mod watches;
 mod web;
