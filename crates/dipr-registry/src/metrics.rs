@@ -42,7 +42,7 @@ pub struct RefusalLabels {
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 pub struct DeliveryLabels {
-    /// `delivered`, `failed`, `disabled`.
+    /// `delivered` or `failed`.
     pub outcome: String,
 }
 

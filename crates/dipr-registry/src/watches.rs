@@ -29,6 +29,7 @@ use uuid::Uuid;
 
 use crate::audit::{actor_of, event};
 use crate::error::{Error, Result};
+use crate::metrics::DeliveryLabels;
 use crate::state::Registry;
 pub use crate::watch_settings::{SmtpSettings, SmtpTls, WatchSettings, WebhookSettings};
 
@@ -583,6 +584,10 @@ async fn finish(state: &Registry, d: &ClaimedDelivery, result: Sent, report: &mu
         let wait = cfg.retry_base_secs.saturating_mul(1u64 << (attempts - 1).min(20));
         now + chrono::Duration::seconds(wait.min(i64::MAX as u64 / 1000) as i64)
     });
+    if d.channel == Channel::Webhook {
+        let outcome = if result.is_ok() { "delivered" } else { "failed" };
+        state.metrics.webhook_deliveries.get_or_create(&DeliveryLabels { outcome: outcome.into() }).inc();
+    }
     if result.is_ok() {
         report.delivered += 1;
     } else {

@@ -83,7 +83,7 @@ async fn signup(AxState(st): S, Peer(client): Peer, Json(req): Json<NewAccount>)
 /// Exchange a username and password for a session token.
 #[utoipa::path(post, path = "/auth/signin", request_body = SigninRequest, tag = "accounts",
     responses((status = 200, body = SigninResponse), (status = 401, body = ErrorEnvelope),
-        (status = 429, description = "throttled; see Retry-After", body = ErrorEnvelope)))]
+        (status = 429, description = "throttled; see Retry-After", body = ErrorEnvelope), (status = "4XX", body = ErrorEnvelope)))]
 async fn signin(AxState(st): S, Peer(client): Peer, Json(req): Json<SigninRequest>) -> ApiResult<Json<SigninResponse>> {
     let (token, record, user) = dipr_registry::accounts::sign_in(&st, &req.username, req.password, client).await?;
     Ok(Json(SigninResponse { token, expires_at: record.expires_at, user }))
@@ -91,7 +91,7 @@ async fn signin(AxState(st): S, Peer(client): Peer, Json(req): Json<SigninReques
 
 /// Revoke the token this request was made with.
 #[utoipa::path(post, path = "/auth/signout", tag = "accounts", security(("bearer" = [])),
-    responses((status = 204), (status = 401, body = ErrorEnvelope)))]
+    responses((status = 204), (status = 401, body = ErrorEnvelope), (status = "4XX", body = ErrorEnvelope)))]
 async fn signout(AxState(st): S, caller: Caller) -> ApiResult<StatusCode> {
     let user = caller.user()?;
     let token = caller.token.as_ref().ok_or_else(ApiError::unauthenticated)?;
@@ -101,7 +101,7 @@ async fn signout(AxState(st): S, caller: Caller) -> ApiResult<StatusCode> {
 
 /// The signed-in account and its party.
 #[utoipa::path(get, path = "/me", tag = "accounts", security(("bearer" = [])),
-    responses((status = 200, body = AccountResponse), (status = 401, body = ErrorEnvelope)))]
+    responses((status = 200, body = AccountResponse), (status = 401, body = ErrorEnvelope), (status = "4XX", body = ErrorEnvelope)))]
 async fn me(AxState(st): S, caller: Caller) -> ApiResult<Json<AccountResponse>> {
     let user = caller.user()?.clone();
     let party = match user.party_id {
@@ -112,7 +112,7 @@ async fn me(AxState(st): S, caller: Caller) -> ApiResult<Json<AccountResponse>> 
 }
 
 #[utoipa::path(get, path = "/me/tokens", tag = "accounts", security(("bearer" = [])),
-    responses((status = 200, body = Vec<TokenRecord>), (status = 401, body = ErrorEnvelope)))]
+    responses((status = 200, body = Vec<TokenRecord>), (status = 401, body = ErrorEnvelope), (status = "4XX", body = ErrorEnvelope)))]
 async fn list_tokens(AxState(st): S, caller: Caller) -> ApiResult<Json<Vec<TokenRecord>>> {
     Ok(Json(st.store.tokens_of(caller.user()?.id).await?))
 }

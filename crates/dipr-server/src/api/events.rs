@@ -43,7 +43,7 @@ pub struct EventParams {
 
 /// One public event.
 #[derive(Debug, Serialize, ToSchema)]
-pub struct PublicEvent {
+pub struct LogEvent {
     /// Its index in the log (the cursor to store once it is read).
     pub index: u64,
     /// The exact bytes the log hashes (canonical JSON, UTF-8): leaf hash = SHA-256(0x00 ‖ entry).
@@ -58,7 +58,7 @@ pub struct PublicEvent {
 /// A page of events and what proves it.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct EventsPage {
-    pub events: Vec<PublicEvent>,
+    pub events: Vec<LogEvent>,
     /// The cursor for the next request: the last index served (or the one asked with, on an empty page).
     pub last: Option<u64>,
     /// Whether the published log holds more events after this page.
@@ -91,7 +91,7 @@ impl From<EventPage> for EventsPage {
             events: p
                 .events
                 .into_iter()
-                .map(|e| PublicEvent {
+                .map(|e| LogEvent {
                     record: format!("/records/{}", e.event.subject),
                     index: e.index,
                     entry: e.entry,
@@ -121,7 +121,7 @@ pub struct StreamParams {
 }
 
 /// The same events as server-sent events, live: each `event: entry` has the event's index as its `id` and a
-/// [`PublicEvent`] as data; after each batch an `event: proof` carries an [`EventsPage`] without its events
+/// [`LogEvent`] as data; after each batch an `event: proof` carries an [`EventsPage`] without its events
 /// (the checkpoint, `left` and `consistency` for the batch). A reconnecting client sends `Last-Event-ID` and
 /// resumes after it.
 #[utoipa::path(get, path = "/log/events/stream", tag = "ledger", params(StreamParams),

@@ -24,7 +24,7 @@ pub fn routes() -> OpenApiRouter<Arc<Registry>> {
 
 /// The registry's discovery key, for fingerprinting data to file or to look up.
 #[utoipa::path(get, path = "/fingerprint/discovery-key", tag = "fingerprints", security(("bearer" = [])),
-    responses((status = 200, body = dipr_registry::fingerprints::DiscoveryKey), (status = 401, body = ErrorEnvelope)))]
+    responses((status = 200, body = dipr_registry::fingerprints::DiscoveryKey), (status = 401, body = ErrorEnvelope), (status = "4XX", body = ErrorEnvelope)))]
 async fn discovery_key(AxState(st): S, caller: Caller) -> ApiResult<Json<dipr_registry::fingerprints::DiscoveryKey>> {
     caller.user()?;
     Ok(Json(dipr_registry::fingerprints::discovery_key(&st)))

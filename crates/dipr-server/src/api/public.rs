@@ -123,7 +123,7 @@ async fn notices(AxState(st): S, Query(q): Query<CursorParams>) -> ApiResult<Jso
 
 /// A published record with its public history.
 #[utoipa::path(get, path = "/public/records/{id}", tag = "public", params(("id" = Uuid, Path)),
-    responses((status = 200, body = PublicRecordDetail), (status = 404, body = ErrorEnvelope)))]
+    responses((status = 200, body = PublicRecordDetail), (status = 404, body = ErrorEnvelope), (status = "4XX", body = ErrorEnvelope)))]
 async fn public_record(AxState(st): S, Path(id): Path<Uuid>) -> ApiResult<Json<PublicRecordDetail>> {
     Ok(Json(public_detail(&st, id).await?))
 }
@@ -154,19 +154,19 @@ async fn file_objection(
 }
 
 /// The industry code list.
-#[utoipa::path(get, path = "/industries", tag = "public", responses((status = 200, body = Vec<Industry>)))]
+#[utoipa::path(get, path = "/industries", tag = "public", responses((status = 200, body = Vec<Industry>), (status = "4XX", body = ErrorEnvelope)))]
 async fn industries(AxState(st): S) -> ApiResult<Json<Vec<Industry>>> {
     Ok(Json(st.store.industries().await?))
 }
 
 /// Public holidays and 调休 working days that deadlines are counted with.
-#[utoipa::path(get, path = "/calendar", tag = "public", responses((status = 200, body = Vec<CalendarDay>)))]
+#[utoipa::path(get, path = "/calendar", tag = "public", responses((status = 200, body = Vec<CalendarDay>), (status = "4XX", body = ErrorEnvelope)))]
 async fn calendar(AxState(st): S) -> ApiResult<Json<Vec<CalendarDay>>> {
     Ok(Json(st.store.calendar().await?))
 }
 
 /// The table of error codes: code → HTTP status → meaning.
-#[utoipa::path(get, path = "/errors", tag = "meta", responses((status = 200, body = Vec<ErrorCodeInfo>)))]
+#[utoipa::path(get, path = "/errors", tag = "meta", responses((status = 200, body = Vec<ErrorCodeInfo>), (status = "4XX", body = ErrorEnvelope)))]
 async fn error_codes() -> Json<Vec<ErrorCodeInfo>> {
     Json(ERROR_CODES.iter().map(|(code, status, meaning)| ErrorCodeInfo { code, status: *status, meaning }).collect())
 }
@@ -176,7 +176,7 @@ async fn error_codes() -> Json<Vec<ErrorCodeInfo>> {
 #[utoipa::path(get, path = "/public/records/{id}/certificate", tag = "ledger", params(("id" = Uuid, Path)),
     responses((status = 200, description = "dipr-certificate/v1 JSON", content_type = "application/json"),
         (status = 304, description = "Not modified: the `If-None-Match` tag is the current one"),
-        (status = 404, body = ErrorEnvelope)))]
+        (status = 404, body = ErrorEnvelope), (status = "4XX", body = ErrorEnvelope)))]
 async fn certificate(AxState(st): S, Path(id): Path<Uuid>, headers: HeaderMap) -> ApiResult<Response> {
     let doc = st.store.certificate(id).await?.ok_or_else(|| ApiError::not_found("certificate"))?;
     let doc = dipr_registry::witnessing::with_cosignatures(&st, doc).await?;
@@ -209,7 +209,7 @@ async fn certificate(AxState(st): S, Path(id): Path<Uuid>, headers: HeaderMap) -
 #[utoipa::path(get, path = "/public/records/{id}/certificate.pdf", tag = "ledger", params(("id" = Uuid, Path)),
     responses((status = 200, description = "PDF", content_type = "application/pdf"),
         (status = 304, description = "Not modified: the `If-None-Match` tag is the current one"),
-        (status = 404, body = ErrorEnvelope)))]
+        (status = 404, body = ErrorEnvelope), (status = "4XX", body = ErrorEnvelope)))]
 async fn certificate_pdf(AxState(st): S, Path(id): Path<Uuid>, headers: HeaderMap) -> ApiResult<Response> {
     let doc = st.store.certificate(id).await?.ok_or_else(|| ApiError::not_found("certificate"))?;
     let doc = dipr_registry::witnessing::with_cosignatures(&st, doc).await?;
