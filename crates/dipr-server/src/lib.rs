@@ -39,6 +39,8 @@ pub fn router(state: Arc<Registry>) -> axum::Router {
         .layer(from_fn_with_state(state.clone(), quota::layer))
         .layer(from_fn_with_state(state.clone(), guard::deadline))
         .layer(from_fn_with_state(state.clone(), headers::layer))
+        // gzip or brotli as the client accepts; server-sent events and images are sent as they are.
+        .layer(tower_http::compression::CompressionLayer::new())
         .layer(from_fn_with_state(state.clone(), observe::layer))
         .with_state(state)
 }

@@ -198,3 +198,28 @@ async fn an_exempt_api_token_is_never_limited_and_other_tokens_have_their_own_qu
     assert_eq!(search(&app, Some(&other)).await.status(), StatusCode::TOO_MANY_REQUESTS);
     assert_eq!(search(&app, None).await.status(), StatusCode::OK, "the address has its own");
 }
+
+#[tokio::test]
+async fn pages_assets_and_json_are_compressed_as_the_client_accepts() {
+    let app = App::new().await;
+    for (uri, encoding) in [("/", "br"), ("/assets/style.css", "gzip"), ("/api/openapi.json", "gzip")] {
+        let resp = get_from(&app, uri, None, &[("accept-encoding", encoding)]).await;
+        assert_eq!(resp.status(), StatusCode::OK, "{uri}");
+        assert_eq!(resp.headers()["content-encoding"], encoding, "{uri}");
+        let plain = get_from(&app, uri, None, &[]).await;
+        assert!(plain.headers().get("content-encoding").is_none(), "{uri}: identity unless asked");
+        let (zipped, plain) = (
+            axum::body::to_bytes(resp.into_body(), usize::MAX).await.unwrap(),
+            axum::body::to_bytes(plain.into_body(), usize::MAX).await.unwrap(),
+        );
+        assert!(zipped.len() * 2 < plain.len(), "{uri}: {} of {} bytes", zipped.len(), plain.len());
+    }
+    let json: Value = {
+        let resp = get_from(&app, "/api/v1/industries", None, &[("accept-encoding", "gzip")]).await;
+        let bytes = axum::body::to_bytes(resp.into_body(), usize::MAX).await.unwrap();
+        let mut text = String::new();
+        std::io::Read::read_to_string(&mut flate2::read::GzDecoder::new(&bytes[..]), &mut text).unwrap();
+        serde_json::from_str(&text).unwrap()
+    };
+    assert!(json.as_array().is_some_and(|a| !a.is_empty()), "gzip round-trips to the same JSON");
+}
