@@ -25,6 +25,8 @@ pub enum BenchCmd {
     Stats(crate::bench_stats::StatsBenchArgs),
     /// Pages and API calls over HTTP on a register of a given size (SQLite, or PostgreSQL if given).
     Scale(crate::bench_scale::ScaleBenchArgs),
+    /// The open register at size: bulk export and check, the event stream to a verifying client (SQLite).
+    Open(crate::bench_open::OpenBenchArgs),
 }
 
 #[derive(Args)]
@@ -131,6 +133,7 @@ pub fn run(cmd: BenchCmd) -> Result<()> {
         BenchCmd::Discovery(args) => crate::bench_discovery::run(args),
         BenchCmd::Stats(args) => crate::bench_stats::run(args),
         BenchCmd::Scale(args) => crate::bench_scale::run(args),
+        BenchCmd::Open(args) => crate::bench_open::run(args),
     }
 }
 

@@ -44,6 +44,21 @@ pub struct FollowArgs {
     every: u64,
 }
 
+impl FollowArgs {
+    /// A run that reads what is published and stops (the open-register benchmark).
+    pub fn once(server: &str, trusted_key: &str, state: &Path, out: &Path, limit: u32) -> Self {
+        Self {
+            server: server.into(),
+            trusted_key: trusted_key.into(),
+            state: state.into(),
+            out: Some(out.into()),
+            limit,
+            once: true,
+            every: 5,
+        }
+    }
+}
+
 /// What a follower remembers.
 #[derive(Debug, Default, Serialize, Deserialize, PartialEq)]
 struct FollowState {
@@ -64,11 +79,12 @@ pub fn follow(a: FollowArgs) -> Result<()> {
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => FollowState::default(),
         Err(e) => return Err(e).with_context(|| format!("reading {}", a.state.display())),
     };
+    // Buffered: an event is written as many small pieces; the buffer is flushed after each page.
     let mut out: Box<dyn Write> = match &a.out {
-        Some(p) => Box::new(
+        Some(p) => Box::new(std::io::BufWriter::new(
             std::fs::OpenOptions::new().create(true).append(true).open(p).with_context(|| p.display().to_string())?,
-        ),
-        None => Box::new(std::io::stdout().lock()),
+        )),
+        None => Box::new(std::io::BufWriter::new(std::io::stdout().lock())),
     };
     let mut read = 0u64;
     loop {

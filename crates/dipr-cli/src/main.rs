@@ -3,6 +3,7 @@
 mod bench;
 mod bench_discovery;
 mod bench_ledger;
+mod bench_open;
 mod bench_scale;
 mod bench_stats;
 mod client;
