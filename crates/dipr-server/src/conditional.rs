@@ -95,6 +95,46 @@ fn set(h: &mut HeaderMap, tag: &str, cache_control: &'static str) {
     h.insert(header::CACHE_CONTROL, HeaderValue::from_static(cache_control));
 }
 
+/// Public JSON reads that carry an entity tag computed from what they answer (their answers are small).
+const TAGGED: &[&str] = &[
+    "/api/v1/public/",
+    "/api/v1/industries",
+    "/api/v1/calendar",
+    "/api/v1/errors",
+    "/api/v1/statistics",
+    "/api/v1/encumbrances",
+    "/api/v1/log/proofs/",
+    "/api/openapi.json",
+];
+/// Larger answers are passed on untagged rather than held in memory.
+const TAG_LIMIT: usize = 8 << 20;
+
+/// Conditional GET for public JSON: a `200` answer gets a strong entity tag of its bytes and
+/// `Cache-Control: public, no-cache`, and a request that names the tag gets `304` without the body.
+pub async fn layer(req: axum::extract::Request, next: axum::middleware::Next) -> Response {
+    let tagged = req.method() == axum::http::Method::GET && TAGGED.iter().any(|p| req.uri().path().starts_with(p));
+    let asked = req.headers().clone();
+    let resp = next.run(req).await;
+    let json = resp
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("application/json"));
+    if !tagged || resp.status() != axum::http::StatusCode::OK || !json || resp.headers().contains_key(header::ETAG) {
+        return resp;
+    }
+    let (mut parts, body) = resp.into_parts();
+    let Ok(bytes) = axum::body::to_bytes(body, TAG_LIMIT).await else {
+        return (axum::http::StatusCode::INTERNAL_SERVER_ERROR, "answer too large to tag").into_response();
+    };
+    let tag = strong_tag(&bytes);
+    if not_modified(&asked, &tag) {
+        return unchanged(&tag, REVALIDATE);
+    }
+    set(&mut parts.headers, &tag, REVALIDATE);
+    Response::from_parts(parts, axum::body::Body::from(bytes))
+}
+
 /// An error answer that no cache may keep (a tile not there yet will be soon).
 pub fn uncached(resp: impl IntoResponse) -> Response {
     let mut resp = resp.into_response();

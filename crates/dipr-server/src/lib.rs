@@ -36,6 +36,7 @@ pub fn router(state: Arc<Registry>) -> axum::Router {
         .route_layer(from_fn_with_state(state.clone(), guard::body_limit))
         .route_layer(axum::middleware::from_fn(observe::route))
         .layer(axum::extract::DefaultBodyLimit::disable())
+        .layer(axum::middleware::from_fn(conditional::layer))
         .layer(from_fn_with_state(state.clone(), quota::layer))
         .layer(from_fn_with_state(state.clone(), guard::deadline))
         .layer(from_fn_with_state(state.clone(), headers::layer))

@@ -223,3 +223,31 @@ async fn pages_assets_and_json_are_compressed_as_the_client_accepts() {
     };
     assert!(json.as_array().is_some_and(|a| !a.is_empty()), "gzip round-trips to the same JSON");
 }
+
+#[tokio::test]
+async fn public_json_carries_an_entity_tag_and_an_unchanged_answer_is_304() {
+    let app = App::new().await;
+    dipr_registry::demo::seed(&app.state).await.unwrap();
+    for uri in ["/api/v1/public/records?q=%E8%AF%AD%E6%96%99", "/api/v1/industries", "/api/openapi.json"] {
+        let first = get_from(&app, uri, None, &[]).await;
+        assert_eq!(first.status(), StatusCode::OK);
+        let tag = h(&first, "etag");
+        assert!(tag.starts_with('"') && tag.len() == 34, "{uri}: {tag}");
+        assert_eq!(h(&first, "cache-control"), "public, no-cache");
+        let again = get_from(&app, uri, None, &[("if-none-match", &tag)]).await;
+        assert_eq!(again.status(), StatusCode::NOT_MODIFIED, "{uri}");
+        assert!(axum::body::to_bytes(again.into_body(), usize::MAX).await.unwrap().is_empty());
+    }
+    // A changed answer has another tag: the old one gets the new body.
+    let uri = "/api/v1/public/notices";
+    let tag = h(&get_from(&app, uri, None, &[]).await, "etag");
+    let applicant = app.sign_up("etag").await;
+    let examiner = app.staff(Role::Examiner).await;
+    app.publish_notice(&applicant, &examiner, "新公示的产品").await;
+    let fresh = get_from(&app, uri, None, &[("if-none-match", &tag)]).await;
+    assert_eq!(fresh.status(), StatusCode::OK);
+    assert_ne!(h(&fresh, "etag"), tag);
+    // Private answers are not tagged for caches.
+    let me = get_from(&app, "/api/v1/me", None, &[("authorization", &format!("Bearer {applicant}"))]).await;
+    assert_eq!(h(&me, "etag"), "");
+}
