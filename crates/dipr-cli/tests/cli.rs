@@ -962,7 +962,15 @@ fn a_bulk_dump_checks_against_the_log_and_a_dump_missing_one_row_is_rejected() {
     let names: Vec<&str> = manifest["files"].as_array().unwrap().iter().map(|f| f["name"].as_str().unwrap()).collect();
     assert_eq!(
         names,
-        ["events.jsonl.gz", "registrations.csv.gz", "registrations.jsonl.gz", "encumbrances.csv.gz", "statistics.json"]
+        [
+            "events.jsonl.gz",
+            "registrations.csv.gz",
+            "registrations.jsonl.gz",
+            "registrations.parquet",
+            "encumbrances.csv.gz",
+            "encumbrances.parquet",
+            "statistics.json"
+        ]
     );
     let check = |dir: &Path| run(&["bulk", "check", dir.to_str().unwrap(), "--trusted-key", &key]);
     let (code, out, err) = check(&dump);
@@ -980,6 +988,16 @@ fn a_bulk_dump_checks_against_the_log_and_a_dump_missing_one_row_is_rejected() {
     let rows = regs.lines().count() - 1;
     assert_eq!(manifest["files"][1]["rows"], rows);
     assert!(rows > 10, "the demo's registrations: {rows}");
+    // The same rows as Parquet, readable by a Parquet reader, with the CSV's columns.
+    use parquet::file::reader::{FileReader, SerializedFileReader};
+    let pq = SerializedFileReader::new(std::fs::File::open(dump.join("registrations.parquet")).unwrap()).unwrap();
+    assert_eq!(pq.metadata().file_metadata().num_rows() as usize, rows);
+    let schema = pq.metadata().file_metadata().schema_descr();
+    assert_eq!(schema.column(1).name(), "registration_number");
+    let first: Vec<String> =
+        pq.get_row_iter(None).unwrap().next().unwrap().unwrap().get_column_iter().map(|(_, f)| f.to_string()).collect();
+    let csv_first = regs.lines().nth(1).unwrap();
+    assert!(csv_first.starts_with(&first[0].trim_matches('"').to_string()), "{first:?} / {csv_first}");
     let events = read_gz(&dump.join("events.jsonl.gz"));
     assert_eq!(events.lines().count() as u64, manifest["size"].as_u64().unwrap());
 

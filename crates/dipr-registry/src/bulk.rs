@@ -2,9 +2,10 @@
 //! download complete against the log.
 //!
 //! A dump is a directory: `events.jsonl.gz` (every public log entry up to the checkpoint, one per line, the exact
-//! bytes the log hashes, line n = index n), `registrations.csv.gz` and `registrations.jsonl.gz` (every record that
-//! was ever registered, as the register shows it when the dump is made), `encumbrances.csv.gz` (their pledges
-//! and licences), `statistics.json`, and `manifest.json` naming every file and column and the signed checkpoint.
+//! bytes the log hashes, line n = index n), `registrations.csv.gz`, `registrations.parquet` and
+//! `registrations.jsonl.gz` (every record that was ever registered, as the register shows it when the dump is
+//! made), `encumbrances.csv.gz` and `encumbrances.parquet` (their pledges and licences), `statistics.json`, and
+//! `manifest.json` naming every file and column and the signed checkpoint.
 //! CSV files are UTF-8 with a byte-order mark (spreadsheets then read Chinese correctly).
 //!
 //! [`check`] needs only the registry's key: the events must rebuild the checkpoint's tree exactly (none missing,
@@ -22,9 +23,14 @@ use dipr_ledger::merkle::{leaf_hash, Frontier};
 use dipr_ledger::note::NoteVerifier;
 use flate2::read::GzDecoder;
 use flate2::write::GzEncoder;
+use parquet::data_type::{ByteArray, ByteArrayType};
+use parquet::file::properties::WriterProperties;
+use parquet::file::writer::SerializedFileWriter;
+use parquet::schema::parser::parse_message_type;
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 use sha2::{Digest, Sha256};
+use std::sync::Arc;
 
 use crate::Registry;
 
@@ -137,6 +143,73 @@ impl Out {
     }
 }
 
+/// Rows kept in memory before they are written as a Parquet row group.
+const ROW_GROUP: usize = 50_000;
+
+/// A Parquet file being written: every column a required UTF-8 string (as in the CSV), hashed as stored.
+struct ParquetOut {
+    name: String,
+    writer: SerializedFileWriter<Counted<std::fs::File>>,
+    columns: Vec<Vec<String>>,
+    rows: u64,
+}
+
+impl ParquetOut {
+    fn create(dir: &Path, name: &str, columns: &[(&str, &str)]) -> anyhow::Result<Self> {
+        let fields: Vec<String> = columns.iter().map(|(c, _)| format!("REQUIRED BYTE_ARRAY {c} (UTF8);")).collect();
+        let schema = Arc::new(parse_message_type(&format!("message dipr {{ {} }}", fields.join(" ")))?);
+        let props = Arc::new(WriterProperties::builder().set_compression(parquet::basic::Compression::SNAPPY).build());
+        let file = std::fs::File::create(dir.join(name)).with_context(|| format!("creating {name}"))?;
+        let counted = Counted { inner: file, hash: Sha256::new(), bytes: 0 };
+        Ok(Self {
+            name: name.into(),
+            writer: SerializedFileWriter::new(counted, schema, props)?,
+            columns: vec![Vec::new(); columns.len()],
+            rows: 0,
+        })
+    }
+
+    fn push(&mut self, row: &[String]) -> anyhow::Result<()> {
+        for (col, v) in self.columns.iter_mut().zip(row) {
+            col.push(v.clone());
+        }
+        self.rows += 1;
+        if self.columns[0].len() >= ROW_GROUP {
+            self.flush()?;
+        }
+        Ok(())
+    }
+
+    fn flush(&mut self) -> anyhow::Result<()> {
+        if self.columns[0].is_empty() {
+            return Ok(());
+        }
+        let mut group = self.writer.next_row_group()?;
+        for values in &mut self.columns {
+            let Some(mut col) = group.next_column()? else { bail!("the Parquet schema has fewer columns") };
+            let bytes: Vec<ByteArray> = values.drain(..).map(|v| ByteArray::from(v.into_bytes())).collect();
+            col.typed::<ByteArrayType>().write_batch(&bytes, None, None)?;
+            col.close()?;
+        }
+        group.close()?;
+        Ok(())
+    }
+
+    fn finish(mut self, columns: &[(&str, &str)]) -> anyhow::Result<FileEntry> {
+        self.flush()?;
+        let mut counted = self.writer.into_inner()?;
+        counted.flush()?;
+        counted.inner.sync_all()?;
+        Ok(FileEntry {
+            name: self.name,
+            sha256: hex::encode(counted.hash.finalize()),
+            bytes: counted.bytes,
+            rows: self.rows,
+            columns: columns.iter().map(|(c, m)| (c.to_string(), m.to_string())).collect(),
+        })
+    }
+}
+
 fn text(v: impl Serialize) -> String {
     match serde_json::to_value(v) {
         Ok(Value::String(s)) => s,
@@ -161,6 +234,8 @@ pub async fn export(state: &Registry, dir: &Path) -> anyhow::Result<Manifest> {
     let mut regs_json = Out::create(dir, "registrations.jsonl.gz")?;
     let mut encs = Out::create(dir, "encumbrances.csv.gz")?;
     encs.gz.write_all(BOM)?;
+    let mut regs_pq = ParquetOut::create(dir, "registrations.parquet", REGISTRATION_COLUMNS)?;
+    let mut encs_pq = ParquetOut::create(dir, "encumbrances.parquet", ENCUMBRANCE_COLUMNS)?;
     {
         let mut rw = csv::Writer::from_writer(&mut regs.gz);
         rw.write_record(REGISTRATION_COLUMNS.iter().map(|c| c.0))?;
@@ -172,7 +247,7 @@ pub async fn export(state: &Registry, dir: &Path) -> anyhow::Result<Manifest> {
             for r in apps.iter().filter_map(PublicRecord::listed) {
                 let Some(reg) = &r.registration else { continue };
                 let number = reg.registration_number.to_string();
-                rw.write_record([
+                let row = [
                     r.id.to_string(),
                     number.clone(),
                     reg.certificate_number.to_string(),
@@ -188,13 +263,15 @@ pub async fn export(state: &Registry, dir: &Path) -> anyhow::Result<Manifest> {
                     r.pledged.to_string(),
                     r.licensed.to_string(),
                     r.disputed.to_string(),
-                ])?;
+                ];
+                rw.write_record(&row)?;
+                regs_pq.push(&row)?;
                 regs.rows += 1;
                 serde_json::to_writer(&mut regs_json.gz, &r)?;
                 regs_json.gz.write_all(b"\n")?;
                 regs_json.rows += 1;
                 for p in &r.pledges {
-                    ew.write_record([
+                    let row = [
                         r.id.to_string(),
                         number.clone(),
                         "pledge".into(),
@@ -207,12 +284,14 @@ pub async fn export(state: &Registry, dir: &Path) -> anyhow::Result<Manifest> {
                         p.term.start.to_string(),
                         p.term.end.to_string(),
                         String::new(),
-                    ])?;
+                    ];
+                    ew.write_record(&row)?;
+                    encs_pq.push(&row)?;
                     encs.rows += 1;
                 }
                 for l in &r.licences {
                     let status = if l.terminated_at.is_some() { "terminated" } else { "active" };
-                    ew.write_record([
+                    let row = [
                         r.id.to_string(),
                         number.clone(),
                         "licence".into(),
@@ -225,7 +304,9 @@ pub async fn export(state: &Registry, dir: &Path) -> anyhow::Result<Manifest> {
                         l.term.start.to_string(),
                         l.term.end.to_string(),
                         text(l.kind),
-                    ])?;
+                    ];
+                    ew.write_record(&row)?;
+                    encs_pq.push(&row)?;
                     encs.rows += 1;
                 }
             }
@@ -260,7 +341,9 @@ pub async fn export(state: &Registry, dir: &Path) -> anyhow::Result<Manifest> {
         events.finish(&[("(line)", "one public log entry: the canonical JSON the log hashes; line n is index n")])?,
         regs.finish(REGISTRATION_COLUMNS)?,
         regs_json.finish(&[("(line)", "one registered record as GET /api/v1/public/records/{id} shows it")])?,
+        regs_pq.finish(REGISTRATION_COLUMNS)?,
         encs.finish(ENCUMBRANCE_COLUMNS)?,
+        encs_pq.finish(ENCUMBRANCE_COLUMNS)?,
         FileEntry {
             name: "statistics.json".into(),
             sha256: hex::encode(Sha256::digest(&stats)),
