@@ -2,7 +2,7 @@
 //! side, run locally. The data never leaves the machine; the secrets file never leaves its owner.
 
 use std::collections::BTreeMap;
-use std::io::{BufReader, Read, Write};
+use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
@@ -12,14 +12,18 @@ use dipr_fingerprint::{Format, Manifest, RecordProof, Secrets, ViewSpec};
 
 #[derive(Args)]
 pub struct FingerprintArgs {
-    /// The dataset: CSV, TSV, JSON Lines or Parquet.
+    /// The dataset: CSV, TSV, JSON Lines, Parquet, or a spreadsheet (xlsx, xls, ods: its first sheet).
     data: PathBuf,
     /// Where to write the manifest (JSON) that is filed with the application.
     #[arg(long)]
     out: PathBuf,
-    /// csv, tsv, jsonl or parquet (default: from the file name).
+    /// csv, tsv, jsonl, parquet, xlsx, xls or ods (default: from the file name).
     #[arg(long)]
     format: Option<String>,
+    /// Text encoding of a CSV, TSV or JSON Lines file: utf-8 or gb18030 (also reads GBK). Default:
+    /// detected.
+    #[arg(long)]
+    encoding: Option<String>,
     /// Product name recorded in the manifest.
     #[arg(long, default_value = "")]
     product: String,
@@ -41,6 +45,9 @@ pub struct FingerprintArgs {
     /// The registry's discovery key (hex, from `dipr client discovery-key`): needed to file the manifest.
     #[arg(long, env = "DIPR_DISCOVERY_KEY", hide_env_values = true)]
     discovery_key: Option<String>,
+    /// Worker threads (default: every core); the manifest is the same whatever the number.
+    #[arg(long)]
+    threads: Option<usize>,
 }
 
 #[derive(Args)]
@@ -96,10 +103,16 @@ pub struct ContainArgs {
     suspect: PathBuf,
     #[arg(long)]
     format: Option<String>,
+    /// Text encoding of the suspect: utf-8 or gb18030 (also reads GBK). Default: detected.
+    #[arg(long)]
+    encoding: Option<String>,
     #[arg(long)]
     secrets: Option<PathBuf>,
     #[arg(long)]
     json: bool,
+    /// Worker threads (default: every core).
+    #[arg(long)]
+    threads: Option<usize>,
 }
 
 #[derive(Args)]
@@ -168,19 +181,30 @@ fn secrets_path(manifest: &Path, explicit: Option<&PathBuf>) -> PathBuf {
 
 fn format_of(path: &Path, explicit: Option<&str>) -> Result<Format> {
     match explicit {
-        Some(f) => Format::parse(f).with_context(|| format!("--format {f:?}: use csv, tsv, jsonl or parquet")),
+        Some(f) => {
+            Format::parse(f).with_context(|| format!("--format {f:?}: use csv, tsv, jsonl, parquet, xlsx, xls or ods"))
+        }
         None => Format::from_path(path)
             .with_context(|| format!("cannot tell the format of {}: pass --format", path.display())),
     }
 }
 
-/// The records of `path`: streamed for CSV, TSV and JSON Lines; Parquet is opened as a file.
-fn open(path: &Path, format: Format) -> Result<dipr_fingerprint::Input<BufReader<std::fs::File>>> {
+/// The records of `path`: streamed for CSV, TSV and JSON Lines; Parquet and spreadsheets are opened
+/// as files.
+fn open(path: &Path, format: Format) -> Result<dipr_fingerprint::Input<std::fs::File>> {
     let file = std::fs::File::open(path).with_context(|| format!("opening {}", path.display()))?;
-    Ok(match format {
-        Format::Parquet => dipr_fingerprint::Input::ParquetFile(file),
-        _ => dipr_fingerprint::Input::Stream(BufReader::with_capacity(1 << 20, file)),
+    Ok(match format.needs_file() {
+        true => dipr_fingerprint::Input::File(file),
+        false => dipr_fingerprint::Input::Stream(file),
     })
+}
+
+fn encoding_of(explicit: Option<&str>) -> Result<Option<dipr_fingerprint::Encoding>> {
+    explicit
+        .map(|e| {
+            dipr_fingerprint::Encoding::parse(e).with_context(|| format!("--encoding {e:?}: use utf-8 or gb18030"))
+        })
+        .transpose()
 }
 
 fn write_private(path: &Path, text: &str) -> Result<()> {
@@ -310,7 +334,18 @@ pub fn fingerprint(a: FingerprintArgs) -> Result<()> {
         discovery_key,
     };
     let start = Instant::now();
-    let fp = dipr_fingerprint::fingerprint(open(&a.data, format)?, &opts, &secrets, &mut progress("fingerprinting"))?;
+    let tuning = dipr_fingerprint::Tuning {
+        threads: a.threads,
+        encoding: encoding_of(a.encoding.as_deref())?,
+        ..Default::default()
+    };
+    let fp = dipr_fingerprint::fingerprint_with(
+        open(&a.data, format)?,
+        &opts,
+        &tuning,
+        &secrets,
+        &mut progress("fingerprinting"),
+    )?;
     eprintln!();
     let m = &fp.manifest;
     std::fs::write(&a.out, serde_json::to_string_pretty(m)?)?;
@@ -337,16 +372,18 @@ fn measure(
     secrets: &Secrets,
     suspect: &Path,
     format: Option<&str>,
+    tuning: &dipr_fingerprint::Tuning,
 ) -> Result<dipr_fingerprint::ContainmentReport> {
     let format = format_of(suspect, format)?;
     let kept = fps_path(manifest_path);
     let kept = if kept.exists() { Some(read_fps(&kept)?) } else { None };
-    let report = dipr_fingerprint::contain(
+    let report = dipr_fingerprint::contain_with(
         manifest,
         secrets,
         open(suspect, format)?,
         format,
         kept.as_ref(),
+        tuning,
         &mut progress("reading suspect"),
     )?;
     eprintln!();
@@ -356,7 +393,12 @@ fn measure(
 pub fn contain(a: ContainArgs) -> Result<()> {
     let manifest = load_manifest(&a.manifest)?;
     let secrets = load_secrets(&secrets_path(&a.manifest, a.secrets.as_ref()))?;
-    let report = measure(&a.manifest, &manifest, &secrets, &a.suspect, a.format.as_deref())?;
+    let tuning = dipr_fingerprint::Tuning {
+        threads: a.threads,
+        encoding: encoding_of(a.encoding.as_deref())?,
+        ..Default::default()
+    };
+    let report = measure(&a.manifest, &manifest, &secrets, &a.suspect, a.format.as_deref(), &tuning)?;
     if a.json {
         println!("{}", serde_json::to_string_pretty(&report)?);
         return Ok(());
@@ -459,7 +501,8 @@ pub fn evidence(a: EvidenceArgs) -> Result<()> {
         &std::fs::read(&a.certificate).with_context(|| format!("reading {}", a.certificate.display()))?,
     )
     .map_err(|e| anyhow::anyhow!("{}: {e}", a.certificate.display()))?;
-    let report = measure(&a.manifest, &manifest, &secrets, &a.suspect, a.suspect_format.as_deref())?;
+    let report =
+        measure(&a.manifest, &manifest, &secrets, &a.suspect, a.suspect_format.as_deref(), &Default::default())?;
     let suspect_format = format_of(&a.suspect, a.suspect_format.as_deref())?;
     let (proofs, matches) = prove_matches(
         &manifest,

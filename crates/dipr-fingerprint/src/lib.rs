@@ -9,6 +9,7 @@
 
 pub mod canon;
 pub mod evidence;
+mod pipeline;
 pub mod reader;
 pub mod sorter;
 
@@ -20,7 +21,7 @@ use serde::{Deserialize, Serialize};
 
 use canon::ColumnType;
 use dipr_ledger::note::{NoteSigner, NoteVerifier};
-pub use reader::{Format, Input};
+pub use reader::{Encoding, Format, Input};
 
 pub const MANIFEST_VERSION: &str = "dipr-fingerprint-manifest/v1";
 pub const PROOF_VERSION: &str = "dipr-record-proof/v1";
@@ -468,6 +469,184 @@ fn positions(names: &[String], schema: &[SchemaColumn]) -> Result<Vec<Option<usi
         .collect()
 }
 
+/// How a run is carried out, beyond what the options record in the manifest.
+#[derive(Debug, Clone, Default)]
+pub struct Tuning {
+    /// Worker threads (default: every core). The manifest is the same whatever the number.
+    pub threads: Option<usize>,
+    /// The manifest's `created_at` (default: now).
+    pub created_at: Option<String>,
+    /// The text encoding of a CSV, TSV or JSON Lines input (default: detected).
+    pub encoding: Option<Encoding>,
+}
+
+/// Where each schema column's cell is in records with the given headers, remembered by header id.
+#[derive(Default)]
+struct Cells {
+    id: Option<u64>,
+    at: Vec<Option<usize>>,
+}
+
+impl Cells {
+    fn locate(
+        &mut self,
+        schema: &[SchemaColumn],
+        id: u64,
+        names: &[String],
+    ) -> Result<&[Option<usize>], FingerprintError> {
+        if self.id != Some(id) {
+            self.at = vec![None; schema.len()];
+            for (cell, p) in positions(names, schema)?.into_iter().enumerate() {
+                if let Some(i) = p {
+                    self.at[i] = Some(cell);
+                }
+            }
+            self.id = Some(id);
+        }
+        Ok(&self.at)
+    }
+}
+
+/// A record's canonical bytes on every view, built once per record into buffers that are reused. Each
+/// buffer keeps room in front of the record for what is hashed before it (a view's name, a salt), so
+/// every hash is one call over one slice.
+struct Encoder<'a> {
+    schema: &'a [SchemaColumn],
+    views: &'a [View],
+    room: usize,
+    /// `room` bytes, then the full record.
+    full: Vec<u8>,
+    /// Each column's canonical value in `full`.
+    spans: Vec<(usize, usize)>,
+    /// `room` bytes, then a projection.
+    view: Vec<u8>,
+}
+
+impl<'a> Encoder<'a> {
+    fn new(schema: &'a [SchemaColumn], views: &'a [View]) -> Self {
+        let room = views.iter().map(|v| v.name.len() + 1).chain([17, "full".len() + 1]).max().expect("not empty");
+        Self { schema, views, room, full: Vec::with_capacity(512), spans: Vec::new(), view: Vec::with_capacity(256) }
+    }
+
+    fn encode(&mut self, at: &[Option<usize>], cells: &[&str]) {
+        self.full.clear();
+        self.full.resize(self.room, 0);
+        self.spans.clear();
+        for (i, col) in self.schema.iter().enumerate() {
+            if i > 0 {
+                self.full.push(canon::RECORD_SEP);
+            }
+            self.full.extend_from_slice(col.name.as_bytes());
+            self.full.push(canon::UNIT_SEP);
+            let start = self.full.len();
+            if let Some(v) = at[i].and_then(|c| canon::value_cow(cells[c], col.ty, None)) {
+                self.full.extend_from_slice(v.as_bytes());
+            }
+            self.spans.push((start, self.full.len()));
+        }
+    }
+
+    /// The full record's canonical bytes.
+    fn full_bytes(&self) -> &[u8] {
+        &self.full[self.room..]
+    }
+
+    /// `fp` of the encoded record on view `vi`.
+    fn fingerprint(&mut self, key: &Hash, vi: usize, at: &[Option<usize>], cells: &[&str]) -> u64 {
+        let view = &self.views[vi];
+        if view.is_full {
+            return prefixed_fingerprint(key, &view.name, &mut self.full, self.room);
+        }
+        self.view.clear();
+        self.view.resize(self.room, 0);
+        for (k, &i) in view.columns.iter().enumerate() {
+            if k > 0 {
+                self.view.push(canon::RECORD_SEP);
+            }
+            let col = &self.schema[i];
+            self.view.extend_from_slice(col.name.as_bytes());
+            self.view.push(canon::UNIT_SEP);
+            match view.round[k] {
+                None => {
+                    let (s, e) = self.spans[i];
+                    self.view.extend_from_slice(&self.full[s..e]);
+                }
+                Some(r) => {
+                    if let Some(v) = at[i].and_then(|c| canon::value_cow(cells[c], col.ty, Some(r))) {
+                        self.view.extend_from_slice(v.as_bytes());
+                    }
+                }
+            }
+        }
+        prefixed_fingerprint(key, &view.name, &mut self.view, self.room)
+    }
+
+    /// `fp` of the full record under `name` (the discovery sketch's).
+    fn full_fingerprint(&mut self, key: &Hash, name: &str) -> u64 {
+        prefixed_fingerprint(key, name, &mut self.full, self.room)
+    }
+
+    /// The full record's commitment leaf.
+    fn leaf(&mut self, salt_key: &Hash) -> Hash {
+        let salt = blake3::keyed_hash(salt_key, self.full_bytes());
+        let at = self.room - 17;
+        self.full[at] = 0;
+        self.full[at + 1..self.room].copy_from_slice(&salt.as_bytes()[..16]);
+        *blake3::hash(&self.full[at..]).as_bytes()
+    }
+}
+
+/// [`fingerprint_of`] over `buf[room..]`, writing the view's name in the room in front of it.
+fn prefixed_fingerprint(key: &Hash, view: &str, buf: &mut [u8], room: usize) -> u64 {
+    let at = room - view.len() - 1;
+    buf[at..room - 1].copy_from_slice(view.as_bytes());
+    buf[room - 1] = 0;
+    u64::from_be_bytes(blake3::keyed_hash(key, &buf[at..]).as_bytes()[..8].try_into().expect("8 bytes"))
+}
+
+/// Infer the schema from the first records: one type per canonical column name.
+fn infer_schema(sample: &pipeline::Batch, threads: usize) -> Result<Vec<SchemaColumn>, FingerprintError> {
+    let mut columns: BTreeMap<String, Vec<&str>> = BTreeMap::new();
+    let mut canonical: Option<(u64, Vec<String>)> = None;
+    sample.for_each(|id, names, cells| {
+        if canonical.as_ref().is_none_or(|(c, _)| *c != id) {
+            let mut seen = HashSet::new();
+            let names = names
+                .iter()
+                .map(|k| {
+                    let c = canon::name(k);
+                    match seen.insert(c.clone()) {
+                        true => Ok(c),
+                        false => Err(FingerprintError::Invalid(format!(
+                            "two columns are both named {c:?} once canonicalised"
+                        ))),
+                    }
+                })
+                .collect::<Result<Vec<_>, _>>()?;
+            canonical = Some((id, names));
+        }
+        for (k, v) in canonical.as_ref().expect("set").1.iter().zip(cells) {
+            match columns.get_mut(k) {
+                Some(values) => values.push(v),
+                None => {
+                    columns.insert(k.clone(), vec![v]);
+                }
+            }
+        }
+        Ok(())
+    })?;
+    let columns: Vec<(String, Vec<&str>)> = columns.into_iter().collect();
+    let per = columns.len().div_ceil(threads.max(1)).max(1);
+    let types: Vec<ColumnType> = std::thread::scope(|s| {
+        let parts: Vec<_> = columns
+            .chunks(per)
+            .map(|part| s.spawn(move || part.iter().map(|(_, v)| canon::infer(v.iter().copied())).collect::<Vec<_>>()))
+            .collect();
+        parts.into_iter().flat_map(|p| p.join().expect("inference does not panic")).collect()
+    });
+    Ok(columns.into_iter().zip(types).map(|((name, _), ty)| SchemaColumn { name, ty }).collect())
+}
+
 /// Fingerprint a dataset read from `input`. `progress` is called with the records read so far.
 pub fn fingerprint<R: Read>(
     input: impl Into<Input<R>>,
@@ -475,34 +654,37 @@ pub fn fingerprint<R: Read>(
     secrets: &Secrets,
     progress: &mut dyn FnMut(u64),
 ) -> Result<Fingerprints, FingerprintError> {
-    let mut records = reader::Records::new(input.into(), opts.format)?;
+    fingerprint_with(input, opts, &Tuning::default(), secrets, progress)
+}
+
+/// What one worker keeps while fingerprinting.
+struct Partial<'a> {
+    cells: Cells,
+    encoder: Encoder<'a>,
+    /// Per view: fingerprints below the threshold (with repeats; made a set when merged).
+    sketches: Vec<Vec<u64>>,
+    kept: Vec<Vec<u64>>,
+    discovery: Vec<u64>,
+    leaves: sorter::LeafSorter,
+}
+
+/// [`fingerprint`], with the number of threads and the creation time chosen.
+pub fn fingerprint_with<R: Read>(
+    input: impl Into<Input<R>>,
+    opts: &Options,
+    tuning: &Tuning,
+    secrets: &Secrets,
+    progress: &mut dyn FnMut(u64),
+) -> Result<Fingerprints, FingerprintError> {
+    let threads = tuning.threads.unwrap_or_else(pipeline::default_threads).max(1);
+    let mut reader = pipeline::Reader::new(reader::Records::open(input.into(), opts.format, tuning.encoding)?);
     // Fix the schema from the first records.
-    let mut sample: Vec<(Vec<String>, Vec<String>)> = Vec::new();
-    while sample.len() < INFER_ROWS {
-        match records.next_record()? {
-            Some(r) => sample.push(r.to_owned_pairs()),
-            None => break,
-        }
-    }
-    if sample.is_empty() {
+    let mut sample = pipeline::Batch::default();
+    reader.fill(&mut sample, INFER_ROWS)?;
+    if sample.len() == 0 {
         return Err(FingerprintError::Invalid("the data has no records".into()));
     }
-    let mut columns: BTreeMap<String, Vec<&str>> = BTreeMap::new();
-    for (names, values) in &sample {
-        let mut seen = HashSet::new();
-        for (k, v) in names.iter().zip(values) {
-            let c = canon::name(k);
-            if !seen.insert(c.clone()) {
-                return Err(FingerprintError::Invalid(format!("two columns are both named {c:?} once canonicalised")));
-            }
-            columns.entry(c).or_default().push(v);
-        }
-    }
-    let schema: Vec<SchemaColumn> = columns
-        .iter()
-        .map(|(name, values)| SchemaColumn { name: name.clone(), ty: canon::infer(values.iter().copied()) })
-        .collect();
-    drop(columns);
+    let schema = infer_schema(&sample, threads)?;
     let specs = if opts.views.iter().any(|v| v.name == "full") {
         opts.views.clone()
     } else {
@@ -511,72 +693,65 @@ pub fn fingerprint<R: Read>(
     let views = compile_views(&schema, &specs)?;
     let limit = threshold(opts.scale);
 
-    let mut sketches: Vec<HashSet<u64>> = vec![HashSet::new(); views.len()];
-    let mut discovery: HashSet<u64> = HashSet::new();
+    let (read, partials) = pipeline::run(
+        sample,
+        &mut reader,
+        threads,
+        progress,
+        || Partial {
+            cells: Cells::default(),
+            encoder: Encoder::new(&schema, &views),
+            sketches: vec![Vec::new(); views.len()],
+            kept: vec![Vec::new(); views.len()],
+            discovery: Vec::new(),
+            leaves: sorter::LeafSorter::with_chunk(sorter::CHUNK / threads),
+        },
+        |p, id, names, cells| {
+            let at = p.cells.locate(&schema, id, names)?;
+            p.encoder.encode(at, cells);
+            for vi in 0..views.len() {
+                let fp = p.encoder.fingerprint(&secrets.sampling_key, vi, at, cells);
+                if fp < limit {
+                    p.sketches[vi].push(fp);
+                }
+                if opts.keep_fingerprints {
+                    p.kept[vi].push(fp);
+                }
+            }
+            if let Some(k) = &opts.discovery_key {
+                let fp = p.encoder.full_fingerprint(k, "full");
+                if fp < limit {
+                    p.discovery.push(fp);
+                }
+            }
+            p.leaves.push(p.encoder.leaf(&secrets.salt_key))?;
+            Ok(())
+        },
+    )?;
+    let mut sketches: Vec<Vec<u64>> = vec![Vec::new(); views.len()];
     let mut kept: Vec<Vec<u64>> = vec![Vec::new(); views.len()];
-    let mut leaves = sorter::LeafSorter::default();
-    let mut full = Vec::with_capacity(256);
-    let mut buf = Vec::with_capacity(256);
-    let mut read = 0u64;
-    let mut mapper = Mapper::new(&schema);
-
-    let mut handle = |names: &[String], same_names: bool, vals: &[&str]| -> Result<(), FingerprintError> {
-        let values = mapper.values(names, same_names, vals)?;
-        view_bytes(&schema, &values, &views[0], &mut full);
-        for (vi, view) in views.iter().enumerate() {
-            let bytes: &[u8] = if view.is_full {
-                &full
-            } else {
-                view_bytes(&schema, &values, view, &mut buf);
-                &buf
-            };
-            let fp = fingerprint_of(&secrets.sampling_key, &view.name, bytes);
-            if fp < limit {
-                sketches[vi].insert(fp);
-            }
-            if opts.keep_fingerprints {
-                kept[vi].push(fp);
-            }
+    let mut discovery = Vec::new();
+    let mut sorters = Vec::new();
+    for p in partials {
+        for (all, mine) in sketches.iter_mut().zip(p.sketches).chain(kept.iter_mut().zip(p.kept)) {
+            all.extend(mine);
         }
-        if let Some(k) = &opts.discovery_key {
-            let fp = fingerprint_of(k, "full", &full);
-            if fp < limit {
-                discovery.insert(fp);
-            }
-        }
-        leaves.push(leaf_of(&secrets.salt_key, &full).0)?;
-        Ok(())
-    };
-    for (names, values) in &sample {
-        let vals: Vec<&str> = values.iter().map(String::as_str).collect();
-        handle(names, false, &vals)?;
-        read += 1;
+        discovery.extend(p.discovery);
+        sorters.push(p.leaves);
     }
-    drop(sample);
-    while let Some(rec) = records.next_record()? {
-        handle(rec.names, rec.same_names, &rec.values)?;
-        read += 1;
-        if read.is_multiple_of(65_536) {
-            progress(read);
-        }
+    let (distinct, root) = sorter::LeafSorter::finish_all(sorters)?;
+    for v in sketches.iter_mut().chain(kept.iter_mut()).chain([&mut discovery]) {
+        v.sort_unstable();
+        v.dedup();
     }
-    progress(read);
-    let (distinct, root) = leaves.finish()?;
 
     let view_manifests: Vec<ViewManifest> = views
         .iter()
         .zip(sketches)
-        .zip(kept.iter_mut())
-        .map(|((v, sketch), kept)| {
-            let mut values: Vec<u64> = sketch.into_iter().collect();
-            values.sort_unstable();
-            let distinct = if opts.keep_fingerprints {
-                kept.sort_unstable();
-                kept.dedup();
-                kept.len() as u64
-            } else {
-                values.len() as u64 * opts.scale.max(1)
-            };
+        .zip(&kept)
+        .map(|((v, values), kept)| {
+            let distinct =
+                if opts.keep_fingerprints { kept.len() as u64 } else { values.len() as u64 * opts.scale.max(1) };
             let sketch: Vec<String> = values.iter().map(|h| format!("{h:016x}")).collect();
             ViewManifest {
                 name: v.name.clone(),
@@ -598,7 +773,10 @@ pub fn fingerprint<R: Read>(
         canon: canon::CANON_VERSION.into(),
         product: opts.product.clone(),
         version: opts.version,
-        created_at: chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+        created_at: tuning
+            .created_at
+            .clone()
+            .unwrap_or_else(|| chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true)),
         format: opts.format,
         schema_digest: schema_digest(&schema),
         schema,
@@ -608,14 +786,10 @@ pub fn fingerprint<R: Read>(
         scale: opts.scale.max(1),
         sampling_key_id: secrets.key_id(),
         views: view_manifests,
-        discovery: opts.discovery_key.map(|k| {
-            let mut values: Vec<u64> = discovery.into_iter().collect();
-            values.sort_unstable();
-            DiscoverySketch {
-                key_id: discovery_key_id(&k),
-                scale: opts.scale.max(1),
-                sketch: values.iter().map(|h| format!("{h:016x}")).collect(),
-            }
+        discovery: opts.discovery_key.map(|k| DiscoverySketch {
+            key_id: discovery_key_id(&k),
+            scale: opts.scale.max(1),
+            sketch: discovery.iter().map(|h| format!("{h:016x}")).collect(),
         }),
         signer: secrets.signer.verifier().to_string(),
         signature: String::new(),
@@ -680,6 +854,19 @@ pub fn contain<R: Read>(
     kept: Option<&BTreeMap<String, Vec<u64>>>,
     progress: &mut dyn FnMut(u64),
 ) -> Result<ContainmentReport, FingerprintError> {
+    contain_with(manifest, secrets, suspect, format, kept, &Tuning::default(), progress)
+}
+
+/// [`contain`], with the number of threads chosen.
+pub fn contain_with<R: Read>(
+    manifest: &Manifest,
+    secrets: &Secrets,
+    suspect: impl Into<Input<R>>,
+    format: Format,
+    kept: Option<&BTreeMap<String, Vec<u64>>>,
+    tuning: &Tuning,
+    progress: &mut dyn FnMut(u64),
+) -> Result<ContainmentReport, FingerprintError> {
     if manifest.sampling_key_id != secrets.key_id() {
         return Err(FingerprintError::Invalid("these secrets are not the ones this manifest was made with".into()));
     }
@@ -693,31 +880,53 @@ pub fn contain<R: Read>(
             None => manifest.sketch_values(&v.name).unwrap_or_default(),
         })
         .collect();
-    let mut found: Vec<HashSet<u64>> = vec![HashSet::new(); views.len()];
-    let mut records = reader::Records::new(suspect.into(), format)?;
-    let mut present = vec![false; schema.len()];
-    let mut buf = Vec::new();
-    let mut read = 0u64;
-    let mut mapper = Mapper::new(schema);
-    while let Some(rec) = records.next_record()? {
-        let values = mapper.values(rec.names, rec.same_names, &rec.values)?;
-        for (p, v) in present.iter_mut().zip(&values) {
-            *p |= v.is_some();
-        }
-        for (vi, view) in views.iter().enumerate() {
-            view_bytes(schema, &values, view, &mut buf);
-            let fp = fingerprint_of(&secrets.sampling_key, &view.name, &buf);
-            let exact = kept.is_some_and(|k| k.contains_key(&view.name));
-            if (exact || fp < limit) && owner[vi].contains(&fp) {
-                found[vi].insert(fp);
+    let exact: Vec<bool> = views.iter().map(|v| kept.is_some_and(|k| k.contains_key(&v.name))).collect();
+    let mut reader = pipeline::Reader::new(reader::Records::open(suspect.into(), format, tuning.encoding)?);
+    let mut first = pipeline::Batch::default();
+    reader.fill(&mut first, INFER_ROWS)?;
+    let threads = tuning.threads.unwrap_or_else(pipeline::default_threads).max(1);
+    struct Partial<'a> {
+        cells: Cells,
+        encoder: Encoder<'a>,
+        found: Vec<HashSet<u64>>,
+        present: Vec<bool>,
+    }
+    let (read, partials) = pipeline::run(
+        first,
+        &mut reader,
+        threads,
+        progress,
+        || Partial {
+            cells: Cells::default(),
+            encoder: Encoder::new(schema, &views),
+            found: vec![HashSet::new(); views.len()],
+            present: vec![false; schema.len()],
+        },
+        |p, id, names, cells| {
+            let at = p.cells.locate(schema, id, names)?;
+            for (seen, cell) in p.present.iter_mut().zip(at) {
+                *seen |= cell.is_some();
             }
+            p.encoder.encode(at, cells);
+            for vi in 0..views.len() {
+                let fp = p.encoder.fingerprint(&secrets.sampling_key, vi, at, cells);
+                if (exact[vi] || fp < limit) && owner[vi].contains(&fp) {
+                    p.found[vi].insert(fp);
+                }
+            }
+            Ok(())
+        },
+    )?;
+    let mut found: Vec<HashSet<u64>> = vec![HashSet::new(); views.len()];
+    let mut present = vec![false; schema.len()];
+    for p in partials {
+        for (all, mine) in found.iter_mut().zip(p.found) {
+            all.extend(mine);
         }
-        read += 1;
-        if read.is_multiple_of(65_536) {
-            progress(read);
+        for (all, mine) in present.iter_mut().zip(p.present) {
+            *all |= mine;
         }
     }
-    progress(read);
     let report_views = views
         .iter()
         .enumerate()

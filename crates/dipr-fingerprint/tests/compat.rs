@@ -36,7 +36,7 @@ fn data_csv() -> String {
             1 + r % 30,
             r % 24,
             r % 60,
-            if r % 3 == 0 { "yes" } else { "no" }
+            if r.is_multiple_of(3) { "yes" } else { "no" }
         ));
     }
     s
