@@ -79,7 +79,10 @@ fn text_slow(s: &str) -> String {
 /// Whether a raw value means "no value".
 pub fn is_null(s: &str) -> bool {
     let t = s.trim();
-    t.is_empty() || ["null", "na", "n/a", "none", "nan", "\\n", "nil"].iter().any(|n| t.eq_ignore_ascii_case(n))
+    // No null word is longer than four bytes: most values are decided by their length.
+    t.is_empty()
+        || (t.len() <= 4
+            && ["null", "na", "n/a", "none", "nan", "\\n", "nil"].iter().any(|n| t.eq_ignore_ascii_case(n)))
 }
 
 /// A number in canonical decimal: no exponent, no leading or trailing zeros, `-0` → `0`; optionally
@@ -320,13 +323,17 @@ fn plain_number(raw: &str) -> Option<Cow<'_, str>> {
     {
         return None;
     }
-    let mut dot = None;
+    let (mut dot, mut nonzero) = (None, false);
     for (i, &c) in digits.iter().enumerate() {
         match c {
-            b'0'..=b'9' => {}
+            b'1'..=b'9' => nonzero = true,
+            b'0' => {}
             b'.' if dot.is_none() && i + 1 < digits.len() => dot = Some(i),
             _ => return None,
         }
+    }
+    if !nonzero {
+        return Some(Cow::Borrowed("0"));
     }
     let mut end = raw.len();
     if dot.is_some() {
@@ -337,11 +344,7 @@ fn plain_number(raw: &str) -> Option<Cow<'_, str>> {
             end -= 1;
         }
     }
-    let v = &raw[..end];
-    if v.trim_start_matches('-').bytes().all(|c| c == b'0') {
-        return Some(Cow::Borrowed("0"));
-    }
-    Some(Cow::Borrowed(v))
+    Some(Cow::Borrowed(&raw[..end]))
 }
 
 /// The canonical value of one cell of a column of type `ty`; `None` for null. A value that does not

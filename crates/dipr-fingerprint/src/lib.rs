@@ -11,6 +11,7 @@ pub mod canon;
 pub mod evidence;
 mod pipeline;
 pub mod reader;
+mod scheme;
 pub mod sorter;
 
 use std::collections::{BTreeMap, HashSet};
@@ -22,9 +23,14 @@ use serde::{Deserialize, Serialize};
 use canon::ColumnType;
 use dipr_ledger::note::{NoteSigner, NoteVerifier};
 pub use reader::{Encoding, Format, Input};
+use scheme::{Encoder, Scheme};
 
-pub const MANIFEST_VERSION: &str = "dipr-fingerprint-manifest/v1";
-pub const PROOF_VERSION: &str = "dipr-record-proof/v1";
+/// Manifests made now: fingerprints, salts and leaves hashed by scheme v2 (see `scheme.rs`).
+pub const MANIFEST_VERSION: &str = "dipr-fingerprint-manifest/v2";
+/// The first manifests (scheme v1): still verified, measured against and proven from.
+pub const MANIFEST_VERSION_1: &str = "dipr-fingerprint-manifest/v1";
+pub const PROOF_VERSION: &str = "dipr-record-proof/v2";
+pub const PROOF_VERSION_1: &str = "dipr-record-proof/v1";
 /// Records read before the column types are fixed.
 pub const INFER_ROWS: usize = 10_000;
 
@@ -218,7 +224,7 @@ impl Manifest {
     fn signed_bytes(&self) -> Vec<u8> {
         let mut unsigned = self.clone();
         unsigned.signature = String::new();
-        let mut m = b"dipr-fingerprint-manifest/v1\n".to_vec();
+        let mut m = format!("{}\n", self.v).into_bytes();
         m.extend(dipr_ledger::canonical::to_bytes(&unsigned).expect("no floats"));
         m
     }
@@ -231,7 +237,7 @@ impl Manifest {
 
     /// Check the manifest's own signature and internal consistency.
     pub fn verify(&self) -> Result<(), FingerprintError> {
-        if self.v != MANIFEST_VERSION || self.canon != canon::CANON_VERSION {
+        if Scheme::of_manifest(&self.v).is_err() || self.canon != canon::CANON_VERSION {
             return Err(FingerprintError::Invalid(format!("unsupported manifest {} / {}", self.v, self.canon)));
         }
         let key = NoteVerifier::parse(&self.signer).map_err(|e| FingerprintError::Invalid(format!("signer: {e}")))?;
@@ -325,27 +331,6 @@ fn view_bytes(schema: &[SchemaColumn], values: &[Option<&str>], view: &View, out
         let v = values[i].and_then(|raw| canon::value_cow(raw, schema[i].ty, view.round[k]));
         canon::push_column(out, &schema[i].name, v.as_deref());
     }
-}
-
-fn fingerprint_of(key: &Hash, view: &str, bytes: &[u8]) -> u64 {
-    let mut h = blake3::Hasher::new_keyed(key);
-    h.update(view.as_bytes());
-    h.update(&[0]);
-    h.update(bytes);
-    u64::from_be_bytes(h.finalize().as_bytes()[..8].try_into().expect("8 bytes"))
-}
-
-fn leaf_of(salt_key: &Hash, bytes: &[u8]) -> (Hash, [u8; 16]) {
-    let salt: [u8; 16] = blake3::keyed_hash(salt_key, bytes).as_bytes()[..16].try_into().expect("16");
-    (leaf_hash(&salt, bytes), salt)
-}
-
-fn leaf_hash(salt: &[u8; 16], bytes: &[u8]) -> Hash {
-    let mut h = blake3::Hasher::new();
-    h.update(&[0]);
-    h.update(salt);
-    h.update(bytes);
-    *h.finalize().as_bytes()
 }
 
 fn node(l: &Hash, r: &Hash) -> Hash {
@@ -507,103 +492,6 @@ impl Cells {
     }
 }
 
-/// A record's canonical bytes on every view, built once per record into buffers that are reused. Each
-/// buffer keeps room in front of the record for what is hashed before it (a view's name, a salt), so
-/// every hash is one call over one slice.
-struct Encoder<'a> {
-    schema: &'a [SchemaColumn],
-    views: &'a [View],
-    room: usize,
-    /// `room` bytes, then the full record.
-    full: Vec<u8>,
-    /// Each column's canonical value in `full`.
-    spans: Vec<(usize, usize)>,
-    /// `room` bytes, then a projection.
-    view: Vec<u8>,
-}
-
-impl<'a> Encoder<'a> {
-    fn new(schema: &'a [SchemaColumn], views: &'a [View]) -> Self {
-        let room = views.iter().map(|v| v.name.len() + 1).chain([17, "full".len() + 1]).max().expect("not empty");
-        Self { schema, views, room, full: Vec::with_capacity(512), spans: Vec::new(), view: Vec::with_capacity(256) }
-    }
-
-    fn encode(&mut self, at: &[Option<usize>], cells: &[&str]) {
-        self.full.clear();
-        self.full.resize(self.room, 0);
-        self.spans.clear();
-        for (i, col) in self.schema.iter().enumerate() {
-            if i > 0 {
-                self.full.push(canon::RECORD_SEP);
-            }
-            self.full.extend_from_slice(col.name.as_bytes());
-            self.full.push(canon::UNIT_SEP);
-            let start = self.full.len();
-            if let Some(v) = at[i].and_then(|c| canon::value_cow(cells[c], col.ty, None)) {
-                self.full.extend_from_slice(v.as_bytes());
-            }
-            self.spans.push((start, self.full.len()));
-        }
-    }
-
-    /// The full record's canonical bytes.
-    fn full_bytes(&self) -> &[u8] {
-        &self.full[self.room..]
-    }
-
-    /// `fp` of the encoded record on view `vi`.
-    fn fingerprint(&mut self, key: &Hash, vi: usize, at: &[Option<usize>], cells: &[&str]) -> u64 {
-        let view = &self.views[vi];
-        if view.is_full {
-            return prefixed_fingerprint(key, &view.name, &mut self.full, self.room);
-        }
-        self.view.clear();
-        self.view.resize(self.room, 0);
-        for (k, &i) in view.columns.iter().enumerate() {
-            if k > 0 {
-                self.view.push(canon::RECORD_SEP);
-            }
-            let col = &self.schema[i];
-            self.view.extend_from_slice(col.name.as_bytes());
-            self.view.push(canon::UNIT_SEP);
-            match view.round[k] {
-                None => {
-                    let (s, e) = self.spans[i];
-                    self.view.extend_from_slice(&self.full[s..e]);
-                }
-                Some(r) => {
-                    if let Some(v) = at[i].and_then(|c| canon::value_cow(cells[c], col.ty, Some(r))) {
-                        self.view.extend_from_slice(v.as_bytes());
-                    }
-                }
-            }
-        }
-        prefixed_fingerprint(key, &view.name, &mut self.view, self.room)
-    }
-
-    /// `fp` of the full record under `name` (the discovery sketch's).
-    fn full_fingerprint(&mut self, key: &Hash, name: &str) -> u64 {
-        prefixed_fingerprint(key, name, &mut self.full, self.room)
-    }
-
-    /// The full record's commitment leaf.
-    fn leaf(&mut self, salt_key: &Hash) -> Hash {
-        let salt = blake3::keyed_hash(salt_key, self.full_bytes());
-        let at = self.room - 17;
-        self.full[at] = 0;
-        self.full[at + 1..self.room].copy_from_slice(&salt.as_bytes()[..16]);
-        *blake3::hash(&self.full[at..]).as_bytes()
-    }
-}
-
-/// [`fingerprint_of`] over `buf[room..]`, writing the view's name in the room in front of it.
-fn prefixed_fingerprint(key: &Hash, view: &str, buf: &mut [u8], room: usize) -> u64 {
-    let at = room - view.len() - 1;
-    buf[at..room - 1].copy_from_slice(view.as_bytes());
-    buf[room - 1] = 0;
-    u64::from_be_bytes(blake3::keyed_hash(key, &buf[at..]).as_bytes()[..8].try_into().expect("8 bytes"))
-}
-
 /// Infer the schema from the first records: one type per canonical column name.
 fn infer_schema(sample: &pipeline::Batch, threads: usize) -> Result<Vec<SchemaColumn>, FingerprintError> {
     let mut columns: BTreeMap<String, Vec<&str>> = BTreeMap::new();
@@ -700,7 +588,7 @@ pub fn fingerprint_with<R: Read>(
         progress,
         || Partial {
             cells: Cells::default(),
-            encoder: Encoder::new(&schema, &views),
+            encoder: Encoder::new(&schema, &views, Scheme::V2, &secrets.sampling_key, &secrets.salt_key),
             sketches: vec![Vec::new(); views.len()],
             kept: vec![Vec::new(); views.len()],
             discovery: Vec::new(),
@@ -708,9 +596,10 @@ pub fn fingerprint_with<R: Read>(
         },
         |p, id, names, cells| {
             let at = p.cells.locate(&schema, id, names)?;
-            p.encoder.encode(at, cells);
+            let cell = |i: usize| at[i].map(|c| cells[c]);
+            p.encoder.encode(cell);
             for vi in 0..views.len() {
-                let fp = p.encoder.fingerprint(&secrets.sampling_key, vi, at, cells);
+                let fp = p.encoder.fingerprint(vi, cell);
                 if fp < limit {
                     p.sketches[vi].push(fp);
                 }
@@ -719,12 +608,12 @@ pub fn fingerprint_with<R: Read>(
                 }
             }
             if let Some(k) = &opts.discovery_key {
-                let fp = p.encoder.full_fingerprint(k, "full");
+                let fp = p.encoder.discovery_fingerprint(k);
                 if fp < limit {
                     p.discovery.push(fp);
                 }
             }
-            p.leaves.push(p.encoder.leaf(&secrets.salt_key))?;
+            p.leaves.push(p.encoder.leaf().0)?;
             Ok(())
         },
     )?;
@@ -880,6 +769,7 @@ pub fn contain_with<R: Read>(
             None => manifest.sketch_values(&v.name).unwrap_or_default(),
         })
         .collect();
+    let scheme = Scheme::of_manifest(&manifest.v)?;
     let exact: Vec<bool> = views.iter().map(|v| kept.is_some_and(|k| k.contains_key(&v.name))).collect();
     let mut reader = pipeline::Reader::new(reader::Records::open(suspect.into(), format, tuning.encoding)?);
     let mut first = pipeline::Batch::default();
@@ -898,7 +788,7 @@ pub fn contain_with<R: Read>(
         progress,
         || Partial {
             cells: Cells::default(),
-            encoder: Encoder::new(schema, &views),
+            encoder: Encoder::new(schema, &views, scheme, &secrets.sampling_key, &secrets.salt_key),
             found: vec![HashSet::new(); views.len()],
             present: vec![false; schema.len()],
         },
@@ -907,9 +797,10 @@ pub fn contain_with<R: Read>(
             for (seen, cell) in p.present.iter_mut().zip(at) {
                 *seen |= cell.is_some();
             }
-            p.encoder.encode(at, cells);
+            let cell = |i: usize| at[i].map(|c| cells[c]);
+            p.encoder.encode(cell);
             for vi in 0..views.len() {
-                let fp = p.encoder.fingerprint(&secrets.sampling_key, vi, at, cells);
+                let fp = p.encoder.fingerprint(vi, cell);
                 if (exact[vi] || fp < limit) && owner[vi].contains(&fp) {
                     p.found[vi].insert(fp);
                 }
@@ -1014,21 +905,11 @@ pub struct RecordProof {
 }
 
 impl RecordProof {
-    fn canonical_bytes(&self) -> Vec<u8> {
-        let mut out = Vec::new();
-        for (k, v) in &self.record {
-            canon::push_column(&mut out, k, v.as_deref());
-        }
-        out
-    }
-
     /// Recompute the leaf from the record and its salt and follow the path to the root.
     pub fn verify(&self) -> Result<(), FingerprintError> {
-        if self.v != PROOF_VERSION {
-            return Err(FingerprintError::Invalid(format!("unsupported proof {}", self.v)));
-        }
+        let scheme = Scheme::of_proof(&self.v)?;
         let salt: [u8; 16] = unhex(&self.salt)?;
-        let leaf = leaf_hash(&salt, &self.canonical_bytes());
+        let leaf = scheme::proof_leaf(scheme, &self.record, &salt);
         let path = self.path.iter().map(|h| unhex::<32>(h)).collect::<Result<Vec<_>, _>>()?;
         let root: Hash = unhex(&self.root)?;
         if commitment::verify(&leaf, self.index, self.leaves, &path, &root) {
@@ -1049,7 +930,8 @@ pub fn prove_record<R: Read>(
     data: impl Into<Input<R>>,
     record_number: u64,
 ) -> Result<RecordProof, FingerprintError> {
-    let (n, mut proven) = prove_where(manifest, secrets, data.into(), |r, _| (r == record_number).then_some(()))?;
+    let (n, mut proven) =
+        prove_where(manifest, secrets, data.into(), &[], |r, _, _| (r == record_number).then_some(()))?;
     match proven.pop() {
         Some(((), proof)) => Ok(proof),
         None => Err(FingerprintError::Invalid(format!("the data has {n} records; there is no record {record_number}"))),
@@ -1072,14 +954,12 @@ pub(crate) fn prove_matching<R: Read>(
 ) -> Result<Vec<(usize, u64, RecordProof)>, FingerprintError> {
     let views = manifest_views(manifest, targets.iter().map(|(v, _)| v.as_str()))?;
     let mut seen: Vec<HashSet<u64>> = vec![HashSet::new(); targets.len()];
-    let mut buf = Vec::new();
-    let (_, proven) = prove_where(manifest, secrets, data, |_, values| {
-        for (ti, (view, (_, wanted))) in views.iter().zip(targets).enumerate() {
+    let (_, proven) = prove_where(manifest, secrets, data, &views, |_, _, fps| {
+        for (ti, (fp, (_, wanted))) in fps.iter().zip(targets).enumerate() {
             if seen[ti].len() >= limit || wanted.is_empty() {
                 continue;
             }
-            view_bytes(&manifest.schema, values, view, &mut buf);
-            let fp = fingerprint_of(&secrets.sampling_key, &view.name, &buf);
+            let fp = *fp;
             if wanted.contains(&fp) && seen[ti].insert(fp) {
                 return Some((ti, fp));
             }
@@ -1103,19 +983,20 @@ pub(crate) fn find_in_suspect<R: Read>(
     let mut left: Vec<HashSet<u64>> = wanted.iter().map(|(_, fps)| fps.clone()).collect();
     let mut records = reader::Records::new(suspect, format)?;
     let mut mapper = Mapper::new(schema);
-    let mut buf = Vec::new();
+    let scheme = Scheme::of_manifest(&manifest.v)?;
+    let mut encoder = Encoder::new(schema, &views, scheme, &secrets.sampling_key, &secrets.salt_key);
     let mut out = Vec::new();
     let mut n = 0u64;
     while left.iter().any(|l| !l.is_empty()) {
         let Some(rec) = records.next_record()? else { break };
         n += 1;
         let values = mapper.values(rec.names, rec.same_names, &rec.values)?;
+        encoder.encode(|i| values[i]);
         for (wi, view) in views.iter().enumerate() {
             if left[wi].is_empty() {
                 continue;
             }
-            view_bytes(schema, &values, view, &mut buf);
-            let fp = fingerprint_of(&secrets.sampling_key, &view.name, &buf);
+            let fp = encoder.fingerprint(wi, |i| values[i]);
             if left[wi].remove(&fp) {
                 let cells = view.columns.iter().map(|&i| (schema[i].name.clone(), values[i].map(str::to_string)));
                 out.push((wi, fp, n, cells.collect()));
@@ -1174,23 +1055,28 @@ fn prove_where<R: Read, T>(
     manifest: &Manifest,
     secrets: &Secrets,
     data: Input<R>,
-    mut pick: impl FnMut(u64, &[Option<&str>]) -> Option<T>,
+    views: &[View],
+    mut pick: impl FnMut(u64, &[Option<&str>], &[u64]) -> Option<T>,
 ) -> Result<(u64, Vec<(T, RecordProof)>), FingerprintError> {
     let schema = &manifest.schema;
-    let full = compile_views(schema, &[ViewSpec::full()])?.remove(0);
+    let scheme = Scheme::of_manifest(&manifest.v)?;
+    let mut encoder = Encoder::new(schema, views, scheme, &secrets.sampling_key, &secrets.salt_key);
     let mut records = reader::Records::new(data, manifest.format)?;
     let mut leaves = Vec::new();
-    let mut bytes = Vec::new();
+    let mut fps = vec![0u64; views.len()];
     let mut chosen: Vec<(T, Hash, [u8; 16], CanonicalRecord)> = Vec::new();
     let mut n = 0u64;
     let mut mapper = Mapper::new(schema);
     while let Some(rec) = records.next_record()? {
         n += 1;
         let values = mapper.values(rec.names, rec.same_names, &rec.values)?;
-        view_bytes(schema, &values, &full, &mut bytes);
-        let (leaf, salt) = leaf_of(&secrets.salt_key, &bytes);
+        encoder.encode(|i| values[i]);
+        for (vi, fp) in fps.iter_mut().enumerate() {
+            *fp = encoder.fingerprint(vi, |i| values[i]);
+        }
+        let (leaf, salt) = encoder.leaf();
         leaves.push(leaf);
-        if let Some(tag) = pick(n, &values) {
+        if let Some(tag) = pick(n, &values, &fps) {
             let record = schema
                 .iter()
                 .zip(&values)
@@ -1212,7 +1098,7 @@ fn prove_where<R: Read, T>(
         .map(|(tag, leaf, salt, record)| {
             let index = leaves.binary_search(&leaf).expect("the leaf is among the leaves");
             let proof = RecordProof {
-                v: PROOF_VERSION.into(),
+                v: scheme.proof_version().into(),
                 record,
                 salt: hex(&salt),
                 index: index as u64,

@@ -102,11 +102,18 @@ impl LeafSorter {
     /// same leaves give the same root however they were shared out.
     pub fn finish_all(mut sorters: Vec<Self>) -> std::io::Result<(u64, Hash)> {
         let mut root = RootBuilder::default();
+        // The chunks still in memory are sorted side by side.
+        std::thread::scope(|scope| {
+            for s in sorters.iter_mut().filter(|s| s.spills.is_empty()) {
+                scope.spawn(|| {
+                    s.chunk.sort_unstable();
+                    s.chunk.dedup();
+                });
+            }
+        });
         let mut sources: Vec<Source> = Vec::new();
         for s in &mut sorters {
             if s.spills.is_empty() {
-                s.chunk.sort_unstable();
-                s.chunk.dedup();
                 sources.push(Source::Memory(std::mem::take(&mut s.chunk).into_iter()));
             } else {
                 if !s.chunk.is_empty() {
