@@ -39,7 +39,7 @@ impl Batch {
         self.names.clear();
     }
 
-    fn push(&mut self, names: &(u64, Arc<[String]>), values: &[&str]) {
+    fn push<'v>(&mut self, names: &(u64, Arc<[String]>), values: impl IntoIterator<Item = &'v str>) {
         if self.names.last().is_none_or(|(id, _)| *id != names.0) {
             self.names.push(names.clone());
         }
@@ -84,6 +84,17 @@ impl<R: Read> Reader<R> {
 
     /// Appends up to `max` records to `batch`; false when the input is exhausted.
     pub(crate) fn fill(&mut self, batch: &mut Batch, max: usize) -> Result<bool, FingerprintError> {
+        if let Records::Delimited { reader, headers, record } = &mut self.records {
+            // One header set for the whole file, and the cells copied straight from the parser's record.
+            let names = self.names.get_or_insert_with(|| (0, headers.as_slice().into()));
+            while batch.len() < max {
+                if !reader.read_record(record).map_err(crate::reader::csv_error)? {
+                    return Ok(false);
+                }
+                batch.push(names, record.iter());
+            }
+            return Ok(true);
+        }
         while batch.len() < max {
             let Some(rec) = self.records.next_record()? else { return Ok(false) };
             let changed = match &self.names {
@@ -94,7 +105,7 @@ impl<R: Read> Reader<R> {
                 let id = self.names.as_ref().map_or(0, |(id, _)| id + 1);
                 self.names = Some((id, rec.names.into()));
             }
-            batch.push(self.names.as_ref().expect("set"), &rec.values);
+            batch.push(self.names.as_ref().expect("set"), rec.values.iter().copied());
         }
         Ok(true)
     }

@@ -196,11 +196,7 @@ impl<R: Read> Records<R> {
     pub fn next_record(&mut self) -> Result<Option<Record<'_>>, FingerprintError> {
         match self {
             Self::Delimited { reader, headers, record } => {
-                let ok = reader.read_record(record).map_err(|e| {
-                    let line = e.position().map_or(0, |p| p.line());
-                    FingerprintError::Parse { line, message: e.to_string() }
-                })?;
-                if !ok {
+                if !reader.read_record(record).map_err(csv_error)? {
                     return Ok(None);
                 }
                 let line = record.position().map_or(0, |p| p.line());
@@ -276,6 +272,18 @@ impl<R: Read> Records<R> {
             }
         }
     }
+}
+
+pub(crate) fn csv_error(e: csv::Error) -> FingerprintError {
+    let line = e.position().map_or(0, |p| p.line());
+    let message = match e.kind() {
+        csv::ErrorKind::Utf8 { .. } => format!(
+            "{e}: the text is not UTF-8; declare its encoding (--encoding gb18030 for GBK or GB18030) or \
+             convert it to UTF-8"
+        ),
+        _ => e.to_string(),
+    };
+    FingerprintError::Parse { line, message }
 }
 
 /// The next row of a sheet that has any value, as text, into `values`; false at the end.

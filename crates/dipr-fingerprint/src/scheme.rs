@@ -4,13 +4,16 @@
 //!   `name 0x1F value` joined with `0x1E`; `fp = BLAKE3_keyed(K, view ‖ 0x00 ‖ bytes)[..8]`,
 //!   `salt = BLAKE3_keyed(K₂, bytes)[..16]`, `leaf = BLAKE3(0x00 ‖ salt ‖ bytes)`. Every column name is
 //!   hashed again in every record, three times.
-//! - **v2** (`…/v2`): the names are hashed once per view, into the key. A record's bytes are its values
-//!   only, each preceded by its length (LEB128), in the view's column order;
-//!   `T(view) = BLAKE3("dipr fp/2" ‖ 0x00 ‖ len-prefixed view name ‖ len-prefixed column names)`,
-//!   `fp = BLAKE3_keyed(BLAKE3_keyed(K, T(view)), values)[..8]`,
-//!   `salt = BLAKE3_keyed(BLAKE3_keyed(K₂, T("commitment", every column)), values)[..16]`,
-//!   `leaf = BLAKE3(0x00 ‖ salt ‖ N ‖ values)` with `N = BLAKE3(len-prefixed column names)[..16]`, so a
-//!   leaf still binds the names. For a 19-column record that is 6 BLAKE3 blocks instead of 14.
+//! - **v2** (`…/v2`): the names are hashed once per view, into a key, and one hash of the record gives
+//!   both its full-row fingerprint and its salt. A record's bytes are its values only, each preceded by
+//!   its length (LEB128), in the view's column order;
+//!   `T(view) = BLAKE3("dipr fp/2" ‖ 0x00 ‖ len-prefixed view name ‖ len-prefixed column names)`.
+//!   Over every column: `X = BLAKE3_keyed(K_r, values)` with
+//!   `K_r = BLAKE3_keyed(K, T("record") ‖ BLAKE3_keyed(K₂, T("record")))`; `salt = X[0..16]`, and the
+//!   fingerprint on any view of every column, unrounded, is `X[16..24]` (big-endian). On any other view:
+//!   `fp = BLAKE3_keyed(BLAKE3_keyed(K, T(view)), values)[..8]`. The leaf is
+//!   `BLAKE3(0x00 ‖ salt ‖ N ‖ values)` with `N = BLAKE3(len-prefixed column names)[..16]`, so it still
+//!   binds the names. For a 19-column record: 4 BLAKE3 blocks instead of 14.
 //!
 //! The discovery sketch stays v1 in both: it is compared with every registered product's.
 
@@ -117,10 +120,11 @@ pub(crate) struct Encoder<'a> {
     scheme: Scheme,
     sampling_key: Hash,
     salt_key: Hash,
-    /// v2: each view's key, the commitment's salt key, the names tag.
+    /// v2: each view's key, the record key, the names tag, and `X` of the encoded record once computed.
     view_keys: Vec<Hash>,
-    commit_key: Hash,
+    record_key: Hash,
     names: [u8; 16],
+    x: Option<Hash>,
     room: usize,
     /// `room` bytes, then the full record.
     full: Vec<u8>,
@@ -146,7 +150,12 @@ impl<'a> Encoder<'a> {
                 *blake3::keyed_hash(sampling_key, &t).as_bytes()
             })
             .collect();
-        let commit_key = *blake3::keyed_hash(salt_key, &tag("commitment", names())).as_bytes();
+        let record_key = {
+            let t = tag("record", names());
+            let mut m = t.to_vec();
+            m.extend_from_slice(blake3::keyed_hash(salt_key, &t).as_bytes());
+            *blake3::keyed_hash(sampling_key, &m).as_bytes()
+        };
         let room = views.iter().map(|v| v.name.len() + 1).chain([33, "full".len() + 1]).max().expect("not empty");
         Self {
             schema,
@@ -155,8 +164,9 @@ impl<'a> Encoder<'a> {
             sampling_key: *sampling_key,
             salt_key: *salt_key,
             view_keys,
-            commit_key,
+            record_key,
             names: names_tag(names()),
+            x: None,
             room,
             full: Vec::with_capacity(512),
             spans: Vec::new(),
@@ -169,6 +179,7 @@ impl<'a> Encoder<'a> {
         self.full.clear();
         self.full.resize(self.room, 0);
         self.spans.clear();
+        self.x = None;
         for (i, col) in self.schema.iter().enumerate() {
             let v = cell(i).and_then(|raw| canon::value_cow(raw, col.ty, None));
             let v = v.as_deref().unwrap_or("").as_bytes();
@@ -194,7 +205,7 @@ impl<'a> Encoder<'a> {
         if view.is_full {
             return match self.scheme {
                 Scheme::V1 => prefixed_fingerprint(&self.sampling_key, &view.name, &mut self.full, self.room),
-                Scheme::V2 => first_u64(&blake3::keyed_hash(&self.view_keys[vi], &self.full[self.room..])),
+                Scheme::V2 => u64::from_be_bytes(self.x()[16..24].try_into().expect("8 bytes")),
             };
         }
         self.view.clear();
@@ -245,18 +256,22 @@ impl<'a> Encoder<'a> {
         prefixed_fingerprint(key, "full", &mut self.view, self.room)
     }
 
+    /// v2's `X` of the encoded record.
+    fn x(&mut self) -> Hash {
+        *self.x.get_or_insert_with(|| *blake3::keyed_hash(&self.record_key, &self.full[self.room..]).as_bytes())
+    }
+
     /// The full record's commitment leaf and salt.
     pub(crate) fn leaf(&mut self) -> (Hash, [u8; 16]) {
-        let key = match self.scheme {
-            Scheme::V1 => &self.salt_key,
-            Scheme::V2 => &self.commit_key,
-        };
-        let salt: [u8; 16] = blake3::keyed_hash(key, &self.full[self.room..]).as_bytes()[..16].try_into().expect("16");
-        let at = match self.scheme {
-            Scheme::V1 => self.room - 17,
+        let (salt, at): ([u8; 16], usize) = match self.scheme {
+            Scheme::V1 => {
+                let salt = blake3::keyed_hash(&self.salt_key, &self.full[self.room..]);
+                (salt.as_bytes()[..16].try_into().expect("16"), self.room - 17)
+            }
             Scheme::V2 => {
+                let salt = self.x()[..16].try_into().expect("16");
                 self.full[self.room - 16..self.room].copy_from_slice(&self.names);
-                self.room - 33
+                (salt, self.room - 33)
             }
         };
         self.full[at] = 0;
