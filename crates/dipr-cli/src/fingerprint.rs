@@ -106,6 +106,10 @@ pub struct ContainArgs {
     /// Text encoding of the suspect: utf-8 or gb18030 (also reads GBK). Default: detected.
     #[arg(long)]
     encoding: Option<String>,
+    /// The time zone of the suspect's times written without one: an IANA name (America/New_York,
+    /// Asia/Shanghai, UTC) or an offset (+08:00).
+    #[arg(long)]
+    zone: Option<String>,
     #[arg(long)]
     secrets: Option<PathBuf>,
     #[arg(long)]
@@ -396,6 +400,7 @@ pub fn contain(a: ContainArgs) -> Result<()> {
     let tuning = dipr_fingerprint::Tuning {
         threads: a.threads,
         encoding: encoding_of(a.encoding.as_deref())?,
+        zone: a.zone.as_deref().map(dipr_fingerprint::lenient::Zone::parse).transpose().context("--zone")?,
         ..Default::default()
     };
     let report = measure(&a.manifest, &manifest, &secrets, &a.suspect, a.format.as_deref(), &tuning)?;

@@ -377,6 +377,17 @@ pub fn value_cow(raw: &str, ty: ColumnType, round: Option<u32>) -> Option<Cow<'_
     Some(v.unwrap_or_else(|| text_cow(raw)))
 }
 
+/// Whether `canon/1` reads a (non-null) value as type `ty` rather than keeping it as text.
+pub fn reads_as(raw: &str, ty: ColumnType) -> bool {
+    match ty {
+        ColumnType::Number => plain_number(raw).is_some() || number(raw, None).is_some(),
+        ColumnType::Date => iso_date(raw) || date(raw).is_some(),
+        ColumnType::DateTime => iso_datetime(raw) || datetime(raw).is_some(),
+        ColumnType::Bool => boolean(raw).is_some(),
+        ColumnType::Text => true,
+    }
+}
+
 /// Infer a column's type from its (non-null) values; identifiers with leading zeros stay text.
 pub fn infer<'a>(values: impl IntoIterator<Item = &'a str>) -> ColumnType {
     let mut seen = 0usize;

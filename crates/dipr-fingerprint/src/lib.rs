@@ -9,6 +9,7 @@
 
 pub mod canon;
 pub mod evidence;
+pub mod lenient;
 mod pipeline;
 pub mod reader;
 mod scheme;
@@ -324,11 +325,15 @@ fn compile_views(schema: &[SchemaColumn], specs: &[ViewSpec]) -> Result<Vec<View
         .collect()
 }
 
-/// Canonical record bytes of `values` (per schema column, raw) for one view.
-fn view_bytes(schema: &[SchemaColumn], values: &[Option<&str>], view: &View, out: &mut Vec<u8>) {
+/// Canonical record bytes of `values` (per schema column, raw) for one view; a suspect's values are read
+/// as scrapers write them (`lenient`, no declared zone).
+fn view_bytes(schema: &[SchemaColumn], values: &[Option<&str>], view: &View, suspect: bool, out: &mut Vec<u8>) {
     out.clear();
     for (k, &i) in view.columns.iter().enumerate() {
-        let v = values[i].and_then(|raw| canon::value_cow(raw, schema[i].ty, view.round[k]));
+        let v = values[i].and_then(|raw| match suspect {
+            false => canon::value_cow(raw, schema[i].ty, view.round[k]),
+            true => lenient::value(raw, schema[i].ty, view.round[k], None),
+        });
         canon::push_column(out, &schema[i].name, v.as_deref());
     }
 }
@@ -463,6 +468,8 @@ pub struct Tuning {
     pub created_at: Option<String>,
     /// The text encoding of a CSV, TSV or JSON Lines input (default: detected).
     pub encoding: Option<Encoding>,
+    /// The time zone of a suspect's times written without one.
+    pub zone: Option<lenient::Zone>,
 }
 
 /// Where each schema column's cell is in records with the given headers, remembered by header id.
@@ -788,7 +795,8 @@ pub fn contain_with<R: Read>(
         progress,
         || Partial {
             cells: Cells::default(),
-            encoder: Encoder::new(schema, &views, scheme, &secrets.sampling_key, &secrets.salt_key),
+            encoder: Encoder::new(schema, &views, scheme, &secrets.sampling_key, &secrets.salt_key)
+                .reading_suspect(tuning.zone),
             found: vec![HashSet::new(); views.len()],
             present: vec![false; schema.len()],
         },
@@ -984,7 +992,8 @@ pub(crate) fn find_in_suspect<R: Read>(
     let mut records = reader::Records::new(suspect, format)?;
     let mut mapper = Mapper::new(schema);
     let scheme = Scheme::of_manifest(&manifest.v)?;
-    let mut encoder = Encoder::new(schema, &views, scheme, &secrets.sampling_key, &secrets.salt_key);
+    let mut encoder =
+        Encoder::new(schema, &views, scheme, &secrets.sampling_key, &secrets.salt_key).reading_suspect(None);
     let mut out = Vec::new();
     let mut n = 0u64;
     while left.iter().any(|l| !l.is_empty()) {
@@ -1017,16 +1026,21 @@ pub fn agree_on_view(manifest: &Manifest, view: &str, record: &CanonicalRecord, 
     if !suspect.keys().map(String::as_str).eq(columns.iter().copied()) {
         return false;
     }
-    fn bytes<'a>(schema: &[SchemaColumn], view: &View, cells: &'a BTreeMap<String, Option<String>>) -> Vec<u8> {
+    fn bytes<'a>(
+        schema: &[SchemaColumn],
+        view: &View,
+        cells: &'a BTreeMap<String, Option<String>>,
+        suspect: bool,
+    ) -> Vec<u8> {
         let values: Vec<Option<&'a str>> =
             schema.iter().map(|c| cells.get(&c.name).and_then(|v| v.as_deref())).collect();
         let mut out = Vec::new();
-        view_bytes(schema, &values, view, &mut out);
+        view_bytes(schema, &values, view, suspect, &mut out);
         out
     }
     // A canonical value canonicalises to itself, so the registered record's bytes are what they were
-    // when its fingerprint was made.
-    bytes(schema, &view, record) == bytes(schema, &view, suspect)
+    // when its fingerprint was made; the suspect's cells are read as the measurement read them.
+    bytes(schema, &view, record, false) == bytes(schema, &view, suspect, true)
 }
 
 /// The manifest's views of these names, compiled.

@@ -120,6 +120,8 @@ pub(crate) struct Encoder<'a> {
     scheme: Scheme,
     sampling_key: Hash,
     salt_key: Hash,
+    /// Suspect cells are read as scrapers write them (`lenient`), in this zone when declared.
+    suspect: Option<Option<crate::lenient::Zone>>,
     /// v2: each view's key, the record key, the names tag, and `X` of the encoded record once computed.
     view_keys: Vec<Hash>,
     record_key: Hash,
@@ -161,6 +163,7 @@ impl<'a> Encoder<'a> {
             schema,
             views,
             scheme,
+            suspect: None,
             sampling_key: *sampling_key,
             salt_key: *salt_key,
             view_keys,
@@ -174,6 +177,24 @@ impl<'a> Encoder<'a> {
         }
     }
 
+    /// Read cells as a suspect's: as scrapers write them, local times in `zone`.
+    pub(crate) fn reading_suspect(mut self, zone: Option<crate::lenient::Zone>) -> Self {
+        self.suspect = Some(zone);
+        self
+    }
+
+    fn value<'c>(
+        &self,
+        raw: &'c str,
+        ty: crate::canon::ColumnType,
+        round: Option<u32>,
+    ) -> Option<std::borrow::Cow<'c, str>> {
+        match self.suspect {
+            None => canon::value_cow(raw, ty, round),
+            Some(zone) => crate::lenient::value(raw, ty, round, zone),
+        }
+    }
+
     /// Encode a record; `cell(i)` is its raw cell for schema column `i`.
     pub(crate) fn encode<'c>(&mut self, cell: impl Fn(usize) -> Option<&'c str>) {
         self.full.clear();
@@ -181,7 +202,7 @@ impl<'a> Encoder<'a> {
         self.spans.clear();
         self.x = None;
         for (i, col) in self.schema.iter().enumerate() {
-            let v = cell(i).and_then(|raw| canon::value_cow(raw, col.ty, None));
+            let v = cell(i).and_then(|raw| self.value(raw, col.ty, None));
             let v = v.as_deref().unwrap_or("").as_bytes();
             match self.scheme {
                 Scheme::V1 => {
@@ -216,7 +237,7 @@ impl<'a> Encoder<'a> {
             let v: &[u8] = match view.round[k] {
                 None => &self.full[self.spans[i].0..self.spans[i].1],
                 Some(r) => {
-                    rounded = cell(i).and_then(|raw| canon::value_cow(raw, col.ty, Some(r)));
+                    rounded = cell(i).and_then(|raw| self.value(raw, col.ty, Some(r)));
                     rounded.as_deref().unwrap_or("").as_bytes()
                 }
             };

@@ -64,8 +64,11 @@ fn the_manifest_is_the_same_whatever_the_thread_count() {
         };
         let text = data(jsonl);
         let run = |threads: usize| {
-            let tuning =
-                Tuning { threads: Some(threads), created_at: Some("2026-01-01T00:00:00Z".into()), encoding: None };
+            let tuning = Tuning {
+                threads: Some(threads),
+                created_at: Some("2026-01-01T00:00:00Z".into()),
+                ..Default::default()
+            };
             let mut calls = Vec::new();
             let fp = fingerprint_with(text.as_bytes(), &opts, &tuning, &s, &mut |n| calls.push(n)).unwrap();
             assert_eq!(calls.last(), Some(&30_000), "progress ends with every record");
