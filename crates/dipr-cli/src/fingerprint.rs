@@ -425,6 +425,20 @@ pub fn contain(a: ContainArgs) -> Result<()> {
         if !v.missing_columns.is_empty() {
             println!("    the suspect lacks columns {:?}: this view cannot match", v.missing_columns);
         }
+        for u in &v.unread {
+            println!(
+                "    {}: {:.0}% of {} cells not read as {:?} (e.g. {:?}): {}",
+                u.column,
+                u.share_unread * 100.0,
+                u.cells,
+                u.registered_type,
+                u.example,
+                u.hint
+            );
+        }
+        if let Some(c) = &v.caution {
+            println!("    注意 caution: {c}");
+        }
     }
     Ok(())
 }

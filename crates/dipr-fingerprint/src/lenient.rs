@@ -127,16 +127,18 @@ pub fn value(raw: &str, ty: ColumnType, round: Option<u32>, zone: Option<Zone>) 
     if canon::is_null(raw) {
         return None;
     }
-    let read = match ty {
-        _ if ty != ColumnType::DateTime && canon::reads_as(raw, ty) => return canon::value_cow(raw, ty, round),
-        ColumnType::DateTime => datetime(raw, zone),
-        ColumnType::Number => number(raw, round),
-        ColumnType::Date => canon::date(&half_width(raw)),
-        ColumnType::Text | ColumnType::Bool => None,
-    };
-    match read {
-        Some(v) => Some(Cow::Owned(v)),
-        None => canon::value_cow(raw, ty, round),
+    typed(raw, ty, round, zone).or_else(|| canon::value_cow(raw, ty, round))
+}
+
+/// A non-null suspect cell read as its column's type (text is always read), or `None` when it cannot be.
+pub fn typed(raw: &str, ty: ColumnType, round: Option<u32>, zone: Option<Zone>) -> Option<Cow<'_, str>> {
+    match ty {
+        ColumnType::Text => canon::value_cow(raw, ty, round),
+        _ if ty != ColumnType::DateTime && canon::reads_as(raw, ty) => canon::value_cow(raw, ty, round),
+        ColumnType::DateTime => datetime(raw, zone).map(Cow::Owned),
+        ColumnType::Number => number(raw, round).map(Cow::Owned),
+        ColumnType::Date => canon::date(&half_width(raw)).map(Cow::Owned),
+        ColumnType::Bool => None,
     }
 }
 

@@ -181,6 +181,10 @@ pub struct ViewManifest {
     /// Distinct records of the view, estimated from the sketch (exact when fingerprints were kept).
     pub distinct_records: u64,
     pub sketch_digest: String,
+    /// This view's FracMinHash scale, chosen so that the sketch keeps enough records (v2 manifests);
+    /// absent: the manifest's `scale`. At 1 the sketch holds every record of the view.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub scale: Option<u64>,
 }
 
 impl ViewManifest {
@@ -552,12 +556,64 @@ pub fn fingerprint<R: Read>(
     fingerprint_with(input, opts, &Tuning::default(), secrets, progress)
 }
 
+/// A view's sketch keeps at most this many values, unless the declared scale is reached first: the scale
+/// doubles (1, 2, 4, …) while it holds more. So every view keeps at least half of it — ±1.5 points at 95%
+/// for any containment — or every one of its records.
+pub const SAMPLE_CAP: usize = 8192;
+
+/// A view's FracMinHash sample at the smallest scale (a power of two, at most the declared one) that
+/// keeps it within [`SAMPLE_CAP`]. Workers each keep one; merged, the result is the one a single worker
+/// would have kept, since a worker's scale never passes the one all the records need.
+struct Sample {
+    scale: u64,
+    max_scale: u64,
+    values: Vec<u64>,
+    /// When to deduplicate and check the size again.
+    check_at: usize,
+}
+
+impl Sample {
+    fn new(max_scale: u64) -> Self {
+        Self { scale: 1, max_scale: max_scale.max(1), values: Vec::new(), check_at: 2 * SAMPLE_CAP }
+    }
+
+    fn push(&mut self, fp: u64) {
+        if fp < threshold(self.scale) {
+            self.values.push(fp);
+            if self.values.len() >= self.check_at {
+                self.shrink();
+            }
+        }
+    }
+
+    fn shrink(&mut self) {
+        self.values.sort_unstable();
+        self.values.dedup();
+        while self.values.len() > SAMPLE_CAP && self.scale * 2 <= self.max_scale {
+            self.scale *= 2;
+            let limit = threshold(self.scale);
+            self.values.retain(|&v| v < limit);
+        }
+        self.check_at = (2 * self.values.len()).max(2 * SAMPLE_CAP);
+    }
+
+    fn merge(parts: impl IntoIterator<Item = Sample>) -> Sample {
+        let parts: Vec<Sample> = parts.into_iter().collect();
+        let mut all = Sample::new(parts.first().map_or(1, |p| p.max_scale));
+        all.scale = parts.iter().map(|p| p.scale).max().unwrap_or(1);
+        let limit = threshold(all.scale);
+        all.values = parts.into_iter().flat_map(|p| p.values).filter(|&v| v < limit).collect();
+        all.shrink();
+        all
+    }
+}
+
 /// What one worker keeps while fingerprinting.
 struct Partial<'a> {
     cells: Cells,
     encoder: Encoder<'a>,
-    /// Per view: fingerprints below the threshold (with repeats; made a set when merged).
-    sketches: Vec<Vec<u64>>,
+    /// Per view: its sample.
+    sketches: Vec<Sample>,
     kept: Vec<Vec<u64>>,
     discovery: Vec<u64>,
     leaves: sorter::LeafSorter,
@@ -596,7 +652,7 @@ pub fn fingerprint_with<R: Read>(
         || Partial {
             cells: Cells::default(),
             encoder: Encoder::new(&schema, &views, Scheme::V2, &secrets.sampling_key, &secrets.salt_key),
-            sketches: vec![Vec::new(); views.len()],
+            sketches: views.iter().map(|_| Sample::new(opts.scale)).collect(),
             kept: vec![Vec::new(); views.len()],
             discovery: Vec::new(),
             leaves: sorter::LeafSorter::with_chunk(sorter::CHUNK / threads),
@@ -607,9 +663,7 @@ pub fn fingerprint_with<R: Read>(
             p.encoder.encode(cell);
             for vi in 0..views.len() {
                 let fp = p.encoder.fingerprint(vi, cell);
-                if fp < limit {
-                    p.sketches[vi].push(fp);
-                }
+                p.sketches[vi].push(fp);
                 if opts.keep_fingerprints {
                     p.kept[vi].push(fp);
                 }
@@ -624,19 +678,23 @@ pub fn fingerprint_with<R: Read>(
             Ok(())
         },
     )?;
-    let mut sketches: Vec<Vec<u64>> = vec![Vec::new(); views.len()];
+    let mut samples: Vec<Vec<Sample>> = views.iter().map(|_| Vec::new()).collect();
     let mut kept: Vec<Vec<u64>> = vec![Vec::new(); views.len()];
     let mut discovery = Vec::new();
     let mut sorters = Vec::new();
     for p in partials {
-        for (all, mine) in sketches.iter_mut().zip(p.sketches).chain(kept.iter_mut().zip(p.kept)) {
+        for (all, mine) in samples.iter_mut().zip(p.sketches) {
+            all.push(mine);
+        }
+        for (all, mine) in kept.iter_mut().zip(p.kept) {
             all.extend(mine);
         }
         discovery.extend(p.discovery);
         sorters.push(p.leaves);
     }
     let (distinct, root) = sorter::LeafSorter::finish_all(sorters)?;
-    for v in sketches.iter_mut().chain(kept.iter_mut()).chain([&mut discovery]) {
+    let sketches: Vec<Sample> = samples.into_iter().map(Sample::merge).collect();
+    for v in kept.iter_mut().chain([&mut discovery]) {
         v.sort_unstable();
         v.dedup();
     }
@@ -645,10 +703,10 @@ pub fn fingerprint_with<R: Read>(
         .iter()
         .zip(sketches)
         .zip(&kept)
-        .map(|((v, values), kept)| {
+        .map(|((v, sample), kept)| {
             let distinct =
-                if opts.keep_fingerprints { kept.len() as u64 } else { values.len() as u64 * opts.scale.max(1) };
-            let sketch: Vec<String> = values.iter().map(|h| format!("{h:016x}")).collect();
+                if opts.keep_fingerprints { kept.len() as u64 } else { sample.values.len() as u64 * sample.scale };
+            let sketch: Vec<String> = sample.values.iter().map(|h| format!("{h:016x}")).collect();
             ViewManifest {
                 name: v.name.clone(),
                 columns: v.columns.iter().map(|&i| schema[i].name.clone()).collect(),
@@ -661,6 +719,7 @@ pub fn fingerprint_with<R: Read>(
                 sketch_digest: sketch_digest(&sketch),
                 sketch,
                 distinct_records: distinct,
+                scale: Some(sample.scale),
             }
         })
         .collect();
@@ -714,9 +773,56 @@ pub struct ViewContainment {
     pub records_found: u64,
     /// Owner columns this view needs that the suspect lacks (the view cannot match then).
     pub missing_columns: Vec<String>,
+    /// Columns of the view whose suspect cells did not all read as their registered type (or were times
+    /// without a zone).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub unread: Vec<UnreadColumn>,
+    /// Why this figure may understate the truth (few samples, or a low estimate with formats that did
+    /// not read), when it may.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub caution: Option<String>,
     /// The matching fingerprints themselves (for choosing records to prove); not reported.
     #[serde(skip)]
     pub matched_fingerprints: Vec<u64>,
+}
+
+/// Sampled records that bound a 95% interval to ±2 points whatever the containment (1.96² × 0.25 / 0.02²).
+pub const MIN_SAMPLE: u64 = 2401;
+
+/// A registered column whose values the suspect writes in a form that was not read as its type.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct UnreadColumn {
+    pub column: String,
+    pub registered_type: ColumnType,
+    /// The suspect's non-null cells in the column, and the share of them not read as the type.
+    pub cells: u64,
+    pub share_unread: f64,
+    /// One of them, as written.
+    pub example: String,
+    /// What to declare.
+    pub hint: &'static str,
+}
+
+impl UnreadColumn {
+    fn new(col: &SchemaColumn, u: &scheme::Unread) -> Self {
+        Self {
+            column: col.name.clone(),
+            registered_type: col.ty,
+            cells: u.cells,
+            share_unread: u.unread as f64 / u.cells.max(1) as f64,
+            example: u.example.clone().unwrap_or_default(),
+            hint: match col.ty {
+                ColumnType::DateTime => {
+                    "registered as ISO-8601 date-times; times written without a zone match only unzoned registered \
+                     times: declare the suspect's zone (--zone); other written forms are not read"
+                }
+                ColumnType::Date => "registered as YYYY-MM-DD dates; day-first or month-first dates are not read",
+                ColumnType::Number => "registered as numbers; these cells hold no number dipr can read",
+                ColumnType::Bool => "registered as true/false",
+                ColumnType::Text => "",
+            },
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -768,7 +874,7 @@ pub fn contain_with<R: Read>(
     }
     let schema = &manifest.schema;
     let views = manifest_views(manifest, manifest.views.iter().map(|v| v.name.as_str()))?;
-    let limit = threshold(manifest.scale);
+    let limits: Vec<u64> = manifest.views.iter().map(|v| threshold(v.scale.unwrap_or(manifest.scale))).collect();
     let owner: Vec<HashSet<u64>> = views
         .iter()
         .map(|v| match kept.and_then(|k| k.get(&v.name)) {
@@ -777,7 +883,12 @@ pub fn contain_with<R: Read>(
         })
         .collect();
     let scheme = Scheme::of_manifest(&manifest.v)?;
-    let exact: Vec<bool> = views.iter().map(|v| kept.is_some_and(|k| k.contains_key(&v.name))).collect();
+    // Exact when the owner kept every fingerprint, or when the sketch holds every record (scale 1).
+    let exact: Vec<bool> = views
+        .iter()
+        .zip(&manifest.views)
+        .map(|(v, m)| kept.is_some_and(|k| k.contains_key(&v.name)) || m.scale == Some(1))
+        .collect();
     let mut reader = pipeline::Reader::new(reader::Records::open(suspect.into(), format, tuning.encoding)?);
     let mut first = pipeline::Batch::default();
     reader.fill(&mut first, INFER_ROWS)?;
@@ -809,7 +920,7 @@ pub fn contain_with<R: Read>(
             p.encoder.encode(cell);
             for vi in 0..views.len() {
                 let fp = p.encoder.fingerprint(vi, cell);
-                if (exact[vi] || fp < limit) && owner[vi].contains(&fp) {
+                if (exact[vi] || fp < limits[vi]) && owner[vi].contains(&fp) {
                     p.found[vi].insert(fp);
                 }
             }
@@ -818,7 +929,11 @@ pub fn contain_with<R: Read>(
     )?;
     let mut found: Vec<HashSet<u64>> = vec![HashSet::new(); views.len()];
     let mut present = vec![false; schema.len()];
+    let mut unread = vec![scheme::Unread::default(); schema.len()];
     for p in partials {
+        for (all, mine) in unread.iter_mut().zip(p.encoder.unread()) {
+            all.merge(mine);
+        }
         for (all, mine) in found.iter_mut().zip(p.found) {
             all.extend(mine);
         }
@@ -830,12 +945,37 @@ pub fn contain_with<R: Read>(
         .iter()
         .enumerate()
         .map(|(vi, view)| {
-            let exact = kept.is_some_and(|k| k.contains_key(&view.name));
+            let exact = exact[vi];
             let n = owner[vi].len() as u64;
             let k = found[vi].len() as u64;
             let estimate = if n == 0 { 0.0 } else { k as f64 / n as f64 };
             let (low, high) = if exact { (estimate, estimate) } else { wilson(k, n) };
             let distinct = manifest.views[vi].distinct_records;
+            let missing: Vec<String> =
+                view.columns.iter().filter(|&&i| read > 0 && !present[i]).map(|&i| schema[i].name.clone()).collect();
+            let unread: Vec<UnreadColumn> = view
+                .columns
+                .iter()
+                .filter(|&&i| unread[i].unread > 0)
+                .map(|&i| UnreadColumn::new(&schema[i], &unread[i]))
+                .collect();
+            let mut caution = Vec::new();
+            if !exact && n < MIN_SAMPLE {
+                caution.push(format!(
+                    "only {n} sampled records: the interval is wider than ±2 points (it needs {MIN_SAMPLE})"
+                ));
+            }
+            if estimate < 0.05 && !missing.is_empty() {
+                caution.push(format!("the suspect has no column {missing:?}: this view cannot match"));
+            }
+            if estimate < 0.05 && unread.iter().any(|u| u.share_unread > 0.1) {
+                let cols: Vec<&str> =
+                    unread.iter().filter(|u| u.share_unread > 0.1).map(|u| u.column.as_str()).collect();
+                caution.push(format!(
+                    "low, and the suspect's {cols:?} did not read as the registered types: this may be a false \
+                     negative (see unread)"
+                ));
+            }
             ViewContainment {
                 view: view.name.clone(),
                 mode: if exact { "exact" } else { "sketch" },
@@ -845,12 +985,9 @@ pub fn contain_with<R: Read>(
                 low,
                 high,
                 records_found: if exact { k } else { (estimate * distinct as f64).round() as u64 },
-                missing_columns: view
-                    .columns
-                    .iter()
-                    .filter(|&&i| read > 0 && !present[i])
-                    .map(|&i| schema[i].name.clone())
-                    .collect(),
+                missing_columns: missing,
+                unread,
+                caution: (!caution.is_empty()).then(|| caution.join("; ")),
                 matched_fingerprints: {
                     let mut v: Vec<u64> = found[vi].iter().copied().collect();
                     v.sort_unstable();

@@ -122,6 +122,7 @@ pub(crate) struct Encoder<'a> {
     salt_key: Hash,
     /// Suspect cells are read as scrapers write them (`lenient`), in this zone when declared.
     suspect: Option<Option<crate::lenient::Zone>>,
+    unread: Vec<Unread>,
     /// v2: each view's key, the record key, the names tag, and `X` of the encoded record once computed.
     view_keys: Vec<Hash>,
     record_key: Hash,
@@ -164,6 +165,7 @@ impl<'a> Encoder<'a> {
             views,
             scheme,
             suspect: None,
+            unread: Vec::new(),
             sampling_key: *sampling_key,
             salt_key: *salt_key,
             view_keys,
@@ -180,7 +182,13 @@ impl<'a> Encoder<'a> {
     /// Read cells as a suspect's: as scrapers write them, local times in `zone`.
     pub(crate) fn reading_suspect(mut self, zone: Option<crate::lenient::Zone>) -> Self {
         self.suspect = Some(zone);
+        self.unread = vec![Unread::default(); self.schema.len()];
         self
+    }
+
+    /// Per schema column, how the suspect's cells read (suspects only).
+    pub(crate) fn unread(&self) -> &[Unread] {
+        &self.unread
     }
 
     fn value<'c>(
@@ -202,7 +210,28 @@ impl<'a> Encoder<'a> {
         self.spans.clear();
         self.x = None;
         for (i, col) in self.schema.iter().enumerate() {
-            let v = cell(i).and_then(|raw| self.value(raw, col.ty, None));
+            let v = match (cell(i), self.suspect) {
+                (Some(raw), Some(zone)) if !canon::is_null(raw) => {
+                    let u = &mut self.unread[i];
+                    u.cells += 1;
+                    let read = crate::lenient::typed(raw, col.ty, None, zone);
+                    // A time without a zone matches only times registered without one: counted, so that
+                    // a report can say to declare the zone.
+                    let unzoned = col.ty == crate::canon::ColumnType::DateTime
+                        && read.as_deref().is_some_and(|v| !v.ends_with('Z'));
+                    let read = if unzoned { None } else { read };
+                    read.or_else(|| {
+                        u.unread += 1;
+                        // The smallest, so that the report is the same whatever the thread count.
+                        let example: String = raw.chars().take(40).collect();
+                        if u.example.as_ref().is_none_or(|e| example < *e) {
+                            u.example = Some(example);
+                        }
+                        canon::value_cow(raw, col.ty, None)
+                    })
+                }
+                (raw, _) => raw.and_then(|raw| self.value(raw, col.ty, None)),
+            };
             let v = v.as_deref().unwrap_or("").as_bytes();
             match self.scheme {
                 Scheme::V1 => {
@@ -298,6 +327,27 @@ impl<'a> Encoder<'a> {
         self.full[at] = 0;
         self.full[at + 1..at + 17].copy_from_slice(&salt);
         (*blake3::hash(&self.full[at..]).as_bytes(), salt)
+    }
+}
+
+/// How a suspect's cells of one column read: non-null cells, those that did not read as the column's
+/// type (or, for date-times, read without a zone), and the smallest of those.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct Unread {
+    pub(crate) cells: u64,
+    pub(crate) unread: u64,
+    pub(crate) example: Option<String>,
+}
+
+impl Unread {
+    pub(crate) fn merge(&mut self, other: &Unread) {
+        self.cells += other.cells;
+        self.unread += other.unread;
+        if let Some(e) = &other.example {
+            if self.example.as_ref().is_none_or(|mine| e < mine) {
+                self.example = Some(e.clone());
+            }
+        }
     }
 }
 

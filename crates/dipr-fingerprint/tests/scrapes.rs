@@ -193,5 +193,11 @@ fn rewritten_values_are_found_again() {
         )
     });
     let report = contain(&fp.manifest, &s, text.as_bytes(), Format::Csv, None, &mut |_| {}).unwrap();
-    assert_eq!(report.views[0].matched, 0);
+    let v = &report.views[0];
+    assert_eq!(v.matched, 0);
+    // The report says why, and what to declare.
+    assert!(v.caution.as_deref().unwrap_or_default().contains("may be a false negative"), "{v:?}");
+    let time = v.unread.iter().find(|u| u.column == "time_hour").expect("time_hour did not read");
+    assert_eq!((time.share_unread, time.cells), (1.0, (taken.len() + foreign.len()) as u64), "times without a zone");
+    assert!(time.hint.contains("--zone") && time.example.starts_with("2013-"), "{time:?}");
 }
