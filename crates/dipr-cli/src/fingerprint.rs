@@ -110,6 +110,14 @@ pub struct ContainArgs {
     /// Asia/Shanghai, UTC) or an offset (+08:00).
     #[arg(long)]
     zone: Option<String>,
+    /// A suspect column holding a registered column: `--map 航班号=flight` (repeatable; wins over
+    /// --match-columns).
+    #[arg(long = "map", value_name = "SUSPECT=REGISTERED")]
+    map: Vec<String>,
+    /// Recognise the suspect's columns by their content (translated, renamed, reordered headers), print
+    /// the proposal and measure with it. Needs MANIFEST.columns, written by `dipr fingerprint`.
+    #[arg(long)]
+    match_columns: bool,
     #[arg(long)]
     secrets: Option<PathBuf>,
     #[arg(long)]
@@ -259,6 +267,11 @@ fn fps_path(manifest: &Path) -> PathBuf {
     manifest.with_extension("fps")
 }
 
+/// Sampled values per column (keyed fingerprints), to recognise a suspect's columns by: kept locally.
+fn columns_path(manifest: &Path) -> PathBuf {
+    manifest.with_extension("columns")
+}
+
 /// Kept fingerprints: per view, `u16 name length, name, u64 count, count × u64`, big-endian.
 fn write_fps(path: &Path, kept: &BTreeMap<String, Vec<u64>>) -> Result<()> {
     let mut out = Vec::new();
@@ -356,6 +369,7 @@ pub fn fingerprint(a: FingerprintArgs) -> Result<()> {
     if let Some(kept) = &fp.kept {
         write_fps(&fps_path(&a.out), kept)?;
     }
+    write_private(&columns_path(&a.out), &serde_json::to_string(&fp.columns)?)?;
     let secs = start.elapsed().as_secs_f64();
     eprintln!(
         "{} records ({} distinct) in {secs:.2} s ({:.2} M records/s); root {}; manifest {}",
@@ -403,6 +417,33 @@ pub fn contain(a: ContainArgs) -> Result<()> {
         zone: a.zone.as_deref().map(dipr_fingerprint::lenient::Zone::parse).transpose().context("--zone")?,
         ..Default::default()
     };
+    let mut tuning = tuning;
+    if a.match_columns {
+        let path = columns_path(&a.manifest);
+        let registered: dipr_fingerprint::ColumnValues = serde_json::from_slice(
+            &std::fs::read(&path).with_context(|| format!("reading {} (--match-columns)", path.display()))?,
+        )?;
+        let format = format_of(&a.suspect, a.format.as_deref())?;
+        let proposal = dipr_fingerprint::propose_columns(
+            &manifest,
+            &secrets,
+            &registered,
+            open(&a.suspect, format)?,
+            format,
+            &tuning,
+        )?;
+        eprintln!("columns recognised by content (suspect → registered, score, next best):");
+        for c in &proposal {
+            let guess = if c.runner_up > 0.8 * c.score { "  — close: confirm with --map" } else { "" };
+            eprintln!("  {} → {}  {:.2}  {:.2}{guess}", c.suspect, c.registered, c.score, c.runner_up);
+            tuning.columns.insert(c.suspect.clone(), c.registered.clone());
+        }
+    }
+    for m in &a.map {
+        let (suspect, registered) =
+            m.split_once('=').with_context(|| format!("--map {m:?}: write SUSPECT=REGISTERED"))?;
+        tuning.columns.insert(dipr_fingerprint::canon::name(suspect), dipr_fingerprint::canon::name(registered));
+    }
     let report = measure(&a.manifest, &manifest, &secrets, &a.suspect, a.format.as_deref(), &tuning)?;
     if a.json {
         println!("{}", serde_json::to_string_pretty(&report)?);

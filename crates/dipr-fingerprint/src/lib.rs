@@ -399,6 +399,8 @@ pub struct Fingerprints {
     pub manifest: Manifest,
     /// Sorted, deduplicated fingerprints per view, when asked to keep them.
     pub kept: Option<BTreeMap<String, Vec<u64>>>,
+    /// Sampled values per column, to recognise a suspect's columns by (kept locally, never filed).
+    pub columns: ColumnValues,
 }
 
 pub struct Options {
@@ -435,7 +437,7 @@ impl<'s> Mapper<'s> {
         vals: &[&'r str],
     ) -> Result<Vec<Option<&'r str>>, FingerprintError> {
         if !(same_names && self.cache.is_some()) && self.cache.as_ref().is_none_or(|(n, _)| n.as_slice() != names) {
-            self.cache = Some((names.to_vec(), positions(names, self.schema)?));
+            self.cache = Some((names.to_vec(), positions(names, self.schema, &BTreeMap::new())?));
         }
         let pos = &self.cache.as_ref().expect("set").1;
         let mut values = vec![None; self.schema.len()];
@@ -449,12 +451,17 @@ impl<'s> Mapper<'s> {
 }
 
 /// Map raw headers to schema positions; two raw names with one canonical name is an error.
-fn positions(names: &[String], schema: &[SchemaColumn]) -> Result<Vec<Option<usize>>, FingerprintError> {
+fn positions(
+    names: &[String],
+    schema: &[SchemaColumn],
+    rename: &BTreeMap<String, String>,
+) -> Result<Vec<Option<usize>>, FingerprintError> {
     let mut seen = HashSet::new();
     names
         .iter()
         .map(|k| {
             let c = canon::name(k);
+            let c = rename.get(&c).map_or(c, |r| canon::name(r));
             if !seen.insert(c.clone()) {
                 return Err(FingerprintError::Invalid(format!("two columns are both named {c:?} once canonicalised")));
             }
@@ -474,6 +481,9 @@ pub struct Tuning {
     pub encoding: Option<Encoding>,
     /// The time zone of a suspect's times written without one.
     pub zone: Option<lenient::Zone>,
+    /// A suspect's columns by the registered columns they hold: suspect name → registered name (see
+    /// [`propose_columns`]).
+    pub columns: BTreeMap<String, String>,
 }
 
 /// Where each schema column's cell is in records with the given headers, remembered by header id.
@@ -489,10 +499,11 @@ impl Cells {
         schema: &[SchemaColumn],
         id: u64,
         names: &[String],
+        rename: &BTreeMap<String, String>,
     ) -> Result<&[Option<usize>], FingerprintError> {
         if self.id != Some(id) {
             self.at = vec![None; schema.len()];
-            for (cell, p) in positions(names, schema)?.into_iter().enumerate() {
+            for (cell, p) in positions(names, schema, rename)?.into_iter().enumerate() {
                 if let Some(i) = p {
                     self.at[i] = Some(cell);
                 }
@@ -608,6 +619,112 @@ impl Sample {
     }
 }
 
+/// Registered values sampled per column (keyed fingerprints of the canonical values of the first
+/// records), kept by the owner beside the manifest, never filed: what [`propose_columns`] recognises a
+/// suspect's columns by.
+pub type ColumnValues = BTreeMap<String, Vec<u64>>;
+
+/// A column's value fingerprint: keyed, so the values cannot be read back from it.
+fn value_fingerprint(key: &Hash, ty: ColumnType, value: &str) -> u64 {
+    let mut b = Vec::with_capacity(value.len() + 1);
+    b.push(ty as u8);
+    b.extend_from_slice(value.as_bytes());
+    u64::from_be_bytes(blake3::keyed_hash(key, &b).as_bytes()[..8].try_into().expect("8 bytes"))
+}
+
+fn value_key(secrets: &Secrets) -> Hash {
+    *blake3::keyed_hash(&secrets.sampling_key, b"dipr fp/2 column values").as_bytes()
+}
+
+/// The distinct value fingerprints of each column of `sample` read as `read` reads them.
+fn column_values(
+    sample: &pipeline::Batch,
+    mut read: impl FnMut(&str, &str) -> Option<u64>,
+) -> BTreeMap<String, HashSet<u64>> {
+    let mut out: BTreeMap<String, HashSet<u64>> = BTreeMap::new();
+    let mut canonical: Option<(u64, Vec<String>)> = None;
+    let _ = sample.for_each(|id, names, cells| {
+        if canonical.as_ref().is_none_or(|(c, _)| *c != id) {
+            canonical = Some((id, names.iter().map(|n| canon::name(n)).collect()));
+        }
+        for (k, v) in canonical.as_ref().expect("set").1.iter().zip(cells) {
+            if !canon::is_null(v) {
+                out.entry(k.clone()).or_default().extend(read(k, v));
+            }
+        }
+        Ok(())
+    });
+    out
+}
+
+/// One suspect column's proposed registered column.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Correspondence {
+    /// The suspect's column (canonical name) and the registered column proposed for it.
+    pub suspect: String,
+    pub registered: String,
+    /// Share of the registered column's sampled values found in the suspect column, times the ratio of
+    /// their numbers of distinct values (1 for the same column, scraped whole).
+    pub score: f64,
+    /// The next best registered column's score: close to `score`, the proposal is a guess to confirm.
+    pub runner_up: f64,
+}
+
+/// Which registered column each suspect column holds, judged by content, not by name: translated,
+/// renamed and reordered headers are matched. From the first 10,000 suspect records; one registered
+/// column per suspect column, best scores first; columns scoring under 0.05 are left out.
+pub fn propose_columns<R: Read>(
+    manifest: &Manifest,
+    secrets: &Secrets,
+    registered: &ColumnValues,
+    suspect: impl Into<Input<R>>,
+    format: Format,
+    tuning: &Tuning,
+) -> Result<Vec<Correspondence>, FingerprintError> {
+    let key = value_key(secrets);
+    let mut reader = pipeline::Reader::new(reader::Records::open(suspect.into(), format, tuning.encoding)?);
+    let mut sample = pipeline::Batch::default();
+    reader.fill(&mut sample, INFER_ROWS)?;
+    let types: Vec<ColumnType> = {
+        let mut t: Vec<ColumnType> = manifest.schema.iter().map(|c| c.ty).collect();
+        t.sort_by_key(|t| *t as u8);
+        t.dedup();
+        t
+    };
+    // Each suspect column's values read as each registered type.
+    let by_type: Vec<(ColumnType, BTreeMap<String, HashSet<u64>>)> = types
+        .iter()
+        .map(|&ty| {
+            let values = column_values(&sample, |_, raw| {
+                lenient::typed(raw, ty, None, tuning.zone).map(|v| value_fingerprint(&key, ty, &v))
+            });
+            (ty, values)
+        })
+        .collect();
+    let mut scores: Vec<(f64, String, String)> = Vec::new();
+    for col in &manifest.schema {
+        let Some(reg) = registered.get(&col.name).filter(|r| !r.is_empty()) else { continue };
+        let suspect_cols = &by_type.iter().find(|(t, _)| *t == col.ty).expect("every type").1;
+        for (name, values) in suspect_cols {
+            let found = reg.iter().filter(|v| values.contains(v)).count() as f64 / reg.len() as f64;
+            let (a, b) = (values.len() as f64, reg.len() as f64);
+            scores.push((found * a.min(b) / a.max(b).max(1.0), name.clone(), col.name.clone()));
+        }
+    }
+    scores.sort_by(|x, y| y.0.total_cmp(&x.0).then_with(|| (&x.1, &x.2).cmp(&(&y.1, &y.2))));
+    let (mut used_s, mut used_r, mut out) = (HashSet::new(), HashSet::new(), Vec::new());
+    for (score, s, r) in &scores {
+        if *score < 0.05 || used_s.contains(s) || used_r.contains(r) {
+            continue;
+        }
+        let runner_up = scores.iter().filter(|(_, s2, r2)| s2 == s && r2 != r).map(|x| x.0).fold(0.0, f64::max);
+        used_s.insert(s.clone());
+        used_r.insert(r.clone());
+        out.push(Correspondence { suspect: s.clone(), registered: r.clone(), score: *score, runner_up });
+    }
+    Ok(out)
+}
+
 /// What one worker keeps while fingerprinting.
 struct Partial<'a> {
     cells: Cells,
@@ -636,6 +753,20 @@ pub fn fingerprint_with<R: Read>(
         return Err(FingerprintError::Invalid("the data has no records".into()));
     }
     let schema = infer_schema(&sample, threads)?;
+    let columns: ColumnValues = {
+        let key = value_key(secrets);
+        column_values(&sample, |name, raw| {
+            let ty = schema.iter().find(|c| c.name == name).map_or(ColumnType::Text, |c| c.ty);
+            canon::value_cow(raw, ty, None).map(|v| value_fingerprint(&key, ty, &v))
+        })
+        .into_iter()
+        .map(|(k, v)| {
+            let mut v: Vec<u64> = v.into_iter().collect();
+            v.sort_unstable();
+            (k, v)
+        })
+        .collect()
+    };
     let specs = if opts.views.iter().any(|v| v.name == "full") {
         opts.views.clone()
     } else {
@@ -658,7 +789,7 @@ pub fn fingerprint_with<R: Read>(
             leaves: sorter::LeafSorter::with_chunk(sorter::CHUNK / threads),
         },
         |p, id, names, cells| {
-            let at = p.cells.locate(&schema, id, names)?;
+            let at = p.cells.locate(&schema, id, names, &BTreeMap::new())?;
             let cell = |i: usize| at[i].map(|c| cells[c]);
             p.encoder.encode(cell);
             for vi in 0..views.len() {
@@ -752,7 +883,7 @@ pub fn fingerprint_with<R: Read>(
     manifest.signature =
         base64::engine::general_purpose::STANDARD.encode(secrets.signer.sign_bytes(&manifest.signed_bytes()));
     let kept = opts.keep_fingerprints.then(|| views.iter().map(|v| v.name.clone()).zip(kept).collect());
-    Ok(Fingerprints { manifest, kept })
+    Ok(Fingerprints { manifest, kept, columns })
 }
 
 /// The share of the owner's records found in a suspect dataset, for one view.
@@ -912,7 +1043,7 @@ pub fn contain_with<R: Read>(
             present: vec![false; schema.len()],
         },
         |p, id, names, cells| {
-            let at = p.cells.locate(schema, id, names)?;
+            let at = p.cells.locate(schema, id, names, &tuning.columns)?;
             for (seen, cell) in p.present.iter_mut().zip(at) {
                 *seen |= cell.is_some();
             }
