@@ -328,6 +328,12 @@ pub fn fingerprint(a: FingerprintArgs) -> Result<()> {
     if a.out.exists() {
         bail!("{} exists; choose another --out (manifests are never overwritten)", a.out.display());
     }
+    // Checked now rather than after reading the whole dataset.
+    for side in [fps_path(&a.out), columns_path(&a.out)] {
+        if side.exists() {
+            bail!("{} exists, left by an earlier manifest: remove it or choose another --out", side.display());
+        }
+    }
     let secrets_file = secrets_path(&a.out, a.secrets.as_ref());
     let secrets = if secrets_file.exists() {
         load_secrets(&secrets_file)?
