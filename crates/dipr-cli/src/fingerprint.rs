@@ -48,6 +48,10 @@ pub struct FingerprintArgs {
     /// Worker threads (default: every core); the manifest is the same whatever the number.
     #[arg(long)]
     threads: Option<usize>,
+    /// Add the views of --views to this registered manifest instead: the data must be the registered
+    /// version; the new manifest (at --out) names it and keeps its commitment and views.
+    #[arg(long, value_name = "MANIFEST")]
+    extends: Option<PathBuf>,
 }
 
 #[derive(Args)]
@@ -333,6 +337,31 @@ pub fn fingerprint(a: FingerprintArgs) -> Result<()> {
         if side.exists() {
             bail!("{} exists, left by an earlier manifest: remove it or choose another --out", side.display());
         }
+    }
+    if let Some(previous) = &a.extends {
+        let old = load_manifest(previous)?;
+        let secrets = load_secrets(&secrets_path(previous, a.secrets.as_ref()))?;
+        if views.is_empty() {
+            bail!("--extends adds the views of --views: declare at least one");
+        }
+        let tuning = dipr_fingerprint::Tuning {
+            threads: a.threads,
+            encoding: encoding_of(a.encoding.as_deref())?,
+            ..Default::default()
+        };
+        let new = dipr_fingerprint::add_views(
+            &old,
+            &secrets,
+            open(&a.data, old.format)?,
+            &views,
+            &tuning,
+            &mut progress("fingerprinting"),
+        )?;
+        eprintln!();
+        write_private(&a.out, &serde_json::to_string_pretty(&new)?)?;
+        eprintln!("{} views added; manifest {} extends {}", views.len(), a.out.display(), previous.display());
+        println!("{}", new.digest());
+        return Ok(());
     }
     let secrets_file = secrets_path(&a.out, a.secrets.as_ref());
     let secrets = if secrets_file.exists() {

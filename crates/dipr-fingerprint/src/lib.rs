@@ -218,6 +218,10 @@ pub struct Manifest {
     /// For filing: the `full` sketch under the registry's discovery key.
     #[serde(default)]
     pub discovery: Option<DiscoverySketch>,
+    /// The SHA-256 digest of the manifest this one extends with views declared after registration (see
+    /// [`add_views`]): same data, same commitment, more views.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub extends: Option<String>,
     /// The owner's verifier key.
     pub signer: String,
     /// Base64 Ed25519 signature over the canonical manifest without this field.
@@ -260,6 +264,44 @@ impl Manifest {
             if v.sketch_digest != sketch_digest(&v.sketch) {
                 return Err(FingerprintError::Invalid(format!("sketch digest of view {} does not match", v.name)));
             }
+        }
+        Ok(())
+    }
+
+    /// Check that this manifest extends `previous` (itself valid): it names it, was signed by the same
+    /// owner over the same data and commitment, and keeps every one of its views unchanged.
+    pub fn verify_extends(&self, previous: &Manifest) -> Result<(), FingerprintError> {
+        self.verify()?;
+        previous.verify()?;
+        let bad =
+            |what: &str| Err(FingerprintError::Invalid(format!("this manifest does not extend that one: {what}")));
+        if self.extends.as_deref() != Some(previous.digest().as_str()) {
+            return bad("it names another manifest");
+        }
+        let same = (&self.v, &self.canon, &self.product, self.version, &self.format, &self.schema, &self.root)
+            == (
+                &previous.v,
+                &previous.canon,
+                &previous.product,
+                previous.version,
+                &previous.format,
+                &previous.schema,
+                &previous.root,
+            )
+            && (self.records_read, self.distinct_records, self.scale, &self.sampling_key_id, &self.signer)
+                == (
+                    previous.records_read,
+                    previous.distinct_records,
+                    previous.scale,
+                    &previous.sampling_key_id,
+                    &previous.signer,
+                )
+            && self.discovery == previous.discovery;
+        if !same {
+            return bad("other data, commitment or owner");
+        }
+        if !self.views.starts_with(&previous.views) {
+            return bad("a view it had is changed or gone");
         }
         Ok(())
     }
@@ -744,6 +786,61 @@ pub fn fingerprint_with<R: Read>(
     secrets: &Secrets,
     progress: &mut dyn FnMut(u64),
 ) -> Result<Fingerprints, FingerprintError> {
+    fingerprint_scheme(input, opts, tuning, secrets, Scheme::V2, progress)
+}
+
+/// Views declared after registration, added to `manifest` as a new manifest that names it (`extends`):
+/// `data` is read again and must give the manifest's root; the views it had are kept as they were, and
+/// the new ones are hashed by the manifest's scheme. Evidence made with the earlier manifest keeps
+/// verifying; evidence made with this one carries the chain back to the certified manifest.
+pub fn add_views<R: Read>(
+    manifest: &Manifest,
+    secrets: &Secrets,
+    data: impl Into<Input<R>>,
+    views: &[ViewSpec],
+    tuning: &Tuning,
+    progress: &mut dyn FnMut(u64),
+) -> Result<Manifest, FingerprintError> {
+    manifest.verify()?;
+    if manifest.sampling_key_id != secrets.key_id() {
+        return Err(FingerprintError::Invalid("these secrets are not the ones this manifest was made with".into()));
+    }
+    if let Some(v) = views.iter().find(|v| manifest.views.iter().any(|m| m.name == v.name)) {
+        return Err(FingerprintError::Invalid(format!("the manifest already has a view {:?}", v.name)));
+    }
+    let opts = Options {
+        format: manifest.format,
+        product: manifest.product.clone(),
+        version: manifest.version,
+        views: [vec![ViewSpec::full()], views.to_vec()].concat(),
+        scale: manifest.scale,
+        keep_fingerprints: false,
+        discovery_key: None,
+    };
+    let scheme = Scheme::of_manifest(&manifest.v)?;
+    let again = fingerprint_scheme(data, &opts, tuning, secrets, scheme, progress)?.manifest;
+    if again.root != manifest.root || again.schema != manifest.schema {
+        return Err(FingerprintError::Invalid(
+            "this data does not produce the manifest's root: it is not the registered version".into(),
+        ));
+    }
+    let mut next = manifest.clone();
+    next.views.extend(again.views.into_iter().skip(1));
+    next.extends = Some(manifest.digest());
+    next.created_at = again.created_at;
+    next.signature = String::new();
+    next.signature = base64::engine::general_purpose::STANDARD.encode(secrets.signer.sign_bytes(&next.signed_bytes()));
+    Ok(next)
+}
+
+fn fingerprint_scheme<R: Read>(
+    input: impl Into<Input<R>>,
+    opts: &Options,
+    tuning: &Tuning,
+    secrets: &Secrets,
+    scheme: Scheme,
+    progress: &mut dyn FnMut(u64),
+) -> Result<Fingerprints, FingerprintError> {
     let threads = tuning.threads.unwrap_or_else(pipeline::default_threads).max(1);
     let mut reader = pipeline::Reader::new(reader::Records::open(input.into(), opts.format, tuning.encoding)?);
     // Fix the schema from the first records.
@@ -782,7 +879,7 @@ pub fn fingerprint_with<R: Read>(
         progress,
         || Partial {
             cells: Cells::default(),
-            encoder: Encoder::new(&schema, &views, Scheme::V2, &secrets.sampling_key, &secrets.salt_key),
+            encoder: Encoder::new(&schema, &views, scheme, &secrets.sampling_key, &secrets.salt_key),
             sketches: views.iter().map(|_| Sample::new(opts.scale)).collect(),
             kept: vec![Vec::new(); views.len()],
             discovery: Vec::new(),
@@ -855,7 +952,11 @@ pub fn fingerprint_with<R: Read>(
         })
         .collect();
     let mut manifest = Manifest {
-        v: MANIFEST_VERSION.into(),
+        v: match scheme {
+            Scheme::V1 => MANIFEST_VERSION_1,
+            Scheme::V2 => MANIFEST_VERSION,
+        }
+        .into(),
         canon: canon::CANON_VERSION.into(),
         product: opts.product.clone(),
         version: opts.version,
@@ -877,6 +978,7 @@ pub fn fingerprint_with<R: Read>(
             scale: opts.scale.max(1),
             sketch: discovery.iter().map(|h| format!("{h:016x}")).collect(),
         }),
+        extends: None,
         signer: secrets.signer.verifier().to_string(),
         signature: String::new(),
     };
