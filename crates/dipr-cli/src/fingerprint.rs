@@ -2,7 +2,7 @@
 //! side, run locally. The data never leaves the machine; the secrets file never leaves its owner.
 
 use std::collections::BTreeMap;
-use std::io::{BufReader, Read, Write};
+use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
@@ -12,14 +12,18 @@ use dipr_fingerprint::{Format, Manifest, RecordProof, Secrets, ViewSpec};
 
 #[derive(Args)]
 pub struct FingerprintArgs {
-    /// The dataset: CSV, TSV, JSON Lines or Parquet.
+    /// The dataset: CSV, TSV, JSON Lines, Parquet, or a spreadsheet (xlsx, xls, ods: its first sheet).
     data: PathBuf,
     /// Where to write the manifest (JSON) that is filed with the application.
     #[arg(long)]
     out: PathBuf,
-    /// csv, tsv, jsonl or parquet (default: from the file name).
+    /// csv, tsv, jsonl, parquet, xlsx, xls or ods (default: from the file name).
     #[arg(long)]
     format: Option<String>,
+    /// Text encoding of a CSV, TSV or JSON Lines file: utf-8 or gb18030 (also reads GBK). Default:
+    /// detected.
+    #[arg(long)]
+    encoding: Option<String>,
     /// Product name recorded in the manifest.
     #[arg(long, default_value = "")]
     product: String,
@@ -41,6 +45,13 @@ pub struct FingerprintArgs {
     /// The registry's discovery key (hex, from `dipr client discovery-key`): needed to file the manifest.
     #[arg(long, env = "DIPR_DISCOVERY_KEY", hide_env_values = true)]
     discovery_key: Option<String>,
+    /// Worker threads (default: every core); the manifest is the same whatever the number.
+    #[arg(long)]
+    threads: Option<usize>,
+    /// Add the views of --views to this registered manifest instead: the data must be the registered
+    /// version; the new manifest (at --out) names it and keeps its commitment and views.
+    #[arg(long, value_name = "MANIFEST")]
+    extends: Option<PathBuf>,
 }
 
 #[derive(Args)]
@@ -96,10 +107,28 @@ pub struct ContainArgs {
     suspect: PathBuf,
     #[arg(long)]
     format: Option<String>,
+    /// Text encoding of the suspect: utf-8 or gb18030 (also reads GBK). Default: detected.
+    #[arg(long)]
+    encoding: Option<String>,
+    /// The time zone of the suspect's times written without one: an IANA name (America/New_York,
+    /// Asia/Shanghai, UTC) or an offset (+08:00).
+    #[arg(long)]
+    zone: Option<String>,
+    /// A suspect column holding a registered column: `--map 航班号=flight` (repeatable; wins over
+    /// --match-columns).
+    #[arg(long = "map", value_name = "SUSPECT=REGISTERED")]
+    map: Vec<String>,
+    /// Recognise the suspect's columns by their content (translated, renamed, reordered headers), print
+    /// the proposal and measure with it. Needs MANIFEST.columns, written by `dipr fingerprint`.
+    #[arg(long)]
+    match_columns: bool,
     #[arg(long)]
     secrets: Option<PathBuf>,
     #[arg(long)]
     json: bool,
+    /// Worker threads (default: every core).
+    #[arg(long)]
+    threads: Option<usize>,
 }
 
 #[derive(Args)]
@@ -168,19 +197,30 @@ fn secrets_path(manifest: &Path, explicit: Option<&PathBuf>) -> PathBuf {
 
 fn format_of(path: &Path, explicit: Option<&str>) -> Result<Format> {
     match explicit {
-        Some(f) => Format::parse(f).with_context(|| format!("--format {f:?}: use csv, tsv, jsonl or parquet")),
+        Some(f) => {
+            Format::parse(f).with_context(|| format!("--format {f:?}: use csv, tsv, jsonl, parquet, xlsx, xls or ods"))
+        }
         None => Format::from_path(path)
             .with_context(|| format!("cannot tell the format of {}: pass --format", path.display())),
     }
 }
 
-/// The records of `path`: streamed for CSV, TSV and JSON Lines; Parquet is opened as a file.
-fn open(path: &Path, format: Format) -> Result<dipr_fingerprint::Input<BufReader<std::fs::File>>> {
+/// The records of `path`: streamed for CSV, TSV and JSON Lines; Parquet and spreadsheets are opened
+/// as files.
+fn open(path: &Path, format: Format) -> Result<dipr_fingerprint::Input<std::fs::File>> {
     let file = std::fs::File::open(path).with_context(|| format!("opening {}", path.display()))?;
-    Ok(match format {
-        Format::Parquet => dipr_fingerprint::Input::ParquetFile(file),
-        _ => dipr_fingerprint::Input::Stream(BufReader::with_capacity(1 << 20, file)),
+    Ok(match format.needs_file() {
+        true => dipr_fingerprint::Input::File(file),
+        false => dipr_fingerprint::Input::Stream(file),
     })
+}
+
+fn encoding_of(explicit: Option<&str>) -> Result<Option<dipr_fingerprint::Encoding>> {
+    explicit
+        .map(|e| {
+            dipr_fingerprint::Encoding::parse(e).with_context(|| format!("--encoding {e:?}: use utf-8 or gb18030"))
+        })
+        .transpose()
 }
 
 fn write_private(path: &Path, text: &str) -> Result<()> {
@@ -229,6 +269,11 @@ fn progress(label: &'static str) -> impl FnMut(u64) {
 
 fn fps_path(manifest: &Path) -> PathBuf {
     manifest.with_extension("fps")
+}
+
+/// Sampled values per column (keyed fingerprints), to recognise a suspect's columns by: kept locally.
+fn columns_path(manifest: &Path) -> PathBuf {
+    manifest.with_extension("columns")
 }
 
 /// Kept fingerprints: per view, `u16 name length, name, u64 count, count × u64`, big-endian.
@@ -287,6 +332,37 @@ pub fn fingerprint(a: FingerprintArgs) -> Result<()> {
     if a.out.exists() {
         bail!("{} exists; choose another --out (manifests are never overwritten)", a.out.display());
     }
+    // Checked now rather than after reading the whole dataset.
+    for side in [fps_path(&a.out), columns_path(&a.out)] {
+        if side.exists() {
+            bail!("{} exists, left by an earlier manifest: remove it or choose another --out", side.display());
+        }
+    }
+    if let Some(previous) = &a.extends {
+        let old = load_manifest(previous)?;
+        let secrets = load_secrets(&secrets_path(previous, a.secrets.as_ref()))?;
+        if views.is_empty() {
+            bail!("--extends adds the views of --views: declare at least one");
+        }
+        let tuning = dipr_fingerprint::Tuning {
+            threads: a.threads,
+            encoding: encoding_of(a.encoding.as_deref())?,
+            ..Default::default()
+        };
+        let new = dipr_fingerprint::add_views(
+            &old,
+            &secrets,
+            open(&a.data, old.format)?,
+            &views,
+            &tuning,
+            &mut progress("fingerprinting"),
+        )?;
+        eprintln!();
+        write_private(&a.out, &serde_json::to_string_pretty(&new)?)?;
+        eprintln!("{} views added; manifest {} extends {}", views.len(), a.out.display(), previous.display());
+        println!("{}", new.digest());
+        return Ok(());
+    }
     let secrets_file = secrets_path(&a.out, a.secrets.as_ref());
     let secrets = if secrets_file.exists() {
         load_secrets(&secrets_file)?
@@ -310,13 +386,25 @@ pub fn fingerprint(a: FingerprintArgs) -> Result<()> {
         discovery_key,
     };
     let start = Instant::now();
-    let fp = dipr_fingerprint::fingerprint(open(&a.data, format)?, &opts, &secrets, &mut progress("fingerprinting"))?;
+    let tuning = dipr_fingerprint::Tuning {
+        threads: a.threads,
+        encoding: encoding_of(a.encoding.as_deref())?,
+        ..Default::default()
+    };
+    let fp = dipr_fingerprint::fingerprint_with(
+        open(&a.data, format)?,
+        &opts,
+        &tuning,
+        &secrets,
+        &mut progress("fingerprinting"),
+    )?;
     eprintln!();
     let m = &fp.manifest;
     std::fs::write(&a.out, serde_json::to_string_pretty(m)?)?;
     if let Some(kept) = &fp.kept {
         write_fps(&fps_path(&a.out), kept)?;
     }
+    write_private(&columns_path(&a.out), &serde_json::to_string(&fp.columns)?)?;
     let secs = start.elapsed().as_secs_f64();
     eprintln!(
         "{} records ({} distinct) in {secs:.2} s ({:.2} M records/s); root {}; manifest {}",
@@ -337,16 +425,18 @@ fn measure(
     secrets: &Secrets,
     suspect: &Path,
     format: Option<&str>,
+    tuning: &dipr_fingerprint::Tuning,
 ) -> Result<dipr_fingerprint::ContainmentReport> {
     let format = format_of(suspect, format)?;
     let kept = fps_path(manifest_path);
     let kept = if kept.exists() { Some(read_fps(&kept)?) } else { None };
-    let report = dipr_fingerprint::contain(
+    let report = dipr_fingerprint::contain_with(
         manifest,
         secrets,
         open(suspect, format)?,
         format,
         kept.as_ref(),
+        tuning,
         &mut progress("reading suspect"),
     )?;
     eprintln!();
@@ -356,7 +446,40 @@ fn measure(
 pub fn contain(a: ContainArgs) -> Result<()> {
     let manifest = load_manifest(&a.manifest)?;
     let secrets = load_secrets(&secrets_path(&a.manifest, a.secrets.as_ref()))?;
-    let report = measure(&a.manifest, &manifest, &secrets, &a.suspect, a.format.as_deref())?;
+    let tuning = dipr_fingerprint::Tuning {
+        threads: a.threads,
+        encoding: encoding_of(a.encoding.as_deref())?,
+        zone: a.zone.as_deref().map(dipr_fingerprint::lenient::Zone::parse).transpose().context("--zone")?,
+        ..Default::default()
+    };
+    let mut tuning = tuning;
+    if a.match_columns {
+        let path = columns_path(&a.manifest);
+        let registered: dipr_fingerprint::ColumnValues = serde_json::from_slice(
+            &std::fs::read(&path).with_context(|| format!("reading {} (--match-columns)", path.display()))?,
+        )?;
+        let format = format_of(&a.suspect, a.format.as_deref())?;
+        let proposal = dipr_fingerprint::propose_columns(
+            &manifest,
+            &secrets,
+            &registered,
+            open(&a.suspect, format)?,
+            format,
+            &tuning,
+        )?;
+        eprintln!("columns recognised by content (suspect → registered, score, next best):");
+        for c in &proposal {
+            let guess = if c.runner_up > 0.8 * c.score { "  — close: confirm with --map" } else { "" };
+            eprintln!("  {} → {}  {:.2}  {:.2}{guess}", c.suspect, c.registered, c.score, c.runner_up);
+            tuning.columns.insert(c.suspect.clone(), c.registered.clone());
+        }
+    }
+    for m in &a.map {
+        let (suspect, registered) =
+            m.split_once('=').with_context(|| format!("--map {m:?}: write SUSPECT=REGISTERED"))?;
+        tuning.columns.insert(dipr_fingerprint::canon::name(suspect), dipr_fingerprint::canon::name(registered));
+    }
+    let report = measure(&a.manifest, &manifest, &secrets, &a.suspect, a.format.as_deref(), &tuning)?;
     if a.json {
         println!("{}", serde_json::to_string_pretty(&report)?);
         return Ok(());
@@ -377,6 +500,20 @@ pub fn contain(a: ContainArgs) -> Result<()> {
         );
         if !v.missing_columns.is_empty() {
             println!("    the suspect lacks columns {:?}: this view cannot match", v.missing_columns);
+        }
+        for u in &v.unread {
+            println!(
+                "    {}: {:.0}% of {} cells not read as {:?} (e.g. {:?}): {}",
+                u.column,
+                u.share_unread * 100.0,
+                u.cells,
+                u.registered_type,
+                u.example,
+                u.hint
+            );
+        }
+        if let Some(c) = &v.caution {
+            println!("    注意 caution: {c}");
         }
     }
     Ok(())
@@ -459,7 +596,8 @@ pub fn evidence(a: EvidenceArgs) -> Result<()> {
         &std::fs::read(&a.certificate).with_context(|| format!("reading {}", a.certificate.display()))?,
     )
     .map_err(|e| anyhow::anyhow!("{}: {e}", a.certificate.display()))?;
-    let report = measure(&a.manifest, &manifest, &secrets, &a.suspect, a.suspect_format.as_deref())?;
+    let report =
+        measure(&a.manifest, &manifest, &secrets, &a.suspect, a.suspect_format.as_deref(), &Default::default())?;
     let suspect_format = format_of(&a.suspect, a.suspect_format.as_deref())?;
     let (proofs, matches) = prove_matches(
         &manifest,

@@ -79,7 +79,10 @@ fn text_slow(s: &str) -> String {
 /// Whether a raw value means "no value".
 pub fn is_null(s: &str) -> bool {
     let t = s.trim();
-    t.is_empty() || ["null", "na", "n/a", "none", "nan", "\\n", "nil"].iter().any(|n| t.eq_ignore_ascii_case(n))
+    // No null word is longer than four bytes: most values are decided by their length.
+    t.is_empty()
+        || (t.len() <= 4
+            && ["null", "na", "n/a", "none", "nan", "\\n", "nil"].iter().any(|n| t.eq_ignore_ascii_case(n)))
 }
 
 /// A number in canonical decimal: no exponent, no leading or trailing zeros, `-0` → `0`; optionally
@@ -203,7 +206,65 @@ pub fn date(s: &str) -> Option<String> {
         return None;
     }
     let (y, m, d) = (parts[0].parse::<i32>().ok()?, two(parts[1])?, two(parts[2])?);
-    chrono::NaiveDate::from_ymd_opt(y, m, d).map(|d| d.format("%Y-%m-%d").to_string())
+    chrono::NaiveDate::from_ymd_opt(y, m, d).map(|d| {
+        let mut out = String::with_capacity(10);
+        push_date(&mut out, &d);
+        out
+    })
+}
+
+/// `YYYY-MM-DD` (chrono's `%Y-%m-%d` for years 0–9999) without parsing a format string per value.
+fn push_date(out: &mut String, d: &chrono::NaiveDate) {
+    use chrono::Datelike;
+    use std::fmt::Write;
+    if (0..=9999).contains(&d.year()) {
+        let _ = write!(out, "{:04}-{:02}-{:02}", d.year(), d.month(), d.day());
+    } else {
+        let _ = write!(out, "{}", d.format("%Y-%m-%d"));
+    }
+}
+
+/// chrono's `%Y-%m-%dT%H:%M:%S%.f` (then `Z` when `zulu`), written directly: `%.f` is no fraction for
+/// whole seconds, else 3, 6 or 9 digits, whichever is shortest exact.
+fn format_datetime(t: &chrono::NaiveDateTime, zulu: bool) -> String {
+    use chrono::Timelike;
+    use std::fmt::Write;
+    let z = if zulu { "Z" } else { "" };
+    let nano = t.nanosecond();
+    if nano >= 1_000_000_000 || !(0..=9999).contains(&chrono::Datelike::year(t)) {
+        // A leap second or a year chrono writes with a sign: chrono's own formatting, rare.
+        return format!("{}{z}", t.format("%Y-%m-%dT%H:%M:%S%.f"));
+    }
+    let mut out = String::with_capacity(32);
+    push_date(&mut out, &t.date());
+    let _ = write!(out, "T{:02}:{:02}:{:02}", t.hour(), t.minute(), t.second());
+    let _ = match nano {
+        0 => Ok(()),
+        n if n % 1_000_000 == 0 => write!(out, ".{:03}", n / 1_000_000),
+        n if n % 1_000 == 0 => write!(out, ".{:06}", n / 1_000),
+        n => write!(out, ".{n:09}"),
+    };
+    out.push_str(z);
+    out
+}
+
+/// Already `YYYY-MM-DDTHH:MM:SS` (then `Z` or nothing) with a real date and time: the canonical form
+/// of itself, recognised without parsing (the common case of a machine-written column).
+fn iso_datetime(s: &str) -> bool {
+    let b = s.as_bytes();
+    let digits = |r: std::ops::Range<usize>| b[r].iter().all(u8::is_ascii_digit);
+    let num = |r: std::ops::Range<usize>| b[r].iter().fold(0u32, |n, c| n * 10 + u32::from(c - b'0'));
+    (b.len() == 19 || (b.len() == 20 && b[19] == b'Z'))
+        && b[10] == b'T'
+        && b[13] == b':'
+        && b[16] == b':'
+        && digits(11..13)
+        && digits(14..16)
+        && digits(17..19)
+        && num(11..13) < 24
+        && num(14..16) < 60
+        && num(17..19) < 60
+        && iso_date(&s[..10])
 }
 
 /// Already `YYYY-MM-DD` and a real date.
@@ -225,17 +286,17 @@ fn iso_date(s: &str) -> bool {
 pub fn datetime(s: &str) -> Option<String> {
     let t = s.trim();
     if let Ok(dt) = chrono::DateTime::parse_from_rfc3339(t) {
-        return Some(dt.with_timezone(&chrono::Utc).format("%Y-%m-%dT%H:%M:%S%.fZ").to_string());
+        return Some(format_datetime(&dt.naive_utc(), true));
     }
     let t = t.replacen(' ', "T", 1).replace('/', "-");
     for f in ["%Y-%m-%dT%H:%M:%S%.f%:z", "%Y-%m-%dT%H:%M:%S%:z", "%Y-%m-%dT%H:%M%:z"] {
         if let Ok(dt) = chrono::DateTime::parse_from_str(&t, f) {
-            return Some(dt.with_timezone(&chrono::Utc).format("%Y-%m-%dT%H:%M:%S%.fZ").to_string());
+            return Some(format_datetime(&dt.naive_utc(), true));
         }
     }
     for f in ["%Y-%m-%dT%H:%M:%S%.f", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%dT%H:%M"] {
         if let Ok(dt) = chrono::NaiveDateTime::parse_from_str(&t, f) {
-            return Some(dt.format("%Y-%m-%dT%H:%M:%S%.f").to_string());
+            return Some(format_datetime(&dt, false));
         }
     }
     None
@@ -262,13 +323,17 @@ fn plain_number(raw: &str) -> Option<Cow<'_, str>> {
     {
         return None;
     }
-    let mut dot = None;
+    let (mut dot, mut nonzero) = (None, false);
     for (i, &c) in digits.iter().enumerate() {
         match c {
-            b'0'..=b'9' => {}
+            b'1'..=b'9' => nonzero = true,
+            b'0' => {}
             b'.' if dot.is_none() && i + 1 < digits.len() => dot = Some(i),
             _ => return None,
         }
+    }
+    if !nonzero {
+        return Some(Cow::Borrowed("0"));
     }
     let mut end = raw.len();
     if dot.is_some() {
@@ -279,11 +344,7 @@ fn plain_number(raw: &str) -> Option<Cow<'_, str>> {
             end -= 1;
         }
     }
-    let v = &raw[..end];
-    if v.trim_start_matches('-').bytes().all(|c| c == b'0') {
-        return Some(Cow::Borrowed("0"));
-    }
-    Some(Cow::Borrowed(v))
+    Some(Cow::Borrowed(&raw[..end]))
 }
 
 /// The canonical value of one cell of a column of type `ty`; `None` for null. A value that does not
@@ -306,11 +367,25 @@ pub fn value_cow(raw: &str, ty: ColumnType, round: Option<u32>) -> Option<Cow<'_
             true => Some(Cow::Borrowed(raw)),
             false => date(raw).map(Cow::Owned),
         },
-        ColumnType::DateTime => datetime(raw).map(Cow::Owned),
+        ColumnType::DateTime => match iso_datetime(raw) {
+            true => Some(Cow::Borrowed(raw)),
+            false => datetime(raw).map(Cow::Owned),
+        },
         ColumnType::Bool => boolean(raw).map(Cow::Borrowed),
         ColumnType::Text => None,
     };
     Some(v.unwrap_or_else(|| text_cow(raw)))
+}
+
+/// Whether `canon/1` reads a (non-null) value as type `ty` rather than keeping it as text.
+pub fn reads_as(raw: &str, ty: ColumnType) -> bool {
+    match ty {
+        ColumnType::Number => plain_number(raw).is_some() || number(raw, None).is_some(),
+        ColumnType::Date => iso_date(raw) || date(raw).is_some(),
+        ColumnType::DateTime => iso_datetime(raw) || datetime(raw).is_some(),
+        ColumnType::Bool => boolean(raw).is_some(),
+        ColumnType::Text => true,
+    }
 }
 
 /// Infer a column's type from its (non-null) values; identifiers with leading zeros stay text.
@@ -327,10 +402,11 @@ pub fn infer<'a>(values: impl IntoIterator<Item = &'a str>) -> ColumnType {
             let d = t.trim_start_matches(['-', '+']);
             d.len() > 1 && d.starts_with('0') && !d.starts_with("0.")
         };
-        num &= !leading_zero && number(t, None).is_some();
-        date_ok &= date(t).is_some();
-        dt_ok &= datetime(t).is_some();
-        bool_ok &= boolean(t).is_some() && t != "0" && t != "1";
+        // Each test only while its type is still possible: parsing is what inference costs.
+        num = num && !leading_zero && (plain_number(t).is_some() || number(t, None).is_some());
+        date_ok = date_ok && (iso_date(t) || date(t).is_some());
+        dt_ok = dt_ok && (iso_datetime(t) || datetime(t).is_some());
+        bool_ok = bool_ok && boolean(t).is_some() && t != "0" && t != "1";
         if !(num || date_ok || dt_ok || bool_ok) {
             return ColumnType::Text;
         }
@@ -436,6 +512,32 @@ mod tests {
         fn the_fast_number_path_agrees_with_the_parser(s in "-?[0-9]{1,12}(\\.[0-9]{1,8})?") {
             if let Some(fast) = plain_number(&s) {
                 prop_assert_eq!(Some(fast.into_owned()), number(&s, None));
+            }
+        }
+
+        #[test]
+        fn written_dates_and_times_agree_with_chrono(secs in -62_000_000_000i64..253_000_000_000, nano in 0u32..1_000_000_000, shape in 0usize..4, offset in -50_400i32..50_400) {
+            use chrono::TimeZone;
+            let nano = [0, nano / 1_000_000 * 1_000_000, nano / 1_000 * 1_000, nano][shape];
+            let t = chrono::DateTime::from_timestamp(secs, nano).unwrap().naive_utc();
+            prop_assert_eq!(format_datetime(&t, false), t.format("%Y-%m-%dT%H:%M:%S%.f").to_string());
+            prop_assert_eq!(format_datetime(&t, true), t.format("%Y-%m-%dT%H:%M:%S%.fZ").to_string());
+            let mut d = String::new();
+            push_date(&mut d, &t.date());
+            prop_assert_eq!(d, t.date().format("%Y-%m-%d").to_string());
+            // Machine-written forms are recognised as canonical exactly when the parser leaves them so.
+            let zoned = chrono::FixedOffset::east_opt(offset).unwrap().from_utc_datetime(&t);
+            for raw in [
+                t.format("%Y-%m-%dT%H:%M:%SZ").to_string(),
+                t.format("%Y-%m-%dT%H:%M:%S").to_string(),
+                zoned.to_rfc3339(),
+                t.format("%Y-%m-%d %H:%M").to_string(),
+            ] {
+                let slow = datetime(&raw);
+                prop_assert_eq!(value(&raw, ColumnType::DateTime, None), Some(slow.clone().unwrap_or_else(|| text(&raw))));
+                if iso_datetime(&raw) {
+                    prop_assert_eq!(slow.as_deref(), Some(raw.as_str()));
+                }
             }
         }
 

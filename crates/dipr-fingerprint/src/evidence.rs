@@ -69,6 +69,10 @@ pub struct EvidenceBundle {
     /// and omitted when empty so that a v1 bundle's signed bytes stay what was signed.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub matches: Vec<ViewMatch>,
+    /// When `manifest` adds views declared after registration: the manifests from the one the certificate
+    /// commits to up to the one `manifest` extends, each extending the one before. Omitted when empty.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub earlier: Vec<Manifest>,
     /// Base64 signature by the manifest's owner key over the canonical bundle without this field.
     #[serde(default)]
     pub owner_signature: String,
@@ -92,6 +96,21 @@ impl EvidenceBundle {
         matches: Vec<ViewMatch>,
         owner: &NoteSigner,
     ) -> Self {
+        Self::with_earlier(certificate, Vec::new(), manifest, suspect, containment, record_proofs, matches, owner)
+    }
+
+    /// [`EvidenceBundle::new`] with a manifest that extends the certified one through `earlier`.
+    #[allow(clippy::too_many_arguments)]
+    pub fn with_earlier(
+        certificate: Certificate,
+        earlier: Vec<Manifest>,
+        manifest: Manifest,
+        suspect: SuspectInfo,
+        containment: &ContainmentReport,
+        record_proofs: Vec<RecordProof>,
+        matches: Vec<ViewMatch>,
+        owner: &NoteSigner,
+    ) -> Self {
         let mut b = Self {
             v: EVIDENCE_VERSION.into(),
             created_at: chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
@@ -101,6 +120,7 @@ impl EvidenceBundle {
             containment: serde_json::to_value(containment).expect("serialises"),
             record_proofs,
             matches,
+            earlier,
             owner_signature: String::new(),
         };
         b.owner_signature = base64::engine::general_purpose::STANDARD.encode(owner.sign_bytes(&b.signed_bytes()));
@@ -195,9 +215,19 @@ pub fn verify(
         },
     );
     let committed = bundle.certificate.statement.content_commitment.as_ref();
-    let root_ok = committed.and_then(|c| c.get("root")).and_then(|r| r.as_str()) == Some(bundle.manifest.root.as_str())
+    // The certified manifest, and each later one extending the one before, up to the bundle's.
+    let certified = bundle.earlier.first().unwrap_or(&bundle.manifest);
+    let chain_ok = bundle
+        .earlier
+        .iter()
+        .chain([&bundle.manifest])
+        .collect::<Vec<_>>()
+        .windows(2)
+        .all(|w| w[1].verify_extends(w[0]).is_ok());
+    let root_ok = chain_ok
+        && committed.and_then(|c| c.get("root")).and_then(|r| r.as_str()) == Some(certified.root.as_str())
         && committed.and_then(|c| c.get("manifest_sha256")).and_then(|r| r.as_str())
-            == Some(bundle.manifest.digest().as_str());
+            == Some(certified.digest().as_str());
     ok &= add(
         "commitment",
         root_ok,

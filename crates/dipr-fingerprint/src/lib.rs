@@ -9,7 +9,10 @@
 
 pub mod canon;
 pub mod evidence;
+pub mod lenient;
+mod pipeline;
 pub mod reader;
+mod scheme;
 pub mod sorter;
 
 use std::collections::{BTreeMap, HashSet};
@@ -20,10 +23,15 @@ use serde::{Deserialize, Serialize};
 
 use canon::ColumnType;
 use dipr_ledger::note::{NoteSigner, NoteVerifier};
-pub use reader::{Format, Input};
+pub use reader::{Encoding, Format, Input};
+use scheme::{Encoder, Scheme};
 
-pub const MANIFEST_VERSION: &str = "dipr-fingerprint-manifest/v1";
-pub const PROOF_VERSION: &str = "dipr-record-proof/v1";
+/// Manifests made now: fingerprints, salts and leaves hashed by scheme v2 (see `scheme.rs`).
+pub const MANIFEST_VERSION: &str = "dipr-fingerprint-manifest/v2";
+/// The first manifests (scheme v1): still verified, measured against and proven from.
+pub const MANIFEST_VERSION_1: &str = "dipr-fingerprint-manifest/v1";
+pub const PROOF_VERSION: &str = "dipr-record-proof/v2";
+pub const PROOF_VERSION_1: &str = "dipr-record-proof/v1";
 /// Records read before the column types are fixed.
 pub const INFER_ROWS: usize = 10_000;
 
@@ -173,6 +181,10 @@ pub struct ViewManifest {
     /// Distinct records of the view, estimated from the sketch (exact when fingerprints were kept).
     pub distinct_records: u64,
     pub sketch_digest: String,
+    /// This view's FracMinHash scale, chosen so that the sketch keeps enough records (v2 manifests);
+    /// absent: the manifest's `scale`. At 1 the sketch holds every record of the view.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub scale: Option<u64>,
 }
 
 impl ViewManifest {
@@ -206,6 +218,10 @@ pub struct Manifest {
     /// For filing: the `full` sketch under the registry's discovery key.
     #[serde(default)]
     pub discovery: Option<DiscoverySketch>,
+    /// The SHA-256 digest of the manifest this one extends with views declared after registration (see
+    /// [`add_views`]): same data, same commitment, more views.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub extends: Option<String>,
     /// The owner's verifier key.
     pub signer: String,
     /// Base64 Ed25519 signature over the canonical manifest without this field.
@@ -217,7 +233,7 @@ impl Manifest {
     fn signed_bytes(&self) -> Vec<u8> {
         let mut unsigned = self.clone();
         unsigned.signature = String::new();
-        let mut m = b"dipr-fingerprint-manifest/v1\n".to_vec();
+        let mut m = format!("{}\n", self.v).into_bytes();
         m.extend(dipr_ledger::canonical::to_bytes(&unsigned).expect("no floats"));
         m
     }
@@ -230,7 +246,7 @@ impl Manifest {
 
     /// Check the manifest's own signature and internal consistency.
     pub fn verify(&self) -> Result<(), FingerprintError> {
-        if self.v != MANIFEST_VERSION || self.canon != canon::CANON_VERSION {
+        if Scheme::of_manifest(&self.v).is_err() || self.canon != canon::CANON_VERSION {
             return Err(FingerprintError::Invalid(format!("unsupported manifest {} / {}", self.v, self.canon)));
         }
         let key = NoteVerifier::parse(&self.signer).map_err(|e| FingerprintError::Invalid(format!("signer: {e}")))?;
@@ -248,6 +264,44 @@ impl Manifest {
             if v.sketch_digest != sketch_digest(&v.sketch) {
                 return Err(FingerprintError::Invalid(format!("sketch digest of view {} does not match", v.name)));
             }
+        }
+        Ok(())
+    }
+
+    /// Check that this manifest extends `previous` (itself valid): it names it, was signed by the same
+    /// owner over the same data and commitment, and keeps every one of its views unchanged.
+    pub fn verify_extends(&self, previous: &Manifest) -> Result<(), FingerprintError> {
+        self.verify()?;
+        previous.verify()?;
+        let bad =
+            |what: &str| Err(FingerprintError::Invalid(format!("this manifest does not extend that one: {what}")));
+        if self.extends.as_deref() != Some(previous.digest().as_str()) {
+            return bad("it names another manifest");
+        }
+        let same = (&self.v, &self.canon, &self.product, self.version, &self.format, &self.schema, &self.root)
+            == (
+                &previous.v,
+                &previous.canon,
+                &previous.product,
+                previous.version,
+                &previous.format,
+                &previous.schema,
+                &previous.root,
+            )
+            && (self.records_read, self.distinct_records, self.scale, &self.sampling_key_id, &self.signer)
+                == (
+                    previous.records_read,
+                    previous.distinct_records,
+                    previous.scale,
+                    &previous.sampling_key_id,
+                    &previous.signer,
+                )
+            && self.discovery == previous.discovery;
+        if !same {
+            return bad("other data, commitment or owner");
+        }
+        if !self.views.starts_with(&previous.views) {
+            return bad("a view it had is changed or gone");
         }
         Ok(())
     }
@@ -317,34 +371,17 @@ fn compile_views(schema: &[SchemaColumn], specs: &[ViewSpec]) -> Result<Vec<View
         .collect()
 }
 
-/// Canonical record bytes of `values` (per schema column, raw) for one view.
-fn view_bytes(schema: &[SchemaColumn], values: &[Option<&str>], view: &View, out: &mut Vec<u8>) {
+/// Canonical record bytes of `values` (per schema column, raw) for one view; a suspect's values are read
+/// as scrapers write them (`lenient`, no declared zone).
+fn view_bytes(schema: &[SchemaColumn], values: &[Option<&str>], view: &View, suspect: bool, out: &mut Vec<u8>) {
     out.clear();
     for (k, &i) in view.columns.iter().enumerate() {
-        let v = values[i].and_then(|raw| canon::value_cow(raw, schema[i].ty, view.round[k]));
+        let v = values[i].and_then(|raw| match suspect {
+            false => canon::value_cow(raw, schema[i].ty, view.round[k]),
+            true => lenient::value(raw, schema[i].ty, view.round[k], None),
+        });
         canon::push_column(out, &schema[i].name, v.as_deref());
     }
-}
-
-fn fingerprint_of(key: &Hash, view: &str, bytes: &[u8]) -> u64 {
-    let mut h = blake3::Hasher::new_keyed(key);
-    h.update(view.as_bytes());
-    h.update(&[0]);
-    h.update(bytes);
-    u64::from_be_bytes(h.finalize().as_bytes()[..8].try_into().expect("8 bytes"))
-}
-
-fn leaf_of(salt_key: &Hash, bytes: &[u8]) -> (Hash, [u8; 16]) {
-    let salt: [u8; 16] = blake3::keyed_hash(salt_key, bytes).as_bytes()[..16].try_into().expect("16");
-    (leaf_hash(&salt, bytes), salt)
-}
-
-fn leaf_hash(salt: &[u8; 16], bytes: &[u8]) -> Hash {
-    let mut h = blake3::Hasher::new();
-    h.update(&[0]);
-    h.update(salt);
-    h.update(bytes);
-    *h.finalize().as_bytes()
 }
 
 fn node(l: &Hash, r: &Hash) -> Hash {
@@ -404,6 +441,8 @@ pub struct Fingerprints {
     pub manifest: Manifest,
     /// Sorted, deduplicated fingerprints per view, when asked to keep them.
     pub kept: Option<BTreeMap<String, Vec<u64>>>,
+    /// Sampled values per column, to recognise a suspect's columns by (kept locally, never filed).
+    pub columns: ColumnValues,
 }
 
 pub struct Options {
@@ -440,7 +479,7 @@ impl<'s> Mapper<'s> {
         vals: &[&'r str],
     ) -> Result<Vec<Option<&'r str>>, FingerprintError> {
         if !(same_names && self.cache.is_some()) && self.cache.as_ref().is_none_or(|(n, _)| n.as_slice() != names) {
-            self.cache = Some((names.to_vec(), positions(names, self.schema)?));
+            self.cache = Some((names.to_vec(), positions(names, self.schema, &BTreeMap::new())?));
         }
         let pos = &self.cache.as_ref().expect("set").1;
         let mut values = vec![None; self.schema.len()];
@@ -454,18 +493,110 @@ impl<'s> Mapper<'s> {
 }
 
 /// Map raw headers to schema positions; two raw names with one canonical name is an error.
-fn positions(names: &[String], schema: &[SchemaColumn]) -> Result<Vec<Option<usize>>, FingerprintError> {
+fn positions(
+    names: &[String],
+    schema: &[SchemaColumn],
+    rename: &BTreeMap<String, String>,
+) -> Result<Vec<Option<usize>>, FingerprintError> {
     let mut seen = HashSet::new();
     names
         .iter()
         .map(|k| {
             let c = canon::name(k);
+            let c = rename.get(&c).map_or(c, |r| canon::name(r));
             if !seen.insert(c.clone()) {
                 return Err(FingerprintError::Invalid(format!("two columns are both named {c:?} once canonicalised")));
             }
             Ok(schema.iter().position(|s| s.name == c))
         })
         .collect()
+}
+
+/// How a run is carried out, beyond what the options record in the manifest.
+#[derive(Debug, Clone, Default)]
+pub struct Tuning {
+    /// Worker threads (default: every core). The manifest is the same whatever the number.
+    pub threads: Option<usize>,
+    /// The manifest's `created_at` (default: now).
+    pub created_at: Option<String>,
+    /// The text encoding of a CSV, TSV or JSON Lines input (default: detected).
+    pub encoding: Option<Encoding>,
+    /// The time zone of a suspect's times written without one.
+    pub zone: Option<lenient::Zone>,
+    /// A suspect's columns by the registered columns they hold: suspect name → registered name (see
+    /// [`propose_columns`]).
+    pub columns: BTreeMap<String, String>,
+}
+
+/// Where each schema column's cell is in records with the given headers, remembered by header id.
+#[derive(Default)]
+struct Cells {
+    id: Option<u64>,
+    at: Vec<Option<usize>>,
+}
+
+impl Cells {
+    fn locate(
+        &mut self,
+        schema: &[SchemaColumn],
+        id: u64,
+        names: &[String],
+        rename: &BTreeMap<String, String>,
+    ) -> Result<&[Option<usize>], FingerprintError> {
+        if self.id != Some(id) {
+            self.at = vec![None; schema.len()];
+            for (cell, p) in positions(names, schema, rename)?.into_iter().enumerate() {
+                if let Some(i) = p {
+                    self.at[i] = Some(cell);
+                }
+            }
+            self.id = Some(id);
+        }
+        Ok(&self.at)
+    }
+}
+
+/// Infer the schema from the first records: one type per canonical column name.
+fn infer_schema(sample: &pipeline::Batch, threads: usize) -> Result<Vec<SchemaColumn>, FingerprintError> {
+    let mut columns: BTreeMap<String, Vec<&str>> = BTreeMap::new();
+    let mut canonical: Option<(u64, Vec<String>)> = None;
+    sample.for_each(|id, names, cells| {
+        if canonical.as_ref().is_none_or(|(c, _)| *c != id) {
+            let mut seen = HashSet::new();
+            let names = names
+                .iter()
+                .map(|k| {
+                    let c = canon::name(k);
+                    match seen.insert(c.clone()) {
+                        true => Ok(c),
+                        false => Err(FingerprintError::Invalid(format!(
+                            "two columns are both named {c:?} once canonicalised"
+                        ))),
+                    }
+                })
+                .collect::<Result<Vec<_>, _>>()?;
+            canonical = Some((id, names));
+        }
+        for (k, v) in canonical.as_ref().expect("set").1.iter().zip(cells) {
+            match columns.get_mut(k) {
+                Some(values) => values.push(v),
+                None => {
+                    columns.insert(k.clone(), vec![v]);
+                }
+            }
+        }
+        Ok(())
+    })?;
+    let columns: Vec<(String, Vec<&str>)> = columns.into_iter().collect();
+    let per = columns.len().div_ceil(threads.max(1)).max(1);
+    let types: Vec<ColumnType> = std::thread::scope(|s| {
+        let parts: Vec<_> = columns
+            .chunks(per)
+            .map(|part| s.spawn(move || part.iter().map(|(_, v)| canon::infer(v.iter().copied())).collect::<Vec<_>>()))
+            .collect();
+        parts.into_iter().flat_map(|p| p.join().expect("inference does not panic")).collect()
+    });
+    Ok(columns.into_iter().zip(types).map(|((name, _), ty)| SchemaColumn { name, ty }).collect())
 }
 
 /// Fingerprint a dataset read from `input`. `progress` is called with the records read so far.
@@ -475,34 +606,264 @@ pub fn fingerprint<R: Read>(
     secrets: &Secrets,
     progress: &mut dyn FnMut(u64),
 ) -> Result<Fingerprints, FingerprintError> {
-    let mut records = reader::Records::new(input.into(), opts.format)?;
-    // Fix the schema from the first records.
-    let mut sample: Vec<(Vec<String>, Vec<String>)> = Vec::new();
-    while sample.len() < INFER_ROWS {
-        match records.next_record()? {
-            Some(r) => sample.push(r.to_owned_pairs()),
-            None => break,
+    fingerprint_with(input, opts, &Tuning::default(), secrets, progress)
+}
+
+/// A view's sketch keeps at most this many values, unless the declared scale is reached first: the scale
+/// doubles (1, 2, 4, …) while it holds more. So every view keeps at least half of it — ±1.5 points at 95%
+/// for any containment — or every one of its records.
+pub const SAMPLE_CAP: usize = 8192;
+
+/// A view's FracMinHash sample at the smallest scale (a power of two, at most the declared one) that
+/// keeps it within [`SAMPLE_CAP`]. Workers each keep one; merged, the result is the one a single worker
+/// would have kept, since a worker's scale never passes the one all the records need.
+struct Sample {
+    scale: u64,
+    max_scale: u64,
+    values: Vec<u64>,
+    /// When to deduplicate and check the size again.
+    check_at: usize,
+}
+
+impl Sample {
+    fn new(max_scale: u64) -> Self {
+        Self { scale: 1, max_scale: max_scale.max(1), values: Vec::new(), check_at: 2 * SAMPLE_CAP }
+    }
+
+    fn push(&mut self, fp: u64) {
+        if fp < threshold(self.scale) {
+            self.values.push(fp);
+            if self.values.len() >= self.check_at {
+                self.shrink();
+            }
         }
     }
-    if sample.is_empty() {
+
+    fn shrink(&mut self) {
+        self.values.sort_unstable();
+        self.values.dedup();
+        while self.values.len() > SAMPLE_CAP && self.scale * 2 <= self.max_scale {
+            self.scale *= 2;
+            let limit = threshold(self.scale);
+            self.values.retain(|&v| v < limit);
+        }
+        self.check_at = (2 * self.values.len()).max(2 * SAMPLE_CAP);
+    }
+
+    fn merge(parts: impl IntoIterator<Item = Sample>) -> Sample {
+        let parts: Vec<Sample> = parts.into_iter().collect();
+        let mut all = Sample::new(parts.first().map_or(1, |p| p.max_scale));
+        all.scale = parts.iter().map(|p| p.scale).max().unwrap_or(1);
+        let limit = threshold(all.scale);
+        all.values = parts.into_iter().flat_map(|p| p.values).filter(|&v| v < limit).collect();
+        all.shrink();
+        all
+    }
+}
+
+/// Registered values sampled per column (keyed fingerprints of the canonical values of the first
+/// records), kept by the owner beside the manifest, never filed: what [`propose_columns`] recognises a
+/// suspect's columns by.
+pub type ColumnValues = BTreeMap<String, Vec<u64>>;
+
+/// A column's value fingerprint: keyed, so the values cannot be read back from it.
+fn value_fingerprint(key: &Hash, ty: ColumnType, value: &str) -> u64 {
+    let mut b = Vec::with_capacity(value.len() + 1);
+    b.push(ty as u8);
+    b.extend_from_slice(value.as_bytes());
+    u64::from_be_bytes(blake3::keyed_hash(key, &b).as_bytes()[..8].try_into().expect("8 bytes"))
+}
+
+fn value_key(secrets: &Secrets) -> Hash {
+    *blake3::keyed_hash(&secrets.sampling_key, b"dipr fp/2 column values").as_bytes()
+}
+
+/// The distinct value fingerprints of each column of `sample` read as `read` reads them.
+fn column_values(
+    sample: &pipeline::Batch,
+    mut read: impl FnMut(&str, &str) -> Option<u64>,
+) -> BTreeMap<String, HashSet<u64>> {
+    let mut out: BTreeMap<String, HashSet<u64>> = BTreeMap::new();
+    let mut canonical: Option<(u64, Vec<String>)> = None;
+    let _ = sample.for_each(|id, names, cells| {
+        if canonical.as_ref().is_none_or(|(c, _)| *c != id) {
+            canonical = Some((id, names.iter().map(|n| canon::name(n)).collect()));
+        }
+        for (k, v) in canonical.as_ref().expect("set").1.iter().zip(cells) {
+            if !canon::is_null(v) {
+                out.entry(k.clone()).or_default().extend(read(k, v));
+            }
+        }
+        Ok(())
+    });
+    out
+}
+
+/// One suspect column's proposed registered column.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Correspondence {
+    /// The suspect's column (canonical name) and the registered column proposed for it.
+    pub suspect: String,
+    pub registered: String,
+    /// Share of the registered column's sampled values found in the suspect column, times the ratio of
+    /// their numbers of distinct values (1 for the same column, scraped whole).
+    pub score: f64,
+    /// The next best registered column's score: close to `score`, the proposal is a guess to confirm.
+    pub runner_up: f64,
+}
+
+/// Which registered column each suspect column holds, judged by content, not by name: translated,
+/// renamed and reordered headers are matched. From the first 10,000 suspect records; one registered
+/// column per suspect column, best scores first; columns scoring under 0.05 are left out.
+pub fn propose_columns<R: Read>(
+    manifest: &Manifest,
+    secrets: &Secrets,
+    registered: &ColumnValues,
+    suspect: impl Into<Input<R>>,
+    format: Format,
+    tuning: &Tuning,
+) -> Result<Vec<Correspondence>, FingerprintError> {
+    let key = value_key(secrets);
+    let mut reader = pipeline::Reader::new(reader::Records::open(suspect.into(), format, tuning.encoding)?);
+    let mut sample = pipeline::Batch::default();
+    reader.fill(&mut sample, INFER_ROWS)?;
+    let types: Vec<ColumnType> = {
+        let mut t: Vec<ColumnType> = manifest.schema.iter().map(|c| c.ty).collect();
+        t.sort_by_key(|t| *t as u8);
+        t.dedup();
+        t
+    };
+    // Each suspect column's values read as each registered type.
+    let by_type: Vec<(ColumnType, BTreeMap<String, HashSet<u64>>)> = types
+        .iter()
+        .map(|&ty| {
+            let values = column_values(&sample, |_, raw| {
+                lenient::typed(raw, ty, None, tuning.zone).map(|v| value_fingerprint(&key, ty, &v))
+            });
+            (ty, values)
+        })
+        .collect();
+    let mut scores: Vec<(f64, String, String)> = Vec::new();
+    for col in &manifest.schema {
+        let Some(reg) = registered.get(&col.name).filter(|r| !r.is_empty()) else { continue };
+        let suspect_cols = &by_type.iter().find(|(t, _)| *t == col.ty).expect("every type").1;
+        for (name, values) in suspect_cols {
+            let found = reg.iter().filter(|v| values.contains(v)).count() as f64 / reg.len() as f64;
+            let (a, b) = (values.len() as f64, reg.len() as f64);
+            scores.push((found * a.min(b) / a.max(b).max(1.0), name.clone(), col.name.clone()));
+        }
+    }
+    scores.sort_by(|x, y| y.0.total_cmp(&x.0).then_with(|| (&x.1, &x.2).cmp(&(&y.1, &y.2))));
+    let (mut used_s, mut used_r, mut out) = (HashSet::new(), HashSet::new(), Vec::new());
+    for (score, s, r) in &scores {
+        if *score < 0.05 || used_s.contains(s) || used_r.contains(r) {
+            continue;
+        }
+        let runner_up = scores.iter().filter(|(_, s2, r2)| s2 == s && r2 != r).map(|x| x.0).fold(0.0, f64::max);
+        used_s.insert(s.clone());
+        used_r.insert(r.clone());
+        out.push(Correspondence { suspect: s.clone(), registered: r.clone(), score: *score, runner_up });
+    }
+    Ok(out)
+}
+
+/// What one worker keeps while fingerprinting.
+struct Partial<'a> {
+    cells: Cells,
+    encoder: Encoder<'a>,
+    /// Per view: its sample.
+    sketches: Vec<Sample>,
+    kept: Vec<Vec<u64>>,
+    discovery: Vec<u64>,
+    leaves: sorter::LeafSorter,
+}
+
+/// [`fingerprint`], with the number of threads and the creation time chosen.
+pub fn fingerprint_with<R: Read>(
+    input: impl Into<Input<R>>,
+    opts: &Options,
+    tuning: &Tuning,
+    secrets: &Secrets,
+    progress: &mut dyn FnMut(u64),
+) -> Result<Fingerprints, FingerprintError> {
+    fingerprint_scheme(input, opts, tuning, secrets, Scheme::V2, progress)
+}
+
+/// Views declared after registration, added to `manifest` as a new manifest that names it (`extends`):
+/// `data` is read again and must give the manifest's root; the views it had are kept as they were, and
+/// the new ones are hashed by the manifest's scheme. Evidence made with the earlier manifest keeps
+/// verifying; evidence made with this one carries the chain back to the certified manifest.
+pub fn add_views<R: Read>(
+    manifest: &Manifest,
+    secrets: &Secrets,
+    data: impl Into<Input<R>>,
+    views: &[ViewSpec],
+    tuning: &Tuning,
+    progress: &mut dyn FnMut(u64),
+) -> Result<Manifest, FingerprintError> {
+    manifest.verify()?;
+    if manifest.sampling_key_id != secrets.key_id() {
+        return Err(FingerprintError::Invalid("these secrets are not the ones this manifest was made with".into()));
+    }
+    if let Some(v) = views.iter().find(|v| manifest.views.iter().any(|m| m.name == v.name)) {
+        return Err(FingerprintError::Invalid(format!("the manifest already has a view {:?}", v.name)));
+    }
+    let opts = Options {
+        format: manifest.format,
+        product: manifest.product.clone(),
+        version: manifest.version,
+        views: [vec![ViewSpec::full()], views.to_vec()].concat(),
+        scale: manifest.scale,
+        keep_fingerprints: false,
+        discovery_key: None,
+    };
+    let scheme = Scheme::of_manifest(&manifest.v)?;
+    let again = fingerprint_scheme(data, &opts, tuning, secrets, scheme, progress)?.manifest;
+    if again.root != manifest.root || again.schema != manifest.schema {
+        return Err(FingerprintError::Invalid(
+            "this data does not produce the manifest's root: it is not the registered version".into(),
+        ));
+    }
+    let mut next = manifest.clone();
+    next.views.extend(again.views.into_iter().skip(1));
+    next.extends = Some(manifest.digest());
+    next.created_at = again.created_at;
+    next.signature = String::new();
+    next.signature = base64::engine::general_purpose::STANDARD.encode(secrets.signer.sign_bytes(&next.signed_bytes()));
+    Ok(next)
+}
+
+fn fingerprint_scheme<R: Read>(
+    input: impl Into<Input<R>>,
+    opts: &Options,
+    tuning: &Tuning,
+    secrets: &Secrets,
+    scheme: Scheme,
+    progress: &mut dyn FnMut(u64),
+) -> Result<Fingerprints, FingerprintError> {
+    let threads = tuning.threads.unwrap_or_else(pipeline::default_threads).max(1);
+    let mut reader = pipeline::Reader::new(reader::Records::open(input.into(), opts.format, tuning.encoding)?);
+    // Fix the schema from the first records.
+    let mut sample = pipeline::Batch::default();
+    reader.fill(&mut sample, INFER_ROWS)?;
+    if sample.len() == 0 {
         return Err(FingerprintError::Invalid("the data has no records".into()));
     }
-    let mut columns: BTreeMap<String, Vec<&str>> = BTreeMap::new();
-    for (names, values) in &sample {
-        let mut seen = HashSet::new();
-        for (k, v) in names.iter().zip(values) {
-            let c = canon::name(k);
-            if !seen.insert(c.clone()) {
-                return Err(FingerprintError::Invalid(format!("two columns are both named {c:?} once canonicalised")));
-            }
-            columns.entry(c).or_default().push(v);
-        }
-    }
-    let schema: Vec<SchemaColumn> = columns
-        .iter()
-        .map(|(name, values)| SchemaColumn { name: name.clone(), ty: canon::infer(values.iter().copied()) })
-        .collect();
-    drop(columns);
+    let schema = infer_schema(&sample, threads)?;
+    let columns: ColumnValues = {
+        let key = value_key(secrets);
+        column_values(&sample, |name, raw| {
+            let ty = schema.iter().find(|c| c.name == name).map_or(ColumnType::Text, |c| c.ty);
+            canon::value_cow(raw, ty, None).map(|v| value_fingerprint(&key, ty, &v))
+        })
+        .into_iter()
+        .map(|(k, v)| {
+            let mut v: Vec<u64> = v.into_iter().collect();
+            v.sort_unstable();
+            (k, v)
+        })
+        .collect()
+    };
     let specs = if opts.views.iter().any(|v| v.name == "full") {
         opts.views.clone()
     } else {
@@ -511,73 +872,69 @@ pub fn fingerprint<R: Read>(
     let views = compile_views(&schema, &specs)?;
     let limit = threshold(opts.scale);
 
-    let mut sketches: Vec<HashSet<u64>> = vec![HashSet::new(); views.len()];
-    let mut discovery: HashSet<u64> = HashSet::new();
+    let (read, partials) = pipeline::run(
+        sample,
+        &mut reader,
+        threads,
+        progress,
+        || Partial {
+            cells: Cells::default(),
+            encoder: Encoder::new(&schema, &views, scheme, &secrets.sampling_key, &secrets.salt_key),
+            sketches: views.iter().map(|_| Sample::new(opts.scale)).collect(),
+            kept: vec![Vec::new(); views.len()],
+            discovery: Vec::new(),
+            leaves: sorter::LeafSorter::with_chunk(sorter::CHUNK / threads),
+        },
+        |p, id, names, cells| {
+            let at = p.cells.locate(&schema, id, names, &BTreeMap::new())?;
+            let cell = |i: usize| at[i].map(|c| cells[c]);
+            p.encoder.encode(cell);
+            for vi in 0..views.len() {
+                let fp = p.encoder.fingerprint(vi, cell);
+                p.sketches[vi].push(fp);
+                if opts.keep_fingerprints {
+                    p.kept[vi].push(fp);
+                }
+            }
+            if let Some(k) = &opts.discovery_key {
+                let fp = p.encoder.discovery_fingerprint(k);
+                if fp < limit {
+                    p.discovery.push(fp);
+                }
+            }
+            p.leaves.push(p.encoder.leaf().0)?;
+            Ok(())
+        },
+    )?;
+    let mut samples: Vec<Vec<Sample>> = views.iter().map(|_| Vec::new()).collect();
     let mut kept: Vec<Vec<u64>> = vec![Vec::new(); views.len()];
-    let mut leaves = sorter::LeafSorter::default();
-    let mut full = Vec::with_capacity(256);
-    let mut buf = Vec::with_capacity(256);
-    let mut read = 0u64;
-    let mut mapper = Mapper::new(&schema);
-
-    let mut handle = |names: &[String], same_names: bool, vals: &[&str]| -> Result<(), FingerprintError> {
-        let values = mapper.values(names, same_names, vals)?;
-        view_bytes(&schema, &values, &views[0], &mut full);
-        for (vi, view) in views.iter().enumerate() {
-            let bytes: &[u8] = if view.is_full {
-                &full
-            } else {
-                view_bytes(&schema, &values, view, &mut buf);
-                &buf
-            };
-            let fp = fingerprint_of(&secrets.sampling_key, &view.name, bytes);
-            if fp < limit {
-                sketches[vi].insert(fp);
-            }
-            if opts.keep_fingerprints {
-                kept[vi].push(fp);
-            }
+    let mut discovery = Vec::new();
+    let mut sorters = Vec::new();
+    for p in partials {
+        for (all, mine) in samples.iter_mut().zip(p.sketches) {
+            all.push(mine);
         }
-        if let Some(k) = &opts.discovery_key {
-            let fp = fingerprint_of(k, "full", &full);
-            if fp < limit {
-                discovery.insert(fp);
-            }
+        for (all, mine) in kept.iter_mut().zip(p.kept) {
+            all.extend(mine);
         }
-        leaves.push(leaf_of(&secrets.salt_key, &full).0)?;
-        Ok(())
-    };
-    for (names, values) in &sample {
-        let vals: Vec<&str> = values.iter().map(String::as_str).collect();
-        handle(names, false, &vals)?;
-        read += 1;
+        discovery.extend(p.discovery);
+        sorters.push(p.leaves);
     }
-    drop(sample);
-    while let Some(rec) = records.next_record()? {
-        handle(rec.names, rec.same_names, &rec.values)?;
-        read += 1;
-        if read.is_multiple_of(65_536) {
-            progress(read);
-        }
+    let (distinct, root) = sorter::LeafSorter::finish_all(sorters)?;
+    let sketches: Vec<Sample> = samples.into_iter().map(Sample::merge).collect();
+    for v in kept.iter_mut().chain([&mut discovery]) {
+        v.sort_unstable();
+        v.dedup();
     }
-    progress(read);
-    let (distinct, root) = leaves.finish()?;
 
     let view_manifests: Vec<ViewManifest> = views
         .iter()
         .zip(sketches)
-        .zip(kept.iter_mut())
-        .map(|((v, sketch), kept)| {
-            let mut values: Vec<u64> = sketch.into_iter().collect();
-            values.sort_unstable();
-            let distinct = if opts.keep_fingerprints {
-                kept.sort_unstable();
-                kept.dedup();
-                kept.len() as u64
-            } else {
-                values.len() as u64 * opts.scale.max(1)
-            };
-            let sketch: Vec<String> = values.iter().map(|h| format!("{h:016x}")).collect();
+        .zip(&kept)
+        .map(|((v, sample), kept)| {
+            let distinct =
+                if opts.keep_fingerprints { kept.len() as u64 } else { sample.values.len() as u64 * sample.scale };
+            let sketch: Vec<String> = sample.values.iter().map(|h| format!("{h:016x}")).collect();
             ViewManifest {
                 name: v.name.clone(),
                 columns: v.columns.iter().map(|&i| schema[i].name.clone()).collect(),
@@ -590,15 +947,23 @@ pub fn fingerprint<R: Read>(
                 sketch_digest: sketch_digest(&sketch),
                 sketch,
                 distinct_records: distinct,
+                scale: Some(sample.scale),
             }
         })
         .collect();
     let mut manifest = Manifest {
-        v: MANIFEST_VERSION.into(),
+        v: match scheme {
+            Scheme::V1 => MANIFEST_VERSION_1,
+            Scheme::V2 => MANIFEST_VERSION,
+        }
+        .into(),
         canon: canon::CANON_VERSION.into(),
         product: opts.product.clone(),
         version: opts.version,
-        created_at: chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+        created_at: tuning
+            .created_at
+            .clone()
+            .unwrap_or_else(|| chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true)),
         format: opts.format,
         schema_digest: schema_digest(&schema),
         schema,
@@ -608,22 +973,19 @@ pub fn fingerprint<R: Read>(
         scale: opts.scale.max(1),
         sampling_key_id: secrets.key_id(),
         views: view_manifests,
-        discovery: opts.discovery_key.map(|k| {
-            let mut values: Vec<u64> = discovery.into_iter().collect();
-            values.sort_unstable();
-            DiscoverySketch {
-                key_id: discovery_key_id(&k),
-                scale: opts.scale.max(1),
-                sketch: values.iter().map(|h| format!("{h:016x}")).collect(),
-            }
+        discovery: opts.discovery_key.map(|k| DiscoverySketch {
+            key_id: discovery_key_id(&k),
+            scale: opts.scale.max(1),
+            sketch: discovery.iter().map(|h| format!("{h:016x}")).collect(),
         }),
+        extends: None,
         signer: secrets.signer.verifier().to_string(),
         signature: String::new(),
     };
     manifest.signature =
         base64::engine::general_purpose::STANDARD.encode(secrets.signer.sign_bytes(&manifest.signed_bytes()));
     let kept = opts.keep_fingerprints.then(|| views.iter().map(|v| v.name.clone()).zip(kept).collect());
-    Ok(Fingerprints { manifest, kept })
+    Ok(Fingerprints { manifest, kept, columns })
 }
 
 /// The share of the owner's records found in a suspect dataset, for one view.
@@ -644,9 +1006,56 @@ pub struct ViewContainment {
     pub records_found: u64,
     /// Owner columns this view needs that the suspect lacks (the view cannot match then).
     pub missing_columns: Vec<String>,
+    /// Columns of the view whose suspect cells did not all read as their registered type (or were times
+    /// without a zone).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub unread: Vec<UnreadColumn>,
+    /// Why this figure may understate the truth (few samples, or a low estimate with formats that did
+    /// not read), when it may.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub caution: Option<String>,
     /// The matching fingerprints themselves (for choosing records to prove); not reported.
     #[serde(skip)]
     pub matched_fingerprints: Vec<u64>,
+}
+
+/// Sampled records that bound a 95% interval to ±2 points whatever the containment (1.96² × 0.25 / 0.02²).
+pub const MIN_SAMPLE: u64 = 2401;
+
+/// A registered column whose values the suspect writes in a form that was not read as its type.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct UnreadColumn {
+    pub column: String,
+    pub registered_type: ColumnType,
+    /// The suspect's non-null cells in the column, and the share of them not read as the type.
+    pub cells: u64,
+    pub share_unread: f64,
+    /// One of them, as written.
+    pub example: String,
+    /// What to declare.
+    pub hint: &'static str,
+}
+
+impl UnreadColumn {
+    fn new(col: &SchemaColumn, u: &scheme::Unread) -> Self {
+        Self {
+            column: col.name.clone(),
+            registered_type: col.ty,
+            cells: u.cells,
+            share_unread: u.unread as f64 / u.cells.max(1) as f64,
+            example: u.example.clone().unwrap_or_default(),
+            hint: match col.ty {
+                ColumnType::DateTime => {
+                    "registered as ISO-8601 date-times; times written without a zone match only unzoned registered \
+                     times: declare the suspect's zone (--zone); other written forms are not read"
+                }
+                ColumnType::Date => "registered as YYYY-MM-DD dates; day-first or month-first dates are not read",
+                ColumnType::Number => "registered as numbers; these cells hold no number dipr can read",
+                ColumnType::Bool => "registered as true/false",
+                ColumnType::Text => "",
+            },
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -680,12 +1089,25 @@ pub fn contain<R: Read>(
     kept: Option<&BTreeMap<String, Vec<u64>>>,
     progress: &mut dyn FnMut(u64),
 ) -> Result<ContainmentReport, FingerprintError> {
+    contain_with(manifest, secrets, suspect, format, kept, &Tuning::default(), progress)
+}
+
+/// [`contain`], with the number of threads chosen.
+pub fn contain_with<R: Read>(
+    manifest: &Manifest,
+    secrets: &Secrets,
+    suspect: impl Into<Input<R>>,
+    format: Format,
+    kept: Option<&BTreeMap<String, Vec<u64>>>,
+    tuning: &Tuning,
+    progress: &mut dyn FnMut(u64),
+) -> Result<ContainmentReport, FingerprintError> {
     if manifest.sampling_key_id != secrets.key_id() {
         return Err(FingerprintError::Invalid("these secrets are not the ones this manifest was made with".into()));
     }
     let schema = &manifest.schema;
     let views = manifest_views(manifest, manifest.views.iter().map(|v| v.name.as_str()))?;
-    let limit = threshold(manifest.scale);
+    let limits: Vec<u64> = manifest.views.iter().map(|v| threshold(v.scale.unwrap_or(manifest.scale))).collect();
     let owner: Vec<HashSet<u64>> = views
         .iter()
         .map(|v| match kept.and_then(|k| k.get(&v.name)) {
@@ -693,41 +1115,100 @@ pub fn contain<R: Read>(
             None => manifest.sketch_values(&v.name).unwrap_or_default(),
         })
         .collect();
-    let mut found: Vec<HashSet<u64>> = vec![HashSet::new(); views.len()];
-    let mut records = reader::Records::new(suspect.into(), format)?;
-    let mut present = vec![false; schema.len()];
-    let mut buf = Vec::new();
-    let mut read = 0u64;
-    let mut mapper = Mapper::new(schema);
-    while let Some(rec) = records.next_record()? {
-        let values = mapper.values(rec.names, rec.same_names, &rec.values)?;
-        for (p, v) in present.iter_mut().zip(&values) {
-            *p |= v.is_some();
-        }
-        for (vi, view) in views.iter().enumerate() {
-            view_bytes(schema, &values, view, &mut buf);
-            let fp = fingerprint_of(&secrets.sampling_key, &view.name, &buf);
-            let exact = kept.is_some_and(|k| k.contains_key(&view.name));
-            if (exact || fp < limit) && owner[vi].contains(&fp) {
-                found[vi].insert(fp);
+    let scheme = Scheme::of_manifest(&manifest.v)?;
+    // Exact when the owner kept every fingerprint, or when the sketch holds every record (scale 1).
+    let exact: Vec<bool> = views
+        .iter()
+        .zip(&manifest.views)
+        .map(|(v, m)| kept.is_some_and(|k| k.contains_key(&v.name)) || m.scale == Some(1))
+        .collect();
+    let mut reader = pipeline::Reader::new(reader::Records::open(suspect.into(), format, tuning.encoding)?);
+    let mut first = pipeline::Batch::default();
+    reader.fill(&mut first, INFER_ROWS)?;
+    let threads = tuning.threads.unwrap_or_else(pipeline::default_threads).max(1);
+    struct Partial<'a> {
+        cells: Cells,
+        encoder: Encoder<'a>,
+        found: Vec<HashSet<u64>>,
+        present: Vec<bool>,
+    }
+    let (read, partials) = pipeline::run(
+        first,
+        &mut reader,
+        threads,
+        progress,
+        || Partial {
+            cells: Cells::default(),
+            encoder: Encoder::new(schema, &views, scheme, &secrets.sampling_key, &secrets.salt_key)
+                .reading_suspect(tuning.zone),
+            found: vec![HashSet::new(); views.len()],
+            present: vec![false; schema.len()],
+        },
+        |p, id, names, cells| {
+            let at = p.cells.locate(schema, id, names, &tuning.columns)?;
+            for (seen, cell) in p.present.iter_mut().zip(at) {
+                *seen |= cell.is_some();
             }
+            let cell = |i: usize| at[i].map(|c| cells[c]);
+            p.encoder.encode(cell);
+            for vi in 0..views.len() {
+                let fp = p.encoder.fingerprint(vi, cell);
+                if (exact[vi] || fp < limits[vi]) && owner[vi].contains(&fp) {
+                    p.found[vi].insert(fp);
+                }
+            }
+            Ok(())
+        },
+    )?;
+    let mut found: Vec<HashSet<u64>> = vec![HashSet::new(); views.len()];
+    let mut present = vec![false; schema.len()];
+    let mut unread = vec![scheme::Unread::default(); schema.len()];
+    for p in partials {
+        for (all, mine) in unread.iter_mut().zip(p.encoder.unread()) {
+            all.merge(mine);
         }
-        read += 1;
-        if read.is_multiple_of(65_536) {
-            progress(read);
+        for (all, mine) in found.iter_mut().zip(p.found) {
+            all.extend(mine);
+        }
+        for (all, mine) in present.iter_mut().zip(p.present) {
+            *all |= mine;
         }
     }
-    progress(read);
     let report_views = views
         .iter()
         .enumerate()
         .map(|(vi, view)| {
-            let exact = kept.is_some_and(|k| k.contains_key(&view.name));
+            let exact = exact[vi];
             let n = owner[vi].len() as u64;
             let k = found[vi].len() as u64;
             let estimate = if n == 0 { 0.0 } else { k as f64 / n as f64 };
             let (low, high) = if exact { (estimate, estimate) } else { wilson(k, n) };
             let distinct = manifest.views[vi].distinct_records;
+            let missing: Vec<String> =
+                view.columns.iter().filter(|&&i| read > 0 && !present[i]).map(|&i| schema[i].name.clone()).collect();
+            let unread: Vec<UnreadColumn> = view
+                .columns
+                .iter()
+                .filter(|&&i| unread[i].unread > 0)
+                .map(|&i| UnreadColumn::new(&schema[i], &unread[i]))
+                .collect();
+            let mut caution = Vec::new();
+            if !exact && n < MIN_SAMPLE {
+                caution.push(format!(
+                    "only {n} sampled records: the interval is wider than ±2 points (it needs {MIN_SAMPLE})"
+                ));
+            }
+            if estimate < 0.05 && !missing.is_empty() {
+                caution.push(format!("the suspect has no column {missing:?}: this view cannot match"));
+            }
+            if estimate < 0.05 && unread.iter().any(|u| u.share_unread > 0.1) {
+                let cols: Vec<&str> =
+                    unread.iter().filter(|u| u.share_unread > 0.1).map(|u| u.column.as_str()).collect();
+                caution.push(format!(
+                    "low, and the suspect's {cols:?} did not read as the registered types: this may be a false \
+                     negative (see unread)"
+                ));
+            }
             ViewContainment {
                 view: view.name.clone(),
                 mode: if exact { "exact" } else { "sketch" },
@@ -737,12 +1218,9 @@ pub fn contain<R: Read>(
                 low,
                 high,
                 records_found: if exact { k } else { (estimate * distinct as f64).round() as u64 },
-                missing_columns: view
-                    .columns
-                    .iter()
-                    .filter(|&&i| read > 0 && !present[i])
-                    .map(|&i| schema[i].name.clone())
-                    .collect(),
+                missing_columns: missing,
+                unread,
+                caution: (!caution.is_empty()).then(|| caution.join("; ")),
                 matched_fingerprints: {
                     let mut v: Vec<u64> = found[vi].iter().copied().collect();
                     v.sort_unstable();
@@ -805,21 +1283,11 @@ pub struct RecordProof {
 }
 
 impl RecordProof {
-    fn canonical_bytes(&self) -> Vec<u8> {
-        let mut out = Vec::new();
-        for (k, v) in &self.record {
-            canon::push_column(&mut out, k, v.as_deref());
-        }
-        out
-    }
-
     /// Recompute the leaf from the record and its salt and follow the path to the root.
     pub fn verify(&self) -> Result<(), FingerprintError> {
-        if self.v != PROOF_VERSION {
-            return Err(FingerprintError::Invalid(format!("unsupported proof {}", self.v)));
-        }
+        let scheme = Scheme::of_proof(&self.v)?;
         let salt: [u8; 16] = unhex(&self.salt)?;
-        let leaf = leaf_hash(&salt, &self.canonical_bytes());
+        let leaf = scheme::proof_leaf(scheme, &self.record, &salt);
         let path = self.path.iter().map(|h| unhex::<32>(h)).collect::<Result<Vec<_>, _>>()?;
         let root: Hash = unhex(&self.root)?;
         if commitment::verify(&leaf, self.index, self.leaves, &path, &root) {
@@ -840,7 +1308,8 @@ pub fn prove_record<R: Read>(
     data: impl Into<Input<R>>,
     record_number: u64,
 ) -> Result<RecordProof, FingerprintError> {
-    let (n, mut proven) = prove_where(manifest, secrets, data.into(), |r, _| (r == record_number).then_some(()))?;
+    let (n, mut proven) =
+        prove_where(manifest, secrets, data.into(), &[], |r, _, _| (r == record_number).then_some(()))?;
     match proven.pop() {
         Some(((), proof)) => Ok(proof),
         None => Err(FingerprintError::Invalid(format!("the data has {n} records; there is no record {record_number}"))),
@@ -863,14 +1332,12 @@ pub(crate) fn prove_matching<R: Read>(
 ) -> Result<Vec<(usize, u64, RecordProof)>, FingerprintError> {
     let views = manifest_views(manifest, targets.iter().map(|(v, _)| v.as_str()))?;
     let mut seen: Vec<HashSet<u64>> = vec![HashSet::new(); targets.len()];
-    let mut buf = Vec::new();
-    let (_, proven) = prove_where(manifest, secrets, data, |_, values| {
-        for (ti, (view, (_, wanted))) in views.iter().zip(targets).enumerate() {
+    let (_, proven) = prove_where(manifest, secrets, data, &views, |_, _, fps| {
+        for (ti, (fp, (_, wanted))) in fps.iter().zip(targets).enumerate() {
             if seen[ti].len() >= limit || wanted.is_empty() {
                 continue;
             }
-            view_bytes(&manifest.schema, values, view, &mut buf);
-            let fp = fingerprint_of(&secrets.sampling_key, &view.name, &buf);
+            let fp = *fp;
             if wanted.contains(&fp) && seen[ti].insert(fp) {
                 return Some((ti, fp));
             }
@@ -894,19 +1361,21 @@ pub(crate) fn find_in_suspect<R: Read>(
     let mut left: Vec<HashSet<u64>> = wanted.iter().map(|(_, fps)| fps.clone()).collect();
     let mut records = reader::Records::new(suspect, format)?;
     let mut mapper = Mapper::new(schema);
-    let mut buf = Vec::new();
+    let scheme = Scheme::of_manifest(&manifest.v)?;
+    let mut encoder =
+        Encoder::new(schema, &views, scheme, &secrets.sampling_key, &secrets.salt_key).reading_suspect(None);
     let mut out = Vec::new();
     let mut n = 0u64;
     while left.iter().any(|l| !l.is_empty()) {
         let Some(rec) = records.next_record()? else { break };
         n += 1;
         let values = mapper.values(rec.names, rec.same_names, &rec.values)?;
+        encoder.encode(|i| values[i]);
         for (wi, view) in views.iter().enumerate() {
             if left[wi].is_empty() {
                 continue;
             }
-            view_bytes(schema, &values, view, &mut buf);
-            let fp = fingerprint_of(&secrets.sampling_key, &view.name, &buf);
+            let fp = encoder.fingerprint(wi, |i| values[i]);
             if left[wi].remove(&fp) {
                 let cells = view.columns.iter().map(|&i| (schema[i].name.clone(), values[i].map(str::to_string)));
                 out.push((wi, fp, n, cells.collect()));
@@ -927,16 +1396,21 @@ pub fn agree_on_view(manifest: &Manifest, view: &str, record: &CanonicalRecord, 
     if !suspect.keys().map(String::as_str).eq(columns.iter().copied()) {
         return false;
     }
-    fn bytes<'a>(schema: &[SchemaColumn], view: &View, cells: &'a BTreeMap<String, Option<String>>) -> Vec<u8> {
+    fn bytes<'a>(
+        schema: &[SchemaColumn],
+        view: &View,
+        cells: &'a BTreeMap<String, Option<String>>,
+        suspect: bool,
+    ) -> Vec<u8> {
         let values: Vec<Option<&'a str>> =
             schema.iter().map(|c| cells.get(&c.name).and_then(|v| v.as_deref())).collect();
         let mut out = Vec::new();
-        view_bytes(schema, &values, view, &mut out);
+        view_bytes(schema, &values, view, suspect, &mut out);
         out
     }
     // A canonical value canonicalises to itself, so the registered record's bytes are what they were
-    // when its fingerprint was made.
-    bytes(schema, &view, record) == bytes(schema, &view, suspect)
+    // when its fingerprint was made; the suspect's cells are read as the measurement read them.
+    bytes(schema, &view, record, false) == bytes(schema, &view, suspect, true)
 }
 
 /// The manifest's views of these names, compiled.
@@ -965,23 +1439,28 @@ fn prove_where<R: Read, T>(
     manifest: &Manifest,
     secrets: &Secrets,
     data: Input<R>,
-    mut pick: impl FnMut(u64, &[Option<&str>]) -> Option<T>,
+    views: &[View],
+    mut pick: impl FnMut(u64, &[Option<&str>], &[u64]) -> Option<T>,
 ) -> Result<(u64, Vec<(T, RecordProof)>), FingerprintError> {
     let schema = &manifest.schema;
-    let full = compile_views(schema, &[ViewSpec::full()])?.remove(0);
+    let scheme = Scheme::of_manifest(&manifest.v)?;
+    let mut encoder = Encoder::new(schema, views, scheme, &secrets.sampling_key, &secrets.salt_key);
     let mut records = reader::Records::new(data, manifest.format)?;
     let mut leaves = Vec::new();
-    let mut bytes = Vec::new();
+    let mut fps = vec![0u64; views.len()];
     let mut chosen: Vec<(T, Hash, [u8; 16], CanonicalRecord)> = Vec::new();
     let mut n = 0u64;
     let mut mapper = Mapper::new(schema);
     while let Some(rec) = records.next_record()? {
         n += 1;
         let values = mapper.values(rec.names, rec.same_names, &rec.values)?;
-        view_bytes(schema, &values, &full, &mut bytes);
-        let (leaf, salt) = leaf_of(&secrets.salt_key, &bytes);
+        encoder.encode(|i| values[i]);
+        for (vi, fp) in fps.iter_mut().enumerate() {
+            *fp = encoder.fingerprint(vi, |i| values[i]);
+        }
+        let (leaf, salt) = encoder.leaf();
         leaves.push(leaf);
-        if let Some(tag) = pick(n, &values) {
+        if let Some(tag) = pick(n, &values, &fps) {
             let record = schema
                 .iter()
                 .zip(&values)
@@ -1003,7 +1482,7 @@ fn prove_where<R: Read, T>(
         .map(|(tag, leaf, salt, record)| {
             let index = leaves.binary_search(&leaf).expect("the leaf is among the leaves");
             let proof = RecordProof {
-                v: PROOF_VERSION.into(),
+                v: scheme.proof_version().into(),
                 record,
                 salt: hex(&salt),
                 index: index as u64,

@@ -94,27 +94,45 @@ impl LeafSorter {
     }
 
     /// Sort, deduplicate and fold: (distinct leaves, root).
-    pub fn finish(mut self) -> std::io::Result<(u64, Hash)> {
+    pub fn finish(self) -> std::io::Result<(u64, Hash)> {
+        Self::finish_all(vec![self])
+    }
+
+    /// Sort, deduplicate and fold the leaves of several sorters together: (distinct leaves, root). The
+    /// same leaves give the same root however they were shared out.
+    pub fn finish_all(mut sorters: Vec<Self>) -> std::io::Result<(u64, Hash)> {
         let mut root = RootBuilder::default();
-        if self.spills.is_empty() {
-            self.chunk.sort_unstable();
-            self.chunk.dedup();
-            for l in &self.chunk {
-                root.push(*l);
+        // The chunks still in memory are sorted side by side.
+        std::thread::scope(|scope| {
+            for s in sorters.iter_mut().filter(|s| s.spills.is_empty()) {
+                scope.spawn(|| {
+                    s.chunk.sort_unstable();
+                    s.chunk.dedup();
+                });
+            }
+        });
+        let mut sources: Vec<Source> = Vec::new();
+        for s in &mut sorters {
+            if s.spills.is_empty() {
+                sources.push(Source::Memory(std::mem::take(&mut s.chunk).into_iter()));
+            } else {
+                if !s.chunk.is_empty() {
+                    s.spill()?;
+                }
+                for p in &s.spills {
+                    sources.push(Source::File(BufReader::with_capacity(1 << 16, File::open(p)?)));
+                }
+            }
+        }
+        if let [Source::Memory(only)] = &mut sources[..] {
+            for l in only {
+                root.push(l);
             }
             return Ok((root.count(), root.root()));
         }
-        if !self.chunk.is_empty() {
-            self.spill()?;
-        }
-        let mut readers: Vec<BufReader<File>> = self
-            .spills
-            .iter()
-            .map(|p| File::open(p).map(|f| BufReader::with_capacity(1 << 16, f)))
-            .collect::<Result<_, _>>()?;
         let mut heap = BinaryHeap::new();
-        for (i, r) in readers.iter_mut().enumerate() {
-            if let Some(l) = read_leaf(r)? {
+        for (i, s) in sources.iter_mut().enumerate() {
+            if let Some(l) = s.next_leaf()? {
                 heap.push(Reverse((l, i)));
             }
         }
@@ -124,11 +142,26 @@ impl LeafSorter {
                 root.push(l);
                 last = Some(l);
             }
-            if let Some(next) = read_leaf(&mut readers[i])? {
+            if let Some(next) = sources[i].next_leaf()? {
                 heap.push(Reverse((next, i)));
             }
         }
         Ok((root.count(), root.root()))
+    }
+}
+
+/// Sorted leaves: a chunk still in memory, or one spilled to a file.
+enum Source {
+    Memory(std::vec::IntoIter<Hash>),
+    File(BufReader<File>),
+}
+
+impl Source {
+    fn next_leaf(&mut self) -> std::io::Result<Option<Hash>> {
+        match self {
+            Source::Memory(it) => Ok(it.next()),
+            Source::File(r) => read_leaf(r),
+        }
     }
 }
 
@@ -172,6 +205,14 @@ mod tests {
                 s.push(*l).unwrap();
             }
             assert_eq!(s.finish().unwrap(), (7_000, want), "chunk {chunk}");
+        }
+        // Shared out between sorters, spilled or not, the leaves fold to the same root.
+        for (chunk, parts) in [(1_000_000usize, 3usize), (999, 2), (64, 5)] {
+            let mut sorters: Vec<LeafSorter> = (0..parts).map(|_| LeafSorter::with_chunk(chunk)).collect();
+            for (i, l) in leaves.iter().enumerate() {
+                sorters[i * 7 % parts].push(*l).unwrap();
+            }
+            assert_eq!(LeafSorter::finish_all(sorters).unwrap(), (7_000, want), "chunk {chunk}, {parts} sorters");
         }
         assert_eq!(LeafSorter::default().finish().unwrap().1, crate::commitment::root(&[]));
     }

@@ -437,10 +437,9 @@ fn parquet_and_csv_of_the_same_data_agree() {
     let csv = fingerprint(owner_csv(&data).as_bytes(), &options(vec![]), &s, &mut |_| {}).unwrap().manifest;
     let mut popts = options(vec![]);
     popts.format = Format::Parquet;
-    let pq =
-        fingerprint(Input::<std::io::Empty>::ParquetFile(std::fs::File::open(&path).unwrap()), &popts, &s, &mut |_| {})
-            .unwrap()
-            .manifest;
+    let pq = fingerprint(Input::<std::io::Empty>::File(std::fs::File::open(&path).unwrap()), &popts, &s, &mut |_| {})
+        .unwrap()
+        .manifest;
     assert_eq!(pq.records_read, 3_000);
     assert_eq!(pq.root, csv.root, "typed Parquet values canonicalise like their CSV text");
     assert_eq!(pq.views[0].sketch, csv.views[0].sketch);
