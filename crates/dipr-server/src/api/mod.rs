@@ -77,7 +77,7 @@ impl utoipa::Modify for BearerAuth {
         (name = "review", description = "Examiner decisions"),
         (name = "public", description = "Search, notices, objections (no sign-in needed)"),
         (name = "fingerprints", description = "Fingerprint manifests, overlap warnings, discovery"),
-        (name = "ledger", description = "Certificates and proofs from the public log (tiles: /log/checkpoint, /log/tile/…)"),
+        (name = "ledger", description = "Certificates, proofs and the public events from the public log (tiles: /log/checkpoint, /log/tile/…; bulk data: /bulk/manifest.json and the files it names)"),
         (name = "registered", description = "Registered products: holder changes, transfers, licences, transactions, pledges, versions, disputes; encumbrance search"),
         (name = "statistics", description = "The administration's statistics (JSON and CSV)"),
         (name = "admin", description = "Users, code lists, calendar, clock"),

@@ -1032,7 +1032,7 @@ async fn openapi_document_lists_every_route_with_its_methods() {
         assert_eq!(allowed, documented, "{path}: the methods served and the methods documented differ");
     }
     // Routes added without `routes!`: only these, served at the root (the document's `ledger` tag names the
-    // log's; the document does not describe itself).
+    // log's and the bulk files; the document does not describe itself).
     let mut plain = Vec::new();
     for entry in std::fs::read_dir(concat!(env!("CARGO_MANIFEST_DIR"), "/src/api")).unwrap() {
         let text = std::fs::read_to_string(entry.unwrap().path()).unwrap();
@@ -1043,7 +1043,11 @@ async fn openapi_document_lists_every_route_with_its_methods() {
         }
     }
     plain.sort();
-    assert_eq!(plain, ["/api/openapi.json", "/log/checkpoint", "/log/tile/{*path}"], "a route outside `routes!`");
+    assert_eq!(
+        plain,
+        ["/api/openapi.json", "/bulk/{file}", "/log/checkpoint", "/log/tile/{*path}"],
+        "a route outside `routes!`"
+    );
     for path in ["/log/checkpoint", "/log/tile/0/000"] {
         let (s, v) = app.call("GET", path, None, None).await;
         assert_eq!((s.as_u16(), v["error"]["code"].as_str()), (404, Some("not_found")), "{path}: {v}");
