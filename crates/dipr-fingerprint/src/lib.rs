@@ -371,14 +371,20 @@ fn compile_views(schema: &[SchemaColumn], specs: &[ViewSpec]) -> Result<Vec<View
         .collect()
 }
 
-/// Canonical record bytes of `values` (per schema column, raw) for one view; a suspect's values are read
-/// as scrapers write them (`lenient`, no declared zone).
-fn view_bytes(schema: &[SchemaColumn], values: &[Option<&str>], view: &View, suspect: bool, out: &mut Vec<u8>) {
+/// Canonical record bytes of `values` (per schema column, raw) for one view; a suspect's values
+/// (`suspect`: with the declared zone, if any) are read as scrapers write them (`lenient`).
+fn view_bytes(
+    schema: &[SchemaColumn],
+    values: &[Option<&str>],
+    view: &View,
+    suspect: Option<Option<lenient::Zone>>,
+    out: &mut Vec<u8>,
+) {
     out.clear();
     for (k, &i) in view.columns.iter().enumerate() {
         let v = values[i].and_then(|raw| match suspect {
-            false => canon::value_cow(raw, schema[i].ty, view.round[k]),
-            true => lenient::value(raw, schema[i].ty, view.round[k], None),
+            None => canon::value_cow(raw, schema[i].ty, view.round[k]),
+            Some(zone) => lenient::value(raw, schema[i].ty, view.round[k], zone),
         });
         canon::push_column(out, &schema[i].name, v.as_deref());
     }
@@ -464,12 +470,13 @@ fn threshold(scale: u64) -> u64 {
 /// headers stay the same (delimited files: always).
 struct Mapper<'s> {
     schema: &'s [SchemaColumn],
+    rename: BTreeMap<String, String>,
     cache: Option<(Vec<String>, Vec<Option<usize>>)>,
 }
 
 impl<'s> Mapper<'s> {
     fn new(schema: &'s [SchemaColumn]) -> Self {
-        Self { schema, cache: None }
+        Self { schema, rename: BTreeMap::new(), cache: None }
     }
 
     fn values<'r>(
@@ -479,7 +486,7 @@ impl<'s> Mapper<'s> {
         vals: &[&'r str],
     ) -> Result<Vec<Option<&'r str>>, FingerprintError> {
         if !(same_names && self.cache.is_some()) && self.cache.as_ref().is_none_or(|(n, _)| n.as_slice() != names) {
-            self.cache = Some((names.to_vec(), positions(names, self.schema, &BTreeMap::new())?));
+            self.cache = Some((names.to_vec(), positions(names, self.schema, &self.rename)?));
         }
         let pos = &self.cache.as_ref().expect("set").1;
         let mut values = vec![None; self.schema.len()];
@@ -1354,16 +1361,18 @@ pub(crate) fn find_in_suspect<R: Read>(
     secrets: &Secrets,
     suspect: Input<R>,
     format: Format,
+    tuning: &Tuning,
     wanted: &[(String, HashSet<u64>)],
 ) -> Result<Vec<(usize, u64, u64, SuspectCells)>, FingerprintError> {
     let schema = &manifest.schema;
     let views = manifest_views(manifest, wanted.iter().map(|(v, _)| v.as_str()))?;
     let mut left: Vec<HashSet<u64>> = wanted.iter().map(|(_, fps)| fps.clone()).collect();
-    let mut records = reader::Records::new(suspect, format)?;
+    let mut records = reader::Records::open(suspect, format, tuning.encoding)?;
     let mut mapper = Mapper::new(schema);
+    mapper.rename = tuning.columns.clone();
     let scheme = Scheme::of_manifest(&manifest.v)?;
     let mut encoder =
-        Encoder::new(schema, &views, scheme, &secrets.sampling_key, &secrets.salt_key).reading_suspect(None);
+        Encoder::new(schema, &views, scheme, &secrets.sampling_key, &secrets.salt_key).reading_suspect(tuning.zone);
     let mut out = Vec::new();
     let mut n = 0u64;
     while left.iter().any(|l| !l.is_empty()) {
@@ -1389,6 +1398,17 @@ pub(crate) fn find_in_suspect<R: Read>(
 /// reveals it) on one of the manifest's views: the comparison the keyed fingerprints made, redone in the
 /// open so that anyone can check it without the owner's keys.
 pub fn agree_on_view(manifest: &Manifest, view: &str, record: &CanonicalRecord, suspect: &SuspectCells) -> bool {
+    agree_on_view_in(manifest, view, record, suspect, None)
+}
+
+/// [`agree_on_view`], the suspect's times without a zone read in `zone` (as the measurement declared).
+pub fn agree_on_view_in(
+    manifest: &Manifest,
+    view: &str,
+    record: &CanonicalRecord,
+    suspect: &SuspectCells,
+    zone: Option<lenient::Zone>,
+) -> bool {
     let Ok(mut views) = manifest_views(manifest, [view]) else { return false };
     let view = views.remove(0);
     let schema = &manifest.schema;
@@ -1400,7 +1420,7 @@ pub fn agree_on_view(manifest: &Manifest, view: &str, record: &CanonicalRecord, 
         schema: &[SchemaColumn],
         view: &View,
         cells: &'a BTreeMap<String, Option<String>>,
-        suspect: bool,
+        suspect: Option<Option<lenient::Zone>>,
     ) -> Vec<u8> {
         let values: Vec<Option<&'a str>> =
             schema.iter().map(|c| cells.get(&c.name).and_then(|v| v.as_deref())).collect();
@@ -1410,7 +1430,7 @@ pub fn agree_on_view(manifest: &Manifest, view: &str, record: &CanonicalRecord, 
     }
     // A canonical value canonicalises to itself, so the registered record's bytes are what they were
     // when its fingerprint was made; the suspect's cells are read as the measurement read them.
-    bytes(schema, &view, record, false) == bytes(schema, &view, suspect, true)
+    bytes(schema, &view, record, None) == bytes(schema, &view, suspect, Some(zone))
 }
 
 /// The manifest's views of these names, compiled.

@@ -180,6 +180,53 @@ fn rewritten_values_are_found_again() {
         );
         assert!(v.low >= truth - 0.02 && v.high <= truth + 0.02, "{what}: [{}, {}] vs {truth}", v.low, v.high);
     }
+    // Evidence for local times: proven records beside the suspect's rows as written, verified in the zone
+    // the bundle states, and not without it.
+    let local = suspect(&taken, &foreign, "flight,air_time,distance,dep_delay,time_hour", |f| {
+        let ny: chrono_tz::Tz = "America/New_York".parse().unwrap();
+        format!(
+            "{},{},{},{},{}",
+            f.id,
+            f.air_time,
+            f.distance,
+            f.delay,
+            f.at.with_timezone(&ny).format("%Y-%m-%d %H:%M:%S")
+        )
+    });
+    let tuning = Tuning { zone: Some(lenient::Zone::parse("America/New_York").unwrap()), ..Default::default() };
+    let report = contain_with(&fp.manifest, &s, local.as_bytes(), Format::Csv, None, &tuning, &mut |_| {}).unwrap();
+    let owner_text = owner_csv(&owner);
+    let (proofs, matches) = evidence::prove_matches_with(
+        &fp.manifest,
+        &s,
+        &report,
+        owner_text.as_bytes().into(),
+        local.as_bytes().into(),
+        Format::Csv,
+        &tuning,
+        3,
+    )
+    .unwrap();
+    assert_eq!(matches.len(), 3);
+    assert!(matches[0].suspect["time_hour"].as_deref().unwrap().contains(' '), "as written: {:?}", matches[0]);
+    let cert: dipr_ledger::certificate::Certificate = serde_json::from_value(serde_json::json!({
+        "format": "", "signature": "", "log_entry": "", "proof": "", "registry_key": "", "timestamps": [],
+        "statement": {"v": "", "registry": "", "registration_number": "", "certificate_number": "",
+            "holder": {"kind": "", "name": "", "id_number": ""}, "product": {"name": "", "object_type": "", "industry": ""},
+            "data_sources": [], "registered_at": "", "valid_from": "", "valid_until": "", "record_url": "",
+            "content_commitment": {"root": fp.manifest.root, "manifest_sha256": fp.manifest.digest()}}
+    }))
+    .unwrap();
+    let info = evidence::SuspectInfo { file_name: "s.csv".into(), sha256: String::new(), bytes: 0, records: 0 };
+    let bundle = evidence::EvidenceBundle::new(cert, fp.manifest.clone(), info, &report, proofs, matches, &s.signer);
+    let matched = |b: &evidence::EvidenceBundle| {
+        let checks = evidence::verify(b, None, None).checks;
+        let owner = checks.iter().find(|c| c.id == "owner_signature").unwrap().ok;
+        (owner, checks.iter().filter(|c| c.id == "view_match" && c.ok).count())
+    };
+    assert_eq!(matched(&bundle), (true, 0), "read without the zone, the times differ");
+    assert_eq!(matched(&bundle.read_in_zone("America/New_York", &s.signer)), (true, 3));
+
     // Without the declared zone, local times are not UTC times: nothing is found, and nothing false.
     let text = suspect(&taken, &foreign, "flight,air_time,distance,dep_delay,time_hour", |f| {
         let ny: chrono_tz::Tz = "America/New_York".parse().unwrap();
