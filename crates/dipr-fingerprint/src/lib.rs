@@ -15,6 +15,7 @@ pub mod reader;
 mod scheme;
 pub mod sorter;
 
+use std::borrow::Cow;
 use std::collections::{BTreeMap, HashSet};
 use std::io::Read;
 
@@ -156,11 +157,17 @@ pub struct ViewSpec {
     /// Decimals to round numeric columns to.
     #[serde(default)]
     pub round: BTreeMap<String, u32>,
+    /// Unit conversions of numeric columns, applied to the registered values before they are rounded:
+    /// a factor written `n/d` or as a decimal (`air_time = "1/60"`: minutes to hours; `distance =
+    /// "1.609344"`: miles to km). A suspect's values are taken as already converted. A converted column
+    /// must be rounded.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub convert: BTreeMap<String, String>,
 }
 
 impl ViewSpec {
     pub fn full() -> Self {
-        Self { name: "full".into(), columns: None, round: BTreeMap::new() }
+        Self { name: "full".into(), columns: None, round: BTreeMap::new(), convert: BTreeMap::new() }
     }
 }
 
@@ -176,6 +183,8 @@ pub struct ViewManifest {
     pub name: String,
     pub columns: Vec<String>,
     pub round: BTreeMap<String, u32>,
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub convert: BTreeMap<String, String>,
     /// Sorted sketch values (hex u64).
     pub sketch: Vec<String>,
     /// Distinct records of the view, estimated from the sketch (exact when fingerprints were kept).
@@ -190,7 +199,12 @@ pub struct ViewManifest {
 impl ViewManifest {
     /// The declaration this view was made from.
     fn spec(&self) -> ViewSpec {
-        ViewSpec { name: self.name.clone(), columns: Some(self.columns.clone()), round: self.round.clone() }
+        ViewSpec {
+            name: self.name.clone(),
+            columns: Some(self.columns.clone()),
+            round: self.round.clone(),
+            convert: self.convert.clone(),
+        }
     }
 }
 
@@ -320,12 +334,43 @@ fn sketch_digest(sketch: &[String]) -> String {
     hex(blake3::hash(sketch.join("\n").as_bytes()).as_bytes())
 }
 
-/// A compiled view: which schema columns, with what rounding.
+/// A compiled view: which schema columns, with what rounding and conversion.
 struct View {
     name: String,
     columns: Vec<usize>,
     round: Vec<Option<u32>>,
+    /// A conversion factor `n/d` per column.
+    convert: Vec<Option<(i128, i128)>>,
     is_full: bool,
+}
+
+/// A conversion factor: `n/d` or a decimal, positive.
+fn factor(f: &str) -> Option<(i128, i128)> {
+    let (n, d) = match f.split_once('/') {
+        Some((n, d)) => (n.trim().parse::<i128>().ok()?, d.trim().parse::<i128>().ok()?),
+        None => {
+            let c = canon::number(f, None)?;
+            let (int, frac) = c.split_once('.').unwrap_or((&c, ""));
+            (format!("{int}{frac}").parse().ok()?, 10i128.checked_pow(frac.len() as u32)?)
+        }
+    };
+    (n > 0 && d > 0).then_some((n, d))
+}
+
+/// A canonical number times `n/d`, rounded half away from zero to `round` decimals, canonical; `None`
+/// when too large to compute exactly.
+fn converted(value: &str, (n, d): (i128, i128), round: u32) -> Option<String> {
+    let negative = value.starts_with('-');
+    let (int, frac) = value.trim_start_matches('-').split_once('.').unwrap_or((value.trim_start_matches('-'), ""));
+    let mantissa: i128 = format!("{int}{frac}").parse().ok()?;
+    // value × n/d × 10^round = mantissa × n × 10^round / (d × 10^frac)
+    let num = mantissa.checked_mul(n)?.checked_mul(10i128.checked_pow(round)?)?;
+    let den = d.checked_mul(10i128.checked_pow(frac.len() as u32)?)?;
+    let q = (2 * num + den) / (2 * den);
+    let digits = format!("{q:0>width$}", width = round as usize + 1);
+    let (i, f) = digits.split_at(digits.len() - round as usize);
+    let text = if f.is_empty() { i.to_string() } else { format!("{i}.{f}") };
+    canon::number(&format!("{}{text}", if negative { "-" } else { "" }), None)
 }
 
 fn compile_views(schema: &[SchemaColumn], specs: &[ViewSpec]) -> Result<Vec<View>, FingerprintError> {
@@ -365,8 +410,30 @@ fn compile_views(schema: &[SchemaColumn], specs: &[ViewSpec]) -> Result<Vec<View
                 .iter()
                 .map(|&i| s.round.iter().find(|(k, _)| canon::name(k) == schema[i].name).map(|(_, d)| *d))
                 .collect();
+            let convert: Vec<Option<(i128, i128)>> = columns
+                .iter()
+                .zip(&round)
+                .map(|(&i, r)| {
+                    let Some((_, f)) = s.convert.iter().find(|(k, _)| canon::name(k) == schema[i].name) else {
+                        return Ok(None);
+                    };
+                    let bad = |why: &str| {
+                        FingerprintError::Invalid(format!(
+                            "view {}: {:?} conversion {f:?}: {why}",
+                            s.name, schema[i].name
+                        ))
+                    };
+                    if schema[i].ty != ColumnType::Number || r.is_none() {
+                        return Err(bad("only a numeric column of the view, rounded, can be converted"));
+                    }
+                    factor(f).map(Some).ok_or_else(|| bad("write the factor as n/d or a decimal"))
+                })
+                .collect::<Result<_, _>>()?;
+            if let Some(c) = s.convert.keys().find(|c| !columns.iter().any(|&i| schema[i].name == canon::name(c))) {
+                return Err(FingerprintError::Invalid(format!("view {}: {c:?} is not a column of the view", s.name)));
+            }
             let is_full = columns.len() == schema.len() && round.iter().all(Option::is_none);
-            Ok(View { name: s.name.clone(), columns, round, is_full })
+            Ok(View { name: s.name.clone(), columns, round, convert, is_full })
         })
         .collect()
 }
@@ -382,9 +449,12 @@ fn view_bytes(
 ) {
     out.clear();
     for (k, &i) in view.columns.iter().enumerate() {
-        let v = values[i].and_then(|raw| match suspect {
-            None => canon::value_cow(raw, schema[i].ty, view.round[k]),
-            Some(zone) => lenient::value(raw, schema[i].ty, view.round[k], zone),
+        let v = values[i].and_then(|raw| match (suspect, view.convert[k], view.round[k]) {
+            (None, Some(f), Some(r)) => {
+                canon::value_cow(raw, schema[i].ty, None).map(|v| converted(&v, f, r).map_or(v, Cow::Owned))
+            }
+            (None, _, _) => canon::value_cow(raw, schema[i].ty, view.round[k]),
+            (Some(zone), _, _) => lenient::value(raw, schema[i].ty, view.round[k], zone),
         });
         canon::push_column(out, &schema[i].name, v.as_deref());
     }
@@ -951,6 +1021,11 @@ fn fingerprint_scheme<R: Read>(
                     .zip(&v.round)
                     .filter_map(|(&i, r)| r.map(|r| (schema[i].name.clone(), r)))
                     .collect(),
+                convert: specs
+                    .iter()
+                    .find(|sp| sp.name == v.name)
+                    .map(|sp| sp.convert.iter().map(|(k, f)| (canon::name(k), f.clone())).collect())
+                    .unwrap_or_default(),
                 sketch_digest: sketch_digest(&sketch),
                 sketch,
                 distinct_records: distinct,

@@ -65,8 +65,12 @@ fn six_of_nineteen_columns_under_translated_headers_are_matched_by_content() {
         csv.push('\n');
     }
     let kept = ["carrier", "flight", "tailnum", "origin", "dest", "time_hour"];
-    let route =
-        ViewSpec { name: "route".into(), columns: Some(kept.map(String::from).to_vec()), round: BTreeMap::new() };
+    let route = ViewSpec {
+        name: "route".into(),
+        columns: Some(kept.map(String::from).to_vec()),
+        round: BTreeMap::new(),
+        convert: BTreeMap::new(),
+    };
     let opts = Options {
         format: Format::Csv,
         product: "航班".into(),
