@@ -118,6 +118,12 @@ pub struct ContainArgs {
     /// --match-columns).
     #[arg(long = "map", value_name = "SUSPECT=REGISTERED")]
     map: Vec<String>,
+    /// A suspect date column holding registered year, month and day columns: `--date date=year,month,day`.
+    #[arg(long = "date", value_name = "SUSPECT=YEAR,MONTH,DAY")]
+    dates: Vec<String>,
+    /// A registered date column the suspect splits: `--date-parts date=Y,M,D` (the suspect's columns).
+    #[arg(long = "date-parts", value_name = "REGISTERED=YEAR,MONTH,DAY")]
+    date_parts: Vec<String>,
     /// Recognise the suspect's columns by their content (translated, renamed, reordered headers), print
     /// the proposal and measure with it. Needs MANIFEST.columns, written by `dipr fingerprint`.
     #[arg(long)]
@@ -481,6 +487,18 @@ pub fn contain(a: ContainArgs) -> Result<()> {
         }
     }
     add_mapping(&mut tuning, &a.map)?;
+    for (arg, rules, into) in
+        [("--date", &a.dates, &mut tuning.dates), ("--date-parts", &a.date_parts, &mut tuning.date_parts)]
+    {
+        for rule in rules {
+            let parsed = rule.split_once('=').and_then(|(k, v)| {
+                let parts: Vec<String> = v.split(',').map(dipr_fingerprint::canon::name).collect();
+                Some((dipr_fingerprint::canon::name(k), <[String; 3]>::try_from(parts).ok()?))
+            });
+            let (k, v) = parsed.with_context(|| format!("{arg} {rule:?}: write NAME=YEAR,MONTH,DAY"))?;
+            into.insert(k, v);
+        }
+    }
     let report = measure(&a.manifest, &manifest, &secrets, &a.suspect, a.format.as_deref(), &tuning)?;
     if a.json {
         println!("{}", serde_json::to_string_pretty(&report)?);

@@ -603,6 +603,12 @@ pub struct Tuning {
     /// A suspect's columns by the registered columns they hold: suspect name → registered name (see
     /// [`propose_columns`]).
     pub columns: BTreeMap<String, String>,
+    /// A suspect's date columns that merge registered year, month and day columns: suspect name →
+    /// [year, month, day] registered names.
+    pub dates: BTreeMap<String, [String; 3]>,
+    /// Registered date columns a suspect splits into year, month and day columns: registered name →
+    /// [year, month, day] suspect names.
+    pub date_parts: BTreeMap<String, [String; 3]>,
 }
 
 /// Where each schema column's cell is in records with the given headers, remembered by header id.
@@ -1213,7 +1219,16 @@ pub fn contain_with<R: Read>(
         encoder: Encoder<'a>,
         found: Vec<HashSet<u64>>,
         present: Vec<bool>,
+        /// Per schema column, a value taken from a suspect's merged date column, for this record.
+        derived: Vec<Option<String>>,
+        /// For a header set id: its merged and split dates.
+        splits: Option<(u64, Merged, Split)>,
     }
+    /// Suspect cells of merged dates, with the year, month and day schema columns they hold.
+    type Merged = Vec<(usize, [Option<usize>; 3])>;
+    /// Schema columns of dates, with the suspect cells of their year, month and day.
+    type Split = Vec<(usize, [usize; 3])>;
+    let column = |name: &str| schema.iter().position(|c| c.name == canon::name(name));
     let (read, partials) = pipeline::run(
         first,
         &mut reader,
@@ -1225,18 +1240,53 @@ pub fn contain_with<R: Read>(
                 .reading_suspect(tuning.zone),
             found: vec![HashSet::new(); views.len()],
             present: vec![false; schema.len()],
+            derived: vec![None; schema.len()],
+            splits: None,
         },
         |p, id, names, cells| {
-            let at = p.cells.locate(schema, id, names, &tuning.columns)?;
-            for (seen, cell) in p.present.iter_mut().zip(at) {
-                *seen |= cell.is_some();
+            let Partial { cells: located, encoder, found, present, derived, splits } = p;
+            let at = located.locate(schema, id, names, &tuning.columns)?;
+            if splits.as_ref().is_none_or(|(i, _, _)| *i != id) {
+                let canonical: Vec<String> = names.iter().map(|n| canon::name(n)).collect();
+                let cell = |name: &str| canonical.iter().position(|n| *n == canon::name(name));
+                let merged = tuning
+                    .dates
+                    .iter()
+                    .filter_map(|(from, to)| Some((cell(from)?, [column(&to[0]), column(&to[1]), column(&to[2])])))
+                    .collect();
+                let parts = tuning
+                    .date_parts
+                    .iter()
+                    .filter_map(|(to, from)| Some((column(to)?, [cell(&from[0])?, cell(&from[1])?, cell(&from[2])?])))
+                    .collect();
+                *splits = Some((id, merged, parts));
             }
-            let cell = |i: usize| at[i].map(|c| cells[c]);
-            p.encoder.encode(cell);
+            let (_, merged, parts) = splits.as_ref().expect("set");
+            for (col, [y, m, d]) in parts {
+                let num = |c: usize| lenient::typed(cells[c], ColumnType::Number, None, None);
+                derived[*col] = match (num(*y), num(*m), num(*d)) {
+                    (Some(y), Some(m), Some(d)) => Some(format!("{y}-{m:0>2}-{d:0>2}")),
+                    _ => None,
+                };
+            }
+            for (cell, to) in merged {
+                let date = lenient::typed(cells[*cell], ColumnType::Date, None, None);
+                let parts: Vec<&str> = date.as_deref().map_or(Vec::new(), |d| d.split('-').collect());
+                for (k, col) in to.iter().enumerate() {
+                    if let Some(col) = col {
+                        derived[*col] = parts.get(k).map(|v| v.to_string());
+                    }
+                }
+            }
+            for ((seen, cell), d) in present.iter_mut().zip(at).zip(derived.iter()) {
+                *seen |= cell.is_some() || d.is_some();
+            }
+            let cell = |i: usize| at[i].map(|c| cells[c]).or(derived[i].as_deref());
+            encoder.encode(cell);
             for vi in 0..views.len() {
-                let fp = p.encoder.fingerprint(vi, cell);
+                let fp = encoder.fingerprint(vi, cell);
                 if (exact[vi] || fp < limits[vi]) && owner[vi].contains(&fp) {
-                    p.found[vi].insert(fp);
+                    found[vi].insert(fp);
                 }
             }
             Ok(())
