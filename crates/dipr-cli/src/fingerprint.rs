@@ -118,6 +118,12 @@ pub struct ContainArgs {
     /// --match-columns).
     #[arg(long = "map", value_name = "SUSPECT=REGISTERED")]
     map: Vec<String>,
+    /// A suspect date column holding registered year, month and day columns: `--date date=year,month,day`.
+    #[arg(long = "date", value_name = "SUSPECT=YEAR,MONTH,DAY")]
+    dates: Vec<String>,
+    /// A registered date column the suspect splits: `--date-parts date=Y,M,D` (the suspect's columns).
+    #[arg(long = "date-parts", value_name = "REGISTERED=YEAR,MONTH,DAY")]
+    date_parts: Vec<String>,
     /// Recognise the suspect's columns by their content (translated, renamed, reordered headers), print
     /// the proposal and measure with it. Needs MANIFEST.columns, written by `dipr fingerprint`.
     #[arg(long)]
@@ -168,6 +174,12 @@ pub struct EvidenceArgs {
     /// How many matching records to prove, per view.
     #[arg(long, default_value_t = 5)]
     records: usize,
+    /// The time zone of the suspect's times written without one (stated in the bundle).
+    #[arg(long)]
+    zone: Option<String>,
+    /// A suspect column holding a registered column: `--map 航班号=flight` (repeatable).
+    #[arg(long = "map", value_name = "SUSPECT=REGISTERED")]
+    map: Vec<String>,
     /// The registry's verifier key (`name+id+key`), or a file holding it: the report is green only when
     /// the certificate verifies against it; without it the report says the issuer is unconfirmed.
     #[arg(long)]
@@ -474,10 +486,18 @@ pub fn contain(a: ContainArgs) -> Result<()> {
             tuning.columns.insert(c.suspect.clone(), c.registered.clone());
         }
     }
-    for m in &a.map {
-        let (suspect, registered) =
-            m.split_once('=').with_context(|| format!("--map {m:?}: write SUSPECT=REGISTERED"))?;
-        tuning.columns.insert(dipr_fingerprint::canon::name(suspect), dipr_fingerprint::canon::name(registered));
+    add_mapping(&mut tuning, &a.map)?;
+    for (arg, rules, into) in
+        [("--date", &a.dates, &mut tuning.dates), ("--date-parts", &a.date_parts, &mut tuning.date_parts)]
+    {
+        for rule in rules {
+            let parsed = rule.split_once('=').and_then(|(k, v)| {
+                let parts: Vec<String> = v.split(',').map(dipr_fingerprint::canon::name).collect();
+                Some((dipr_fingerprint::canon::name(k), <[String; 3]>::try_from(parts).ok()?))
+            });
+            let (k, v) = parsed.with_context(|| format!("{arg} {rule:?}: write NAME=YEAR,MONTH,DAY"))?;
+            into.insert(k, v);
+        }
     }
     let report = measure(&a.manifest, &manifest, &secrets, &a.suspect, a.format.as_deref(), &tuning)?;
     if a.json {
@@ -515,6 +535,16 @@ pub fn contain(a: ContainArgs) -> Result<()> {
         if let Some(c) = &v.caution {
             println!("    注意 caution: {c}");
         }
+    }
+    Ok(())
+}
+
+/// `--map SUSPECT=REGISTERED` entries, over any proposal.
+fn add_mapping(tuning: &mut dipr_fingerprint::Tuning, map: &[String]) -> Result<()> {
+    for m in map {
+        let (suspect, registered) =
+            m.split_once('=').with_context(|| format!("--map {m:?}: write SUSPECT=REGISTERED"))?;
+        tuning.columns.insert(dipr_fingerprint::canon::name(suspect), dipr_fingerprint::canon::name(registered));
     }
     Ok(())
 }
@@ -587,7 +617,7 @@ pub fn verify_record(a: VerifyRecordArgs) -> Result<()> {
 }
 
 pub fn evidence(a: EvidenceArgs) -> Result<()> {
-    use dipr_fingerprint::evidence::{prove_matches, render_html, verify, EvidenceBundle, SuspectInfo};
+    use dipr_fingerprint::evidence::{prove_matches_with, render_html, verify, EvidenceBundle, SuspectInfo};
     use dipr_ledger::certificate::Verdict;
     let manifest = load_manifest(&a.manifest)?;
     let secrets = load_secrets(&secrets_path(&a.manifest, a.secrets.as_ref()))?;
@@ -596,16 +626,21 @@ pub fn evidence(a: EvidenceArgs) -> Result<()> {
         &std::fs::read(&a.certificate).with_context(|| format!("reading {}", a.certificate.display()))?,
     )
     .map_err(|e| anyhow::anyhow!("{}: {e}", a.certificate.display()))?;
-    let report =
-        measure(&a.manifest, &manifest, &secrets, &a.suspect, a.suspect_format.as_deref(), &Default::default())?;
+    let mut tuning = dipr_fingerprint::Tuning {
+        zone: a.zone.as_deref().map(dipr_fingerprint::lenient::Zone::parse).transpose().context("--zone")?,
+        ..Default::default()
+    };
+    add_mapping(&mut tuning, &a.map)?;
+    let report = measure(&a.manifest, &manifest, &secrets, &a.suspect, a.suspect_format.as_deref(), &tuning)?;
     let suspect_format = format_of(&a.suspect, a.suspect_format.as_deref())?;
-    let (proofs, matches) = prove_matches(
+    let (proofs, matches) = prove_matches_with(
         &manifest,
         &secrets,
         &report,
         open(&a.data, manifest.format)?,
         open(&a.suspect, suspect_format)?,
         suspect_format,
+        &tuning,
         a.records,
     )?;
     let (sha256, bytes) = {
@@ -620,7 +655,10 @@ pub fn evidence(a: EvidenceArgs) -> Result<()> {
         bytes,
         records: report.suspect_records,
     };
-    let bundle = EvidenceBundle::new(cert, manifest, suspect, &report, proofs, matches, &secrets.signer);
+    let mut bundle = EvidenceBundle::new(cert, manifest, suspect, &report, proofs, matches, &secrets.signer);
+    if let Some(zone) = &a.zone {
+        bundle = bundle.read_in_zone(zone, &secrets.signer);
+    }
     let check = verify(&bundle, trusted.as_ref(), None);
     std::fs::create_dir_all(&a.out)?;
     std::fs::write(a.out.join("bundle.json"), serde_json::to_string_pretty(&bundle)?)?;

@@ -16,7 +16,8 @@ use dipr_ledger::witness::WitnessPolicy;
 use serde::{Deserialize, Serialize};
 
 use crate::{
-    agree_on_view, ContainmentReport, FingerprintError, Format, Input, Manifest, RecordProof, Secrets, SuspectCells,
+    agree_on_view_in, lenient, ContainmentReport, FingerprintError, Format, Input, Manifest, RecordProof, Secrets,
+    SuspectCells, Tuning,
 };
 
 /// Record proofs for matches on any declared view, each with the suspect record it equals.
@@ -73,6 +74,9 @@ pub struct EvidenceBundle {
     /// commits to up to the one `manifest` extends, each extending the one before. Omitted when empty.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub earlier: Vec<Manifest>,
+    /// The time zone the suspect's times without one were read in (`dipr evidence --zone`), when declared.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub zone: Option<String>,
     /// Base64 signature by the manifest's owner key over the canonical bundle without this field.
     #[serde(default)]
     pub owner_signature: String,
@@ -121,10 +125,18 @@ impl EvidenceBundle {
             record_proofs,
             matches,
             earlier,
+            zone: None,
             owner_signature: String::new(),
         };
         b.owner_signature = base64::engine::general_purpose::STANDARD.encode(owner.sign_bytes(&b.signed_bytes()));
         b
+    }
+
+    /// State the zone the suspect's times were read in, and sign again.
+    pub fn read_in_zone(mut self, zone: &str, owner: &NoteSigner) -> Self {
+        self.zone = Some(zone.to_string());
+        self.owner_signature = base64::engine::general_purpose::STANDARD.encode(owner.sign_bytes(&self.signed_bytes()));
+        self
     }
 
     pub fn parse(bytes: &[u8]) -> Result<Self, FingerprintError> {
@@ -152,6 +164,22 @@ pub fn prove_matches<D: Read, S: Read>(
     suspect_format: Format,
     limit: usize,
 ) -> Result<(Vec<RecordProof>, Vec<ViewMatch>), FingerprintError> {
+    prove_matches_with(manifest, secrets, report, data, suspect, suspect_format, &Tuning::default(), limit)
+}
+
+/// [`prove_matches`], the suspect read as the measurement read it: its encoding, the columns mapped, its
+/// times in the declared zone (which the bundle must then state, in `zone`, for the matches to verify).
+#[allow(clippy::too_many_arguments)]
+pub fn prove_matches_with<D: Read, S: Read>(
+    manifest: &Manifest,
+    secrets: &Secrets,
+    report: &ContainmentReport,
+    data: Input<D>,
+    suspect: Input<S>,
+    suspect_format: Format,
+    tuning: &Tuning,
+    limit: usize,
+) -> Result<(Vec<RecordProof>, Vec<ViewMatch>), FingerprintError> {
     if manifest.sampling_key_id != secrets.key_id() {
         return Err(FingerprintError::Invalid("these secrets are not the ones this manifest was made with".into()));
     }
@@ -171,14 +199,14 @@ pub fn prove_matches<D: Read, S: Read>(
         .enumerate()
         .map(|(ti, (view, _))| (view.clone(), proven.iter().filter(|p| p.0 == ti).map(|p| p.1).collect()))
         .collect();
-    let found = crate::find_in_suspect(manifest, secrets, suspect, suspect_format, &wanted)?;
+    let found = crate::find_in_suspect(manifest, secrets, suspect, suspect_format, tuning, &wanted)?;
     let (mut proofs, mut matches) = (Vec::new(), Vec::new());
     for (ti, fp, proof) in proven {
         let Some((_, _, number, cells)) = found.iter().find(|f| f.0 == ti && f.1 == fp) else { continue };
         let view = &targets[ti].0;
         // Equal fingerprints mean equal records on the view; one that is not equal when compared in the
         // open (a collision of 64-bit fingerprints) proves nothing, so it is left out.
-        if !agree_on_view(manifest, view, &proof.record, cells) {
+        if !agree_on_view_in(manifest, view, &proof.record, cells, tuning.zone) {
             continue;
         }
         matches.push(ViewMatch {
@@ -270,11 +298,13 @@ pub fn verify(
             ),
         );
     }
+    // A zone the bundle states but that cannot be read makes every match that needs it fail.
+    let zone = bundle.zone.as_deref().and_then(|z| lenient::Zone::parse(z).ok());
     for m in &bundle.matches {
         let good = bundle
             .record_proofs
             .get(m.proof)
-            .is_some_and(|p| agree_on_view(&bundle.manifest, &m.view, &p.record, &m.suspect));
+            .is_some_and(|p| agree_on_view_in(&bundle.manifest, &m.view, &p.record, &m.suspect, zone));
         let columns = m.suspect.keys().map(String::as_str).collect::<Vec<_>>();
         ok &= add(
             "view_match",

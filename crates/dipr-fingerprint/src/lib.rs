@@ -15,6 +15,7 @@ pub mod reader;
 mod scheme;
 pub mod sorter;
 
+use std::borrow::Cow;
 use std::collections::{BTreeMap, HashSet};
 use std::io::Read;
 
@@ -156,11 +157,17 @@ pub struct ViewSpec {
     /// Decimals to round numeric columns to.
     #[serde(default)]
     pub round: BTreeMap<String, u32>,
+    /// Unit conversions of numeric columns, applied to the registered values before they are rounded:
+    /// a factor written `n/d` or as a decimal (`air_time = "1/60"`: minutes to hours; `distance =
+    /// "1.609344"`: miles to km). A suspect's values are taken as already converted. A converted column
+    /// must be rounded.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub convert: BTreeMap<String, String>,
 }
 
 impl ViewSpec {
     pub fn full() -> Self {
-        Self { name: "full".into(), columns: None, round: BTreeMap::new() }
+        Self { name: "full".into(), columns: None, round: BTreeMap::new(), convert: BTreeMap::new() }
     }
 }
 
@@ -176,6 +183,8 @@ pub struct ViewManifest {
     pub name: String,
     pub columns: Vec<String>,
     pub round: BTreeMap<String, u32>,
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub convert: BTreeMap<String, String>,
     /// Sorted sketch values (hex u64).
     pub sketch: Vec<String>,
     /// Distinct records of the view, estimated from the sketch (exact when fingerprints were kept).
@@ -190,7 +199,12 @@ pub struct ViewManifest {
 impl ViewManifest {
     /// The declaration this view was made from.
     fn spec(&self) -> ViewSpec {
-        ViewSpec { name: self.name.clone(), columns: Some(self.columns.clone()), round: self.round.clone() }
+        ViewSpec {
+            name: self.name.clone(),
+            columns: Some(self.columns.clone()),
+            round: self.round.clone(),
+            convert: self.convert.clone(),
+        }
     }
 }
 
@@ -320,12 +334,43 @@ fn sketch_digest(sketch: &[String]) -> String {
     hex(blake3::hash(sketch.join("\n").as_bytes()).as_bytes())
 }
 
-/// A compiled view: which schema columns, with what rounding.
+/// A compiled view: which schema columns, with what rounding and conversion.
 struct View {
     name: String,
     columns: Vec<usize>,
     round: Vec<Option<u32>>,
+    /// A conversion factor `n/d` per column.
+    convert: Vec<Option<(i128, i128)>>,
     is_full: bool,
+}
+
+/// A conversion factor: `n/d` or a decimal, positive.
+fn factor(f: &str) -> Option<(i128, i128)> {
+    let (n, d) = match f.split_once('/') {
+        Some((n, d)) => (n.trim().parse::<i128>().ok()?, d.trim().parse::<i128>().ok()?),
+        None => {
+            let c = canon::number(f, None)?;
+            let (int, frac) = c.split_once('.').unwrap_or((&c, ""));
+            (format!("{int}{frac}").parse().ok()?, 10i128.checked_pow(frac.len() as u32)?)
+        }
+    };
+    (n > 0 && d > 0).then_some((n, d))
+}
+
+/// A canonical number times `n/d`, rounded half away from zero to `round` decimals, canonical; `None`
+/// when too large to compute exactly.
+fn converted(value: &str, (n, d): (i128, i128), round: u32) -> Option<String> {
+    let negative = value.starts_with('-');
+    let (int, frac) = value.trim_start_matches('-').split_once('.').unwrap_or((value.trim_start_matches('-'), ""));
+    let mantissa: i128 = format!("{int}{frac}").parse().ok()?;
+    // value × n/d × 10^round = mantissa × n × 10^round / (d × 10^frac)
+    let num = mantissa.checked_mul(n)?.checked_mul(10i128.checked_pow(round)?)?;
+    let den = d.checked_mul(10i128.checked_pow(frac.len() as u32)?)?;
+    let q = (2 * num + den) / (2 * den);
+    let digits = format!("{q:0>width$}", width = round as usize + 1);
+    let (i, f) = digits.split_at(digits.len() - round as usize);
+    let text = if f.is_empty() { i.to_string() } else { format!("{i}.{f}") };
+    canon::number(&format!("{}{text}", if negative { "-" } else { "" }), None)
 }
 
 fn compile_views(schema: &[SchemaColumn], specs: &[ViewSpec]) -> Result<Vec<View>, FingerprintError> {
@@ -365,20 +410,51 @@ fn compile_views(schema: &[SchemaColumn], specs: &[ViewSpec]) -> Result<Vec<View
                 .iter()
                 .map(|&i| s.round.iter().find(|(k, _)| canon::name(k) == schema[i].name).map(|(_, d)| *d))
                 .collect();
+            let convert: Vec<Option<(i128, i128)>> = columns
+                .iter()
+                .zip(&round)
+                .map(|(&i, r)| {
+                    let Some((_, f)) = s.convert.iter().find(|(k, _)| canon::name(k) == schema[i].name) else {
+                        return Ok(None);
+                    };
+                    let bad = |why: &str| {
+                        FingerprintError::Invalid(format!(
+                            "view {}: {:?} conversion {f:?}: {why}",
+                            s.name, schema[i].name
+                        ))
+                    };
+                    if schema[i].ty != ColumnType::Number || r.is_none() {
+                        return Err(bad("only a numeric column of the view, rounded, can be converted"));
+                    }
+                    factor(f).map(Some).ok_or_else(|| bad("write the factor as n/d or a decimal"))
+                })
+                .collect::<Result<_, _>>()?;
+            if let Some(c) = s.convert.keys().find(|c| !columns.iter().any(|&i| schema[i].name == canon::name(c))) {
+                return Err(FingerprintError::Invalid(format!("view {}: {c:?} is not a column of the view", s.name)));
+            }
             let is_full = columns.len() == schema.len() && round.iter().all(Option::is_none);
-            Ok(View { name: s.name.clone(), columns, round, is_full })
+            Ok(View { name: s.name.clone(), columns, round, convert, is_full })
         })
         .collect()
 }
 
-/// Canonical record bytes of `values` (per schema column, raw) for one view; a suspect's values are read
-/// as scrapers write them (`lenient`, no declared zone).
-fn view_bytes(schema: &[SchemaColumn], values: &[Option<&str>], view: &View, suspect: bool, out: &mut Vec<u8>) {
+/// Canonical record bytes of `values` (per schema column, raw) for one view; a suspect's values
+/// (`suspect`: with the declared zone, if any) are read as scrapers write them (`lenient`).
+fn view_bytes(
+    schema: &[SchemaColumn],
+    values: &[Option<&str>],
+    view: &View,
+    suspect: Option<Option<lenient::Zone>>,
+    out: &mut Vec<u8>,
+) {
     out.clear();
     for (k, &i) in view.columns.iter().enumerate() {
-        let v = values[i].and_then(|raw| match suspect {
-            false => canon::value_cow(raw, schema[i].ty, view.round[k]),
-            true => lenient::value(raw, schema[i].ty, view.round[k], None),
+        let v = values[i].and_then(|raw| match (suspect, view.convert[k], view.round[k]) {
+            (None, Some(f), Some(r)) => {
+                canon::value_cow(raw, schema[i].ty, None).map(|v| converted(&v, f, r).map_or(v, Cow::Owned))
+            }
+            (None, _, _) => canon::value_cow(raw, schema[i].ty, view.round[k]),
+            (Some(zone), _, _) => lenient::value(raw, schema[i].ty, view.round[k], zone),
         });
         canon::push_column(out, &schema[i].name, v.as_deref());
     }
@@ -464,12 +540,13 @@ fn threshold(scale: u64) -> u64 {
 /// headers stay the same (delimited files: always).
 struct Mapper<'s> {
     schema: &'s [SchemaColumn],
+    rename: BTreeMap<String, String>,
     cache: Option<(Vec<String>, Vec<Option<usize>>)>,
 }
 
 impl<'s> Mapper<'s> {
     fn new(schema: &'s [SchemaColumn]) -> Self {
-        Self { schema, cache: None }
+        Self { schema, rename: BTreeMap::new(), cache: None }
     }
 
     fn values<'r>(
@@ -479,7 +556,7 @@ impl<'s> Mapper<'s> {
         vals: &[&'r str],
     ) -> Result<Vec<Option<&'r str>>, FingerprintError> {
         if !(same_names && self.cache.is_some()) && self.cache.as_ref().is_none_or(|(n, _)| n.as_slice() != names) {
-            self.cache = Some((names.to_vec(), positions(names, self.schema, &BTreeMap::new())?));
+            self.cache = Some((names.to_vec(), positions(names, self.schema, &self.rename)?));
         }
         let pos = &self.cache.as_ref().expect("set").1;
         let mut values = vec![None; self.schema.len()];
@@ -526,6 +603,12 @@ pub struct Tuning {
     /// A suspect's columns by the registered columns they hold: suspect name → registered name (see
     /// [`propose_columns`]).
     pub columns: BTreeMap<String, String>,
+    /// A suspect's date columns that merge registered year, month and day columns: suspect name →
+    /// [year, month, day] registered names.
+    pub dates: BTreeMap<String, [String; 3]>,
+    /// Registered date columns a suspect splits into year, month and day columns: registered name →
+    /// [year, month, day] suspect names.
+    pub date_parts: BTreeMap<String, [String; 3]>,
 }
 
 /// Where each schema column's cell is in records with the given headers, remembered by header id.
@@ -944,6 +1027,11 @@ fn fingerprint_scheme<R: Read>(
                     .zip(&v.round)
                     .filter_map(|(&i, r)| r.map(|r| (schema[i].name.clone(), r)))
                     .collect(),
+                convert: specs
+                    .iter()
+                    .find(|sp| sp.name == v.name)
+                    .map(|sp| sp.convert.iter().map(|(k, f)| (canon::name(k), f.clone())).collect())
+                    .unwrap_or_default(),
                 sketch_digest: sketch_digest(&sketch),
                 sketch,
                 distinct_records: distinct,
@@ -1131,7 +1219,16 @@ pub fn contain_with<R: Read>(
         encoder: Encoder<'a>,
         found: Vec<HashSet<u64>>,
         present: Vec<bool>,
+        /// Per schema column, a value taken from a suspect's merged date column, for this record.
+        derived: Vec<Option<String>>,
+        /// For a header set id: its merged and split dates.
+        splits: Option<(u64, Merged, Split)>,
     }
+    /// Suspect cells of merged dates, with the year, month and day schema columns they hold.
+    type Merged = Vec<(usize, [Option<usize>; 3])>;
+    /// Schema columns of dates, with the suspect cells of their year, month and day.
+    type Split = Vec<(usize, [usize; 3])>;
+    let column = |name: &str| schema.iter().position(|c| c.name == canon::name(name));
     let (read, partials) = pipeline::run(
         first,
         &mut reader,
@@ -1143,18 +1240,53 @@ pub fn contain_with<R: Read>(
                 .reading_suspect(tuning.zone),
             found: vec![HashSet::new(); views.len()],
             present: vec![false; schema.len()],
+            derived: vec![None; schema.len()],
+            splits: None,
         },
         |p, id, names, cells| {
-            let at = p.cells.locate(schema, id, names, &tuning.columns)?;
-            for (seen, cell) in p.present.iter_mut().zip(at) {
-                *seen |= cell.is_some();
+            let Partial { cells: located, encoder, found, present, derived, splits } = p;
+            let at = located.locate(schema, id, names, &tuning.columns)?;
+            if splits.as_ref().is_none_or(|(i, _, _)| *i != id) {
+                let canonical: Vec<String> = names.iter().map(|n| canon::name(n)).collect();
+                let cell = |name: &str| canonical.iter().position(|n| *n == canon::name(name));
+                let merged = tuning
+                    .dates
+                    .iter()
+                    .filter_map(|(from, to)| Some((cell(from)?, [column(&to[0]), column(&to[1]), column(&to[2])])))
+                    .collect();
+                let parts = tuning
+                    .date_parts
+                    .iter()
+                    .filter_map(|(to, from)| Some((column(to)?, [cell(&from[0])?, cell(&from[1])?, cell(&from[2])?])))
+                    .collect();
+                *splits = Some((id, merged, parts));
             }
-            let cell = |i: usize| at[i].map(|c| cells[c]);
-            p.encoder.encode(cell);
+            let (_, merged, parts) = splits.as_ref().expect("set");
+            for (col, [y, m, d]) in parts {
+                let num = |c: usize| lenient::typed(cells[c], ColumnType::Number, None, None);
+                derived[*col] = match (num(*y), num(*m), num(*d)) {
+                    (Some(y), Some(m), Some(d)) => Some(format!("{y}-{m:0>2}-{d:0>2}")),
+                    _ => None,
+                };
+            }
+            for (cell, to) in merged {
+                let date = lenient::typed(cells[*cell], ColumnType::Date, None, None);
+                let parts: Vec<&str> = date.as_deref().map_or(Vec::new(), |d| d.split('-').collect());
+                for (k, col) in to.iter().enumerate() {
+                    if let Some(col) = col {
+                        derived[*col] = parts.get(k).map(|v| v.to_string());
+                    }
+                }
+            }
+            for ((seen, cell), d) in present.iter_mut().zip(at).zip(derived.iter()) {
+                *seen |= cell.is_some() || d.is_some();
+            }
+            let cell = |i: usize| at[i].map(|c| cells[c]).or(derived[i].as_deref());
+            encoder.encode(cell);
             for vi in 0..views.len() {
-                let fp = p.encoder.fingerprint(vi, cell);
+                let fp = encoder.fingerprint(vi, cell);
                 if (exact[vi] || fp < limits[vi]) && owner[vi].contains(&fp) {
-                    p.found[vi].insert(fp);
+                    found[vi].insert(fp);
                 }
             }
             Ok(())
@@ -1354,16 +1486,18 @@ pub(crate) fn find_in_suspect<R: Read>(
     secrets: &Secrets,
     suspect: Input<R>,
     format: Format,
+    tuning: &Tuning,
     wanted: &[(String, HashSet<u64>)],
 ) -> Result<Vec<(usize, u64, u64, SuspectCells)>, FingerprintError> {
     let schema = &manifest.schema;
     let views = manifest_views(manifest, wanted.iter().map(|(v, _)| v.as_str()))?;
     let mut left: Vec<HashSet<u64>> = wanted.iter().map(|(_, fps)| fps.clone()).collect();
-    let mut records = reader::Records::new(suspect, format)?;
+    let mut records = reader::Records::open(suspect, format, tuning.encoding)?;
     let mut mapper = Mapper::new(schema);
+    mapper.rename = tuning.columns.clone();
     let scheme = Scheme::of_manifest(&manifest.v)?;
     let mut encoder =
-        Encoder::new(schema, &views, scheme, &secrets.sampling_key, &secrets.salt_key).reading_suspect(None);
+        Encoder::new(schema, &views, scheme, &secrets.sampling_key, &secrets.salt_key).reading_suspect(tuning.zone);
     let mut out = Vec::new();
     let mut n = 0u64;
     while left.iter().any(|l| !l.is_empty()) {
@@ -1389,6 +1523,17 @@ pub(crate) fn find_in_suspect<R: Read>(
 /// reveals it) on one of the manifest's views: the comparison the keyed fingerprints made, redone in the
 /// open so that anyone can check it without the owner's keys.
 pub fn agree_on_view(manifest: &Manifest, view: &str, record: &CanonicalRecord, suspect: &SuspectCells) -> bool {
+    agree_on_view_in(manifest, view, record, suspect, None)
+}
+
+/// [`agree_on_view`], the suspect's times without a zone read in `zone` (as the measurement declared).
+pub fn agree_on_view_in(
+    manifest: &Manifest,
+    view: &str,
+    record: &CanonicalRecord,
+    suspect: &SuspectCells,
+    zone: Option<lenient::Zone>,
+) -> bool {
     let Ok(mut views) = manifest_views(manifest, [view]) else { return false };
     let view = views.remove(0);
     let schema = &manifest.schema;
@@ -1400,7 +1545,7 @@ pub fn agree_on_view(manifest: &Manifest, view: &str, record: &CanonicalRecord, 
         schema: &[SchemaColumn],
         view: &View,
         cells: &'a BTreeMap<String, Option<String>>,
-        suspect: bool,
+        suspect: Option<Option<lenient::Zone>>,
     ) -> Vec<u8> {
         let values: Vec<Option<&'a str>> =
             schema.iter().map(|c| cells.get(&c.name).and_then(|v| v.as_deref())).collect();
@@ -1410,7 +1555,7 @@ pub fn agree_on_view(manifest: &Manifest, view: &str, record: &CanonicalRecord, 
     }
     // A canonical value canonicalises to itself, so the registered record's bytes are what they were
     // when its fingerprint was made; the suspect's cells are read as the measurement read them.
-    bytes(schema, &view, record, false) == bytes(schema, &view, suspect, true)
+    bytes(schema, &view, record, None) == bytes(schema, &view, suspect, Some(zone))
 }
 
 /// The manifest's views of these names, compiled.

@@ -266,7 +266,13 @@ impl<'a> Encoder<'a> {
             let v: &[u8] = match view.round[k] {
                 None => &self.full[self.spans[i].0..self.spans[i].1],
                 Some(r) => {
-                    rounded = cell(i).and_then(|raw| self.value(raw, col.ty, Some(r)));
+                    rounded = match (view.convert[k], self.suspect) {
+                        // Registered values are converted, then rounded; a suspect's are taken as converted.
+                        (Some(f), None) => cell(i)
+                            .and_then(|raw| canon::value_cow(raw, col.ty, None))
+                            .map(|v| crate::converted(&v, f, r).map_or(v, std::borrow::Cow::Owned)),
+                        _ => cell(i).and_then(|raw| self.value(raw, col.ty, Some(r))),
+                    };
                     rounded.as_deref().unwrap_or("").as_bytes()
                 }
             };

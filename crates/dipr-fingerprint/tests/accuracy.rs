@@ -117,6 +117,7 @@ fn key_view() -> ViewSpec {
         name: "key".into(),
         columns: Some(vec!["id".into(), "name".into(), "city".into()]),
         round: BTreeMap::new(),
+        convert: BTreeMap::new(),
     }
 }
 
@@ -301,7 +302,12 @@ fn malformed_input_names_the_line() {
     assert!(e.to_string().contains("line 2"), "{e}");
     let e = fingerprint("A,a\n1,2\n".as_bytes(), &options(vec![]), &s, &mut |_| {}).err().unwrap();
     assert!(e.to_string().contains("\"a\""), "{e}");
-    let view = ViewSpec { name: "v".into(), columns: Some(vec!["nope".into()]), round: BTreeMap::new() };
+    let view = ViewSpec {
+        name: "v".into(),
+        columns: Some(vec!["nope".into()]),
+        round: BTreeMap::new(),
+        convert: BTreeMap::new(),
+    };
     assert!(fingerprint("a\n1\n".as_bytes(), &options(vec![view]), &s, &mut |_| {}).is_err());
 }
 

@@ -65,8 +65,12 @@ fn six_of_nineteen_columns_under_translated_headers_are_matched_by_content() {
         csv.push('\n');
     }
     let kept = ["carrier", "flight", "tailnum", "origin", "dest", "time_hour"];
-    let route =
-        ViewSpec { name: "route".into(), columns: Some(kept.map(String::from).to_vec()), round: BTreeMap::new() };
+    let route = ViewSpec {
+        name: "route".into(),
+        columns: Some(kept.map(String::from).to_vec()),
+        round: BTreeMap::new(),
+        convert: BTreeMap::new(),
+    };
     let opts = Options {
         format: Format::Csv,
         product: "航班".into(),
@@ -120,4 +124,63 @@ fn six_of_nineteen_columns_under_translated_headers_are_matched_by_content() {
     let full = &report.views[0];
     assert_eq!((full.matched, full.missing_columns.len()), (0, 13));
     assert!(full.caution.as_deref().unwrap().contains("cannot match"), "{full:?}");
+}
+
+#[test]
+fn year_month_and_day_merged_into_one_date_are_split_back() {
+    let s = secrets();
+    let owner = flights(20_000, 3, 0);
+    let mut csv = format!("{HEADER}\n");
+    for row in &owner {
+        csv.push_str(&row.join(","));
+        csv.push('\n');
+    }
+    let opts = Options {
+        format: Format::Csv,
+        product: "航班".into(),
+        version: 1,
+        views: Vec::new(),
+        scale: 256,
+        keep_fingerprints: false,
+        discovery_key: None,
+    };
+    let fp = fingerprint(csv.as_bytes(), &opts, &s, &mut |_| {}).unwrap();
+    // The scrape writes one `date` (2013/03/05) for the first three columns.
+    let taken: Vec<&Vec<String>> = owner.iter().enumerate().filter(|(i, _)| i % 5 < 2).map(|(_, r)| r).collect();
+    let foreign = flights(10_000, 77, 50_000);
+    let mut suspect = format!("date,{}\n", HEADER.split(',').skip(3).collect::<Vec<_>>().join(","));
+    for row in taken.iter().copied().chain(foreign.iter()) {
+        let (m, d): (u32, u32) = (row[1].parse().unwrap(), row[2].parse().unwrap());
+        suspect.push_str(&format!("2013/{m:02}/{d:02},{}\n", row[3..].join(",")));
+    }
+    let report = contain(&fp.manifest, &s, suspect.as_bytes(), Format::Csv, None, &mut |_| {}).unwrap();
+    assert_eq!(report.views[0].missing_columns, ["day", "month", "year"]);
+    let tuning = Tuning {
+        dates: BTreeMap::from([("date".to_string(), ["year".to_string(), "month".into(), "day".into()])]),
+        ..Default::default()
+    };
+    let report = contain_with(&fp.manifest, &s, suspect.as_bytes(), Format::Csv, None, &tuning, &mut |_| {}).unwrap();
+    let (v, truth) = (&report.views[0], taken.len() as f64 / owner.len() as f64);
+    assert!(v.missing_columns.is_empty(), "{v:?}");
+    assert!(v.low <= v.estimate && v.estimate <= v.high && v.low <= truth && truth <= v.high, "{v:?}");
+    assert!(v.low >= truth - 0.02 && v.high <= truth + 0.02, "{v:?}");
+
+    // The other way: registered as one date, scraped as year, month and day.
+    let mut one_date = String::from("flight,date\n");
+    for row in &owner {
+        one_date.push_str(&format!("{},2013-{:0>2}-{:0>2}\n", row[10], row[1], row[2]));
+    }
+    let fp = fingerprint(one_date.as_bytes(), &opts, &s, &mut |_| {}).unwrap();
+    let mut parts = String::from("Flight,Y,M,D\n");
+    for row in taken.iter().copied().chain(foreign.iter()) {
+        parts.push_str(&format!("{},{},{},{}\n", row[10], row[0], row[1], row[2]));
+    }
+    let tuning = Tuning {
+        date_parts: BTreeMap::from([("date".to_string(), ["y".to_string(), "m".into(), "d".into()])]),
+        ..Default::default()
+    };
+    let report = contain_with(&fp.manifest, &s, parts.as_bytes(), Format::Csv, None, &tuning, &mut |_| {}).unwrap();
+    let v = &report.views[0];
+    assert!(v.low <= v.estimate && v.estimate <= v.high && v.low <= truth && truth <= v.high, "{v:?}");
+    assert!(v.low >= truth - 0.02 && v.high <= truth + 0.02, "{v:?}");
 }

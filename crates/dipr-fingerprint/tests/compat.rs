@@ -61,11 +61,17 @@ fn suspect_csv(data: &str) -> String {
 
 fn views() -> Vec<ViewSpec> {
     vec![
-        ViewSpec { name: "key".into(), columns: Some(vec!["id".into(), "name".into()]), round: BTreeMap::new() },
+        ViewSpec {
+            name: "key".into(),
+            columns: Some(vec!["id".into(), "name".into()]),
+            round: BTreeMap::new(),
+            convert: BTreeMap::new(),
+        },
         ViewSpec {
             name: "rounded".into(),
             columns: Some(vec!["id".into(), "price".into()]),
             round: BTreeMap::from([("price".into(), 0)]),
+            convert: BTreeMap::new(),
         },
     ]
 }

@@ -47,7 +47,12 @@ fn intervals_hold_the_truth_at_their_nominal_rate() {
     let foreign = table(N / 3, 10_000_000);
     let suspect = csv(&taken.iter().copied().chain(foreign.iter()).collect::<Vec<_>>());
     // A projection with few distinct records keeps every one of them.
-    let group = ViewSpec { name: "group".into(), columns: Some(vec!["group".into()]), round: Default::default() };
+    let group = ViewSpec {
+        name: "group".into(),
+        columns: Some(vec!["group".into()]),
+        round: Default::default(),
+        convert: Default::default(),
+    };
     let (trials, mut held, mut worst) = (200, 0, 0.0f64);
     for _ in 0..trials {
         let s = Secrets::generate("owner").unwrap();

@@ -42,7 +42,12 @@ fn certificate_for(manifest: &Manifest) -> dipr_ledger::certificate::Certificate
 }
 
 fn city_view() -> ViewSpec {
-    ViewSpec { name: "city_day".into(), columns: Some(vec!["city".into(), "day".into()]), round: BTreeMap::new() }
+    ViewSpec {
+        name: "city_day".into(),
+        columns: Some(vec!["city".into(), "day".into()]),
+        round: BTreeMap::new(),
+        convert: BTreeMap::new(),
+    }
 }
 
 #[test]

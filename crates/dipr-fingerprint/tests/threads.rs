@@ -57,6 +57,7 @@ fn the_manifest_is_the_same_whatever_the_thread_count() {
                 name: "rounded".into(),
                 columns: Some(vec!["id".into(), "price".into()]),
                 round: BTreeMap::from([("price".into(), 0)]),
+                convert: BTreeMap::new(),
             }],
             scale: 4,
             keep_fingerprints: true,
