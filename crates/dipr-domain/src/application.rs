@@ -145,7 +145,7 @@ pub struct ContentCommitment {
     pub root: String,
     #[serde(default)]
     pub record_count: Option<u64>,
-    /// SHA-256 of the filed fingerprint manifest (`dipr-fingerprint/1`).
+    /// SHA-256 of the filed fingerprint manifest (`dipr-fingerprint/1` or `/2`, its hashing scheme).
     #[serde(default)]
     pub manifest_sha256: Option<String>,
     #[serde(default)]

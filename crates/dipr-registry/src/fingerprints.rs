@@ -71,7 +71,12 @@ pub fn check_manifest(state: &Registry, manifest: &Manifest) -> Result<CheckedMa
     let sha = manifest.digest();
     Ok(CheckedManifest {
         commitment: ContentCommitment {
-            algorithm: "dipr-fingerprint/1".into(),
+            // The hashing scheme the commitment was made with (the manifest's version names it).
+            algorithm: if manifest.v == dipr_fingerprint::MANIFEST_VERSION_1 {
+                "dipr-fingerprint/1".into()
+            } else {
+                "dipr-fingerprint/2".into()
+            },
             root: manifest.root.clone(),
             record_count: Some(manifest.distinct_records),
             manifest_sha256: Some(sha.clone()),
