@@ -25,7 +25,8 @@ pub enum BenchCmd {
     Stats(crate::bench_stats::StatsBenchArgs),
     /// Pages and API calls over HTTP on a register of a given size (SQLite, or PostgreSQL if given).
     Scale(crate::bench_scale::ScaleBenchArgs),
-    /// The open register at size: bulk export and check, the event stream to a verifying client (SQLite).
+    /// The open register at size: watches and webhook deliveries, bulk export and check, the event stream to a
+    /// verifying client (SQLite).
     Open(crate::bench_open::OpenBenchArgs),
 }
 

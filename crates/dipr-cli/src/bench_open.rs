@@ -1,7 +1,8 @@
 //! `dipr bench open`: the open register at size (see docs/BENCHMARKS.md). Loads `--products` registered
-//! products through the store's write path, each with its registration logged under a signed checkpoint, then
-//! times the bulk export and its offline check (with the dump's size), and the event stream read end to end by
-//! `dipr follow` over HTTP from a server in this process (events/s to a verifying client).
+//! products through the store's write path, each with its registration logged under a signed checkpoint (a
+//! watch with a webhook made first), then times matching the watch and delivering its alerts as signed
+//! webhooks to a loopback receiver, the bulk export and its offline check (with the dump's size), and the event
+//! stream read end to end by `dipr follow` over HTTP from a server in this process.
 
 use std::sync::Arc;
 use std::time::Instant;
@@ -20,6 +21,38 @@ pub struct OpenBenchArgs {
     /// Registered products to load (each with its logged registration).
     #[arg(long, default_value_t = 100_000)]
     products: u32,
+}
+
+/// An applicant account to watch with.
+async fn watcher(store: &Arc<dyn Store>) -> Result<dipr_store::UserRecord> {
+    let user = dipr_store::UserRecord {
+        id: uuid::Uuid::now_v7(),
+        username: format!("bench-watcher-{}", uuid::Uuid::now_v7().simple()),
+        display_name: "bench watcher".into(),
+        password_hash: String::new(),
+        role: dipr_domain::access::Role::Applicant,
+        party_id: None,
+        disabled: false,
+        created_at: chrono::Utc::now(),
+    };
+    let mut tx = store.begin().await?;
+    tx.insert_user(&user).await?;
+    tx.append_event(&NewEvent {
+        at: user.created_at,
+        actor_id: None,
+        actor_name: "bench".into(),
+        actor_role: dipr_domain::access::Role::System,
+        subject_type: "user".into(),
+        subject_id: user.id.to_string(),
+        kind: "account_created".into(),
+        from_state: None,
+        to_state: None,
+        reasons: String::new(),
+        payload: serde_json::json!({}),
+    })
+    .await?;
+    tx.commit().await?;
+    Ok(user)
 }
 
 fn registered_event(app: &dipr_domain::application::Application) -> NewEvent {
@@ -52,6 +85,53 @@ async fn measure(dir: &std::path::Path, n: u32) -> Result<()> {
     let t = Instant::now();
     let products = load_register(&store, n, 0).await?;
     let signer = dipr_ledger::note::NoteSigner::generate("dipr-bench.localhost/log")?;
+    let config = dipr_registry::Config {
+        limits: dipr_registry::throttle::Limits { api_export_quota: 0, ..Default::default() },
+        bulk_interval_secs: 0,
+        webhooks: dipr_registry::watch_settings::WebhookSettings { allow_private: true, ..Default::default() },
+        ..Default::default()
+    };
+    let key = signer.verifier();
+    let state = dipr_registry::Registry::new(store.clone(), config, signer).await?;
+    let signer = &state.signer;
+
+    // A watcher with a webhook on a loopback receiver, watching a word one product name in twelve holds: every
+    // registration logged below that matches is an alert to deliver.
+    let receiver = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+    let hook = format!("http://{}/hook", receiver.local_addr()?);
+    let received = Arc::new(std::sync::atomic::AtomicU64::new(0));
+    let counter = received.clone();
+    let app = axum::Router::new().route(
+        "/hook",
+        axum::routing::post(move || {
+            let counter = counter.clone();
+            async move {
+                counter.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                axum::http::StatusCode::NO_CONTENT
+            }
+        }),
+    );
+    tokio::spawn(async move { axum::serve(receiver, app).await });
+    let watcher = watcher(&store).await?;
+    let (endpoint, _) = dipr_registry::watches::create_endpoint(
+        &state,
+        &watcher,
+        dipr_registry::watches::NewEndpoint { url: hook, description: "bench".into() },
+    )
+    .await?;
+    let word = crate::bench_stats::DOMAINS[0];
+    dipr_registry::watches::create_watch(
+        &state,
+        &watcher,
+        dipr_registry::watches::NewWatch {
+            kind: dipr_store::WatchKind::Search,
+            target: word.into(),
+            email: None,
+            email_mode: Default::default(),
+            endpoint_id: Some(endpoint.id),
+        },
+    )
+    .await?;
     // Log each registration as the registry does: an audit event and its entry, one checkpoint per batch.
     for chunk in products.chunks(2_000) {
         let mut tx = store.begin().await?;
@@ -79,19 +159,34 @@ async fn measure(dir: &std::path::Path, n: u32) -> Result<()> {
         let size = first + batch.len() as u64;
         let keys = nodes_needed(|r| tree_root(r, size));
         let root = tree_root(&MapSource(tx.log_nodes(&keys).await?), size)?;
-        let note = Checkpoint { origin: signer.name().into(), size, root }.sign(&signer);
+        let note = Checkpoint { origin: signer.name().into(), size, root }.sign(signer);
         tx.insert_checkpoint(size, &note, chrono::Utc::now()).await?;
         tx.commit().await?;
     }
     println!("loaded {n} registered products with their log in {:.1} s", t.elapsed().as_secs_f64());
 
-    let config = dipr_registry::Config {
-        limits: dipr_registry::throttle::Limits { api_export_quota: 0, ..Default::default() },
-        bulk_interval_secs: 0,
-        ..Default::default()
-    };
-    let key = signer.verifier();
-    let state = dipr_registry::Registry::new(store, config, signer).await?;
+    let t = Instant::now();
+    let mut alerts = 0;
+    loop {
+        let r = dipr_registry::watches::dispatch(&state).await?;
+        if r.alerts == 0 {
+            break;
+        }
+        alerts += r.alerts;
+    }
+    let dispatch_secs = t.elapsed().as_secs_f64();
+    let t = Instant::now();
+    let report = dipr_registry::watches::deliver(&state).await?;
+    let secs = t.elapsed().as_secs_f64();
+    let got = received.load(std::sync::atomic::Ordering::Relaxed);
+    anyhow::ensure!(got == u64::from(report.delivered), "{got} received, {} delivered", report.delivered);
+    println!(
+        "watches: {alerts} alerts matched (search {word:?}) in {dispatch_secs:.1} s; {} signed webhooks delivered to a \
+         loopback receiver in {secs:.1} s = {:.0} deliveries/s ({} failed)",
+        report.delivered,
+        f64::from(report.delivered) / secs,
+        report.failed
+    );
 
     let dump = dir.join("dump");
     let t = Instant::now();
