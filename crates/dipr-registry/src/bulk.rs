@@ -103,6 +103,26 @@ struct Counted<W: Write> {
     bytes: u64,
 }
 
+impl Counted<std::fs::File> {
+    fn create(dir: &Path, name: &str) -> anyhow::Result<Self> {
+        let inner = std::fs::File::create(dir.join(name)).with_context(|| format!("creating {name}"))?;
+        Ok(Self { inner, hash: Sha256::new(), bytes: 0 })
+    }
+
+    /// Make the file durable and describe it for the manifest.
+    fn entry(mut self, name: String, rows: u64, columns: &[(&str, &str)]) -> anyhow::Result<FileEntry> {
+        self.flush()?;
+        self.inner.sync_all()?;
+        Ok(FileEntry {
+            name,
+            sha256: hex::encode(self.hash.finalize()),
+            bytes: self.bytes,
+            rows,
+            columns: columns.iter().map(|(c, m)| (c.to_string(), m.to_string())).collect(),
+        })
+    }
+}
+
 impl<W: Write> Write for Counted<W> {
     fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
         let n = self.inner.write(buf)?;
@@ -124,22 +144,12 @@ struct Out {
 
 impl Out {
     fn create(dir: &Path, name: &str) -> anyhow::Result<Self> {
-        let file = std::fs::File::create(dir.join(name)).with_context(|| format!("creating {name}"))?;
-        let counted = Counted { inner: file, hash: Sha256::new(), bytes: 0 };
-        Ok(Self { name: name.into(), gz: GzEncoder::new(counted, flate2::Compression::default()), rows: 0 })
+        let gz = GzEncoder::new(Counted::create(dir, name)?, flate2::Compression::default());
+        Ok(Self { name: name.into(), gz, rows: 0 })
     }
 
     fn finish(self, columns: &[(&str, &str)]) -> anyhow::Result<FileEntry> {
-        let mut counted = self.gz.finish()?;
-        counted.flush()?;
-        counted.inner.sync_all()?;
-        Ok(FileEntry {
-            name: self.name,
-            sha256: hex::encode(counted.hash.finalize()),
-            bytes: counted.bytes,
-            rows: self.rows,
-            columns: columns.iter().map(|(c, m)| (c.to_string(), m.to_string())).collect(),
-        })
+        self.gz.finish()?.entry(self.name, self.rows, columns)
     }
 }
 
@@ -159,11 +169,9 @@ impl ParquetOut {
         let fields: Vec<String> = columns.iter().map(|(c, _)| format!("REQUIRED BYTE_ARRAY {c} (UTF8);")).collect();
         let schema = Arc::new(parse_message_type(&format!("message dipr {{ {} }}", fields.join(" ")))?);
         let props = Arc::new(WriterProperties::builder().set_compression(parquet::basic::Compression::SNAPPY).build());
-        let file = std::fs::File::create(dir.join(name)).with_context(|| format!("creating {name}"))?;
-        let counted = Counted { inner: file, hash: Sha256::new(), bytes: 0 };
         Ok(Self {
             name: name.into(),
-            writer: SerializedFileWriter::new(counted, schema, props)?,
+            writer: SerializedFileWriter::new(Counted::create(dir, name)?, schema, props)?,
             columns: vec![Vec::new(); columns.len()],
             rows: 0,
         })
@@ -197,16 +205,7 @@ impl ParquetOut {
 
     fn finish(mut self, columns: &[(&str, &str)]) -> anyhow::Result<FileEntry> {
         self.flush()?;
-        let mut counted = self.writer.into_inner()?;
-        counted.flush()?;
-        counted.inner.sync_all()?;
-        Ok(FileEntry {
-            name: self.name,
-            sha256: hex::encode(counted.hash.finalize()),
-            bytes: counted.bytes,
-            rows: self.rows,
-            columns: columns.iter().map(|(c, m)| (c.to_string(), m.to_string())).collect(),
-        })
+        self.writer.into_inner()?.entry(self.name, self.rows, columns)
     }
 }
 
