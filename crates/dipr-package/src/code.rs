@@ -1,0 +1,1 @@
+//! Keyed winnowing of source code (being written).

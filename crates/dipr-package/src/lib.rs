@@ -1,0 +1,25 @@
+//! Algorithm packages (source code, pipelines, trained models) as evidence, read and compared on the
+//! owner's machine: the registry never sees the code or the weights.
+//!
+//! - [`source`]: a directory, an archive or a git tree read into canonical files (normalised paths, text
+//!   with LF line endings, binary files as bytes);
+//! - [`language`]: what language a file is written in, from its name;
+//! - [`code`]: keyed winnowing fingerprints of a normalised token stream, robust to layout, comments and
+//!   renamed identifiers, and the containment of registered code in a suspect's;
+//! - [`weights`]: tensors of safetensors and ONNX files, hashed by dtype, shape and bytes whatever their
+//!   names or shards, and the layer-by-layer comparison of two models.
+
+pub mod code;
+pub mod language;
+pub mod weights;
+
+#[derive(Debug, thiserror::Error)]
+pub enum PackageError {
+    #[error("{0}")]
+    Invalid(String),
+    #[error(transparent)]
+    Io(#[from] std::io::Error),
+}
+
+/// A 32-byte key (the owner's sampling key, or the registry's discovery key).
+pub type Key = [u8; 32];

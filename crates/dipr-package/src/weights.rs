@@ -1,0 +1,1 @@
+//! Tensors of model weights (being written).
