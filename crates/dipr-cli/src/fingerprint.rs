@@ -13,11 +13,18 @@ use dipr_fingerprint::{Format, Manifest, RecordProof, Secrets, ViewSpec};
 #[derive(Args)]
 pub struct FingerprintArgs {
     /// The dataset: CSV, TSV, JSON Lines, Parquet, or a spreadsheet (xlsx, xls, ods: its first sheet).
+    /// Or an algorithm package: a directory (its .gitignore honoured), a zip, tar or tar.gz archive, or
+    /// a model's weights (.safetensors, .onnx).
     data: PathBuf,
+    /// The package is this git commit (or branch, tag) of the work tree at DATA: what `git archive`
+    /// gives, so untracked and ignored files are left out.
+    #[arg(long, value_name = "REV")]
+    git_rev: Option<String>,
     /// Where to write the manifest (JSON) that is filed with the application.
     #[arg(long)]
     out: PathBuf,
-    /// csv, tsv, jsonl, parquet, xlsx, xls or ods (default: from the file name).
+    /// csv, tsv, jsonl, parquet, xlsx, xls, ods or package (default: from the file name; a directory or
+    /// an archive is a package).
     #[arg(long)]
     format: Option<String>,
     /// Text encoding of a CSV, TSV or JSON Lines file: utf-8 or gb18030 (also reads GBK). Default:
@@ -141,12 +148,18 @@ pub struct ContainArgs {
 pub struct ProveRecordArgs {
     #[arg(long)]
     manifest: PathBuf,
-    /// The registered dataset (the same file that was fingerprinted).
+    /// The registered dataset or package (the same one that was fingerprinted).
     #[arg(long)]
     data: PathBuf,
-    /// Which record, 1-based, in file order.
+    /// The package is this git commit of the work tree at --data (as when it was fingerprinted).
+    #[arg(long, value_name = "REV")]
+    git_rev: Option<String>,
+    /// Which record, 1-based, in file order (a dataset).
+    #[arg(long, required_unless_present = "file", conflicts_with = "file")]
+    record: Option<u64>,
+    /// Which file, by its path in the package (a package).
     #[arg(long)]
-    record: u64,
+    file: Option<String>,
     #[arg(long)]
     secrets: Option<PathBuf>,
     #[arg(long)]
@@ -193,6 +206,9 @@ pub struct EvidenceArgs {
 pub struct VerifyRecordArgs {
     /// The record proof (from `dipr prove-record`).
     proof: PathBuf,
+    /// The file a package file proof is about, as it is now: it must be the committed file.
+    #[arg(long)]
+    file: Option<PathBuf>,
     /// Check the proof's root against this manifest…
     #[arg(long)]
     manifest: Option<PathBuf>,
@@ -327,7 +343,57 @@ fn read_fps(path: &Path) -> Result<BTreeMap<String, Vec<u64>>> {
     Ok(out)
 }
 
+/// The owner's secrets beside the manifest at `out`, created (mode 0600) on first use.
+fn owner_secrets(out: &Path, explicit: Option<&PathBuf>) -> Result<Secrets> {
+    let file = secrets_path(out, explicit);
+    if file.exists() {
+        return load_secrets(&file);
+    }
+    let s = Secrets::generate("dipr-data-owner")?;
+    write_private(&file, &s.to_json())?;
+    eprintln!("created secrets {} (mode 0600): keep it, back it up, never share it", file.display());
+    Ok(s)
+}
+
+/// `dipr fingerprint` on an algorithm package.
+fn fingerprint_package(a: FingerprintArgs) -> Result<()> {
+    if a.views.is_some() || a.extends.is_some() || a.keep_fingerprints || a.encoding.is_some() {
+        bail!("--views, --extends, --keep-fingerprints and --encoding are for datasets, not packages");
+    }
+    if a.out.exists() {
+        bail!("{} exists; choose another --out (manifests are never overwritten)", a.out.display());
+    }
+    let secrets = owner_secrets(&a.out, a.secrets.as_ref())?;
+    let opts = dipr_fingerprint::package::PackageOptions {
+        product: a.product,
+        version: a.version,
+        scale: a.scale,
+        discovery_key: a.discovery_key.as_deref().map(parse_key).transpose()?,
+    };
+    let tuning = dipr_fingerprint::Tuning { threads: a.threads, ..Default::default() };
+    let start = Instant::now();
+    let m = crate::package::with_package(&a.data, a.git_rev.as_deref(), &mut |read| {
+        dipr_fingerprint::package::fingerprint_package(read, &opts, &tuning, &secrets)
+    })?;
+    std::fs::write(&a.out, serde_json::to_string_pretty(&m)?)?;
+    let s = m.package.as_ref().expect("a package manifest");
+    let secs = start.elapsed().as_secs_f64();
+    eprintln!(
+        "{} files ({} text, {:.1} MB) in {secs:.2} s; root {}; manifest {}",
+        s.files,
+        s.text_files,
+        s.bytes as f64 / 1e6,
+        m.root,
+        a.out.display()
+    );
+    println!("{}", m.digest());
+    Ok(())
+}
+
 pub fn fingerprint(a: FingerprintArgs) -> Result<()> {
+    if crate::package::is_package(&a.data, a.format.as_deref(), a.git_rev.is_some()) {
+        return fingerprint_package(a);
+    }
     let format = format_of(&a.data, a.format.as_deref())?;
     let views: Vec<ViewSpec> = match &a.views {
         Some(p) => {
@@ -375,19 +441,8 @@ pub fn fingerprint(a: FingerprintArgs) -> Result<()> {
         println!("{}", new.digest());
         return Ok(());
     }
-    let secrets_file = secrets_path(&a.out, a.secrets.as_ref());
-    let secrets = if secrets_file.exists() {
-        load_secrets(&secrets_file)?
-    } else {
-        let s = Secrets::generate("dipr-data-owner")?;
-        write_private(&secrets_file, &s.to_json())?;
-        eprintln!("created secrets {} (mode 0600): keep it, back it up, never share it", secrets_file.display());
-        s
-    };
-    let discovery_key = match &a.discovery_key {
-        Some(k) => Some(parse_key(k)?),
-        None => None,
-    };
+    let secrets = owner_secrets(&a.out, a.secrets.as_ref())?;
+    let discovery_key = a.discovery_key.as_deref().map(parse_key).transpose()?;
     let opts = dipr_fingerprint::Options {
         format,
         product: a.product,
@@ -552,15 +607,23 @@ fn add_mapping(tuning: &mut dipr_fingerprint::Tuning, map: &[String]) -> Result<
 pub fn prove_record(a: ProveRecordArgs) -> Result<()> {
     let manifest = load_manifest(&a.manifest)?;
     let secrets = load_secrets(&secrets_path(&a.manifest, a.secrets.as_ref()))?;
-    let proof = dipr_fingerprint::prove_record(&manifest, &secrets, open(&a.data, manifest.format)?, a.record)?;
+    let (proof, what) = match (&a.file, a.record) {
+        (Some(file), _) => {
+            let proof = crate::package::with_package(&a.data, a.git_rev.as_deref(), &mut |read| {
+                dipr_fingerprint::package::prove_file(&manifest, &secrets, read, file)
+            })?;
+            (proof, format!("file {file}"))
+        }
+        (None, Some(n)) => {
+            if manifest.format == Format::Package {
+                bail!("{} is a package's manifest: name the file with --file PATH", a.manifest.display());
+            }
+            (dipr_fingerprint::prove_record(&manifest, &secrets, open(&a.data, manifest.format)?, n)?, format!("record {n}"))
+        }
+        (None, None) => bail!("name the record (--record N) or the package file (--file PATH) to prove"),
+    };
     std::fs::write(&a.out, serde_json::to_string_pretty(&proof)?)?;
-    eprintln!(
-        "record {} proven against root {} ({} sibling hashes): {}",
-        a.record,
-        proof.root,
-        proof.path.len(),
-        a.out.display()
-    );
+    eprintln!("{what} proven against root {} ({} sibling hashes): {}", proof.root, proof.path.len(), a.out.display());
     Ok(())
 }
 
@@ -580,6 +643,18 @@ pub fn verify_record(a: VerifyRecordArgs) -> Result<()> {
             format!("the record is under commitment root {}", &proof.root[..16]),
         ),
         Err(e) => say(false, format!("记录证明无效：{e}"), format!("the record proof is invalid: {e}")),
+    }
+    if let Some(f) = &a.file {
+        let bytes = std::fs::read(f).with_context(|| format!("reading {}", f.display()))?;
+        let path = proof.record.get("path").cloned().flatten().unwrap_or_default();
+        match dipr_fingerprint::package::verify_file(&proof, &bytes) {
+            Ok(()) => say(
+                true,
+                format!("文件 {} 即所承诺的文件 {path}", f.display()),
+                format!("{} is the committed file {path}", f.display()),
+            ),
+            Err(e) => say(false, format!("文件 {} 不是所承诺的文件：{e}", f.display()), format!("{}: {e}", f.display())),
+        }
     }
     if let Some(m) = &a.manifest {
         let manifest = load_manifest(m)?;

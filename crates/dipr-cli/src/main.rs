@@ -9,6 +9,7 @@ mod bench_stats;
 mod client;
 mod fingerprint;
 mod follow;
+mod package;
 
 use std::io::Read;
 use std::net::SocketAddr;

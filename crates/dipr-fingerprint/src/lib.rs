@@ -10,6 +10,7 @@
 pub mod canon;
 pub mod evidence;
 pub mod lenient;
+pub mod package;
 mod pipeline;
 pub mod reader;
 mod scheme;
@@ -236,6 +237,9 @@ pub struct Manifest {
     /// [`add_views`]): same data, same commitment, more views.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub extends: Option<String>,
+    /// An algorithm package's files, languages, code sketch and tensors (`format` is `package`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub package: Option<package::PackageSummary>,
     /// The owner's verifier key.
     pub signer: String,
     /// Base64 Ed25519 signature over the canonical manifest without this field.
@@ -244,6 +248,11 @@ pub struct Manifest {
 }
 
 impl Manifest {
+    fn sign(&mut self, signer: &NoteSigner) {
+        self.signature = String::new();
+        self.signature = base64::engine::general_purpose::STANDARD.encode(signer.sign_bytes(&self.signed_bytes()));
+    }
+
     fn signed_bytes(&self) -> Vec<u8> {
         let mut unsigned = self.clone();
         unsigned.signature = String::new();
@@ -270,6 +279,9 @@ impl Manifest {
         }
         if self.schema_digest != schema_digest(&self.schema) {
             return Err(FingerprintError::Invalid("schema digest does not match the schema".into()));
+        }
+        if (self.format == Format::Package) != self.package.is_some() {
+            return Err(FingerprintError::Invalid("a package manifest, and only one, has a package section".into()));
         }
         if !self.views.iter().any(|v| v.name == "full") {
             return Err(FingerprintError::Invalid("the manifest has no full view".into()));
@@ -911,8 +923,7 @@ pub fn add_views<R: Read>(
     next.views.extend(again.views.into_iter().skip(1));
     next.extends = Some(manifest.digest());
     next.created_at = again.created_at;
-    next.signature = String::new();
-    next.signature = base64::engine::general_purpose::STANDARD.encode(secrets.signer.sign_bytes(&next.signed_bytes()));
+    next.sign(&secrets.signer);
     Ok(next)
 }
 
@@ -1067,11 +1078,11 @@ fn fingerprint_scheme<R: Read>(
             sketch: discovery.iter().map(|h| format!("{h:016x}")).collect(),
         }),
         extends: None,
+        package: None,
         signer: secrets.signer.verifier().to_string(),
         signature: String::new(),
     };
-    manifest.signature =
-        base64::engine::general_purpose::STANDARD.encode(secrets.signer.sign_bytes(&manifest.signed_bytes()));
+    manifest.sign(&secrets.signer);
     let kept = opts.keep_fingerprints.then(|| views.iter().map(|v| v.name.clone()).zip(kept).collect());
     Ok(Fingerprints { manifest, kept, columns })
 }

@@ -19,6 +19,9 @@ pub enum Format {
     Xlsx,
     Xls,
     Ods,
+    /// An algorithm package (source code, models): committed as the JSON Lines table of its files, one
+    /// record per file (see `package`). Never guessed from a file name.
+    Package,
 }
 
 impl Format {
@@ -151,7 +154,7 @@ impl<R: Read> Records<R> {
                 }
                 Ok(Self::Delimited { reader, headers, record: csv::StringRecord::new() })
             }
-            Format::Jsonl => Ok(Self::Jsonl {
+            Format::Jsonl | Format::Package => Ok(Self::Jsonl {
                 lines: std::io::BufReader::with_capacity(1 << 20, input).lines(),
                 line: 0,
                 names: Vec::new(),

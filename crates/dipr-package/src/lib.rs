@@ -10,6 +10,7 @@
 //!   names or shards, and the layer-by-layer comparison of two models.
 
 pub mod code;
+pub mod source;
 pub mod language;
 pub mod weights;
 

@@ -23,6 +23,7 @@ macro_rules! catalogue {
             ("examiner", include_str!(concat!("../../locales/", $lang, "/examiner.ftl"))),
             ("admin", include_str!(concat!("../../locales/", $lang, "/admin.ftl"))),
             ("watches", include_str!(concat!("../../locales/", $lang, "/watches.ftl"))),
+            ("manifest", include_str!(concat!("../../locales/", $lang, "/manifest.ftl"))),
         ]
     };
 }

@@ -10,6 +10,7 @@ pub mod filing;
 pub mod form;
 pub mod i18n;
 pub mod layout;
+pub mod manifest;
 pub mod messages;
 pub mod my_filing;
 pub mod portal;
