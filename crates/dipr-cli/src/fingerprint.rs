@@ -618,7 +618,10 @@ pub fn prove_record(a: ProveRecordArgs) -> Result<()> {
             if manifest.format == Format::Package {
                 bail!("{} is a package's manifest: name the file with --file PATH", a.manifest.display());
             }
-            (dipr_fingerprint::prove_record(&manifest, &secrets, open(&a.data, manifest.format)?, n)?, format!("record {n}"))
+            (
+                dipr_fingerprint::prove_record(&manifest, &secrets, open(&a.data, manifest.format)?, n)?,
+                format!("record {n}"),
+            )
         }
         (None, None) => bail!("name the record (--record N) or the package file (--file PATH) to prove"),
     };
@@ -653,7 +656,9 @@ pub fn verify_record(a: VerifyRecordArgs) -> Result<()> {
                 format!("文件 {} 即所承诺的文件 {path}", f.display()),
                 format!("{} is the committed file {path}", f.display()),
             ),
-            Err(e) => say(false, format!("文件 {} 不是所承诺的文件：{e}", f.display()), format!("{}: {e}", f.display())),
+            Err(e) => {
+                say(false, format!("文件 {} 不是所承诺的文件：{e}", f.display()), format!("{}: {e}", f.display()))
+            }
         }
     }
     if let Some(m) = &a.manifest {

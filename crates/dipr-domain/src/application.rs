@@ -145,7 +145,8 @@ pub struct ContentCommitment {
     pub root: String,
     #[serde(default)]
     pub record_count: Option<u64>,
-    /// SHA-256 of the filed fingerprint manifest (`dipr-fingerprint/1` or `/2`, its hashing scheme).
+    /// SHA-256 of the filed fingerprint manifest (`algorithm`: `dipr-fingerprint/1` or `/2`, its hashing
+    /// scheme; `dipr-package/1`, the files of an algorithm package, `record_count` then counting files).
     #[serde(default)]
     pub manifest_sha256: Option<String>,
     #[serde(default)]

@@ -12,8 +12,8 @@ use dipr_package::PackageError;
 use serde::{Deserialize, Serialize};
 
 use crate::{
-    fingerprint_with, prove_where, FingerprintError, Format, Input, Manifest, Options, RecordProof, Secrets,
-    Tuning, ViewSpec,
+    discovery_key_id, fingerprint_with, prove_where, DiscoverySketch, FingerprintError, Format, Input, Manifest,
+    Options, RecordProof, Secrets, Tuning, ViewSpec,
 };
 
 /// One scale for every package's discovery sketch, so any two can be compared: one winnowed code
@@ -49,7 +49,8 @@ impl From<PackageError> for FingerprintError {
 }
 
 /// A package's files, as `read` gives them (e.g. `|each| source.read(each)`).
-pub type ReadPackage<'a> = dyn FnMut(&mut dyn FnMut(PackageFile) -> Result<(), PackageError>) -> Result<u64, PackageError> + 'a;
+pub type ReadPackage<'a> =
+    dyn FnMut(&mut dyn FnMut(PackageFile) -> Result<(), PackageError>) -> Result<u64, PackageError> + 'a;
 
 pub struct PackageOptions {
     pub product: String,
@@ -60,11 +61,35 @@ pub struct PackageOptions {
     pub discovery_key: Option<[u8; 32]>,
 }
 
-/// The file table as JSON Lines (path order) and the summary.
+/// One item of a package's discovery sketch, under the registry's discovery key.
+fn discovery_item(key: &[u8; 32], domain: &[u8], bytes: &[u8]) -> u64 {
+    let mut h = blake3::Hasher::new_keyed(key);
+    h.update(domain);
+    h.update(bytes);
+    u64::from_be_bytes(h.finalize().as_bytes()[..8].try_into().expect("8 bytes"))
+}
+
+/// What reading a package gives: the file table as JSON Lines (path order), the summary and the
+/// discovery sketch's values (when a discovery key was given).
+struct Read {
+    table: Vec<u8>,
+    summary: PackageSummary,
+    discovery: Vec<u64>,
+}
+
 fn file_table(read: &mut ReadPackage<'_>) -> Result<(Vec<u8>, PackageSummary), FingerprintError> {
+    let r = read_package(read, None)?;
+    Ok((r.table, r.summary))
+}
+
+fn read_package(read: &mut ReadPackage<'_>, discovery_key: Option<&[u8; 32]>) -> Result<Read, FingerprintError> {
     let mut rows: Vec<(String, String)> = Vec::new();
     let mut summary = PackageSummary::default();
+    let mut discovery = Vec::new();
     read(&mut |f: PackageFile| {
+        if let Some(key) = discovery_key {
+            discovery.push(discovery_item(key, b"dipr package file/1\0", &f.content));
+        }
         let bytes = f.content.len() as u64;
         summary.files += 1;
         summary.bytes += bytes;
@@ -82,12 +107,14 @@ fn file_table(read: &mut ReadPackage<'_>) -> Result<(Vec<u8>, PackageSummary), F
         return Err(FingerprintError::Invalid("the package has no files".into()));
     }
     rows.sort();
-    let mut jsonl = Vec::new();
+    let mut table = Vec::new();
     for (_, r) in rows {
-        jsonl.extend_from_slice(r.as_bytes());
-        jsonl.push(b'\n');
+        table.extend_from_slice(r.as_bytes());
+        table.push(b'\n');
     }
-    Ok((jsonl, summary))
+    discovery.sort_unstable();
+    discovery.dedup();
+    Ok(Read { table, summary, discovery })
 }
 
 /// Fingerprint a package: its files' commitment and sketch, signed.
@@ -97,7 +124,7 @@ pub fn fingerprint_package(
     tuning: &Tuning,
     secrets: &Secrets,
 ) -> Result<Manifest, FingerprintError> {
-    let (table, summary) = file_table(read)?;
+    let Read { table, summary, discovery } = read_package(read, opts.discovery_key.as_ref())?;
     let files = Options {
         format: Format::Package,
         product: opts.product.clone(),
@@ -105,10 +132,15 @@ pub fn fingerprint_package(
         views: vec![ViewSpec::full()],
         scale: opts.scale,
         keep_fingerprints: false,
-        discovery_key: opts.discovery_key,
+        discovery_key: None,
     };
     let mut manifest = fingerprint_with(Input::Stream(&table[..]), &files, tuning, secrets, &mut |_| {})?.manifest;
     manifest.package = Some(summary);
+    manifest.discovery = opts.discovery_key.map(|k| DiscoverySketch {
+        key_id: discovery_key_id(&k),
+        scale: PACKAGE_DISCOVERY_SCALE,
+        sketch: discovery.iter().map(|h| format!("{h:016x}")).collect(),
+    });
     manifest.sign(&secrets.signer);
     Ok(manifest)
 }
@@ -131,8 +163,9 @@ pub fn prove_file(
         .position(|c| c.name == "path")
         .ok_or_else(|| FingerprintError::Invalid("the manifest's schema has no path column".into()))?;
     let (table, _) = file_table(read)?;
-    let (_, mut proven) =
-        prove_where(manifest, secrets, Input::Stream(&table[..]), &[], |_, values, _| (values[at] == Some(&path)).then_some(()))?;
+    let (_, mut proven) = prove_where(manifest, secrets, Input::Stream(&table[..]), &[], |_, values, _| {
+        (values[at] == Some(&path)).then_some(())
+    })?;
     match proven.pop() {
         Some(((), proof)) => Ok(proof),
         None => Err(FingerprintError::Invalid(format!("the package has no file {path:?}"))),
@@ -188,8 +221,13 @@ mod tests {
         let again = std::env::temp_dir().join(format!("dipr-fp-package-lf-{}", std::process::id()));
         let _ = std::fs::remove_dir_all(&again);
         pkg(&again, &[("src/lib.rs", b"pub fn a() {}\n"), ("model.bin", &[0, 159, 146, 150]), ("README.md", b"# x\n")]);
-        let m2 = fingerprint_package(&mut |each| Source::Dir(again.clone()).read(each), &opts(), &Tuning::default(), &secrets)
-            .unwrap();
+        let m2 = fingerprint_package(
+            &mut |each| Source::Dir(again.clone()).read(each),
+            &opts(),
+            &Tuning::default(),
+            &secrets,
+        )
+        .unwrap();
         assert_eq!(m2.root, m.root);
 
         let proof = prove_file(&m, &secrets, &mut |each| source.read(each), "./src/lib.rs").unwrap();

@@ -10,8 +10,8 @@
 //!   names or shards, and the layer-by-layer comparison of two models.
 
 pub mod code;
-pub mod source;
 pub mod language;
+pub mod source;
 pub mod weights;
 
 #[derive(Debug, thiserror::Error)]

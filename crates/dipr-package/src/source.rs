@@ -87,7 +87,10 @@ pub fn normalise_path(raw: &str) -> Result<String, PackageError> {
 pub enum Source {
     Dir(PathBuf),
     Zip(PathBuf),
-    Tar { path: PathBuf, gzip: bool },
+    Tar {
+        path: PathBuf,
+        gzip: bool,
+    },
     /// A single file (a model's weights, one script).
     File(PathBuf),
 }
@@ -140,7 +143,10 @@ impl Source {
 }
 
 /// Read a tar stream (`git archive --format=tar REV` writes one), file by file in stream order.
-pub fn read_tar(stream: impl Read, each: &mut dyn FnMut(PackageFile) -> Result<(), PackageError>) -> Result<u64, PackageError> {
+pub fn read_tar(
+    stream: impl Read,
+    each: &mut dyn FnMut(PackageFile) -> Result<(), PackageError>,
+) -> Result<u64, PackageError> {
     read_tar_with(stream, "", each)
 }
 

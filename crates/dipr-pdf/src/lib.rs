@@ -337,7 +337,15 @@ pub fn render(cert: &Certificate, names: &Names) -> Result<Vec<u8>, PdfError> {
     };
     let sources: Vec<&str> = s.data_sources.iter().map(|k| source_names(k)).collect();
     let commitment = match &s.content_commitment {
-        Some(c) => c.get("root").and_then(|r| r.as_str()).map(str::to_string).unwrap_or_else(|| c.to_string()),
+        Some(c) => {
+            let root = c.get("root").and_then(|r| r.as_str()).map(str::to_string).unwrap_or_else(|| c.to_string());
+            // What the root commits to: a package's files or a dataset's records.
+            match (c.get("algorithm").and_then(|a| a.as_str()), c.get("record_count").and_then(|n| n.as_u64())) {
+                (Some("dipr-package/1"), Some(n)) => format!("{root}（算法包 {n} 个文件 package of {n} files）"),
+                (_, Some(n)) => format!("{root}（{n} 条记录 records）"),
+                _ => root,
+            }
+        }
         None => "未提交 none filed".into(),
     };
     let rows: Vec<(&str, &str, String)> = vec![

@@ -5,6 +5,7 @@
 
 use dipr_domain::application::{Application, ContentCommitment, State};
 use dipr_domain::lifecycle;
+use dipr_fingerprint::package::PACKAGE_DISCOVERY_SCALE;
 use dipr_fingerprint::{discovery_key_id, wilson, DiscoverySketch, Manifest};
 use dipr_store::UserRecord;
 use serde::Serialize;
@@ -59,7 +60,11 @@ pub fn check_manifest(state: &Registry, manifest: &Manifest) -> Result<CheckedMa
     if discovery.key_id != discovery_key_id(&state.discovery_key) {
         return Err(Error::new("discovery_key_mismatch", "the discovery sketch was made with another key"));
     }
-    if discovery.scale != DISCOVERY_SCALE {
+    let package = manifest.format == dipr_fingerprint::Format::Package;
+    if package && discovery.scale != PACKAGE_DISCOVERY_SCALE {
+        return Err(invalid(format!("a package's discovery sketch is made at scale {PACKAGE_DISCOVERY_SCALE}")));
+    }
+    if !package && discovery.scale != DISCOVERY_SCALE {
         return Err(invalid(format!(
             "discovery sketches are made at scale {DISCOVERY_SCALE} (dipr fingerprint --scale {DISCOVERY_SCALE})"
         )));
@@ -72,7 +77,10 @@ pub fn check_manifest(state: &Registry, manifest: &Manifest) -> Result<CheckedMa
     Ok(CheckedManifest {
         commitment: ContentCommitment {
             // The hashing scheme the commitment was made with (the manifest's version names it).
-            algorithm: if manifest.v == dipr_fingerprint::MANIFEST_VERSION_1 {
+            algorithm: if manifest.format == dipr_fingerprint::Format::Package {
+                // The files of an algorithm package, committed with scheme 2 as the table of its files.
+                "dipr-package/1".into()
+            } else if manifest.v == dipr_fingerprint::MANIFEST_VERSION_1 {
                 "dipr-fingerprint/1".into()
             } else {
                 "dipr-fingerprint/2".into()
@@ -216,8 +224,14 @@ pub async fn discover(state: &Registry, sketch: &DiscoverySketch, limit: usize) 
     if sketch.key_id != discovery_key_id(&state.discovery_key) {
         return Err(Error::new("discovery_key_mismatch", "the sketch was made with another key"));
     }
-    if sketch.scale != DISCOVERY_SCALE {
-        return Err(Error::new("bad_request", format!("sketches are compared at scale {DISCOVERY_SCALE}")));
+    // A dataset's sketch or a package's: each is compared with its kind (their items never coincide).
+    if sketch.scale != DISCOVERY_SCALE && sketch.scale != PACKAGE_DISCOVERY_SCALE {
+        return Err(Error::new(
+            "bad_request",
+            format!(
+                "sketches are compared at scale {DISCOVERY_SCALE} (datasets) or {PACKAGE_DISCOVERY_SCALE} (packages)"
+            ),
+        ));
     }
     if sketch.sketch.len() > 2_000_000 {
         return Err(Error::new("bad_request", "the sketch is too large"));

@@ -169,7 +169,8 @@ struct Review {
     applicant_id: String,
     /// Every field of the filing (see `filed.rs`).
     filed: Vec<(String, String)>,
-    commitment: Option<String>,
+    /// What the filed manifest says (see `manifest.rs`).
+    commitment: Vec<(String, String)>,
     /// Err when the overlap check could not be read (the examiner must not take it for "no overlap").
     overlaps: Result<Vec<OverlapRow>, ()>,
     objections: Vec<ObjectionCard>,
@@ -298,7 +299,7 @@ async fn review_page(
         applicant: app.applicant.name.clone(),
         applicant_id: app.applicant.id_number.clone(),
         filed: crate::web::filed::rows(f, &industry, l),
-        commitment: f.content_commitment.as_ref().map(|c| c.root.clone()),
+        commitment: crate::web::manifest::of_application(st, app, l).await,
         overlaps,
         objections,
         disputes,
@@ -492,7 +493,7 @@ mod tests {
             applicant: String::new(),
             applicant_id: String::new(),
             filed: Vec::new(),
-            commitment: None,
+            commitment: Vec::new(),
             overlaps,
             objections: Vec::new(),
             disputes: Vec::new(),

@@ -2,9 +2,26 @@
 //! examiner's review show the same facts, a dataset's records and columns or a package's files,
 //! languages, code and tensors.
 
+use dipr_domain::application::Application;
 use dipr_fingerprint::{Format, Manifest};
+use dipr_registry::state::Registry;
 
 use crate::web::i18n::Lang;
+
+/// The rows for the commitment an application names now (empty when it names none).
+pub(crate) async fn of_application(st: &Registry, app: &Application, l: Lang) -> Vec<(String, String)> {
+    let Some(c) = app.form.content_commitment.as_ref() else { return Vec::new() };
+    let manifest = match dipr_registry::fingerprints::current_manifest(st, app).await {
+        Ok(m) => Some(m),
+        // A commitment filed without a manifest (through the API) has only its root to show.
+        Err(e) if e.code == "no_manifest" => None,
+        Err(e) => {
+            tracing::error!(code = e.code, message = %e.message, "the filed manifest could not be read");
+            None
+        }
+    };
+    rows(&c.root, manifest.as_ref(), l)
+}
 
 /// Bytes as a reader takes them in: B, KB, MB or GB (powers of 1,000, one decimal).
 pub(crate) fn size(bytes: u64) -> String {
@@ -37,8 +54,20 @@ pub(crate) fn rows(root: &str, manifest: Option<&Manifest>, l: Lang) -> Vec<(Str
         _ => {
             rows.push((l.t("manifest-kind"), l.t("manifest-kind-dataset")));
             rows.push((l.t("manifest-records"), l.t1("manifest-records-value", "n", m.distinct_records)));
-            let columns: Vec<String> =
-                m.schema.iter().map(|c| format!("{} ({})", c.name, serde_json::to_value(c.ty).ok().and_then(|v| v.as_str().map(str::to_string)).unwrap_or_default())).collect();
+            let columns: Vec<String> = m
+                .schema
+                .iter()
+                .map(|c| {
+                    format!(
+                        "{} ({})",
+                        c.name,
+                        serde_json::to_value(c.ty)
+                            .ok()
+                            .and_then(|v| v.as_str().map(str::to_string))
+                            .unwrap_or_default()
+                    )
+                })
+                .collect();
             rows.push((l.t("manifest-columns"), columns.join("，")));
             let views: Vec<&str> = m.views.iter().map(|v| v.name.as_str()).collect();
             rows.push((l.t("manifest-views"), views.join("，")));

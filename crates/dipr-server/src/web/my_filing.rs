@@ -634,7 +634,8 @@ struct FilingPage<'a> {
     edit: Option<Edit>,
     /// The applicant's copy of what was filed, once it can no longer be edited.
     filed: Vec<(String, String)>,
-    commitment: Option<&'a str>,
+    /// What the filed manifest says (see `manifest.rs`); the root first.
+    commitment: Vec<(String, String)>,
     holder: Option<Holding>,
     end: Option<End>,
     /// The withdrawal or cancellation reason that was typed.
@@ -737,7 +738,7 @@ async fn render(
         objections,
         edit,
         filed,
-        commitment: app.form.content_commitment.as_ref().map(|c| c.root.as_str()),
+        commitment: crate::web::manifest::of_application(st, app, l).await,
         holder,
         end,
         reason,
