@@ -377,6 +377,8 @@ const WIDTH: f64 = 900.0;
 const LEFT: f64 = 90.0;
 const RIGHT: f64 = 20.0;
 const PANEL: f64 = 190.0;
+/// The share of the difference panel below its log scale.
+const ZERO_BAND: f64 = 0.1;
 
 /// One panel: a y axis with tick labels, and the points joined in pair order.
 struct Panel<'a> {
@@ -442,7 +444,7 @@ fn draw_panel(svg: &mut String, panel: &Panel, names: &[String]) {
 }
 
 /// The comparison as a self-contained SVG: per pair, in model A's order, the cosine similarity (top) and
-/// the relative difference on a log scale (bottom, identical tensors hollow on the bottom line).
+/// the relative difference on a log scale (bottom, identical tensors hollow on its line of 0).
 pub fn render_svg(c: &ModelComparison) -> String {
     let names: Vec<String> = c
         .pairs
@@ -472,25 +474,22 @@ pub fn render_svg(c: &ModelComparison) -> String {
     let (low, high) = if positive.is_empty() { (-6.0, 0.0) } else { (low, high) };
     let decades = (high - low) as i32;
     let step = (decades + 5) / 6;
+    // The log scale starts above a band at the bottom where differences of exactly 0 sit.
+    let log_y = |log: f64| ZERO_BAND + (1.0 - ZERO_BAND) * ((log - low) / (high - low)).clamp(0.0, 1.0);
     let difference = Panel {
         top: 50.0 + PANEL + 40.0,
         label: "relative difference ‖a−b‖/‖a‖",
-        ticks: (0..=decades)
-            .step_by(step.max(1) as usize)
-            .map(|k| (f64::from(k) / f64::from(decades), format!("1e{}", low as i32 + k)))
+        ticks: std::iter::once((0.0, "0".to_owned()))
+            .chain(
+                (0..=decades)
+                    .step_by(step.max(1) as usize)
+                    .map(|k| (log_y(low + f64::from(k)), format!("1e{}", low as i32 + k))),
+            )
             .collect(),
         points: c
             .pairs
             .iter()
-            .map(|p| {
-                p.relative_l2.map(|v| {
-                    if v > 0.0 {
-                        (((v.log10() - low) / (high - low)).clamp(0.0, 1.0), false)
-                    } else {
-                        (0.0, true)
-                    }
-                })
-            })
+            .map(|p| p.relative_l2.map(|v| if v > 0.0 { (log_y(v.log10()), false) } else { (0.0, true) }))
             .collect(),
         colour: "#d62728",
     };
