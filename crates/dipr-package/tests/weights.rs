@@ -475,6 +475,27 @@ proptest! {
         prop_assert_eq!(tensor_hash(&KEY, &from_st[0]), tensor_hash(&KEY, &from_onnx[0]));
         prop_assert_eq!(&from_onnx[0].data[..], &bytes[..]);
     }
+
+    #[test]
+    fn damaged_files_are_read_or_rejected_never_a_panic(
+        onnx in any::<bool>(),
+        cut in any::<prop::sample::Index>(),
+        flips in prop::collection::vec((any::<prop::sample::Index>(), any::<u8>()), 0..4),
+    ) {
+        let specs = tiny_model();
+        let (name, mut bytes) =
+            if onnx { ("m.onnx", tiny_onnx(&specs)) } else { ("m.safetensors", tiny_safetensors(&specs, str::to_owned)) };
+        for (at, byte) in flips {
+            let at = at.index(bytes.len());
+            bytes[at] = byte;
+        }
+        bytes.truncate(cut.index(bytes.len() + 1));
+        if let Ok(tensors) = read_tensors(name, &bytes) {
+            for t in &tensors {
+                prop_assert_eq!(t.data.len() as u64, (t.elements() * t.dtype.bits()).div_ceil(8));
+            }
+        }
+    }
 }
 
 // ---- the real model ----

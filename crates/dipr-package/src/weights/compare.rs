@@ -84,11 +84,8 @@ fn pair(a: &[Tensor], b: &[Tensor]) -> Vec<(usize, usize, PairedBy)> {
         by_hash.entry(hash(t)).or_default().push(j);
     }
     for (i, t) in a.iter().enumerate() {
-        let Some(candidates) = by_hash.get_mut(&hash(t)) else { continue };
-        let Some(k) = candidates.iter().position(|&j| b[j].name == t.name).or(candidates.first().map(|_| 0)) else {
-            continue;
-        };
-        let j = candidates.remove(k);
+        let Some(candidates) = by_hash.get_mut(&hash(t)).filter(|c| !c.is_empty()) else { continue };
+        let j = candidates.remove(candidates.iter().position(|&j| b[j].name == t.name).unwrap_or(0));
         used_b[j] = true;
         paired_a[i] = Some((j, PairedBy::Exact));
     }

@@ -1,6 +1,9 @@
 //! The initializers of an ONNX model (ModelProto → GraphProto → TensorProto), read straight from the
 //! protobuf wire format: five fields of three messages do not warrant a protobuf code generator, and the
 //! raw data of large tensors is borrowed rather than copied.
+//!
+//! Only the main graph's initializers are read, where exporters put the weights: tensors held in Constant
+//! nodes or in the subgraphs of control-flow nodes are not.
 
 use std::borrow::Cow;
 
