@@ -352,7 +352,8 @@ fn corrupted_files_are_rejected_with_clear_errors() {
     assert!(invalid(read_tensors("m.safetensors", &header)).contains("not a valid safetensors file"));
     let unknown = safetensors_file([("x".to_owned(), Dtype::F8_E4M3, vec![2], &[1u8, 2][..])]);
     let text = String::from_utf8_lossy(&unknown).replace("F8_E4M3", "Q9_ZZZZ");
-    assert!(invalid(read_tensors("m.safetensors", text.as_bytes())).contains("not a valid safetensors file"));
+    let message = invalid(read_tensors("m.safetensors", text.as_bytes()));
+    assert!(message.contains("not a valid safetensors file") && message.contains("Q9_ZZZZ"), "{message}");
 
     let cut = invalid(read_tensors("m.onnx", &onnx[..onnx.len() - 5]));
     assert!(cut.contains("truncated"), "{cut}");
@@ -517,12 +518,21 @@ fn real_model() -> Result<PathBuf, String> {
     }
 }
 
+/// A directory removed when dropped, even by a failing assertion: the fixtures take some 350 MB.
+struct FixtureDir(PathBuf);
+
+impl Drop for FixtureDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
 /// Writes the fixtures into a fresh directory; `Err` says why the test is skipped.
-fn real_fixtures() -> Result<PathBuf, String> {
+fn real_fixtures() -> Result<FixtureDir, String> {
     let model = real_model()?;
-    let dir = std::env::temp_dir().join(format!("dipr-weight-fixtures-{}", std::process::id()));
+    let dir = FixtureDir(std::env::temp_dir().join(format!("dipr-weight-fixtures-{}", std::process::id())));
     let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/make_weight_fixtures.py");
-    let out = Command::new("python3").arg(script).arg(&model).arg(&dir).output().map_err(|e| e.to_string())?;
+    let out = Command::new("python3").arg(script).arg(&model).arg(&dir.0).output().map_err(|e| e.to_string())?;
     match out.status.code() {
         Some(0) => Ok(dir),
         Some(77) => {
@@ -541,7 +551,7 @@ fn a_real_model_re_exported_resharded_renamed_and_fine_tuned() {
             return;
         }
     };
-    let file = |name: &str| std::fs::read(dir.join(name)).unwrap();
+    let file = |name: &str| std::fs::read(dir.0.join(name)).unwrap();
     let notes: serde_json::Value = serde_json::from_slice(&file("fixtures.json")).unwrap();
     let perturbed: Vec<&str> = notes["perturbed"].as_array().unwrap().iter().map(|v| v.as_str().unwrap()).collect();
 
@@ -594,5 +604,4 @@ fn a_real_model_re_exported_resharded_renamed_and_fine_tuned() {
     if let Ok(path) = std::env::var("DIPR_WEIGHTS_SVG") {
         std::fs::write(path, render_svg(&c)).unwrap();
     }
-    std::fs::remove_dir_all(&dir).unwrap();
 }
