@@ -5,8 +5,8 @@
 writes into OUT_DIR:
   original.safetensors                  the model, as it is;
   model.onnx                            the same tensors as the initializers of an ONNX graph, the
-                                        one-dimensional ones in the typed fields (float_data, int64_data)
-                                        and the others as raw_data;
+                                        small ones in the typed fields (float_data, int64_data) and the
+                                        others as raw_data;
   model-0000{1,2}-of-00002.safetensors  the model in two shards, every tensor renamed;
   finetune.safetensors                  the model with the float tensors of its last layer moved by noise
                                         of 1e-3 of their RMS, the others untouched;
@@ -31,12 +31,13 @@ except ImportError as missing:
     sys.exit(77)
 
 NOISE = 1e-3
+TYPED_UP_TO = 4096
 ONNX_TYPES = {np.dtype("float32"): TensorProto.FLOAT, np.dtype("int64"): TensorProto.INT64}
 
 
 def onnx_tensor(name, array):
     # Typed fields for the small tensors, raw_data for the others: both encodings are read.
-    if array.ndim == 1 and array.dtype in ONNX_TYPES:
+    if array.size <= TYPED_UP_TO and array.dtype in ONNX_TYPES:
         return helper.make_tensor(name, ONNX_TYPES[array.dtype], array.shape, array.tolist(), raw=False)
     return numpy_helper.from_array(array, name)
 

@@ -43,7 +43,7 @@ pub enum DType {
     F8E5m2,
     F8E5m2fnuz,
     F8E8m0,
-    /// Two elements a byte, the first in the low nibble (as ONNX and safetensors pack them).
+    /// Two elements a byte (4-bit types are kept packed as the file holds them).
     F4E2m1,
     F6E2m3,
     F6E3m2,
@@ -108,7 +108,7 @@ pub struct Tensor<'a> {
     pub name: String,
     pub dtype: DType,
     pub shape: Vec<u64>,
-    /// Little-endian element bytes; sub-byte elements packed as ONNX and safetensors pack them.
+    /// Little-endian element bytes; sub-byte elements packed as the file holds them.
     pub data: Cow<'a, [u8]>,
 }
 
