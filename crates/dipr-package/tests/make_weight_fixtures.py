@@ -10,7 +10,12 @@ writes into OUT_DIR:
   model-0000{1,2}-of-00002.safetensors  the model in two shards, every tensor renamed;
   finetune.safetensors                  the model with the float tensors of its last layer moved by noise
                                         of 1e-3 of their RMS, the others untouched;
-  fixtures.json                         what was done: the tensors perturbed, the noise, the renames.
+  torch-export.onnx                     where PyTorch and transformers are installed and the model's
+                                        directory has its config.json: the model exported by
+                                        torch.onnx.export, as a real exporter writes it (linear layers'
+                                        weights transposed for MatMul, unused tensors left out);
+  fixtures.json                         what was done: the tensors perturbed, the noise, the renames,
+                                        and why there is no torch export if there is none.
 
 Exits with 77 when a module it needs (numpy, safetensors, onnx) is missing, so the tests can skip.
 """
@@ -47,6 +52,36 @@ def last_layer(names):
     return f".layer.{max(layers)}." if layers else None
 
 
+def torch_export(model_dir, path):
+    """Exports the model with PyTorch's ONNX exporter; returns why not, or None."""
+    if not os.path.isfile(os.path.join(model_dir, "config.json")):
+        return "no config.json beside the model"
+    try:
+        import warnings
+
+        import torch
+        from transformers import AutoModel
+    except ImportError as missing:
+        return f"missing Python module: {missing.name}"
+
+    class LastHiddenState(torch.nn.Module):
+        def __init__(self, model):
+            super().__init__()
+            self.model = model
+
+        def forward(self, input_ids):
+            return self.model(input_ids=input_ids).last_hidden_state
+
+    warnings.filterwarnings("ignore")
+    try:
+        model = AutoModel.from_pretrained(model_dir).eval()
+        ids = torch.ones(1, 8, dtype=torch.long)
+        torch.onnx.export(LastHiddenState(model), (ids,), path, input_names=["input_ids"], dynamo=False)
+    except Exception as e:  # an exporter's failure only leaves this fixture out
+        return f"torch.onnx.export failed: {type(e).__name__}: {e}"
+    return None
+
+
 def main(model, out):
     os.makedirs(out, exist_ok=True)
     tensors = load_file(model)
@@ -74,8 +109,11 @@ def main(model, out):
         finetune[n] = t
     save_file(finetune, os.path.join(out, "finetune.safetensors"))
 
+    no_torch_export = torch_export(os.path.dirname(os.path.abspath(model)), os.path.join(out, "torch-export.onnx"))
+
+    notes = {"tensors": len(names), "perturbed": perturbed, "noise": NOISE, "renames": renames}
     with open(os.path.join(out, "fixtures.json"), "w") as f:
-        json.dump({"tensors": len(names), "perturbed": perturbed, "noise": NOISE, "renames": renames}, f, indent=1)
+        json.dump({**notes, "no_torch_export": no_torch_export}, f, indent=1)
 
 
 if __name__ == "__main__":

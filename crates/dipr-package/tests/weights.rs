@@ -9,7 +9,7 @@ use std::process::Command;
 
 use dipr_package::weights::{
     compare, entries, is_weights_file, match_exact, read_tensors, refused, render_svg, render_table, tensor_hash,
-    DType, PairedBy, Tensor,
+    DType, PairedBy, Tensor, TensorEntry,
 };
 use dipr_package::PackageError;
 use half::{bf16, f16};
@@ -455,6 +455,23 @@ fn a_perturbed_model_is_compared_layer_by_layer() {
 }
 
 #[test]
+fn a_matrix_stored_transposed_is_paired_as_the_same() {
+    let a = [f32_tensor("dense.weight", &[2, 3], &[1.0, 2.0, 3.0, 4.0, 5.0, 6.0])];
+    let b = [
+        f32_tensor("decoy", &[3, 2], &[1.0, 4.0, 2.0, 5.0, 3.0, 7.0]),
+        f32_tensor("onnx::MatMul_7", &[3, 2], &[1.0, 4.0, 2.0, 5.0, 3.0, 6.0]),
+    ];
+    let c = compare(&a, &b);
+    assert_eq!(c.pairs.len(), 1);
+    let p = &c.pairs[0];
+    assert_eq!((p.name_b.as_str(), p.paired_by, p.identical), ("onnx::MatMul_7", PairedBy::Transposed, true));
+    assert_eq!(c.summary.identical_share, Some(1.0));
+    assert_eq!(c.unpaired_b[0].name, "decoy");
+    // Exact matching, by dtype, shape and bytes, does not see through a transposition.
+    assert_eq!(match_exact(&entries(&KEY, &a), &entries(&KEY, &b)).matched, 0);
+}
+
+#[test]
 fn text_in_the_plot_is_escaped() {
     let a = [f32_tensor("w<script>&\"'", &[2], &[1.0, 2.0])];
     let b = [f32_tensor("w<script>&\"'", &[2], &[1.0, 2.5])];
@@ -600,8 +617,30 @@ fn a_real_model_re_exported_resharded_renamed_and_fine_tuned() {
     let share = c.summary.identical_share.unwrap();
     assert!(share > 0.5 && share < 1.0, "{share}");
     println!("{}", render_table(&c));
+    torch_export(&dir.0, &original, &registered, &notes);
     // For a person to look at the plot.
     if let Ok(path) = std::env::var("DIPR_WEIGHTS_SVG") {
         std::fs::write(path, render_svg(&c)).unwrap();
     }
+}
+
+/// PyTorch's exporter writes each linear layer's weight transposed, for a MatMul, and leaves out what the
+/// exported graph does not use: the comparison pairs every tensor it kept with the original, the
+/// transposed ones by transposition, while exact matching finds only those stored as they were.
+fn torch_export(dir: &Path, original: &[Tensor], registered: &[TensorEntry], notes: &serde_json::Value) {
+    if let Some(why) = notes["no_torch_export"].as_str() {
+        println!("SKIP the PyTorch ONNX export: {why}");
+        return;
+    }
+    let bytes = std::fs::read(dir.join("torch-export.onnx")).unwrap();
+    let exported = read_tensors("torch-export.onnx", &bytes).unwrap();
+    let c = compare(original, &exported);
+    println!("{}", render_table(&c));
+    assert!(c.pairs.iter().all(|p| p.identical), "every tensor the exporter kept is the original's");
+    assert!(c.unpaired_b.is_empty());
+    assert!(c.unpaired_a.len() < 5, "{:?}", c.unpaired_a);
+    let transposed = c.pairs.iter().filter(|p| p.paired_by == PairedBy::Transposed).count() as u64;
+    assert!(transposed >= 6, "{transposed} matrices transposed");
+    let found = match_exact(registered, &entries(&KEY, &exported));
+    assert_eq!(found.matched, c.summary.identical_pairs - transposed);
 }

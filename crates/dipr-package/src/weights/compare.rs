@@ -14,6 +14,8 @@ use super::{tensor_hash, DType, Tensor};
 pub enum PairedBy {
     /// The same dtype, shape and bytes.
     Exact,
+    /// The same matrix transposed, as exporters of a linear layer to an ONNX MatMul write it.
+    Transposed,
     /// The same name and shape.
     Name,
     /// The next unpaired tensor of the same dtype and shape, in file order.
@@ -28,6 +30,7 @@ pub struct TensorPair {
     pub dtype_b: String,
     pub shape: Vec<u64>,
     pub paired_by: PairedBy,
+    /// The same values: the same bytes or, paired by transposition, the same matrix.
     pub identical: bool,
     /// The statistics are `None` where they are undefined (a zero tensor's cosine) or where the dtype is
     /// not decoded (f8, 4- and 6-bit, complex).
@@ -71,8 +74,25 @@ pub struct ModelComparison {
     pub summary: Summary,
 }
 
+/// Whether `b` is the matrix `a` transposed; stops at the first element that differs.
+fn is_transpose(a: &Tensor, b: &Tensor) -> bool {
+    let (&[rows, cols], &[b_rows, b_cols]) = (a.shape.as_slice(), b.shape.as_slice()) else { return false };
+    let Some(width) = element_bytes(a.dtype) else { return false };
+    if a.dtype != b.dtype || (b_rows, b_cols) != (cols, rows) {
+        return false;
+    }
+    let (rows, cols) = (rows as usize, cols as usize);
+    (0..rows).all(|i| {
+        (0..cols).all(|j| {
+            let (x, y) = ((i * cols + j) * width, (j * rows + i) * width);
+            a.data[x..x + width] == b.data[y..y + width]
+        })
+    })
+}
+
 /// Pairs the tensors of `a` with those of `b`: first the identical ones (preferring the same name among
-/// several), then by name with the same shape, then by dtype and shape in file order.
+/// several), then matrices transposed, then by name with the same shape, then by dtype and shape in file
+/// order.
 fn pair(a: &[Tensor], b: &[Tensor]) -> Vec<(usize, usize, PairedBy)> {
     // A fixed key: these hashes only pair tensors in memory.
     let hash = |t: &Tensor| tensor_hash(&[0; 32], t);
@@ -88,6 +108,22 @@ fn pair(a: &[Tensor], b: &[Tensor]) -> Vec<(usize, usize, PairedBy)> {
         let j = candidates.remove(candidates.iter().position(|&j| b[j].name == t.name).unwrap_or(0));
         used_b[j] = true;
         paired_a[i] = Some((j, PairedBy::Exact));
+    }
+
+    let mut by_transposed_shape: HashMap<(DType, [u64; 2]), Vec<usize>> = HashMap::new();
+    for (j, t) in b.iter().enumerate().filter(|&(j, _)| !used_b[j]) {
+        if let &[rows, cols] = t.shape.as_slice() {
+            by_transposed_shape.entry((t.dtype, [cols, rows])).or_default().push(j);
+        }
+    }
+    for (i, t) in a.iter().enumerate() {
+        let (None, &[rows, cols]) = (paired_a[i], t.shape.as_slice()) else { continue };
+        let Some(candidates) = by_transposed_shape.get_mut(&(t.dtype, [rows, cols])) else { continue };
+        if let Some(k) = candidates.iter().position(|&j| is_transpose(t, &b[j])) {
+            let j = candidates.remove(k);
+            used_b[j] = true;
+            paired_a[i] = Some((j, PairedBy::Transposed));
+        }
     }
 
     let by_name: HashMap<&str, usize> =
@@ -189,7 +225,7 @@ fn finite(x: f64) -> Option<f64> {
 }
 
 fn tensor_pair(a: &Tensor, b: &Tensor, paired_by: PairedBy) -> TensorPair {
-    let identical = paired_by == PairedBy::Exact;
+    let identical = matches!(paired_by, PairedBy::Exact | PairedBy::Transposed);
     let mut pair = TensorPair {
         name_a: a.name.clone(),
         name_b: b.name.clone(),
