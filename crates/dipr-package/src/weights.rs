@@ -1,1 +1,0 @@
-//! Tensors of model weights (being written).
