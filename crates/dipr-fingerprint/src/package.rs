@@ -8,6 +8,7 @@
 use std::collections::BTreeMap;
 
 use dipr_package::source::PackageFile;
+use dipr_package::weights::{self, TensorEntry};
 use dipr_package::PackageError;
 use serde::{Deserialize, Serialize};
 
@@ -37,6 +38,28 @@ pub struct PackageSummary {
     pub text_files: u64,
     /// Source files and their bytes per language (see `dipr_package::language`).
     pub languages: BTreeMap<String, LanguageCount>,
+    /// Every tensor of the package's weights files (safetensors, ONNX), by its hash under the owner's
+    /// key: dtype, shape and bytes, names and shards left out. Sorted by hash.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub tensors: Vec<TensorEntry>,
+}
+
+impl PackageSummary {
+    /// Parameters (tensor elements) over every tensor.
+    pub fn parameters(&self) -> u64 {
+        self.tensors.iter().map(|t| t.shape.iter().product::<u64>()).sum()
+    }
+}
+
+/// The owner's keys for a package's tensors and code, derived from the sampling key.
+struct OwnerKeys {
+    tensors: [u8; 32],
+}
+
+impl OwnerKeys {
+    fn of(secrets: &Secrets) -> Self {
+        Self { tensors: *blake3::keyed_hash(&secrets.sampling_key, b"dipr package tensors/1").as_bytes() }
+    }
 }
 
 impl From<PackageError> for FingerprintError {
@@ -78,16 +101,33 @@ struct Read {
 }
 
 fn file_table(read: &mut ReadPackage<'_>) -> Result<(Vec<u8>, PackageSummary), FingerprintError> {
-    let r = read_package(read, None)?;
+    let r = read_package(read, None, None)?;
     Ok((r.table, r.summary))
 }
 
-fn read_package(read: &mut ReadPackage<'_>, discovery_key: Option<&[u8; 32]>) -> Result<Read, FingerprintError> {
+/// Read a package: its file table always; its tensors when the owner's keys are given; its discovery
+/// sketch when the registry's key is.
+fn read_package(
+    read: &mut ReadPackage<'_>,
+    owner: Option<&OwnerKeys>,
+    discovery_key: Option<&[u8; 32]>,
+) -> Result<Read, FingerprintError> {
     let mut rows: Vec<(String, String)> = Vec::new();
     let mut summary = PackageSummary::default();
     let mut discovery = Vec::new();
     read(&mut |f: PackageFile| {
-        if let Some(key) = discovery_key {
+        if let Some(why) = weights::refused(&f.path, &f.content) {
+            return Err(PackageError::Invalid(format!("{}: {why}", f.path)));
+        }
+        if weights::is_weights_file(&f.path) && (owner.is_some() || discovery_key.is_some()) {
+            let tensors = weights::read_tensors(&f.path, &f.content)?;
+            if let Some(keys) = owner {
+                summary.tensors.extend(weights::entries(&keys.tensors, &tensors));
+            }
+            if let Some(key) = discovery_key {
+                discovery.extend(tensors.iter().map(|t| first_u64(&weights::tensor_hash(key, t))));
+            }
+        } else if let Some(key) = discovery_key {
             discovery.push(discovery_item(key, b"dipr package file/1\0", &f.content));
         }
         let bytes = f.content.len() as u64;
@@ -114,7 +154,12 @@ fn read_package(read: &mut ReadPackage<'_>, discovery_key: Option<&[u8; 32]>) ->
     }
     discovery.sort_unstable();
     discovery.dedup();
+    summary.tensors.sort_by(|a, b| a.hash.cmp(&b.hash));
     Ok(Read { table, summary, discovery })
+}
+
+fn first_u64(hash: &[u8; 32]) -> u64 {
+    u64::from_be_bytes(hash[..8].try_into().expect("8 bytes"))
 }
 
 /// Fingerprint a package: its files' commitment and sketch, signed.
@@ -124,12 +169,14 @@ pub fn fingerprint_package(
     tuning: &Tuning,
     secrets: &Secrets,
 ) -> Result<Manifest, FingerprintError> {
-    let Read { table, summary, discovery } = read_package(read, opts.discovery_key.as_ref())?;
+    let Read { table, summary, discovery } =
+        read_package(read, Some(&OwnerKeys::of(secrets)), opts.discovery_key.as_ref())?;
     let files = Options {
         format: Format::Package,
         product: opts.product.clone(),
         version: opts.version,
-        views: vec![ViewSpec::full()],
+        // `content`: the same file anywhere in a suspect, whatever its path.
+        views: vec![ViewSpec::full(), ViewSpec { name: "content".into(), columns: Some(vec!["content".into()]), ..ViewSpec::full() }],
         scale: opts.scale,
         keep_fingerprints: false,
         discovery_key: None,
@@ -175,14 +222,84 @@ pub fn prove_file(
 /// Check a file proof and that `file` (its bytes as they are now) is the file it proves.
 pub fn verify_file(proof: &RecordProof, file: &[u8]) -> Result<(), FingerprintError> {
     proof.verify()?;
-    let claimed = proof.record.get("content").cloned().flatten().unwrap_or_default();
-    let (canonical, _) = dipr_package::source::canonical_content(file.to_vec());
-    if dipr_package::source::content_hash(&canonical) != claimed {
+    let field = |name: &str| proof.record.get(name).cloned().flatten().unwrap_or_default();
+    if PackageFile::new(field("path"), file.to_vec()).content_hash() != field("content") {
         return Err(FingerprintError::Invalid(
             "the file is not the committed one: its content differs from what the proof states".into(),
         ));
     }
     Ok(())
+}
+
+/// Registered tensors found unchanged in a suspect.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct TensorContainment {
+    #[serde(flatten)]
+    pub exact: weights::ExactMatch,
+    /// Of the matched, how many the suspect holds as the transpose of the registered matrix (as
+    /// PyTorch's ONNX exporter writes linear layers).
+    pub transposed: u64,
+}
+
+/// How much of a registered package a suspect package holds: whole files (at the same path, and
+/// anywhere), and tensors.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct PackageContainment {
+    pub product: String,
+    pub root: String,
+    pub suspect_files: u64,
+    /// Per view of the file table: `full` (same path and content) and `content` (same content anywhere).
+    pub files: Vec<crate::ViewContainment>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub tensors: Option<TensorContainment>,
+}
+
+/// How much of the package `manifest` registered is in the suspect package `read` gives.
+pub fn contain_package(
+    manifest: &Manifest,
+    secrets: &Secrets,
+    read: &mut ReadPackage<'_>,
+    tuning: &Tuning,
+) -> Result<PackageContainment, FingerprintError> {
+    let registered = manifest
+        .package
+        .as_ref()
+        .filter(|_| manifest.format == Format::Package)
+        .ok_or_else(|| FingerprintError::Invalid("this manifest is a dataset's, not a package's".into()))?;
+    let keys = OwnerKeys::of(secrets);
+    // The suspect's tensors both as they are and transposed: one registered matrix, either way round.
+    let mut suspect_tensors: Vec<TensorEntry> = Vec::new();
+    let mut transposed_tensors: Vec<TensorEntry> = Vec::new();
+    let mut table = Vec::new();
+    let mut files = 0u64;
+    read(&mut |f: PackageFile| {
+        files += 1;
+        if weights::refused(&f.path, &f.content).is_none() && weights::is_weights_file(&f.path) {
+            let tensors = weights::read_tensors(&f.path, &f.content)?;
+            suspect_tensors.extend(weights::entries(&keys.tensors, &tensors));
+            let flipped: Vec<_> = tensors.iter().filter_map(weights::transposed).collect();
+            transposed_tensors.extend(weights::entries(&keys.tensors, &flipped));
+        }
+        let row = serde_json::json!({"path": f.path, "content": f.content_hash(), "bytes": f.content.len()});
+        table.extend_from_slice(row.to_string().as_bytes());
+        table.push(b'\n');
+        Ok(())
+    })?;
+    let report = crate::contain_with(manifest, secrets, Input::Stream(&table[..]), Format::Package, None, tuning, &mut |_| {})?;
+    let tensors = (!registered.tensors.is_empty()).then(|| {
+        let straight = weights::match_exact(&registered.tensors, &suspect_tensors);
+        let mut both = suspect_tensors.clone();
+        both.extend(transposed_tensors);
+        let exact = weights::match_exact(&registered.tensors, &both);
+        TensorContainment { transposed: exact.matched - straight.matched, exact }
+    });
+    Ok(PackageContainment {
+        product: manifest.product.clone(),
+        root: manifest.root.clone(),
+        suspect_files: files,
+        files: report.views,
+        tensors,
+    })
 }
 
 #[cfg(test)]

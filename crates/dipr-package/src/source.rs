@@ -25,6 +25,10 @@ pub struct PackageFile {
 
 impl PackageFile {
     pub fn new(path: String, bytes: Vec<u8>) -> Self {
+        // Weights are binary whatever their bytes happen to look like.
+        if crate::weights::is_weights_file(&path) {
+            return Self { path, content: bytes, text: false };
+        }
         let (content, text) = canonical_content(bytes);
         Self { path, content, text }
     }

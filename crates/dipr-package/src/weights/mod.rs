@@ -118,6 +118,26 @@ impl Tensor<'_> {
     }
 }
 
+/// A matrix with its rows and columns swapped (exporters such as PyTorch's to ONNX store linear layers
+/// transposed); `None` for anything but a 2-D tensor of whole-byte elements.
+pub fn transposed(t: &Tensor) -> Option<Tensor<'static>> {
+    let [rows, cols] = t.shape[..] else { return None };
+    if t.dtype.bits() % 8 != 0 {
+        return None;
+    }
+    let size = (t.dtype.bits() / 8) as usize;
+    let (rows, cols) = (rows as usize, cols as usize);
+    let mut out = vec![0u8; t.data.len()];
+    for r in 0..rows {
+        for c in 0..cols {
+            let from = (r * cols + c) * size;
+            let to = (c * rows + r) * size;
+            out[to..to + size].copy_from_slice(&t.data[from..from + size]);
+        }
+    }
+    Some(Tensor { name: t.name.clone(), dtype: t.dtype, shape: vec![cols as u64, rows as u64], data: Cow::Owned(out) })
+}
+
 /// How many bytes `shape` elements of `dtype` take, or `None` if that overflows.
 fn data_len(dtype: DType, shape: &[u64]) -> Option<u64> {
     let elements = shape.iter().try_fold(1u64, |n, &d| n.checked_mul(d))?;
