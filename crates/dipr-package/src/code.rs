@@ -498,6 +498,7 @@ fn tokenise(language: Language, text: &str) -> Vec<Token> {
     let syn = syntax(language);
     let b = text.as_bytes();
     let mut out = Vec::with_capacity(b.len() / 4);
+    let mut parens = Vec::new();
     let mut i = 0;
     let mut line = 1u32;
     while i < b.len() {
@@ -531,17 +532,35 @@ fn tokenise(language: Language, text: &str) -> Vec<Token> {
             (i + 1, None)
         };
         if let Some(text) = text {
-            // Formatters add and drop trailing commas as lists wrap or fit on a line.
-            if matches!(text, ")" | "]" | "}") && out.last().is_some_and(|t: &Token| t.text == ",") {
-                out.pop();
-            }
-            out.push(Token { text, line });
+            push(&mut out, &mut parens, Token { text, line });
         }
         // Comments and strings may span lines.
         line = line.saturating_add(b[i..end].iter().filter(|&&c| c == b'\n').count() as u32);
         i = end;
     }
     out
+}
+
+/// Appends a token, leaving out what formatters add or drop as lines wrap: trailing commas, and grouping
+/// parentheses (black wraps long expressions in them) with their closing ones. `parens` says, for each
+/// open parenthesis, whether it was kept.
+fn push(out: &mut Vec<Token>, parens: &mut Vec<bool>, token: Token) {
+    if matches!(token.text, ")" | "]" | "}") && out.last().is_some_and(|t| t.text == ",") {
+        out.pop();
+    }
+    let keep = match token.text {
+        // A parenthesis after a name, a call, an index or a literal opens arguments or parameters.
+        "(" => {
+            let call = out.last().is_some_and(|t| matches!(t.text, "V" | "S" | ")" | "]" | ">"));
+            parens.push(call);
+            call
+        }
+        ")" => parens.pop().unwrap_or(true),
+        _ => true,
+    };
+    if keep {
+        out.push(token);
+    }
 }
 
 /// The end of a comment starting at `i`, if one does.
@@ -740,6 +759,16 @@ mod tests {
         assert_eq!(
             texts(Language::Python, src),
             ["def", "V", "(", "V", ")", ":", "S", "return", "S", "+", "S", "//", "N"]
+        );
+    }
+
+    #[test]
+    fn what_formatters_add_is_left_out() {
+        let wrapped = "x = (\n    f(a, b,)\n    + (c * d)\n)\nreturn (x)\n";
+        assert_eq!(texts(Language::Python, wrapped), texts(Language::Python, "x = f(a, b) + c * d\nreturn x"));
+        assert_eq!(
+            texts(Language::Python, "f(a)(b)[c](d)"),
+            ["V", "(", "V", ")", "(", "V", ")", "[", "V", "]", "(", "V", ")"]
         );
     }
 
