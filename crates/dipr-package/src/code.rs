@@ -14,7 +14,8 @@ use serde::{Deserialize, Serialize};
 
 use crate::{language::Language, Key};
 
-/// Separates these hashes from every other use of the key.
+/// Separates these hashes from every other use of the key: k-grams are hashed under
+/// `BLAKE3_keyed(key, DOMAIN)`, which keeps a k-gram of short tokens within one BLAKE3 block.
 const DOMAIN: &[u8] = b"dipr-code/1";
 
 /// Winnowing parameters; a manifest records them with the fingerprints, which only compare under the same
@@ -62,20 +63,25 @@ pub fn fingerprint_file(key: &Key, params: &CodeParams, path: &str, text: &str) 
     let language = Language::of_path(path)?;
     let tokens = tokenise(language, text);
     let k = params.k.max(1);
-    let mut hashes = Vec::with_capacity(tokens.len().saturating_sub(k - 1));
-    let mut buf = Vec::with_capacity(DOMAIN.len() + 8 * k);
-    for gram in tokens.windows(k) {
-        buf.clear();
-        buf.extend_from_slice(DOMAIN);
-        for t in gram {
-            // Length-prefixed, so no two k-grams serialise alike.
-            buf.push(t.text.len() as u8);
-            buf.extend_from_slice(t.text.as_bytes());
-        }
-        let mut first = [0u8; 8];
-        first.copy_from_slice(&blake3::keyed_hash(key, &buf).as_bytes()[..8]);
-        hashes.push(u64::from_le_bytes(first));
+    let code_key = *blake3::keyed_hash(key, DOMAIN).as_bytes();
+    // The tokens serialised once, length-prefixed so no two k-grams serialise alike: a k-gram is the
+    // slice between two offsets.
+    let mut stream = Vec::with_capacity(3 * tokens.len());
+    let mut offsets = Vec::with_capacity(tokens.len() + 1);
+    for t in &tokens {
+        offsets.push(stream.len());
+        stream.push(t.text.len() as u8);
+        stream.extend_from_slice(t.text.as_bytes());
     }
+    offsets.push(stream.len());
+    let hashes: Vec<u64> = (0..(tokens.len() + 1).saturating_sub(k))
+        .map(|at| {
+            let mut first = [0u8; 8];
+            first
+                .copy_from_slice(&blake3::keyed_hash(&code_key, &stream[offsets[at]..offsets[at + k]]).as_bytes()[..8]);
+            u64::from_le_bytes(first)
+        })
+        .collect();
     let fingerprints = winnow(&hashes, params.w)
         .into_iter()
         .map(|at| Fp { hash: hashes[at], first_line: tokens[at].line, last_line: tokens[at + k - 1].line })
@@ -524,7 +530,8 @@ fn tokenise(language: Language, text: &str) -> Vec<Token> {
             quote(&syn, b, i)
         } else if c == b'`' && syn.backtick {
             (scan(b, i + 1, b"`", syn.backtick_escapes, true), Some(STRING))
-        } else if let Some(op) = OPERATORS.iter().find(|op| b[i..].starts_with(op.as_bytes())) {
+        } else if let Some(op) = OPERATORS.iter().find(|op| op.as_bytes()[0] == c && b[i..].starts_with(op.as_bytes()))
+        {
             (i + op.len(), Some(*op))
         } else if let Some(p) = PUNCT.bytes().position(|p| p == c) {
             (i + 1, Some(&PUNCT[p..p + 1]))
