@@ -816,7 +816,7 @@ mod tests {
         let params = CodeParams { k: 5, w: 4 };
         let reg = "def area(r):\n    return 3.14 * r * r\n\ndef grow(xs, n):\n    out = []\n    for x in xs:\n        \
                    out.append(x * n)\n    return out\n";
-        let sus = "import os\n\ndef scale(values, factor):\n    res = []\n    for v in values:\n        \
+        let sus = "x = [1]\n\ndef scale(values, factor):\n    res = []\n    for v in values:\n        \
                    res.append(v * factor)\n    return res\n";
         let r = fingerprint_file(&key, &params, "geo.py", reg).unwrap();
         let s = fingerprint_file(&key, &params, "copy.py", sus).unwrap();
