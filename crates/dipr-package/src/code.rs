@@ -3,7 +3,8 @@
 //!
 //! A file is read into a normalised token stream: comments and layout are dropped, every identifier that
 //! is not a keyword of its language becomes `V`, every string or character literal `S`, every number `N`;
-//! keywords, operators and punctuation stay as they are. Every k consecutive tokens are hashed under the
+//! keywords, operators and punctuation stay as they are, but for the trailing commas and grouping
+//! parentheses that formatters add and drop as lines wrap. Every k consecutive tokens are hashed under the
 //! owner's key, and of every window of w consecutive k-gram hashes the (rightmost) minimum is kept. Any
 //! run of at least w + k − 1 tokens shared by two files yields at least one shared fingerprint, so
 //! reformatting, new comments, renamed identifiers, split or merged files leave most fingerprints intact.
