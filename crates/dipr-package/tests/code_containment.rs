@@ -231,6 +231,9 @@ fn check(language: &str, registered: &Files, cases: Vec<Case>) {
         covered += usize::from(lo - 1e-9 <= c.share && c.share <= hi + 1e-9);
         total += 1;
         assert!(n * SCALE * 2 > c.fingerprints && n * SCALE < c.fingerprints * 2, "a sample of about 1/{SCALE}");
+        if case.name == "mixed" {
+            assert!(c.suspect_share < 0.25, "{language}: the copy is a small part of the suspect's code");
+        }
         if case.truth > 0.0 {
             let located =
                 c.files.iter().filter(|f| f.matched > 0).all(|f| f.regions.iter().all(|r| !r.found_in.is_empty()));
