@@ -15,55 +15,55 @@ pub struct FingerprintArgs {
     /// The dataset: CSV, TSV, JSON Lines, Parquet, or a spreadsheet (xlsx, xls, ods: its first sheet).
     /// Or an algorithm package: a directory (its .gitignore honoured), a zip, tar or tar.gz archive, or
     /// a model's weights (.safetensors, .onnx).
-    data: PathBuf,
+    pub(crate) data: PathBuf,
     /// The package is this git commit (or branch, tag) of the work tree at DATA: what `git archive`
     /// gives, so untracked and ignored files are left out.
     #[arg(long, value_name = "REV")]
-    git_rev: Option<String>,
+    pub(crate) git_rev: Option<String>,
     /// Where to write the manifest (JSON) that is filed with the application.
     #[arg(long)]
-    out: PathBuf,
+    pub(crate) out: PathBuf,
     /// csv, tsv, jsonl, parquet, xlsx, xls, ods or package (default: from the file name; a directory or
     /// an archive is a package).
     #[arg(long)]
-    format: Option<String>,
+    pub(crate) format: Option<String>,
     /// Text encoding of a CSV, TSV or JSON Lines file: utf-8 or gb18030 (also reads GBK). Default:
     /// detected.
     #[arg(long)]
-    encoding: Option<String>,
+    pub(crate) encoding: Option<String>,
     /// Product name recorded in the manifest.
     #[arg(long, default_value = "")]
-    product: String,
+    pub(crate) product: String,
     /// Data version (1 for the first registration, then 2, 3, … for updates).
     #[arg(long, default_value_t = 1)]
-    version: u32,
+    pub(crate) version: u32,
     /// TOML file declaring views: `[[views]] name = "key"  columns = ["id", "name"]  round = { price = 0 }`.
     #[arg(long)]
-    views: Option<PathBuf>,
+    pub(crate) views: Option<PathBuf>,
     /// Secrets file (keys; created with mode 0600 if missing). Default: next to the manifest.
     #[arg(long)]
-    secrets: Option<PathBuf>,
+    pub(crate) secrets: Option<PathBuf>,
     /// FracMinHash scale s: one fingerprint in s is kept in the sketch.
     #[arg(long, default_value_t = 256)]
-    scale: u64,
+    pub(crate) scale: u64,
     /// Also keep every fingerprint (MANIFEST.fps) for exact containment later.
     #[arg(long)]
-    keep_fingerprints: bool,
+    pub(crate) keep_fingerprints: bool,
     /// The registry's discovery key (hex, from `dipr client discovery-key`): needed to file the manifest.
     #[arg(long, env = "DIPR_DISCOVERY_KEY", hide_env_values = true)]
-    discovery_key: Option<String>,
+    pub(crate) discovery_key: Option<String>,
     /// Worker threads (default: every core); the manifest is the same whatever the number.
     #[arg(long)]
-    threads: Option<usize>,
+    pub(crate) threads: Option<usize>,
     /// Add the views of --views to this registered manifest instead: the data must be the registered
     /// version; the new manifest (at --out) names it and keeps its commitment and views.
     #[arg(long, value_name = "MANIFEST")]
-    extends: Option<PathBuf>,
+    pub(crate) extends: Option<PathBuf>,
 }
 
 #[derive(Args)]
 pub struct DiscoverArgs {
-    /// The suspect dataset.
+    /// The suspect dataset, or a suspect package (a directory, an archive, a model file).
     suspect: PathBuf,
     #[arg(long)]
     format: Option<String>,
@@ -73,7 +73,7 @@ pub struct DiscoverArgs {
     token: String,
 }
 
-fn parse_key(hex: &str) -> Result<[u8; 32]> {
+pub(crate) fn parse_key(hex: &str) -> Result<[u8; 32]> {
     let h = hex.trim();
     if h.len() != 64 {
         bail!("a discovery key is 64 hex digits");
@@ -91,15 +91,22 @@ pub fn discover(a: DiscoverArgs) -> Result<()> {
     let info = c.call("GET", "/api/v1/fingerprint/discovery-key", None)?;
     let key = parse_key(info["key"].as_str().unwrap_or_default())?;
     let scale = info["scale"].as_u64().unwrap_or(256);
-    let format = format_of(&a.suspect, a.format.as_deref())?;
-    let sketch = dipr_fingerprint::discovery_sketch(
-        open(&a.suspect, format)?,
-        format,
-        &key,
-        scale,
-        &mut progress("sketching suspect"),
-    )?;
-    eprintln!();
+    let sketch = if crate::package::is_package(&a.suspect, a.format.as_deref(), false) {
+        crate::package::with_package(&a.suspect, None, &mut |read| {
+            dipr_fingerprint::package::package_discovery_sketch(read, &key)
+        })?
+    } else {
+        let format = format_of(&a.suspect, a.format.as_deref())?;
+        let sketch = dipr_fingerprint::discovery_sketch(
+            open(&a.suspect, format)?,
+            format,
+            &key,
+            scale,
+            &mut progress("sketching suspect"),
+        )?;
+        eprintln!();
+        sketch
+    };
     let out = c.call("POST", "/api/v1/discover", Some(serde_json::to_value(&sketch)?))?;
     println!("{}", serde_json::to_string_pretty(&out)?);
     Ok(())
@@ -109,9 +116,13 @@ pub fn discover(a: DiscoverArgs) -> Result<()> {
 pub struct ContainArgs {
     #[arg(long)]
     manifest: PathBuf,
-    /// The suspect dataset.
+    /// The suspect dataset, or the suspect package (a directory, an archive, a model file) when the
+    /// manifest is a package's.
     #[arg(long)]
     suspect: PathBuf,
+    /// The suspect package is this git commit of the work tree at --suspect.
+    #[arg(long, value_name = "REV")]
+    git_rev: Option<String>,
     #[arg(long)]
     format: Option<String>,
     /// Text encoding of the suspect: utf-8 or gb18030 (also reads GBK). Default: detected.
@@ -219,7 +230,7 @@ pub struct VerifyRecordArgs {
     trusted_key: Option<String>,
 }
 
-fn secrets_path(manifest: &Path, explicit: Option<&PathBuf>) -> PathBuf {
+pub(crate) fn secrets_path(manifest: &Path, explicit: Option<&PathBuf>) -> PathBuf {
     explicit.cloned().unwrap_or_else(|| manifest.with_extension("secrets.json"))
 }
 
@@ -251,7 +262,7 @@ fn encoding_of(explicit: Option<&str>) -> Result<Option<dipr_fingerprint::Encodi
         .transpose()
 }
 
-fn write_private(path: &Path, text: &str) -> Result<()> {
+pub(crate) fn write_private(path: &Path, text: &str) -> Result<()> {
     let mut opts = std::fs::OpenOptions::new();
     opts.write(true).create_new(true);
     #[cfg(unix)]
@@ -265,7 +276,7 @@ fn write_private(path: &Path, text: &str) -> Result<()> {
     Ok(())
 }
 
-fn load_secrets(path: &Path) -> Result<Secrets> {
+pub(crate) fn load_secrets(path: &Path) -> Result<Secrets> {
     #[cfg(unix)]
     {
         use std::os::unix::fs::PermissionsExt;
@@ -278,7 +289,7 @@ fn load_secrets(path: &Path) -> Result<Secrets> {
     Ok(Secrets::from_json(&std::fs::read_to_string(path)?)?)
 }
 
-fn load_manifest(path: &Path) -> Result<Manifest> {
+pub(crate) fn load_manifest(path: &Path) -> Result<Manifest> {
     let m: Manifest =
         serde_json::from_slice(&std::fs::read(path).with_context(|| format!("reading {}", path.display()))?)
             .with_context(|| format!("{} is not a dipr fingerprint manifest", path.display()))?;
@@ -344,7 +355,7 @@ fn read_fps(path: &Path) -> Result<BTreeMap<String, Vec<u64>>> {
 }
 
 /// The owner's secrets beside the manifest at `out`, created (mode 0600) on first use.
-fn owner_secrets(out: &Path, explicit: Option<&PathBuf>) -> Result<Secrets> {
+pub(crate) fn owner_secrets(out: &Path, explicit: Option<&PathBuf>) -> Result<Secrets> {
     let file = secrets_path(out, explicit);
     if file.exists() {
         return load_secrets(&file);
@@ -355,44 +366,9 @@ fn owner_secrets(out: &Path, explicit: Option<&PathBuf>) -> Result<Secrets> {
     Ok(s)
 }
 
-/// `dipr fingerprint` on an algorithm package.
-fn fingerprint_package(a: FingerprintArgs) -> Result<()> {
-    if a.views.is_some() || a.extends.is_some() || a.keep_fingerprints || a.encoding.is_some() {
-        bail!("--views, --extends, --keep-fingerprints and --encoding are for datasets, not packages");
-    }
-    if a.out.exists() {
-        bail!("{} exists; choose another --out (manifests are never overwritten)", a.out.display());
-    }
-    let secrets = owner_secrets(&a.out, a.secrets.as_ref())?;
-    let opts = dipr_fingerprint::package::PackageOptions {
-        product: a.product,
-        version: a.version,
-        scale: a.scale,
-        discovery_key: a.discovery_key.as_deref().map(parse_key).transpose()?,
-    };
-    let tuning = dipr_fingerprint::Tuning { threads: a.threads, ..Default::default() };
-    let start = Instant::now();
-    let m = crate::package::with_package(&a.data, a.git_rev.as_deref(), &mut |read| {
-        dipr_fingerprint::package::fingerprint_package(read, &opts, &tuning, &secrets)
-    })?;
-    std::fs::write(&a.out, serde_json::to_string_pretty(&m)?)?;
-    let s = m.package.as_ref().expect("a package manifest");
-    let secs = start.elapsed().as_secs_f64();
-    eprintln!(
-        "{} files ({} text, {:.1} MB) in {secs:.2} s; root {}; manifest {}",
-        s.files,
-        s.text_files,
-        s.bytes as f64 / 1e6,
-        m.root,
-        a.out.display()
-    );
-    println!("{}", m.digest());
-    Ok(())
-}
-
 pub fn fingerprint(a: FingerprintArgs) -> Result<()> {
     if crate::package::is_package(&a.data, a.format.as_deref(), a.git_rev.is_some()) {
-        return fingerprint_package(a);
+        return crate::package::fingerprint(a);
     }
     let format = format_of(&a.data, a.format.as_deref())?;
     let views: Vec<ViewSpec> = match &a.views {
@@ -513,6 +489,9 @@ fn measure(
 pub fn contain(a: ContainArgs) -> Result<()> {
     let manifest = load_manifest(&a.manifest)?;
     let secrets = load_secrets(&secrets_path(&a.manifest, a.secrets.as_ref()))?;
+    if manifest.format == Format::Package {
+        return crate::package::contain(&a.manifest, &manifest, &secrets, &a.suspect, a.git_rev.as_deref(), a.json);
+    }
     let tuning = dipr_fingerprint::Tuning {
         threads: a.threads,
         encoding: encoding_of(a.encoding.as_deref())?,

@@ -83,8 +83,11 @@ enum Cmd {
         #[command(subcommand)]
         command: LedgerCmd,
     },
-    /// Fingerprint a dataset locally (CSV, TSV, JSON Lines); writes a signed manifest to file.
+    /// Fingerprint a dataset (CSV, TSV, JSON Lines, Parquet, spreadsheets) or an algorithm package (a
+    /// directory, archive, git commit or model) locally; writes a signed manifest to file.
     Fingerprint(fingerprint::FingerprintArgs),
+    /// Compare two models layer by layer (locally, both at hand): a table, a plot and an HTML report.
+    CompareModels(package::CompareModelsArgs),
     /// Measure how much of your registered data is in a suspect dataset (locally).
     Contain(fingerprint::ContainArgs),
     /// Ask the registry which registered products a suspect dataset contains (sends only a sketch).
@@ -311,6 +314,7 @@ fn main() -> Result<()> {
         Cmd::Bench(cmd) => bench::run(cmd),
         Cmd::Fingerprint(a) => fingerprint::fingerprint(a),
         Cmd::Contain(a) => fingerprint::contain(a),
+        Cmd::CompareModels(a) => package::compare_models(a),
         Cmd::Discover(a) => fingerprint::discover(a),
         Cmd::ProveRecord(a) => fingerprint::prove_record(a),
         Cmd::VerifyRecord(a) => fingerprint::verify_record(a),

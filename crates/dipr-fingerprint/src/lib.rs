@@ -25,6 +25,7 @@ use serde::{Deserialize, Serialize};
 
 use canon::ColumnType;
 use dipr_ledger::note::{NoteSigner, NoteVerifier};
+pub use dipr_package::wilson;
 pub use reader::{Encoding, Format, Input};
 use scheme::{Encoder, Scheme};
 
@@ -1163,19 +1164,6 @@ pub struct ContainmentReport {
     pub root: String,
     pub suspect_records: u64,
     pub views: Vec<ViewContainment>,
-}
-
-/// Wilson score interval for `k` successes in `n` trials at 95%.
-pub fn wilson(k: u64, n: u64) -> (f64, f64) {
-    if n == 0 {
-        return (0.0, 1.0);
-    }
-    let (k, n, z) = (k as f64, n as f64, 1.959_963_984_540_054_f64);
-    let p = k / n;
-    let denom = 1.0 + z * z / n;
-    let center = (p + z * z / (2.0 * n)) / denom;
-    let half = z / denom * (p * (1.0 - p) / n + z * z / (4.0 * n * n)).sqrt();
-    ((center - half).max(0.0), (center + half).min(1.0))
 }
 
 /// How much of the owner's registered data is in `suspect`: per view, from the sketch, or exactly when

@@ -7,6 +7,8 @@
 
 use std::collections::BTreeMap;
 
+use dipr_package::code::{self, CodeParams, FileCode};
+use dipr_package::language::Language;
 use dipr_package::source::PackageFile;
 use dipr_package::weights::{self, TensorEntry};
 use dipr_package::PackageError;
@@ -42,7 +44,46 @@ pub struct PackageSummary {
     /// key: dtype, shape and bytes, names and shards left out. Sorted by hash.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub tensors: Vec<TensorEntry>,
+    /// A sample of the source code's winnowing fingerprints under the owner's key.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub code: Option<CodeSketch>,
 }
+
+/// The source code's keyed winnowing fingerprints, sampled (see `dipr_package::code`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CodeSketch {
+    /// k-grams of `k` normalised tokens, the smallest hash of every `w` consecutive ones kept.
+    pub k: u32,
+    pub w: u32,
+    /// Distinct fingerprints over every source file.
+    pub fingerprints: u64,
+    /// One fingerprint in `scale` is in the sample (at 1, every one).
+    pub scale: u64,
+    /// Sorted sample values (hex u64).
+    pub sketch: Vec<String>,
+}
+
+impl CodeSketch {
+    pub fn values(&self) -> Vec<u64> {
+        self.sketch.iter().filter_map(|h| u64::from_str_radix(h, 16).ok()).collect()
+    }
+}
+
+/// The code sample keeps at most this many fingerprints: the scale doubles until it does.
+pub const CODE_SAMPLE_CAP: usize = 8192;
+
+/// The owner's full winnowing fingerprints of a package, with the lines each covers: kept beside the
+/// manifest (never filed), so that `dipr contain` measures exactly and lists the matched regions.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LocalCode {
+    pub v: String,
+    pub root: String,
+    pub params: CodeParams,
+    pub files: Vec<FileCode>,
+}
+
+pub const LOCAL_CODE_VERSION: &str = "dipr-package-code/1";
 
 impl PackageSummary {
     /// Parameters (tensor elements) over every tensor.
@@ -54,11 +95,13 @@ impl PackageSummary {
 /// The owner's keys for a package's tensors and code, derived from the sampling key.
 struct OwnerKeys {
     tensors: [u8; 32],
+    code: [u8; 32],
 }
 
 impl OwnerKeys {
     fn of(secrets: &Secrets) -> Self {
-        Self { tensors: *blake3::keyed_hash(&secrets.sampling_key, b"dipr package tensors/1").as_bytes() }
+        let derive = |what: &[u8]| *blake3::keyed_hash(&secrets.sampling_key, what).as_bytes();
+        Self { tensors: derive(b"dipr package tensors/1"), code: derive(b"dipr package code/1") }
     }
 }
 
@@ -98,6 +141,8 @@ struct Read {
     table: Vec<u8>,
     summary: PackageSummary,
     discovery: Vec<u64>,
+    /// Every source file's fingerprints under the owner's code key (when the owner's keys were given).
+    code: Vec<FileCode>,
 }
 
 fn file_table(read: &mut ReadPackage<'_>) -> Result<(Vec<u8>, PackageSummary), FingerprintError> {
@@ -115,7 +160,23 @@ fn read_package(
     let mut rows: Vec<(String, String)> = Vec::new();
     let mut summary = PackageSummary::default();
     let mut discovery = Vec::new();
+    let (mut code, mut discovery_code) = (Vec::new(), Vec::new());
+    let params = CodeParams::default();
     read(&mut |f: PackageFile| {
+        // Text, in a language the tokeniser knows: source code.
+        let source = f
+            .text
+            .then(|| std::str::from_utf8(&f.content).ok())
+            .flatten()
+            .filter(|_| Language::of_path(&f.path).is_some());
+        if let Some(text) = source.filter(|_| owner.is_some() || discovery_key.is_some()) {
+            if let Some(keys) = owner {
+                code.extend(code::fingerprint_file(&keys.code, &params, &f.path, text));
+            }
+            if let Some(key) = discovery_key {
+                discovery_code.extend(code::fingerprint_file(key, &params, &f.path, text));
+            }
+        }
         if let Some(why) = weights::refused(&f.path, &f.content) {
             return Err(PackageError::Invalid(format!("{}: {why}", f.path)));
         }
@@ -127,7 +188,7 @@ fn read_package(
             if let Some(key) = discovery_key {
                 discovery.extend(tensors.iter().map(|t| first_u64(&weights::tensor_hash(key, t))));
             }
-        } else if let Some(key) = discovery_key {
+        } else if let Some(key) = discovery_key.filter(|_| source.is_none()) {
             discovery.push(discovery_item(key, b"dipr package file/1\0", &f.content));
         }
         let bytes = f.content.len() as u64;
@@ -152,31 +213,63 @@ fn read_package(
         table.extend_from_slice(r.as_bytes());
         table.push(b'\n');
     }
+    discovery.extend(code::sample(&discovery_code, PACKAGE_DISCOVERY_SCALE));
     discovery.sort_unstable();
     discovery.dedup();
     summary.tensors.sort_by(|a, b| a.hash.cmp(&b.hash));
-    Ok(Read { table, summary, discovery })
+    if !code.is_empty() {
+        summary.code = Some(code_sketch(&code, &params));
+    }
+    Ok(Read { table, summary, discovery, code })
+}
+
+/// The smallest power-of-two scale whose sample keeps at most [`CODE_SAMPLE_CAP`] fingerprints.
+fn code_sketch(files: &[FileCode], params: &CodeParams) -> CodeSketch {
+    let all = code::sample(files, 1);
+    let mut scale = 1u64;
+    let mut kept = all.clone();
+    while kept.len() > CODE_SAMPLE_CAP {
+        scale *= 2;
+        kept = code::sample(files, scale);
+    }
+    CodeSketch {
+        k: params.k as u32,
+        w: params.w as u32,
+        fingerprints: all.len() as u64,
+        scale,
+        sketch: kept.iter().map(|h| format!("{h:016x}")).collect(),
+    }
 }
 
 fn first_u64(hash: &[u8; 32]) -> u64 {
     u64::from_be_bytes(hash[..8].try_into().expect("8 bytes"))
 }
 
-/// Fingerprint a package: its files' commitment and sketch, signed.
+/// A package's signed manifest and what its owner keeps beside it.
+pub struct PackageFingerprints {
+    pub manifest: Manifest,
+    /// Every source file's fingerprints, for exact containment (`None`: the package has no source code).
+    pub code: Option<LocalCode>,
+}
+
+/// Fingerprint a package: its files' commitment and sketch, its code's and tensors', signed.
 pub fn fingerprint_package(
     read: &mut ReadPackage<'_>,
     opts: &PackageOptions,
     tuning: &Tuning,
     secrets: &Secrets,
-) -> Result<Manifest, FingerprintError> {
-    let Read { table, summary, discovery } =
+) -> Result<PackageFingerprints, FingerprintError> {
+    let Read { table, summary, discovery, code } =
         read_package(read, Some(&OwnerKeys::of(secrets)), opts.discovery_key.as_ref())?;
     let files = Options {
         format: Format::Package,
         product: opts.product.clone(),
         version: opts.version,
         // `content`: the same file anywhere in a suspect, whatever its path.
-        views: vec![ViewSpec::full(), ViewSpec { name: "content".into(), columns: Some(vec!["content".into()]), ..ViewSpec::full() }],
+        views: vec![
+            ViewSpec::full(),
+            ViewSpec { name: "content".into(), columns: Some(vec!["content".into()]), ..ViewSpec::full() },
+        ],
         scale: opts.scale,
         keep_fingerprints: false,
         discovery_key: None,
@@ -189,7 +282,26 @@ pub fn fingerprint_package(
         sketch: discovery.iter().map(|h| format!("{h:016x}")).collect(),
     });
     manifest.sign(&secrets.signer);
-    Ok(manifest)
+    let code = (!code.is_empty()).then(|| LocalCode {
+        v: LOCAL_CODE_VERSION.into(),
+        root: manifest.root.clone(),
+        params: CodeParams::default(),
+        files: code,
+    });
+    Ok(PackageFingerprints { manifest, code })
+}
+
+/// The discovery sketch of a suspect package, to ask the registry which registered packages it holds.
+pub fn package_discovery_sketch(
+    read: &mut ReadPackage<'_>,
+    key: &[u8; 32],
+) -> Result<DiscoverySketch, FingerprintError> {
+    let r = read_package(read, None, Some(key))?;
+    Ok(DiscoverySketch {
+        key_id: discovery_key_id(key),
+        scale: PACKAGE_DISCOVERY_SCALE,
+        sketch: r.discovery.iter().map(|h| format!("{h:016x}")).collect(),
+    })
 }
 
 /// Prove that the file at `path` is in a package's commitment: the package is read again and must give
@@ -243,7 +355,7 @@ pub struct TensorContainment {
 
 /// How much of a registered package a suspect package holds: whole files (at the same path, and
 /// anywhere), and tensors.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, Serialize)]
 pub struct PackageContainment {
     pub product: String,
     pub root: String,
@@ -252,15 +364,41 @@ pub struct PackageContainment {
     pub files: Vec<crate::ViewContainment>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub tensors: Option<TensorContainment>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub code: Option<CodeReport>,
 }
 
-/// How much of the package `manifest` registered is in the suspect package `read` gives.
+/// How much of the registered source code is in the suspect's.
+#[derive(Debug, Clone, Serialize)]
+pub struct CodeReport {
+    /// `exact` (from the owner's full fingerprints) or `sketch` (the manifest's sample).
+    pub mode: &'static str,
+    /// Registered fingerprints considered, and of those found in the suspect.
+    pub registered: u64,
+    pub matched: u64,
+    pub estimate: f64,
+    /// 95% Wilson interval (the estimate itself when exact).
+    pub low: f64,
+    pub high: f64,
+    /// Per registered file, with the matched regions and where in the suspect they are (exact only).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub detail: Option<code::CodeContainment>,
+}
+
+/// How much of the package `manifest` registered is in the suspect package `read` gives; exact for the
+/// code when the owner's `local` fingerprints are given.
 pub fn contain_package(
     manifest: &Manifest,
     secrets: &Secrets,
+    local: Option<&LocalCode>,
     read: &mut ReadPackage<'_>,
     tuning: &Tuning,
 ) -> Result<PackageContainment, FingerprintError> {
+    if let Some(l) = local {
+        if l.v != LOCAL_CODE_VERSION || l.root != manifest.root || l.params != CodeParams::default() {
+            return Err(FingerprintError::Invalid("the kept code fingerprints belong to another manifest".into()));
+        }
+    }
     let registered = manifest
         .package
         .as_ref()
@@ -272,8 +410,13 @@ pub fn contain_package(
     let mut transposed_tensors: Vec<TensorEntry> = Vec::new();
     let mut table = Vec::new();
     let mut files = 0u64;
+    let mut suspect_code = Vec::new();
+    let params = CodeParams::default();
     read(&mut |f: PackageFile| {
         files += 1;
+        if let Some(text) = f.text.then(|| std::str::from_utf8(&f.content).ok()).flatten() {
+            suspect_code.extend(code::fingerprint_file(&keys.code, &params, &f.path, text));
+        }
         if weights::refused(&f.path, &f.content).is_none() && weights::is_weights_file(&f.path) {
             let tensors = weights::read_tensors(&f.path, &f.content)?;
             suspect_tensors.extend(weights::entries(&keys.tensors, &tensors));
@@ -285,7 +428,8 @@ pub fn contain_package(
         table.push(b'\n');
         Ok(())
     })?;
-    let report = crate::contain_with(manifest, secrets, Input::Stream(&table[..]), Format::Package, None, tuning, &mut |_| {})?;
+    let report =
+        crate::contain_with(manifest, secrets, Input::Stream(&table[..]), Format::Package, None, tuning, &mut |_| {})?;
     let tensors = (!registered.tensors.is_empty()).then(|| {
         let straight = weights::match_exact(&registered.tensors, &suspect_tensors);
         let mut both = suspect_tensors.clone();
@@ -293,12 +437,34 @@ pub fn contain_package(
         let exact = weights::match_exact(&registered.tensors, &both);
         TensorContainment { transposed: exact.matched - straight.matched, exact }
     });
+    let code = match (local, &registered.code) {
+        (Some(l), _) => {
+            let c = code::compare(&l.files, &suspect_code);
+            Some(CodeReport {
+                mode: "exact",
+                registered: c.fingerprints,
+                matched: c.matched,
+                estimate: c.share,
+                low: c.share,
+                high: c.share,
+                detail: Some(c),
+            })
+        }
+        (None, Some(sketch)) => {
+            let (matched, n) = code::estimate(&sketch.values(), &suspect_code);
+            let (low, high) = crate::wilson(matched, n);
+            let estimate = if n == 0 { 0.0 } else { matched as f64 / n as f64 };
+            Some(CodeReport { mode: "sketch", registered: n, matched, estimate, low, high, detail: None })
+        }
+        (None, None) => None,
+    };
     Ok(PackageContainment {
         product: manifest.product.clone(),
         root: manifest.root.clone(),
         suspect_files: files,
         files: report.views,
         tensors,
+        code,
     })
 }
 
@@ -326,7 +492,8 @@ mod tests {
         pkg(&tmp, &[("src/lib.rs", b"pub fn a() {}\r\n"), ("model.bin", &[0, 159, 146, 150]), ("README.md", b"# x\n")]);
         let secrets = Secrets::generate("owner").unwrap();
         let source = Source::Dir(tmp.clone());
-        let m = fingerprint_package(&mut |each| source.read(each), &opts(), &Tuning::default(), &secrets).unwrap();
+        let m =
+            fingerprint_package(&mut |each| source.read(each), &opts(), &Tuning::default(), &secrets).unwrap().manifest;
         m.verify().unwrap();
         assert_eq!(m.format, Format::Package);
         assert_eq!(m.distinct_records, 3);
@@ -345,7 +512,7 @@ mod tests {
             &secrets,
         )
         .unwrap();
-        assert_eq!(m2.root, m.root);
+        assert_eq!(m2.manifest.root, m.root);
 
         let proof = prove_file(&m, &secrets, &mut |each| source.read(each), "./src/lib.rs").unwrap();
         assert_eq!(proof.root, m.root);

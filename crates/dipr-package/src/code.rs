@@ -141,24 +141,11 @@ pub fn sample(files: &[FileCode], scale: u64) -> Vec<u64> {
 }
 
 /// How many of a registered sample's hashes occur anywhere in the suspect's files, and of how many:
-/// the share with [`wilson`] bounds estimates the containment [`compare`] measures exactly.
+/// the share with [`crate::wilson`] bounds estimates the containment [`compare`] measures exactly.
 pub fn estimate(registered_sample: &[u64], suspect: &[FileCode]) -> (u64, u64) {
     let found: HashSet<u64> = suspect.iter().flat_map(|f| f.fingerprints.iter().map(|p| p.hash)).collect();
     let matched = registered_sample.iter().filter(|h| found.contains(h)).count();
     (matched as u64, registered_sample.len() as u64)
-}
-
-/// Wilson score interval for `k` successes in `n` trials at 95%.
-pub fn wilson(k: u64, n: u64) -> (f64, f64) {
-    if n == 0 {
-        return (0.0, 1.0);
-    }
-    let (k, n, z) = (k as f64, n as f64, 1.959_963_984_540_054_f64);
-    let p = k / n;
-    let denom = 1.0 + z * z / n;
-    let center = (p + z * z / (2.0 * n)) / denom;
-    let half = z / denom * (p * (1.0 - p) / n + z * z / (4.0 * n * n)).sqrt();
-    ((center - half).max(0.0), (center + half).min(1.0))
 }
 
 /// How much of the registered code is in the suspect's, and where.

@@ -7,7 +7,8 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use dipr_package::code::{compare, estimate, fingerprint_file, sample, wilson, CodeParams, FileCode};
+use dipr_package::code::{compare, estimate, fingerprint_file, sample, CodeParams, FileCode};
+use dipr_package::wilson;
 
 type Files = Vec<(String, String)>;
 
