@@ -1075,3 +1075,303 @@ fn the_server_publishes_a_dump_at_bulk_that_a_mirror_downloads_and_checks() {
         assert!(ureq::get(&format!("{base}/bulk/{path}")).call().is_err(), "{path}");
     }
 }
+
+/// Replace whole identifiers (`from` → `to`) in source text.
+fn rename(text: &str, names: &[(&str, &str)]) -> String {
+    let mut out = String::new();
+    let mut word = String::new();
+    let flush = |word: &mut String, out: &mut String| {
+        out.push_str(names.iter().find(|(f, _)| *f == word).map_or(word.as_str(), |(_, t)| t));
+        word.clear();
+    };
+    for c in text.chars() {
+        if c.is_alphanumeric() || c == '_' {
+            word.push(c);
+        } else {
+            flush(&mut word, &mut out);
+            out.push(c);
+        }
+    }
+    flush(&mut word, &mut out);
+    out
+}
+
+/// A safetensors file of f32 tensors (name, shape, values).
+fn safetensors(tensors: &[(&str, [u64; 2], Vec<f32>)]) -> Vec<u8> {
+    let (mut header, mut data) = (serde_json::Map::new(), Vec::new());
+    for (name, shape, values) in tensors {
+        let start = data.len();
+        data.extend(values.iter().flat_map(|v| v.to_le_bytes()));
+        header.insert(
+            name.to_string(),
+            serde_json::json!({"dtype": "F32", "shape": shape, "data_offsets": [start, data.len()]}),
+        );
+    }
+    let header = serde_json::to_vec(&header).unwrap();
+    let mut out = (header.len() as u64).to_le_bytes().to_vec();
+    out.extend(header);
+    out.extend(data);
+    out
+}
+
+fn copy_dir(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for e in std::fs::read_dir(from).unwrap() {
+        let e = e.unwrap();
+        if e.file_type().unwrap().is_dir() {
+            copy_dir(&e.path(), &to.join(e.file_name()));
+        } else {
+            std::fs::copy(e.path(), to.join(e.file_name())).unwrap();
+        }
+    }
+}
+
+/// The source of a real crate from cargo's registry (always there: this workspace depends on it).
+fn real_crate(prefix: &str) -> std::path::PathBuf {
+    let home = std::env::var("CARGO_HOME")
+        .map(std::path::PathBuf::from)
+        .unwrap_or_else(|_| std::path::PathBuf::from(std::env::var("HOME").unwrap()).join(".cargo"));
+    let mut found: Vec<_> = std::fs::read_dir(home.join("registry/src"))
+        .unwrap()
+        .flat_map(|index| std::fs::read_dir(index.unwrap().path()).unwrap())
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.file_name().unwrap().to_str().unwrap().starts_with(prefix))
+        .collect();
+    found.sort();
+    found.pop().unwrap_or_else(|| panic!("no {prefix}* crate in cargo's registry"))
+}
+
+#[test]
+fn an_algorithm_package_is_registered_proven_file_by_file_and_found_when_copied() {
+    let dir = temp_dir("package");
+    let data = dir.join("registry");
+    let r = data.to_str().unwrap();
+    // The registered package: a real crate's source and a small model, committed to git; an untracked file
+    // in the work tree is not part of the commit.
+    let pkg = dir.join("scheduler");
+    copy_dir(&real_crate("semver-1."), &pkg);
+    let weights: Vec<(&str, [u64; 2], Vec<f32>)> = vec![
+        ("encoder.weight", [16, 8], (0..128).map(|i| i as f32 / 7.0).collect()),
+        ("encoder.bias", [1, 16], (0..16).map(|i| -(i as f32)).collect()),
+        ("head.weight", [4, 16], (0..64).map(|i| (i as f32).sin()).collect()),
+    ];
+    std::fs::write(pkg.join("model.safetensors"), safetensors(&weights)).unwrap();
+    let git = |args: &[&str]| {
+        let out = Command::new("git").arg("-C").arg(&pkg).args(args).output().unwrap();
+        assert!(out.status.success(), "git {args:?}: {}", String::from_utf8_lossy(&out.stderr));
+    };
+    git(&["init", "-q"]);
+    git(&["add", "-A"]);
+    git(&["-c", "user.name=t", "-c", "user.email=t@example.com", "commit", "-qm", "v1"]);
+    std::fs::write(pkg.join("NOTES.txt"), "not committed").unwrap();
+
+    ok(
+        &["admin", "create-user", "--data-dir", r, "--username", "root", "--role", "admin"],
+        &[("DIPR_PASSWORD", "a long admin password")],
+    );
+    ok(
+        &["admin", "create-user", "--data-dir", r, "--username", "exam", "--role", "examiner"],
+        &[("DIPR_PASSWORD", "a long examiner password")],
+    );
+    let (_server, base) = start(&["serve", "--data-dir", r, "--listen", "127.0.0.1:0", "--adjustable-clock"]);
+    let srv = [("DIPR_SERVER", base.as_str())];
+    ok(
+        &[
+            "client",
+            "signup",
+            "--username",
+            "owner",
+            "--display-name",
+            "权利人",
+            "--party-kind",
+            "legal_person",
+            "--party-name",
+            "某算法公司",
+            "--id-number",
+            "91350100M000100Y43",
+        ],
+        &[("DIPR_SERVER", &base), ("DIPR_PASSWORD", "owner password 123")],
+    );
+    let login = |u: &str, p: &str| {
+        ok(&["client", "login", "--username", u], &[("DIPR_SERVER", &base), ("DIPR_PASSWORD", p)]).trim().to_string()
+    };
+    let (owner_t, exam_t, admin_t) = (
+        login("owner", "owner password 123"),
+        login("exam", "a long examiner password"),
+        login("root", "a long admin password"),
+    );
+    let as_owner = [srv[0], ("DIPR_TOKEN", owner_t.as_str())];
+    let as_exam = [srv[0], ("DIPR_TOKEN", exam_t.as_str())];
+    let key = ok(&["client", "discovery-key"], &as_owner).trim().to_string();
+
+    let manifest = dir.join("scheduler.manifest.json");
+    let m = manifest.to_str().unwrap();
+    ok(&["fingerprint", pkg.to_str().unwrap(), "--git-rev", "HEAD", "--out", m, "--discovery-key", &key], &[]);
+    let filed: serde_json::Value = serde_json::from_slice(&std::fs::read(&manifest).unwrap()).unwrap();
+    assert_eq!(filed["format"], "package");
+    let committed = Command::new("git").arg("-C").arg(&pkg).args(["ls-files"]).output().unwrap().stdout;
+    let files = String::from_utf8(committed).unwrap().lines().count() as u64;
+    assert_eq!(filed["package"]["files"], files, "the commit's files, not the untracked one");
+    assert_eq!(filed["package"]["tensors"].as_array().unwrap().len(), 3);
+    assert!(filed["package"]["languages"]["rust"]["files"].as_u64().unwrap() > 5);
+    assert!(filed["package"]["code"]["fingerprints"].as_u64().unwrap() > 1000);
+    // The work tree without the untracked file is the same package: the same commitment.
+    std::fs::remove_file(pkg.join("NOTES.txt")).unwrap();
+    let again = dir.join("again.json");
+    ok(
+        &[
+            "fingerprint",
+            pkg.to_str().unwrap(),
+            "--out",
+            again.to_str().unwrap(),
+            "--secrets",
+            &format!("{}", dir.join("scheduler.manifest.secrets.json").display()),
+        ],
+        &[],
+    );
+    let again: serde_json::Value = serde_json::from_slice(&std::fs::read(&again).unwrap()).unwrap();
+    assert_eq!(again["root"], filed["root"]);
+
+    // Filed with an algorithm registration, examined and registered: the certificate states it.
+    let form = dir.join("form.json");
+    std::fs::write(&form, serde_json::to_string(&serde_json::json!({
+        "product_name": "算力调度算法", "object_type": "data_algorithm", "industry": "finance", "scenarios": ["调度"],
+        "summary": "算法", "sources": [{"kind": "self_collected", "description": "自研"}], "legality_statement": "合法",
+        "no_infringement_commitment": true, "processing": "训练", "structure": [{"name": "model"}], "format": "safetensors",
+        "update_frequency": "monthly", "samples": ["src/lib.rs"], "contact": {"name": "王"}
+    })).unwrap()).unwrap();
+    let draft: serde_json::Value =
+        serde_json::from_str(&ok(&["client", "file", form.to_str().unwrap()], &as_owner)).unwrap();
+    let id = draft["id"].as_str().unwrap().to_string();
+    ok(&["client", "manifest", &id, m], &as_owner);
+    ok(&["client", "submit", &id], &as_owner);
+    for action in ["accept", "pass_formal_review", "approve"] {
+        ok(&["client", "decide", &id, action, "--reasons", "理由"], &as_exam);
+    }
+    ureq::post(&format!("{base}/api/v1/admin/clock"))
+        .set("Authorization", &format!("Bearer {admin_t}"))
+        .send_json(serde_json::json!({"days": 20}))
+        .unwrap();
+    let cert =
+        ureq::get(&format!("{base}/api/v1/public/records/{id}/certificate")).call().unwrap().into_string().unwrap();
+    let cert_json: serde_json::Value = serde_json::from_str(&cert).unwrap();
+    let c = &cert_json["statement"]["content_commitment"];
+    assert_eq!(
+        (c["algorithm"].as_str(), c["root"].clone(), c["record_count"].as_u64()),
+        (Some("dipr-package/1"), filed["root"].clone(), Some(files))
+    );
+    let cert_path = dir.join("cert.json");
+    std::fs::write(&cert_path, &cert).unwrap();
+
+    // One file proven against the certificate, offline; a changed byte fails.
+    let registry_key = ok(&["key", "show", "--data-dir", r], &[]).trim().to_string();
+    let proof = dir.join("lib.proof.json");
+    ok(
+        &[
+            "prove-record",
+            "--manifest",
+            m,
+            "--data",
+            pkg.to_str().unwrap(),
+            "--git-rev",
+            "HEAD",
+            "--file",
+            "src/lib.rs",
+            "--out",
+            proof.to_str().unwrap(),
+        ],
+        &[],
+    );
+    let original = pkg.join("src/lib.rs");
+    let verify = |file: &Path| {
+        run(&[
+            "verify-record",
+            proof.to_str().unwrap(),
+            "--certificate",
+            cert_path.to_str().unwrap(),
+            "--trusted-key",
+            &registry_key,
+            "--file",
+            file.to_str().unwrap(),
+        ])
+    };
+    let (code, out, _) = verify(&original);
+    assert_eq!(code, 0, "{out}");
+    assert!(out.contains("is the committed file src/lib.rs"), "{out}");
+    let mut changed = std::fs::read(&original).unwrap();
+    let at = changed.iter().position(|b| *b == b'x').unwrap();
+    changed[at] = b'y';
+    let tampered = dir.join("lib.rs");
+    std::fs::write(&tampered, changed).unwrap();
+    let (code, out, _) = verify(&tampered);
+    assert_eq!(code, 1, "{out}");
+    assert!(out.contains("失败 FAIL"), "{out}");
+
+    // A suspect: the crate reformatted, identifiers renamed, moved under vendor/ inside another crate,
+    // and the model re-sharded with renamed tensors and one layer transposed.
+    let suspect = dir.join("suspect");
+    copy_dir(&real_crate("itoa-1."), &suspect);
+    let vendored = suspect.join("vendor/sched");
+    std::fs::create_dir_all(&vendored).unwrap();
+    let renames =
+        [("Version", "Release"), ("Comparator", "Matcher"), ("major", "mj"), ("minor", "mn"), ("Prerelease", "PreTag")];
+    for e in std::fs::read_dir(pkg.join("src")).unwrap() {
+        let p = e.unwrap().path();
+        if p.extension().is_some_and(|x| x == "rs") {
+            let text = rename(&std::fs::read_to_string(&p).unwrap(), &renames);
+            std::fs::write(vendored.join(p.file_name().unwrap()), text).unwrap();
+        }
+    }
+    let fmt = Command::new("rustfmt")
+        .args(["--edition", "2021", "--config", "max_width=60,tab_spaces=2"])
+        .args(std::fs::read_dir(&vendored).unwrap().map(|e| e.unwrap().path()))
+        .status();
+    assert!(fmt.is_ok_and(|s| s.success()), "rustfmt reformats the copy");
+    let t = |i: usize| weights[i].2.clone();
+    let transposed: Vec<f32> = (0..8).flat_map(|c| (0..16).map(move |r| (r * 8 + c) as f32 / 7.0)).collect();
+    std::fs::write(suspect.join("a.safetensors"), safetensors(&[("x.0", [8, 16], transposed), ("x.1", [1, 16], t(1))]))
+        .unwrap();
+    std::fs::write(suspect.join("b.safetensors"), safetensors(&[("y", [4, 16], t(2))])).unwrap();
+    let out = ok(&["contain", "--manifest", m, "--suspect", suspect.to_str().unwrap(), "--json"], &[]);
+    let report: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(report["code"]["mode"], "exact", "{report}");
+    // The copied files (src/) are found nearly whole, the others (tests, benches) not; overall, their share.
+    let per_file = report["code"]["detail"]["files"].as_array().unwrap();
+    let (mut copied, mut all) = (0, 0);
+    for f in per_file {
+        let (share, n) = (f["share"].as_f64().unwrap(), f["fingerprints"].as_u64().unwrap());
+        all += n;
+        if f["path"].as_str().unwrap().starts_with("src/") {
+            copied += n;
+            assert!(share > 0.9, "{f}");
+        } else {
+            assert!(share < 0.1, "{f}");
+        }
+    }
+    let truth = copied as f64 / all as f64;
+    assert!((report["code"]["estimate"].as_f64().unwrap() - truth).abs() < 0.05, "{truth} {report}");
+    assert_eq!((report["tensors"]["matched"].as_u64(), report["tensors"]["transposed"].as_u64()), (Some(3), Some(1)));
+    let lib = report["code"]["detail"]["files"].as_array().unwrap().iter().find(|f| f["path"] == "src/lib.rs").unwrap();
+    assert!(lib["regions"][0]["found_in"][0]["path"].as_str().unwrap().starts_with("vendor/sched/"), "{lib}");
+    let text = ok(&["contain", "--manifest", m, "--suspect", suspect.to_str().unwrap()], &[]);
+    assert!(text.contains("模型张量 tensors: 3 of 3 unchanged"), "{text}");
+    // An unrelated crate holds next to none of it.
+    let out = ok(&["contain", "--manifest", m, "--suspect", real_crate("itoa-1.").to_str().unwrap(), "--json"], &[]);
+    let unrelated: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert!(unrelated["code"]["estimate"].as_f64().unwrap() < 0.05, "{unrelated}");
+
+    // The registry finds the registered package in the suspect from a sketch alone.
+    // (The clock moved 20 days: sign in again.)
+    let owner_t = login("owner", "owner password 123");
+    let out = ok(&["discover", suspect.to_str().unwrap()], &[srv[0], ("DIPR_TOKEN", owner_t.as_str())]);
+    let found: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(found[0]["application_id"].as_str(), Some(id.as_str()), "{found}");
+    assert!(found[0]["containment"].as_f64().unwrap() > 0.5, "{found}");
+
+    // PyTorch pickles are refused, never unpickled.
+    std::fs::write(dir.join("model.pt"), b"PK\x03\x04 not really").unwrap();
+    let (code, _, err) =
+        run(&["fingerprint", dir.join("model.pt").to_str().unwrap(), "--out", dir.join("pt.json").to_str().unwrap()]);
+    assert_ne!(code, 0);
+    assert!(err.contains("never unpickled") && err.contains("safetensors"), "{err}");
+}
