@@ -104,6 +104,11 @@ impl Lang {
         self.format(id, Some(&args))
     }
 
+    /// The message `id` with any number of arguments.
+    pub fn t_args(&self, id: &str, args: &FluentArgs) -> String {
+        self.format(id, Some(args))
+    }
+
     /// The message `id` if the catalogue has it (error codes without their own text fall back).
     pub fn lookup(&self, id: &str) -> Option<String> {
         let bundle = &BUNDLES[usize::from(self.en)];

@@ -50,6 +50,19 @@ pub(crate) fn rows(root: &str, manifest: Option<&Manifest>, l: Lang) -> Vec<(Str
                     .collect();
                 rows.push((l.t("manifest-languages"), langs.join("；")));
             }
+            if let Some(c) = &p.code {
+                let mut args = fluent_bundle::FluentArgs::new();
+                args.set("n", c.fingerprints);
+                args.set("k", c.k);
+                args.set("w", c.w);
+                args.set("kept", c.sketch.len());
+                rows.push((l.t("manifest-code"), l.t_args("manifest-code-value", &args)));
+            }
+            if !p.tensors.is_empty() {
+                let bytes: u64 = p.tensors.iter().map(|t| t.bytes).sum();
+                let tensors = l.t2("manifest-tensors-value", ("n", p.tensors.len()), ("parameters", p.parameters()));
+                rows.push((l.t("manifest-tensors"), format!("{tensors} · {}", size(bytes))));
+            }
         }
         _ => {
             rows.push((l.t("manifest-kind"), l.t("manifest-kind-dataset")));

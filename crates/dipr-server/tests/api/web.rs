@@ -1596,3 +1596,80 @@ async fn the_language_switch_keeps_the_search_and_its_filters() {
     let (_, html) = web.get("/me?once=0123456789abcdef").await;
     assert_eq!(switch_of(&html), "?lang=en");
 }
+
+/// This workspace's own ledger crate: real source code, always at hand.
+fn ledger_sources(to: &std::path::Path, rename: &[(&str, &str)]) {
+    std::fs::create_dir_all(to).unwrap();
+    let src = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../dipr-ledger/src");
+    for e in std::fs::read_dir(src).unwrap() {
+        let p = e.unwrap().path();
+        let mut text = std::fs::read_to_string(&p).unwrap();
+        for (from, to) in rename {
+            text = text.replace(from, to);
+        }
+        std::fs::write(to.join(p.file_name().unwrap()), text).unwrap();
+    }
+}
+
+fn package_manifest(app: &App, dir: &std::path::Path, owner: &str) -> Value {
+    use dipr_fingerprint::package::{fingerprint_package, PackageOptions};
+    let secrets = dipr_fingerprint::Secrets::generate(owner).unwrap();
+    let opts =
+        PackageOptions { product: owner.into(), version: 1, scale: 256, discovery_key: Some(app.state.discovery_key) };
+    let source = dipr_package::source::Source::Dir(dir.into());
+    let fp = fingerprint_package(&mut |each| source.read(each), &opts, &Default::default(), &secrets).unwrap();
+    serde_json::to_value(&fp.manifest).unwrap()
+}
+
+#[tokio::test]
+async fn a_second_filing_of_registered_code_is_flagged_and_both_pages_show_the_package() {
+    let app = App::new().await;
+    let (a, e, admin) = actors(&app).await;
+    let b = app.sign_up("乙").await;
+    let tmp = std::env::temp_dir().join(format!("dipr-web-package-{}", Uuid::now_v7()));
+    // A registers a package of real code; B files the same code with its names changed.
+    ledger_sources(&tmp.join("a"), &[]);
+    ledger_sources(&tmp.join("b"), &[("Checkpoint", "Head"), ("verify", "check_it"), ("leaf", "item")]);
+    let id_a = app.draft(&a, "甲的算法").await;
+    let ma = package_manifest(&app, &tmp.join("a"), "a");
+    let v = app.ok("PUT", &format!("/api/v1/applications/{id_a}/manifest"), Some(&a), Some(ma.clone())).await;
+    let c = &v["form"]["content_commitment"];
+    assert_eq!((c["algorithm"].as_str(), &c["root"]), (Some("dipr-package/1"), &ma["root"]));
+    assert_eq!(c["record_count"], ma["package"]["files"]);
+    app.ok("POST", &format!("/api/v1/applications/{id_a}/submit"), Some(&a), None).await;
+    for action in ["accept", "pass_formal_review", "approve"] {
+        app.decide(&e, &id_a, action).await;
+    }
+    app.advance(&admin, 20).await;
+    assert_eq!(app.state_of(&a, &id_a).await, "registered");
+
+    let id_b = app.draft(&b, "乙的算法").await;
+    let mb = package_manifest(&app, &tmp.join("b"), "b");
+    app.ok("PUT", &format!("/api/v1/applications/{id_b}/manifest"), Some(&b), Some(mb)).await;
+    app.ok("POST", &format!("/api/v1/applications/{id_b}/submit"), Some(&b), None).await;
+    let overlaps = app.ok("GET", &format!("/api/v1/review/applications/{id_b}/overlaps"), Some(&e), None).await;
+    assert_eq!(overlaps[0]["application_id"].as_str(), Some(id_a.as_str()), "{overlaps}");
+    assert!(overlaps[0]["containment"].as_f64().unwrap() > 0.9, "{overlaps}");
+
+    // The examiner's review shows what the manifest commits to, and the overlap with A.
+    let (status, review) = Web::new(&app, &e).get(&format!("/review/{id_b}")).await;
+    assert_eq!(status, StatusCode::OK);
+    let files = std::fs::read_dir(tmp.join("b")).unwrap().count();
+    for shown in ["算法包（源代码、模型，按文件承诺）", &format!("rust {files} 个文件"), "源代码指纹", "甲的算法"]
+    {
+        assert!(review.contains(shown), "the review page shows {shown}");
+    }
+    // So does the applicant's filing page, in English too.
+    let (_, page) = Web::new(&app, &a).get(&format!("/me/filings/{id_a}?lang=en")).await;
+    assert!(page.contains("Algorithm package") && page.contains(ma["root"].as_str().unwrap()), "{page}");
+
+    // A suspect package's sketch finds A's registered code.
+    let sketch = dipr_fingerprint::package::package_discovery_sketch(
+        &mut |each| dipr_package::source::Source::Dir(tmp.join("b")).read(each),
+        &app.state.discovery_key,
+    )
+    .unwrap();
+    let found = app.ok("POST", "/api/v1/discover", Some(&b), Some(serde_json::to_value(&sketch).unwrap())).await;
+    assert_eq!(found[0]["application_id"].as_str(), Some(id_a.as_str()), "{found}");
+    std::fs::remove_dir_all(&tmp).unwrap();
+}
