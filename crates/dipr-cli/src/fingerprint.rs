@@ -185,10 +185,13 @@ pub struct EvidenceArgs {
     /// The manifest filed for it.
     #[arg(long)]
     manifest: PathBuf,
-    /// The registered dataset itself (stays local; used to prove matching records).
+    /// The registered dataset or package itself (stays local; used to prove matching records or files).
     #[arg(long)]
     data: PathBuf,
-    /// The suspect dataset.
+    /// The registered package is this git commit of the work tree at --data.
+    #[arg(long, value_name = "REV")]
+    git_rev: Option<String>,
+    /// The suspect dataset (or package, with a package's manifest).
     #[arg(long)]
     suspect: PathBuf,
     #[arg(long)]
@@ -676,8 +679,7 @@ pub fn verify_record(a: VerifyRecordArgs) -> Result<()> {
 }
 
 pub fn evidence(a: EvidenceArgs) -> Result<()> {
-    use dipr_fingerprint::evidence::{prove_matches_with, render_html, verify, EvidenceBundle, SuspectInfo};
-    use dipr_ledger::certificate::Verdict;
+    use dipr_fingerprint::evidence::{prove_matches_with, verify, EvidenceBundle, SuspectInfo};
     let manifest = load_manifest(&a.manifest)?;
     let secrets = load_secrets(&secrets_path(&a.manifest, a.secrets.as_ref()))?;
     let trusted = a.trusted_key.as_deref().map(crate::trusted_key).transpose()?;
@@ -685,6 +687,20 @@ pub fn evidence(a: EvidenceArgs) -> Result<()> {
         &std::fs::read(&a.certificate).with_context(|| format!("reading {}", a.certificate.display()))?,
     )
     .map_err(|e| anyhow::anyhow!("{}: {e}", a.certificate.display()))?;
+    if manifest.format == Format::Package {
+        let (bundle, check) = crate::package::evidence(
+            &a.manifest,
+            manifest,
+            &secrets,
+            cert,
+            &a.data,
+            a.git_rev.as_deref(),
+            &a.suspect,
+            a.records,
+            trusted.as_ref(),
+        )?;
+        return write_evidence(&a.out, &bundle, &check);
+    }
     let mut tuning = dipr_fingerprint::Tuning {
         zone: a.zone.as_deref().map(dipr_fingerprint::lenient::Zone::parse).transpose().context("--zone")?,
         ..Default::default()
@@ -719,14 +735,24 @@ pub fn evidence(a: EvidenceArgs) -> Result<()> {
         bundle = bundle.read_in_zone(zone, &secrets.signer);
     }
     let check = verify(&bundle, trusted.as_ref(), None);
-    std::fs::create_dir_all(&a.out)?;
-    std::fs::write(a.out.join("bundle.json"), serde_json::to_string_pretty(&bundle)?)?;
-    std::fs::write(a.out.join("report.html"), render_html(&bundle, &check))?;
+    write_evidence(&a.out, &bundle, &check)
+}
+
+/// bundle.json and report.html in `out`; fails when the bundle does not verify.
+pub(crate) fn write_evidence(
+    out: &Path,
+    bundle: &dipr_fingerprint::evidence::EvidenceBundle,
+    check: &dipr_ledger::certificate::Report,
+) -> Result<()> {
+    use dipr_ledger::certificate::Verdict;
+    std::fs::create_dir_all(out)?;
+    std::fs::write(out.join("bundle.json"), serde_json::to_string_pretty(bundle)?)?;
+    std::fs::write(out.join("report.html"), dipr_fingerprint::evidence::render_html(bundle, check))?;
     eprintln!(
         "evidence: {} record proofs; bundle {} and report {} ({})",
         bundle.record_proofs.len(),
-        a.out.join("bundle.json").display(),
-        a.out.join("report.html").display(),
+        out.join("bundle.json").display(),
+        out.join("report.html").display(),
         match check.verdict() {
             Verdict::Valid => "self-check passed",
             Verdict::SelfConsistentOnly =>

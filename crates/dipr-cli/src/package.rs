@@ -77,13 +77,7 @@ pub fn contain(
     git_rev: Option<&str>,
     json: bool,
 ) -> Result<()> {
-    let kept = code_path(manifest_path);
-    let local: Option<LocalCode> = match kept.exists() {
-        true => Some(
-            serde_json::from_slice(&std::fs::read(&kept)?).with_context(|| format!("reading {}", kept.display()))?,
-        ),
-        false => None,
-    };
+    let local = read_local(manifest_path)?;
     let report = with_package(suspect, git_rev, &mut |read| {
         dipr_fingerprint::package::contain_package(manifest, secrets, local.as_ref(), read, &Default::default())
     })?;
@@ -93,6 +87,52 @@ pub fn contain(
         print!("{}", render(&report));
     }
     Ok(())
+}
+
+/// `dipr evidence` with a package's manifest: the bundle (verified) for `dipr verify` and the report.
+#[allow(clippy::too_many_arguments)]
+pub fn evidence(
+    manifest_path: &Path,
+    manifest: Manifest,
+    secrets: &Secrets,
+    certificate: dipr_ledger::certificate::Certificate,
+    data: &Path,
+    git_rev: Option<&str>,
+    suspect: &Path,
+    limit: usize,
+    trusted: Option<&dipr_ledger::note::NoteVerifier>,
+) -> Result<(dipr_fingerprint::evidence::EvidenceBundle, dipr_ledger::certificate::Report)> {
+    use dipr_fingerprint::evidence::{verify, EvidenceBundle};
+    let local = read_local(manifest_path)?;
+    let name = suspect.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+    let e = with_package(data, git_rev, &mut |registered| {
+        let source = Source::detect(suspect);
+        dipr_fingerprint::package::prove_package(
+            &manifest,
+            secrets,
+            local.as_ref(),
+            registered,
+            &mut |each| source.read(each),
+            &name,
+            limit,
+        )
+    })?;
+    let bundle =
+        EvidenceBundle::new(certificate, manifest, e.suspect, &e.containment, e.proofs, e.matches, &secrets.signer);
+    let check = verify(&bundle, trusted, None);
+    Ok((bundle, check))
+}
+
+/// The owner's full code fingerprints beside the manifest, when kept.
+fn read_local(manifest_path: &Path) -> Result<Option<LocalCode>> {
+    let kept = code_path(manifest_path);
+    if !kept.exists() {
+        return Ok(None);
+    }
+    let bytes = std::fs::read(&kept).with_context(|| format!("reading {}", kept.display()))?;
+    Ok(Some(
+        serde_json::from_slice(&bytes).with_context(|| format!("{} is not kept code fingerprints", kept.display()))?,
+    ))
 }
 
 fn pct(x: f64) -> String {
@@ -113,7 +153,7 @@ fn render(r: &PackageContainment) -> String {
 ",
         r.suspect_files
     );
-    for v in &r.files {
+    for v in &r.views {
         let what = if v.view == "full" {
             "同路径同内容 same path and content"
         } else {

@@ -1355,6 +1355,59 @@ fn an_algorithm_package_is_registered_proven_file_by_file_and_found_when_copied(
     assert!(lib["regions"][0]["found_in"][0]["path"].as_str().unwrap().starts_with("vendor/sched/"), "{lib}");
     let text = ok(&["contain", "--manifest", m, "--suspect", suspect.to_str().unwrap()], &[]);
     assert!(text.contains("模型张量 tensors: 3 of 3 unchanged"), "{text}");
+    // The court bundle: verified offline with the registry's key; it proves the files found whole (the
+    // README kept as it was) and those whose code was found, and its report says so first.
+    std::fs::copy(pkg.join("README.md"), suspect.join("vendor/sched/README.md")).unwrap();
+    let bundle_dir = dir.join("evidence");
+    ok(
+        &[
+            "evidence",
+            "--certificate",
+            cert_path.to_str().unwrap(),
+            "--manifest",
+            m,
+            "--data",
+            pkg.to_str().unwrap(),
+            "--git-rev",
+            "HEAD",
+            "--suspect",
+            suspect.to_str().unwrap(),
+            "--records",
+            "20",
+            "--trusted-key",
+            &registry_key,
+            "--out",
+            bundle_dir.to_str().unwrap(),
+        ],
+        &[],
+    );
+    let bundle_path = bundle_dir.join("bundle.json");
+    let out = ok(&["verify", bundle_path.to_str().unwrap(), "--trusted-key", &registry_key], &[]);
+    assert!(out.contains("VALID") && out.contains("The registered package"), "{out}");
+    let bundle: serde_json::Value = serde_json::from_slice(&std::fs::read(&bundle_path).unwrap()).unwrap();
+    let proven: Vec<&str> =
+        bundle["record_proofs"].as_array().unwrap().iter().map(|p| p["record"]["path"].as_str().unwrap()).collect();
+    assert!(proven.contains(&"README.md") && proven.contains(&"src/lib.rs"), "{proven:?}");
+    assert_eq!(bundle["matches"][0]["view"], "content");
+    let html = std::fs::read_to_string(bundle_dir.join("report.html")).unwrap();
+    for said in [
+        "登记的算法包（共",
+        "个文件原样出现",
+        "<code>README.md</code></td><td><code>vendor/sched/README.md</code>",
+        "模型张量 3 个中 3 个原样出现（其中 1 个为转置）",
+        "vendor/sched/lib.rs",
+        "box good",
+    ] {
+        assert!(html.contains(said), "the report says {said}: {html}");
+    }
+    // A bundle whose proven file was changed does not verify.
+    let mut forged = bundle.clone();
+    forged["record_proofs"][0]["record"]["content"] = serde_json::json!(format!("blake3:{}", "0".repeat(64)));
+    let forged_path = dir.join("forged.json");
+    std::fs::write(&forged_path, serde_json::to_vec(&forged).unwrap()).unwrap();
+    let (code, _, _) = run(&["verify", forged_path.to_str().unwrap(), "--trusted-key", &registry_key]);
+    assert_ne!(code, 0);
+
     // An unrelated crate holds next to none of it.
     let out = ok(&["contain", "--manifest", m, "--suspect", real_crate("itoa-1.").to_str().unwrap(), "--json"], &[]);
     let unrelated: serde_json::Value = serde_json::from_str(&out).unwrap();

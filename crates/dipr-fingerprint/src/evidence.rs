@@ -95,7 +95,7 @@ impl EvidenceBundle {
         certificate: Certificate,
         manifest: Manifest,
         suspect: SuspectInfo,
-        containment: &ContainmentReport,
+        containment: &impl Serialize,
         record_proofs: Vec<RecordProof>,
         matches: Vec<ViewMatch>,
         owner: &NoteSigner,
@@ -110,7 +110,7 @@ impl EvidenceBundle {
         earlier: Vec<Manifest>,
         manifest: Manifest,
         suspect: SuspectInfo,
-        containment: &ContainmentReport,
+        containment: &impl Serialize,
         record_proofs: Vec<RecordProof>,
         matches: Vec<ViewMatch>,
         owner: &NoteSigner,
@@ -459,6 +459,9 @@ pub fn conclusion(bundle: &EvidenceBundle) -> Conclusion {
         proven.push(("full".into(), bundle.record_proofs.len()));
     }
     let findings = ranked(m, &shares(&bundle.containment), &proven);
+    if m.format == Format::Package {
+        return package_conclusion(bundle, findings);
+    }
     let (registered, file) = (m.distinct_records, &bundle.suspect.file_name);
     let (zh, en, basis_zh, basis_en) = match findings.first() {
         Some(f) if f.at_least > 0 => {
@@ -505,6 +508,69 @@ pub fn conclusion(bundle: &EvidenceBundle) -> Conclusion {
     Conclusion { registered, findings, zh, en, basis_zh, basis_en }
 }
 
+/// A package bundle's headline: how much of the registered code is in the suspect package, which files
+/// appear in it whole, and which tensors unchanged.
+fn package_conclusion(bundle: &EvidenceBundle, findings: Vec<Finding>) -> Conclusion {
+    let (c, name) = (&bundle.containment, &bundle.suspect.file_name);
+    let registered = bundle.manifest.distinct_records;
+    let whole = findings.iter().find(|f| f.view == "content").map_or(0, |f| f.at_least);
+    let code = &c["code"];
+    let code_share = code["estimate"].as_f64().unwrap_or(0.0);
+    let (tensors, matched, transposed) = (
+        c["tensors"]["tensors"].as_u64(),
+        c["tensors"]["matched"].as_u64().unwrap_or(0),
+        c["tensors"]["transposed"].as_u64().unwrap_or(0),
+    );
+    let proven = bundle.record_proofs.len();
+    let found = whole > 0 || matched > 0 || code_share >= 0.05;
+    let (mut zh, mut en) = if found {
+        (
+            format!("登记的算法包（共 {registered} 个文件）出现在被控包“{name}”中："),
+            format!("The registered package ({registered} files) appears in the suspect package “{name}”: "),
+        )
+    } else {
+        (
+            format!("未在被控包“{name}”中发现登记的算法包（共 {registered} 个文件）的代码、文件或模型张量"),
+            format!("Neither the code, the files nor the tensors of the registered package ({registered} files) were found in the suspect package “{name}”"),
+        )
+    };
+    let mut parts_zh = Vec::new();
+    let mut parts_en = Vec::new();
+    if !code.is_null() {
+        let (how_zh, how_en) = if code["mode"] == "exact" {
+            ("精确计数".to_string(), "exact count".to_string())
+        } else {
+            let span =
+                format!("{}–{}", pct(code["low"].as_f64().unwrap_or(0.0)), pct(code["high"].as_f64().unwrap_or(1.0)));
+            (format!("95% 区间 {span}"), format!("95% interval {span}"))
+        };
+        parts_zh.push(format!("源代码指纹的 {}（{how_zh}）在其中找到", pct(code_share)));
+        parts_en.push(format!("{} of the source code's fingerprints are found in it ({how_en})", pct(code_share)));
+    }
+    parts_zh.push(format!("{whole} 个文件原样出现"));
+    parts_en.push(format!("{whole} files appear in it unchanged"));
+    if let Some(t) = tensors {
+        parts_zh.push(format!("模型张量 {t} 个中 {matched} 个原样出现（其中 {transposed} 个为转置）"));
+        parts_en
+            .push(format!("{matched} of the model's {t} tensors appear unchanged ({transposed} of them transposed)"));
+    }
+    if found {
+        zh += &format!("{}。其中 {proven} 个登记文件在下文逐个证明。", parts_zh.join("；"));
+        en += &format!("{}. {proven} registered files are proven one by one below.", parts_en.join("; "));
+    } else {
+        zh += "。";
+        en += ".";
+    }
+    Conclusion {
+        registered,
+        findings,
+        zh,
+        en,
+        basis_zh: "比对依据：源代码按规范化词元序列的筛选指纹（winnowing）比对，不受排版、注释和标识符改名影响；文件按内容的 BLAKE3 摘要比对，与路径无关；模型张量按数据类型、形状和字节比对，与名称和分片无关。".into(),
+        basis_en: "Compared by: source code on winnowed fingerprints of its normalised token stream, whatever its layout, comments and identifier names; files on the BLAKE3 digest of their content, whatever their paths; tensors on their dtype, shape and bytes, whatever their names and shards.".into(),
+    }
+}
+
 /// HTML made of fixed markup and escaped text only: markup must be `'static`, so nothing a bundle carries
 /// can reach the page unescaped.
 struct Page(String);
@@ -547,6 +613,112 @@ fn when(rfc3339: &str) -> String {
 }
 
 const STYLE: &str = "<style>body{font-family:'Noto Sans CJK SC','Noto Sans SC',sans-serif;max-width:1160px;margin:1.2em auto;padding:0 1.2em;color:#222;line-height:1.5}h1{color:#8c1e1e;font-size:1.6em;margin:.2em 0 0}h2{font-size:1.15em;border-bottom:2px solid #e4d9cc;padding-bottom:.15em;margin-top:1.4em}h3{font-size:1em;margin:1em 0 .3em}.sub{color:#555;margin:.2em 0 .8em}.en{color:#555}.box{border-left:6px solid #8c1e1e;background:#f7f3ee;padding:.6em 1.1em;margin:.8em 0;border-radius:4px}.box p{margin:.4em 0}.lead{font-size:1.15em;font-weight:600}.lead .en{font-weight:400}.good{border-color:#1a6b2c;background:#edf7ef}.warn{border-color:#b36b00;background:#fff5e0}.bad{border-color:#a40000;background:#fdecec}.status{font-size:1.1em;font-weight:700}.good .status{color:#1a6b2c}.warn .status{color:#8a5200}.bad .status{color:#a40000}.note{font-size:.86em;color:#333;background:#f7f7f4;border:1px solid #e3e3dc;padding:.45em .8em;border-radius:4px}.note p{margin:.25em 0}dfn{font-style:normal;font-weight:700}.pair{display:grid;grid-template-columns:1fr 1fr;gap:0 1.6em}.pair>div{min-width:0}@media (max-width:900px){.pair{grid-template-columns:1fr}}.scroll{overflow-x:auto}table{border-collapse:collapse;width:100%;margin:.5em 0}td,th{border:1px solid #ccc;padding:.3em .55em;text-align:left;vertical-align:top}th{background:#f4efe9;font-weight:600}th .en{font-weight:400;font-size:.85em}table.facts th{width:8.5em}tr.headline td{font-weight:700}tr.headline td.method{font-weight:400}td.num{text-align:right;white-space:nowrap}code{word-break:break-all;font-size:.85em}.ok{color:#1a6b2c;font-weight:700;white-space:nowrap}.fail{color:#a40000;font-weight:700;white-space:nowrap}.amber{color:#8a5200;font-weight:700;white-space:nowrap}th.in,td.in{background:#fff1bf}td.out{color:#999}table.proof th:first-child{width:11em}table.proof td.proven{background:#fff;font-size:.88em}table.checks td{padding:.2em .55em}@media print{.scroll{overflow:visible}table.proof,.box{break-inside:avoid}}</style>";
+
+/// A package's code and tensors as measured (section 3): per registered file, its share and the suspect
+/// lines its matched regions were found at.
+fn package_measurement(h: &mut Page, c: &serde_json::Value) {
+    let code = &c["code"];
+    if !code.is_null() {
+        h.m("<h3>源代码 Source code</h3><div class=\"note\"><p><dfn>筛选指纹 Winnowed fingerprint</dfn>：")
+            .both(
+                "把源代码变成规范化的词元序列（标识符、字面量一律抽象，注释与排版去掉），对每段连续的若干词元取带密钥的哈希，在每个窗口中保留最小者。相同的一段代码无论怎样重新排版、改名，都会留下相同的指纹。",
+                "the source code is turned into a normalised token stream (identifiers and literals abstracted, comments and layout dropped); every run of consecutive tokens is hashed with the owner's key, and the smallest hash of every window kept. The same stretch of code leaves the same fingerprints however it is re-laid-out or renamed.",
+            )
+            .m("</p></div><p>")
+            .t(format!(
+                "{}：{} 个中 {} 个 / {}: {} of {}",
+                pct(code["estimate"].as_f64().unwrap_or(0.0)),
+                code["registered"],
+                code["matched"],
+                pct(code["estimate"].as_f64().unwrap_or(0.0)),
+                code["matched"],
+                code["registered"]
+            ))
+            .m("</p>");
+        let files = code["detail"]["files"].as_array().cloned().unwrap_or_default();
+        if !files.is_empty() {
+            h.m("<div class=\"scroll\"><table><tr><th>登记文件 Registered file</th><th>比例 Share</th><th>登记文件的行 Registered lines</th><th>在被控包中的位置 Found in the suspect at</th></tr>");
+            for f in files.iter().filter(|f| f["matched"].as_u64().unwrap_or(0) > 0) {
+                let regions = f["regions"].as_array().cloned().unwrap_or_default();
+                let lines: Vec<String> =
+                    regions.iter().map(|r| format!("{}–{}", r["lines"][0], r["lines"][1])).collect();
+                let places: Vec<String> = regions
+                    .iter()
+                    .flat_map(|r| r["found_in"].as_array().cloned().unwrap_or_default())
+                    .map(|p| format!("{}:{}–{}", p["path"].as_str().unwrap_or(""), p["lines"][0], p["lines"][1]))
+                    .collect();
+                h.m("<tr><td><code>")
+                    .t(f["path"].as_str().unwrap_or(""))
+                    .m("</code></td><td class=\"num\">")
+                    .t(pct(f["share"].as_f64().unwrap_or(0.0)))
+                    .m("</td><td>")
+                    .t(lines.join(", "))
+                    .m("</td><td><code>")
+                    .t(places.join(", "))
+                    .m("</code></td></tr>");
+            }
+            h.m("</table></div>");
+        }
+    }
+    let t = &c["tensors"];
+    if !t.is_null() {
+        h.m("<h3>模型张量 Model tensors</h3><p>")
+            .both(
+                format!(
+                    "登记模型的 {} 个张量中 {} 个原样出现在被控包中（{} 个为转置），共 {} 字节中的 {} 字节。张量按数据类型、形状和字节比对，与名称、文件格式和分片无关。",
+                    t["tensors"], t["matched"], t["transposed"], t["bytes"], t["matched_bytes"]
+                ),
+                format!(
+                    "{} of the registered model's {} tensors appear unchanged in the suspect package ({} transposed), {} of {} bytes. Tensors are compared on their dtype, shape and bytes, whatever their names, file format and shards.",
+                    t["matched"], t["tensors"], t["transposed"], t["matched_bytes"], t["bytes"]
+                ),
+            )
+            .m("</p>");
+    }
+}
+
+/// Registered files proven because their code was found (section 4): the proof, and where the code is.
+fn package_code_proofs(h: &mut Page, bundle: &EvidenceBundle, proof_ok: &[bool]) {
+    let found = bundle.containment["whole"].as_array().cloned().unwrap_or_default();
+    if !found.is_empty() {
+        h.m("<h3>原样出现的文件 Files found whole</h3><table class=\"checks\"><tr><th>登记文件 Registered</th><th>被控包中的文件 In the suspect package</th></tr>");
+        for f in &found {
+            h.m("<tr><td><code>")
+                .t(f["registered"].as_str().unwrap_or(""))
+                .m("</code></td><td><code>")
+                .t(f["suspect"].as_str().unwrap_or(""))
+                .m("</code></td></tr>");
+        }
+        h.m("</table>");
+    }
+    let whole: HashSet<usize> = bundle.matches.iter().map(|x| x.proof).collect();
+    let as_code: Vec<(usize, &RecordProof)> =
+        bundle.record_proofs.iter().enumerate().filter(|(i, _)| !whole.contains(i)).collect();
+    if as_code.is_empty() {
+        return;
+    }
+    h.m("<h3>源代码被找到的登记文件 Registered files whose code was found</h3><p class=\"note\">")
+        .both(
+            "每个文件的证明公开其路径与内容摘要；权利人出示该文件，任何人都能核对摘要，并按第 3 节所列行号与被控包中的代码逐段对照。",
+            "Each proof reveals the file's path and content digest; with the file produced by the owner anyone can check the digest and set its code beside the suspect's at the lines section 3 lists.",
+        )
+        .m("</p><table class=\"checks\">");
+    for (i, p) in as_code {
+        let field = |k: &str| p.record.get(k).cloned().flatten().unwrap_or_default();
+        h.m(if proof_ok.get(i).copied().unwrap_or(false) {
+            "<tr><td class=\"ok\">✓ 已证明 PROVEN</td><td><code>"
+        } else {
+            "<tr><td class=\"fail\">✗ 证明无效 NOT PROVEN</td><td><code>"
+        })
+        .t(field("path"))
+        .m("</code></td><td><code>")
+        .t(field("content"))
+        .m("</code></td><td>")
+        .t(format!("{} 字节 bytes", field("bytes")))
+        .m("</td></tr>");
+    }
+    h.m("</table>");
+}
 
 /// A self-contained HTML report (no scripts, no external resources): the conclusion, the verification's
 /// result, then the certificate, the suspect file, the measurement per view, the records proven one by
@@ -639,12 +811,24 @@ pub fn render_html(bundle: &EvidenceBundle, report: &certificate::Report) -> Str
         .row(
             "登记数据",
             "Registered data",
-            format!(
-                "{} 条不同记录 distinct records，{} 列 columns；指纹清单制作于 manifest made {}",
-                m.distinct_records,
-                m.schema.len(),
-                when(&m.created_at)
-            ),
+            match &m.package {
+                Some(p) => {
+                    let langs: Vec<String> = p.languages.iter().map(|(l, c)| format!("{l} {}", c.files)).collect();
+                    format!(
+                        "算法包 package：{} 个文件 files（{}），{} 个模型张量 tensors；指纹清单制作于 manifest made {}",
+                        p.files,
+                        langs.join(", "),
+                        p.tensors.len(),
+                        when(&m.created_at)
+                    )
+                }
+                None => format!(
+                    "{} 条不同记录 distinct records，{} 列 columns；指纹清单制作于 manifest made {}",
+                    m.distinct_records,
+                    m.schema.len(),
+                    when(&m.created_at)
+                ),
+            },
         )
         .m("<tr><th>内容承诺<br><span class=\"en\">Commitment</span></th><td><code>")
         .t(&m.root)
@@ -655,18 +839,33 @@ pub fn render_html(bundle: &EvidenceBundle, report: &certificate::Report) -> Str
         )
         .m("</p></div></div>");
 
-    h.m("<div><h2>2 被控文件 Suspect file</h2><table class=\"facts\">")
-        .row("文件名", "File name", &bundle.suspect.file_name)
-        .row("大小", "Size", format!("{} 字节 bytes", bundle.suspect.bytes))
-        .row("记录数", "Records", bundle.suspect.records)
-        .m("<tr><th>SHA-256</th><td><code>")
-        .t(&bundle.suspect.sha256)
-        .m("</code></td></tr></table><p class=\"note\">")
-        .both(
-            "被控文件本身不在证据包中。SHA-256 是它的指纹：任何人对手中的文件计算 SHA-256，相同即为同一文件。",
-            "The suspect file itself is not in the bundle. SHA-256 fingerprints it: anyone can compute the SHA-256 of the file at hand; if it is the same, so is the file.",
-        )
-        .m("</p></div></div>");
+    if m.package.is_some() {
+        h.m("<div><h2>2 被控包 Suspect package</h2><table class=\"facts\">")
+            .row("名称", "Name", &bundle.suspect.file_name)
+            .row("大小", "Size", format!("{} 字节 bytes", bundle.suspect.bytes))
+            .row("文件数", "Files", bundle.suspect.records)
+            .m("<tr><th>SHA-256</th><td><code>")
+            .t(&bundle.suspect.sha256)
+            .m("</code></td></tr></table><p class=\"note\">")
+            .both(
+                "被控包本身不在证据包中。SHA-256 是它的文件清单（每个文件的路径与内容的 BLAKE3 摘要，按路径排序，每行一个 JSON 对象）的摘要：对手中的包运行 dipr contain --json 可得到同一清单。",
+                "The suspect package itself is not in the bundle. The SHA-256 is that of its file list (each file's path and the BLAKE3 digest of its content, by path, one JSON object per line).",
+            )
+            .m("</p></div></div>");
+    } else {
+        h.m("<div><h2>2 被控文件 Suspect file</h2><table class=\"facts\">")
+            .row("文件名", "File name", &bundle.suspect.file_name)
+            .row("大小", "Size", format!("{} 字节 bytes", bundle.suspect.bytes))
+            .row("记录数", "Records", bundle.suspect.records)
+            .m("<tr><th>SHA-256</th><td><code>")
+            .t(&bundle.suspect.sha256)
+            .m("</code></td></tr></table><p class=\"note\">")
+            .both(
+                "被控文件本身不在证据包中。SHA-256 是它的指纹：任何人对手中的文件计算 SHA-256，相同即为同一文件。",
+                "The suspect file itself is not in the bundle. SHA-256 fingerprints it: anyone can compute the SHA-256 of the file at hand; if it is the same, so is the file.",
+            )
+            .m("</p></div></div>");
+    }
 
     // 3. The measurement per view.
     h.m("<h2>3 比对结果 How much of the registered data is in the suspect file</h2><div class=\"note\"><p><dfn>视图 View</dfn>：")
@@ -721,6 +920,9 @@ pub fn render_html(bundle: &EvidenceBundle, report: &certificate::Report) -> Str
         h.m("</td><td class=\"num\">").t(f.proven).m("</td></tr>");
     }
     h.m("</table></div>");
+    if m.package.is_some() {
+        package_measurement(&mut h, &bundle.containment);
+    }
 
     // 4. The records proven one by one.
     let proof_ok: Vec<bool> = report.checks.iter().filter(|c| c.id == "record_proof").map(|c| c.ok).collect();
@@ -809,6 +1011,10 @@ pub fn render_html(bundle: &EvidenceBundle, report: &certificate::Report) -> Str
                 ))
                 .m("</td></tr></table></div>");
         }
+    }
+
+    if m.package.is_some() {
+        package_code_proofs(&mut h, bundle, &proof_ok);
     }
 
     // 5. Every check.

@@ -361,11 +361,21 @@ pub struct PackageContainment {
     pub root: String,
     pub suspect_files: u64,
     /// Per view of the file table: `full` (same path and content) and `content` (same content anywhere).
-    pub files: Vec<crate::ViewContainment>,
+    pub views: Vec<crate::ViewContainment>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub tensors: Option<TensorContainment>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub code: Option<CodeReport>,
+    /// For a court bundle: each registered file proven found whole, and the suspect file equal to it.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub whole: Vec<WholeFile>,
+}
+
+/// A registered file found unchanged in the suspect package, and where.
+#[derive(Debug, Clone, Serialize)]
+pub struct WholeFile {
+    pub registered: String,
+    pub suspect: String,
 }
 
 /// How much of the registered source code is in the suspect's.
@@ -385,6 +395,69 @@ pub struct CodeReport {
     pub detail: Option<code::CodeContainment>,
 }
 
+/// A suspect package as the owner's keys see it: its file table (path order), code and tensors.
+struct Suspect {
+    /// (path, content hash, bytes), by path.
+    rows: Vec<(String, String, u64)>,
+    code: Vec<FileCode>,
+    tensors: Vec<TensorEntry>,
+    /// Its 2-D tensors transposed: one registered matrix is found either way round.
+    transposed: Vec<TensorEntry>,
+}
+
+impl Suspect {
+    fn read(keys: &OwnerKeys, read: &mut ReadPackage<'_>) -> Result<Self, FingerprintError> {
+        let mut s = Suspect { rows: Vec::new(), code: Vec::new(), tensors: Vec::new(), transposed: Vec::new() };
+        let params = CodeParams::default();
+        read(&mut |f: PackageFile| {
+            if let Some(text) = f.text.then(|| std::str::from_utf8(&f.content).ok()).flatten() {
+                s.code.extend(code::fingerprint_file(&keys.code, &params, &f.path, text));
+            }
+            if weights::refused(&f.path, &f.content).is_none() && weights::is_weights_file(&f.path) {
+                let tensors = weights::read_tensors(&f.path, &f.content)?;
+                s.tensors.extend(weights::entries(&keys.tensors, &tensors));
+                let flipped: Vec<_> = tensors.iter().filter_map(weights::transposed).collect();
+                s.transposed.extend(weights::entries(&keys.tensors, &flipped));
+            }
+            s.rows.push((f.path.clone(), f.content_hash(), f.content.len() as u64));
+            Ok(())
+        })?;
+        s.rows.sort();
+        Ok(s)
+    }
+
+    /// The file table as JSON Lines, as a package's is committed.
+    fn table(&self) -> Vec<u8> {
+        let mut table = Vec::new();
+        for (path, content, bytes) in &self.rows {
+            table.extend_from_slice(
+                serde_json::json!({"path": path, "content": content, "bytes": bytes}).to_string().as_bytes(),
+            );
+            table.push(b'\n');
+        }
+        table
+    }
+
+    /// SHA-256 of the file table: names the suspect package by its files' paths and contents.
+    fn digest(&self) -> String {
+        use sha2::Digest;
+        crate::hex(&sha2::Sha256::digest(self.table()))
+    }
+}
+
+fn check_local<'m>(manifest: &'m Manifest, local: Option<&LocalCode>) -> Result<&'m PackageSummary, FingerprintError> {
+    if let Some(l) = local {
+        if l.v != LOCAL_CODE_VERSION || l.root != manifest.root || l.params != CodeParams::default() {
+            return Err(FingerprintError::Invalid("the kept code fingerprints belong to another manifest".into()));
+        }
+    }
+    manifest
+        .package
+        .as_ref()
+        .filter(|_| manifest.format == Format::Package)
+        .ok_or_else(|| FingerprintError::Invalid("this manifest is a dataset's, not a package's".into()))
+}
+
 /// How much of the package `manifest` registered is in the suspect package `read` gives; exact for the
 /// code when the owner's `local` fingerprints are given.
 pub fn contain_package(
@@ -394,52 +467,32 @@ pub fn contain_package(
     read: &mut ReadPackage<'_>,
     tuning: &Tuning,
 ) -> Result<PackageContainment, FingerprintError> {
-    if let Some(l) = local {
-        if l.v != LOCAL_CODE_VERSION || l.root != manifest.root || l.params != CodeParams::default() {
-            return Err(FingerprintError::Invalid("the kept code fingerprints belong to another manifest".into()));
-        }
-    }
-    let registered = manifest
-        .package
-        .as_ref()
-        .filter(|_| manifest.format == Format::Package)
-        .ok_or_else(|| FingerprintError::Invalid("this manifest is a dataset's, not a package's".into()))?;
-    let keys = OwnerKeys::of(secrets);
-    // The suspect's tensors both as they are and transposed: one registered matrix, either way round.
-    let mut suspect_tensors: Vec<TensorEntry> = Vec::new();
-    let mut transposed_tensors: Vec<TensorEntry> = Vec::new();
-    let mut table = Vec::new();
-    let mut files = 0u64;
-    let mut suspect_code = Vec::new();
-    let params = CodeParams::default();
-    read(&mut |f: PackageFile| {
-        files += 1;
-        if let Some(text) = f.text.then(|| std::str::from_utf8(&f.content).ok()).flatten() {
-            suspect_code.extend(code::fingerprint_file(&keys.code, &params, &f.path, text));
-        }
-        if weights::refused(&f.path, &f.content).is_none() && weights::is_weights_file(&f.path) {
-            let tensors = weights::read_tensors(&f.path, &f.content)?;
-            suspect_tensors.extend(weights::entries(&keys.tensors, &tensors));
-            let flipped: Vec<_> = tensors.iter().filter_map(weights::transposed).collect();
-            transposed_tensors.extend(weights::entries(&keys.tensors, &flipped));
-        }
-        let row = serde_json::json!({"path": f.path, "content": f.content_hash(), "bytes": f.content.len()});
-        table.extend_from_slice(row.to_string().as_bytes());
-        table.push(b'\n');
-        Ok(())
-    })?;
+    check_local(manifest, local)?;
+    let suspect = Suspect::read(&OwnerKeys::of(secrets), read)?;
+    measure(manifest, secrets, local, &suspect, tuning)
+}
+
+fn measure(
+    manifest: &Manifest,
+    secrets: &Secrets,
+    local: Option<&LocalCode>,
+    suspect: &Suspect,
+    tuning: &Tuning,
+) -> Result<PackageContainment, FingerprintError> {
+    let registered = check_local(manifest, local)?;
+    let table = suspect.table();
     let report =
         crate::contain_with(manifest, secrets, Input::Stream(&table[..]), Format::Package, None, tuning, &mut |_| {})?;
     let tensors = (!registered.tensors.is_empty()).then(|| {
-        let straight = weights::match_exact(&registered.tensors, &suspect_tensors);
-        let mut both = suspect_tensors.clone();
-        both.extend(transposed_tensors);
+        let straight = weights::match_exact(&registered.tensors, &suspect.tensors);
+        let mut both = suspect.tensors.clone();
+        both.extend(suspect.transposed.iter().cloned());
         let exact = weights::match_exact(&registered.tensors, &both);
         TensorContainment { transposed: exact.matched - straight.matched, exact }
     });
     let code = match (local, &registered.code) {
         (Some(l), _) => {
-            let c = code::compare(&l.files, &suspect_code);
+            let c = code::compare(&l.files, &suspect.code);
             Some(CodeReport {
                 mode: "exact",
                 registered: c.fingerprints,
@@ -451,7 +504,7 @@ pub fn contain_package(
             })
         }
         (None, Some(sketch)) => {
-            let (matched, n) = code::estimate(&sketch.values(), &suspect_code);
+            let (matched, n) = code::estimate(&sketch.values(), &suspect.code);
             let (low, high) = crate::wilson(matched, n);
             let estimate = if n == 0 { 0.0 } else { matched as f64 / n as f64 };
             Some(CodeReport { mode: "sketch", registered: n, matched, estimate, low, high, detail: None })
@@ -461,11 +514,95 @@ pub fn contain_package(
     Ok(PackageContainment {
         product: manifest.product.clone(),
         root: manifest.root.clone(),
-        suspect_files: files,
-        files: report.views,
+        suspect_files: suspect.rows.len() as u64,
+        views: report.views,
         tensors,
         code,
+        whole: Vec::new(),
     })
+}
+
+/// What a court bundle holds of a package: the measurement, the proofs of the registered files found
+/// in the suspect (whole, or as code), and for each file found whole, the suspect file equal to it.
+pub struct PackageEvidence {
+    pub containment: PackageContainment,
+    pub proofs: Vec<RecordProof>,
+    pub matches: Vec<crate::evidence::ViewMatch>,
+    pub suspect: crate::evidence::SuspectInfo,
+}
+
+/// A registered file's code counts as found when at least this share of its fingerprints is.
+pub const CODE_FOUND: f64 = 0.5;
+
+/// Measure, then prove up to `limit` registered files found whole in the suspect (same content, any
+/// path) and up to `limit` whose code is found (at least [`CODE_FOUND`]), most found first. `registered`
+/// is read again and must give the manifest's root.
+pub fn prove_package(
+    manifest: &Manifest,
+    secrets: &Secrets,
+    local: Option<&LocalCode>,
+    registered: &mut ReadPackage<'_>,
+    suspect_read: &mut ReadPackage<'_>,
+    suspect_name: &str,
+    limit: usize,
+) -> Result<PackageEvidence, FingerprintError> {
+    if manifest.sampling_key_id != secrets.key_id() {
+        return Err(FingerprintError::Invalid("these secrets are not the ones this manifest was made with".into()));
+    }
+    let suspect = Suspect::read(&OwnerKeys::of(secrets), suspect_read)?;
+    let containment = measure(manifest, secrets, local, &suspect, &Tuning::default())?;
+    // Registered files to prove: found whole (with the suspect file equal to it), then found as code.
+    let (table, _) = file_table(registered)?;
+    let by_content: BTreeMap<&str, usize> =
+        suspect.rows.iter().enumerate().rev().map(|(i, (_, c, _))| (c.as_str(), i)).collect();
+    let mut code_found: Vec<(&str, f64)> = containment
+        .code
+        .iter()
+        .flat_map(|c| c.detail.iter().flat_map(|d| &d.files))
+        .filter(|f| f.share >= CODE_FOUND)
+        .map(|f| (f.path.as_str(), f.share))
+        .collect();
+    code_found.sort_by(|a, b| b.1.total_cmp(&a.1));
+    let schema = &manifest.schema;
+    let at = |name: &str| schema.iter().position(|c| c.name == name);
+    let (path_at, content_at) = (at("path"), at("content"));
+    let (mut whole, mut as_code) = (0usize, 0usize);
+    let (_, proven) = prove_where(manifest, secrets, Input::Stream(&table[..]), &[], |_, values, _| {
+        let path = path_at.and_then(|i| values[i])?;
+        let content = content_at.and_then(|i| values[i])?;
+        if let Some(&i) = by_content.get(content).filter(|_| whole < limit) {
+            whole += 1;
+            return Some(Some(i));
+        }
+        if as_code < limit && code_found.iter().any(|(p, _)| *p == path) {
+            as_code += 1;
+            return Some(None);
+        }
+        None
+    })?;
+    let (mut proofs, mut matches) = (Vec::new(), Vec::new());
+    let mut containment = containment;
+    for (found, proof) in proven {
+        if let Some(i) = found {
+            let (path, content, _) = &suspect.rows[i];
+            let registered = proof.record.get("path").cloned().flatten().unwrap_or_default();
+            containment.whole.push(WholeFile { registered, suspect: path.clone() });
+            matches.push(crate::evidence::ViewMatch {
+                view: "content".into(),
+                suspect_record: i as u64 + 1,
+                suspect: [("content".to_string(), Some(content.clone()))].into(),
+                proof: proofs.len(),
+            });
+        }
+        proofs.push(proof);
+    }
+    let info = crate::evidence::SuspectInfo {
+        file_name: suspect_name.to_string(),
+        sha256: suspect.digest(),
+        bytes: suspect.rows.iter().map(|r| r.2).sum(),
+        records: suspect.rows.len() as u64,
+    };
+    Ok(PackageEvidence { containment, proofs, matches, suspect: info })
 }
 
 #[cfg(test)]
