@@ -1611,14 +1611,14 @@ fn ledger_sources(to: &std::path::Path, rename: &[(&str, &str)]) {
     }
 }
 
-fn package_manifest(app: &App, dir: &std::path::Path, owner: &str) -> Value {
+fn package_manifest(app: &App, dir: &std::path::Path, owner: &str) -> (Value, dipr_fingerprint::Secrets) {
     use dipr_fingerprint::package::{fingerprint_package, PackageOptions};
     let secrets = dipr_fingerprint::Secrets::generate(owner).unwrap();
     let opts =
         PackageOptions { product: owner.into(), version: 1, scale: 256, discovery_key: Some(app.state.discovery_key) };
     let source = dipr_package::source::Source::Dir(dir.into());
     let fp = fingerprint_package(&mut |each| source.read(each), &opts, &Default::default(), &secrets).unwrap();
-    serde_json::to_value(&fp.manifest).unwrap()
+    (serde_json::to_value(&fp.manifest).unwrap(), secrets)
 }
 
 #[tokio::test]
@@ -1631,7 +1631,7 @@ async fn a_second_filing_of_registered_code_is_flagged_and_both_pages_show_the_p
     ledger_sources(&tmp.join("a"), &[]);
     ledger_sources(&tmp.join("b"), &[("Checkpoint", "Head"), ("verify", "check_it"), ("leaf", "item")]);
     let id_a = app.draft(&a, "甲的算法").await;
-    let ma = package_manifest(&app, &tmp.join("a"), "a");
+    let (ma, secrets_a) = package_manifest(&app, &tmp.join("a"), "a");
     let v = app.ok("PUT", &format!("/api/v1/applications/{id_a}/manifest"), Some(&a), Some(ma.clone())).await;
     let c = &v["form"]["content_commitment"];
     assert_eq!((c["algorithm"].as_str(), &c["root"]), (Some("dipr-package/1"), &ma["root"]));
@@ -1644,7 +1644,7 @@ async fn a_second_filing_of_registered_code_is_flagged_and_both_pages_show_the_p
     assert_eq!(app.state_of(&a, &id_a).await, "registered");
 
     let id_b = app.draft(&b, "乙的算法").await;
-    let mb = package_manifest(&app, &tmp.join("b"), "b");
+    let (mb, _) = package_manifest(&app, &tmp.join("b"), "b");
     app.ok("PUT", &format!("/api/v1/applications/{id_b}/manifest"), Some(&b), Some(mb)).await;
     app.ok("POST", &format!("/api/v1/applications/{id_b}/submit"), Some(&b), None).await;
     let overlaps = app.ok("GET", &format!("/api/v1/review/applications/{id_b}/overlaps"), Some(&e), None).await;
@@ -1671,5 +1671,33 @@ async fn a_second_filing_of_registered_code_is_flagged_and_both_pages_show_the_p
     .unwrap();
     let found = app.ok("POST", "/api/v1/discover", Some(&b), Some(serde_json::to_value(&sketch).unwrap())).await;
     assert_eq!(found[0]["application_id"].as_str(), Some(id_a.as_str()), "{found}");
+
+    // A's court bundle against B's copy checks on the /check page, its conclusion first.
+    let manifest: dipr_fingerprint::Manifest = serde_json::from_value(ma).unwrap();
+    let e = dipr_fingerprint::package::prove_package(
+        &manifest,
+        &secrets_a,
+        None,
+        &mut |each| dipr_package::source::Source::Dir(tmp.join("a")).read(each),
+        &mut |each| dipr_package::source::Source::Dir(tmp.join("b")).read(each),
+        "copy",
+        5,
+    )
+    .unwrap();
+    let (_, cert) = app.call("GET", &format!("/api/v1/public/records/{id_a}/certificate"), None, None).await;
+    let certificate = serde_json::from_value(cert).unwrap();
+    let bundle = dipr_fingerprint::evidence::EvidenceBundle::new(
+        certificate,
+        manifest,
+        e.suspect,
+        &e.containment,
+        e.proofs,
+        e.matches,
+        &secrets_a.signer,
+    );
+    let (status, html) =
+        Web::new(&app, &b).post("/check", &[("certificate", &serde_json::to_string(&bundle).unwrap())]).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(html.contains("证据包有效") && html.contains("出现在被控包“copy”中"), "{html}");
     std::fs::remove_dir_all(&tmp).unwrap();
 }
