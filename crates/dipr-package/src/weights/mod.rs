@@ -122,7 +122,7 @@ impl Tensor<'_> {
 /// transposed); `None` for anything but a 2-D tensor of whole-byte elements.
 pub fn transposed(t: &Tensor) -> Option<Tensor<'static>> {
     let [rows, cols] = t.shape[..] else { return None };
-    if t.dtype.bits() % 8 != 0 {
+    if !t.dtype.bits().is_multiple_of(8) {
         return None;
     }
     let size = (t.dtype.bits() / 8) as usize;
