@@ -748,8 +748,9 @@ pub fn render_html(bundle: &EvidenceBundle, report: &certificate::Report) -> Str
             }
             h.t(&f.view).m(" — ");
             if f.missing_columns.is_empty() {
+                let (zh, en) = if m.package.is_some() { ("个文件", "files") } else { ("条", "records") };
                 h.t(format!(
-                    "至少 {0} 条 at least {0} records（{1}），逐条证明 proven {2}",
+                    "至少 {0} {zh} at least {0} {en}（{1}），逐条证明 proven {2}",
                     f.at_least,
                     pct(f.estimate),
                     f.proven
@@ -897,7 +898,8 @@ pub fn render_html(bundle: &EvidenceBundle, report: &certificate::Report) -> Str
             } else {
                 h.t(format!("{} – {}", pct(f.low), pct(f.high)));
             }
-            h.m("</td><td class=\"num\">").t(format!("{} 条 records", f.at_least)).m("</td>");
+            let unit = if m.package.is_some() { "个文件 files" } else { "条 records" };
+            h.m("</td><td class=\"num\">").t(format!("{} {unit}", f.at_least)).m("</td>");
         } else {
             h.m("<td colspan=\"3\">").both(
                 format!("被控文件缺少列 {}：此视图无法比对", f.missing_columns.join("、")),

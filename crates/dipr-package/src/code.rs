@@ -3,8 +3,8 @@
 //!
 //! A file is read into a normalised token stream: comments and layout are dropped, every identifier that
 //! is not a keyword of its language becomes `V`, every string or character literal `S`, every number `N`;
-//! keywords, operators and punctuation stay as they are, but for the trailing commas and grouping
-//! parentheses that formatters add and drop as lines wrap. Every k consecutive tokens are hashed under the
+//! keywords, operators and punctuation stay as they are, but for what formatters add, drop or reorder
+//! as lines wrap (trailing commas, grouping parentheses, Rust's match-arm braces and `use` lists). Every k consecutive tokens are hashed under the
 //! owner's key, and of every window of w consecutive k-gram hashes the (rightmost) minimum is kept. Any
 //! run of at least w + k − 1 tokens shared by two files yields at least one shared fingerprint, so
 //! reformatting, new comments, renamed identifiers, split or merged files leave most fingerprints intact.
@@ -492,7 +492,7 @@ fn tokenise(language: Language, text: &str) -> Vec<Token> {
     let syn = syntax(language);
     let b = text.as_bytes();
     let mut out = Vec::with_capacity(b.len() / 4);
-    let mut parens = Vec::new();
+    let mut normal = Normaliser::new(language);
     let mut i = 0;
     let mut line = 1u32;
     while i < b.len() {
@@ -527,7 +527,7 @@ fn tokenise(language: Language, text: &str) -> Vec<Token> {
             (i + 1, None)
         };
         if let Some(text) = text {
-            push(&mut out, &mut parens, Token { text, line });
+            normal.push(&mut out, Token { text, line });
         }
         // Comments and strings may span lines.
         line = line.saturating_add(b[i..end].iter().filter(|&&c| c == b'\n').count() as u32);
@@ -536,25 +536,66 @@ fn tokenise(language: Language, text: &str) -> Vec<Token> {
     out
 }
 
-/// Appends a token, leaving out what formatters add or drop as lines wrap: trailing commas, and grouping
-/// parentheses (black wraps long expressions in them) with their closing ones. `parens` says, for each
-/// open parenthesis, whether it was kept.
-fn push(out: &mut Vec<Token>, parens: &mut Vec<bool>, token: Token) {
-    if matches!(token.text, ")" | "]" | "}") && out.last().is_some_and(|t| t.text == ",") {
-        out.pop();
+/// What formatters add, drop or reorder, left out as tokens are appended: trailing commas; grouping
+/// parentheses (black wraps long expressions in them) with their closing ones; in Rust, the braces
+/// rustfmt puts around a match arm's body as it wraps (the arm then reads as `=> body ,`), and `use`
+/// declarations, which it sorts and regroups.
+struct Normaliser {
+    rust: bool,
+    /// For each open parenthesis, whether it was kept.
+    parens: Vec<bool>,
+    /// For each open brace, whether it was kept.
+    braces: Vec<bool>,
+    /// Inside a Rust `use` declaration, up to its `;`.
+    in_use: bool,
+}
+
+impl Normaliser {
+    fn new(language: Language) -> Self {
+        Self { rust: language == Language::Rust, parens: Vec::new(), braces: Vec::new(), in_use: false }
     }
-    let keep = match token.text {
-        // A parenthesis after a name, a call, an index or a literal opens arguments or parameters.
-        "(" => {
-            let call = out.last().is_some_and(|t| matches!(t.text, "V" | "S" | ")" | "]" | ">"));
-            parens.push(call);
-            call
+
+    fn push(&mut self, out: &mut Vec<Token>, token: Token) {
+        if self.in_use {
+            self.in_use = token.text != ";";
+            return;
         }
-        ")" => parens.pop().unwrap_or(true),
-        _ => true,
-    };
-    if keep {
-        out.push(token);
+        let last = out.last().map(|t| t.text);
+        if self.rust && token.text == "use" && matches!(last, None | Some(";" | "{" | "}" | "]" | "pub")) {
+            if last == Some("pub") {
+                out.pop();
+            }
+            self.in_use = true;
+            return;
+        }
+        if matches!(token.text, ")" | "]" | "}") && last == Some(",") {
+            out.pop();
+        }
+        let keep = match token.text {
+            // A parenthesis after a name, a call, an index or a literal opens arguments or parameters.
+            "(" => {
+                let call = matches!(out.last().map(|t| t.text), Some("V" | "S" | ")" | "]" | ">"));
+                self.parens.push(call);
+                call
+            }
+            ")" => self.parens.pop().unwrap_or(true),
+            "{" => {
+                let arm = self.rust && out.last().is_some_and(|t| t.text == "=>");
+                self.braces.push(!arm);
+                !arm
+            }
+            "}" => {
+                if !self.braces.pop().unwrap_or(true) {
+                    out.push(Token { text: ",", line: token.line });
+                    return;
+                }
+                true
+            }
+            _ => true,
+        };
+        if keep {
+            out.push(token);
+        }
     }
 }
 
@@ -765,6 +806,16 @@ mod tests {
             texts(Language::Python, "f(a)(b)[c](d)"),
             ["V", "(", "V", ")", "(", "V", ")", "[", "V", "]", "(", "V", ")"]
         );
+    }
+
+    #[test]
+    fn rustfmt_s_arm_braces_and_use_lists_are_left_out() {
+        let narrow = "use std::{io, fmt};\nfn f(x: u8) -> u8 {\n  match x {\n    0 => {\n      g(x)\n    }\n    _ => 1,\n  }\n}\n";
+        let wide = "use std::fmt;\nuse std::io;\nfn f(x: u8) -> u8 { match x { 0 => g(x), _ => 1 } }\n";
+        assert_eq!(texts(Language::Rust, narrow), texts(Language::Rust, wide));
+        assert_eq!(texts(Language::Rust, "pub use a::b; fn f() {}"), ["fn", "V", "(", ")", "{", "}"]);
+        // Elsewhere braces stay.
+        assert_eq!(texts(Language::Rust, "if a { b }"), ["if", "V", "{", "V", "}"]);
     }
 
     #[test]

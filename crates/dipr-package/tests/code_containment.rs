@@ -318,6 +318,13 @@ fn python_package(dir: &Path) -> Option<PathBuf> {
     ok.then(|| root.join("src"))
 }
 
+/// A case whose real inputs are missing is skipped with a message, or fails where they are required
+/// (`DIPR_REQUIRE_REAL_INPUTS`, set by CI, which installs them).
+fn skip(why: &str) {
+    assert!(std::env::var_os("DIPR_REQUIRE_REAL_INPUTS").is_none(), "real inputs required: {why}");
+    println!("SKIPPED: {why}");
+}
+
 /// The standard library of the python3 on the path: the foreign codebase.
 fn python_stdlib() -> Option<PathBuf> {
     let script = "import json, os; print(os.path.dirname(os.path.dirname(json.__file__)))";
@@ -329,9 +336,7 @@ fn python_stdlib() -> Option<PathBuf> {
 fn a_python_package_is_found_however_it_was_copied() {
     let work = std::env::temp_dir().join(format!("dipr-code-{}-python", std::process::id()));
     let (Some(src), Some(stdlib)) = (python_package(&work), python_stdlib()) else {
-        println!(
-            "SKIPPED: no Python package source (pip download attrs failed and DIPR_TEST_PY_SDIST unset) or no python3"
-        );
+        skip("no Python package source (pip download attrs failed and DIPR_TEST_PY_SDIST unset) or no python3");
         let _ = std::fs::remove_dir_all(&work);
         return;
     };
@@ -350,7 +355,7 @@ fn a_python_package_is_found_however_it_was_copied() {
     let mut cases = Vec::new();
     match reformat(&registered, "black", "black", &["--quiet", "-l", "40"]) {
         Some(formatted) => cases.push(Case { name: "reformatted", truth: 1.0, tolerance: 0.1, suspect: formatted }),
-        None => println!("SKIPPED python reformatted: black is not installed (pip install black)"),
+        None => skip("python reformatted: black is not installed (pip install black)"),
     }
     cases.extend([
         Case { name: "renamed", truth: 1.0, tolerance: 0.1, suspect: renamed },

@@ -564,6 +564,8 @@ fn a_real_model_re_exported_resharded_renamed_and_fine_tuned() {
     let dir = match real_fixtures() {
         Ok(dir) => dir,
         Err(why) => {
+            // CI installs the model and the Python packages and requires them (DIPR_REQUIRE_REAL_INPUTS).
+            assert!(std::env::var_os("DIPR_REQUIRE_REAL_INPUTS").is_none(), "real inputs required: {why}");
             println!("SKIP a_real_model_re_exported_resharded_renamed_and_fine_tuned: {why}");
             return;
         }

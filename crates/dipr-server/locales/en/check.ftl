@@ -40,3 +40,6 @@ check-search-anonymous = Not signed in (anonymous)
 check-search-matched = Results
 check-search-partial = { $matched } matched; the certificate lists the first { $listed }
 check-search-checkpoint = Log checkpoint (entries)
+check-suspect-package = Suspect package
+check-files = files
+check-proven-files = Registered files with membership proofs

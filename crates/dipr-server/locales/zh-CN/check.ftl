@@ -40,3 +40,6 @@ check-search-anonymous = 未登录（匿名查询）
 check-search-matched = 结果数
 check-search-partial = 共 { $matched } 条，证明列出前 { $listed } 条
 check-search-checkpoint = 账本检查点（条目数）
+check-suspect-package = 被比对的算法包
+check-files = 个文件
+check-proven-files = 附归属证明的登记文件

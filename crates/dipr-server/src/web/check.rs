@@ -91,6 +91,8 @@ struct BundleFacts {
     /// The bundle's conclusion in plain words, the same sentence its report and `dipr verify` begin with.
     conclusion: String,
     file_name: String,
+    /// The suspect is a package (counted in files), not a dataset (in records).
+    package: bool,
     records: u64,
     /// The first 16 hex digits of the dataset's SHA-256.
     sha256: String,
@@ -324,6 +326,7 @@ fn bundle_facts(b: &dipr_fingerprint::evidence::EvidenceBundle, l: Lang) -> Bund
     BundleFacts {
         conclusion: if l.en { format!("{} {}", c.en, c.basis_en) } else { format!("{}{}", c.zh, c.basis_zh) },
         file_name: b.suspect.file_name.clone(),
+        package: b.manifest.format == dipr_fingerprint::Format::Package,
         records: b.suspect.records,
         sha256: b.suspect.sha256.get(..16).unwrap_or_default().to_string(),
         views,
