@@ -312,11 +312,11 @@ fn report_html(a: &CompareModelsArgs, c: &weights::ModelComparison, svg: &str) -
         s.pairs,
         s.identical_pairs,
         s.identical_share.map_or("—".into(), pct),
-        s.mean_cosine.map_or("—".into(), |m| format!("{m:.6}")),
+        s.mean_cosine.map_or("—".into(), |m| format!("{m:.8}")),
         s.identical_pairs,
         s.pairs,
         s.identical_share.map_or("—".into(), pct),
-        s.mean_cosine.map_or("—".into(), |m| format!("{m:.6}")),
+        s.mean_cosine.map_or("—".into(), |m| format!("{m:.8}")),
         escape(&weights::render_table(c)),
     )
 }
