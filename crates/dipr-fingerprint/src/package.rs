@@ -5,7 +5,7 @@
 //! recomputes from the file. The manifest's `package` section adds what matching needs: files and bytes
 //! per language, a keyed sample of the code's winnowing fingerprints and the keyed hash of every tensor.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashSet};
 
 use dipr_package::code::{self, CodeParams, FileCode};
 use dipr_package::language::Language;
@@ -406,7 +406,16 @@ struct Suspect {
 }
 
 impl Suspect {
-    fn read(keys: &OwnerKeys, read: &mut ReadPackage<'_>) -> Result<Self, FingerprintError> {
+    /// Read with the owner's keys; a 2-D tensor is also hashed transposed when it does not match
+    /// `registered` as it is and its transpose has the shape and dtype of a registered tensor.
+    fn read(
+        keys: &OwnerKeys,
+        registered: &PackageSummary,
+        read: &mut ReadPackage<'_>,
+    ) -> Result<Self, FingerprintError> {
+        let hashes: HashSet<&str> = registered.tensors.iter().map(|t| t.hash.as_str()).collect();
+        let kinds: HashSet<(&str, &[u64])> =
+            registered.tensors.iter().map(|t| (t.dtype.as_str(), t.shape.as_slice())).collect();
         let mut s = Suspect { rows: Vec::new(), code: Vec::new(), tensors: Vec::new(), transposed: Vec::new() };
         let params = CodeParams::default();
         read(&mut |f: PackageFile| {
@@ -415,9 +424,16 @@ impl Suspect {
             }
             if weights::refused(&f.path, &f.content).is_none() && weights::is_weights_file(&f.path) {
                 let tensors = weights::read_tensors(&f.path, &f.content)?;
-                s.tensors.extend(weights::entries(&keys.tensors, &tensors));
-                let flipped: Vec<_> = tensors.iter().filter_map(weights::transposed).collect();
-                s.transposed.extend(weights::entries(&keys.tensors, &flipped));
+                for (t, entry) in tensors.iter().zip(weights::entries_in_order(&keys.tensors, &tensors)) {
+                    let flipped_shape: Vec<u64> = t.shape.iter().rev().copied().collect();
+                    let worth = !hashes.contains(entry.hash.as_str())
+                        && t.shape.len() == 2
+                        && kinds.contains(&(entry.dtype.as_str(), flipped_shape.as_slice()));
+                    if let Some(flipped) = worth.then(|| weights::transposed(t)).flatten() {
+                        s.transposed.extend(weights::entries(&keys.tensors, &[flipped]));
+                    }
+                    s.tensors.push(entry);
+                }
             }
             s.rows.push((f.path.clone(), f.content_hash(), f.content.len() as u64));
             Ok(())
@@ -467,8 +483,8 @@ pub fn contain_package(
     read: &mut ReadPackage<'_>,
     tuning: &Tuning,
 ) -> Result<PackageContainment, FingerprintError> {
-    check_local(manifest, local)?;
-    let suspect = Suspect::read(&OwnerKeys::of(secrets), read)?;
+    let registered = check_local(manifest, local)?;
+    let suspect = Suspect::read(&OwnerKeys::of(secrets), registered, read)?;
     measure(manifest, secrets, local, &suspect, tuning)
 }
 
@@ -549,7 +565,7 @@ pub fn prove_package(
     if manifest.sampling_key_id != secrets.key_id() {
         return Err(FingerprintError::Invalid("these secrets are not the ones this manifest was made with".into()));
     }
-    let suspect = Suspect::read(&OwnerKeys::of(secrets), suspect_read)?;
+    let suspect = Suspect::read(&OwnerKeys::of(secrets), check_local(manifest, local)?, suspect_read)?;
     let containment = measure(manifest, secrets, local, &suspect, &Tuning::default())?;
     // Registered files to prove: found whole (with the suspect file equal to it), then found as code.
     let (table, _) = file_table(registered)?;

@@ -224,7 +224,14 @@ pub struct TensorEntry {
 
 /// The entries of a model's tensors, sorted by hash so that neither names nor order show through.
 pub fn entries(key: &Key, tensors: &[Tensor]) -> Vec<TensorEntry> {
-    let mut entries: Vec<TensorEntry> = tensors
+    let mut entries = entries_in_order(key, tensors);
+    entries.sort_by(|a, b| a.hash.cmp(&b.hash));
+    entries
+}
+
+/// The entries of `tensors`, in their order (for the owner, who may pair each with its tensor).
+pub fn entries_in_order(key: &Key, tensors: &[Tensor]) -> Vec<TensorEntry> {
+    tensors
         .iter()
         .map(|t| TensorEntry {
             dtype: t.dtype.name().to_owned(),
@@ -232,9 +239,7 @@ pub fn entries(key: &Key, tensors: &[Tensor]) -> Vec<TensorEntry> {
             hash: blake3::Hash::from_bytes(tensor_hash(key, t)).to_hex().to_string(),
             bytes: t.data.len() as u64,
         })
-        .collect();
-    entries.sort_by(|a, b| a.hash.cmp(&b.hash));
-    entries
+        .collect()
 }
 
 /// How much of a registered model a suspect holds unchanged.
