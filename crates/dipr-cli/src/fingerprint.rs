@@ -2,7 +2,7 @@
 //! side, run locally. The data never leaves the machine; the secrets file never leaves its owner.
 
 use std::collections::BTreeMap;
-use std::io::{Read, Write};
+use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
@@ -10,55 +10,57 @@ use anyhow::{bail, Context, Result};
 use clap::Args;
 use dipr_fingerprint::{Format, Manifest, RecordProof, Secrets, ViewSpec};
 
+use crate::owner::{load_secrets, owner_secrets, parse_key, secrets_path, write_private};
+
 #[derive(Args)]
 pub struct FingerprintArgs {
     /// The dataset: CSV, TSV, JSON Lines, Parquet, or a spreadsheet (xlsx, xls, ods: its first sheet).
     /// Or an algorithm package: a directory (its .gitignore honoured), a zip, tar or tar.gz archive, or
     /// a model's weights (.safetensors, .onnx).
-    pub(crate) data: PathBuf,
+    data: PathBuf,
     /// The package is this git commit (or branch, tag) of the work tree at DATA: what `git archive`
     /// gives, so untracked and ignored files are left out.
     #[arg(long, value_name = "REV")]
-    pub(crate) git_rev: Option<String>,
+    git_rev: Option<String>,
     /// Where to write the manifest (JSON) that is filed with the application.
     #[arg(long)]
-    pub(crate) out: PathBuf,
+    out: PathBuf,
     /// csv, tsv, jsonl, parquet, xlsx, xls, ods or package (default: from the file name; a directory or
     /// an archive is a package).
     #[arg(long)]
-    pub(crate) format: Option<String>,
+    format: Option<String>,
     /// Text encoding of a CSV, TSV or JSON Lines file: utf-8 or gb18030 (also reads GBK). Default:
     /// detected.
     #[arg(long)]
-    pub(crate) encoding: Option<String>,
+    encoding: Option<String>,
     /// Product name recorded in the manifest.
     #[arg(long, default_value = "")]
-    pub(crate) product: String,
+    product: String,
     /// Data version (1 for the first registration, then 2, 3, … for updates).
     #[arg(long, default_value_t = 1)]
-    pub(crate) version: u32,
+    version: u32,
     /// TOML file declaring views: `[[views]] name = "key"  columns = ["id", "name"]  round = { price = 0 }`.
     #[arg(long)]
-    pub(crate) views: Option<PathBuf>,
+    views: Option<PathBuf>,
     /// Secrets file (keys; created with mode 0600 if missing). Default: next to the manifest.
     #[arg(long)]
-    pub(crate) secrets: Option<PathBuf>,
+    secrets: Option<PathBuf>,
     /// FracMinHash scale s: one fingerprint in s is kept in the sketch.
     #[arg(long, default_value_t = 256)]
-    pub(crate) scale: u64,
+    scale: u64,
     /// Also keep every fingerprint (MANIFEST.fps) for exact containment later.
     #[arg(long)]
-    pub(crate) keep_fingerprints: bool,
+    keep_fingerprints: bool,
     /// The registry's discovery key (hex, from `dipr client discovery-key`): needed to file the manifest.
     #[arg(long, env = "DIPR_DISCOVERY_KEY", hide_env_values = true)]
-    pub(crate) discovery_key: Option<String>,
+    discovery_key: Option<String>,
     /// Worker threads (default: every core); the manifest is the same whatever the number.
     #[arg(long)]
-    pub(crate) threads: Option<usize>,
+    threads: Option<usize>,
     /// Add the views of --views to this registered manifest instead: the data must be the registered
     /// version; the new manifest (at --out) names it and keeps its commitment and views.
     #[arg(long, value_name = "MANIFEST")]
-    pub(crate) extends: Option<PathBuf>,
+    extends: Option<PathBuf>,
 }
 
 #[derive(Args)]
@@ -71,18 +73,6 @@ pub struct DiscoverArgs {
     server: String,
     #[arg(long, env = "DIPR_TOKEN", hide_env_values = true)]
     token: String,
-}
-
-pub(crate) fn parse_key(hex: &str) -> Result<[u8; 32]> {
-    let h = hex.trim();
-    if h.len() != 64 {
-        bail!("a discovery key is 64 hex digits");
-    }
-    let mut k = [0u8; 32];
-    for (i, b) in k.iter_mut().enumerate() {
-        *b = u8::from_str_radix(&h[2 * i..2 * i + 2], 16).context("a discovery key is 64 hex digits")?;
-    }
-    Ok(k)
 }
 
 /// Ask the registry which registered products a suspect dataset contains.
@@ -233,10 +223,6 @@ pub struct VerifyRecordArgs {
     trusted_key: Option<String>,
 }
 
-pub(crate) fn secrets_path(manifest: &Path, explicit: Option<&PathBuf>) -> PathBuf {
-    explicit.cloned().unwrap_or_else(|| manifest.with_extension("secrets.json"))
-}
-
 fn format_of(path: &Path, explicit: Option<&str>) -> Result<Format> {
     match explicit {
         Some(f) => {
@@ -265,34 +251,7 @@ fn encoding_of(explicit: Option<&str>) -> Result<Option<dipr_fingerprint::Encodi
         .transpose()
 }
 
-pub(crate) fn write_private(path: &Path, text: &str) -> Result<()> {
-    let mut opts = std::fs::OpenOptions::new();
-    opts.write(true).create_new(true);
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::OpenOptionsExt;
-        opts.mode(0o600);
-    }
-    let mut f = opts.open(path).with_context(|| format!("creating {}", path.display()))?;
-    f.write_all(text.as_bytes())?;
-    f.sync_all()?;
-    Ok(())
-}
-
-pub(crate) fn load_secrets(path: &Path) -> Result<Secrets> {
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::PermissionsExt;
-        let mode = std::fs::metadata(path).with_context(|| format!("reading {}", path.display()))?.permissions().mode()
-            & 0o777;
-        if mode & 0o077 != 0 {
-            bail!("{} has mode {mode:o}; it holds your fingerprint keys: chmod 600 it", path.display());
-        }
-    }
-    Ok(Secrets::from_json(&std::fs::read_to_string(path)?)?)
-}
-
-pub(crate) fn load_manifest(path: &Path) -> Result<Manifest> {
+fn load_manifest(path: &Path) -> Result<Manifest> {
     let m: Manifest =
         serde_json::from_slice(&std::fs::read(path).with_context(|| format!("reading {}", path.display()))?)
             .with_context(|| format!("{} is not a dipr fingerprint manifest", path.display()))?;
@@ -357,21 +316,22 @@ fn read_fps(path: &Path) -> Result<BTreeMap<String, Vec<u64>>> {
     Ok(out)
 }
 
-/// The owner's secrets beside the manifest at `out`, created (mode 0600) on first use.
-pub(crate) fn owner_secrets(out: &Path, explicit: Option<&PathBuf>) -> Result<Secrets> {
-    let file = secrets_path(out, explicit);
-    if file.exists() {
-        return load_secrets(&file);
-    }
-    let s = Secrets::generate("dipr-data-owner")?;
-    write_private(&file, &s.to_json())?;
-    eprintln!("created secrets {} (mode 0600): keep it, back it up, never share it", file.display());
-    Ok(s)
-}
-
 pub fn fingerprint(a: FingerprintArgs) -> Result<()> {
     if crate::package::is_package(&a.data, a.format.as_deref(), a.git_rev.is_some()) {
-        return crate::package::fingerprint(a);
+        if a.views.is_some() || a.extends.is_some() || a.keep_fingerprints || a.encoding.is_some() {
+            bail!("--views, --extends, --keep-fingerprints and --encoding are for datasets, not packages");
+        }
+        return crate::package::fingerprint(crate::package::Job {
+            data: a.data,
+            git_rev: a.git_rev,
+            out: a.out,
+            secrets: a.secrets,
+            product: a.product,
+            version: a.version,
+            scale: a.scale,
+            discovery_key: a.discovery_key,
+            threads: a.threads,
+        });
     }
     let format = format_of(&a.data, a.format.as_deref())?;
     let views: Vec<ViewSpec> = match &a.views {

@@ -9,6 +9,7 @@ mod bench_stats;
 mod client;
 mod fingerprint;
 mod follow;
+mod owner;
 mod package;
 
 use std::io::Read;

@@ -14,18 +14,28 @@ use dipr_package::source::{read_tar, PackageFile, Source};
 use dipr_package::weights;
 use dipr_package::PackageError;
 
-use crate::fingerprint::{owner_secrets, parse_key, write_private, FingerprintArgs};
+use crate::owner::{owner_secrets, parse_key, write_private};
 
 /// The owner's full code fingerprints, kept beside the manifest (mode 0600, never filed).
 fn code_path(manifest: &Path) -> PathBuf {
     manifest.with_extension("code")
 }
 
+/// What `dipr fingerprint` was asked to do with a package.
+pub struct Job {
+    pub data: PathBuf,
+    pub git_rev: Option<String>,
+    pub out: PathBuf,
+    pub secrets: Option<PathBuf>,
+    pub product: String,
+    pub version: u32,
+    pub scale: u64,
+    pub discovery_key: Option<String>,
+    pub threads: Option<usize>,
+}
+
 /// `dipr fingerprint` on an algorithm package.
-pub fn fingerprint(a: FingerprintArgs) -> Result<()> {
-    if a.views.is_some() || a.extends.is_some() || a.keep_fingerprints || a.encoding.is_some() {
-        bail!("--views, --extends, --keep-fingerprints and --encoding are for datasets, not packages");
-    }
+pub fn fingerprint(a: Job) -> Result<()> {
     if a.out.exists() {
         bail!("{} exists; choose another --out (manifests are never overwritten)", a.out.display());
     }
@@ -279,11 +289,11 @@ fn tensors_of(files: &[PackageFile]) -> Result<Vec<weights::Tensor<'_>>> {
 /// `dipr compare-models`: layer by layer, on the owner's machine, with both models at hand.
 pub fn compare_models(a: CompareModelsArgs) -> Result<()> {
     let (ra, rb) = (weights_files(&a.registered)?, weights_files(&a.suspect)?);
-    let c = weights::compare(&tensors_of(&ra)?, &tensors_of(&rb)?);
-    print!("{}", weights::render_table(&c));
+    let c = weights::comparison::compare(&tensors_of(&ra)?, &tensors_of(&rb)?);
+    print!("{}", weights::comparison::render_table(&c));
     if let Some(dir) = &a.out {
         std::fs::create_dir_all(dir)?;
-        let svg = weights::render_svg(&c);
+        let svg = weights::comparison::render_svg(&c);
         std::fs::write(dir.join("comparison.json"), serde_json::to_string_pretty(&c)?)?;
         std::fs::write(dir.join("comparison.svg"), &svg)?;
         std::fs::write(dir.join("report.html"), report_html(&a, &c, &svg))?;
@@ -297,7 +307,7 @@ fn escape(s: &str) -> String {
 }
 
 /// One self-contained page: what was compared, the summary, the plot and the table.
-fn report_html(a: &CompareModelsArgs, c: &weights::ModelComparison, svg: &str) -> String {
+fn report_html(a: &CompareModelsArgs, c: &weights::comparison::ModelComparison, svg: &str) -> String {
     let s = &c.summary;
     format!(
         "<!doctype html><html lang=\"zh-CN\"><meta charset=\"utf-8\"><title>模型逐层比较 Model comparison</title>\
@@ -317,7 +327,7 @@ fn report_html(a: &CompareModelsArgs, c: &weights::ModelComparison, svg: &str) -
         s.pairs,
         s.identical_share.map_or("—".into(), pct),
         s.mean_cosine.map_or("—".into(), |m| format!("{m:.8}")),
-        escape(&weights::render_table(c)),
+        escape(&weights::comparison::render_table(c)),
     )
 }
 

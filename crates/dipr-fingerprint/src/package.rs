@@ -145,36 +145,83 @@ struct Read {
     code: Vec<FileCode>,
 }
 
-fn file_table(read: &mut ReadPackage<'_>) -> Result<(Vec<u8>, PackageSummary), FingerprintError> {
-    let r = read_package(read, None, None)?;
+fn file_table(read: &mut ReadPackage<'_>, threads: usize) -> Result<(Vec<u8>, PackageSummary), FingerprintError> {
+    let r = read_package(read, None, None, threads)?;
     Ok((r.table, r.summary))
 }
 
-/// Read a package: its file table always; its tensors when the owner's keys are given; its discovery
-/// sketch when the registry's key is.
+/// Every core, or as many workers as asked for.
+fn threads(tuning: &Tuning) -> usize {
+    tuning.threads.unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get())).max(1)
+}
+
+/// Run `work` over every file `read` gives, on `threads` workers, each gathering its results in its own
+/// `P`: files are read one after another and processed at once, a few in flight (memory stays bounded by
+/// the largest files, not the package).
+fn on_workers<P: Default + Send>(
+    read: &mut ReadPackage<'_>,
+    threads: usize,
+    work: &(dyn Fn(&mut P, PackageFile) -> Result<(), PackageError> + Sync),
+) -> Result<Vec<P>, FingerprintError> {
+    let (tx, rx) = std::sync::mpsc::sync_channel::<PackageFile>(2 * threads);
+    let rx = std::sync::Mutex::new(rx);
+    std::thread::scope(|scope| {
+        let workers: Vec<_> = (0..threads)
+            .map(|_| {
+                scope.spawn(|| {
+                    let (mut part, mut failed) = (P::default(), None);
+                    // A worker that failed keeps receiving, so that reading never waits on it.
+                    while let Ok(f) = rx.lock().expect("no worker panics holding it").recv() {
+                        if failed.is_none() {
+                            failed = work(&mut part, f).err();
+                        }
+                    }
+                    failed.map_or(Ok(part), Err)
+                })
+            })
+            .collect();
+        let sent = read(&mut |f| tx.send(f).map_err(|_| PackageError::Invalid("the package's workers stopped".into())));
+        drop(tx);
+        let parts: Result<Vec<P>, PackageError> =
+            workers.into_iter().map(|w| w.join().expect("a worker does not panic")).collect();
+        // A file's own error (a refused pickle, a damaged model) says more than the reader's.
+        let parts = parts?;
+        sent?;
+        Ok(parts)
+    })
+}
+
+/// One worker's share of a package read by [`read_package`].
+#[derive(Default)]
+struct Part {
+    rows: Vec<(String, String)>,
+    summary: PackageSummary,
+    discovery: Vec<u64>,
+    code: Vec<FileCode>,
+}
+
+/// Read a package: its file table always; its tensors and code when the owner's keys are given; its
+/// discovery sketch when the registry's key is. The result is the same whatever the number of threads.
 fn read_package(
     read: &mut ReadPackage<'_>,
     owner: Option<&OwnerKeys>,
     discovery_key: Option<&[u8; 32]>,
+    threads: usize,
 ) -> Result<Read, FingerprintError> {
-    let mut rows: Vec<(String, String)> = Vec::new();
-    let mut summary = PackageSummary::default();
-    let mut discovery = Vec::new();
-    let (mut code, mut discovery_code) = (Vec::new(), Vec::new());
     let params = CodeParams::default();
-    read(&mut |f: PackageFile| {
+    let work = |part: &mut Part, f: PackageFile| -> Result<(), PackageError> {
         // Text, in a language the tokeniser knows: source code.
         let source = f
             .text
             .then(|| std::str::from_utf8(&f.content).ok())
             .flatten()
             .filter(|_| Language::of_path(&f.path).is_some());
-        if let Some(text) = source.filter(|_| owner.is_some() || discovery_key.is_some()) {
+        if let Some(text) = source {
             if let Some(keys) = owner {
-                code.extend(code::fingerprint_file(&keys.code, &params, &f.path, text));
+                part.code.extend(code::fingerprint_file(&keys.code, &params, &f.path, text));
             }
-            if let Some(key) = discovery_key {
-                discovery_code.extend(code::fingerprint_file(key, &params, &f.path, text));
+            if let Some(file) = discovery_key.and_then(|key| code::fingerprint_file(key, &params, &f.path, text)) {
+                part.discovery.extend(code::sample(&[file], PACKAGE_DISCOVERY_SCALE));
             }
         }
         if let Some(why) = weights::refused(&f.path, &f.content) {
@@ -183,27 +230,42 @@ fn read_package(
         if weights::is_weights_file(&f.path) && (owner.is_some() || discovery_key.is_some()) {
             let tensors = weights::read_tensors(&f.path, &f.content)?;
             if let Some(keys) = owner {
-                summary.tensors.extend(weights::entries(&keys.tensors, &tensors));
+                part.summary.tensors.extend(weights::entries(&keys.tensors, &tensors));
             }
             if let Some(key) = discovery_key {
-                discovery.extend(tensors.iter().map(|t| first_u64(&weights::tensor_hash(key, t))));
+                part.discovery.extend(tensors.iter().map(|t| first_u64(&weights::tensor_hash(key, t))));
             }
         } else if let Some(key) = discovery_key.filter(|_| source.is_none()) {
-            discovery.push(discovery_item(key, b"dipr package file/1\0", &f.content));
+            part.discovery.push(discovery_item(key, b"dipr package file/1\0", &f.content));
         }
         let bytes = f.content.len() as u64;
+        let summary = &mut part.summary;
         summary.files += 1;
         summary.bytes += bytes;
         summary.text_files += u64::from(f.text);
-        if let Some(lang) = dipr_package::language::Language::of_path(&f.path).filter(|_| f.text) {
+        if let Some(lang) = Language::of_path(&f.path).filter(|_| f.text) {
             let c = summary.languages.entry(lang.as_str().to_string()).or_default();
             c.files += 1;
             c.bytes += bytes;
         }
         let row = serde_json::json!({"path": f.path, "content": f.content_hash(), "bytes": bytes});
-        rows.push((f.path, row.to_string()));
+        part.rows.push((f.path, row.to_string()));
         Ok(())
-    })?;
+    };
+    let mut all = Part::default();
+    for part in on_workers(read, threads, &work)? {
+        all.rows.extend(part.rows);
+        all.discovery.extend(part.discovery);
+        all.code.extend(part.code);
+        let (a, p) = (&mut all.summary, part.summary);
+        (a.files, a.bytes, a.text_files) = (a.files + p.files, a.bytes + p.bytes, a.text_files + p.text_files);
+        a.tensors.extend(p.tensors);
+        for (lang, c) in p.languages {
+            let into = a.languages.entry(lang).or_default();
+            (into.files, into.bytes) = (into.files + c.files, into.bytes + c.bytes);
+        }
+    }
+    let Part { mut rows, mut summary, mut discovery, mut code } = all;
     if rows.is_empty() {
         return Err(FingerprintError::Invalid("the package has no files".into()));
     }
@@ -213,10 +275,10 @@ fn read_package(
         table.extend_from_slice(r.as_bytes());
         table.push(b'\n');
     }
-    discovery.extend(code::sample(&discovery_code, PACKAGE_DISCOVERY_SCALE));
     discovery.sort_unstable();
     discovery.dedup();
     summary.tensors.sort_by(|a, b| a.hash.cmp(&b.hash));
+    code.sort_by(|a, b| a.path.cmp(&b.path));
     if !code.is_empty() {
         summary.code = Some(code_sketch(&code, &params));
     }
@@ -260,7 +322,7 @@ pub fn fingerprint_package(
     secrets: &Secrets,
 ) -> Result<PackageFingerprints, FingerprintError> {
     let Read { table, summary, discovery, code } =
-        read_package(read, Some(&OwnerKeys::of(secrets)), opts.discovery_key.as_ref())?;
+        read_package(read, Some(&OwnerKeys::of(secrets)), opts.discovery_key.as_ref(), threads(tuning))?;
     let files = Options {
         format: Format::Package,
         product: opts.product.clone(),
@@ -296,7 +358,7 @@ pub fn package_discovery_sketch(
     read: &mut ReadPackage<'_>,
     key: &[u8; 32],
 ) -> Result<DiscoverySketch, FingerprintError> {
-    let r = read_package(read, None, Some(key))?;
+    let r = read_package(read, None, Some(key), threads(&Tuning::default()))?;
     Ok(DiscoverySketch {
         key_id: discovery_key_id(key),
         scale: PACKAGE_DISCOVERY_SCALE,
@@ -321,7 +383,7 @@ pub fn prove_file(
         .iter()
         .position(|c| c.name == "path")
         .ok_or_else(|| FingerprintError::Invalid("the manifest's schema has no path column".into()))?;
-    let (table, _) = file_table(read)?;
+    let (table, _) = file_table(read, threads(&Tuning::default()))?;
     let (_, mut proven) = prove_where(manifest, secrets, Input::Stream(&table[..]), &[], |_, values, _| {
         (values[at] == Some(&path)).then_some(())
     })?;
@@ -396,6 +458,7 @@ pub struct CodeReport {
 }
 
 /// A suspect package as the owner's keys see it: its file table (path order), code and tensors.
+#[derive(Default)]
 struct Suspect {
     /// (path, content hash, bytes), by path.
     rows: Vec<(String, String, u64)>,
@@ -412,13 +475,13 @@ impl Suspect {
         keys: &OwnerKeys,
         registered: &PackageSummary,
         read: &mut ReadPackage<'_>,
+        threads: usize,
     ) -> Result<Self, FingerprintError> {
         let hashes: HashSet<&str> = registered.tensors.iter().map(|t| t.hash.as_str()).collect();
         let kinds: HashSet<(&str, &[u64])> =
             registered.tensors.iter().map(|t| (t.dtype.as_str(), t.shape.as_slice())).collect();
-        let mut s = Suspect { rows: Vec::new(), code: Vec::new(), tensors: Vec::new(), transposed: Vec::new() };
         let params = CodeParams::default();
-        read(&mut |f: PackageFile| {
+        let work = |s: &mut Suspect, f: PackageFile| -> Result<(), PackageError> {
             if let Some(text) = f.text.then(|| std::str::from_utf8(&f.content).ok()).flatten() {
                 s.code.extend(code::fingerprint_file(&keys.code, &params, &f.path, text));
             }
@@ -437,9 +500,17 @@ impl Suspect {
             }
             s.rows.push((f.path.clone(), f.content_hash(), f.content.len() as u64));
             Ok(())
-        })?;
-        s.rows.sort();
-        Ok(s)
+        };
+        let mut all = Suspect::default();
+        for part in on_workers(read, threads, &work)? {
+            all.rows.extend(part.rows);
+            all.code.extend(part.code);
+            all.tensors.extend(part.tensors);
+            all.transposed.extend(part.transposed);
+        }
+        all.rows.sort();
+        all.code.sort_by(|a, b| a.path.cmp(&b.path));
+        Ok(all)
     }
 
     /// The file table as JSON Lines, as a package's is committed.
@@ -484,7 +555,7 @@ pub fn contain_package(
     tuning: &Tuning,
 ) -> Result<PackageContainment, FingerprintError> {
     let registered = check_local(manifest, local)?;
-    let suspect = Suspect::read(&OwnerKeys::of(secrets), registered, read)?;
+    let suspect = Suspect::read(&OwnerKeys::of(secrets), registered, read, threads(tuning))?;
     measure(manifest, secrets, local, &suspect, tuning)
 }
 
@@ -565,10 +636,15 @@ pub fn prove_package(
     if manifest.sampling_key_id != secrets.key_id() {
         return Err(FingerprintError::Invalid("these secrets are not the ones this manifest was made with".into()));
     }
-    let suspect = Suspect::read(&OwnerKeys::of(secrets), check_local(manifest, local)?, suspect_read)?;
+    let suspect = Suspect::read(
+        &OwnerKeys::of(secrets),
+        check_local(manifest, local)?,
+        suspect_read,
+        threads(&Tuning::default()),
+    )?;
     let containment = measure(manifest, secrets, local, &suspect, &Tuning::default())?;
     // Registered files to prove: found whole (with the suspect file equal to it), then found as code.
-    let (table, _) = file_table(registered)?;
+    let (table, _) = file_table(registered, threads(&Tuning::default()))?;
     let by_content: BTreeMap<&str, usize> =
         suspect.rows.iter().enumerate().rev().map(|(i, (_, c, _))| (c.as_str(), i)).collect();
     let mut code_found: Vec<(&str, f64)> = containment
@@ -636,6 +712,33 @@ mod tests {
 
     fn opts() -> PackageOptions {
         PackageOptions { product: "scheduler".into(), version: 1, scale: 256, discovery_key: None }
+    }
+
+    #[test]
+    fn the_manifest_is_the_same_whatever_the_number_of_threads() {
+        let tmp = std::env::temp_dir().join(format!("dipr-fp-package-threads-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&tmp);
+        let src = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
+        for e in std::fs::read_dir(&src).unwrap() {
+            let p = e.unwrap().path();
+            pkg(&tmp, &[(p.file_name().unwrap().to_str().unwrap(), &std::fs::read(&p).unwrap())]);
+        }
+        let secrets = Secrets::generate("owner").unwrap();
+        let opts = PackageOptions { discovery_key: Some([7; 32]), ..opts() };
+        let run = |threads| {
+            let tuning = Tuning {
+                threads: Some(threads),
+                created_at: Some("2026-12-01T00:00:00Z".into()),
+                ..Default::default()
+            };
+            let source = Source::Dir(tmp.clone());
+            fingerprint_package(&mut |each| source.read(each), &opts, &tuning, &secrets).unwrap()
+        };
+        let (one, three) = (run(1), run(3));
+        assert_eq!(one.manifest, three.manifest);
+        assert_eq!(one.code, three.code);
+        assert!(one.manifest.package.as_ref().unwrap().code.as_ref().unwrap().fingerprints > 1000);
+        std::fs::remove_dir_all(&tmp).unwrap();
     }
 
     #[test]

@@ -7,9 +7,9 @@ use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
+use dipr_package::weights::comparison::{compare, render_svg, render_table, PairedBy};
 use dipr_package::weights::{
-    compare, entries, is_weights_file, match_exact, read_tensors, refused, render_svg, render_table, tensor_hash,
-    DType, PairedBy, Tensor, TensorEntry,
+    entries, is_weights_file, match_exact, read_tensors, refused, tensor_hash, DType, Tensor, TensorEntry,
 };
 use dipr_package::PackageError;
 use half::{bf16, f16};

@@ -7,7 +7,7 @@
 
 use std::borrow::Cow;
 
-use super::{checked, DType, Tensor};
+use super::tensor::{checked, DType, Tensor};
 
 /// A field's value as the wire format carries it.
 enum Value<'a> {

@@ -4,7 +4,7 @@ use std::borrow::Cow;
 
 use safetensors::{Dtype, SafeTensors};
 
-use super::{checked, DType, Tensor};
+use super::tensor::{checked, DType, Tensor};
 
 fn dtype(dtype: Dtype) -> Result<DType, String> {
     Ok(match dtype {

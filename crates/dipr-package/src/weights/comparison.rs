@@ -6,7 +6,7 @@ use std::fmt::Write;
 
 use serde::Serialize;
 
-use super::{tensor_hash, DType, Tensor};
+use super::tensor::{tensor_hash, DType, Tensor};
 
 /// How a tensor of one model was paired with a tensor of the other.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
