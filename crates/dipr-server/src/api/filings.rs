@@ -202,7 +202,7 @@ async fn respond_to_objection(
 /// File the fingerprint manifest (from `dipr fingerprint --discovery-key …`): it becomes the content
 /// commitment. Drafts and filings sent back for correction only.
 #[utoipa::path(put, path = "/applications/{id}/manifest", tag = "fingerprints", security(("bearer" = [])),
-    params(("id" = Uuid, Path)), request_body(content = Object, description = "dipr-fingerprint-manifest/v1"),
+    params(("id" = Uuid, Path)), request_body(content = Object, description = "a signed dipr-fingerprint-manifest/v2 (v1 still read): a dataset's, or with `format: package` an algorithm package's"),
     responses((status = 200, body = Application), (status = "4XX", body = ErrorEnvelope)))]
 async fn attach_manifest(
     AxState(st): S,
@@ -215,7 +215,7 @@ async fn attach_manifest(
 
 /// The manifest a filing names (applicant, examiners and administrators).
 #[utoipa::path(get, path = "/applications/{id}/manifest", tag = "fingerprints", security(("bearer" = [])),
-    params(("id" = Uuid, Path)), responses((status = 200, description = "dipr-fingerprint-manifest/v1", body = Object), (status = "4XX", body = ErrorEnvelope)))]
+    params(("id" = Uuid, Path)), responses((status = 200, description = "the signed manifest (dipr-fingerprint-manifest/v1 or v2; `format: package` for an algorithm package)", body = Object), (status = "4XX", body = ErrorEnvelope)))]
 async fn get_manifest(
     AxState(st): S,
     caller: Caller,

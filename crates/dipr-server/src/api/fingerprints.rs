@@ -37,9 +37,10 @@ pub struct DiscoverParams {
     pub limit: Option<usize>,
 }
 
-/// Which registered products does a suspect dataset contain? Send its discovery sketch (`dipr discover`).
+/// Which registered products does a suspect dataset or package contain? Send its discovery sketch (`dipr
+/// discover`): scale 256 for a dataset, 8 for a package.
 #[utoipa::path(post, path = "/discover", tag = "fingerprints", security(("bearer" = [])), params(DiscoverParams),
-    request_body(content = Object, description = "{key_id, scale, sketch: [hex]}"),
+    request_body(content = Object, description = "{key_id, scale (256: a dataset; 8: a package), sketch: [hex]}"),
     responses((status = 200, body = Vec<dipr_registry::fingerprints::Discovery>), (status = "4XX", body = ErrorEnvelope)))]
 async fn discover(
     AxState(st): S,
