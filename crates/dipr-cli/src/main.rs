@@ -451,6 +451,7 @@ async fn admin(store: StoreArgs, command: AdminCmd) -> Result<()> {
                 password,
                 role,
                 party: None,
+                email: None,
             };
             let by =
                 Actor { user_id: None, name: "dipr admin (command line)".into(), role: Role::System, party_id: None };

@@ -393,6 +393,8 @@ fn user(name: &str, role: Role, party: Option<Uuid>) -> UserRecord {
         role,
         party_id: party,
         disabled: false,
+        email: None,
+        must_change_password: false,
         created_at: now(),
     }
 }

@@ -334,6 +334,7 @@ async fn create_user(
             display_name: f.display_name.clone(),
             role,
             party,
+            email: None,
         };
         dipr_registry::accounts::create_account(&st, req, &actor_of(&me), false).await.map(|(u, _)| u)
     };

@@ -164,6 +164,7 @@ impl App {
             display_name: format!("{}员", role.as_str()),
             role,
             party: None,
+            email: None,
         };
         dipr_registry::accounts::create_account(&self.state, req, &Actor::public("test"), false).await.unwrap();
         self.sign_in(&username).await

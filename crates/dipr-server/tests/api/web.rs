@@ -512,6 +512,7 @@ async fn banks_release_and_enforce_pledges_on_the_web() {
         display_name: "网页银行".into(),
         role: Role::Bank,
         party: Some(bank_party),
+        email: None,
     };
     dipr_registry::accounts::create_account(&app.state, req, &Actor::public("test"), false).await.unwrap();
     let b = app.sign_in(&bank_user).await;
@@ -933,6 +934,7 @@ async fn my_registry_pages_long_lists_and_shows_every_pledge_awaiting_consent() 
         display_name: "分页银行".into(),
         role: Role::Bank,
         party: Some(bank_party),
+        email: None,
     };
     dipr_registry::accounts::create_account(&app.state, req, &Actor::public("test"), false).await.unwrap();
     let b = app.sign_in(&bank_user).await;

@@ -1,0 +1,234 @@
+//! Passwords people change and recover: the signed-in change (the current password checked against the
+//! sign-in throttle), the reset link mailed to an account's address (single use, 30 minutes, stored as a
+//! hash), and an administrator's reset, after which the account must choose its own password again.
+//!
+//! Every change revokes the account's other sessions and API tokens: whoever knew the old password may
+//! hold one.
+
+use std::time::Instant;
+
+use chrono::Duration;
+use dipr_domain::access::Actor;
+use dipr_domain::FieldError;
+use dipr_store::{PasswordReset, UserRecord};
+use serde::Deserialize;
+use uuid::Uuid;
+
+use crate::accounts::{check_password_strength, hash_password, new_token, token_hash, verify_password};
+use crate::audit::{actor_of, event};
+use crate::error::{Error, Result};
+use crate::state::Registry;
+use crate::throttle::Client;
+
+/// How long a reset link works.
+pub const RESET_VALID_MINUTES: i64 = 30;
+/// Reset links one account is sent per hour, whoever asks: a mailbox cannot be flooded through the form.
+const RESETS_PER_ACCOUNT_HOUR: u64 = 3;
+/// Accounts one address may lead to (several accounts may give the same address).
+const ACCOUNTS_PER_ADDRESS: u32 = 5;
+
+/// A new password, typed twice.
+#[derive(Debug, Clone)]
+pub struct NewPassword {
+    pub new_password: String,
+    pub repeat_password: String,
+}
+
+/// A signed-in account's change of its own password.
+#[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PasswordChange {
+    pub current_password: String,
+    pub new_password: String,
+    pub repeat_password: String,
+}
+
+/// The new password's problems, each at its field: too short or long, the two differing.
+fn check_new(new_password: &str, repeat_password: &str) -> Vec<FieldError> {
+    let mut errors = Vec::new();
+    if let Err(weak) = check_password_strength(new_password) {
+        errors.push(FieldError::new("new_password", weak.code, weak.message));
+    }
+    if new_password != repeat_password {
+        errors.push(FieldError::new("repeat_password", "password_mismatch", "the two new passwords differ"));
+    }
+    errors
+}
+
+/// Change `user`'s password. The current password is checked like a sign-in (the same throttle, a wrong
+/// one counted as a failed sign-in), every problem is reported at once and nothing changes unless there is
+/// none. Then the account's other sessions and tokens end; `keep` (the session that asked) stays, so the
+/// person who changed the password is not signed out.
+pub async fn change_password(
+    state: &Registry,
+    user: &UserRecord,
+    keep: Option<Uuid>,
+    req: PasswordChange,
+    client: Client,
+) -> Result<()> {
+    if let Err(wait) = state.sign_ins.admit(&user.username, client, Instant::now()) {
+        tracing::warn!(username = %user.username, client = %client.0, "password change throttled");
+        return Err(Error::throttled("sign_in_throttled", wait));
+    }
+    let mut errors = Vec::new();
+    let current_ok = verify_password(req.current_password.clone(), Some(user.password_hash.clone())).await?;
+    if current_ok {
+        state.sign_ins.succeeded(&user.username, client);
+    } else {
+        tracing::warn!(username = %user.username, client = %client.0, "password change: wrong current password");
+        let now = state.clock.now();
+        state.sign_ins.failed(&user.username, client, Some((user.id, &user.username)), Instant::now(), now);
+        errors.push(FieldError::new("current_password", "wrong_password", "the current password is not correct"));
+    }
+    errors.extend(check_new(&req.new_password, &req.repeat_password));
+    if current_ok && errors.is_empty() && req.new_password == req.current_password {
+        errors.push(FieldError::new("new_password", "password_unchanged", "choose a password you have not used here"));
+    }
+    if !errors.is_empty() {
+        return Err(Error::validation(errors));
+    }
+    let hash = hash_password(req.new_password).await?;
+    let now = state.clock.now();
+    let mut tx = state.store.begin().await?;
+    tx.set_password(user.id, &hash, false).await?;
+    let revoked = tx.revoke_all_tokens(user.id, keep, now).await?;
+    let mut e = event(&actor_of(user), now, "user", user.id, "password_changed");
+    e.payload = serde_json::json!({"revoked_tokens": revoked});
+    tx.append_event(&e).await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+/// An administrator (or the operator, from `dipr admin`) sets an account's password because it was
+/// forgotten: every session and token ends, and the account must choose its own password at its next
+/// sign-in.
+pub async fn reset_by_administrator(
+    state: &Registry,
+    by: &Actor,
+    user_id: Uuid,
+    password: String,
+) -> Result<UserRecord> {
+    if let Err(weak) = check_password_strength(&password) {
+        return Err(Error::validation(vec![FieldError::new("password", weak.code, weak.message)]));
+    }
+    let user = state.store.user(user_id).await?.ok_or_else(|| Error::not_found("user"))?;
+    let hash = hash_password(password).await?;
+    let now = state.clock.now();
+    let mut tx = state.store.begin().await?;
+    tx.set_password(user.id, &hash, true).await?;
+    let revoked = tx.revoke_all_tokens(user.id, None, now).await?;
+    let mut e = event(by, now, "user", user.id, "password_reset_by_administrator");
+    e.payload = serde_json::json!({"revoked_tokens": revoked});
+    tx.append_event(&e).await?;
+    tx.commit().await?;
+    state.store.user(user.id).await?.ok_or_else(|| Error::not_found("user"))
+}
+
+/// Whether resets by e-mail are possible here at all (an `[smtp]` server is configured).
+pub fn resets_available(state: &Registry) -> bool {
+    state.config.smtp.is_some()
+}
+
+/// Someone asks for a reset link for `login` (a username or an e-mail address). The answer is the same
+/// whether or not an account matches, has an address, or was already sent its links this hour — so the
+/// form tells nobody which accounts exist — and the mail is sent after answering, so neither does the time
+/// it takes. Only the client's budget can refuse, and it is spent by every request.
+pub async fn request_reset(state: &Registry, login: &str, client: Client) -> Result<()> {
+    let Some(smtp) = state.config.smtp.clone() else {
+        return Err(Error::new("password_reset_unavailable", "no [smtp] server is configured"));
+    };
+    if let Err(wait) = state.password_resets.check(client, Instant::now()) {
+        tracing::warn!(client = %client.0, "password reset requests throttled");
+        return Err(Error::throttled("password_resets_throttled", wait));
+    }
+    state.password_resets.spend(client, Instant::now());
+    let login = login.trim();
+    if login.is_empty() || login.chars().count() > crate::mail::MAX_EMAIL_CHARS {
+        return Err(Error::validation(vec![FieldError::new("login", "required", "a username or e-mail address")]));
+    }
+    let accounts = match state.store.user_by_username(login).await? {
+        Some(u) => vec![u],
+        None => state.store.users_by_email(&login.to_lowercase(), ACCOUNTS_PER_ADDRESS).await?,
+    };
+    let now = state.clock.now();
+    for user in accounts.into_iter().filter(|u| !u.disabled) {
+        let Some(address) = user.email.clone() else { continue };
+        if state.store.password_resets_since(user.id, now - Duration::hours(1)).await? >= RESETS_PER_ACCOUNT_HOUR {
+            tracing::warn!(username = %user.username, "password reset links for this account held back this hour");
+            continue;
+        }
+        let (secret, hash) = new_token();
+        let reset = PasswordReset {
+            id: Uuid::now_v7(),
+            user_id: user.id,
+            token_hash: hash,
+            created_at: now,
+            expires_at: now + Duration::minutes(RESET_VALID_MINUTES),
+            used_at: None,
+        };
+        let mut tx = state.store.begin().await?;
+        tx.insert_password_reset(&reset).await?;
+        let mut e = event(&Actor::public("password reset"), now, "user", user.id, "password_reset_requested");
+        e.payload = serde_json::json!({"reset": reset.id, "expires_at": reset.expires_at});
+        tx.append_event(&e).await?;
+        tx.commit().await?;
+        let (subject, text) = reset_mail(state, &user, &secret);
+        let smtp = smtp.clone();
+        let username = user.username.clone();
+        tokio::spawn(async move {
+            if let Err(e) = crate::mail::send(smtp, address, subject, text).await {
+                tracing::warn!(username = %username, error = %e, "the password reset mail was not sent");
+            }
+        });
+    }
+    Ok(())
+}
+
+/// The reset mail: Chinese, then English (an account has no language of its own).
+fn reset_mail(state: &Registry, user: &UserRecord, secret: &str) -> (String, String) {
+    let link = format!("{}/password/reset/{secret}", state.public_url());
+    let subject = "dipr 登记簿：重置密码 / Reset your password".to_string();
+    let text = format!(
+        "{name}，您好：\n\n有人为账号 {username} 申请重置密码。如是您本人，请在 {minutes} 分钟内打开以下链接设置新密码\
+         （仅可使用一次）：\n\n{link}\n\n如非本人操作，请忽略本邮件，您的密码不会改变。\n\n\
+         Someone asked to reset the password of the account {username}. If it was you, open the link above \
+         within {minutes} minutes to choose a new password (it works once). If not, ignore this mail: your \
+         password stays as it is.\n",
+        name = user.display_name,
+        username = user.username,
+        minutes = RESET_VALID_MINUTES,
+    );
+    (subject, text)
+}
+
+/// Whether `secret` is a reset link that still works (the page shows the form, or says it does not).
+pub async fn reset_link_works(state: &Registry, secret: &str) -> Result<bool> {
+    let found = state.store.password_reset(&token_hash(secret)).await?;
+    Ok(found.is_some_and(|r| r.used_at.is_none() && r.expires_at > state.clock.now()))
+}
+
+/// Set a new password through a reset link: the link is used up, every session and token of the account
+/// ends, and a sign-in with the new password follows.
+pub async fn reset_password(state: &Registry, secret: &str, new: NewPassword) -> Result<UserRecord> {
+    if !reset_link_works(state, secret).await? {
+        return Err(Error::new("reset_link_invalid", "the reset link is unknown, used or expired"));
+    }
+    let errors = check_new(&new.new_password, &new.repeat_password);
+    if !errors.is_empty() {
+        return Err(Error::validation(errors));
+    }
+    let hash = hash_password(new.new_password).await?;
+    let now = state.clock.now();
+    let mut tx = state.store.begin().await?;
+    // Marked used in the transaction that sets the password: of two requests racing, one finds it live.
+    let Some(user_id) = tx.use_password_reset(&token_hash(secret), now).await? else {
+        return Err(Error::new("reset_link_invalid", "the reset link is unknown, used or expired"));
+    };
+    tx.set_password(user_id, &hash, false).await?;
+    let revoked = tx.revoke_all_tokens(user_id, None, now).await?;
+    let mut e = event(&Actor::public("password reset"), now, "user", user_id, "password_reset");
+    e.payload = serde_json::json!({"revoked_tokens": revoked});
+    tx.append_event(&e).await?;
+    tx.commit().await?;
+    state.store.user(user_id).await?.ok_or_else(|| Error::not_found("user"))
+}
