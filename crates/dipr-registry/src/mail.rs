@@ -22,13 +22,14 @@ pub async fn send(smtp: SmtpSettings, to: String, subject: String, text: String)
             .to(to.parse().map_err(|e| err(&e))?)
             .subject(subject)
             .header(lettre::message::header::ContentType::TEXT_PLAIN)
-            // 8-bit UTF-8, readable as sent (every current mail server takes 8BITMIME).
+            // 8-bit UTF-8, readable as sent (every current mail server takes 8BITMIME); a text with a line
+            // too long for that (a long name or address) is encoded as lettre chooses.
             .body(
                 lettre::message::Body::new_with_encoding(
                     text,
                     lettre::message::header::ContentTransferEncoding::EightBit,
                 )
-                .map_err(|_| "the mail text has a line too long for 8-bit transfer".to_string())?,
+                .unwrap_or_else(|text| lettre::message::Body::new(text)),
             )
             .map_err(|e| err(&e))?;
         let builder = match smtp.tls {

@@ -14,7 +14,10 @@ use dipr_store::{PasswordReset, UserRecord};
 use serde::Deserialize;
 use uuid::Uuid;
 
-use crate::accounts::{check_password_strength, hash_password, new_token, token_hash, verify_password};
+use base64::Engine as _;
+use rand::RngCore as _;
+
+use crate::accounts::{check_password_strength, hash_password, token_hash, verify_password};
 use crate::audit::{actor_of, event};
 use crate::error::{Error, Result};
 use crate::state::Registry;
@@ -108,9 +111,7 @@ pub async fn reset_by_administrator(
     user_id: Uuid,
     password: String,
 ) -> Result<UserRecord> {
-    if let Err(weak) = check_password_strength(&password) {
-        return Err(Error::validation(vec![FieldError::new("password", weak.code, weak.message)]));
-    }
+    check_password_strength(&password)?;
     let user = state.store.user(user_id).await?.ok_or_else(|| Error::not_found("user"))?;
     let hash = hash_password(password).await?;
     let now = state.clock.now();
@@ -157,7 +158,7 @@ pub async fn request_reset(state: &Registry, login: &str, client: Client) -> Res
             tracing::warn!(username = %user.username, "password reset links for this account held back this hour");
             continue;
         }
-        let (secret, hash) = new_token();
+        let (secret, hash) = reset_secret();
         let reset = PasswordReset {
             id: Uuid::now_v7(),
             user_id: user.id,
@@ -184,16 +185,30 @@ pub async fn request_reset(state: &Registry, login: &str, client: Client) -> Res
     Ok(())
 }
 
-/// The reset mail: Chinese, then English (an account has no language of its own).
+/// A reset link's secret and its hash: 128 random bits, short enough that the link fits on one line of
+/// mail (76 characters) behind most registries' addresses.
+fn reset_secret() -> (String, String) {
+    let mut bytes = [0u8; 16];
+    rand::thread_rng().fill_bytes(&mut bytes);
+    let secret = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes);
+    let hash = token_hash(&secret);
+    (secret, hash)
+}
+
+/// The reset mail: Chinese, then English (an account has no language of its own), in short lines.
 fn reset_mail(state: &Registry, user: &UserRecord, secret: &str) -> (String, String) {
     let link = format!("{}/password/reset/{secret}", state.public_url());
     let subject = "dipr 登记簿：重置密码 / Reset your password".to_string();
     let text = format!(
-        "{name}，您好：\n\n有人为账号 {username} 申请重置密码。如是您本人，请在 {minutes} 分钟内打开以下链接设置新密码\
-         （仅可使用一次）：\n\n{link}\n\n如非本人操作，请忽略本邮件，您的密码不会改变。\n\n\
-         Someone asked to reset the password of the account {username}. If it was you, open the link above \
-         within {minutes} minutes to choose a new password (it works once). If not, ignore this mail: your \
-         password stays as it is.\n",
+        "{name}，您好：\n\n\
+         有人为以下账号申请重置密码：\n  {username}\n\
+         如是您本人，请在 {minutes} 分钟内打开以下链接\n\
+         设置新密码（链接仅可使用一次）：\n\n{link}\n\n\
+         如非本人操作，请忽略本邮件，密码不会改变。\n\n\
+         Someone asked to reset the password of the account\n  {username}\n\
+         If it was you, open the link above within {minutes}\n\
+         minutes to choose a new password (it works once).\n\
+         If not, ignore this mail: your password stays as it is.\n",
         name = user.display_name,
         username = user.username,
         minutes = RESET_VALID_MINUTES,
