@@ -243,6 +243,17 @@ async fn an_administrator_set_password_must_be_changed_before_anything_else() {
     app.err("GET", "/api/v1/review/queue", Some(&again), None, 403, "password_change_required").await;
     let kinds: Vec<String> = account_events(&app, &id).await.into_iter().map(|e| e.kind).collect();
     assert!(kinds.contains(&"password_changed".into()) && kinds.contains(&"password_reset_by_administrator".into()));
+
+    // The same through the API.
+    let path = format!("/api/v1/admin/users/{id}/password");
+    app.err("POST", &path, Some(&admin), Some(json!({"password": "short"})), 422, "weak_password").await;
+    let v = app.ok("POST", &path, Some(&admin), Some(json!({"password": "the api set this one"}))).await;
+    assert_eq!(v["must_change_password"], true);
+    app.err("GET", "/api/v1/me", Some(&again), None, 401, "unauthenticated").await;
+    let (status, v) = sign_in_with(&app, &name, "the api set this one").await;
+    assert_eq!(status, StatusCode::OK);
+    let token = v["token"].as_str().unwrap();
+    app.err("GET", "/api/v1/review/queue", Some(token), None, 403, "password_change_required").await;
 }
 
 // ---------------------------------------------------------------------------------------------------
