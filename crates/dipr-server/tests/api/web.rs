@@ -377,7 +377,7 @@ async fn holders_register_licences_and_book_transactions_and_examiners_decide_di
     assert!(html.contains(&format!("/licences/{lid}/terminate")), "an active licence can be ended");
 
     let url = format!("/me/filings/{id}/transactions");
-    let today = app.state.clock.now().date_naive().to_string();
+    let today = dipr_domain::time::local_date(app.state.clock.now()).to_string();
     let (status, html) = holder
         .post(
             &url,
