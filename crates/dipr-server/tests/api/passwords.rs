@@ -390,16 +390,23 @@ async fn a_forgotten_password_is_reset_by_a_mailed_link_once_and_in_time() {
         assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
         assert_eq!(error_at(&html, "repeat_password").as_deref(), Some("两次输入的新密码不一致。"));
         assert_eq!(sign_in_with(&app, &username, OLD).await.0, StatusCode::OK, "nothing changed yet");
-        let (status, html, _) = anonymous(
-            &app,
-            "POST",
-            &link,
-            &cookie,
-            &[("csrf", &csrf), ("new_password", NEW), ("repeat_password", NEW)],
-        )
-        .await;
+        // Sent as the page sends it, with its form key: the key is not kept, since the address holds the secret.
+        let keyed = format!("{link}?once=00112233445566778899aabbccddeeff");
+        let form = [("csrf", csrf.as_str()), ("new_password", NEW), ("repeat_password", NEW)];
+        let (status, html, _) = anonymous(&app, "POST", &keyed, &cookie, &form).await;
         assert_eq!(status, StatusCode::OK);
         assert!(html.contains("新密码已设置"), "{html}");
+        if let Some(path) = &app.db_path {
+            let pool = sqlx::SqlitePool::connect(&format!("sqlite://{}", path.display())).await.unwrap();
+            let kept: i64 =
+                sqlx::query_scalar("SELECT COUNT(*) FROM request_keys WHERE fingerprint LIKE '%' || $1 || '%'")
+                    .bind(secret)
+                    .fetch_one(&pool)
+                    .await
+                    .unwrap();
+            assert_eq!(kept, 0, "the reset secret is stored nowhere in the clear");
+            pool.close().await;
+        }
         for ended in [&session, &api_token] {
             app.err("GET", "/api/v1/me", Some(ended), None, 401, "unauthenticated").await;
         }
