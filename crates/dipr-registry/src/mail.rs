@@ -29,7 +29,7 @@ pub async fn send(smtp: SmtpSettings, to: String, subject: String, text: String)
                     text,
                     lettre::message::header::ContentTransferEncoding::EightBit,
                 )
-                .unwrap_or_else(|text| lettre::message::Body::new(text)),
+                .unwrap_or_else(lettre::message::Body::new),
             )
             .map_err(|e| err(&e))?;
         let builder = match smtp.tls {
