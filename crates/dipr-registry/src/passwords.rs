@@ -58,6 +58,55 @@ fn check_new(new_password: &str, repeat_password: &str) -> Vec<FieldError> {
     errors
 }
 
+/// Whether `password` is `user`'s, checked like a sign-in: within the sign-in throttle, a wrong one counted
+/// as a failed sign-in (whoever holds a session cannot guess the password faster than anyone else).
+async fn current_password_matches(state: &Registry, user: &UserRecord, password: &str, client: Client) -> Result<bool> {
+    if let Err(wait) = state.sign_ins.admit(&user.username, client, Instant::now()) {
+        tracing::warn!(username = %user.username, client = %client.0, "current password check throttled");
+        return Err(Error::throttled("sign_in_throttled", wait));
+    }
+    let ok = verify_password(password.to_string(), Some(user.password_hash.clone())).await?;
+    if ok {
+        state.sign_ins.succeeded(&user.username, client);
+    } else {
+        tracing::warn!(username = %user.username, client = %client.0, "wrong current password");
+        let now = state.clock.now();
+        state.sign_ins.failed(&user.username, client, Some((user.id, &user.username)), Instant::now(), now);
+    }
+    Ok(ok)
+}
+
+/// Set or remove (`email` empty) the address `user`'s reset links go to. The current password is asked
+/// for: whoever took over a session must not be able to route the account's reset links to themselves.
+pub async fn change_email(
+    state: &Registry,
+    user: &UserRecord,
+    current_password: &str,
+    email: &str,
+    client: Client,
+) -> Result<UserRecord> {
+    let mut errors = Vec::new();
+    if !current_password_matches(state, user, current_password, client).await? {
+        errors.push(FieldError::new("current_password", "wrong_password", "the current password is not correct"));
+    }
+    let email = email.trim().to_lowercase();
+    if !email.is_empty() && !crate::mail::is_address(&email) {
+        errors.push(FieldError::new("email", "invalid_email", "not an e-mail address"));
+    }
+    if !errors.is_empty() {
+        return Err(Error::validation(errors));
+    }
+    let now = state.clock.now();
+    let mut tx = state.store.begin().await?;
+    tx.set_email(user.id, Some(email.as_str()).filter(|e| !e.is_empty())).await?;
+    // The address itself is personal data: the event says only whether there is one.
+    let mut e = event(&actor_of(user), now, "user", user.id, "email_changed");
+    e.payload = serde_json::json!({"has_email": !email.is_empty()});
+    tx.append_event(&e).await?;
+    tx.commit().await?;
+    state.store.user(user.id).await?.ok_or_else(|| Error::not_found("user"))
+}
+
 /// Change `user`'s password. The current password is checked like a sign-in (the same throttle, a wrong
 /// one counted as a failed sign-in), every problem is reported at once and nothing changes unless there is
 /// none. Then the account's other sessions and tokens end; `keep` (the session that asked) stays, so the
@@ -69,18 +118,9 @@ pub async fn change_password(
     req: PasswordChange,
     client: Client,
 ) -> Result<()> {
-    if let Err(wait) = state.sign_ins.admit(&user.username, client, Instant::now()) {
-        tracing::warn!(username = %user.username, client = %client.0, "password change throttled");
-        return Err(Error::throttled("sign_in_throttled", wait));
-    }
     let mut errors = Vec::new();
-    let current_ok = verify_password(req.current_password.clone(), Some(user.password_hash.clone())).await?;
-    if current_ok {
-        state.sign_ins.succeeded(&user.username, client);
-    } else {
-        tracing::warn!(username = %user.username, client = %client.0, "password change: wrong current password");
-        let now = state.clock.now();
-        state.sign_ins.failed(&user.username, client, Some((user.id, &user.username)), Instant::now(), now);
+    let current_ok = current_password_matches(state, user, &req.current_password, client).await?;
+    if !current_ok {
         errors.push(FieldError::new("current_password", "wrong_password", "the current password is not correct"));
     }
     errors.extend(check_new(&req.new_password, &req.repeat_password));

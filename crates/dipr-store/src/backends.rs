@@ -1095,6 +1095,16 @@ macro_rules! impl_store {
                 Ok(r.rows_affected() == 1)
             }
 
+            async fn set_email(&mut self, id: Uuid, email: Option<&str>) -> Result<bool> {
+                let r = sqlx::query("UPDATE users SET email = $2 WHERE id = $1")
+                    .bind(id.to_string())
+                    .bind(email)
+                    .execute(&mut *self.tx)
+                    .await?;
+                self.wrote(r.rows_affected());
+                Ok(r.rows_affected() == 1)
+            }
+
             async fn insert_password_reset(&mut self, p: &PasswordReset) -> Result<()> {
                 let r = sqlx::query(
                     "INSERT INTO password_resets (id, user_id, token_hash, created_at, expires_at, used_at) \

@@ -215,6 +215,7 @@ pub trait Tx: WatchTx + Send {
     async fn revoke_all_tokens(&mut self, user_id: Uuid, keep: Option<Uuid>, now: DateTime<Utc>) -> Result<u64>;
     /// Replace an account's password hash and say whether it must be changed at the next sign-in.
     async fn set_password(&mut self, id: Uuid, password_hash: &str, must_change: bool) -> Result<bool>;
+    async fn set_email(&mut self, id: Uuid, email: Option<&str>) -> Result<bool>;
     async fn insert_password_reset(&mut self, reset: &PasswordReset) -> Result<()>;
     /// Mark the live (unused, unexpired) reset link with this hash used; its account, or None when there is
     /// no such live link (so a link works once, even when two requests race).

@@ -505,6 +505,17 @@ async fn passwords_e_mail_and_reset_links(store: Arc<dyn Store>) {
     assert_eq!(store.user(u.id).await.unwrap().unwrap(), u, "e-mail and the must-change mark read back");
     assert_eq!(store.users_by_email(&address, 5).await.unwrap(), [u.clone()]);
     assert!(store.users_by_email("nobody@example.cn", 5).await.unwrap().is_empty());
+    let mut tx = store.begin().await.unwrap();
+    assert!(tx.set_email(other.id, Some(&address)).await.unwrap());
+    tx.append_event(&event("user", &other.id.to_string(), "email_changed")).await.unwrap();
+    tx.commit().await.unwrap();
+    assert_eq!(store.users_by_email(&address, 5).await.unwrap().len(), 2, "an address may serve several accounts");
+    assert_eq!(store.users_by_email(&address, 1).await.unwrap().len(), 1);
+    let mut tx = store.begin().await.unwrap();
+    assert!(tx.set_email(other.id, None).await.unwrap());
+    tx.append_event(&event("user", &other.id.to_string(), "email_changed")).await.unwrap();
+    tx.commit().await.unwrap();
+    assert_eq!(store.user(other.id).await.unwrap().unwrap().email, None);
 
     // A new password clears the mark; the other sessions of the account end, the kept one and other
     // accounts' stay.

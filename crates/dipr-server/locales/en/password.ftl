@@ -20,3 +20,10 @@ password-reset-button = Set the new password
 password-reset-done = Your new password is set, and every sign-in and API token of the account has ended. Please sign in with the new password.
 password-reset-invalid = This reset link is unknown, already used or expired.
 password-reset-again = Ask for a new reset link
+
+email-heading = E-mail address
+email-none = This account has no e-mail address: a forgotten password can only be reset by an administrator.
+email-now = Password reset links are sent to { $email }.
+email-address = E-mail (leave empty to remove it)
+email-button = Save
+email-saved = The e-mail address has been saved.

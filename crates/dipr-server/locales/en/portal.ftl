@@ -13,6 +13,7 @@ signin-wrong = Wrong username or password.
 
 me-heading = My registry
 me-change-password = Change password
+me-email = E-mail address
 me-sign-out = Sign out
 me-filings-heading = My filings and registrations
 me-new-filing = File a new application

@@ -20,3 +20,10 @@ password-reset-button = 设置新密码
 password-reset-done = 新密码已设置，此账号的所有登录和 API 令牌已失效。请用新密码登录。
 password-reset-invalid = 此重置链接无效、已使用或已过期。
 password-reset-again = 重新申请重置链接
+
+email-heading = 电子邮箱
+email-none = 此账号尚未留电子邮箱：忘记密码时只能由管理员重置。
+email-now = 重置密码的链接将发送至 { $email }。
+email-address = 电子邮箱（留空则删除）
+email-button = 保存
+email-saved = 电子邮箱已保存。

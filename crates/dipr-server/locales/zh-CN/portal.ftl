@@ -12,6 +12,7 @@ signin-wrong = 用户名或密码错误。
 
 me-heading = 我的登记
 me-change-password = 修改密码
+me-email = 电子邮箱
 me-sign-out = 退出
 me-filings-heading = 我的申请与登记
 me-new-filing = 提交新的登记申请

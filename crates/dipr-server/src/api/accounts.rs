@@ -34,6 +34,7 @@ pub fn routes() -> OpenApiRouter<Arc<Registry>> {
         .routes(routes!(signout))
         .routes(routes!(me))
         .routes(routes!(change_password))
+        .routes(routes!(change_email))
         .routes(routes!(request_password_reset))
         .routes(routes!(reset_password))
         .routes(routes!(list_tokens, create_token))
@@ -133,6 +134,28 @@ async fn change_password(
     let keep = caller.token.as_ref().map(|t| t.id);
     dipr_registry::passwords::change_password(&st, user, keep, req, client).await?;
     Ok(StatusCode::NO_CONTENT)
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct EmailChange {
+    pub current_password: String,
+    /// Where password reset links are sent; empty to remove the address.
+    pub email: String,
+}
+
+/// Set or remove the e-mail address password reset links are sent to (the current password is asked for).
+#[utoipa::path(put, path = "/me/email", request_body = EmailChange, tag = "accounts", security(("bearer" = [])),
+    responses((status = 200, body = UserRecord), (status = 422, description = "wrong_password or invalid_email at \
+        their fields; nothing changed", body = ErrorEnvelope), (status = "4XX", body = ErrorEnvelope)))]
+async fn change_email(
+    AxState(st): S,
+    caller: Caller,
+    Peer(client): Peer,
+    Json(req): Json<EmailChange>,
+) -> ApiResult<Json<UserRecord>> {
+    let user = caller.user()?;
+    Ok(Json(dipr_registry::passwords::change_email(&st, user, &req.current_password, &req.email, client).await?))
 }
 
 #[derive(Debug, Deserialize, ToSchema)]

@@ -1,5 +1,5 @@
 //! Passwords: changing one's own (`/me/password`, the one page an account whose password an administrator
-//! set may use until it has changed it), asking for a reset link by e-mail (`/password/forgot`) and
+//! set may use until it has changed it), the address reset links go to (`/me/email`), asking for a reset link by e-mail (`/password/forgot`) and
 //! following it (`/password/reset/{token}`).
 //!
 //! A change keeps the session it was made in and ends every other; a reset ends them all and sends the
@@ -22,7 +22,8 @@ use crate::web::i18n::Lang;
 use crate::web::layout::{error_page, filters, page, retry_after_on, status_of, LangQuery};
 use crate::web::messages::refusal;
 use crate::web::session::{
-    csrf_of, form_token, form_token_matches, posted, signed_in_as_is, with_cookie, Senders, SignedIn, CHANGE_PASSWORD,
+    csrf_of, form_token, form_token_matches, posted, signed_in, signed_in_as_is, with_cookie, Senders, SignedIn,
+    CHANGE_PASSWORD,
 };
 use dipr_registry::accounts::token_hash;
 use dipr_registry::passwords::{NewPassword, PasswordChange};
@@ -34,6 +35,7 @@ const RESET_CSRF_COOKIE: &str = "dipr_reset_csrf";
 pub fn routes() -> Router<Arc<Registry>> {
     Router::new()
         .route(CHANGE_PASSWORD, get(change_form).post(change))
+        .route("/me/email", get(email_form).post(email))
         .route("/password/forgot", get(forgot_form).post(forgot))
         .route("/password/reset/{token}", get(reset_form).post(reset))
 }
@@ -124,6 +126,67 @@ async fn change(
             let errors = Errors::of(&e, l, &|field| field.to_string(), "form");
             let top = errors.0.iter().find(|(f, _)| f == "form").map(|(_, m)| m.clone());
             let mut r = change_page(l, &user, &secret, &errors, top);
+            *r.status_mut() = status_of(&e);
+            retry_after_on(&e, &mut r);
+            r
+        }
+    }
+}
+
+#[derive(Template)]
+#[template(path = "password/email.html")]
+struct Email<'a> {
+    l: Lang,
+    csrf: String,
+    current: &'a str,
+    email: &'a str,
+    errs: &'a Errors,
+}
+
+fn email_page(l: Lang, secret: &str, current: &str, email: &str, errs: &Errors) -> Response {
+    let view = Email { l, csrf: csrf_of(secret), current, email, errs };
+    page(l, &l.t("email-heading"), "/me/email", &view, &[])
+}
+
+async fn email_form(State(st): State<Arc<Registry>>, Query(q): Query<LangQuery>, headers: HeaderMap) -> Response {
+    let l = Lang::of(q.lang(), &headers);
+    match signed_in(&st, &headers, l).await {
+        Ok((user, secret)) => {
+            let current = user.email.clone().unwrap_or_default();
+            email_page(l, &secret, &current, &current, &Errors::default())
+        }
+        Err(r) => r,
+    }
+}
+
+#[derive(Deserialize)]
+pub struct EmailForm {
+    #[serde(default)]
+    csrf: String,
+    #[serde(default)]
+    current_password: String,
+    #[serde(default)]
+    email: String,
+}
+
+posted!(EmailForm);
+
+async fn email(State(st): State<Arc<Registry>>, Peer(client): Peer, sent: SignedIn<EmailForm>) -> Response {
+    let SignedIn { l, user, secret, form: f, .. } = sent;
+    match dipr_registry::passwords::change_email(&st, &user, &f.current_password, &f.email, client).await {
+        Ok(_) => {
+            let view = Done {
+                heading: l.t("email-heading"),
+                text: l.t("email-saved"),
+                next: "/me",
+                link: l.t("back-to-my-registry"),
+            };
+            page(l, &l.t("email-heading"), "/me/email", &view, &[])
+        }
+        Err(e) => {
+            let errors = Errors::of(&e, l, &|field| field.to_string(), "form");
+            let current = user.email.clone().unwrap_or_default();
+            let mut r = email_page(l, &secret, &current, &f.email, &errors);
             *r.status_mut() = status_of(&e);
             retry_after_on(&e, &mut r);
             r

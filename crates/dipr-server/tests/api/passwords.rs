@@ -503,3 +503,58 @@ async fn the_home_page_offers_sign_in_and_sign_up_or_greets_the_signed_in() {
     assert!(html.contains("您好，王五") && html.contains("href=\"/me\""), "{html}");
     assert!(!html.contains("id=\"home-signin\""));
 }
+
+#[tokio::test]
+async fn an_account_sets_its_e_mail_address_with_its_password() {
+    let (port, mail) = smtp_server();
+    let app = App::with(with_smtp(port), signer()).await;
+    let (username, _) = applicant(&app, None).await;
+    let session = app.session(&username).await;
+    let address = format!("{}@example.cn", Uuid::now_v7().simple());
+
+    // The API: each problem at its field, nothing changed.
+    let before = app.row_counts().await;
+    let v = app
+        .err(
+            "PUT",
+            "/api/v1/me/email",
+            Some(&session),
+            Some(json!({"current_password": "not it", "email": "not an address"})),
+            422,
+            "validation_failed",
+        )
+        .await;
+    let codes: Vec<&str> =
+        v["error"]["details"].as_array().unwrap().iter().map(|d| d["code"].as_str().unwrap()).collect();
+    assert_eq!(codes, ["wrong_password", "invalid_email"]);
+    assert_eq!(app.row_counts().await, before);
+    assert!(app.ok("GET", "/api/v1/me", Some(&session), None).await["user"]["email"].is_null());
+
+    // The web page: the address is set, and reset links go there.
+    let web = Web::new(&app, &session);
+    let (_, html) = web.get("/me").await;
+    assert!(html.contains("href=\"/me/email\""));
+    let (status, html) = web.get("/me/email").await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(html.contains("尚未留电子邮箱"));
+    let csrf = hidden(&html, "csrf");
+    let (status, html) =
+        web.post("/me/email", &[("csrf", &csrf), ("email", &address), ("current_password", "no")]).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(error_at(&html, "current_password").as_deref(), Some("当前密码不正确。"));
+    let (status, html) =
+        web.post("/me/email", &[("csrf", &csrf), ("email", &address), ("current_password", OLD)]).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(html.contains("电子邮箱已保存"));
+    assert_eq!(app.ok("GET", "/api/v1/me", Some(&session), None).await["user"]["email"], address.as_str());
+    let (_, html) = web.get("/me/email?lang=en").await;
+    assert!(html.contains(&format!("Password reset links are sent to {address}")));
+    forgot(&app, &address).await;
+    let (_, m) = mailed_link(&mail).await;
+    assert!(m.contains(&username));
+
+    // Removed again through the API.
+    let v =
+        app.ok("PUT", "/api/v1/me/email", Some(&session), Some(json!({"current_password": OLD, "email": ""}))).await;
+    assert!(v["email"].is_null());
+}
