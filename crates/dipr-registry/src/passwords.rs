@@ -5,6 +5,7 @@
 //! Every change revokes the account's other sessions and API tokens: whoever knew the old password may
 //! hold one.
 
+use std::sync::Arc;
 use std::time::Instant;
 
 use chrono::Duration;
@@ -22,6 +23,7 @@ use crate::audit::{actor_of, event};
 use crate::error::{Error, Result};
 use crate::state::Registry;
 use crate::throttle::Client;
+use crate::watch_settings::SmtpSettings;
 
 /// How long a reset link works.
 pub const RESET_VALID_MINUTES: i64 = 30;
@@ -171,10 +173,11 @@ pub fn resets_available(state: &Registry) -> bool {
 }
 
 /// Someone asks for a reset link for `login` (a username or an e-mail address). The answer is the same
-/// whether or not an account matches, has an address, or was already sent its links this hour — so the
-/// form tells nobody which accounts exist — and the mail is sent after answering, so neither does the time
-/// it takes. Only the client's budget can refuse, and it is spent by every request.
-pub async fn request_reset(state: &Registry, login: &str, client: Client) -> Result<()> {
+/// whether or not an account matches, has an address, or was already sent its links this hour, and it is
+/// given before any account is looked up (the links are issued and mailed by a task of their own), so
+/// neither the answer nor the time it takes tells anyone which accounts exist. Only the client's budget can
+/// refuse, and it is spent by every request.
+pub async fn request_reset(state: &Arc<Registry>, login: &str, client: Client) -> Result<()> {
     let Some(smtp) = state.config.smtp.clone() else {
         return Err(Error::new("password_reset_unavailable", "no [smtp] server is configured"));
     };
@@ -187,11 +190,28 @@ pub async fn request_reset(state: &Registry, login: &str, client: Client) -> Res
     if login.is_empty() || login.chars().count() > crate::mail::MAX_EMAIL_CHARS {
         return Err(Error::validation(vec![FieldError::new("login", "required", "a username or e-mail address")]));
     }
+    let (state, login) = (state.clone(), login.to_string());
+    tokio::spawn(async move {
+        if let Err(e) = issue_links(&state, &login, smtp).await {
+            tracing::warn!(error = %e, "password reset links could not be issued");
+        }
+    });
+    Ok(())
+}
+
+/// One at a time in this process, so that requests arriving together cannot each find an account under its
+/// hourly number of links and together exceed it.
+static ISSUING: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+
+/// The reset links for the accounts `login` names: each stored as a hash with its audit event, then mailed.
+async fn issue_links(state: &Registry, login: &str, smtp: SmtpSettings) -> Result<()> {
+    let one_at_a_time = ISSUING.lock().await;
     let accounts = match state.store.user_by_username(login).await? {
         Some(u) => vec![u],
         None => state.store.users_by_email(&login.to_lowercase(), ACCOUNTS_PER_ADDRESS).await?,
     };
     let now = state.clock.now();
+    let mut mails = Vec::new();
     for user in accounts.into_iter().filter(|u| !u.disabled) {
         let Some(address) = user.email.clone() else { continue };
         if state.store.password_resets_since(user.id, now - Duration::hours(1)).await? >= RESETS_PER_ACCOUNT_HOUR {
@@ -213,14 +233,14 @@ pub async fn request_reset(state: &Registry, login: &str, client: Client) -> Res
         e.payload = serde_json::json!({"reset": reset.id, "expires_at": reset.expires_at});
         tx.append_event(&e).await?;
         tx.commit().await?;
-        let (subject, text) = reset_mail(state, &user, &secret);
-        let smtp = smtp.clone();
-        let username = user.username.clone();
-        tokio::spawn(async move {
-            if let Err(e) = crate::mail::send(smtp, address, subject, text).await {
-                tracing::warn!(username = %username, error = %e, "the password reset mail was not sent");
-            }
-        });
+        mails.push((user.username.clone(), address, reset_mail(state, &user, &secret)));
+    }
+    // The links are counted; a slow mail server holds up no other request.
+    drop(one_at_a_time);
+    for (username, address, (subject, text)) in mails {
+        if let Err(e) = crate::mail::send(smtp.clone(), address, subject, text).await {
+            tracing::warn!(username = %username, error = %e, "the password reset mail was not sent");
+        }
     }
     Ok(())
 }
