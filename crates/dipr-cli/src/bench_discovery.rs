@@ -66,6 +66,8 @@ pub fn run(args: DiscoveryBenchArgs) -> Result<()> {
             role: Role::Applicant,
             party_id: Some(party.id),
             disabled: false,
+            email: None,
+            must_change_password: false,
             created_at: now,
         };
         let ev = |kind: &str| NewEvent {

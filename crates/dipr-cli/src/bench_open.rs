@@ -33,6 +33,8 @@ async fn watcher(store: &Arc<dyn Store>) -> Result<dipr_store::UserRecord> {
         role: dipr_domain::access::Role::Applicant,
         party_id: None,
         disabled: false,
+        email: None,
+        must_change_password: false,
         created_at: chrono::Utc::now(),
     };
     let mut tx = store.begin().await?;

@@ -109,6 +109,8 @@ pub(crate) async fn load_register(
         role: Role::Agent,
         party_id: None,
         disabled: true,
+        email: None,
+        must_change_password: false,
         created_at: base,
     };
     let mut tx = store.begin().await?;

@@ -213,6 +213,15 @@ enum AdminCmd {
         #[arg(long)]
         password_stdin: bool,
     },
+    /// Set an account's password (it was forgotten): every session and token of the account ends, and the
+    /// account must change the password at its next sign-in.
+    ResetPassword {
+        #[arg(long)]
+        username: String,
+        /// Read the password from standard input instead of the DIPR_PASSWORD variable.
+        #[arg(long)]
+        password_stdin: bool,
+    },
     /// Seed the demo registry into the database.
     SeedDemo,
     /// Run the deadline timers once.
@@ -439,19 +448,14 @@ async fn admin(store: StoreArgs, command: AdminCmd) -> Result<()> {
         AdminCmd::CreateUser { username, role, display_name, password_stdin } => {
             let role = Role::parse(&role).filter(|r| matches!(r, Role::Admin | Role::Examiner | Role::Bank));
             let Some(role) = role else { bail!("--role must be admin, examiner or bank") };
-            let password = if password_stdin {
-                let mut s = String::new();
-                std::io::stdin().read_to_string(&mut s)?;
-                s.trim_end_matches(['\n', '\r']).to_string()
-            } else {
-                std::env::var("DIPR_PASSWORD").context("give the password in DIPR_PASSWORD or with --password-stdin")?
-            };
+            let password = read_password(password_stdin)?;
             let req = dipr_registry::accounts::NewAccount {
                 display_name: display_name.unwrap_or_else(|| username.clone()),
                 username,
                 password,
                 role,
                 party: None,
+                email: None,
             };
             let by =
                 Actor { user_id: None, name: "dipr admin (command line)".into(), role: Role::System, party_id: None };
@@ -459,6 +463,16 @@ async fn admin(store: StoreArgs, command: AdminCmd) -> Result<()> {
                 .await
                 .map_err(|e| anyhow::anyhow!("{}: {}", e.code, e.message))?;
             println!("created {} {} ({})", user.role.as_str(), user.username, user.id);
+        }
+        AdminCmd::ResetPassword { username, password_stdin } => {
+            let password = read_password(password_stdin)?;
+            let Some(user) = state.store.user_by_username(&username).await? else { bail!("no account {username:?}") };
+            let by =
+                Actor { user_id: None, name: "dipr admin (command line)".into(), role: Role::System, party_id: None };
+            let user = dipr_registry::passwords::reset_by_administrator(&state, &by, user.id, password)
+                .await
+                .map_err(|e| anyhow::anyhow!("{}: {}", e.code, e.message))?;
+            println!("reset the password of {}: it must be changed at the next sign-in", user.username);
         }
         AdminCmd::SeedDemo => {
             let s = dipr_registry::demo::seed(&state).await?;
@@ -474,6 +488,18 @@ async fn admin(store: StoreArgs, command: AdminCmd) -> Result<()> {
         dipr_registry::head::advance(state.store.as_ref(), head, &state.signer.verifier()).await?;
     }
     Ok(())
+}
+
+/// A password for `dipr admin`: from standard input, or from DIPR_PASSWORD (never an argument, which
+/// other users of the machine can see).
+fn read_password(stdin: bool) -> Result<String> {
+    if stdin {
+        let mut s = String::new();
+        std::io::stdin().read_to_string(&mut s)?;
+        Ok(s.trim_end_matches(['\n', '\r']).to_string())
+    } else {
+        std::env::var("DIPR_PASSWORD").context("give the password in DIPR_PASSWORD or with --password-stdin")
+    }
 }
 
 /// `dipr admin backup`: copy, then check the copy's log against its own signed checkpoints.

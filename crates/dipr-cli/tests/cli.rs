@@ -1428,3 +1428,52 @@ fn an_algorithm_package_is_registered_proven_file_by_file_and_found_when_copied(
     assert_ne!(code, 0);
     assert!(err.contains("never unpickled") && err.contains("safetensors"), "{err}");
 }
+
+#[test]
+fn admin_reset_password_sets_one_to_be_changed_at_the_next_sign_in() {
+    let dir = temp_dir("reset-password");
+    let data = dir.join("registry");
+    let r = data.to_str().unwrap();
+    ok(
+        &["admin", "create-user", "--data-dir", r, "--username", "exam", "--role", "examiner"],
+        &[("DIPR_PASSWORD", "the examiner's own password")],
+    );
+    let (code, _, err) = run_env(
+        &["admin", "reset-password", "--data-dir", r, "--username", "nobody"],
+        &[("DIPR_PASSWORD", "a temporary password")],
+    );
+    assert!(code != 0 && err.contains("no account"), "{err}");
+    let (code, _, err) =
+        run_env(&["admin", "reset-password", "--data-dir", r, "--username", "exam"], &[("DIPR_PASSWORD", "short")]);
+    assert!(code != 0 && err.contains("weak_password"), "{err}");
+    let out = ok(
+        &["admin", "reset-password", "--data-dir", r, "--username", "exam"],
+        &[("DIPR_PASSWORD", "a temporary password")],
+    );
+    assert!(out.contains("must be changed at the next sign-in"), "{out}");
+
+    let (_server, base) = start(&["serve", "--data-dir", r, "--listen", "127.0.0.1:0"]);
+    // The session token, or None when the password is refused.
+    let sign_in = |password: &str| -> Option<serde_json::Value> {
+        ureq::post(&format!("{base}/api/v1/auth/signin"))
+            .send_json(serde_json::json!({"username": "exam", "password": password}))
+            .ok()
+            .map(|r| r.into_json().unwrap())
+    };
+    assert!(sign_in("the examiner's own password").is_none(), "the old password no longer works");
+    let session = sign_in("a temporary password").expect("the temporary password signs in");
+    let token = session["token"].as_str().unwrap();
+    match ureq::get(&format!("{base}/api/v1/review/queue")).set("authorization", &format!("Bearer {token}")).call() {
+        Err(ureq::Error::Status(403, resp)) => {
+            let body: serde_json::Value = resp.into_json().unwrap();
+            assert_eq!(body["error"]["code"], "password_change_required");
+        }
+        other => panic!("expected 403 password_change_required, got {other:?}"),
+    }
+    ureq::post(&format!("{base}/api/v1/me/password"))
+        .set("authorization", &format!("Bearer {token}"))
+        .send_json(serde_json::json!({"current_password": "a temporary password",
+            "new_password": "chosen by the examiner", "repeat_password": "chosen by the examiner"}))
+        .unwrap();
+    ureq::get(&format!("{base}/api/v1/review/queue")).set("authorization", &format!("Bearer {token}")).call().unwrap();
+}

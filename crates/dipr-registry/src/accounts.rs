@@ -1,5 +1,5 @@
 //! Accounts: sign-up, sign-in, sessions and API tokens (random, stored hashed), passwords (Argon2id),
-//! and disabling accounts.
+//! and disabling accounts. Changing and resetting passwords is `passwords.rs`.
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{LazyLock, Mutex};
@@ -171,6 +171,9 @@ fn check_new_account(req: &NewAccount, password: Option<&str>, self_service: boo
     if display_name.is_empty() || display_name.chars().count() > 100 {
         errors.push(FieldError::new("display_name", "required", "1 to 100 characters"));
     }
+    if req.email.as_deref().map(str::trim).is_some_and(|e| !e.is_empty() && !crate::mail::is_address(e)) {
+        errors.push(FieldError::new("email", "invalid_email", "not an e-mail address"));
+    }
     if matches!(req.role, Role::System | Role::Public) {
         errors.push(FieldError::new("role", "invalid_role", "not an account role"));
     }
@@ -224,6 +227,10 @@ pub struct NewAccount {
     pub role: Role,
     /// The party the account acts for. Required for applicants and agents.
     pub party: Option<NewParty>,
+    /// Where password reset links are sent. Optional; without one, a forgotten password is reset by an
+    /// administrator.
+    #[serde(default)]
+    pub email: Option<String>,
 }
 
 /// Create an account (and its party, if new). `by` is the administrator, or the system for sign-up and
@@ -276,6 +283,10 @@ pub(crate) async fn create_account_hashed(
         party_id: party.as_ref().map(|p| p.id),
         disabled: false,
         created_at: now,
+        // Addresses are matched without regard to case: stored in lower case.
+        email: req.email.as_deref().map(|e| e.trim().to_lowercase()).filter(|e| !e.is_empty()),
+        // A password an administrator chose is known to two people until its holder changes it.
+        must_change_password: !self_service && by.role == Role::Admin,
     };
     let mut tx = state.store.begin().await?;
     if let Some(p) = &party {
@@ -426,7 +437,7 @@ pub async fn set_user_disabled(state: &Registry, admin: &Actor, user_id: Uuid, d
         return Err(Error::not_found("user"));
     }
     if disabled {
-        tx.revoke_all_tokens(user_id, now).await?;
+        tx.revoke_all_tokens(user_id, None, now).await?;
     }
     tx.append_event(&event(admin, now, "user", user_id, if disabled { "account_disabled" } else { "account_enabled" }))
         .await?;

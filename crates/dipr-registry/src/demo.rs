@@ -304,7 +304,8 @@ pub async fn seed(state: &Registry) -> Result<DemoSummary> {
     let mut summary = DemoSummary::default();
 
     let account = |username: String, display: &str, role: Role, party: Option<NewParty>| {
-        let req = NewAccount { username, password: String::new(), display_name: display.into(), role, party };
+        let req =
+            NewAccount { username, password: String::new(), display_name: display.into(), role, party, email: None };
         (req, hash.clone())
     };
     let mut plain = Vec::new();

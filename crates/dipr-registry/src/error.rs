@@ -25,6 +25,18 @@ pub const ERROR_CODES: &[(&str, u16, &str)] = &[
     ),
     ("sign_ups_throttled", 429, "Too many accounts created from this client; wait the seconds in Retry-After."),
     (
+        "password_resets_throttled",
+        429,
+        "Too many password reset requests from this client; wait the seconds in Retry-After.",
+    ),
+    (
+        "password_change_required",
+        403,
+        "This account's password was set by an administrator: change it (POST /api/v1/me/password) first.",
+    ),
+    ("password_reset_unavailable", 503, "This registry sends no mail, so passwords cannot be reset by e-mail."),
+    ("reset_link_invalid", 410, "The password reset link is unknown, already used or expired; ask for a new one."),
+    (
         "rate_limited",
         429,
         "This client, account or API token has used its quota of this kind of request (RateLimit-* headers); \

@@ -175,6 +175,7 @@ pub struct Registry {
     pub sign_ins: throttle::SignInGuard,
     pub quotas: throttle::ApiQuotas,
     pub sign_ups: throttle::ClientBudget,
+    pub password_resets: throttle::ClientBudget,
     pub objections: throttle::ObjectionBudget,
     pub figures: crate::figures::Figures,
     pub metrics: crate::metrics::Metrics,
@@ -216,6 +217,10 @@ impl Registry {
             sign_ups: throttle::ClientBudget::new(
                 config.limits.sign_up_client_burst,
                 config.limits.sign_up_client_every_secs,
+            ),
+            password_resets: throttle::ClientBudget::new(
+                config.limits.password_reset_client_burst,
+                config.limits.password_reset_client_every_secs,
             ),
             objections: throttle::ObjectionBudget::new(&config.limits),
             figures: Default::default(),

@@ -38,6 +38,10 @@ pub struct Limits {
     /// Accounts one client may create by signing up at once, then one more every `sign_up_client_every_secs`.
     pub sign_up_client_burst: u32,
     pub sign_up_client_every_secs: u64,
+    /// Password reset requests one client may make at once, then one more every
+    /// `password_reset_client_every_secs` (each account is also sent at most three links an hour).
+    pub password_reset_client_burst: u32,
+    pub password_reset_client_every_secs: u64,
     /// Objections and disputes one client may file at once, then one more every `objection_client_every_secs`.
     pub objection_client_burst: u32,
     pub objection_client_every_secs: u64,
@@ -72,6 +76,8 @@ impl Default for Limits {
             api_tokens_per_account: 50,
             sign_up_client_burst: 20,
             sign_up_client_every_secs: 3 * 60,
+            password_reset_client_burst: 5,
+            password_reset_client_every_secs: 12 * 60,
             objection_client_burst: 5,
             objection_client_every_secs: 12 * 60,
             objection_record_burst: 20,

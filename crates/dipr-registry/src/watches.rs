@@ -34,7 +34,6 @@ use crate::state::Registry;
 pub use crate::watch_settings::{SmtpSettings, SmtpTls, WatchSettings, WebhookSettings};
 
 const MAX_QUERY_CHARS: usize = 200;
-const MAX_EMAIL_CHARS: usize = 254;
 const MAX_URL_CHARS: usize = 2000;
 const MAX_DESCRIPTION_CHARS: usize = 200;
 /// Log entries matched per transaction.
@@ -176,7 +175,7 @@ fn check_email(email: &str) -> Result<String> {
     if email.is_empty() {
         return Err(invalid("email", "required", "give the address alerts are mailed to"));
     }
-    if email.len() > MAX_EMAIL_CHARS || email.parse::<lettre::Address>().is_err() {
+    if !crate::mail::is_address(email) {
         return Err(invalid("email", "invalid_email", "not an e-mail address"));
     }
     Ok(email.to_string())
@@ -694,36 +693,7 @@ async fn send_mail(state: Arc<Registry>, to: String, alerts: Vec<AlertRecord>) -
         return Err((None, "no [smtp] is configured".into()));
     };
     let (subject, text) = mail_text(&state, &alerts);
-    tokio::task::spawn_blocking(move || {
-        use lettre::Transport as _;
-        let err = |e: &dyn std::fmt::Display| (None, e.to_string());
-        let message = lettre::Message::builder()
-            .from(smtp.from.parse().map_err(|e| err(&e))?)
-            .to(to.parse().map_err(|e| err(&e))?)
-            .subject(subject)
-            .header(lettre::message::header::ContentType::TEXT_PLAIN)
-            // 8-bit UTF-8, readable as sent (every current mail server takes 8BITMIME).
-            .body(
-                lettre::message::Body::new_with_encoding(
-                    text,
-                    lettre::message::header::ContentTransferEncoding::EightBit,
-                )
-                .map_err(|_| (None, "the mail text has a line too long for 8-bit transfer".to_string()))?,
-            )
-            .map_err(|e| err(&e))?;
-        let builder = match smtp.tls {
-            SmtpTls::Starttls => lettre::SmtpTransport::starttls_relay(&smtp.host).map_err(|e| err(&e))?,
-            SmtpTls::Tls => lettre::SmtpTransport::relay(&smtp.host).map_err(|e| err(&e))?,
-            SmtpTls::None => lettre::SmtpTransport::builder_dangerous(&smtp.host),
-        };
-        let mut mailer = builder.port(smtp.port).timeout(Some(Duration::from_secs(smtp.timeout_secs)));
-        if let (Some(u), Some(p)) = (smtp.username, smtp.password) {
-            mailer = mailer.credentials(lettre::transport::smtp::authentication::Credentials::new(u, p));
-        }
-        mailer.build().send(&message).map(|r| Some(u16::from(r.code()))).map_err(|e| err(&e))
-    })
-    .await
-    .unwrap_or_else(|e| Err((None, e.to_string())))
+    crate::mail::send(smtp, to, subject, text).await.map_err(|e| (None, e))
 }
 
 /// A mail's subject and text for `alerts`: Chinese, then English (an account has no language of its own).

@@ -31,8 +31,19 @@ const STORED_ANSWER: usize = 8 * 1024 * 1024;
 /// How long a repeat waits for the first request's answer before it is told the request is in progress.
 const WAIT: Duration = Duration::from_secs(10);
 /// Requests never claimed: those whose answers carry a secret (a session or an API token, kept only hashed)
-/// and change no register record, and the read-only certificate check.
-const UNKEYED: [&str; 6] = ["/api/v1/auth/", "/api/v1/me/tokens", "/signin", "/signup", "/signout", "/check"];
+/// and change no register record, the read-only certificate check, and those whose address or body would
+/// put a secret into the stored key: a password reset link (single use by itself), and the API's password
+/// change (a body of passwords alone, whose plain hash could be guessed from).
+const UNKEYED: [&str; 8] = [
+    "/api/v1/auth/",
+    "/api/v1/me/tokens",
+    "/api/v1/me/password",
+    "/password/",
+    "/signin",
+    "/signup",
+    "/signout",
+    "/check",
+];
 /// Headers an answer is replayed with. Never `Set-Cookie`: a replay must not hand out a session.
 const REPLAYED: [HeaderName; 3] = [header::CONTENT_TYPE, header::LOCATION, header::RETRY_AFTER];
 

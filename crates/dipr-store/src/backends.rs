@@ -30,9 +30,9 @@ use crate::{
 };
 use crate::{
     Applicants, ApplicationFilter, Count, Cursor, DecisionTimes, EconomicValue, EventRecord, Industry, LogFilter,
-    LogRow, MonthRow, NewEvent, Order, Page, Paged, PledgeFinancing, PoolStatus, RequestKey, Result, SketchMatch,
-    Statistics, StatsFilter, Store, StoreError, StoredAnswer, TokenKind, TokenRecord, Tx, UserRecord, ValueByKind,
-    COUNT_CAP, RANK_CAP,
+    LogRow, MonthRow, NewEvent, Order, Page, Paged, PasswordReset, PledgeFinancing, PoolStatus, RequestKey, Result,
+    SketchMatch, Statistics, StatsFilter, Store, StoreError, StoredAnswer, TokenKind, TokenRecord, Tx, UserRecord,
+    ValueByKind, COUNT_CAP, RANK_CAP,
 };
 use dipr_domain::encumbrance::Money;
 use dipr_domain::holding::{Transaction, TransactionKind};
@@ -619,6 +619,8 @@ macro_rules! user_from_row {
             party_id: row.try_get::<Option<String>, _>("party_id")?.as_deref().map(uuid).transpose()?,
             disabled: row.try_get("disabled")?,
             created_at: from_ms(row.try_get("created_at")?)?,
+            email: row.try_get("email")?,
+            must_change_password: row.try_get("must_change_password")?,
         }
     }};
 }
@@ -643,7 +645,8 @@ macro_rules! token_from_row {
     }};
 }
 
-const USER_COLS: &str = "id, username, display_name, password_hash, role, party_id, disabled, created_at";
+const USER_COLS: &str =
+    "id, username, display_name, password_hash, role, party_id, disabled, created_at, email, must_change_password";
 const TOKEN_COLS: &str =
     "tokens.id AS t_id, user_id, token_hash, kind, name, tokens.created_at AS t_created_at, expires_at, revoked_at";
 const APP_INSERT: &str =
@@ -1001,8 +1004,8 @@ macro_rules! impl_store {
 
             async fn insert_user(&mut self, u: &UserRecord) -> Result<()> {
                 let r = sqlx::query(
-                    "INSERT INTO users (id, username, display_name, password_hash, role, party_id, disabled, created_at) \
-                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+                    "INSERT INTO users (id, username, display_name, password_hash, role, party_id, disabled, created_at, \
+                     email, must_change_password) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
                 )
                 .bind(u.id.to_string())
                 .bind(&u.username)
@@ -1012,6 +1015,8 @@ macro_rules! impl_store {
                 .bind(u.party_id.map(|p| p.to_string()))
                 .bind(u.disabled)
                 .bind(ms(u.created_at))
+                .bind(&u.email)
+                .bind(u.must_change_password)
                 .execute(&mut *self.tx)
                 .await?;
                 self.wrote(r.rows_affected());
@@ -1060,14 +1065,79 @@ macro_rules! impl_store {
                 Ok(r.rows_affected() == 1)
             }
 
-            async fn revoke_all_tokens(&mut self, user_id: Uuid, now: DateTime<Utc>) -> Result<u64> {
-                let r = sqlx::query("UPDATE tokens SET revoked_at = $2 WHERE user_id = $1 AND revoked_at IS NULL")
-                    .bind(user_id.to_string())
-                    .bind(ms(now))
+            async fn revoke_all_tokens(
+                &mut self,
+                user_id: Uuid,
+                keep: Option<Uuid>,
+                now: DateTime<Utc>,
+            ) -> Result<u64> {
+                let r = sqlx::query(
+                    "UPDATE tokens SET revoked_at = $2 WHERE user_id = $1 AND revoked_at IS NULL \
+                     AND ($3 IS NULL OR id <> $3)",
+                )
+                .bind(user_id.to_string())
+                .bind(ms(now))
+                .bind(keep.map(|k| k.to_string()))
+                .execute(&mut *self.tx)
+                .await?;
+                self.wrote(r.rows_affected());
+                Ok(r.rows_affected())
+            }
+
+            async fn set_password(&mut self, id: Uuid, password_hash: &str, must_change: bool) -> Result<bool> {
+                let r = sqlx::query("UPDATE users SET password_hash = $2, must_change_password = $3 WHERE id = $1")
+                    .bind(id.to_string())
+                    .bind(password_hash)
+                    .bind(must_change)
                     .execute(&mut *self.tx)
                     .await?;
                 self.wrote(r.rows_affected());
-                Ok(r.rows_affected())
+                Ok(r.rows_affected() == 1)
+            }
+
+            async fn set_email(&mut self, id: Uuid, email: Option<&str>) -> Result<bool> {
+                let r = sqlx::query("UPDATE users SET email = $2 WHERE id = $1")
+                    .bind(id.to_string())
+                    .bind(email)
+                    .execute(&mut *self.tx)
+                    .await?;
+                self.wrote(r.rows_affected());
+                Ok(r.rows_affected() == 1)
+            }
+
+            async fn insert_password_reset(&mut self, p: &PasswordReset) -> Result<()> {
+                let r = sqlx::query(
+                    "INSERT INTO password_resets (id, user_id, token_hash, created_at, expires_at, used_at) \
+                     VALUES ($1, $2, $3, $4, $5, $6)",
+                )
+                .bind(p.id.to_string())
+                .bind(p.user_id.to_string())
+                .bind(&p.token_hash)
+                .bind(ms(p.created_at))
+                .bind(ms(p.expires_at))
+                .bind(p.used_at.map(ms))
+                .execute(&mut *self.tx)
+                .await?;
+                self.wrote(r.rows_affected());
+                Ok(())
+            }
+
+            async fn use_password_reset(&mut self, token_hash: &str, now: DateTime<Utc>) -> Result<Option<Uuid>> {
+                let row = sqlx::query(
+                    "UPDATE password_resets SET used_at = $2 \
+                     WHERE token_hash = $1 AND used_at IS NULL AND expires_at > $2 RETURNING user_id",
+                )
+                .bind(token_hash)
+                .bind(ms(now))
+                .fetch_optional(&mut *self.tx)
+                .await?;
+                match row {
+                    Some(r) => {
+                        self.wrote(1);
+                        Ok(Some(uuid(r.try_get("user_id")?)?))
+                    }
+                    None => Ok(None),
+                }
             }
 
             async fn upsert_industry(&mut self, i: &Industry) -> Result<()> {
@@ -1613,6 +1683,45 @@ macro_rules! impl_store {
                     out.push(token_from_row!(r));
                 }
                 Ok(out)
+            }
+
+            async fn users_by_email(&self, email: &str, limit: u32) -> Result<Vec<UserRecord>> {
+                let sql = format!("SELECT {USER_COLS} FROM users WHERE email = $1 ORDER BY created_at, id LIMIT $2");
+                let rows = sqlx::query(&sql).bind(email).bind(i64::from(limit)).fetch_all(&self.read).await?;
+                let mut out = Vec::with_capacity(rows.len());
+                for r in &rows {
+                    out.push(user_from_row!(r));
+                }
+                Ok(out)
+            }
+
+            async fn password_reset(&self, token_hash: &str) -> Result<Option<PasswordReset>> {
+                let row = sqlx::query(
+                    "SELECT id, user_id, token_hash, created_at, expires_at, used_at FROM password_resets \
+                     WHERE token_hash = $1",
+                )
+                .bind(token_hash)
+                .fetch_optional(&self.read)
+                .await?;
+                let Some(r) = row else { return Ok(None) };
+                Ok(Some(PasswordReset {
+                    id: uuid(r.try_get("id")?)?,
+                    user_id: uuid(r.try_get("user_id")?)?,
+                    token_hash: r.try_get("token_hash")?,
+                    created_at: from_ms(r.try_get("created_at")?)?,
+                    expires_at: from_ms(r.try_get("expires_at")?)?,
+                    used_at: r.try_get::<Option<i64>, _>("used_at")?.map(from_ms).transpose()?,
+                }))
+            }
+
+            async fn password_resets_since(&self, user_id: Uuid, since: DateTime<Utc>) -> Result<u64> {
+                let n: i64 =
+                    sqlx::query_scalar("SELECT COUNT(*) FROM password_resets WHERE user_id = $1 AND created_at >= $2")
+                        .bind(user_id.to_string())
+                        .bind(ms(since))
+                        .fetch_one(&self.read)
+                        .await?;
+                Ok(n as u64)
             }
 
             async fn log_indexes(&self, event_ids: &[i64]) -> Result<std::collections::HashMap<i64, u64>> {

@@ -100,6 +100,12 @@ pub trait Store: WatchStore + Send + Sync + 'static {
     /// The live (unexpired, unrevoked) token with this hash, and its active user.
     async fn authenticate(&self, token_hash: &str, now: DateTime<Utc>) -> Result<Option<(UserRecord, TokenRecord)>>;
     async fn tokens_of(&self, user_id: Uuid) -> Result<Vec<TokenRecord>>;
+    /// Accounts that gave this e-mail address (compared as stored: lower case), at most `limit`.
+    async fn users_by_email(&self, email: &str, limit: u32) -> Result<Vec<UserRecord>>;
+    /// The reset link with this hash, used or not.
+    async fn password_reset(&self, token_hash: &str) -> Result<Option<PasswordReset>>;
+    /// How many reset links were issued for an account since `since`.
+    async fn password_resets_since(&self, user_id: Uuid, since: DateTime<Utc>) -> Result<u64>;
 
     /// Log indexes of the given audit events, where they were logged.
     async fn log_indexes(&self, event_ids: &[i64]) -> Result<std::collections::HashMap<i64, u64>>;
@@ -205,7 +211,15 @@ pub trait Tx: WatchTx + Send {
     async fn insert_token(&mut self, token: &TokenRecord) -> Result<()>;
     /// Revoke a token of `user_id`; false if there was none live.
     async fn revoke_token(&mut self, id: Uuid, user_id: Uuid, now: DateTime<Utc>) -> Result<bool>;
-    async fn revoke_all_tokens(&mut self, user_id: Uuid, now: DateTime<Utc>) -> Result<u64>;
+    /// Revoke every live token of `user_id` but `keep` (the session that asked, when it stays).
+    async fn revoke_all_tokens(&mut self, user_id: Uuid, keep: Option<Uuid>, now: DateTime<Utc>) -> Result<u64>;
+    /// Replace an account's password hash and say whether it must be changed at the next sign-in.
+    async fn set_password(&mut self, id: Uuid, password_hash: &str, must_change: bool) -> Result<bool>;
+    async fn set_email(&mut self, id: Uuid, email: Option<&str>) -> Result<bool>;
+    async fn insert_password_reset(&mut self, reset: &PasswordReset) -> Result<()>;
+    /// Mark the live (unused, unexpired) reset link with this hash used; its account, or None when there is
+    /// no such live link (so a link works once, even when two requests race).
+    async fn use_password_reset(&mut self, token_hash: &str, now: DateTime<Utc>) -> Result<Option<Uuid>>;
 
     async fn upsert_industry(&mut self, industry: &Industry) -> Result<()>;
     async fn upsert_calendar_day(&mut self, day: &CalendarDay) -> Result<()>;

@@ -18,6 +18,11 @@ pub struct UserRecord {
     pub party_id: Option<Uuid>,
     pub disabled: bool,
     pub created_at: DateTime<Utc>,
+    /// Where password reset links are sent; accounts need not have one.
+    pub email: Option<String>,
+    /// The password was set by someone else (an administrator): the account must change it before anything
+    /// else.
+    pub must_change_password: bool,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -52,6 +57,17 @@ pub struct TokenRecord {
     pub created_at: DateTime<Utc>,
     pub expires_at: Option<DateTime<Utc>>,
     pub revoked_at: Option<DateTime<Utc>>,
+}
+
+/// A password reset link as stored: the hash of its secret, never the secret.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PasswordReset {
+    pub id: Uuid,
+    pub user_id: Uuid,
+    pub token_hash: String,
+    pub created_at: DateTime<Utc>,
+    pub expires_at: DateTime<Utc>,
+    pub used_at: Option<DateTime<Utc>>,
 }
 
 impl TokenRecord {

@@ -270,6 +270,7 @@ macro_rules! conformance {
 
 conformance!(
     users_tokens_and_authentication,
+    passwords_e_mail_and_reset_links,
     unlogged_writes_are_refused_and_rolled_back,
     dropped_transaction_rolls_back,
     optimistic_concurrency,
@@ -393,6 +394,8 @@ fn user(name: &str, role: Role, party: Option<Uuid>) -> UserRecord {
         role,
         party_id: party,
         disabled: false,
+        email: None,
+        must_change_password: false,
         created_at: now(),
     }
 }
@@ -472,6 +475,88 @@ async fn users_tokens_and_authentication(store: Arc<dyn Store>) {
     let events = store.events("token", &live.id.to_string()).await.unwrap();
     assert_eq!(events.iter().map(|e| e.kind.as_str()).collect::<Vec<_>>(), ["created", "revoked"]);
     assert_eq!(events[0].payload, serde_json::json!({"k": "v"}));
+}
+
+async fn passwords_e_mail_and_reset_links(store: Arc<dyn Store>) {
+    let address = format!("{}@example.cn", Uuid::now_v7().simple());
+    let mut u = user("pw", Role::Examiner, None);
+    u.email = Some(address.clone());
+    u.must_change_password = true;
+    let other = user("pw-other", Role::Examiner, None);
+    let token = |user_id: Uuid| TokenRecord {
+        id: Uuid::now_v7(),
+        user_id,
+        token_hash: format!("hash-{}", Uuid::now_v7()),
+        kind: TokenKind::Session,
+        name: "session".into(),
+        created_at: now(),
+        expires_at: None,
+        revoked_at: None,
+    };
+    let (kept, ended, others) = (token(u.id), token(u.id), token(other.id));
+    let mut tx = store.begin().await.unwrap();
+    tx.insert_user(&u).await.unwrap();
+    tx.insert_user(&other).await.unwrap();
+    for t in [&kept, &ended, &others] {
+        tx.insert_token(t).await.unwrap();
+    }
+    tx.append_event(&event("user", &u.id.to_string(), "created")).await.unwrap();
+    tx.commit().await.unwrap();
+    assert_eq!(store.user(u.id).await.unwrap().unwrap(), u, "e-mail and the must-change mark read back");
+    assert_eq!(store.users_by_email(&address, 5).await.unwrap(), [u.clone()]);
+    assert!(store.users_by_email("nobody@example.cn", 5).await.unwrap().is_empty());
+    let mut tx = store.begin().await.unwrap();
+    assert!(tx.set_email(other.id, Some(&address)).await.unwrap());
+    tx.append_event(&event("user", &other.id.to_string(), "email_changed")).await.unwrap();
+    tx.commit().await.unwrap();
+    assert_eq!(store.users_by_email(&address, 5).await.unwrap().len(), 2, "an address may serve several accounts");
+    assert_eq!(store.users_by_email(&address, 1).await.unwrap().len(), 1);
+    let mut tx = store.begin().await.unwrap();
+    assert!(tx.set_email(other.id, None).await.unwrap());
+    tx.append_event(&event("user", &other.id.to_string(), "email_changed")).await.unwrap();
+    tx.commit().await.unwrap();
+    assert_eq!(store.user(other.id).await.unwrap().unwrap().email, None);
+
+    // A new password clears the mark; the other sessions of the account end, the kept one and other
+    // accounts' stay.
+    let mut tx = store.begin().await.unwrap();
+    assert!(tx.set_password(u.id, "new-hash", false).await.unwrap());
+    assert_eq!(tx.revoke_all_tokens(u.id, Some(kept.id), now()).await.unwrap(), 1);
+    tx.append_event(&event("user", &u.id.to_string(), "password_changed")).await.unwrap();
+    tx.commit().await.unwrap();
+    let changed = store.user(u.id).await.unwrap().unwrap();
+    assert_eq!((changed.password_hash.as_str(), changed.must_change_password), ("new-hash", false));
+    assert!(store.authenticate(&kept.token_hash, now()).await.unwrap().is_some());
+    assert!(store.authenticate(&ended.token_hash, now()).await.unwrap().is_none());
+    assert!(store.authenticate(&others.token_hash, now()).await.unwrap().is_some());
+
+    // A reset link works once, and only before it expires.
+    let link = |hash: &str| PasswordReset {
+        id: Uuid::now_v7(),
+        user_id: u.id,
+        token_hash: hash.into(),
+        created_at: now(),
+        expires_at: now() + Duration::minutes(30),
+        used_at: None,
+    };
+    let (a, b) = (link(&format!("reset-a-{}", Uuid::now_v7())), link(&format!("reset-b-{}", Uuid::now_v7())));
+    let mut tx = store.begin().await.unwrap();
+    tx.insert_password_reset(&a).await.unwrap();
+    tx.insert_password_reset(&b).await.unwrap();
+    tx.append_event(&event("user", &u.id.to_string(), "password_reset_requested")).await.unwrap();
+    tx.commit().await.unwrap();
+    assert_eq!(store.password_reset(&a.token_hash).await.unwrap().unwrap(), a);
+    assert_eq!(store.password_resets_since(u.id, now() - Duration::hours(1)).await.unwrap(), 2);
+    assert_eq!(store.password_resets_since(u.id, now() + Duration::minutes(1)).await.unwrap(), 0);
+    let mut tx = store.begin().await.unwrap();
+    assert_eq!(tx.use_password_reset(&a.token_hash, now()).await.unwrap(), Some(u.id));
+    assert_eq!(tx.use_password_reset(&a.token_hash, now()).await.unwrap(), None, "used");
+    assert_eq!(tx.use_password_reset(&b.token_hash, now() + Duration::minutes(31)).await.unwrap(), None, "expired");
+    assert_eq!(tx.use_password_reset("no-such-hash", now()).await.unwrap(), None);
+    tx.append_event(&event("user", &u.id.to_string(), "password_reset")).await.unwrap();
+    tx.commit().await.unwrap();
+    assert_eq!(store.password_reset(&a.token_hash).await.unwrap().unwrap().used_at, Some(now()));
+    assert_eq!(store.password_reset(&b.token_hash).await.unwrap().unwrap().used_at, None);
 }
 
 async fn unlogged_writes_are_refused_and_rolled_back(store: Arc<dyn Store>) {

@@ -68,3 +68,6 @@ admin-add-witness = Add the witness
 admin-quorum = Quorum (0: do not wait for cosignatures)
 admin-save-quorum = Save the quorum
 admin-witnesses-saved = Witnesses saved
+admin-reset-password = Reset password
+admin-reset-new-password = New password (to be changed at the next sign-in)
+admin-password-reset = The password of { $username } was reset and all its sessions and tokens ended; the account must change it at its next sign-in.

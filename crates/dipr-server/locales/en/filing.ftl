@@ -3,6 +3,7 @@ signup-title = Sign up
 signup-heading = Create an applicant account
 signup-username = Username
 signup-password = Password (at least 10 characters)
+signup-email = E-mail (optional; for resetting a forgotten password)
 signup-display-name = Your name
 signup-button = Create the account
 signup-expired = The form expired; please submit it again.

@@ -5,12 +5,15 @@ signin-username = Username
 signin-password = Password
 signin-button = Sign in
 # The link (signin-create-account) follows after a space.
+signin-forgot = Forgot your password?
 signin-no-account = No account yet?{" "}
 signin-create-account = Create an applicant account
 signin-expired = The form expired; please submit it again.
 signin-wrong = Wrong username or password.
 
 me-heading = My registry
+me-change-password = Change password
+me-email = E-mail address
 me-sign-out = Sign out
 me-filings-heading = My filings and registrations
 me-new-filing = File a new application

@@ -68,3 +68,6 @@ admin-add-witness = 添加见证人
 admin-quorum = 所需联署数（0 表示不等待联署）
 admin-save-quorum = 保存所需联署数
 admin-witnesses-saved = 见证人设置已保存
+admin-reset-password = 重置密码
+admin-reset-new-password = 新密码（用户首次登录时须修改）
+admin-password-reset = 已重置 { $username } 的密码，其全部登录和令牌已失效；该用户下次登录时须修改密码。

@@ -3,6 +3,7 @@ signup-title = 注册
 signup-heading = 注册申请人账号
 signup-username = 用户名
 signup-password = 密码（至少 10 个字符）
+signup-email = 电子邮箱（选填，用于找回密码）
 signup-display-name = 联系人姓名
 signup-button = 注册
 signup-expired = 表单已过期，请重新提交。

@@ -4,12 +4,15 @@ signin-heading = 登录
 signin-username = 用户名
 signin-password = 密码
 signin-button = 登录
+signin-forgot = 忘记密码？
 signin-no-account = 还没有账号？
 signin-create-account = 注册申请人账号
 signin-expired = 表单已过期，请重新提交。
 signin-wrong = 用户名或密码错误。
 
 me-heading = 我的登记
+me-change-password = 修改密码
+me-email = 电子邮箱
 me-sign-out = 退出
 me-filings-heading = 我的申请与登记
 me-new-filing = 提交新的登记申请

@@ -38,6 +38,7 @@ pub fn routes() -> OpenApiRouter<Arc<Registry>> {
         .routes(routes!(sign_in_report))
         .routes(routes!(disable_user))
         .routes(routes!(enable_user))
+        .routes(routes!(reset_password))
         .routes(routes!(save_industry))
         .routes(routes!(save_calendar_day))
         .routes(routes!(clock, advance_clock))
@@ -133,6 +134,28 @@ async fn disable_user(AxState(st): S, caller: Caller, Path(id): Path<Uuid>) -> A
 async fn enable_user(AxState(st): S, caller: Caller, Path(id): Path<Uuid>) -> ApiResult<Json<UserRecord>> {
     let admin = caller.require(&[Role::Admin])?;
     Ok(Json(dipr_registry::accounts::set_user_disabled(&st, &actor_of(admin), id, false).await?))
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PasswordResetRequest {
+    /// The new password (at least 10 characters), to be changed by the account at its next sign-in.
+    pub password: String,
+}
+
+/// Reset a forgotten password: every session and token of the account ends, and until it changes the
+/// password it gets `password_change_required`.
+#[utoipa::path(post, path = "/admin/users/{id}/password", request_body = PasswordResetRequest, tag = "admin",
+    security(("bearer" = [])), params(("id" = Uuid, Path)),
+    responses((status = 200, body = UserRecord), (status = "4XX", body = ErrorEnvelope)))]
+async fn reset_password(
+    AxState(st): S,
+    caller: Caller,
+    Path(id): Path<Uuid>,
+    Json(req): Json<PasswordResetRequest>,
+) -> ApiResult<Json<UserRecord>> {
+    let admin = caller.require(&[Role::Admin])?;
+    Ok(Json(dipr_registry::passwords::reset_by_administrator(&st, &actor_of(admin), id, req.password).await?))
 }
 
 /// Add or change an industry code (deactivate instead of deleting).

@@ -258,6 +258,9 @@ pub struct UserAction {
     action: String,
     #[serde(default)]
     confirm: Option<String>,
+    /// The new password of a `reset-password` action.
+    #[serde(default)]
+    password: String,
 }
 
 async fn user_action(
@@ -266,7 +269,12 @@ async fn user_action(
 ) -> Response {
     let csrf = csrf_of(&secret);
     let disable = f.action == "disable";
-    let shown = if disable && f.confirm.is_none() {
+    let shown = if f.action == "reset-password" {
+        match dipr_registry::passwords::reset_by_administrator(&st, &actor_of(&me), f.user, f.password).await {
+            Ok(u) => Shown::done(l.t1("admin-password-reset", "username", u.username)),
+            Err(e) => Shown::refused(&e, l, &|_| String::new(), None),
+        }
+    } else if disable && f.confirm.is_none() {
         Shown {
             message: Some((false, crate::web::layout::field_message("confirmation_required", l))),
             ..Default::default()
@@ -334,6 +342,7 @@ async fn create_user(
             display_name: f.display_name.clone(),
             role,
             party,
+            email: None,
         };
         dipr_registry::accounts::create_account(&st, req, &actor_of(&me), false).await.map(|(u, _)| u)
     };

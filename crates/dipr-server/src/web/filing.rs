@@ -44,6 +44,8 @@ pub struct SignupForm {
     #[serde(default)]
     display_name: String,
     #[serde(default)]
+    email: String,
+    #[serde(default)]
     party_kind: String,
     #[serde(default)]
     party_name: String,
@@ -121,6 +123,7 @@ async fn signup(
         display_name: f.display_name.clone(),
         role: Role::Applicant,
         party: Some(party),
+        email: Some(f.email.clone()),
     };
     let created = dipr_registry::accounts::sign_up(&st, req, client).await;
     let result = match created {
@@ -136,7 +139,7 @@ async fn signup(
         Err(e) => {
             let map = |field: &str| -> String {
                 match field {
-                    "username" | "password" | "display_name" => field.to_string(),
+                    "username" | "password" | "display_name" | "email" => field.to_string(),
                     "name" | "party.name" => "party_name".into(),
                     _ => "id_number".into(),
                 }

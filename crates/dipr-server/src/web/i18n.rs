@@ -18,6 +18,7 @@ macro_rules! catalogue {
             ("record", include_str!(concat!("../../locales/", $lang, "/record.ftl"))),
             ("check", include_str!(concat!("../../locales/", $lang, "/check.ftl"))),
             ("portal", include_str!(concat!("../../locales/", $lang, "/portal.ftl"))),
+            ("password", include_str!(concat!("../../locales/", $lang, "/password.ftl"))),
             ("filing", include_str!(concat!("../../locales/", $lang, "/filing.ftl"))),
             ("my-filing", include_str!(concat!("../../locales/", $lang, "/my-filing.ftl"))),
             ("examiner", include_str!(concat!("../../locales/", $lang, "/examiner.ftl"))),

@@ -13,6 +13,7 @@ pub mod layout;
 pub mod manifest;
 pub mod messages;
 pub mod my_filing;
+pub mod password;
 pub mod portal;
 pub mod public;
 pub mod record;
@@ -34,6 +35,7 @@ pub fn routes() -> Router<Arc<Registry>> {
         .merge(feeds::routes())
         .merge(check::routes())
         .merge(portal::routes())
+        .merge(password::routes())
         .merge(filing::routes())
         .merge(my_filing::routes())
         .merge(examiner::routes())

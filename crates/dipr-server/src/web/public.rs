@@ -101,6 +101,8 @@ struct Home {
     value: String,
     pledged: String,
     rows: Vec<RecordRow>,
+    /// The signed-in account's name, for the greeting that replaces the sign-in entry.
+    signed_in: Option<String>,
 }
 
 async fn home(State(st): State<Arc<Registry>>, Query(q): Query<LangQuery>, headers: HeaderMap) -> Response {
@@ -115,8 +117,13 @@ async fn home(State(st): State<Arc<Registry>>, Query(q): Query<LangQuery>, heade
         Ok(p) => p.items,
         Err(e) => return error_page(l, StatusCode::INTERNAL_SERVER_ERROR, &e.to_string()),
     };
+    let signed_in = match crate::web::session::session(&st, &headers).await {
+        Ok(found) => found.map(|(user, _)| user.display_name),
+        Err(e) => return error_page(l, StatusCode::INTERNAL_SERVER_ERROR, &e.to_string()),
+    };
     let (value, pledged) = (big_yuan(l, s.economic_value.amount_fen), big_yuan(l, s.pledge_financing.amount_fen));
-    page(l, &l.t("nav-home"), "/", &Home { l, s, as_of, value, pledged, rows: record_rows(&notices, l) }, &[])
+    let rows = record_rows(&notices, l);
+    page(l, &l.t("nav-home"), "/", &Home { l, s, as_of, value, pledged, rows, signed_in }, &[])
 }
 
 /// When the figures were taken, and how often they are refreshed.

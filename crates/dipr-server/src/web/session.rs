@@ -69,9 +69,26 @@ pub(crate) async fn session(st: &Registry, headers: &HeaderMap) -> Result<Option
     Ok(found.map(|(user, _)| (user, secret)))
 }
 
+/// Where an account that must change its password is sent, whatever page it asks for.
+pub(crate) const CHANGE_PASSWORD: &str = "/me/password";
+
 /// A page for signed-in users: the user and the session secret, or the response to give instead — the
-/// sign-in page without a session, an error page when the store cannot be read.
+/// sign-in page without a session, the password change page for an account that must change the password
+/// an administrator set, an error page when the store cannot be read.
 pub(crate) async fn signed_in(st: &Registry, headers: &HeaderMap, l: Lang) -> Result<(UserRecord, String), Response> {
+    let (user, secret) = signed_in_as_is(st, headers, l).await?;
+    if user.must_change_password {
+        return Err(Redirect::to(CHANGE_PASSWORD).into_response());
+    }
+    Ok((user, secret))
+}
+
+/// [`signed_in`] for the pages such an account may use: the password change page.
+pub(crate) async fn signed_in_as_is(
+    st: &Registry,
+    headers: &HeaderMap,
+    l: Lang,
+) -> Result<(UserRecord, String), Response> {
     match session(st, headers).await {
         Ok(Some(found)) => Ok(found),
         Ok(None) => Err(Redirect::to("/signin").into_response()),
@@ -100,6 +117,8 @@ pub(crate) use posted;
 pub(crate) trait Senders {
     /// The page a signed-in user gets who may not send the form; None when they may.
     fn refusal(user: &UserRecord, l: Lang) -> Option<Response>;
+    /// Whether an account that must change its password may send it (only the change itself).
+    const WHILE_PASSWORD_PENDING: bool = false;
 }
 
 /// Anyone signed in.
@@ -138,7 +157,11 @@ where
         let l = Lang::of(q.lang(), req.headers());
         let headers = req.headers().clone();
         let Form(form) = Form::<F>::from_request(req, st).await.map_err(IntoResponse::into_response)?;
-        let (user, secret) = signed_in(st, &headers, l).await?;
+        let (user, secret) = if R::WHILE_PASSWORD_PENDING {
+            signed_in_as_is(st, &headers, l).await?
+        } else {
+            signed_in(st, &headers, l).await?
+        };
         if form.csrf() != csrf_of(&secret) {
             return Err(expired(l));
         }

@@ -24,6 +24,7 @@ pub(super) async fn bank(app: &App, name: &str) -> (String, String) {
         display_name: name.into(),
         role: Role::Bank,
         party: Some(party),
+        email: None,
     };
     dipr_registry::accounts::create_account(&app.state, req, &Actor::public("test"), false).await.unwrap();
     (app.sign_in(&username).await, code)

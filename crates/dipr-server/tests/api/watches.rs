@@ -18,7 +18,7 @@ use uuid::Uuid;
 use super::{config, signer, App};
 
 /// The databases to run on: SQLite always, PostgreSQL when configured (each test in its own schema).
-fn backends() -> Vec<Option<String>> {
+pub(super) fn backends() -> Vec<Option<String>> {
     let mut out = vec![None];
     if let Ok(url) = std::env::var("DIPR_TEST_POSTGRES_URL") {
         out.push(Some(url));
@@ -29,7 +29,7 @@ fn backends() -> Vec<Option<String>> {
 }
 
 /// An app on a new database of `backend`, and the PostgreSQL schema it is in.
-async fn app_on(backend: &Option<String>, config: Config) -> (App, Option<String>) {
+pub(super) async fn app_on(backend: &Option<String>, config: Config) -> (App, Option<String>) {
     match backend {
         None => (App::with(config, signer()).await, None),
         Some(url) => {
@@ -56,7 +56,7 @@ async fn second(app: &App, backend: &Option<String>, schema: &Option<String>, co
 
 /// Speaks enough SMTP for a client to hand over mail; each message (envelope lines, then the data) is sent
 /// on the returned channel.
-fn smtp_server() -> (u16, mpsc::Receiver<String>) {
+pub(super) fn smtp_server() -> (u16, mpsc::Receiver<String>) {
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();
     let port = listener.local_addr().unwrap().port();
     let (tx, rx) = mpsc::channel();

@@ -11,7 +11,7 @@ pub(super) struct Web<'a> {
     cookie: String,
 }
 
-fn enc(s: &str) -> String {
+pub(super) fn enc(s: &str) -> String {
     s.bytes()
         .map(|b| match b {
             b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' => (b as char).to_string(),
@@ -55,18 +55,18 @@ impl<'a> Web<'a> {
     }
 }
 
-async fn body_text(resp: axum::response::Response) -> String {
+pub(super) async fn body_text(resp: axum::response::Response) -> String {
     String::from_utf8(axum::body::to_bytes(resp.into_body(), usize::MAX).await.unwrap().to_vec()).unwrap()
 }
 
-fn hidden(html: &str, name: &str) -> String {
+pub(super) fn hidden(html: &str, name: &str) -> String {
     let marker = format!("name=\"{name}\" value=\"");
     let start = html.find(&marker).unwrap_or_else(|| panic!("no {name} in page")) + marker.len();
     html[start..].split('"').next().unwrap().to_string()
 }
 
 /// The translated error shown next to a field (`id="err-FIELD"`), if any.
-fn error_at(html: &str, field: &str) -> Option<String> {
+pub(super) fn error_at(html: &str, field: &str) -> Option<String> {
     let marker = format!("id=\"err-{field}\">");
     let start = html.find(&marker)? + marker.len();
     Some(html[start..].split('<').next().unwrap().to_string())
@@ -377,7 +377,7 @@ async fn holders_register_licences_and_book_transactions_and_examiners_decide_di
     assert!(html.contains(&format!("/licences/{lid}/terminate")), "an active licence can be ended");
 
     let url = format!("/me/filings/{id}/transactions");
-    let today = app.state.clock.now().date_naive().to_string();
+    let today = dipr_domain::time::local_date(app.state.clock.now()).to_string();
     let (status, html) = holder
         .post(
             &url,
@@ -512,6 +512,7 @@ async fn banks_release_and_enforce_pledges_on_the_web() {
         display_name: "网页银行".into(),
         role: Role::Bank,
         party: Some(bank_party),
+        email: None,
     };
     dipr_registry::accounts::create_account(&app.state, req, &Actor::public("test"), false).await.unwrap();
     let b = app.sign_in(&bank_user).await;
@@ -677,7 +678,7 @@ async fn administrators_create_staff_accounts_and_edit_witnesses() {
         .await;
     assert_eq!(status, StatusCode::OK);
     assert!(html.contains("id=\"admin-message\"") && html.contains(&name));
-    let e = app.sign_in(&name).await;
+    let e = app.first_sign_in(&name).await;
     assert_eq!(app.ok("GET", "/api/v1/me", Some(&e), None).await["user"]["role"], "examiner");
 
     // Witnesses: a bad key is explained at its field and nothing is stored; a good one is used at once.
@@ -933,6 +934,7 @@ async fn my_registry_pages_long_lists_and_shows_every_pledge_awaiting_consent() 
         display_name: "分页银行".into(),
         role: Role::Bank,
         party: Some(bank_party),
+        email: None,
     };
     dipr_registry::accounts::create_account(&app.state, req, &Actor::public("test"), false).await.unwrap();
     let b = app.sign_in(&bank_user).await;

@@ -1,0 +1,29 @@
+# Passwords: changing one's own, asking for a reset link, following it.
+password-change-heading = Change password
+password-change-required = Your password was set by an administrator. To keep the account yours, choose a new password that only you know before using the registry.
+password-current = Current password
+password-new = New password (at least 10 characters)
+password-repeat = New password again
+password-change-effect = Once changed, this account's sign-ins on other devices and all its API tokens stop working at once; this sign-in stays.
+password-change-button = Change password
+password-changed = Your password has been changed. The account's other sign-ins and API tokens no longer work.
+password-forgot-heading = Forgot your password
+password-forgot-lead = Enter your username or the e-mail address you gave. If the account has an address, a reset link is mailed to it; it works once, for 30 minutes.
+password-forgot-login = Username or e-mail
+password-forgot-button = Send the reset link
+password-reset-sent = If the account exists and has an e-mail address, a reset link has been sent to it, valid for 30 minutes. If no mail arrives, check your spam folder or contact the registry.
+password-reset-unavailable = This registry sends no mail, so passwords cannot be reset by e-mail. Please contact the registry with proof of identity; an administrator will reset it.
+password-back-to-signin = Back to sign-in
+password-reset-heading = Choose a new password
+password-reset-effect = Once set, every sign-in and API token of this account stops working; sign in again with the new password.
+password-reset-button = Set the new password
+password-reset-done = Your new password is set, and every sign-in and API token of the account has ended. Please sign in with the new password.
+password-reset-invalid = This reset link is unknown, already used or expired.
+password-reset-again = Ask for a new reset link
+
+email-heading = E-mail address
+email-none = This account has no e-mail address: a forgotten password can only be reset by an administrator.
+email-now = Password reset links are sent to { $email }.
+email-address = E-mail (leave empty to remove it)
+email-button = Save
+email-saved = The e-mail address has been saved.

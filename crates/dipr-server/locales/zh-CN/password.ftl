@@ -1,0 +1,29 @@
+# Passwords: changing one's own, asking for a reset link, following it.
+password-change-heading = 修改密码
+password-change-required = 您的密码由管理员设置。为保障账号安全，请先设置只有您本人知道的新密码，然后才能继续使用登记簿。
+password-current = 当前密码
+password-new = 新密码（至少 10 个字符）
+password-repeat = 再次输入新密码
+password-change-effect = 修改后，此账号在其他设备上的登录和所有 API 令牌将立即失效；当前登录保持有效。
+password-change-button = 修改密码
+password-changed = 密码已修改。此账号的其他登录和 API 令牌已失效。
+password-forgot-heading = 找回密码
+password-forgot-lead = 请输入用户名或注册时填写的电子邮箱。如账号留有邮箱，我们将向该邮箱发送重置链接，30 分钟内有效，仅可使用一次。
+password-forgot-login = 用户名或电子邮箱
+password-forgot-button = 发送重置链接
+password-reset-sent = 如该账号存在且留有电子邮箱，重置链接已发送至该邮箱，30 分钟内有效。未收到邮件请检查垃圾邮件箱，或联系登记机构。
+password-reset-unavailable = 本登记簿未配置邮件发送，暂不能通过邮件重置密码。请携带身份证明联系登记机构，由管理员为您重置。
+password-back-to-signin = 返回登录
+password-reset-heading = 设置新密码
+password-reset-effect = 设置后，此账号的所有登录和 API 令牌将立即失效，请用新密码重新登录。
+password-reset-button = 设置新密码
+password-reset-done = 新密码已设置，此账号的所有登录和 API 令牌已失效。请用新密码登录。
+password-reset-invalid = 此重置链接无效、已使用或已过期。
+password-reset-again = 重新申请重置链接
+
+email-heading = 电子邮箱
+email-none = 此账号尚未留电子邮箱：忘记密码时只能由管理员重置。
+email-now = 重置密码的链接将发送至 { $email }。
+email-address = 电子邮箱（留空则删除）
+email-button = 保存
+email-saved = 电子邮箱已保存。
