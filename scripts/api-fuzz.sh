@@ -10,13 +10,21 @@ SECONDS_BUDGET="${2:-120}"
 WORK="$(mktemp -d)"
 PORT=18991
 trap 'kill $SERVER 2>/dev/null || true; rm -rf "$WORK"' EXIT
-# Quotas would answer the fuzzer 429 (documented) long before it explores anything.
+# Quotas would answer the fuzzer 429 (documented) long before it explores anything. A registry without an
+# SMTP server answers password-reset requests 503 (tested in tests/api/passwords.rs); with one configured the
+# fuzzer explores the reset requests themselves (the mails, to a closed loopback port, fail in the background).
 cat >"$WORK/dipr.toml" <<'TOML'
 [limits]
 api_search_quota = 0
 api_read_quota = 0
 api_write_quota = 0
 api_export_quota = 0
+
+[smtp]
+host = "127.0.0.1"
+port = 18992
+from = "dipr <fuzz@dipr.localhost>"
+tls = "none"
 TOML
 "$BIN" serve --demo --data-dir "$WORK" --listen "127.0.0.1:$PORT" >"$WORK/serve.log" 2>&1 &
 SERVER=$!

@@ -34,6 +34,11 @@ pub const ERROR_CODES: &[(&str, u16, &str)] = &[
         403,
         "This account's password was set by an administrator: change it (POST /api/v1/me/password) first.",
     ),
+    (
+        "reset_own_password",
+        403,
+        "An administrator changes their own password as everyone does (POST /api/v1/me/password), with the current one.",
+    ),
     ("password_reset_unavailable", 503, "This registry sends no mail, so passwords cannot be reset by e-mail."),
     ("reset_link_invalid", 410, "The password reset link is unknown, already used or expired; ask for a new one."),
     (

@@ -153,6 +153,11 @@ pub async fn reset_by_administrator(
     user_id: Uuid,
     password: String,
 ) -> Result<UserRecord> {
+    // Resetting one's own password would end one's own sessions and demand a change at once: the change
+    // page does that properly, with the current password.
+    if by.user_id == Some(user_id) {
+        return Err(Error::new("reset_own_password", "change your own password with POST /api/v1/me/password"));
+    }
     check_password_strength(&password)?;
     let user = state.store.user(user_id).await?.ok_or_else(|| Error::not_found("user"))?;
     let hash = hash_password(password).await?;

@@ -97,6 +97,7 @@ error-unknown_endpoint = Not one of your webhook endpoints.
 error-invalid_webhook_url = Give an address starting with http:// or https:// (without a user name or password).
 error-password_resets_throttled = Too many password reset requests; please try again later.
 error-password_change_required = This account's password was set by an administrator; change it first.
+error-reset_own_password = An administrator changes their own password as everyone does, on the change-password page with the current one.
 error-password_reset_unavailable = This registry sends no mail, so passwords cannot be reset by e-mail; please contact the registry.
 error-reset_link_invalid = The reset link is unknown, already used or expired; please ask for a new one.
 error-wrong_password = The current password is not correct.

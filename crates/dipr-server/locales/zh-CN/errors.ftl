@@ -97,6 +97,7 @@ error-unknown_endpoint = 不是您的 Webhook 地址。
 error-invalid_webhook_url = 请填写 http:// 或 https:// 开头的地址（不含用户名和密码）。
 error-password_resets_throttled = 重置密码的请求过于频繁，请稍后再试。
 error-password_change_required = 此账号的密码由管理员设置，请先修改密码。
+error-reset_own_password = 管理员修改自己的密码与其他用户相同：请在“修改密码”页输入当前密码后修改。
 error-password_reset_unavailable = 本登记簿未配置邮件发送，无法通过邮件重置密码，请联系登记机构。
 error-reset_link_invalid = 重置链接无效、已使用或已过期，请重新申请。
 error-wrong_password = 当前密码不正确。

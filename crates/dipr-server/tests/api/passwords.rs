@@ -254,6 +254,11 @@ async fn an_administrator_set_password_must_be_changed_before_anything_else() {
     assert_eq!(status, StatusCode::OK);
     let token = v["token"].as_str().unwrap();
     app.err("GET", "/api/v1/review/queue", Some(token), None, 403, "password_change_required").await;
+    // Not one's own: that would end the administrator's own sessions; the change page is for that.
+    let own = app.ok("GET", "/api/v1/me", Some(&admin), None).await["user"]["id"].as_str().unwrap().to_string();
+    let path = format!("/api/v1/admin/users/{own}/password");
+    app.err("POST", &path, Some(&admin), Some(json!({"password": "my own new one"})), 403, "reset_own_password").await;
+    app.ok("GET", "/api/v1/me", Some(&admin), None).await;
 }
 
 // ---------------------------------------------------------------------------------------------------
