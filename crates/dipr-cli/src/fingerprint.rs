@@ -453,7 +453,16 @@ pub fn contain(a: ContainArgs) -> Result<()> {
     let manifest = load_manifest(&a.manifest)?;
     let secrets = load_secrets(&secrets_path(&a.manifest, a.secrets.as_ref()))?;
     if manifest.format == Format::Package {
-        return crate::package::contain(&a.manifest, &manifest, &secrets, &a.suspect, a.git_rev.as_deref(), a.json);
+        let tuning = dipr_fingerprint::Tuning { threads: a.threads, ..Default::default() };
+        return crate::package::contain(
+            &a.manifest,
+            &manifest,
+            &secrets,
+            &a.suspect,
+            a.git_rev.as_deref(),
+            &tuning,
+            a.json,
+        );
     }
     let tuning = dipr_fingerprint::Tuning {
         threads: a.threads,

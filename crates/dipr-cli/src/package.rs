@@ -85,11 +85,12 @@ pub fn contain(
     secrets: &Secrets,
     suspect: &Path,
     git_rev: Option<&str>,
+    tuning: &dipr_fingerprint::Tuning,
     json: bool,
 ) -> Result<()> {
     let local = read_local(manifest_path)?;
     let report = with_package(suspect, git_rev, &mut |read| {
-        dipr_fingerprint::package::contain_package(manifest, secrets, local.as_ref(), read, &Default::default())
+        dipr_fingerprint::package::contain_package(manifest, secrets, local.as_ref(), read, tuning)
     })?;
     if json {
         println!("{}", serde_json::to_string_pretty(&report)?);

@@ -83,7 +83,7 @@ pub struct LocalCode {
     pub files: Vec<FileCode>,
 }
 
-pub const LOCAL_CODE_VERSION: &str = "dipr-package-code/1";
+pub const LOCAL_CODE_VERSION: &str = "dipr-package-code/2";
 
 impl PackageSummary {
     /// Parameters (tensor elements) over every tensor.
@@ -170,8 +170,11 @@ fn on_workers<P: Default + Send>(
             .map(|_| {
                 scope.spawn(|| {
                     let (mut part, mut failed) = (P::default(), None);
-                    // A worker that failed keeps receiving, so that reading never waits on it.
-                    while let Ok(f) = rx.lock().expect("no worker panics holding it").recv() {
+                    // A worker that failed keeps receiving, so that reading never waits on it. The lock is
+                    // released before the file is worked on (a `while let` would hold it through the body).
+                    loop {
+                        let next = rx.lock().expect("no worker panics holding it").recv();
+                        let Ok(f) = next else { break };
                         if failed.is_none() {
                             failed = work(&mut part, f).err();
                         }

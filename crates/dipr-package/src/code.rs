@@ -40,12 +40,26 @@ impl Default for CodeParams {
     }
 }
 
-/// One winnowed fingerprint: the keyed hash of a k-gram and the source lines it spans.
+/// One winnowed fingerprint: the keyed hash of a k-gram and the source lines it spans. Written as
+/// `[hash, first_line, last_line]`: a package keeps millions of them beside its manifest.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(from = "(u64, u32, u32)", into = "(u64, u32, u32)")]
 pub struct Fp {
     pub hash: u64,
     pub first_line: u32,
     pub last_line: u32,
+}
+
+impl From<(u64, u32, u32)> for Fp {
+    fn from((hash, first_line, last_line): (u64, u32, u32)) -> Self {
+        Self { hash, first_line, last_line }
+    }
+}
+
+impl From<Fp> for (u64, u32, u32) {
+    fn from(f: Fp) -> Self {
+        (f.hash, f.first_line, f.last_line)
+    }
 }
 
 /// The fingerprints of one source file.
@@ -806,6 +820,13 @@ mod tests {
             texts(Language::Python, "f(a)(b)[c](d)"),
             ["V", "(", "V", ")", "(", "V", ")", "[", "V", "]", "(", "V", ")"]
         );
+    }
+
+    #[test]
+    fn fingerprints_are_kept_as_short_arrays_and_read_back() {
+        let f = Fp { hash: u64::MAX, first_line: 3, last_line: 9 };
+        assert_eq!(serde_json::to_string(&f).unwrap(), "[18446744073709551615,3,9]");
+        assert_eq!(serde_json::from_str::<Fp>("[18446744073709551615,3,9]").unwrap(), f);
     }
 
     #[test]
