@@ -449,7 +449,8 @@ await step('keyboard only: the skip link, then sign in and reach a filing withou
   await page.keyboard.press('Tab');
   assert.equal(await page.evaluate(() => document.activeElement.className), 'skip', 'the first Tab reaches the skip link');
   await page.keyboard.press('Enter');
-  assert.match(page.url(), /#main$/);
+  // Following a fragment link settles after the key press returns: wait for it rather than read the URL at once.
+  await page.waitForURL(/#main$/, { timeout: 5000 });
   await page.focus('#username');
   await page.keyboard.type('user01');
   await page.keyboard.press('Tab');
