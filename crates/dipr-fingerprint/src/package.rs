@@ -295,7 +295,7 @@ fn code_sketch(files: &[FileCode], params: &CodeParams) -> CodeSketch {
     let mut kept = all.clone();
     while kept.len() > CODE_SAMPLE_CAP {
         scale *= 2;
-        kept = code::sample(files, scale);
+        kept = code::thin(&kept, scale);
     }
     CodeSketch {
         k: params.k as u32,
@@ -740,6 +740,9 @@ mod tests {
         let (one, three) = (run(1), run(3));
         assert_eq!(one.manifest, three.manifest);
         assert_eq!(one.code, three.code);
+        // Thinning a sample gives the sample at the coarser scale (what the code sketch relies on).
+        let files = &one.code.as_ref().unwrap().files;
+        assert_eq!(code::thin(&code::sample(files, 1), 8), code::sample(files, 8));
         assert!(one.manifest.package.as_ref().unwrap().code.as_ref().unwrap().fingerprints > 1000);
         std::fs::remove_dir_all(&tmp).unwrap();
     }

@@ -154,6 +154,11 @@ pub fn sample(files: &[FileCode], scale: u64) -> Vec<u64> {
     hashes
 }
 
+/// The values of a sample (sorted, distinct) that a coarser `scale` keeps: the sample at that scale.
+pub fn thin(values: &[u64], scale: u64) -> Vec<u64> {
+    values.iter().copied().filter(|&h| sampled(h, scale)).collect()
+}
+
 /// How many of a registered sample's hashes occur anywhere in the suspect's files, and of how many:
 /// the share with [`crate::wilson`] bounds estimates the containment [`compare`] measures exactly.
 pub fn estimate(registered_sample: &[u64], suspect: &[FileCode]) -> (u64, u64) {
